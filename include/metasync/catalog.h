@@ -1,0 +1,135 @@
+/*
+ * Catalogs: open one by URL and read or write its entities.  Every call
+ * dispatches to the driver the URL's scheme selects (see sys/catalog.h).
+ *
+ *   sqlite:PATH[?catalog-id=ID]      the embedded catalog
+ *   file://DIR, DIR                  a snapshot on a local store
+ *   (later) hms+postgresql://, hms+mysql://, glue://, s3://
+ */
+#ifndef METASYNC_CATALOG_H
+#define METASYNC_CATALOG_H
+
+#include <stddef.h>
+
+#include "metasync/error.h"
+#include "metasync/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ms_catalog ms_catalog;
+struct ms_url;
+
+/* Called once per name; a non-zero return stops the listing and is returned. */
+typedef int (*ms_name_cb)(const char *name, void *ctx, ms_error *err);
+/* Called once per entity, which it steals; non-zero stops and is returned. */
+typedef int (*ms_entity_cb)(ms_entity *e, void *ctx, ms_error *err);
+
+typedef enum ms_change_op { MS_CHANGE_PUT = 1, MS_CHANGE_DELETE = 2 } ms_change_op;
+
+typedef struct ms_change {
+	long long seq;
+	ms_kind kind;
+	const char *database;  /* borrowed for the callback's duration */
+	const char *table;     /* NULL for databases */
+	const char *vkey;      /* NULL unless a partition */
+	ms_change_op op;
+} ms_change;
+
+typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
+
+/* scan_partitions flags */
+#define MS_SCAN_KEYS_ONLY 0x01  /* doc may be left NULL; vkey and hash are filled */
+
+/* How to open a catalog. Zero-initialise and set what applies. */
+typedef enum ms_open_mode {
+	MS_OPEN_READ = 0,   /* an existing catalog, read (and write where the driver can) */
+	MS_OPEN_WRITE = 1   /* create if missing; a snapshot URL starts a new snapshot */
+} ms_open_mode;
+
+typedef struct ms_open_options {
+	ms_open_mode mode;
+	/* snapshot writer */
+	const char *compress;             /* NULL or "gzip" */
+	size_t part_bytes;                /* split part files at this size; 0 = default */
+	const char *source_url;           /* the exported catalog, recorded (redacted) */
+	const char *source_catalog_id;    /* recorded as the snapshot's source */
+	const char *selection;            /* the --database-names patterns, recorded */
+	/* snapshot reader */
+	int allow_no_manifest;            /* accept a utility export without manifest.json */
+	const char *database_input_path;  /* the utility's separate folders */
+	const char *table_input_path;
+	const char *partition_input_path;
+	const char *expect_manifest_sha256; /* refuse unless manifest.json hashes to this */
+} ms_open_options;
+
+/* Open url (new; close with ms_catalog_close). Unknown scheme: MS_EINVAL naming it. */
+int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *opts,
+		    ms_error *err);
+void ms_catalog_close(ms_catalog *cat);
+
+/* Borrowed: the printable URL, the catalog's identity, the driver name. */
+const char *ms_catalog_url(const ms_catalog *cat);
+const char *ms_catalog_id(const ms_catalog *cat);
+const char *ms_catalog_selection(const ms_catalog *cat);
+const char *ms_catalog_driver_name(const ms_catalog *cat);
+unsigned int ms_catalog_caps(const ms_catalog *cat);
+size_t ms_catalog_max_batch(const ms_catalog *cat);
+
+int ms_catalog_list_databases(ms_catalog *cat, ms_name_cb cb, void *ctx, ms_error *err);
+/* *out is new; MS_ENOTFOUND when absent. */
+int ms_catalog_get_database(ms_catalog *cat, const char *name, ms_entity **out, ms_error *err);
+/* Create or replace. */
+int ms_catalog_put_database(ms_catalog *cat, const ms_entity *db, ms_error *err);
+/* Deletes the database with its tables and partitions; MS_ENOTFOUND when absent. */
+int ms_catalog_delete_database(ms_catalog *cat, const char *name, ms_error *err);
+
+int ms_catalog_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx,
+			   ms_error *err);
+int ms_catalog_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity **out,
+			 ms_error *err);
+/* Create or replace; the database must exist (MS_ENOTFOUND). */
+int ms_catalog_put_table(ms_catalog *cat, const ms_entity *table, ms_error *err);
+/* Deletes the table with its partitions. */
+int ms_catalog_delete_table(ms_catalog *cat, const char *db, const char *name, ms_error *err);
+
+/* Stream every partition of a table to cb (MS_ENOTFOUND if the table is absent). */
+int ms_catalog_scan_partitions(ms_catalog *cat, const char *db, const char *table,
+			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err);
+int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table,
+			     const char *vkey, ms_entity **out, ms_error *err);
+/* Create or replace n partitions of one table (borrowed). */
+int ms_catalog_put_partitions(ms_catalog *cat, const char *db, const char *table,
+			      ms_entity *const *parts, size_t n, ms_error *err);
+int ms_catalog_delete_partitions(ms_catalog *cat, const char *db, const char *table,
+				 const char *const *vkeys, size_t n, ms_error *err);
+
+/* The digest of a table's partitions when the driver knows it cheaply; else MS_ENOTSUPPORTED. */
+int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table,
+			    ms_digest *out, ms_error *err);
+
+/*
+ * Check, before any change is made from it, that everything a later scan of
+ * this table's partitions will read is intact (a snapshot verifies the files'
+ * SHA-256 against its manifest: MS_EINTEGRITY).  0 on drivers with nothing
+ * to verify.
+ */
+int ms_catalog_verify_table(ms_catalog *cat, const char *db, const char *table, ms_error *err);
+
+/* Transactions: no-ops (returning 0) on drivers without MS_CAP_TRANSACTIONS. */
+int ms_catalog_begin(ms_catalog *cat, ms_error *err);
+int ms_catalog_commit(ms_catalog *cat, ms_error *err);
+int ms_catalog_rollback(ms_catalog *cat, ms_error *err);
+
+/* Changes after cursor (NULL = from the start); *next_cursor is new. */
+int ms_catalog_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, void *ctx,
+			     char **next_cursor, ms_error *err);
+
+/* Make everything written visible as complete (a snapshot's manifest, _SUCCESS, LATEST). */
+int ms_catalog_finish(ms_catalog *cat, ms_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,158 @@
+/*
+ * The metasync data model: databases, tables (views are tables with
+ * TableType VIRTUAL_VIEW) and partitions, field for field as the AWS Glue Data
+ * Catalog API shapes them.  An entity's document is a cJSON tree in Glue's
+ * output shape (`Database`, `Table`, `Partition`: PascalCase names,
+ * timestamps as epoch seconds).  Fields the model does not know are kept
+ * verbatim and written back out.
+ *
+ * Two codecs sit on top: the Glue API JSON shape, and the snapshot line shape
+ * of the AWS Glue "Hive metastore migration" utility (camelCase, timestamps
+ * as epoch-millisecond strings).
+ */
+#ifndef METASYNC_MODEL_H
+#define METASYNC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "metasync/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ms_kind {
+	MS_KIND_DATABASE = 1,
+	MS_KIND_TABLE = 2,
+	MS_KIND_PARTITION = 3
+} ms_kind;
+
+#define MS_HASH_LEN 32
+
+/* Glue's limits, enforced on every entity metasync reads. */
+#define MS_NAME_MAX 255            /* database, table, column names */
+#define MS_DESCRIPTION_MAX 2048
+#define MS_VALUE_MAX 1024          /* one partition value */
+#define MS_PARAM_KEY_MAX 255
+#define MS_PARAM_VALUE_MAX 512000
+#define MS_COLUMN_TYPE_MAX 131072
+#define MS_COMMENT_MAX 255
+#define MS_VIEW_TEXT_MAX 409600
+#define MS_LOCATION_MAX 2056
+
+/* Parameter keys starting with this prefix are metasync's own markers. */
+#define MS_MARKER_PREFIX "metasync."
+#define MS_MARKER_REPLICA_OF "metasync.replica-of"
+#define MS_MARKER_SYNCED "metasync.synced"
+
+/*
+ * One entity.  `database` and `table` are its identity, folded to lowercase;
+ * a partition's identity adds `vkey`, the canonical JSON array of its Values
+ * (case-sensitive), e.g. `["2024","01"]`.  `doc` is the Glue output shape and
+ * always agrees with the identity fields.  `hash` is the content hash (see
+ * ms_entity_rehash) and is valid when `hashed` is set.
+ */
+typedef struct ms_entity {
+	ms_kind kind;
+	char *database;                    /* owned */
+	char *table;                       /* owned; NULL for databases */
+	char *vkey;                        /* owned; partitions only */
+	cJSON *doc;                        /* owned; may be NULL for key-only scans */
+	unsigned char hash[MS_HASH_LEN];
+	int hashed;
+} ms_entity;
+
+/*
+ * Build an entity from a Glue-shape document (steals doc, also on failure).
+ * For tables the database comes from `DatabaseName` or, when absent, from
+ * `database`; for partitions `DatabaseName`/`TableName` likewise fall back to
+ * `database`/`table`.  The document is validated (types, required fields,
+ * Glue's limits, UTF-8); names are folded to lowercase in the document too;
+ * the hash is computed.  MS_EINVAL names the field that is wrong.
+ */
+int ms_entity_from_glue(ms_entity **out, ms_kind kind, cJSON *doc, const char *database,
+			const char *table, ms_error *err);
+
+/*
+ * Parse one snapshot line (the utility's JSON Lines shape, without the
+ * newline) into a new entity.  `expected` is the kind the file holds, or 0 to
+ * take the line's "type".  Accepts every timestamp form the utility writes.
+ * MS_EINVAL names the field; the caller adds the file and line.
+ */
+int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind expected,
+			ms_error *err);
+
+/* Append e as one snapshot line (no newline) to out (an ms_buf *). */
+struct ms_buf;
+int ms_entity_to_line(const ms_entity *e, struct ms_buf *out, ms_error *err);
+
+/* Append e's Glue-shape JSON to out; pretty != 0 indents it. */
+int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err);
+
+/*
+ * Append the canonical JSON text of doc to out: object keys sorted bytewise,
+ * no insignificant space, integers without exponent, strings with minimal
+ * escapes.  With `writable` set, fields the target assigns itself
+ * (CreateTime, UpdateTime, CreationTime, VersionId, CatalogId, CreatedBy,
+ * IsRegisteredWithLakeFormation, DatabaseName, TableName) and marker
+ * parameters (MS_MARKER_PREFIX) are left out: that text is what the content
+ * hash covers.
+ */
+int ms_canonical_json(const cJSON *doc, int writable, struct ms_buf *out);
+
+/* Recompute e->hash from e->doc (SHA-256 of the writable canonical JSON). */
+int ms_entity_rehash(ms_entity *e, ms_error *err);
+
+/* A deep copy (new). */
+int ms_entity_dup(ms_entity **out, const ms_entity *e, ms_error *err);
+void ms_entity_free(ms_entity *e);
+
+/* Borrowed value of parameter key in doc.Parameters, or NULL. */
+const char *ms_entity_param(const ms_entity *e, const char *key);
+/* Set (value != NULL) or remove (value == NULL) a parameter; does not rehash. */
+int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_error *err);
+
+/* Rename: set the entity's database (and table) in identity and document. */
+int ms_entity_rename(ms_entity *e, const char *database, const char *table, ms_error *err);
+
+/* Canonical values key of n values (new string), e.g. `["a","b"]`. */
+int ms_values_key(char **out, const char *const *values, size_t n, ms_error *err);
+
+/*
+ * Timestamps: parse any form the utility writes (epoch milliseconds as string
+ * or number, "Apr 04, 2017 08:58:43 AM" in UTC, an object wrapping one of
+ * those) into epoch seconds.  Returns MS_EINVAL when v is no timestamp.
+ */
+int ms_time_parse(const cJSON *v, double *seconds);
+
+/*
+ * The digest of a set of partitions, independent of their order: the count
+ * and the sum modulo 2^256 of their content hashes.  ms_digest_final turns it
+ * into the 32-byte partition-set hash recorded in manifests.
+ */
+typedef struct ms_digest {
+	uint64_t count;
+	unsigned char sum[MS_HASH_LEN];
+} ms_digest;
+
+void ms_digest_init(ms_digest *d);
+void ms_digest_add(ms_digest *d, const unsigned char hash[MS_HASH_LEN]);
+void ms_digest_final(const ms_digest *d, unsigned char out[MS_HASH_LEN]);
+
+/* Lower-case hex of a hash into out (2*MS_HASH_LEN+1 bytes). */
+void ms_hex(const unsigned char *bytes, size_t n, char *out);
+int ms_unhex(const char *hex, unsigned char *bytes, size_t n);
+
+/* 1 if s is valid UTF-8 of length len, else 0. */
+int ms_utf8_valid(const char *s, size_t len);
+
+/* "database", "table", "partition". */
+const char *ms_kind_name(ms_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

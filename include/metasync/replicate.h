@@ -1,0 +1,110 @@
+/*
+ * The engine: make a target catalog match a source catalog.  Export, import
+ * and sync are all ms_sync: export copies a live catalog into a snapshot
+ * writer, import copies a snapshot into a live catalog, sync copies catalog
+ * to catalog.
+ */
+#ifndef METASYNC_REPLICATE_H
+#define METASYNC_REPLICATE_H
+
+#include <stddef.h>
+
+#include "metasync/catalog.h"
+#include "metasync/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ms_deletes { MS_DELETES_NONE = 0, MS_DELETES_MIRROR = 1 } ms_deletes;
+
+typedef enum ms_action {
+	MS_ACTION_CREATE = 1,
+	MS_ACTION_UPDATE,
+	MS_ACTION_UNCHANGED,
+	MS_ACTION_DELETE,
+	MS_ACTION_SKIP,
+	MS_ACTION_FAIL
+} ms_action;
+
+/* One planned or applied change, reported through ms_sync_options.on_change. */
+typedef struct ms_change_event {
+	ms_action action;
+	ms_kind kind;
+	const char *database;   /* target names, borrowed */
+	const char *table;
+	const char *vkey;
+	const char *reason;     /* skips and failures: why; else NULL */
+} ms_change_event;
+
+typedef void (*ms_change_event_cb)(const ms_change_event *ev, void *ctx);
+/* Progress: done of total units (partitions), called at most a few times a second. */
+typedef void (*ms_progress_cb)(unsigned long long done, unsigned long long total, void *ctx);
+
+typedef struct ms_sync_options {
+	const char *databases;                 /* ';'-separated names or globs; NULL = all */
+	const char *database_prefix;
+	const char *table_prefix;
+	const char *const *renames;            /* "OLD=NEW" database renames */
+	size_t nrenames;
+	const char *const *location_rewrites;  /* "FROM=TO" location prefix rewrites */
+	size_t nrewrites;
+	ms_deletes deletes;
+	long long max_deletes;                 /* < 0: no limit */
+	int adopt;                             /* take over entities that are not replicas */
+	int dry_run;                           /* plan only: change nothing */
+	int copy;                              /* export: plain copy, no markers or stamps */
+	int full;                              /* ignore sync stamps: diff every partition */
+	ms_change_event_cb on_change;          /* every non-unchanged action; may be NULL */
+	ms_progress_cb progress;
+	void *ctx;
+} ms_sync_options;
+
+typedef struct ms_counts {
+	long long created, updated, unchanged, deleted, skipped, failed;
+} ms_counts;
+
+typedef struct ms_report_error {
+	char *entity;     /* "db.table" or "db.table[values]"; owned */
+	char *message;    /* owned */
+} ms_report_error;
+
+typedef enum ms_status {
+	MS_STATUS_OK = 0,
+	MS_STATUS_PARTIAL,
+	MS_STATUS_REFUSED,
+	MS_STATUS_ERROR
+} ms_status;
+
+typedef struct ms_report {
+	ms_status status;
+	ms_counts databases, tables, partitions;
+	ms_report_error *errors;
+	size_t nerrors;
+	double seconds;
+	int dry_run;
+} ms_report;
+
+/*
+ * Make target match source under opts.  *report (new; ms_report_free) is
+ * written whenever the run got far enough to count anything, also when an
+ * error is returned.  Returns 0 when the run completed (status ok or partial),
+ * MS_EREFUSED when a guard refused it before any change, other codes on a
+ * fatal error.  Checks the source's integrity before any change.
+ */
+int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
+	    ms_report **report, ms_error *err);
+
+void ms_report_free(ms_report *r);
+/* Exit status for a report: 0 ok, 3 partial, 4 refused, 1 error. */
+int ms_report_exit_code(const ms_report *r);
+const char *ms_status_name(ms_status s);
+const char *ms_action_name(ms_action a);
+
+/* 1 if name matches a ';'-separated list of names or globs (NULL list = all). */
+int ms_selection_match(const char *patterns, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

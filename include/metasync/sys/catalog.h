@@ -1,0 +1,93 @@
+/*
+ * For driver authors: the catalog-driver vtable.
+ *
+ * A driver declares one `static const ms_catalog_driver` with designated
+ * initializers and an open function that returns an instance whose first
+ * member is `ms_catalog` (the base).  A NULL slot means "not supported"; the
+ * core turns a call to it into MS_ENOTSUPPORTED with a message.  Adding a
+ * driver = one file + one row in src/lib/drivers/catalog/registry.c.
+ */
+#ifndef METASYNC_SYS_CATALOG_H
+#define METASYNC_SYS_CATALOG_H
+
+#include "metasync/catalog.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MS_CATALOG_DRIVER_VERSION 1
+
+/* Capability flags. */
+#define MS_CAP_TRANSACTIONS 0x01   /* begin/commit/rollback are real */
+#define MS_CAP_CHANGE_FEED  0x02   /* changes_since works */
+#define MS_CAP_WRITE        0x04   /* put/delete slots work */
+#define MS_CAP_ORDERED_SCAN 0x08   /* scan_partitions yields by vkey order */
+
+typedef struct ms_catalog_driver {
+	unsigned int version;       /* MS_CATALOG_DRIVER_VERSION */
+	const char *name;           /* "sqlite", "snapshot", ... */
+	unsigned int caps;          /* MS_CAP_* */
+	size_t max_batch;           /* largest put/delete_partitions batch; 0 = any */
+
+	void (*close)(ms_catalog *self);
+
+	int (*list_databases)(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err);
+	int (*get_database)(ms_catalog *self, const char *name, ms_entity **out, ms_error *err);
+	int (*put_database)(ms_catalog *self, const ms_entity *db, ms_error *err);
+	int (*delete_database)(ms_catalog *self, const char *name, ms_error *err);
+
+	int (*list_tables)(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx,
+			   ms_error *err);
+	int (*get_table)(ms_catalog *self, const char *db, const char *name, ms_entity **out,
+			 ms_error *err);
+	int (*put_table)(ms_catalog *self, const ms_entity *table, ms_error *err);
+	int (*delete_table)(ms_catalog *self, const char *db, const char *name, ms_error *err);
+
+	int (*scan_partitions)(ms_catalog *self, const char *db, const char *table,
+			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err);
+	int (*get_partition)(ms_catalog *self, const char *db, const char *table,
+			     const char *vkey, ms_entity **out, ms_error *err);
+	int (*put_partitions)(ms_catalog *self, const char *db, const char *table,
+			      ms_entity *const *parts, size_t n, ms_error *err);
+	int (*delete_partitions)(ms_catalog *self, const char *db, const char *table,
+				 const char *const *vkeys, size_t n, ms_error *err);
+
+	int (*table_digest)(ms_catalog *self, const char *db, const char *table,
+			    ms_digest *out, ms_error *err);
+	/* Check the integrity of everything a later scan of this table will read. */
+	int (*verify_table)(ms_catalog *self, const char *db, const char *table, ms_error *err);
+
+	int (*begin)(ms_catalog *self, ms_error *err);
+	int (*commit)(ms_catalog *self, ms_error *err);
+	int (*rollback)(ms_catalog *self, ms_error *err);
+
+	int (*changes_since)(ms_catalog *self, const char *cursor, ms_change_cb cb, void *ctx,
+			     char **next_cursor, ms_error *err);
+
+	int (*finish)(ms_catalog *self, ms_error *err);
+} ms_catalog_driver;
+
+/*
+ * The base of every catalog instance.  Drivers fill it in open (use
+ * ms_catalog_base_init) and free its fields with ms_catalog_base_free.
+ */
+struct ms_catalog {
+	const ms_catalog_driver *driver;
+	char *url;          /* owned; redacted, printable */
+	char *catalog_id;   /* owned; identity of the catalog in replica markers */
+	char *selection;    /* owned or NULL; ';'-separated patterns this catalog was cut to */
+};
+
+/* The open function every driver exports; one row per scheme in the registry. */
+typedef int (*ms_catalog_open_fn)(ms_catalog **out, const struct ms_url *url,
+				  const ms_open_options *opts, ms_error *err);
+
+int ms_catalog_base_init(ms_catalog *base, const ms_catalog_driver *driver,
+			 const char *redacted_url, const char *catalog_id, ms_error *err);
+void ms_catalog_base_free(ms_catalog *base);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

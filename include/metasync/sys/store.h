@@ -1,0 +1,59 @@
+/*
+ * For driver authors: the store-driver vtable.  A store holds snapshot files
+ * under keys ("2026-11-25-10-00-00/tables/part-00000.json").  Put is
+ * streamed and atomic from a reader's point of view: nothing is visible under
+ * the key until commit.  Adding a store = one file + one row in
+ * src/lib/drivers/store/registry.c.
+ */
+#ifndef METASYNC_SYS_STORE_H
+#define METASYNC_SYS_STORE_H
+
+#include "metasync/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MS_STORE_DRIVER_VERSION 1
+
+typedef struct ms_store_driver {
+	unsigned int version;   /* MS_STORE_DRIVER_VERSION */
+	const char *name;       /* "file", "s3" */
+
+	void (*close)(ms_store *self);
+	int (*put_open)(ms_store *self, const char *key, ms_store_writer **out, ms_error *err);
+	int (*get_open)(ms_store *self, const char *key, ms_store_reader **out, ms_error *err);
+	int (*list)(ms_store *self, const char *prefix, ms_store_list_cb cb, void *ctx,
+		    ms_error *err);
+	int (*stat)(ms_store *self, const char *key, ms_store_stat *out, ms_error *err);
+	int (*remove)(ms_store *self, const char *key, ms_error *err);
+} ms_store_driver;
+
+struct ms_store {
+	const ms_store_driver *driver;
+	char *url;   /* owned; redacted root URL */
+};
+
+struct ms_store_writer {
+	/* Append len bytes. */
+	int (*write)(ms_store_writer *w, const void *data, size_t len, ms_error *err);
+	/* Make the object visible under its key and free w (also on failure). */
+	int (*commit)(ms_store_writer *w, ms_error *err);
+	/* Discard everything written and free w. */
+	void (*abort)(ms_store_writer *w);
+};
+
+struct ms_store_reader {
+	/* Read up to len bytes into buf; *got = 0 at the end. */
+	int (*read)(ms_store_reader *r, void *buf, size_t len, size_t *got, ms_error *err);
+	/* Optional: position at byte offset (NULL when the store cannot seek). */
+	int (*seek)(ms_store_reader *r, unsigned long long offset, ms_error *err);
+	void (*close)(ms_store_reader *r);
+};
+
+typedef int (*ms_store_open_fn)(ms_store **out, const struct ms_url *url, ms_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,192 @@
+/*
+ * The catalog scheme table and the public dispatch functions.  A URL's scheme
+ * picks the driver through one static table; each public call checks that the
+ * driver fills the slot and turns a NULL slot into MS_ENOTSUPPORTED.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "metasync/sys/catalog.h"
+#include "util/url.h"
+
+int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
+			   ms_error *err);
+int ms_snapshot_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
+			     ms_error *err);
+
+static const struct {
+	const char *scheme;
+	ms_catalog_open_fn open;
+} catalog_schemes[] = {
+	{ "sqlite", ms_sqlite_catalog_open },
+	{ "file", ms_snapshot_catalog_open },
+};
+
+int ms_catalog_base_init(ms_catalog *base, const ms_catalog_driver *driver,
+			 const char *redacted_url, const char *catalog_id, ms_error *err)
+{
+	base->driver = driver;
+	base->url = strdup(redacted_url ? redacted_url : "");
+	base->catalog_id = strdup(catalog_id ? catalog_id : (redacted_url ? redacted_url : ""));
+	base->selection = NULL;
+	if (!base->url || !base->catalog_id) {
+		ms_catalog_base_free(base);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void ms_catalog_base_free(ms_catalog *base)
+{
+	free(base->url);
+	free(base->catalog_id);
+	free(base->selection);
+	base->url = base->catalog_id = base->selection = NULL;
+}
+
+int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *opts,
+		    ms_error *err)
+{
+	static const ms_open_options defaults;
+	ms_url *u = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = ms_url_parse(&u, url, err)) < 0)
+		return rc;
+	for (i = 0; i < sizeof(catalog_schemes) / sizeof(catalog_schemes[0]); i++) {
+		if (strcmp(catalog_schemes[i].scheme, u->scheme) == 0) {
+			rc = catalog_schemes[i].open(out, u, opts ? opts : &defaults, err);
+			ms_url_free(u);
+			return rc;
+		}
+	}
+	rc = ms_error_set(err, MS_EINVAL, "unknown catalog url scheme '%s' in '%s'", u->scheme,
+			  u->redacted);
+	ms_url_free(u);
+	return rc;
+}
+
+void ms_catalog_close(ms_catalog *cat)
+{
+	if (cat && cat->driver->close)
+		cat->driver->close(cat);
+}
+
+const char *ms_catalog_url(const ms_catalog *cat) { return cat->url; }
+const char *ms_catalog_id(const ms_catalog *cat) { return cat->catalog_id; }
+const char *ms_catalog_selection(const ms_catalog *cat) { return cat->selection; }
+const char *ms_catalog_driver_name(const ms_catalog *cat) { return cat->driver->name; }
+unsigned int ms_catalog_caps(const ms_catalog *cat) { return cat->driver->caps; }
+size_t ms_catalog_max_batch(const ms_catalog *cat) { return cat->driver->max_batch; }
+
+static int unsupported(ms_catalog *cat, const char *what, ms_error *err)
+{
+	return ms_error_set(err, MS_ENOTSUPPORTED, "catalog '%s' cannot %s", cat->url, what);
+}
+
+#define DISPATCH(slot, what, ...) \
+	(cat->driver->slot ? cat->driver->slot(cat, __VA_ARGS__) : unsupported(cat, what, err))
+
+int ms_catalog_list_databases(ms_catalog *cat, ms_name_cb cb, void *ctx, ms_error *err)
+{
+	return DISPATCH(list_databases, "list databases", cb, ctx, err);
+}
+
+int ms_catalog_get_database(ms_catalog *cat, const char *name, ms_entity **out, ms_error *err)
+{
+	return DISPATCH(get_database, "read databases", name, out, err);
+}
+
+int ms_catalog_put_database(ms_catalog *cat, const ms_entity *db, ms_error *err)
+{
+	return DISPATCH(put_database, "write databases", db, err);
+}
+
+int ms_catalog_delete_database(ms_catalog *cat, const char *name, ms_error *err)
+{
+	return DISPATCH(delete_database, "delete databases", name, err);
+}
+
+int ms_catalog_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx,
+			   ms_error *err)
+{
+	return DISPATCH(list_tables, "list tables", db, cb, ctx, err);
+}
+
+int ms_catalog_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity **out,
+			 ms_error *err)
+{
+	return DISPATCH(get_table, "read tables", db, name, out, err);
+}
+
+int ms_catalog_put_table(ms_catalog *cat, const ms_entity *table, ms_error *err)
+{
+	return DISPATCH(put_table, "write tables", table, err);
+}
+
+int ms_catalog_delete_table(ms_catalog *cat, const char *db, const char *name, ms_error *err)
+{
+	return DISPATCH(delete_table, "delete tables", db, name, err);
+}
+
+int ms_catalog_scan_partitions(ms_catalog *cat, const char *db, const char *table,
+			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	return DISPATCH(scan_partitions, "read partitions", db, table, flags, cb, ctx, err);
+}
+
+int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table,
+			     const char *vkey, ms_entity **out, ms_error *err)
+{
+	return DISPATCH(get_partition, "read partitions", db, table, vkey, out, err);
+}
+
+int ms_catalog_put_partitions(ms_catalog *cat, const char *db, const char *table,
+			      ms_entity *const *parts, size_t n, ms_error *err)
+{
+	return DISPATCH(put_partitions, "write partitions", db, table, parts, n, err);
+}
+
+int ms_catalog_delete_partitions(ms_catalog *cat, const char *db, const char *table,
+				 const char *const *vkeys, size_t n, ms_error *err)
+{
+	return DISPATCH(delete_partitions, "delete partitions", db, table, vkeys, n, err);
+}
+
+int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table,
+			    ms_digest *out, ms_error *err)
+{
+	return DISPATCH(table_digest, "summarise partitions", db, table, out, err);
+}
+
+int ms_catalog_verify_table(ms_catalog *cat, const char *db, const char *table, ms_error *err)
+{
+	return cat->driver->verify_table ? cat->driver->verify_table(cat, db, table, err) : 0;
+}
+
+int ms_catalog_begin(ms_catalog *cat, ms_error *err)
+{
+	return cat->driver->begin ? cat->driver->begin(cat, err) : 0;
+}
+
+int ms_catalog_commit(ms_catalog *cat, ms_error *err)
+{
+	return cat->driver->commit ? cat->driver->commit(cat, err) : 0;
+}
+
+int ms_catalog_rollback(ms_catalog *cat, ms_error *err)
+{
+	return cat->driver->rollback ? cat->driver->rollback(cat, err) : 0;
+}
+
+int ms_catalog_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, void *ctx,
+			     char **next_cursor, ms_error *err)
+{
+	return DISPATCH(changes_since, "report changes", cursor, cb, ctx, next_cursor, err);
+}
+
+int ms_catalog_finish(ms_catalog *cat, ms_error *err)
+{
+	return cat->driver->finish ? cat->driver->finish(cat, err) : 0;
+}

@@ -1,0 +1,258 @@
+/*
+ * URL parsing for every driver address.  Kept deliberately small: metasync
+ * needs the scheme to pick a driver, an authority for servers, a path, and
+ * query parameters; anything a backend library parses itself (libpq URIs)
+ * it gets in `raw_rest`.  The password never leaves this struct except to the
+ * driver that needs it.
+ */
+#include "url.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+static char *dup_range(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static char *decode_range(const char *s, size_t n, int plus_space)
+{
+	char *p = malloc(n + 1), *o = p;
+	size_t i;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+		    hexval((unsigned char)s[i + 2]) >= 0) {
+			*o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+			i += 2;
+		} else if (plus_space && s[i] == '+') {
+			*o++ = ' ';
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return p;
+}
+
+void ms_url_free(ms_url *url)
+{
+	size_t i;
+
+	if (!url)
+		return;
+	free(url->scheme);
+	free(url->user);
+	if (url->password) {
+		memset(url->password, 0, strlen(url->password));
+		free(url->password);
+	}
+	free(url->host);
+	free(url->port);
+	free(url->path);
+	free(url->raw_rest);
+	for (i = 0; i < url->nparams; i++) {
+		free(url->params[i].key);
+		free(url->params[i].value);
+	}
+	free(url->params);
+	free(url->redacted);
+	free(url);
+}
+
+/* Length of a valid scheme at the start of text (followed by ':'), or 0. */
+static size_t scheme_len(const char *text)
+{
+	size_t i = 0;
+
+	if (!isalpha((unsigned char)text[0]))
+		return 0;
+	while (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' || text[i] == '.')
+		i++;
+	if (text[i] != ':' || i < 2)
+		return 0;
+	return i;
+}
+
+static int parse_query(ms_url *url, const char *q, ms_error *err)
+{
+	const char *p = q;
+
+	while (*p) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		ms_url_param *np;
+
+		if (n == 0) {
+			p += amp ? 1 : 0;
+			if (!amp)
+				break;
+			continue;
+		}
+		np = realloc(url->params, (url->nparams + 1) * sizeof(*np));
+		if (!np)
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		url->params = np;
+		np = &url->params[url->nparams];
+		if (eq) {
+			np->key = decode_range(p, (size_t)(eq - p), 1);
+			np->value = decode_range(eq + 1, n - (size_t)(eq - p) - 1, 1);
+		} else {
+			np->key = decode_range(p, n, 1);
+			np->value = dup_range("", 0);
+		}
+		if (!np->key || !np->value) {
+			free(np->key);
+			free(np->value);
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		}
+		url->nparams++;
+		if (!amp)
+			break;
+		p = amp + 1;
+	}
+	return 0;
+}
+
+char *ms_url_redact(const char *text)
+{
+	size_t sl = scheme_len(text);
+	const char *auth, *end, *at, *colon;
+	ms_buf b = MS_BUF_INIT(1 << 20);
+
+	if (!sl || strncmp(text + sl, "://", 3) != 0)
+		return dup_range(text, strlen(text));
+	auth = text + sl + 3;
+	end = auth + strcspn(auth, "/?#");
+	at = NULL;
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return dup_range(text, strlen(text));
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (!colon)
+		return dup_range(text, strlen(text));
+	if (ms_buf_add(&b, text, (size_t)(colon - text)) < 0 || ms_buf_adds(&b, ":***") < 0 ||
+	    ms_buf_adds(&b, at) < 0) {
+		ms_buf_free(&b);
+		return NULL;
+	}
+	return ms_buf_detach(&b);
+}
+
+int ms_url_parse(ms_url **out, const char *text, ms_error *err)
+{
+	ms_url *url;
+	size_t sl;
+	const char *rest, *q;
+	int rc = 0;
+
+	if (!text || !*text)
+		return ms_error_set(err, MS_EINVAL, "empty url");
+	for (const char *p = text; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return ms_error_set(err, MS_EINVAL, "url contains a control character");
+	url = calloc(1, sizeof(*url));
+	if (!url)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	url->redacted = ms_url_redact(text);
+	sl = scheme_len(text);
+	if (!sl) {
+		url->scheme = dup_range("file", 4);
+		rest = text;
+	} else {
+		url->scheme = dup_range(text, sl);
+		for (char *p = url->scheme; p && *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		rest = text + sl + 1;
+	}
+	if (!url->scheme || !url->redacted) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto done;
+	}
+	q = strchr(rest, '?');
+	url->raw_rest = dup_range(rest, q ? (size_t)(q - rest) : strlen(rest));
+	if (!url->raw_rest) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (q && (rc = parse_query(url, q + 1, err)) < 0)
+		goto done;
+	if (sl && strncmp(rest, "//", 2) == 0) {
+		const char *auth = rest + 2;
+		const char *aend = auth + strcspn(auth, "/?");
+		const char *at = NULL, *hp, *colon;
+
+		for (const char *p = auth; p < aend; p++)
+			if (*p == '@')
+				at = p;
+		hp = auth;
+		if (at) {
+			const char *uc = memchr(auth, ':', (size_t)(at - auth));
+
+			url->user = decode_range(auth, (size_t)((uc ? uc : at) - auth), 0);
+			if (uc)
+				url->password = decode_range(uc + 1, (size_t)(at - uc - 1), 0);
+			hp = at + 1;
+		}
+		colon = NULL;
+		if (*hp == '[') {
+			const char *rb = memchr(hp, ']', (size_t)(aend - hp));
+			if (rb && rb + 1 < aend && rb[1] == ':')
+				colon = rb + 1;
+		} else {
+			colon = memchr(hp, ':', (size_t)(aend - hp));
+		}
+		url->host = decode_range(hp, (size_t)((colon ? colon : aend) - hp), 0);
+		if (colon)
+			url->port = dup_range(colon + 1, (size_t)(aend - colon - 1));
+		url->path = decode_range(aend, q ? (size_t)(q - aend) : strlen(aend), 0);
+	} else {
+		url->path = decode_range(rest, q ? (size_t)(q - rest) : strlen(rest), 0);
+	}
+	if (!url->path) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto done;
+	}
+done:
+	if (rc < 0) {
+		ms_url_free(url);
+		return rc;
+	}
+	*out = url;
+	return 0;
+}
+
+const char *ms_url_param_get(const ms_url *url, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < url->nparams; i++)
+		if (strcmp(url->params[i].key, key) == 0)
+			return url->params[i].value;
+	return NULL;
+}
