@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install, from Debian's packages, whatever metasync needs to build and test
+# that this machine lacks.  Usage: scripts/deps.sh [build|test]
+set -euo pipefail
+
+build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zlib1g-dev)
+test_pkgs=(libcmocka-dev sqlite3 jq)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-build}" = test ]; then
+	want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "metasync: installing ${missing[*]}" >&2
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

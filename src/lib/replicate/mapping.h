@@ -1,0 +1,43 @@
+/*
+ * Mapping from source names and locations to target ones: database and
+ * table prefixes, database renames, location prefix rewrites, and the
+ * rewriting of database references inside view texts so that replicated
+ * views read the replicated tables.
+ */
+#ifndef MS_REPLICATE_MAPPING_H
+#define MS_REPLICATE_MAPPING_H
+
+#include "metasync/model.h"
+#include "metasync/replicate.h"
+
+typedef struct ms_mapping {
+	const char *db_prefix;
+	const char *table_prefix;
+	char **rename_from, **rename_to;
+	size_t nrenames;
+	char **rw_from, **rw_to;
+	size_t nrewrites;
+	char **dbs;          /* the selected source databases (views are rewritten for these) */
+	size_t ndbs;
+	char *fingerprint;   /* the rules that change partitions, for sync stamps */
+} ms_mapping;
+
+/* Parse the options' renames and rewrites; MS_EUSAGE names a malformed one. */
+int ms_mapping_init(ms_mapping *m, const ms_sync_options *o, ms_error *err);
+void ms_mapping_free(ms_mapping *m);
+/* Record the selected source databases (borrowed strings are copied). */
+int ms_mapping_set_databases(ms_mapping *m, char *const *dbs, size_t n, ms_error *err);
+/* Target names (new strings). */
+char *ms_mapping_database(const ms_mapping *m, const char *db);
+char *ms_mapping_table(const ms_mapping *m, const char *table);
+/* 1 when the mapping changes nothing but names (content hashes carry over). */
+int ms_mapping_is_identity_content(const ms_mapping *m);
+/*
+ * Map e in place to the target: identity, locations, view texts.  Sets
+ * *content_changed when the writable content changed (the caller rehashes).
+ */
+int ms_mapping_apply(const ms_mapping *m, ms_entity *e, int *content_changed, ms_error *err);
+/* Rewrite database references in SQL text (new string, or NULL when unchanged). */
+char *ms_mapping_rewrite_sql(const ms_mapping *m, const char *sql);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * Run reports and database selection.  The report is the one record of what
+ * a run did; the tool prints it as a table or as JSON, the agent publishes it.
+ */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metasync/replicate.h"
+
+void ms_report_free(ms_report *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nerrors; i++) {
+		free(r->errors[i].entity);
+		free(r->errors[i].message);
+	}
+	free(r->errors);
+	free(r);
+}
+
+int ms_report_exit_code(const ms_report *r)
+{
+	switch (r->status) {
+	case MS_STATUS_OK: return 0;
+	case MS_STATUS_PARTIAL: return 3;
+	case MS_STATUS_REFUSED: return 4;
+	default: return 1;
+	}
+}
+
+const char *ms_status_name(ms_status s)
+{
+	switch (s) {
+	case MS_STATUS_OK: return "ok";
+	case MS_STATUS_PARTIAL: return "partial";
+	case MS_STATUS_REFUSED: return "refused";
+	default: return "error";
+	}
+}
+
+const char *ms_action_name(ms_action a)
+{
+	switch (a) {
+	case MS_ACTION_CREATE: return "create";
+	case MS_ACTION_UPDATE: return "update";
+	case MS_ACTION_UNCHANGED: return "unchanged";
+	case MS_ACTION_DELETE: return "delete";
+	case MS_ACTION_SKIP: return "skip";
+	default: return "fail";
+	}
+}
+
+int ms_selection_match(const char *patterns, const char *name)
+{
+	const char *p = patterns;
+
+	if (!patterns || !*patterns)
+		return 1;
+	while (*p) {
+		const char *semi = strchr(p, ';');
+		size_t n = semi ? (size_t)(semi - p) : strlen(p);
+		char pat[512];
+
+		while (n && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n && n < sizeof(pat)) {
+			memcpy(pat, p, n);
+			pat[n] = '\0';
+			for (char *c = pat; *c; c++)
+				if (*c >= 'A' && *c <= 'Z')
+					*c = (char)(*c - 'A' + 'a');
+			if (fnmatch(pat, name, 0) == 0)
+				return 1;
+		}
+		if (!semi)
+			break;
+		p = semi + 1;
+	}
+	return 0;
+}

@@ -1,0 +1,1129 @@
+/*
+ * The engine: plan and apply.  One function makes a target catalog match a
+ * source catalog; export, import and sync differ only in which catalogs they
+ * hand it.  The run goes in phases so that nothing changes before every
+ * guard has said yes:
+ *
+ *   1. plan tables: read source and target tables, map them, decide per table
+ *      whether its partitions must be read (sync stamps make unchanged tables
+ *      free);
+ *   2. verify: ask the source to check the integrity of everything phase 4
+ *      will read (a snapshot hashes its files against the manifest);
+ *   3. guard: with --deletes mirror and --max-deletes, count the deletes in a
+ *      dry pass and refuse if there are too many;
+ *   4. apply: databases, then each table with its partitions in one
+ *      transaction, then views in dependency order, then mirror deletes.
+ *
+ * Ownership: every entity the engine writes carries metasync.replica-of; a
+ * target entity without it (or with another source's) is never updated or
+ * deleted unless the caller adopts it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/sha.h>
+
+#include "mapping.h"
+#include "metasync/catalog.h"
+#include "metasync/replicate.h"
+#include "util/buf.h"
+#include "util/strmap.h"
+
+#define DEFAULT_BATCH 1000
+
+typedef struct names {
+	char **v;
+	size_t n, alloc;
+} names;
+
+static int names_add(const char *name, void *ctx, ms_error *err)
+{
+	names *ns = ctx;
+
+	if (ns->n == ns->alloc) {
+		size_t na = ns->alloc ? ns->alloc * 2 : 16;
+		char **nv = realloc(ns->v, na * sizeof(char *));
+		if (!nv)
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		ns->v = nv;
+		ns->alloc = na;
+	}
+	if (!(ns->v[ns->n] = strdup(name)))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	ns->n++;
+	return 0;
+}
+
+static void names_free(names *ns)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int names_has(const names *ns, const char *name)
+{
+	return bsearch(&name, ns->v, ns->n, sizeof(char *), cmp_str) != NULL;
+}
+
+/* One source table and what phase 1 decided for it. */
+typedef struct table_plan {
+	char *sdb, *st;        /* source names */
+	ms_entity *mapped;     /* the target-shaped table (with markers) */
+	int target_exists;
+	unsigned char target_hash[MS_HASH_LEN];
+	int skip;              /* not ours: leave it alone */
+	char *skip_reason;
+	int up_to_date;        /* the stamp says table and partitions are current */
+	int have_digest;
+	ms_digest digest;      /* source partitions */
+	char stamp[2 * MS_HASH_LEN + 1];
+	int is_view;
+	int db_failed;
+} table_plan;
+
+typedef struct run {
+	ms_catalog *src, *dst;
+	const ms_sync_options *o;
+	ms_mapping map;
+	ms_report *rep;
+	int apply;
+	int transactional;
+	size_t batch;
+	names dbs;             /* selected source databases, sorted */
+	table_plan *tables;
+	size_t ntables;
+	long long deletes;     /* counted in the current pass */
+	unsigned long long done, total;
+	double last_progress;
+} run;
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static ms_counts *counts_for(ms_report *rep, ms_kind kind)
+{
+	return kind == MS_KIND_DATABASE ? &rep->databases :
+	       kind == MS_KIND_TABLE ? &rep->tables : &rep->partitions;
+}
+
+static void count_action(ms_counts *c, ms_action a, long long n)
+{
+	switch (a) {
+	case MS_ACTION_CREATE: c->created += n; break;
+	case MS_ACTION_UPDATE: c->updated += n; break;
+	case MS_ACTION_UNCHANGED: c->unchanged += n; break;
+	case MS_ACTION_DELETE: c->deleted += n; break;
+	case MS_ACTION_SKIP: c->skipped += n; break;
+	default: c->failed += n; break;
+	}
+}
+
+static void event(run *r, ms_action a, ms_kind kind, const char *db, const char *table,
+		  const char *vkey, const char *reason)
+{
+	count_action(counts_for(r->rep, kind), a, 1);
+	if (a == MS_ACTION_DELETE)
+		r->deletes++;
+	if (a != MS_ACTION_UNCHANGED && r->o->on_change) {
+		ms_change_event ev = { a, kind, db, table, vkey, reason };
+		r->o->on_change(&ev, r->o->ctx);
+	}
+}
+
+static void add_error(run *r, const char *db, const char *table, const char *vkey,
+		      const char *message)
+{
+	ms_report_error *ne;
+	ms_buf b = MS_BUF_INIT(8192);
+
+	ne = realloc(r->rep->errors, (r->rep->nerrors + 1) * sizeof(*ne));
+	if (!ne)
+		return;
+	r->rep->errors = ne;
+	ms_buf_adds(&b, db);
+	if (table) {
+		ms_buf_addc(&b, '.');
+		ms_buf_adds(&b, table);
+	}
+	if (vkey)
+		ms_buf_adds(&b, vkey);
+	ne[r->rep->nerrors].entity = ms_buf_detach(&b);
+	ne[r->rep->nerrors].message = strdup(message);
+	r->rep->nerrors++;
+}
+
+static void fail(run *r, ms_kind kind, const char *db, const char *table, const char *vkey,
+		 const ms_error *e)
+{
+	if (r->apply)
+		add_error(r, db, table, vkey, e->message);
+	event(r, MS_ACTION_FAIL, kind, db, table, vkey, e->message);
+}
+
+static void progress(run *r, unsigned long long n)
+{
+	double t;
+
+	r->done += n;
+	if (!r->o->progress || !r->apply)
+		return;
+	t = now_seconds();
+	if (t - r->last_progress < 0.2)
+		return;
+	r->last_progress = t;
+	r->o->progress(r->done, r->total, r->o->ctx);
+}
+
+/* ---- markers ---------------------------------------------------------- */
+
+static char *marker_value(const char *catalog, const char *db, const char *table)
+{
+	cJSON *a = cJSON_CreateArray();
+	char *s;
+
+	if (!a)
+		return NULL;
+	cJSON_AddItemToArray(a, cJSON_CreateString(catalog));
+	cJSON_AddItemToArray(a, cJSON_CreateString(db));
+	if (table)
+		cJSON_AddItemToArray(a, cJSON_CreateString(table));
+	s = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return s;
+}
+
+/*
+ * Parse a replica-of marker: fills catalog/db/table (new strings, table may
+ * be NULL).  Returns 0, or -1 when the value is not a marker.
+ */
+static int marker_parse(const char *value, char **catalog, char **db, char **table)
+{
+	cJSON *a = value ? cJSON_Parse(value) : NULL;
+	int n = a ? cJSON_GetArraySize(a) : 0, i;
+
+	*catalog = *db = *table = NULL;
+	if (!cJSON_IsArray(a) || n < 2 || n > 3) {
+		cJSON_Delete(a);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		cJSON *s = cJSON_GetArrayItem(a, i);
+		if (!cJSON_IsString(s)) {
+			cJSON_Delete(a);
+			return -1;
+		}
+	}
+	*catalog = strdup(cJSON_GetArrayItem(a, 0)->valuestring);
+	*db = strdup(cJSON_GetArrayItem(a, 1)->valuestring);
+	if (n == 3)
+		*table = strdup(cJSON_GetArrayItem(a, 2)->valuestring);
+	cJSON_Delete(a);
+	return 0;
+}
+
+/*
+ * May the engine write over this target entity?  Returns 1 and leaves
+ * *reason NULL when yes; 0 with a static reason when not.
+ */
+static int owned(const run *r, const ms_entity *t, const char **reason)
+{
+	char *cat = NULL, *db = NULL, *table = NULL;
+	int ok;
+
+	*reason = NULL;
+	if (r->o->adopt)
+		return 1;
+	if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) < 0) {
+		*reason = "not a replica";
+		return 0;
+	}
+	ok = strcmp(cat, ms_catalog_id(r->src)) == 0;
+	if (!ok)
+		*reason = "replica of another source";
+	free(cat);
+	free(db);
+	free(table);
+	return ok;
+}
+
+static int mark(run *r, ms_entity *e, const char *sdb, const char *st, ms_error *err)
+{
+	char *v;
+	int rc;
+
+	if (r->o->copy)
+		return 0;
+	if (!(v = marker_value(ms_catalog_id(r->src), sdb, st)))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	rc = ms_entity_set_param(e, MS_MARKER_REPLICA_OF, v, err);
+	free(v);
+	return rc;
+}
+
+/* Map a source entity in place to its target shape and rehash if needed. */
+static int map_entity(run *r, ms_entity *e, ms_error *err)
+{
+	int changed = 0, rc;
+
+	if ((rc = ms_mapping_apply(&r->map, e, &changed, err)) < 0)
+		return rc;
+	if (changed || !e->hashed)
+		return ms_entity_rehash(e, err);
+	return 0;
+}
+
+static void compute_stamp(run *r, table_plan *tp)
+{
+	unsigned char final[MS_HASH_LEN], out[SHA256_DIGEST_LENGTH];
+	SHA256_CTX c;
+
+	ms_digest_final(&tp->digest, final);
+	SHA256_Init(&c);
+	SHA256_Update(&c, "ms-stamp-v1", 12);
+	SHA256_Update(&c, tp->mapped->hash, MS_HASH_LEN);
+	SHA256_Update(&c, final, MS_HASH_LEN);
+	SHA256_Update(&c, r->map.fingerprint, strlen(r->map.fingerprint) + 1);
+	SHA256_Final(out, &c);
+	ms_hex(out, MS_HASH_LEN, tp->stamp);
+}
+
+/* ---- phase 1: plan tables --------------------------------------------- */
+
+static int is_view(const ms_entity *e)
+{
+	const cJSON *t = e->doc ? cJSON_GetObjectItemCaseSensitive(e->doc, "TableType") : NULL;
+
+	return cJSON_IsString(t) && strcmp(t->valuestring, "VIRTUAL_VIEW") == 0;
+}
+
+static int plan_table(run *r, const char *sdb, const char *st, ms_error *err)
+{
+	table_plan *tp, *nt;
+	ms_entity *s = NULL, *t = NULL;
+	ms_error e2;
+	const char *reason;
+	int rc;
+
+	nt = realloc(r->tables, (r->ntables + 1) * sizeof(*nt));
+	if (!nt)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	r->tables = nt;
+	tp = &r->tables[r->ntables];
+	memset(tp, 0, sizeof(*tp));
+	if (!(tp->sdb = strdup(sdb)) || !(tp->st = strdup(st))) {
+		free(tp->sdb);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	r->ntables++;
+
+	if ((rc = ms_catalog_get_table(r->src, sdb, st, &s, err)) < 0)
+		return rc;
+	tp->is_view = is_view(s);
+	if ((rc = map_entity(r, s, err)) < 0) {
+		ms_entity_free(s);
+		return rc;
+	}
+	tp->mapped = s;
+	if ((rc = mark(r, s, sdb, st, err)) < 0)
+		return rc;
+	ms_error_clear(&e2);
+	rc = ms_catalog_get_table(r->dst, s->database, s->table, &t, &e2);
+	if (rc < 0 && rc != MS_ENOTFOUND) {
+		*err = e2;
+		return rc;
+	}
+	if (rc == 0) {
+		tp->target_exists = 1;
+		memcpy(tp->target_hash, t->hash, MS_HASH_LEN);
+		if (!owned(r, t, &reason)) {
+			tp->skip = 1;
+			tp->skip_reason = strdup(reason);
+		}
+	}
+	ms_error_clear(&e2);
+	rc = ms_catalog_table_digest(r->src, sdb, st, &tp->digest, &e2);
+	if (rc == 0)
+		tp->have_digest = 1;
+	else if (rc != MS_ENOTSUPPORTED) {
+		*err = e2;
+		ms_entity_free(t);
+		return rc;
+	}
+	if (tp->have_digest && !r->o->copy) {
+		compute_stamp(r, tp);
+		if (t && !tp->skip && !r->o->full &&
+		    memcmp(t->hash, s->hash, MS_HASH_LEN) == 0) {
+			const char *old = ms_entity_param(t, MS_MARKER_SYNCED);
+			tp->up_to_date = old && strcmp(old, tp->stamp) == 0;
+		}
+	}
+	ms_entity_free(t);
+	return 0;
+}
+
+static void plans_free(run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntables; i++) {
+		free(r->tables[i].sdb);
+		free(r->tables[i].st);
+		free(r->tables[i].skip_reason);
+		ms_entity_free(r->tables[i].mapped);
+	}
+	free(r->tables);
+	r->tables = NULL;
+	r->ntables = 0;
+}
+
+/* ---- phase 4: partitions of one table --------------------------------- */
+
+typedef struct pdiff {
+	run *r;
+	table_plan *tp;
+	ms_strmap target;        /* vkey -> hash; mark = seen in source */
+	ms_entity **batch;
+	size_t nbatch;
+	ms_counts local;         /* partition counts, merged when the table commits */
+	int failed;
+	ms_error ferr;
+} pdiff;
+
+static int collect_target(ms_entity *e, void *ctx, ms_error *err)
+{
+	pdiff *d = ctx;
+	ms_strmap_entry *ent;
+	int rc;
+
+	rc = ms_strmap_put(&d->target, e->vkey, &ent);
+	if (rc >= 0)
+		memcpy(ent->value, e->hash, MS_HASH_LEN);
+	ms_entity_free(e);
+	return rc < 0 ? ms_error_set(err, rc, "out of memory") : 0;
+}
+
+static void pevent(pdiff *d, ms_action a, const char *vkey, const char *reason)
+{
+	run *r = d->r;
+
+	count_action(&d->local, a, 1);
+	if (a == MS_ACTION_DELETE)
+		r->deletes++;
+	if (a != MS_ACTION_UNCHANGED && r->o->on_change) {
+		ms_change_event ev = { a, MS_KIND_PARTITION, d->tp->mapped->database,
+				       d->tp->mapped->table, vkey, reason };
+		r->o->on_change(&ev, r->o->ctx);
+	}
+}
+
+static int flush(pdiff *d, ms_error *err)
+{
+	run *r = d->r;
+	size_t i;
+	int rc = 0;
+
+	if (d->nbatch && r->apply && !d->failed) {
+		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database, d->tp->mapped->table,
+					       d->batch, d->nbatch, err);
+		if (rc < 0) {
+			d->failed = 1;
+			d->ferr = *err;
+		}
+	}
+	for (i = 0; i < d->nbatch; i++)
+		ms_entity_free(d->batch[i]);
+	d->nbatch = 0;
+	return r->transactional ? rc : 0;
+}
+
+/* Is the target partition with this key ours to change? */
+static int partition_owned(pdiff *d, const char *vkey, const char **reason, ms_error *err)
+{
+	run *r = d->r;
+	ms_entity *t = NULL;
+	int rc, ok;
+
+	if (r->o->adopt)
+		return 1;
+	rc = ms_catalog_get_partition(r->dst, d->tp->mapped->database, d->tp->mapped->table,
+				      vkey, &t, err);
+	if (rc == MS_ENOTSUPPORTED) {
+		*reason = NULL;
+		return 1;
+	}
+	if (rc < 0)
+		return rc;
+	ok = owned(r, t, reason);
+	ms_entity_free(t);
+	return ok;
+}
+
+static int diff_source(ms_entity *e, void *ctx, ms_error *err)
+{
+	pdiff *d = ctx;
+	run *r = d->r;
+	ms_strmap_entry *t;
+	const char *reason;
+	int rc;
+
+	if ((rc = map_entity(r, e, err)) < 0 ||
+	    (rc = mark(r, e, d->tp->sdb, d->tp->st, err)) < 0) {
+		ms_entity_free(e);
+		return rc;
+	}
+	progress(r, 1);
+	t = ms_strmap_get(&d->target, e->vkey);
+	if (t) {
+		t->mark = 1;
+		if (memcmp(t->value, e->hash, MS_HASH_LEN) == 0) {
+			pevent(d, MS_ACTION_UNCHANGED, e->vkey, NULL);
+			ms_entity_free(e);
+			return 0;
+		}
+		rc = partition_owned(d, e->vkey, &reason, err);
+		if (rc <= 0) {
+			if (rc == 0)
+				pevent(d, MS_ACTION_SKIP, e->vkey, reason);
+			ms_entity_free(e);
+			return rc < 0 ? rc : 0;
+		}
+		pevent(d, MS_ACTION_UPDATE, e->vkey, NULL);
+	} else {
+		pevent(d, MS_ACTION_CREATE, e->vkey, NULL);
+	}
+	d->batch[d->nbatch++] = e;
+	if (d->nbatch == r->batch)
+		return flush(d, err);
+	return 0;
+}
+
+static int delete_missing(pdiff *d, ms_error *err)
+{
+	run *r = d->r;
+	const char **keys;
+	size_t i, n = 0;
+	const char *reason;
+	int rc = 0;
+
+	keys = malloc(r->batch * sizeof(char *));
+	if (!keys)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < d->target.nslots; i++) {
+		ms_strmap_entry *t = &d->target.slots[i];
+
+		if (!t->key || t->mark)
+			continue;
+		rc = partition_owned(d, t->key, &reason, err);
+		if (rc < 0)
+			break;
+		if (rc == 0) {
+			pevent(d, MS_ACTION_SKIP, t->key, reason);
+			rc = 0;
+			continue;
+		}
+		pevent(d, MS_ACTION_DELETE, t->key, NULL);
+		keys[n++] = t->key;
+		if (n == r->batch || i + 1 == d->target.nslots) {
+			if (r->apply && (rc = ms_catalog_delete_partitions(
+					     r->dst, d->tp->mapped->database, d->tp->mapped->table,
+					     keys, n, err)) < 0)
+				break;
+			n = 0;
+		}
+	}
+	if (rc >= 0 && n && r->apply)
+		rc = ms_catalog_delete_partitions(r->dst, d->tp->mapped->database,
+						  d->tp->mapped->table, keys, n, err);
+	free(keys);
+	return rc;
+}
+
+static void merge_counts(ms_counts *into, const ms_counts *c)
+{
+	into->created += c->created;
+	into->updated += c->updated;
+	into->unchanged += c->unchanged;
+	into->deleted += c->deleted;
+	into->skipped += c->skipped;
+	into->failed += c->failed;
+}
+
+/* Apply (or count) one table with its partitions; failures are reported, not returned. */
+static int sync_table(run *r, table_plan *tp, ms_error *fatal)
+{
+	ms_entity *m = tp->mapped;
+	ms_action ta;
+	pdiff d;
+	ms_error err;
+	int rc = 0, in_tx = 0, stamp_later;
+
+	if (tp->db_failed) {
+		ms_error_set(&err, MS_ERROR, "database '%s' could not be written", m->database);
+		fail(r, MS_KIND_TABLE, m->database, m->table, NULL, &err);
+		return 0;
+	}
+	if (tp->skip) {
+		event(r, MS_ACTION_SKIP, MS_KIND_TABLE, m->database, m->table, NULL, tp->skip_reason);
+		if (tp->have_digest)
+			r->rep->partitions.skipped += (long long)tp->digest.count;
+		return 0;
+	}
+	if (tp->up_to_date) {
+		event(r, MS_ACTION_UNCHANGED, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
+		r->rep->partitions.unchanged += (long long)tp->digest.count;
+		progress(r, tp->digest.count);
+		return 0;
+	}
+	ta = !tp->target_exists ? MS_ACTION_CREATE :
+	     memcmp(tp->target_hash, m->hash, MS_HASH_LEN) ? MS_ACTION_UPDATE : MS_ACTION_UNCHANGED;
+
+	memset(&d, 0, sizeof(d));
+	d.r = r;
+	d.tp = tp;
+	ms_strmap_init(&d.target);
+	ms_error_clear(&err);
+	if (!(d.batch = calloc(r->batch, sizeof(ms_entity *)))) {
+		rc = ms_error_set(fatal, MS_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* Without transactions the stamp goes on last, once every partition is in. */
+	stamp_later = !r->transactional && !r->o->copy && tp->have_digest;
+	if (!r->o->copy && tp->have_digest && !stamp_later)
+		rc = ms_entity_set_param(m, MS_MARKER_SYNCED, tp->stamp, &err);
+	else
+		rc = ms_entity_set_param(m, MS_MARKER_SYNCED, NULL, &err);
+	if (rc < 0)
+		goto failed;
+
+	if (r->apply) {
+		if ((rc = ms_catalog_begin(r->dst, &err)) < 0)
+			goto failed;
+		in_tx = 1;
+		if ((rc = ms_catalog_put_table(r->dst, m, &err)) < 0)
+			goto failed;
+	}
+	if (tp->target_exists) {
+		rc = ms_catalog_scan_partitions(r->dst, m->database, m->table, MS_SCAN_KEYS_ONLY,
+						collect_target, &d, &err);
+		if (rc < 0 && rc != MS_ENOTFOUND)
+			goto failed;
+	}
+	rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, 0, diff_source, &d, &err);
+	if (rc < 0 && rc != MS_ENOTFOUND)
+		goto failed;
+	if ((rc = flush(&d, &err)) < 0)
+		goto failed;
+	if (r->o->deletes == MS_DELETES_MIRROR && !r->o->copy &&
+	    (rc = delete_missing(&d, &err)) < 0)
+		goto failed;
+	if (d.failed) {
+		err = d.ferr;
+		if (r->transactional) {
+			rc = err.code;
+			goto failed;
+		}
+		/* Without transactions: what went in stays; the stamp stays off. */
+		add_error(r, m->database, m->table, NULL, err.message);
+		d.local.failed += d.local.created + d.local.updated;
+		d.local.created = d.local.updated = 0;
+		stamp_later = 0;
+	}
+	if (r->apply && stamp_later) {
+		if ((rc = ms_entity_set_param(m, MS_MARKER_SYNCED, tp->stamp, &err)) < 0 ||
+		    (rc = ms_catalog_put_table(r->dst, m, &err)) < 0)
+			goto failed;
+	}
+	if (r->apply && (rc = ms_catalog_commit(r->dst, &err)) < 0)
+		goto failed;
+	in_tx = 0;
+	event(r, d.failed ? MS_ACTION_FAIL : ta, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
+	merge_counts(&r->rep->partitions, &d.local);
+	rc = 0;
+	goto done;
+
+failed:
+	if (in_tx)
+		ms_catalog_rollback(r->dst, NULL);
+	if (rc == MS_ENOMEM || rc == MS_EINTEGRITY) {
+		*fatal = err;
+		goto done;
+	}
+	fail(r, MS_KIND_TABLE, m->database, m->table, NULL, &err);
+	/* Everything this table would have written is counted as failed. */
+	d.local.failed += d.local.created + d.local.updated + d.local.deleted;
+	d.local.created = d.local.updated = d.local.deleted = 0;
+	merge_counts(&r->rep->partitions, &d.local);
+	if (r->o->copy) {
+		*fatal = err;
+		goto done;
+	}
+	rc = 0;
+done:
+	if (d.batch) {
+		for (size_t i = 0; i < d.nbatch; i++)
+			ms_entity_free(d.batch[i]);
+		free(d.batch);
+	}
+	ms_strmap_free(&d.target);
+	return rc;
+}
+
+/* ---- databases -------------------------------------------------------- */
+
+static void mark_db_failed(run *r, const char *sdb)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntables; i++)
+		if (strcmp(r->tables[i].sdb, sdb) == 0)
+			r->tables[i].db_failed = 1;
+}
+
+static int sync_database(run *r, const char *sdb, ms_error *fatal)
+{
+	ms_entity *s = NULL, *t = NULL;
+	ms_error err;
+	const char *reason;
+	int rc;
+
+	ms_error_clear(&err);
+	if ((rc = ms_catalog_get_database(r->src, sdb, &s, &err)) < 0 ||
+	    (rc = map_entity(r, s, &err)) < 0 || (rc = mark(r, s, sdb, NULL, &err)) < 0) {
+		fail(r, MS_KIND_DATABASE, s ? s->database : sdb, NULL, NULL, &err);
+		mark_db_failed(r, sdb);
+		goto done;
+	}
+	rc = ms_catalog_get_database(r->dst, s->database, &t, &err);
+	if (rc < 0 && rc != MS_ENOTFOUND) {
+		fail(r, MS_KIND_DATABASE, s->database, NULL, NULL, &err);
+		mark_db_failed(r, sdb);
+		goto done;
+	}
+	if (t && !owned(r, t, &reason)) {
+		/* Tables may still be replicated into a database the target owns. */
+		event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, s->database, NULL, NULL, reason);
+		goto done;
+	}
+	if (t && memcmp(t->hash, s->hash, MS_HASH_LEN) == 0 &&
+	    (r->o->copy || ms_entity_param(t, MS_MARKER_REPLICA_OF))) {
+		event(r, MS_ACTION_UNCHANGED, MS_KIND_DATABASE, s->database, NULL, NULL, NULL);
+		goto done;
+	}
+	if (r->apply && (rc = ms_catalog_put_database(r->dst, s, &err)) < 0) {
+		if (rc == MS_ENOMEM) {
+			*fatal = err;
+			goto done;
+		}
+		fail(r, MS_KIND_DATABASE, s->database, NULL, NULL, &err);
+		mark_db_failed(r, sdb);
+		goto done;
+	}
+	event(r, t ? MS_ACTION_UPDATE : MS_ACTION_CREATE, MS_KIND_DATABASE, s->database, NULL,
+	      NULL, NULL);
+done:
+	ms_entity_free(s);
+	ms_entity_free(t);
+	return fatal->code == MS_ENOMEM ? MS_ENOMEM : 0;
+}
+
+/* ---- views in dependency order ---------------------------------------- */
+
+static int mentions(const char *text, const char *word)
+{
+	size_t wl = strlen(word);
+	const char *p = text;
+
+	if (!text || !wl)
+		return 0;
+	while ((p = strcasestr(p, word)) != NULL) {
+		int before = p == text || !(p[-1] == '_' || (p[-1] >= '0' && p[-1] <= '9') ||
+					    ((p[-1] | 32) >= 'a' && (p[-1] | 32) <= 'z'));
+		char c = p[wl];
+		int after = !(c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z'));
+		if (before && after)
+			return 1;
+		p += wl;
+	}
+	return 0;
+}
+
+static const char *view_text(const table_plan *tp)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(tp->mapped->doc, "ViewExpandedText");
+
+	if (!cJSON_IsString(v) || !*v->valuestring || strstr(v->valuestring, "Presto View"))
+		v = cJSON_GetObjectItemCaseSensitive(tp->mapped->doc, "ViewOriginalText");
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Order of the views: a view comes after every view its text names. */
+static size_t *view_order(run *r, size_t *nout)
+{
+	size_t *views, n = 0, i, j, k, *order, no = 0;
+	char *placed;
+
+	views = malloc((r->ntables + 1) * sizeof(size_t));
+	order = malloc((r->ntables + 1) * sizeof(size_t));
+	placed = calloc(r->ntables + 1, 1);
+	if (!views || !order || !placed) {
+		free(views);
+		free(order);
+		free(placed);
+		return NULL;
+	}
+	for (i = 0; i < r->ntables; i++)
+		if (r->tables[i].is_view)
+			views[n++] = i;
+	while (no < n) {
+		int progressed = 0;
+
+		for (i = 0; i < n; i++) {
+			table_plan *v = &r->tables[views[i]];
+			const char *text = view_text(v);
+			int ready = 1;
+
+			if (placed[i])
+				continue;
+			for (j = 0; j < n && ready; j++) {
+				table_plan *w = &r->tables[views[j]];
+				if (j == i || placed[j])
+					continue;
+				if (mentions(text, w->mapped->table) &&
+				    (strcmp(w->mapped->database, v->mapped->database) == 0 ||
+				     mentions(text, w->mapped->database)))
+					ready = 0;
+			}
+			if (ready) {
+				placed[i] = 1;
+				order[no++] = views[i];
+				progressed = 1;
+			}
+		}
+		if (!progressed) {
+			/* A cycle: keep source order for the rest. */
+			for (k = 0; k < n; k++)
+				if (!placed[k]) {
+					placed[k] = 1;
+					order[no++] = views[k];
+				}
+		}
+	}
+	free(views);
+	free(placed);
+	*nout = n;
+	return order;
+}
+
+/* ---- mirror deletes --------------------------------------------------- */
+
+static int delete_table_replica(run *r, const char *db, const char *table, ms_error *fatal)
+{
+	ms_error err;
+	ms_digest dg;
+	int rc;
+
+	ms_error_clear(&err);
+	if (ms_catalog_table_digest(r->dst, db, table, &dg, &err) == 0) {
+		r->rep->partitions.deleted += (long long)dg.count;
+		r->deletes += (long long)dg.count;
+	}
+	if (r->apply && (rc = ms_catalog_delete_table(r->dst, db, table, &err)) < 0) {
+		if (rc == MS_ENOMEM) {
+			*fatal = err;
+			return rc;
+		}
+		fail(r, MS_KIND_TABLE, db, table, NULL, &err);
+		return 0;
+	}
+	event(r, MS_ACTION_DELETE, MS_KIND_TABLE, db, table, NULL, NULL);
+	return 0;
+}
+
+/*
+ * Delete the replica tables of target database tdb whose source is gone;
+ * with all_gone, every replica of this source in it.  *foreign counts tables
+ * that are not ours.
+ */
+static int delete_gone_tables(run *r, const char *tdb, const names *src_tables, int all_gone,
+			      size_t *foreign, ms_error *fatal)
+{
+	names tn = { 0 };
+	ms_error err;
+	size_t i;
+	int rc = 0;
+
+	ms_error_clear(&err);
+	if (ms_catalog_list_tables(r->dst, tdb, names_add, &tn, &err) < 0)
+		goto done;
+	/* Views first: they may read the tables. */
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		for (i = 0; i < tn.n && rc == 0; i++) {
+			ms_entity *t = NULL;
+			char *cat = NULL, *db = NULL, *table = NULL;
+			int gone;
+
+			if (ms_catalog_get_table(r->dst, tdb, tn.v[i], &t, &err) < 0)
+				continue;
+			if (is_view(t) != (pass == 0)) {
+				ms_entity_free(t);
+				continue;
+			}
+			if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) < 0 ||
+			    strcmp(cat, ms_catalog_id(r->src)) != 0 || !table) {
+				if (foreign)
+					(*foreign)++;
+			} else {
+				gone = all_gone || !names_has(src_tables, table);
+				if (gone)
+					rc = delete_table_replica(r, tdb, tn.v[i], fatal);
+			}
+			free(cat);
+			free(db);
+			free(table);
+			ms_entity_free(t);
+		}
+	}
+done:
+	names_free(&tn);
+	return rc;
+}
+
+static int mirror_deletes(run *r, ms_error *fatal)
+{
+	names tdbs = { 0 };
+	ms_error err;
+	size_t i;
+	int rc = 0;
+
+	/* Tables gone from databases that are still there. */
+	for (i = 0; i < r->dbs.n && rc == 0; i++) {
+		names st = { 0 };
+		char *tdb = ms_mapping_database(&r->map, r->dbs.v[i]);
+		size_t j;
+
+		for (j = 0; j < r->ntables; j++)
+			if (strcmp(r->tables[j].sdb, r->dbs.v[i]) == 0)
+				names_add(r->tables[j].st, &st, &err);
+		qsort(st.v, st.n, sizeof(char *), cmp_str);
+		rc = delete_gone_tables(r, tdb, &st, 0, NULL, fatal);
+		names_free(&st);
+		free(tdb);
+	}
+	if (rc < 0)
+		return rc;
+	/* Databases gone from the source, within the selection. */
+	ms_error_clear(&err);
+	if (ms_catalog_list_databases(r->dst, names_add, &tdbs, &err) < 0)
+		goto done;
+	for (i = 0; i < tdbs.n && rc == 0; i++) {
+		ms_entity *t = NULL;
+		char *cat = NULL, *db = NULL, *table = NULL;
+		size_t foreign = 0;
+
+		if (ms_catalog_get_database(r->dst, tdbs.v[i], &t, &err) < 0)
+			continue;
+		if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) == 0 &&
+		    strcmp(cat, ms_catalog_id(r->src)) == 0 && !names_has(&r->dbs, db) &&
+		    ms_selection_match(r->o->databases, db) &&
+		    ms_selection_match(ms_catalog_selection(r->src), db)) {
+			names none = { 0 };
+			rc = delete_gone_tables(r, tdbs.v[i], &none, 1, &foreign, fatal);
+			if (rc == 0 && foreign) {
+				event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, tdbs.v[i], NULL, NULL,
+				      "holds tables that are not replicas");
+			} else if (rc == 0) {
+				if (r->apply && ms_catalog_delete_database(r->dst, tdbs.v[i], &err) < 0)
+					fail(r, MS_KIND_DATABASE, tdbs.v[i], NULL, NULL, &err);
+				else
+					event(r, MS_ACTION_DELETE, MS_KIND_DATABASE, tdbs.v[i], NULL,
+					      NULL, NULL);
+			}
+		}
+		free(cat);
+		free(db);
+		free(table);
+		ms_entity_free(t);
+	}
+done:
+	names_free(&tdbs);
+	return rc;
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+static void reset_counts(ms_report *rep)
+{
+	memset(&rep->databases, 0, sizeof(rep->databases));
+	memset(&rep->tables, 0, sizeof(rep->tables));
+	memset(&rep->partitions, 0, sizeof(rep->partitions));
+}
+
+/* Phase 4 (or its dry-run twin when r->apply is 0). */
+static int pass(run *r, ms_error *err)
+{
+	size_t i, nviews = 0, *views;
+	int rc;
+
+	r->deletes = 0;
+	r->done = 0;
+	for (i = 0; i < r->dbs.n; i++)
+		if ((rc = sync_database(r, r->dbs.v[i], err)) < 0)
+			return rc;
+	for (i = 0; i < r->ntables; i++)
+		if (!r->tables[i].is_view && (rc = sync_table(r, &r->tables[i], err)) < 0)
+			return rc;
+	if (!(views = view_order(r, &nviews)))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < nviews; i++)
+		if ((rc = sync_table(r, &r->tables[views[i]], err)) < 0) {
+			free(views);
+			return rc;
+		}
+	free(views);
+	if (r->o->deletes == MS_DELETES_MIRROR && !r->o->copy)
+		return mirror_deletes(r, err);
+	return 0;
+}
+
+int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
+	    ms_report **report, ms_error *err)
+{
+	run r;
+	names all = { 0 };
+	ms_error e2;
+	double t0 = now_seconds();
+	size_t i;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.src = source;
+	r.dst = target;
+	r.o = opts;
+	r.transactional = (ms_catalog_caps(target) & MS_CAP_TRANSACTIONS) != 0;
+	r.batch = ms_catalog_max_batch(target) ? ms_catalog_max_batch(target) : DEFAULT_BATCH;
+	if (r.batch > DEFAULT_BATCH)
+		r.batch = DEFAULT_BATCH;
+	if (!(r.rep = calloc(1, sizeof(*r.rep))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	r.rep->dry_run = opts->dry_run;
+	if ((rc = ms_mapping_init(&r.map, opts, err)) < 0)
+		goto done;
+
+	/* The selected databases. */
+	if ((rc = ms_catalog_list_databases(source, names_add, &all, err)) < 0)
+		goto done;
+	for (i = 0; i < all.n; i++)
+		if (ms_selection_match(opts->databases, all.v[i]) &&
+		    (rc = names_add(all.v[i], &r.dbs, err)) < 0)
+			goto done;
+	qsort(r.dbs.v, r.dbs.n, sizeof(char *), cmp_str);
+	if ((rc = ms_mapping_set_databases(&r.map, r.dbs.v, r.dbs.n, err)) < 0)
+		goto done;
+
+	/* Phase 1: plan tables. */
+	for (i = 0; i < r.dbs.n; i++) {
+		names tn = { 0 };
+		size_t j;
+
+		if ((rc = ms_catalog_list_tables(source, r.dbs.v[i], names_add, &tn, err)) < 0) {
+			names_free(&tn);
+			goto done;
+		}
+		qsort(tn.v, tn.n, sizeof(char *), cmp_str);
+		for (j = 0; j < tn.n; j++) {
+			rc = plan_table(&r, r.dbs.v[i], tn.v[j], err);
+			if (rc < 0) {
+				ms_error_prefix(err, "table '%s.%s': ", r.dbs.v[i], tn.v[j]);
+				names_free(&tn);
+				goto done;
+			}
+		}
+		names_free(&tn);
+	}
+
+	/* Phase 2: the source's integrity, before anything changes. */
+	for (i = 0; i < r.ntables; i++) {
+		table_plan *tp = &r.tables[i];
+		if (tp->skip || tp->up_to_date)
+			continue;
+		if (tp->have_digest)
+			r.total += tp->digest.count;
+		if ((rc = ms_catalog_verify_table(source, tp->sdb, tp->st, err)) < 0) {
+			if (rc == MS_EINTEGRITY)
+				r.rep->status = MS_STATUS_REFUSED;
+			goto done;
+		}
+	}
+
+	/* Phase 3: the delete guard. */
+	if (opts->deletes == MS_DELETES_MIRROR && opts->max_deletes >= 0 && !opts->copy) {
+		ms_sync_options quiet = *opts;
+
+		quiet.on_change = NULL;
+		r.o = &quiet;
+		r.apply = 0;
+		ms_error_clear(&e2);
+		rc = pass(&r, &e2);
+		r.o = opts;
+		if (rc < 0) {
+			*err = e2;
+			goto done;
+		}
+		if (r.deletes > opts->max_deletes) {
+			rc = ms_error_set(err, MS_EREFUSED,
+					  "plan would delete %lld entities, more than --max-deletes %lld",
+					  r.deletes, opts->max_deletes);
+			r.rep->status = MS_STATUS_REFUSED;
+			goto done;
+		}
+		reset_counts(r.rep);
+		for (i = 0; i < r.rep->nerrors; i++) {
+			free(r.rep->errors[i].entity);
+			free(r.rep->errors[i].message);
+		}
+		r.rep->nerrors = 0;
+	}
+
+	/* Phase 4: apply. */
+	r.apply = !opts->dry_run;
+	if ((rc = pass(&r, err)) < 0)
+		goto done;
+	if (r.apply && opts->progress)
+		opts->progress(r.total > r.done ? r.total : r.done, r.total > r.done ? r.total : r.done,
+			       opts->ctx);
+	r.rep->status = (r.rep->databases.failed || r.rep->tables.failed ||
+			 r.rep->partitions.failed) ? MS_STATUS_PARTIAL : MS_STATUS_OK;
+	if (r.rep->status == MS_STATUS_OK && r.apply && (rc = ms_catalog_finish(target, err)) < 0)
+		goto done;
+	if (opts->copy && r.rep->status != MS_STATUS_OK) {
+		rc = ms_error_set(err, MS_ERROR, "%zu entities could not be copied",
+				  r.rep->nerrors ? r.rep->nerrors : 1);
+		goto done;
+	}
+	rc = 0;
+done:
+	if (rc < 0 && r.rep->status != MS_STATUS_REFUSED)
+		r.rep->status = MS_STATUS_ERROR;
+	r.rep->seconds = now_seconds() - t0;
+	plans_free(&r);
+	names_free(&all);
+	names_free(&r.dbs);
+	ms_mapping_free(&r.map);
+	*report = r.rep;
+	return rc;
+}

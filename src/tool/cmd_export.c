@@ -1,0 +1,109 @@
+/*
+ * metasync export: copy the selected databases of a catalog into a new
+ * snapshot on a store.  The snapshot becomes visible (manifest, _SUCCESS,
+ * LATEST) only when every entity is in.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "source", required_argument, NULL, 's' },
+		{ "output-path", required_argument, NULL, 'o' },
+		{ "database-names", required_argument, NULL, 'd' },
+		{ "compress", required_argument, NULL, 'c' },
+		{ "part-bytes", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *source = NULL, *output = NULL, *dbs = NULL, *compress = NULL;
+	unsigned long long part_bytes = 0;
+	int json = 0, quiet = 0, c, rc, code;
+	ms_catalog *src = NULL, *dst = NULL;
+	ms_open_options oo = { 0 };
+	ms_sync_options so = { 0 };
+	ms_report *rep = NULL;
+	ms_error err;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': source = optarg; break;
+		case 'o': output = optarg; break;
+		case 'd': dbs = optarg; break;
+		case 'c':
+			if (strcmp(optarg, "gzip") != 0 && strcmp(optarg, "none") != 0)
+				return ms_usage_error("export", "--compress '%s' is not 'gzip' or 'none'", optarg);
+			compress = strcmp(optarg, "gzip") == 0 ? optarg : NULL;
+			break;
+		case 'p': {
+			char *end;
+			errno = 0;
+			part_bytes = strtoull(optarg, &end, 10);
+			if (errno || *end || part_bytes < 1024)
+				return ms_usage_error("export", "--part-bytes '%s' is not a size of at least 1024", optarg);
+			break;
+		}
+		case 'j': json = 1; break;
+		case 'q': quiet = 1; break;
+		case 'r': break;
+		case 'm':
+			if (strcmp(optarg, "to-s3") != 0)
+				return ms_usage_error("export", "--mode '%s' is not supported (use catalog URLs)", optarg);
+			break;
+		case ':': return ms_usage_error("export", "option '%s' needs a value", argv[optind - 1]);
+		default: return ms_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return ms_usage_error("export", "unexpected argument '%s'", argv[optind]);
+	if (!source)
+		return ms_usage_error("export", "--source is required");
+	if (!output)
+		return ms_usage_error("export", "--output-path is required");
+
+	ms_error_clear(&err);
+	if ((rc = ms_catalog_open(&src, source, NULL, &err)) < 0)
+		return ms_fail(&err);
+	oo.mode = MS_OPEN_WRITE;
+	oo.compress = compress;
+	oo.part_bytes = (size_t)part_bytes;
+	oo.source_url = ms_catalog_url(src);
+	oo.source_catalog_id = ms_catalog_id(src);
+	oo.selection = dbs;
+	if ((rc = ms_catalog_open(&dst, output, &oo, &err)) < 0) {
+		ms_catalog_close(src);
+		return ms_fail(&err);
+	}
+	so.databases = dbs;
+	so.copy = 1;
+	so.max_deletes = -1;
+	if (!json && !quiet)
+		so.progress = ms_progress_bar;
+	rc = ms_sync(src, dst, &so, &rep, &err);
+	if (rc < 0) {
+		code = ms_fail(&err);
+	} else {
+		code = ms_report_exit_code(rep);
+		if (json) {
+			ms_print_report("export", rep, 1, stdout);
+		} else if (!quiet) {
+			printf("metasync export: %lld databases, %lld tables, %lld partitions to '%s' in %.2f s\n",
+			       rep->databases.created, rep->tables.created, rep->partitions.created,
+			       ms_catalog_url(dst), rep->seconds);
+		}
+	}
+	ms_report_free(rep);
+	ms_catalog_close(dst);
+	ms_catalog_close(src);
+	return code;
+}

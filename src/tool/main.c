@@ -1,0 +1,152 @@
+/*
+ * metasync's entry point and command table.  One file per command
+ * (cmd_<verb>.c); usage text lives here once and serves both
+ * `metasync help X` and `metasync X --help`.  See src/tool/README.md for how
+ * to add a command.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+#define MAPPING_HELP \
+	"  --database-names 'a;b'     databases to take: ';'-separated names or globs (default all)\n" \
+	"  --database-prefix P        prefix target database names with P\n" \
+	"  --table-prefix P           prefix target table names with P\n" \
+	"  --rename-database OLD=NEW  give database OLD the name NEW (repeatable)\n" \
+	"  --location-rewrite FROM=TO rewrite storage locations starting with FROM (repeatable)\n" \
+	"  --deletes none|mirror      mirror: delete replicas whose source is gone (default none)\n" \
+	"  --max-deletes N            refuse (exit 4, change nothing) if more than N deletes\n" \
+	"  --adopt                    take over target entities that are not replicas\n" \
+	"  --full                     diff every partition even where sync stamps match\n" \
+	"  --dry-run                  print what would change, change nothing\n" \
+	"  --json                     print the report as one JSON object\n" \
+	"  -v, --verbose              print every change, partitions included\n" \
+	"  -q, --quiet                print nothing but errors (and --json output)\n"
+
+#define EXIT_HELP \
+	"\nExit status: 0 done, 1 error, 2 usage, 3 partial (some entities failed),\n" \
+	"4 refused by a safety guard (integrity, --max-deletes).\n"
+
+const ms_command ms_commands[] = {
+	{ "export", cmd_export, "write a snapshot of a catalog to a store",
+	  "usage: metasync export --source URL --output-path STORE [options]\n\n"
+	  "Write the selected databases of a catalog to a new snapshot under STORE\n"
+	  "(<STORE>/<YYYY-MM-DD-HH-MM-SS>/, then <STORE>/LATEST), in the AWS Glue\n"
+	  "migration utility's layout, with manifest.json.\n\n"
+	  "  --source URL               the catalog to export (sqlite:PATH[?catalog-id=ID])\n"
+	  "  --output-path STORE        a directory (file://DIR or a path)\n"
+	  "  --database-names 'a;b'     ';'-separated names or globs (default all)\n"
+	  "  --compress gzip            write part-NNNNN.json.gz\n"
+	  "  --part-bytes N             split part files at about N bytes (default 64 MiB)\n"
+	  "  --json                     print the report as one JSON object\n"
+	  "  -q, --quiet                print nothing but errors\n" EXIT_HELP },
+	{ "import", cmd_import, "make a catalog match a snapshot",
+	  "usage: metasync import --input-path SNAPSHOT|STORE --target URL [options]\n"
+	  "       metasync import --database-input-path DIR --table-input-path DIR\n"
+	  "                       --partition-input-path DIR --target URL [options]\n\n"
+	  "Verify the snapshot against its manifest, then create, update (and with\n"
+	  "--deletes mirror, delete) databases, tables, views and partitions so that\n"
+	  "the target matches it.  Given a store root, imports its LATEST snapshot.\n\n"
+	  "  --input-path PATH          a snapshot directory or a store root\n"
+	  "  --target URL               the catalog to write\n"
+	  "  --allow-no-manifest        accept an export made by the AWS utility\n"
+	  "  --database-input-path DIR, --table-input-path DIR, --partition-input-path DIR\n"
+	  "                             the utility's own folder flags (imply --allow-no-manifest)\n"
+	  "  --manifest-sha256 HEX      refuse unless manifest.json has this SHA-256\n"
+	  MAPPING_HELP EXIT_HELP },
+	{ "sync", cmd_sync, "make a catalog match another, with no snapshot between",
+	  "usage: metasync sync --source URL --target URL [options]\n\n"
+	  "Replicate directly from one catalog to another.\n\n" MAPPING_HELP EXIT_HELP },
+	{ "plan", cmd_plan, "print what import or sync would change",
+	  "usage: metasync plan (--source URL | --input-path PATH) --target URL [options]\n\n"
+	  "Print the changes an import (with --input-path) or a sync (with --source)\n"
+	  "would make, and change nothing.\n\n" MAPPING_HELP EXIT_HELP },
+	{ "catalog", cmd_catalog, "look into and edit a catalog",
+	  "usage: metasync catalog ls URL [DB [TABLE]] [--json]\n"
+	  "       metasync catalog show URL DB [TABLE [VALUE...]] [--json]\n"
+	  "       metasync catalog put URL < ENTITY.json\n"
+	  "       metasync catalog rm URL DB [TABLE [VALUE...]]\n\n"
+	  "ls lists database names, a database's table names, or a table's partition\n"
+	  "values (--json: an array of strings, or of arrays of strings).\n"
+	  "show prints one entity; --json prints exactly the object Glue's GetDatabase,\n"
+	  "GetTable or GetPartition returns.\n"
+	  "put reads one entity in that shape on standard input (a table carries\n"
+	  "DatabaseName; a partition DatabaseName and TableName) and creates or replaces it.\n"
+	  "rm deletes a database (with its tables), a table (with its partitions) or a\n"
+	  "partition.\n" },
+	{ "demo", cmd_demo, "run the whole pipeline on embedded defaults",
+	  "usage: metasync demo [--dir DIR] [--partitions N] [--json]\n\n"
+	  "Create three account catalogs in DIR (default ./metasync-demo): a source with\n"
+	  "25 databases, 150 tables, 10 views and N partitions (default 100000), export it\n"
+	  "to a local store, import the snapshot into two targets (one with\n"
+	  "--database-prefix src_), verify entity by entity that each target matches,\n"
+	  "and print a summary.  A second run changes nothing and says so.\n" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+const ms_command *ms_find_command(const char *name)
+{
+	const ms_command *c;
+
+	for (c = ms_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+void ms_print_usage(const ms_command *cmd, FILE *f)
+{
+	fputs(cmd->usage, f);
+}
+
+static void print_overview(FILE *f)
+{
+	const ms_command *c;
+
+	fprintf(f, "usage: metasync <command> [options]\n\n"
+		   "metasync replicates data-lake catalog metadata between accounts.\n\n"
+		   "commands:\n");
+	for (c = ms_commands; c->name; c++)
+		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+	fprintf(f, "\n'metasync help <command>' or 'metasync <command> --help' for details.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const ms_command *cmd;
+
+	if (argc < 2) {
+		print_overview(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		print_overview(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("metasync %s\n", METASYNC_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc < 3) {
+			print_overview(stdout);
+			return 0;
+		}
+		if (!(cmd = ms_find_command(argv[2])))
+			return ms_usage_error(NULL, "unknown command '%s'", argv[2]);
+		ms_print_usage(cmd, stdout);
+		return 0;
+	}
+	if (!(cmd = ms_find_command(argv[1])))
+		return ms_usage_error(NULL, "unknown command '%s'", argv[1]);
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			ms_print_usage(cmd, stdout);
+			return 0;
+		}
+	}
+	return cmd->run(argc - 1, argv + 1);
+}
