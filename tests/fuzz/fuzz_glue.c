@@ -1,0 +1,28 @@
+/* Fuzz target: an entity in the Glue API shape, as `catalog put` reads it. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "metasync/model.h"
+#include "util/buf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	ms_entity *e = NULL;
+	ms_error err;
+	ms_buf b = MS_BUF_INIT(1u << 26);
+	cJSON *doc = cJSON_ParseWithLength((const char *)data, size);
+	ms_kind kind;
+
+	if (!doc)
+		return 0;
+	kind = cJSON_HasObjectItem(doc, "Values") ? MS_KIND_PARTITION :
+	       cJSON_HasObjectItem(doc, "DatabaseName") ? MS_KIND_TABLE : MS_KIND_DATABASE;
+	if (ms_entity_from_glue(&e, kind, doc, "db", "t", &err) == 0) {
+		ms_entity_to_line(e, &b, &err);
+		ms_entity_free(e);
+	}
+	ms_buf_free(&b);
+	return 0;
+}
