@@ -39,6 +39,12 @@ typedef struct ms_change {
 
 typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
 
+/* Capability flags. */
+#define MS_CAP_TRANSACTIONS 0x01   /* begin/commit/rollback are real */
+#define MS_CAP_CHANGE_FEED  0x02   /* changes_since works */
+#define MS_CAP_WRITE        0x04   /* put/delete slots work */
+#define MS_CAP_ORDERED_SCAN 0x08   /* scan_partitions yields by vkey order */
+
 /* scan_partitions flags */
 #define MS_SCAN_KEYS_ONLY 0x01  /* doc may be left NULL; vkey and hash are filled */
 

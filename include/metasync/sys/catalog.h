@@ -18,12 +18,6 @@ extern "C" {
 
 #define MS_CATALOG_DRIVER_VERSION 1
 
-/* Capability flags. */
-#define MS_CAP_TRANSACTIONS 0x01   /* begin/commit/rollback are real */
-#define MS_CAP_CHANGE_FEED  0x02   /* changes_since works */
-#define MS_CAP_WRITE        0x04   /* put/delete slots work */
-#define MS_CAP_ORDERED_SCAN 0x08   /* scan_partitions yields by vkey order */
-
 typedef struct ms_catalog_driver {
 	unsigned int version;       /* MS_CATALOG_DRIVER_VERSION */
 	const char *name;           /* "sqlite", "snapshot", ... */

@@ -16,6 +16,8 @@ extern "C" {
 
 #define MS_STORE_DRIVER_VERSION 1
 
+struct ms_url;
+
 typedef struct ms_store_driver {
 	unsigned int version;   /* MS_STORE_DRIVER_VERSION */
 	const char *name;       /* "file", "s3" */

@@ -289,17 +289,17 @@ static int map_entity(run *r, ms_entity *e, ms_error *err)
 
 static void compute_stamp(run *r, table_plan *tp)
 {
-	unsigned char final[MS_HASH_LEN], out[SHA256_DIGEST_LENGTH];
-	SHA256_CTX c;
+	unsigned char buf[12 + 2 * MS_HASH_LEN], out[SHA256_DIGEST_LENGTH];
+	ms_buf b = MS_BUF_INIT((size_t)1 << 24);
 
-	ms_digest_final(&tp->digest, final);
-	SHA256_Init(&c);
-	SHA256_Update(&c, "ms-stamp-v1", 12);
-	SHA256_Update(&c, tp->mapped->hash, MS_HASH_LEN);
-	SHA256_Update(&c, final, MS_HASH_LEN);
-	SHA256_Update(&c, r->map.fingerprint, strlen(r->map.fingerprint) + 1);
-	SHA256_Final(out, &c);
+	memcpy(buf, "ms-stamp-v1", 12);
+	memcpy(buf + 12, tp->mapped->hash, MS_HASH_LEN);
+	ms_digest_final(&tp->digest, buf + 12 + MS_HASH_LEN);
+	ms_buf_add(&b, buf, sizeof(buf));
+	ms_buf_adds(&b, r->map.fingerprint);
+	SHA256((const unsigned char *)ms_buf_cstr(&b), b.len, out);
 	ms_hex(out, MS_HASH_LEN, tp->stamp);
+	ms_buf_free(&b);
 }
 
 /* ---- phase 1: plan tables --------------------------------------------- */

@@ -1,0 +1,347 @@
+/*
+ * The engine against a fake driver that counts calls: idempotence, sync
+ * stamps, ownership, mirror deletes and their guard, dry runs, integrity,
+ * transactions, mapping.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fake_catalog.h"
+#include "metasync/replicate.h"
+
+static void populate(fake_catalog *src, int nparts)
+{
+	char json[512];
+
+	fake_add(src, MS_KIND_DATABASE, NULL, NULL,
+		 "{\"Name\":\"sales\",\"LocationUri\":\"s3://src-bucket/sales/\"}");
+	fake_add(src, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"finance\"}");
+	fake_add(src, MS_KIND_TABLE, "sales", NULL,
+		 "{\"Name\":\"orders\",\"DatabaseName\":\"sales\",\"TableType\":\"EXTERNAL_TABLE\","
+		 "\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}],"
+		 "\"StorageDescriptor\":{\"Location\":\"s3://src-bucket/sales/orders/\","
+		 "\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"}]}}");
+	fake_add(src, MS_KIND_TABLE, "finance", NULL,
+		 "{\"Name\":\"ledger\",\"DatabaseName\":\"finance\",\"StorageDescriptor\":"
+		 "{\"Location\":\"s3://src-bucket/finance/ledger/\"}}");
+	fake_add(src, MS_KIND_TABLE, "sales", NULL,
+		 "{\"Name\":\"v_orders\",\"DatabaseName\":\"sales\",\"TableType\":\"VIRTUAL_VIEW\","
+		 "\"ViewOriginalText\":\"SELECT * FROM sales.orders o JOIN finance.ledger l ON o.id = l.id\","
+		 "\"ViewExpandedText\":\"SELECT * FROM `sales`.`orders` o JOIN `finance`.`ledger` l ON o.id = l.id\"}");
+	for (int i = 0; i < nparts; i++) {
+		snprintf(json, sizeof(json),
+			 "{\"Values\":[\"2024-01-%02d\"],\"StorageDescriptor\":{\"Location\":"
+			 "\"s3://src-bucket/sales/orders/dt=2024-01-%02d/\"},\"Parameters\":{\"n\":\"%d\"}}",
+			 i + 1, i + 1, i);
+		fake_add(src, MS_KIND_PARTITION, "sales", "orders", json);
+	}
+}
+
+static ms_report *run(fake_catalog *src, fake_catalog *dst, const ms_sync_options *o, int want_rc)
+{
+	ms_report *rep = NULL;
+	ms_error err;
+	int rc;
+
+	ms_error_clear(&err);
+	rc = ms_sync(&src->base, &dst->base, o, &rep, &err);
+	if (rc != want_rc)
+		fprintf(stderr, "ms_sync: %d %s\n", rc, err.message);
+	assert_int_equal(rc, want_rc);
+	assert_non_null(rep);
+	return rep;
+}
+
+static ms_sync_options defaults(void)
+{
+	ms_sync_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.max_deletes = -1;
+	return o;
+}
+
+static void test_full_then_idempotent(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_report *rep;
+
+	populate(src, 20);
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	assert_int_equal(rep->databases.created, 2);
+	assert_int_equal(rep->tables.created, 3);
+	assert_int_equal(rep->partitions.created, 20);
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 20);
+	assert_non_null(ms_entity_param(fake_find(dst, MS_KIND_TABLE, "sales", "orders", NULL),
+					MS_MARKER_REPLICA_OF));
+	assert_non_null(ms_entity_param(fake_find(dst, MS_KIND_PARTITION, "sales", "orders",
+						  "[\"2024-01-01\"]"), MS_MARKER_REPLICA_OF));
+	ms_report_free(rep);
+
+	/* Again: nothing written, partitions not even read from the source. */
+	memset(&dst->calls, 0, sizeof(dst->calls));
+	memset(&src->calls, 0, sizeof(src->calls));
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(fake_writes(dst), 0);
+	assert_int_equal(src->calls.scan, 0);
+	assert_int_equal(rep->partitions.unchanged, 20);
+	assert_int_equal(rep->tables.unchanged, 3);
+	assert_int_equal(rep->databases.unchanged, 2);
+	ms_report_free(rep);
+
+	/* --full reads every partition but still writes nothing. */
+	o.full = 1;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(fake_writes(dst) - dst->calls.put_table, 0);
+	assert_true(src->calls.scan > 0);
+	assert_int_equal(rep->partitions.unchanged, 20);
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
+static void test_change_one_partition(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_report *rep;
+
+	populate(src, 10);
+	ms_report_free(run(src, dst, &o, 0));
+	fake_add(src, MS_KIND_PARTITION, "sales", "orders",
+		 "{\"Values\":[\"2024-01-03\"],\"Parameters\":{\"n\":\"changed\"}}");
+	memset(&dst->calls, 0, sizeof(dst->calls));
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->partitions.updated, 1);
+	assert_int_equal(rep->partitions.unchanged, 9);
+	assert_int_equal(dst->calls.put_partition_rows, 1);
+	assert_string_equal(ms_entity_param(fake_find(dst, MS_KIND_PARTITION, "sales", "orders",
+						      "[\"2024-01-03\"]"), "n"), "changed");
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
+static void test_ownership(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_report *rep;
+
+	populate(src, 3);
+	/* The target owns a table of the same name. */
+	fake_add(dst, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"sales\"}");
+	fake_add(dst, MS_KIND_TABLE, "sales", NULL,
+		 "{\"Name\":\"orders\",\"DatabaseName\":\"sales\",\"Owner\":\"local-team\"}");
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	assert_int_equal(rep->tables.skipped, 1);
+	assert_int_equal(rep->databases.skipped, 1);
+	assert_int_equal(rep->tables.created, 2);
+	assert_int_equal(rep->partitions.created, 0);
+	assert_string_equal(cJSON_GetObjectItem(fake_find(dst, MS_KIND_TABLE, "sales", "orders",
+							  NULL)->doc, "Owner")->valuestring,
+			    "local-team");
+	assert_null(ms_entity_param(fake_find(dst, MS_KIND_DATABASE, "sales", NULL, NULL),
+				    MS_MARKER_REPLICA_OF));
+	ms_report_free(rep);
+
+	/* A replica of another source is not ours either. */
+	o.adopt = 1;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->tables.skipped, 0);
+	assert_int_equal(rep->tables.updated, 1);
+	assert_int_equal(rep->partitions.created, 3);
+	assert_non_null(ms_entity_param(fake_find(dst, MS_KIND_TABLE, "sales", "orders", NULL),
+					MS_MARKER_REPLICA_OF));
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
+static void test_mirror_deletes_and_guard(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_report *rep;
+	ms_error err;
+	int rc;
+
+	populate(src, 5);
+	ms_report_free(run(src, dst, &o, 0));
+	/* A table the target owns, beside the replicas. */
+	fake_add(dst, MS_KIND_TABLE, "sales", NULL, "{\"Name\":\"local\",\"DatabaseName\":\"sales\"}");
+	/* Gone from the source: a table with its partitions, and two partitions. */
+	for (size_t i = src->n; i-- > 0;) {
+		ms_entity *e = src->items[i];
+		if ((e->kind == MS_KIND_TABLE && strcmp(e->table, "ledger") == 0) ||
+		    (e->kind == MS_KIND_PARTITION &&
+		     (strcmp(e->vkey, "[\"2024-01-01\"]") == 0 || strcmp(e->vkey, "[\"2024-01-02\"]") == 0))) {
+			ms_entity_free(e);
+			src->items[i] = src->items[--src->n];
+		}
+	}
+	/* deletes none: nothing goes. */
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->partitions.deleted + rep->tables.deleted, 0);
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 5);
+	ms_report_free(rep);
+
+	/* mirror with a guard of 2: refused, nothing changes. */
+	o.deletes = MS_DELETES_MIRROR;
+	o.max_deletes = 2;
+	memset(&dst->calls, 0, sizeof(dst->calls));
+	rep = NULL;
+	rc = ms_sync(&src->base, &dst->base, &o, &rep, &err);
+	assert_int_equal(rc, MS_EREFUSED);
+	assert_int_equal(rep->status, MS_STATUS_REFUSED);
+	assert_int_equal(ms_report_exit_code(rep), 4);
+	assert_int_equal(fake_writes(dst), 0);
+	assert_non_null(strstr(err.message, "max-deletes"));
+	ms_report_free(rep);
+
+	/* mirror, enough room: replicas go, the local table stays. */
+	o.max_deletes = 10;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->partitions.deleted, 2);
+	assert_int_equal(rep->tables.deleted, 1);
+	assert_null(fake_find(dst, MS_KIND_TABLE, "finance", "ledger", NULL));
+	assert_non_null(fake_find(dst, MS_KIND_TABLE, "sales", "local", NULL));
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 3);
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
+static void test_dry_run_and_integrity(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_report *rep = NULL;
+	ms_error err;
+
+	populate(src, 4);
+	o.dry_run = 1;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(fake_writes(dst), 0);
+	assert_int_equal(rep->partitions.created, 4);
+	assert_int_equal(rep->tables.created, 3);
+	assert_true(rep->dry_run);
+	ms_report_free(rep);
+
+	o.dry_run = 0;
+	src->fail_verify = 1;
+	rep = NULL;
+	assert_int_equal(ms_sync(&src->base, &dst->base, &o, &rep, &err), MS_EINTEGRITY);
+	assert_int_equal(rep->status, MS_STATUS_REFUSED);
+	assert_int_equal(fake_writes(dst), 0);
+	assert_int_equal(dst->n, 0);
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
+static void test_transaction_rolls_back_table(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_report *rep;
+
+	populate(src, 2500); /* three batches */
+	dst->fail_put_partitions_at = 2;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_PARTIAL);
+	assert_int_equal(ms_report_exit_code(rep), 3);
+	assert_int_equal(rep->tables.failed, 1);
+	assert_true(rep->nerrors >= 1);
+	assert_non_null(strstr(rep->errors[0].message, "injected"));
+	assert_int_equal(dst->calls.rollback, 1);
+	/* The table is either all there or not there. */
+	assert_null(fake_find(dst, MS_KIND_TABLE, "sales", "orders", NULL));
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 0);
+	ms_report_free(rep);
+
+	/* A re-run converges. */
+	dst->fail_put_partitions_at = 0;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 2500);
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
+static void test_mapping(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 0), *dst = fake_catalog_new("acct-2", 0, 0);
+	ms_sync_options o = defaults();
+	const char *rewrites[] = { "s3://src-bucket/=s3://access-point/" };
+	const char *renames[] = { "finance=money" };
+	ms_entity *v, *p;
+	ms_report *rep;
+
+	populate(src, 2);
+	o.database_prefix = "src_";
+	o.table_prefix = "x_";
+	o.location_rewrites = rewrites;
+	o.nrewrites = 1;
+	o.renames = renames;
+	o.nrenames = 1;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	assert_non_null(fake_find(dst, MS_KIND_DATABASE, "src_sales", NULL, NULL));
+	assert_non_null(fake_find(dst, MS_KIND_DATABASE, "money", NULL, NULL));
+	assert_non_null(fake_find(dst, MS_KIND_TABLE, "money", "x_ledger", NULL));
+	p = fake_find(dst, MS_KIND_PARTITION, "src_sales", "x_orders", "[\"2024-01-02\"]");
+	assert_non_null(p);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(p->doc, "StorageDescriptor"),
+						"Location")->valuestring,
+			    "s3://access-point/sales/orders/dt=2024-01-02/");
+	v = fake_find(dst, MS_KIND_TABLE, "src_sales", "x_v_orders", NULL);
+	assert_non_null(v);
+	assert_string_equal(cJSON_GetObjectItem(v->doc, "ViewOriginalText")->valuestring,
+			    "SELECT * FROM src_sales.orders o JOIN money.ledger l ON o.id = l.id");
+	assert_string_equal(cJSON_GetObjectItem(v->doc, "ViewExpandedText")->valuestring,
+			    "SELECT * FROM `src_sales`.`orders` o JOIN `money`.`ledger` l ON o.id = l.id");
+	ms_report_free(rep);
+
+	/* Without digests (no stamps) a second run still writes nothing. */
+	memset(&dst->calls, 0, sizeof(dst->calls));
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(fake_writes(dst) - dst->calls.put_table, 0);
+	assert_int_equal(rep->partitions.unchanged, 2);
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
+static void test_selection(void **state)
+{
+	assert_true(ms_selection_match(NULL, "x"));
+	assert_true(ms_selection_match("a;iot_*", "iot_raw"));
+	assert_true(ms_selection_match("a; b ", "b"));
+	assert_false(ms_selection_match("a;iot_*", "sales"));
+	assert_true(ms_selection_match("Sales", "sales"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_then_idempotent),
+		cmocka_unit_test(test_change_one_partition),
+		cmocka_unit_test(test_ownership),
+		cmocka_unit_test(test_mirror_deletes_and_guard),
+		cmocka_unit_test(test_dry_run_and_integrity),
+		cmocka_unit_test(test_transaction_rolls_back_table),
+		cmocka_unit_test(test_mapping),
+		cmocka_unit_test(test_selection),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
