@@ -72,8 +72,10 @@ int cmd_export(int argc, char **argv)
 		return ms_usage_error("export", "--output-path is required");
 
 	ms_error_clear(&err);
-	if ((rc = ms_catalog_open(&src, source, NULL, &err)) < 0)
+	if ((rc = ms_catalog_open(&src, source, NULL, &err)) < 0) {
+		ms_error_prefix(&err, "--source: ");
 		return ms_fail(&err);
+	}
 	oo.mode = MS_OPEN_WRITE;
 	oo.compress = compress;
 	oo.part_bytes = (size_t)part_bytes;
@@ -81,6 +83,7 @@ int cmd_export(int argc, char **argv)
 	oo.source_catalog_id = ms_catalog_id(src);
 	oo.selection = dbs;
 	if ((rc = ms_catalog_open(&dst, output, &oo, &err)) < 0) {
+		ms_error_prefix(&err, "--output-path: ");
 		ms_catalog_close(src);
 		return ms_fail(&err);
 	}

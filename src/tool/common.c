@@ -314,9 +314,13 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 	to.mode = MS_OPEN_WRITE;
 	rc = ms_catalog_open(&src, a->source ? a->source :
 				   a->input_path ? a->input_path : a->database_input_path, &so, &err);
-	if (rc < 0)
+	if (rc < 0) {
+		ms_error_prefix(&err, "%s: ", a->source ? "--source" :
+					   a->input_path ? "--input-path" : "--database-input-path");
 		return ms_fail(&err);
+	}
 	if ((rc = ms_catalog_open(&dst, a->target, &to, &err)) < 0) {
+		ms_error_prefix(&err, "--target: ");
 		ms_catalog_close(src);
 		return ms_fail(&err);
 	}
