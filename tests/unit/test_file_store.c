@@ -1,0 +1,364 @@
+/*
+ * The local-directory store: key checks, atomic puts (nothing visible before
+ * commit, nothing left after abort), streamed gets with seek, listing in byte
+ * order without temporaries, stat and remove.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "metasync/store.h"
+
+typedef struct fixture {
+	char dir[256];    /* a fresh directory that does not exist yet */
+	ms_store *st;
+} fixture;
+
+static void rm_rf(const char *path)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", path);
+}
+
+static int setup(void **state)
+{
+	fixture *fx = calloc(1, sizeof(*fx));
+	char tmpl[] = "/tmp/ms-file-store-XXXXXX";
+	ms_error err;
+
+	if (!fx || !mkdtemp(tmpl))
+		return -1;
+	/* The root itself is created by the first put. */
+	snprintf(fx->dir, sizeof(fx->dir), "%s/root", tmpl);
+	if (ms_store_open(&fx->st, fx->dir, &err) < 0)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *fx = *state;
+	char parent[256];
+
+	ms_store_close(fx->st);
+	snprintf(parent, sizeof(parent), "%s", fx->dir);
+	*strrchr(parent, '/') = '\0';
+	rm_rf(parent);
+	free(fx);
+	return 0;
+}
+
+static char *get(ms_store *st, const char *key)
+{
+	char *data = NULL;
+	size_t len = 0;
+	ms_error err;
+
+	if (ms_store_get_bytes(st, key, 1 << 20, &data, &len, &err) < 0)
+		return NULL;
+	return data;
+}
+
+static void test_bad_keys(void **state)
+{
+	fixture *fx = *state;
+	static const char *const bad[] = {
+		"", "/etc/passwd", "a/../b", "..", "./a", "a/./b", "a//b", "a/", "a\\b",
+		"a\nb", "a\tb", "a/.ms-tmp-1", "a\x7f" "b",
+	};
+	ms_store_writer *w = NULL;
+	ms_store_reader *r = NULL;
+	ms_store_stat st;
+	ms_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ms_error_clear(&err);
+		assert_int_equal(ms_store_put_open(fx->st, bad[i], &w, &err), MS_EINVAL);
+		assert_true(strlen(err.message) > 0);
+		assert_int_equal(ms_store_get_open(fx->st, bad[i], &r, &err), MS_EINVAL);
+		assert_int_equal(ms_store_stat_key(fx->st, bad[i], &st, &err), MS_EINVAL);
+		assert_int_equal(ms_store_remove(fx->st, bad[i], &err), MS_EINVAL);
+	}
+	ms_store_put_open(fx->st, "a/../b", &w, &err);
+	assert_non_null(strstr(err.message, "'a/../b'"));
+	/* Nothing was created for any of them. */
+	assert_int_equal(access(fx->dir, F_OK), -1);
+	assert_int_equal(ms_store_list(fx->st, "../", NULL, NULL, &err), MS_EINVAL);
+}
+
+static void test_put_commit_get(void **state)
+{
+	fixture *fx = *state;
+	ms_store_writer *w = NULL;
+	ms_store_stat st;
+	ms_error err;
+	char *data;
+
+	assert_int_equal(ms_store_put_open(fx->st, "2026-01-01-00-00-00/tables/part-00000.json", &w,
+					   &err),
+			 0);
+	assert_int_equal(ms_store_write(w, "hello ", 6, &err), 0);
+	assert_int_equal(ms_store_write(w, "world\n", 6, &err), 0);
+	/* Not visible before commit. */
+	assert_int_equal(ms_store_stat_key(fx->st, "2026-01-01-00-00-00/tables/part-00000.json", &st,
+					   &err),
+			 MS_ENOTFOUND);
+	assert_int_equal(ms_store_commit(w, &err), 0);
+	assert_int_equal(ms_store_stat_key(fx->st, "2026-01-01-00-00-00/tables/part-00000.json", &st,
+					   &err),
+			 0);
+	assert_int_equal(st.size, 12);
+	assert_true(st.mtime > 0);
+	data = get(fx->st, "2026-01-01-00-00-00/tables/part-00000.json");
+	assert_non_null(data);
+	assert_string_equal(data, "hello world\n");
+	free(data);
+
+	/* Replacing an object is atomic too. */
+	assert_int_equal(ms_store_put_bytes(fx->st, "2026-01-01-00-00-00/tables/part-00000.json",
+					    "x", 1, &err),
+			 0);
+	data = get(fx->st, "2026-01-01-00-00-00/tables/part-00000.json");
+	assert_string_equal(data, "x");
+	free(data);
+	assert_int_equal(ms_store_get_bytes(fx->st, "missing", 10, &data, &st.size, &err) < 0, 1);
+	assert_int_equal(err.code, MS_ENOTFOUND);
+}
+
+static void test_abort_leaves_nothing(void **state)
+{
+	fixture *fx = *state;
+	ms_store_writer *w = NULL;
+	ms_store_stat st;
+	ms_error err;
+	char path[512];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	assert_int_equal(ms_store_put_open(fx->st, "snap/x.json", &w, &err), 0);
+	assert_int_equal(ms_store_write(w, "partial", 7, &err), 0);
+	ms_store_abort(w);
+	assert_int_equal(ms_store_stat_key(fx->st, "snap/x.json", &st, &err), MS_ENOTFOUND);
+	snprintf(path, sizeof(path), "%s/snap", fx->dir);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	assert_int_equal(n, 0);
+}
+
+typedef struct collected {
+	char keys[32][128];
+	uint64_t sizes[32];
+	int n;
+} collected;
+
+static int collect(const char *key, const ms_store_stat *st, void *ctx, ms_error *err)
+{
+	collected *c = ctx;
+
+	(void)err;
+	if (c->n < 32) {
+		snprintf(c->keys[c->n], sizeof(c->keys[0]), "%s", key);
+		c->sizes[c->n] = st->size;
+	}
+	c->n++;
+	return 0;
+}
+
+static int stop_at_second(const char *key, const ms_store_stat *st, void *ctx, ms_error *err)
+{
+	int *n = ctx;
+
+	(void)key;
+	(void)st;
+	(void)err;
+	return ++*n == 2 ? 7 : 0;
+}
+
+static void test_list(void **state)
+{
+	fixture *fx = *state;
+	static const char *const keys[] = {
+		"b/x", "a/b/c", "a/b-c", "a/bb", "LATEST", "a/b/d/e", "a.txt", "Z",
+	};
+	ms_store_writer *pending = NULL;
+	collected c;
+	ms_error err;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_int_equal(ms_store_put_bytes(fx->st, keys[i], keys[i], strlen(keys[i]), &err),
+				 0);
+	/* An open writer leaves a temporary that list must not show. */
+	assert_int_equal(ms_store_put_open(fx->st, "a/pending", &pending, &err), 0);
+	assert_int_equal(ms_store_write(pending, "zz", 2, &err), 0);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ms_store_list(fx->st, "", collect, &c, &err), 0);
+	assert_int_equal(c.n, 8);
+	/* Byte order: uppercase first, '-' (0x2d) and '.' (0x2e) before '/' (0x2f). */
+	assert_string_equal(c.keys[0], "LATEST");
+	assert_string_equal(c.keys[1], "Z");
+	assert_string_equal(c.keys[2], "a.txt");
+	assert_string_equal(c.keys[3], "a/b-c");
+	assert_string_equal(c.keys[4], "a/b/c");
+	assert_string_equal(c.keys[5], "a/b/d/e");
+	assert_string_equal(c.keys[6], "a/bb");
+	assert_string_equal(c.keys[7], "b/x");
+	assert_int_equal(c.sizes[5], strlen("a/b/d/e"));
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ms_store_list(fx->st, "a/b", collect, &c, &err), 0);
+	assert_int_equal(c.n, 4);
+	assert_string_equal(c.keys[0], "a/b-c");
+	assert_string_equal(c.keys[3], "a/bb");
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ms_store_list(fx->st, "a/b/", collect, &c, &err), 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.keys[0], "a/b/c");
+	assert_string_equal(c.keys[1], "a/b/d/e");
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ms_store_list(fx->st, "nothing/", collect, &c, &err), 0);
+	assert_int_equal(c.n, 0);
+
+	/* A callback's non-zero return stops the listing and is returned. */
+	assert_int_equal(ms_store_list(fx->st, "", stop_at_second, &n, &err), 7);
+	assert_int_equal(n, 2);
+	ms_store_abort(pending);
+}
+
+static void test_list_missing_root(void **state)
+{
+	fixture *fx = *state;
+	collected c;
+	ms_error err;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ms_store_list(fx->st, "", collect, &c, &err), 0);
+	assert_int_equal(c.n, 0);
+}
+
+static void test_read_and_seek(void **state)
+{
+	fixture *fx = *state;
+	enum { N = 3 * 1024 * 1024 + 17 };
+	char *big = malloc(N), buf[64];
+	ms_store_reader *r = NULL;
+	ms_store_writer *w = NULL;
+	unsigned long long total = 0;
+	ms_error err;
+	size_t got, i;
+
+	assert_non_null(big);
+	for (i = 0; i < N; i++)
+		big[i] = (char)('a' + i % 26);
+	assert_int_equal(ms_store_put_open(fx->st, "big", &w, &err), 0);
+	/* Many small writes and one large one. */
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(ms_store_write(w, big + i * 10, 10, &err), 0);
+	assert_int_equal(ms_store_write(w, big + 10000, N - 10000, &err), 0);
+	assert_int_equal(ms_store_commit(w, &err), 0);
+
+	assert_int_equal(ms_store_get_open(fx->st, "big", &r, &err), 0);
+	for (;;) {
+		char chunk[65536];
+
+		assert_int_equal(ms_store_read(r, chunk, sizeof(chunk), &got, &err), 0);
+		if (got == 0)
+			break;
+		assert_memory_equal(chunk, big + total, got);
+		total += got;
+	}
+	assert_int_equal(total, N);
+	assert_int_equal(ms_store_seek(r, 2 * 1024 * 1024 + 5, &err), 0);
+	assert_int_equal(ms_store_read(r, buf, 10, &got, &err), 0);
+	assert_int_equal(got, 10);
+	assert_memory_equal(buf, big + 2 * 1024 * 1024 + 5, 10);
+	assert_int_equal(ms_store_seek(r, 3, &err), 0);
+	assert_int_equal(ms_store_read(r, buf, 4, &got, &err), 0);
+	assert_memory_equal(buf, "defg", 4);
+	ms_store_reader_close(r);
+	free(big);
+}
+
+static void test_stat_remove(void **state)
+{
+	fixture *fx = *state;
+	ms_store_stat st;
+	ms_error err;
+	char path[512];
+
+	assert_int_equal(ms_store_put_bytes(fx->st, "s/d/one", "1", 1, &err), 0);
+	assert_int_equal(ms_store_put_bytes(fx->st, "s/two", "22", 2, &err), 0);
+	/* A directory is not an object. */
+	assert_int_equal(ms_store_stat_key(fx->st, "s/d", &st, &err), MS_ENOTFOUND);
+	assert_int_equal(ms_store_stat_key(fx->st, "s/two", &st, &err), 0);
+	assert_int_equal(st.size, 2);
+	assert_int_equal(ms_store_remove(fx->st, "s/d/one", &err), 0);
+	assert_int_equal(ms_store_remove(fx->st, "s/d/one", &err), MS_ENOTFOUND);
+	/* The emptied directory went with it, its non-empty parent stayed. */
+	snprintf(path, sizeof(path), "%s/s/d", fx->dir);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/s", fx->dir);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(ms_store_remove(fx->st, "s/two", &err), 0);
+	/* The root is never removed. */
+	assert_int_equal(access(fx->dir, F_OK), 0);
+}
+
+static void test_urls(void **state)
+{
+	fixture *fx = *state;
+	ms_store *st = NULL;
+	ms_error err;
+	char url[512];
+	char *data;
+
+	assert_int_equal(ms_store_put_bytes(fx->st, "k", "v", 1, &err), 0);
+	snprintf(url, sizeof(url), "file://%s/", fx->dir);
+	assert_int_equal(ms_store_open(&st, url, &err), 0);
+	assert_string_equal(ms_store_url(st), url);
+	data = get(st, "k");
+	assert_non_null(data);
+	assert_string_equal(data, "v");
+	free(data);
+	ms_store_close(st);
+	assert_int_equal(ms_store_open(&st, "file://otherhost/x", &err), MS_EINVAL);
+	ms_store_close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_commit_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_missing_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_and_seek, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stat_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
