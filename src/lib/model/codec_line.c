@@ -1,0 +1,386 @@
+/*
+ * The snapshot line codec: one JSON object per line in the shape the AWS
+ * Glue "Hive metastore migration" utility reads and writes, so that its
+ * users can mix its files with metasync's.  Reading parses the line with
+ * cJSON, checks the envelope ("type", "database", "table") and converts
+ * the "item" in place into the Glue-shape document; writing walks the
+ * document with the field tables and prints the utility's camelCase
+ * directly, timestamps as epoch-millisecond strings.  Keys the model does
+ * not know travel verbatim both ways.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
+#include "model_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int kind_from_text(const char *s, ms_kind *kind)
+{
+	if (!strcmp(s, "database"))
+		*kind = MS_KIND_DATABASE;
+	else if (!strcmp(s, "table"))
+		*kind = MS_KIND_TABLE;
+	else if (!strcmp(s, "partition"))
+		*kind = MS_KIND_PARTITION;
+	else
+		return MS_EINVAL;
+	return 0;
+}
+
+/*
+ * cJSON keeps strings NUL-terminated, so a NUL byte or a \u0000 escape
+ * would silently cut a value short.  Glue accepts neither; refuse them.
+ */
+static int check_nul(const char *line, size_t len, ms_error *err)
+{
+	const char *p, *end = line + len;
+
+	if ((p = memchr(line, '\0', len)) != NULL)
+		return ms_error_set(err, MS_EINVAL, "line holds a NUL byte at byte %zu",
+				    (size_t)(p - line) + 1);
+	for (p = line; p < end && (p = memmem(p, (size_t)(end - p), "\\u0000", 6)) != NULL;
+	     p += 6) {
+		const char *q = p;
+
+		while (q > line && q[-1] == '\\')
+			q--;
+		if ((p - q) % 2 == 0)
+			return ms_error_set(err, MS_EINVAL,
+					    "line holds an escaped NUL character at byte %zu",
+					    (size_t)(p - line) + 1);
+	}
+	return 0;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* An envelope name ("database", "table"): validated and folded in place. */
+static int envelope_name(ms_conv *c, cJSON *it, const char *key, const char **out)
+{
+	char subject[32];
+	int rc;
+
+	*out = NULL;
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsString(it) || !it->valuestring)
+		return ms_error_set(c->err, MS_EINVAL, "'%s' is not a string", key);
+	snprintf(subject, sizeof(subject), "%s name", key);
+	if ((rc = ms_model_check_name(c, it->valuestring, subject)) < 0)
+		return rc;
+	ms_model_fold(it->valuestring);
+	*out = it->valuestring;
+	return 0;
+}
+
+/* The envelope and the item must agree on a name both carry. */
+static int same_name(ms_conv *c, const cJSON *item, const char *glue, const char *line_key,
+		     const char *envelope_key, const char *envelope)
+{
+	const cJSON *it = ms_model_get(item, glue);
+
+	if (it && envelope && strcmp(it->valuestring, envelope))
+		return ms_error_set(c->err, MS_EINVAL, "'%s' is '%.100s' but field '%s' is '%.100s'",
+				    envelope_key, envelope, line_key, it->valuestring);
+	return 0;
+}
+
+int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind expected,
+			ms_error *err)
+{
+	ms_conv c = { 1, err };
+	cJSON *root = NULL, *doc = NULL, *item = NULL, *jtype = NULL, *jdb = NULL, *jtable = NULL, *it;
+	const char *end = NULL, *db = NULL, *table = NULL;
+	ms_kind kind = expected;
+	size_t i;
+	int rc = 0;
+
+	if (!out || (!line && len))
+		return ms_error_set(err, MS_EINVAL, "no line to parse");
+	ms_model_init();
+	for (i = 0; i < len && is_space(line[i]); i++)
+		;
+	if (i == len)
+		return ms_error_set(err, MS_EINVAL, "line is empty");
+	if ((rc = check_nul(line, len, err)) < 0)
+		return rc;
+	if (!(root = cJSON_ParseWithLengthOpts(line, len, &end, 0))) {
+		size_t at = end && end >= line && end <= line + len ? (size_t)(end - line) : 0;
+
+		rc = ms_error_set(err, MS_EINVAL, "line is not valid JSON at byte %zu", at + 1);
+		goto done;
+	}
+	for (; end < line + len && is_space(*end); end++)
+		;
+	if (end < line + len) {
+		rc = ms_error_set(err, MS_EINVAL, "line is not valid JSON at byte %zu",
+				  (size_t)(end - line) + 1);
+		goto done;
+	}
+	if (!cJSON_IsObject(root)) {
+		rc = ms_error_set(err, MS_EINVAL, "line is not a JSON object");
+		goto done;
+	}
+	for (it = root->child; it; it = it->next) {
+		if (!it->string)
+			continue;
+		if (!strcmp(it->string, "type"))
+			jtype = it;
+		else if (!strcmp(it->string, "item"))
+			item = it;
+		else if (!strcmp(it->string, "database"))
+			jdb = it;
+		else if (!strcmp(it->string, "table"))
+			jtable = it;
+	}
+	if (jtype && !cJSON_IsNull(jtype)) {
+		if (!cJSON_IsString(jtype) || !jtype->valuestring) {
+			rc = ms_error_set(err, MS_EINVAL, "'type' is not a string");
+			goto done;
+		}
+		if (kind_from_text(jtype->valuestring, &kind) < 0) {
+			rc = ms_error_set(err, MS_EINVAL,
+					  "'type' is '%.40s' but must be database, table or partition",
+					  jtype->valuestring);
+			goto done;
+		}
+		if (expected && kind != expected) {
+			rc = ms_error_set(err, MS_EINVAL, "'type' is '%s' but this file holds %ss",
+					  ms_kind_name(kind), ms_kind_name(expected));
+			goto done;
+		}
+	} else if (!expected) {
+		rc = ms_error_set(err, MS_EINVAL, "line has no 'type'");
+		goto done;
+	}
+	if (!item || cJSON_IsNull(item)) {
+		rc = ms_error_set(err, MS_EINVAL, "line has no 'item'");
+		goto done;
+	}
+	if (!cJSON_IsObject(item)) {
+		rc = ms_error_set(err, MS_EINVAL, "'item' is not an object");
+		goto done;
+	}
+	if (kind != MS_KIND_DATABASE && (rc = envelope_name(&c, jdb, "database", &db)) < 0)
+		goto done;
+	if (kind == MS_KIND_PARTITION && (rc = envelope_name(&c, jtable, "table", &table)) < 0)
+		goto done;
+
+	/* The item becomes the document: unlinked, without its key. */
+	doc = cJSON_DetachItemViaPointer(root, item);
+	if (!(doc->type & cJSON_StringIsConst))
+		cJSON_free(doc->string);
+	doc->string = NULL;
+	doc->type &= ~cJSON_StringIsConst;
+
+	if ((rc = ms_model_convert(&c, doc, ms_schema_for(kind), NULL)) < 0)
+		goto done;
+	if (kind == MS_KIND_TABLE &&
+	    (rc = same_name(&c, doc, "DatabaseName", "databaseName", "database", db)) < 0)
+		goto done;
+	if (kind == MS_KIND_PARTITION &&
+	    ((rc = same_name(&c, doc, "DatabaseName", "namespaceName", "database", db)) < 0 ||
+	     (rc = same_name(&c, doc, "TableName", "tableName", "table", table)) < 0))
+		goto done;
+	rc = ms_model_entity_make(out, kind, doc, db, table, &c);
+	doc = NULL;
+done:
+	cJSON_Delete(doc);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* A key with its first letter lowered: "CatalogId" -> "catalogId". */
+static void key_lower_first(ms_sink *s, const char *k)
+{
+	char tmp[256];
+	size_t n;
+
+	if (!k || !(k[0] >= 'A' && k[0] <= 'Z') || (n = strlen(k)) >= sizeof(tmp)) {
+		ms_sink_str(s, k);
+		return;
+	}
+	memcpy(tmp, k, n + 1);
+	tmp[0] = (char)(tmp[0] + ('a' - 'A'));
+	ms_sink_str(s, tmp);
+}
+
+static void line_generic(ms_sink *s, const cJSON *v)
+{
+	const cJSON *c;
+
+	if (cJSON_IsObject(v)) {
+		ms_sink_putc(s, '{');
+		for (c = v->child; c; c = c->next) {
+			if (c != v->child)
+				ms_sink_putc(s, ',');
+			key_lower_first(s, c->string);
+			ms_sink_putc(s, ':');
+			line_generic(s, c);
+		}
+		ms_sink_putc(s, '}');
+	} else if (cJSON_IsArray(v)) {
+		ms_sink_putc(s, '[');
+		for (c = v->child; c; c = c->next) {
+			if (c != v->child)
+				ms_sink_putc(s, ',');
+			line_generic(s, c);
+		}
+		ms_sink_putc(s, ']');
+	} else {
+		ms_sink_value(s, v);
+	}
+}
+
+static void line_time(ms_sink *s, const cJSON *v)
+{
+	double ms;
+
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > 9.0e12) {
+		ms_sink_value(s, v);
+		return;
+	}
+	ms = round(v->valuedouble * 1000.0);
+	ms_sink_putc(s, '"');
+	ms_sink_int(s, (long long)ms);
+	ms_sink_putc(s, '"');
+}
+
+static void line_object(ms_sink *s, const cJSON *obj, const ms_schema *sch, int skip_identity,
+			int first);
+
+static void line_field(ms_sink *s, const cJSON *v, const ms_field *f)
+{
+	const cJSON *c;
+
+	switch (f->type) {
+	case MS_F_TIME:
+		line_time(s, v);
+		return;
+	case MS_F_OBJ:
+		if (cJSON_IsObject(v)) {
+			ms_sink_putc(s, '{');
+			line_object(s, v, f->sub, 0, 1);
+			ms_sink_putc(s, '}');
+			return;
+		}
+		break;
+	case MS_F_OBJLIST:
+		if (cJSON_IsArray(v)) {
+			ms_sink_putc(s, '[');
+			for (c = v->child; c; c = c->next) {
+				if (c != v->child)
+					ms_sink_putc(s, ',');
+				if (cJSON_IsObject(c)) {
+					ms_sink_putc(s, '{');
+					line_object(s, c, f->sub, 0, 1);
+					ms_sink_putc(s, '}');
+				} else {
+					ms_sink_value(s, c);
+				}
+			}
+			ms_sink_putc(s, ']');
+			return;
+		}
+		break;
+	case MS_F_GOBJ:
+	case MS_F_GARR:
+		line_generic(s, v);
+		return;
+	default:
+		break;
+	}
+	ms_sink_value(s, v);
+}
+
+/*
+ * The members of obj, known ones in the snapshot spelling.  skip_identity
+ * leaves out DatabaseName and TableName (the caller writes them).
+ */
+static void line_object(ms_sink *s, const cJSON *obj, const ms_schema *sch, int skip_identity,
+			int first)
+{
+	const cJSON *c;
+
+	for (c = obj->child; c; c = c->next) {
+		const ms_field *f;
+		int ls;
+
+		if (!c->string || cJSON_IsNull(c))
+			continue;
+		f = ms_schema_find(sch, c->string, &ls);
+		if (f && skip_identity &&
+		    (!strcmp(f->glue, "DatabaseName") || !strcmp(f->glue, "TableName")))
+			continue;
+		if (!first)
+			ms_sink_putc(s, ',');
+		first = 0;
+		ms_sink_str(s, f ? f->line : c->string);
+		ms_sink_putc(s, ':');
+		if (f)
+			line_field(s, c, f);
+		else
+			ms_sink_value(s, c);
+	}
+}
+
+int ms_entity_to_line(const ms_entity *e, struct ms_buf *out, ms_error *err)
+{
+	ms_sink s;
+	size_t start;
+	int rc;
+
+	if (!e || !out)
+		return ms_error_set(err, MS_EINVAL, "no entity to write");
+	if (!e->doc || !cJSON_IsObject(e->doc))
+		return ms_error_set(err, MS_EINVAL, "%s has no document to write",
+				    ms_kind_name(e->kind));
+	if (e->kind != MS_KIND_DATABASE && e->kind != MS_KIND_TABLE &&
+	    e->kind != MS_KIND_PARTITION)
+		return ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)e->kind);
+	ms_model_init();
+	start = out->len;
+	ms_sink_init_buf(&s, out);
+	ms_sink_putc(&s, '{');
+	if (e->kind != MS_KIND_DATABASE) {
+		ms_sink_lit(&s, "\"database\":");
+		ms_sink_str(&s, e->database);
+		ms_sink_putc(&s, ',');
+	}
+	if (e->kind == MS_KIND_PARTITION) {
+		ms_sink_lit(&s, "\"table\":");
+		ms_sink_str(&s, e->table);
+		ms_sink_putc(&s, ',');
+	}
+	ms_sink_lit(&s, "\"type\":");
+	ms_sink_str(&s, ms_kind_name(e->kind));
+	ms_sink_lit(&s, ",\"item\":{");
+	if (e->kind == MS_KIND_PARTITION) {
+		ms_sink_lit(&s, "\"namespaceName\":");
+		ms_sink_str(&s, e->database);
+		ms_sink_lit(&s, ",\"tableName\":");
+		ms_sink_str(&s, e->table);
+		line_object(&s, e->doc, ms_schema_for(e->kind), 1, 0);
+	} else {
+		line_object(&s, e->doc, ms_schema_for(e->kind), e->kind == MS_KIND_TABLE, 1);
+	}
+	ms_sink_lit(&s, "}}");
+	if ((rc = ms_sink_flush(&s)) < 0) {
+		if (out->ptr) {
+			out->len = start;
+			out->ptr[start] = '\0';
+		}
+		if (rc == MS_ETOOBIG)
+			return ms_error_set(err, rc, "snapshot line for %s '%s' is too long",
+					    ms_kind_name(e->kind), e->table ? e->table : e->database);
+		return ms_error_set(err, rc, "out of memory");
+	}
+	return 0;
+}

@@ -1,0 +1,354 @@
+/*
+ * Entities: a database, table or partition as one owned struct holding its
+ * identity (folded names, the values key) next to its Glue-shape document,
+ * and the content hash that the planner compares.  The codecs build
+ * entities through ms_model_entity_make, which is the one place where the
+ * identity is derived from the document, so the two can never disagree.
+ */
+#include "model_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *ms_kind_name(ms_kind kind)
+{
+	switch (kind) {
+	case MS_KIND_DATABASE: return "database";
+	case MS_KIND_TABLE: return "table";
+	case MS_KIND_PARTITION: return "partition";
+	default: return "unknown";
+	}
+}
+
+void ms_entity_free(ms_entity *e)
+{
+	if (!e)
+		return;
+	free(e->database);
+	free(e->table);
+	free(e->vkey);
+	cJSON_Delete(e->doc);
+	free(e);
+}
+
+static char *dup_str(const char *s)
+{
+	size_t n;
+	char *p;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	if ((p = malloc(n)) != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+/*
+ * Set obj[key] to a copy of value.  A static key is pointed at, another
+ * one copied.
+ */
+static int doc_set_string(cJSON *obj, const char *key, int static_key, const char *value)
+{
+	cJSON *it = ms_model_get(obj, key);
+	size_t n = strlen(value) + 1;
+	char *copy;
+
+	if (it && cJSON_IsString(it)) {
+		if (!(copy = cJSON_malloc(n)))
+			return MS_ENOMEM;
+		memcpy(copy, value, n);
+		if (!(it->type & cJSON_IsReference))
+			cJSON_free(it->valuestring);
+		it->valuestring = copy;
+		it->type &= ~cJSON_IsReference;
+		return 0;
+	}
+	if (it)
+		cJSON_Delete(cJSON_DetachItemViaPointer(obj, it));
+	if (!(it = cJSON_CreateString(value)))
+		return MS_ENOMEM;
+	if (!(static_key ? cJSON_AddItemToObjectCS(obj, key, it) : cJSON_AddItemToObject(obj, key, it))) {
+		cJSON_Delete(it);
+		return MS_ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * One identity name: the document's field `key` if present (already
+ * validated and folded by the converter), else `fallback`, which is
+ * validated, folded and written into the document.
+ */
+static int identity_name(ms_conv *c, cJSON *doc, const char *key, const char *fallback,
+			 const char *what, char **out)
+{
+	char subject[32];
+	cJSON *it = ms_model_get(doc, key);
+	int rc;
+
+	if (it) {
+		if (!(*out = dup_str(it->valuestring)))
+			return ms_error_set(c->err, MS_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (!fallback) {
+		if (c->from_line)
+			return ms_error_set(c->err, MS_EINVAL, "line has no '%s'", what);
+		return ms_error_set(c->err, MS_EINVAL, "field '%s' is missing", key);
+	}
+	snprintf(subject, sizeof(subject), "%s name", what);
+	if ((rc = ms_model_check_name(c, fallback, subject)) < 0)
+		return rc;
+	if (!(*out = dup_str(fallback)))
+		return ms_error_set(c->err, MS_ENOMEM, "out of memory");
+	ms_model_fold(*out);
+	if ((rc = doc_set_string(doc, key, 1, *out)) < 0)
+		return ms_error_set(c->err, rc, "out of memory");
+	return 0;
+}
+
+int ms_model_entity_make(ms_entity **out, ms_kind kind, cJSON *doc, const char *database,
+			 const char *table, ms_conv *c)
+{
+	ms_entity *e = NULL;
+	cJSON *it;
+	int rc = 0;
+
+	if (!(e = calloc(1, sizeof(*e)))) {
+		rc = ms_error_set(c->err, MS_ENOMEM, "out of memory");
+		goto done;
+	}
+	e->kind = kind;
+	e->doc = doc;
+	doc = NULL;
+	switch (kind) {
+	case MS_KIND_DATABASE:
+		it = ms_model_get(e->doc, "Name");
+		if (!(e->database = dup_str(it->valuestring))) {
+			rc = ms_error_set(c->err, MS_ENOMEM, "out of memory");
+			goto done;
+		}
+		break;
+	case MS_KIND_TABLE:
+		if ((rc = identity_name(c, e->doc, "DatabaseName", database, "database",
+					&e->database)) < 0)
+			goto done;
+		it = ms_model_get(e->doc, "Name");
+		if (!(e->table = dup_str(it->valuestring))) {
+			rc = ms_error_set(c->err, MS_ENOMEM, "out of memory");
+			goto done;
+		}
+		break;
+	case MS_KIND_PARTITION:
+		if ((rc = identity_name(c, e->doc, "DatabaseName", database, "database",
+					&e->database)) < 0 ||
+		    (rc = identity_name(c, e->doc, "TableName", table, "table", &e->table)) < 0)
+			goto done;
+		if (!(e->vkey = ms_model_vkey(ms_model_get(e->doc, "Values")))) {
+			rc = ms_error_set(c->err, MS_ENOMEM, "out of memory");
+			goto done;
+		}
+		break;
+	default:
+		rc = ms_error_set(c->err, MS_EINVAL, "unknown entity kind %d", (int)kind);
+		goto done;
+	}
+	if ((rc = ms_entity_rehash(e, c->err)) < 0)
+		goto done;
+	*out = e;
+	e = NULL;
+done:
+	cJSON_Delete(doc);
+	ms_entity_free(e);
+	return rc;
+}
+
+int ms_entity_rehash(ms_entity *e, ms_error *err)
+{
+	EVP_MD_CTX *md = NULL;
+	unsigned int n = 0;
+	ms_sink s;
+	int rc = 0;
+
+	if (!e || !e->doc)
+		return ms_error_set(err, MS_EINVAL, "entity has no document to hash");
+	if (!(md = ms_model_sha256_begin())) {
+		rc = ms_error_set(err, MS_ERROR, "cannot start a sha-256 digest");
+		goto done;
+	}
+	ms_sink_init_md(&s, md);
+	ms_sink_sorted(&s, e->doc, 1, 0);
+	if ((rc = ms_sink_flush(&s)) < 0) {
+		if (rc == MS_EINVAL && s.dupkey)
+			ms_error_set(err, rc, "key '%.100s' appears twice in one object", s.dupkey);
+		else
+			ms_error_set(err, rc, "cannot hash the %s document", ms_kind_name(e->kind));
+		goto done;
+	}
+	if (EVP_DigestFinal_ex(md, e->hash, &n) != 1 || n != MS_HASH_LEN) {
+		rc = ms_error_set(err, MS_ERROR, "sha-256 digest failed");
+		goto done;
+	}
+	e->hashed = 1;
+done:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int ms_entity_dup(ms_entity **out, const ms_entity *e, ms_error *err)
+{
+	ms_entity *d = NULL;
+	int rc = 0;
+
+	if (!e)
+		return ms_error_set(err, MS_EINVAL, "no entity to copy");
+	if (!(d = calloc(1, sizeof(*d))))
+		goto nomem;
+	d->kind = e->kind;
+	if ((e->database && !(d->database = dup_str(e->database))) ||
+	    (e->table && !(d->table = dup_str(e->table))) ||
+	    (e->vkey && !(d->vkey = dup_str(e->vkey))) ||
+	    (e->doc && !(d->doc = cJSON_Duplicate(e->doc, 1))))
+		goto nomem;
+	memcpy(d->hash, e->hash, MS_HASH_LEN);
+	d->hashed = e->hashed;
+	*out = d;
+	d = NULL;
+	goto done;
+nomem:
+	rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+done:
+	ms_entity_free(d);
+	return rc;
+}
+
+const char *ms_entity_param(const ms_entity *e, const char *key)
+{
+	cJSON *params, *v;
+
+	if (!e || !e->doc || !key)
+		return NULL;
+	params = ms_model_get(e->doc, "Parameters");
+	if (!cJSON_IsObject(params))
+		return NULL;
+	v = ms_model_get(params, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/*
+ * Setting a parameter other than a marker invalidates the hash (`hashed`
+ * is cleared); markers are outside the hash and leave it valid.
+ */
+int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_error *err)
+{
+	size_t chars;
+	cJSON *params, *it;
+	int rc = 0, ctrl;
+
+	if (!e || !key)
+		return ms_error_set(err, MS_EINVAL, "set parameter needs an entity and a key");
+	if (!e->doc)
+		return ms_error_set(err, MS_EINVAL, "entity has no document");
+	if (!*key || ms_model_utf8_scan(key, strlen(key), &chars, &ctrl) < 0 ||
+	    chars > MS_PARAM_KEY_MAX)
+		return ms_error_set(err, MS_EINVAL,
+				    "parameter key '%.40s' is empty, too long or not valid utf-8", key);
+	if (value && (ms_model_utf8_scan(value, strlen(value), &chars, &ctrl) < 0 ||
+		      chars > MS_PARAM_VALUE_MAX))
+		return ms_error_set(err, MS_EINVAL,
+				    "value of parameter '%.40s' is too long or not valid utf-8", key);
+	params = ms_model_get(e->doc, "Parameters");
+	if (params && !cJSON_IsObject(params))
+		return ms_error_set(err, MS_EINVAL, "field 'Parameters' is not an object");
+	if (!value) {
+		if (params && (it = ms_model_get(params, key)) != NULL)
+			cJSON_Delete(cJSON_DetachItemViaPointer(params, it));
+	} else {
+		if (!params) {
+			if (!(params = cJSON_CreateObject()))
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
+			cJSON_AddItemToObjectCS(e->doc, "Parameters", params);
+		}
+		if ((rc = doc_set_string(params, key, 0, value)) < 0)
+			return ms_error_set(err, rc, "out of memory");
+	}
+	if (strncmp(key, MS_MARKER_PREFIX, sizeof(MS_MARKER_PREFIX) - 1))
+		e->hashed = 0;
+	return 0;
+}
+
+/*
+ * The document's name fields change with the identity; when the entity
+ * was hashed it is rehashed, since a database's or table's Name is part of
+ * its content.
+ */
+int ms_entity_rename(ms_entity *e, const char *database, const char *table, ms_error *err)
+{
+	ms_conv c = { 0, err };
+	char *db = NULL, *tb = NULL;
+	const char *db_key = NULL, *tb_key = NULL;
+	int rc = 0;
+
+	if (!e)
+		return ms_error_set(err, MS_EINVAL, "no entity to rename");
+	switch (e->kind) {
+	case MS_KIND_DATABASE:
+		db_key = "Name";
+		if (table) {
+			rc = ms_error_set(err, MS_EINVAL, "database '%s' has no table to rename",
+					  e->database ? e->database : "");
+			goto done;
+		}
+		break;
+	case MS_KIND_TABLE:
+		db_key = "DatabaseName";
+		tb_key = "Name";
+		break;
+	case MS_KIND_PARTITION:
+		db_key = "DatabaseName";
+		tb_key = "TableName";
+		break;
+	default:
+		rc = ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)e->kind);
+		goto done;
+	}
+	if (database) {
+		if ((rc = ms_model_check_name(&c, database, "database name")) < 0)
+			goto done;
+		if (!(db = dup_str(database)))
+			goto nomem;
+		ms_model_fold(db);
+	}
+	if (table) {
+		if ((rc = ms_model_check_name(&c, table, "table name")) < 0)
+			goto done;
+		if (!(tb = dup_str(table)))
+			goto nomem;
+		ms_model_fold(tb);
+	}
+	if (e->doc) {
+		if ((db && doc_set_string(e->doc, db_key, 1, db) < 0) ||
+		    (tb && doc_set_string(e->doc, tb_key, 1, tb) < 0))
+			goto nomem;
+	}
+	if (db) {
+		free(e->database);
+		e->database = db;
+		db = NULL;
+	}
+	if (tb) {
+		free(e->table);
+		e->table = tb;
+		tb = NULL;
+	}
+	if (e->hashed && e->doc)
+		rc = ms_entity_rehash(e, err);
+	goto done;
+nomem:
+	rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+done:
+	free(db);
+	free(tb);
+	return rc;
+}

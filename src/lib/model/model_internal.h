@@ -1,0 +1,200 @@
+/*
+ * Internals of the data model shared by its files: the field tables that
+ * describe every known object in both spellings (Glue's PascalCase and the
+ * snapshot's camelCase), the in-place converter that validates a parsed
+ * tree and renames its keys to the Glue spelling, and the output sink that
+ * the JSON printers write into (a bounded ms_buf or a SHA-256 context).
+ * Nothing here is part of the public API.
+ */
+#ifndef MS_MODEL_INTERNAL_H
+#define MS_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "metasync/model.h"
+#include "util/buf.h"
+
+/*
+ * Output sink.  Printers append through ms_sink_put / ms_sink_putc into a
+ * small staging buffer that is flushed to `out` or fed to `md`.  Errors are
+ * sticky: after the first one the sink drops everything and `error` keeps
+ * the code.
+ */
+#define MS_SINK_SIZE 4096
+
+typedef struct ms_sink {
+	size_t len;
+	ms_buf *out;            /* borrowed; or NULL */
+	EVP_MD_CTX *md;         /* borrowed; or NULL */
+	int error;              /* 0 or the first MS_E* code */
+	const char *dupkey;     /* borrowed; the key found twice (MS_EINVAL) */
+	char buf[MS_SINK_SIZE];
+} ms_sink;
+
+void ms_sink_init_buf(ms_sink *s, ms_buf *out);
+void ms_sink_init_md(ms_sink *s, EVP_MD_CTX *md);
+/* Flush the staging buffer; returns s->error. */
+int ms_sink_flush(ms_sink *s);
+void ms_sink_put_slow(ms_sink *s, const char *p, size_t n);
+
+static inline void ms_sink_put(ms_sink *s, const char *p, size_t n)
+{
+	if (n <= MS_SINK_SIZE - s->len) {
+		memcpy(s->buf + s->len, p, n);
+		s->len += n;
+		return;
+	}
+	ms_sink_put_slow(s, p, n);
+}
+
+static inline void ms_sink_putc(ms_sink *s, char c)
+{
+	if (s->len == MS_SINK_SIZE)
+		ms_sink_flush(s);
+	s->buf[s->len++] = c;
+}
+
+#define ms_sink_lit(s, lit) ms_sink_put((s), (lit), sizeof(lit) - 1)
+
+/* A JSON string literal of str (quoted, minimal escapes). */
+void ms_sink_str(ms_sink *s, const char *str);
+/* A JSON number: integers below 2^53 without exponent, others shortest. */
+void ms_sink_num(ms_sink *s, double x);
+void ms_sink_int(ms_sink *s, long long v);
+/* Any value, compact, members in document order. */
+void ms_sink_value(ms_sink *s, const cJSON *v);
+/*
+ * Any value with object keys sorted bytewise.  `writable` applies the
+ * content-hash filter to the top-level object; `pretty` indents by two
+ * spaces.  A key found twice in one object sets MS_EINVAL and dupkey.
+ */
+void ms_sink_sorted(ms_sink *s, const cJSON *v, int writable, int pretty);
+
+/* SHA-256 of data, and a new digest context ready for updates. */
+int ms_model_sha256(const void *data, size_t len, unsigned char out[MS_HASH_LEN]);
+EVP_MD_CTX *ms_model_sha256_begin(void);
+
+/*
+ * UTF-8 scan of s[0..len): 0 when valid, -1 when not.  *chars receives the
+ * number of code points and *ctrl is set when a control character other
+ * than tab (U+0000..U+001F) occurs.
+ */
+int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, int *ctrl);
+
+/*
+ * Timestamps.  ms_model_time_string parses the string forms of a snapshot
+ * line (epoch milliseconds, the Hive form, ISO 8601); ms_model_time_iso only
+ * ISO 8601 ("2017-04-04T08:58:43.120+00:00", as the AWS CLI prints).  Both
+ * return seconds rounded to the millisecond.
+ */
+int ms_model_time_string(const char *s, double *seconds);
+int ms_model_time_iso(const char *s, double *seconds);
+double ms_model_time_round(double seconds);
+
+/*
+ * Field tables.  Each known object of the model is an ms_schema: a list of
+ * fields with both spellings, a type, flags and a limit in characters.
+ */
+typedef enum ms_ftype {
+	MS_F_NAME = 1,    /* single-line string, 1..MS_NAME_MAX characters */
+	MS_F_STR,         /* string of at most `max` characters (0: no limit) */
+	MS_F_INT,         /* 32-bit integral number */
+	MS_F_BOOL,
+	MS_F_TIME,        /* epoch seconds in the doc; see ms_time_parse */
+	MS_F_PARAMS,      /* map string -> string with Glue's parameter limits */
+	MS_F_MAP,         /* map string -> string, no limits */
+	MS_F_STRLIST,     /* array of strings, each at most `max` (or a name) */
+	MS_F_OBJ,         /* object described by `sub` */
+	MS_F_OBJLIST,     /* array of objects described by `sub` */
+	MS_F_GOBJ,        /* Glue-only object: keys change case recursively */
+	MS_F_GARR         /* Glue-only array of such objects */
+} ms_ftype;
+
+#define MS_FF_REQUIRED 0x01
+#define MS_FF_FOLD 0x02       /* fold to lowercase (database, table names) */
+#define MS_FF_ELEMNAME 0x04   /* MS_F_STRLIST: every element is a name */
+#define MS_FF_ENTNAME 0x08    /* the entity's own name: "table name '...'" */
+
+struct ms_schema;
+
+typedef struct ms_field {
+	const char *glue;
+	const char *line;
+	unsigned char type;
+	unsigned char flags;
+	uint32_t max;
+	struct ms_schema *sub;
+} ms_field;
+
+#define MS_SCHEMA_SLOTS 128
+
+typedef struct ms_schema {
+	const char *what;             /* "table", "column", ... for messages */
+	const ms_field *fields;
+	unsigned nfields;             /* at most 63 */
+	uint64_t required;            /* bit i: fields[i] is required */
+	unsigned char slot[MS_SCHEMA_SLOTS]; /* 0 or 1 + 2*index + (line spelling) */
+} ms_schema;
+
+extern ms_schema ms_schema_database;
+extern ms_schema ms_schema_table;
+extern ms_schema ms_schema_partition;
+extern ms_schema ms_schema_sd;
+
+/* Build the lookup tables once (thread-safe). */
+void ms_model_init(void);
+/*
+ * The field named key (either spelling) in s, or NULL; *line_spelling is
+ * set when key is the snapshot spelling.
+ */
+const ms_field *ms_schema_find(const ms_schema *s, const char *key, int *line_spelling);
+int ms_schema_index(const ms_schema *s, const ms_field *f);
+const ms_schema *ms_schema_for(ms_kind kind);
+
+/* A path into the document, kept on the C stack, for messages only. */
+typedef struct ms_path {
+	const struct ms_path *up;
+	const char *key;        /* NULL: an array index */
+	int index;
+} ms_path;
+
+typedef struct ms_conv {
+	int from_line;          /* input spelled as a snapshot item */
+	ms_error *err;
+} ms_conv;
+
+/*
+ * Validate obj against s and convert it in place to the Glue shape: known
+ * keys take their Glue spelling, timestamps become numbers, null members
+ * go, names marked MS_FF_FOLD are folded to lowercase.  Unknown keys stay
+ * as they are.  MS_EINVAL names the field.
+ */
+int ms_model_convert(ms_conv *c, cJSON *obj, const ms_schema *s, const ms_path *p);
+/* Validate and fold a name given as a C string (an envelope or argument). */
+int ms_model_check_name(ms_conv *c, const char *name, const char *subject);
+/* Render p as 'a.b[2].c' into out. */
+void ms_path_render(const ms_path *p, const char *leaf, char *out, size_t n);
+
+/*
+ * Finish an entity from a converted document (steals doc, also on
+ * failure): identity from the document, falling back to database / table,
+ * the document completed to agree with it, the hash computed.
+ */
+int ms_model_entity_make(ms_entity **out, ms_kind kind, cJSON *doc, const char *database,
+			 const char *table, ms_conv *c);
+
+/* Fold ASCII letters to lowercase in place. */
+void ms_model_fold(char *s);
+/* First member of obj whose key is exactly key, or NULL. */
+cJSON *ms_model_get(const cJSON *obj, const char *key);
+/* Point item's key at a static string without copying it. */
+void ms_model_set_static_key(cJSON *item, const char *key);
+/* The vkey of a validated Values array (new string), or NULL on ENOMEM. */
+char *ms_model_vkey(const cJSON *values);
+
+#endif

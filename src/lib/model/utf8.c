@@ -1,0 +1,105 @@
+/*
+ * UTF-8 validation.  cJSON copies string bytes through without checking
+ * them, but Glue, Hive's metastore databases and every JSON reader
+ * downstream reject invalid UTF-8, so the model checks every string it
+ * reads.  The same pass counts code points (Glue's limits are in
+ * characters, not bytes) and notices control characters (names are single
+ * line).  Runs of ASCII, by far the common case, are checked eight bytes at
+ * a time.
+ */
+#include "model_internal.h"
+
+#include <string.h>
+
+#define HIGH_BITS 0x8080808080808080ULL
+#define ONES 0x0101010101010101ULL
+
+/* Nonzero when some byte of an ASCII-only word w is below 0x20. */
+static inline uint64_t has_control(uint64_t w)
+{
+	return (w - ONES * 0x20) & ~w & HIGH_BITS;
+}
+
+static int check_controls(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 && p[i] != '\t')
+			return 1;
+	return 0;
+}
+
+int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, int *ctrl)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, cont = 0;
+	int has_ctrl = 0;
+
+	while (i < len) {
+		unsigned char c = p[i];
+
+		if (len - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p + i, 8);
+			if (!(w & HIGH_BITS)) {
+				if (!has_ctrl && has_control(w))
+					has_ctrl = check_controls(p + i, 8);
+				i += 8;
+				continue;
+			}
+		}
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\t')
+				has_ctrl = 1;
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			if (len - i < 2 || (p[i + 1] & 0xC0) != 0x80)
+				return -1;
+			i += 2;
+			cont += 1;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			unsigned char lo = 0x80, hi = 0xBF;
+
+			if (c == 0xE0)
+				lo = 0xA0;          /* overlong */
+			else if (c == 0xED)
+				hi = 0x9F;          /* surrogates */
+			if (len - i < 3 || p[i + 1] < lo || p[i + 1] > hi ||
+			    (p[i + 2] & 0xC0) != 0x80)
+				return -1;
+			i += 3;
+			cont += 2;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			unsigned char lo = 0x80, hi = 0xBF;
+
+			if (c == 0xF0)
+				lo = 0x90;          /* overlong */
+			else if (c == 0xF4)
+				hi = 0x8F;          /* above U+10FFFF */
+			if (len - i < 4 || p[i + 1] < lo || p[i + 1] > hi ||
+			    (p[i + 2] & 0xC0) != 0x80 || (p[i + 3] & 0xC0) != 0x80)
+				return -1;
+			i += 4;
+			cont += 3;
+		} else {
+			/* 0x80..0xC1 (continuation or overlong lead), 0xF5..0xFF */
+			return -1;
+		}
+	}
+	if (chars)
+		*chars = len - cont;
+	if (ctrl)
+		*ctrl = has_ctrl;
+	return 0;
+}
+
+int ms_utf8_valid(const char *s, size_t len)
+{
+	if (!s)
+		return len == 0;
+	return ms_model_utf8_scan(s, len, NULL, NULL) == 0;
+}
