@@ -49,16 +49,24 @@ void ms_error_detail(ms_error *err, const char *fmt, ...)
 void ms_error_prefix(ms_error *err, const char *fmt, ...)
 {
 	char prefix[MS_ERROR_MESSAGE_MAX];
-	char old[MS_ERROR_MESSAGE_MAX];
+	size_t pl, ml;
 	va_list ap;
+	int n;
 
 	if (!err)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	n = vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	memcpy(old, err->message, sizeof(old));
-	snprintf(err->message, sizeof(err->message), "%s%s", prefix, old);
+	if (n <= 0)
+		return;
+	pl = strlen(prefix);
+	ml = strlen(err->message);
+	if (pl + ml >= sizeof(err->message))
+		ml = sizeof(err->message) - 1 - pl;
+	memmove(err->message + pl, err->message, ml);
+	memcpy(err->message, prefix, pl);
+	err->message[pl + ml] = '\0';
 }
 
 const char *ms_error_code_name(int code)

@@ -400,6 +400,8 @@ typedef struct pdiff {
 	ms_entity **batch;
 	size_t nbatch;
 	ms_counts local;         /* partition counts, merged when the table commits */
+	size_t matched;          /* target partitions the source also has */
+	size_t kept;             /* target partitions left different from the source */
 	int failed;
 	ms_error ferr;
 } pdiff;
@@ -490,6 +492,7 @@ static int diff_source(ms_entity *e, void *ctx, ms_error *err)
 	t = ms_strmap_get(&d->target, e->vkey);
 	if (t) {
 		t->mark = 1;
+		d->matched++;
 		if (memcmp(t->value, e->hash, MS_HASH_LEN) == 0) {
 			pevent(d, MS_ACTION_UNCHANGED, e->vkey, NULL);
 			ms_entity_free(e);
@@ -497,8 +500,10 @@ static int diff_source(ms_entity *e, void *ctx, ms_error *err)
 		}
 		rc = partition_owned(d, e->vkey, &reason, err);
 		if (rc <= 0) {
-			if (rc == 0)
+			if (rc == 0) {
 				pevent(d, MS_ACTION_SKIP, e->vkey, reason);
+				d->kept++;
+			}
 			ms_entity_free(e);
 			return rc < 0 ? rc : 0;
 		}
@@ -631,6 +636,19 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	if (r->o->deletes == MS_DELETES_MIRROR && !r->o->copy &&
 	    (rc = delete_missing(&d, &err)) < 0)
 		goto failed;
+	/*
+	 * Partitions the target keeps against the source (deletes none, or not
+	 * ours) mean the table is not in sync: no stamp, so the next run looks
+	 * at its partitions again.
+	 */
+	d.kept += d.target.count - d.matched - (size_t)d.local.deleted;
+	if (d.kept && !r->o->copy && tp->have_digest) {
+		if (!stamp_later && r->apply &&
+		    ((rc = ms_entity_set_param(m, MS_MARKER_SYNCED, NULL, &err)) < 0 ||
+		     (rc = ms_catalog_put_table(r->dst, m, &err)) < 0))
+			goto failed;
+		stamp_later = 0;
+	}
 	if (d.failed) {
 		err = d.ferr;
 		if (r->transactional) {
