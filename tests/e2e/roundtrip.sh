@@ -17,12 +17,15 @@ done
 "$M" import --input-path "$T/s1" --target "$B" -q
 "$M" export --source "$B" --output-path "$T/s2" -q
 
-# The snapshot lines, keys sorted, metasync's own markers left out.
+# The snapshot lines, keys sorted; left out: metasync's own markers (and the
+# empty parameter map they leave behind) and what a target assigns itself
+# (catalogId, updateTime).
 lines() {
 	local snap="$1/$(cat "$1/LATEST")"
 	for kind in databases tables partitions; do
 		cat "$snap/$kind"/part-*.json
-	done | jq -S -c 'del(.item.parameters["metasync.replica-of"], .item.parameters["metasync.synced"])' | sort
+	done | jq -S -c 'del(.item.parameters["metasync.replica-of"], .item.parameters["metasync.synced"], .item.catalogId, .item.updateTime)
+			| if .item.parameters == {} then del(.item.parameters) else . end' | sort
 }
 lines "$T/s1" >"$T/one"
 lines "$T/s2" >"$T/two"
