@@ -615,6 +615,9 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	if (rc < 0)
 		goto failed;
 
+	/* A plan lists the table before its partitions. */
+	if (!r->apply)
+		event(r, ta, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
 	if (r->apply) {
 		if ((rc = ms_catalog_begin(r->dst, &err)) < 0)
 			goto failed;
@@ -669,7 +672,9 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	if (r->apply && (rc = ms_catalog_commit(r->dst, &err)) < 0)
 		goto failed;
 	in_tx = 0;
-	event(r, d.failed ? MS_ACTION_FAIL : ta, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
+	if (r->apply)
+		event(r, d.failed ? MS_ACTION_FAIL : ta, MS_KIND_TABLE, m->database, m->table, NULL,
+		      NULL);
 	merge_counts(&r->rep->partitions, &d.local);
 	rc = 0;
 	goto done;
