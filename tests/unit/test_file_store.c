@@ -149,18 +149,23 @@ static void test_abort_leaves_nothing(void **state)
 	struct dirent *de;
 	int n = 0;
 
-	assert_int_equal(ms_store_put_open(fx->st, "snap/x.json", &w, &err), 0);
+	assert_int_equal(ms_store_put_bytes(fx->st, "keep", "k", 1, &err), 0);
+	assert_int_equal(ms_store_put_open(fx->st, "snap/sub/x.json", &w, &err), 0);
 	assert_int_equal(ms_store_write(w, "partial", 7, &err), 0);
 	ms_store_abort(w);
-	assert_int_equal(ms_store_stat_key(fx->st, "snap/x.json", &st, &err), MS_ENOTFOUND);
-	snprintf(path, sizeof(path), "%s/snap", fx->dir);
-	d = opendir(path);
+	assert_int_equal(ms_store_stat_key(fx->st, "snap/sub/x.json", &st, &err), MS_ENOTFOUND);
+	/* Neither the temporary nor the directories made for it are left. */
+	d = opendir(fx->dir);
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			assert_string_equal(de->d_name, "keep");
 			n++;
+		}
 	closedir(d);
-	assert_int_equal(n, 0);
+	assert_int_equal(n, 1);
+	snprintf(path, sizeof(path), "%s/snap", fx->dir);
+	assert_int_equal(access(path, F_OK), -1);
 }
 
 typedef struct collected {

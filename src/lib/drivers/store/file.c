@@ -30,11 +30,11 @@ int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 /* Temporary files start with this; list skips them and keys may not use it. */
 #define TMP_PREFIX ".ms-tmp-"
 /* A writer buffers this much before it calls write(2). */
-#define WRITE_BUF (256u * 1024u)
+#define WRITE_BUF ((size_t)256 * 1024)
 /* Directories deeper than this under the root are not listed. */
 #define LIST_DEPTH_MAX 64
 /* Longest key accepted. */
-#define KEY_MAX 4096
+#define KEY_MAX ((size_t)4096)
 
 typedef struct file_store {
 	ms_store base;
@@ -49,6 +49,7 @@ typedef struct file_writer {
 	char *key;     /* owned; for messages */
 	char *buf;     /* owned; WRITE_BUF bytes */
 	size_t len;
+	size_t root_len; /* directories this short or shorter are never removed */
 	int failed;    /* a write failed: commit refuses */
 } file_writer;
 
@@ -76,7 +77,7 @@ static int check_key(const char *key, int allow_prefix, ms_error *err)
 		return ms_error_set(err, MS_EINVAL, "store key is empty");
 	}
 	if (n > KEY_MAX)
-		return ms_error_set(err, MS_EINVAL, "store key '%.64s...' is longer than %d bytes",
+		return ms_error_set(err, MS_EINVAL, "store key '%.64s...' is longer than %zu bytes",
 				    key, KEY_MAX);
 	if (key[0] == '/')
 		return ms_error_set(err, MS_EINVAL, "store key '%s' is absolute", key);
@@ -199,6 +200,21 @@ static void sync_parent(const char *path)
 	free(dir);
 }
 
+/*
+ * Directories are not objects: remove the ones above path that are empty
+ * now, stopping at the root.  path is modified.
+ */
+static void prune_parents(char *path, size_t root_len)
+{
+	char *slash;
+
+	while ((slash = strrchr(path, '/')) != NULL && (size_t)(slash - path) > root_len) {
+		*slash = '\0';
+		if (rmdir(path) < 0)
+			break;
+	}
+}
+
 static int write_all(int fd, const char *data, size_t len)
 {
 	while (len > 0) {
@@ -294,8 +310,10 @@ static int fw_commit(ms_store_writer *base, ms_error *err)
 	w->tmp = NULL;
 	rc = 0;
 done:
-	if (rc < 0 && w->tmp)
+	if (rc < 0 && w->tmp) {
 		unlink(w->tmp);
+		prune_parents(w->tmp, w->root_len);
+	}
 	writer_free(w);
 	return rc;
 }
@@ -308,8 +326,10 @@ static void fw_abort(ms_store_writer *base)
 		close(w->fd);
 		w->fd = -1;
 	}
-	if (w->tmp)
+	if (w->tmp) {
 		unlink(w->tmp);
+		prune_parents(w->tmp, w->root_len);
+	}
 	writer_free(w);
 }
 
@@ -360,6 +380,7 @@ static int fs_put_open(ms_store *self, const char *key, ms_store_writer **out, m
 	if (!w)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	w->fd = -1;
+	w->root_len = strlen(fs->root);
 	w->path = join_path(fs, key);
 	w->key = strdup(key);
 	w->buf = malloc(WRITE_BUF);
@@ -663,7 +684,7 @@ static int fs_stat(ms_store *self, const char *key, ms_store_stat *out, ms_error
 static int fs_remove(ms_store *self, const char *key, ms_error *err)
 {
 	file_store *fs = (file_store *)self;
-	char *path, *slash;
+	char *path;
 	size_t rl = strlen(fs->root);
 	int rc = 0;
 
@@ -678,12 +699,7 @@ static int fs_remove(ms_store *self, const char *key, ms_error *err)
 			     : io_error(err, errno, "remove", path);
 		goto done;
 	}
-	/* Directories are not objects: drop the ones the removal left empty. */
-	while ((slash = strrchr(path, '/')) != NULL && (size_t)(slash - path) > rl) {
-		*slash = '\0';
-		if (rmdir(path) < 0)
-			break;
-	}
+	prune_parents(path, rl);
 done:
 	free(path);
 	return rc;
