@@ -720,6 +720,7 @@ static void test_invalid_lines(void **state)
 	parse_err("{\"type\":\"table\"} x", 0, "line is not valid JSON at byte 18");
 	parse_err("not json", 0, "line is not valid JSON at byte 1");
 	parse_err("   ", 0, "line is empty");
+	parse_err("{}", (ms_kind)9, "unknown entity kind 9");
 	parse_err("[1,2]", 0, "line is not a JSON object");
 	parse_err("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\"}}", MS_KIND_PARTITION,
 		  "'type' is 'table' but this file holds partitions");
@@ -780,7 +781,8 @@ static void test_type_errors(void **state)
 	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"compressed\":\"yes\"}}",
 		  "field 'storageDescriptor.compressed' is not a boolean");
 	table_err("{\"name\":\"t\",\"partitionKeys\":{}}", "field 'partitionKeys' is not an array");
-	table_err("{\"name\":\"t\",\"storageDescriptor\":[]}", "field 'storageDescriptor' is not an object");
+	table_err("{\"name\":\"t\",\"storageDescriptor\":[]}",
+		  "field 'storageDescriptor' is not an object");
 	table_err("{\"name\":\"t\",\"parameters\":{\"k\":5}}", "field 'parameters.k' is not a string");
 	table_err("{\"name\":\"t\",\"parameters\":{\"k\":null}}", "field 'parameters.k' is not a string");
 	table_err("{\"name\":\"t\",\"parameters\":[]}", "field 'parameters' is not an object");
@@ -792,7 +794,16 @@ static void test_type_errors(void **state)
 		  "\"skewedColumnValueLocationMaps\":{\"1%a\":1}}}}",
 		  "field 'storageDescriptor.skewedInfo.skewedColumnValueLocationMaps.1%a' is not a string");
 	table_err("{\"name\":\"t\",\"targetTable\":\"x\"}", "field 'targetTable' is not an object");
+	table_err("{\"name\":\"t\",\"WRITE_ID\":[1e999]}", "field 'WRITE_ID[0]' is a number out of range");
+	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"numberOfBuckets\":1e999}}",
+		  "field 'storageDescriptor.numberOfBuckets' is not an integer");
 	table_err("{\"name\":\"a\",\"Name\":\"b\"}", "field 'Name' appears twice");
+	table_err("{\"name\":\"t\",\"parameters\":{\"a\":\"1\",\"a\":\"2\"}}",
+		  "key 'a' appears twice in one object");
+	table_err("{\"name\":\"t\",\"parameters\":{\"a\\nb\":\"1\"}}",
+		  "a key in field 'parameters' holds a control character");
+	table_err("{\"name\":\"t\",\"x\\ny\":{\"z\":\"\xff\"}}",
+		  "field 'x?y.z' is not valid utf-8");
 	table_err("{\"name\":\"\"}", "table name is empty");
 	table_err("{\"name\":\"a\\nb\"}", "table name holds a control character");
 	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"name\":\"a\\tb\"},"
@@ -804,7 +815,8 @@ static void test_type_errors(void **state)
 		  "{\"values\":\"2024\"}}", 0, "field 'values' is not an array");
 	parse_err("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":"
 		  "{\"values\":[\"a\",null]}}", 0, "field 'values[1]' is not a string");
-	parse_err("{\"type\":\"database\",\"item\":{\"description\":\"x\"}}", 0, "field 'name' is missing");
+	parse_err("{\"type\":\"database\",\"item\":{\"description\":\"x\"}}", 0,
+		  "field 'name' is missing");
 }
 
 static void test_limits(void **state)
@@ -891,8 +903,8 @@ static void test_limits(void **state)
 	table_err(item, "field 'partitionKeys[0].comment' is longer than 255 characters");
 	free(item);
 	big = repeat("t", 131073);
-	item = fmt("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"name\":\"c\",\"type\":\"%s\"}]}}",
-		   big);
+	item = fmt("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"name\":\"c\","
+		   "\"type\":\"%s\"}]}}", big);
 	table_err(item, "field 'storageDescriptor.columns[0].type' is longer than 131072 characters");
 	free(item);
 	free(big);
@@ -1083,7 +1095,8 @@ static void test_params_rename_dup(void **state)
 	assert_string_equal(d->table, "t2");
 	assert_memory_not_equal(d->hash, h0, MS_HASH_LEN);
 	out = to_line(d);
-	assert_non_null(strstr(out, "{\"database\":\"staging\",\"type\":\"table\",\"item\":{\"name\":\"t2\""));
+	assert_non_null(strstr(out, "{\"database\":\"staging\",\"type\":\"table\",\"item\":"
+				    "{\"name\":\"t2\""));
 	free(out);
 	assert_int_equal(ms_entity_rename(d, "", NULL, &err), MS_EINVAL);
 	assert_string_equal(err.message, "database name is empty");

@@ -70,35 +70,63 @@ static const unsigned char needs_escape[256] = {
 	['"'] = 1, ['\\'] = 1
 };
 
-void ms_sink_str(ms_sink *s, const char *str)
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Nonzero when one of the 8 bytes in w is '"', '\\' or below 0x20. */
+static inline uint64_t word_needs_escape(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS;
+}
+
+static inline void escape_byte(ms_sink *s, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)(str ? str : ""), *run = p;
+	char esc[6];
 
+	switch (c) {
+	case '"': ms_sink_lit(s, "\\\""); break;
+	case '\\': ms_sink_lit(s, "\\\\"); break;
+	case '\b': ms_sink_lit(s, "\\b"); break;
+	case '\f': ms_sink_lit(s, "\\f"); break;
+	case '\n': ms_sink_lit(s, "\\n"); break;
+	case '\r': ms_sink_lit(s, "\\r"); break;
+	case '\t': ms_sink_lit(s, "\\t"); break;
+	default:
+		memcpy(esc, "\\u00", 4);
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 15];
+		ms_sink_put(s, esc, 6);
+	}
+}
+
+void ms_sink_str(ms_sink *s, const char *str)
+{
+	const unsigned char *p = (const unsigned char *)(str ? str : ""), *run = p, *end;
+	size_t k;
+
+	end = p + strlen((const char *)p);
 	ms_sink_putc(s, '"');
-	for (;; p++) {
-		unsigned char c = *p;
-		char esc[6];
+	while (p < end) {
+		size_t n = (size_t)(end - p) < 8 ? (size_t)(end - p) : 8;
 
-		if (!needs_escape[c])
-			continue;
-		if (!c)
-			break;
-		ms_sink_put(s, (const char *)run, (size_t)(p - run));
-		run = p + 1;
-		switch (c) {
-		case '"': ms_sink_lit(s, "\\\""); break;
-		case '\\': ms_sink_lit(s, "\\\\"); break;
-		case '\b': ms_sink_lit(s, "\\b"); break;
-		case '\f': ms_sink_lit(s, "\\f"); break;
-		case '\n': ms_sink_lit(s, "\\n"); break;
-		case '\r': ms_sink_lit(s, "\\r"); break;
-		case '\t': ms_sink_lit(s, "\\t"); break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			ms_sink_put(s, esc, 6);
+		if (n == 8) {
+			uint64_t w;
+
+			memcpy(&w, p, 8);
+			if (!word_needs_escape(w)) {
+				p += 8;
+				continue;
+			}
+		}
+		for (k = 0; k < n; k++, p++) {
+			if (!needs_escape[*p])
+				continue;
+			ms_sink_put(s, (const char *)run, (size_t)(p - run));
+			escape_byte(s, *p);
+			run = p + 1;
 		}
 	}
 	ms_sink_put(s, (const char *)run, (size_t)(p - run));
@@ -165,7 +193,7 @@ void ms_sink_value(ms_sink *s, const cJSON *v)
 {
 	const cJSON *c;
 
-	if (cJSON_IsObject(v)) {
+	if (ms_j_obj(v)) {
 		ms_sink_putc(s, '{');
 		for (c = v->child; c; c = c->next) {
 			if (c != v->child)
@@ -175,7 +203,7 @@ void ms_sink_value(ms_sink *s, const cJSON *v)
 			ms_sink_value(s, c);
 		}
 		ms_sink_putc(s, '}');
-	} else if (cJSON_IsArray(v)) {
+	} else if (ms_j_arr(v)) {
 		ms_sink_putc(s, '[');
 		for (c = v->child; c; c = c->next) {
 			if (c != v->child)
@@ -214,9 +242,16 @@ static const char *key_of(const cJSON *c)
 	return c->string ? c->string : "";
 }
 
+static inline int key_cmp(const char *a, const char *b)
+{
+	if (a[0] != b[0])
+		return (unsigned char)a[0] - (unsigned char)b[0];
+	return strcmp(a, b);
+}
+
 static int cmp_members(const void *a, const void *b)
 {
-	return strcmp(key_of(*(const cJSON *const *)a), key_of(*(const cJSON *const *)b));
+	return key_cmp(key_of(*(const cJSON *const *)a), key_of(*(const cJSON *const *)b));
 }
 
 static void sort_members(const cJSON **m, size_t n)
@@ -231,7 +266,7 @@ static void sort_members(const cJSON **m, size_t n)
 		const cJSON *x = m[i];
 		const char *k = key_of(x);
 
-		for (j = i; j > 0 && strcmp(key_of(m[j - 1]), k) > 0; j--)
+		for (j = i; j > 0 && key_cmp(key_of(m[j - 1]), k) > 0; j--)
 			m[j] = m[j - 1];
 		m[j] = x;
 	}
@@ -260,7 +295,7 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 	const cJSON *stack[32], **m = stack, *c;
 	size_t n = 0, cap = 0, i;
 
-	if (cJSON_IsArray(v)) {
+	if (ms_j_arr(v)) {
 		ms_sink_putc(s, '[');
 		for (c = v->child; c; c = c->next) {
 			if (c != v->child)
@@ -274,7 +309,7 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 		ms_sink_putc(s, ']');
 		return;
 	}
-	if (!cJSON_IsObject(v)) {
+	if (!ms_j_obj(v)) {
 		scalar(s, v);
 		return;
 	}
@@ -300,7 +335,7 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 		c = m[i];
 		if (i) {
 			ms_sink_putc(s, ',');
-			if (!strcmp(key_of(m[i - 1]), key_of(c)) && !s->error) {
+			if (!key_cmp(key_of(m[i - 1]), key_of(c)) && !s->error) {
 				s->error = MS_EINVAL;
 				s->dupkey = key_of(c);
 			}

@@ -20,7 +20,7 @@ int ms_entity_from_glue(ms_entity **out, ms_kind kind, cJSON *doc, const char *d
 		rc = ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)kind);
 		goto done;
 	}
-	if (!cJSON_IsObject(doc)) {
+	if (!ms_j_obj(doc)) {
 		rc = ms_error_set(err, MS_EINVAL, "%s document is not a JSON object",
 				  ms_kind_name(kind));
 		goto done;

@@ -68,9 +68,9 @@ static int envelope_name(ms_conv *c, cJSON *it, const char *key, const char **ou
 	int rc;
 
 	*out = NULL;
-	if (!it || cJSON_IsNull(it))
+	if (!it || ms_j_null(it))
 		return 0;
-	if (!cJSON_IsString(it) || !it->valuestring)
+	if (!ms_j_str(it) || !it->valuestring)
 		return ms_error_set(c->err, MS_EINVAL, "'%s' is not a string", key);
 	snprintf(subject, sizeof(subject), "%s name", key);
 	if ((rc = ms_model_check_name(c, it->valuestring, subject)) < 0)
@@ -104,6 +104,8 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 
 	if (!out || (!line && len))
 		return ms_error_set(err, MS_EINVAL, "no line to parse");
+	if (expected && !ms_schema_for(expected))
+		return ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)expected);
 	ms_model_init();
 	for (i = 0; i < len && is_space(line[i]); i++)
 		;
@@ -124,7 +126,7 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 				  (size_t)(end - line) + 1);
 		goto done;
 	}
-	if (!cJSON_IsObject(root)) {
+	if (!ms_j_obj(root)) {
 		rc = ms_error_set(err, MS_EINVAL, "line is not a JSON object");
 		goto done;
 	}
@@ -140,8 +142,8 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 		else if (!strcmp(it->string, "table"))
 			jtable = it;
 	}
-	if (jtype && !cJSON_IsNull(jtype)) {
-		if (!cJSON_IsString(jtype) || !jtype->valuestring) {
+	if (jtype && !ms_j_null(jtype)) {
+		if (!ms_j_str(jtype) || !jtype->valuestring) {
 			rc = ms_error_set(err, MS_EINVAL, "'type' is not a string");
 			goto done;
 		}
@@ -160,11 +162,11 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 		rc = ms_error_set(err, MS_EINVAL, "line has no 'type'");
 		goto done;
 	}
-	if (!item || cJSON_IsNull(item)) {
+	if (!item || ms_j_null(item)) {
 		rc = ms_error_set(err, MS_EINVAL, "line has no 'item'");
 		goto done;
 	}
-	if (!cJSON_IsObject(item)) {
+	if (!ms_j_obj(item)) {
 		rc = ms_error_set(err, MS_EINVAL, "'item' is not an object");
 		goto done;
 	}
@@ -216,7 +218,7 @@ static void line_generic(ms_sink *s, const cJSON *v)
 {
 	const cJSON *c;
 
-	if (cJSON_IsObject(v)) {
+	if (ms_j_obj(v)) {
 		ms_sink_putc(s, '{');
 		for (c = v->child; c; c = c->next) {
 			if (c != v->child)
@@ -226,7 +228,7 @@ static void line_generic(ms_sink *s, const cJSON *v)
 			line_generic(s, c);
 		}
 		ms_sink_putc(s, '}');
-	} else if (cJSON_IsArray(v)) {
+	} else if (ms_j_arr(v)) {
 		ms_sink_putc(s, '[');
 		for (c = v->child; c; c = c->next) {
 			if (c != v->child)
@@ -243,7 +245,7 @@ static void line_time(ms_sink *s, const cJSON *v)
 {
 	double ms;
 
-	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > 9.0e12) {
+	if (!ms_j_num(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > 9.0e12) {
 		ms_sink_value(s, v);
 		return;
 	}
@@ -265,7 +267,7 @@ static void line_field(ms_sink *s, const cJSON *v, const ms_field *f)
 		line_time(s, v);
 		return;
 	case MS_F_OBJ:
-		if (cJSON_IsObject(v)) {
+		if (ms_j_obj(v)) {
 			ms_sink_putc(s, '{');
 			line_object(s, v, f->sub, 0, 1);
 			ms_sink_putc(s, '}');
@@ -273,12 +275,12 @@ static void line_field(ms_sink *s, const cJSON *v, const ms_field *f)
 		}
 		break;
 	case MS_F_OBJLIST:
-		if (cJSON_IsArray(v)) {
+		if (ms_j_arr(v)) {
 			ms_sink_putc(s, '[');
 			for (c = v->child; c; c = c->next) {
 				if (c != v->child)
 					ms_sink_putc(s, ',');
-				if (cJSON_IsObject(c)) {
+				if (ms_j_obj(c)) {
 					ms_sink_putc(s, '{');
 					line_object(s, c, f->sub, 0, 1);
 					ms_sink_putc(s, '}');
@@ -313,7 +315,7 @@ static void line_object(ms_sink *s, const cJSON *obj, const ms_schema *sch, int 
 		const ms_field *f;
 		int ls;
 
-		if (!c->string || cJSON_IsNull(c))
+		if (!c->string || ms_j_null(c))
 			continue;
 		f = ms_schema_find(sch, c->string, &ls);
 		if (f && skip_identity &&
@@ -339,7 +341,7 @@ int ms_entity_to_line(const ms_entity *e, struct ms_buf *out, ms_error *err)
 
 	if (!e || !out)
 		return ms_error_set(err, MS_EINVAL, "no entity to write");
-	if (!e->doc || !cJSON_IsObject(e->doc))
+	if (!e->doc || !ms_j_obj(e->doc))
 		return ms_error_set(err, MS_EINVAL, "%s has no document to write",
 				    ms_kind_name(e->kind));
 	if (e->kind != MS_KIND_DATABASE && e->kind != MS_KIND_TABLE &&

@@ -54,7 +54,7 @@ static int doc_set_string(cJSON *obj, const char *key, int static_key, const cha
 	size_t n = strlen(value) + 1;
 	char *copy;
 
-	if (it && cJSON_IsString(it)) {
+	if (it && ms_j_str(it)) {
 		if (!(copy = cJSON_malloc(n)))
 			return MS_ENOMEM;
 		memcpy(copy, value, n);
@@ -230,10 +230,10 @@ const char *ms_entity_param(const ms_entity *e, const char *key)
 	if (!e || !e->doc || !key)
 		return NULL;
 	params = ms_model_get(e->doc, "Parameters");
-	if (!cJSON_IsObject(params))
+	if (!ms_j_obj(params))
 		return NULL;
 	v = ms_model_get(params, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return ms_j_str(v) ? v->valuestring : NULL;
 }
 
 /*
@@ -259,7 +259,7 @@ int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_err
 		return ms_error_set(err, MS_EINVAL,
 				    "value of parameter '%.40s' is too long or not valid utf-8", key);
 	params = ms_model_get(e->doc, "Parameters");
-	if (params && !cJSON_IsObject(params))
+	if (params && !ms_j_obj(params))
 		return ms_error_set(err, MS_EINVAL, "field 'Parameters' is not an object");
 	if (!value) {
 		if (params && (it = ms_model_get(params, key)) != NULL)

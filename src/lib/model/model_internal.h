@@ -19,6 +19,15 @@
 #include "metasync/model.h"
 #include "util/buf.h"
 
+/* cJSON's type tests, inlined: the library's are calls through the PLT. */
+#define MS_JTYPE(v) ((v) ? (v)->type & 0xFF : cJSON_Invalid)
+#define ms_j_obj(v) (MS_JTYPE(v) == cJSON_Object)
+#define ms_j_arr(v) (MS_JTYPE(v) == cJSON_Array)
+#define ms_j_str(v) (MS_JTYPE(v) == cJSON_String)
+#define ms_j_num(v) (MS_JTYPE(v) == cJSON_Number)
+#define ms_j_null(v) (MS_JTYPE(v) == cJSON_NULL)
+#define ms_j_bool(v) (MS_JTYPE(v) == cJSON_True || MS_JTYPE(v) == cJSON_False)
+
 /*
  * Output sink.  Printers append through ms_sink_put / ms_sink_putc into a
  * small staging buffer that is flushed to `out` or fed to `md`.  Errors are
@@ -135,6 +144,7 @@ typedef struct ms_field {
 
 typedef struct ms_schema {
 	const char *what;             /* "table", "column", ... for messages */
+	const char *name_subject;     /* "table name": MS_FF_ENTNAME messages */
 	const ms_field *fields;
 	unsigned nfields;             /* at most 63 */
 	uint64_t required;            /* bit i: fields[i] is required */
@@ -178,7 +188,7 @@ int ms_model_convert(ms_conv *c, cJSON *obj, const ms_schema *s, const ms_path *
 /* Validate and fold a name given as a C string (an envelope or argument). */
 int ms_model_check_name(ms_conv *c, const char *name, const char *subject);
 /* Render p as 'a.b[2].c' into out. */
-void ms_path_render(const ms_path *p, const char *leaf, char *out, size_t n);
+void ms_path_render(const ms_path *p, char *out, size_t n);
 
 /*
  * Finish an entity from a converted document (steals doc, also on

@@ -107,33 +107,36 @@ static const ms_field partition_fields[] = {
 	F("CatalogId", "catalogId", MS_F_STR, 0, MS_NAME_MAX, NULL),
 };
 
-static ms_schema schema_column = { "column", column_fields, NFIELDS(column_fields), 0, { 0 } };
-static ms_schema schema_serde = { "serde", serde_fields, NFIELDS(serde_fields), 0, { 0 } };
-static ms_schema schema_skewed = { "skewed info", skewed_fields, NFIELDS(skewed_fields), 0, { 0 } };
-static ms_schema schema_order = { "sort column", order_fields, NFIELDS(order_fields), 0, { 0 } };
-ms_schema ms_schema_sd = { "storage descriptor", sd_fields, NFIELDS(sd_fields), 0, { 0 } };
-ms_schema ms_schema_database = { "database", database_fields, NFIELDS(database_fields), 0, { 0 } };
-ms_schema ms_schema_table = { "table", table_fields, NFIELDS(table_fields), 0, { 0 } };
-ms_schema ms_schema_partition = { "partition", partition_fields, NFIELDS(partition_fields), 0,
-				  { 0 } };
+#define SCHEMA(what, subject, fields) { what, subject, fields, NFIELDS(fields), 0, { 0 } }
+
+static ms_schema schema_column = SCHEMA("column", NULL, column_fields);
+static ms_schema schema_serde = SCHEMA("serde", NULL, serde_fields);
+static ms_schema schema_skewed = SCHEMA("skewed info", NULL, skewed_fields);
+static ms_schema schema_order = SCHEMA("sort column", NULL, order_fields);
+ms_schema ms_schema_sd = SCHEMA("storage descriptor", NULL, sd_fields);
+ms_schema ms_schema_database = SCHEMA("database", "database name", database_fields);
+ms_schema ms_schema_table = SCHEMA("table", "table name", table_fields);
+ms_schema ms_schema_partition = SCHEMA("partition", NULL, partition_fields);
 
 static ms_schema *const all_schemas[] = {
 	&schema_column, &schema_serde, &schema_skewed, &schema_order, &ms_schema_sd,
 	&ms_schema_database, &ms_schema_table, &ms_schema_partition,
 };
 
-static inline unsigned key_hash(const char *k)
+/* Cheap on purpose: length and three bytes tell the model's keys apart. */
+static inline unsigned key_hash(const char *k, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = (uint32_t)len * 0x9E3779B1u;
 
-	while (*k)
-		h = (h ^ (unsigned char)*k++) * 16777619u;
-	return (unsigned)(h ^ (h >> 15));
+	if (len)
+		h ^= (unsigned char)k[0] * 0x85EBCA77u ^ (unsigned char)k[len - 1] * 0xC2B2AE3Du ^
+		     (unsigned char)k[len / 2] * 0x27D4EB2Fu;
+	return (unsigned)(h ^ (h >> 13) ^ (h >> 21));
 }
 
 static void schema_insert(ms_schema *s, const char *key, unsigned value)
 {
-	unsigned i = key_hash(key) & (MS_SCHEMA_SLOTS - 1);
+	unsigned i = key_hash(key, strlen(key)) & (MS_SCHEMA_SLOTS - 1);
 
 	while (s->slot[i])
 		i = (i + 1) & (MS_SCHEMA_SLOTS - 1);
@@ -166,7 +169,7 @@ void ms_model_init(void)
 
 const ms_field *ms_schema_find(const ms_schema *s, const char *key, int *line_spelling)
 {
-	unsigned i = key_hash(key) & (MS_SCHEMA_SLOTS - 1), v;
+	unsigned i = key_hash(key, strlen(key)) & (MS_SCHEMA_SLOTS - 1), v;
 
 	while ((v = s->slot[i]) != 0) {
 		const ms_field *f = &s->fields[(v - 1) / 2];

@@ -227,15 +227,15 @@ static int time_parse(const cJSON *v, double *seconds, int depth)
 {
 	if (!v || depth > 4)
 		return MS_EINVAL;
-	if (cJSON_IsNumber(v)) {
+	if (ms_j_num(v)) {
 		if (!isfinite(v->valuedouble) || fabs(v->valuedouble) > MS_TIME_MAX_MS)
 			return MS_EINVAL;
 		*seconds = round(v->valuedouble) / 1000.0;
 		return 0;
 	}
-	if (cJSON_IsString(v) && v->valuestring)
+	if (ms_j_str(v) && v->valuestring)
 		return ms_model_time_string(v->valuestring, seconds);
-	if (cJSON_IsObject(v) && v->child && !v->child->next)
+	if (ms_j_obj(v) && v->child && !v->child->next)
 		return time_parse(v->child, seconds, depth + 1);
 	return MS_EINVAL;
 }

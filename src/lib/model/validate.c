@@ -16,7 +16,7 @@
 
 #define PATH_MAX_TEXT 200
 
-void ms_path_render(const ms_path *p, const char *leaf, char *out, size_t n)
+void ms_path_render(const ms_path *p, char *out, size_t n)
 {
 	const ms_path *seg[64];
 	size_t depth = 0, len = 0, i;
@@ -28,18 +28,23 @@ void ms_path_render(const ms_path *p, const char *leaf, char *out, size_t n)
 		int w;
 
 		if (seg[i]->key)
-			w = snprintf(out + len, n - len, "%s%s", len ? "." : "", seg[i]->key);
+			w = snprintf(out + len, n - len, "%s%.80s", len ? "." : "", seg[i]->key);
 		else
 			w = snprintf(out + len, n - len, "[%d]", seg[i]->index);
 		if (w < 0 || (size_t)w >= n - len)
 			break;
 		len += (size_t)w;
 	}
-	if (leaf)
-		snprintf(out + len, n - len, "%s%s", len ? "." : "", leaf);
+	/* Keys come from the input: keep the message on one line. */
+	for (; *out; out++)
+		if ((unsigned char)*out < 0x20 || *out == 0x7f)
+			*out = '?';
 }
 
-/* The first characters of s, cut at a character boundary, "..." if cut. */
+/*
+ * The first 32 characters of s, cut at a character boundary, "..." if cut;
+ * out holds n >= 12 bytes.
+ */
 static void excerpt(const char *s, char *out, size_t n)
 {
 	size_t i = 0, chars = 0;
@@ -50,8 +55,6 @@ static void excerpt(const char *s, char *out, size_t n)
 			i++;
 		chars++;
 	}
-	if (i + 1 > n)
-		i = 0;
 	memcpy(out, s, i);
 	out[i] = '\0';
 	if (s[i])
@@ -62,7 +65,7 @@ static int fail(ms_conv *c, const ms_path *p, const char *what)
 {
 	char path[PATH_MAX_TEXT];
 
-	ms_path_render(p, NULL, path, sizeof(path));
+	ms_path_render(p, path, sizeof(path));
 	return ms_error_set(c->err, MS_EINVAL, "field '%s' %s", path, what);
 }
 
@@ -73,7 +76,17 @@ static int fail_parent(ms_conv *c, const ms_path *p, const char *what)
 	if (!p)
 		return ms_error_set(c->err, MS_EINVAL, "%s %s", c->from_line ? "item" : "document",
 				    what);
-	ms_path_render(p, NULL, path, sizeof(path));
+	ms_path_render(p, path, sizeof(path));
+	return ms_error_set(c->err, MS_EINVAL, "field '%s' %s", path, what);
+}
+
+static int text_error(ms_conv *c, const char *subject, const ms_path *p, const char *what)
+{
+	char path[PATH_MAX_TEXT];
+
+	if (subject)
+		return ms_error_set(c->err, MS_EINVAL, "%s %s", subject, what);
+	ms_path_render(p, path, sizeof(path));
 	return ms_error_set(c->err, MS_EINVAL, "field '%s' %s", path, what);
 }
 
@@ -85,31 +98,25 @@ static int fail_parent(ms_conv *c, const ms_path *p, const char *what)
 static int check_text(ms_conv *c, const char *s, size_t max, int name, const char *subject,
 		      const ms_path *p)
 {
-	char path[PATH_MAX_TEXT], ex[160];
+	char what[64], ex[160];
 	size_t len = strlen(s), chars;
 	int ctrl;
 
-	if (subject)
-		snprintf(path, sizeof(path), "%s", subject);
-	else {
-		strcpy(path, "field '");
-		ms_path_render(p, NULL, path + 7, sizeof(path) - 8);
-		strcat(path, "'");
-	}
 	if (ms_model_utf8_scan(s, len, &chars, &ctrl) < 0)
-		return ms_error_set(c->err, MS_EINVAL, "%s is not valid utf-8", path);
+		return text_error(c, subject, p, "is not valid utf-8");
 	if (name && !len)
-		return ms_error_set(c->err, MS_EINVAL, "%s is empty", path);
+		return text_error(c, subject, p, "is empty");
 	if (max && chars > max) {
 		if (subject) {
 			excerpt(s, ex, sizeof(ex));
 			return ms_error_set(c->err, MS_EINVAL, "%s '%s' is longer than %zu characters",
 					    subject, ex, max);
 		}
-		return ms_error_set(c->err, MS_EINVAL, "%s is longer than %zu characters", path, max);
+		snprintf(what, sizeof(what), "is longer than %zu characters", max);
+		return text_error(c, NULL, p, what);
 	}
 	if (name && ctrl)
-		return ms_error_set(c->err, MS_EINVAL, "%s holds a control character", path);
+		return text_error(c, subject, p, "holds a control character");
 	return 0;
 }
 
@@ -166,7 +173,7 @@ static int own_string(cJSON *item)
 static void set_number(cJSON *item, double x)
 {
 	if (!(item->type & cJSON_IsReference)) {
-		if (cJSON_IsString(item) || cJSON_IsRaw(item))
+		if (ms_j_str(item) || cJSON_IsRaw(item))
 			cJSON_free(item->valuestring);
 		if (item->child)
 			cJSON_Delete(item->child);
@@ -185,7 +192,7 @@ static void set_number(cJSON *item, double x)
 
 static int check_string_item(ms_conv *c, cJSON *it, size_t max, int name, const ms_path *p)
 {
-	if (!cJSON_IsString(it) || !it->valuestring)
+	if (!ms_j_str(it) || !it->valuestring)
 		return fail(c, p, "is not a string");
 	return check_text(c, it->valuestring, max, name, NULL, p);
 }
@@ -196,16 +203,18 @@ static int check_any(ms_conv *c, const cJSON *v, const ms_path *p)
 	const cJSON *m;
 	int rc, i = 0;
 
-	if (cJSON_IsString(v) && v->valuestring)
+	if (ms_j_str(v) && v->valuestring)
 		return check_text(c, v->valuestring, 0, 0, NULL, p);
-	if (cJSON_IsArray(v)) {
+	if (ms_j_num(v) && !isfinite(v->valuedouble))
+		return fail(c, p, "is a number out of range");
+	if (ms_j_arr(v)) {
 		for (m = v->child; m; m = m->next, i++) {
 			ms_path sub = { p, NULL, i };
 
 			if ((rc = check_any(c, m, &sub)) < 0)
 				return rc;
 		}
-	} else if (cJSON_IsObject(v)) {
+	} else if (ms_j_obj(v)) {
 		for (m = v->child; m; m = m->next) {
 			ms_path sub = { p, m->string, 0 };
 
@@ -227,16 +236,18 @@ static int convert_generic(ms_conv *c, cJSON *v, const ms_path *p)
 	cJSON *m;
 	int rc, i = 0;
 
-	if (cJSON_IsString(v) && v->valuestring)
+	if (ms_j_str(v) && v->valuestring)
 		return check_text(c, v->valuestring, 0, 0, NULL, p);
-	if (cJSON_IsArray(v)) {
+	if (ms_j_num(v) && !isfinite(v->valuedouble))
+		return fail(c, p, "is a number out of range");
+	if (ms_j_arr(v)) {
 		for (m = v->child; m; m = m->next, i++) {
 			ms_path sub = { p, NULL, i };
 
 			if ((rc = convert_generic(c, m, &sub)) < 0)
 				return rc;
 		}
-	} else if (cJSON_IsObject(v)) {
+	} else if (ms_j_obj(v)) {
 		for (m = v->child; m; m = m->next) {
 			ms_path sub = { p, m->string, 0 };
 
@@ -269,7 +280,7 @@ static int check_map(ms_conv *c, cJSON *v, int params, const ms_path *p)
 	cJSON *m;
 	int rc;
 
-	if (!cJSON_IsObject(v))
+	if (!ms_j_obj(v))
 		return fail(c, p, "is not an object");
 	for (m = v->child; m; m = m->next) {
 		ms_path sub = { p, m->string, 0 };
@@ -283,8 +294,13 @@ static int check_map(ms_conv *c, cJSON *v, int params, const ms_path *p)
 			return fail(c, p, "has a key that is not valid utf-8");
 		if (params && !len)
 			return fail(c, p, "has an empty key");
+		if (params && ctrl) {
+			ms_path_render(p, path, sizeof(path));
+			return ms_error_set(c->err, MS_EINVAL,
+					    "a key in field '%s' holds a control character", path);
+		}
 		if (params && chars > MS_PARAM_KEY_MAX) {
-			ms_path_render(p, NULL, path, sizeof(path));
+			ms_path_render(p, path, sizeof(path));
 			excerpt(m->string, ex, sizeof(ex));
 			return ms_error_set(c->err, MS_EINVAL,
 					    "key '%s' in field '%s' is longer than %d characters", ex,
@@ -306,13 +322,13 @@ static int convert_time(ms_conv *c, cJSON *it, const ms_path *p)
 		set_number(it, t);
 		return 0;
 	}
-	if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
+	if (ms_j_num(it) && isfinite(it->valuedouble) && fabs(it->valuedouble) < 9.0e12) {
 		t = ms_model_time_round(it->valuedouble);
 		if (t != it->valuedouble)
 			set_number(it, t);
 		return 0;
 	}
-	if (cJSON_IsString(it) && it->valuestring && ms_model_time_iso(it->valuestring, &t) == 0) {
+	if (ms_j_str(it) && it->valuestring && ms_model_time_iso(it->valuestring, &t) == 0) {
 		set_number(it, t);
 		return 0;
 	}
@@ -322,18 +338,15 @@ static int convert_time(ms_conv *c, cJSON *it, const ms_path *p)
 static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_field *f,
 			 const ms_path *p)
 {
-	char subject[80];
 	cJSON *m;
 	int rc, i = 0;
 
 	switch (f->type) {
 	case MS_F_NAME:
-		if (!cJSON_IsString(it) || !it->valuestring)
+		if (!ms_j_str(it) || !it->valuestring)
 			return fail(c, p, "is not a string");
-		if (f->flags & MS_FF_ENTNAME)
-			snprintf(subject, sizeof(subject), "%s name", s->what);
 		if ((rc = check_text(c, it->valuestring, f->max, 1,
-				     f->flags & MS_FF_ENTNAME ? subject : NULL, p)) < 0)
+				     f->flags & MS_FF_ENTNAME ? s->name_subject : NULL, p)) < 0)
 			return rc;
 		if (f->flags & MS_FF_FOLD) {
 			if ((rc = own_string(it)) < 0)
@@ -344,12 +357,12 @@ static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_fie
 	case MS_F_STR:
 		return check_string_item(c, it, f->max, 0, p);
 	case MS_F_INT:
-		if (!cJSON_IsNumber(it) || it->valuedouble != trunc(it->valuedouble) ||
+		if (!ms_j_num(it) || it->valuedouble != trunc(it->valuedouble) ||
 		    it->valuedouble < INT_MIN || it->valuedouble > INT_MAX)
 			return fail(c, p, "is not an integer");
 		return 0;
 	case MS_F_BOOL:
-		if (!cJSON_IsBool(it))
+		if (!ms_j_bool(it))
 			return fail(c, p, "is not a boolean");
 		return 0;
 	case MS_F_TIME:
@@ -358,7 +371,7 @@ static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_fie
 	case MS_F_MAP:
 		return check_map(c, it, f->type == MS_F_PARAMS, p);
 	case MS_F_STRLIST:
-		if (!cJSON_IsArray(it))
+		if (!ms_j_arr(it))
 			return fail(c, p, "is not an array");
 		for (m = it->child; m; m = m->next, i++) {
 			ms_path sub = { p, NULL, i };
@@ -369,27 +382,27 @@ static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_fie
 		}
 		return 0;
 	case MS_F_OBJ:
-		if (!cJSON_IsObject(it))
+		if (!ms_j_obj(it))
 			return fail(c, p, "is not an object");
 		return ms_model_convert(c, it, f->sub, p);
 	case MS_F_OBJLIST:
-		if (!cJSON_IsArray(it))
+		if (!ms_j_arr(it))
 			return fail(c, p, "is not an array");
 		for (m = it->child; m; m = m->next, i++) {
 			ms_path sub = { p, NULL, i };
 
-			if (!cJSON_IsObject(m))
+			if (!ms_j_obj(m))
 				return fail(c, &sub, "is not an object");
 			if ((rc = ms_model_convert(c, m, f->sub, &sub)) < 0)
 				return rc;
 		}
 		return 0;
 	case MS_F_GOBJ:
-		if (!cJSON_IsObject(it))
+		if (!ms_j_obj(it))
 			return fail(c, p, "is not an object");
 		return convert_generic(c, it, p);
 	case MS_F_GARR:
-		if (!cJSON_IsArray(it))
+		if (!ms_j_arr(it))
 			return fail(c, p, "is not an array");
 		return convert_generic(c, it, p);
 	default:
@@ -412,7 +425,7 @@ int ms_model_convert(ms_conv *c, cJSON *obj, const ms_schema *s, const ms_path *
 		next = it->next;
 		if (!it->string)
 			return fail_parent(c, p, "has a member without a key");
-		if (cJSON_IsNull(it)) {
+		if (ms_j_null(it)) {
 			cJSON_Delete(cJSON_DetachItemViaPointer(obj, it));
 			continue;
 		}
