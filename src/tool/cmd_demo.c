@@ -1,0 +1,1639 @@
+/*
+ * metasync demo: the whole pipeline on one laptop, with no server and no
+ * cloud account.  Three "accounts" share one embedded SQLite file (catalog
+ * ids 111111111111, 222222222222, 333333333333); the demo fills the source
+ * with a realistic data lake (demo_gen.c), exports it to a snapshot store as
+ * `metasync export` would, imports the snapshot into both targets as
+ * `metasync import` would (the second with --database-prefix src_), and then
+ * checks, entity by entity and independently of the engine, that each target
+ * holds exactly what the source holds under the mapped names.  Run it again
+ * and nothing is written: the source is recognised, the latest snapshot
+ * still matches, and the sync stamps make the imports free.
+ *
+ * It is the first thing a new user runs and the smoke test of the whole
+ * stack, so it uses only the public API, like any other command.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "demo_gen.h"
+#include "tool.h"
+#include "util/buf.h"
+#include "util/strmap.h"
+
+#define SOURCE_ID "111111111111"
+#define TARGET_A_ID "222222222222"
+#define TARGET_B_ID "333333333333"
+#define TARGET_B_PREFIX "src_"
+#define DEFAULT_DIR "./metasync-demo"
+#define MAX_REPORTED 20          /* mismatch messages kept per comparison */
+#define MAX_PRINTED 5            /* engine errors printed per step (--json has all) */
+#define PRESTO_PREFIX "/* Presto View: "
+#define PRESTO_SUFFIX " */"
+
+typedef struct tally {
+	long long databases, tables, views, partitions;   /* tables: views not included */
+} tally;
+
+typedef struct strlist {
+	char **v;
+	size_t n;
+} strlist;
+
+/* One row group of the summary: what a step did. */
+typedef struct step {
+	const char *name;        /* generate, export, import */
+	char what[64];
+	char note[1024];
+	const char *catalog_id;  /* import: the target */
+	const char *prefix;      /* import: the database prefix, or NULL */
+	char *url;               /* the catalog written (the snapshot for export); owned */
+	int skipped;             /* nothing needed doing */
+	ms_status status;
+	ms_counts dbs, tables, views, parts;
+	strlist errors;
+	double seconds;
+} step;
+
+/* The outcome of comparing a catalog with the source. */
+typedef struct verdict {
+	const char *catalog_id;
+	const char *prefix;
+	tally matched;
+	long long mismatches;
+	strlist errors;          /* the first MAX_REPORTED mismatches */
+	double seconds;
+} verdict;
+
+typedef struct demo {
+	const char *dir;
+	char *abs;
+	char *source_url, *store, *target_url[2];
+	unsigned long long npartitions;
+	int json, tty;
+	double last_progress;
+	tally source;            /* what the source holds */
+	strlist dbs;             /* its databases */
+	strlist views;           /* its views, "db.table" */
+	step steps[4];
+	size_t nsteps;
+	verdict ver[2];
+	size_t nver;
+} demo;
+
+static const char *const target_ids[2] = { TARGET_A_ID, TARGET_B_ID };
+static const char *const target_prefixes[2] = { NULL, TARGET_B_PREFIX };
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- small lists ------------------------------------------------------ */
+
+static int strlist_add(strlist *l, const char *s)
+{
+	char **nv = realloc(l->v, (l->n + 1) * sizeof(char *));
+
+	if (!nv)
+		return MS_ENOMEM;
+	l->v = nv;
+	if (!(l->v[l->n] = strdup(s)))
+		return MS_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void strlist_free(strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int strlist_has(const strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static int collect_name(const char *name, void *ctx, ms_error *err)
+{
+	if (strlist_add(ctx, name) < 0)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_databases(ms_catalog *cat, strlist *out, ms_error *err)
+{
+	int rc = ms_catalog_list_databases(cat, collect_name, out, err);
+
+	if (rc == 0)
+		qsort(out->v, out->n, sizeof(char *), cmp_str);
+	return rc;
+}
+
+static int list_tables(ms_catalog *cat, const char *db, strlist *out, ms_error *err)
+{
+	int rc = ms_catalog_list_tables(cat, db, collect_name, out, err);
+
+	if (rc == 0)
+		qsort(out->v, out->n, sizeof(char *), cmp_str);
+	return rc;
+}
+
+static int is_view(const ms_entity *e)
+{
+	const cJSON *t = e->doc ? cJSON_GetObjectItemCaseSensitive(e->doc, "TableType") : NULL;
+
+	return cJSON_IsString(t) && strcmp(t->valuestring, "VIRTUAL_VIEW") == 0;
+}
+
+/* "prefix" + name, folded to lowercase as the engine names target databases (new). */
+static char *mapped_name(const char *prefix, const char *name)
+{
+	ms_buf b = MS_BUF_INIT(4096);
+
+	if (prefix)
+		ms_buf_adds(&b, prefix);
+	ms_buf_adds(&b, name);
+	for (char *p = b.ptr; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return ms_buf_detach(&b);
+}
+
+/* ---- the source's inventory ------------------------------------------- */
+
+static int count_key(ms_entity *e, void *ctx, ms_error *err)
+{
+	(void)err;
+	(*(unsigned long long *)ctx)++;
+	ms_entity_free(e);
+	return 0;
+}
+
+static int partition_count(ms_catalog *cat, const char *db, const char *table,
+			   unsigned long long *n, ms_error *err)
+{
+	ms_digest d;
+	ms_error e2;
+	int rc;
+
+	ms_error_clear(&e2);
+	if ((rc = ms_catalog_table_digest(cat, db, table, &d, &e2)) == 0) {
+		*n = d.count;
+		return 0;
+	}
+	if (rc != MS_ENOTSUPPORTED) {
+		*err = e2;
+		return rc;
+	}
+	*n = 0;
+	return ms_catalog_scan_partitions(cat, db, table, MS_SCAN_KEYS_ONLY, count_key, n, err);
+}
+
+/* Fill d->source, d->dbs and d->views from the source catalog. */
+static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
+{
+	strlist tl = { 0 };
+	size_t i, j;
+	int rc;
+
+	memset(&d->source, 0, sizeof(d->source));
+	strlist_free(&d->dbs);
+	strlist_free(&d->views);
+	if ((rc = list_databases(src, &d->dbs, err)) < 0)
+		return rc;
+	for (i = 0; i < d->dbs.n; i++) {
+		d->source.databases++;
+		strlist_free(&tl);
+		if ((rc = list_tables(src, d->dbs.v[i], &tl, err)) < 0)
+			goto done;
+		for (j = 0; j < tl.n; j++) {
+			ms_entity *e = NULL;
+			unsigned long long n = 0;
+
+			if ((rc = ms_catalog_get_table(src, d->dbs.v[i], tl.v[j], &e, err)) < 0)
+				goto done;
+			if (is_view(e)) {
+				ms_buf key = MS_BUF_INIT(4096);
+				d->source.views++;
+				ms_buf_printf(&key, "%s.%s", d->dbs.v[i], tl.v[j]);
+				rc = strlist_add(&d->views, ms_buf_cstr(&key));
+				ms_buf_free(&key);
+				if (rc < 0) {
+					ms_entity_free(e);
+					rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+					goto done;
+				}
+			} else {
+				d->source.tables++;
+			}
+			ms_entity_free(e);
+			if ((rc = partition_count(src, d->dbs.v[i], tl.v[j], &n, err)) < 0)
+				goto done;
+			d->source.partitions += (long long)n;
+		}
+	}
+done:
+	strlist_free(&tl);
+	return rc;
+}
+
+/* ---- comparing a catalog with the source ------------------------------ */
+
+typedef struct cmp {
+	ms_catalog *src, *dst;
+	const char *prefix;      /* database prefix of dst, or NULL */
+	const char *dst_name;    /* for messages: "target 222222222222" */
+	int replica;             /* dst entities must carry src's replica-of marker */
+	int fast;                /* equal partition digests stand for a scan */
+	const strlist *dbs;      /* the source's databases (view texts name them) */
+	tally matched;
+	long long mismatches;
+	strlist errors;
+} cmp;
+
+static void mismatch(cmp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mismatch(cmp *c, const char *fmt, ...)
+{
+	ms_buf b = MS_BUF_INIT(8192);
+	va_list ap;
+
+	c->mismatches++;
+	if (c->errors.n >= MAX_REPORTED)
+		return;
+	va_start(ap, fmt);
+	ms_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	strlist_add(&c->errors, ms_buf_cstr(&b));
+	ms_buf_free(&b);
+}
+
+static int hash_of(ms_entity *e, const unsigned char **out, ms_error *err)
+{
+	int rc;
+
+	if (!e->hashed && (rc = ms_entity_rehash(e, err)) < 0)
+		return rc;
+	*out = e->hash;
+	return 0;
+}
+
+/* Fields a target assigns itself: never compared (the content hash leaves them out too). */
+static int assigned_field(const char *k)
+{
+	static const char *const fields[] = { "CreateTime", "UpdateTime", "CreationTime",
+					      "VersionId", "CatalogId", "CreatedBy",
+					      "IsRegisteredWithLakeFormation", "DatabaseName",
+					      "TableName" };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(k, fields[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int differs(const cJSON *a, const cJSON *b, const char *key)
+{
+	const cJSON *x = a ? cJSON_GetObjectItemCaseSensitive(a, key) : NULL;
+	const cJSON *y = b ? cJSON_GetObjectItemCaseSensitive(b, key) : NULL;
+
+	if (!x || !y)
+		return x != y;
+	return !cJSON_Compare(x, y, 1);
+}
+
+/* The first top-level field (or parameter) in which two documents differ. */
+static void diff_hint(const cJSON *want, const cJSON *got, char *out, size_t n)
+{
+	const cJSON *sets[2] = { want, got }, *it;
+
+	snprintf(out, n, "the content hash");
+	for (int s = 0; s < 2; s++) {
+		cJSON_ArrayForEach(it, sets[s]) {
+			if (!it->string || assigned_field(it->string))
+				continue;
+			if (strcmp(it->string, "Parameters") == 0) {
+				const cJSON *pw =
+					cJSON_GetObjectItemCaseSensitive(want, "Parameters");
+				const cJSON *pg =
+					cJSON_GetObjectItemCaseSensitive(got, "Parameters");
+				const cJSON *psets[2] = { pw, pg }, *p;
+				for (int t = 0; t < 2; t++) {
+					cJSON_ArrayForEach(p, psets[t]) {
+						if (!p->string ||
+						    strncmp(p->string, MS_MARKER_PREFIX,
+							    strlen(MS_MARKER_PREFIX)) == 0)
+							continue;
+						if (differs(pw, pg, p->string)) {
+							snprintf(out, n, "parameter '%s'",
+								 p->string);
+							return;
+						}
+					}
+				}
+				continue;
+			}
+			if (differs(want, got, it->string)) {
+				snprintf(out, n, "'%s'", it->string);
+				return;
+			}
+		}
+	}
+}
+
+/* Check that e carries src's metasync.replica-of marker for (db, table). */
+static void check_marker(cmp *c, const ms_entity *e, const char *what, const char *name,
+			 const char *sdb, const char *st)
+{
+	const char *v = ms_entity_param(e, MS_MARKER_REPLICA_OF);
+	cJSON *a;
+	const cJSON *x0, *x1, *x2;
+	int ok;
+
+	if (!c->replica)
+		return;
+	if (!v) {
+		mismatch(c, "%s '%s' in %s does not carry parameter '%s'", what, name, c->dst_name,
+			 MS_MARKER_REPLICA_OF);
+		return;
+	}
+	a = cJSON_Parse(v);
+	x0 = cJSON_GetArrayItem(a, 0);
+	x1 = cJSON_GetArrayItem(a, 1);
+	x2 = cJSON_GetArrayItem(a, 2);
+	ok = cJSON_IsArray(a) && cJSON_IsString(x0) && cJSON_IsString(x1) &&
+	     strcmp(x0->valuestring, ms_catalog_id(c->src)) == 0 &&
+	     strcmp(x1->valuestring, sdb) == 0 &&
+	     (st ? cJSON_IsString(x2) && strcmp(x2->valuestring, st) == 0 : x2 == NULL);
+	cJSON_Delete(a);
+	if (!ok)
+		mismatch(c,
+			 "%s '%s' in %s: parameter '%s' is '%s', not a marker of '%s%s%s' in "
+			 "catalog %s",
+			 what, name, c->dst_name, MS_MARKER_REPLICA_OF, v, sdb, st ? "." : "",
+			 st ? st : "", ms_catalog_id(c->src));
+}
+
+static int ident_char(int ch)
+{
+	return isalnum(ch) || ch == '_' || ch >= 0x80;
+}
+
+static const char *source_db(const cmp *c, const char *name, size_t len)
+{
+	for (size_t i = 0; i < c->dbs->n; i++)
+		if (strlen(c->dbs->v[i]) == len && strncasecmp(c->dbs->v[i], name, len) == 0)
+			return c->dbs->v[i];
+	return NULL;
+}
+
+/*
+ * What a view's SQL should read in the target: every database name that
+ * qualifies an object (`db`.t, "db".t, db.t; not inside string literals or
+ * comments) and names a source database gets the prefix.  New string.
+ */
+static char *map_sql(const cmp *c, const char *sql)
+{
+	ms_buf out = MS_BUF_INIT((size_t)MS_VIEW_TEXT_MAX * 4);
+	const char *p = sql;
+
+	while (*p) {
+		if (*p == '\'') {
+			const char *q = p + 1;
+			while (*q && !(*q == '\'' && q[1] != '\''))
+				q += (*q == '\'' && q[1] == '\'') ? 2 : 1;
+			if (*q)
+				q++;
+			ms_buf_add(&out, p, (size_t)(q - p));
+			p = q;
+		} else if (p[0] == '-' && p[1] == '-') {
+			const char *q = strchr(p, '\n');
+			q = q ? q : p + strlen(p);
+			ms_buf_add(&out, p, (size_t)(q - p));
+			p = q;
+		} else if (p[0] == '/' && p[1] == '*') {
+			const char *q = strstr(p + 2, "*/");
+			q = q ? q + 2 : p + strlen(p);
+			ms_buf_add(&out, p, (size_t)(q - p));
+			p = q;
+		} else if (*p == '`' || *p == '"' || ident_char((unsigned char)*p)) {
+			const char *start = p, *name = p, *after, *dot, *db = NULL;
+			char quote = 0;
+			size_t len;
+
+			if (*p == '`' || *p == '"') {
+				const char *end;
+				quote = *p;
+				name = p + 1;
+				if (!(end = strchr(name, quote))) {
+					ms_buf_adds(&out, p);
+					break;
+				}
+				len = (size_t)(end - name);
+				after = end + 1;
+			} else {
+				while (ident_char((unsigned char)*p))
+					p++;
+				len = (size_t)(p - name);
+				after = p;
+			}
+			for (dot = after;
+			     *dot == ' ' || *dot == '\t' || *dot == '\n' || *dot == '\r';)
+				dot++;
+			if (*dot == '.' &&
+			    (start == sql ||
+			     (start[-1] != '.' && !ident_char((unsigned char)start[-1]))))
+				db = source_db(c, name, len);
+			if (db) {
+				char *m = mapped_name(c->prefix, db);
+				if (quote)
+					ms_buf_addc(&out, quote);
+				ms_buf_adds(&out, m ? m : "");
+				if (quote)
+					ms_buf_addc(&out, quote);
+				free(m);
+			} else {
+				ms_buf_add(&out, start, (size_t)(after - start));
+			}
+			p = after;
+		} else {
+			ms_buf_addc(&out, *p++);
+		}
+	}
+	return ms_buf_detach(&out);
+}
+
+static int b64_value(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+/* The JSON inside an Athena/Trino view text, or NULL when text is not one (new). */
+static cJSON *presto_json(const char *text)
+{
+	size_t pl = strlen(PRESTO_PREFIX), sl = strlen(PRESTO_SUFFIX), tl, i;
+	ms_buf raw = MS_BUF_INIT((size_t)MS_VIEW_TEXT_MAX);
+	unsigned int acc = 0;
+	int bits = 0;
+	cJSON *doc = NULL;
+
+	if (!text || (tl = strlen(text)) < pl + sl || strncmp(text, PRESTO_PREFIX, pl) != 0 ||
+	    strcmp(text + tl - sl, PRESTO_SUFFIX) != 0)
+		return NULL;
+	for (i = pl; i < tl - sl; i++) {
+		int v = b64_value((unsigned char)text[i]);
+		if (text[i] == '=')
+			break;
+		if (v < 0)
+			goto done;
+		acc = (acc << 6) | (unsigned int)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (ms_buf_addc(&raw, (char)((acc >> bits) & 0xff)) < 0)
+				goto done;
+		}
+	}
+	doc = cJSON_ParseWithLength(ms_buf_cstr(&raw), raw.len);
+done:
+	ms_buf_free(&raw);
+	return doc;
+}
+
+/*
+ * Put into want (the mapped source view) the view text the target should
+ * hold.  Plain SQL is mapped with map_sql; an Athena view's JSON is compared
+ * decoded (schema and originalSql mapped), and when it matches the target's
+ * own encoding is taken, since only the content is prescribed.
+ */
+static int expect_view_text(cmp *c, cJSON *want, const cJSON *got, const char *field,
+			    ms_error *err)
+{
+	cJSON *item = cJSON_GetObjectItemCaseSensitive(want, field);
+	const cJSON *gitem = cJSON_GetObjectItemCaseSensitive(got, field);
+	cJSON *sj, *gj;
+	char *text = NULL;
+
+	if (!cJSON_IsString(item) || !c->prefix)
+		return 0;
+	if ((sj = presto_json(item->valuestring))) {
+		cJSON *sql = cJSON_GetObjectItemCaseSensitive(sj, "originalSql");
+		cJSON *schema = cJSON_GetObjectItemCaseSensitive(sj, "schema");
+		const char *db;
+
+		if (cJSON_IsString(sql) && (text = map_sql(c, sql->valuestring))) {
+			cJSON_SetValuestring(sql, text);
+			free(text);
+			text = NULL;
+		}
+		if (cJSON_IsString(schema) &&
+		    (db = source_db(c, schema->valuestring, strlen(schema->valuestring)))) {
+			char *m = mapped_name(c->prefix, db);
+			if (m)
+				cJSON_SetValuestring(schema, m);
+			free(m);
+		}
+		gj = cJSON_IsString(gitem) ? presto_json(gitem->valuestring) : NULL;
+		if (gj && cJSON_Compare(sj, gj, 1))
+			text = strdup(gitem->valuestring);
+		cJSON_Delete(sj);
+		cJSON_Delete(gj);
+		if (!text)
+			return 0; /* left as the source's text: the hash comparison reports it */
+	} else if (!(text = map_sql(c, item->valuestring))) {
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	if (!text)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	cJSON_SetValuestring(item, text);
+	free(text);
+	return 0;
+}
+
+/* Compare a source entity, mapped, with its target counterpart by content hash. */
+static int compare_entity(cmp *c, const ms_entity *s, ms_entity *t, const char *what,
+			  const char *tname, const char *sname, ms_error *err)
+{
+	ms_entity *want = NULL;
+	const unsigned char *wh, *th;
+	int rc;
+
+	if ((rc = ms_entity_dup(&want, s, err)) < 0)
+		return rc;
+	if (c->prefix) {
+		if ((rc = ms_entity_rename(want, t->database, s->table, err)) < 0)
+			goto done;
+		if (is_view(s) &&
+		    ((rc = expect_view_text(c, want->doc, t->doc, "ViewOriginalText", err)) < 0 ||
+		     (rc = expect_view_text(c, want->doc, t->doc, "ViewExpandedText", err)) < 0))
+			goto done;
+	}
+	if ((rc = ms_entity_rehash(want, err)) < 0 || (rc = hash_of(t, &th, err)) < 0)
+		goto done;
+	wh = want->hash;
+	if (memcmp(wh, th, MS_HASH_LEN) != 0) {
+		char hint[600];
+		diff_hint(want->doc, t->doc, hint, sizeof(hint));
+		mismatch(c, "%s '%s' in %s differs from the source's '%s' in %s", what, tname,
+			 c->dst_name, sname, hint);
+	}
+done:
+	ms_entity_free(want);
+	return rc;
+}
+
+typedef struct pcmp {
+	ms_strmap src;
+	long long equal, missing, extra, differ;
+	char *first_missing, *first_extra, *first_differ;
+} pcmp;
+
+static int collect_source_key(ms_entity *e, void *ctx, ms_error *err)
+{
+	pcmp *p = ctx;
+	ms_strmap_entry *ent;
+	int rc = ms_strmap_put(&p->src, e->vkey, &ent);
+
+	if (rc >= 0) {
+		memcpy(ent->value, e->hash, MS_HASH_LEN);
+		ent->mark = 0;
+	}
+	ms_entity_free(e);
+	return rc < 0 ? ms_error_set(err, MS_ENOMEM, "out of memory") : 0;
+}
+
+static int match_target_key(ms_entity *e, void *ctx, ms_error *err)
+{
+	pcmp *p = ctx;
+	ms_strmap_entry *ent = ms_strmap_get(&p->src, e->vkey);
+
+	(void)err;
+	if (!ent) {
+		p->extra++;
+		if (!p->first_extra)
+			p->first_extra = strdup(e->vkey);
+	} else if (ent->mark) {
+		p->extra++; /* the same key twice */
+	} else {
+		ent->mark = 1;
+		if (memcmp(ent->value, e->hash, MS_HASH_LEN) == 0) {
+			p->equal++;
+		} else {
+			p->differ++;
+			if (!p->first_differ)
+				p->first_differ = strdup(e->vkey);
+		}
+	}
+	ms_entity_free(e);
+	return 0;
+}
+
+static int compare_partitions(cmp *c, const char *sdb, const char *tdb, const char *table,
+			      ms_error *err)
+{
+	pcmp p;
+	size_t i;
+	int rc;
+
+	if (c->fast) {
+		ms_digest ds, dt;
+		ms_error e2;
+		int r1, r2;
+
+		ms_error_clear(&e2);
+		r1 = ms_catalog_table_digest(c->src, sdb, table, &ds, &e2);
+		r2 = r1 == 0 ? ms_catalog_table_digest(c->dst, tdb, table, &dt, &e2) : r1;
+		if (r1 == 0 && r2 == 0) {
+			if (ds.count == dt.count && memcmp(ds.sum, dt.sum, MS_HASH_LEN) == 0)
+				c->matched.partitions += (long long)ds.count;
+			else
+				mismatch(c,
+					 "partitions of table '%s.%s' in %s differ from the "
+					 "source's (%llu partitions, source %llu)",
+					 tdb, table, c->dst_name, (unsigned long long)dt.count,
+					 (unsigned long long)ds.count);
+			return 0;
+		}
+		if ((r1 < 0 && r1 != MS_ENOTSUPPORTED) || (r2 < 0 && r2 != MS_ENOTSUPPORTED)) {
+			*err = e2;
+			return r1 < 0 ? r1 : r2;
+		}
+	}
+	memset(&p, 0, sizeof(p));
+	ms_strmap_init(&p.src);
+	if ((rc = ms_catalog_scan_partitions(c->src, sdb, table, MS_SCAN_KEYS_ONLY,
+					     collect_source_key, &p, err)) < 0)
+		goto done;
+	if ((rc = ms_catalog_scan_partitions(c->dst, tdb, table, MS_SCAN_KEYS_ONLY,
+					     match_target_key, &p, err)) < 0)
+		goto done;
+	for (i = 0; i < p.src.nslots; i++) {
+		const ms_strmap_entry *ent = &p.src.slots[i];
+		if (ent->key && !ent->mark) {
+			p.missing++;
+			if (!p.first_missing)
+				p.first_missing = strdup(ent->key);
+		}
+	}
+	c->matched.partitions += p.equal;
+	if (p.missing)
+		mismatch(c, "table '%s.%s' in %s lacks %lld of the source's partitions (e.g. %s)",
+			 tdb, table, c->dst_name, p.missing,
+			 p.first_missing ? p.first_missing : "?");
+	if (p.differ)
+		mismatch(c, "table '%s.%s' in %s has %lld partition%s whose content differs from "
+			    "the source's (e.g. %s)", tdb, table, c->dst_name, p.differ,
+			 p.differ == 1 ? "" : "s", p.first_differ ? p.first_differ : "?");
+	if (p.extra)
+		mismatch(c,
+			 "table '%s.%s' in %s has %lld partition%s the source does not have "
+			 "(e.g. %s)",
+			 tdb, table, c->dst_name, p.extra, p.extra == 1 ? "" : "s",
+			 p.first_extra ? p.first_extra : "?");
+done:
+	free(p.first_missing);
+	free(p.first_extra);
+	free(p.first_differ);
+	ms_strmap_free(&p.src);
+	return rc;
+}
+
+static int compare_table(cmp *c, const char *sdb, const char *tdb, const char *table,
+			 ms_error *err)
+{
+	ms_entity *s = NULL, *t = NULL;
+	ms_error e2;
+	char tname[2 * MS_NAME_MAX + 2], sname[2 * MS_NAME_MAX + 2];
+	const char *what;
+	long long before;
+	int rc, view;
+
+	snprintf(tname, sizeof(tname), "%s.%s", tdb, table);
+	snprintf(sname, sizeof(sname), "%s.%s", sdb, table);
+	if ((rc = ms_catalog_get_table(c->src, sdb, table, &s, err)) < 0)
+		return rc;
+	view = is_view(s);
+	what = view ? "view" : "table";
+	ms_error_clear(&e2);
+	rc = ms_catalog_get_table(c->dst, tdb, table, &t, &e2);
+	if (rc == MS_ENOTFOUND) {
+		mismatch(c, "%s '%s' is missing in %s", what, tname, c->dst_name);
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0) {
+		*err = e2;
+		goto done;
+	}
+	before = c->mismatches;
+	check_marker(c, t, what, tname, sdb, table);
+	if ((rc = compare_entity(c, s, t, what, tname, sname, err)) < 0)
+		goto done;
+	if (c->mismatches == before && view)
+		c->matched.views++;
+	else if (c->mismatches == before)
+		c->matched.tables++;
+	rc = compare_partitions(c, sdb, tdb, table, err);
+done:
+	ms_entity_free(s);
+	ms_entity_free(t);
+	return rc;
+}
+
+static int compare_database(cmp *c, const char *sdb, ms_error *err)
+{
+	ms_entity *s = NULL, *t = NULL;
+	strlist st = { 0 }, tt = { 0 };
+	char *tdb = mapped_name(c->prefix, sdb);
+	ms_error e2;
+	long long before;
+	size_t i;
+	int rc;
+
+	if (!tdb)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	if ((rc = ms_catalog_get_database(c->src, sdb, &s, err)) < 0)
+		goto done;
+	ms_error_clear(&e2);
+	rc = ms_catalog_get_database(c->dst, tdb, &t, &e2);
+	if (rc == MS_ENOTFOUND) {
+		mismatch(c, "database '%s' is missing in %s", tdb, c->dst_name);
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0) {
+		*err = e2;
+		goto done;
+	}
+	before = c->mismatches;
+	check_marker(c, t, "database", tdb, sdb, NULL);
+	if ((rc = compare_entity(c, s, t, "database", tdb, sdb, err)) < 0)
+		goto done;
+	if (c->mismatches == before)
+		c->matched.databases++;
+	if ((rc = list_tables(c->src, sdb, &st, err)) < 0 ||
+	    (rc = list_tables(c->dst, tdb, &tt, err)) < 0)
+		goto done;
+	for (i = 0; i < tt.n; i++)
+		if (!strlist_has(&st, tt.v[i]))
+			mismatch(c, "table '%s.%s' in %s is not in the source", tdb, tt.v[i],
+				 c->dst_name);
+	for (i = 0; i < st.n; i++)
+		if ((rc = compare_table(c, sdb, tdb, st.v[i], err)) < 0)
+			goto done;
+done:
+	strlist_free(&st);
+	strlist_free(&tt);
+	ms_entity_free(s);
+	ms_entity_free(t);
+	free(tdb);
+	return rc;
+}
+
+/*
+ * Compare dst with src database by database.  Mismatches are collected in c
+ * (a mismatch is not an error); errors are failures to read either side.
+ */
+static int compare_catalogs(cmp *c, ms_error *err)
+{
+	strlist tdbs = { 0 }, mapped = { 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < c->dbs->n; i++) {
+		char *m = mapped_name(c->prefix, c->dbs->v[i]);
+		if (!m || strlist_add(&mapped, m) < 0) {
+			free(m);
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+			goto done;
+		}
+		free(m);
+		if ((rc = compare_database(c, c->dbs->v[i], err)) < 0)
+			goto done;
+	}
+	/* What the target holds beyond the source. */
+	if ((rc = list_databases(c->dst, &tdbs, err)) < 0)
+		goto done;
+	for (i = 0; i < tdbs.n; i++) {
+		ms_entity *t = NULL;
+		const char *v;
+
+		if (strlist_has(&mapped, tdbs.v[i]))
+			continue;
+		if (!c->replica) {
+			mismatch(c, "database '%s' in %s is not in the source", tdbs.v[i],
+				 c->dst_name);
+			continue;
+		}
+		if ((rc = ms_catalog_get_database(c->dst, tdbs.v[i], &t, err)) < 0)
+			goto done;
+		v = ms_entity_param(t, MS_MARKER_REPLICA_OF);
+		if (v) {
+			cJSON *a = cJSON_Parse(v);
+			const cJSON *cat = cJSON_GetArrayItem(a, 0);
+			if (cJSON_IsString(cat) &&
+			    strcmp(cat->valuestring, ms_catalog_id(c->src)) == 0)
+				mismatch(c, "database '%s' in %s is a replica of a database the "
+					    "source does not have (%s)", tdbs.v[i], c->dst_name, v);
+			cJSON_Delete(a);
+		}
+		ms_entity_free(t);
+	}
+done:
+	strlist_free(&tdbs);
+	strlist_free(&mapped);
+	return rc;
+}
+
+/* ---- steps ------------------------------------------------------------ */
+
+/* The generator's progress: the engine's bar, at most five redraws a second. */
+static void progress_cb(unsigned long long done, unsigned long long total, void *ctx)
+{
+	demo *d = ctx;
+	double t = now_seconds();
+
+	if (!d->tty || (done < total && t - d->last_progress < 0.2))
+		return;
+	d->last_progress = t;
+	ms_progress_bar(done, total, NULL);
+}
+
+static step *new_step(demo *d, const char *name)
+{
+	step *s = &d->steps[d->nsteps++];
+
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->status = MS_STATUS_OK;
+	return s;
+}
+
+static void counts_from_tally(step *s, const tally *t, int created)
+{
+	ms_counts *c[4] = { &s->dbs, &s->tables, &s->views, &s->parts };
+	long long v[4] = { t->databases, t->tables, t->views, t->partitions };
+
+	for (int i = 0; i < 4; i++) {
+		if (created)
+			c[i]->created = v[i];
+		else
+			c[i]->unchanged = v[i];
+	}
+}
+
+static int open_source(demo *d, ms_catalog **out, ms_open_mode mode, ms_error *err)
+{
+	ms_open_options o = { 0 };
+
+	o.mode = mode;
+	return ms_catalog_open(out, d->source_url, &o, err);
+}
+
+/* Step 1: the source catalog, generated unless it already holds the lake. */
+static int step_generate(demo *d, ms_error *err)
+{
+	step *s = new_step(d, "generate");
+	ms_catalog *src = NULL;
+	demo_gen_stats st;
+	double t0 = now_seconds();
+	int rc, yes = 0;
+
+	snprintf(s->what, sizeof(s->what), "source %s", SOURCE_ID);
+	if ((rc = open_source(d, &src, MS_OPEN_WRITE, err)) < 0)
+		goto done;
+	s->url = strdup(ms_catalog_url(src));
+	if ((rc = demo_is_generated(src, d->npartitions, &yes, err)) < 0)
+		goto done;
+	if (yes) {
+		s->skipped = 1;
+		snprintf(s->note, sizeof(s->note), "source catalog already generated");
+	} else {
+		if ((rc = demo_clear(src, err)) < 0 ||
+		    (rc = demo_generate(src, d->npartitions, progress_cb, d, &st, err)) < 0)
+			goto done;
+	}
+	if ((rc = take_inventory(d, src, err)) < 0)
+		goto done;
+	counts_from_tally(s, &d->source, !yes);
+done:
+	if (rc < 0) {
+		s->status = MS_STATUS_ERROR;
+		ms_error_prefix(err, "generating the source: ");
+	}
+	ms_catalog_close(src);
+	s->seconds = now_seconds() - t0;
+	return rc;
+}
+
+/* Counting views apart from tables in the engine's change events. */
+typedef struct view_counter {
+	const demo *d;
+	const char *prefix;
+	ms_counts views;
+} view_counter;
+
+static void count_change(const ms_change_event *ev, void *ctx)
+{
+	view_counter *vc = ctx;
+	const char *db = ev->database;
+	size_t pl = vc->prefix ? strlen(vc->prefix) : 0;
+	ms_buf key = MS_BUF_INIT(4096);
+
+	if (ev->kind != MS_KIND_TABLE || !ev->table)
+		return;
+	if (pl && strncmp(db, vc->prefix, pl) == 0)
+		db += pl;
+	ms_buf_printf(&key, "%s.%s", db, ev->table);
+	if (strlist_has(&vc->d->views, ms_buf_cstr(&key))) {
+		switch (ev->action) {
+		case MS_ACTION_CREATE: vc->views.created++; break;
+		case MS_ACTION_UPDATE: vc->views.updated++; break;
+		case MS_ACTION_DELETE: vc->views.deleted++; break;
+		case MS_ACTION_SKIP: vc->views.skipped++; break;
+		case MS_ACTION_FAIL: vc->views.failed++; break;
+		default: break;
+		}
+	}
+	ms_buf_free(&key);
+}
+
+static long long nonneg(long long v)
+{
+	return v < 0 ? 0 : v;
+}
+
+/* Split the report's table counts into tables and views. */
+static void take_report(step *s, const demo *d, const ms_report *rep, const view_counter *vc)
+{
+	s->dbs = rep->databases;
+	s->parts = rep->partitions;
+	s->views = vc->views;
+	s->views.unchanged = nonneg(d->source.views - vc->views.created - vc->views.updated -
+				    vc->views.skipped - vc->views.failed);
+	s->tables = rep->tables;
+	s->tables.created = nonneg(s->tables.created - s->views.created);
+	s->tables.updated = nonneg(s->tables.updated - s->views.updated);
+	s->tables.unchanged = nonneg(s->tables.unchanged - s->views.unchanged);
+	s->tables.deleted = nonneg(s->tables.deleted - s->views.deleted);
+	s->tables.skipped = nonneg(s->tables.skipped - s->views.skipped);
+	s->tables.failed = nonneg(s->tables.failed - s->views.failed);
+	s->status = rep->status;
+	for (size_t i = 0; i < rep->nerrors; i++) {
+		ms_buf b = MS_BUF_INIT(8192);
+		ms_buf_printf(&b, "'%s': %s", rep->errors[i].entity, rep->errors[i].message);
+		strlist_add(&s->errors, ms_buf_cstr(&b));
+		ms_buf_free(&b);
+	}
+}
+
+/*
+ * The store's newest complete snapshot as a path (new), from <store>/LATEST,
+ * or NULL when there is none yet.
+ */
+static char *latest_snapshot(const demo *d)
+{
+	char name[128], *path = NULL;
+	ms_buf b = MS_BUF_INIT(PATH_MAX + 256);
+	FILE *f;
+	size_t n;
+
+	ms_buf_printf(&b, "%s/store/LATEST", d->abs);
+	f = fopen(ms_buf_cstr(&b), "r");
+	ms_buf_free(&b);
+	if (!f)
+		return NULL;
+	n = fread(name, 1, sizeof(name) - 1, f);
+	fclose(f);
+	name[n] = '\0';
+	name[strcspn(name, "\r\n")] = '\0';
+	if (!name[0] || strchr(name, '/'))
+		return NULL;
+	ms_buf_init(&b, PATH_MAX + 256);
+	ms_buf_printf(&b, "%s/store/%s", d->abs, name);
+	path = ms_buf_detach(&b);
+	return path;
+}
+
+/* Does the store's latest snapshot already hold exactly what the source holds? */
+static int snapshot_current(demo *d, ms_catalog *src, step *s, int *yes, ms_error *err)
+{
+	ms_catalog *snap = NULL;
+	ms_open_options o = { 0 };
+	ms_error e2;
+	cmp c;
+	int rc;
+
+	*yes = 0;
+	o.mode = MS_OPEN_READ;
+	ms_error_clear(&e2);
+	if (ms_catalog_open(&snap, d->store, &o, &e2) < 0)
+		return 0; /* no complete snapshot yet, or an unreadable one: export */
+	memset(&c, 0, sizeof(c));
+	c.src = src;
+	c.dst = snap;
+	c.dst_name = "the latest snapshot";
+	c.fast = 1;
+	c.dbs = &d->dbs;
+	rc = compare_catalogs(&c, err);
+	if (rc == 0 && c.mismatches == 0) {
+		*yes = 1;
+		s->url = latest_snapshot(d);
+	}
+	strlist_free(&c.errors);
+	ms_catalog_close(snap);
+	return rc;
+}
+
+/* Step 2: export the source into a new snapshot, unless the latest one is current. */
+static int step_export(demo *d, ms_error *err)
+{
+	step *s = new_step(d, "export");
+	ms_catalog *src = NULL, *dst = NULL;
+	ms_open_options oo = { 0 };
+	ms_sync_options so = { 0 };
+	ms_report *rep = NULL;
+	view_counter vc = { d, NULL, { 0 } };
+	double t0 = now_seconds();
+	int rc, current = 0;
+
+	snprintf(s->what, sizeof(s->what), "to store");
+	if ((rc = open_source(d, &src, MS_OPEN_READ, err)) < 0)
+		goto done;
+	if ((rc = snapshot_current(d, src, s, &current, err)) < 0)
+		goto done;
+	if (current) {
+		s->skipped = 1;
+		counts_from_tally(s, &d->source, 0);
+		snprintf(s->note, sizeof(s->note), "latest snapshot already matches the source: %s",
+			 s->url ? s->url : d->store);
+		goto done;
+	}
+	oo.mode = MS_OPEN_WRITE;
+	oo.source_url = ms_catalog_url(src);
+	oo.source_catalog_id = ms_catalog_id(src);
+	if ((rc = ms_catalog_open(&dst, d->store, &oo, err)) < 0)
+		goto done;
+	so.copy = 1;
+	so.max_deletes = -1;
+	so.on_change = count_change;
+	so.ctx = &vc;
+	so.progress = d->tty ? ms_progress_bar : NULL;
+	rc = ms_sync(src, dst, &so, &rep, err);
+	if (rep)
+		take_report(s, d, rep, &vc);
+	if (rc < 0)
+		goto done;
+	ms_catalog_close(dst);
+	dst = NULL;
+	s->url = latest_snapshot(d);
+	snprintf(s->note, sizeof(s->note), "new snapshot %s", s->url ? s->url : d->store);
+done:
+	if (rc < 0) {
+		s->status = MS_STATUS_ERROR;
+		if (s->errors.n && !err->detail[0])
+			ms_error_detail(err, "first: %s", s->errors.v[0]);
+		ms_error_prefix(err, "export to '%s': ", d->store);
+	}
+	ms_report_free(rep);
+	ms_catalog_close(dst);
+	ms_catalog_close(src);
+	s->seconds = now_seconds() - t0;
+	return rc;
+}
+
+/* Steps 3 and 4: import the latest snapshot into target i. */
+static int step_import(demo *d, size_t i, ms_error *err)
+{
+	step *s = new_step(d, "import");
+	ms_catalog *src = NULL, *dst = NULL;
+	ms_open_options so_open = { 0 }, to_open = { 0 };
+	ms_sync_options so = { 0 };
+	ms_report *rep = NULL;
+	view_counter vc = { d, target_prefixes[i], { 0 } };
+	double t0 = now_seconds();
+	int rc;
+
+	s->catalog_id = target_ids[i];
+	s->prefix = target_prefixes[i];
+	snprintf(s->what, sizeof(s->what), "target %s%s%s%s", target_ids[i],
+		 s->prefix ? " (" : "", s->prefix ? s->prefix : "", s->prefix ? ")" : "");
+	so_open.mode = MS_OPEN_READ;
+	to_open.mode = MS_OPEN_WRITE;
+	if ((rc = ms_catalog_open(&src, d->store, &so_open, err)) < 0 ||
+	    (rc = ms_catalog_open(&dst, d->target_url[i], &to_open, err)) < 0)
+		goto done;
+	s->url = strdup(ms_catalog_url(dst));
+	so.database_prefix = s->prefix;
+	so.deletes = MS_DELETES_MIRROR;   /* the targets mirror the source, also when N shrinks */
+	so.max_deletes = -1;
+	so.on_change = count_change;
+	so.ctx = &vc;
+	so.progress = d->tty ? ms_progress_bar : NULL;
+	rc = ms_sync(src, dst, &so, &rep, err);
+	if (rep)
+		take_report(s, d, rep, &vc);
+	if (rc == 0) {
+		char *snap = latest_snapshot(d);
+		snprintf(s->note, sizeof(s->note), "from snapshot %s",
+			 snap ? snap : ms_catalog_url(src));
+		free(snap);
+	}
+done:
+	if (rc < 0) {
+		s->status = MS_STATUS_ERROR;
+		if (s->errors.n && !err->detail[0])
+			ms_error_detail(err, "first: %s", s->errors.v[0]);
+		ms_error_prefix(err, "import into target %s: ", target_ids[i]);
+	}
+	ms_report_free(rep);
+	ms_catalog_close(dst);
+	ms_catalog_close(src);
+	s->seconds = now_seconds() - t0;
+	return rc;
+}
+
+/* Step 5: compare target i with the source, entity by entity. */
+static int step_verify(demo *d, size_t i, ms_error *err)
+{
+	verdict *v = &d->ver[d->nver++];
+	ms_catalog *src = NULL, *dst = NULL;
+	ms_open_options o = { 0 };
+	char name[64];
+	double t0 = now_seconds();
+	cmp c;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	memset(&c, 0, sizeof(c));
+	v->catalog_id = target_ids[i];
+	v->prefix = target_prefixes[i];
+	snprintf(name, sizeof(name), "target %s", target_ids[i]);
+	o.mode = MS_OPEN_READ;
+	if ((rc = open_source(d, &src, MS_OPEN_READ, err)) < 0 ||
+	    (rc = ms_catalog_open(&dst, d->target_url[i], &o, err)) < 0)
+		goto done;
+	c.src = src;
+	c.dst = dst;
+	c.prefix = target_prefixes[i];
+	c.dst_name = name;
+	c.replica = 1;
+	c.dbs = &d->dbs;
+	rc = compare_catalogs(&c, err);
+	v->matched = c.matched;
+	v->mismatches = c.mismatches;
+	v->errors = c.errors;
+	c.errors.v = NULL;
+	c.errors.n = 0;
+done:
+	if (rc < 0)
+		ms_error_prefix(err, "verifying target %s: ", target_ids[i]);
+	strlist_free(&c.errors);
+	ms_catalog_close(dst);
+	ms_catalog_close(src);
+	v->seconds = now_seconds() - t0;
+	return rc;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+#define ROW_FMT "%-9s %-26s %-10s %10s %8s %6s %11s %8s\n"
+
+static void print_header(const demo *d)
+{
+	printf("metasync demo: %s, %llu partitions\n\n", d->abs, d->npartitions);
+	printf(ROW_FMT, "step", "", "action", "databases", "tables", "views", "partitions",
+	       "seconds");
+}
+
+static void print_numbers(const char *name, const char *what, const char *action, long long a,
+			  long long b, long long c, long long e, double seconds, int with_seconds)
+{
+	char n[4][24], sec[24];
+
+	snprintf(n[0], sizeof(n[0]), "%lld", a);
+	snprintf(n[1], sizeof(n[1]), "%lld", b);
+	snprintf(n[2], sizeof(n[2]), "%lld", c);
+	snprintf(n[3], sizeof(n[3]), "%lld", e);
+	snprintf(sec, sizeof(sec), "%.2f", seconds);
+	printf(ROW_FMT, name, what, action, n[0], n[1], n[2], n[3], with_seconds ? sec : "");
+}
+
+/* The count of action a (in the order of ms_counts' fields). */
+static long long count_of(const ms_counts *c, int a)
+{
+	switch (a) {
+	case 0: return c->created;
+	case 1: return c->updated;
+	case 2: return c->unchanged;
+	case 3: return c->deleted;
+	case 4: return c->skipped;
+	default: return c->failed;
+	}
+}
+
+static void print_step(const step *s)
+{
+	static const char *const actions[] = { "created", "updated", "unchanged", "deleted",
+						"skipped", "failed" };
+	int printed = 0;
+
+	for (int a = 0; a < 6; a++) {
+		const ms_counts *k[4] = { &s->dbs, &s->tables, &s->views, &s->parts };
+		long long v[4];
+		for (int j = 0; j < 4; j++)
+			v[j] = count_of(k[j], a);
+		if (!v[0] && !v[1] && !v[2] && !v[3])
+			continue;
+		print_numbers(printed ? "" : s->name, printed ? "" : s->what, actions[a], v[0],
+			      v[1], v[2], v[3], s->seconds, !printed);
+		printed = 1;
+	}
+	if (!printed)
+		print_numbers(s->name, s->what, "unchanged", 0, 0, 0, 0, s->seconds, 1);
+	if (s->note[0])
+		printf("%-9s %s\n", "", s->note);
+	for (size_t i = 0; i < s->errors.n && i < MAX_PRINTED; i++)
+		printf("%-9s error: %s\n", "", s->errors.v[i]);
+	if (s->errors.n > MAX_PRINTED)
+		printf("%-9s ... and %zu more errors\n", "", s->errors.n - MAX_PRINTED);
+	fflush(stdout);
+}
+
+static void print_verdict(const verdict *v)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "target %s%s%s%s", v->catalog_id, v->prefix ? " (" : "",
+		 v->prefix ? v->prefix : "", v->prefix ? ")" : "");
+	print_numbers("verify", what, v->mismatches ? "MISMATCH" : "matches", v->matched.databases,
+		      v->matched.tables, v->matched.views, v->matched.partitions, v->seconds, 1);
+	fflush(stdout);
+}
+
+static int step_changed(const step *s)
+{
+	const ms_counts *k[4] = { &s->dbs, &s->tables, &s->views, &s->parts };
+
+	for (int j = 0; j < 4; j++)
+		if (k[j]->created || k[j]->updated || k[j]->deleted)
+			return 1;
+	return 0;
+}
+
+static void json_counts(cJSON *o, const char *name, const ms_counts *c)
+{
+	cJSON *k = cJSON_AddObjectToObject(o, name);
+
+	cJSON_AddNumberToObject(k, "created", (double)c->created);
+	cJSON_AddNumberToObject(k, "updated", (double)c->updated);
+	cJSON_AddNumberToObject(k, "unchanged", (double)c->unchanged);
+	cJSON_AddNumberToObject(k, "deleted", (double)c->deleted);
+	cJSON_AddNumberToObject(k, "skipped", (double)c->skipped);
+	cJSON_AddNumberToObject(k, "failed", (double)c->failed);
+}
+
+static double round_ms(double s)
+{
+	return (double)(long long)(s * 1000.0 + 0.5) / 1000.0;
+}
+
+static void json_strings(cJSON *o, const char *name, const strlist *l)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, name);
+
+	for (size_t i = 0; i < l->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i]));
+}
+
+static void print_json(const demo *d, const char *status, const ms_error *fatal, int changed,
+		       int verified, double seconds)
+{
+	cJSON *o = cJSON_CreateObject(), *steps, *src;
+	char *text;
+	size_t i;
+
+	cJSON_AddStringToObject(o, "status", status);
+	if (fatal && fatal->code)
+		cJSON_AddStringToObject(o, "error", fatal->message);
+	cJSON_AddStringToObject(o, "dir", d->abs);
+	cJSON_AddNumberToObject(o, "partitions", (double)d->npartitions);
+	src = cJSON_AddObjectToObject(o, "source");
+	cJSON_AddStringToObject(src, "catalog_id", SOURCE_ID);
+	cJSON_AddStringToObject(src, "url", d->source_url);
+	cJSON_AddNumberToObject(src, "databases", (double)d->source.databases);
+	cJSON_AddNumberToObject(src, "tables", (double)d->source.tables);
+	cJSON_AddNumberToObject(src, "views", (double)d->source.views);
+	cJSON_AddNumberToObject(src, "partitions", (double)d->source.partitions);
+	steps = cJSON_AddArrayToObject(o, "steps");
+	for (i = 0; i < d->nsteps; i++) {
+		const step *s = &d->steps[i];
+		cJSON *j = cJSON_CreateObject(), *c;
+
+		cJSON_AddItemToArray(steps, j);
+		cJSON_AddStringToObject(j, "step", s->name);
+		if (s->catalog_id)
+			cJSON_AddStringToObject(j, "catalog_id", s->catalog_id);
+		if (s->prefix)
+			cJSON_AddStringToObject(j, "database_prefix", s->prefix);
+		if (s->url)
+			cJSON_AddStringToObject(
+				j, strcmp(s->name, "export") == 0 ? "snapshot" : "url", s->url);
+		cJSON_AddStringToObject(j, "status", ms_status_name(s->status));
+		cJSON_AddBoolToObject(j, "skipped", s->skipped);
+		if (s->note[0])
+			cJSON_AddStringToObject(j, "note", s->note);
+		c = cJSON_AddObjectToObject(j, "counts");
+		json_counts(c, "databases", &s->dbs);
+		json_counts(c, "tables", &s->tables);
+		json_counts(c, "views", &s->views);
+		json_counts(c, "partitions", &s->parts);
+		json_strings(j, "errors", &s->errors);
+		cJSON_AddNumberToObject(j, "seconds", round_ms(s->seconds));
+	}
+	for (i = 0; i < d->nver; i++) {
+		const verdict *v = &d->ver[i];
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddItemToArray(steps, j);
+		cJSON_AddStringToObject(j, "step", "verify");
+		cJSON_AddStringToObject(j, "catalog_id", v->catalog_id);
+		if (v->prefix)
+			cJSON_AddStringToObject(j, "database_prefix", v->prefix);
+		cJSON_AddBoolToObject(j, "matches", v->mismatches == 0);
+		cJSON_AddNumberToObject(j, "databases", (double)v->matched.databases);
+		cJSON_AddNumberToObject(j, "tables", (double)v->matched.tables);
+		cJSON_AddNumberToObject(j, "views", (double)v->matched.views);
+		cJSON_AddNumberToObject(j, "partitions", (double)v->matched.partitions);
+		cJSON_AddNumberToObject(j, "mismatches", (double)v->mismatches);
+		json_strings(j, "errors", &v->errors);
+		cJSON_AddNumberToObject(j, "seconds", round_ms(v->seconds));
+	}
+	cJSON_AddBoolToObject(o, "verified", verified);
+	cJSON_AddBoolToObject(o, "changed", changed);
+	cJSON_AddNumberToObject(o, "seconds", round_ms(seconds));
+	text = cJSON_PrintUnformatted(o);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(o);
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+/* mkdir -p */
+static int make_dirs(const char *path, ms_error *err)
+{
+	char *p = strdup(path), *q;
+	int rc = 0;
+
+	if (!p)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (q = p + 1;; q++) {
+		if (*q == '/' || *q == '\0') {
+			char c = *q;
+			*q = '\0';
+			if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+				rc = ms_error_set(err, MS_EIO, "cannot create directory '%s'", p);
+				ms_error_detail(err, "mkdir: %s", strerror(errno));
+				break;
+			}
+			*q = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+/* A path as it may appear in a catalog URL: '%', '?' and '#' percent-encoded (new). */
+static char *url_path(const char *path, const char *suffix)
+{
+	ms_buf b = MS_BUF_INIT(PATH_MAX * 3 + 256);
+
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			ms_buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			ms_buf_addc(&b, *p);
+	}
+	ms_buf_adds(&b, suffix);
+	return ms_buf_detach(&b);
+}
+
+static int setup(demo *d, ms_error *err)
+{
+	char resolved[PATH_MAX], *db;
+	const char *ids[3] = { SOURCE_ID, TARGET_A_ID, TARGET_B_ID };
+	char **urls[3] = { &d->source_url, &d->target_url[0], &d->target_url[1] };
+	int rc;
+
+	if ((rc = make_dirs(d->dir, err)) < 0)
+		return rc;
+	if (!realpath(d->dir, resolved)) {
+		rc = ms_error_set(err, MS_EIO, "cannot resolve directory '%s'", d->dir);
+		ms_error_detail(err, "realpath: %s", strerror(errno));
+		return rc;
+	}
+	if (!(d->abs = strdup(resolved)))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	d->store = url_path(resolved, "/store");
+	db = url_path(resolved, "/accounts.db");
+	for (int i = 0; i < 3 && db; i++) {
+		ms_buf u = MS_BUF_INIT(PATH_MAX * 3 + 256);
+		ms_buf_printf(&u, "sqlite:%s?catalog-id=%s", db, ids[i]);
+		*urls[i] = ms_buf_detach(&u);
+	}
+	free(db);
+	if (!d->store || !d->source_url || !d->target_url[0] || !d->target_url[1])
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void demo_free(demo *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nsteps; i++) {
+		free(d->steps[i].url);
+		strlist_free(&d->steps[i].errors);
+	}
+	for (i = 0; i < d->nver; i++)
+		strlist_free(&d->ver[i].errors);
+	strlist_free(&d->dbs);
+	strlist_free(&d->views);
+	free(d->abs);
+	free(d->store);
+	free(d->source_url);
+	free(d->target_url[0]);
+	free(d->target_url[1]);
+}
+
+int cmd_demo(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "partitions", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	demo d;
+	ms_error err;
+	double t0 = now_seconds();
+	int c, rc = 0, code = 0, changed = 0, targets_changed = 0, verified = 1, partial = 0;
+	size_t i;
+
+	memset(&d, 0, sizeof(d));
+	d.dir = DEFAULT_DIR;
+	d.npartitions = DEMO_DEFAULT_PARTITIONS;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (!*optarg)
+				return ms_usage_error("demo", "--dir must not be empty");
+			d.dir = optarg;
+			break;
+		case 'p': {
+			char *end;
+			errno = 0;
+			d.npartitions = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' ||
+			    d.npartitions > DEMO_MAX_PARTITIONS)
+				return ms_usage_error(
+					"demo", "--partitions '%s' is not a count from 0 to %llu",
+					optarg, DEMO_MAX_PARTITIONS);
+			break;
+		}
+		case 'j': d.json = 1; break;
+		case ':':
+			return ms_usage_error("demo", "option '%s' needs a value",
+					      argv[optind - 1]);
+		default: return ms_usage_error("demo", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return ms_usage_error("demo", "unexpected argument '%s'", argv[optind]);
+	d.tty = !d.json && isatty(STDOUT_FILENO);
+
+	ms_error_clear(&err);
+	if ((rc = setup(&d, &err)) < 0)
+		goto fatal;
+	if (!d.json)
+		print_header(&d);
+
+	if ((rc = step_generate(&d, &err)) < 0)
+		goto fatal;
+	if (!d.json)
+		print_step(&d.steps[d.nsteps - 1]);
+	if ((rc = step_export(&d, &err)) < 0)
+		goto fatal;
+	if (!d.json)
+		print_step(&d.steps[d.nsteps - 1]);
+	for (i = 0; i < 2; i++) {
+		if ((rc = step_import(&d, i, &err)) < 0)
+			goto fatal;
+		if (!d.json)
+			print_step(&d.steps[d.nsteps - 1]);
+		if (d.steps[d.nsteps - 1].status != MS_STATUS_OK)
+			partial = 1;
+	}
+	for (i = 0; i < 2; i++) {
+		if ((rc = step_verify(&d, i, &err)) < 0)
+			goto fatal;
+		if (!d.json)
+			print_verdict(&d.ver[i]);
+		if (d.ver[i].mismatches)
+			verified = 0;
+	}
+	for (i = 0; i < d.nsteps; i++) {
+		if (d.steps[i].skipped || !step_changed(&d.steps[i]))
+			continue;
+		changed = 1;
+		if (strcmp(d.steps[i].name, "import") == 0)
+			targets_changed = 1;
+	}
+
+	if (d.json) {
+		print_json(&d, verified ? (partial ? "partial" : "ok") : "mismatch", NULL, changed,
+			   verified, now_seconds() - t0);
+	} else {
+		printf("\n");
+		for (i = 0; i < d.nver; i++) {
+			const verdict *v = &d.ver[i];
+			if (v->mismatches)
+				continue;
+			printf("verified: target %s matches source (%lld databases, %lld tables, "
+			       "%lld partitions%s%s%s)\n", v->catalog_id, v->matched.databases,
+			       v->matched.tables + v->matched.views, v->matched.partitions,
+			       v->prefix ? "; databases as " : "", v->prefix ? v->prefix : "",
+			       v->prefix ? "*" : "");
+		}
+		if (verified && !changed)
+			printf("nothing changed: both targets already match\n");
+		else if (verified && !targets_changed)
+			printf("targets unchanged: both already matched the source\n");
+		printf("done in %.2f s\n", now_seconds() - t0);
+	}
+	for (i = 0; i < d.nver; i++) {
+		const verdict *v = &d.ver[i];
+		if (!v->mismatches)
+			continue;
+		fprintf(stderr,
+			"metasync: demo: target %s does not match the source (%lld mismatch%s)\n",
+			v->catalog_id, v->mismatches, v->mismatches == 1 ? "" : "es");
+		for (size_t j = 0; j < v->errors.n; j++)
+			fprintf(stderr, "  %s\n", v->errors.v[j]);
+		if ((long long)v->errors.n < v->mismatches)
+			fprintf(stderr, "  ... and %lld more\n",
+				v->mismatches - (long long)v->errors.n);
+	}
+	code = !verified ? 1 : partial ? 3 : 0;
+	demo_free(&d);
+	return code;
+
+fatal:
+	if (d.tty)
+		ms_progress_bar(1, 1, NULL);
+	if (d.json)
+		print_json(&d, "error", &err, 0, 0, now_seconds() - t0);
+	else
+		for (i = 0; i < d.nsteps; i++)
+			if (d.steps[i].status != MS_STATUS_OK && d.steps[i].errors.n)
+				print_step(&d.steps[i]);
+	code = ms_fail(&err);
+	demo_free(&d);
+	return code;
+}
