@@ -294,11 +294,6 @@ static int check_map(ms_conv *c, cJSON *v, int params, const ms_path *p)
 			return fail(c, p, "has a key that is not valid utf-8");
 		if (params && !len)
 			return fail(c, p, "has an empty key");
-		if (params && ctrl) {
-			ms_path_render(p, path, sizeof(path));
-			return ms_error_set(c->err, MS_EINVAL,
-					    "a key in field '%s' holds a control character", path);
-		}
 		if (params && chars > MS_PARAM_KEY_MAX) {
 			ms_path_render(p, path, sizeof(path));
 			excerpt(m->string, ex, sizeof(ex));
