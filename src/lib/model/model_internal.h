@@ -149,6 +149,7 @@ typedef struct ms_schema {
 	unsigned nfields;             /* at most 63 */
 	uint64_t required;            /* bit i: fields[i] is required */
 	unsigned char slot[MS_SCHEMA_SLOTS]; /* 0 or 1 + 2*index + (line spelling) */
+	unsigned char slot_len[MS_SCHEMA_SLOTS]; /* strlen of that spelling */
 } ms_schema;
 
 extern ms_schema ms_schema_database;

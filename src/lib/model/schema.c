@@ -107,7 +107,7 @@ static const ms_field partition_fields[] = {
 	F("CatalogId", "catalogId", MS_F_STR, 0, MS_NAME_MAX, NULL),
 };
 
-#define SCHEMA(what, subject, fields) { what, subject, fields, NFIELDS(fields), 0, { 0 } }
+#define SCHEMA(what, subject, fields) { what, subject, fields, NFIELDS(fields), 0, { 0 }, { 0 } }
 
 static ms_schema schema_column = SCHEMA("column", NULL, column_fields);
 static ms_schema schema_serde = SCHEMA("serde", NULL, serde_fields);
@@ -136,11 +136,13 @@ static inline unsigned key_hash(const char *k, size_t len)
 
 static void schema_insert(ms_schema *s, const char *key, unsigned value)
 {
-	unsigned i = key_hash(key, strlen(key)) & (MS_SCHEMA_SLOTS - 1);
+	size_t len = strlen(key);
+	unsigned i = key_hash(key, len) & (MS_SCHEMA_SLOTS - 1);
 
 	while (s->slot[i])
 		i = (i + 1) & (MS_SCHEMA_SLOTS - 1);
 	s->slot[i] = (unsigned char)value;
+	s->slot_len[i] = (unsigned char)len;
 }
 
 static void schemas_build(void)
@@ -169,13 +171,14 @@ void ms_model_init(void)
 
 const ms_field *ms_schema_find(const ms_schema *s, const char *key, int *line_spelling)
 {
-	unsigned i = key_hash(key, strlen(key)) & (MS_SCHEMA_SLOTS - 1), v;
+	size_t len = strlen(key);
+	unsigned i = key_hash(key, len) & (MS_SCHEMA_SLOTS - 1), v;
 
 	while ((v = s->slot[i]) != 0) {
 		const ms_field *f = &s->fields[(v - 1) / 2];
 		int line = (v - 1) & 1;
 
-		if (!strcmp(line ? f->line : f->glue, key)) {
+		if (s->slot_len[i] == len && !memcmp(line ? f->line : f->glue, key, len)) {
 			*line_spelling = line;
 			return f;
 		}
