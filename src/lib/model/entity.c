@@ -279,16 +279,16 @@ int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_err
 }
 
 /*
- * The document's name fields change with the identity; when the entity
- * was hashed it is rehashed, since a database's or table's Name is part of
- * its content.
+ * The document's name fields change with the identity; a hashed database or
+ * table whose own Name changes is rehashed, since that Name is part of its
+ * content (DatabaseName and TableName are not).
  */
 int ms_entity_rename(ms_entity *e, const char *database, const char *table, ms_error *err)
 {
 	ms_conv c = { 0, err };
 	char *db = NULL, *tb = NULL;
 	const char *db_key = NULL, *tb_key = NULL;
-	int rc = 0;
+	int rc = 0, rehash;
 
 	if (!e)
 		return ms_error_set(err, MS_EINVAL, "no entity to rename");
@@ -327,6 +327,10 @@ int ms_entity_rename(ms_entity *e, const char *database, const char *table, ms_e
 			goto nomem;
 		ms_model_fold(tb);
 	}
+	/* Only a database's or a table's own Name is part of its content. */
+	rehash = e->hashed && e->doc &&
+		 ((e->kind == MS_KIND_DATABASE && db && strcmp(db, e->database ? e->database : "")) ||
+		  (e->kind == MS_KIND_TABLE && tb && strcmp(tb, e->table ? e->table : "")));
 	if (e->doc) {
 		if ((db && doc_set_string(e->doc, db_key, 1, db) < 0) ||
 		    (tb && doc_set_string(e->doc, tb_key, 1, tb) < 0))
@@ -342,7 +346,7 @@ int ms_entity_rename(ms_entity *e, const char *database, const char *table, ms_e
 		e->table = tb;
 		tb = NULL;
 	}
-	if (e->hashed && e->doc)
+	if (rehash)
 		rc = ms_entity_rehash(e, err);
 	goto done;
 nomem:

@@ -409,7 +409,8 @@ int ms_mapping_apply(const ms_mapping *m, ms_entity *e, int *content_changed, ms
 				  db, table ? "." : "", table ? table : "", MS_NAME_MAX);
 		goto done;
 	}
-	if ((rc = ms_entity_rename(e, db, table, err)) < 0)
+	if ((strcmp(db, e->database) != 0 || (table && strcmp(table, e->table) != 0)) &&
+	    (rc = ms_entity_rename(e, db, table, err)) < 0)
 		goto done;
 	if (e->doc) {
 		changed |= rewrite_locations(m, e->doc);
