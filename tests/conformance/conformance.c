@@ -1,0 +1,1616 @@
+/*
+ * The catalog-driver conformance suite: every catalog driver runs the same
+ * cases, so that the engine can treat them alike.  A driver takes part
+ * through a profile (how to open a fresh catalog to write, how to reopen it
+ * to read) and its capability flags decide which cases apply: replacing and
+ * deleting only where the driver can change what it wrote, transactions only
+ * with MS_CAP_TRANSACTIONS, ordering only with MS_CAP_ORDERED_SCAN.
+ *
+ *   conformance sqlite           a new SQLite file per case
+ *   conformance snapshot         a new store per case: written, finished, reopened to read
+ *   conformance url-env:NAME     a live catalog at the URL in $NAME (nothing runs when
+ *                                unset); cases work in databases named msconf_<pid>_...
+ *                                and delete them afterwards
+ *
+ * To add a driver: a row in `profiles` (or, for a server, only the
+ * url-env:NAME argument in tests/CMakeLists.txt); cases specific to one
+ * driver go in its `extra` list.
+ */
+#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "metasync/sys/catalog.h"
+#include "util/buf.h"
+
+#define NAME_RING 32
+#define TEXT_MAX ((size_t)16 << 20)
+
+typedef struct fixture fixture;
+
+typedef struct profile {
+	const char *name;
+	/* Fill fx->url and fx->read_url (and fx->dir for local drivers): 0 or -1. */
+	int (*prepare)(fixture *fx);
+	/* Writes become readable only after finish and a reopen (a snapshot). */
+	int write_once;
+	/* Live catalogs are shared: names get a unique prefix and are deleted after. */
+	int shared;
+	/* Partitions for the "many partitions" case. */
+	size_t many;
+	const struct CMUnitTest *extra;
+	size_t nextra;
+} profile;
+
+struct fixture {
+	const profile *p;
+	char dir[PATH_MAX];          /* temporary directory, "" for live catalogs */
+	char url[PATH_MAX + 64];     /* written */
+	char read_url[PATH_MAX + 64]; /* reopened */
+	char prefix[64];             /* database-name prefix */
+	ms_catalog *cat;
+	unsigned int caps;
+	int reopened;                /* a write-once catalog is read-only from here */
+	ms_error err;
+	char names[NAME_RING][MS_NAME_MAX + 1];
+	unsigned ring;
+};
+
+static const profile *g_profile;
+static char g_env_url[4096];
+static int g_counter;
+
+#define E (&fx->err)
+
+#define OK(expr)                                                                          \
+	do {                                                                              \
+		int rc_;                                                                  \
+		ms_error_clear(E);                                                        \
+		rc_ = (expr);                                                             \
+		if (rc_ != 0)                                                             \
+			fail_msg("%s: %s: %s (%s)", #expr, ms_error_code_name(rc_),       \
+				 fx->err.message, fx->err.detail);                        \
+	} while (0)
+
+#define FAILS(code, expr)                                                                 \
+	do {                                                                              \
+		int rc_;                                                                  \
+		ms_error_clear(E);                                                        \
+		rc_ = (expr);                                                             \
+		if (rc_ != (code))                                                        \
+			fail_msg("%s returned %s, expected %s: %s", #expr,                \
+				 ms_error_code_name(rc_), ms_error_code_name(code),       \
+				 fx->err.message);                                        \
+	} while (0)
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int make_dir(fixture *fx)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(fx->dir, sizeof(fx->dir), "%s/msconf.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	return mkdtemp(fx->dir) ? 0 : -1;
+}
+
+static int prepare_sqlite(fixture *fx)
+{
+	if (make_dir(fx) < 0)
+		return -1;
+	snprintf(fx->url, sizeof(fx->url), "sqlite:%s/catalog.db", fx->dir);
+	snprintf(fx->read_url, sizeof(fx->read_url), "%s", fx->url);
+	return 0;
+}
+
+static int prepare_snapshot(fixture *fx)
+{
+	if (make_dir(fx) < 0)
+		return -1;
+	snprintf(fx->url, sizeof(fx->url), "file://%s/store", fx->dir);
+	snprintf(fx->read_url, sizeof(fx->read_url), "%s", fx->url);
+	return 0;
+}
+
+static int prepare_env(fixture *fx)
+{
+	snprintf(fx->url, sizeof(fx->url), "%s", g_env_url);
+	snprintf(fx->read_url, sizeof(fx->read_url), "%s", g_env_url);
+	snprintf(fx->prefix, sizeof(fx->prefix), "msconf_%ld_%d_", (long)getpid(), ++g_counter);
+	return 0;
+}
+
+/* A name of this case: the prefix and base (borrowed until NAME_RING more calls). */
+static const char *N(fixture *fx, const char *base)
+{
+	char *s = fx->names[fx->ring++ % NAME_RING];
+
+	snprintf(s, MS_NAME_MAX + 1, "%s%s", fx->prefix, base);
+	return s;
+}
+
+static int open_cat(fixture *fx, const char *url, ms_open_mode mode)
+{
+	ms_open_options oo;
+
+	memset(&oo, 0, sizeof(oo));
+	oo.mode = mode;
+	ms_error_clear(E);
+	if (ms_catalog_open(&fx->cat, url, &oo, E) < 0)
+		return -1;
+	fx->caps = ms_catalog_caps(fx->cat);
+	return 0;
+}
+
+/*
+ * Make what was written readable: a write-once driver finishes and is
+ * reopened for reading; the others are closed and reopened, which also
+ * checks that everything was made durable.
+ */
+static void reopen(fixture *fx)
+{
+	if (fx->p->write_once)
+		OK(ms_catalog_finish(fx->cat, E));
+	ms_catalog_close(fx->cat);
+	fx->cat = NULL;
+	if (open_cat(fx, fx->read_url, MS_OPEN_READ) < 0)
+		fail_msg("reopen '%s': %s (%s)", fx->read_url, fx->err.message, fx->err.detail);
+	if (fx->p->write_once)
+		fx->reopened = 1;
+}
+
+/* Cases that change what a catalog holds need a driver that can. */
+static void need_rewrite(fixture *fx)
+{
+	if (fx->p->write_once || !(fx->caps & MS_CAP_WRITE))
+		skip();
+}
+
+static int collect_name(const char *name, void *ctx, ms_error *err);
+
+static void drop_prefixed(fixture *fx);
+
+static int fx_setup(void **state)
+{
+	fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->p = g_profile;
+	if (fx->p->prepare(fx) < 0 || open_cat(fx, fx->url, MS_OPEN_WRITE) < 0) {
+		print_error("cannot open '%s': %s (%s)\n", fx->url, fx->err.message,
+			    fx->err.detail);
+		if (fx->dir[0])
+			nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(fx);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	fixture *fx = *state;
+
+	if (!fx)
+		return 0;
+	if (fx->p->shared && fx->cat)
+		drop_prefixed(fx);
+	ms_catalog_close(fx->cat);
+	if (fx->dir[0])
+		nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+/* ---- entities ----------------------------------------------------------- */
+
+/* An entity from Glue-shape JSON (printf-style text); fails the case if invalid. */
+static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *table,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *table,
+		     const char *fmt, ...)
+{
+	ms_buf b = MS_BUF_INIT(TEXT_MAX);
+	ms_entity *e = NULL;
+	cJSON *doc;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = ms_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	assert_int_equal(rc, 0);
+	if (!(doc = cJSON_Parse(b.ptr)))
+		fail_msg("test json does not parse: %s", b.ptr);
+	ms_error_clear(E);
+	if ((rc = ms_entity_from_glue(&e, kind, doc, db, table, E)) < 0)
+		fail_msg("ms_entity_from_glue: %s: %s\n%s", ms_error_code_name(rc),
+			 fx->err.message, b.ptr);
+	ms_buf_free(&b);
+	return e;
+}
+
+static char *canon(const cJSON *doc, int writable)
+{
+	ms_buf b = MS_BUF_INIT(TEXT_MAX);
+
+	assert_non_null(doc);
+	assert_int_equal(ms_canonical_json(doc, writable, &b), 0);
+	return ms_buf_detach(&b);
+}
+
+/* got (read back) carries everything want (written) had, and the same hash. */
+static void assert_same(const ms_entity *want, const ms_entity *got)
+{
+	const cJSON *params, *p;
+	char *a, *b;
+
+	assert_non_null(got);
+	assert_int_equal(want->kind, got->kind);
+	assert_string_equal(want->database, got->database);
+	if (want->table)
+		assert_string_equal(want->table, got->table);
+	if (want->vkey)
+		assert_string_equal(want->vkey, got->vkey);
+	a = canon(want->doc, 1);
+	b = canon(got->doc, 1);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	assert_true(got->hashed);
+	assert_memory_equal(want->hash, got->hash, MS_HASH_LEN);
+	/* marker parameters are outside the hash but must survive too */
+	params = cJSON_GetObjectItemCaseSensitive(want->doc, "Parameters");
+	cJSON_ArrayForEach(p, params)
+	{
+		if (strncmp(p->string, MS_MARKER_PREFIX, strlen(MS_MARKER_PREFIX)) != 0)
+			continue;
+		assert_non_null(ms_entity_param(got, p->string));
+		assert_string_equal(ms_entity_param(want, p->string),
+				    ms_entity_param(got, p->string));
+	}
+}
+
+static const char *doc_string(const ms_entity *e, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->doc, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+typedef struct strlist {
+	char **v;
+	size_t n;
+	const char *prefix; /* only names with this prefix */
+} strlist;
+
+static int collect_name(const char *name, void *ctx, ms_error *err)
+{
+	strlist *l = ctx;
+	char **nv;
+
+	(void)err;
+	if (l->prefix && strncmp(name, l->prefix, strlen(l->prefix)) != 0)
+		return 0;
+	if (!(nv = realloc(l->v, (l->n + 1) * sizeof(*nv))))
+		return MS_ENOMEM;
+	l->v = nv;
+	if (!(l->v[l->n] = strdup(name)))
+		return MS_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void strlist_free(strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Listed names equal want (n names, any order; sorted here). */
+static void assert_names(strlist *l, const char **want, size_t n)
+{
+	size_t i;
+
+	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	if (l->n != n) {
+		for (i = 0; i < l->n; i++)
+			print_message("listed: %s\n", l->v[i]);
+		fail_msg("listed %zu names, expected %zu", l->n, n);
+	}
+	for (i = 0; i < n; i++)
+		assert_string_equal(l->v[i], want[i]);
+}
+
+static void drop_prefixed(fixture *fx)
+{
+	strlist l = { NULL, 0, fx->prefix };
+	ms_error err;
+	size_t i;
+
+	if (fx->reopened || ms_catalog_list_databases(fx->cat, collect_name, &l, &err) < 0)
+		return;
+	for (i = 0; i < l.n; i++)
+		ms_catalog_delete_database(fx->cat, l.v[i], &err);
+	strlist_free(&l);
+}
+
+typedef struct entlist {
+	ms_entity **v;
+	size_t n;
+} entlist;
+
+static int collect_entity(ms_entity *e, void *ctx, ms_error *err)
+{
+	entlist *l = ctx;
+	ms_entity **nv;
+
+	(void)err;
+	if (!(nv = realloc(l->v, (l->n + 1) * sizeof(*nv)))) {
+		ms_entity_free(e);
+		return MS_ENOMEM;
+	}
+	l->v = nv;
+	l->v[l->n++] = e;
+	return 0;
+}
+
+static void entlist_free(entlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		ms_entity_free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/*
+ * Check a table before reading its partitions, as the engine does (a
+ * snapshot reads no partition file before its checksum is verified).
+ */
+static void verify(fixture *fx, const char *db, const char *table)
+{
+	OK(ms_catalog_verify_table(fx->cat, db, table, E));
+}
+
+static void scan(fixture *fx, const char *db, const char *table, unsigned flags, entlist *out)
+{
+	verify(fx, db, table);
+	OK(ms_catalog_scan_partitions(fx->cat, db, table, flags, collect_entity, out, E));
+}
+
+static int cmp_vkey(const void *a, const void *b)
+{
+	return strcmp((*(ms_entity *const *)a)->vkey, (*(ms_entity *const *)b)->vkey);
+}
+
+/* Put parts in batches no larger than the driver takes. */
+static void put_parts(fixture *fx, const char *db, const char *table, ms_entity **parts, size_t n)
+{
+	size_t max = ms_catalog_max_batch(fx->cat), i, k;
+
+	if (!max || max > 1000)
+		max = 1000;
+	for (i = 0; i < n; i += k) {
+		k = n - i < max ? n - i : max;
+		OK(ms_catalog_put_partitions(fx->cat, db, table, parts + i, k, E));
+	}
+}
+
+static void free_all(ms_entity **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ms_entity_free(v[i]);
+}
+
+/* ---- documents ---------------------------------------------------------- */
+
+/* Parameters every kind carries: JSON, quotes, backslashes, newlines, non-ASCII. */
+#define HARD_PARAMS                                                                       \
+	"\"json\":\"{\\\"a\\\":[1,2,{\\\"b\\\":\\\"c\\\"}]}\","                          \
+	"\"quote\":\"it's \\\"quoted\\\"\","                                              \
+	"\"backslash\":\"C:\\\\path\\\\to \\\\d+\","                                      \
+	"\"newline\":\"line1\\nline2\\ttab\\r\","                                         \
+	"\"unicode\":\"Zürich — 東京 😀 \\u00e9\","                                       \
+	"\"empty\":\"\""
+
+static ms_entity *rich_database(fixture *fx, const char *name)
+{
+	return mk(fx, MS_KIND_DATABASE, NULL, NULL,
+		  "{\"Name\":\"%s\",\"Description\":\"Sales data — ünïcødé ✓ \\\"q\\\"\","
+		  "\"LocationUri\":\"s3://bucket/sales/\","
+		  "\"Parameters\":{\"owner\":\"team-a\"," HARD_PARAMS ","
+		  "\"metasync.replica-of\":\"[\\\"src\\\",\\\"sales\\\"]\"},"
+		  "\"FutureField\":{\"nested\":[1,\"two\",{\"three\":3.5}],\"flag\":true}}",
+		  name);
+}
+
+static ms_entity *plain_database(fixture *fx, const char *name, const char *desc)
+{
+	return mk(fx, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"%s\",\"Description\":\"%s\"}",
+		  name, desc);
+}
+
+static ms_entity *rich_table(fixture *fx, const char *db, const char *name)
+{
+	return mk(
+		fx, MS_KIND_TABLE, db, NULL,
+		"{\"Name\":\"%s\",\"Description\":\"all orders\",\"Owner\":\"hadoop\","
+		"\"Retention\":0,\"TableType\":\"EXTERNAL_TABLE\",\"LastAccessTime\":1700000000,"
+		"\"StorageDescriptor\":{"
+		"\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\",\"Comment\":\"primary key\"},"
+		"{\"Name\":\"amount\",\"Type\":\"decimal(10,2)\","
+		"\"Parameters\":{\"pii\":\"false\"}},"
+		"{\"Name\":\"tags\",\"Type\":\"array<struct<k:string,v:string>>\"}],"
+		"\"Location\":\"s3://bucket/sales/orders/\","
+		"\"InputFormat\":\"org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat\","
+		"\"OutputFormat\":"
+		"\"org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat\","
+		"\"Compressed\":false,\"NumberOfBuckets\":8,"
+		"\"SerdeInfo\":{\"Name\":\"parquet\","
+		"\"SerializationLibrary\":"
+		"\"org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe\","
+		"\"Parameters\":{\"serialization.format\":\"1\",\"field.delim\":\"\\t\"}},"
+		"\"BucketColumns\":[\"id\"],"
+		"\"SortColumns\":[{\"Column\":\"id\",\"SortOrder\":1},"
+		"{\"Column\":\"amount\",\"SortOrder\":0}],"
+		"\"Parameters\":{\"sd.param\":\"x\"},"
+		"\"SkewedInfo\":{\"SkewedColumnNames\":[\"region\"],"
+		"\"SkewedColumnValues\":[\"eu\",\"us\"],"
+		"\"SkewedColumnValueLocationMaps\":"
+		"{\"eu\":\"s3://bucket/sales/orders/region=eu\"}},"
+		"\"StoredAsSubDirectories\":true,\"FutureSdField\":\"kept\"},"
+		"\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"},"
+		"{\"Name\":\"region\",\"Type\":\"string\",\"Comment\":\"ISO code\"}],"
+		"\"Parameters\":{\"classification\":\"parquet\",\"EXTERNAL\":\"TRUE\","
+		HARD_PARAMS ","
+		"\"metasync.replica-of\":\"[\\\"src\\\",\\\"sales\\\",\\\"orders\\\"]\"},"
+		"\"FutureTableField\":[1,2,{\"x\":\"y\"}]}",
+		name);
+}
+
+static ms_entity *plain_table(fixture *fx, const char *db, const char *name, const char *loc)
+{
+	return mk(fx, MS_KIND_TABLE, db, NULL,
+		  "{\"Name\":\"%s\",\"TableType\":\"EXTERNAL_TABLE\",\"StorageDescriptor\":{"
+		  "\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"}],\"Location\":\"%s\","
+		  "\"SerdeInfo\":"
+		  "{\"SerializationLibrary\":\"org.openx.data.jsonserde.JsonSerDe\"}},"
+		  "\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"},"
+		  "{\"Name\":\"region\",\"Type\":\"string\"}]}",
+		  name, loc);
+}
+
+/* A partition of a plain or rich table; v1 and v2 are JSON string bodies. */
+static ms_entity *partition(fixture *fx, const char *db, const char *table, const char *v1,
+			    const char *v2, const char *loc)
+{
+	return mk(fx, MS_KIND_PARTITION, db, table,
+		  "{\"Values\":[\"%s\",\"%s\"],\"StorageDescriptor\":{"
+		  "\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"}],\"Location\":\"%s\","
+		  "\"SerdeInfo\":{\"SerializationLibrary\":\"org.openx.data.jsonserde.JsonSerDe\","
+		  "\"Parameters\":{\"k\":\"v\"}}},"
+		  "\"Parameters\":{\"numRows\":\"42\"," HARD_PARAMS "},"
+		  "\"LastAccessTime\":1700000100,\"FuturePartField\":{\"a\":[true,false]}}",
+		  v1, v2, loc);
+}
+
+/* ---- cases -------------------------------------------------------------- */
+
+static void test_database_round_trip(void **state)
+{
+	fixture *fx = *state;
+	ms_entity *want = rich_database(fx, N(fx, "sales")), *got = NULL;
+
+	OK(ms_catalog_put_database(fx->cat, want, E));
+	reopen(fx);
+	OK(ms_catalog_get_database(fx->cat, N(fx, "sales"), &got, E));
+	assert_same(want, got);
+	assert_string_equal(doc_string(got, "Name"), N(fx, "sales"));
+	assert_string_equal(ms_entity_param(got, "quote"), "it's \"quoted\"");
+	assert_string_equal(ms_entity_param(got, "newline"), "line1\nline2\ttab\r");
+	assert_string_equal(ms_entity_param(got, "backslash"), "C:\\path\\to \\d+");
+	assert_string_equal(ms_entity_param(got, "unicode"), "Zürich — 東京 😀 é");
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(got->doc, "FutureField"));
+	ms_entity_free(got);
+	ms_entity_free(want);
+}
+
+static void test_table_round_trip(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "sales");
+	ms_entity *d = plain_database(fx, db, "d");
+	ms_entity *want = rich_table(fx, db, "Orders"), *got = NULL;
+	const cJSON *sd, *skew, *sort;
+
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, want, E));
+	reopen(fx);
+	OK(ms_catalog_get_table(fx->cat, db, "orders", &got, E));
+	assert_same(want, got);
+	assert_string_equal(got->table, "orders");
+	assert_string_equal(doc_string(got, "Name"), "orders");
+	sd = cJSON_GetObjectItemCaseSensitive(got->doc, "StorageDescriptor");
+	skew = cJSON_GetObjectItemCaseSensitive(sd, "SkewedInfo");
+	sort = cJSON_GetObjectItemCaseSensitive(sd, "SortColumns");
+	assert_int_equal(
+		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(skew, "SkewedColumnValues")),
+		2);
+	assert_int_equal(cJSON_GetArraySize(sort), 2);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(sd, "NumberOfBuckets")->valueint, 8);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(sd, "FutureSdField")->valuestring,
+			    "kept");
+	assert_string_equal(ms_entity_param(got, "json"), "{\"a\":[1,2,{\"b\":\"c\"}]}");
+	ms_entity_free(got);
+	ms_entity_free(want);
+	ms_entity_free(d);
+}
+
+static void test_view_round_trip(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "sales");
+	ms_entity *d = plain_database(fx, db, "d");
+	ms_entity *presto = mk(
+		fx, MS_KIND_TABLE, db, NULL,
+		"{\"Name\":\"orders_presto\",\"TableType\":\"VIRTUAL_VIEW\","
+		"\"ViewOriginalText\":\"/* Presto View: "
+		"eyJvcmlnaW5hbFNxbCI6IlNFTEVDVCAqIEZST00gc2FsZXMub3JkZXJzIiwi"
+		"Y2F0YWxvZyI6ImF3c2RhdGFjYXRhbG9nIn0= */\","
+		"\"ViewExpandedText\":\"/* Presto View */\","
+		"\"Parameters\":{\"presto_view\":\"true\",\"comment\":\"Presto View\"},"
+		"\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"}],"
+		"\"SerdeInfo\":{}},\"PartitionKeys\":[]}");
+	ms_entity *spark = mk(
+		fx, MS_KIND_TABLE, db, NULL,
+		"{\"Name\":\"orders_spark\",\"TableType\":\"VIRTUAL_VIEW\","
+		"\"ViewOriginalText\":\"SELECT `id`, 'x' AS \\\"y\\\"\\nFROM sales.orders\\n"
+		"WHERE note = 'a\\\\b' -- é\","
+		"\"ViewExpandedText\":\"SELECT `orders`.`id`, 'x' AS `y`\\nFROM `sales`.`orders`\","
+		"\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"},"
+		"{\"Name\":\"y\",\"Type\":\"string\"}]}}");
+	ms_entity *got = NULL;
+
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, presto, E));
+	OK(ms_catalog_put_table(fx->cat, spark, E));
+	reopen(fx);
+	OK(ms_catalog_get_table(fx->cat, db, "orders_presto", &got, E));
+	assert_same(presto, got);
+	assert_string_equal(doc_string(got, "TableType"), "VIRTUAL_VIEW");
+	assert_string_equal(doc_string(got, "ViewExpandedText"), "/* Presto View */");
+	ms_entity_free(got);
+	OK(ms_catalog_get_table(fx->cat, db, "orders_spark", &got, E));
+	assert_same(spark, got);
+	assert_string_equal(doc_string(got, "ViewOriginalText"),
+			    "SELECT `id`, 'x' AS \"y\"\nFROM sales.orders\n"
+			    "WHERE note = 'a\\b' -- é");
+	ms_entity_free(got);
+	ms_entity_free(presto);
+	ms_entity_free(spark);
+	ms_entity_free(d);
+}
+
+static void test_partition_round_trip(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "sales");
+	ms_entity *d = plain_database(fx, db, "d");
+	ms_entity *t = rich_table(fx, db, "orders");
+	ms_entity *p[4];
+	entlist all = { 0 };
+	ms_entity *got = NULL;
+	size_t i, j;
+
+	p[0] = partition(fx, db, "orders", "2024-01-01", "eu", "s3://b/o/dt=2024-01-01/region=eu");
+	p[1] = partition(fx, db, "orders", "2024-01-01", "EU", "s3://b/o/dt=2024-01-01/region=EU");
+	p[2] = partition(fx, db, "orders", "a\\\"b/c=d", "Zürich 東京",
+			 "s3://b/o/dt=a%22b/region=z");
+	p[3] = partition(fx, db, "orders", "2023-12-31", "us", "s3://b/o/dt=2023-12-31/region=us");
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	put_parts(fx, db, "orders", p, 4);
+	reopen(fx);
+	verify(fx, db, "orders");
+	for (i = 0; i < 4; i++) {
+		OK(ms_catalog_get_partition(fx->cat, db, "orders", p[i]->vkey, &got, E));
+		assert_same(p[i], got);
+		ms_entity_free(got);
+	}
+	scan(fx, db, "orders", 0, &all);
+	assert_int_equal(all.n, 4);
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < all.n && strcmp(all.v[j]->vkey, p[i]->vkey) != 0; j++)
+			;
+		assert_true(j < all.n);
+		assert_same(p[i], all.v[j]);
+		assert_string_equal(all.v[j]->table, "orders");
+	}
+	/* values are case-sensitive: eu and EU are two partitions */
+	assert_string_not_equal(p[0]->vkey, p[1]->vkey);
+	entlist_free(&all);
+	free_all(p, 4);
+	ms_entity_free(t);
+	ms_entity_free(d);
+}
+
+static void test_listing(void **state)
+{
+	fixture *fx = *state;
+	const char *dbs[3], *tables[] = { "alpha", "beta", "gamma" };
+	strlist l = { NULL, 0, fx->prefix };
+	ms_entity *e;
+	size_t i;
+
+	dbs[0] = N(fx, "a_db");
+	dbs[1] = N(fx, "b_db");
+	dbs[2] = N(fx, "c_db");
+	for (i = 0; i < 3; i++) {
+		e = plain_database(fx, dbs[i], "x");
+		OK(ms_catalog_put_database(fx->cat, e, E));
+		ms_entity_free(e);
+	}
+	for (i = 0; i < 3; i++) {
+		/* upper case folds: listed and found in lower case */
+		char upper[16];
+
+		snprintf(upper, sizeof(upper), "%c%s", tables[i][0] - 32, tables[i] + 1);
+		e = plain_table(fx, dbs[1], upper, "s3://b/t/");
+		OK(ms_catalog_put_table(fx->cat, e, E));
+		ms_entity_free(e);
+	}
+	reopen(fx);
+	OK(ms_catalog_list_databases(fx->cat, collect_name, &l, E));
+	assert_names(&l, dbs, 3);
+	strlist_free(&l);
+	l.prefix = NULL;
+	OK(ms_catalog_list_tables(fx->cat, dbs[1], collect_name, &l, E));
+	assert_names(&l, tables, 3);
+	strlist_free(&l);
+	OK(ms_catalog_list_tables(fx->cat, dbs[0], collect_name, &l, E));
+	assert_int_equal(l.n, 0);
+	strlist_free(&l);
+}
+
+static void test_names_fold(void **state)
+{
+	fixture *fx = *state;
+	char upper[MS_NAME_MAX + 1];
+	const char *db = N(fx, "mixed");
+	ms_entity *d, *t, *got = NULL;
+	size_t i;
+
+	snprintf(upper, sizeof(upper), "%s", db);
+	for (i = 0; upper[i]; i++)
+		if (upper[i] >= 'a' && upper[i] <= 'z')
+			upper[i] = (char)(upper[i] - 32);
+	d = plain_database(fx, upper, "x");
+	t = plain_table(fx, upper, "MiXeD_Table", "s3://b/m/");
+	assert_string_equal(d->database, db);
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	reopen(fx);
+	OK(ms_catalog_get_database(fx->cat, upper, &got, E));
+	assert_string_equal(got->database, db);
+	ms_entity_free(got);
+	OK(ms_catalog_get_table(fx->cat, upper, "MIXED_TABLE", &got, E));
+	assert_string_equal(got->table, "mixed_table");
+	assert_string_equal(doc_string(got, "Name"), "mixed_table");
+	ms_entity_free(got);
+	ms_entity_free(d);
+	ms_entity_free(t);
+}
+
+static void test_not_found(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "present");
+	const char *missing = N(fx, "absent");
+	ms_entity *d = plain_database(fx, db, "x");
+	ms_entity *t = plain_table(fx, db, "t", "s3://b/t/");
+	ms_entity *orphan = plain_table(fx, missing, "t", "s3://b/t/");
+	ms_entity *got = NULL;
+	entlist l = { 0 };
+	strlist names = { 0 };
+
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_put_table(fx->cat, orphan, E));
+	assert_non_null(strstr(fx->err.message, missing));
+	reopen(fx);
+	FAILS(MS_ENOTFOUND, ms_catalog_get_database(fx->cat, missing, &got, E));
+	assert_non_null(strstr(fx->err.message, missing));
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table(fx->cat, db, "nope", &got, E));
+	assert_non_null(strstr(fx->err.message, "nope"));
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table(fx->cat, missing, "t", &got, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_list_tables(fx->cat, missing, collect_name, &names, E));
+	verify(fx, db, "t");
+	FAILS(MS_ENOTFOUND, ms_catalog_get_partition(fx->cat, db, "t", "[\"x\",\"y\"]", &got, E));
+	FAILS(MS_ENOTFOUND,
+	      ms_catalog_get_partition(fx->cat, db, "nope", "[\"x\",\"y\"]", &got, E));
+	FAILS(MS_ENOTFOUND,
+	      ms_catalog_scan_partitions(fx->cat, db, "nope", 0, collect_entity, &l, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_scan_partitions(fx->cat, missing, "t", MS_SCAN_KEYS_ONLY,
+						       collect_entity, &l, E));
+	assert_null(got);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(names.n, 0);
+	if (!fx->reopened && (fx->caps & MS_CAP_WRITE)) {
+		FAILS(MS_ENOTFOUND, ms_catalog_delete_database(fx->cat, missing, E));
+		FAILS(MS_ENOTFOUND, ms_catalog_delete_table(fx->cat, db, "nope", E));
+		FAILS(MS_ENOTFOUND, ms_catalog_put_partitions(fx->cat, db, "nope", NULL, 0, E));
+	}
+	ms_entity_free(d);
+	ms_entity_free(t);
+	ms_entity_free(orphan);
+}
+
+static const char *time_field(const ms_entity *e)
+{
+	return e->kind == MS_KIND_PARTITION ? "CreationTime" : "CreateTime";
+}
+
+static double created(const ms_entity *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->doc, time_field(e));
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static void test_replace(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "sales");
+	ms_entity *d1, *d2, *t1, *t2, *p1, *p2, *got = NULL;
+	strlist l = { 0 };
+	entlist parts = { 0 };
+	double c1;
+
+	need_rewrite(fx);
+	d1 = plain_database(fx, db, "first");
+	d2 = rich_database(fx, db);
+	t1 = plain_table(fx, db, "orders", "s3://b/v1/");
+	t2 = rich_table(fx, db, "orders");
+	p1 = partition(fx, db, "orders", "2024", "eu", "s3://b/v1/2024/eu");
+	p2 = partition(fx, db, "orders", "2024", "eu", "s3://b/v2/2024/eu");
+	assert_memory_not_equal(t1->hash, t2->hash, MS_HASH_LEN);
+
+	OK(ms_catalog_put_database(fx->cat, d1, E));
+	OK(ms_catalog_put_table(fx->cat, t1, E));
+	OK(ms_catalog_put_partitions(fx->cat, db, "orders", &p1, 1, E));
+	OK(ms_catalog_get_table(fx->cat, db, "orders", &got, E));
+	c1 = created(got);
+	ms_entity_free(got);
+
+	/* replacing the database keeps its tables */
+	OK(ms_catalog_put_database(fx->cat, d2, E));
+	OK(ms_catalog_put_table(fx->cat, t2, E));
+	OK(ms_catalog_put_partitions(fx->cat, db, "orders", &p2, 1, E));
+	reopen(fx);
+	OK(ms_catalog_get_database(fx->cat, db, &got, E));
+	assert_same(d2, got);
+	ms_entity_free(got);
+	OK(ms_catalog_get_table(fx->cat, db, "orders", &got, E));
+	assert_same(t2, got);
+	if (c1 >= 0)
+		assert_true(created(got) == c1);
+	ms_entity_free(got);
+	OK(ms_catalog_list_tables(fx->cat, db, collect_name, &l, E));
+	assert_int_equal(l.n, 1);
+	strlist_free(&l);
+	scan(fx, db, "orders", 0, &parts);
+	assert_int_equal(parts.n, 1);
+	assert_same(p2, parts.v[0]);
+	entlist_free(&parts);
+	ms_entity_free(d1);
+	ms_entity_free(d2);
+	ms_entity_free(t1);
+	ms_entity_free(t2);
+	ms_entity_free(p1);
+	ms_entity_free(p2);
+}
+
+static void test_cascading_delete(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "sales"), *other = N(fx, "other");
+	ms_entity *d, *d2, *t1, *t2, *t3, *p[3], *q[2], *got = NULL;
+	const char *del[2];
+	strlist l = { NULL, 0, fx->prefix };
+	entlist parts = { 0 };
+
+	need_rewrite(fx);
+	d = plain_database(fx, db, "x");
+	d2 = plain_database(fx, other, "y");
+	t1 = plain_table(fx, db, "t1", "s3://b/t1/");
+	t2 = plain_table(fx, db, "t2", "s3://b/t2/");
+	t3 = plain_table(fx, other, "t1", "s3://b/o/");
+	p[0] = partition(fx, db, "t1", "1", "a", "s3://b/t1/1a");
+	p[1] = partition(fx, db, "t1", "2", "a", "s3://b/t1/2a");
+	p[2] = partition(fx, db, "t1", "3", "a", "s3://b/t1/3a");
+	q[0] = partition(fx, db, "t2", "1", "a", "s3://b/t2/1a");
+	q[1] = partition(fx, other, "t1", "1", "a", "s3://b/o/1a");
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_database(fx->cat, d2, E));
+	OK(ms_catalog_put_table(fx->cat, t1, E));
+	OK(ms_catalog_put_table(fx->cat, t2, E));
+	OK(ms_catalog_put_table(fx->cat, t3, E));
+	put_parts(fx, db, "t1", p, 3);
+	put_parts(fx, db, "t2", q, 1);
+	put_parts(fx, other, "t1", q + 1, 1);
+
+	/* partitions one by one */
+	del[0] = p[1]->vkey;
+	OK(ms_catalog_delete_partitions(fx->cat, db, "t1", del, 1, E));
+	scan(fx, db, "t1", MS_SCAN_KEYS_ONLY, &parts);
+	assert_int_equal(parts.n, 2);
+	entlist_free(&parts);
+	FAILS(MS_ENOTFOUND, ms_catalog_get_partition(fx->cat, db, "t1", p[1]->vkey, &got, E));
+
+	/* a table with its partitions */
+	OK(ms_catalog_delete_table(fx->cat, db, "t1", E));
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table(fx->cat, db, "t1", &got, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_get_partition(fx->cat, db, "t1", p[0]->vkey, &got, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_scan_partitions(fx->cat, db, "t1", 0, collect_entity,
+						       &parts, E));
+	scan(fx, db, "t2", 0, &parts);
+	assert_int_equal(parts.n, 1);
+	entlist_free(&parts);
+
+	/* re-created, the table starts empty */
+	OK(ms_catalog_put_table(fx->cat, t1, E));
+	scan(fx, db, "t1", 0, &parts);
+	assert_int_equal(parts.n, 0);
+
+	/* a database with its tables and their partitions; the other is untouched */
+	OK(ms_catalog_delete_database(fx->cat, db, E));
+	reopen(fx);
+	FAILS(MS_ENOTFOUND, ms_catalog_get_database(fx->cat, db, &got, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table(fx->cat, db, "t2", &got, E));
+	OK(ms_catalog_list_databases(fx->cat, collect_name, &l, E));
+	assert_names(&l, &other, 1);
+	strlist_free(&l);
+	scan(fx, other, "t1", 0, &parts);
+	assert_int_equal(parts.n, 1);
+	assert_same(q[1], parts.v[0]);
+	entlist_free(&parts);
+
+	/* re-created, the database starts empty */
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	l.prefix = NULL;
+	OK(ms_catalog_list_tables(fx->cat, db, collect_name, &l, E));
+	assert_int_equal(l.n, 0);
+	strlist_free(&l);
+	ms_entity_free(d);
+	ms_entity_free(d2);
+	ms_entity_free(t1);
+	ms_entity_free(t2);
+	ms_entity_free(t3);
+	free_all(p, 3);
+	free_all(q, 2);
+}
+
+/* Partitions in a scrambled order with values whose vkeys sort in tricky ways. */
+static const char *const scan_values[][2] = {
+	{ "2024", "10" }, { "2024", "01" }, { "2023", "12" }, { "2024", "1" },
+	{ "Zürich", "x" }, { "zurich", "x" }, { "ZURICH", "x" }, { "a b", "x" },
+	{ "a\\\"b", "x" }, { "a\\\\b", "x" }, { "a/b", "x" }, { "~", "x" },
+	{ "東京", "x" }, { "2024", "01 " }, { "10", "x" }, { "9", "x" },
+};
+#define NSCAN (sizeof(scan_values) / sizeof(scan_values[0]))
+
+static void put_scan_table(fixture *fx, const char *db, ms_entity **p)
+{
+	ms_entity *d = plain_database(fx, db, "x");
+	ms_entity *t = plain_table(fx, db, "events", "s3://b/e/");
+	size_t i;
+
+	for (i = 0; i < NSCAN; i++)
+		p[i] = partition(fx, db, "events", scan_values[i][0], scan_values[i][1],
+				 "s3://b/e/part");
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	put_parts(fx, db, "events", p, NSCAN / 2);
+	put_parts(fx, db, "events", p + NSCAN / 2, NSCAN - NSCAN / 2);
+	ms_entity_free(d);
+	ms_entity_free(t);
+}
+
+static void test_scan_order_and_keys_only(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "logs");
+	ms_entity *p[NSCAN], *sorted[NSCAN];
+	entlist full = { 0 }, keys = { 0 };
+	size_t i;
+
+	put_scan_table(fx, db, p);
+	reopen(fx);
+	scan(fx, db, "events", 0, &full);
+	scan(fx, db, "events", MS_SCAN_KEYS_ONLY, &keys);
+	assert_int_equal(full.n, NSCAN);
+	assert_int_equal(keys.n, NSCAN);
+	memcpy(sorted, p, sizeof(p));
+	qsort(sorted, NSCAN, sizeof(*sorted), cmp_vkey);
+	if (!(fx->caps & MS_CAP_ORDERED_SCAN)) {
+		qsort(full.v, full.n, sizeof(*full.v), cmp_vkey);
+		qsort(keys.v, keys.n, sizeof(*keys.v), cmp_vkey);
+	}
+	for (i = 0; i < NSCAN; i++) {
+		/* ordered by vkey, bytewise */
+		assert_string_equal(full.v[i]->vkey, sorted[i]->vkey);
+		assert_same(sorted[i], full.v[i]);
+		/* keys only: identity, vkey and hash as the full scan has them */
+		assert_int_equal(keys.v[i]->kind, MS_KIND_PARTITION);
+		assert_string_equal(keys.v[i]->database, db);
+		assert_string_equal(keys.v[i]->table, "events");
+		assert_string_equal(keys.v[i]->vkey, full.v[i]->vkey);
+		assert_true(keys.v[i]->hashed);
+		assert_memory_equal(keys.v[i]->hash, full.v[i]->hash, MS_HASH_LEN);
+	}
+	entlist_free(&full);
+	entlist_free(&keys);
+	free_all(p, NSCAN);
+}
+
+static void digest_of_scan(fixture *fx, const char *db, const char *table, ms_digest *d)
+{
+	entlist l = { 0 };
+	size_t i;
+
+	scan(fx, db, table, MS_SCAN_KEYS_ONLY, &l);
+	ms_digest_init(d);
+	for (i = 0; i < l.n; i++)
+		ms_digest_add(d, l.v[i]->hash);
+	entlist_free(&l);
+}
+
+/* The driver's digest, when it has one, equals the digest of a scan. */
+static void assert_digest(fixture *fx, const char *db, const char *table, size_t count)
+{
+	ms_digest want, got;
+	unsigned char a[MS_HASH_LEN], b[MS_HASH_LEN];
+	int rc;
+
+	digest_of_scan(fx, db, table, &want); /* verifies */
+	assert_int_equal(want.count, count);
+	ms_error_clear(E);
+	rc = ms_catalog_table_digest(fx->cat, db, table, &got, E);
+	if (rc == MS_ENOTSUPPORTED)
+		return;
+	if (rc != 0)
+		fail_msg("table_digest: %s: %s", ms_error_code_name(rc), fx->err.message);
+	assert_int_equal(got.count, want.count);
+	ms_digest_final(&want, a);
+	ms_digest_final(&got, b);
+	assert_memory_equal(a, b, MS_HASH_LEN);
+}
+
+static void test_table_digest(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "logs");
+	ms_entity *p[NSCAN], *empty;
+	ms_digest d;
+	const char *del[2];
+
+	put_scan_table(fx, db, p);
+	empty = plain_table(fx, db, "empty", "s3://b/x/");
+	OK(ms_catalog_put_table(fx->cat, empty, E));
+	reopen(fx);
+	assert_digest(fx, db, "events", NSCAN);
+	assert_digest(fx, db, "empty", 0);
+	ms_error_clear(E);
+	if (ms_catalog_table_digest(fx->cat, db, "nope", &d, E) != MS_ENOTSUPPORTED)
+		assert_int_equal(fx->err.code, MS_ENOTFOUND);
+	if (!fx->p->write_once && (fx->caps & MS_CAP_WRITE)) {
+		del[0] = p[3]->vkey;
+		del[1] = p[7]->vkey;
+		OK(ms_catalog_delete_partitions(fx->cat, db, "events", del, 2, E));
+		assert_digest(fx, db, "events", NSCAN - 2);
+	}
+	free_all(p, NSCAN);
+	ms_entity_free(empty);
+}
+
+static void test_transactions(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "txn"), *keep = N(fx, "kept");
+	ms_entity *d, *k, *k2, *t, *p[3], *got = NULL;
+	strlist l = { NULL, 0, fx->prefix };
+
+	if (!(fx->caps & MS_CAP_TRANSACTIONS))
+		skip();
+	need_rewrite(fx);
+	d = plain_database(fx, db, "x");
+	k = plain_database(fx, keep, "before");
+	k2 = plain_database(fx, keep, "after");
+	t = plain_table(fx, db, "t", "s3://b/t/");
+	p[0] = partition(fx, db, "t", "1", "a", "s3://b/t/1");
+	p[1] = partition(fx, db, "t", "2", "a", "s3://b/t/2");
+	p[2] = partition(fx, db, "t", "3", "a", "s3://b/t/3");
+	OK(ms_catalog_put_database(fx->cat, k, E));
+
+	/* rolled back: nothing stays, a replaced entity is as it was */
+	OK(ms_catalog_begin(fx->cat, E));
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	put_parts(fx, db, "t", p, 3);
+	OK(ms_catalog_put_database(fx->cat, k2, E));
+	OK(ms_catalog_get_table(fx->cat, db, "t", &got, E));
+	ms_entity_free(got);
+	OK(ms_catalog_rollback(fx->cat, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_get_database(fx->cat, db, &got, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table(fx->cat, db, "t", &got, E));
+	OK(ms_catalog_get_database(fx->cat, keep, &got, E));
+	assert_same(k, got);
+	ms_entity_free(got);
+	OK(ms_catalog_list_databases(fx->cat, collect_name, &l, E));
+	assert_names(&l, &keep, 1);
+	strlist_free(&l);
+
+	/* committed: everything stays */
+	OK(ms_catalog_begin(fx->cat, E));
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	put_parts(fx, db, "t", p, 3);
+	OK(ms_catalog_commit(fx->cat, E));
+	reopen(fx);
+	assert_digest(fx, db, "t", 3);
+	ms_entity_free(d);
+	ms_entity_free(k);
+	ms_entity_free(k2);
+	ms_entity_free(t);
+	free_all(p, 3);
+}
+
+static void test_many_partitions(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "big");
+	size_t n = fx->p->many, i, batch = 1000, k;
+	ms_entity *d = plain_database(fx, db, "x");
+	ms_entity *t = plain_table(fx, db, "t", "s3://b/big/");
+	ms_entity **p = calloc(batch, sizeof(*p));
+	entlist keys = { 0 };
+	char v1[32], v2[32], loc[96];
+
+	assert_non_null(p);
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	for (i = 0; i < n; i += k) {
+		k = n - i < batch ? n - i : batch;
+		for (size_t j = 0; j < k; j++) {
+			/* descending, so that the driver has to order them */
+			snprintf(v1, sizeof(v1), "%06zu", n - (i + j));
+			snprintf(v2, sizeof(v2), "%zu", (i + j) % 24);
+			snprintf(loc, sizeof(loc), "s3://b/big/p=%s/h=%s", v1, v2);
+			p[j] = partition(fx, db, "t", v1, v2, loc);
+		}
+		put_parts(fx, db, "t", p, k);
+		free_all(p, k);
+	}
+	reopen(fx);
+	scan(fx, db, "t", MS_SCAN_KEYS_ONLY, &keys);
+	assert_int_equal(keys.n, n);
+	if (fx->caps & MS_CAP_ORDERED_SCAN)
+		for (i = 1; i < keys.n; i++)
+			assert_true(strcmp(keys.v[i - 1]->vkey, keys.v[i]->vkey) < 0);
+	entlist_free(&keys);
+	assert_digest(fx, db, "t", n);
+	free(p);
+	ms_entity_free(d);
+	ms_entity_free(t);
+}
+
+/* ---- sqlite only -------------------------------------------------------- */
+
+static void sqlite_url(fixture *fx, const char *catalog_id, char *out, size_t n)
+{
+	if (catalog_id)
+		snprintf(out, n, "sqlite:%s/catalog.db?catalog-id=%s", fx->dir, catalog_id);
+	else
+		snprintf(out, n, "sqlite:%s/catalog.db", fx->dir);
+}
+
+static void test_sqlite_catalog_ids(void **state)
+{
+	fixture *fx = *state;
+	char url_a[PATH_MAX + 64], url_b[PATH_MAX + 64];
+	ms_catalog *a = NULL, *b = NULL;
+	ms_open_options oo = { 0 };
+	ms_entity *da = plain_database(fx, "sales", "of a");
+	ms_entity *db = plain_database(fx, "sales", "of b");
+	ms_entity *ta = plain_table(fx, "sales", "only_in_a", "s3://a/");
+	ms_entity *got = NULL;
+	strlist l = { 0 };
+
+	sqlite_url(fx, "111111111111", url_a, sizeof(url_a));
+	sqlite_url(fx, "222222222222", url_b, sizeof(url_b));
+	OK(ms_catalog_open(&a, url_a, &oo, E));
+	OK(ms_catalog_open(&b, url_b, &oo, E));
+	assert_string_equal(ms_catalog_id(a), "111111111111");
+	assert_string_equal(ms_catalog_id(fx->cat), ms_catalog_url(fx->cat));
+	assert_string_equal(ms_catalog_driver_name(a), "sqlite");
+
+	OK(ms_catalog_put_database(a, da, E));
+	OK(ms_catalog_put_table(a, ta, E));
+	OK(ms_catalog_put_database(b, db, E));
+	OK(ms_catalog_get_database(a, "sales", &got, E));
+	assert_same(da, got);
+	assert_string_equal(doc_string(got, "CatalogId"), "111111111111");
+	ms_entity_free(got);
+	OK(ms_catalog_get_database(b, "sales", &got, E));
+	assert_same(db, got);
+	assert_string_equal(doc_string(got, "CatalogId"), "222222222222");
+	ms_entity_free(got);
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table(b, "sales", "only_in_a", &got, E));
+	OK(ms_catalog_list_tables(b, "sales", collect_name, &l, E));
+	assert_int_equal(l.n, 0);
+	/* the default catalog of the same file holds nothing */
+	OK(ms_catalog_list_databases(fx->cat, collect_name, &l, E));
+	assert_int_equal(l.n, 0);
+	/* deleting in one leaves the other */
+	OK(ms_catalog_delete_database(b, "sales", E));
+	OK(ms_catalog_get_table(a, "sales", "only_in_a", &got, E));
+	assert_string_equal(doc_string(got, "CatalogId"), "111111111111");
+	ms_entity_free(got);
+	OK(ms_catalog_put_database(fx->cat, da, E));
+	OK(ms_catalog_get_database(fx->cat, "sales", &got, E));
+	assert_null(cJSON_GetObjectItemCaseSensitive(got->doc, "CatalogId"));
+	ms_entity_free(got);
+
+	ms_catalog_close(a);
+	ms_catalog_close(b);
+	ms_entity_free(da);
+	ms_entity_free(db);
+	ms_entity_free(ta);
+}
+
+typedef struct change_log {
+	char text[64][160];
+	size_t n;
+} change_log;
+
+static int collect_change(const ms_change *c, void *ctx, ms_error *err)
+{
+	change_log *l = ctx;
+
+	(void)err;
+	if (l->n == 64)
+		return MS_ETOOBIG;
+	snprintf(l->text[l->n++], sizeof(l->text[0]), "%s %s %s%s%s%s%s",
+		 c->op == MS_CHANGE_PUT ? "put" : "delete", ms_kind_name(c->kind), c->database,
+		 c->table ? "." : "", c->table ? c->table : "", c->vkey ? " " : "",
+		 c->vkey ? c->vkey : "");
+	return 0;
+}
+
+static void assert_changes(change_log *l, const char *const *want, size_t n)
+{
+	size_t i;
+
+	if (l->n != n) {
+		for (i = 0; i < l->n; i++)
+			print_message("change: %s\n", l->text[i]);
+		fail_msg("%zu changes, expected %zu", l->n, n);
+	}
+	for (i = 0; i < n; i++)
+		assert_string_equal(l->text[i], want[i]);
+}
+
+static void test_sqlite_change_log(void **state)
+{
+	fixture *fx = *state;
+	static const char *const first[] = {
+		"put database sales",
+		"put table sales.t",
+		"put partition sales.t [\"1\",\"a\"]",
+		"put partition sales.t [\"2\",\"a\"]",
+		"put partition sales.t [\"1\",\"a\"]",
+		"delete partition sales.t [\"2\",\"a\"]",
+		"delete table sales.t",
+		"put table sales.u",
+		"delete database sales",
+	};
+	static const char *const second[] = { "put database again" };
+	char url_b[PATH_MAX + 64];
+	ms_catalog *b = NULL;
+	ms_open_options oo = { 0 };
+	ms_entity *d = plain_database(fx, "sales", "x"), *d2 = plain_database(fx, "again", "x");
+	ms_entity *t = plain_table(fx, "sales", "t", "s3://b/t/");
+	ms_entity *u = plain_table(fx, "sales", "u", "s3://b/u/");
+	ms_entity *p[2];
+	const char *gone[2];
+	change_log log = { .n = 0 };
+	char *cursor = NULL, *next = NULL;
+
+	p[0] = partition(fx, "sales", "t", "1", "a", "s3://b/t/1");
+	p[1] = partition(fx, "sales", "t", "2", "a", "s3://b/t/2");
+	gone[0] = p[1]->vkey;
+	gone[1] = "[\"9\",\"z\"]"; /* absent: no change */
+	sqlite_url(fx, "other", url_b, sizeof(url_b));
+	OK(ms_catalog_open(&b, url_b, &oo, E));
+
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_database(b, d, E)); /* another catalog-id's change */
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	OK(ms_catalog_put_partitions(fx->cat, "sales", "t", p, 2, E));
+	OK(ms_catalog_put_partitions(fx->cat, "sales", "t", p, 1, E));
+	OK(ms_catalog_delete_partitions(fx->cat, "sales", "t", gone, 2, E));
+	OK(ms_catalog_delete_table(fx->cat, "sales", "t", E));
+	OK(ms_catalog_put_table(fx->cat, u, E));
+	OK(ms_catalog_delete_database(fx->cat, "sales", E));
+	/* a rolled-back change leaves no trace */
+	OK(ms_catalog_begin(fx->cat, E));
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_rollback(fx->cat, E));
+
+	OK(ms_catalog_changes_since(fx->cat, NULL, collect_change, &log, &cursor, E));
+	assert_changes(&log, first, sizeof(first) / sizeof(first[0]));
+	assert_non_null(cursor);
+
+	/* from the cursor: nothing, then only what came after */
+	log.n = 0;
+	OK(ms_catalog_changes_since(fx->cat, cursor, collect_change, &log, &next, E));
+	assert_int_equal(log.n, 0);
+	assert_string_equal(next, cursor);
+	free(next);
+	OK(ms_catalog_put_database(fx->cat, d2, E));
+	OK(ms_catalog_changes_since(fx->cat, cursor, collect_change, &log, &next, E));
+	assert_changes(&log, second, 1);
+	assert_true(strtoll(next, NULL, 10) > strtoll(cursor, NULL, 10));
+
+	/* the other catalog-id sees only its own */
+	log.n = 0;
+	free(next);
+	OK(ms_catalog_changes_since(b, NULL, collect_change, &log, &next, E));
+	assert_int_equal(log.n, 1);
+	assert_string_equal(log.text[0], "put database sales");
+
+	FAILS(MS_EINVAL, ms_catalog_changes_since(fx->cat, "12x", collect_change, &log, &next, E));
+	free(cursor);
+	free(next);
+	ms_catalog_close(b);
+	ms_entity_free(d);
+	ms_entity_free(d2);
+	ms_entity_free(t);
+	ms_entity_free(u);
+	free_all(p, 2);
+}
+
+/* Each call is atomic on its own, and inside a transaction too. */
+static void test_sqlite_call_atomic(void **state)
+{
+	fixture *fx = *state;
+	ms_entity *d = plain_database(fx, "s", "x"), *t = plain_table(fx, "s", "t", "s3://b/");
+	ms_entity *p[3], *bad[3];
+	entlist l = { 0 };
+
+	p[0] = partition(fx, "s", "t", "1", "a", "s3://b/1");
+	p[1] = partition(fx, "s", "t", "2", "a", "s3://b/2");
+	p[2] = partition(fx, "s", "t", "3", "a", "s3://b/3");
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+
+	/* a batch whose last partition is refused (the payload is not an object) */
+	bad[0] = p[0];
+	bad[1] = p[1];
+	bad[2] = p[2];
+	{
+		cJSON *saved = p[2]->doc;
+
+		p[2]->doc = cJSON_CreateString("not an object");
+		FAILS(MS_EINVAL, ms_catalog_put_partitions(fx->cat, "s", "t", bad, 3, E));
+		scan(fx, "s", "t", 0, &l);
+		assert_int_equal(l.n, 0);
+
+		/* inside a transaction the failed call is undone, the earlier one stays */
+		OK(ms_catalog_begin(fx->cat, E));
+		OK(ms_catalog_put_partitions(fx->cat, "s", "t", p, 1, E));
+		FAILS(MS_EINVAL, ms_catalog_put_partitions(fx->cat, "s", "t", bad + 1, 2, E));
+		OK(ms_catalog_commit(fx->cat, E));
+		cJSON_Delete(p[2]->doc);
+		p[2]->doc = saved;
+	}
+	scan(fx, "s", "t", 0, &l);
+	assert_int_equal(l.n, 1);
+	assert_same(p[0], l.v[0]);
+	entlist_free(&l);
+
+	FAILS(MS_EINVAL, ms_catalog_commit(fx->cat, E));
+	OK(ms_catalog_begin(fx->cat, E));
+	FAILS(MS_EINVAL, ms_catalog_begin(fx->cat, E));
+	OK(ms_catalog_rollback(fx->cat, E));
+	ms_entity_free(d);
+	ms_entity_free(t);
+	free_all(p, 3);
+}
+
+/* Documents are stored as canonical JSON with the fields the catalog assigns. */
+static void test_sqlite_stored_documents(void **state)
+{
+	fixture *fx = *state;
+	char url[PATH_MAX + 64], path[PATH_MAX + 16];
+	ms_catalog *c = NULL;
+	ms_open_options oo = { 0 };
+	ms_entity *d = plain_database(fx, "s", "x");
+	ms_entity *t = rich_table(fx, "s", "t");
+	ms_entity *p = mk(fx, MS_KIND_PARTITION, "s", "t",
+			  "{\"Values\":[\"1\",\"a\"],\"CreationTime\":1500000000,"
+			  "\"CatalogId\":\"999\",\"TableName\":\"elsewhere\"}");
+	ms_entity *p2 = partition(fx, "s", "t", "2", "a", "s3://b/2");
+	ms_entity *got = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rows = 0;
+	double t_created;
+
+	sqlite_url(fx, "123", url, sizeof(url));
+	OK(ms_catalog_open(&c, url, &oo, E));
+	OK(ms_catalog_put_database(c, d, E));
+	OK(ms_catalog_put_table(c, t, E));
+	OK(ms_catalog_put_partitions(c, "s", "t", &p, 1, E));
+	OK(ms_catalog_put_partitions(c, "s", "t", &p2, 1, E));
+
+	OK(ms_catalog_get_partition(c, "s", "t", p->vkey, &got, E));
+	assert_true(created(got) == 1500000000);
+	assert_string_equal(doc_string(got, "CatalogId"), "123");
+	assert_string_equal(doc_string(got, "DatabaseName"), "s");
+	assert_string_equal(doc_string(got, "TableName"), "t");
+	ms_entity_free(got);
+	OK(ms_catalog_get_partition(c, "s", "t", p2->vkey, &got, E));
+	assert_true(created(got) > 1500000000);
+	ms_entity_free(got);
+	/* replaced without a CreationTime: the stored one stays */
+	cJSON_DeleteItemFromObjectCaseSensitive(p->doc, "CreationTime");
+	OK(ms_catalog_put_partitions(c, "s", "t", &p, 1, E));
+	OK(ms_catalog_get_partition(c, "s", "t", p->vkey, &got, E));
+	assert_true(created(got) == 1500000000);
+	ms_entity_free(got);
+	OK(ms_catalog_get_table(c, "s", "t", &got, E));
+	t_created = created(got);
+	assert_true(t_created > 0);
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(got->doc, "UpdateTime"));
+	assert_string_equal(doc_string(got, "DatabaseName"), "s");
+	ms_entity_free(got);
+
+	snprintf(path, sizeof(path), "%s/catalog.db", fx->dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT doc FROM databases UNION ALL "
+					    "SELECT doc FROM tables UNION ALL "
+					    "SELECT doc FROM partitions",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 0);
+		cJSON *doc = cJSON_Parse(text);
+		char *c0;
+
+		assert_non_null(doc);
+		c0 = canon(doc, 0);
+		assert_string_equal(text, c0);
+		free(c0);
+		cJSON_Delete(doc);
+		rows++;
+	}
+	assert_int_equal(rows, 4);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ms_catalog_close(c);
+	ms_entity_free(d);
+	ms_entity_free(t);
+	ms_entity_free(p);
+	ms_entity_free(p2);
+}
+
+typedef struct nested {
+	fixture *fx;
+	size_t outer, inner;
+} nested;
+
+static int count_inner(ms_entity *e, void *ctx, ms_error *err)
+{
+	nested *n = ctx;
+
+	(void)err;
+	n->inner++;
+	ms_entity_free(e);
+	return 0;
+}
+
+static int scan_again(ms_entity *e, void *ctx, ms_error *err)
+{
+	nested *n = ctx;
+
+	n->outer++;
+	ms_entity_free(e);
+	return ms_catalog_scan_partitions(n->fx->cat, "logs", "events", MS_SCAN_KEYS_ONLY,
+					  count_inner, n, err);
+}
+
+static int stop_at_three(ms_entity *e, void *ctx, ms_error *err)
+{
+	size_t *n = ctx;
+
+	(void)err;
+	ms_entity_free(e);
+	return ++*n == 3 ? 42 : 0;
+}
+
+/* A scan callback may scan again; a callback's non-zero return stops the scan. */
+static void test_sqlite_reentrant_scan(void **state)
+{
+	fixture *fx = *state;
+	ms_entity *p[NSCAN];
+	nested n = { fx, 0, 0 };
+	size_t seen = 0;
+
+	put_scan_table(fx, "logs", p);
+	OK(ms_catalog_scan_partitions(fx->cat, "logs", "events", MS_SCAN_KEYS_ONLY, scan_again,
+				      &n, E));
+	assert_int_equal(n.outer, NSCAN);
+	assert_int_equal(n.inner, NSCAN * NSCAN);
+	FAILS(42,
+	      ms_catalog_scan_partitions(fx->cat, "logs", "events", 0, stop_at_three, &seen, E));
+	assert_int_equal(seen, 3);
+	/* the stopped statement is reusable */
+	assert_digest(fx, "logs", "events", NSCAN);
+	free_all(p, NSCAN);
+}
+
+static void test_sqlite_bad_paths(void **state)
+{
+	fixture *fx = *state;
+	ms_catalog *c = NULL;
+	ms_open_options oo = { 0 };
+	char url[PATH_MAX + 64], path[PATH_MAX + 16];
+	FILE *f;
+
+	FAILS(MS_EIO, ms_catalog_open(&c, "sqlite:/nonexistent-dir/x/catalog.db", &oo, E));
+	assert_non_null(strstr(fx->err.message, "'/nonexistent-dir/x/catalog.db'"));
+	assert_null(c);
+	snprintf(path, sizeof(path), "%s/not-a-db", fx->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not an sqlite file, just some text long enough to have a header\n", f);
+	fclose(f);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	FAILS(MS_EIO, ms_catalog_open(&c, url, &oo, E));
+	assert_non_null(strstr(fx->err.message, path));
+	assert_true(fx->err.detail[0] != '\0');
+	assert_true(fx->err.backend_code[0] != '\0');
+	snprintf(url, sizeof(url), "sqlite:%s/catalog.db?catalog_id=1", fx->dir);
+	FAILS(MS_EINVAL, ms_catalog_open(&c, url, &oo, E));
+	/* sqlite:///abs/path names the same file as sqlite:/abs/path */
+	snprintf(url, sizeof(url), "sqlite://%s/catalog.db", fx->dir);
+	OK(ms_catalog_open(&c, url, &oo, E));
+	ms_catalog_close(c);
+}
+
+static const struct CMUnitTest sqlite_tests[] = {
+	cmocka_unit_test_setup_teardown(test_sqlite_catalog_ids, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sqlite_change_log, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sqlite_call_atomic, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sqlite_stored_documents, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sqlite_reentrant_scan, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sqlite_bad_paths, fx_setup, fx_teardown),
+};
+
+/* ---- main --------------------------------------------------------------- */
+
+static const struct CMUnitTest common_tests[] = {
+	cmocka_unit_test_setup_teardown(test_database_round_trip, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_table_round_trip, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_view_round_trip, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_partition_round_trip, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_listing, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_names_fold, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_not_found, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_replace, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_cascading_delete, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_scan_order_and_keys_only, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_table_digest, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_transactions, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_many_partitions, fx_setup, fx_teardown),
+};
+
+static const profile profiles[] = {
+	{
+		.name = "sqlite",
+		.prepare = prepare_sqlite,
+		.many = 20000,
+		.extra = sqlite_tests,
+		.nextra = sizeof(sqlite_tests) / sizeof(sqlite_tests[0]),
+	},
+	{
+		.name = "snapshot",
+		.prepare = prepare_snapshot,
+		.write_once = 1,
+		.many = 20000,
+	},
+};
+
+int main(int argc, char **argv)
+{
+	static profile env_profile;
+	char group[128];
+	size_t i;
+	int failed;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: conformance sqlite|snapshot|url-env:NAME\n");
+		return 2;
+	}
+	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (strcmp(argv[1], profiles[i].name) == 0)
+			g_profile = &profiles[i];
+	if (!g_profile && strncmp(argv[1], "url-env:", 8) == 0) {
+		const char *url = getenv(argv[1] + 8);
+
+		if (!url || !*url) {
+			printf("conformance: $%s is not set, nothing to test\n", argv[1] + 8);
+			return 0;
+		}
+		snprintf(g_env_url, sizeof(g_env_url), "%s", url);
+		env_profile.name = argv[1];
+		env_profile.prepare = prepare_env;
+		env_profile.shared = 1;
+		env_profile.many = 2000;
+		g_profile = &env_profile;
+	}
+	if (!g_profile) {
+		fprintf(stderr, "conformance: unknown profile '%s'\n", argv[1]);
+		return 2;
+	}
+	snprintf(group, sizeof(group), "conformance %s", g_profile->name);
+	failed = _cmocka_run_group_tests(group, common_tests,
+					 sizeof(common_tests) / sizeof(common_tests[0]), NULL,
+					 NULL);
+	if (g_profile->nextra) {
+		snprintf(group, sizeof(group), "conformance %s only", g_profile->name);
+		failed += _cmocka_run_group_tests(group, g_profile->extra, g_profile->nextra, NULL,
+						  NULL);
+	}
+	return failed ? 1 : 0;
+}
