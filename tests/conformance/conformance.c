@@ -747,6 +747,7 @@ static void test_not_found(void **state)
 	ms_entity *d = plain_database(fx, db, "x");
 	ms_entity *t = plain_table(fx, db, "t", "s3://b/t/");
 	ms_entity *orphan = plain_table(fx, missing, "t", "s3://b/t/");
+	ms_entity *p = partition(fx, db, "nope", "x", "y", "s3://b/t/x");
 	ms_entity *got = NULL;
 	entlist l = { 0 };
 	strlist names = { 0 };
@@ -776,11 +777,12 @@ static void test_not_found(void **state)
 	if (!fx->reopened && (fx->caps & MS_CAP_WRITE)) {
 		FAILS(MS_ENOTFOUND, ms_catalog_delete_database(fx->cat, missing, E));
 		FAILS(MS_ENOTFOUND, ms_catalog_delete_table(fx->cat, db, "nope", E));
-		FAILS(MS_ENOTFOUND, ms_catalog_put_partitions(fx->cat, db, "nope", NULL, 0, E));
+		FAILS(MS_ENOTFOUND, ms_catalog_put_partitions(fx->cat, db, "nope", &p, 1, E));
 	}
 	ms_entity_free(d);
 	ms_entity_free(t);
 	ms_entity_free(orphan);
+	ms_entity_free(p);
 }
 
 static const char *time_field(const ms_entity *e)
@@ -1377,7 +1379,8 @@ static void test_sqlite_stored_documents(void **state)
 	ms_entity *t = rich_table(fx, "s", "t");
 	ms_entity *p = mk(fx, MS_KIND_PARTITION, "s", "t",
 			  "{\"Values\":[\"1\",\"a\"],\"CreationTime\":1500000000,"
-			  "\"CatalogId\":\"999\",\"TableName\":\"elsewhere\"}");
+			  "\"CatalogId\":\"999\",\"TableName\":\"elsewhere\","
+			  "\"Zz/\\\"ünknown\\n\":{\"b\":1,\"a\":[2,1]},\"Unknown\":\"é\\u0001\"}");
 	ms_entity *p2 = partition(fx, "s", "t", "2", "a", "s3://b/2");
 	ms_entity *got = NULL;
 	sqlite3 *db = NULL;
