@@ -301,19 +301,44 @@ static void put_stmt(sqlite3_stmt *st, int owned)
 		sqlite3_reset(st);
 }
 
-/* Borrow a statement that runs to completion inside one driver call. */
+/*
+ * Borrow a statement that runs to completion inside one driver call (and so
+ * is always reset when a callback could re-enter).
+ */
 static int short_stmt(sqlite_catalog *self, enum stmt_id id, sqlite3_stmt **out, ms_error *err)
 {
 	int owned;
-	int rc = get_stmt(self, id, out, &owned, err);
 
-	/* only scans iterate across callbacks; every other statement is reset at once */
-	if (rc == 0 && owned) {
-		sqlite3_finalize(*out);
+	if (self->stmts[id] && sqlite3_stmt_busy(self->stmts[id]))
 		return ms_error_set(err, MS_ERROR, "statement %d of '%s' is still running", (int)id,
 				    self->base.url);
+	return get_stmt(self, id, out, &owned, err);
+}
+
+/* Run statements that take one id and return no rows: the steps of a delete. */
+static int delete_by_id(sqlite_catalog *self, const enum stmt_id *steps, size_t n,
+			sqlite3_int64 id, const subject *subj, ms_error *err)
+{
+	char what[MS_ERROR_MESSAGE_MAX];
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if ((rc = short_stmt(self, steps[i], &st, err)) < 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, id);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			rc = sq_fail(self, rc, err, "cannot delete %s in '%s'",
+				     subject_text(subj, what, sizeof(what)), self->base.url);
+		else
+			rc = 0;
+		sqlite3_reset(st);
+		if (rc < 0)
+			return rc;
 	}
-	return rc;
+	return 0;
 }
 
 /* Run a statement that returns no rows. */
@@ -942,8 +967,8 @@ static int sqlite_delete_database(ms_catalog *cat, const char *name, ms_error *e
 					      ST_DB_DELETE };
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char n[NAME_BUF];
+	subject subj = { MS_KIND_DATABASE, n, NULL, NULL };
 	sqlite3_int64 id;
-	size_t i;
 	int rc, began = 0;
 
 	if ((rc = fold_name(n, name, "database", err)) < 0)
@@ -951,24 +976,9 @@ static int sqlite_delete_database(ms_catalog *cat, const char *name, ms_error *e
 	if ((rc = call_begin(self, err)) < 0)
 		goto done;
 	began = 1;
-	if ((rc = find_database(self, n, &id, err)) < 0)
+	if ((rc = find_database(self, n, &id, err)) < 0 ||
+	    (rc = delete_by_id(self, steps, sizeof(steps) / sizeof(steps[0]), id, &subj, err)) < 0)
 		goto done;
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		sqlite3_stmt *st;
-
-		if ((rc = short_stmt(self, steps[i], &st, err)) < 0)
-			goto done;
-		sqlite3_bind_int64(st, 1, id);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE)
-			rc = sq_fail(self, rc, err, "cannot delete database '%s' in '%s'", n,
-				     self->base.url);
-		else
-			rc = 0;
-		sqlite3_reset(st);
-		if (rc < 0)
-			goto done;
-	}
 	rc = log_change(self, "database", n, NULL, NULL, "delete", (long long)time(NULL), err);
 done:
 	if (began)
@@ -1088,8 +1098,8 @@ static int sqlite_delete_table(ms_catalog *cat, const char *db, const char *name
 	static const enum stmt_id steps[] = { ST_TBL_DELETE_PARTS, ST_TBL_DELETE };
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], n[NAME_BUF];
+	subject subj = { MS_KIND_TABLE, dbn, n, NULL };
 	sqlite3_int64 id;
-	size_t i;
 	int rc, began = 0;
 
 	if ((rc = fold_name(dbn, db, "database", err)) < 0 ||
@@ -1098,24 +1108,9 @@ static int sqlite_delete_table(ms_catalog *cat, const char *db, const char *name
 	if ((rc = call_begin(self, err)) < 0)
 		goto done;
 	began = 1;
-	if ((rc = find_table(self, dbn, n, &id, err)) < 0)
+	if ((rc = find_table(self, dbn, n, &id, err)) < 0 ||
+	    (rc = delete_by_id(self, steps, sizeof(steps) / sizeof(steps[0]), id, &subj, err)) < 0)
 		goto done;
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		sqlite3_stmt *st;
-
-		if ((rc = short_stmt(self, steps[i], &st, err)) < 0)
-			goto done;
-		sqlite3_bind_int64(st, 1, id);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE)
-			rc = sq_fail(self, rc, err, "cannot delete table '%s.%s' in '%s'", dbn, n,
-				     self->base.url);
-		else
-			rc = 0;
-		sqlite3_reset(st);
-		if (rc < 0)
-			goto done;
-	}
 	rc = log_change(self, "table", dbn, n, NULL, "delete", (long long)time(NULL), err);
 done:
 	if (began)
