@@ -65,7 +65,8 @@ static int do_ls(ms_catalog *cat, int argc, char **argv, int json, ms_error *err
 		rc = ms_catalog_scan_partitions(cat, argv[0], argv[1], MS_SCAN_KEYS_ONLY, collect_vkey,
 						&l, err);
 	if (rc == 0) {
-		qsort(l.v, l.n, sizeof(char *), cmp);
+		if (l.n)
+			qsort(l.v, l.n, sizeof(char *), cmp);
 		for (i = 0; i < l.n; i++) {
 			if (argc >= 2) {
 				cJSON *vals = cJSON_Parse(l.v[i]), *v;

@@ -149,7 +149,7 @@ static int list_databases(ms_catalog *cat, strlist *out, ms_error *err)
 {
 	int rc = ms_catalog_list_databases(cat, collect_name, out, err);
 
-	if (rc == 0)
+	if (rc == 0 && out->n)
 		qsort(out->v, out->n, sizeof(char *), cmp_str);
 	return rc;
 }
@@ -158,7 +158,7 @@ static int list_tables(ms_catalog *cat, const char *db, strlist *out, ms_error *
 {
 	int rc = ms_catalog_list_tables(cat, db, collect_name, out, err);
 
-	if (rc == 0)
+	if (rc == 0 && out->n)
 		qsort(out->v, out->n, sizeof(char *), cmp_str);
 	return rc;
 }

@@ -72,6 +72,8 @@ static int cmp_str(const void *a, const void *b)
 
 static int names_has(const names *ns, const char *name)
 {
+	if (!ns->n)
+		return 0;
 	return bsearch(&name, ns->v, ns->n, sizeof(char *), cmp_str) != NULL;
 }
 
@@ -944,7 +946,8 @@ static int mirror_deletes(run *r, ms_error *fatal)
 		for (j = 0; j < r->ntables; j++)
 			if (strcmp(r->tables[j].sdb, r->dbs.v[i]) == 0)
 				names_add(r->tables[j].st, &st, &err);
-		qsort(st.v, st.n, sizeof(char *), cmp_str);
+		if (st.n)
+			qsort(st.v, st.n, sizeof(char *), cmp_str);
 		rc = delete_gone_tables(r, tdb, &st, 0, NULL, fatal);
 		names_free(&st);
 		free(tdb);
@@ -1056,7 +1059,8 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 		if (ms_selection_match(opts->databases, all.v[i]) &&
 		    (rc = names_add(all.v[i], &r.dbs, err)) < 0)
 			goto done;
-	qsort(r.dbs.v, r.dbs.n, sizeof(char *), cmp_str);
+	if (r.dbs.n)
+		qsort(r.dbs.v, r.dbs.n, sizeof(char *), cmp_str);
 	if ((rc = ms_mapping_set_databases(&r.map, r.dbs.v, r.dbs.n, err)) < 0)
 		goto done;
 
@@ -1069,7 +1073,8 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 			names_free(&tn);
 			goto done;
 		}
-		qsort(tn.v, tn.n, sizeof(char *), cmp_str);
+		if (tn.n)
+			qsort(tn.v, tn.n, sizeof(char *), cmp_str);
 		for (j = 0; j < tn.n; j++) {
 			rc = plan_table(&r, r.dbs.v[i], tn.v[j], err);
 			if (rc < 0) {
