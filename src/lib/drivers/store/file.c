@@ -757,6 +757,16 @@ int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err)
 	n = strlen(fs->root);
 	while (n > 1 && fs->root[n - 1] == '/')
 		fs->root[--n] = '\0';
+	/* A root that exists must be a directory (it is created on first put). */
+	{
+		struct stat st;
+
+		if (stat(fs->root, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			ms_error_set(err, MS_EINVAL, "store '%s' is not a directory", url->redacted);
+			fs_close(&fs->base);
+			return MS_EINVAL;
+		}
+	}
 	fs->base.driver = &file_store_driver;
 	*out = &fs->base;
 	return 0;
