@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "metasync/catalog.h"
+#include "metasync/model.h"
 #include "util/buf.h"
 
 #define EXPORT_ID "2017-04-04-09-00-00"
@@ -952,6 +953,112 @@ static int setup_all(void **state)
 	return realpath(rel, fixture_dir) ? 0 : -1;
 }
 
+
+/* ---- large tables: the parse-ahead reader ---- */
+
+#define BIG_PARTS 10000
+
+static ms_entity *glue(ms_kind kind, const char *json)
+{
+	ms_entity *e = NULL;
+	ms_error err;
+	cJSON *doc = cJSON_Parse(json);
+
+	assert_non_null(doc);
+	if (ms_entity_from_glue(&e, kind, doc, "big", "t", &err) != 0)
+		fail_msg("entity: %s", err.message);
+	return e;
+}
+
+typedef struct big_scan {
+	size_t n;
+	size_t stop_after;   /* 0: never */
+	int in_order;
+	char last[64];
+} big_scan;
+
+static int big_cb(ms_entity *e, void *ctx, ms_error *err)
+{
+	big_scan *b = ctx;
+
+	(void)err;
+	if (strcmp(e->vkey, b->last) <= 0)
+		b->in_order = 0;
+	snprintf(b->last, sizeof(b->last), "%s", e->vkey);
+	ms_entity_free(e);
+	b->n++;
+	return b->stop_after && b->n == b->stop_after ? 7 : 0;
+}
+
+static void big_table_with(const char *compress)
+{
+	ms_open_options wo = writer_opts();
+	ms_catalog *w = NULL, *r = NULL;
+	ms_entity *e, *batch[500];
+	big_scan b;
+	ms_digest dg;
+	ms_error err;
+	char json[512];
+	tmpdir t;
+	size_t i, k;
+
+	tmp_make(&t);
+	wo.compress = compress;
+	wo.part_bytes = 256 * 1024;  /* the table's lines span several part files */
+	assert_int_equal(ms_catalog_open(&w, t.path, &wo, &err), 0);
+	e = glue(MS_KIND_DATABASE, "{\"Name\":\"big\"}");
+	assert_int_equal(ms_catalog_put_database(w, e, &err), 0);
+	ms_entity_free(e);
+	e = glue(MS_KIND_TABLE, "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	assert_int_equal(ms_catalog_put_table(w, e, &err), 0);
+	ms_entity_free(e);
+	for (i = 0; i < BIG_PARTS; i += 500) {
+		for (k = 0; k < 500; k++) {
+			snprintf(json, sizeof(json),
+				 "{\"Values\":[\"%06zu\"],\"StorageDescriptor\":{\"Location\":"
+				 "\"s3://b/t/k=%06zu/\",\"Columns\":[{\"Name\":\"c\",\"Type\":\"string\"}]},"
+				 "\"Parameters\":{\"n\":\"%zu\"}}", i + k, i + k, i + k);
+			batch[k] = glue(MS_KIND_PARTITION, json);
+		}
+		if (ms_catalog_put_partitions(w, "big", "t", batch, 500, &err) != 0)
+			fail_msg("put: %s", err.message);
+		for (k = 0; k < 500; k++)
+			ms_entity_free(batch[k]);
+	}
+	assert_int_equal(ms_catalog_finish(w, &err), 0);
+	ms_catalog_close(w);
+
+	assert_int_equal(ms_catalog_open(&r, t.path, NULL, &err), 0);
+	assert_int_equal(ms_catalog_table_digest(r, "big", "t", &dg, &err), 0);
+	assert_int_equal(dg.count, BIG_PARTS);
+	/* Unverified files are refused, also by the parse-ahead reader. */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(ms_catalog_scan_partitions(r, "big", "t", 0, big_cb, &b, &err),
+			 MS_EINTEGRITY);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(ms_catalog_verify_table(r, "big", "t", &err), 0);
+	/* Everything, in order. */
+	memset(&b, 0, sizeof(b));
+	b.in_order = 1;
+	assert_int_equal(ms_catalog_scan_partitions(r, "big", "t", 0, big_cb, &b, &err), 0);
+	assert_int_equal(b.n, BIG_PARTS);
+	assert_true(b.in_order);
+	/* A consumer that stops early gets its own return value back, at once. */
+	memset(&b, 0, sizeof(b));
+	b.stop_after = 1234;
+	assert_int_equal(ms_catalog_scan_partitions(r, "big", "t", 0, big_cb, &b, &err), 7);
+	assert_int_equal(b.n, 1234);
+	ms_catalog_close(r);
+	tmp_remove(&t);
+}
+
+static void test_big_table(void **state)
+{
+	(void)state;
+	big_table_with(NULL);
+	big_table_with("gzip");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -969,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_writer_close_without_finish),
 		cmocka_unit_test(test_empty_snapshot),
+		cmocka_unit_test(test_big_table),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, NULL);

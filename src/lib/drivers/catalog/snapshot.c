@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1700,8 +1701,8 @@ static int r_table_digest(ms_catalog *self, const char *db, const char *table, m
 	return 0;
 }
 
-/* Stream every partition of table ti to cb, reading its spans. */
-static int scan_table(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_error *err)
+/* Read every partition line of table ti, parse it and hand it to cb. */
+static int scan_lines(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	const table_rec *t = &s->tables[ti];
 	lsrc l;
@@ -1775,6 +1776,162 @@ done:
 	if (open)
 		lsrc_close(&l);
 	return rc;
+}
+
+/*
+ * Parse-ahead: for large tables a reader thread parses lines into batches
+ * while the caller's thread consumes them (parsing is half of an import's
+ * CPU time, writing the target the other half).  A bounded ring of batches
+ * keeps memory flat; a consumer that stops early makes the reader stop too.
+ */
+#define PIPE_MIN_LINES 4096
+#define PIPE_BATCH 256
+#define PIPE_SLOTS 8
+
+typedef struct pipe_batch {
+	ms_entity *v[PIPE_BATCH];
+	size_t n;
+} pipe_batch;
+
+typedef struct pipe_state {
+	snapshot *s;
+	size_t ti;
+	pthread_mutex_t mu;
+	pthread_cond_t can_put, can_take;
+	pipe_batch slots[PIPE_SLOTS];
+	size_t head, count;     /* ring of full batches */
+	pipe_batch fill;        /* the reader's batch being filled */
+	int done, stop, rc;
+	ms_error err;           /* the reader's error */
+} pipe_state;
+
+static int pipe_push(pipe_state *p)
+{
+	int stop;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->count == PIPE_SLOTS && !p->stop)
+		pthread_cond_wait(&p->can_put, &p->mu);
+	stop = p->stop;
+	if (!stop) {
+		p->slots[(p->head + p->count) % PIPE_SLOTS] = p->fill;
+		p->count++;
+		pthread_cond_signal(&p->can_take);
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (stop) {
+		for (size_t i = 0; i < p->fill.n; i++)
+			ms_entity_free(p->fill.v[i]);
+	}
+	p->fill.n = 0;
+	return stop;
+}
+
+static int pipe_collect(ms_entity *e, void *ctx, ms_error *err)
+{
+	pipe_state *p = ctx;
+
+	p->fill.v[p->fill.n++] = e;
+	if (p->fill.n == PIPE_BATCH && pipe_push(p))
+		return 1; /* the consumer stopped: end quietly */
+	return 0;
+}
+
+static void *pipe_reader(void *arg)
+{
+	pipe_state *p = arg;
+	int rc;
+
+	ms_error_clear(&p->err);
+	rc = scan_lines(p->s, p->ti, pipe_collect, p, &p->err);
+	if (rc == 0 && p->fill.n)
+		pipe_push(p);
+	for (size_t i = 0; i < p->fill.n; i++)
+		ms_entity_free(p->fill.v[i]);
+	p->fill.n = 0;
+	pthread_mutex_lock(&p->mu);
+	p->rc = rc < 0 ? rc : 0;
+	p->done = 1;
+	pthread_cond_signal(&p->can_take);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int scan_pipelined(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	pipe_state *p = calloc(1, sizeof(*p));
+	pthread_t th;
+	pipe_batch b;
+	int rc = 0;
+
+	if (!p)
+		return oom(err);
+	p->s = s;
+	p->ti = ti;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->can_put, NULL);
+	pthread_cond_init(&p->can_take, NULL);
+	if (pthread_create(&th, NULL, pipe_reader, p) != 0) {
+		free(p);
+		return scan_lines(s, ti, cb, ctx, err);
+	}
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&p->mu);
+		while (p->count == 0 && !p->done)
+			pthread_cond_wait(&p->can_take, &p->mu);
+		if (p->count == 0) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		b = p->slots[p->head];
+		p->head = (p->head + 1) % PIPE_SLOTS;
+		p->count--;
+		pthread_cond_signal(&p->can_put);
+		pthread_mutex_unlock(&p->mu);
+		for (i = 0; i < b.n && rc == 0; i++)
+			rc = cb(b.v[i], ctx, err);
+		for (; i < b.n; i++)
+			ms_entity_free(b.v[i]);
+		if (rc != 0)
+			break;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_signal(&p->can_put);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(th, NULL);
+	/* Batches the consumer never took. */
+	while (p->count) {
+		b = p->slots[p->head];
+		p->head = (p->head + 1) % PIPE_SLOTS;
+		p->count--;
+		for (size_t i = 0; i < b.n; i++)
+			ms_entity_free(b.v[i]);
+	}
+	if (rc == 0 && p->rc < 0) {
+		*err = p->err;
+		rc = p->rc;
+	}
+	pthread_cond_destroy(&p->can_put);
+	pthread_cond_destroy(&p->can_take);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	return rc;
+}
+
+/* Stream every partition of table ti to cb, reading its spans. */
+static int scan_table(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	const table_rec *t = &s->tables[ti];
+	uint64_t lines = 0;
+
+	for (size_t i = 0; i < t->nspans; i++)
+		lines += t->spans[i].lines;
+	if (lines >= PIPE_MIN_LINES)
+		return scan_pipelined(s, ti, cb, ctx, err);
+	return scan_lines(s, ti, cb, ctx, err);
 }
 
 static int r_scan(ms_catalog *self, const char *db, const char *table, unsigned int flags,
