@@ -71,8 +71,9 @@ cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMS_TESTS=OFF >"$LOG/cm
 	{ tail -20 "$LOG/cmake.log"; die "cmake failed (log: $LOG/cmake.log)"; }
 make -C "$BUILD" -j2 metasync >"$LOG/make.log" 2>&1 ||
 	{ tail -20 "$LOG/make.log"; die "build failed (log: $LOG/make.log)"; }
+TREE="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include CMakeLists.txt 2>/dev/null || echo ' + uncommitted changes in src/')"
 gcc -O2 -std=c11 -Wall -Wextra -o "$GEN" "$REPO/bench/gen_export.c" || die "cannot build gen_export"
-echo "metasync: $MS"
+echo "metasync: $MS (built from $TREE)"
 echo "gen_export: $GEN"
 
 # ---------------------------------------------------------------- data
@@ -256,6 +257,7 @@ echo "        metasync export --source 'sqlite:$CONV?catalog-id=$SRC_ID' --outpu
 echo
 echo "machine: nproc $(nproc), memory $(free -g | awk '/^Mem:/ { print $2 " GiB" }'), kernel $(uname -r)," \
 	"sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
+echo "metasync built from: $TREE"
 
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
 	rm_db "$CAT"
