@@ -3,7 +3,7 @@
 # that this machine lacks.  Usage: scripts/deps.sh [build|test]
 set -euo pipefail
 
-build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zlib1g-dev)
+build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev)
 test_pkgs=(libcmocka-dev sqlite3 jq)
 
 want=("${build_pkgs[@]}")

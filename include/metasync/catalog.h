@@ -4,7 +4,8 @@
  *
  *   sqlite:PATH[?catalog-id=ID]      the embedded catalog
  *   file://DIR, DIR                  a snapshot on a local store
- *   (later) hms+postgresql://, hms+mysql://, glue://, s3://
+ *   hms+postgresql://..., hms+mysql://...  a Hive Metastore 3.x database
+ *   (later) glue://, s3://
  */
 #ifndef METASYNC_CATALOG_H
 #define METASYNC_CATALOG_H
@@ -68,6 +69,13 @@ typedef struct ms_open_options {
 	const char *table_input_path;
 	const char *partition_input_path;
 	const char *expect_manifest_sha256; /* refuse unless manifest.json hashes to this */
+	/*
+	 * Warnings about one entity that do not fail the call (e.g. fields a
+	 * Hive Metastore has no column for): message is one line naming the
+	 * entity, borrowed for the call.  NULL: not reported.
+	 */
+	void (*warn)(void *ctx, const char *message);
+	void *warn_ctx;
 } ms_open_options;
 
 /* Open url (new; close with ms_catalog_close). Unknown scheme: MS_EINVAL naming it. */

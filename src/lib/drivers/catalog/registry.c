@@ -13,6 +13,8 @@ int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_op
 			   ms_error *err);
 int ms_snapshot_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			     ms_error *err);
+int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
+			ms_error *err);
 
 static const struct {
 	const char *scheme;
@@ -20,6 +22,8 @@ static const struct {
 } catalog_schemes[] = {
 	{ "sqlite", ms_sqlite_catalog_open },
 	{ "file", ms_snapshot_catalog_open },
+	{ "hms+postgresql", ms_hms_catalog_open },
+	{ "hms+mysql", ms_hms_catalog_open },
 };
 
 int ms_catalog_base_init(ms_catalog *base, const ms_catalog_driver *driver,

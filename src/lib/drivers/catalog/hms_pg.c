@@ -1,0 +1,302 @@
+/*
+ * The PostgreSQL backend of the Hive Metastore driver (hms_sql.h), on libpq.
+ *
+ * The driver writes statements once, with `?` placeholders and
+ * double-quoted identifiers; this file turns the placeholders into $1, $2,
+ * ... (identifiers are already PostgreSQL's) and runs them with
+ * PQexecParams, every value a text parameter.  The connection is built from
+ * the parsed URL as libpq keyword/value pairs, so a password is handed to
+ * libpq and never formatted into a string; metasync's own query parameters
+ * (catalog=, schema=) are not passed on, and ?schema= becomes the session's
+ * search_path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "drivers/catalog/hms_sql.h"
+#include "util/buf.h"
+#include "util/url.h"
+
+#define PG_SQL_MAX ((size_t)64 << 20)
+#define PG_MAX_KEYWORDS 32
+
+typedef struct pg_conn {
+	hms_conn base;
+	PGconn *pg;
+	ms_buf sql;   /* the rewritten statement */
+} pg_conn;
+
+/* Fill err from a failed result or the connection; never includes the password. */
+static int pg_fail(pg_conn *c, PGresult *res, const char *what, ms_error *err)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *msg = primary ? primary : PQerrorMessage(c->pg);
+	int code = PQstatus(c->pg) == CONNECTION_BAD ? MS_EIO : MS_EBACKEND;
+	size_t n;
+
+	ms_error_set(err, code, "cannot %s in '%s'", what, c->base.redacted_url);
+	ms_error_detail(err, "%s", msg ? msg : "");
+	if (err) {
+		/* one line: drop libpq's trailing newline */
+		n = strlen(err->detail);
+		while (n && (err->detail[n - 1] == '\n' || err->detail[n - 1] == '\r'))
+			err->detail[--n] = '\0';
+		if (state)
+			snprintf(err->backend_code, sizeof(err->backend_code), "%s", state);
+	}
+	return code;
+}
+
+/*
+ * Rewrite `?` into $n outside quoted text.  Identifiers ("...") and literals
+ * ('...') are copied as they are.
+ */
+static int rewrite(pg_conn *c, const char *sql, size_t nparams, ms_error *err)
+{
+	size_t n = 0;
+	char quote = 0;
+	const char *p;
+	int rc = 0;
+
+	ms_buf_reset(&c->sql);
+	for (p = sql; *p && rc == 0; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+			rc = ms_buf_addc(&c->sql, *p);
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+			rc = ms_buf_addc(&c->sql, *p);
+		} else if (*p == '?') {
+			rc = ms_buf_printf(&c->sql, "$%zu", ++n);
+		} else {
+			rc = ms_buf_addc(&c->sql, *p);
+		}
+	}
+	if (rc == 0 && !c->sql.ptr)
+		rc = ms_buf_add(&c->sql, "", 0);
+	if (rc < 0)
+		return ms_error_set(err, rc, "statement for '%s' is too long",
+				    c->base.redacted_url);
+	if (n != nparams)
+		return ms_error_set(err, MS_EINVAL,
+				    "statement for '%s' has %zu placeholders but %zu parameters",
+				    c->base.redacted_url, n, nparams);
+	return 0;
+}
+
+static int pg_query(hms_conn *hc, const char *sql, const char *const *params, size_t nparams,
+		    hms_row_cb row, void *ctx, unsigned long long *affected, ms_error *err)
+{
+	pg_conn *c = (pg_conn *)hc;
+	PGresult *res;
+	ExecStatusType st;
+	int rc = 0, nrows, ncols, i, j;
+	const char **vals = NULL;
+	size_t *lens = NULL;
+
+	if (nparams > 65535)
+		return ms_error_set(err, MS_EINVAL, "statement for '%s' has too many parameters",
+				    c->base.redacted_url);
+	if ((rc = rewrite(c, sql, nparams, err)) < 0)
+		return rc;
+	res = PQexecParams(c->pg, c->sql.ptr, (int)nparams, NULL, params, NULL, NULL, 0);
+	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		rc = pg_fail(c, res, "run a statement", err);
+		PQclear(res);
+		return rc;
+	}
+	if (affected) {
+		const char *t = PQcmdTuples(res);
+
+		*affected = t && *t ? strtoull(t, NULL, 10) : 0;
+	}
+	nrows = PQntuples(res);
+	ncols = PQnfields(res);
+	if (row && nrows > 0) {
+		vals = calloc((size_t)ncols + 1, sizeof(*vals));
+		lens = calloc((size_t)ncols + 1, sizeof(*lens));
+		if (!vals || !lens) {
+			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (i = 0; i < nrows && rc == 0; i++) {
+			for (j = 0; j < ncols; j++) {
+				if (PQgetisnull(res, i, j)) {
+					vals[j] = NULL;
+					lens[j] = 0;
+				} else {
+					vals[j] = PQgetvalue(res, i, j);
+					lens[j] = (size_t)PQgetlength(res, i, j);
+				}
+			}
+			rc = row(ctx, (size_t)ncols, vals, lens, err);
+		}
+	}
+done:
+	free(vals);
+	free(lens);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_exec(pg_conn *c, const char *sql, const char *what, ms_error *err)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	int rc = 0;
+
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_fail(c, res, what, err);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_begin(hms_conn *hc, ms_error *err)
+{
+	return pg_exec((pg_conn *)hc, "BEGIN", "begin a transaction", err);
+}
+
+static int pg_commit(hms_conn *hc, ms_error *err)
+{
+	return pg_exec((pg_conn *)hc, "COMMIT", "commit a transaction", err);
+}
+
+static int pg_rollback(hms_conn *hc, ms_error *err)
+{
+	return pg_exec((pg_conn *)hc, "ROLLBACK", "roll back a transaction", err);
+}
+
+static void pg_close(hms_conn *hc)
+{
+	pg_conn *c = (pg_conn *)hc;
+
+	if (!c)
+		return;
+	if (c->pg)
+		PQfinish(c->pg);
+	ms_buf_free(&c->sql);
+	free(c->base.redacted_url);
+	free(c);
+}
+
+static const hms_conn_ops pg_ops = {
+	.dialect = HMS_POSTGRESQL,
+	.close = pg_close,
+	.query = pg_query,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+};
+
+/* Parameters metasync reads itself; libpq would refuse them. */
+static int own_param(const char *key)
+{
+	return strcmp(key, "catalog") == 0 || strcmp(key, "schema") == 0 ||
+	       strcmp(key, "catalog-id") == 0;
+}
+
+/* Set the search path to one schema, quoted as an identifier. */
+static int set_schema(pg_conn *c, const char *schema, ms_error *err)
+{
+	ms_buf q = MS_BUF_INIT(4096);
+	const char *params[1];
+	const char *p;
+	int rc = ms_buf_addc(&q, '"');
+
+	for (p = schema; rc == 0 && *p; p++)
+		rc = *p == '"' ? ms_buf_add(&q, "\"\"", 2) : ms_buf_addc(&q, *p);
+	if (rc == 0)
+		rc = ms_buf_addc(&q, '"');
+	if (rc < 0) {
+		ms_buf_free(&q);
+		return ms_error_set(err, MS_EINVAL, "schema name for '%s' is too long",
+				    c->base.redacted_url);
+	}
+	params[0] = q.ptr;
+	rc = pg_query(&c->base, "SELECT pg_catalog.set_config('search_path', ?, false)", params,
+		      1, NULL, NULL, NULL, err);
+	ms_buf_free(&q);
+	return rc;
+}
+
+int hms_pg_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
+{
+	const char *keys[PG_MAX_KEYWORDS + 1], *vals[PG_MAX_KEYWORDS + 1];
+	const char *schema = ms_url_param_get(url, "schema");
+	size_t n = 0, i;
+	pg_conn *c;
+	int rc;
+
+	if (!(c = calloc(1, sizeof(*c))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	c->base.ops = &pg_ops;
+	ms_buf_init(&c->sql, PG_SQL_MAX);
+	if (!(c->base.redacted_url = strdup(url->redacted ? url->redacted : ""))) {
+		pg_close(&c->base);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	if (url->host && *url->host) {
+		keys[n] = "host";
+		vals[n++] = url->host;
+	}
+	if (url->port && *url->port) {
+		keys[n] = "port";
+		vals[n++] = url->port;
+	}
+	if (url->user && *url->user) {
+		keys[n] = "user";
+		vals[n++] = url->user;
+	}
+	if (url->password) {
+		keys[n] = "password";
+		vals[n++] = url->password;
+	}
+	if (url->path && url->path[0] == '/' && url->path[1]) {
+		keys[n] = "dbname";
+		vals[n++] = url->path + 1;
+	}
+	for (i = 0; i < url->nparams; i++) {
+		if (own_param(url->params[i].key))
+			continue;
+		if (n == PG_MAX_KEYWORDS) {
+			pg_close(&c->base);
+			return ms_error_set(err, MS_EINVAL, "too many parameters in '%s'",
+					    url->redacted);
+		}
+		keys[n] = url->params[i].key;
+		vals[n++] = url->params[i].value;
+	}
+	keys[n] = "client_encoding";
+	vals[n++] = "UTF8";
+	keys[n] = NULL;
+	vals[n] = NULL;
+	c->pg = PQconnectdbParams(keys, vals, 0);
+	if (!c->pg) {
+		pg_close(&c->base);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		rc = ms_error_set(err, MS_EIO, "cannot connect to '%s'", url->redacted);
+		ms_error_detail(err, "%s", PQerrorMessage(c->pg));
+		if (err) {
+			size_t m = strlen(err->detail);
+
+			while (m && (err->detail[m - 1] == '\n' || err->detail[m - 1] == '\r'))
+				err->detail[--m] = '\0';
+			snprintf(err->backend_code, sizeof(err->backend_code), "08001");
+		}
+		pg_close(&c->base);
+		return rc;
+	}
+	if ((rc = set_schema(c, schema && *schema ? schema : "public", err)) < 0) {
+		pg_close(&c->base);
+		return rc;
+	}
+	*out = &c->base;
+	return 0;
+}
