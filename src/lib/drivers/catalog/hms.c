@@ -1517,7 +1517,13 @@ static int write_sd(hms_catalog *self, sdwriter *w, const subject *s, const cJSO
 				goto done;
 		}
 	}
-	/* columns */
+	/* columns, after their CDS row (a flush may come between) */
+	if (new_cd >= 0) {
+		PL(&w->cds, new_cd);
+		if ((rc = sdw_row(w, &w->cds, err)) < 0)
+			goto done;
+		cd_id = new_cd;
+	}
 	idx = 0;
 	cJSON_ArrayForEach(v, jget(sd, "Columns"))
 	{
@@ -1554,12 +1560,6 @@ static int write_sd(hms_catalog *self, sdwriter *w, const subject *s, const cJSO
 				goto done;
 		}
 		idx++;
-	}
-	if (new_cd >= 0) {
-		PL(&w->cds, new_cd);
-		if ((rc = sdw_row(w, &w->cds, err)) < 0)
-			goto done;
-		cd_id = new_cd;
 	}
 	CHECK("SDS.INPUT_FORMAT", jstr(sd, "InputFormat"));
 	CHECK("SDS.OUTPUT_FORMAT", jstr(sd, "OutputFormat"));
@@ -3038,8 +3038,7 @@ static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table
 	if ((rc = sdw_flush(&w, err)) < 0)
 		goto done;
 	for (i = 0; i < n; i++) {
-		const cJSON *doc = parts[i]->doc, *v;
-		long long k = 0;
+		const cJSON *doc = parts[i]->doc;
 
 		if (!names[i])
 			continue;
@@ -3058,12 +3057,23 @@ static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table
 		PL(&pins, t.id);
 		if ((rc = ins_row(&pins, err)) < 0)
 			goto done;
+	}
+	/* then what hangs off them */
+	if ((rc = ins_flush(&pins, err)) < 0)
+		goto done;
+	for (i = 0; i < n; i++) {
+		const cJSON *doc = parts[i]->doc, *v;
+		long long k = 0;
+
+		if (!names[i])
+			continue;
+		subj.vkey = parts[i]->vkey;
 		cJSON_ArrayForEach(v, jget(doc, "Values"))
 		{
 			PL(&kvins, part_ids[i]);
 			P(&kvins, v->valuestring);
 			PL(&kvins, k++);
-			if ((rc = sdw_row(&w, &kvins, err)) < 0)
+			if ((rc = ins_row(&kvins, err)) < 0)
 				goto done;
 		}
 		cJSON_ArrayForEach(v, jget(doc, "Parameters"))
@@ -3075,7 +3085,7 @@ static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table
 			PL(&ppins, part_ids[i]);
 			P(&ppins, v->string);
 			P(&ppins, cJSON_IsString(v) ? v->valuestring : NULL);
-			if ((rc = sdw_row(&w, &ppins, err)) < 0)
+			if ((rc = ins_row(&ppins, err)) < 0)
 				goto done;
 		}
 		if (stexts[i]) {
@@ -3083,12 +3093,11 @@ static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table
 			PL(&ppins, part_ids[i]);
 			P(&ppins, HMS_STASH);
 			P(&ppins, stexts[i]);
-			if ((rc = sdw_row(&w, &ppins, err)) < 0)
+			if ((rc = ins_row(&ppins, err)) < 0)
 				goto done;
 		}
 	}
-	/* kvins and ppins rows were counted through sdw_row, which never flushed them */
-	if ((rc = ins_flush(&pins, err)) < 0 || (rc = ins_flush(&kvins, err)) < 0 ||
+	if ((rc = ins_flush(&kvins, err)) < 0 ||
 	    (rc = ins_flush(&ppins, err)) < 0)
 		goto done;
 	for (i = 0; i < n; i++)
@@ -3197,7 +3206,7 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 	hms_catalog *self = (hms_catalog *)cat;
 	long long from = 0, last;
 	char fb[32], *end = NULL;
-	const char *p[2] = { fb, self->ctlg };
+	const char *p[1] = { fb };
 	rowset rs = { 0 };
 	size_t i;
 	int rc;
@@ -3227,10 +3236,10 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 		size_t got;
 
 		if ((rc = q(self,
-			    "SELECT \"EVENT_ID\", \"EVENT_TYPE\", \"DB_NAME\", \"TBL_NAME\" FROM "
-			    "\"NOTIFICATION_LOG\" WHERE \"EVENT_ID\" > ? AND (\"CAT_NAME\" = ? OR "
-			    "\"CAT_NAME\" IS NULL) ORDER BY \"EVENT_ID\" LIMIT 10000",
-			    p, 2, &rs, NULL, err)) < 0)
+			    "SELECT \"EVENT_ID\", \"EVENT_TYPE\", \"DB_NAME\", \"TBL_NAME\", "
+			    "\"CAT_NAME\" FROM \"NOTIFICATION_LOG\" WHERE \"EVENT_ID\" > ? ORDER BY "
+			    "\"EVENT_ID\" LIMIT 10000",
+			    p, 1, &rs, NULL, err)) < 0)
 			return rc;
 		got = rs.nrows;
 		for (i = 0; i < rs.nrows && rc == 0; i++) {
@@ -3255,7 +3264,9 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 			} else {
 				continue;
 			}
-			if (!c.database)
+			/* another hive catalog's event: passed over, the cursor moves on */
+			if (!c.database ||
+			    (CELL(&rs, i, 4) && strcmp(CELL(&rs, i, 4), self->ctlg) != 0))
 				continue;
 			rc = cb(&c, ctx, err);
 		}

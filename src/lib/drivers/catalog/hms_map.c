@@ -64,6 +64,39 @@ int hms_part_name(ms_buf *out, const char *const *keys, const char *const *value
 	return rc;
 }
 
+/* Java's String.length(): UTF-16 code units of UTF-8 text. */
+static size_t utf16_units(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c & 0xc0) != 0x80)
+			n += c >= 0xf0 ? 2 : 1;
+	}
+	return n;
+}
+
+/* Bytes of the first `units` UTF-16 units of s, or (size_t)-1 if s is shorter. */
+static size_t utf16_bytes(const char *s, size_t units)
+{
+	size_t i = 0;
+
+	while (units > 0) {
+		unsigned char c = (unsigned char)s[i];
+		size_t w = c >= 0xf0 ? 2 : 1;
+
+		if (!c || w > units)
+			return (size_t)-1;
+		units -= w;
+		i++;
+		while ((s[i] & 0xc0) == 0x80)
+			i++;
+	}
+	return i;
+}
+
 int hms_skew_encode(ms_buf *out, const char *const *values, size_t n)
 {
 	size_t i;
@@ -72,7 +105,7 @@ int hms_skew_encode(ms_buf *out, const char *const *values, size_t n)
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *v = values[i] ? values[i] : "";
 
-		rc = ms_buf_printf(out, "%zu$", strlen(v));
+		rc = ms_buf_printf(out, "%zu$", utf16_units(v, strlen(v)));
 		if (rc == 0)
 			rc = ms_buf_adds(out, v);
 	}
@@ -100,7 +133,7 @@ int hms_skew_decode(const char *s, const char **starts, size_t *lens, size_t max
 		if (*p != '$')
 			return MS_EINVAL;
 		p++;
-		if (len > strlen(p))
+		if (len > strlen(p) || (len = utf16_bytes(p, len)) == (size_t)-1)
 			return MS_EINVAL;
 		if (count == max)
 			return MS_EINVAL;

@@ -193,6 +193,13 @@ static const hms_conn_ops pg_ops = {
 	.rollback = pg_rollback,
 };
 
+/* A library prints nothing: the server's notices are dropped. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /* Parameters metasync reads itself; libpq would refuse them. */
 static int own_param(const char *key)
 {
@@ -293,6 +300,7 @@ int hms_pg_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 		pg_close(&c->base);
 		return rc;
 	}
+	PQsetNoticeProcessor(c->pg, quiet, NULL);
 	if ((rc = set_schema(c, schema && *schema ? schema : "public", err)) < 0) {
 		pg_close(&c->base);
 		return rc;

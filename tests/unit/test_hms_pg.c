@@ -1,0 +1,770 @@
+/*
+ * The Hive Metastore driver against a live PostgreSQL holding the Hive 3.1
+ * schema (the URL in $MS_TEST_HMS_PG_URL, e.g.
+ * hms+postgresql://postgres@/hms?host=/tmp/sockdir); nothing runs when it is
+ * unset.  What the shared conformance suite cannot see from outside:
+ *
+ * - ids: another connection reserving ids through SEQUENCE_TABLE the
+ *   DataNucleus way while the driver writes gets ranges the driver never uses;
+ * - no orphans: after creates, replaces and deletes every SDS, CDS, SERDES,
+ *   skew list and parameter row is referenced;
+ * - what Hive stores: Glue skew encodings split into string lists, PART_NAME
+ *   escaped, SORT_COLS.ORDER, EXTERNAL/comment parameters kept;
+ * - refusals: not a Hive 3.x schema, values longer than their column;
+ * - warnings for what Hive has no column for; passwords never in errors;
+ * - the NOTIFICATION_LOG change feed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+
+#include "drivers/catalog/hms_sql.h"
+#include "metasync/catalog.h"
+#include "util/buf.h"
+#include "util/url.h"
+
+static const char *g_url;
+static char g_prefix[64];
+
+#define MODEL "org.apache.hadoop.hive.metastore.model."
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static hms_conn *sql_connect(const char *text)
+{
+	ms_url *u = NULL;
+	hms_conn *c = NULL;
+	ms_error err;
+
+	assert_int_equal(ms_url_parse(&u, text, &err), 0);
+	if (hms_pg_connect(&c, u, &err) < 0)
+		fail_msg("connect: %s (%s)", err.message, err.detail);
+	ms_url_free(u);
+	return c;
+}
+
+typedef struct scalar {
+	char v[256];
+	int rows;
+} scalar;
+
+static int first_cell(void *ctx, size_t ncols, const char *const *values, const size_t *lengths,
+		      ms_error *err)
+{
+	scalar *s = ctx;
+
+	(void)ncols;
+	(void)lengths;
+	(void)err;
+	if (s->rows++ == 0)
+		snprintf(s->v, sizeof(s->v), "%s", values[0] ? values[0] : "<null>");
+	return 0;
+}
+
+/* Run sql (no parameters) and return the first cell as a number. */
+static long long sql_num(hms_conn *c, const char *sql)
+{
+	scalar s = { "", 0 };
+	ms_error err;
+
+	if (c->ops->query(c, sql, NULL, 0, first_cell, &s, NULL, &err) < 0)
+		fail_msg("%s: %s (%s)", sql, err.message, err.detail);
+	return strtoll(s.v, NULL, 10);
+}
+
+static void sql_exec(hms_conn *c, const char *sql)
+{
+	ms_error err;
+
+	if (c->ops->query(c, sql, NULL, 0, NULL, NULL, NULL, &err) < 0)
+		fail_msg("%s: %s (%s)", sql, err.message, err.detail);
+}
+
+static ms_catalog *open_cat(const char *url, ms_open_options *oo)
+{
+	ms_catalog *cat = NULL;
+	ms_open_options none;
+	ms_error err;
+
+	memset(&none, 0, sizeof(none));
+	if (ms_catalog_open(&cat, url, oo ? oo : &none, &err) < 0)
+		fail_msg("open: %s (%s)", err.message, err.detail);
+	return cat;
+}
+
+static ms_entity *mk(ms_kind kind, const char *db, const char *table, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static ms_entity *mk(ms_kind kind, const char *db, const char *table, const char *fmt, ...)
+{
+	char text[16384];
+	ms_entity *e = NULL;
+	ms_error err;
+	va_list ap;
+	cJSON *doc;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	doc = cJSON_Parse(text);
+	if (!doc)
+		fail_msg("bad test json: %s", text);
+	if (ms_entity_from_glue(&e, kind, doc, db, table, &err) < 0)
+		fail_msg("ms_entity_from_glue: %s\n%s", err.message, text);
+	return e;
+}
+
+static const char *name(const char *base)
+{
+	static char ring[8][128];
+	static unsigned n;
+	char *s = ring[n++ % 8];
+
+	snprintf(s, 128, "%s%s", g_prefix, base);
+	return s;
+}
+
+#define OK(expr)                                                                          \
+	do {                                                                              \
+		ms_error err_;                                                            \
+		int rc_;                                                                  \
+		ms_error_clear(&err_);                                                    \
+		rc_ = (expr);                                                             \
+		(void)err_;                                                               \
+		if (rc_ != 0)                                                             \
+			fail_msg("%s: %s", #expr, err_.message);                          \
+	} while (0)
+
+/* Every row that hangs off another is referenced; 0 when nothing is orphaned. */
+static long long orphans(hms_conn *c)
+{
+	static const char *const checks[] = {
+		"SELECT COUNT(*) FROM \"SDS\" s WHERE NOT EXISTS (SELECT 1 FROM \"TBLS\" t WHERE "
+		"t.\"SD_ID\" = s.\"SD_ID\") AND NOT EXISTS (SELECT 1 FROM \"PARTITIONS\" p WHERE "
+		"p.\"SD_ID\" = s.\"SD_ID\")",
+		"SELECT COUNT(*) FROM \"CDS\" c WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
+		"s.\"CD_ID\" = c.\"CD_ID\")",
+		"SELECT COUNT(*) FROM \"COLUMNS_V2\" c WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
+		"s.\"CD_ID\" = c.\"CD_ID\")",
+		"SELECT COUNT(*) FROM \"SERDES\" e WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
+		"s.\"SERDE_ID\" = e.\"SERDE_ID\")",
+		"SELECT COUNT(*) FROM \"SERDE_PARAMS\" e WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s "
+		"WHERE s.\"SERDE_ID\" = e.\"SERDE_ID\")",
+		"SELECT COUNT(*) FROM \"SD_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
+		"s.\"SD_ID\" = p.\"SD_ID\")",
+		"SELECT COUNT(*) FROM \"TABLE_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM \"TBLS\" t "
+		"WHERE t.\"TBL_ID\" = p.\"TBL_ID\")",
+		"SELECT COUNT(*) FROM \"PARTITION_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM "
+		"\"PARTITIONS\" t WHERE t.\"PART_ID\" = p.\"PART_ID\")",
+		"SELECT COUNT(*) FROM \"PARTITION_KEY_VALS\" p WHERE NOT EXISTS (SELECT 1 FROM "
+		"\"PARTITIONS\" t WHERE t.\"PART_ID\" = p.\"PART_ID\")",
+		"SELECT COUNT(*) FROM \"DATABASE_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM \"DBS\" d "
+		"WHERE d.\"DB_ID\" = p.\"DB_ID\")",
+		"SELECT COUNT(*) FROM \"SKEWED_STRING_LIST\" l WHERE NOT EXISTS (SELECT 1 FROM "
+		"\"SKEWED_VALUES\" v WHERE v.\"STRING_LIST_ID_EID\" = l.\"STRING_LIST_ID\") AND NOT "
+		"EXISTS (SELECT 1 FROM \"SKEWED_COL_VALUE_LOC_MAP\" m WHERE m.\"STRING_LIST_ID_KID\" "
+		"= l.\"STRING_LIST_ID\")",
+		"SELECT COUNT(*) FROM \"SKEWED_STRING_LIST_VALUES\" v WHERE NOT EXISTS (SELECT 1 FROM "
+		"\"SKEWED_STRING_LIST\" l WHERE l.\"STRING_LIST_ID\" = v.\"STRING_LIST_ID\")",
+		"SELECT COUNT(*) FROM \"PARTITIONS\" p WHERE NOT EXISTS (SELECT 1 FROM \"TBLS\" t "
+		"WHERE t.\"TBL_ID\" = p.\"TBL_ID\")",
+	};
+	long long total = 0, n;
+	size_t i;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		n = sql_num(c, checks[i]);
+		if (n)
+			print_message("orphaned: %lld by %s\n", n, checks[i]);
+		total += n;
+	}
+	return total;
+}
+
+static ms_entity *skewed_table(const char *db, const char *t, const char *loc)
+{
+	return mk(MS_KIND_TABLE, db, NULL,
+		  "{\"Name\":\"%s\",\"TableType\":\"EXTERNAL_TABLE\",\"Description\":\"glue only\","
+		  "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\","
+		  "\"Parameters\":{\"pii\":\"no\"}},{\"Name\":\"region\",\"Type\":\"string\"}],"
+		  "\"Location\":\"%s\",\"NumberOfBuckets\":4,\"BucketColumns\":[\"id\"],"
+		  "\"SortColumns\":[{\"Column\":\"id\",\"SortOrder\":0}],"
+		  "\"SerdeInfo\":{\"SerializationLibrary\":\"x.Serde\",\"Parameters\":{\"a\":\"b\"}},"
+		  "\"Parameters\":{\"p\":\"q\"},"
+		  "\"SkewedInfo\":{\"SkewedColumnNames\":[\"id\",\"region\"],"
+		  "\"SkewedColumnValues\":[\"1$12$eu\",\"1$26$Zürich\"],"
+		  "\"SkewedColumnValueLocationMaps\":{\"1$12$eu\":\"%s/skew\"}}},"
+		  "\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}],"
+		  "\"Parameters\":{\"EXTERNAL\":\"TRUE\",\"comment\":\"hive comment\"}}",
+		  t, loc, loc);
+}
+
+static ms_entity *part(const char *db, const char *t, const char *v, const char *loc)
+{
+	return mk(MS_KIND_PARTITION, db, t,
+		  "{\"Values\":[\"%s\"],\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"id\","
+		  "\"Type\":\"bigint\"},{\"Name\":\"region\",\"Type\":\"string\"}],"
+		  "\"Location\":\"%s\",\"SerdeInfo\":{\"SerializationLibrary\":\"x.Serde\"}},"
+		  "\"Parameters\":{\"numRows\":\"1\"}}",
+		  v, loc);
+}
+
+static void put_db(ms_catalog *cat, const char *db)
+{
+	ms_entity *d = mk(MS_KIND_DATABASE, NULL, NULL,
+			  "{\"Name\":\"%s\",\"LocationUri\":\"s3://b/%s\"}", db, db);
+	ms_error err;
+
+	if (ms_catalog_put_database(cat, d, &err) < 0)
+		fail_msg("put_database: %s", err.message);
+	ms_entity_free(d);
+}
+
+/* ---- cases ------------------------------------------------------------ */
+
+typedef struct reserver {
+	const char *url;
+	volatile int stop;
+	long long ranges[4096][3]; /* first, end, class (0 partition, 1 sd) */
+	size_t n;
+	int failed;
+	char error[512];
+} reserver;
+
+/* Reserve ids of MPartition and MStorageDescriptor as a metastore server does. */
+static void *reserve_loop(void *arg)
+{
+	reserver *r = arg;
+	hms_conn *c;
+	ms_url *u = NULL;
+	ms_error err;
+	const char *classes[2] = { MODEL "MPartition", MODEL "MStorageDescriptor" };
+	size_t k = 0;
+
+	if (ms_url_parse(&u, r->url, &err) < 0 || hms_pg_connect(&c, u, &err) < 0) {
+		r->failed = 1;
+		snprintf(r->error, sizeof(r->error), "%s", err.message);
+		ms_url_free(u);
+		return NULL;
+	}
+	ms_url_free(u);
+	while (!r->stop && r->n < 4096) {
+		scalar s = { "", 0 };
+		const char *p[2];
+		char nv[32];
+		long long next;
+
+		p[0] = classes[k++ % 2];
+		if (c->ops->begin(c, &err) < 0 ||
+		    c->ops->query(c,
+				  "SELECT \"NEXT_VAL\" FROM \"SEQUENCE_TABLE\" WHERE "
+				  "\"SEQUENCE_NAME\" = ? FOR UPDATE",
+				  p, 1, first_cell, &s, NULL, &err) < 0) {
+			r->failed = 1;
+			snprintf(r->error, sizeof(r->error), "%s %s", err.message, err.detail);
+			break;
+		}
+		if (!s.rows) {
+			/* the row is the driver's to create first */
+			c->ops->rollback(c, &err);
+			usleep(1000);
+			continue;
+		}
+		next = strtoll(s.v, NULL, 10);
+		snprintf(nv, sizeof(nv), "%lld", next + 10);
+		p[1] = p[0];
+		p[0] = nv;
+		if (c->ops->query(c,
+				  "UPDATE \"SEQUENCE_TABLE\" SET \"NEXT_VAL\" = ? WHERE "
+				  "\"SEQUENCE_NAME\" = ?",
+				  p, 2, NULL, NULL, NULL, &err) < 0 ||
+		    c->ops->commit(c, &err) < 0) {
+			r->failed = 1;
+			snprintf(r->error, sizeof(r->error), "%s %s", err.message, err.detail);
+			break;
+		}
+		r->ranges[r->n][0] = next;
+		r->ranges[r->n][1] = next + 10;
+		r->ranges[r->n][2] = (long long)((k - 1) % 2);
+		r->n++;
+	}
+	c->ops->close(c);
+	return NULL;
+}
+
+typedef struct idcheck {
+	reserver *r;
+	long long hits, seen;
+} idcheck;
+
+static int check_id(void *ctx, size_t ncols, const char *const *values, const size_t *lengths,
+		    ms_error *err)
+{
+	idcheck *ic = ctx;
+	long long id = strtoll(values[0], NULL, 10), cls = strtoll(values[1], NULL, 10);
+	size_t i;
+
+	(void)ncols;
+	(void)lengths;
+	(void)err;
+	ic->seen++;
+	for (i = 0; i < ic->r->n; i++)
+		if (ic->r->ranges[i][2] == cls && id >= ic->r->ranges[i][0] &&
+		    id < ic->r->ranges[i][1])
+			ic->hits++;
+	return 0;
+}
+
+static void test_ids_with_another_allocator(void **state)
+{
+	const char *db = name("ids");
+	ms_catalog *cat = open_cat(g_url, NULL);
+	hms_conn *c = sql_connect(g_url);
+	ms_entity *t = mk(MS_KIND_TABLE, db, NULL,
+			  "{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\","
+			  "\"Type\":\"int\"}],\"Location\":\"s3://b/t\"},\"PartitionKeys\":"
+			  "[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	reserver *r = calloc(1, sizeof(*r));
+	pthread_t th;
+	idcheck ic;
+	char sql[512];
+	int round;
+
+	(void)state;
+	assert_non_null(r);
+	r->url = g_url;
+	put_db(cat, db);
+	OK(ms_catalog_put_table(cat, t, &err_));
+	assert_int_equal(pthread_create(&th, NULL, reserve_loop, r), 0);
+	for (round = 0; round < 20; round++) {
+		ms_entity *p[50];
+		char v[32], loc[64];
+		size_t i;
+
+		for (i = 0; i < 50; i++) {
+			snprintf(v, sizeof(v), "%d-%zu", round, i);
+			snprintf(loc, sizeof(loc), "s3://b/t/k=%s", v);
+			p[i] = part(db, "t", v, loc);
+		}
+		/* new ones each round, and every other round replaces the last */
+		OK(ms_catalog_put_partitions(cat, db, "t", p, 50, &err_));
+		for (i = 0; i < 50; i++)
+			ms_entity_free(p[i]);
+		/* a fresh catalog each round, so that every round reserves again */
+		ms_catalog_close(cat);
+		cat = open_cat(g_url, NULL);
+	}
+	r->stop = 1;
+	pthread_join(th, NULL);
+	if (r->failed)
+		fail_msg("reserver: %s", r->error);
+	assert_true(r->n > 0);
+	memset(&ic, 0, sizeof(ic));
+	ic.r = r;
+	snprintf(sql, sizeof(sql),
+		 "SELECT p.\"PART_ID\", 0 FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" = "
+		 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s' "
+		 "UNION ALL SELECT p.\"SD_ID\", 1 FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" "
+		 "= p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s'",
+		 db, db);
+	{
+		ms_error err;
+
+		assert_int_equal(c->ops->query(c, sql, NULL, 0, check_id, &ic, NULL, &err), 0);
+	}
+	print_message("another allocator reserved %zu blocks; driver used %lld ids\n", r->n,
+		      ic.seen);
+	assert_int_equal(ic.seen, 2 * 20 * 50);
+	assert_int_equal(ic.hits, 0);
+	/* SEQUENCE_TABLE stays ahead of every id in use */
+	assert_true(sql_num(c, "SELECT \"NEXT_VAL\" FROM \"SEQUENCE_TABLE\" WHERE "
+			       "\"SEQUENCE_NAME\" = '" MODEL "MPartition'") >
+		    sql_num(c, "SELECT MAX(\"PART_ID\") FROM \"PARTITIONS\""));
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	ms_entity_free(t);
+	free(r);
+	c->ops->close(c);
+	ms_catalog_close(cat);
+}
+
+static void test_no_orphans(void **state)
+{
+	const char *db = name("orph");
+	ms_catalog *cat = open_cat(g_url, NULL);
+	hms_conn *c = sql_connect(g_url);
+	ms_entity *t1 = skewed_table(db, "t", "s3://b/v1");
+	ms_entity *t2 = skewed_table(db, "t", "s3://b/v2");
+	ms_entity *p[3], *q[3];
+	const char *del[1];
+
+	(void)state;
+	p[0] = part(db, "t", "a", "s3://b/v1/a");
+	p[1] = part(db, "t", "b", "s3://b/v1/b");
+	p[2] = mk(MS_KIND_PARTITION, db, "t",
+		  "{\"Values\":[\"c\"],\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"other\","
+		  "\"Type\":\"int\"}],\"Location\":\"s3://b/c\",\"SkewedInfo\":{"
+		  "\"SkewedColumnNames\":[\"other\"],\"SkewedColumnValues\":[\"1$1\"],"
+		  "\"SkewedColumnValueLocationMaps\":{\"1$1\":\"s3://b/c/1\"}}},"
+		  "\"Parameters\":{\"x\":\"y\"}}");
+	q[0] = part(db, "t", "a", "s3://b/v2/a");
+	q[1] = part(db, "t", "b", "s3://b/v2/b");
+	q[2] = part(db, "t", "c", "s3://b/v2/c");
+	put_db(cat, db);
+	OK(ms_catalog_put_table(cat, t1, &err_));
+	OK(ms_catalog_put_partitions(cat, db, "t", p, 3, &err_));
+	assert_int_equal(orphans(c), 0);
+	/* replace everything */
+	put_db(cat, db);
+	OK(ms_catalog_put_table(cat, t2, &err_));
+	OK(ms_catalog_put_partitions(cat, db, "t", q, 3, &err_));
+	assert_int_equal(orphans(c), 0);
+	OK(ms_catalog_put_partitions(cat, db, "t", p, 3, &err_));
+	assert_int_equal(orphans(c), 0);
+	del[0] = p[2]->vkey;
+	OK(ms_catalog_delete_partitions(cat, db, "t", del, 1, &err_));
+	assert_int_equal(orphans(c), 0);
+	OK(ms_catalog_delete_table(cat, db, "t", &err_));
+	assert_int_equal(orphans(c), 0);
+	OK(ms_catalog_put_table(cat, t1, &err_));
+	OK(ms_catalog_put_partitions(cat, db, "t", q, 3, &err_));
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	assert_int_equal(orphans(c), 0);
+	ms_entity_free(t1);
+	ms_entity_free(t2);
+	for (int i = 0; i < 3; i++) {
+		ms_entity_free(p[i]);
+		ms_entity_free(q[i]);
+	}
+	c->ops->close(c);
+	ms_catalog_close(cat);
+}
+
+typedef struct warnings {
+	char text[8][1024];
+	size_t n;
+} warnings;
+
+static void on_warn(void *ctx, const char *message)
+{
+	warnings *w = ctx;
+
+	if (w->n < 8)
+		snprintf(w->text[w->n++], sizeof(w->text[0]), "%s", message);
+}
+
+static void test_hive_rows_and_warnings(void **state)
+{
+	const char *db = name("rows");
+	warnings w = { .n = 0 };
+	ms_open_options oo;
+	ms_catalog *cat;
+	hms_conn *c = sql_connect(g_url);
+	ms_entity *t = skewed_table(db, "t", "s3://b/t"), *got = NULL;
+	ms_entity *pv = mk(MS_KIND_PARTITION, db, "t",
+			   "{\"Values\":[\"a/b=c %%d\"],\"StorageDescriptor\":{\"Columns\":[]}}");
+	ms_entity *pd = mk(MS_KIND_PARTITION, db, "t", "{\"Values\":[\"\"]}");
+	char sql[1024];
+	char *a, *b;
+
+	(void)state;
+	memset(&oo, 0, sizeof(oo));
+	oo.warn = on_warn;
+	oo.warn_ctx = &w;
+	cat = open_cat(g_url, &oo);
+	put_db(cat, db);
+	OK(ms_catalog_put_table(cat, t, &err_));
+	assert_int_equal(w.n, 1);
+	assert_non_null(strstr(w.text[0], "Description"));
+	assert_non_null(strstr(w.text[0], "Columns[0].Parameters"));
+	assert_non_null(strstr(w.text[0], db));
+	OK(ms_catalog_put_partitions(cat, db, "t", &pv, 1, &err_));
+	OK(ms_catalog_put_partitions(cat, db, "t", &pd, 1, &err_));
+	/* what Hive holds */
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" = "
+		 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s' "
+		 "AND p.\"PART_NAME\" IN ('dt=a%%2Fb%%3Dc %%25d', 'dt=__HIVE_DEFAULT_PARTITION__')",
+		 db);
+	assert_int_equal(sql_num(c, sql), 2);
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM \"SKEWED_STRING_LIST_VALUES\" v JOIN \"SKEWED_VALUES\" s ON "
+		 "s.\"STRING_LIST_ID_EID\" = v.\"STRING_LIST_ID\" JOIN \"TBLS\" t ON t.\"SD_ID\" = "
+		 "s.\"SD_ID_OID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s' "
+		 "AND v.\"STRING_LIST_VALUE\" IN ('1', 'eu', '2', 'Zürich')",
+		 db);
+	assert_int_equal(sql_num(c, sql), 4);
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM \"TABLE_PARAMS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" = "
+		 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s' "
+		 "AND ((p.\"PARAM_KEY\" = 'EXTERNAL' AND p.\"PARAM_VALUE\" = 'TRUE') OR "
+		 "(p.\"PARAM_KEY\" = 'comment' AND p.\"PARAM_VALUE\" = 'hive comment'))",
+		 db);
+	assert_int_equal(sql_num(c, sql), 2);
+	/* and back, unchanged */
+	OK(ms_catalog_get_table(cat, db, "t", &got, &err_));
+	{
+		ms_buf x = MS_BUF_INIT(1 << 20), y = MS_BUF_INIT(1 << 20);
+
+		assert_int_equal(ms_canonical_json(t->doc, 1, &x), 0);
+		assert_int_equal(ms_canonical_json(got->doc, 1, &y), 0);
+		a = x.ptr;
+		b = y.ptr;
+		assert_string_equal(a, b);
+		ms_buf_free(&x);
+		ms_buf_free(&y);
+	}
+	assert_memory_equal(t->hash, got->hash, MS_HASH_LEN);
+	ms_entity_free(got);
+	OK(ms_catalog_get_partition(cat, db, "t", pv->vkey, &got, &err_));
+	assert_memory_equal(pv->hash, got->hash, MS_HASH_LEN);
+	ms_entity_free(got);
+	OK(ms_catalog_get_partition(cat, db, "t", pd->vkey, &got, &err_));
+	assert_memory_equal(pd->hash, got->hash, MS_HASH_LEN);
+	ms_entity_free(got);
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	ms_entity_free(t);
+	ms_entity_free(pv);
+	ms_entity_free(pd);
+	c->ops->close(c);
+	ms_catalog_close(cat);
+}
+
+static void test_too_long(void **state)
+{
+	const char *db = name("long");
+	ms_catalog *cat = open_cat(g_url, NULL);
+	char big[300];
+	ms_entity *d, *t, *p, *ok;
+	ms_error err;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	d = mk(MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"%s%.*s\"}", g_prefix, 130, big);
+	assert_int_equal(ms_catalog_put_database(cat, d, &err), MS_EINVAL);
+	assert_non_null(strstr(err.message, "DBS.NAME"));
+	put_db(cat, db);
+	t = mk(MS_KIND_TABLE, db, NULL,
+	       "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	OK(ms_catalog_put_table(cat, t, &err_));
+	p = mk(MS_KIND_PARTITION, db, "t", "{\"Values\":[\"%s\"]}", big);
+	ok = mk(MS_KIND_PARTITION, db, "t", "{\"Values\":[\"fine\"]}");
+	assert_int_equal(ms_catalog_put_partitions(cat, db, "t", &p, 1, &err), MS_EINVAL);
+	assert_non_null(strstr(err.message, "PART_KEY_VAL"));
+	assert_non_null(strstr(err.message, db));
+	/* the catalog goes on working */
+	OK(ms_catalog_put_partitions(cat, db, "t", &ok, 1, &err_));
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	ms_entity_free(d);
+	ms_entity_free(t);
+	ms_entity_free(p);
+	ms_entity_free(ok);
+	ms_catalog_close(cat);
+}
+
+static void with_schema(char *out, size_t n, const char *schema)
+{
+	snprintf(out, n, "%s%sschema=%s", g_url, strchr(g_url, '?') ? "&" : "?", schema);
+}
+
+static void test_refuses_other_schemas(void **state)
+{
+	hms_conn *c = sql_connect(g_url);
+	char url[4096], sql[512], s1[64], s2[64];
+	ms_catalog *cat = NULL;
+	ms_open_options oo;
+	ms_error err;
+
+	(void)state;
+	memset(&oo, 0, sizeof(oo));
+	snprintf(s1, sizeof(s1), "%snone", g_prefix);
+	snprintf(s2, sizeof(s2), "%sv2", g_prefix);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA \"%s\"", s1);
+	sql_exec(c, sql);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA \"%s\"", s2);
+	sql_exec(c, sql);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE \"%s\".\"VERSION\" (\"VER_ID\" bigint, \"SCHEMA_VERSION\" "
+		 "varchar(127), \"VERSION_COMMENT\" varchar(255))",
+		 s2);
+	sql_exec(c, sql);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO \"%s\".\"VERSION\" VALUES (1, '2.3.0', 'Hive release version 2.3.0')",
+		 s2);
+	sql_exec(c, sql);
+	with_schema(url, sizeof(url), s1);
+	assert_int_equal(ms_catalog_open(&cat, url, &oo, &err), MS_EINVAL);
+	assert_non_null(strstr(err.message, "no VERSION table"));
+	with_schema(url, sizeof(url), s2);
+	assert_int_equal(ms_catalog_open(&cat, url, &oo, &err), MS_EINVAL);
+	assert_non_null(strstr(err.message, "'2.3.0'"));
+	assert_null(cat);
+	/* an unknown hive catalog name */
+	snprintf(url, sizeof(url), "%s%scatalog=nosuch", g_url, strchr(g_url, '?') ? "&" : "?");
+	assert_int_equal(ms_catalog_open(&cat, url, &oo, &err), MS_ENOTFOUND);
+	assert_non_null(strstr(err.message, "nosuch"));
+	snprintf(sql, sizeof(sql), "DROP SCHEMA \"%s\" CASCADE", s1);
+	sql_exec(c, sql);
+	snprintf(sql, sizeof(sql), "DROP SCHEMA \"%s\" CASCADE", s2);
+	sql_exec(c, sql);
+	c->ops->close(c);
+}
+
+static void test_password_never_shown(void **state)
+{
+	ms_catalog *cat = NULL;
+	ms_open_options oo;
+	ms_error err;
+	const char *host = strstr(g_url, "host=");
+	char url[4096];
+
+	(void)state;
+	memset(&oo, 0, sizeof(oo));
+	snprintf(url, sizeof(url),
+		 "hms+postgresql://nobody:Sup3rSecretPw@/no_such_db_ms?%s", host ? host : "");
+	assert_true(ms_catalog_open(&cat, url, &oo, &err) < 0);
+	assert_null(strstr(err.message, "Sup3rSecretPw"));
+	assert_null(strstr(err.detail, "Sup3rSecretPw"));
+	assert_non_null(strstr(err.message, "***"));
+}
+
+typedef struct feed {
+	char text[16][160];
+	size_t n;
+} feed;
+
+static int on_change(const ms_change *ch, void *ctx, ms_error *err)
+{
+	feed *f = ctx;
+
+	(void)err;
+	if (f->n < 16)
+		snprintf(f->text[f->n++], sizeof(f->text[0]), "%s %s %s%s%s",
+			 ch->op == MS_CHANGE_PUT ? "put" : "delete", ms_kind_name(ch->kind),
+			 ch->database, ch->table ? "." : "", ch->table ? ch->table : "");
+	return 0;
+}
+
+static void test_change_feed(void **state)
+{
+	ms_catalog *cat = open_cat(g_url, NULL);
+	hms_conn *c = sql_connect(g_url);
+	char *cursor = NULL, *next = NULL, sql[1024];
+	long long base;
+	feed f = { .n = 0 };
+	ms_error err;
+
+	(void)state;
+	OK(ms_catalog_changes_since(cat, NULL, on_change, &f, &cursor, &err_));
+	base = strtoll(cursor, NULL, 10);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO \"NOTIFICATION_LOG\" (\"NL_ID\", \"EVENT_ID\", \"EVENT_TIME\", "
+		 "\"EVENT_TYPE\", \"CAT_NAME\", \"DB_NAME\", \"TBL_NAME\", \"MESSAGE\", "
+		 "\"MESSAGE_FORMAT\") VALUES (%lld, %lld, 1, 'CREATE_TABLE', 'hive', 'd', 't', '{}', "
+		 "'json-0.2'), (%lld, %lld, 1, 'ADD_PARTITION', 'hive', 'd', 't', '{}', 'json-0.2'), "
+		 "(%lld, %lld, 1, 'DROP_DATABASE', 'hive', 'e', NULL, '{}', 'json-0.2'), "
+		 "(%lld, %lld, 1, 'CREATE_TABLE', 'other', 'x', 'y', '{}', 'json-0.2')",
+		 base + 1, base + 1, base + 2, base + 2, base + 3, base + 3, base + 4, base + 4);
+	sql_exec(c, sql);
+	f.n = 0;
+	OK(ms_catalog_changes_since(cat, cursor, on_change, &f, &next, &err_));
+	assert_int_equal(f.n, 3);
+	assert_string_equal(f.text[0], "put table d.t");
+	assert_string_equal(f.text[1], "put table d.t");
+	assert_string_equal(f.text[2], "delete database e");
+	assert_int_equal(strtoll(next, NULL, 10), base + 4);
+	free(next);
+	assert_int_equal(ms_catalog_changes_since(cat, "x1", on_change, &f, &next, &err),
+			 MS_EINVAL);
+	snprintf(sql, sizeof(sql), "DELETE FROM \"NOTIFICATION_LOG\" WHERE \"EVENT_ID\" > %lld",
+		 base);
+	sql_exec(c, sql);
+	free(cursor);
+	c->ops->close(c);
+	ms_catalog_close(cat);
+}
+
+/* One batch of 1000 partitions, each with its own columns and 25 parameters. */
+static void test_large_batch(void **state)
+{
+	const char *db = name("big");
+	ms_catalog *cat = open_cat(g_url, NULL);
+	hms_conn *c = sql_connect(g_url);
+	ms_entity *t = mk(MS_KIND_TABLE, db, NULL,
+			  "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	ms_entity **p = calloc(1000, sizeof(*p));
+	char params[2048], sql[512];
+	size_t i, j, len;
+
+	(void)state;
+	assert_non_null(p);
+	put_db(cat, db);
+	OK(ms_catalog_put_table(cat, t, &err_));
+	for (i = 0; i < 1000; i++) {
+		len = 0;
+		for (j = 0; j < 25; j++)
+			len += (size_t)snprintf(params + len, sizeof(params) - len,
+						"%s\"p%zu\":\"v%zu\"", j ? "," : "", j, i);
+		p[i] = mk(MS_KIND_PARTITION, db, "t",
+			  "{\"Values\":[\"%zu\"],\"StorageDescriptor\":{\"Columns\":[{\"Name\":"
+			  "\"c%zu\",\"Type\":\"int\"},{\"Name\":\"d\",\"Type\":\"string\"}],"
+			  "\"SortColumns\":[{\"Column\":\"d\",\"SortOrder\":1}],"
+			  "\"SerdeInfo\":{\"Parameters\":{%s}}},\"Parameters\":{%s}}",
+			  i, i, params, params);
+	}
+	OK(ms_catalog_put_partitions(cat, db, "t", p, 1000, &err_));
+	OK(ms_catalog_put_partitions(cat, db, "t", p, 1000, &err_));
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM \"PARTITION_PARAMS\" p JOIN \"PARTITIONS\" a ON "
+		 "a.\"PART_ID\" = p.\"PART_ID\" JOIN \"TBLS\" t ON t.\"TBL_ID\" = a.\"TBL_ID\" "
+		 "JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s' AND "
+		 "p.\"PARAM_KEY\" LIKE 'p%%'",
+		 db);
+	assert_int_equal(sql_num(c, sql), 25000);
+	assert_int_equal(orphans(c), 0);
+	{
+		ms_entity *got = NULL;
+
+		OK(ms_catalog_get_partition(cat, db, "t", p[999]->vkey, &got, &err_));
+		assert_memory_equal(got->hash, p[999]->hash, MS_HASH_LEN);
+		ms_entity_free(got);
+	}
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	assert_int_equal(orphans(c), 0);
+	for (i = 0; i < 1000; i++)
+		ms_entity_free(p[i]);
+	free(p);
+	ms_entity_free(t);
+	c->ops->close(c);
+	ms_catalog_close(cat);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ids_with_another_allocator),
+		cmocka_unit_test(test_no_orphans),
+		cmocka_unit_test(test_hive_rows_and_warnings),
+		cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_refuses_other_schemas),
+		cmocka_unit_test(test_password_never_shown),
+		cmocka_unit_test(test_change_feed),
+		cmocka_unit_test(test_large_batch),
+	};
+
+	g_url = getenv("MS_TEST_HMS_PG_URL");
+	if (!g_url || !*g_url) {
+		printf("test_hms_pg: $MS_TEST_HMS_PG_URL is not set, nothing to test\n");
+		return 0;
+	}
+	snprintf(g_prefix, sizeof(g_prefix), "mspg_%ld_", (long)getpid());
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
