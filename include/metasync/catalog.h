@@ -48,6 +48,11 @@ typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
 
 /* scan_partitions flags */
 #define MS_SCAN_KEYS_ONLY 0x01  /* doc may be left NULL; vkey and hash are filled */
+/*
+ * doc may be left NULL with raw filled (the stored canonical Glue JSON text,
+ * not parsed); drivers that ignore the flag fill doc as usual.
+ */
+#define MS_SCAN_RAW 0x02
 
 /* How to open a catalog. Zero-initialise and set what applies. */
 typedef enum ms_open_mode {

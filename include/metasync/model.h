@@ -54,6 +54,12 @@ typedef enum ms_kind {
  * (case-sensitive), e.g. `["2024","01"]`.  `doc` is the Glue output shape and
  * always agrees with the identity fields.  `hash` is the content hash (see
  * ms_entity_rehash) and is valid when `hashed` is set.
+ *
+ * An entity read by a raw scan (MS_SCAN_RAW) may carry its document as text
+ * in `raw` with `doc` NULL.  ms_entity_to_line and ms_entity_to_glue write
+ * such an entity as they would write the parsed document; the functions
+ * that change or hash the document parse it first (ms_entity_parse), and
+ * ms_entity_param finds nothing until it is parsed.
  */
 typedef struct ms_entity {
 	ms_kind kind;
@@ -61,6 +67,10 @@ typedef struct ms_entity {
 	char *table;                       /* owned; NULL for databases */
 	char *vkey;                        /* owned; partitions only */
 	cJSON *doc;                        /* owned; may be NULL for key-only scans */
+	char *raw;                         /* owned; the document as canonical Glue JSON
+					      text when doc is NULL (filled by drivers on
+					      MS_SCAN_RAW scans) */
+	size_t raw_len;
 	unsigned char hash[MS_HASH_LEN];
 	int hashed;
 } ms_entity;
@@ -106,11 +116,17 @@ int ms_canonical_json(const cJSON *doc, int writable, struct ms_buf *out);
 /* Recompute e->hash from e->doc (SHA-256 of the writable canonical JSON). */
 int ms_entity_rehash(ms_entity *e, ms_error *err);
 
+/*
+ * Parse e->raw into e->doc (no-op when doc is set); raw is freed once parsed.
+ * MS_EINVAL when the entity has no document or the text is no JSON object.
+ */
+int ms_entity_parse(ms_entity *e, ms_error *err);
+
 /* A deep copy (new). */
 int ms_entity_dup(ms_entity **out, const ms_entity *e, ms_error *err);
 void ms_entity_free(ms_entity *e);
 
-/* Borrowed value of parameter key in doc.Parameters, or NULL. */
+/* Borrowed value of parameter key in doc.Parameters, or NULL (also when doc is NULL). */
 const char *ms_entity_param(const ms_entity *e, const char *key);
 /* Set (value != NULL) or remove (value == NULL) a parameter; does not rehash. */
 int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_error *err);

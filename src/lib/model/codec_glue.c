@@ -37,29 +37,37 @@ done:
 
 int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err)
 {
+	cJSON *parsed = NULL;
 	ms_sink s;
 	size_t start;
 	int rc;
 
 	if (!e || !out)
 		return ms_error_set(err, MS_EINVAL, "no entity to write");
-	if (!e->doc)
+	if (!e->doc && !e->raw)
 		return ms_error_set(err, MS_EINVAL, "%s has no document to write",
 				    ms_kind_name(e->kind));
+	/* Raw text is printed from a parse of it: it need not be canonical. */
+	if (!e->doc && !(parsed = cJSON_ParseWithLength(e->raw, e->raw_len)))
+		return ms_error_set(err, MS_EINVAL, "document of %s '%s' is not json",
+				    ms_kind_name(e->kind),
+				    e->vkey ? e->vkey : e->table ? e->table : e->database);
 	start = out->len;
 	ms_sink_init_buf(&s, out);
-	ms_sink_sorted(&s, e->doc, 0, pretty);
+	ms_sink_sorted(&s, e->doc ? e->doc : parsed, 0, pretty);
 	if ((rc = ms_sink_flush(&s)) < 0) {
 		if (out->ptr) {
 			out->len = start;
 			out->ptr[start] = '\0';
 		}
+		/* s.dupkey points into the document: report before it goes */
 		if (rc == MS_EINVAL && s.dupkey)
-			return ms_error_set(err, rc, "key '%.100s' appears twice in one object",
-					    s.dupkey);
-		if (rc == MS_ETOOBIG)
-			return ms_error_set(err, rc, "%s document is too long", ms_kind_name(e->kind));
-		return ms_error_set(err, rc, "out of memory");
+			ms_error_set(err, rc, "key '%.100s' appears twice in one object", s.dupkey);
+		else if (rc == MS_ETOOBIG)
+			ms_error_set(err, rc, "%s document is too long", ms_kind_name(e->kind));
+		else
+			ms_error_set(err, rc, "out of memory");
 	}
-	return 0;
+	cJSON_Delete(parsed);
+	return rc;
 }

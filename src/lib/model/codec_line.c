@@ -6,7 +6,9 @@
  * the "item" in place into the Glue-shape document; writing walks the
  * document with the field tables and prints the utility's camelCase
  * directly, timestamps as epoch-millisecond strings.  Keys the model does
- * not know travel verbatim both ways.
+ * not know travel verbatim both ways.  An entity that carries its document
+ * as stored text (raw) is written by the transcoder in codec_raw.c, which
+ * gives the same line without building the tree.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
@@ -333,48 +335,79 @@ static void line_object(ms_sink *s, const cJSON *obj, const ms_schema *sch, int 
 	}
 }
 
+/* The envelope up to the item's first member; the caller closes it with "}}". */
+static void line_envelope(ms_sink *s, const ms_entity *e)
+{
+	ms_sink_putc(s, '{');
+	if (e->kind != MS_KIND_DATABASE) {
+		ms_sink_lit(s, "\"database\":");
+		ms_sink_str(s, e->database);
+		ms_sink_putc(s, ',');
+	}
+	if (e->kind == MS_KIND_PARTITION) {
+		ms_sink_lit(s, "\"table\":");
+		ms_sink_str(s, e->table);
+		ms_sink_putc(s, ',');
+	}
+	ms_sink_lit(s, "\"type\":");
+	ms_sink_str(s, ms_kind_name(e->kind));
+	ms_sink_lit(s, ",\"item\":{");
+	if (e->kind == MS_KIND_PARTITION) {
+		ms_sink_lit(s, "\"namespaceName\":");
+		ms_sink_str(s, e->database);
+		ms_sink_lit(s, ",\"tableName\":");
+		ms_sink_str(s, e->table);
+	}
+}
+
 int ms_entity_to_line(const ms_entity *e, struct ms_buf *out, ms_error *err)
 {
+	const ms_schema *sch;
+	cJSON *parsed = NULL;
+	const cJSON *doc;
 	ms_sink s;
 	size_t start;
-	int rc;
+	int rc, skip_identity, first;
 
 	if (!e || !out)
 		return ms_error_set(err, MS_EINVAL, "no entity to write");
-	if (!e->doc || !ms_j_obj(e->doc))
-		return ms_error_set(err, MS_EINVAL, "%s has no document to write",
-				    ms_kind_name(e->kind));
 	if (e->kind != MS_KIND_DATABASE && e->kind != MS_KIND_TABLE &&
 	    e->kind != MS_KIND_PARTITION)
 		return ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)e->kind);
+	if (e->doc ? !ms_j_obj(e->doc) : !e->raw)
+		return ms_error_set(err, MS_EINVAL, "%s has no document to write",
+				    ms_kind_name(e->kind));
 	ms_model_init();
+	sch = ms_schema_for(e->kind);
+	skip_identity = e->kind != MS_KIND_DATABASE;
+	first = e->kind != MS_KIND_PARTITION;
 	start = out->len;
+	doc = e->doc;
 	ms_sink_init_buf(&s, out);
-	ms_sink_putc(&s, '{');
-	if (e->kind != MS_KIND_DATABASE) {
-		ms_sink_lit(&s, "\"database\":");
-		ms_sink_str(&s, e->database);
-		ms_sink_putc(&s, ',');
+	line_envelope(&s, e);
+	if (!doc && ms_model_line_raw(&s, e->raw, e->raw_len, sch, skip_identity, first) != 0) {
+		/* Text the transcoder does not handle: parse it and print the tree. */
+		s.len = 0;
+		if (out->ptr) {
+			out->len = start;
+			out->ptr[start] = '\0';
+		}
+		if (!(parsed = cJSON_ParseWithLength(e->raw, e->raw_len)) || !ms_j_obj(parsed)) {
+			cJSON_Delete(parsed);
+			return ms_error_set(err, MS_EINVAL, "document of %s '%s' is not a json object",
+					    ms_kind_name(e->kind),
+					    e->vkey ? e->vkey : e->table ? e->table : e->database);
+		}
+		doc = parsed;
+		ms_sink_init_buf(&s, out);
+		line_envelope(&s, e);
 	}
-	if (e->kind == MS_KIND_PARTITION) {
-		ms_sink_lit(&s, "\"table\":");
-		ms_sink_str(&s, e->table);
-		ms_sink_putc(&s, ',');
-	}
-	ms_sink_lit(&s, "\"type\":");
-	ms_sink_str(&s, ms_kind_name(e->kind));
-	ms_sink_lit(&s, ",\"item\":{");
-	if (e->kind == MS_KIND_PARTITION) {
-		ms_sink_lit(&s, "\"namespaceName\":");
-		ms_sink_str(&s, e->database);
-		ms_sink_lit(&s, ",\"tableName\":");
-		ms_sink_str(&s, e->table);
-		line_object(&s, e->doc, ms_schema_for(e->kind), 1, 0);
-	} else {
-		line_object(&s, e->doc, ms_schema_for(e->kind), e->kind == MS_KIND_TABLE, 1);
-	}
+	if (doc)
+		line_object(&s, doc, sch, skip_identity, first);
 	ms_sink_lit(&s, "}}");
-	if ((rc = ms_sink_flush(&s)) < 0) {
+	rc = ms_sink_flush(&s);
+	cJSON_Delete(parsed);
+	if (rc < 0) {
 		if (out->ptr) {
 			out->len = start;
 			out->ptr[start] = '\0';

@@ -28,7 +28,31 @@ void ms_entity_free(ms_entity *e)
 	free(e->table);
 	free(e->vkey);
 	cJSON_Delete(e->doc);
+	free(e->raw);
 	free(e);
+}
+
+int ms_entity_parse(ms_entity *e, ms_error *err)
+{
+	cJSON *doc;
+
+	if (!e)
+		return ms_error_set(err, MS_EINVAL, "no entity to parse");
+	if (e->doc)
+		return 0;
+	if (!e->raw)
+		return ms_error_set(err, MS_EINVAL, "%s has no document", ms_kind_name(e->kind));
+	if (!(doc = cJSON_ParseWithLength(e->raw, e->raw_len)) || !ms_j_obj(doc)) {
+		cJSON_Delete(doc);
+		return ms_error_set(err, MS_EINVAL, "document of %s '%s' is not a json object",
+				    ms_kind_name(e->kind),
+				    e->vkey ? e->vkey : e->table ? e->table : e->database);
+	}
+	e->doc = doc;
+	free(e->raw);
+	e->raw = NULL;
+	e->raw_len = 0;
+	return 0;
 }
 
 static char *dup_str(const char *s)
@@ -171,8 +195,10 @@ int ms_entity_rehash(ms_entity *e, ms_error *err)
 	ms_sink s;
 	int rc = 0;
 
-	if (!e || !e->doc)
+	if (!e || (!e->doc && !e->raw))
 		return ms_error_set(err, MS_EINVAL, "entity has no document to hash");
+	if ((rc = ms_entity_parse(e, err)) < 0)
+		return rc;
 	if (!(md = ms_model_sha256_begin())) {
 		rc = ms_error_set(err, MS_ERROR, "cannot start a sha-256 digest");
 		goto done;
@@ -211,6 +237,13 @@ int ms_entity_dup(ms_entity **out, const ms_entity *e, ms_error *err)
 	    (e->vkey && !(d->vkey = dup_str(e->vkey))) ||
 	    (e->doc && !(d->doc = cJSON_Duplicate(e->doc, 1))))
 		goto nomem;
+	if (e->raw) {
+		if (!(d->raw = malloc(e->raw_len + 1)))
+			goto nomem;
+		memcpy(d->raw, e->raw, e->raw_len);
+		d->raw[e->raw_len] = '\0';
+		d->raw_len = e->raw_len;
+	}
 	memcpy(d->hash, e->hash, MS_HASH_LEN);
 	d->hashed = e->hashed;
 	*out = d;
@@ -248,8 +281,10 @@ int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_err
 
 	if (!e || !key)
 		return ms_error_set(err, MS_EINVAL, "set parameter needs an entity and a key");
-	if (!e->doc)
+	if (!e->doc && !e->raw)
 		return ms_error_set(err, MS_EINVAL, "entity has no document");
+	if ((rc = ms_entity_parse(e, err)) < 0)
+		return rc;
 	if (!*key || ms_model_utf8_scan(key, strlen(key), &chars, &ctrl) < 0 ||
 	    chars > MS_PARAM_KEY_MAX)
 		return ms_error_set(err, MS_EINVAL,
@@ -327,6 +362,8 @@ int ms_entity_rename(ms_entity *e, const char *database, const char *table, ms_e
 			goto nomem;
 		ms_model_fold(tb);
 	}
+	if (e->raw && (rc = ms_entity_parse(e, err)) < 0)
+		goto done;
 	/* Only a database's or a table's own Name is part of its content. */
 	rehash = e->hashed && e->doc &&
 		 ((e->kind == MS_KIND_DATABASE && db && strcmp(db, e->database ? e->database : "")) ||

@@ -164,6 +164,9 @@ void ms_model_init(void);
  * set when key is the snapshot spelling.
  */
 const ms_field *ms_schema_find(const ms_schema *s, const char *key, int *line_spelling);
+/* The same for a key of len bytes that need not be NUL-terminated. */
+const ms_field *ms_schema_find_n(const ms_schema *s, const char *key, size_t len,
+				 int *line_spelling);
 int ms_schema_index(const ms_schema *s, const ms_field *f);
 const ms_schema *ms_schema_for(ms_kind kind);
 
@@ -198,6 +201,19 @@ void ms_path_render(const ms_path *p, char *out, size_t n);
  */
 int ms_model_entity_make(ms_entity **out, ms_kind kind, cJSON *doc, const char *database,
 			 const char *table, ms_conv *c);
+
+/*
+ * The streaming snapshot-line transcoder: append to s the members of the
+ * canonical Glue JSON object text[0..len) in the snapshot spelling, exactly
+ * as line_object in codec_line.c prints the parsed tree (skip_identity and
+ * first likewise).  Returns 0, or MS_RAW_BAIL when the text holds anything
+ * the transcoder does not handle (non-minimal escapes, control bytes,
+ * malformed JSON, deep nesting): the caller discards the output and parses
+ * the text instead.
+ */
+#define MS_RAW_BAIL 1
+int ms_model_line_raw(ms_sink *s, const char *text, size_t len, const ms_schema *sch,
+		      int skip_identity, int first);
 
 /* Fold ASCII letters to lowercase in place. */
 void ms_model_fold(char *s);

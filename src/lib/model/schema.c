@@ -171,7 +171,12 @@ void ms_model_init(void)
 
 const ms_field *ms_schema_find(const ms_schema *s, const char *key, int *line_spelling)
 {
-	size_t len = strlen(key);
+	return ms_schema_find_n(s, key, strlen(key), line_spelling);
+}
+
+const ms_field *ms_schema_find_n(const ms_schema *s, const char *key, size_t len,
+				 int *line_spelling)
+{
 	unsigned i = key_hash(key, len) & (MS_SCHEMA_SLOTS - 1), v;
 
 	while ((v = s->slot[i]) != 0) {

@@ -572,6 +572,25 @@ static void merge_counts(ms_counts *into, const ms_counts *c)
 	into->failed += c->failed;
 }
 
+/*
+ * Scan flags for a table's source partitions.  An export (copy) whose mapping
+ * changes no content and no name leaves every partition document as the
+ * source stores it: map_entity does not touch it and mark adds nothing.  The
+ * snapshot writer prints such documents from their stored text, so they need
+ * not be parsed.  Other targets write from the parsed document.
+ */
+static unsigned int source_scan_flags(const run *r)
+{
+	const char *driver = ms_catalog_driver_name(r->dst);
+
+	if (r->o->copy && ms_mapping_is_identity_content(&r->map) &&
+	    (!r->map.db_prefix || !*r->map.db_prefix) &&
+	    (!r->map.table_prefix || !*r->map.table_prefix) && r->map.nrenames == 0 &&
+	    driver && strcmp(driver, "snapshot") == 0)
+		return MS_SCAN_RAW;
+	return 0;
+}
+
 /* Apply (or count) one table with its partitions; failures are reported, not returned. */
 static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 {
@@ -635,7 +654,8 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 		if (rc < 0 && rc != MS_ENOTFOUND)
 			goto failed;
 	}
-	rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, 0, diff_source, &d, &err);
+	rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, source_scan_flags(r), diff_source,
+					&d, &err);
 	if (rc < 0 && rc != MS_ENOTFOUND)
 		goto failed;
 	if ((rc = flush(&d, &err)) < 0)

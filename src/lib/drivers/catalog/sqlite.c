@@ -791,11 +791,12 @@ static int write_doc(sqlite_catalog *self, sqlite3_stmt *st, int first,
 
 /*
  * Build an entity from a stored row (new).  doc may be NULL for key-only
- * reads; the stored hash is trusted, not recomputed.
+ * reads; with raw set the stored text is copied into e->raw, not parsed.
+ * The stored hash is trusted, not recomputed.
  */
 static int row_entity(sqlite_catalog *self, ms_entity **out, ms_kind kind, const char *db,
 		      const char *table, const char *vkey, const char *doc, int doclen,
-		      const void *hash, int hashlen, ms_error *err)
+		      int raw, const void *hash, int hashlen, ms_error *err)
 {
 	ms_entity *e;
 	const char *name = vkey ? vkey : table ? table : db;
@@ -818,7 +819,15 @@ static int row_entity(sqlite_catalog *self, ms_entity **out, ms_kind kind, const
 		ms_entity_free(e);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	}
-	if (doc && !(e->doc = cJSON_ParseWithLength(doc, (size_t)doclen))) {
+	if (doc && raw) {
+		if (!(e->raw = malloc((size_t)doclen + 1))) {
+			ms_entity_free(e);
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		}
+		memcpy(e->raw, doc, (size_t)doclen);
+		e->raw[doclen] = '\0';
+		e->raw_len = (size_t)doclen;
+	} else if (doc && !(e->doc = cJSON_ParseWithLength(doc, (size_t)doclen))) {
 		ms_entity_free(e);
 		return ms_error_set(err, MS_EIO, "stored document of %s '%s' in '%s' is not json",
 				    ms_kind_name(kind), name, self->base.url);
@@ -853,7 +862,7 @@ static int get_row(sqlite_catalog *self, sqlite3_stmt *st, ms_entity **out, ms_k
 	doclen = sqlite3_column_bytes(st, 0);
 	hash = sqlite3_column_blob(st, 1);
 	hashlen = sqlite3_column_bytes(st, 1);
-	return row_entity(self, out, kind, db, table, vkey, doc, doclen, hash, hashlen, err);
+	return row_entity(self, out, kind, db, table, vkey, doc, doclen, 0, hash, hashlen, err);
 }
 
 /* Iterate a one-column name statement already bound, calling cb per row. */
@@ -1128,7 +1137,7 @@ static int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *t
 				  unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
-	int keys_only = (flags & MS_SCAN_KEYS_ONLY) != 0;
+	int keys_only = (flags & MS_SCAN_KEYS_ONLY) != 0, raw = (flags & MS_SCAN_RAW) != 0;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
 	sqlite3_int64 id;
 	sqlite3_stmt *st = NULL;
@@ -1148,7 +1157,7 @@ static int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *t
 		int doclen = keys_only ? 0 : sqlite3_column_bytes(st, 2);
 		ms_entity *e = NULL;
 
-		rc = row_entity(self, &e, MS_KIND_PARTITION, dbn, tbn, vkey, doc, doclen, hash,
+		rc = row_entity(self, &e, MS_KIND_PARTITION, dbn, tbn, vkey, doc, doclen, raw, hash,
 				hashlen, err);
 		if (rc < 0 || (rc = cb(e, ctx, err)) != 0)
 			goto done;
@@ -1541,7 +1550,8 @@ static const ms_catalog_driver sqlite_driver = {
 	/* optional; with its partitions, one change row; ENOTFOUND, EIO, ECONFLICT */
 	.delete_table = sqlite_delete_table,
 	/* optional; by vkey, bytewise; each entity new and stolen by cb; MS_SCAN_KEYS_ONLY
-	 * leaves doc NULL and reads no document; ENOTFOUND (database or table), EIO */
+	 * leaves doc NULL and reads no document, MS_SCAN_RAW leaves doc NULL and copies
+	 * the stored text into raw; ENOTFOUND (database or table), EIO */
 	.scan_partitions = sqlite_scan_partitions,
 	/* optional; *out new; ENOTFOUND (database, table or partition), EIO */
 	.get_partition = sqlite_get_partition,
