@@ -417,6 +417,17 @@ static int check(hms_catalog *self, const subject *s, const char *column, const 
 	return 0;
 }
 
+/* 0 when s cannot be stored in (so cannot be found in) this schema's text columns. */
+static int storable(const hms_catalog *self, const char *s)
+{
+	if (self->dialect != HMS_MYSQL)
+		return 1;
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0xc4 && (unsigned char)*s < 0xf8)
+			return 0;
+	return 1;
+}
+
 static void warn(hms_catalog *self, const subject *s, const char *fields)
 {
 	char what[MS_ERROR_MESSAGE_MAX], msg[MS_ERROR_MESSAGE_MAX * 2];
@@ -2784,6 +2795,11 @@ static int hms_get_partition(ms_catalog *cat, const char *db, const char *table,
 	}
 	if ((rc = part_name(&t, vals, vkey, &pn, err)) < 0)
 		goto done;
+	if (!storable(self, pn)) {
+		rc = ms_error_set(err, MS_ENOTFOUND, "partition '%s' of '%s.%s' not found in '%s'",
+				  vkey, dn, tn, cat->url);
+		goto done;
+	}
 	snprintf(idb, sizeof(idb), "%lld", t.id);
 	p[0] = idb;
 	p[1] = pn;
@@ -2953,13 +2969,30 @@ static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table
 	if ((rc = find_parts(self, t.id, names, n, &ex, err)) < 0)
 		goto done;
 	for (i = 0; i < ex.nrows; i++) {
-		size_t j;
+		size_t j, same = 0;
 
 		for (j = 0; j < n; j++)
 			if (strcmp(names[j], CELL(&ex, i, 3)) == 0) {
 				part_ids[j] = strtoll(CELL(&ex, i, 0), NULL, 10);
 				ctimes[j] = strtoll(CELL(&ex, i, 1), NULL, 10);
+				same = 1;
 			}
+		if (!same) {
+			/* MySQL's latin1_bin ignores trailing spaces: never replace the other one */
+			rc = ms_error_set(err, MS_EINVAL,
+					  "partition name '%s' of '%s.%s' equals the existing '%s' in "
+					  "'%s', whose hive schema ignores trailing spaces",
+					  names[0], dn, tn, CELL(&ex, i, 3), cat->url);
+			for (j = 0; j < n; j++)
+				if (strcmp(names[j], CELL(&ex, i, 3)) != 0 &&
+				    strncmp(names[j], CELL(&ex, i, 3), strlen(CELL(&ex, i, 3))) == 0)
+					ms_error_set(err, MS_EINVAL,
+						     "partition name '%s' of '%s.%s' equals the existing "
+						     "'%s' in '%s', whose hive schema ignores trailing "
+						     "spaces",
+						     names[j], dn, tn, CELL(&ex, i, 3), cat->url);
+			goto done;
+		}
 		if (idlist_add(&old_parts, strtoll(CELL(&ex, i, 0), NULL, 10)) < 0 ||
 		    (CELL(&ex, i, 2) && idlist_add(&old_sds, strtoll(CELL(&ex, i, 2), NULL, 10)) < 0))
 			goto oom;
@@ -3175,6 +3208,8 @@ static int hms_delete_partitions(ms_catalog *cat, const char *db, const char *ta
 		cJSON_Delete(vals);
 		if (rc < 0)
 			goto done;
+		if (k && !storable(self, names[k - 1]))
+			free(names[--k]);
 	}
 	if ((rc = find_parts(self, t.id, names, k, &ex, err)) < 0)
 		goto done;
