@@ -45,6 +45,7 @@ typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
 #define MS_CAP_CHANGE_FEED  0x02   /* changes_since works */
 #define MS_CAP_WRITE        0x04   /* put/delete slots work */
 #define MS_CAP_ORDERED_SCAN 0x08   /* scan_partitions yields by vkey order */
+#define MS_CAP_RAW_INPUT    0x10   /* put_partitions takes entities with only raw text */
 
 /* scan_partitions flags */
 #define MS_SCAN_KEYS_ONLY 0x01  /* doc may be left NULL; vkey and hash are filled */

@@ -575,18 +575,16 @@ static void merge_counts(ms_counts *into, const ms_counts *c)
 /*
  * Scan flags for a table's source partitions.  An export (copy) whose mapping
  * changes no content and no name leaves every partition document as the
- * source stores it: map_entity does not touch it and mark adds nothing.  The
- * snapshot writer prints such documents from their stored text, so they need
- * not be parsed.  Other targets write from the parsed document.
+ * source stores it: map_entity does not touch it and mark adds nothing.  A
+ * target with MS_CAP_RAW_INPUT (the snapshot writer) prints such documents
+ * from their stored text, so they need not be parsed.
  */
 static unsigned int source_scan_flags(const run *r)
 {
-	const char *driver = ms_catalog_driver_name(r->dst);
-
 	if (r->o->copy && ms_mapping_is_identity_content(&r->map) &&
 	    (!r->map.db_prefix || !*r->map.db_prefix) &&
 	    (!r->map.table_prefix || !*r->map.table_prefix) && r->map.nrenames == 0 &&
-	    driver && strcmp(driver, "snapshot") == 0)
+	    (ms_catalog_caps(r->dst) & MS_CAP_RAW_INPUT))
 		return MS_SCAN_RAW;
 	return 0;
 }

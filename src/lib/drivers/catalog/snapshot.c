@@ -1428,7 +1428,7 @@ static void w_close(ms_catalog *self)
 static const ms_catalog_driver snapshot_writer_driver = {
 	.version = MS_CATALOG_DRIVER_VERSION,
 	.name = "snapshot",
-	.caps = MS_CAP_WRITE,
+	.caps = MS_CAP_WRITE | MS_CAP_RAW_INPUT,
 	.max_batch = 0,
 	/* required; frees the instance; unfinished: aborts and removes what it wrote */
 	.close = w_close,
