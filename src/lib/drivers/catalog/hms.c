@@ -1141,9 +1141,11 @@ static int db_id(hms_catalog *self, const char *name, long long *id, int must, m
 {
 	const char *p[2] = { name, self->ctlg };
 	rowset rs = { 0 };
-	int rc = q(self, "SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = ? AND \"CTLG_NAME\" = ?",
-		   p, 2, &rs, NULL, err);
+	int rc = 0;
 
+	if (storable(self, name))
+		rc = q(self, "SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = ? AND \"CTLG_NAME\" = ?",
+		       p, 2, &rs, NULL, err);
 	if (rc < 0)
 		return rc;
 	*id = rs.nrows ? strtoll(CELL(&rs, 0, 0), NULL, 10) : -1;
@@ -1185,7 +1187,8 @@ static int tbl_find(hms_catalog *self, const char *db, const char *name, int mus
 
 	memset(t, 0, sizeof(*t));
 	t->id = -1;
-	if ((rc = q(self,
+	if (storable(self, db) && storable(self, name) &&
+	    (rc = q(self,
 		    "SELECT t.\"TBL_ID\", t.\"SD_ID\", t.\"CREATE_TIME\", s.\"CD_ID\" FROM \"TBLS\" t "
 		    "JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" LEFT JOIN \"SDS\" s ON "
 		    "s.\"SD_ID\" = t.\"SD_ID\" WHERE d.\"NAME\" = ? AND d.\"CTLG_NAME\" = ? AND "
@@ -1889,6 +1892,9 @@ static int hms_get_database(ms_catalog *cat, const char *name, ms_entity **out, 
 		return rc;
 	p[0] = n;
 	p[1] = self->ctlg;
+	if (!storable(self, n))
+		return ms_error_set(err, MS_ENOTFOUND, "database '%s' not found in '%s'", n,
+				    cat->url);
 	if ((rc = q(self,
 		    "SELECT \"DB_ID\", \"DESC\", \"DB_LOCATION_URI\" FROM \"DBS\" WHERE \"NAME\" = ? "
 		    "AND \"CTLG_NAME\" = ?",
@@ -2225,7 +2231,8 @@ static int hms_get_table(ms_catalog *cat, const char *db, const char *name, ms_e
 	p[0] = dn;
 	p[1] = self->ctlg;
 	p[2] = tn;
-	if ((rc = q(self,
+	if (storable(self, dn) && storable(self, tn) &&
+	    (rc = q(self,
 		    "SELECT t.\"TBL_ID\", t.\"CREATE_TIME\", t.\"LAST_ACCESS_TIME\", t.\"OWNER\", "
 		    "t.\"RETENTION\", t.\"SD_ID\", t.\"TBL_TYPE\", t.\"VIEW_EXPANDED_TEXT\", "
 		    "t.\"VIEW_ORIGINAL_TEXT\" FROM \"TBLS\" t JOIN \"DBS\" d ON d.\"DB_ID\" = "
