@@ -101,6 +101,16 @@ int ms_report_exit_code(const ms_report *r);
 const char *ms_status_name(ms_status s);
 const char *ms_action_name(ms_action a);
 
+/*
+ * Map a source entity in place to what import and sync write for it under
+ * opts (names, database and table prefixes, renames, location rewrites,
+ * database references in view texts and namespaces), given the selected
+ * source databases; rehashes when the content changed.  Markers are not
+ * added.  For verification and for callers that preview a mapping.
+ */
+int ms_sync_map_entity(ms_entity *e, const ms_sync_options *opts, const char *const *databases,
+		       size_t ndatabases, ms_error *err);
+
 /* 1 if name matches a ';'-separated list of names or globs (NULL list = all). */
 int ms_selection_match(const char *patterns, const char *name);
 

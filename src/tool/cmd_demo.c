@@ -37,8 +37,6 @@
 #define DEFAULT_DIR "./metasync-demo"
 #define MAX_REPORTED 20          /* mismatch messages kept per comparison */
 #define MAX_PRINTED 5            /* engine errors printed per step (--json has all) */
-#define PRESTO_PREFIX "/* Presto View: "
-#define PRESTO_SUFFIX " */"
 
 typedef struct tally {
 	long long databases, tables, views, partitions;   /* tables: views not included */
@@ -398,188 +396,6 @@ static void check_marker(cmp *c, const ms_entity *e, const char *what, const cha
 			 st ? st : "", ms_catalog_id(c->src));
 }
 
-static int ident_char(int ch)
-{
-	return isalnum(ch) || ch == '_' || ch >= 0x80;
-}
-
-static const char *source_db(const cmp *c, const char *name, size_t len)
-{
-	for (size_t i = 0; i < c->dbs->n; i++)
-		if (strlen(c->dbs->v[i]) == len && strncasecmp(c->dbs->v[i], name, len) == 0)
-			return c->dbs->v[i];
-	return NULL;
-}
-
-/*
- * What a view's SQL should read in the target: every database name that
- * qualifies an object (`db`.t, "db".t, db.t; not inside string literals or
- * comments) and names a source database gets the prefix.  New string.
- */
-static char *map_sql(const cmp *c, const char *sql)
-{
-	ms_buf out = MS_BUF_INIT((size_t)MS_VIEW_TEXT_MAX * 4);
-	const char *p = sql;
-
-	while (*p) {
-		if (*p == '\'') {
-			const char *q = p + 1;
-			while (*q && !(*q == '\'' && q[1] != '\''))
-				q += (*q == '\'' && q[1] == '\'') ? 2 : 1;
-			if (*q)
-				q++;
-			ms_buf_add(&out, p, (size_t)(q - p));
-			p = q;
-		} else if (p[0] == '-' && p[1] == '-') {
-			const char *q = strchr(p, '\n');
-			q = q ? q : p + strlen(p);
-			ms_buf_add(&out, p, (size_t)(q - p));
-			p = q;
-		} else if (p[0] == '/' && p[1] == '*') {
-			const char *q = strstr(p + 2, "*/");
-			q = q ? q + 2 : p + strlen(p);
-			ms_buf_add(&out, p, (size_t)(q - p));
-			p = q;
-		} else if (*p == '`' || *p == '"' || ident_char((unsigned char)*p)) {
-			const char *start = p, *name = p, *after, *dot, *db = NULL;
-			char quote = 0;
-			size_t len;
-
-			if (*p == '`' || *p == '"') {
-				const char *end;
-				quote = *p;
-				name = p + 1;
-				if (!(end = strchr(name, quote))) {
-					ms_buf_adds(&out, p);
-					break;
-				}
-				len = (size_t)(end - name);
-				after = end + 1;
-			} else {
-				while (ident_char((unsigned char)*p))
-					p++;
-				len = (size_t)(p - name);
-				after = p;
-			}
-			for (dot = after;
-			     *dot == ' ' || *dot == '\t' || *dot == '\n' || *dot == '\r';)
-				dot++;
-			if (*dot == '.' &&
-			    (start == sql ||
-			     (start[-1] != '.' && !ident_char((unsigned char)start[-1]))))
-				db = source_db(c, name, len);
-			if (db) {
-				char *m = mapped_name(c->prefix, db);
-				if (quote)
-					ms_buf_addc(&out, quote);
-				ms_buf_adds(&out, m ? m : "");
-				if (quote)
-					ms_buf_addc(&out, quote);
-				free(m);
-			} else {
-				ms_buf_add(&out, start, (size_t)(after - start));
-			}
-			p = after;
-		} else {
-			ms_buf_addc(&out, *p++);
-		}
-	}
-	return ms_buf_detach(&out);
-}
-
-static int b64_value(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
-
-/* The JSON inside an Athena/Trino view text, or NULL when text is not one (new). */
-static cJSON *presto_json(const char *text)
-{
-	size_t pl = strlen(PRESTO_PREFIX), sl = strlen(PRESTO_SUFFIX), tl, i;
-	ms_buf raw = MS_BUF_INIT((size_t)MS_VIEW_TEXT_MAX);
-	unsigned int acc = 0;
-	int bits = 0;
-	cJSON *doc = NULL;
-
-	if (!text || (tl = strlen(text)) < pl + sl || strncmp(text, PRESTO_PREFIX, pl) != 0 ||
-	    strcmp(text + tl - sl, PRESTO_SUFFIX) != 0)
-		return NULL;
-	for (i = pl; i < tl - sl; i++) {
-		int v = b64_value((unsigned char)text[i]);
-		if (text[i] == '=')
-			break;
-		if (v < 0)
-			goto done;
-		acc = (acc << 6) | (unsigned int)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (ms_buf_addc(&raw, (char)((acc >> bits) & 0xff)) < 0)
-				goto done;
-		}
-	}
-	doc = cJSON_ParseWithLength(ms_buf_cstr(&raw), raw.len);
-done:
-	ms_buf_free(&raw);
-	return doc;
-}
-
-/*
- * Put into want (the mapped source view) the view text the target should
- * hold.  Plain SQL is mapped with map_sql; an Athena view's JSON is compared
- * decoded (schema and originalSql mapped), and when it matches the target's
- * own encoding is taken, since only the content is prescribed.
- */
-static int expect_view_text(cmp *c, cJSON *want, const cJSON *got, const char *field,
-			    ms_error *err)
-{
-	cJSON *item = cJSON_GetObjectItemCaseSensitive(want, field);
-	const cJSON *gitem = cJSON_GetObjectItemCaseSensitive(got, field);
-	cJSON *sj, *gj;
-	char *text = NULL;
-
-	if (!cJSON_IsString(item) || !c->prefix)
-		return 0;
-	if ((sj = presto_json(item->valuestring))) {
-		cJSON *sql = cJSON_GetObjectItemCaseSensitive(sj, "originalSql");
-		cJSON *schema = cJSON_GetObjectItemCaseSensitive(sj, "schema");
-		const char *db;
-
-		if (cJSON_IsString(sql) && (text = map_sql(c, sql->valuestring))) {
-			cJSON_SetValuestring(sql, text);
-			free(text);
-			text = NULL;
-		}
-		if (cJSON_IsString(schema) &&
-		    (db = source_db(c, schema->valuestring, strlen(schema->valuestring)))) {
-			char *m = mapped_name(c->prefix, db);
-			if (m)
-				cJSON_SetValuestring(schema, m);
-			free(m);
-		}
-		gj = cJSON_IsString(gitem) ? presto_json(gitem->valuestring) : NULL;
-		if (gj && cJSON_Compare(sj, gj, 1))
-			text = strdup(gitem->valuestring);
-		cJSON_Delete(sj);
-		cJSON_Delete(gj);
-		if (!text)
-			return 0; /* left as the source's text: the hash comparison reports it */
-	} else if (!(text = map_sql(c, item->valuestring))) {
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	}
-	if (!text)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	cJSON_SetValuestring(item, text);
-	free(text);
-	return 0;
-}
-
 /* Compare a source entity, mapped, with its target counterpart by content hash. */
 static int compare_entity(cmp *c, const ms_entity *s, ms_entity *t, const char *what,
 			  const char *tname, const char *sname, ms_error *err)
@@ -591,11 +407,13 @@ static int compare_entity(cmp *c, const ms_entity *s, ms_entity *t, const char *
 	if ((rc = ms_entity_dup(&want, s, err)) < 0)
 		return rc;
 	if (c->prefix) {
-		if ((rc = ms_entity_rename(want, t->database, s->table, err)) < 0)
-			goto done;
-		if (is_view(s) &&
-		    ((rc = expect_view_text(c, want->doc, t->doc, "ViewOriginalText", err)) < 0 ||
-		     (rc = expect_view_text(c, want->doc, t->doc, "ViewExpandedText", err)) < 0))
+		/* What import writes under the prefix: names, view texts and namespaces. */
+		ms_sync_options o;
+
+		memset(&o, 0, sizeof(o));
+		o.database_prefix = c->prefix;
+		if ((rc = ms_sync_map_entity(want, &o, (const char *const *)c->dbs->v, c->dbs->n,
+					     err)) < 0)
 			goto done;
 	}
 	if ((rc = ms_entity_rehash(want, err)) < 0 || (rc = hash_of(t, &th, err)) < 0)

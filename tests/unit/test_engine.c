@@ -32,7 +32,10 @@ static void populate(fake_catalog *src, int nparts)
 	fake_add(src, MS_KIND_TABLE, "sales", NULL,
 		 "{\"Name\":\"v_orders\",\"DatabaseName\":\"sales\",\"TableType\":\"VIRTUAL_VIEW\","
 		 "\"ViewOriginalText\":\"SELECT * FROM sales.orders o JOIN finance.ledger l ON o.id = l.id\","
-		 "\"ViewExpandedText\":\"SELECT * FROM `sales`.`orders` o JOIN `finance`.`ledger` l ON o.id = l.id\"}");
+		 "\"ViewExpandedText\":\"SELECT * FROM `sales`.`orders` o JOIN `finance`.`ledger` l ON o.id = l.id\","
+		 "\"Parameters\":{\"view.catalogAndNamespace.numParts\":\"2\","
+		 "\"view.catalogAndNamespace.part.0\":\"spark_catalog\","
+		 "\"view.catalogAndNamespace.part.1\":\"sales\"}}");
 	for (int i = 0; i < nparts; i++) {
 		snprintf(json, sizeof(json),
 			 "{\"Values\":[\"2024-01-%02d\"],\"StorageDescriptor\":{\"Location\":"
@@ -310,6 +313,8 @@ static void test_mapping(void **state)
 			    "SELECT * FROM src_sales.orders o JOIN money.ledger l ON o.id = l.id");
 	assert_string_equal(cJSON_GetObjectItem(v->doc, "ViewExpandedText")->valuestring,
 			    "SELECT * FROM `src_sales`.`orders` o JOIN `money`.`ledger` l ON o.id = l.id");
+	/* A Spark view's namespace moves with its database. */
+	assert_string_equal(ms_entity_param(v, "view.catalogAndNamespace.part.1"), "src_sales");
 	ms_report_free(rep);
 
 	/* Without digests (no stamps) a second run still writes nothing. */

@@ -96,7 +96,7 @@ void ms_mapping_free(ms_mapping *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int ms_mapping_set_databases(ms_mapping *m, char *const *dbs, size_t n, ms_error *err)
+int ms_mapping_set_databases(ms_mapping *m, const char *const *dbs, size_t n, ms_error *err)
 {
 	size_t i;
 
@@ -391,6 +391,25 @@ static int rewrite_view_text(const ms_mapping *m, cJSON *doc, const char *field)
 	return 1;
 }
 
+/*
+ * A Spark view resolves unqualified names in the namespace it was created
+ * in (view.catalogAndNamespace.*): that database moves with the mapping too.
+ */
+static int rewrite_view_namespace(const ms_mapping *m, cJSON *doc)
+{
+	cJSON *params = cJSON_GetObjectItemCaseSensitive(doc, "Parameters");
+	cJSON *parts = params ? cJSON_GetObjectItemCaseSensitive(params, "view.catalogAndNamespace.numParts") : NULL;
+	cJSON *db = params ? cJSON_GetObjectItemCaseSensitive(params, "view.catalogAndNamespace.part.1") : NULL;
+	char *owned = NULL;
+
+	if (!cJSON_IsString(parts) || strcmp(parts->valuestring, "2") != 0 || !cJSON_IsString(db) ||
+	    !mapped_db_for(m, db->valuestring, strlen(db->valuestring), &owned))
+		return 0;
+	cJSON_SetValuestring(db, owned);
+	free(owned);
+	return 1;
+}
+
 int ms_mapping_apply(const ms_mapping *m, ms_entity *e, int *content_changed, ms_error *err)
 {
 	char *db = NULL, *table = NULL;
@@ -419,6 +438,7 @@ int ms_mapping_apply(const ms_mapping *m, ms_entity *e, int *content_changed, ms
 		    strcmp(type->valuestring, "VIRTUAL_VIEW") == 0) {
 			changed |= rewrite_view_text(m, e->doc, "ViewOriginalText");
 			changed |= rewrite_view_text(m, e->doc, "ViewExpandedText");
+			changed |= rewrite_view_namespace(m, e->doc);
 		}
 	}
 	*content_changed = changed;
@@ -426,5 +446,19 @@ int ms_mapping_apply(const ms_mapping *m, ms_entity *e, int *content_changed, ms
 done:
 	free(db);
 	free(table);
+	return rc;
+}
+
+int ms_sync_map_entity(ms_entity *e, const ms_sync_options *opts, const char *const *databases,
+		       size_t ndatabases, ms_error *err)
+{
+	ms_mapping m;
+	int changed = 0, rc;
+
+	if ((rc = ms_mapping_init(&m, opts, err)) == 0 &&
+	    (rc = ms_mapping_set_databases(&m, databases, ndatabases, err)) == 0 &&
+	    (rc = ms_mapping_apply(&m, e, &changed, err)) == 0 && (changed || !e->hashed))
+		rc = ms_entity_rehash(e, err);
+	ms_mapping_free(&m);
 	return rc;
 }

@@ -26,7 +26,7 @@ typedef struct ms_mapping {
 int ms_mapping_init(ms_mapping *m, const ms_sync_options *o, ms_error *err);
 void ms_mapping_free(ms_mapping *m);
 /* Record the selected source databases (borrowed strings are copied). */
-int ms_mapping_set_databases(ms_mapping *m, char *const *dbs, size_t n, ms_error *err);
+int ms_mapping_set_databases(ms_mapping *m, const char *const *dbs, size_t n, ms_error *err);
 /* Target names (new strings). */
 char *ms_mapping_database(const ms_mapping *m, const char *db);
 char *ms_mapping_table(const ms_mapping *m, const char *table);

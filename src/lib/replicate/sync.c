@@ -1079,7 +1079,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 			goto done;
 	if (r.dbs.n)
 		qsort(r.dbs.v, r.dbs.n, sizeof(char *), cmp_str);
-	if ((rc = ms_mapping_set_databases(&r.map, r.dbs.v, r.dbs.n, err)) < 0)
+	if ((rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n, err)) < 0)
 		goto done;
 
 	/* Phase 1: plan tables. */
