@@ -529,6 +529,25 @@ static void test_hive_rows_and_warnings(void **state)
 	OK(ms_catalog_get_partition(cat, db, "t", pd->vkey, &got, &err_));
 	assert_memory_equal(pd->hash, got->hash, MS_HASH_LEN);
 	ms_entity_free(got);
+	/* what Hive's tools expect is added, and taken away again on reading */
+	{
+		ms_entity *ext = mk(MS_KIND_TABLE, db, NULL,
+				    "{\"Name\":\"ext\",\"TableType\":\"EXTERNAL_TABLE\"}");
+
+		OK(ms_catalog_put_table(cat, ext, &err_));
+		snprintf(sql, sizeof(sql),
+			 "SELECT COUNT(*) FROM \"TABLE_PARAMS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" = "
+			 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = "
+			 "'%s' AND t.\"TBL_NAME\" = 'ext' AND ((p.\"PARAM_KEY\" = 'EXTERNAL' AND "
+			 "p.\"PARAM_VALUE\" = 'TRUE') OR p.\"PARAM_KEY\" = 'transient_lastDdlTime')",
+			 db);
+		assert_int_equal(sql_num(c, sql), 2);
+		OK(ms_catalog_get_table(cat, db, "ext", &got, &err_));
+		assert_memory_equal(ext->hash, got->hash, MS_HASH_LEN);
+		assert_null(cJSON_GetObjectItemCaseSensitive(got->doc, "Parameters"));
+		ms_entity_free(got);
+		ms_entity_free(ext);
+	}
 	OK(ms_catalog_delete_database(cat, db, &err_));
 	ms_entity_free(t);
 	ms_entity_free(pv);

@@ -1077,6 +1077,15 @@ static int finish_entity(hms_catalog *self, ms_entity **out, ms_kind kind, cJSON
 	const char *const *f;
 	int rc;
 
+	/* parameters added for Hive's tools, still as they were written */
+	cJSON_ArrayForEach(x, jget(st, "a"))
+	{
+		cJSON *params = cJSON_GetObjectItemCaseSensitive(doc, "Parameters");
+		const char *have = jstr(params, x->string);
+
+		if (have && cJSON_IsString(x) && strcmp(have, x->valuestring) == 0)
+			cJSON_DeleteItemFromObjectCaseSensitive(params, x->string);
+	}
 	for (f = top; *f; f++) {
 		cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, *f);
 
@@ -2333,6 +2342,7 @@ static int hms_put_table(ms_catalog *cat, const ms_entity *e, ms_error *err)
 	char idb[32], sdb[32], dbb[32], ctb[32], lab[32], retb[32], *stext = NULL;
 	const char *p[12];
 	tblinfo t = { 0 };
+	cJSON *params = NULL;
 	sdwriter w;
 	inserter keys;
 	long long dbid, tid, sd_id = -1, serde_id = -1, cd_id = -1, lists = 0, *list_ids = NULL;
@@ -2423,6 +2433,25 @@ static int hms_put_table(ms_catalog *cat, const ms_entity *e, ms_error *err)
 		    (rc = sdw_flush(&w, err)) < 0)
 			goto done;
 	}
+	/* what Hive's tools expect: EXTERNAL=TRUE on external tables, transient_lastDdlTime */
+	{
+		const cJSON *given = jget(e->doc, "Parameters");
+		const char *type = jstr(e->doc, "TableType");
+		char now[32];
+		cJSON *a;
+
+		if (!(params = given ? cJSON_Duplicate(given, 1) : cJSON_CreateObject()))
+			goto oom;
+		snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+		if (((type && strcmp(type, "EXTERNAL_TABLE") == 0 && !jget(params, "EXTERNAL") &&
+		      (!cJSON_AddStringToObject(params, "EXTERNAL", "TRUE") ||
+		       (rc = stash_obj(&st, "a", &a)) < 0 || !cJSON_AddStringToObject(a, "EXTERNAL", "TRUE"))) ||
+		     (!jget(params, "transient_lastDdlTime") &&
+		      (!cJSON_AddStringToObject(params, "transient_lastDdlTime", now) ||
+		       (rc = stash_obj(&st, "a", &a)) < 0 ||
+		       !cJSON_AddStringToObject(a, "transient_lastDdlTime", now)))))
+			goto oom;
+	}
 	if ((rc = stash_text(&st, &stext)) < 0)
 		goto oom;
 	if (t.id < 0) {
@@ -2496,8 +2525,7 @@ static int hms_put_table(ms_catalog *cat, const ms_entity *e, ms_error *err)
 			goto done;
 	}
 	if ((rc = ins_flush(&keys, err)) < 0 ||
-	    (rc = write_params(self, s, "TABLE_PARAMS", tid, jget(e->doc, "Parameters"), stext,
-			       err)) < 0)
+	    (rc = write_params(self, s, "TABLE_PARAMS", tid, params, stext, err)) < 0)
 		goto done;
 	if (st.fields.len)
 		warn(self, s, st.fields.ptr);
@@ -2508,6 +2536,7 @@ done:
 	if (began)
 		rc = call_end(self, rc, err);
 	tblinfo_free(&t);
+	cJSON_Delete(params);
 	sdw_free(&w);
 	ins_free(&keys);
 	free(list_ids);
