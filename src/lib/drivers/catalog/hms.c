@@ -462,7 +462,7 @@ static int reserve_ids(hms_catalog *self, const char *cls, const char *table, co
 	size_t i;
 
 	for (i = 0; i < sizeof(self->ids) / sizeof(self->ids[0]); i++) {
-		if (self->ids[i].cls == cls || !self->ids[i].cls) {
+		if (!self->ids[i].cls || strcmp(self->ids[i].cls, cls) == 0) {
 			b = &self->ids[i];
 			b->cls = cls;
 			break;
@@ -477,6 +477,7 @@ static int reserve_ids(hms_catalog *self, const char *cls, const char *table, co
 	for (attempt = 0; attempt < 3; attempt++) {
 		hms_conn *c = self->idconn;
 
+		found = 0;
 		if ((rc = c->ops->begin(c, err)) < 0)
 			return rc;
 		p[0] = cls;
