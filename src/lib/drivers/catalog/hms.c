@@ -1437,11 +1437,10 @@ static void sdw_free(sdwriter *w)
 }
 
 /*
- * A row of an inserter whose rows could not all fit: the parent rows (SDS)
- * are flushed before the children only at the end, so a child flush before
- * its parent would break a foreign key.  Flushing is therefore done only by
- * sdw_flush; ins_row's own flushes are avoided by flushing everything when
- * any inserter is full.
+ * End a row of one of w's inserters.  The rows of storage descriptors refer
+ * to each other (SDS to SERDES and CDS, their children to SDS), so no
+ * inserter flushes alone: when one is full, all are flushed in foreign-key
+ * order, and write_sd adds every parent row before its children.
  */
 static int sdw_row(sdwriter *w, inserter *in, ms_error *err)
 {
@@ -1950,14 +1949,12 @@ static int stash_text(stash *st, char **out)
 static int write_params(hms_catalog *self, const subject *s, const char *table, long long id,
 			const cJSON *params, const char *stash_value, ms_error *err)
 {
-	static const char *const cols[] = { NULL, "PARAM_KEY", "PARAM_VALUE" };
 	const char *c[3] = { NULL, "PARAM_KEY", "PARAM_VALUE" };
 	char kcol[64], vcol[64];
 	inserter in;
 	const cJSON *v;
 	int rc = 0;
 
-	(void)cols;
 	c[0] = strcmp(table, "DATABASE_PARAMS") == 0 ? "DB_ID"
 	       : strcmp(table, "TABLE_PARAMS") == 0  ? "TBL_ID"
 						     : "PART_ID";
@@ -3397,7 +3394,7 @@ static const ms_catalog_driver hms_driver = {
 	/* create or replace; the database must exist (ENOTFOUND) */
 	.put_table = hms_put_table,
 	.delete_table = hms_delete_table,
-	/* batches of 1000 partitions, 11 queries per batch */
+	/* batches of 1000 partitions, a dozen queries per batch */
 	.scan_partitions = hms_scan_partitions,
 	.get_partition = hms_get_partition,
 	/* create or replace a batch in one transaction (or savepoint) */
