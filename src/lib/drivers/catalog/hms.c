@@ -3447,11 +3447,20 @@ static int check_schema(hms_catalog *self, ms_error *err)
 }
 
 /*
- * The MySQL backend lives in hms_mysql.c, written beside this driver; the
- * reference is weak so that this file links before that one has landed.
+ * The MySQL backend (hms_mysql.c) is built with MariaDB Connector/C: the
+ * library has it exactly when the connector's headers are on this file's
+ * include path too (the build links libmariadb into the library).
  */
-int hms_mysql_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
-	__attribute__((weak));
+#if defined(__has_include)
+#if __has_include(<mysql.h>)
+#define HMS_HAVE_MYSQL 1
+#endif
+#endif
+#ifdef HMS_HAVE_MYSQL
+#define HMS_MYSQL_CONNECT hms_mysql_connect
+#else
+#define HMS_MYSQL_CONNECT NULL
+#endif
 
 int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			ms_error *err);
@@ -3470,12 +3479,14 @@ int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_optio
 		self->connect = hms_pg_connect;
 		self->dialect = HMS_POSTGRESQL;
 	} else if (strcmp(url->scheme, "hms+mysql") == 0) {
-		if (!hms_mysql_connect) {
+		self->connect = HMS_MYSQL_CONNECT;
+		if (!self->connect) {
 			free(self);
 			return ms_error_set(err, MS_ENOTSUPPORTED,
-					    "this build has no mysql backend for '%s'", url->redacted);
+					    "this build has no mysql backend (MariaDB Connector/C) "
+					    "for '%s'",
+					    url->redacted);
 		}
-		self->connect = hms_mysql_connect;
 		self->dialect = HMS_MYSQL;
 	} else {
 		free(self);
