@@ -1,8 +1,10 @@
 /*
  * The Hive Metastore driver against a live PostgreSQL holding the Hive 3.1
  * schema (the URL in $MS_TEST_HMS_PG_URL, e.g.
- * hms+postgresql://postgres@/hms?host=/tmp/sockdir); nothing runs when it is
- * unset.  What the shared conformance suite cannot see from outside:
+ * hms+postgresql://postgres@/hms?host=/tmp/sockdir) and, when the build has
+ * MariaDB Connector/C, a live MariaDB ($MS_TEST_HMS_MYSQL_URL); nothing runs
+ * for a server whose variable is unset.  What the shared conformance suite
+ * cannot see from outside:
  *
  * - ids: another connection reserving ids through SEQUENCE_TABLE the
  *   DataNucleus way while the driver writes gets ranges the driver never uses;
@@ -34,6 +36,27 @@
 static const char *g_url;
 static char g_prefix[64];
 
+/*
+ * The same cases run on MySQL / MariaDB ($MS_TEST_HMS_MYSQL_URL) when the
+ * build has MariaDB Connector/C, except those about PostgreSQL's URLs.
+ */
+#if defined(__has_include)
+#if __has_include(<mysql.h>)
+#define HAVE_MYSQL 1
+#endif
+#endif
+
+typedef int (*connect_fn)(hms_conn **out, const struct ms_url *url, ms_error *err);
+
+static connect_fn connector(const char *url)
+{
+#ifdef HAVE_MYSQL
+	if (strncmp(url, "hms+mysql:", 10) == 0)
+		return hms_mysql_connect;
+#endif
+	return hms_pg_connect;
+}
+
 #define MODEL "org.apache.hadoop.hive.metastore.model."
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -45,7 +68,7 @@ static hms_conn *sql_connect(const char *text)
 	ms_error err;
 
 	assert_int_equal(ms_url_parse(&u, text, &err), 0);
-	if (hms_pg_connect(&c, u, &err) < 0)
+	if (connector(text)(&c, u, &err) < 0)
 		fail_msg("connect: %s (%s)", err.message, err.detail);
 	ms_url_free(u);
 	return c;
@@ -249,7 +272,7 @@ static void *reserve_loop(void *arg)
 	const char *classes[2] = { MODEL "MPartition", MODEL "MStorageDescriptor" };
 	size_t k = 0;
 
-	if (ms_url_parse(&u, r->url, &err) < 0 || hms_pg_connect(&c, u, &err) < 0) {
+	if (ms_url_parse(&u, r->url, &err) < 0 || connector(r->url)(&c, u, &err) < 0) {
 		r->failed = 1;
 		snprintf(r->error, sizeof(r->error), "%s", err.message);
 		ms_url_free(u);
@@ -773,17 +796,34 @@ int main(void)
 		cmocka_unit_test(test_no_orphans),
 		cmocka_unit_test(test_hive_rows_and_warnings),
 		cmocka_unit_test(test_too_long),
-		cmocka_unit_test(test_refuses_other_schemas),
-		cmocka_unit_test(test_password_never_shown),
 		cmocka_unit_test(test_change_feed),
 		cmocka_unit_test(test_large_batch),
+		/* PostgreSQL only (from here) */
+		cmocka_unit_test(test_refuses_other_schemas),
+		cmocka_unit_test(test_password_never_shown),
 	};
+	const char *pg = getenv("MS_TEST_HMS_PG_URL"), *my = getenv("MS_TEST_HMS_MYSQL_URL");
+	int failed = 0;
 
-	g_url = getenv("MS_TEST_HMS_PG_URL");
-	if (!g_url || !*g_url) {
-		printf("test_hms_pg: $MS_TEST_HMS_PG_URL is not set, nothing to test\n");
-		return 0;
+	snprintf(g_prefix, sizeof(g_prefix), "mshms_%ld_", (long)getpid());
+	if (pg && *pg) {
+		g_url = pg;
+		failed += _cmocka_run_group_tests("hms on postgresql", tests,
+						  sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+	} else {
+		printf("test_hms_pg: $MS_TEST_HMS_PG_URL is not set, nothing to test on postgresql\n");
 	}
-	snprintf(g_prefix, sizeof(g_prefix), "mspg_%ld_", (long)getpid());
-	return cmocka_run_group_tests(tests, NULL, NULL);
+#ifdef HAVE_MYSQL
+	if (my && *my) {
+		g_url = my;
+		failed += _cmocka_run_group_tests("hms on mysql", tests,
+						  sizeof(tests) / sizeof(tests[0]) - 2, NULL, NULL);
+	} else {
+		printf("test_hms_pg: $MS_TEST_HMS_MYSQL_URL is not set, nothing to test on mysql\n");
+	}
+#else
+	(void)my;
+	printf("test_hms_pg: this build has no mysql backend, nothing to test on mysql\n");
+#endif
+	return failed ? 1 : 0;
 }
