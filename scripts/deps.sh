@@ -3,8 +3,9 @@
 # that this machine lacks.  Usage: scripts/deps.sh [build|test]
 set -euo pipefail
 
-build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev)
-test_pkgs=(libcmocka-dev sqlite3 jq)
+build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev
+	libmariadb-dev)
+test_pkgs=(libcmocka-dev sqlite3 jq postgresql-15 mariadb-server)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
 
+# PostgreSQL and MariaDB with the Hive Metastore schema, for both passes;
+# stopped and removed when this script exits, however it exits.
+. scripts/test-servers.sh
+
 jobs=$(nproc)
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMS_WERROR=ON >/dev/null
 cmake --build build-test -j"$jobs"

@@ -8,9 +8,10 @@
  *
  *   conformance sqlite           a new SQLite file per case
  *   conformance snapshot         a new store per case: written, finished, reopened to read
- *   conformance url-env:NAME     a live catalog at the URL in $NAME (nothing runs when
- *                                unset); cases work in databases named msconf_<pid>_...
- *                                and delete them afterwards
+ *   conformance url-env:NAME     a live catalog at the URL in $NAME; cases work in
+ *                                databases named msconf_<pid>_... and delete them
+ *                                afterwards.  Skipped (exit 77) when $NAME is unset or
+ *                                no driver handles the URL's scheme yet
  *
  * To add a driver: a row in `profiles` (or, for a server, only the
  * url-env:NAME argument in tests/CMakeLists.txt); cases specific to one
@@ -51,6 +52,12 @@ typedef struct profile {
 	int shared;
 	/* Partitions for the "many partitions" case. */
 	size_t many;
+	/*
+	 * The catalog holds only ISO-8859-1 text (Hive's MySQL schema is latin1):
+	 * the cases' text outside it is written as "u+XXXX", and the extra cases
+	 * check that such text is refused, never stored mangled.
+	 */
+	int latin1;
 	const struct CMUnitTest *extra;
 	size_t nextra;
 } profile;
@@ -226,6 +233,48 @@ static int fx_teardown(void **state)
 
 /* ---- entities ----------------------------------------------------------- */
 
+/*
+ * Rewrite b's UTF-8 text so that every code point above U+00FF becomes
+ * "u+XXXX" (for catalogs that hold ISO-8859-1 text only).
+ */
+static void latin1_text(ms_buf *b)
+{
+	ms_buf o = MS_BUF_INIT(TEXT_MAX);
+	const unsigned char *s = (const unsigned char *)(b->ptr ? b->ptr : "");
+	size_t i = 0, n;
+	unsigned long cp;
+
+	while (s[i]) {
+		if (s[i] < 0xc4 || s[i] >= 0xf8) { /* ASCII, U+0080..U+00FF, continuation */
+			assert_int_equal(ms_buf_addc(&o, (char)s[i]), 0);
+			i++;
+			continue;
+		}
+		n = s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
+		cp = s[i] & (n == 4 ? 0x07 : n == 3 ? 0x0f : 0x1f);
+		for (size_t k = 1; k < n && s[i + k]; k++)
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		assert_int_equal(ms_buf_printf(&o, "u+%04lx", cp), 0);
+		i += n;
+	}
+	ms_buf_free(b);
+	*b = o;
+}
+
+/* s as the profile stores it (borrowed until NAME_RING more calls of N or T). */
+static const char *T(fixture *fx, const char *s)
+{
+	ms_buf b = MS_BUF_INIT(TEXT_MAX);
+	char *out = fx->names[fx->ring++ % NAME_RING];
+
+	assert_int_equal(ms_buf_adds(&b, s), 0);
+	if (fx->p->latin1)
+		latin1_text(&b);
+	snprintf(out, MS_NAME_MAX + 1, "%s", ms_buf_cstr(&b));
+	ms_buf_free(&b);
+	return out;
+}
+
 /* An entity from Glue-shape JSON (printf-style text); fails the case if invalid. */
 static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *table,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -243,6 +292,8 @@ static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *tabl
 	rc = ms_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	assert_int_equal(rc, 0);
+	if (fx->p->latin1)
+		latin1_text(&b);
 	if (!(doc = cJSON_Parse(b.ptr)))
 		fail_msg("test json does not parse: %s", b.ptr);
 	ms_error_clear(E);
@@ -547,7 +598,7 @@ static void test_database_round_trip(void **state)
 	assert_string_equal(ms_entity_param(got, "quote"), "it's \"quoted\"");
 	assert_string_equal(ms_entity_param(got, "newline"), "line1\nline2\ttab\r");
 	assert_string_equal(ms_entity_param(got, "backslash"), "C:\\path\\to \\d+");
-	assert_string_equal(ms_entity_param(got, "unicode"), "Zürich — 東京 😀 é");
+	assert_string_equal(ms_entity_param(got, "unicode"), T(fx, "Zürich — 東京 😀 é"));
 	assert_non_null(cJSON_GetObjectItemCaseSensitive(got->doc, "FutureField"));
 	ms_entity_free(got);
 	ms_entity_free(want);
@@ -945,9 +996,17 @@ static void put_scan_table(fixture *fx, const char *db, ms_entity **p)
 	ms_entity *t = plain_table(fx, db, "events", "s3://b/e/");
 	size_t i;
 
-	for (i = 0; i < NSCAN; i++)
-		p[i] = partition(fx, db, "events", scan_values[i][0], scan_values[i][1],
-				 "s3://b/e/part");
+	for (i = 0; i < NSCAN; i++) {
+		const char *v2 = scan_values[i][1];
+
+		/*
+		 * MySQL compares VARCHARs with PAD SPACE, so Hive's unique
+		 * PART_NAME cannot tell "01" from "01 ": not a value to order.
+		 */
+		if (fx->p->latin1 && strcmp(v2, "01 ") == 0)
+			v2 = "01~";
+		p[i] = partition(fx, db, "events", scan_values[i][0], v2, "s3://b/e/part");
+	}
 	OK(ms_catalog_put_database(fx->cat, d, E));
 	OK(ms_catalog_put_table(fx->cat, t, E));
 	put_parts(fx, db, "events", p, NSCAN / 2);
@@ -1540,6 +1599,51 @@ static const struct CMUnitTest sqlite_tests[] = {
 	cmocka_unit_test_setup_teardown(test_sqlite_bad_paths, fx_setup, fx_teardown),
 };
 
+/* ---- latin1 catalogs (Hive on MySQL) ------------------------------------ */
+
+/* Text latin1 cannot hold is refused for that entity, and nothing is written. */
+static void test_latin1_refuses_wider_text(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "wide");
+	ms_entity *d = mk(fx, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"%s\"}", db);
+	ms_entity *t = plain_table(fx, db, "events", "s3://b/e/");
+	ms_entity *got = NULL, *wide[2];
+	entlist none = { 0 };
+	const profile *p = fx->p;
+	profile raw = *p;
+	int rc;
+
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	/* Build the wide entities as they are, unmapped. */
+	raw.latin1 = 0;
+	fx->p = &raw;
+	wide[0] = mk(fx, MS_KIND_DATABASE, NULL, NULL,
+		     "{\"Name\":\"%s\",\"Description\":\"東京 😀\"}", N(fx, "wide2"));
+	wide[1] = partition(fx, db, "events", "2024", "東京", "s3://b/e/x");
+	fx->p = p;
+	ms_error_clear(E);
+	rc = ms_catalog_put_database(fx->cat, wide[0], E);
+	if (rc == 0)
+		fail_msg("a database description outside latin1 was accepted");
+	FAILS(MS_ENOTFOUND, ms_catalog_get_database(fx->cat, N(fx, "wide2"), &got, E));
+	ms_error_clear(E);
+	rc = ms_catalog_put_partitions(fx->cat, db, "events", &wide[1], 1, E);
+	if (rc == 0)
+		fail_msg("a partition value outside latin1 was accepted");
+	scan(fx, db, "events", MS_SCAN_KEYS_ONLY, &none);
+	assert_int_equal(none.n, 0);
+	entlist_free(&none);
+	free_all(wide, 2);
+	ms_entity_free(d);
+	ms_entity_free(t);
+}
+
+static const struct CMUnitTest latin1_tests[] = {
+	cmocka_unit_test_setup_teardown(test_latin1_refuses_wider_text, fx_setup, fx_teardown),
+};
+
 /* ---- main --------------------------------------------------------------- */
 
 static const struct CMUnitTest common_tests[] = {
@@ -1574,6 +1678,30 @@ static const profile profiles[] = {
 	},
 };
 
+/* Exit status of a run with nothing to test (ctest's SKIP_RETURN_CODE). */
+#define SKIPPED 77
+
+/*
+ * Whether a driver handles url's scheme: the catalog opens, or fails for
+ * another reason than an unknown scheme (which the cases then report).
+ */
+static int scheme_registered(const char *url)
+{
+	ms_open_options oo;
+	ms_catalog *cat = NULL;
+	ms_error err;
+
+	memset(&oo, 0, sizeof(oo));
+	oo.mode = MS_OPEN_READ;
+	ms_error_clear(&err);
+	if (ms_catalog_open(&cat, url, &oo, &err) == 0) {
+		ms_catalog_close(cat);
+		return 1;
+	}
+	return !(err.code == MS_EINVAL &&
+		 strncmp(err.message, "unknown catalog url scheme", 26) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	static profile env_profile;
@@ -1593,13 +1721,23 @@ int main(int argc, char **argv)
 
 		if (!url || !*url) {
 			printf("conformance: $%s is not set, nothing to test\n", argv[1] + 8);
-			return 0;
+			return SKIPPED;
 		}
 		snprintf(g_env_url, sizeof(g_env_url), "%s", url);
+		if (!scheme_registered(g_env_url)) {
+			printf("conformance: no driver for the url in $%s yet, nothing to test\n",
+			       argv[1] + 8);
+			return SKIPPED;
+		}
 		env_profile.name = argv[1];
 		env_profile.prepare = prepare_env;
 		env_profile.shared = 1;
 		env_profile.many = 2000;
+		if (strncmp(g_env_url, "hms+mysql:", 10) == 0) {
+			env_profile.latin1 = 1;
+			env_profile.extra = latin1_tests;
+			env_profile.nextra = sizeof(latin1_tests) / sizeof(latin1_tests[0]);
+		}
 		g_profile = &env_profile;
 	}
 	if (!g_profile) {
