@@ -11,7 +11,9 @@
  * - the connection speaks utf8mb4 (SET NAMES utf8mb4 COLLATE utf8mb4_bin);
  *   the server converts to and from the latin1 columns, and with
  *   STRICT_ALL_TABLES a value that latin1 cannot hold is refused (error 1366,
- *   "Incorrect string value") instead of being stored as '?';
+ *   "Incorrect string value") instead of being stored as '?', and comparing
+ *   a latin1 column with such a value fails (1267, "Illegal mix of
+ *   collations") instead of matching a stored '?';
  * - NO_BACKSLASH_ESCAPES, so string literals read as in PostgreSQL;
  * - READ COMMITTED, PostgreSQL's default and the metastore server's own;
  * - CLIENT_FOUND_ROWS, so that an UPDATE reports the rows it matched (as
