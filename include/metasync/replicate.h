@@ -81,6 +81,8 @@ typedef struct ms_report {
 	ms_counts databases, tables, partitions;
 	ms_report_error *errors;
 	size_t nerrors;
+	ms_report_error *warnings;  /* what a target could not hold, per entity */
+	size_t nwarnings;
 	double seconds;
 	int dry_run;
 } ms_report;
@@ -96,6 +98,11 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	    ms_report **report, ms_error *err);
 
 void ms_report_free(ms_report *r);
+/*
+ * Add a warning; text is "<entity>: <message>" as drivers' warn callbacks
+ * give it (a text without ": " is all message).  MS_ENOMEM on failure.
+ */
+int ms_report_add_warning(ms_report *r, const char *text);
 /* Exit status for a report: 0 ok, 3 partial, 4 refused, 1 error. */
 int ms_report_exit_code(const ms_report *r);
 const char *ms_status_name(ms_status s);

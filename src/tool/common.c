@@ -232,6 +232,13 @@ void ms_print_report(const char *cmd, const ms_report *rep, int json, FILE *f)
 			cJSON_AddStringToObject(e, "message", rep->errors[i].message);
 			cJSON_AddItemToArray(errs, e);
 		}
+		errs = cJSON_AddArrayToObject(o, "warnings");
+		for (i = 0; i < rep->nwarnings; i++) {
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "entity", rep->warnings[i].entity);
+			cJSON_AddStringToObject(e, "message", rep->warnings[i].message);
+			cJSON_AddItemToArray(errs, e);
+		}
 		cJSON_AddNumberToObject(o, "seconds", (double)((long long)(rep->seconds * 1000)) / 1000.0);
 		cJSON_AddBoolToObject(o, "dry_run", rep->dry_run);
 		s = cJSON_PrintUnformatted(o);
@@ -249,6 +256,8 @@ void ms_print_report(const char *cmd, const ms_report *rep, int json, FILE *f)
 	print_counts(f, "partitions", &rep->partitions);
 	for (i = 0; i < rep->nerrors; i++)
 		fprintf(f, "  error: '%s': %s\n", rep->errors[i].entity, rep->errors[i].message);
+	for (i = 0; i < rep->nwarnings; i++)
+		fprintf(f, "  warning: %s: %s\n", rep->warnings[i].entity, rep->warnings[i].message);
 	if (rep->status == MS_STATUS_OK && !rep->dry_run && !rep->databases.created &&
 	    !rep->databases.updated && !rep->tables.created && !rep->tables.updated &&
 	    !rep->partitions.created && !rep->partitions.updated && !rep->databases.deleted &&
@@ -295,8 +304,27 @@ void ms_print_change(const ms_change_event *ev, void *ctx)
 		ev->reason ? ": " : "", ev->reason ? ev->reason : "");
 }
 
+/* Warnings from the drivers, held until the report exists. */
+typedef struct warnings {
+	char **v;
+	size_t n;
+} warnings;
+
+static void collect_warning(void *ctx, const char *message)
+{
+	warnings *w = ctx;
+	char **nv = realloc(w->v, (w->n + 1) * sizeof(char *));
+
+	if (!nv)
+		return;
+	w->v = nv;
+	if ((w->v[w->n] = strdup(message)))
+		w->n++;
+}
+
 int ms_run_replication(const char *cmd, ms_run_args *a)
 {
+	warnings warns = { NULL, 0 };
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options so = { 0 }, to = { 0 };
 	ms_report *rep = NULL;
@@ -311,7 +339,11 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 	so.table_input_path = a->table_input_path;
 	so.partition_input_path = a->partition_input_path;
 	so.expect_manifest_sha256 = a->expect_manifest_sha256;
+	so.warn = collect_warning;
+	so.warn_ctx = &warns;
 	to.mode = MS_OPEN_WRITE;
+	to.warn = collect_warning;
+	to.warn_ctx = &warns;
 	rc = ms_catalog_open(&src, a->source ? a->source :
 				   a->input_path ? a->input_path : a->database_input_path, &so, &err);
 	if (rc < 0) {
@@ -331,6 +363,12 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 	if (!a->json && !a->quiet)
 		a->sync.progress = ms_progress_bar;
 	rc = ms_sync(src, dst, &a->sync, &rep, &err);
+	for (size_t i = 0; i < warns.n; i++) {
+		if (rep)
+			ms_report_add_warning(rep, warns.v[i]);
+		free(warns.v[i]);
+	}
+	free(warns.v);
 	if (rc < 0) {
 		code = ms_exit_code_for(rc);
 		if (a->json && rep) {

@@ -19,7 +19,31 @@ void ms_report_free(ms_report *r)
 		free(r->errors[i].message);
 	}
 	free(r->errors);
+	for (i = 0; i < r->nwarnings; i++) {
+		free(r->warnings[i].entity);
+		free(r->warnings[i].message);
+	}
+	free(r->warnings);
 	free(r);
+}
+
+int ms_report_add_warning(ms_report *r, const char *text)
+{
+	const char *sep = strstr(text, ": ");
+	ms_report_error *nw = realloc(r->warnings, (r->nwarnings + 1) * sizeof(*nw));
+
+	if (!nw)
+		return MS_ENOMEM;
+	r->warnings = nw;
+	nw[r->nwarnings].entity = sep ? strndup(text, (size_t)(sep - text)) : strdup("");
+	nw[r->nwarnings].message = strdup(sep ? sep + 2 : text);
+	if (!nw[r->nwarnings].entity || !nw[r->nwarnings].message) {
+		free(nw[r->nwarnings].entity);
+		free(nw[r->nwarnings].message);
+		return MS_ENOMEM;
+	}
+	r->nwarnings++;
+	return 0;
 }
 
 int ms_report_exit_code(const ms_report *r)
