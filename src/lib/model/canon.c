@@ -189,7 +189,7 @@ static void scalar(ms_sink *s, const cJSON *v)
 	}
 }
 
-void ms_sink_value(ms_sink *s, const cJSON *v)
+void ms_sink_value_keyed(ms_sink *s, const cJSON *v, void (*key)(ms_sink *s, const char *k))
 {
 	const cJSON *c;
 
@@ -198,9 +198,9 @@ void ms_sink_value(ms_sink *s, const cJSON *v)
 		for (c = v->child; c; c = c->next) {
 			if (c != v->child)
 				ms_sink_putc(s, ',');
-			ms_sink_str(s, c->string);
+			key(s, c->string);
 			ms_sink_putc(s, ':');
-			ms_sink_value(s, c);
+			ms_sink_value_keyed(s, c, key);
 		}
 		ms_sink_putc(s, '}');
 	} else if (ms_j_arr(v)) {
@@ -208,12 +208,17 @@ void ms_sink_value(ms_sink *s, const cJSON *v)
 		for (c = v->child; c; c = c->next) {
 			if (c != v->child)
 				ms_sink_putc(s, ',');
-			ms_sink_value(s, c);
+			ms_sink_value_keyed(s, c, key);
 		}
 		ms_sink_putc(s, ']');
 	} else {
 		scalar(s, v);
 	}
+}
+
+void ms_sink_value(ms_sink *s, const cJSON *v)
+{
+	ms_sink_value_keyed(s, v, ms_sink_str);
 }
 
 /* Top-level fields the target catalog assigns itself. */

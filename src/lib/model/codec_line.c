@@ -218,29 +218,7 @@ static void key_lower_first(ms_sink *s, const char *k)
 
 static void line_generic(ms_sink *s, const cJSON *v)
 {
-	const cJSON *c;
-
-	if (ms_j_obj(v)) {
-		ms_sink_putc(s, '{');
-		for (c = v->child; c; c = c->next) {
-			if (c != v->child)
-				ms_sink_putc(s, ',');
-			key_lower_first(s, c->string);
-			ms_sink_putc(s, ':');
-			line_generic(s, c);
-		}
-		ms_sink_putc(s, '}');
-	} else if (ms_j_arr(v)) {
-		ms_sink_putc(s, '[');
-		for (c = v->child; c; c = c->next) {
-			if (c != v->child)
-				ms_sink_putc(s, ',');
-			line_generic(s, c);
-		}
-		ms_sink_putc(s, ']');
-	} else {
-		ms_sink_value(s, v);
-	}
+	ms_sink_value_keyed(s, v, key_lower_first);
 }
 
 static void line_time(ms_sink *s, const cJSON *v)

@@ -77,6 +77,8 @@ void ms_sink_num(ms_sink *s, double x);
 void ms_sink_int(ms_sink *s, long long v);
 /* Any value, compact, members in document order. */
 void ms_sink_value(ms_sink *s, const cJSON *v);
+/* Any value, each object key written by key (ms_sink_str writes it as is). */
+void ms_sink_value_keyed(ms_sink *s, const cJSON *v, void (*key)(ms_sink *s, const char *k));
 /*
  * Any value with object keys sorted bytewise.  `writable` applies the
  * content-hash filter to the top-level object; `pretty` indents by two
