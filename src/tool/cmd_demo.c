@@ -1129,18 +1129,6 @@ static int step_changed(const step *s)
 	return 0;
 }
 
-static void json_counts(cJSON *o, const char *name, const ms_counts *c)
-{
-	cJSON *k = cJSON_AddObjectToObject(o, name);
-
-	cJSON_AddNumberToObject(k, "created", (double)c->created);
-	cJSON_AddNumberToObject(k, "updated", (double)c->updated);
-	cJSON_AddNumberToObject(k, "unchanged", (double)c->unchanged);
-	cJSON_AddNumberToObject(k, "deleted", (double)c->deleted);
-	cJSON_AddNumberToObject(k, "skipped", (double)c->skipped);
-	cJSON_AddNumberToObject(k, "failed", (double)c->failed);
-}
-
 static double round_ms(double s)
 {
 	return (double)(long long)(s * 1000.0 + 0.5) / 1000.0;
@@ -1192,10 +1180,10 @@ static void print_json(const demo *d, const char *status, const ms_error *fatal,
 		if (s->note[0])
 			cJSON_AddStringToObject(j, "note", s->note);
 		c = cJSON_AddObjectToObject(j, "counts");
-		json_counts(c, "databases", &s->dbs);
-		json_counts(c, "tables", &s->tables);
-		json_counts(c, "views", &s->views);
-		json_counts(c, "partitions", &s->parts);
+		ms_json_counts(c, "databases", &s->dbs);
+		ms_json_counts(c, "tables", &s->tables);
+		ms_json_counts(c, "views", &s->views);
+		ms_json_counts(c, "partitions", &s->parts);
 		json_strings(j, "errors", &s->errors);
 		cJSON_AddNumberToObject(j, "seconds", round_ms(s->seconds));
 	}

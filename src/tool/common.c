@@ -201,7 +201,7 @@ static void print_counts(FILE *f, const char *name, const ms_counts *c)
 		c->unchanged, c->deleted, c->skipped, c->failed);
 }
 
-static void json_counts(cJSON *o, const char *name, const ms_counts *c)
+void ms_json_counts(cJSON *o, const char *name, const ms_counts *c)
 {
 	cJSON *k = cJSON_AddObjectToObject(o, name);
 
@@ -222,9 +222,9 @@ void ms_print_report(const char *cmd, const ms_report *rep, int json, FILE *f)
 		char *s;
 
 		cJSON_AddStringToObject(o, "status", ms_status_name(rep->status));
-		json_counts(cJSON_AddObjectToObject(o, "counts"), "databases", &rep->databases);
-		json_counts(cJSON_GetObjectItem(o, "counts"), "tables", &rep->tables);
-		json_counts(cJSON_GetObjectItem(o, "counts"), "partitions", &rep->partitions);
+		ms_json_counts(cJSON_AddObjectToObject(o, "counts"), "databases", &rep->databases);
+		ms_json_counts(cJSON_GetObjectItem(o, "counts"), "tables", &rep->tables);
+		ms_json_counts(cJSON_GetObjectItem(o, "counts"), "partitions", &rep->partitions);
 		errs = cJSON_AddArrayToObject(o, "errors");
 		for (i = 0; i < rep->nerrors; i++) {
 			cJSON *e = cJSON_CreateObject();

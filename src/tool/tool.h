@@ -52,6 +52,8 @@ void ms_run_args_free(ms_run_args *a);
 /* Run a replication and print its report; returns the exit code. */
 int ms_run_replication(const char *cmd, ms_run_args *a);
 
+/* Add counts c as object name to o: created, updated, unchanged, deleted, skipped, failed. */
+void ms_json_counts(cJSON *o, const char *name, const ms_counts *c);
 /* Print the report (human on a terminal or JSON). */
 void ms_print_report(const char *cmd, const ms_report *rep, int json, FILE *f);
 /* Progress bar callback: draws on stderr when it is a terminal. */
