@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -2823,6 +2824,66 @@ static int open_reader(snapshot *s, const ms_url *url, const ms_open_options *op
 	}
 }
 
+/* 1 when name looks like an export's timestamp folder (2026-01-02-03-04-05...). */
+static int is_snapshot_name(const char *name, size_t n)
+{
+	size_t i;
+
+	if (n < 19 || !isdigit((unsigned char)name[0]) || name[4] != '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)name[i]) && name[i] != '-')
+			return 0;
+	return 1;
+}
+
+/*
+ * The identity of an export without a manifest, recorded in its replicas'
+ * markers: the store it sits in, as an absolute path, so that every daily
+ * export of the same store (and the same store typed differently) is one
+ * source.  where is the snapshot folder, or with the utility's own flags the
+ * databases folder (new string).
+ */
+static char *utility_identity(const char *where, int input_paths)
+{
+	ms_buf b = MS_BUF_INIT(8192);
+	const char *path = where;
+	char cwd[4096];
+	size_t n;
+	char *id;
+
+	if (strncmp(path, "file://", 7) == 0)
+		path += 7;
+	if (path[0] != '/' && !strstr(path, "://") && getcwd(cwd, sizeof(cwd))) {
+		ms_buf_adds(&b, cwd);
+		ms_buf_addc(&b, '/');
+	}
+	ms_buf_adds(&b, path);
+	if (!b.ptr)
+		return NULL;
+	id = b.ptr;
+	n = b.len;
+	/* Drop trailing slashes, "/." components, the databases folder, the timestamp. */
+	for (int pass = 0; pass < 3; pass++) {
+		char *slash;
+
+		while (n > 1 && (id[n - 1] == '/' || (n > 2 && id[n - 1] == '.' && id[n - 2] == '/')))
+			id[--n] = '\0';
+		slash = strrchr(id, '/');
+		if (!slash || slash == id)
+			break;
+		if ((pass == 0 && input_paths) ||
+		    is_snapshot_name(slash + 1, strlen(slash + 1))) {
+			*slash = '\0';
+			n = (size_t)(slash - id);
+			continue;
+		}
+		if (pass > 0 || !input_paths)
+			break;
+	}
+	return ms_buf_detach(&b);
+}
+
 /*
  * Open the snapshot at url: with opts->mode == MS_OPEN_WRITE a new snapshot
  * under the store root url, else the snapshot at url (a snapshot directory,
@@ -2853,6 +2914,18 @@ int ms_snapshot_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_
 	if (rc < 0) {
 		snapshot_free(s);
 		return rc;
+	}
+	/* Without a manifest (nor catalog-id) the source is the store itself. */
+	if (!s->writing && !catalog_id && strcmp(s->base.catalog_id, url->redacted) == 0) {
+		int inputs = opts->database_input_path != NULL;
+		char *id = utility_identity(inputs ? opts->database_input_path : url->redacted, inputs);
+
+		if (!id) {
+			snapshot_free(s);
+			return oom(err);
+		}
+		free(s->base.catalog_id);
+		s->base.catalog_id = id;
 	}
 	*out = &s->base;
 	return 0;
