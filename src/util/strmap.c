@@ -79,6 +79,7 @@ int ms_strmap_put(ms_strmap *m, const char *key, ms_strmap_entry **entry)
 		return MS_ENOMEM;
 	memset(e->value, 0, sizeof(e->value));
 	e->mark = 0;
+	e->tag = 0;
 	m->count++;
 	*entry = e;
 	return 1;

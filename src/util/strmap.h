@@ -12,6 +12,7 @@ typedef struct ms_strmap_entry {
 	char *key;                 /* owned; NULL = empty slot */
 	unsigned char value[32];
 	int mark;
+	int tag;                   /* free for the caller; 0 when new */
 } ms_strmap_entry;
 
 typedef struct ms_strmap {

@@ -179,8 +179,9 @@ static void test_mirror_deletes_and_guard(void **state)
 
 	populate(src, 5);
 	ms_report_free(run(src, dst, &o, 0));
-	/* A table the target owns, beside the replicas. */
+	/* A table the target owns, beside the replicas, and a partition it added to one. */
 	fake_add(dst, MS_KIND_TABLE, "sales", NULL, "{\"Name\":\"local\",\"DatabaseName\":\"sales\"}");
+	fake_add(dst, MS_KIND_PARTITION, "sales", "orders", "{\"Values\":[\"local-only\"]}");
 	/* Gone from the source: a table with its partitions, and two partitions. */
 	for (size_t i = src->n; i-- > 0;) {
 		ms_entity *e = src->items[i];
@@ -194,7 +195,7 @@ static void test_mirror_deletes_and_guard(void **state)
 	/* deletes none: nothing goes. */
 	rep = run(src, dst, &o, 0);
 	assert_int_equal(rep->partitions.deleted + rep->tables.deleted, 0);
-	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 5);
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 6);
 	ms_report_free(rep);
 
 	/* mirror with a guard of 2: refused, nothing changes. */
@@ -217,7 +218,9 @@ static void test_mirror_deletes_and_guard(void **state)
 	assert_int_equal(rep->tables.deleted, 1);
 	assert_null(fake_find(dst, MS_KIND_TABLE, "finance", "ledger", NULL));
 	assert_non_null(fake_find(dst, MS_KIND_TABLE, "sales", "local", NULL));
-	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 3);
+	assert_int_equal(rep->partitions.skipped, 1);
+	assert_non_null(fake_find(dst, MS_KIND_PARTITION, "sales", "orders", "[\"local-only\"]"));
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 4);
 	ms_report_free(rep);
 	ms_catalog_close(&src->base);
 	ms_catalog_close(&dst->base);

@@ -410,6 +410,9 @@ typedef struct pdiff {
 	ms_error ferr;
 } pdiff;
 
+/* What collect_target learnt about a target partition's owner (strmap tag). */
+enum { OWNER_UNKNOWN = 0, OWNER_OURS, OWNER_NONE, OWNER_OTHER };
+
 static int collect_target(ms_entity *e, void *ctx, ms_error *err)
 {
 	pdiff *d = ctx;
@@ -417,8 +420,15 @@ static int collect_target(ms_entity *e, void *ctx, ms_error *err)
 	int rc;
 
 	rc = ms_strmap_put(&d->target, e->vkey, &ent);
-	if (rc >= 0)
+	if (rc >= 0) {
 		memcpy(ent->value, e->hash, MS_HASH_LEN);
+		/* A driver that scans whole documents tells ownership now, not per partition later. */
+		if (e->doc) {
+			const char *reason;
+			ent->tag = owned(d->r, e, &reason) ? OWNER_OURS :
+				   strcmp(reason, "not a replica") == 0 ? OWNER_NONE : OWNER_OTHER;
+		}
+	}
 	ms_entity_free(e);
 	return rc < 0 ? ms_error_set(err, rc, "out of memory") : 0;
 }
@@ -458,14 +468,20 @@ static int flush(pdiff *d, ms_error *err)
 }
 
 /* Is the target partition with this key ours to change? */
-static int partition_owned(pdiff *d, const char *vkey, const char **reason, ms_error *err)
+static int partition_owned(pdiff *d, const ms_strmap_entry *ent, const char *vkey,
+			   const char **reason, ms_error *err)
 {
 	run *r = d->r;
 	ms_entity *t = NULL;
 	int rc, ok;
 
-	if (r->o->adopt)
+	*reason = NULL;
+	if (r->o->adopt || (ent && ent->tag == OWNER_OURS))
 		return 1;
+	if (ent && ent->tag != OWNER_UNKNOWN) {
+		*reason = ent->tag == OWNER_NONE ? "not a replica" : "replica of another source";
+		return 0;
+	}
 	rc = ms_catalog_get_partition(r->dst, d->tp->mapped->database, d->tp->mapped->table,
 				      vkey, &t, err);
 	if (rc == MS_ENOTSUPPORTED) {
@@ -502,7 +518,7 @@ static int diff_source(ms_entity *e, void *ctx, ms_error *err)
 			ms_entity_free(e);
 			return 0;
 		}
-		rc = partition_owned(d, e->vkey, &reason, err);
+		rc = partition_owned(d, t, e->vkey, &reason, err);
 		if (rc <= 0) {
 			if (rc == 0) {
 				pevent(d, MS_ACTION_SKIP, e->vkey, reason);
@@ -537,7 +553,7 @@ static int delete_missing(pdiff *d, ms_error *err)
 
 		if (!t->key || t->mark)
 			continue;
-		rc = partition_owned(d, t->key, &reason, err);
+		rc = partition_owned(d, t, t->key, &reason, err);
 		if (rc < 0)
 			break;
 		if (rc == 0) {
