@@ -305,7 +305,8 @@ else
 fi
 row "c. export vs psql \\copy (SELECT) TO (s)" "$(fmt "$EXP")" "$(fmt "$CEXP")" "$(div "$EXP" "$CEXP")" "<= 2" 2
 printf '| %-42s | %10s | %10s | %7s | %-10s | %-6s |\n' "d. peak RSS, import (MiB)" "$(mib "$(maxof import-full 4)")" "$(mib "$(maxof copy-import 4)")" "" "ref." ""
-printf '| %-42s | %10s | %10s | %7s | %-10s | %-6s |\n' "d. peak RSS, re-import (MiB)" "$(mib "$(maxof import-again 4)")" "" "" "ref." ""
+[ "$NO_REIMPORT" = 1 ] ||
+	printf '| %-42s | %10s | %10s | %7s | %-10s | %-6s |\n' "d. peak RSS, re-import (MiB)" "$(mib "$(maxof import-again 4)")" "" "" "ref." ""
 printf '| %-42s | %10s | %10s | %7s | %-10s | %-6s |\n' "d. peak RSS, export (MiB)" "$(mib "$(maxof export 4)")" "$(mib "$(maxof copy-export 4)")" "" "ref." ""
 echo "(d: baseline column = psql's own peak; the server's memory is not counted on either side)"
 echo
