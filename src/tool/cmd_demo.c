@@ -42,11 +42,6 @@ typedef struct tally {
 	long long databases, tables, views, partitions;   /* tables: views not included */
 } tally;
 
-typedef struct strlist {
-	char **v;
-	size_t n;
-} strlist;
-
 /* One row group of the summary: what a step did. */
 typedef struct step {
 	const char *name;        /* generate, export, import */
@@ -99,45 +94,6 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- small lists ------------------------------------------------------ */
-
-static int strlist_add(strlist *l, const char *s)
-{
-	char **nv = realloc(l->v, (l->n + 1) * sizeof(char *));
-
-	if (!nv)
-		return MS_ENOMEM;
-	l->v = nv;
-	if (!(l->v[l->n] = strdup(s)))
-		return MS_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-static void strlist_free(strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int strlist_has(const strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-static int collect_name(const char *name, void *ctx, ms_error *err)
-{
-	if (strlist_add(ctx, name) < 0)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -145,7 +101,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int list_databases(ms_catalog *cat, strlist *out, ms_error *err)
 {
-	int rc = ms_catalog_list_databases(cat, collect_name, out, err);
+	int rc = ms_catalog_list_databases(cat, strlist_collect, out, err);
 
 	if (rc == 0 && out->n)
 		qsort(out->v, out->n, sizeof(char *), cmp_str);
@@ -154,7 +110,7 @@ static int list_databases(ms_catalog *cat, strlist *out, ms_error *err)
 
 static int list_tables(ms_catalog *cat, const char *db, strlist *out, ms_error *err)
 {
-	int rc = ms_catalog_list_tables(cat, db, collect_name, out, err);
+	int rc = ms_catalog_list_tables(cat, db, strlist_collect, out, err);
 
 	if (rc == 0 && out->n)
 		qsort(out->v, out->n, sizeof(char *), cmp_str);

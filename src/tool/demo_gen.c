@@ -1629,42 +1629,6 @@ done:
 
 /* ---- recognising a generated lake ------------------------------------- */
 
-typedef struct name_list {
-	char **v;
-	size_t n;
-} name_list;
-
-static int collect_name(const char *name, void *ctx, ms_error *err)
-{
-	name_list *l = ctx;
-	char **nv = realloc(l->v, (l->n + 1) * sizeof(char *));
-
-	if (!nv)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	l->v = nv;
-	if (!(l->v[l->n] = strdup(name)))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	l->n++;
-	return 0;
-}
-
-static void name_list_free(name_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int name_listed(const name_list *l, const char *name)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], name) == 0)
-			return 1;
-	return 0;
-}
-
 static int count_partition(ms_entity *e, void *ctx, ms_error *err)
 {
 	(void)err;
@@ -1698,7 +1662,7 @@ static int partition_count(ms_catalog *cat, const char *db, const char *table,
 int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes, ms_error *err)
 {
 	tinfo *tis = NULL;
-	name_list tl = { 0 };
+	strlist tl = { 0 };
 	char gen[128];
 	size_t d, k, nviews;
 	int rc = 0;
@@ -1730,13 +1694,13 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 		ms_entity_free(e);
 		if (!same)
 			goto done;
-		name_list_free(&tl);
-		if ((rc = ms_catalog_list_tables(cat, lake[d].name, collect_name, &tl, err)) < 0)
+		strlist_free(&tl);
+		if ((rc = ms_catalog_list_tables(cat, lake[d].name, strlist_collect, &tl, err)) < 0)
 			goto done;
 		for (k = 0, nviews = 0; k < DEMO_VIEWS; k++)
 			if (strcmp(views[k].db, lake[d].name) == 0) {
 				nviews++;
-				if (!name_listed(&tl, views[k].name))
+				if (!strlist_has(&tl, views[k].name))
 					goto done;
 			}
 		if (tl.n != 6 + nviews)
@@ -1745,7 +1709,7 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 			const tinfo *ti = &tis[d * 6 + k];
 			unsigned long long n = 0;
 
-			if (!name_listed(&tl, ti->t->name))
+			if (!strlist_has(&tl, ti->t->name))
 				goto done;
 			if ((rc = partition_count(cat, lake[d].name, ti->t->name, &n, err)) < 0)
 				goto done;
@@ -1755,7 +1719,7 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 	}
 	*yes = 1;
 done:
-	name_list_free(&tl);
+	strlist_free(&tl);
 	free(tis);
 	return rc;
 }
@@ -1774,5 +1738,44 @@ int demo_clear(ms_catalog *cat, ms_error *err)
 			return rc;
 		}
 	}
+	return 0;
+}
+
+/* ---- small lists ------------------------------------------------------ */
+
+int strlist_add(strlist *l, const char *s)
+{
+	char **nv = realloc(l->v, (l->n + 1) * sizeof(char *));
+
+	if (!nv)
+		return MS_ENOMEM;
+	l->v = nv;
+	if (!(l->v[l->n] = strdup(s)))
+		return MS_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+void strlist_free(strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int strlist_has(const strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+int strlist_collect(const char *name, void *ctx, ms_error *err)
+{
+	if (strlist_add(ctx, name) < 0)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	return 0;
 }
