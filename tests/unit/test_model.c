@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,47 +22,6 @@
 #include "util/buf.h"
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static char *fixture_path(const char *name)
-{
-	const char *dir = getenv("MS_FIXTURES");
-	char *p = malloc(4096);
-
-	assert_non_null(p);
-	if (dir && *dir) {
-		snprintf(p, 4096, "%s/model/%s", dir, name);
-	} else {
-		/* Run by hand: find tests/fixtures next to this source file. */
-		const char *slash = strrchr(__FILE__, '/');
-		int n = slash ? (int)(slash - __FILE__) : 1;
-
-		snprintf(p, 4096, "%.*s/../fixtures/model/%s", n, slash ? __FILE__ : ".", name);
-	}
-	return p;
-}
-
-static char *read_fixture_line(const char *name)
-{
-	char *path = fixture_path(name), *buf;
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	if (!f)
-		fail_msg("cannot open fixture %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	free(path);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	return buf;
-}
 
 static ms_entity *parse_ok(const char *line, ms_kind expected)
 {
@@ -188,7 +149,7 @@ static void table_err(const char *item_json, const char *message)
 
 static void test_rich_table_round_trip(void **state)
 {
-	char *line = read_fixture_line("rich_table.jsonl"), *out, *out2;
+	char *line = ms_test_read_fixture("model/rich_table.jsonl"), *out, *out2;
 	ms_entity *e = parse_ok(line, MS_KIND_TABLE), *e2;
 	const cJSON *d = e->doc;
 

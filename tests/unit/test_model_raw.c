@@ -16,6 +16,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,46 +38,6 @@ static unsigned rnd(unsigned n)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return n ? (unsigned)(rng_state % n) : 0;
-}
-
-static char *fixture_path(const char *rel)
-{
-	const char *dir = getenv("MS_FIXTURES");
-	char *p = malloc(4096);
-
-	assert_non_null(p);
-	if (dir && *dir) {
-		snprintf(p, 4096, "%s/%s", dir, rel);
-	} else {
-		const char *slash = strrchr(__FILE__, '/');
-		int n = slash ? (int)(slash - __FILE__) : 1;
-
-		snprintf(p, 4096, "%.*s/../fixtures/%s", n, slash ? __FILE__ : ".", rel);
-	}
-	return p;
-}
-
-static char *read_file(const char *rel)
-{
-	char *path = fixture_path(rel), *buf;
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	if (!f)
-		fail_msg("cannot open fixture %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	free(path);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	return buf;
 }
 
 static char *xstrdup(const char *s)
@@ -284,7 +246,7 @@ static void test_rich_fixtures(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *text = read_file(files[i]);
+		char *text = ms_test_read_fixture(files[i]);
 		cJSON *root = cJSON_Parse(text), *inner;
 		ms_kind kind;
 		ms_entity *e = NULL;
@@ -308,7 +270,7 @@ static void test_rich_fixtures(void **state)
 
 static void test_model_fixture(void **state)
 {
-	char *line = read_file("model/rich_table.jsonl");
+	char *line = ms_test_read_fixture("model/rich_table.jsonl");
 	ms_entity *e = NULL;
 	ms_error err;
 
