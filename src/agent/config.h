@@ -1,0 +1,97 @@
+/*
+ * The agent's configuration: one YAML file (libyaml) with a bus, an optional
+ * HTTP listener, an optional source role and any number of target roles.
+ *
+ *   bus: embedded:/var/lib/metasync/bus.db      # or nats://127.0.0.1:4222
+ *   listen: 127.0.0.1:9464                      # /healthz and /metrics
+ *   source:
+ *     name: analytics                           # event source; default "metasync"
+ *     catalog: sqlite:/data/a.db?catalog-id=111111111111
+ *     databases: "sales;hr_*"                   # ';' names or globs; default all
+ *     store: /data/snapshots                    # or s3://bucket/prefix
+ *     compress: gzip                            # optional
+ *     schedule: { interval: 24h }               # or { at: "02:00" } (UTC); none = on demand
+ *   targets:
+ *     - name: reporting                         # required, unique; the durable consumer
+ *       catalog: sqlite:/data/b.db
+ *       follow: [analytics]                     # source names; default all
+ *       databases: "sales"                      # optional restriction
+ *       database_prefix: src_
+ *       table_prefix: ""
+ *       renames: ["sales=sales_eu"]
+ *       location_rewrites: ["s3://a/=s3://b/"]
+ *       deletes: mirror                         # none (default) | mirror
+ *       max_deletes: 100                        # default: no limit
+ *       adopt: false
+ *       max_attempts: 5                         # before an event is dead-lettered
+ *
+ * Durations: a number with unit s, m, h or d ("90s", "24h").  Unknown keys,
+ * wrong types, duplicate target names and bad values are errors that name
+ * the file, the line and the key ("agent.yaml:12: targets[1].deletes:
+ * expected none or mirror, got 'all'").
+ */
+#ifndef MS_AGENT_CONFIG_H
+#define MS_AGENT_CONFIG_H
+
+#include <stddef.h>
+
+#include "metasync/error.h"
+#include "metasync/replicate.h"
+
+typedef enum ms_schedule_kind {
+	MS_SCHEDULE_ON_DEMAND = 0,
+	MS_SCHEDULE_INTERVAL,
+	MS_SCHEDULE_AT
+} ms_schedule_kind;
+
+typedef struct ms_agent_source {
+	char *name;
+	char *catalog;      /* URL; may hold a password: never print (ms_url_redact) */
+	char *databases;    /* NULL = all */
+	char *store;
+	char *compress;     /* NULL or "gzip" */
+	ms_schedule_kind schedule;
+	long long interval_seconds;   /* MS_SCHEDULE_INTERVAL */
+	int at_minute;                /* MS_SCHEDULE_AT: minutes after 00:00 UTC */
+	int line;                     /* where the role starts in the file */
+} ms_agent_source;
+
+typedef struct ms_agent_target {
+	char *name;
+	char *catalog;
+	char **follow;      /* source names; nfollow = 0: all */
+	size_t nfollow;
+	char *databases;
+	char *database_prefix;
+	char *table_prefix;
+	char **renames;
+	size_t nrenames;
+	char **location_rewrites;
+	size_t nrewrites;
+	ms_deletes deletes;
+	long long max_deletes;   /* -1: no limit */
+	int adopt;
+	unsigned max_attempts;   /* default 5 */
+	int line;
+} ms_agent_target;
+
+typedef struct ms_agent_config {
+	char *path;
+	char *bus;          /* default: "embedded:" + directory of the file + "/metasync-bus.db" */
+	char *listen;       /* NULL: no HTTP server */
+	ms_agent_source *source;   /* NULL when the file has no source role */
+	ms_agent_target *targets;
+	size_t ntargets;
+} ms_agent_config;
+
+/* Load and check path (new; ms_agent_config_free). MS_EINVAL names file:line: key. */
+int ms_agent_config_load(const char *path, ms_agent_config **out, ms_error *err);
+/* Same from text in memory; name is used in messages in place of a path. */
+int ms_agent_config_parse(const char *name, const char *text, size_t len,
+			  ms_agent_config **out, ms_error *err);
+void ms_agent_config_free(ms_agent_config *cfg);
+
+/* Parse "90s", "15m", "24h", "7d" into seconds; MS_EINVAL when malformed. */
+int ms_parse_duration(const char *text, long long *seconds);
+
+#endif
