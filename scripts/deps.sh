@@ -4,8 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev
-	libmariadb-dev)
-test_pkgs=(libcmocka-dev sqlite3 jq postgresql-15 mariadb-server)
+	libmariadb-dev libnats-dev libyaml-dev libmicrohttpd-dev)
+test_pkgs=(libcmocka-dev sqlite3 jq postgresql-15 mariadb-server nats-server)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then
