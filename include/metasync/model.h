@@ -107,9 +107,11 @@ int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_err
  * no insignificant space, integers without exponent, strings with minimal
  * escapes.  With `writable` set, fields the target assigns itself
  * (CreateTime, UpdateTime, CreationTime, VersionId, CatalogId, CreatedBy,
- * IsRegisteredWithLakeFormation, DatabaseName, TableName) and marker
- * parameters (MS_MARKER_PREFIX) are left out: that text is what the content
- * hash covers.
+ * IsRegisteredWithLakeFormation, DatabaseName, TableName), marker
+ * parameters (MS_MARKER_PREFIX) and, at every depth, members that hold
+ * nothing (an empty object or array, or an object of such members: catalogs
+ * differ in whether they keep them) are left out: that text is what the
+ * content hash covers.
  */
 int ms_canonical_json(const cJSON *doc, int writable, struct ms_buf *out);
 

@@ -528,6 +528,13 @@ static void test_hash_stability(void **state)
 		"\"parameters\":{\"a\":\"1\",\"b\":\"2\"},\"storageDescriptor\":{\"columns\":[{\"name\":"
 		"\"x\",\"type\":\"int\"},{\"name\":\"y\",\"type\":\"string\"}],\"location\":\"s3://b/t\","
 		"\"serdeInfo\":{\"serializationLibrary\":\"lib\",\"parameters\":{\"p\":\"q\"}}}}}",
+		/* members that hold nothing (a Hive Metastore gives them back absent) */
+		"{\"database\":\"db\",\"type\":\"table\",\"item\":{\"name\":\"t\",\"owner\":\"o\","
+		"\"partitionKeys\":[],\"parameters\":{\"a\":\"1\",\"b\":\"2\"},\"storageDescriptor\":{"
+		"\"columns\":[{\"name\":\"x\",\"type\":\"int\",\"parameters\":{}},{\"name\":\"y\","
+		"\"type\":\"string\"}],\"location\":\"s3://b/t\",\"sortColumns\":[],\"skewedInfo\":{"
+		"\"skewedColumnNames\":[],\"skewedColumnValues\":[],\"skewedColumnValueLocationMaps\":{}},"
+		"\"serdeInfo\":{\"serializationLibrary\":\"lib\",\"parameters\":{\"p\":\"q\"}}}}}",
 	};
 	static const char *const differ[][2] = {
 		{ "\"type\":\"int\"},{", "\"type\":\"bigint\"},{" },        /* column type */
@@ -538,6 +545,8 @@ static void test_hash_stability(void **state)
 		  "{\"name\":\"y\",\"type\":\"string\"},{\"name\":\"x\",\"type\":\"int\"}" }, /* order */
 		{ "\"name\":\"t\"", "\"name\":\"t2\"" },                     /* the name */
 		{ "\"p\":\"q\"", "\"metasync.p\":\"q\"" },                   /* nested, not a marker */
+		{ "\"location\":", "\"skewedInfo\":{\"skewedColumnNames\":[\"x\"]},\"location\":" },
+		{ "\"p\":\"q\"", "\"p\":\"\"" },                             /* empty text is not absent */
 	};
 	unsigned char h0[MS_HASH_LEN], h[MS_HASH_LEN];
 	size_t i;

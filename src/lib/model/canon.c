@@ -291,12 +291,37 @@ static void indent(ms_sink *s, int depth)
 	}
 }
 
+/* What sorted() leaves out. */
+enum {
+	SKIP_ASSIGNED = 1,   /* fields the target assigns itself (top level) */
+	SKIP_MARKERS = 2,    /* metasync.* keys (the top-level Parameters) */
+	SKIP_VACUOUS = 4     /* members that hold nothing, at every depth */
+};
+
 /*
- * filter: 0 none, 1 the top-level writable filter, 2 drop marker keys (the
- * top-level Parameters under the writable filter).
+ * An empty object or array, or an object whose members are all vacuous: the
+ * same as absent for every catalog (a Hive Metastore, for one, gives back no
+ * SkewedInfo for a table stored with an empty one), so the content hash
+ * treats them as absent.
  */
+static int vacuous(const cJSON *v)
+{
+	const cJSON *c;
+
+	if (ms_j_arr(v))
+		return v->child == NULL;
+	if (!ms_j_obj(v))
+		return 0;
+	for (c = v->child; c; c = c->next)
+		if (!vacuous(c))
+			return 0;
+	return 1;
+}
+
 static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth)
 {
+	int deep = filter & SKIP_VACUOUS;
+
 	const cJSON *stack[32], **m = stack, *c;
 	size_t n = 0, cap = 0, i;
 
@@ -307,7 +332,7 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 				ms_sink_putc(s, ',');
 			if (pretty)
 				indent(s, depth + 1);
-			sorted(s, c, 0, pretty, depth + 1);
+			sorted(s, c, deep, pretty, depth + 1);
 		}
 		if (pretty && v->child)
 			indent(s, depth);
@@ -328,9 +353,11 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 		}
 	}
 	for (c = v->child; c; c = c->next) {
-		if (filter == 1 && c->string && assigned_by_target(c->string))
+		if ((filter & SKIP_ASSIGNED) && c->string && assigned_by_target(c->string))
 			continue;
-		if (filter == 2 && c->string && is_marker(c->string))
+		if ((filter & SKIP_MARKERS) && c->string && is_marker(c->string))
+			continue;
+		if (deep && vacuous(c))
 			continue;
 		m[n++] = c;
 	}
@@ -352,8 +379,10 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 			ms_sink_lit(s, ": ");
 		else
 			ms_sink_putc(s, ':');
-		sorted(s, c, filter == 1 && !strcmp(key_of(c), "Parameters") ? 2 : 0, pretty,
-		       depth + 1);
+		sorted(s, c,
+		       deep | ((filter & SKIP_ASSIGNED) && !strcmp(key_of(c), "Parameters") ?
+				       SKIP_MARKERS : 0),
+		       pretty, depth + 1);
 	}
 	if (pretty && n)
 		indent(s, depth);
@@ -364,7 +393,7 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 
 void ms_sink_sorted(ms_sink *s, const cJSON *v, int writable, int pretty)
 {
-	sorted(s, v, writable ? 1 : 0, pretty, 0);
+	sorted(s, v, writable ? SKIP_ASSIGNED | SKIP_VACUOUS : 0, pretty, 0);
 }
 
 int ms_canonical_json(const cJSON *doc, int writable, struct ms_buf *out)

@@ -81,7 +81,7 @@ void ms_sink_value(ms_sink *s, const cJSON *v);
 void ms_sink_value_keyed(ms_sink *s, const cJSON *v, void (*key)(ms_sink *s, const char *k));
 /*
  * Any value with object keys sorted bytewise.  `writable` applies the
- * content-hash filter to the top-level object; `pretty` indents by two
+ * content-hash filter (see ms_canonical_json); `pretty` indents by two
  * spaces.  A key found twice in one object sets MS_EINVAL and dupkey.
  */
 void ms_sink_sorted(ms_sink *s, const cJSON *v, int writable, int pretty);
