@@ -4,8 +4,14 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev
-	libmariadb-dev libnats-dev libyaml-dev libmicrohttpd-dev)
-test_pkgs=(libcmocka-dev sqlite3 jq postgresql-15 mariadb-server nats-server)
+	libmariadb-dev libnats-dev libyaml-dev libmicrohttpd-dev
+	libcurl4-openssl-dev libexpat1-dev)
+test_pkgs=(libcmocka-dev sqlite3 jq postgresql-15 mariadb-server nats-server
+	awscli)
+# s3rver (the S3 test server) runs on Node.js: the machine's, else Debian's.
+if [ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1; then
+	test_pkgs+=(nodejs npm)
+fi
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then
