@@ -44,6 +44,7 @@ typedef struct ms_bus_msg {
 	size_t len;
 	unsigned attempts;   /* 1 on first delivery */
 	void *driver_ctx;    /* the driver's handle for ack/nak */
+	const struct ms_bus_driver *driver;   /* the driver that made it (releases driver_ctx) */
 } ms_bus_msg;
 
 typedef struct ms_bus_sub_options {

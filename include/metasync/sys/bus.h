@@ -49,6 +49,12 @@ struct ms_bus_sub {
 
 typedef int (*ms_bus_open_fn)(ms_bus **out, const struct ms_url *url, ms_error *err);
 
+/* Fill a driver's base struct (copies redacted_url); ENOMEM. */
+int ms_bus_base_init(ms_bus *base, const ms_bus_driver *driver, const char *redacted_url,
+		     ms_error *err);
+/* Free what ms_bus_base_init allocated (not base itself). */
+void ms_bus_base_free(ms_bus *base);
+
 #ifdef __cplusplus
 }
 #endif
