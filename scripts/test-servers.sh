@@ -56,6 +56,7 @@ ms_ts_teardown_dir() {
 	[ -n "$dir" ] && [ -d "$dir" ] || return 0
 	ms_ts_kill_pidfile "$dir/pg/data/postmaster.pid" "$dir/pg/data"
 	ms_ts_kill_pidfile "$dir/my/mariadbd.pid" "$dir/my/data"
+	ms_s3rver_stop "$dir/s3"
 	rm -rf -- "$dir"
 }
 
@@ -180,8 +181,13 @@ ms_test_servers_start() {
 	chmod 755 "$MS_TS_DIR"
 	ms_ts_start_pg || return 1
 	ms_ts_start_mariadb || return 1
-	echo "test-servers: postgresql and mariadb up in '$MS_TS_DIR'" >&2
+	ms_s3rver_start "$MS_TS_DIR/s3" || return 1
+	echo "test-servers: postgresql, mariadb and s3rver up in '$MS_TS_DIR'" >&2
 }
+
+# s3rver (S3 for the s3:// store): MS_TEST_S3_URL, MS_TEST_S3_ENDPOINT, AWS_* keys.
+# shellcheck source=scripts/s3rver.sh
+. "$(dirname "${BASH_SOURCE[0]}")/s3rver.sh"
 
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then
 	# Sourced: stop with the sourcing shell, however it ends.
@@ -200,6 +206,8 @@ else
 	else
 		echo "export MS_TEST_HMS_PG_URL='$MS_TEST_HMS_PG_URL'"
 		echo "export MS_TEST_HMS_MYSQL_URL='$MS_TEST_HMS_MYSQL_URL'"
+		echo "export MS_TEST_S3_URL='$MS_TEST_S3_URL' MS_TEST_S3_ENDPOINT='$MS_TEST_S3_ENDPOINT'"
+		echo "export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1"
 		echo "test-servers: running until interrupted" >&2
 		while :; do sleep 3600; done
 	fi
