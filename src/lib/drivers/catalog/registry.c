@@ -22,6 +22,7 @@ static const struct {
 } catalog_schemes[] = {
 	{ "sqlite", ms_sqlite_catalog_open },
 	{ "file", ms_snapshot_catalog_open },
+	{ "s3", ms_snapshot_catalog_open },
 	{ "hms+postgresql", ms_hms_catalog_open },
 	{ "hms+mysql", ms_hms_catalog_open },
 };

@@ -734,9 +734,30 @@ static void snapshot_free(snapshot *s)
 /* The text to open the store at url with (the catalog's query is not the store's). */
 static char *store_url_text(const ms_url *url)
 {
+	ms_buf b = MS_BUF_INIT((size_t)64 << 10);
+	size_t i;
+	int rc;
+
 	if (strcmp(url->scheme, "file") == 0 && strncmp(url->redacted, "file:", 5) != 0)
 		return strdup(url->raw_rest);
-	return dup_printf("%s:%s", url->scheme, url->raw_rest);
+	rc = ms_buf_printf(&b, "%s:%s", url->scheme, url->raw_rest);
+	/* A remote store's own parameters (region, endpoint...) go with it. */
+	for (i = 0; rc == 0 && strcmp(url->scheme, "file") != 0 && i < url->nparams; i++) {
+		const char *p;
+
+		if (strcmp(url->params[i].key, "catalog-id") == 0)
+			continue;
+		rc = ms_buf_printf(&b, "%c%s=", b.ptr && strchr(b.ptr, '?') ? '&' : '?',
+				   url->params[i].key);
+		for (p = url->params[i].value; rc == 0 && *p; p++)
+			rc = strchr("%&#?+ ", *p) ? ms_buf_printf(&b, "%%%02X", (unsigned char)*p)
+						  : ms_buf_addc(&b, *p);
+	}
+	if (rc < 0) {
+		ms_buf_free(&b);
+		return NULL;
+	}
+	return ms_buf_detach(&b);
 }
 
 /* Callback for prefix probes: stop at the first key. */

@@ -10,12 +10,14 @@
 #include "util/url.h"
 
 int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
+int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err);
 
 static const struct {
 	const char *scheme;
 	ms_store_open_fn open;
 } store_schemes[] = {
 	{ "file", ms_file_store_open },
+	{ "s3", ms_s3_store_open },
 };
 
 int ms_store_open(ms_store **out, const char *url, ms_error *err)

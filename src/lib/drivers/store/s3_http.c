@@ -1,0 +1,902 @@
+/*
+ * The plumbing under the S3 store: where the credentials, the region and the
+ * endpoint come from (in the order the AWS tools look), and one signed
+ * request with its retries.  Signing is libcurl's own SigV4
+ * (CURLOPT_AWS_SIGV4); this file only supplies x-amz-content-sha256, the
+ * SHA-256 of every payload, so that nothing goes out as UNSIGNED-PAYLOAD.
+ * S3's answers are XML, read with expat.  Secrets live only in s3_conf and
+ * in curl's handle: no message built here can contain them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <expat.h>
+#include <openssl/evp.h>
+
+#include "util/url.h"
+#include "s3_internal.h"
+
+#define DEFAULT_REGION "us-east-1"
+#define MIN_PART ((size_t)5 << 20)     /* S3's smallest part but the last */
+#define MAX_PART ((size_t)512 << 20)
+#define DEFAULT_PART ((size_t)8 << 20)
+#define DEFAULT_PARALLEL 4
+#define DEFAULT_ATTEMPTS 6
+#define BACKOFF_BASE_MS 100
+#define BACKOFF_CAP_MS 5000
+#define ERROR_BODY_MAX ((size_t)64 << 10)
+#define INI_MAX ((size_t)1 << 20)
+#define XML_TEXT_MAX ((size_t)64 << 10)
+#define XML_DEPTH_MAX 32
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int oom(ms_error *err)
+{
+	return ms_error_set(err, MS_ENOMEM, "out of memory");
+}
+
+static char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] ? (char *)v : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shared credentials and config files                                     */
+
+typedef struct ini_want {
+	const char *section;  /* exact section name wanted */
+	char *access_key, *secret_key, *session_token, *region; /* new, found values */
+} ini_want;
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int ini_set(char **slot, const char *value)
+{
+	char *v = strdup(value);
+
+	if (!v)
+		return MS_ENOMEM;
+	free(*slot);
+	*slot = v;
+	return 0;
+}
+
+/*
+ * Read the values of one section of an AWS-style INI file.  A missing file
+ * is not an error; an unreadable or oversized one is (it is named, its
+ * contents never are).
+ */
+static int ini_read(const char *path, ini_want *w, ms_error *err)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	size_t total = 0;
+	int in = 0;
+
+	if (!f) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return ms_error_set(err, MS_EIO, "cannot read aws file '%s': %s", path,
+				    strerror(errno));
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq;
+
+		total += strlen(line);
+		if (total > INI_MAX) {
+			fclose(f);
+			return ms_error_set(err, MS_ETOOBIG, "aws file '%s' is larger than %zu bytes",
+					    path, INI_MAX);
+		}
+		if (*s == '#' || *s == ';' || *s == '\0')
+			continue;
+		if (*s == '[') {
+			char *rb = strchr(s, ']');
+
+			if (rb)
+				*rb = '\0';
+			in = strcmp(trim(s + 1), w->section) == 0;
+			continue;
+		}
+		if (!in || !(eq = strchr(s, '=')))
+			continue;
+		*eq = '\0';
+		{
+			char *k = trim(s), *v = trim(eq + 1);
+			int rc = 0;
+
+			if (strcmp(k, "aws_access_key_id") == 0)
+				rc = ini_set(&w->access_key, v);
+			else if (strcmp(k, "aws_secret_access_key") == 0)
+				rc = ini_set(&w->secret_key, v);
+			else if (strcmp(k, "aws_session_token") == 0)
+				rc = ini_set(&w->session_token, v);
+			else if (strcmp(k, "region") == 0)
+				rc = ini_set(&w->region, v);
+			if (rc < 0) {
+				fclose(f);
+				return oom(err);
+			}
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void ini_want_free(ini_want *w)
+{
+	free(w->access_key);
+	free(w->secret_key);
+	free(w->session_token);
+	free(w->region);
+}
+
+static char *home_path(const char *rel)
+{
+	const char *home = env("HOME");
+	size_t n;
+	char *p;
+
+	if (!home)
+		return NULL;
+	n = strlen(home) + strlen(rel) + 2;
+	if (!(p = malloc(n)))
+		return NULL;
+	snprintf(p, n, "%s/%s", home, rel);
+	return p;
+}
+
+/* Credentials and region from the profile's sections of both files. */
+static int read_profile(const char *profile, ini_want *cred, ini_want *conf, ms_error *err)
+{
+	char *cpath = env("AWS_SHARED_CREDENTIALS_FILE") ? strdup(env("AWS_SHARED_CREDENTIALS_FILE"))
+							  : home_path(".aws/credentials");
+	char *fpath = env("AWS_CONFIG_FILE") ? strdup(env("AWS_CONFIG_FILE"))
+					     : home_path(".aws/config");
+	char section[512];
+	int rc = 0;
+
+	cred->section = profile;
+	if (strcmp(profile, "default") == 0)
+		snprintf(section, sizeof(section), "default");
+	else
+		snprintf(section, sizeof(section), "profile %s", profile);
+	conf->section = section;
+	if (cpath && (rc = ini_read(cpath, cred, err)) < 0)
+		goto done;
+	if (fpath && (rc = ini_read(fpath, conf, err)) < 0)
+		goto done;
+	/* The config file may hold keys too; the credentials file wins. */
+	if (!cred->access_key && conf->access_key) {
+		cred->access_key = conf->access_key;
+		cred->secret_key = conf->secret_key;
+		cred->session_token = conf->session_token;
+		conf->access_key = conf->secret_key = conf->session_token = NULL;
+	}
+	conf->section = NULL;
+done:
+	free(cpath);
+	free(fpath);
+	return rc;
+}
+
+static int parse_size(const char *text, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	if (*end != '\0')
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* endpoint: an http(s) URL with a host and nothing after it but "/". */
+static int set_endpoint(s3_conf *c, const char *text, ms_error *err)
+{
+	ms_url *u = NULL;
+	char *shown;
+	size_t n;
+	int rc;
+
+	if ((rc = ms_url_parse(&u, text, err)) < 0)
+		return rc;
+	shown = u->redacted;
+	if ((strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0) || !u->host ||
+	    !u->host[0] || (u->path[0] && strcmp(u->path, "/") != 0) || u->nparams) {
+		rc = ms_error_set(err, MS_EINVAL,
+				  "s3 endpoint '%s' is not an http or https url with only a host", shown);
+		ms_url_free(u);
+		return rc;
+	}
+	c->endpoint = strdup(text);
+	c->endpoint_shown = strdup(shown);
+	ms_url_free(u);
+	if (!c->endpoint || !c->endpoint_shown)
+		return oom(err);
+	n = strlen(c->endpoint);
+	while (n > 0 && c->endpoint[n - 1] == '/')
+		c->endpoint[--n] = '\0';
+	n = strlen(c->endpoint_shown);
+	while (n > 0 && c->endpoint_shown[n - 1] == '/')
+		c->endpoint_shown[--n] = '\0';
+	return 0;
+}
+
+int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
+{
+	ini_want cred = { 0 }, conf = { 0 };
+	const char *v, *profile;
+	int rc = 0;
+
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc < 0)
+		return ms_error_set(err, MS_EIO, "cannot initialise libcurl");
+	c->part_size = DEFAULT_PART;
+	c->parallel = DEFAULT_PARALLEL;
+	c->max_attempts = DEFAULT_ATTEMPTS;
+	c->connect_timeout = 10;
+	c->low_speed_time = 60;
+	c->trace = env("MS_S3_TRACE") != NULL;
+
+	if ((v = ms_url_param_get(url, "part-size")) &&
+	    (parse_size(v, &c->part_size) < 0 || c->part_size < MIN_PART || c->part_size > MAX_PART))
+		return ms_error_set(err, MS_EINVAL,
+				    "s3 part-size '%s' in '%s' is not a size from 5M to 512M", v,
+				    url->redacted);
+	if ((v = ms_url_param_get(url, "parallel"))) {
+		c->parallel = atoi(v);
+		if (c->parallel < 1 || c->parallel > 16)
+			return ms_error_set(err, MS_EINVAL,
+					    "s3 parallel '%s' in '%s' is not a number from 1 to 16", v,
+					    url->redacted);
+	}
+	if ((v = ms_url_param_get(url, "attempts"))) {
+		c->max_attempts = atoi(v);
+		if (c->max_attempts < 1 || c->max_attempts > 20)
+			return ms_error_set(err, MS_EINVAL,
+					    "s3 attempts '%s' in '%s' is not a number from 1 to 20", v,
+					    url->redacted);
+	}
+	if ((v = ms_url_param_get(url, "timeout"))) {
+		c->low_speed_time = atol(v);
+		if (c->low_speed_time < 1 || c->low_speed_time > 3600)
+			return ms_error_set(err, MS_EINVAL,
+					    "s3 timeout '%s' in '%s' is not seconds from 1 to 3600", v,
+					    url->redacted);
+		c->connect_timeout = c->low_speed_time < 10 ? c->low_speed_time : 10;
+	}
+
+	/* Credentials: the environment, then the profile's files. */
+	profile = ms_url_param_get(url, "profile");
+	if (!profile)
+		profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : env("AWS_DEFAULT_PROFILE");
+	if (!profile)
+		profile = "default";
+	if ((rc = read_profile(profile, &cred, &conf, err)) < 0)
+		goto done;
+	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY") && !ms_url_param_get(url, "profile")) {
+		c->access_key = strdup(env("AWS_ACCESS_KEY_ID"));
+		c->secret_key = strdup(env("AWS_SECRET_ACCESS_KEY"));
+		if (env("AWS_SESSION_TOKEN"))
+			c->session_token = strdup(env("AWS_SESSION_TOKEN"));
+	} else if (cred.access_key && cred.secret_key) {
+		c->access_key = cred.access_key;
+		c->secret_key = cred.secret_key;
+		c->session_token = cred.session_token;
+		cred.access_key = cred.secret_key = cred.session_token = NULL;
+	} else {
+		rc = ms_error_set(err, MS_EINVAL,
+				  "no aws credentials for bucket '%s' (set AWS_ACCESS_KEY_ID and "
+				  "AWS_SECRET_ACCESS_KEY, or profile '%s' in the shared credentials file)",
+				  c->bucket, profile);
+		goto done;
+	}
+	if (!c->access_key || !c->secret_key) {
+		rc = oom(err);
+		goto done;
+	}
+
+	/* Region: the url, the environment, the profile, the default. */
+	if (!(v = ms_url_param_get(url, "region")) || !v[0])
+		v = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
+	if (!v)
+		v = conf.region ? conf.region : DEFAULT_REGION;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-') {
+			rc = ms_error_set(err, MS_EINVAL, "s3 region '%s' for bucket '%s' is not valid",
+					  v, c->bucket);
+			goto done;
+		}
+	if (!(c->region = strdup(v))) {
+		rc = oom(err);
+		goto done;
+	}
+
+	/* Endpoint: an S3-compatible server (path-style) or AWS (virtual-host style). */
+	if (!(v = ms_url_param_get(url, "endpoint")) || !v[0])
+		v = env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3") : env("AWS_ENDPOINT_URL");
+	if (v) {
+		if ((rc = set_endpoint(c, v, err)) < 0)
+			goto done;
+		c->path_style = 1;
+	} else {
+		char host[300];
+
+		snprintf(host, sizeof(host), "https://s3.%s.amazonaws.com", c->region);
+		c->endpoint = strdup(host);
+		c->endpoint_shown = strdup(host);
+		/* Names with dots do not match AWS's wildcard certificate. */
+		c->path_style = strchr(c->bucket, '.') != NULL;
+		if (!c->endpoint || !c->endpoint_shown) {
+			rc = oom(err);
+			goto done;
+		}
+	}
+	if ((v = ms_url_param_get(url, "addressing"))) {
+		if (strcmp(v, "path") == 0) {
+			c->path_style = 1;
+		} else if (strcmp(v, "virtual") == 0) {
+			c->path_style = 0;
+		} else {
+			rc = ms_error_set(err, MS_EINVAL,
+					  "s3 addressing '%s' in '%s' is not 'path' or 'virtual'", v,
+					  url->redacted);
+			goto done;
+		}
+	}
+	{
+		size_t n = strlen(c->region) + 32;
+
+		if (!(c->sigv4 = malloc(n))) {
+			rc = oom(err);
+			goto done;
+		}
+		snprintf(c->sigv4, n, "aws:amz:%s:s3", c->region);
+	}
+	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+		rc = ms_error_set(err, MS_ENOMEM, "cannot create a mutex");
+		goto done;
+	}
+	c->lock_ready = 1;
+done:
+	ini_want_free(&cred);
+	ini_want_free(&conf);
+	return rc;
+}
+
+static void wipe(char *s)
+{
+	if (s) {
+		volatile char *p = s;
+
+		while (*p)
+			*p++ = '\0';
+	}
+	free(s);
+}
+
+void s3_conf_free(s3_conf *c)
+{
+	int i;
+
+	for (i = 0; i < c->npool; i++)
+		curl_easy_cleanup(c->pool[i]);
+	if (c->lock_ready)
+		pthread_mutex_destroy(&c->lock);
+	free(c->bucket);
+	free(c->prefix);
+	free(c->region);
+	free(c->endpoint);
+	free(c->endpoint_shown);
+	wipe(c->access_key);
+	wipe(c->secret_key);
+	wipe(c->session_token);
+	free(c->sigv4);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Encoding, hashing, XML                                                  */
+
+int s3_encode(ms_buf *b, const char *text, int keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; *p; p++) {
+		int rc;
+
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~' ||
+		    (keep_slash && *p == '/')) {
+			rc = ms_buf_addc(b, (char)*p);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+
+			rc = ms_buf_add(b, e, 3);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void s3_sha256_hex(const void *data, size_t len, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	int i;
+
+	EVP_Digest(data ? data : "", len, md, &mdlen, EVP_sha256(), NULL);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[64] = '\0';
+}
+
+typedef struct xml_state {
+	s3_xml_cb cb;
+	void *ctx;
+	char names[XML_DEPTH_MAX][64];
+	int depth;
+	ms_buf text;
+} xml_state;
+
+static void XMLCALL xml_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+	xml_state *x = ud;
+
+	(void)attrs;
+	if (x->depth < XML_DEPTH_MAX)
+		snprintf(x->names[x->depth], sizeof(x->names[0]), "%s", name);
+	x->depth++;
+	ms_buf_reset(&x->text);
+}
+
+static void XMLCALL xml_end(void *ud, const XML_Char *name)
+{
+	xml_state *x = ud;
+	const char *parent = x->depth >= 2 && x->depth - 2 < XML_DEPTH_MAX ? x->names[x->depth - 2]
+									   : "";
+
+	x->cb(parent, name, ms_buf_cstr(&x->text), x->ctx);
+	ms_buf_reset(&x->text);
+	x->depth--;
+}
+
+static void XMLCALL xml_chars(void *ud, const XML_Char *s, int len)
+{
+	xml_state *x = ud;
+
+	/* Past the cap the text is cut short; no value S3 sends comes near it. */
+	(void)ms_buf_add(&x->text, s, (size_t)len);
+}
+
+int s3_xml_parse(const char *body, size_t len, s3_xml_cb cb, void *ctx, ms_error *err)
+{
+	xml_state x = { .cb = cb, .ctx = ctx };
+	XML_Parser p = XML_ParserCreate("UTF-8");
+	int rc = 0;
+
+	if (!p)
+		return oom(err);
+	ms_buf_init(&x.text, XML_TEXT_MAX);
+	XML_SetUserData(p, &x);
+	XML_SetElementHandler(p, xml_start, xml_end);
+	XML_SetCharacterDataHandler(p, xml_chars);
+	if (len > (size_t)INT32_MAX || XML_Parse(p, body, (int)len, 1) != XML_STATUS_OK) {
+		rc = ms_error_set(err, MS_EBACKEND, "s3 answered with malformed xml");
+		ms_error_detail(err, "%s at line %lu", XML_ErrorString(XML_GetErrorCode(p)),
+				(unsigned long)XML_GetCurrentLineNumber(p));
+	}
+	XML_ParserFree(p);
+	ms_buf_free(&x.text);
+	return rc;
+}
+
+typedef struct err_body {
+	char code[64];
+	char message[256];
+} err_body;
+
+static void err_cb(const char *parent, const char *name, const char *text, void *ctx)
+{
+	err_body *e = ctx;
+
+	if (strcmp(parent, "Error") != 0)
+		return;
+	if (strcmp(name, "Code") == 0)
+		snprintf(e->code, sizeof(e->code), "%s", text);
+	else if (strcmp(name, "Message") == 0)
+		snprintf(e->message, sizeof(e->message), "%s", text);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Requests                                                                */
+
+static CURL *handle_take(s3_conf *c)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->npool > 0)
+		h = c->pool[--c->npool];
+	pthread_mutex_unlock(&c->lock);
+	if (h)
+		curl_easy_reset(h);
+	else
+		h = curl_easy_init();
+	return h;
+}
+
+static void handle_give(s3_conf *c, CURL *h, int reusable)
+{
+	if (reusable) {
+		pthread_mutex_lock(&c->lock);
+		if (c->npool < S3_POOL_MAX) {
+			c->pool[c->npool++] = h;
+			h = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+typedef struct xfer {
+	s3_req *r;
+	CURL *h;
+	const char *body;
+	size_t body_len, sent;
+	ms_buf errbody;
+	int too_big;
+} xfer;
+
+static size_t on_read(char *dst, size_t size, size_t n, void *ud)
+{
+	xfer *x = ud;
+	size_t want = size * n, left = x->body_len - x->sent;
+
+	if (want > left)
+		want = left;
+	memcpy(dst, x->body + x->sent, want);
+	x->sent += want;
+	return want;
+}
+
+static size_t on_write(char *src, size_t size, size_t n, void *ud)
+{
+	xfer *x = ud;
+	size_t len = size * n;
+	long status = 0;
+
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300) {
+		(void)ms_buf_add(&x->errbody, src, len);
+		return len;
+	}
+	if (!x->r->out)
+		return len;
+	if (ms_buf_add(x->r->out, src, len) < 0) {
+		x->too_big = 1;
+		return 0;
+	}
+	return len;
+}
+
+static int retryable_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int retryable_status(long s)
+{
+	return s >= 500 || s == 408 || s == 429;
+}
+
+/* Sleep before attempt n + 1: exponential, capped, with full jitter above half. */
+static void backoff(int n)
+{
+	long ceiling = BACKOFF_BASE_MS, ms;
+	struct timespec ts;
+	unsigned int seed;
+
+	while (--n > 0 && ceiling < BACKOFF_CAP_MS)
+		ceiling *= 2;
+	if (ceiling > BACKOFF_CAP_MS)
+		ceiling = BACKOFF_CAP_MS;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	seed = (unsigned int)ts.tv_nsec ^ (unsigned int)pthread_self();
+	ms = ceiling / 2 + (long)(rand_r(&seed) % (unsigned int)(ceiling / 2 + 1));
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int build_url(s3_conf *c, const s3_req *r, ms_buf *u)
+{
+	const char *ep = c->endpoint;
+	int rc = 0;
+
+	if (c->path_style) {
+		rc = ms_buf_printf(u, "%s/", ep);
+		if (rc == 0)
+			rc = s3_encode(u, c->bucket, 0);
+		if (rc == 0 && r->key)
+			rc = ms_buf_addc(u, '/');
+	} else {
+		const char *host = strstr(ep, "://");
+
+		host = host ? host + 3 : ep;
+		rc = ms_buf_printf(u, "%.*s%s.%s/", (int)(host - ep), ep, c->bucket, host);
+	}
+	if (rc == 0 && r->key)
+		rc = s3_encode(u, r->key, 1);
+	if (rc == 0 && r->query)
+		rc = ms_buf_printf(u, "?%s", r->query);
+	return rc;
+}
+
+static const char *status_name(long s)
+{
+	switch (s) {
+	case 301: return "PermanentRedirect";
+	case 400: return "BadRequest";
+	case 403: return "Forbidden";
+	case 404: return "NotFound";
+	case 405: return "MethodNotAllowed";
+	case 409: return "Conflict";
+	case 412: return "PreconditionFailed";
+	case 416: return "InvalidRange";
+	case 500: return "InternalError";
+	case 503: return "ServiceUnavailable";
+	default: return "HttpError";
+	}
+}
+
+static const char *hint(const char *code, long status)
+{
+	if (strcmp(code, "InvalidAccessKeyId") == 0 || strcmp(code, "SignatureDoesNotMatch") == 0 ||
+	    strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidToken") == 0)
+		return ": check the aws credentials";
+	if (strcmp(code, "AccessDenied") == 0 || (status == 403 && !code[0]))
+		return ": access denied or wrong aws credentials";
+	if (strcmp(code, "NoSuchBucket") == 0)
+		return ": the bucket does not exist";
+	if (strcmp(code, "PermanentRedirect") == 0 || strcmp(code, "AuthorizationHeaderMalformed") == 0)
+		return ": the bucket is in another region (set ?region=)";
+	return "";
+}
+
+/* One attempt; returns the curl code and fills r's results. */
+static CURLcode perform(s3_conf *c, s3_req *r, const char *url, xfer *x, struct curl_slist *hdrs)
+{
+	CURL *h = x->h;
+	CURLcode cc;
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);
+	curl_easy_setopt(h, CURLOPT_USERNAME, c->access_key);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, c->secret_key);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_time);
+	curl_easy_setopt(h, CURLOPT_FILETIME, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (strcmp(r->method, "PUT") == 0) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+	} else if (strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body ? (const char *)r->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+	} else if (strcmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(r->method, "DELETE") == 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+	}
+	x->sent = 0;
+	x->too_big = 0;
+	ms_buf_reset(&x->errbody);
+	if (r->out)
+		ms_buf_reset(r->out);
+	cc = curl_easy_perform(h);
+	r->status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	return cc;
+}
+
+static void read_headers(CURL *h, s3_req *r)
+{
+	struct curl_header *hd;
+	curl_off_t len = -1, ft = -1;
+
+	r->etag[0] = '\0';
+	if (curl_easy_header(h, "ETag", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
+		snprintf(r->etag, sizeof(r->etag), "%s", hd->value);
+	if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK && len >= 0)
+		r->length = (uint64_t)len;
+	if (curl_easy_getinfo(h, CURLINFO_FILETIME_T, &ft) == CURLE_OK && ft > 0)
+		r->mtime = (int64_t)ft;
+	r->has_range_total = 0;
+	if (curl_easy_header(h, "Content-Range", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK) {
+		const char *slash = strrchr(hd->value, '/');
+
+		if (slash && isdigit((unsigned char)slash[1])) {
+			r->range_total = strtoull(slash + 1, NULL, 10);
+			r->has_range_total = 1;
+		}
+	}
+}
+
+int s3_request(s3_conf *c, s3_req *r, ms_error *err)
+{
+	ms_buf url = MS_BUF_INIT(16384), hb = MS_BUF_INIT(16384);
+	struct curl_slist *hdrs = NULL, *nh;
+	xfer x = { .r = r, .body = r->body, .body_len = r->body_len };
+	char sha[65], cerr[CURL_ERROR_SIZE];
+	const char *shown = r->shown_key ? r->shown_key : "";
+	CURLcode cc = CURLE_OK;
+	int rc = 0, reusable = 1;
+
+	r->code[0] = '\0';
+	r->status = 0;
+	r->attempts = 0;
+	ms_buf_init(&x.errbody, ERROR_BODY_MAX);
+	if (build_url(c, r, &url) < 0) {
+		rc = ms_error_set(err, MS_EINVAL, "s3 url for key '%.200s' in bucket '%s' is too long",
+				  shown, c->bucket);
+		goto done;
+	}
+	s3_sha256_hex(r->body, r->body_len, sha);
+#define ADD_HEADER(...)                                                       \
+	do {                                                                  \
+		ms_buf_reset(&hb);                                            \
+		if (ms_buf_printf(&hb, __VA_ARGS__) < 0 ||                    \
+		    !(nh = curl_slist_append(hdrs, hb.ptr))) {                \
+			rc = oom(err);                                        \
+			goto done;                                            \
+		}                                                             \
+		hdrs = nh;                                                    \
+	} while (0)
+	ADD_HEADER("x-amz-content-sha256: %s", sha);
+	if (c->session_token)
+		ADD_HEADER("x-amz-security-token: %s", c->session_token);
+	if (r->content_type)
+		ADD_HEADER("Content-Type: %s", r->content_type);
+	else if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0)
+		ADD_HEADER("Content-Type: application/octet-stream");
+	if (r->range)
+		ADD_HEADER("Range: %s", r->range);
+	if (r->if_match)
+		ADD_HEADER("If-Match: %s", r->if_match);
+	ADD_HEADER("Expect:");
+#undef ADD_HEADER
+	if (!(x.h = handle_take(c))) {
+		rc = oom(err);
+		goto done;
+	}
+	curl_easy_setopt(x.h, CURLOPT_ERRORBUFFER, cerr);
+	for (r->attempts = 1;; r->attempts++) {
+		cerr[0] = '\0';
+		cc = perform(c, r, url.ptr, &x, hdrs);
+		if (cc == CURLE_OK && !retryable_status(r->status))
+			break;
+		if (cc != CURLE_OK && !retryable_curl(cc))
+			break;
+		if (r->attempts >= c->max_attempts)
+			break;
+		/* A connection the server dropped is not worth keeping. */
+		backoff(r->attempts);
+	}
+	curl_easy_setopt(x.h, CURLOPT_ERRORBUFFER, NULL);
+	if (c->trace)
+		fprintf(stderr, "metasync: s3 %s %s%s%s%s%s -> %ld (curl %d, %d attempt%s)\n",
+			r->method, r->shown_key ? r->shown_key : "", r->query ? " ?" : "",
+			r->query ? r->query : "", r->range ? " " : "", r->range ? r->range : "",
+			r->status, (int)cc, r->attempts, r->attempts == 1 ? "" : "s");
+	if (cc != CURLE_OK) {
+		reusable = 0;
+		if (x.too_big) {
+			rc = ms_error_set(err, MS_ETOOBIG,
+					  "s3 answer to %s key '%s' in bucket '%s' is larger than %zu bytes",
+					  r->verb, shown, c->bucket, r->out ? r->out->cap : 0);
+			goto done;
+		}
+		rc = ms_error_set(err, MS_EIO, "cannot %s key '%s' in bucket '%s': endpoint '%s' %s",
+				  r->verb, shown, c->bucket, c->endpoint_shown,
+				  cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST
+					  ? "is unreachable"
+					  : "failed");
+		ms_error_detail(err, "%s after %d attempt%s", cerr[0] ? cerr : curl_easy_strerror(cc),
+				r->attempts, r->attempts == 1 ? "" : "s");
+		if (err)
+			snprintf(err->backend_code, sizeof(err->backend_code), "curl:%d", (int)cc);
+		goto done;
+	}
+	read_headers(x.h, r);
+	if (r->status >= 200 && r->status < 300)
+		goto done;
+	{
+		err_body e = { { 0 }, { 0 } };
+
+		if (x.errbody.len > 0)
+			(void)s3_xml_parse(x.errbody.ptr, x.errbody.len, err_cb, &e, NULL);
+		snprintf(r->code, sizeof(r->code), "%s", e.code[0] ? e.code : status_name(r->status));
+		if (r->status == 404 && (strcmp(r->code, "NoSuchKey") == 0 ||
+					 (strcmp(r->method, "HEAD") == 0 && !e.code[0]) ||
+					 strcmp(r->code, "NotFound") == 0))
+			rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in bucket '%s'", shown,
+					  c->bucket);
+		else
+			rc = ms_error_set(err, MS_EBACKEND, "cannot %s key '%s' in bucket '%s': %s (http %ld)%s",
+					  r->verb, shown, c->bucket, r->code, r->status,
+					  hint(e.code, r->status));
+		if (e.message[0])
+			ms_error_detail(err, "%s", e.message);
+		if (err)
+			snprintf(err->backend_code, sizeof(err->backend_code), "%ld", r->status);
+	}
+done:
+	if (x.h)
+		handle_give(c, x.h, reusable);
+	curl_slist_free_all(hdrs);
+	ms_buf_free(&x.errbody);
+	ms_buf_free(&url);
+	ms_buf_free(&hb);
+	return rc;
+}
