@@ -6,6 +6,7 @@
 #
 #   MS_TEST_HMS_PG_URL      hms+postgresql://metasync@/hms?host=SOCKDIR
 #   MS_TEST_HMS_MYSQL_URL   hms+mysql://metasync:PASS@localhost/hms?socket=SOCK
+#   MS_TEST_NATS_URL        nats://127.0.0.1:PORT (nats-server -js on loopback)
 #
 # and stops both servers and removes the directory on exit, also on failure
 # or interruption.  Directories left by a run that was killed outright are
@@ -57,6 +58,7 @@ ms_ts_teardown_dir() {
 	ms_ts_kill_pidfile "$dir/pg/data/postmaster.pid" "$dir/pg/data"
 	ms_ts_kill_pidfile "$dir/my/mariadbd.pid" "$dir/my/data"
 	ms_s3rver_stop "$dir/s3"
+	ms_ts_kill_pidfile "$dir/nats/nats.pid" "$dir/nats"
 	rm -rf -- "$dir"
 }
 
@@ -144,6 +146,26 @@ ms_ts_start_mariadb() {
 	export MS_TEST_HMS_MYSQL_URL
 }
 
+# nats-server with JetStream on a random loopback port, read back from its
+# ports file: MS_TEST_NATS_URL.
+ms_ts_start_nats() {
+	local dir=$MS_TS_DIR/nats ports i
+	mkdir -p "$dir"
+	nats-server -js -a 127.0.0.1 -p -1 --ports_file_dir "$dir" -sd "$dir/store" \
+		-P "$dir/nats.pid" -l "$dir/server.log" </dev/null >/dev/null 2>&1 &
+	for i in $(seq 1 100); do
+		ports=$(cat "$dir"/nats-server_*.ports 2>/dev/null) && [ -n "$ports" ] && break
+		sleep 0.05
+	done
+	MS_TEST_NATS_URL=$(printf '%s' "$ports" | grep -o 'nats://127\.0\.0\.1:[0-9]*' | head -n1)
+	if [ -z "$MS_TEST_NATS_URL" ]; then
+		cat "$dir/server.log" >&2
+		ms_ts_fail "nats-server did not start"
+		return 1
+	fi
+	export MS_TEST_NATS_URL
+}
+
 # Run a command as user $1 (empty: as ourselves).
 ms_ts_as() {
 	local user=$1
@@ -161,7 +183,8 @@ ms_test_servers_start() {
 	MS_TS_SCHEMA_DIR=${MS_HMS_SCHEMA_DIR:-$repo/../shared/fixtures/hive-metastore-3.1}
 	[ -f "$MS_TS_SCHEMA_DIR/hive-schema-3.1.0.postgres.sql" ] ||
 		ms_ts_fail "no hive schema in '$MS_TS_SCHEMA_DIR'" || return 1
-	if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || ! command -v mariadbd >/dev/null 2>&1; then
+	if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || ! command -v mariadbd >/dev/null 2>&1 ||
+		! command -v nats-server >/dev/null 2>&1; then
 		"$repo/scripts/deps.sh" test || return 1
 	fi
 	MS_TS_PGUSER=
@@ -182,7 +205,8 @@ ms_test_servers_start() {
 	ms_ts_start_pg || return 1
 	ms_ts_start_mariadb || return 1
 	ms_s3rver_start "$MS_TS_DIR/s3" || return 1
-	echo "test-servers: postgresql, mariadb and s3rver up in '$MS_TS_DIR'" >&2
+	ms_ts_start_nats || return 1
+	echo "test-servers: postgresql, mariadb, s3rver and nats-server up in '$MS_TS_DIR'" >&2
 }
 
 # s3rver (S3 for the s3:// store): MS_TEST_S3_URL, MS_TEST_S3_ENDPOINT, AWS_* keys.
@@ -208,6 +232,7 @@ else
 		echo "export MS_TEST_HMS_MYSQL_URL='$MS_TEST_HMS_MYSQL_URL'"
 		echo "export MS_TEST_S3_URL='$MS_TEST_S3_URL' MS_TEST_S3_ENDPOINT='$MS_TEST_S3_ENDPOINT'"
 		echo "export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1"
+		echo "export MS_TEST_NATS_URL='$MS_TEST_NATS_URL'"
 		echo "test-servers: running until interrupted" >&2
 		while :; do sleep 3600; done
 	fi
