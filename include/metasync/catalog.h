@@ -149,6 +149,25 @@ int ms_catalog_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 /* Make everything written visible as complete (a snapshot's manifest, _SUCCESS, LATEST). */
 int ms_catalog_finish(ms_catalog *cat, ms_error *err);
 
+/* What names one snapshot: for events, and for an importer to check it. */
+typedef struct ms_snapshot_info {
+	char *id;                 /* "2026-11-25-10-00-00" (or "...-N"); NULL without a manifest */
+	char *url;                /* the snapshot itself: store URL + "/" + id (printable) */
+	char *source_catalog_id;  /* NULL when unknown */
+	char *created;            /* "2026-11-25T10:00:00Z"; NULL when unknown */
+	char *selection;          /* the exported --database-names; NULL = all */
+	char manifest_sha256[65]; /* hex; "" without a manifest */
+	unsigned long long databases, tables, partitions;
+} ms_snapshot_info;
+
+/*
+ * Describe a snapshot catalog: a writer once ms_catalog_finish has returned
+ * 0, or a reader.  Fills *out (free with ms_snapshot_info_free).
+ * MS_ENOTSUPPORTED for other catalogs and unfinished writers.
+ */
+int ms_catalog_snapshot_info(ms_catalog *cat, ms_snapshot_info *out, ms_error *err);
+void ms_snapshot_info_free(ms_snapshot_info *info);
+
 #ifdef __cplusplus
 }
 #endif

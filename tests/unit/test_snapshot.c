@@ -657,6 +657,68 @@ static void test_latest(void **state)
 	tmp_remove(&t);
 }
 
+/* The info an event carries: id, url, manifest SHA-256, counts; the reader agrees. */
+static void test_snapshot_info(void **state)
+{
+	ms_open_options wo = writer_opts(), ro = { 0 };
+	ms_catalog *src = open_utility_export(), *dst = NULL, *cat = NULL;
+	ms_snapshot_info wi, ri;
+	char dir[600], path[700], hex[2 * MS_HASH_LEN + 1];
+	unsigned char md[MS_HASH_LEN];
+	size_t len = 0;
+	char *text;
+	ms_error err;
+	tmpdir t;
+
+	(void)state;
+	tmp_make(&t);
+	assert_int_equal(ms_catalog_open(&dst, t.path, &wo, &err), 0);
+	assert_int_equal(ms_catalog_snapshot_info(dst, &wi, &err), MS_ENOTSUPPORTED);
+	copy_catalog(src, dst);
+	assert_int_equal(ms_catalog_finish(dst, &err), 0);
+	assert_int_equal(ms_catalog_snapshot_info(dst, &wi, &err), 0);
+	ms_catalog_close(dst);
+	assert_int_equal(ms_catalog_snapshot_info(src, &ri, &err), 0); /* utility export */
+	assert_string_equal(ri.manifest_sha256, "");
+	assert_null(ri.id);
+	ms_snapshot_info_free(&ri);
+	ms_catalog_close(src);
+
+	snprintf(dir, sizeof(dir), "%s/%s", t.path, wi.id);
+	assert_string_equal(wi.url, dir);
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	text = slurp(path, &len);
+	assert_non_null(text);
+	EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL);
+	ms_hex(md, MS_HASH_LEN, hex);
+	free(text);
+	assert_string_equal(wi.manifest_sha256, hex);
+	assert_string_equal(wi.source_catalog_id, "111122223333");
+	assert_string_equal(wi.selection, "sales;finance;default");
+	assert_non_null(wi.created);
+	assert_int_equal(wi.databases, 3);
+	assert_true(wi.partitions > 0);
+
+	/* The store root (through LATEST) and the snapshot's own folder say the same. */
+	ro.expect_manifest_sha256 = wi.manifest_sha256;
+	assert_int_equal(ms_catalog_open(&cat, t.path, &ro, &err), 0);
+	assert_int_equal(ms_catalog_snapshot_info(cat, &ri, &err), 0);
+	ms_catalog_close(cat);
+	assert_string_equal(ri.id, wi.id);
+	assert_string_equal(ri.url, wi.url);
+	assert_string_equal(ri.manifest_sha256, wi.manifest_sha256);
+	assert_string_equal(ri.created, wi.created);
+	assert_true(ri.partitions == wi.partitions && ri.tables == wi.tables);
+	ms_snapshot_info_free(&ri);
+	assert_int_equal(ms_catalog_open(&cat, wi.url, &ro, &err), 0);
+	assert_int_equal(ms_catalog_snapshot_info(cat, &ri, &err), 0);
+	ms_catalog_close(cat);
+	assert_string_equal(ri.manifest_sha256, wi.manifest_sha256);
+	ms_snapshot_info_free(&ri);
+	ms_snapshot_info_free(&wi);
+	tmp_remove(&t);
+}
+
 static void test_unsafe_latest(void **state)
 {
 	static const char *const bad[] = {
@@ -1076,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_gzip_utility_export),
 		cmocka_unit_test(test_latest),
+		cmocka_unit_test(test_snapshot_info),
 		cmocka_unit_test(test_unsafe_latest),
 		cmocka_unit_test(test_integrity),
 		cmocka_unit_test(test_unsafe_manifest_paths),

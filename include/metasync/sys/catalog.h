@@ -60,6 +60,9 @@ typedef struct ms_catalog_driver {
 			     char **next_cursor, ms_error *err);
 
 	int (*finish)(ms_catalog *self, ms_error *err);
+
+	/* Snapshots only (NULL elsewhere): see ms_catalog_snapshot_info. */
+	int (*snapshot_info)(ms_catalog *self, ms_snapshot_info *out, ms_error *err);
 } ms_catalog_driver;
 
 /*

@@ -304,7 +304,7 @@ enum {
  * SkewedInfo for a table stored with an empty one), so the content hash
  * treats them as absent.
  */
-static int vacuous(const cJSON *v)
+static int vacuous(const cJSON *v, int skip_markers)
 {
 	const cJSON *c;
 
@@ -313,7 +313,7 @@ static int vacuous(const cJSON *v)
 	if (!ms_j_obj(v))
 		return 0;
 	for (c = v->child; c; c = c->next)
-		if (!vacuous(c))
+		if (!(skip_markers && c->string && is_marker(c->string)) && !vacuous(c, 0))
 			return 0;
 	return 1;
 }
@@ -357,7 +357,8 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 			continue;
 		if ((filter & SKIP_MARKERS) && c->string && is_marker(c->string))
 			continue;
-		if (deep && vacuous(c))
+		if (deep && vacuous(c, (filter & SKIP_ASSIGNED) &&
+					      !strcmp(key_of(c), "Parameters")))
 			continue;
 		m[n++] = c;
 	}

@@ -259,6 +259,41 @@ static int add_marks(ms_buf *b, size_t n)
 }
 
 /*
+ * PostgreSQL: `prefix` ending in "IN " becomes `... = ANY(?::bigint[])`, the
+ * ids one array parameter ("{1,2,3}"): one statement text whatever the
+ * count, so it is prepared once.
+ */
+static int q_any(hms_catalog *self, const char *prefix, const char *suffix,
+		 const char *const *lead, size_t nlead, const idlist *ids, rowset *rs,
+		 ms_error *err)
+{
+	ms_buf sql = MS_BUF_INIT((size_t)1 << 24), arr = MS_BUF_INIT((size_t)1 << 30);
+	plist p = { 0 };
+	size_t j, plen = strlen(prefix) - 3;
+	int rc = 0;
+
+	rc |= ms_buf_add(&sql, prefix, plen);
+	rc |= ms_buf_adds(&sql, "= ANY(?::bigint[])");
+	rc |= ms_buf_adds(&sql, suffix ? suffix : "");
+	rc |= ms_buf_addc(&arr, '{');
+	for (j = 0; j < ids->n && rc == 0; j++)
+		rc = ms_buf_printf(&arr, j ? ",%lld" : "%lld", ids->v[j]);
+	rc |= ms_buf_addc(&arr, '}');
+	for (j = 0; j < nlead && rc == 0; j++)
+		rc = params_add(&p, lead[j]);
+	if (rc == 0)
+		rc = params_add(&p, arr.ptr);
+	if (rc != 0)
+		rc = ms_error_set(err, MS_ENOMEM, "cannot build a statement");
+	else
+		rc = q(self, sql.ptr, p.v, p.n, rs, NULL, err);
+	ms_buf_free(&sql);
+	ms_buf_free(&arr);
+	params_free(&p);
+	return rc;
+}
+
+/*
  * Run `prefix (?,..) suffix` over ids in chunks, the list bound as
  * parameters after `lead` leading parameters.
  */
@@ -267,9 +302,14 @@ static int q_in(hms_catalog *self, const char *prefix, const char *suffix, const
 {
 	ms_buf sql = MS_BUF_INIT((size_t)1 << 24);
 	plist p = { 0 };
-	size_t i, k, j;
+	size_t i, k, j, plen = strlen(prefix);
 	int rc = 0;
 
+	if (ids->n == 0)
+		return 0;
+	if (self->conn->ops->dialect == HMS_POSTGRESQL && plen > 3 &&
+	    strcmp(prefix + plen - 3, "IN ") == 0)
+		return q_any(self, prefix, suffix, lead, nlead, ids, rs, err);
 	for (i = 0; i < ids->n && rc == 0; i += k) {
 		k = ids->n - i < HMS_BATCH ? ids->n - i : HMS_BATCH;
 		ms_buf_reset(&sql);

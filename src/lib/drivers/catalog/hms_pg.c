@@ -3,8 +3,10 @@
  *
  * The driver writes statements once, with `?` placeholders and
  * double-quoted identifiers; this file turns the placeholders into $1, $2,
- * ... (identifiers are already PostgreSQL's) and runs them with
- * PQexecParams, every value a text parameter.  The connection is built from
+ * ... (identifiers are already PostgreSQL's) and runs them as prepared
+ * statements (PQprepare once per statement text and connection, then
+ * PQexecPrepared: the server parses and plans a statement once, not per
+ * batch), every value a text parameter.  The connection is built from
  * the parsed URL as libpq keyword/value pairs, so a password is handed to
  * libpq and never formatted into a string; metasync's own query parameters
  * (catalog=, schema=) are not passed on, and ?schema= becomes the session's
@@ -22,12 +24,59 @@
 
 #define PG_SQL_MAX ((size_t)64 << 20)
 #define PG_MAX_KEYWORDS 32
+#define PG_STMT_MAX 128                /* prepared statements kept per connection */
+#define PG_STMT_TEXT_MAX ((size_t)64 << 10)  /* longer texts run unprepared */
+
+typedef struct pg_stmt {
+	char *sql;        /* the rewritten text */
+	char name[16];    /* "ms1", "ms2", ... */
+} pg_stmt;
 
 typedef struct pg_conn {
 	hms_conn base;
 	PGconn *pg;
 	ms_buf sql;   /* the rewritten statement */
+	pg_stmt stmts[PG_STMT_MAX];
+	size_t nstmts;
 } pg_conn;
+
+static int pg_fail(pg_conn *c, PGresult *res, const char *what, ms_error *err);
+
+/*
+ * The prepared statement for c->sql, prepared now if new; NULL when it is
+ * to run unprepared (too long, cache full) or on error (*rc set).
+ */
+static const pg_stmt *prepared(pg_conn *c, size_t nparams, int *rc, ms_error *err)
+{
+	pg_stmt *st;
+	PGresult *res;
+	char *text;
+	size_t i;
+
+	*rc = 0;
+	for (i = 0; i < c->nstmts; i++)
+		if (strcmp(c->stmts[i].sql, c->sql.ptr) == 0)
+			return &c->stmts[i];
+	if (c->nstmts == PG_STMT_MAX || c->sql.len > PG_STMT_TEXT_MAX)
+		return NULL;
+	if (!(text = strdup(c->sql.ptr))) {
+		*rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		return NULL;
+	}
+	st = &c->stmts[c->nstmts];
+	snprintf(st->name, sizeof(st->name), "ms%zu", c->nstmts + 1);
+	res = PQprepare(c->pg, st->name, text, (int)nparams, NULL);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*rc = pg_fail(c, res, "prepare a statement", err);
+		PQclear(res);
+		free(text);
+		return NULL;
+	}
+	PQclear(res);
+	st->sql = text;
+	c->nstmts++;
+	return st;
+}
 
 /* Fill err from a failed result or the connection; never includes the password. */
 static int pg_fail(pg_conn *c, PGresult *res, const char *what, ms_error *err)
@@ -93,6 +142,7 @@ static int pg_query(hms_conn *hc, const char *sql, const char *const *params, si
 		    hms_row_cb row, void *ctx, unsigned long long *affected, ms_error *err)
 {
 	pg_conn *c = (pg_conn *)hc;
+	const pg_stmt *ps;
 	PGresult *res;
 	ExecStatusType st;
 	int rc = 0, nrows, ncols, i, j;
@@ -104,7 +154,12 @@ static int pg_query(hms_conn *hc, const char *sql, const char *const *params, si
 				    c->base.redacted_url);
 	if ((rc = rewrite(c, sql, nparams, err)) < 0)
 		return rc;
-	res = PQexecParams(c->pg, c->sql.ptr, (int)nparams, NULL, params, NULL, NULL, 0);
+	if ((ps = prepared(c, nparams, &rc, err)))
+		res = PQexecPrepared(c->pg, ps->name, (int)nparams, params, NULL, NULL, 0);
+	else if (rc == 0)
+		res = PQexecParams(c->pg, c->sql.ptr, (int)nparams, NULL, params, NULL, NULL, 0);
+	else
+		return rc;
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		rc = pg_fail(c, res, "run a statement", err);
@@ -174,12 +229,15 @@ static int pg_rollback(hms_conn *hc, ms_error *err)
 static void pg_close(hms_conn *hc)
 {
 	pg_conn *c = (pg_conn *)hc;
+	size_t i;
 
 	if (!c)
 		return;
 	if (c->pg)
 		PQfinish(c->pg);
 	ms_buf_free(&c->sql);
+	for (i = 0; i < c->nstmts; i++)
+		free(c->stmts[i].sql);
 	free(c->base.redacted_url);
 	free(c);
 }

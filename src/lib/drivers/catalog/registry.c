@@ -195,3 +195,23 @@ int ms_catalog_finish(ms_catalog *cat, ms_error *err)
 {
 	return cat->driver->finish ? cat->driver->finish(cat, err) : 0;
 }
+
+int ms_catalog_snapshot_info(ms_catalog *cat, ms_snapshot_info *out, ms_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!cat->driver->snapshot_info)
+		return ms_error_set(err, MS_ENOTSUPPORTED, "'%s' is not a snapshot", cat->url);
+	return cat->driver->snapshot_info(cat, out, err);
+}
+
+void ms_snapshot_info_free(ms_snapshot_info *info)
+{
+	if (!info)
+		return;
+	free(info->id);
+	free(info->url);
+	free(info->source_catalog_id);
+	free(info->created);
+	free(info->selection);
+	memset(info, 0, sizeof(*info));
+}

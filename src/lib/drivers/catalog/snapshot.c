@@ -129,6 +129,9 @@ typedef struct snapshot {
 	char *prefix;                /* key prefix of the snapshot dir: "" or "ID/" */
 	char *label;                 /* printable snapshot location */
 	int has_manifest;
+	char manifest_sha256[2 * MS_HASH_LEN + 1];  /* hex of manifest.json as stored */
+	char *manifest_id;           /* the manifest's "id" (reader) */
+	char *manifest_created;      /* the manifest's "created" (reader) */
 
 	db_rec *dbs;
 	size_t ndbs, adbs;
@@ -724,6 +727,8 @@ static void snapshot_free(snapshot *s)
 	free(s->prefix);
 	free(s->label);
 	free(s->id);
+	free(s->manifest_id);
+	free(s->manifest_created);
 	free(s->source_url);
 	free(s->source_catalog_id);
 	ms_buf_free(&s->line);
@@ -1370,6 +1375,18 @@ done:
 	return rc;
 }
 
+/* s->manifest_sha256 = hex SHA-256 of the manifest text. */
+static int sha256_hex(snapshot *s, const char *text, size_t len, ms_error *err)
+{
+	unsigned char md[MS_HASH_LEN];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != MS_HASH_LEN)
+		return ms_error_set(err, MS_ERROR, "sha-256 of the manifest of '%s' failed", s->label);
+	ms_hex(md, MS_HASH_LEN, s->manifest_sha256);
+	return 0;
+}
+
 static int w_finish(ms_catalog *self, ms_error *err)
 {
 	snapshot *s = (snapshot *)self;
@@ -1406,7 +1423,8 @@ static int w_finish(ms_catalog *self, ms_error *err)
 		goto done;
 	}
 	if ((rc = ms_store_put_bytes(s->store, key, m.ptr, m.len, err)) < 0 ||
-	    (rc = note_written(s, key, err)) < 0)
+	    (rc = note_written(s, key, err)) < 0 ||
+	    (rc = sha256_hex(s, m.ptr, m.len, err)) < 0)
 		goto done;
 	free(key);
 	if (!(key = dup_printf("%s_SUCCESS", s->prefix))) {
@@ -1426,6 +1444,31 @@ done:
 	free(key);
 	ms_buf_free(&m);
 	return rc;
+}
+
+/* ms_catalog_snapshot_info for both sides: a finished writer, a reader. */
+static int snapshot_info(ms_catalog *self, ms_snapshot_info *out, ms_error *err)
+{
+	snapshot *s = (snapshot *)self;
+	const char *id = s->writing ? s->id : s->manifest_id;
+	const char *created = s->writing ? s->created : s->manifest_created;
+	const char *cid = s->writing ? s->source_catalog_id : self->catalog_id;
+
+	if (s->writing && !s->finished)
+		return ms_error_set(err, MS_ENOTSUPPORTED, "snapshot '%s' is not finished", s->label);
+	if ((id && !(out->id = strdup(id))) || !(out->url = strdup(s->label)) ||
+	    (cid && !(out->source_catalog_id = strdup(cid))) ||
+	    (created && created[0] && !(out->created = strdup(created))) ||
+	    (self->selection && !(out->selection = strdup(self->selection)))) {
+		ms_snapshot_info_free(out);
+		return oom(err);
+	}
+	if (s->has_manifest || s->writing)
+		memcpy(out->manifest_sha256, s->manifest_sha256, sizeof(out->manifest_sha256));
+	out->databases = s->counts[F_DATABASES];
+	out->tables = s->counts[F_TABLES];
+	out->partitions = s->counts[F_PARTITIONS];
+	return 0;
 }
 
 static void w_close(ms_catalog *self)
@@ -1494,6 +1537,8 @@ static const ms_catalog_driver snapshot_writer_driver = {
 	/* required to publish: commits the parts, per-folder _SUCCESS, manifest.json, _SUCCESS,
 	 * then LATEST; idempotent once done; MS_EIO, MS_ETOOBIG (manifest) */
 	.finish = w_finish,
+	/* once finished: id, url, manifest SHA-256, counts */
+	.snapshot_info = snapshot_info,
 };
 
 static int open_writer(snapshot *s, const ms_url *url, const ms_open_options *opts,
@@ -2062,6 +2107,8 @@ static const ms_catalog_driver snapshot_reader_driver = {
 	.changes_since = NULL,
 	/* NULL: nothing to finish (the core returns 0) */
 	.finish = NULL,
+	/* id, url, manifest SHA-256 (empty for a utility export), counts */
+	.snapshot_info = snapshot_info,
 };
 
 /* Load one part file's entities; partitions are indexed, not kept. */
@@ -2460,6 +2507,16 @@ static int parse_manifest(snapshot *s, const char *text, size_t len, ms_error *e
 		free(s->base.catalog_id);
 		s->base.catalog_id = id;
 	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "snapshot");
+	if (cJSON_IsString(v) && !(s->manifest_id = strdup(v->valuestring))) {
+		rc = oom(err);
+		goto done;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "created");
+	if (cJSON_IsString(v) && !(s->manifest_created = strdup(v->valuestring))) {
+		rc = oom(err);
+		goto done;
+	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "selection");
 	if (cJSON_IsString(v) && !(s->base.selection = strdup(v->valuestring))) {
 		rc = oom(err);
@@ -2623,22 +2680,14 @@ static int open_with_manifest(snapshot *s, const ms_open_options *opts, ms_error
 		return oom(err);
 	if ((rc = ms_store_get_bytes(s->store, key, MANIFEST_MAX, &text, &len, err)) < 0)
 		goto done;
-	if (opts->expect_manifest_sha256) {
-		unsigned char md[MS_HASH_LEN];
-		char hex[2 * MS_HASH_LEN + 1];
-		unsigned int mdlen = 0;
-
-		if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
-			rc = ms_error_set(err, MS_ERROR, "sha256 failed");
-			goto done;
-		}
-		ms_hex(md, MS_HASH_LEN, hex);
-		if (strcasecmp(hex, opts->expect_manifest_sha256) != 0) {
-			rc = ms_error_set(err, MS_EINTEGRITY,
-					  "snapshot '%s' manifest.json has sha256 %s, expected %.64s",
-					  s->label, hex, opts->expect_manifest_sha256);
-			goto done;
-		}
+	if ((rc = sha256_hex(s, text, len, err)) < 0)
+		goto done;
+	if (opts->expect_manifest_sha256 &&
+	    strcasecmp(s->manifest_sha256, opts->expect_manifest_sha256) != 0) {
+		rc = ms_error_set(err, MS_EINTEGRITY,
+				  "snapshot '%s' manifest.json has sha256 %s, expected %.64s", s->label,
+				  s->manifest_sha256, opts->expect_manifest_sha256);
+		goto done;
 	}
 	s->has_manifest = 1;
 	if ((rc = parse_manifest(s, text, len, err)) < 0)
