@@ -171,6 +171,23 @@ static void t_order(void **state)
 	s3 = expect(sub, "three", 1, 1);
 	assert_true(s1 < s2 && s2 < s3);
 	expect_none(sub, 100);
+	expect_none(sub, 0);
+	/* a timeout of 0 looks once without waiting */
+	pub(fx->bus, MS_STREAM_SNAPSHOTS, "four");
+	{
+		ms_bus_msg *msg = next(sub, 0);
+		long long t0 = mono_ms();
+
+		assert_non_null(msg);
+		assert_string_equal(msg->data, "four");
+		ack(sub, msg);
+		expect_none(sub, 0);
+		assert_true(mono_ms() - t0 < 100);
+	}
+	/* short waits */
+	expect_none(sub, 1);
+	pub(fx->bus, MS_STREAM_SNAPSHOTS, "five");
+	expect(sub, "five", 1, 1);
 	ms_bus_sub_close(sub);
 }
 
@@ -336,6 +353,32 @@ static void t_fanout(void **state)
 	expect_none(b, 50);
 	ms_bus_sub_close(a);
 	ms_bus_sub_close(b);
+	/* one name on two streams: two subscriptions */
+	pub(fx->bus, MS_STREAM_RESULTS, "result");
+	pub(fx->bus, MS_STREAM_ERRORS, "error");
+	{
+		ms_bus_sub_options o = { ACK_WAIT, 0, 0 };
+		ms_bus_sub *r = NULL, *e = NULL;
+		ms_bus_msg *msg;
+		ms_error err;
+
+		ok(ms_bus_subscribe(fx->bus, MS_STREAM_RESULTS, "target-a", &o, &r, &err), &err);
+		ok(ms_bus_subscribe(fx->bus, MS_STREAM_ERRORS, "target-a", &o, &e, &err), &err);
+		msg = next(e, 3000);
+		assert_non_null(msg);
+		assert_string_equal(msg->data, "error");
+		assert_string_equal(msg->stream, MS_STREAM_ERRORS);
+		ack(e, msg);
+		msg = next(r, 3000);
+		assert_non_null(msg);
+		assert_string_equal(msg->data, "result");
+		assert_string_equal(msg->stream, MS_STREAM_RESULTS);
+		ack(r, msg);
+		expect_none(r, 50);
+		expect_none(e, 50);
+		ms_bus_sub_close(r);
+		ms_bus_sub_close(e);
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)

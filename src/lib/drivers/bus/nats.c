@@ -8,7 +8,8 @@
  * metasync.NAME.snapshots) so that several deployments, or tests, can share
  * one server.
  *
- * A subscription is a durable pull consumer named after it: every process
+ * A subscription is a durable pull consumer named after it (on the events
+ * stream, after its logical stream and it: results_NAME): every process
  * that fetches from it shares its work, and the server keeps its position,
  * its ack wait and its redeliveries.  The consumer never gives up on a
  * message (MaxDeliver unlimited): the dispatch layer dead-letters by the
@@ -34,6 +35,7 @@
 #define NATS_BUS_CONNECT_MS 2000
 #define NATS_BUS_NAMESPACE_MAX 32
 #define NATS_BUS_NS 1000000LL /* nanoseconds per millisecond */
+#define NATS_BUS_LOOK_MS 20   /* the shortest fetch */
 
 typedef struct nats_bus {
 	ms_bus base;
@@ -191,6 +193,15 @@ static int ensure_consumer(nats_bus *b, const char *stream, const char *subject,
 
 	s = js_GetConsumerInfo(&ci, b->js, stream, name, NULL, &jerr);
 	if (s == NATS_OK) {
+		const char *filter = ci->Config->FilterSubject ? ci->Config->FilterSubject : "";
+
+		if (strcmp(filter, subject) != 0) {
+			ms_error_set(err, MS_ECONFLICT,
+				     "consumer '%s' of stream '%s' on bus '%s' follows '%s', not '%s'",
+				     name, stream, b->base.url, filter, subject);
+			jsConsumerInfo_Destroy(ci);
+			return MS_ECONFLICT;
+		}
 		if (ci->Config->AckWait != ack_wait) {
 			jsConsumerInfo *updated = NULL;
 
@@ -226,13 +237,18 @@ static int nats_subscribe(ms_bus *self, const char *stream, const char *name,
 	const char *js_stream = stream_of(b, stream);
 	jsSubOptions so;
 	jsErrCode jerr = 0;
-	char subject[128];
+	char subject[128], consumer[128];
 	nats_sub *ns;
 	natsStatus s;
 	int rc;
 
 	subject_of(b, stream, subject, sizeof(subject));
-	if ((rc = ensure_consumer(b, js_stream, subject, name, opt, err)) < 0)
+	/* the events stream holds three logical streams: one consumer each */
+	if (strcmp(stream, MS_STREAM_SNAPSHOTS) == 0)
+		snprintf(consumer, sizeof(consumer), "%s", name);
+	else
+		snprintf(consumer, sizeof(consumer), "%s_%s", stream, name);
+	if ((rc = ensure_consumer(b, js_stream, subject, consumer, opt, err)) < 0)
 		return rc;
 	if (!(ns = calloc(1, sizeof(*ns))) || !(ns->stream = strdup(stream))) {
 		free(ns);
@@ -242,8 +258,8 @@ static int nats_subscribe(ms_bus *self, const char *stream, const char *name,
 	ns->base.opt = *opt;
 	jsSubOptions_Init(&so);
 	so.Stream = js_stream;
-	so.Consumer = name;
-	s = js_PullSubscribe(&ns->sub, b->js, subject, name, NULL, &so, &jerr);
+	so.Consumer = consumer;
+	s = js_PullSubscribe(&ns->sub, b->js, subject, consumer, NULL, &so, &jerr);
 	if (s != NATS_OK) {
 		rc = nats_fail(s, jerr, err, "cannot subscribe '%s' to stream '%s' on bus '%s'",
 			       name, stream, self->url);
@@ -266,16 +282,13 @@ static int nats_next(ms_bus_sub *sub, int timeout_ms, ms_bus_msg **out, ms_error
 	int len;
 
 	*out = NULL;
-	if (timeout_ms > 0) {
-		s = natsSubscription_Fetch(&list, ns->sub, 1, timeout_ms, &jerr);
-	} else {
-		jsFetchRequest req;
-
-		jsFetchRequest_Init(&req);
-		req.Batch = 1;
-		req.NoWait = true;
-		s = natsSubscription_FetchRequest(&list, ns->sub, &req);
-	}
+	/*
+	 * A no-wait pull can miss a message the stream has just stored (the
+	 * consumer learns of it a moment later), so even a look waits a little.
+	 */
+	s = natsSubscription_Fetch(&list, ns->sub, 1,
+				   timeout_ms > NATS_BUS_LOOK_MS ? timeout_ms : NATS_BUS_LOOK_MS,
+				   &jerr);
 	if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND || (s == NATS_OK && list.Count == 0)) {
 		natsMsgList_Destroy(&list);
 		return 0;

@@ -160,8 +160,9 @@ static long long now_ms(void)
 }
 
 /*
- * A timeout of 0 (or less) looks once without waiting.  Dead-lettering a
- * message does not end the wait: the next one may still come in time.
+ * A timeout of 0 (or less) looks once (a driver may take a few milliseconds
+ * for the look).  Dead-lettering a message does not end the wait: the next
+ * one may still come in time.
  */
 int ms_bus_next(ms_bus_sub *sub, int timeout_ms, ms_bus_dead_cb dead_cb, void *dead_ctx,
 		ms_bus_msg **out, ms_error *err)
