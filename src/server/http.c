@@ -1,0 +1,225 @@
+/*
+ * The agent's HTTP front end on libmicrohttpd.  It exists so that /healthz
+ * and /metrics can be scraped while the agent works: libmicrohttpd runs its
+ * own polling thread, and this file only turns a request into one call of
+ * the agent's handler.  It listens on one numeric address given by the
+ * config, never on all interfaces, answers GET and HEAD only, and caps what
+ * a handler may produce.  When libmicrohttpd cannot start, a bind of our own
+ * on the same address tells why (the port is taken, the address is not
+ * local), because libmicrohttpd itself reports only failure.
+ */
+#include "server/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+/* Largest body a handler may produce (the metrics of many targets). */
+#define HTTP_BODY_MAX (8u << 20)
+
+struct ms_http {
+	struct MHD_Daemon *daemon;
+	ms_http_handler handler;
+	void *ctx;
+	int port;   /* as bound, in case the daemon cannot say */
+};
+
+typedef union http_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+} http_addr;
+
+/*
+ * Parse "IPV4:PORT", "[IPV6]:PORT" or "localhost:PORT" into addr; port 0
+ * means any free port.  Returns 0 or -1.
+ */
+static int parse_listen(const char *listen, http_addr *addr, socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon, *port, *start;
+	size_t hl;
+	long p = 0;
+
+	if (!listen || !*listen)
+		return -1;
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (!close || close[1] != ':')
+			return -1;
+		start = listen + 1;
+		hl = (size_t)(close - start);
+		port = close + 2;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
+			return -1;
+		start = listen;
+		hl = (size_t)(colon - listen);
+		port = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, start, hl);
+	host[hl] = '\0';
+	if (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+		return -1;
+	for (; *port; port++)
+		p = p * 10 + (*port - '0');
+	if (p > 65535)
+		return -1;
+	memset(addr, 0, sizeof(*addr));
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (listen[0] == '[') {
+		if (inet_pton(AF_INET6, host, &addr->v6.sin6_addr) != 1)
+			return -1;
+		addr->v6.sin6_family = AF_INET6;
+		addr->v6.sin6_port = htons((uint16_t)p);
+		*len = sizeof(addr->v6);
+	} else {
+		if (inet_pton(AF_INET, host, &addr->v4.sin_addr) != 1)
+			return -1;
+		addr->v4.sin_family = AF_INET;
+		addr->v4.sin_port = htons((uint16_t)p);
+		*len = sizeof(addr->v4);
+	}
+	return 0;
+}
+
+/* Why the address cannot be bound: an errno, or 0 when a bind succeeds. */
+static int probe_bind(const http_addr *addr, socklen_t len)
+{
+	int fd, one = 1, e = 0;
+
+	fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, &addr->sa, len) < 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *body,
+			       size_t len, const char *content_type, int allow)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+	    (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	static int seen;
+	static const char not_allowed[] = "method not allowed\n";
+	static const char failed[] = "internal error\n";
+	ms_http *h = cls;
+	ms_buf body = MS_BUF_INIT(HTTP_BODY_MAX);
+	const char *content_type = NULL;
+	enum MHD_Result ret;
+	int status;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, not_allowed,
+			       sizeof(not_allowed) - 1, "text/plain; charset=utf-8", 1);
+	if (!*con_cls) {
+		/* Headers only: answer once any body has been read and dropped. */
+		*con_cls = &seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	status = h->handler(url, &body, &content_type, h->ctx);
+	if (status < 100 || status > 599) {
+		ret = respond(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, failed, sizeof(failed) - 1,
+			      "text/plain; charset=utf-8", 0);
+	} else {
+		ret = respond(conn, (unsigned)status, ms_buf_cstr(&body), body.len,
+			      content_type ? content_type : "text/plain; charset=utf-8", 0);
+	}
+	ms_buf_free(&body);
+	return ret;
+}
+
+int ms_http_start(ms_http **out, const char *listen, ms_http_handler handler, void *ctx,
+		  ms_error *err)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+	http_addr addr;
+	socklen_t alen;
+	ms_http *h;
+	int e;
+
+	if (!handler)
+		return ms_error_set(err, MS_EINVAL, "no handler for the HTTP server");
+	if (parse_listen(listen, &addr, &alen) < 0)
+		return ms_error_set(err, MS_EINVAL,
+				    "invalid listen address '%s': expected IPV4:PORT or [IPV6]:PORT "
+				    "such as 127.0.0.1:9464",
+				    listen ? listen : "");
+	if (!(h = calloc(1, sizeof(*h))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	h->handler = handler;
+	h->ctx = ctx;
+	if (addr.sa.sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+				     &addr.sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				     MHD_OPTION_END);
+	if (!h->daemon) {
+		free(h);
+		e = probe_bind(&addr, alen);
+		if (e)
+			return ms_error_set(err, MS_EIO, "cannot listen on '%s': %s", listen,
+					    strerror(e));
+		return ms_error_set(err, MS_EIO, "cannot start the HTTP server on '%s'", listen);
+	}
+	h->port = ntohs(addr.sa.sa_family == AF_INET6 ? addr.v6.sin6_port : addr.v4.sin_port);
+	*out = h;
+	return 0;
+}
+
+int ms_http_port(const ms_http *h)
+{
+	const union MHD_DaemonInfo *info;
+
+	if (!h)
+		return -1;
+	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	return info && info->port ? (int)info->port : h->port;
+}
+
+void ms_http_stop(ms_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->daemon);
+	free(h);
+}
