@@ -384,12 +384,13 @@ static int claim(embedded_sub *s, ms_bus_msg **out, ms_error *err)
 {
 	const ms_bus *bus = s->base.bus;
 	sqlite3_stmt *st = NULL;
-	long long now = wall_ms(), seq = 0;
+	long long now = 0, seq = 0;
 	unsigned attempts = 0;
 	ms_bus_msg *msg = NULL;
 	int rc;
 
 	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	now = wall_ms(); /* after the wait for the lock */
 	if (rc == SQLITE_OK)
 		rc = find_candidate(s, now, &seq);
 	if (rc == SQLITE_OK && seq == 0) {
