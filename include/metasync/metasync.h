@@ -7,6 +7,8 @@
 #include "metasync/catalog.h"
 #include "metasync/store.h"
 #include "metasync/replicate.h"
+#include "metasync/bus.h"
+#include "metasync/event.h"
 
 #define METASYNC_VERSION "0.1.0"
 

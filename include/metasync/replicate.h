@@ -58,6 +58,9 @@ typedef struct ms_sync_options {
 	ms_change_event_cb on_change;          /* every non-unchanged action; may be NULL */
 	ms_progress_cb progress;
 	void *ctx;
+	/* When *stop becomes non-zero the run ends before its next table (each
+	   table and its partitions commit together), with an error. */
+	const volatile int *stop;
 } ms_sync_options;
 
 typedef struct ms_counts {
@@ -117,6 +120,33 @@ const char *ms_action_name(ms_action a);
  */
 int ms_sync_map_entity(ms_entity *e, const ms_sync_options *opts, const char *const *databases,
 		       size_t ndatabases, ms_error *err);
+
+/*
+ * Export: open the catalog at source_url, copy the selected databases into
+ * a new snapshot on the store at store_url (plain copy, no markers), make it
+ * visible, and describe it in *info (free with ms_snapshot_info_free).  A
+ * run that is not complete (report status partial) publishes nothing and
+ * leaves info->url NULL.  *report as for ms_sync.
+ */
+typedef struct ms_export_options {
+	const char *databases;     /* ';' names or globs; NULL = all */
+	const char *compress;      /* NULL or "gzip" */
+	size_t part_bytes;         /* 0 = default */
+	ms_progress_cb progress;
+	void *ctx;
+} ms_export_options;
+
+int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,
+	      ms_snapshot_info *info, ms_report **report, ms_error *err);
+
+/*
+ * Import: open the snapshot at snapshot_url (a store root with LATEST, or
+ * one snapshot's folder), refuse it unless its manifest hashes to
+ * expect_sha256 (when not NULL), and make the catalog at target_url match
+ * it under opts.  Warnings of the target driver go into the report.
+ */
+int ms_import(const char *snapshot_url, const char *expect_sha256, const char *target_url,
+	      const ms_sync_options *opts, ms_report **report, ms_error *err);
 
 /* 1 if name matches a ';'-separated list of names or globs (NULL list = all). */
 int ms_selection_match(const char *patterns, const char *name);

@@ -488,7 +488,8 @@ enum {
 	T_DELETES,
 	T_MAX_DELETES,
 	T_ADOPT,
-	T_MAX_ATTEMPTS
+	T_MAX_ATTEMPTS,
+	T_ACK_WAIT
 };
 
 static int check_follow(cfg_parser *p, const yaml_node_t *node, const char *path)
@@ -510,6 +511,7 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 			   { "max_deletes", 0, NULL },
 			   { "adopt", 0, NULL },
 			   { "max_attempts", 0, NULL },
+			   { "ack_wait", 0, NULL },
 			   { NULL, 0, NULL } };
 	char path[CFG_PATH_MAX], kpath[CFG_PATH_MAX], buf[CFG_SHOW_MAX + 4];
 	long long v;
@@ -520,10 +522,11 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	t->deletes = MS_DELETES_NONE;
 	t->max_deletes = -1;
 	t->max_attempts = 5;
+	t->ack_wait_seconds = 600;
 	if ((rc = walk_mapping(p, node, path, keys,
 			       "name, catalog, follow, databases, database_prefix, table_prefix, "
 			       "renames, location_rewrites, deletes, max_deletes, adopt, "
-			       "max_attempts")) < 0)
+			       "max_attempts, ack_wait")) < 0)
 		return rc;
 	if ((rc = get_string(p, &keys[T_NAME], path, 1, &t->name)) < 0)
 		return rc;
@@ -570,6 +573,16 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 		if ((rc = get_integer(p, &keys[T_MAX_ATTEMPTS], path, 1, CFG_MAX_ATTEMPTS, &v)) < 0)
 			return rc;
 		t->max_attempts = (unsigned)v;
+	}
+	if (keys[T_ACK_WAIT].value) {
+		yaml_node_t *n = keys[T_ACK_WAIT].value;
+
+		join(kpath, path, "ack_wait");
+		if (n->type != YAML_SCALAR_NODE || is_null(n) ||
+		    ms_parse_duration(scalar(n), &t->ack_wait_seconds) < 0 ||
+		    t->ack_wait_seconds <= 0 || t->ack_wait_seconds > 86400)
+			return fail(p, node_line(n), kpath,
+				    "expected a duration from 1s to 1d such as 30s or 10m");
 	}
 	return 0;
 }

@@ -24,6 +24,8 @@
  *       max_deletes: 100                        # default: no limit
  *       adopt: false
  *       max_attempts: 5                         # before an event is dead-lettered
+ *       ack_wait: 10m                           # an import not acknowledged by then
+ *                                               # (agent killed) is delivered again
  *
  * Durations: a number with unit s, m, h or d ("90s", "24h").  Unknown keys,
  * wrong types, duplicate target names and bad values are errors that name
@@ -72,6 +74,7 @@ typedef struct ms_agent_target {
 	long long max_deletes;   /* -1: no limit */
 	int adopt;
 	unsigned max_attempts;   /* default 5 */
+	long long ack_wait_seconds;  /* default 600 */
 	int line;
 } ms_agent_target;
 

@@ -1,7 +1,8 @@
 /*
  * metasync export: copy the selected databases of a catalog into a new
  * snapshot on a store.  The snapshot becomes visible (manifest, _SUCCESS,
- * LATEST) only when every entity is in.
+ * LATEST) only when every entity is in.  With --notify BUS, an
+ * io.metasync.snapshot.created event names it on the bus afterwards.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,14 +23,14 @@ int cmd_export(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "region", required_argument, NULL, 'r' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "notify", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *source = NULL, *output = NULL, *dbs = NULL, *compress = NULL;
+	const char *source = NULL, *output = NULL, *dbs = NULL, *compress = NULL, *notify = NULL;
 	unsigned long long part_bytes = 0;
 	int json = 0, quiet = 0, c, rc, code;
-	ms_catalog *src = NULL, *dst = NULL;
-	ms_open_options oo = { 0 };
-	ms_sync_options so = { 0 };
+	ms_export_options eo = { 0 };
+	ms_snapshot_info info = { 0 };
 	ms_report *rep = NULL;
 	ms_error err;
 
@@ -56,6 +57,7 @@ int cmd_export(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'q': quiet = 1; break;
 		case 'r': break;
+		case 'n': notify = optarg; break;
 		case 'm':
 			if (strcmp(optarg, "to-s3") != 0)
 				return ms_usage_error("export", "--mode '%s' is not supported (use catalog URLs)", optarg);
@@ -72,41 +74,31 @@ int cmd_export(int argc, char **argv)
 		return ms_usage_error("export", "--output-path is required");
 
 	ms_error_clear(&err);
-	if ((rc = ms_catalog_open(&src, source, NULL, &err)) < 0) {
-		ms_error_prefix(&err, "--source: ");
-		return ms_fail(&err);
-	}
-	oo.mode = MS_OPEN_WRITE;
-	oo.compress = compress;
-	oo.part_bytes = (size_t)part_bytes;
-	oo.source_url = ms_catalog_url(src);
-	oo.source_catalog_id = ms_catalog_id(src);
-	oo.selection = dbs;
-	if ((rc = ms_catalog_open(&dst, output, &oo, &err)) < 0) {
-		ms_error_prefix(&err, "--output-path: ");
-		ms_catalog_close(src);
-		return ms_fail(&err);
-	}
-	so.databases = dbs;
-	so.copy = 1;
-	so.max_deletes = -1;
+	eo.databases = dbs;
+	eo.compress = compress;
+	eo.part_bytes = (size_t)part_bytes;
 	if (!json && !quiet)
-		so.progress = ms_progress_bar;
-	rc = ms_sync(src, dst, &so, &rep, &err);
+		eo.progress = ms_progress_bar;
+	rc = ms_export(source, output, &eo, &info, &rep, &err);
 	if (rc < 0) {
 		code = ms_fail(&err);
 	} else {
 		code = ms_report_exit_code(rep);
+		if (code == 0 && notify &&
+		    (rc = ms_event_publish_snapshot(notify, info.source_catalog_id, &info, NULL,
+						    &err)) < 0) {
+			ms_error_prefix(&err, "--notify: ");
+			code = ms_fail(&err);
+		}
 		if (json) {
 			ms_print_report("export", rep, 1, stdout);
-		} else if (!quiet) {
+		} else if (!quiet && info.url) {
 			printf("metasync export: %lld databases, %lld tables, %lld partitions to '%s' in %.2f s\n",
 			       rep->databases.created, rep->tables.created, rep->partitions.created,
-			       ms_catalog_url(dst), rep->seconds);
+			       info.url, rep->seconds);
 		}
 	}
+	ms_snapshot_info_free(&info);
 	ms_report_free(rep);
-	ms_catalog_close(dst);
-	ms_catalog_close(src);
 	return code;
 }

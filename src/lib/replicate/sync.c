@@ -1035,6 +1035,14 @@ static void reset_counts(ms_report *rep)
 	memset(&rep->partitions, 0, sizeof(rep->partitions));
 }
 
+/* Between tables (each its own transaction): was the run asked to stop? */
+static int stopped(run *r, ms_error *err)
+{
+	if (r->apply && r->o->stop && *r->o->stop)
+		return ms_error_set(err, MS_ERROR, "stopped between tables: a re-run finishes");
+	return 0;
+}
+
 /* Phase 4 (or its dry-run twin when r->apply is 0). */
 static int pass(run *r, ms_error *err)
 {
@@ -1047,12 +1055,14 @@ static int pass(run *r, ms_error *err)
 		if ((rc = sync_database(r, r->dbs.v[i], err)) < 0)
 			return rc;
 	for (i = 0; i < r->ntables; i++)
-		if (!r->tables[i].is_view && (rc = sync_table(r, &r->tables[i], err)) < 0)
+		if (!r->tables[i].is_view &&
+		    ((rc = stopped(r, err)) < 0 || (rc = sync_table(r, &r->tables[i], err)) < 0))
 			return rc;
 	if (!(views = view_order(r, &nviews)))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < nviews; i++)
-		if ((rc = sync_table(r, &r->tables[views[i]], err)) < 0) {
+		if ((rc = stopped(r, err)) < 0 ||
+		    (rc = sync_table(r, &r->tables[views[i]], err)) < 0) {
 			free(views);
 			return rc;
 		}

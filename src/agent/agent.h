@@ -1,0 +1,50 @@
+/*
+ * The agent: runs the roles of one configuration (src/agent/config.h).
+ *
+ * - A source exports on its schedule and announces each new snapshot with
+ *   io.metasync.snapshot.created on the bus.
+ * - Each target is a durable subscription (its name) on the snapshot
+ *   stream, in a thread of its own so that a failing target never holds up
+ *   the others.  It imports every snapshot of the sources it follows,
+ *   refusing one whose manifest does not hash to the event's SHA-256, and
+ *   publishes io.metasync.import.succeeded or .failed, plus one
+ *   io.metasync.error per error.  An event for a snapshot older than the
+ *   newest one the target applied is acknowledged and skipped (what was
+ *   applied is read back from the results stream, so agents sharing a target
+ *   agree).  An event that cannot be applied is retried with backoff and
+ *   dead-lettered after max_attempts, with an error event.
+ * - /healthz and /metrics (Prometheus text) where `listen` says.
+ */
+#ifndef MS_AGENT_AGENT_H
+#define MS_AGENT_AGENT_H
+
+#include "agent/config.h"
+#include "metasync/error.h"
+#include "util/buf.h"
+
+typedef struct ms_agent ms_agent;
+
+typedef struct ms_agent_options {
+	int once;             /* source: export once; targets: stop when idle */
+	int idle_ms;          /* with once: idle this long means done (default 1500) */
+	int quiet;            /* no log lines */
+} ms_agent_options;
+
+/* cfg is borrowed and must outlive the agent. */
+int ms_agent_new(ms_agent **out, const ms_agent_config *cfg, const ms_agent_options *opts,
+		 ms_error *err);
+/* Start the roles and the HTTP server; returns at once. */
+int ms_agent_start(ms_agent *a, ms_error *err);
+/* Wait for every role to end (with once) or for ms_agent_stop. */
+void ms_agent_wait(ms_agent *a);
+/* Ask every role to finish its current transaction and stop (signal-safe). */
+void ms_agent_stop(ms_agent *a);
+/* The bound HTTP port, 0 without a listener. */
+int ms_agent_http_port(const ms_agent *a);
+/* Prometheus text of the agent's metrics. */
+int ms_agent_metrics(ms_agent *a, ms_buf *out);
+/* 0 when every role ended without a fatal error. */
+int ms_agent_status(const ms_agent *a);
+void ms_agent_free(ms_agent *a);
+
+#endif

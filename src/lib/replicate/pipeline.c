@@ -1,0 +1,116 @@
+/*
+ * Export and import as whole operations: open the catalogs by URL, run the
+ * engine, and (export) make the snapshot visible and describe it.  What the
+ * command line and the agent share.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "metasync/replicate.h"
+
+/* Warnings from the drivers, held until the report exists. */
+typedef struct warnings {
+	char **v;
+	size_t n;
+} warnings;
+
+static void collect_warning(void *ctx, const char *message)
+{
+	warnings *w = ctx;
+	char **nv = realloc(w->v, (w->n + 1) * sizeof(char *));
+
+	if (!nv)
+		return;
+	w->v = nv;
+	if ((w->v[w->n] = strdup(message)))
+		w->n++;
+}
+
+static void warnings_into(warnings *w, ms_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		if (rep)
+			ms_report_add_warning(rep, w->v[i]);
+		free(w->v[i]);
+	}
+	free(w->v);
+	w->v = NULL;
+	w->n = 0;
+}
+
+int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,
+	      ms_snapshot_info *info, ms_report **report, ms_error *err)
+{
+	ms_export_options none = { 0 };
+	ms_catalog *src = NULL, *dst = NULL;
+	ms_open_options oo = { 0 };
+	ms_sync_options so = { 0 };
+	int rc;
+
+	if (!opts)
+		opts = &none;
+	*report = NULL;
+	memset(info, 0, sizeof(*info));
+	if ((rc = ms_catalog_open(&src, source_url, NULL, err)) < 0) {
+		ms_error_prefix(err, "source: ");
+		return rc;
+	}
+	oo.mode = MS_OPEN_WRITE;
+	oo.compress = opts->compress;
+	oo.part_bytes = opts->part_bytes;
+	oo.source_url = ms_catalog_url(src);
+	oo.source_catalog_id = ms_catalog_id(src);
+	oo.selection = opts->databases;
+	if ((rc = ms_catalog_open(&dst, store_url, &oo, err)) < 0) {
+		ms_error_prefix(err, "store: ");
+		goto done;
+	}
+	so.databases = opts->databases;
+	so.copy = 1;
+	so.max_deletes = -1;
+	so.progress = opts->progress;
+	so.ctx = opts->ctx;
+	if ((rc = ms_sync(src, dst, &so, report, err)) < 0)
+		goto done;
+	/* ms_sync made the snapshot visible only if every entity went in */
+	if ((*report)->status == MS_STATUS_OK)
+		rc = ms_catalog_snapshot_info(dst, info, err);
+done:
+	ms_catalog_close(dst);
+	ms_catalog_close(src);
+	return rc;
+}
+
+int ms_import(const char *snapshot_url, const char *expect_sha256, const char *target_url,
+	      const ms_sync_options *opts, ms_report **report, ms_error *err)
+{
+	warnings warns = { NULL, 0 };
+	ms_catalog *src = NULL, *dst = NULL;
+	ms_open_options so = { 0 }, to = { 0 };
+	int rc;
+
+	*report = NULL;
+	so.mode = MS_OPEN_READ;
+	so.expect_manifest_sha256 = expect_sha256;
+	so.warn = collect_warning;
+	so.warn_ctx = &warns;
+	to.mode = MS_OPEN_WRITE;
+	to.warn = collect_warning;
+	to.warn_ctx = &warns;
+	if ((rc = ms_catalog_open(&src, snapshot_url, &so, err)) < 0) {
+		ms_error_prefix(err, "snapshot: ");
+		goto done;
+	}
+	if ((rc = ms_catalog_open(&dst, target_url, &to, err)) < 0) {
+		ms_error_prefix(err, "target: ");
+		goto done;
+	}
+	rc = ms_sync(src, dst, opts, report, err);
+done:
+	warnings_into(&warns, *report);
+	ms_catalog_close(dst);
+	ms_catalog_close(src);
+	return rc;
+}
