@@ -45,7 +45,8 @@ ms_s3rver_start() {
 	bin=$(ms_s3rver_bin)
 	mkdir -p "$dir/data"
 	# Port 0: the kernel picks a free one, s3rver prints it.
-	node "$(readlink -f "$bin")" -d "$dir/data" -a 127.0.0.1 -p 0 -s \
+	# s3rver makes continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider.
+	node --openssl-legacy-provider "$(readlink -f "$bin")" -d "$dir/data" -a 127.0.0.1 -p 0 -s \
 		--configure-bucket "$MS_S3RVER_BUCKET" </dev/null >"$dir/s3rver.log" 2>&1 &
 	echo $! >"$dir/s3rver.pid"
 	for i in $(seq 1 300); do

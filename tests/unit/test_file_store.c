@@ -1,7 +1,8 @@
 /*
- * The local-directory store: key checks, atomic puts (nothing visible before
- * commit, nothing left after abort), streamed gets with seek, listing in byte
- * order without temporaries, stat and remove.
+ * The local-directory store beyond the shared conformance suite
+ * (tests/conformance/store_conformance.c): nothing on disk for a refused key,
+ * no temporary or directory left after an abort, temporaries hidden from
+ * list, emptied directories pruned on remove (never the root), file URLs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,45 +98,6 @@ static void test_bad_keys(void **state)
 	/* Nothing was created for any of them. */
 	assert_int_equal(access(fx->dir, F_OK), -1);
 	assert_int_equal(ms_store_list(fx->st, "../", NULL, NULL, &err), MS_EINVAL);
-}
-
-static void test_put_commit_get(void **state)
-{
-	fixture *fx = *state;
-	ms_store_writer *w = NULL;
-	ms_store_stat st;
-	ms_error err;
-	char *data;
-
-	assert_int_equal(ms_store_put_open(fx->st, "2026-01-01-00-00-00/tables/part-00000.json", &w,
-					   &err),
-			 0);
-	assert_int_equal(ms_store_write(w, "hello ", 6, &err), 0);
-	assert_int_equal(ms_store_write(w, "world\n", 6, &err), 0);
-	/* Not visible before commit. */
-	assert_int_equal(ms_store_stat_key(fx->st, "2026-01-01-00-00-00/tables/part-00000.json", &st,
-					   &err),
-			 MS_ENOTFOUND);
-	assert_int_equal(ms_store_commit(w, &err), 0);
-	assert_int_equal(ms_store_stat_key(fx->st, "2026-01-01-00-00-00/tables/part-00000.json", &st,
-					   &err),
-			 0);
-	assert_int_equal(st.size, 12);
-	assert_true(st.mtime > 0);
-	data = get(fx->st, "2026-01-01-00-00-00/tables/part-00000.json");
-	assert_non_null(data);
-	assert_string_equal(data, "hello world\n");
-	free(data);
-
-	/* Replacing an object is atomic too. */
-	assert_int_equal(ms_store_put_bytes(fx->st, "2026-01-01-00-00-00/tables/part-00000.json",
-					    "x", 1, &err),
-			 0);
-	data = get(fx->st, "2026-01-01-00-00-00/tables/part-00000.json");
-	assert_string_equal(data, "x");
-	free(data);
-	assert_int_equal(ms_store_get_bytes(fx->st, "missing", 10, &data, &st.size, &err) < 0, 1);
-	assert_int_equal(err.code, MS_ENOTFOUND);
 }
 
 static void test_abort_leaves_nothing(void **state)
@@ -263,49 +225,6 @@ static void test_list_missing_root(void **state)
 	assert_int_equal(c.n, 0);
 }
 
-static void test_read_and_seek(void **state)
-{
-	fixture *fx = *state;
-	enum { N = 3 * 1024 * 1024 + 17 };
-	char *big = malloc(N), buf[64];
-	ms_store_reader *r = NULL;
-	ms_store_writer *w = NULL;
-	unsigned long long total = 0;
-	ms_error err;
-	size_t got, i;
-
-	assert_non_null(big);
-	for (i = 0; i < N; i++)
-		big[i] = (char)('a' + i % 26);
-	assert_int_equal(ms_store_put_open(fx->st, "big", &w, &err), 0);
-	/* Many small writes and one large one. */
-	for (i = 0; i < 1000; i++)
-		assert_int_equal(ms_store_write(w, big + i * 10, 10, &err), 0);
-	assert_int_equal(ms_store_write(w, big + 10000, N - 10000, &err), 0);
-	assert_int_equal(ms_store_commit(w, &err), 0);
-
-	assert_int_equal(ms_store_get_open(fx->st, "big", &r, &err), 0);
-	for (;;) {
-		char chunk[65536];
-
-		assert_int_equal(ms_store_read(r, chunk, sizeof(chunk), &got, &err), 0);
-		if (got == 0)
-			break;
-		assert_memory_equal(chunk, big + total, got);
-		total += got;
-	}
-	assert_int_equal(total, N);
-	assert_int_equal(ms_store_seek(r, 2 * 1024 * 1024 + 5, &err), 0);
-	assert_int_equal(ms_store_read(r, buf, 10, &got, &err), 0);
-	assert_int_equal(got, 10);
-	assert_memory_equal(buf, big + 2 * 1024 * 1024 + 5, 10);
-	assert_int_equal(ms_store_seek(r, 3, &err), 0);
-	assert_int_equal(ms_store_read(r, buf, 4, &got, &err), 0);
-	assert_memory_equal(buf, "defg", 4);
-	ms_store_reader_close(r);
-	free(big);
-}
-
 static void test_stat_remove(void **state)
 {
 	fixture *fx = *state;
@@ -356,11 +275,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_put_commit_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_missing_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_and_seek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stat_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
 	};

@@ -532,6 +532,7 @@ typedef struct s3_reader {
 	s3_store *s;
 	char *key;          /* owned; full object key */
 	char etag[160];     /* of the first answer; later ranges must match it */
+	int known;          /* size and etag known: a first range has been answered */
 	uint64_t size;      /* object size */
 	uint64_t off;       /* object offset of buf's end */
 	ms_buf buf;         /* the current range */
@@ -539,26 +540,29 @@ typedef struct s3_reader {
 	size_t window;      /* size of the next range: grows while reads are sequential */
 } s3_reader;
 
-/* Fetch the range starting at r->off into r->buf. */
+/*
+ * Fetch the range starting at r->off into r->buf.  The first answer fixes
+ * the object's size and ETag; a range past the end (416) is the end.
+ */
 static int fetch(s3_reader *r, ms_error *err)
 {
 	char range[64];
 	s3_req q = { .method = "GET", .key = r->key, .shown_key = r->key, .verb = "get",
 		     .range = range, .out = &r->buf };
-	int first = r->etag[0] == '\0', rc;
+	int rc;
 
 	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)r->off,
 		 (unsigned long long)(r->off + r->window - 1));
-	if (!first)
+	if (r->known)
 		q.if_match = r->etag;
 	r->pos = 0;
 	rc = s3_request(&r->s->c, &q, err);
-	if (rc < 0 && q.status == 416 && first && r->off == 0) {
-		/* An empty object has no byte 0. */
+	if (rc < 0 && q.status == 416) {
 		ms_error_clear(err);
 		ms_buf_reset(&r->buf);
-		snprintf(r->etag, sizeof(r->etag), "%s", "\"empty\"");
-		r->size = 0;
+		if (!r->known || r->size > r->off)
+			r->size = r->off;
+		r->known = 1;
 		return 0;
 	}
 	if (rc < 0 && q.status == 412)
@@ -567,19 +571,22 @@ static int fetch(s3_reader *r, ms_error *err)
 				    r->s->c.bucket);
 	if (rc < 0)
 		return rc;
-	if (first) {
+	if (!r->known) {
 		snprintf(r->etag, sizeof(r->etag), "%s", q.etag);
-		if (q.status == 206 && q.has_range_total)
-			r->size = q.range_total;
-		else
-			r->size = r->buf.len; /* 200: the server sent the whole object */
+		/* 200: the server ignored the range and sent the whole object. */
+		r->size = q.status == 206 && q.has_range_total ? q.range_total : r->buf.len;
+		r->known = 1;
+		if (r->size == 0) {
+			ms_buf_reset(&r->buf);
+			return 0;
+		}
 	}
-	if (q.status == 200 && r->off > 0) {
-		/* The range was ignored: keep the part we asked for. */
-		if (r->buf.len < r->off)
-			return ms_error_set(err, MS_EBACKEND, "key '%s' in bucket '%s' is shorter than "
-					    "%llu bytes", r->key, r->s->c.bucket,
-					    (unsigned long long)r->off);
+	if (q.status == 200) {
+		if (r->buf.len < r->off) {
+			r->size = r->off;
+			ms_buf_reset(&r->buf);
+			return 0;
+		}
 		r->pos = (size_t)r->off;
 		r->off = r->buf.len;
 		return 0;
@@ -599,13 +606,14 @@ static int sr_read(ms_store_reader *base, void *buf, size_t len, size_t *got, ms
 	size_t n;
 	int rc;
 
+	*got = 0;
 	if (r->pos == r->buf.len) {
-		if (r->off >= r->size) {
-			*got = 0;
+		if (r->known && r->off >= r->size)
 			return 0;
-		}
 		if ((rc = fetch(r, err)) < 0)
 			return rc;
+		if (r->pos == r->buf.len)
+			return 0;
 	}
 	n = r->buf.len - r->pos;
 	if (n > len)
@@ -619,10 +627,10 @@ static int sr_read(ms_store_reader *base, void *buf, size_t len, size_t *got, ms
 static int sr_seek(ms_store_reader *base, unsigned long long offset, ms_error *err)
 {
 	s3_reader *r = (s3_reader *)base;
-	uint64_t start = r->off - r->buf.len;
+	uint64_t start = r->off - (r->buf.len - 0);
 
 	(void)err;
-	if (offset >= start && offset <= r->off) {
+	if (r->buf.len > 0 && offset >= start && offset <= r->off) {
 		r->pos = (size_t)(offset - start);
 		return 0;
 	}
@@ -658,10 +666,6 @@ static int s3_get_open(ms_store *self, const char *key, ms_store_reader **out, m
 	if (!(r->key = full_key(s, key))) {
 		sr_close(&r->base);
 		return oom(err);
-	}
-	if ((rc = fetch(r, err)) < 0) {
-		sr_close(&r->base);
-		return rc;
 	}
 	r->base.read = sr_read;
 	r->base.seek = sr_seek;
@@ -757,6 +761,16 @@ static void page_reset(list_page *p)
 	memset(&p->cur, 0, sizeof(p->cur));
 }
 
+static int cmp_items(const void *a, const void *b)
+{
+	return strcmp(((const list_item *)a)->key, ((const list_item *)b)->key);
+}
+
+/*
+ * All pages are collected and sorted before the first callback: S3 returns
+ * byte order, but not every S3-compatible server does (s3rver walks its
+ * directories), and the store API promises it.  Snapshot stores hold few keys.
+ */
 static int s3_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void *ctx,
 		   ms_error *err)
 {
@@ -788,7 +802,7 @@ static int s3_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 		r.query = q.ptr;
 		if ((rc = s3_request(&s->c, &r, err)) < 0)
 			goto done;
-		page_reset(&page);
+		page.truncated = 0;
 		free(page.token);
 		page.token = NULL;
 		if ((rc = s3_xml_parse(out.ptr ? out.ptr : "", out.len, list_cb, &page, err)) < 0)
@@ -796,14 +810,6 @@ static int s3_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 		if (page.oom) {
 			rc = oom(err);
 			goto done;
-		}
-		for (i = 0; i < page.n; i++) {
-			const char *k = page.items[i].key;
-
-			if (strncmp(k, s->c.prefix, pl) != 0 || check_key(s, k + pl, 0, NULL) < 0)
-				continue;
-			if ((rc = cb(k + pl, &page.items[i].st, ctx, err)) != 0)
-				goto done;
 		}
 		if (!page.truncated)
 			break;
@@ -817,6 +823,16 @@ static int s3_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 		free(token);
 		token = page.token;
 		page.token = NULL;
+	}
+	if (page.n > 1)
+		qsort(page.items, page.n, sizeof(*page.items), cmp_items);
+	for (i = 0; i < page.n; i++) {
+		const char *k = page.items[i].key;
+
+		if (strncmp(k, s->c.prefix, pl) != 0 || check_key(s, k + pl, 0, NULL) < 0)
+			continue;
+		if ((rc = cb(k + pl, &page.items[i].st, ctx, err)) != 0)
+			goto done;
 	}
 	rc = 0;
 done:
@@ -891,8 +907,8 @@ static const ms_store_driver s3_store_driver = {
 	/* required; new writer: one PUT at commit, or a multipart upload in parallel parts
 	 * completed at commit and aborted on failure; MS_EINVAL bad key, MS_EBACKEND, MS_EIO */
 	.put_open = s3_put_open,
-	/* required; new reader of ranged GETs pinned to the first ETag, can seek;
-	 * MS_EINVAL bad key, MS_ENOTFOUND, MS_EBACKEND, MS_EIO */
+	/* required; new reader of ranged GETs pinned to the first ETag, can seek; makes no
+	 * request itself (the first read does: MS_ENOTFOUND shows there); MS_EINVAL bad key */
 	.get_open = s3_get_open,
 	/* required; ListObjectsV2 pages, keys in byte order; MS_EINVAL bad prefix,
 	 * MS_EBACKEND (NoSuchBucket, AccessDenied...), MS_EIO */
