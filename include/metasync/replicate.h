@@ -134,6 +134,8 @@ typedef struct ms_export_options {
 	size_t part_bytes;         /* 0 = default */
 	ms_progress_cb progress;
 	void *ctx;
+	/* how errors name the two URLs (default "source", "store") */
+	const char *source_label, *store_label;
 } ms_export_options;
 
 int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,

@@ -77,6 +77,8 @@ int cmd_export(int argc, char **argv)
 	eo.databases = dbs;
 	eo.compress = compress;
 	eo.part_bytes = (size_t)part_bytes;
+	eo.source_label = "--source";
+	eo.store_label = "--output-path";
 	if (!json && !quiet)
 		eo.progress = ms_progress_bar;
 	rc = ms_export(source, output, &eo, &info, &rep, &err);

@@ -43,25 +43,6 @@ const ms_command ms_commands[] = {
 	  "  --notify BUS               then announce it on BUS (embedded:PATH, nats://HOST:PORT)\n"
 	  "  --json                     print the report as one JSON object\n"
 	  "  -q, --quiet                print nothing but errors\n" EXIT_HELP },
-	{ "publish", cmd_publish, "announce a snapshot on a bus",
-	  "usage: metasync publish --bus BUS --snapshot URL [options]\n\n"
-	  "Open and check the snapshot (a store root with LATEST, or one snapshot's\n"
-	  "folder), then publish an io.metasync.snapshot.created event naming it and\n"
-	  "its manifest's SHA-256, for the agents that import it.\n\n"
-	  "  --bus BUS                  embedded:PATH or nats://HOST:PORT\n"
-	  "  --snapshot URL             the snapshot to announce\n"
-	  "  --source-name NAME         the event's source (default: the source catalog id)\n"
-	  "  --allow-no-manifest        announce an export made by the AWS utility\n"
-	  "  -q, --quiet                print nothing but errors\n" EXIT_HELP },
-	{ "agent", cmd_agent, "run exports and imports from a config file, on a bus",
-	  "usage: metasync agent --config FILE [--once]\n\n"
-	  "Run the roles FILE (YAML) describes: a source that exports on a schedule\n"
-	  "and announces each snapshot, and targets that import every snapshot of the\n"
-	  "sources they follow.  Serves /healthz and /metrics where 'listen' says.\n"
-	  "SIGTERM or SIGINT finish the current transaction and stop.\n\n"
-	  "  --config FILE              the agent's configuration\n"
-	  "  --once                     export once (a source), import what is waiting\n"
-	  "                             (targets), then exit\n" EXIT_HELP },
 	{ "import", cmd_import, "make a catalog match a snapshot",
 	  "usage: metasync import --input-path SNAPSHOT|STORE --target URL [options]\n"
 	  "       metasync import --database-input-path DIR --table-input-path DIR\n"
@@ -83,6 +64,25 @@ const ms_command ms_commands[] = {
 	  "usage: metasync plan (--source URL | --input-path PATH) --target URL [options]\n\n"
 	  "Print the changes an import (with --input-path) or a sync (with --source)\n"
 	  "would make, and change nothing.\n\n" MAPPING_HELP EXIT_HELP },
+	{ "publish", cmd_publish, "announce a snapshot on a bus",
+	  "usage: metasync publish --bus BUS --snapshot URL [options]\n\n"
+	  "Open and check the snapshot (a store root with LATEST, or one snapshot's\n"
+	  "folder), then publish an io.metasync.snapshot.created event naming it and\n"
+	  "its manifest's SHA-256, for the agents that import it.\n\n"
+	  "  --bus BUS                  embedded:PATH or nats://HOST:PORT\n"
+	  "  --snapshot URL             the snapshot to announce\n"
+	  "  --source-name NAME         the event's source (default: the source catalog id)\n"
+	  "  --allow-no-manifest        announce an export made by the AWS utility\n"
+	  "  -q, --quiet                print nothing but errors\n" EXIT_HELP },
+	{ "agent", cmd_agent, "run exports and imports from a config file, on a bus",
+	  "usage: metasync agent --config FILE [--once]\n\n"
+	  "Run the roles FILE (YAML) describes: a source that exports on a schedule\n"
+	  "and announces each snapshot, and targets that import every snapshot of the\n"
+	  "sources they follow.  Serves /healthz and /metrics where 'listen' says.\n"
+	  "SIGTERM or SIGINT finish the current transaction and stop.\n\n"
+	  "  --config FILE              the agent's configuration\n"
+	  "  --once                     export once (a source), import what is waiting\n"
+	  "                             (targets), then exit\n" EXIT_HELP },
 	{ "catalog", cmd_catalog, "look into and edit a catalog",
 	  "usage: metasync catalog ls URL [DB [TABLE]] [--json]\n"
 	  "       metasync catalog show URL DB [TABLE [VALUE...]] [--json]\n"

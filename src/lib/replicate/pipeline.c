@@ -54,7 +54,7 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 	*report = NULL;
 	memset(info, 0, sizeof(*info));
 	if ((rc = ms_catalog_open(&src, source_url, NULL, err)) < 0) {
-		ms_error_prefix(err, "source: ");
+		ms_error_prefix(err, "%s: ", opts->source_label ? opts->source_label : "source");
 		return rc;
 	}
 	oo.mode = MS_OPEN_WRITE;
@@ -64,7 +64,7 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 	oo.source_catalog_id = ms_catalog_id(src);
 	oo.selection = opts->databases;
 	if ((rc = ms_catalog_open(&dst, store_url, &oo, err)) < 0) {
-		ms_error_prefix(err, "store: ");
+		ms_error_prefix(err, "%s: ", opts->store_label ? opts->store_label : "store");
 		goto done;
 	}
 	so.databases = opts->databases;
