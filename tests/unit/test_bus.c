@@ -191,54 +191,62 @@ static void t_order(void **state)
 	ms_bus_sub_close(sub);
 }
 
-/* A message published while a subscriber waits reaches it well within 100 ms. */
-static void *publish_later(void *arg)
+/*
+ * Messages published while a subscriber waits reach it well within 100 ms:
+ * the median delay of ten, published at intervals that do not line up with
+ * any poll, stays under 50 ms (a loaded machine may slow a few; a poll every
+ * 100 ms would put the median near 50).
+ */
+#define LATENCY_N 10
+
+static void *publish_timed(void *arg)
 {
 	fixture *fx = arg;
-	struct timespec ts = { 0, 100 * 1000000L };
-	long long *at = malloc(sizeof(*at));
+	struct timespec ts = { 0, 37 * 1000000L };
 	ms_error err;
+	char text[64];
+	int i, *failed = calloc(1, sizeof(*failed));
 
-	nanosleep(&ts, NULL);
-	*at = mono_ms();
-	if (ms_bus_publish(fx->bus, MS_STREAM_SNAPSHOTS, "late", 4, &err) < 0)
-		*at = -1;
-	return at;
+	for (i = 0; i < LATENCY_N; i++) {
+		nanosleep(&ts, NULL);
+		snprintf(text, sizeof(text), "%lld", mono_ms());
+		if (ms_bus_publish(fx->bus, MS_STREAM_SNAPSHOTS, text, strlen(text), &err) < 0)
+			*failed = 1;
+	}
+	return failed;
 }
 
-/*
- * The best of three tries, so that a loaded machine does not fail the test
- * while a slow poll (or a wait for the timeout) still does.
- */
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void t_latency(void **state)
 {
 	fixture *fx = *state;
 	ms_bus_sub *sub = sub_open(fx->bus, "latency", 0, 0);
-	long long best = -1;
+	long long delay[LATENCY_N];
+	pthread_t th;
+	void *failed;
 	int i;
 
-	for (i = 0; i < 3 && (best < 0 || best > 100); i++) {
-		pthread_t th;
-		long long *sent, got;
-		void *ret;
-		ms_bus_msg *msg;
+	assert_int_equal(pthread_create(&th, NULL, publish_timed, fx), 0);
+	for (i = 0; i < LATENCY_N; i++) {
+		ms_bus_msg *msg = next(sub, 3000);
 
-		assert_int_equal(pthread_create(&th, NULL, publish_later, fx), 0);
-		msg = next(sub, 3000);
-		got = mono_ms();
-		pthread_join(th, &ret);
-		sent = ret;
 		assert_non_null(msg);
-		assert_string_equal(msg->data, "late");
-		assert_true(*sent > 0);
-		/* the publish's own commit is included: the event is delivered after it */
-		if (best < 0 || got - *sent < best)
-			best = got - *sent;
-		free(sent);
+		delay[i] = mono_ms() - atoll(msg->data);
 		ack(sub, msg);
 	}
-	if (best > 100)
-		fail_msg("delivered %lld ms after the publish started", best);
+	pthread_join(th, &failed);
+	assert_int_equal(*(int *)failed, 0);
+	free(failed);
+	qsort(delay, LATENCY_N, sizeof(delay[0]), cmp_ll);
+	if (delay[LATENCY_N / 2] >= 50)
+		fail_msg("median delay %lld ms (fastest %lld, slowest %lld)", delay[LATENCY_N / 2],
+			 delay[0], delay[LATENCY_N - 1]);
 	ms_bus_sub_close(sub);
 }
 
