@@ -158,6 +158,9 @@ static void export_once(ms_agent *a, ms_bus *bus)
 	eo.databases = s->databases;
 	eo.compress = s->compress;
 	rc = ms_export(s->catalog, s->store, &eo, &info, &rep, &err);
+	if (a->opts.hooks.run)
+		a->opts.hooks.run(a->opts.hooks.ctx, s->name, "export", info.url, rep,
+				  rc < 0 ? &err : NULL);
 	if (rc == 0 && info.url) {
 		rc = ms_event_publish_snapshot(a->cfg->bus, s->name, &info, a->parent, &err);
 		if (rc == 0) {
@@ -328,6 +331,13 @@ static void count_into(ms_counts *sum, const ms_counts *c)
 
 enum { DONE_ACK = 0, DONE_RETRY = 1 };
 
+static void on_change(const ms_change_event *ev, void *ctx)
+{
+	target_role *t = ctx;
+
+	t->agent->opts.hooks.change(t->agent->opts.hooks.ctx, t->cfg->name, ev);
+}
+
 /* Handle one snapshot event; returns DONE_ACK or DONE_RETRY (t->last_error set). */
 static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 {
@@ -378,12 +388,14 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	/* never back in time */
 	ms_bus_read(bus, MS_STREAM_RESULTS, t->results_seen, 0, read_result, t, NULL);
 	prev = applied_of(t, src);
-	if (id && prev && id_cmp(id, prev) <= 0) {
+	if (id && prev && id_cmp(id, prev) < 0) {
 		pthread_mutex_lock(&a->mu);
 		t->st.skipped++;
 		pthread_mutex_unlock(&a->mu);
-		log_line(a, "target=%s snapshot=%s skipped: %s already applied", c->name, url,
+		log_line(a, "target=%s snapshot=%s skipped: the newer %s is applied", c->name, url,
 			 prev);
+		if (a->opts.hooks.run)
+			a->opts.hooks.run(a->opts.hooks.ctx, c->name, "skip", url, NULL, NULL);
 		ms_event_free(ev);
 		return DONE_ACK;
 	}
@@ -398,7 +410,14 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	so.max_deletes = c->max_deletes;
 	so.adopt = c->adopt;
 	so.stop = &a->stop;
+	if (a->opts.hooks.change) {
+		so.on_change = on_change;
+		so.ctx = t;
+	}
 	rc = ms_import(url, sha, c->catalog, &so, &rep, &err);
+	if (a->opts.hooks.run)
+		a->opts.hooks.run(a->opts.hooks.ctx, c->name, "import", url, rep,
+				  rc < 0 ? &err : NULL);
 	if (rc < 0 && rc != MS_EREFUSED)
 		result = DONE_RETRY;
 	data = ms_event_import_data(c->name, url, id, rep, rc < 0 ? &err : NULL);

@@ -9,7 +9,9 @@
  *   refusing one whose manifest does not hash to the event's SHA-256, and
  *   publishes io.metasync.import.succeeded or .failed, plus one
  *   io.metasync.error per error.  An event for a snapshot older than the
- *   newest one the target applied is acknowledged and skipped (what was
+ *   newest one the target applied is acknowledged and skipped; the same
+ *   snapshot again is imported again, which changes nothing unless the
+ *   target drifted (what was
  *   applied is read back from the results stream, so agents sharing a target
  *   agree).  An event that cannot be applied is retried with backoff and
  *   dead-lettered after max_attempts, with an error event.
@@ -24,10 +26,24 @@
 
 typedef struct ms_agent ms_agent;
 
+/*
+ * Optional hooks for a program that runs agents in-process (the demo),
+ * called on the roles' threads: role is the source or target name.
+ * run: once per export or import (what: "export", "import", or "skip" for
+ * a snapshot already applied; rep NULL when the run did not start).
+ */
+typedef struct ms_agent_hooks {
+	void (*change)(void *ctx, const char *role, const ms_change_event *ev);
+	void (*run)(void *ctx, const char *role, const char *what, const char *snapshot,
+		    const ms_report *rep, const ms_error *failure);
+	void *ctx;
+} ms_agent_hooks;
+
 typedef struct ms_agent_options {
 	int once;             /* source: export once; targets: stop when idle */
 	int idle_ms;          /* with once: idle this long means done (default 1500) */
 	int quiet;            /* no log lines */
+	ms_agent_hooks hooks;
 } ms_agent_options;
 
 /* cfg is borrowed and must outlive the agent. */

@@ -1,17 +1,19 @@
 /*
- * metasync demo: the whole pipeline on one laptop, with no server and no
+ * metasync demo: the whole system on one laptop, with no server and no
  * cloud account.  Three "accounts" share one embedded SQLite file (catalog
  * ids 111111111111, 222222222222, 333333333333); the demo fills the source
- * with a realistic data lake (demo_gen.c), exports it to a snapshot store as
- * `metasync export` would, imports the snapshot into both targets as
- * `metasync import` would (the second with --database-prefix src_), and then
- * checks, entity by entity and independently of the engine, that each target
- * holds exactly what the source holds under the mapped names.  Run it again
- * and nothing is written: the source is recognised, the latest snapshot
- * still matches, and the sync stamps make the imports free.
+ * with a realistic data lake (demo_gen.c); a source agent exports it to a
+ * snapshot store and announces the snapshot on the embedded bus (DIR/bus.db);
+ * two target agents, durable subscribers of that bus, import it when the
+ * event arrives (the second with database prefix src_); then the demo
+ * checks, entity by entity and independently of the engine, that each
+ * target holds exactly what the source holds under the mapped names, and
+ * shows what the target agents' /metrics say.  Run it again and nothing is
+ * written: the source is recognised, the latest snapshot still matches (and
+ * is announced again), and the sync stamps make the imports free.
  *
  * It is the first thing a new user runs and the smoke test of the whole
- * stack, so it uses only the public API, like any other command.
+ * stack, so it uses only the public API and the agent, like any other command.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "demo_gen.h"
 #include "tool.h"
 #include "util/buf.h"
@@ -79,6 +82,7 @@ typedef struct demo {
 	strlist views;           /* its views, "db.table" */
 	step steps[4];
 	size_t nsteps;
+	char *metrics[2];        /* each target agent's /metrics text, after the run */
 	verdict ver[2];
 	size_t nver;
 } demo;
@@ -849,111 +853,216 @@ static int snapshot_current(demo *d, ms_catalog *src, step *s, int *yes, ms_erro
 	return rc;
 }
 
-/* Step 2: export the source into a new snapshot, unless the latest one is current. */
-static int step_export(demo *d, ms_error *err)
-{
-	step *s = new_step(d, "export");
-	ms_catalog *src = NULL, *dst = NULL;
-	ms_open_options oo = { 0 };
-	ms_sync_options so = { 0 };
-	ms_report *rep = NULL;
-	view_counter vc = { d, NULL, { 0 } };
-	double t0 = now_seconds();
-	int rc, current = 0;
+/* The roles' names on the bus: the source agent and the two target agents. */
+#define SOURCE_ROLE "analytics"
+static const char *const target_roles[2] = { "account-" TARGET_A_ID, "account-" TARGET_B_ID };
 
-	snprintf(s->what, sizeof(s->what), "to store");
-	if ((rc = open_source(d, &src, MS_OPEN_READ, err)) < 0)
-		goto done;
-	if ((rc = snapshot_current(d, src, s, &current, err)) < 0)
-		goto done;
-	if (current) {
-		s->skipped = 1;
-		counts_from_tally(s, &d->source, 0);
-		snprintf(s->note, sizeof(s->note), "latest snapshot already matches the source: %s",
-			 s->url ? s->url : d->store);
-		goto done;
-	}
-	oo.mode = MS_OPEN_WRITE;
-	oo.source_url = ms_catalog_url(src);
-	oo.source_catalog_id = ms_catalog_id(src);
-	if ((rc = ms_catalog_open(&dst, d->store, &oo, err)) < 0)
-		goto done;
-	so.copy = 1;
-	so.max_deletes = -1;
-	so.on_change = count_change;
-	so.ctx = &vc;
-	so.progress = d->tty ? ms_progress_bar : NULL;
-	rc = ms_sync(src, dst, &so, &rep, err);
-	if (rep)
-		take_report(s, d, rep, &vc);
-	if (rc < 0)
-		goto done;
-	ms_catalog_close(dst);
-	dst = NULL;
-	s->url = latest_snapshot(d);
-	snprintf(s->note, sizeof(s->note), "new snapshot %s", s->url ? s->url : d->store);
-done:
-	if (rc < 0) {
-		s->status = MS_STATUS_ERROR;
-		if (s->errors.n && !err->detail[0])
-			ms_error_detail(err, "first: %s", s->errors.v[0]);
-		ms_error_prefix(err, "export to '%s': ", d->store);
-	}
-	ms_report_free(rep);
-	ms_catalog_close(dst);
-	ms_catalog_close(src);
-	s->seconds = now_seconds() - t0;
-	return rc;
+/* What the agents' hooks fill in, each role its own step (no sharing). */
+typedef struct agent_run {
+	demo *d;
+	step *export_step;
+	step *import_step[2];
+	view_counter vc[2];
+	ms_agent *target[2];
+} agent_run;
+
+static int role_index(const char *role)
+{
+	return strcmp(role, target_roles[0]) == 0 ? 0 : strcmp(role, target_roles[1]) == 0 ? 1 : -1;
 }
 
-/* Steps 3 and 4: import the latest snapshot into target i. */
-static int step_import(demo *d, size_t i, ms_error *err)
+static void hook_change(void *ctx, const char *role, const ms_change_event *ev)
 {
-	step *s = new_step(d, "import");
-	ms_catalog *src = NULL, *dst = NULL;
-	ms_open_options so_open = { 0 }, to_open = { 0 };
-	ms_sync_options so = { 0 };
-	ms_report *rep = NULL;
-	view_counter vc = { d, target_prefixes[i], { 0 } };
-	double t0 = now_seconds();
-	int rc;
+	agent_run *r = ctx;
+	int i = role_index(role);
 
-	s->catalog_id = target_ids[i];
-	s->prefix = target_prefixes[i];
-	snprintf(s->what, sizeof(s->what), "target %s%s%s%s", target_ids[i],
-		 s->prefix ? " (" : "", s->prefix ? s->prefix : "", s->prefix ? ")" : "");
-	so_open.mode = MS_OPEN_READ;
-	to_open.mode = MS_OPEN_WRITE;
-	if ((rc = ms_catalog_open(&src, d->store, &so_open, err)) < 0 ||
-	    (rc = ms_catalog_open(&dst, d->target_url[i], &to_open, err)) < 0)
-		goto done;
-	s->url = strdup(ms_catalog_url(dst));
-	so.database_prefix = s->prefix;
-	so.deletes = MS_DELETES_MIRROR;   /* the targets mirror the source, also when N shrinks */
-	so.max_deletes = -1;
-	so.on_change = count_change;
-	so.ctx = &vc;
-	so.progress = d->tty ? ms_progress_bar : NULL;
-	rc = ms_sync(src, dst, &so, &rep, err);
-	if (rep)
-		take_report(s, d, rep, &vc);
-	if (rc == 0) {
-		char *snap = latest_snapshot(d);
-		snprintf(s->note, sizeof(s->note), "from snapshot %s",
-			 snap ? snap : ms_catalog_url(src));
-		free(snap);
+	if (i >= 0)
+		count_change(ev, &r->vc[i]);
+}
+
+static void hook_run(void *ctx, const char *role, const char *what, const char *snapshot,
+		     const ms_report *rep, const ms_error *failure)
+{
+	agent_run *r = ctx;
+	int i = role_index(role);
+	step *s = i >= 0 ? r->import_step[i] : r->export_step;
+
+	if (!s)
+		return;
+	free(s->url);
+	s->url = snapshot ? strdup(snapshot) : NULL;
+	if (i >= 0)   /* one event per target agent in the demo: done after it */
+		ms_agent_stop(r->target[i]);
+	if (strcmp(what, "skip") == 0) {
+		s->skipped = 1;
+		counts_from_tally(s, &r->d->source, 0);
+		snprintf(s->note, sizeof(s->note), "snapshot %s is older than the one applied: skipped",
+			 snapshot ? snapshot : "");
+		return;
 	}
-done:
-	if (rc < 0) {
+	if (rep) {
+		s->seconds = rep->seconds;
+		if (i >= 0)
+			take_report(s, r->d, rep, &r->vc[i]);
+	}
+	if (failure) {
 		s->status = MS_STATUS_ERROR;
-		if (s->errors.n && !err->detail[0])
-			ms_error_detail(err, "first: %s", s->errors.v[0]);
-		ms_error_prefix(err, "import into target %s: ", target_ids[i]);
+		strlist_add(&s->errors, failure->message);
+	} else if (i < 0) {
+		counts_from_tally(s, &r->d->source, 1);
+		snprintf(s->note, sizeof(s->note), "new snapshot %s, announced on the bus",
+			 snapshot ? snapshot : "");
+	} else {
+		snprintf(s->note, sizeof(s->note), "from snapshot %s (event on the bus)",
+			 snapshot ? snapshot : "");
 	}
-	ms_report_free(rep);
-	ms_catalog_close(dst);
+}
+
+/*
+ * Steps 2 to 4, as the agents do them: a source agent exports the source
+ * (unless the latest snapshot already matches it: then the demo announces
+ * that one, as `metasync publish` would) and announces the snapshot on the
+ * embedded bus; two target agents, each a durable subscriber, import it.
+ * Both target agents keep serving until each has handled the event.
+ */
+static int step_agents(demo *d, ms_error *err)
+{
+	ms_agent_source src_role;
+	ms_agent_target roles[2];
+	ms_agent_config src_cfg, tgt_cfg[2];
+	ms_agent_options ao = { 0 };
+	ms_agent *source = NULL, *target[2] = { NULL, NULL };
+	agent_run r;
+	step *exp;
+	ms_catalog *src = NULL;
+	char *bus = NULL;
+	double t0 = now_seconds();
+	int rc, current = 0, i;
+	ms_buf b = MS_BUF_INIT(PATH_MAX + 64);
+
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	exp = r.export_step = new_step(d, "export");
+	snprintf(exp->what, sizeof(exp->what), "to store");
+	for (i = 0; i < 2; i++) {
+		step *s = r.import_step[i] = new_step(d, "import");
+
+		s->catalog_id = target_ids[i];
+		s->prefix = target_prefixes[i];
+		snprintf(s->what, sizeof(s->what), "target %s%s%s%s", target_ids[i],
+			 s->prefix ? " (" : "", s->prefix ? s->prefix : "", s->prefix ? ")" : "");
+		r.vc[i].d = d;
+		r.vc[i].prefix = target_prefixes[i];
+	}
+	ms_buf_printf(&b, "embedded:%s/bus.db", d->abs);
+	bus = ms_buf_detach(&b);
+	if (!bus)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+
+	ao.once = 1;
+	ao.quiet = 1;
+	ao.hooks.change = hook_change;
+	ao.hooks.run = hook_run;
+	ao.hooks.ctx = &r;
+	memset(roles, 0, sizeof(roles));
+	for (i = 0; i < 2; i++) {
+		roles[i].name = (char *)target_roles[i];
+		roles[i].catalog = d->target_url[i];
+		roles[i].database_prefix = (char *)target_prefixes[i];
+		roles[i].deletes = MS_DELETES_MIRROR; /* the targets mirror the source */
+		roles[i].max_deletes = -1;
+		roles[i].max_attempts = 3;
+		roles[i].ack_wait_seconds = 600;
+		memset(&tgt_cfg[i], 0, sizeof(tgt_cfg[i]));
+		tgt_cfg[i].bus = bus;
+		tgt_cfg[i].targets = &roles[i];
+		tgt_cfg[i].ntargets = 1;
+		if ((rc = ms_agent_new(&target[i], &tgt_cfg[i], &ao, err)) < 0)
+			goto done;
+		r.target[i] = target[i];
+	}
+
+	/* The source agent, or the announcement of the snapshot that is current. */
+	if ((rc = open_source(d, &src, MS_OPEN_READ, err)) < 0 ||
+	    (rc = snapshot_current(d, src, exp, &current, err)) < 0)
+		goto done;
 	ms_catalog_close(src);
-	s->seconds = now_seconds() - t0;
+	src = NULL;
+	if (current) {
+		ms_catalog *snap = NULL;
+		ms_open_options o = { 0 };
+		ms_snapshot_info info;
+
+		exp->skipped = 1;
+		counts_from_tally(exp, &d->source, 0);
+		snprintf(exp->note, sizeof(exp->note),
+			 "latest snapshot already matches the source: %s (announced again)",
+			 exp->url ? exp->url : d->store);
+		if ((rc = ms_catalog_open(&snap, d->store, &o, err)) < 0)
+			goto done;
+		rc = ms_catalog_snapshot_info(snap, &info, err);
+		ms_catalog_close(snap);
+		if (rc < 0)
+			goto done;
+		rc = ms_event_publish_snapshot(bus, SOURCE_ROLE, &info, NULL, err);
+		ms_snapshot_info_free(&info);
+		if (rc < 0)
+			goto done;
+	} else {
+		memset(&src_role, 0, sizeof(src_role));
+		src_role.name = SOURCE_ROLE;
+		src_role.catalog = d->source_url;
+		src_role.store = d->store;
+		memset(&src_cfg, 0, sizeof(src_cfg));
+		src_cfg.bus = bus;
+		src_cfg.source = &src_role;
+		if ((rc = ms_agent_new(&source, &src_cfg, &ao, err)) < 0 ||
+		    (rc = ms_agent_start(source, err)) < 0)
+			goto done;
+		ms_agent_wait(source);   /* exported and announced (or failed) */
+	}
+	/* Each target agent stops once it has handled the event (hook_run). */
+	for (i = 0; i < 2; i++)
+		if ((rc = ms_agent_start(target[i], err)) < 0)
+			goto done;
+	for (i = 0; i < 2; i++)
+		ms_agent_wait(target[i]);
+	if (exp->status != MS_STATUS_OK) {
+		rc = ms_error_set(err, MS_ERROR, "export by the source agent failed: %s",
+				  exp->errors.n ? exp->errors.v[0] : "unknown error");
+		goto done;
+	}
+	for (i = 0; i < 2; i++) {
+		step *s = r.import_step[i];
+
+		if (!s->url && !s->skipped) {
+			rc = ms_error_set(err, MS_ERROR, "target agent %s got no event",
+					  target_roles[i]);
+			goto done;
+		}
+		if (s->status == MS_STATUS_ERROR) {
+			rc = ms_error_set(err, MS_ERROR, "import by target agent %s failed: %s",
+					  target_roles[i],
+					  s->errors.n ? s->errors.v[0] : "unknown error");
+			goto done;
+		}
+	}
+	/* what each target agent's /metrics would say */
+	for (i = 0; i < 2; i++) {
+		ms_buf m = MS_BUF_INIT((size_t)1 << 20);
+
+		ms_agent_metrics(target[i], &m);
+		d->metrics[i] = ms_buf_detach(&m);
+	}
+	rc = 0;
+done:
+	ms_catalog_close(src);
+	ms_agent_free(source);
+	for (i = 0; i < 2; i++)
+		ms_agent_free(target[i]);
+	free(bus);
+	if (exp->skipped)
+		exp->seconds = now_seconds() - t0;
 	return rc;
 }
 
@@ -1260,6 +1369,34 @@ static void demo_free(demo *d)
 	free(d->source_url);
 	free(d->target_url[0]);
 	free(d->target_url[1]);
+	free(d->metrics[0]);
+	free(d->metrics[1]);
+}
+
+/* The lines of each target agent's /metrics that tell what happened. */
+static void print_metrics(const demo *d)
+{
+	static const char *const shown[] = { "metasync_imports_total", "metasync_entities_total",
+					      "metasync_target_lag_seconds", "metasync_errors_total" };
+	size_t i, k;
+
+	printf("\nmetrics (each target agent's /metrics, non-zero lines):\n");
+	for (i = 0; i < 2; i++) {
+		const char *p = d->metrics[i];
+
+		while (p && *p) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			int show = 0;
+
+			for (k = 0; k < sizeof(shown) / sizeof(shown[0]); k++)
+				if (strncmp(p, shown[k], strlen(shown[k])) == 0)
+					show = 1;
+			if (show && n > 2 && !(p[n - 1] == '0' && p[n - 2] == ' '))
+				printf("  %.*s\n", (int)n, p);
+			p += n + (nl ? 1 : 0);
+		}
+	}
 }
 
 int cmd_demo(int argc, char **argv)
@@ -1320,18 +1457,16 @@ int cmd_demo(int argc, char **argv)
 		goto fatal;
 	if (!d.json)
 		print_step(&d.steps[d.nsteps - 1]);
-	if ((rc = step_export(&d, &err)) < 0)
+	if ((rc = step_agents(&d, &err)) < 0)
 		goto fatal;
-	if (!d.json)
-		print_step(&d.steps[d.nsteps - 1]);
-	for (i = 0; i < 2; i++) {
-		if ((rc = step_import(&d, i, &err)) < 0)
-			goto fatal;
+	for (i = 1; i < d.nsteps; i++) {
 		if (!d.json)
-			print_step(&d.steps[d.nsteps - 1]);
-		if (d.steps[d.nsteps - 1].status != MS_STATUS_OK)
+			print_step(&d.steps[i]);
+		if (d.steps[i].status != MS_STATUS_OK)
 			partial = 1;
 	}
+	if (!d.json)
+		print_metrics(&d);
 	for (i = 0; i < 2; i++) {
 		if ((rc = step_verify(&d, i, &err)) < 0)
 			goto fatal;
