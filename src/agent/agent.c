@@ -34,7 +34,13 @@ typedef struct target_role {
 	int started;
 	int fatal;
 	target_stats st;
-	char last_error[512];   /* of the message being retried, for the dead letter */
+	char last_error[512];   /* of the message being handled */
+	/* why the last few retried messages failed (by seq), for their dead letters */
+	struct {
+		uint64_t seq;
+		char text[512];
+	} retried[8];
+	unsigned next_retried;
 	/* newest snapshot id applied, per source catalog id (from the results stream) */
 	char **applied_src, **applied_id;
 	size_t napplied;
@@ -359,6 +365,9 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		snprintf(t->last_error, sizeof(t->last_error), "event %llu: %s",
 			 (unsigned long long)msg->seq, err.message);
 		publish_error(a, bus, c->name, "event", c->name, NULL, NULL, t->last_error);
+		pthread_mutex_lock(&a->mu);
+		t->st.errors++;
+		pthread_mutex_unlock(&a->mu);
 		log_line(a, "target=%s event=%llu invalid: %s", c->name,
 			 (unsigned long long)msg->seq, err.message);
 		return DONE_RETRY;
@@ -380,6 +389,9 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	     ms_error_set(&err, MS_EINVAL, "event names no manifest_sha256") < 0)) {
 		snprintf(t->last_error, sizeof(t->last_error), "%s", err.message);
 		publish_error(a, bus, c->name, "event", c->name, url, NULL, err.message);
+		pthread_mutex_lock(&a->mu);
+		t->st.errors++;
+		pthread_mutex_unlock(&a->mu);
 		log_line(a, "target=%s event=%llu refused: %s", c->name,
 			 (unsigned long long)msg->seq, err.message);
 		ms_event_free(ev);
@@ -480,6 +492,30 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	return result;
 }
 
+/* Remember why message seq failed, for its dead letter (other messages may come between). */
+static void remember_retry(target_role *t, uint64_t seq, const char *why)
+{
+	unsigned i, n = sizeof(t->retried) / sizeof(t->retried[0]);
+
+	for (i = 0; i < n; i++)
+		if (t->retried[i].seq == seq && t->retried[i].text[0])
+			break;
+	if (i == n)
+		i = t->next_retried++ % n;
+	t->retried[i].seq = seq;
+	snprintf(t->retried[i].text, sizeof(t->retried[i].text), "%s", why);
+}
+
+static const char *retry_reason(const target_role *t, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(t->retried) / sizeof(t->retried[0]); i++)
+		if (t->retried[i].seq == seq && t->retried[i].text[0])
+			return t->retried[i].text;
+	return "not acknowledged";
+}
+
 static void dead_letter(const ms_bus_msg *msg, void *ctx)
 {
 	target_role *t = ctx;
@@ -488,8 +524,7 @@ static void dead_letter(const ms_bus_msg *msg, void *ctx)
 	ms_bus *bus = NULL;
 
 	snprintf(text, sizeof(text), "event %llu dead-lettered after %u attempts: %s",
-		 (unsigned long long)msg->seq, msg->attempts - 1,
-		 t->last_error[0] ? t->last_error : "not acknowledged");
+		 (unsigned long long)msg->seq, msg->attempts - 1, retry_reason(t, msg->seq));
 	if (ms_bus_open(&bus, a->cfg->bus, NULL) == 0) {
 		publish_error(a, bus, t->cfg->name, "deliver", t->cfg->name, NULL, NULL, text);
 		ms_bus_close(bus);
@@ -541,6 +576,7 @@ static void *target_main(void *arg)
 		} else {
 			unsigned delay = 200u << (msg->attempts < 8 ? msg->attempts - 1 : 7);
 
+			remember_retry(t, msg->seq, t->last_error[0] ? t->last_error : "failed");
 			ms_bus_nak(sub, msg, delay, &err);
 		}
 		ms_bus_msg_free(msg);

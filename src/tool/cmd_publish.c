@@ -3,13 +3,55 @@
  * export, or the AWS utility's export with --allow-no-manifest) with an
  * io.metasync.snapshot.created event on a bus.  The snapshot is opened and
  * checked first: nothing is announced that an importer would refuse.
+ * With --raw FILE the file's bytes go on the snapshots stream unchecked (to
+ * test how agents handle events that are not what they should be).
  */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
+#include "util/buf.h"
 #include "util/url.h"
+
+/* Publish the bytes of path ("-": standard input) as one message. */
+static int publish_raw(const char *bus_url, const char *path, int quiet)
+{
+	ms_buf b = MS_BUF_INIT(MS_EVENT_MAX);
+	char chunk[65536];
+	ms_bus *bus = NULL;
+	ms_error err;
+	FILE *f;
+	size_t n;
+	int rc = 0;
+
+	ms_error_clear(&err);
+	if (!(f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb"))) {
+		ms_error_set(&err, MS_ENOTFOUND, "cannot open --raw '%s'", path);
+		return ms_fail(&err);
+	}
+	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (ms_buf_add(&b, chunk, n) < 0)
+			rc = ms_error_set(&err, MS_ETOOBIG, "--raw '%s' is larger than %zu bytes",
+					  path, (size_t)MS_EVENT_MAX);
+	if (rc == 0 && ferror(f))
+		rc = ms_error_set(&err, MS_ERROR, "cannot read --raw '%s'", path);
+	if (f != stdin)
+		fclose(f);
+	if (rc == 0 && (rc = ms_bus_open(&bus, bus_url, &err)) == 0) {
+		rc = ms_bus_publish(bus, MS_STREAM_SNAPSHOTS, b.ptr ? b.ptr : "", b.len, &err);
+		ms_bus_close(bus);
+	}
+	if (rc == 0 && !quiet) {
+		char *shown = ms_url_redact(bus_url);
+
+		printf("metasync publish: published %zu bytes from '%s' on '%s'\n", b.len, path,
+		       shown ? shown : "the bus");
+		free(shown);
+	}
+	ms_buf_free(&b);
+	return rc < 0 ? ms_fail(&err) : 0;
+}
 
 int cmd_publish(int argc, char **argv)
 {
@@ -18,10 +60,11 @@ int cmd_publish(int argc, char **argv)
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "source-name", required_argument, NULL, 'n' },
 		{ "allow-no-manifest", no_argument, NULL, 'a' },
+		{ "raw", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *bus = NULL, *snap = NULL, *name = NULL;
+	const char *bus = NULL, *snap = NULL, *name = NULL, *raw = NULL;
 	int quiet = 0, c, rc;
 	ms_open_options oo = { 0 };
 	ms_snapshot_info info = { 0 };
@@ -36,6 +79,7 @@ int cmd_publish(int argc, char **argv)
 		case 's': snap = optarg; break;
 		case 'n': name = optarg; break;
 		case 'a': oo.allow_no_manifest = 1; break;
+		case 'r': raw = optarg; break;
 		case 'q': quiet = 1; break;
 		case ':': return ms_usage_error("publish", "option '%s' needs a value", argv[optind - 1]);
 		default: return ms_usage_error("publish", "unknown option '%s'", argv[optind - 1]);
@@ -45,6 +89,11 @@ int cmd_publish(int argc, char **argv)
 		return ms_usage_error("publish", "unexpected argument '%s'", argv[optind]);
 	if (!bus)
 		return ms_usage_error("publish", "--bus is required");
+	if (raw && (snap || name || oo.allow_no_manifest))
+		return ms_usage_error("publish", "--raw goes without --snapshot, --source-name "
+				      "and --allow-no-manifest");
+	if (raw)
+		return publish_raw(bus, raw, quiet);
 	if (!snap)
 		return ms_usage_error("publish", "--snapshot is required");
 

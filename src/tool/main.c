@@ -65,7 +65,8 @@ const ms_command ms_commands[] = {
 	  "Print the changes an import (with --input-path) or a sync (with --source)\n"
 	  "would make, and change nothing.\n\n" MAPPING_HELP EXIT_HELP },
 	{ "publish", cmd_publish, "announce a snapshot on a bus",
-	  "usage: metasync publish --bus BUS --snapshot URL [options]\n\n"
+	  "usage: metasync publish --bus BUS --snapshot URL [options]\n"
+	  "       metasync publish --bus BUS --raw FILE\n\n"
 	  "Open and check the snapshot (a store root with LATEST, or one snapshot's\n"
 	  "folder), then publish an io.metasync.snapshot.created event naming it and\n"
 	  "its manifest's SHA-256, for the agents that import it.\n\n"
@@ -73,6 +74,9 @@ const ms_command ms_commands[] = {
 	  "  --snapshot URL             the snapshot to announce\n"
 	  "  --source-name NAME         the event's source (default: the source catalog id)\n"
 	  "  --allow-no-manifest        announce an export made by the AWS utility\n"
+	  "  --raw FILE                 publish FILE's bytes (at most 1 MiB), unchecked, on\n"
+	  "                             the snapshots stream ('-': standard input); for\n"
+	  "                             testing how agents handle bad events\n"
 	  "  -q, --quiet                print nothing but errors\n" EXIT_HELP },
 	{ "agent", cmd_agent, "run exports and imports from a config file, on a bus",
 	  "usage: metasync agent --config FILE [--once]\n\n"
@@ -83,6 +87,16 @@ const ms_command ms_commands[] = {
 	  "  --config FILE              the agent's configuration\n"
 	  "  --once                     export once (a source), import what is waiting\n"
 	  "                             (targets), then exit\n" EXIT_HELP },
+	{ "bus", cmd_bus, "read what a bus stream holds",
+	  "usage: metasync bus read --bus BUS --stream STREAM [--after SEQ] [--limit N]\n\n"
+	  "Print the messages of one stream of the bus (snapshots, results, errors or\n"
+	  "dead), oldest first, one JSON object per line: {\"stream\", \"seq\", \"data\"}\n"
+	  "with the message as a string.  Reads without a subscription: nothing is\n"
+	  "acknowledged or moved.\n\n"
+	  "  --bus BUS                  embedded:PATH or nats://HOST:PORT\n"
+	  "  --stream STREAM            snapshots, results, errors or dead\n"
+	  "  --after SEQ                only messages after sequence number SEQ\n"
+	  "  --limit N                  at most N messages (default all)\n" },
 	{ "catalog", cmd_catalog, "look into and edit a catalog",
 	  "usage: metasync catalog ls URL [DB [TABLE]] [--json]\n"
 	  "       metasync catalog show URL DB [TABLE [VALUE...]] [--json]\n"

@@ -64,6 +64,7 @@ void ms_print_change(const ms_change_event *ev, void *ctx);
 int cmd_export(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_bus(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
