@@ -256,3 +256,33 @@ const char *ms_url_param_get(const ms_url *url, const char *key)
 			return url->params[i].value;
 	return NULL;
 }
+
+int ms_url_copy(ms_url **out, const ms_url *src)
+{
+	ms_url *u = calloc(1, sizeof(*u));
+	size_t i;
+
+	*out = NULL;
+	if (!u)
+		return MS_ENOMEM;
+#define COPY(f) (!src->f || (u->f = strdup(src->f)))
+	if (!COPY(scheme) || !COPY(user) || !COPY(password) || !COPY(host) || !COPY(port) ||
+	    !COPY(path) || !COPY(raw_rest) || !COPY(redacted))
+		goto nomem;
+#undef COPY
+	if (src->nparams) {
+		if (!(u->params = calloc(src->nparams, sizeof(*u->params))))
+			goto nomem;
+		for (i = 0; i < src->nparams; i++, u->nparams++)
+			if (!(u->params[i].key = strdup(src->params[i].key)) ||
+			    !(u->params[i].value = strdup(src->params[i].value)))
+				goto nomem;
+	}
+	*out = u;
+	return 0;
+nomem:
+	if (u->params && u->nparams < src->nparams && u->params[u->nparams].key)
+		u->nparams++;   /* ms_url_free frees the half-made entry too */
+	ms_url_free(u);
+	return MS_ENOMEM;
+}

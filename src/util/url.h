@@ -33,6 +33,8 @@ typedef struct ms_url {
 /* Parse text into *out (new; free with ms_url_free). MS_EINVAL names the URL. */
 int ms_url_parse(ms_url **out, const char *text, ms_error *err);
 void ms_url_free(ms_url *url);
+/* A deep copy of src into *out (new; ms_url_free); MS_ENOMEM. */
+int ms_url_copy(ms_url **out, const ms_url *src);
 /* Borrowed value of query parameter key, or NULL. */
 const char *ms_url_param_get(const ms_url *url, const char *key);
 /* A printable copy of any URL-like text with its password masked (new). */

@@ -25,6 +25,7 @@
  *
  * An instance owns its connections and is used by one thread at a time.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,10 @@
 #include "util/url.h"
 
 #define HMS_STASH "metasync.hms"
-#define HMS_BATCH 1000            /* partitions per read or write batch */
+#define HMS_BATCH 1000            /* partitions per write batch, ids per IN list */
+/* partitions per scan batch; after a full first one the rest is read ahead */
+#define HMS_SCAN_BATCH 1000
+#define HMS_SCAN_BATCH_TEXT "1000"
 #define HMS_MAX_PARAMS 30000      /* parameters per statement */
 #define HMS_ROWSET_MAX ((size_t)512 << 20)
 #define HMS_ID_BLOCK 100
@@ -47,6 +51,9 @@ typedef struct hms_catalog {
 	ms_catalog base;
 	hms_conn *conn;
 	hms_conn *idconn;          /* id allocation only */
+	hms_conn *scanconn;        /* reading ahead in scans; opened on first use */
+	int scanning;              /* scanconn is in use */
+	struct ms_url *url;        /* to open scanconn */
 	int (*connect)(hms_conn **out, const struct ms_url *url, ms_error *err);
 	char *ctlg;                /* Hive catalog name */
 	hms_dialect dialect;
@@ -2845,12 +2852,187 @@ static int collect_entity(ms_entity *e, void *ctx, ms_error *err)
 	return 0;
 }
 
+/*
+ * Reading ahead: after a full first batch, a thread with a connection of its
+ * own reads and builds the next batches (queries, JSON, hashes) while the
+ * caller consumes the current one, so the server's work and the caller's
+ * overlap.  At most AHEAD batches wait.
+ */
+#define AHEAD 2
+
+typedef struct scan_ahead {
+	hms_catalog shadow;          /* the catalog, on scanconn */
+	const char *db, *table;
+	char idb[32], after[32];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	collected q[AHEAD];
+	size_t head, n;
+	int finished, cancel, rc;
+	ms_error err;
+} scan_ahead;
+
+/* One batch after `after` into c; *got = rows read. */
+static int scan_batch(hms_catalog *self, const char *dn, const char *tn, const char *idb,
+		      char *after, size_t after_len, collected *c, size_t *got, ms_error *err)
+{
+	const char *p[2] = { idb, after };
+	rowset rs = { 0 };
+	int rc;
+
+	*got = 0;
+	if ((rc = q(self,
+		    "SELECT \"PART_ID\", \"CREATE_TIME\", \"LAST_ACCESS_TIME\", \"SD_ID\" FROM "
+		    "\"PARTITIONS\" WHERE \"TBL_ID\" = ? AND \"PART_ID\" > ? ORDER BY "
+		    "\"PART_ID\" LIMIT " HMS_SCAN_BATCH_TEXT,
+		    p, 2, &rs, NULL, err)) < 0)
+		return rc;
+	*got = rs.nrows;
+	if (rs.nrows)
+		snprintf(after, after_len, "%s", CELL(&rs, rs.nrows - 1, 0));
+	rc = emit_parts(self, dn, tn, &rs, collect_entity, c, err);
+	rowset_free(&rs);
+	return rc;
+}
+
+static void collected_free(collected *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		ms_entity_free(c->v[i]);
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+static void *scan_ahead_main(void *arg)
+{
+	scan_ahead *sa = arg;
+	int rc = 0;
+
+	for (;;) {
+		collected c = { 0 };
+		size_t got = 0;
+
+		rc = scan_batch(&sa->shadow, sa->db, sa->table, sa->idb, sa->after,
+				sizeof(sa->after), &c, &got, &sa->err);
+		pthread_mutex_lock(&sa->mu);
+		while (sa->n == AHEAD && !sa->cancel)
+			pthread_cond_wait(&sa->cv, &sa->mu);
+		if (sa->cancel || rc < 0) {
+			sa->rc = rc;
+			sa->finished = 1;
+			pthread_cond_broadcast(&sa->cv);
+			pthread_mutex_unlock(&sa->mu);
+			collected_free(&c);
+			return NULL;
+		}
+		sa->q[(sa->head + sa->n) % AHEAD] = c;
+		sa->n++;
+		if (got < HMS_SCAN_BATCH)
+			sa->finished = 1;
+		pthread_cond_broadcast(&sa->cv);
+		pthread_mutex_unlock(&sa->mu);
+		if (got < HMS_SCAN_BATCH)
+			return NULL;
+	}
+}
+
+/* Hand every entity of c to cb (stolen); after a failure, free the rest. */
+static int deliver(collected *c, int rc, ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		if (rc == 0)
+			rc = cb(c->v[i], ctx, err);
+		else
+			ms_entity_free(c->v[i]);
+	}
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+	return rc;
+}
+
+/* The rest of a scan through a reading-ahead thread; 1 when none could start. */
+static int scan_rest_ahead(hms_catalog *self, const char *dn, const char *tn, const char *idb,
+			   const char *after, ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	scan_ahead *sa;
+	pthread_t th;
+	int rc = 0;
+
+	if (self->scanning || !self->url)
+		return 1;
+	if (!self->scanconn && self->connect(&self->scanconn, self->url, err) < 0)
+		return 1;   /* not fatal: the scan goes on on the one connection */
+	if (!(sa = calloc(1, sizeof(*sa))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	sa->shadow = *self;
+	sa->shadow.conn = self->scanconn;
+	sa->db = dn;
+	sa->table = tn;
+	snprintf(sa->idb, sizeof(sa->idb), "%s", idb);
+	snprintf(sa->after, sizeof(sa->after), "%s", after);
+	ms_error_clear(&sa->err);
+	pthread_mutex_init(&sa->mu, NULL);
+	pthread_cond_init(&sa->cv, NULL);
+	if (pthread_create(&th, NULL, scan_ahead_main, sa) != 0) {
+		pthread_cond_destroy(&sa->cv);
+		pthread_mutex_destroy(&sa->mu);
+		free(sa);
+		return 1;
+	}
+	self->scanning = 1;
+	for (;;) {
+		collected c = { 0 };
+		int more;
+
+		pthread_mutex_lock(&sa->mu);
+		while (sa->n == 0 && !sa->finished)
+			pthread_cond_wait(&sa->cv, &sa->mu);
+		more = sa->n > 0;
+		if (more) {
+			c = sa->q[sa->head];
+			sa->head = (sa->head + 1) % AHEAD;
+			sa->n--;
+			pthread_cond_broadcast(&sa->cv);
+		}
+		pthread_mutex_unlock(&sa->mu);
+		if (!more)
+			break;
+		if ((rc = deliver(&c, rc, cb, ctx, err)) != 0)
+			break;
+	}
+	pthread_mutex_lock(&sa->mu);
+	sa->cancel = 1;
+	pthread_cond_broadcast(&sa->cv);
+	pthread_mutex_unlock(&sa->mu);
+	pthread_join(th, NULL);
+	self->scanning = 0;
+	while (sa->n) {
+		collected_free(&sa->q[sa->head]);
+		sa->head = (sa->head + 1) % AHEAD;
+		sa->n--;
+	}
+	if (rc == 0 && sa->rc < 0) {
+		rc = sa->rc;
+		if (err)
+			*err = sa->err;
+	}
+	pthread_cond_destroy(&sa->cv);
+	pthread_mutex_destroy(&sa->mu);
+	free(sa);
+	return rc;
+}
+
 static int hms_scan_partitions(ms_catalog *cat, const char *db, const char *table,
 			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
 	char dn[MS_NAME_MAX * 4 + 1], tn[MS_NAME_MAX * 4 + 1], idb[32], after[32];
-	const char *p[2] = { idb, after };
 	tblinfo t;
 	int rc;
 
@@ -2862,31 +3044,18 @@ static int hms_scan_partitions(ms_catalog *cat, const char *db, const char *tabl
 	snprintf(idb, sizeof(idb), "%lld", t.id);
 	snprintf(after, sizeof(after), "-1");
 	for (;;) {
-		rowset rs = { 0 };
 		collected c = { 0 };
-		size_t i, got;
+		size_t got;
 
-		if ((rc = q(self,
-			    "SELECT \"PART_ID\", \"CREATE_TIME\", \"LAST_ACCESS_TIME\", \"SD_ID\" FROM "
-			    "\"PARTITIONS\" WHERE \"TBL_ID\" = ? AND \"PART_ID\" > ? ORDER BY "
-			    "\"PART_ID\" LIMIT 1000",
-			    p, 2, &rs, NULL, err)) < 0)
-			break;
-		got = rs.nrows;
-		if (got)
-			snprintf(after, sizeof(after), "%s", CELL(&rs, got - 1, 0));
 		/* build the whole batch first: cb may use this catalog again */
-		rc = emit_parts(self, dn, tn, &rs, collect_entity, &c, err);
-		rowset_free(&rs);
-		for (i = 0; i < c.n; i++) {
-			if (rc == 0)
-				rc = cb(c.v[i], ctx, err);
-			else
-				ms_entity_free(c.v[i]);
-		}
-		free(c.v);
-		if (rc != 0 || got < 1000)
+		rc = scan_batch(self, dn, tn, idb, after, sizeof(after), &c, &got, err);
+		if ((rc = deliver(&c, rc, cb, ctx, err)) != 0 || got < HMS_SCAN_BATCH)
 			break;
+		/* a big table: read ahead on a second connection (outside a transaction) */
+		if (!self->in_txn &&
+		    (rc = scan_rest_ahead(self, dn, tn, idb, after, cb, ctx, err)) != 1)
+			break;
+		rc = 0;
 	}
 	tblinfo_free(&t);
 	return rc;
@@ -3508,6 +3677,9 @@ static void hms_close(ms_catalog *cat)
 		self->conn->ops->close(self->conn);
 	if (self->idconn)
 		self->idconn->ops->close(self->idconn);
+	if (self->scanconn)
+		self->scanconn->ops->close(self->scanconn);
+	ms_url_free(self->url);
 	free(self->ctlg);
 	ms_catalog_base_free(&self->base);
 	free(self);
@@ -3646,6 +3818,10 @@ int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_optio
 	if ((rc = self->connect(&self->conn, url, err)) < 0 ||
 	    (rc = self->connect(&self->idconn, url, err)) < 0)
 		goto fail;
+	if (ms_url_copy(&self->url, url) < 0) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto fail;
+	}
 	if ((rc = check_schema(self, err)) < 0)
 		goto fail;
 	*out = &self->base;
