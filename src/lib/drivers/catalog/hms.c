@@ -3036,6 +3036,10 @@ static int hms_scan_partitions(ms_catalog *cat, const char *db, const char *tabl
 	tblinfo t;
 	int rc;
 
+	/*
+	 * MS_SCAN_KEYS_ONLY still reads whole partitions: a key-only scan must
+	 * give each partition's content hash, and Hive stores none.
+	 */
 	(void)flags;
 	if ((rc = fold(dn, sizeof(dn), db, "database", err)) < 0 ||
 	    (rc = fold(tn, sizeof(tn), table, "table", err)) < 0 ||
