@@ -335,7 +335,8 @@ static void count_into(ms_counts *sum, const ms_counts *c)
 	sum->failed += c->failed;
 }
 
-enum { DONE_ACK = 0, DONE_RETRY = 1 };
+/* DONE_STOPPED: the agent is stopping and the import ended early; deliver it again at once. */
+enum { DONE_ACK = 0, DONE_RETRY = 1, DONE_STOPPED = 2 };
 
 static void on_change(const ms_change_event *ev, void *ctx)
 {
@@ -344,7 +345,10 @@ static void on_change(const ms_change_event *ev, void *ctx)
 	t->agent->opts.hooks.change(t->agent->opts.hooks.ctx, t->cfg->name, ev);
 }
 
-/* Handle one snapshot event; returns DONE_ACK or DONE_RETRY (t->last_error set). */
+/*
+ * Handle one snapshot event; returns DONE_ACK, DONE_RETRY (t->last_error set)
+ * or DONE_STOPPED.
+ */
 static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 {
 	ms_agent *a = t->agent;
@@ -430,6 +434,13 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	if (a->opts.hooks.run)
 		a->opts.hooks.run(a->opts.hooks.ctx, c->name, "import", url, rep,
 				  rc < 0 ? &err : NULL);
+	if (rc < 0 && a->stop) {
+		/* asked to stop: not a failure; what was committed stays, a re-run finishes */
+		log_line(a, "target=%s snapshot=%s stopped: %s", c->name, url, err.message);
+		ms_report_free(rep);
+		ms_event_free(ev);
+		return DONE_STOPPED;
+	}
 	if (rc < 0 && rc != MS_EREFUSED)
 		result = DONE_RETRY;
 	data = ms_event_import_data(c->name, url, id, rep, rc < 0 ? &err : NULL);
@@ -516,15 +527,15 @@ static const char *retry_reason(const target_role *t, uint64_t seq)
 	return "not acknowledged";
 }
 
-static void dead_letter(const ms_bus_msg *msg, void *ctx)
+/* Message seq is in the dead-letter stream after `attempts` tries: say so. */
+static void report_dead(target_role *t, uint64_t seq, unsigned attempts)
 {
-	target_role *t = ctx;
 	ms_agent *a = t->agent;
 	char text[700];
 	ms_bus *bus = NULL;
 
 	snprintf(text, sizeof(text), "event %llu dead-lettered after %u attempts: %s",
-		 (unsigned long long)msg->seq, msg->attempts - 1, retry_reason(t, msg->seq));
+		 (unsigned long long)seq, attempts, retry_reason(t, seq));
 	if (ms_bus_open(&bus, a->cfg->bus, NULL) == 0) {
 		publish_error(a, bus, t->cfg->name, "deliver", t->cfg->name, NULL, NULL, text);
 		ms_bus_close(bus);
@@ -536,6 +547,12 @@ static void dead_letter(const ms_bus_msg *msg, void *ctx)
 	log_line(a, "target=%s %s", t->cfg->name, text);
 }
 
+/* ms_bus_next's dead_cb: msg came back once more than max_attempts allow. */
+static void dead_letter(const ms_bus_msg *msg, void *ctx)
+{
+	report_dead(ctx, msg->seq, msg->attempts - 1);
+}
+
 static void *target_main(void *arg)
 {
 	target_role *t = arg;
@@ -544,11 +561,12 @@ static void *target_main(void *arg)
 	ms_bus_sub *sub = NULL;
 	ms_bus *bus = NULL;
 	ms_bus_msg *msg;
-	double idle_since = now_s();
+	double idle_since = now_s(), retry_until = 0;
+	int done;
 	ms_error err;
 
 	ms_error_clear(&err);
-	so.max_deliver = t->cfg->max_attempts;
+	so.max_deliver = t->cfg->max_attempts ? t->cfg->max_attempts : 5;
 	so.ack_wait_ms = (unsigned)(t->cfg->ack_wait_seconds * 1000);
 	if (ms_bus_open(&bus, a->cfg->bus, &err) < 0 ||
 	    ms_bus_subscribe(bus, MS_STREAM_SNAPSHOTS, t->cfg->name, &so, &sub, &err) < 0) {
@@ -566,18 +584,32 @@ static void *target_main(void *arg)
 			continue;
 		}
 		if (!msg) {
-			if (a->opts.once && (now_s() - idle_since) * 1000 >= a->opts.idle_ms)
+			if (a->opts.once && (now_s() - idle_since) * 1000 >= a->opts.idle_ms &&
+			    now_s() >= retry_until)
 				break;
 			continue;
 		}
 		t->last_error[0] = '\0';
-		if (handle(t, bus, msg) == DONE_ACK) {
+		done = handle(t, bus, msg);
+		if (done == DONE_ACK) {
 			ms_bus_ack(sub, msg, &err);
+		} else if (done == DONE_STOPPED) {
+			ms_bus_nak(sub, msg, 0, &err);
 		} else {
 			unsigned delay = 200u << (msg->attempts < 8 ? msg->attempts - 1 : 7);
 
 			remember_retry(t, msg->seq, t->last_error[0] ? t->last_error : "failed");
+			if (msg->attempts >= so.max_deliver && ms_bus_dead_letter(sub, msg, &err) == 0) {
+				/* the last try failed: dead-letter now, not after one more backoff */
+				report_dead(t, msg->seq, msg->attempts);
+				ms_bus_msg_free(msg);
+				idle_since = now_s();
+				continue;
+			}
 			ms_bus_nak(sub, msg, delay, &err);
+			/* with once, a retry still to come is work waiting: idle counts from when it is due */
+			if (now_s() + (delay + (unsigned)a->opts.idle_ms) / 1000.0 > retry_until)
+				retry_until = now_s() + (delay + (unsigned)a->opts.idle_ms) / 1000.0;
 		}
 		ms_bus_msg_free(msg);
 		idle_since = now_s();

@@ -12,11 +12,14 @@
 #   poison    an event that is not CloudEvents JSON and one naming a snapshot
 #             that does not exist end in the dead-letter stream after
 #             max_attempts tries, each with an io.metasync.error, and the good
-#             event behind them is applied; /metrics says so;
+#             event behind them is applied; /metrics says so; a second target
+#             does the same with --once and the default max_attempts;
 #   killed    a target agent killed with SIGKILL mid-import is restarted,
-#             catches up and converges; one more delivery changes nothing.
+#             stopped with SIGTERM mid-import (exits 0, reports no failure),
+#             started again, and converges; one more delivery changes nothing.
 # Everything is checked on real state: the target catalogs, the bus's
 # results, errors and dead streams (metasync bus read), /metrics.
+# MS_TEST_AGENT_CASES="poison killed" runs only those.
 # usage: agent.sh PATH-TO-METASYNC
 set -euo pipefail
 M=${1:?usage: agent.sh PATH-TO-METASYNC}
@@ -251,7 +254,7 @@ case_again() {
 
 case_poison() {
 	CASE=poison
-	local bus id port m n S="sqlite:$R/poison-src.db?catalog-id=$SRC_ID"
+	local bus id port m n st S="sqlite:$R/poison-src.db?catalog-id=$SRC_ID"
 	local TU="sqlite:$R/poison.db?catalog-id=400000000000"
 	bus=$(bus_for poison)
 	cp "$T/small/accounts.db" "$R/poison-src.db"
@@ -306,6 +309,19 @@ EOF
 	[ "$n" -ge 6 ] || fail "metasync_errors_total is $n, want at least 6"
 	[ "$(http_get "$port" /healthz)" = ok ] || fail "/healthz does not say ok"
 	term_agent "$AGENT"
+
+	# Another target, default max_attempts (5), --once: it waits for its
+	# retries, dead-letters both on its own and applies the good event.
+	cfg "$R/poison2.yaml" "$bus" poison2 "sqlite:$R/poison2.db?catalog-id=400000000002"
+	st=0
+	"$M" agent --config "$R/poison2.yaml" --once 2>"$R/poison2.log" || st=$?
+	[ "$st" -eq 0 ] || fail "agent poison2 --once exited with $st"
+	[ "$(nlines "$R/poison2.log" 'target=poison2 event [0-9]+ dead-lettered after 5 attempts')" = 2 ] ||
+		fail "poison2 --once did not dead-letter both after 5 attempts"
+	"$M" bus read --bus "$bus" --stream dead >"$R/dead" || fail "bus read --stream dead exited with $?"
+	[ "$(wc -l <"$R/dead")" = 4 ] || fail "dead stream holds $(wc -l <"$R/dead") messages, want 4"
+	[ "$(partitions "sqlite:$R/poison2.db?catalog-id=400000000002")" = "$SMALL" ] ||
+		fail "target poison2 did not apply the good event"
 	echo "agent ($WHERE): poison ok"
 }
 
@@ -327,11 +343,22 @@ case_killed() {
 	[ "$at" -lt "$BIG" ] || fail "the import finished before the kill (raise MS_TEST_AGENT_BIG_PARTITIONS)"
 	[ "$(events "$bus" results | wc -l)" = 0 ] || fail "a result was published by the killed agent"
 
-	# Restarted: the event comes back after ack_wait and is applied.
+	# Restarted: the event comes back after ack_wait.  SIGTERM while it
+	# imports: the agent ends the table it is in and exits 0, publishing no
+	# failure (stopping is not one).
 	start_agent "$R/killed.yaml" "$R/killed-2.log"
-	wait_for "the restarted agent to import" "$AGENT" has_line "$R/killed-2.log" "target=killed snapshot=.*$id status="
+	wait_for "the restarted agent to import more" "$AGENT" bash -c "[ \$(sqlite3 -cmd '.timeout 2000' '$R/killed.db' 'SELECT COUNT(*) FROM partitions' 2>/dev/null || echo 0) -gt $at ]"
 	term_agent "$AGENT"
-	has_line "$R/killed-2.log" "target=killed snapshot=.*$id status=ok" || fail "the restarted import did not succeed"
+	has_line "$R/killed-2.log" "status=ok" && fail "the import finished before SIGTERM (raise MS_TEST_AGENT_BIG_PARTITIONS)"
+	has_line "$R/killed-2.log" "target=killed snapshot=.*$id stopped" || fail "the agent did not log that it stopped"
+	[ "$(events "$bus" results | wc -l)" = 0 ] || fail "a result was published by the stopped agent: $(events "$bus" results)"
+	[ "$(events "$bus" errors | wc -l)" = 0 ] || fail "errors were published by the stopped agent: $(events "$bus" errors)"
+
+	# Started again: the import finishes.
+	start_agent "$R/killed.yaml" "$R/killed-3.log"
+	wait_for "the restarted agent to import" "$AGENT" has_line "$R/killed-3.log" "target=killed snapshot=.*$id status="
+	term_agent "$AGENT"
+	has_line "$R/killed-3.log" "target=killed snapshot=.*$id status=ok" || fail "the restarted import did not succeed"
 	[ "$(partitions "$TU")" = "$BIG" ] || fail "target holds $(partitions "$TU") partitions after the restart, want $BIG"
 	[ "$(drift "$S" "$TU")" = 0 ] || fail "target differs from the source after the restart"
 	n=$(events "$bus" results | jq -c "select(.type == \"io.metasync.import.succeeded\" and .data.snapshot_id == \"$id\")" | wc -l)
@@ -340,7 +367,7 @@ case_killed() {
 	# A re-run (the snapshot delivered once more) changes nothing.
 	"$M" publish --bus "$bus" --snapshot "$R/killed-store/$id" -q || fail "publish exited with $?"
 	st=0
-	"$M" agent --config "$R/killed.yaml" --once 2>"$R/killed-3.log" || st=$?
+	"$M" agent --config "$R/killed.yaml" --once 2>"$R/killed-4.log" || st=$?
 	[ "$st" -eq 0 ] || fail "agent --once exited with $st"
 	n=$(events "$bus" results | jq -s "[.[] | select(.type == \"io.metasync.import.succeeded\" and .data.snapshot_id == \"$id\")] | .[1].data.counts | [.[] | .created + .updated + .deleted + .failed] | add")
 	[ "$n" = 0 ] || fail "the re-run changed $n entities"
@@ -352,10 +379,9 @@ run() { # embedded|nats
 	WHERE=$1
 	R="$T/$WHERE"
 	mkdir -p "$R"
-	case_fanout
-	case_again
-	case_poison
-	case_killed
+	for c in ${MS_TEST_AGENT_CASES:-fanout again poison killed}; do
+		"case_$c"
+	done
 }
 
 run embedded
