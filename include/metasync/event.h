@@ -7,6 +7,10 @@
  *                                  created, databases, counts, parent
  *   io.metasync.import.succeeded   data: target, snapshot, snapshot_id,
  *   io.metasync.import.failed            status, counts, errors, seconds
+ *                                  (the sync's), from the agent also
+ *                                  source_catalog_id and wall_seconds (the
+ *                                  whole import: opening and checking the
+ *                                  snapshot, the sync, closing the target)
  *   io.metasync.error              data: stage, entity, message (+ target,
  *                                  snapshot when known)
  */

@@ -359,7 +359,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	ms_error err;
 	const char *url, *sha, *id, *src, *prev;
 	const cJSON *allow;
-	double created = 0;
+	double created = 0, started, wall;
 	cJSON *data;
 	size_t i;
 	int rc, result = DONE_ACK;
@@ -430,7 +430,9 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		so.on_change = on_change;
 		so.ctx = t;
 	}
+	started = now_s();
 	rc = ms_import(url, sha, c->catalog, &so, &rep, &err);
+	wall = now_s() - started;
 	if (a->opts.hooks.run)
 		a->opts.hooks.run(a->opts.hooks.ctx, c->name, "import", url, rep,
 				  rc < 0 ? &err : NULL);
@@ -444,8 +446,11 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	if (rc < 0 && rc != MS_EREFUSED)
 		result = DONE_RETRY;
 	data = ms_event_import_data(c->name, url, id, rep, rc < 0 ? &err : NULL);
-	if (data)
+	if (data) {
 		cJSON_AddStringToObject(data, "source_catalog_id", src);
+		/* the report's seconds time the sync; this the whole import, open to close */
+		cJSON_AddNumberToObject(data, "wall_seconds", (double)(long long)(wall * 1000) / 1000.0);
+	}
 	publish(a, bus, MS_STREAM_RESULTS,
 		rc == 0 && rep->status == MS_STATUS_OK ? MS_EVENT_IMPORT_SUCCEEDED :
 							 MS_EVENT_IMPORT_FAILED,
