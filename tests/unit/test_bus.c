@@ -25,7 +25,7 @@
 
 #include "metasync/bus.h"
 
-#define ACK_WAIT 200
+#define ACK_WAIT 1000   /* long enough that a loaded machine does not redeliver early */
 
 static const char *g_driver = "embedded";   /* or "nats" */
 static const char *g_nats_url;
@@ -129,7 +129,7 @@ static void ack(ms_bus_sub *sub, ms_bus_msg *msg)
 /* next() must give a message with this text and attempt count; acks it when asked. */
 static uint64_t expect(ms_bus_sub *sub, const char *text, unsigned attempts, int do_ack)
 {
-	ms_bus_msg *msg = next(sub, 3000);
+	ms_bus_msg *msg = next(sub, 6 * ACK_WAIT);
 	uint64_t seq;
 
 	if (!msg)
@@ -452,13 +452,18 @@ static void t_shared(void **state)
 	ms_bus_close(bus2);
 }
 
-/* Two processes share one subscription: every message once, none lost. */
+/*
+ * Two processes share one subscription: every message once, none lost.  The
+ * other process takes the first message (this one waits for it), then both
+ * take what is left; how they split it depends on the machine's load, so only
+ * "each message once, all of them" is asserted.
+ */
 static void t_shared_processes(void **state)
 {
 	fixture *fx = *state;
 	ms_bus_sub *sub;
 	uint64_t seqs[128];
-	size_t n = 0, mine = 0, i;
+	size_t n = 0, theirs = 0, i;
 	char text[32];
 	FILE *p;
 	char cmd[2400], line[64];
@@ -471,26 +476,26 @@ static void t_shared_processes(void **state)
 		snprintf(text, sizeof(text), "w%zu", i);
 		pub(fx->bus, MS_STREAM_SNAPSHOTS, text);
 	}
+	/* the other process has one before this one takes any */
+	assert_non_null(fgets(line, sizeof(line), p));
+	seqs[n++] = strtoull(line, NULL, 10);
+	theirs++;
 	for (;;) {
 		ms_bus_msg *msg = next(sub, 400);
 
 		if (!msg)
 			break;
 		seqs[n++] = msg->seq;
-		mine++;
 		ack(sub, msg);
-		/* give the other process its share */
-		{
-			struct timespec ts = { 0, 5 * 1000000L };
-			nanosleep(&ts, NULL);
-		}
 	}
 	while (fgets(line, sizeof(line), p))
-		if (n < 128)
+		if (n < 128) {
 			seqs[n++] = strtoull(line, NULL, 10);
+			theirs++;
+		}
 	assert_int_equal(pclose(p), 0);
 	assert_int_equal(n, 40);
-	assert_true(mine > 0 && mine < 40);
+	assert_true(theirs > 0);
 	qsort(seqs, n, sizeof(seqs[0]), cmp_u64);
 	for (i = 1; i < n; i++)
 		if (seqs[i] == seqs[i - 1])
