@@ -41,6 +41,9 @@ trap cleanup EXIT
 
 WHERE=embedded
 CASE=setup
+for tool in jq sqlite3; do
+	command -v "$tool" >/dev/null || { echo "FAIL: agent: needs '$tool' (scripts/deps.sh test)" >&2; exit 1; }
+done
 fail() {
 	local f
 	echo "FAIL: agent ($WHERE, $CASE): $*" >&2
