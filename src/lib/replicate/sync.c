@@ -606,6 +606,31 @@ static unsigned int source_scan_flags(const run *r)
 }
 
 /* Apply (or count) one table with its partitions; failures are reported, not returned. */
+/*
+ * Begin a table's transaction; while another writer holds the target (its
+ * busy timeout passed: MS_ECONFLICT), wait with exponential backoff and
+ * jitter and try again, up to about a minute in all.
+ */
+static int begin_retrying(run *r, ms_error *err)
+{
+	unsigned attempt;
+	int rc = 0;
+
+	for (attempt = 0; attempt < 6; attempt++) {
+		if ((rc = ms_catalog_begin(r->dst, err)) != MS_ECONFLICT)
+			return rc;
+		if (r->o->stop && *r->o->stop)
+			return rc;
+		{
+			long ms = (250L << attempt) + (long)(random() % 250);
+			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return rc;
+}
+
 static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 {
 	ms_entity *m = tp->mapped;
@@ -656,7 +681,7 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	if (!r->apply)
 		event(r, ta, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
 	if (r->apply) {
-		if ((rc = ms_catalog_begin(r->dst, &err)) < 0)
+		if ((rc = begin_retrying(r, &err)) < 0)
 			goto failed;
 		in_tx = 1;
 		if ((rc = ms_catalog_put_table(r->dst, m, &err)) < 0)

@@ -28,7 +28,7 @@
 #define SQLITE_CATALOG_STR_(x) #x
 #define SQLITE_CATALOG_STR(x) SQLITE_CATALOG_STR_(x)
 #define SQLITE_CATALOG_DOC_MAX ((size_t)64 << 20) /* largest document written or read */
-#define SQLITE_CATALOG_BUSY_MS 10000
+#define SQLITE_CATALOG_BUSY_MS 30000
 /*
  * 32 MiB of page cache; checkpoints every 16384 WAL pages (64 MiB) instead of
  * SQLite's 1000, so a large import syncs and copies hot pages far less often.
