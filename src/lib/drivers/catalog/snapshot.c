@@ -156,6 +156,8 @@ typedef struct snapshot {
 	size_t nwritten, awritten;
 	int finished;
 	int broken;
+	int sealed;                  /* the root _SUCCESS is written: never undone */
+	char broken_why[MS_ERROR_MESSAGE_MAX]; /* the failure that broke the writer */
 	ms_buf line;
 } snapshot;
 
@@ -786,8 +788,11 @@ static int prefix_used(ms_store *st, const char *prefix, ms_error *err)
 /* ------------------------------------------------------------------------ */
 /* The writer                                                               */
 
-static int writer_fail(snapshot *s, int rc)
+/* Mark the writer broken, keeping the first failure's message for later calls. */
+static int writer_fail(snapshot *s, int rc, const ms_error *err)
 {
+	if (!s->broken && err)
+		snprintf(s->broken_why, sizeof(s->broken_why), "%s", err->message);
 	s->broken = 1;
 	return rc;
 }
@@ -930,12 +935,12 @@ static int emit_line(snapshot *s, int f, const ms_entity *e, size_t *file, uint6
 				    ms_kind_name(e->kind), s->line.cap);
 	if (o->w && o->raw > 0 && o->raw + s->line.len > s->part_bytes) {
 		if ((rc = part_close(s, f, err)) < 0)
-			return writer_fail(s, rc);
+			return writer_fail(s, rc, err);
 	}
 	if (!o->w && (rc = part_open(s, f, err)) < 0)
-		return writer_fail(s, rc);
+		return writer_fail(s, rc, err);
 	if (ms_buf_add(&o->pend, s->line.ptr, s->line.len) < 0)
-		return writer_fail(s, oom(err));
+		return writer_fail(s, oom(err), err);
 	*file = o->file;
 	*offset = o->raw;
 	*bytes = s->line.len;
@@ -943,7 +948,7 @@ static int emit_line(snapshot *s, int f, const ms_entity *e, size_t *file, uint6
 	s->files[o->file].lines++;
 	s->counts[f]++;
 	if (o->pend.len >= IO_CHUNK && (rc = part_flush(s, o, 0, err)) < 0)
-		return writer_fail(s, rc);
+		return writer_fail(s, rc, err);
 	return 0;
 }
 
@@ -953,8 +958,8 @@ static int writer_usable(snapshot *s, ms_error *err)
 		return ms_error_set(err, MS_EINVAL, "snapshot '%s' is finished: nothing more can be written",
 				    s->label);
 	if (s->broken)
-		return ms_error_set(err, MS_EIO, "snapshot '%s' failed earlier: nothing more can be written",
-				    s->label);
+		return ms_error_set(err, MS_EIO, "snapshot '%s' failed earlier: %s", s->label,
+				    s->broken_why[0] ? s->broken_why : "nothing more can be written");
 	return 0;
 }
 
@@ -1019,7 +1024,7 @@ static int w_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 	if ((rc = emit_line(s, F_DATABASES, db, &file, &off, &bytes, err)) < 0)
 		return rc;
 	if ((rc = db_add(s, db->database, &idx, err)) < 0)
-		return writer_fail(s, rc);
+		return writer_fail(s, rc, err);
 	return 0;
 }
 
@@ -1052,7 +1057,7 @@ static int w_put_table(ms_catalog *self, const ms_entity *table, ms_error *err)
 	if ((rc = emit_line(s, F_TABLES, table, &file, &off, &bytes, err)) < 0)
 		goto done;
 	if ((rc = table_add(s, table->database, table->table, &idx, err)) < 0) {
-		rc = writer_fail(s, rc);
+		rc = writer_fail(s, rc, err);
 		goto done;
 	}
 	memcpy(s->tables[idx].hash, table->hash, MS_HASH_LEN);
@@ -1107,7 +1112,7 @@ static int w_put_partitions(ms_catalog *self, const char *db, const char *table,
 		if (rc == 0) {
 			ms_digest_add(&t->digest, e->hash);
 			if (span_add(t, file, off, bytes, 1) < 0)
-				rc = writer_fail(s, oom(err));
+				rc = writer_fail(s, oom(err), err);
 		}
 		ms_entity_free(copy);
 		if (rc < 0)
@@ -1434,6 +1439,12 @@ static int w_finish(ms_catalog *self, ms_error *err)
 	if ((rc = ms_store_put_bytes(s->store, key, "", 0, err)) < 0 ||
 	    (rc = note_written(s, key, err)) < 0)
 		goto done;
+	/*
+	 * Complete from here on: if LATEST cannot be updated (or its update is
+	 * lost on the way back), the snapshot stays, so that LATEST names either
+	 * the previous snapshot or this whole one.
+	 */
+	s->sealed = 1;
 	if ((rc = update_latest(s, err)) < 0)
 		goto done;
 	s->finished = 1;
@@ -1477,14 +1488,21 @@ static void w_close(ms_catalog *self)
 	size_t i;
 	int f;
 
-	if (!s->finished) {
-		/* Nothing of an unfinished snapshot may look complete: undo, newest first. */
+	if (!s->finished && !s->sealed) {
+		/*
+		 * Nothing of an unfinished snapshot may look complete: undo, newest
+		 * first, and stop at the first removal that fails (a remote store may
+		 * refuse one), so that what stays is always everything written before
+		 * it: a _SUCCESS is never left without the files it vouches for.
+		 */
 		for (f = 0; f < F_COUNT; f++)
 			part_out_free(&s->out[f]);
 		for (i = s->nwritten; i-- > 0;) {
 			ms_error e2;
+			int rc = ms_store_remove(s->store, s->written[i], &e2);
 
-			(void)ms_store_remove(s->store, s->written[i], &e2);
+			if (rc < 0 && rc != MS_ENOTFOUND)
+				break;
 		}
 	}
 	snapshot_free(s);

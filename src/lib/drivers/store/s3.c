@@ -264,6 +264,8 @@ static int send_part(s3_writer *w, ms_error *err)
 
 	if (!w->upload_id && (rc = start_upload(w, err)) < 0) {
 		w->failed = 1;
+		if (err)
+			w->part_err = *err;
 		return rc;
 	}
 	if (w->nparts >= MAX_PARTS) {
@@ -361,6 +363,23 @@ static void writer_free(s3_writer *w)
 	free(w);
 }
 
+/* The error that broke w: a part's own failure when there is one. */
+static int writer_failure(s3_writer *w, ms_error *err)
+{
+	ms_error e;
+
+	pthread_mutex_lock(&w->mu);
+	e = w->part_err;
+	pthread_mutex_unlock(&w->mu);
+	if (e.code) {
+		if (err)
+			*err = e;
+		return e.code;
+	}
+	return ms_error_set(err, MS_EIO, "cannot write key '%s' in bucket '%s': an earlier write "
+			    "failed", w->key, w->s->c.bucket);
+}
+
 static int sw_write(ms_store_writer *base, const void *data, size_t len, ms_error *err)
 {
 	s3_writer *w = (s3_writer *)base;
@@ -369,8 +388,7 @@ static int sw_write(ms_store_writer *base, const void *data, size_t len, ms_erro
 	int rc;
 
 	if (w->failed)
-		return ms_error_set(err, MS_EIO, "cannot write key '%s' in bucket '%s': an earlier "
-				    "write failed", w->key, w->s->c.bucket);
+		return writer_failure(w, err);
 	while (len > 0) {
 		size_t n = part - w->buf.len;
 
@@ -453,8 +471,7 @@ static int sw_commit(ms_store_writer *base, ms_error *err)
 	int rc;
 
 	if (w->failed) {
-		rc = ms_error_set(err, MS_EIO, "cannot commit key '%s' in bucket '%s': an earlier "
-				  "write failed", w->key, w->s->c.bucket);
+		rc = writer_failure(w, err);
 		goto done;
 	}
 	if (!w->upload_id) {
@@ -952,7 +969,10 @@ int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err)
 		n--;
 	s->c.bucket = strdup(url->host);
 	s->c.prefix = malloc(n + 2);
-	s->base.url = strdup(url->redacted);
+	/* Printed in messages: the bucket and prefix, not the parameters. */
+	s->base.url = malloc(strlen(url->host) + n + 8);
+	if (s->base.url)
+		sprintf(s->base.url, "s3://%s%s%.*s", url->host, n ? "/" : "", (int)n, p);
 	if (!s->c.bucket || !s->c.prefix || !s->base.url) {
 		s3_close(&s->base);
 		return oom(err);

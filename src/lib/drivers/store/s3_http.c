@@ -597,6 +597,17 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ud)
 	return want;
 }
 
+/* curl rewinds the payload to send it again (a redirect, a reused connection lost). */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+	xfer *x = ud;
+
+	if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->sent = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 static size_t on_write(char *src, size_t size, size_t n, void *ud)
 {
 	xfer *x = ud;
@@ -626,6 +637,7 @@ static int retryable_curl(CURLcode cc)
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
+	case CURLE_SEND_FAIL_REWIND:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
@@ -739,6 +751,8 @@ static CURLcode perform(s3_conf *c, s3_req *r, const char *url, xfer *x, struct 
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (strcmp(r->method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -846,7 +860,8 @@ int s3_request(s3_conf *c, s3_req *r, ms_error *err)
 	for (r->attempts = 1;; r->attempts++) {
 		cerr[0] = '\0';
 		cc = perform(c, r, url.ptr, &x, hdrs);
-		if (cc == CURLE_PARTIAL_FILE && r->status == 206 && empty_range(x.h)) {
+		if ((cc == CURLE_PARTIAL_FILE || cc == CURLE_RECV_ERROR) && r->status == 206 &&
+		    empty_range(x.h)) {
 			/*
 			 * Some servers (s3rver) answer a range of an empty object with
 			 * "bytes 0-0/0" and a body they never send: that is an empty object.
