@@ -501,8 +501,8 @@ static void test_s3_wrong_credentials(void **state)
 	assert_true(rc < 0 && rc != MS_ENOTFOUND);
 	assert_null(strstr(err.message, SECRET));
 	ms_store_close(st);
-	swap_env("AWS_SECRET_ACCESS_KEY", old);
-	swap_env("AWS_ACCESS_KEY_ID", old_id);
+	free(swap_env("AWS_SECRET_ACCESS_KEY", old));
+	free(swap_env("AWS_ACCESS_KEY_ID", old_id));
 	free(old);
 	free(old_id);
 }
@@ -589,9 +589,9 @@ static void test_s3_urls(void **state)
 		assert_int_equal(ms_store_open(&st, "s3://bucket/x", &err), MS_EINVAL);
 		assert_non_null(strstr(err.message, "credentials"));
 		assert_non_null(strstr(err.message, "'bucket'"));
-		swap_env("AWS_ACCESS_KEY_ID", ak);
-		swap_env("AWS_SHARED_CREDENTIALS_FILE", cf);
-		swap_env("AWS_CONFIG_FILE", cc);
+		free(swap_env("AWS_ACCESS_KEY_ID", ak));
+		free(swap_env("AWS_SHARED_CREDENTIALS_FILE", cf));
+		free(swap_env("AWS_CONFIG_FILE", cc));
 		free(ak);
 		free(cf);
 		free(cc);
@@ -626,10 +626,10 @@ static void test_s3_urls(void **state)
 		free(data);
 		assert_int_equal(ms_store_remove(st, "p", &err), 0);
 		ms_store_close(st);
-		swap_env("AWS_ACCESS_KEY_ID", ak);
-		swap_env("AWS_SECRET_ACCESS_KEY", sk);
-		swap_env("AWS_SHARED_CREDENTIALS_FILE", cf);
-		swap_env("AWS_PROFILE", pr);
+		free(swap_env("AWS_ACCESS_KEY_ID", ak));
+		free(swap_env("AWS_SECRET_ACCESS_KEY", sk));
+		free(swap_env("AWS_SHARED_CREDENTIALS_FILE", cf));
+		free(swap_env("AWS_PROFILE", pr));
 		free(ak);
 		free(sk);
 		free(cf);
