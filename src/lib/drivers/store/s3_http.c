@@ -457,13 +457,16 @@ int s3_encode(ms_buf *b, const char *text, int keep_slash)
 
 void s3_sha256_hex(const void *data, size_t len, char hex[65])
 {
+	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	int i;
+	size_t i;
 
 	EVP_Digest(data ? data : "", len, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
 	hex[64] = '\0';
 }
 
