@@ -67,6 +67,11 @@ typedef struct s3_req {
 	char code[64];         /* S3 error code of a failed request, "" when none */
 } s3_req;
 
+/* Initialise libcurl once per process: 0 or -1. */
+int s3_http_init(void);
+/* Close the store's idle connections. */
+void s3_http_pool_free(s3_conf *c);
+
 /* Resolve region, endpoint and credentials for url (bucket and prefix set by the caller). */
 int s3_conf_init(s3_conf *c, const struct ms_url *url, ms_error *err);
 void s3_conf_free(s3_conf *c);
