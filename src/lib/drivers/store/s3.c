@@ -10,7 +10,8 @@
  * any failure, so that no partial object is ever visible.  A get reads the
  * object in ranged GETs of one part size each (memory stays bounded, a
  * failed range is simply asked again, and a seek is a new range), pinned to
- * the first answer's ETag so that an object replaced meanwhile is noticed.
+ * the first answer's ETag so that an object replaced meanwhile is noticed;
+ * once reads are sequential, a thread fetches the next range meanwhile.
  * List is ListObjectsV2 with continuation tokens (S3 returns keys in byte
  * order), stat is HEAD and remove is DELETE.  Requests, signing and retries
  * are in s3_http.c.
@@ -42,6 +43,8 @@ int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err);
  */
 #define OPEN_WINDOW ((size_t)64 << 10)
 #define SEEK_WINDOW ((size_t)256 << 10)
+/* Ranges this large or larger are read ahead by a thread (two in memory at most). */
+#define AHEAD_MIN ((size_t)1 << 20)
 
 typedef struct s3_store {
 	ms_store base;
@@ -544,6 +547,19 @@ static int s3_put_open(ms_store *self, const char *key, ms_store_writer **out, m
 /* ------------------------------------------------------------------------ */
 /* Get                                                                     */
 
+/* The range after the current one, fetched by a thread while the caller reads. */
+typedef struct ahead {
+	pthread_t tid;
+	int running;        /* a thread to join */
+	struct s3_reader *r;
+	uint64_t off;       /* start of its range */
+	size_t window;      /* its length */
+	ms_buf buf;
+	int rc;
+	long status;
+	ms_error err;
+} ahead;
+
 typedef struct s3_reader {
 	ms_store_reader base;
 	s3_store *s;
@@ -555,7 +571,69 @@ typedef struct s3_reader {
 	ms_buf buf;         /* the current range */
 	size_t pos;         /* read position in buf */
 	size_t window;      /* size of the next range: grows while reads are sequential */
+	ahead next;         /* read-ahead once reads are sequential and large */
 } s3_reader;
+
+static void *ahead_main(void *arg)
+{
+	ahead *a = arg;
+	char range[64];
+	s3_req q = { .method = "GET", .key = a->r->key, .shown_key = a->r->key, .verb = "get",
+		     .range = range, .if_match = a->r->etag, .out = &a->buf };
+
+	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)a->off,
+		 (unsigned long long)(a->off + a->window - 1));
+	ms_error_clear(&a->err);
+	a->rc = s3_request(&a->r->s->c, &q, &a->err);
+	a->status = q.status;
+	return NULL;
+}
+
+/* Wait for the read-ahead thread, if any; its range stays in next.buf. */
+static void ahead_join(s3_reader *r)
+{
+	if (r->next.running) {
+		pthread_join(r->next.tid, NULL);
+		r->next.running = 0;
+	}
+}
+
+/* Start fetching the range at r->off when reads look sequential and large. */
+static void ahead_start(s3_reader *r)
+{
+	ahead *a = &r->next;
+
+	if (!r->known || r->off >= r->size || r->window < AHEAD_MIN || a->running)
+		return;
+	a->r = r;
+	a->off = r->off;
+	a->window = r->window;
+	ms_buf_reset(&a->buf);
+	a->rc = MS_ERROR;
+	if (pthread_create(&a->tid, NULL, ahead_main, a) == 0)
+		a->running = 1;
+}
+
+/* 1 when the read-ahead holds the range at r->off (now in r->buf), else 0. */
+static int ahead_take(s3_reader *r)
+{
+	ms_buf tmp;
+
+	if (!r->next.running)
+		return 0;
+	ahead_join(r);
+	if (r->next.off != r->off || r->next.rc != 0 || r->next.status != 206 || r->next.buf.len == 0)
+		return 0; /* asked again, synchronously: its failure, if real, shows there */
+	tmp = r->buf;
+	r->buf = r->next.buf;
+	r->next.buf = tmp;
+	ms_buf_reset(&r->next.buf);
+	r->pos = 0;
+	r->off += r->buf.len;
+	r->window = r->window * 2 > r->s->c.part_size ? r->s->c.part_size : r->window * 2;
+	ahead_start(r);
+	return 1;
+}
 
 /*
  * Fetch the range starting at r->off into r->buf.  The first answer fixes
@@ -568,6 +646,8 @@ static int fetch(s3_reader *r, ms_error *err)
 		     .range = range, .out = &r->buf };
 	int rc;
 
+	if (ahead_take(r))
+		return 0;
 	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)r->off,
 		 (unsigned long long)(r->off + r->window - 1));
 	if (r->known)
@@ -614,6 +694,7 @@ static int fetch(s3_reader *r, ms_error *err)
 				    (unsigned long long)r->size);
 	r->off += r->buf.len;
 	r->window = r->window * 2 > r->s->c.part_size ? r->s->c.part_size : r->window * 2;
+	ahead_start(r);
 	return 0;
 }
 
@@ -651,6 +732,8 @@ static int sr_seek(ms_store_reader *base, unsigned long long offset, ms_error *e
 		r->pos = (size_t)(offset - start);
 		return 0;
 	}
+	ahead_join(r);
+	ms_buf_reset(&r->next.buf);
 	ms_buf_reset(&r->buf);
 	r->pos = 0;
 	r->off = offset;
@@ -662,6 +745,8 @@ static void sr_close(ms_store_reader *base)
 {
 	s3_reader *r = (s3_reader *)base;
 
+	ahead_join(r);
+	ms_buf_free(&r->next.buf);
 	ms_buf_free(&r->buf);
 	free(r->key);
 	free(r);
@@ -680,6 +765,7 @@ static int s3_get_open(ms_store *self, const char *key, ms_store_reader **out, m
 	r->s = s;
 	r->window = OPEN_WINDOW;
 	ms_buf_init(&r->buf, s->c.part_size);
+	ms_buf_init(&r->next.buf, s->c.part_size);
 	if (!(r->key = full_key(s, key))) {
 		sr_close(&r->base);
 		return oom(err);
