@@ -68,21 +68,51 @@ typedef struct hms_catalog {
 
 /* ---- result sets -------------------------------------------------------- */
 
+/* Cell text lives in blocks of the rowset, not one allocation per cell. */
+typedef struct rs_block {
+	struct rs_block *next;
+	size_t used, cap;
+	char data[];
+} rs_block;
+
 typedef struct rowset {
 	size_t ncols, nrows, alloc, bytes;
 	char **cells;
+	rs_block *blocks;
 } rowset;
 
 #define CELL(rs, r, c) ((rs)->cells[(r) * (rs)->ncols + (c)])
+#define RS_BLOCK_MIN ((size_t)64 << 10)
 
 static void rowset_free(rowset *rs)
 {
-	size_t i;
+	rs_block *b, *next;
 
-	for (i = 0; i < rs->nrows * rs->ncols; i++)
-		free(rs->cells[i]);
+	for (b = rs->blocks; b; b = next) {
+		next = b->next;
+		free(b);
+	}
 	free(rs->cells);
 	memset(rs, 0, sizeof(*rs));
+}
+
+/* n bytes of cell text in rs's blocks, or NULL. */
+static char *rs_alloc(rowset *rs, size_t n)
+{
+	rs_block *b = rs->blocks;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > RS_BLOCK_MIN ? n : RS_BLOCK_MIN;
+
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		b->next = rs->blocks;
+		rs->blocks = b;
+	}
+	b->used += n;
+	return b->data + b->used - n;
 }
 
 static int collect_row(void *ctx, size_t ncols, const char *const *v, const size_t *len,
@@ -107,17 +137,11 @@ static int collect_row(void *ctx, size_t ncols, const char *const *v, const size
 
 		if (v[i]) {
 			rs->bytes += len[i];
-			if (rs->bytes > HMS_ROWSET_MAX || !(c = malloc(len[i] + 1))) {
-				size_t j;
-
-				for (j = 0; j < i; j++)
-					free(rs->cells[rs->nrows * ncols + j]);
-				return rs->bytes > HMS_ROWSET_MAX
-					       ? ms_error_set(err, MS_ETOOBIG,
-							      "query result larger than %zu bytes",
-							      HMS_ROWSET_MAX)
-					       : ms_error_set(err, MS_ENOMEM, "out of memory");
-			}
+			if (rs->bytes > HMS_ROWSET_MAX)
+				return ms_error_set(err, MS_ETOOBIG, "query result larger than %zu bytes",
+						    HMS_ROWSET_MAX);
+			if (!(c = rs_alloc(rs, len[i] + 1)))
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
 			memcpy(c, v[i], len[i]);
 			c[len[i]] = '\0';
 		}
@@ -1381,8 +1405,10 @@ static int tbl_find(hms_catalog *self, const char *db, const char *name, int mus
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < rs.nrows; i++) {
-		t->keys[i] = CELL(&rs, i, 0);
-		CELL(&rs, i, 0) = NULL;
+		if (!(t->keys[i] = strdup(CELL(&rs, i, 0) ? CELL(&rs, i, 0) : ""))) {
+			rowset_free(&rs);
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		}
 		t->nkeys++;
 	}
 	rowset_free(&rs);
