@@ -30,6 +30,7 @@
 
 #include <sqlite3.h>
 
+#include "drivers/sqlite_error.h"
 #include "metasync/sys/bus.h"
 #include "util/url.h"
 
@@ -84,47 +85,17 @@ typedef struct embedded_sub {
 
 static const ms_bus_driver embedded_driver;
 
-static int sqlite_code(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM:
-		return MS_ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return MS_ECONFLICT;
-	case SQLITE_TOOBIG:
-		return MS_ETOOBIG;
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-	case SQLITE_PROTOCOL:
-		return MS_EIO;
-	default:
-		return MS_EBACKEND;
-	}
-}
-
 static int emb_fail(sqlite3 *db, int rc, ms_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static int emb_fail(sqlite3 *db, int rc, ms_error *err, const char *fmt, ...)
 {
-	char msg[MS_ERROR_MESSAGE_MAX];
-	int code = sqlite_code(rc);
 	va_list ap;
+	int code;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = ms_sqlite_vfail(db, rc, err, fmt, ap);
 	va_end(ap);
-	ms_error_set(err, code, "%s", msg);
-	ms_error_detail(err, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	if (err)
-		snprintf(err->backend_code, sizeof(err->backend_code), "%d", rc);
 	return code;
 }
 

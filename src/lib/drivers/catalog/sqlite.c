@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "drivers/sqlite_error.h"
 #include "metasync/sys/catalog.h"
 #include "util/buf.h"
 #include "util/url.h"
@@ -206,31 +207,6 @@ static const char *subject_text(const subject *s, char *buf, size_t n)
 	return buf;
 }
 
-static int sqlite_code(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM:
-		return MS_ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return MS_ECONFLICT;
-	case SQLITE_TOOBIG:
-		return MS_ETOOBIG;
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-	case SQLITE_PROTOCOL:
-		return MS_EIO;
-	default:
-		return MS_EBACKEND;
-	}
-}
-
 /*
  * Fill err after SQLite returned rc: the message says what failed (printf
  * style, subject quoted by the caller), the detail is SQLite's own message
@@ -241,17 +217,12 @@ static int sq_fail(sqlite_catalog *self, int rc, ms_error *err, const char *fmt,
 
 static int sq_fail(sqlite_catalog *self, int rc, ms_error *err, const char *fmt, ...)
 {
-	char msg[MS_ERROR_MESSAGE_MAX];
-	int code = sqlite_code(rc);
 	va_list ap;
+	int code;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = ms_sqlite_vfail(self->db, rc, err, fmt, ap);
 	va_end(ap);
-	ms_error_set(err, code, "%s", msg);
-	ms_error_detail(err, "%s", self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
-	if (err)
-		snprintf(err->backend_code, sizeof(err->backend_code), "%d", rc);
 	return code;
 }
 
