@@ -72,7 +72,7 @@ ms_s3rver_stop() {
 	[ -r "$dir/s3rver.pid" ] || return 0
 	pid=$(tr -dc 0-9 <"$dir/s3rver.pid")
 	[ -n "$pid" ] || return 0
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/data" || return 0
+	tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$dir/data" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	for i in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
