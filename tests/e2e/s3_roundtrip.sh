@@ -105,6 +105,10 @@ aws_ s3 cp --recursive --quiet "$T/local/" "$S3/up/" 2>"$T/cp-up.err" || fail "a
 cmp <(cat "$T/dl/$ID"/partitions/part-*.json | sort) \
 	<(cat "$T/local/$(cat "$T/local/LATEST")"/partitions/part-*.json | sort) >/dev/null ||
 	fail "the s3 export and the local export differ"
+# Temporary credentials: the session token goes along, signed (the proxy refuses an
+# unsigned x-amz-* header).
+AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLEtoken "$M" export --source "$SRC" --output-path "$S3/token?endpoint=$E" -q \
+	>"$T/token.out" 2>"$T/token.err" || fail "export with a session token failed"
 grep -q "^refused" "$T/proxy.log" 2>/dev/null && fail "the proxy refused a request metasync signed"
 
 # 3. Clear errors.

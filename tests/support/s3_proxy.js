@@ -83,6 +83,9 @@ function verify(req, body) {
   const names = signedHeaders.split(';');
   for (const need of ['host', 'x-amz-content-sha256', 'x-amz-date'])
     if (!names.includes(need)) return [403, 'AccessDenied', `${need} is not signed`];
+  // AWS wants every x-amz-* header signed (x-amz-security-token among them).
+  for (const h of Object.keys(req.headers))
+    if (h.startsWith('x-amz-') && !names.includes(h)) return [403, 'AccessDenied', `${h} is not signed`];
   const q = req.url.indexOf('?');
   const path = q < 0 ? req.url : req.url.slice(0, q);
   const query = q < 0 ? '' : req.url.slice(q + 1);
