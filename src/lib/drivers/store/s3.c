@@ -24,6 +24,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "util/url.h" /* before sys/store.h, which names struct ms_url */
 #include "metasync/sys/store.h"
 #include "util/buf.h"
@@ -409,6 +411,53 @@ static int sw_write(ms_store_writer *base, const void *data, size_t len, ms_erro
 	return 0;
 }
 
+/*
+ * 1 when the object under w->key is the one w's parts make: its ETag is S3's
+ * multipart ETag (MD5 of the parts' MD5s, "-" and their number).
+ */
+static int completed_already(s3_writer *w)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char d[EVP_MAX_MD_SIZE], part[16];
+	unsigned int dl = 0;
+	char want[64];
+	s3_req h = { .method = "HEAD", .key = w->key, .shown_key = w->key, .verb = "stat" };
+	ms_error e;
+	int i, j, ok = 0;
+
+	if (!md || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
+		goto done;
+	for (i = 0; i < w->nparts; i++) {
+		const char *t = w->etags[i];
+
+		if (t && *t == '"')
+			t++;
+		for (j = 0; j < 16; j++) {
+			unsigned int b;
+
+			if (!t || sscanf(t + 2 * j, "%2x", &b) != 1)
+				goto done;
+			part[j] = (unsigned char)b;
+		}
+		if (EVP_DigestUpdate(md, part, sizeof(part)) != 1)
+			goto done;
+	}
+	if (EVP_DigestFinal_ex(md, d, &dl) != 1 || dl != 16)
+		goto done;
+	for (j = 0; j < 16; j++)
+		snprintf(want + 2 * j, 3, "%02x", d[j]);
+	snprintf(want + 32, sizeof(want) - 32, "-%d", w->nparts);
+	if (s3_request(&w->s->c, &h, &e) == 0) {
+		const char *got = h.etag[0] == '"' ? h.etag + 1 : h.etag;
+
+		ok = strncmp(got, want, strlen(want)) == 0 &&
+		     (got[strlen(want)] == '"' || got[strlen(want)] == '\0');
+	}
+done:
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
 static int complete_upload(s3_writer *w, ms_error *err)
 {
 	ms_buf body = MS_BUF_INIT((size_t)MAX_PARTS * 256), q = MS_BUF_INIT(4096);
@@ -447,8 +496,12 @@ static int complete_upload(s3_writer *w, ms_error *err)
 	r.query = q.ptr;
 	r.body = body.ptr;
 	r.body_len = body.len;
-	if ((rc = s3_request(&w->s->c, &r, err)) < 0)
+	if ((rc = s3_request(&w->s->c, &r, err)) < 0) {
+		/* A retry after an answer lost on the way: the upload may be complete already. */
+		if (r.attempts > 1 && strcmp(r.code, "NoSuchUpload") == 0 && completed_already(w))
+			rc = 0;
 		goto done;
+	}
 	/* S3 may answer 200 and still fail: the error is in the body. */
 	if ((rc = s3_xml_parse(out.ptr ? out.ptr : "", out.len, small_cb, &x, err)) < 0)
 		goto done;
