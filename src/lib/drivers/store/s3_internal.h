@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "metasync/error.h"
+#include "metasync/sys/store.h"
 #include "util/buf.h"
 
 struct ms_url;
@@ -66,6 +67,19 @@ typedef struct s3_req {
 	int has_range_total;
 	char code[64];         /* S3 error code of a failed request, "" when none */
 } s3_req;
+
+/* An open s3:// store (s3.c). */
+typedef struct s3_store {
+	ms_store base;
+	s3_conf c;
+} s3_store;
+
+/* 0 if key is a safe relative key (a list prefix with allow_prefix), else MS_EINVAL. */
+int s3_check_key(const s3_store *s, const char *key, int allow_prefix, ms_error *err);
+/* The object key: the store's prefix + key (new), or NULL. */
+char *s3_full_key(const s3_store *s, const char *key);
+/* The put_open slot (s3_put.c): a new writer. */
+int s3_put_open(ms_store *self, const char *key, ms_store_writer **out, ms_error *err);
 
 /* Initialise libcurl once per process: 0 or -1. */
 int s3_http_init(void);
