@@ -145,7 +145,9 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
  * Import: open the snapshot at snapshot_url (a store root with LATEST, or
  * one snapshot's folder), refuse it unless its manifest hashes to
  * expect_sha256 (when not NULL), and make the catalog at target_url match
- * it under opts.  Warnings of the target driver go into the report.
+ * it under opts.  Warnings of the target driver go into the report; its
+ * seconds are the whole import's, from opening the snapshot to closing the
+ * target (a sqlite target checkpoints its write-ahead log on close).
  */
 int ms_import(const char *snapshot_url, const char *expect_sha256, const char *target_url,
 	      const ms_sync_options *opts, ms_report **report, ms_error *err);
