@@ -55,6 +55,18 @@ struct ms_store_reader {
 
 typedef int (*ms_store_open_fn)(ms_store **out, const struct ms_url *url, ms_error *err);
 
+/* Names of objects being written, never a key (the same on every store). */
+#define MS_STORE_TMP_PREFIX ".ms-tmp-"
+
+/*
+ * 0 if key is a safe relative key of at most max bytes, else MS_EINVAL
+ * naming it: not absolute, no control character or backslash, no empty,
+ * "." or ".." component, nothing under MS_STORE_TMP_PREFIX.  With
+ * allow_prefix set, the last component may be empty or partial (a list
+ * prefix such as "2026-01-01-00-00-00/", or "" for everything).
+ */
+int ms_store_check_key(const char *key, size_t max, int allow_prefix, ms_error *err);
+
 #ifdef __cplusplus
 }
 #endif

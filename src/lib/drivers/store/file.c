@@ -28,7 +28,7 @@
 int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 
 /* Temporary files start with this; list skips them and keys may not use it. */
-#define TMP_PREFIX ".ms-tmp-"
+#define TMP_PREFIX MS_STORE_TMP_PREFIX
 /* A writer buffers this much before it calls write(2). */
 #define WRITE_BUF ((size_t)256 * 1024)
 /* Directories deeper than this under the root are not listed. */
@@ -61,58 +61,9 @@ typedef struct file_reader {
 
 static atomic_ulong tmp_counter;
 
-/*
- * 0 if key is a safe relative key, else MS_EINVAL naming it.  With
- * allow_prefix set, the last component may be empty or partial (a list
- * prefix such as "2026-01-01-00-00-00/" or "" for everything).
- */
 static int check_key(const char *key, int allow_prefix, ms_error *err)
 {
-	const char *p, *comp;
-	size_t n = strlen(key);
-
-	if (n == 0) {
-		if (allow_prefix)
-			return 0;
-		return ms_error_set(err, MS_EINVAL, "store key is empty");
-	}
-	if (n > KEY_MAX)
-		return ms_error_set(err, MS_EINVAL, "store key '%.64s...' is longer than %zu bytes",
-				    key, KEY_MAX);
-	if (key[0] == '/')
-		return ms_error_set(err, MS_EINVAL, "store key '%s' is absolute", key);
-	for (p = key; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return ms_error_set(err, MS_EINVAL,
-					    "store key contains a control character");
-		if (*p == '\\')
-			return ms_error_set(err, MS_EINVAL, "store key '%s' contains a backslash",
-					    key);
-	}
-	comp = key;
-	for (;;) {
-		const char *slash = strchr(comp, '/');
-		size_t len = slash ? (size_t)(slash - comp) : strlen(comp);
-		int last = slash == NULL;
-
-		if (len == 0 && !(last && allow_prefix))
-			return ms_error_set(err, MS_EINVAL, "store key '%s' has an empty component",
-					    key);
-		if ((len == 1 && comp[0] == '.') || (len == 2 && comp[0] == '.' && comp[1] == '.'))
-			if (!(last && allow_prefix && len == 1))
-				return ms_error_set(err, MS_EINVAL,
-						    "store key '%s' has a '%.*s' component", key,
-						    (int)len, comp);
-		if (len >= sizeof(TMP_PREFIX) - 1 &&
-		    memcmp(comp, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) == 0)
-			return ms_error_set(err, MS_EINVAL,
-					    "store key '%s' uses the reserved prefix '" TMP_PREFIX
-					    "'", key);
-		if (last)
-			break;
-		comp = slash + 1;
-	}
-	return 0;
+	return ms_store_check_key(key, KEY_MAX, allow_prefix, err);
 }
 
 /* root + "/" + key (new), or NULL when out of memory. */

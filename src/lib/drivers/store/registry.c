@@ -156,3 +156,53 @@ done:
 	ms_buf_free(&b);
 	return rc;
 }
+
+/* sys/store.h */
+int ms_store_check_key(const char *key, size_t max, int allow_prefix, ms_error *err)
+{
+	const char *p, *comp;
+	size_t n = strlen(key);
+
+	if (n == 0) {
+		if (allow_prefix)
+			return 0;
+		return ms_error_set(err, MS_EINVAL, "store key is empty");
+	}
+	if (n > max)
+		return ms_error_set(err, MS_EINVAL, "store key '%.64s...' is longer than %zu bytes",
+				    key, max);
+	if (key[0] == '/')
+		return ms_error_set(err, MS_EINVAL, "store key '%s' is absolute", key);
+	for (p = key; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return ms_error_set(err, MS_EINVAL,
+					    "store key contains a control character");
+		if (*p == '\\')
+			return ms_error_set(err, MS_EINVAL, "store key '%s' contains a backslash",
+					    key);
+	}
+	comp = key;
+	for (;;) {
+		const char *slash = strchr(comp, '/');
+		size_t len = slash ? (size_t)(slash - comp) : strlen(comp);
+		int last = slash == NULL;
+
+		if (len == 0 && !(last && allow_prefix))
+			return ms_error_set(err, MS_EINVAL, "store key '%s' has an empty component",
+					    key);
+		if ((len == 1 && comp[0] == '.') || (len == 2 && comp[0] == '.' && comp[1] == '.'))
+			if (!(last && allow_prefix && len == 1))
+				return ms_error_set(err, MS_EINVAL,
+						    "store key '%s' has a '%.*s' component", key,
+						    (int)len, comp);
+		if (len >= sizeof(MS_STORE_TMP_PREFIX) - 1 &&
+		    memcmp(comp, MS_STORE_TMP_PREFIX, sizeof(MS_STORE_TMP_PREFIX) - 1) == 0)
+			return ms_error_set(err, MS_EINVAL,
+					    "store key '%s' uses the reserved prefix '" MS_STORE_TMP_PREFIX
+					    "'", key);
+		if (last)
+			break;
+		comp = slash + 1;
+	}
+	return 0;
+}

@@ -28,7 +28,6 @@
 int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err);
 
 /* Same reserved prefix as the file store, so that snapshots move between stores. */
-#define TMP_PREFIX ".ms-tmp-"
 #define KEY_MAX ((size_t)1024)         /* S3's limit, prefix included */
 #define LIST_PAGE_MAX ((size_t)16 << 20)
 /*
@@ -41,57 +40,12 @@ int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err);
 #define AHEAD_MIN ((size_t)1 << 20)
 
 
-/*
- * 0 if key is a safe relative key, else MS_EINVAL naming it.  With
- * allow_prefix set, the last component may be empty or partial.
- */
+/* ms_store_check_key within S3's key limit, the store's prefix included. */
 int s3_check_key(const s3_store *s, const char *key, int allow_prefix, ms_error *err)
 {
-	const char *p, *comp;
-	size_t n = strlen(key);
+	size_t pl = strlen(s->c.prefix);
 
-	if (n == 0) {
-		if (allow_prefix)
-			return 0;
-		return ms_error_set(err, MS_EINVAL, "store key is empty");
-	}
-	if (n + strlen(s->c.prefix) > KEY_MAX)
-		return ms_error_set(err, MS_EINVAL, "store key '%.64s...' is longer than %zu bytes",
-				    key, KEY_MAX - strlen(s->c.prefix));
-	if (key[0] == '/')
-		return ms_error_set(err, MS_EINVAL, "store key '%s' is absolute", key);
-	for (p = key; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return ms_error_set(err, MS_EINVAL,
-					    "store key contains a control character");
-		if (*p == '\\')
-			return ms_error_set(err, MS_EINVAL, "store key '%s' contains a backslash",
-					    key);
-	}
-	comp = key;
-	for (;;) {
-		const char *slash = strchr(comp, '/');
-		size_t len = slash ? (size_t)(slash - comp) : strlen(comp);
-		int last = slash == NULL;
-
-		if (len == 0 && !(last && allow_prefix))
-			return ms_error_set(err, MS_EINVAL, "store key '%s' has an empty component",
-					    key);
-		if ((len == 1 && comp[0] == '.') || (len == 2 && comp[0] == '.' && comp[1] == '.'))
-			if (!(last && allow_prefix && len == 1))
-				return ms_error_set(err, MS_EINVAL,
-						    "store key '%s' has a '%.*s' component", key,
-						    (int)len, comp);
-		if (len >= sizeof(TMP_PREFIX) - 1 &&
-		    memcmp(comp, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) == 0)
-			return ms_error_set(err, MS_EINVAL,
-					    "store key '%s' uses the reserved prefix '" TMP_PREFIX
-					    "'", key);
-		if (last)
-			break;
-		comp = slash + 1;
-	}
-	return 0;
+	return ms_store_check_key(key, KEY_MAX > pl ? KEY_MAX - pl : 0, allow_prefix, err);
 }
 
 /* The object key: the store's prefix + key (new), or NULL. */
