@@ -39,7 +39,12 @@ struct ms_store {
 struct ms_store_writer {
 	/* Append len bytes. */
 	int (*write)(ms_store_writer *w, const void *data, size_t len, ms_error *err);
-	/* Make the object visible under its key and free w (also on failure). */
+	/*
+	 * Make the object visible under its key and free w (also on failure).
+	 * A store may finish the object in the background after commit
+	 * returns: it is then visible to every later operation on the same
+	 * store, and a failure to finish it is returned by the next one.
+	 */
 	int (*commit)(ms_store_writer *w, ms_error *err);
 	/* Discard everything written and free w. */
 	void (*abort)(ms_store_writer *w);

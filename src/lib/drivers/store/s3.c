@@ -280,6 +280,8 @@ static int s3_get_open(ms_store *self, const char *key, ms_store_reader **out, m
 	s3_reader *r;
 	int rc;
 
+	if ((rc = s3_settle(s, err)) < 0)
+		return rc;
 	if ((rc = s3_check_key(s, key, 0, err)) < 0)
 		return rc;
 	if (!(r = calloc(1, sizeof(*r))))
@@ -408,7 +410,7 @@ static int s3_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 
 	if (!prefix)
 		prefix = "";
-	if ((rc = s3_check_key(s, prefix, 1, err)) < 0)
+	if ((rc = s3_check_key(s, prefix, 1, err)) < 0 || (rc = s3_settle(s, err)) < 0)
 		return rc;
 	if (!(fk = s3_full_key(s, prefix)))
 		return oom(err);
@@ -477,6 +479,8 @@ static int s3_stat(ms_store *self, const char *key, ms_store_stat *out, ms_error
 	char *fk;
 	int rc;
 
+	if ((rc = s3_settle(s, err)) < 0)
+		return rc;
 	if ((rc = s3_check_key(s, key, 0, err)) < 0)
 		return rc;
 	if (!(fk = s3_full_key(s, key)))
@@ -499,6 +503,8 @@ static int s3_remove(ms_store *self, const char *key, ms_error *err)
 	char *fk;
 	int rc;
 
+	if ((rc = s3_settle(s, err)) < 0)
+		return rc;
 	if ((rc = s3_check_key(s, key, 0, err)) < 0)
 		return rc;
 	if (!(fk = s3_full_key(s, key)))
@@ -519,6 +525,8 @@ static void s3_close(ms_store *self)
 {
 	s3_store *s = (s3_store *)self;
 
+	s3_settle(s, NULL);   /* a failure here had no later operation to report it */
+	pthread_mutex_destroy(&s->pend_mu);
 	s3_conf_free(&s->c);
 	free(s->base.url);
 	free(s);
@@ -530,7 +538,9 @@ static const ms_store_driver s3_store_driver = {
 	/* required; frees the store and its idle connections (never open writers or readers) */
 	.close = s3_close,
 	/* required; new writer: one PUT at commit, or a multipart upload in parallel parts
-	 * completed at commit and aborted on failure; MS_EINVAL bad key, MS_EBACKEND, MS_EIO */
+	 * whose last parts and completion finish in a thread after commit returns (the
+	 * next operation waits for them and reports their failure), aborted on failure;
+	 * MS_EINVAL bad key, MS_EBACKEND, MS_EIO */
 	.put_open = s3_put_open,
 	/* required; new reader of ranged GETs pinned to the first ETag, can seek; makes no
 	 * request itself (the first read does: MS_ENOTFOUND shows there); MS_EINVAL bad key */
@@ -569,6 +579,7 @@ int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err)
 					    url->host, url->redacted);
 	if (!(s = calloc(1, sizeof(*s))))
 		return oom(err);
+	pthread_mutex_init(&s->pend_mu, NULL);
 	p = url->path;
 	while (*p == '/')
 		p++;

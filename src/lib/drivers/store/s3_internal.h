@@ -69,10 +69,30 @@ typedef struct s3_req {
 } s3_req;
 
 /* An open s3:// store (s3.c). */
+/* A multipart upload whose commit returned and is finishing in a thread. */
+typedef struct s3_pending {
+	struct s3_pending *next;
+	pthread_t tid;
+	struct s3_writer *w;
+	int rc;
+	ms_error err;
+} s3_pending;
+
 typedef struct s3_store {
 	ms_store base;
 	s3_conf c;
+	pthread_mutex_t pend_mu;
+	s3_pending *pending;
 } s3_store;
+
+/*
+ * Wait for the multipart uploads whose commit already returned (their last
+ * parts and CompleteMultipartUpload); 0, or the first of their errors.
+ * Every operation but writing calls it first, so an object is visible to
+ * any later operation on the store, and a failure to finish one is
+ * reported by the next.
+ */
+int s3_settle(s3_store *s, ms_error *err);
 
 /* 0 if key is a safe relative key (a list prefix with allow_prefix), else MS_EINVAL. */
 int s3_check_key(const s3_store *s, const char *key, int allow_prefix, ms_error *err);

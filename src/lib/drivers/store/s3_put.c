@@ -420,11 +420,87 @@ done:
 	return rc;
 }
 
+static void sw_abort(ms_store_writer *base);
+
+/* Wait for the parts, then complete the upload: 0 or the first error. */
+static int finish(s3_writer *w, ms_error *err)
+{
+	wait_parts(w);
+	if (w->failed) {
+		if (err)
+			*err = w->part_err;
+		return w->part_err.code ? w->part_err.code : MS_EBACKEND;
+	}
+	return complete_upload(w, err);
+}
+
+static void *finish_main(void *arg)
+{
+	s3_pending *p = arg;
+	s3_writer *w = p->w;
+
+	ms_error_clear(&p->err);
+	if ((p->rc = finish(w, &p->err)) < 0) {
+		wait_parts(w);
+		abort_upload(w);
+	}
+	writer_free(w);
+	p->w = NULL;
+	return NULL;
+}
+
+/* Hand w to a thread of its own (s3_settle joins it); 0, or -1 to finish here. */
+static int finish_later(s3_writer *w)
+{
+	s3_store *s = w->s;
+	s3_pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -1;
+	p->w = w;
+	if (pthread_create(&p->tid, NULL, finish_main, p) != 0) {
+		free(p);
+		return -1;
+	}
+	pthread_mutex_lock(&s->pend_mu);
+	p->next = s->pending;
+	s->pending = p;
+	pthread_mutex_unlock(&s->pend_mu);
+	return 0;
+}
+
+int s3_settle(s3_store *s, ms_error *err)
+{
+	s3_pending *p, *next;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->pend_mu);
+	p = s->pending;
+	s->pending = NULL;
+	pthread_mutex_unlock(&s->pend_mu);
+	for (; p; p = next) {
+		next = p->next;
+		pthread_join(p->tid, NULL);
+		if (p->rc < 0 && rc == 0) {
+			rc = p->rc;
+			if (err)
+				*err = p->err;
+		}
+		free(p);
+	}
+	return rc;
+}
+
 static int sw_commit(ms_store_writer *base, ms_error *err)
 {
 	s3_writer *w = (s3_writer *)base;
 	int rc;
 
+	/* what was committed before is visible before this is */
+	if ((rc = s3_settle(w->s, err)) < 0) {
+		sw_abort(base);
+		return rc;
+	}
 	if (w->failed) {
 		rc = writer_failure(w, err);
 		goto done;
@@ -438,14 +514,10 @@ static int sw_commit(ms_store_writer *base, ms_error *err)
 	}
 	if (w->buf.len > 0 && (rc = send_part(w, err)) < 0)
 		goto done;
-	wait_parts(w);
-	if (w->failed) {
-		if (err)
-			*err = w->part_err;
-		rc = w->part_err.code ? w->part_err.code : MS_EBACKEND;
-		goto done;
-	}
-	rc = complete_upload(w, err);
+	/* the last parts and the completion go on while the caller writes on */
+	if (finish_later(w) == 0)
+		return 0;
+	rc = finish(w, err);
 done:
 	if (rc < 0) {
 		wait_parts(w);
