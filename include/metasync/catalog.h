@@ -167,6 +167,8 @@ typedef struct ms_snapshot_info {
  */
 int ms_catalog_snapshot_info(ms_catalog *cat, ms_snapshot_info *out, ms_error *err);
 void ms_snapshot_info_free(ms_snapshot_info *info);
+/* Order of snapshot ids ("2026-11-25-10-00-00", "...-N"): <0, 0, >0 as strcmp. */
+int ms_snapshot_id_cmp(const char *a, const char *b);
 
 #ifdef __cplusplus
 }

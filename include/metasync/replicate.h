@@ -106,6 +106,19 @@ void ms_report_free(ms_report *r);
  * give it (a text without ": " is all message).  MS_ENOMEM on failure.
  */
 int ms_report_add_warning(ms_report *r, const char *text);
+/*
+ * Drivers' warnings held until a report exists: pass ms_warnings_collect
+ * and a zeroed ms_warnings as ms_open_options.warn / warn_ctx, then move
+ * them into the report (NULL: dropped) with ms_warnings_into, which empties w.
+ */
+typedef struct ms_warnings {
+	char **v;
+	size_t n;
+} ms_warnings;
+
+void ms_warnings_collect(void *ctx, const char *message);
+void ms_warnings_into(ms_warnings *w, ms_report *rep);
+
 /* Exit status for a report: 0 ok, 3 partial, 4 refused, 1 error. */
 int ms_report_exit_code(const ms_report *r);
 const char *ms_status_name(ms_status s);

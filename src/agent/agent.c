@@ -234,24 +234,6 @@ static void *source_main(void *arg)
 
 /* ---- a target ---------------------------------------------------------- */
 
-/* Order of snapshot ids: the timestamp, then the numeric "-N" suffix. */
-static int id_cmp(const char *x, const char *y)
-{
-	size_t lx = strlen(x), ly = strlen(y);
-	unsigned long sx = 0, sy = 0;
-	int c;
-
-	if (lx < 19 || ly < 19)
-		return strcmp(x, y);
-	if ((c = strncmp(x, y, 19)))
-		return c;
-	if (lx > 20 && x[19] == '-')
-		sx = strtoul(x + 20, NULL, 10) + 1;
-	if (ly > 20 && y[19] == '-')
-		sy = strtoul(y + 20, NULL, 10) + 1;
-	return sx < sy ? -1 : sx > sy;
-}
-
 static const char *applied_of(target_role *t, const char *src)
 {
 	size_t i;
@@ -269,7 +251,7 @@ static void set_applied(target_role *t, const char *src, const char *id)
 
 	for (i = 0; i < t->napplied; i++) {
 		if (strcmp(t->applied_src[i], src) == 0) {
-			if (id_cmp(id, t->applied_id[i]) > 0 && (d = strdup(id))) {
+			if (ms_snapshot_id_cmp(id, t->applied_id[i]) > 0 && (d = strdup(id))) {
 				free(t->applied_id[i]);
 				t->applied_id[i] = d;
 			}
@@ -404,7 +386,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	/* never back in time */
 	ms_bus_read(bus, MS_STREAM_RESULTS, t->results_seen, 0, read_result, t, NULL);
 	prev = applied_of(t, src);
-	if (id && prev && id_cmp(id, prev) < 0) {
+	if (id && prev && ms_snapshot_id_cmp(id, prev) < 0) {
 		pthread_mutex_lock(&a->mu);
 		t->st.skipped++;
 		pthread_mutex_unlock(&a->mu);

@@ -304,27 +304,9 @@ void ms_print_change(const ms_change_event *ev, void *ctx)
 		ev->reason ? ": " : "", ev->reason ? ev->reason : "");
 }
 
-/* Warnings from the drivers, held until the report exists. */
-typedef struct warnings {
-	char **v;
-	size_t n;
-} warnings;
-
-static void collect_warning(void *ctx, const char *message)
-{
-	warnings *w = ctx;
-	char **nv = realloc(w->v, (w->n + 1) * sizeof(char *));
-
-	if (!nv)
-		return;
-	w->v = nv;
-	if ((w->v[w->n] = strdup(message)))
-		w->n++;
-}
-
 int ms_run_replication(const char *cmd, ms_run_args *a)
 {
-	warnings warns = { NULL, 0 };
+	ms_warnings warns = { NULL, 0 };
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options so = { 0 }, to = { 0 };
 	ms_report *rep = NULL;
@@ -339,10 +321,10 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 	so.table_input_path = a->table_input_path;
 	so.partition_input_path = a->partition_input_path;
 	so.expect_manifest_sha256 = a->expect_manifest_sha256;
-	so.warn = collect_warning;
+	so.warn = ms_warnings_collect;
 	so.warn_ctx = &warns;
 	to.mode = MS_OPEN_WRITE;
-	to.warn = collect_warning;
+	to.warn = ms_warnings_collect;
 	to.warn_ctx = &warns;
 	rc = ms_catalog_open(&src, a->source ? a->source :
 				   a->input_path ? a->input_path : a->database_input_path, &so, &err);
@@ -363,12 +345,7 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 	if (!a->json && !a->quiet)
 		a->sync.progress = ms_progress_bar;
 	rc = ms_sync(src, dst, &a->sync, &rep, &err);
-	for (size_t i = 0; i < warns.n; i++) {
-		if (rep)
-			ms_report_add_warning(rep, warns.v[i]);
-		free(warns.v[i]);
-	}
-	free(warns.v);
+	ms_warnings_into(&warns, rep);
 	if (rc < 0) {
 		code = ms_exit_code_for(rc);
 		if (a->json && rep) {

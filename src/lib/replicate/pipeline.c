@@ -9,38 +9,6 @@
 
 #include "metasync/replicate.h"
 
-/* Warnings from the drivers, held until the report exists. */
-typedef struct warnings {
-	char **v;
-	size_t n;
-} warnings;
-
-static void collect_warning(void *ctx, const char *message)
-{
-	warnings *w = ctx;
-	char **nv = realloc(w->v, (w->n + 1) * sizeof(char *));
-
-	if (!nv)
-		return;
-	w->v = nv;
-	if ((w->v[w->n] = strdup(message)))
-		w->n++;
-}
-
-static void warnings_into(warnings *w, ms_report *rep)
-{
-	size_t i;
-
-	for (i = 0; i < w->n; i++) {
-		if (rep)
-			ms_report_add_warning(rep, w->v[i]);
-		free(w->v[i]);
-	}
-	free(w->v);
-	w->v = NULL;
-	w->n = 0;
-}
-
 int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,
 	      ms_snapshot_info *info, ms_report **report, ms_error *err)
 {
@@ -87,7 +55,7 @@ done:
 int ms_import(const char *snapshot_url, const char *expect_sha256, const char *target_url,
 	      const ms_sync_options *opts, ms_report **report, ms_error *err)
 {
-	warnings warns = { NULL, 0 };
+	ms_warnings warns = { NULL, 0 };
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options so = { 0 }, to = { 0 };
 	struct timespec t0, t1;
@@ -97,10 +65,10 @@ int ms_import(const char *snapshot_url, const char *expect_sha256, const char *t
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	so.mode = MS_OPEN_READ;
 	so.expect_manifest_sha256 = expect_sha256;
-	so.warn = collect_warning;
+	so.warn = ms_warnings_collect;
 	so.warn_ctx = &warns;
 	to.mode = MS_OPEN_WRITE;
-	to.warn = collect_warning;
+	to.warn = ms_warnings_collect;
 	to.warn_ctx = &warns;
 	if ((rc = ms_catalog_open(&src, snapshot_url, &so, err)) < 0) {
 		ms_error_prefix(err, "snapshot: ");
@@ -112,7 +80,7 @@ int ms_import(const char *snapshot_url, const char *expect_sha256, const char *t
 	}
 	rc = ms_sync(src, dst, opts, report, err);
 done:
-	warnings_into(&warns, *report);
+	ms_warnings_into(&warns, *report);
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
 	/* the whole import: opening and checking the snapshot, closing the target */

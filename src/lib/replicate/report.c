@@ -110,3 +110,29 @@ int ms_selection_match(const char *patterns, const char *name)
 	}
 	return 0;
 }
+
+void ms_warnings_collect(void *ctx, const char *message)
+{
+	ms_warnings *w = ctx;
+	char **nv = realloc(w->v, (w->n + 1) * sizeof(char *));
+
+	if (!nv)
+		return;
+	w->v = nv;
+	if ((w->v[w->n] = strdup(message)))
+		w->n++;
+}
+
+void ms_warnings_into(ms_warnings *w, ms_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		if (rep)
+			ms_report_add_warning(rep, w->v[i]);
+		free(w->v[i]);
+	}
+	free(w->v);
+	w->v = NULL;
+	w->n = 0;
+}

@@ -1319,8 +1319,8 @@ done:
 	return rc;
 }
 
-/* Order of snapshot ids: the timestamp, then the numeric "-N" suffix. */
-static int id_cmp(const char *a, const char *b)
+/* catalog.h: the timestamp, then the numeric "-N" suffix. */
+int ms_snapshot_id_cmp(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	unsigned long sa = 0, sb = 0;
@@ -1362,7 +1362,7 @@ static int update_latest(snapshot *s, ms_error *err)
 	if (ms_store_get_bytes(s->store, "LATEST", LATEST_MAX, &cur, &len, &e2) == 0) {
 		while (len > 0 && (cur[len - 1] == '\n' || cur[len - 1] == '\r'))
 			cur[--len] = '\0';
-		if (safe_id(cur) && id_cmp(cur, s->id) > 0 && (key = dup_printf("%s/_SUCCESS", cur)) &&
+		if (safe_id(cur) && ms_snapshot_id_cmp(cur, s->id) > 0 && (key = dup_printf("%s/_SUCCESS", cur)) &&
 		    ms_store_stat_key(s->store, key, &st, &e2) == 0) {
 			rc = 0;
 			goto done;
