@@ -37,6 +37,7 @@
 #   BENCH_NO_REIMPORT  1: skip b (for big PARTITIONS while the re-import
 #                reads the target partition by partition)
 #   BENCH_KEEP   1: keep the server running at the end, waiting for ^C
+#   BENCH_PGOPTS extra server options (e.g. "-c shared_preload_libraries=pg_stat_statements")
 #
 # Exit status: 0 every target met, 3 some target missed, 1 error.
 set -euo pipefail
@@ -134,6 +135,7 @@ trap 'exit 143' TERM
 
 say "start PostgreSQL 15 in $PGD"
 PGOPTS="-c listen_addresses='' -c unix_socket_directories='$PGD' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+PGOPTS="$PGOPTS ${BENCH_PGOPTS:-}"
 as_pg "$PGBIN/initdb" -D "$PGD/data" -U metasync --auth=trust -E UTF8 --locale=C --no-sync >"$LOG/initdb.log" 2>&1 ||
 	{ cat "$LOG/initdb.log" >&2; die "initdb failed"; }
 as_pg "$PGBIN/pg_ctl" -D "$PGD/data" -l "$PGD/server.log" -w -t 60 -o "$PGOPTS" start >/dev/null ||

@@ -137,6 +137,21 @@ int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table,
  */
 int ms_catalog_verify_table(ms_catalog *cat, const char *db, const char *table, ms_error *err);
 
+/* A table named by its database and name (borrowed strings). */
+typedef struct ms_table_ref {
+	const char *database;
+	const char *table;
+} ms_table_ref;
+
+/*
+ * A hint: the tables whose partitions the caller is about to scan, in that
+ * order (copied).  A driver may read ahead across them while the caller
+ * consumes; a scan out of order or of a table not in the plan still works,
+ * only without the head start.  A new plan replaces the last; n == 0 drops
+ * it.  0 on drivers that take no hints.
+ */
+int ms_catalog_plan_scans(ms_catalog *cat, const ms_table_ref *tables, size_t n, ms_error *err);
+
 /* Transactions: no-ops (returning 0) on drivers without MS_CAP_TRANSACTIONS. */
 int ms_catalog_begin(ms_catalog *cat, ms_error *err);
 int ms_catalog_commit(ms_catalog *cat, ms_error *err);

@@ -63,6 +63,10 @@ typedef struct ms_catalog_driver {
 
 	/* Snapshots only (NULL elsewhere): see ms_catalog_snapshot_info. */
 	int (*snapshot_info)(ms_catalog *self, ms_snapshot_info *out, ms_error *err);
+
+	/* A hint, may be NULL: see ms_catalog_plan_scans. */
+	int (*plan_scans)(ms_catalog *self, const ms_table_ref *tables, size_t n,
+			  ms_error *err);
 } ms_catalog_driver;
 
 /*

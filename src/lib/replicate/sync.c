@@ -1069,6 +1069,32 @@ static int stopped(run *r, ms_error *err)
 }
 
 /* Phase 4 (or its dry-run twin when r->apply is 0). */
+/*
+ * Tell the source which tables' partitions this pass will scan, in order
+ * (tables, then views, which have none), so that it can read ahead.
+ */
+static int plan_scans(run *r, ms_error *err)
+{
+	ms_table_ref *refs = calloc(r->ntables + 1, sizeof(*refs));
+	size_t i, n = 0;
+	int rc;
+
+	if (!refs)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < r->ntables; i++) {
+		const table_plan *tp = &r->tables[i];
+
+		if (tp->is_view || tp->db_failed || tp->skip || tp->up_to_date)
+			continue;
+		refs[n].database = tp->sdb;
+		refs[n].table = tp->st;
+		n++;
+	}
+	rc = ms_catalog_plan_scans(r->src, refs, n, err);
+	free(refs);
+	return rc;
+}
+
 static int pass(run *r, ms_error *err)
 {
 	size_t i, nviews = 0, *views;
@@ -1079,10 +1105,16 @@ static int pass(run *r, ms_error *err)
 	for (i = 0; i < r->dbs.n; i++)
 		if ((rc = sync_database(r, r->dbs.v[i], err)) < 0)
 			return rc;
+	if ((rc = plan_scans(r, err)) < 0)
+		return rc;
 	for (i = 0; i < r->ntables; i++)
 		if (!r->tables[i].is_view &&
 		    ((rc = stopped(r, err)) < 0 || (rc = sync_table(r, &r->tables[i], err)) < 0))
-			return rc;
+			break;
+	/* the plan is spent (or abandoned): the source stops reading ahead */
+	ms_catalog_plan_scans(r->src, NULL, 0, NULL);
+	if (rc < 0)
+		return rc;
 	if (!(views = view_order(r, &nviews)))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < nviews; i++)

@@ -47,12 +47,14 @@
 #define HMS_ID_BLOCK 100
 #define MODEL "org.apache.hadoop.hive.metastore.model."
 
+typedef struct scan_ahead scan_ahead;
+
 typedef struct hms_catalog {
 	ms_catalog base;
 	hms_conn *conn;
 	hms_conn *idconn;          /* id allocation only */
 	hms_conn *scanconn;        /* reading ahead in scans; opened on first use */
-	int scanning;              /* scanconn is in use */
+	struct scan_ahead *ahead;  /* the thread reading ahead on scanconn, or NULL */
 	struct ms_url *url;        /* to open scanconn */
 	int (*connect)(hms_conn **out, const struct ms_url *url, ms_error *err);
 	char *ctlg;                /* Hive catalog name */
@@ -815,13 +817,122 @@ static int empty_container(const cJSON *v)
 
 /* ---- reading storage descriptors ---------------------------------------- */
 
-/* Set-based read of storage descriptors: sd[i] is the document of ids->v[i]. */
+/*
+ * Reading is split in two: fetching runs the statements and keeps their
+ * rows (no JSON), building turns rows into documents (no SQL).  A scan
+ * fetches its next batch on a connection of its own while the caller builds
+ * and consumes the current one (see scan_ahead).
+ */
+
+/* The rows of a set of storage descriptors. */
+typedef struct sdrows {
+	idlist ids;        /* SD_IDs, sorted, unique */
+	idlist serdes;     /* their SERDE_IDs, sorted, unique */
+	idlist cds;        /* their CD_IDs, sorted, unique */
+	rowset sds;        /* SD_ID, INPUT_FORMAT, IS_COMPRESSED 0/1, LOCATION, NUM_BUCKETS,
+			      OUTPUT_FORMAT, SERDE_ID, CD_ID, IS_STOREDASSUBDIRECTORIES 0/1 */
+	rowset serde;      /* SERDE_ID, NAME, SLIB */
+	rowset sdp, sep;   /* SD_ID / SERDE_ID, PARAM_KEY, PARAM_VALUE */
+	rowset cols;       /* CD_ID, COLUMN_NAME, TYPE_NAME, COMMENT, in order */
+	rowset bucket;     /* SD_ID, BUCKET_COL_NAME, in order */
+	rowset sort;       /* SD_ID, COLUMN_NAME, ORDER, in order */
+	rowset skn;        /* SD_ID, SKEWED_COL_NAME, in order */
+	rowset skv;        /* SD_ID, list index, value, in order */
+	rowset skm;        /* SD_ID, list id, LOCATION, value, in order */
+} sdrows;
+
+static void sdrows_free(sdrows *f)
+{
+	free(f->ids.v);
+	free(f->serdes.v);
+	free(f->cds.v);
+	rowset_free(&f->sds);
+	rowset_free(&f->serde);
+	rowset_free(&f->sdp);
+	rowset_free(&f->sep);
+	rowset_free(&f->cols);
+	rowset_free(&f->bucket);
+	rowset_free(&f->sort);
+	rowset_free(&f->skn);
+	rowset_free(&f->skv);
+	rowset_free(&f->skm);
+	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * Fetch the storage descriptors f->ids (filled by the caller).  Every
+ * statement selects by a list of ids of its own table's index (SERDES and
+ * SERDE_PARAMS by SERDE_ID, not through a join), so that plans do not depend
+ * on the server's statistics.
+ */
+static int fetch_sds(hms_catalog *self, sdrows *f, ms_error *err)
+{
+	size_t i;
+	int rc;
+
+	idlist_unique(&f->ids);
+	if (f->ids.n == 0)
+		return 0;
+	if ((rc = q_in(self,
+		       "SELECT \"SD_ID\", \"INPUT_FORMAT\", CASE WHEN \"IS_COMPRESSED\" THEN 1 "
+		       "ELSE 0 END, \"LOCATION\", \"NUM_BUCKETS\", \"OUTPUT_FORMAT\", \"SERDE_ID\", "
+		       "\"CD_ID\", CASE WHEN \"IS_STOREDASSUBDIRECTORIES\" THEN 1 ELSE 0 END FROM "
+		       "\"SDS\" WHERE \"SD_ID\" IN ",
+		       NULL, NULL, 0, &f->ids, &f->sds, err)) < 0)
+		return rc;
+	for (i = 0; i < f->sds.nrows; i++) {
+		if ((CELL(&f->sds, i, 6) &&
+		     idlist_add(&f->serdes, strtoll(CELL(&f->sds, i, 6), NULL, 10)) < 0) ||
+		    (CELL(&f->sds, i, 7) &&
+		     idlist_add(&f->cds, strtoll(CELL(&f->sds, i, 7), NULL, 10)) < 0))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	idlist_unique(&f->serdes);
+	idlist_unique(&f->cds);
+	if ((rc = q_in(self, "SELECT \"SERDE_ID\", \"NAME\", \"SLIB\" FROM \"SERDES\" WHERE "
+			     "\"SERDE_ID\" IN ",
+		       NULL, NULL, 0, &f->serdes, &f->serde, err)) < 0 ||
+	    (rc = q_in(self, "SELECT \"SERDE_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM "
+			     "\"SERDE_PARAMS\" WHERE \"SERDE_ID\" IN ",
+		       NULL, NULL, 0, &f->serdes, &f->sep, err)) < 0 ||
+	    (rc = q_in(self, "SELECT \"SD_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"SD_PARAMS\" "
+			     "WHERE \"SD_ID\" IN ",
+		       NULL, NULL, 0, &f->ids, &f->sdp, err)) < 0 ||
+	    (rc = q_in(self, "SELECT \"CD_ID\", \"COLUMN_NAME\", \"TYPE_NAME\", \"COMMENT\" FROM "
+			     "\"COLUMNS_V2\" WHERE \"CD_ID\" IN ",
+		       " ORDER BY \"CD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->cds, &f->cols, err)) < 0 ||
+	    (rc = q_in(self, "SELECT \"SD_ID\", \"BUCKET_COL_NAME\" FROM \"BUCKETING_COLS\" WHERE "
+			     "\"SD_ID\" IN ",
+		       " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->bucket, err)) < 0 ||
+	    (rc = q_in(self, "SELECT \"SD_ID\", \"COLUMN_NAME\", \"ORDER\" FROM \"SORT_COLS\" WHERE "
+			     "\"SD_ID\" IN ",
+		       " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->sort, err)) < 0 ||
+	    (rc = q_in(self, "SELECT \"SD_ID\", \"SKEWED_COL_NAME\" FROM \"SKEWED_COL_NAMES\" "
+			     "WHERE \"SD_ID\" IN ",
+		       " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->skn, err)) < 0 ||
+	    (rc = q_in(self,
+		       "SELECT v.\"SD_ID_OID\", v.\"INTEGER_IDX\", l.\"STRING_LIST_VALUE\" FROM "
+		       "\"SKEWED_VALUES\" v LEFT JOIN \"SKEWED_STRING_LIST_VALUES\" l ON "
+		       "l.\"STRING_LIST_ID\" = v.\"STRING_LIST_ID_EID\" WHERE v.\"SD_ID_OID\" IN ",
+		       " ORDER BY v.\"SD_ID_OID\", v.\"INTEGER_IDX\", l.\"INTEGER_IDX\"", NULL, 0,
+		       &f->ids, &f->skv, err)) < 0 ||
+	    (rc = q_in(self,
+		       "SELECT m.\"SD_ID\", m.\"STRING_LIST_ID_KID\", m.\"LOCATION\", "
+		       "l.\"STRING_LIST_VALUE\" FROM \"SKEWED_COL_VALUE_LOC_MAP\" m LEFT JOIN "
+		       "\"SKEWED_STRING_LIST_VALUES\" l ON l.\"STRING_LIST_ID\" = "
+		       "m.\"STRING_LIST_ID_KID\" WHERE m.\"SD_ID\" IN ",
+		       " ORDER BY m.\"SD_ID\", m.\"STRING_LIST_ID_KID\", l.\"INTEGER_IDX\"", NULL, 0,
+		       &f->ids, &f->skm, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Set-based documents of storage descriptors: sd[i] is the document of ids.v[i]. */
 typedef struct sdread {
-	idlist ids;        /* sorted, unique */
+	idlist ids;        /* sorted, unique; borrowed from the sdrows */
 	cJSON **sd;
 	cJSON **skew_values; /* per sd: array of encoded strings */
 	cJSON **skew_maps;
-	long long *cd;
 } sdread;
 
 static void sdread_free(sdread *r)
@@ -836,8 +947,6 @@ static void sdread_free(sdread *r)
 	free(r->sd);
 	free(r->skew_values);
 	free(r->skew_maps);
-	free(r->cd);
-	free(r->ids.v);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -856,7 +965,7 @@ static cJSON *child_arr(cJSON *o, const char *k)
 }
 
 /* Encode the string list rows [from, to) of rs (value column vc) as Glue's skew string. */
-static int encode_list(rowset *rs, size_t from, size_t to, size_t vc, ms_buf *out)
+static int encode_list(const rowset *rs, size_t from, size_t to, size_t vc, ms_buf *out)
 {
 	const char *vals[256];
 	size_t n = 0, i;
@@ -868,243 +977,197 @@ static int encode_list(rowset *rs, size_t from, size_t to, size_t vc, ms_buf *ou
 	return hms_skew_encode(out, vals, n);
 }
 
-static int read_sds(hms_catalog *self, sdread *r, ms_error *err)
+/* Row r's id column 0 as an index into ids, or -1. */
+static long long row_idx(const rowset *rs, size_t r, const idlist *ids)
 {
-	rowset rs = { 0 };
-	idlist cds = { 0 };
+	return find_id(ids, strtoll(CELL(rs, r, 0), NULL, 10));
+}
+
+/* Add parameter rows (id, key, value) of rs to member "Parameters" of objs[idx of id]. */
+static int build_params(const rowset *rs, const idlist *ids, cJSON *const *objs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->nrows; i++) {
+		long long idx = row_idx(rs, i, ids);
+
+		if (idx >= 0 && objs[idx] &&
+		    jadd_str(child_obj(objs[idx], "Parameters"), CELL(rs, i, 1),
+			     CELL(rs, i, 2) ? CELL(rs, i, 2) : "") < 0)
+			return MS_ENOMEM;
+	}
+	return 0;
+}
+
+/* Build the documents of the storage descriptors fetched in f into r. */
+static int build_sds(const sdrows *f, sdread *r, ms_error *err)
+{
 	ms_buf enc = MS_BUF_INIT((size_t)1 << 20);
-	size_t i, n;
+	cJSON **serde = NULL, **cols = NULL;
+	size_t i, n = f->ids.n;
 	long long idx;
 	int rc = 0;
 
-	idlist_unique(&r->ids);
-	n = r->ids.n;
+	r->ids = f->ids;
 	if (n == 0)
 		return 0;
 	r->sd = calloc(n, sizeof(*r->sd));
 	r->skew_values = calloc(n, sizeof(*r->skew_values));
 	r->skew_maps = calloc(n, sizeof(*r->skew_maps));
-	r->cd = calloc(n, sizeof(*r->cd));
-	if (!r->sd || !r->skew_values || !r->skew_maps || !r->cd)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	serde = calloc(f->serdes.n + 1, sizeof(*serde));
+	cols = calloc(f->cds.n + 1, sizeof(*cols));
+	if (!r->sd || !r->skew_values || !r->skew_maps || !serde || !cols)
+		goto oom;
 
-	rc = q_in(self,
-		  "SELECT s.\"SD_ID\", s.\"INPUT_FORMAT\", CASE WHEN s.\"IS_COMPRESSED\" THEN 1 "
-		  "ELSE 0 END, s.\"LOCATION\", s.\"NUM_BUCKETS\", s.\"OUTPUT_FORMAT\", "
-		  "s.\"SERDE_ID\", s.\"CD_ID\", CASE WHEN s.\"IS_STOREDASSUBDIRECTORIES\" THEN 1 "
-		  "ELSE 0 END, e.\"NAME\", e.\"SLIB\" FROM \"SDS\" s LEFT JOIN \"SERDES\" e ON "
-		  "e.\"SERDE_ID\" = s.\"SERDE_ID\" WHERE s.\"SD_ID\" IN ",
-		  NULL, NULL, 0, &r->ids, &rs, err);
-	if (rc < 0)
-		goto done;
-	for (i = 0; i < rs.nrows; i++) {
-		cJSON *sd;
+	/* SerDes with their parameters, and column lists, once each */
+	for (i = 0; i < f->serde.nrows; i++) {
+		cJSON *se;
 
-		if ((idx = find_id(&r->ids, strtoll(CELL(&rs, i, 0), NULL, 10))) < 0)
+		if ((idx = row_idx(&f->serde, i, &f->serdes)) < 0 || serde[idx])
 			continue;
-		if (!(sd = r->sd[idx] = cJSON_CreateObject()))
+		if (!(se = serde[idx] = cJSON_CreateObject()) ||
+		    jadd_str(se, "Name", CELL(&f->serde, i, 1)) < 0 ||
+		    jadd_str(se, "SerializationLibrary", CELL(&f->serde, i, 2)) < 0 ||
+		    !cJSON_AddObjectToObject(se, "Parameters"))
 			goto oom;
-		if (jadd_str(sd, "InputFormat", CELL(&rs, i, 1)) < 0 ||
-		    !cJSON_AddBoolToObject(sd, "Compressed", CELL(&rs, i, 2)[0] == '1') ||
-		    jadd_str(sd, "Location", CELL(&rs, i, 3)) < 0 ||
-		    jadd_num(sd, "NumberOfBuckets", CELL(&rs, i, 4)) < 0 ||
-		    jadd_str(sd, "OutputFormat", CELL(&rs, i, 5)) < 0 ||
-		    !cJSON_AddBoolToObject(sd, "StoredAsSubDirectories", CELL(&rs, i, 8)[0] == '1'))
+	}
+	if (build_params(&f->sep, &f->serdes, serde) < 0)
+		goto oom;
+	for (i = 0; i < f->cds.n; i++)
+		if (!(cols[i] = cJSON_CreateArray()))
 			goto oom;
-		if (CELL(&rs, i, 6)) {
-			cJSON *se = cJSON_AddObjectToObject(sd, "SerdeInfo");
+	for (i = 0; i < f->cols.nrows; i++) {
+		cJSON *c;
 
-			if (!se || jadd_str(se, "Name", CELL(&rs, i, 9)) < 0 ||
-			    jadd_str(se, "SerializationLibrary", CELL(&rs, i, 10)) < 0 ||
-			    !cJSON_AddObjectToObject(se, "Parameters"))
+		if ((idx = row_idx(&f->cols, i, &f->cds)) < 0)
+			continue;
+		if (!(c = cJSON_CreateObject()))
+			goto oom;
+		cJSON_AddItemToArray(cols[idx], c);
+		if (jadd_str(c, "Name", CELL(&f->cols, i, 1)) < 0 ||
+		    jadd_str(c, "Type", CELL(&f->cols, i, 2)) < 0 ||
+		    jadd_str(c, "Comment", CELL(&f->cols, i, 3)) < 0)
+			goto oom;
+	}
+
+	/* the descriptors */
+	for (i = 0; i < f->sds.nrows; i++) {
+		const char *const *c = (const char *const *)&CELL(&f->sds, i, 0);
+		cJSON *sd, *x;
+		long long k;
+
+		if ((idx = row_idx(&f->sds, i, &f->ids)) < 0 || r->sd[idx])
+			continue;
+		if (!(sd = r->sd[idx] = cJSON_CreateObject()) ||
+		    jadd_str(sd, "InputFormat", c[1]) < 0 ||
+		    !cJSON_AddBoolToObject(sd, "Compressed", c[2][0] == '1') ||
+		    jadd_str(sd, "Location", c[3]) < 0 ||
+		    jadd_num(sd, "NumberOfBuckets", c[4]) < 0 ||
+		    jadd_str(sd, "OutputFormat", c[5]) < 0 ||
+		    !cJSON_AddBoolToObject(sd, "StoredAsSubDirectories", c[8][0] == '1'))
+			goto oom;
+		if (c[6]) {
+			k = find_id(&f->serdes, strtoll(c[6], NULL, 10));
+			/* a SERDE_ID without its row reads as an empty SerDe, as a join gave it */
+			x = k >= 0 && serde[k] ? cJSON_Duplicate(serde[k], 1) : cJSON_CreateObject();
+			if (!x)
+				goto oom;
+			cJSON_AddItemToObject(sd, "SerdeInfo", x);
+			if (!cJSON_GetObjectItemCaseSensitive(x, "Parameters") &&
+			    !cJSON_AddObjectToObject(x, "Parameters"))
 				goto oom;
 		}
-		r->cd[idx] = CELL(&rs, i, 7) ? strtoll(CELL(&rs, i, 7), NULL, 10) : -1;
-		if (r->cd[idx] >= 0 && idlist_add(&cds, r->cd[idx]) < 0)
-			goto oom;
 		if (!cJSON_AddObjectToObject(sd, "Parameters") ||
 		    !cJSON_AddArrayToObject(sd, "BucketColumns") ||
 		    !cJSON_AddArrayToObject(sd, "SortColumns") ||
 		    !(r->skew_values[idx] = cJSON_CreateArray()) ||
 		    !(r->skew_maps[idx] = cJSON_CreateObject()))
 			goto oom;
-	}
-	rowset_free(&rs);
-
-	/* parameters of the SD and of its SerDe */
-	if ((rc = q_in(self,
-		       "SELECT \"SD_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"SD_PARAMS\" "
-		       "WHERE \"SD_ID\" IN ",
-		       NULL, NULL, 0, &r->ids, &rs, err)) < 0)
-		goto done;
-	for (i = 0; i < rs.nrows; i++) {
-		idx = find_id(&r->ids, strtoll(CELL(&rs, i, 0), NULL, 10));
-		if (idx >= 0 && r->sd[idx] &&
-		    jadd_str(child_obj(r->sd[idx], "Parameters"), CELL(&rs, i, 1),
-			     CELL(&rs, i, 2) ? CELL(&rs, i, 2) : "") < 0)
-			goto oom;
-	}
-	rowset_free(&rs);
-	if ((rc = q_in(self,
-		       "SELECT s.\"SD_ID\", p.\"PARAM_KEY\", p.\"PARAM_VALUE\" FROM \"SDS\" s JOIN "
-		       "\"SERDE_PARAMS\" p ON p.\"SERDE_ID\" = s.\"SERDE_ID\" WHERE s.\"SD_ID\" IN ",
-		       NULL, NULL, 0, &r->ids, &rs, err)) < 0)
-		goto done;
-	for (i = 0; i < rs.nrows; i++) {
-		cJSON *se;
-
-		idx = find_id(&r->ids, strtoll(CELL(&rs, i, 0), NULL, 10));
-		if (idx < 0 || !r->sd[idx] || !(se = cJSON_GetObjectItem(r->sd[idx], "SerdeInfo")))
-			continue;
-		if (jadd_str(child_obj(se, "Parameters"), CELL(&rs, i, 1),
-			     CELL(&rs, i, 2) ? CELL(&rs, i, 2) : "") < 0)
-			goto oom;
-	}
-	rowset_free(&rs);
-
-	/* columns, by column descriptor */
-	idlist_unique(&cds);
-	if (cds.n) {
-		if ((rc = q_in(self,
-			       "SELECT \"CD_ID\", \"COLUMN_NAME\", \"TYPE_NAME\", \"COMMENT\" FROM "
-			       "\"COLUMNS_V2\" WHERE \"CD_ID\" IN ",
-			       " ORDER BY \"CD_ID\", \"INTEGER_IDX\"", NULL, 0, &cds, &rs, err)) < 0)
-			goto done;
-		for (i = 0; i < n; i++) {
-			size_t j;
-			cJSON *cols;
-			char key[32];
-
-			if (!r->sd[i] || r->cd[i] < 0)
-				continue;
-			if (!(cols = cJSON_AddArrayToObject(r->sd[i], "Columns")))
+		if (c[7]) {
+			k = find_id(&f->cds, strtoll(c[7], NULL, 10));
+			if (!(x = cJSON_Duplicate(cols[k], 1)))
 				goto oom;
-			snprintf(key, sizeof(key), "%lld", r->cd[i]);
-			for (j = 0; j < rs.nrows; j++) {
-				cJSON *c;
-
-				if (strcmp(CELL(&rs, j, 0), key) != 0)
-					continue;
-				if (!(c = cJSON_CreateObject()))
-					goto oom;
-				cJSON_AddItemToArray(cols, c);
-				if (jadd_str(c, "Name", CELL(&rs, j, 1)) < 0 ||
-				    jadd_str(c, "Type", CELL(&rs, j, 2)) < 0 ||
-				    jadd_str(c, "Comment", CELL(&rs, j, 3)) < 0)
-					goto oom;
-			}
+			cJSON_AddItemToObject(sd, "Columns", x);
 		}
-		rowset_free(&rs);
 	}
+	if (build_params(&f->sdp, &f->ids, r->sd) < 0)
+		goto oom;
 
 	/* bucketing, sorting, skew column names */
-	if ((rc = q_in(self,
-		       "SELECT \"SD_ID\", \"BUCKET_COL_NAME\" FROM \"BUCKETING_COLS\" WHERE "
-		       "\"SD_ID\" IN ",
-		       " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &r->ids, &rs, err)) < 0)
-		goto done;
-	for (i = 0; i < rs.nrows; i++) {
+	for (i = 0; i < f->bucket.nrows; i++) {
 		cJSON *v;
 
-		idx = find_id(&r->ids, strtoll(CELL(&rs, i, 0), NULL, 10));
-		if (idx < 0 || !r->sd[idx])
+		if ((idx = row_idx(&f->bucket, i, &f->ids)) < 0 || !r->sd[idx])
 			continue;
-		if (!(v = cJSON_CreateString(CELL(&rs, i, 1) ? CELL(&rs, i, 1) : "")))
+		if (!(v = cJSON_CreateString(CELL(&f->bucket, i, 1) ? CELL(&f->bucket, i, 1) : "")))
 			goto oom;
 		cJSON_AddItemToArray(child_arr(r->sd[idx], "BucketColumns"), v);
 	}
-	rowset_free(&rs);
-	if ((rc = q_in(self,
-		       "SELECT \"SD_ID\", \"COLUMN_NAME\", \"ORDER\" FROM \"SORT_COLS\" WHERE "
-		       "\"SD_ID\" IN ",
-		       " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &r->ids, &rs, err)) < 0)
-		goto done;
-	for (i = 0; i < rs.nrows; i++) {
+	for (i = 0; i < f->sort.nrows; i++) {
 		cJSON *o;
 
-		idx = find_id(&r->ids, strtoll(CELL(&rs, i, 0), NULL, 10));
-		if (idx < 0 || !r->sd[idx])
+		if ((idx = row_idx(&f->sort, i, &f->ids)) < 0 || !r->sd[idx])
 			continue;
 		if (!(o = cJSON_CreateObject()))
 			goto oom;
 		cJSON_AddItemToArray(child_arr(r->sd[idx], "SortColumns"), o);
-		if (jadd_str(o, "Column", CELL(&rs, i, 1)) < 0 ||
-		    jadd_num(o, "SortOrder", CELL(&rs, i, 2)) < 0)
+		if (jadd_str(o, "Column", CELL(&f->sort, i, 1)) < 0 ||
+		    jadd_num(o, "SortOrder", CELL(&f->sort, i, 2)) < 0)
 			goto oom;
 	}
-	rowset_free(&rs);
-	if ((rc = q_in(self,
-		       "SELECT \"SD_ID\", \"SKEWED_COL_NAME\" FROM \"SKEWED_COL_NAMES\" WHERE "
-		       "\"SD_ID\" IN ",
-		       " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &r->ids, &rs, err)) < 0)
-		goto done;
-	for (i = 0; i < rs.nrows; i++) {
+	for (i = 0; i < f->skn.nrows; i++) {
 		cJSON *v, *sk;
 
-		idx = find_id(&r->ids, strtoll(CELL(&rs, i, 0), NULL, 10));
-		if (idx < 0 || !r->sd[idx])
+		if ((idx = row_idx(&f->skn, i, &f->ids)) < 0 || !r->sd[idx])
 			continue;
 		if (!(sk = child_obj(r->sd[idx], "SkewedInfo")) ||
-		    !(v = cJSON_CreateString(CELL(&rs, i, 1) ? CELL(&rs, i, 1) : "")))
+		    !(v = cJSON_CreateString(CELL(&f->skn, i, 1) ? CELL(&f->skn, i, 1) : "")))
 			goto oom;
 		cJSON_AddItemToArray(child_arr(sk, "SkewedColumnNames"), v);
 	}
-	rowset_free(&rs);
 
-	/* skewed value lists and their locations */
-	if ((rc = q_in(self,
-		       "SELECT v.\"SD_ID_OID\", v.\"INTEGER_IDX\", l.\"STRING_LIST_VALUE\" FROM "
-		       "\"SKEWED_VALUES\" v LEFT JOIN \"SKEWED_STRING_LIST_VALUES\" l ON "
-		       "l.\"STRING_LIST_ID\" = v.\"STRING_LIST_ID_EID\" WHERE v.\"SD_ID_OID\" IN ",
-		       " ORDER BY v.\"SD_ID_OID\", v.\"INTEGER_IDX\", l.\"INTEGER_IDX\"", NULL, 0,
-		       &r->ids, &rs, err)) < 0)
-		goto done;
-	for (i = 0; i < rs.nrows;) {
+	/* skewed value lists and their locations: one string per (SD, list) run of rows */
+	for (i = 0; i < f->skv.nrows;) {
 		size_t j = i;
 		cJSON *v;
 
-		while (j < rs.nrows && strcmp(CELL(&rs, j, 0), CELL(&rs, i, 0)) == 0 &&
-		       strcmp(CELL(&rs, j, 1), CELL(&rs, i, 1)) == 0)
+		while (j < f->skv.nrows && strcmp(CELL(&f->skv, j, 0), CELL(&f->skv, i, 0)) == 0 &&
+		       strcmp(CELL(&f->skv, j, 1), CELL(&f->skv, i, 1)) == 0)
 			j++;
-		idx = find_id(&r->ids, strtoll(CELL(&rs, i, 0), NULL, 10));
+		idx = row_idx(&f->skv, i, &f->ids);
 		if (idx >= 0 && r->sd[idx]) {
-			if (encode_list(&rs, i, j, 2, &enc) < 0 || !(v = cJSON_CreateString(enc.ptr)))
+			if (encode_list(&f->skv, i, j, 2, &enc) < 0 ||
+			    !(v = cJSON_CreateString(enc.ptr)))
 				goto oom;
 			cJSON_AddItemToArray(r->skew_values[idx], v);
 		}
 		i = j;
 	}
-	rowset_free(&rs);
-	if ((rc = q_in(self,
-		       "SELECT m.\"SD_ID\", m.\"STRING_LIST_ID_KID\", m.\"LOCATION\", "
-		       "l.\"STRING_LIST_VALUE\" FROM \"SKEWED_COL_VALUE_LOC_MAP\" m LEFT JOIN "
-		       "\"SKEWED_STRING_LIST_VALUES\" l ON l.\"STRING_LIST_ID\" = "
-		       "m.\"STRING_LIST_ID_KID\" WHERE m.\"SD_ID\" IN ",
-		       " ORDER BY m.\"SD_ID\", m.\"STRING_LIST_ID_KID\", l.\"INTEGER_IDX\"", NULL, 0,
-		       &r->ids, &rs, err)) < 0)
-		goto done;
-	for (i = 0; i < rs.nrows;) {
+	for (i = 0; i < f->skm.nrows;) {
 		size_t j = i;
 
-		while (j < rs.nrows && strcmp(CELL(&rs, j, 0), CELL(&rs, i, 0)) == 0 &&
-		       strcmp(CELL(&rs, j, 1), CELL(&rs, i, 1)) == 0)
+		while (j < f->skm.nrows && strcmp(CELL(&f->skm, j, 0), CELL(&f->skm, i, 0)) == 0 &&
+		       strcmp(CELL(&f->skm, j, 1), CELL(&f->skm, i, 1)) == 0)
 			j++;
-		idx = find_id(&r->ids, strtoll(CELL(&rs, i, 0), NULL, 10));
+		idx = row_idx(&f->skm, i, &f->ids);
 		if (idx >= 0 && r->sd[idx]) {
-			if (encode_list(&rs, i, j, 3, &enc) < 0 ||
+			if (encode_list(&f->skm, i, j, 3, &enc) < 0 ||
 			    jadd_str(r->skew_maps[idx], enc.ptr,
-				     CELL(&rs, i, 2) ? CELL(&rs, i, 2) : "") < 0)
+				     CELL(&f->skm, i, 2) ? CELL(&f->skm, i, 2) : "") < 0)
 				goto oom;
 		}
 		i = j;
 	}
-	rowset_free(&rs);
 	goto done;
 oom:
 	rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 done:
-	rowset_free(&rs);
-	free(cds.v);
+	for (i = 0; serde && i < f->serdes.n; i++)
+		cJSON_Delete(serde[i]);
+	for (i = 0; cols && i < f->cds.n; i++)
+		cJSON_Delete(cols[i]);
+	free(serde);
+	free(cols);
 	ms_buf_free(&enc);
 	return rc;
 }
@@ -2400,6 +2463,7 @@ static int hms_get_table(ms_catalog *cat, const char *db, const char *name, ms_e
 	char dn[MS_NAME_MAX * 4 + 1], tn[MS_NAME_MAX * 4 + 1];
 	const char *p[3];
 	rowset rs = { 0 };
+	sdrows sf = { 0 };
 	sdread sr = { 0 };
 	cJSON *doc = NULL, *params, *st, *keys;
 	size_t i;
@@ -2473,9 +2537,11 @@ static int hms_get_table(ms_catalog *cat, const char *db, const char *name, ms_e
 	}
 	st = take_stash(doc);
 	if (CELL(&rs, 0, 5)) {
-		if (idlist_add(&sr.ids, strtoll(CELL(&rs, 0, 5), NULL, 10)) < 0)
+		if (idlist_add(&sf.ids, strtoll(CELL(&rs, 0, 5), NULL, 10)) < 0) {
+			cJSON_Delete(st);
 			goto oom;
-		if ((rc = read_sds(self, &sr, err)) < 0) {
+		}
+		if ((rc = fetch_sds(self, &sf, err)) < 0 || (rc = build_sds(&sf, &sr, err)) < 0) {
 			cJSON_Delete(st);
 			goto done;
 		}
@@ -2492,6 +2558,7 @@ oom:
 done:
 	cJSON_Delete(doc);
 	sdread_free(&sr);
+	sdrows_free(&sf);
 	rowset_free(&rs);
 	return rc;
 }
@@ -2741,105 +2808,140 @@ done:
 
 /* ---- partitions: reading ------------------------------------------------- */
 
-/*
- * Build the partitions of rs (PART_ID, CREATE_TIME, LAST_ACCESS_TIME, SD_ID)
- * with a fixed number of queries and hand them to cb in rs order.
- */
-static int emit_parts(hms_catalog *self, const char *db, const char *table, rowset *rs,
-		      ms_entity_cb cb, void *ctx, ms_error *err)
+/* The rows of a batch of partitions, fetched and not yet built. */
+typedef struct partrows {
+	rowset parts;      /* PART_ID, CREATE_TIME, LAST_ACCESS_TIME, SD_ID */
+	idlist ids;        /* PART_IDs, sorted */
+	rowset kv;         /* PART_ID, PART_KEY_VAL, in order */
+	rowset pp;         /* PART_ID, PARAM_KEY, PARAM_VALUE */
+	sdrows sd;
+} partrows;
+
+static void partrows_free(partrows *f)
 {
-	idlist ids = { 0 };
-	rowset kv = { 0 }, pp = { 0 };
+	rowset_free(&f->parts);
+	free(f->ids.v);
+	rowset_free(&f->kv);
+	rowset_free(&f->pp);
+	sdrows_free(&f->sd);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Fetch what the partitions of f->parts (filled by the caller) need. */
+static int fetch_parts(hms_catalog *self, partrows *f, ms_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < f->parts.nrows; i++)
+		if (idlist_add(&f->ids, strtoll(CELL(&f->parts, i, 0), NULL, 10)) < 0 ||
+		    (CELL(&f->parts, i, 3) &&
+		     idlist_add(&f->sd.ids, strtoll(CELL(&f->parts, i, 3), NULL, 10)) < 0))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	idlist_unique(&f->ids);
+	if ((rc = q_in(self,
+		       "SELECT \"PART_ID\", \"PART_KEY_VAL\" FROM \"PARTITION_KEY_VALS\" WHERE "
+		       "\"PART_ID\" IN ",
+		       " ORDER BY \"PART_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->kv, err)) < 0 ||
+	    (rc = q_in(self,
+		       "SELECT \"PART_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"PARTITION_PARAMS\" "
+		       "WHERE \"PART_ID\" IN ",
+		       NULL, NULL, 0, &f->ids, &f->pp, err)) < 0)
+		return rc;
+	return fetch_sds(self, &f->sd, err);
+}
+
+/* The next batch of a table's partitions after PART_ID `after` (updated), fetched. */
+static int fetch_batch(hms_catalog *self, const char *idb, char *after, size_t after_len,
+		       partrows *f, ms_error *err)
+{
+	const char *p[2] = { idb, after };
+	int rc;
+
+	if ((rc = q(self,
+		    "SELECT \"PART_ID\", \"CREATE_TIME\", \"LAST_ACCESS_TIME\", \"SD_ID\" FROM "
+		    "\"PARTITIONS\" WHERE \"TBL_ID\" = ? AND \"PART_ID\" > ? ORDER BY "
+		    "\"PART_ID\" LIMIT " HMS_SCAN_BATCH_TEXT,
+		    p, 2, &f->parts, NULL, err)) < 0)
+		return rc;
+	if (f->parts.nrows)
+		snprintf(after, after_len, "%s", CELL(&f->parts, f->parts.nrows - 1, 0));
+	return fetch_parts(self, f, err);
+}
+
+/* Build the partitions of f and hand them to cb in row order. */
+static int build_parts(hms_catalog *self, const char *db, const char *table, const partrows *f,
+		       ms_entity_cb cb, void *ctx, ms_error *err)
+{
 	sdread sr = { 0 };
-	cJSON **docs = NULL;
-	size_t i, n = rs->nrows;
+	cJSON **by_id = NULL;
+	size_t *uses = NULL, i, n = f->parts.nrows;
 	long long idx;
 	int rc = 0;
 
 	if (n == 0)
 		return 0;
-	if (!(docs = calloc(n, sizeof(*docs))))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		if (idlist_add(&ids, strtoll(CELL(rs, i, 0), NULL, 10)) < 0 ||
-		    (CELL(rs, i, 3) && idlist_add(&sr.ids, strtoll(CELL(rs, i, 3), NULL, 10)) < 0))
-			goto oom;
-	}
-	idlist_unique(&ids);
-	if ((rc = q_in(self,
-		       "SELECT \"PART_ID\", \"PART_KEY_VAL\" FROM \"PARTITION_KEY_VALS\" WHERE "
-		       "\"PART_ID\" IN ",
-		       " ORDER BY \"PART_ID\", \"INTEGER_IDX\"", NULL, 0, &ids, &kv, err)) < 0 ||
-	    (rc = q_in(self,
-		       "SELECT \"PART_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"PARTITION_PARAMS\" "
-		       "WHERE \"PART_ID\" IN ",
-		       NULL, NULL, 0, &ids, &pp, err)) < 0 ||
-	    (rc = read_sds(self, &sr, err)) < 0)
+	if ((rc = build_sds(&f->sd, &sr, err)) < 0)
 		goto done;
-	/* docs indexed by position in the sorted id list */
-	{
-		cJSON **by_id = calloc(ids.n, sizeof(*by_id));
-
-		if (!by_id)
+	by_id = calloc(f->ids.n, sizeof(*by_id));
+	uses = calloc(sr.ids.n + 1, sizeof(*uses));
+	if (!by_id || !uses)
+		goto oom;
+	for (i = 0; i < f->ids.n; i++)
+		if (!(by_id[i] = cJSON_CreateObject()) ||
+		    !cJSON_AddArrayToObject(by_id[i], "Values") ||
+		    !cJSON_AddObjectToObject(by_id[i], "Parameters"))
 			goto oom;
-		for (i = 0; i < ids.n; i++) {
-			if (!(by_id[i] = cJSON_CreateObject()) ||
-			    !cJSON_AddArrayToObject(by_id[i], "Values") ||
-			    !cJSON_AddObjectToObject(by_id[i], "Parameters")) {
-				size_t j;
+	for (i = 0; i < f->kv.nrows; i++) {
+		cJSON *v;
 
-				for (j = 0; j <= i; j++)
-					cJSON_Delete(by_id[j]);
-				free(by_id);
-				goto oom;
-			}
-		}
-		for (i = 0; i < kv.nrows; i++) {
-			cJSON *v;
-
-			idx = find_id(&ids, strtoll(CELL(&kv, i, 0), NULL, 10));
-			if (idx < 0)
-				continue;
-			v = cJSON_CreateString(CELL(&kv, i, 1) ? CELL(&kv, i, 1) : "");
-			if (v)
-				cJSON_AddItemToArray(cJSON_GetObjectItem(by_id[idx], "Values"), v);
-		}
-		for (i = 0; i < pp.nrows; i++) {
-			idx = find_id(&ids, strtoll(CELL(&pp, i, 0), NULL, 10));
-			if (idx >= 0)
-				jadd_str(cJSON_GetObjectItem(by_id[idx], "Parameters"), CELL(&pp, i, 1),
-					 CELL(&pp, i, 2) ? CELL(&pp, i, 2) : "");
-		}
-		for (i = 0; i < n; i++) {
-			idx = find_id(&ids, strtoll(CELL(rs, i, 0), NULL, 10));
-			docs[i] = by_id[idx];
-			by_id[idx] = NULL;
-		}
-		for (i = 0; i < ids.n; i++)
-			cJSON_Delete(by_id[i]);
-		free(by_id);
+		if ((idx = row_idx(&f->kv, i, &f->ids)) < 0)
+			continue;
+		if (!(v = cJSON_CreateString(CELL(&f->kv, i, 1) ? CELL(&f->kv, i, 1) : "")))
+			goto oom;
+		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(by_id[idx], "Values"), v);
 	}
+	if (build_params(&f->pp, &f->ids, by_id) < 0)
+		goto oom;
+	/* how many partitions use each SD (one each, in Hive; a shared one is copied) */
+	for (i = 0; i < n; i++)
+		if (CELL(&f->parts, i, 3) && (idx = find_id(&sr.ids, strtoll(CELL(&f->parts, i, 3),
+								      NULL, 10))) >= 0)
+			uses[idx]++;
 	for (i = 0; i < n && rc == 0; i++) {
-		cJSON *doc = docs[i], *st;
+		cJSON *doc, *st;
 		ms_entity *e = NULL;
 
-		docs[i] = NULL;
-		if (!doc)
-			continue;
+		idx = row_idx(&f->parts, i, &f->ids);
+		doc = by_id[idx];
+		by_id[idx] = NULL;
 		if (!cJSON_AddStringToObject(doc, "DatabaseName", db) ||
 		    !cJSON_AddStringToObject(doc, "TableName", table) ||
-		    jadd_num(doc, "CreationTime", CELL(rs, i, 1)) < 0 ||
-		    jadd_num(doc, "LastAccessTime", CELL(rs, i, 2)) < 0) {
+		    jadd_num(doc, "CreationTime", CELL(&f->parts, i, 1)) < 0 ||
+		    jadd_num(doc, "LastAccessTime", CELL(&f->parts, i, 2)) < 0) {
 			cJSON_Delete(doc);
 			goto oom;
 		}
 		st = take_stash(doc);
-		if (CELL(rs, i, 3)) {
-			idx = find_id(&sr.ids, strtoll(CELL(rs, i, 3), NULL, 10));
-			if (idx >= 0 && sr.sd[idx]) {
-				finish_sd(doc, sr.sd[idx], sr.skew_values[idx], sr.skew_maps[idx], st);
-				sr.sd[idx] = sr.skew_values[idx] = sr.skew_maps[idx] = NULL;
+		idx = CELL(&f->parts, i, 3) ? find_id(&sr.ids, strtoll(CELL(&f->parts, i, 3), NULL, 10))
+					    : -1;
+		if (idx >= 0 && sr.sd[idx] && --uses[idx]) {
+			cJSON *sd = cJSON_Duplicate(sr.sd[idx], 1),
+			      *skv = cJSON_Duplicate(sr.skew_values[idx], 1),
+			      *skm = cJSON_Duplicate(sr.skew_maps[idx], 1);
+
+			if (!sd || !skv || !skm) {
+				cJSON_Delete(sd);
+				cJSON_Delete(skv);
+				cJSON_Delete(skm);
+				cJSON_Delete(doc);
+				cJSON_Delete(st);
+				goto oom;
 			}
+			finish_sd(doc, sd, skv, skm, st);
+		} else if (idx >= 0 && sr.sd[idx]) {
+			finish_sd(doc, sr.sd[idx], sr.skew_values[idx], sr.skew_maps[idx], st);
+			sr.sd[idx] = sr.skew_values[idx] = sr.skew_maps[idx] = NULL;
 		}
 		if ((rc = finish_entity(self, &e, MS_KIND_PARTITION, doc, st, db, table, err)) < 0)
 			break;
@@ -2849,14 +2951,292 @@ static int emit_parts(hms_catalog *self, const char *db, const char *table, rows
 oom:
 	rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 done:
-	for (i = 0; docs && i < n; i++)
-		cJSON_Delete(docs[i]);
-	free(docs);
-	free(ids.v);
-	rowset_free(&kv);
-	rowset_free(&pp);
+	for (i = 0; by_id && i < f->ids.n; i++)
+		cJSON_Delete(by_id[i]);
+	free(by_id);
+	free(uses);
 	sdread_free(&sr);
 	return rc;
+}
+
+/*
+ * Reading ahead.  A thread with a connection of its own (scanconn) fetches
+ * batches of partitions, table after table of a plan, while the caller builds
+ * and consumes the batches before them: the server's work and the caller's
+ * overlap, across tables too.  At most AHEAD batches wait.  The plan comes
+ * from ms_catalog_plan_scans, or is the rest of one big table.  Reading on
+ * another connection, it is used outside transactions only.
+ */
+#define AHEAD 4
+
+typedef struct ahead_item {
+	size_t k;          /* the table's index in the plan */
+	partrows rows;
+	int last;          /* the table's last batch */
+	int rc;            /* < 0: the table could not be read (last is set) */
+	ms_error err;
+} ahead_item;
+
+struct scan_ahead {
+	hms_catalog shadow;          /* the catalog, on scanconn */
+	char **names;                /* database, table, ... (folded) */
+	size_t nplan;
+	char after0[32];             /* the first table starts after this PART_ID */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	ahead_item q[AHEAD];
+	size_t head, n;
+	size_t skip_to;              /* the thread drops tables before this one */
+	size_t next;                 /* the caller's next table */
+	int busy;                    /* a scan is consuming */
+	int finished, cancel;
+};
+
+/* Queue *it (taken); 1 when nobody wants it any more (it is freed). */
+static int ahead_put(scan_ahead *sa, ahead_item *it)
+{
+	int dropped;
+
+	pthread_mutex_lock(&sa->mu);
+	while (sa->n == AHEAD && !sa->cancel && sa->skip_to <= it->k)
+		pthread_cond_wait(&sa->cv, &sa->mu);
+	dropped = sa->cancel || sa->skip_to > it->k;
+	if (!dropped) {
+		sa->q[(sa->head + sa->n) % AHEAD] = *it;
+		sa->n++;
+		pthread_cond_broadcast(&sa->cv);
+	}
+	pthread_mutex_unlock(&sa->mu);
+	if (dropped)
+		partrows_free(&it->rows);
+	return dropped;
+}
+
+/* Whether table k is still wanted. */
+static int ahead_wanted(scan_ahead *sa, size_t k)
+{
+	int wanted;
+
+	pthread_mutex_lock(&sa->mu);
+	wanted = !sa->cancel && sa->skip_to <= k;
+	pthread_mutex_unlock(&sa->mu);
+	return wanted;
+}
+
+static void *ahead_main(void *arg)
+{
+	scan_ahead *sa = arg;
+	size_t k;
+
+	for (k = 0; k < sa->nplan; k++) {
+		char idb[32], after[32];
+		ahead_item it;
+		tblinfo t;
+		int last = 0;
+
+		if (!ahead_wanted(sa, k))
+			continue;
+		memset(&it, 0, sizeof(it));
+		it.k = k;
+		ms_error_clear(&it.err);
+		memset(&t, 0, sizeof(t));
+		if ((it.rc = tbl_find(&sa->shadow, sa->names[2 * k], sa->names[2 * k + 1], 1, 0, &t,
+				      &it.err)) < 0) {
+			it.last = 1;
+			ahead_put(sa, &it);
+			continue;
+		}
+		snprintf(idb, sizeof(idb), "%lld", t.id);
+		tblinfo_free(&t);
+		snprintf(after, sizeof(after), "%s", k == 0 && sa->after0[0] ? sa->after0 : "-1");
+		while (!last) {
+			memset(&it, 0, sizeof(it));
+			it.k = k;
+			ms_error_clear(&it.err);
+			it.rc = fetch_batch(&sa->shadow, idb, after, sizeof(after), &it.rows, &it.err);
+			last = it.last = it.rc < 0 || it.rows.parts.nrows < HMS_SCAN_BATCH;
+			if (ahead_put(sa, &it))
+				break;
+		}
+	}
+	pthread_mutex_lock(&sa->mu);
+	sa->finished = 1;
+	pthread_cond_broadcast(&sa->cv);
+	pthread_mutex_unlock(&sa->mu);
+	return NULL;
+}
+
+static void ahead_stop(hms_catalog *self)
+{
+	scan_ahead *sa = self->ahead;
+	size_t i;
+
+	if (!sa)
+		return;
+	pthread_mutex_lock(&sa->mu);
+	sa->cancel = 1;
+	pthread_cond_broadcast(&sa->cv);
+	pthread_mutex_unlock(&sa->mu);
+	pthread_join(sa->th, NULL);
+	for (; sa->n; sa->n--, sa->head = (sa->head + 1) % AHEAD)
+		partrows_free(&sa->q[sa->head].rows);
+	for (i = 0; i < 2 * sa->nplan; i++)
+		free(sa->names[i]);
+	free(sa->names);
+	pthread_cond_destroy(&sa->cv);
+	pthread_mutex_destroy(&sa->mu);
+	free(sa);
+	self->ahead = NULL;
+}
+
+/*
+ * Start reading ahead the tables refs (database, table pairs, n of them), the
+ * first after PART_ID after0 (NULL: from its start).  1 when it cannot start
+ * (no second connection: not an error, scans read as they go).
+ */
+static int ahead_start(hms_catalog *self, const ms_table_ref *refs, size_t n, const char *after0,
+		       ms_error *err)
+{
+	scan_ahead *sa;
+	ms_error ignored;
+	size_t i;
+
+	if (self->ahead || !self->url || self->in_txn || n == 0)
+		return 1;
+	if (!self->scanconn && self->connect(&self->scanconn, self->url, &ignored) < 0)
+		return 1;
+	if (!(sa = calloc(1, sizeof(*sa))) || !(sa->names = calloc(2 * n, sizeof(char *)))) {
+		free(sa);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	sa->nplan = n;
+	for (i = 0; i < n; i++) {
+		char dn[MS_NAME_MAX * 4 + 1], tn[MS_NAME_MAX * 4 + 1];
+
+		/* a name fold refuses is kept as given: the table's scan reports it */
+		if (fold(dn, sizeof(dn), refs[i].database, "database", &ignored) < 0)
+			snprintf(dn, sizeof(dn), "%s", refs[i].database);
+		if (fold(tn, sizeof(tn), refs[i].table, "table", &ignored) < 0)
+			snprintf(tn, sizeof(tn), "%s", refs[i].table);
+		if (!(sa->names[2 * i] = strdup(dn)) || !(sa->names[2 * i + 1] = strdup(tn))) {
+			for (i = 0; i < 2 * n; i++)
+				free(sa->names[i]);
+			free(sa->names);
+			free(sa);
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		}
+	}
+	snprintf(sa->after0, sizeof(sa->after0), "%s", after0 ? after0 : "");
+	sa->shadow = *self;
+	sa->shadow.conn = self->scanconn;
+	sa->shadow.ahead = NULL;
+	pthread_mutex_init(&sa->mu, NULL);
+	pthread_cond_init(&sa->cv, NULL);
+	if (pthread_create(&sa->th, NULL, ahead_main, sa) != 0) {
+		for (i = 0; i < 2 * n; i++)
+			free(sa->names[i]);
+		free(sa->names);
+		pthread_cond_destroy(&sa->cv);
+		pthread_mutex_destroy(&sa->mu);
+		free(sa);
+		return 1;
+	}
+	self->ahead = sa;
+	return 0;
+}
+
+/* The plan index of table dn.tn at or after the caller's next one, or -1. */
+static long long ahead_find(const scan_ahead *sa, const char *dn, const char *tn)
+{
+	size_t k;
+
+	if (!sa || sa->busy)
+		return -1;
+	for (k = sa->next; k < sa->nplan; k++)
+		if (strcmp(sa->names[2 * k], dn) == 0 && strcmp(sa->names[2 * k + 1], tn) == 0)
+			return (long long)k;
+	return -1;
+}
+
+/* Next item of table k (earlier tables' are dropped): 0, or 1 when none will come. */
+static int ahead_take(scan_ahead *sa, size_t k, ahead_item *it)
+{
+	int rc = 1;
+
+	pthread_mutex_lock(&sa->mu);
+	for (;;) {
+		while (sa->n && sa->q[sa->head].k < k) {
+			partrows_free(&sa->q[sa->head].rows);
+			sa->head = (sa->head + 1) % AHEAD;
+			sa->n--;
+			pthread_cond_broadcast(&sa->cv);
+		}
+		if (sa->n) {
+			if (sa->q[sa->head].k == k) {
+				*it = sa->q[sa->head];
+				sa->head = (sa->head + 1) % AHEAD;
+				sa->n--;
+				pthread_cond_broadcast(&sa->cv);
+				rc = 0;
+			}
+			break;
+		}
+		if (sa->finished)
+			break;
+		pthread_cond_wait(&sa->cv, &sa->mu);
+	}
+	pthread_mutex_unlock(&sa->mu);
+	return rc;
+}
+
+/* Scan table k of the plan (dn.tn) from what the thread reads. */
+static int scan_planned(hms_catalog *self, size_t k, const char *dn, const char *tn,
+			ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	scan_ahead *sa = self->ahead;
+	int rc = 0, last = 0;
+
+	pthread_mutex_lock(&sa->mu);
+	sa->skip_to = k;
+	sa->busy = 1;
+	pthread_cond_broadcast(&sa->cv);
+	pthread_mutex_unlock(&sa->mu);
+	while (!last && rc == 0) {
+		ahead_item it;
+
+		if (ahead_take(sa, k, &it) != 0) {
+			rc = ms_error_set(err, MS_ERROR, "'%s': reading ahead stopped before the "
+					  "partitions of '%s.%s' were read", self->base.url, dn, tn);
+			break;
+		}
+		last = it.last;
+		if (it.rc < 0) {
+			rc = it.rc;
+			if (err)
+				*err = it.err;
+		} else {
+			rc = build_parts(self, dn, tn, &it.rows, cb, ctx, err);
+		}
+		partrows_free(&it.rows);
+	}
+	/* what is left of this table is not wanted */
+	pthread_mutex_lock(&sa->mu);
+	sa->skip_to = sa->next = k + 1;
+	sa->busy = 0;
+	pthread_cond_broadcast(&sa->cv);
+	pthread_mutex_unlock(&sa->mu);
+	return rc;
+}
+
+static int hms_plan_scans(ms_catalog *cat, const ms_table_ref *tables, size_t n, ms_error *err)
+{
+	hms_catalog *self = (hms_catalog *)cat;
+	int rc;
+
+	ahead_stop(self);
+	rc = ahead_start(self, tables, n, NULL, err);
+	return rc < 0 ? rc : 0;
 }
 
 typedef struct collected {
@@ -2878,187 +3258,12 @@ static int collect_entity(ms_entity *e, void *ctx, ms_error *err)
 	return 0;
 }
 
-/*
- * Reading ahead: after a full first batch, a thread with a connection of its
- * own reads and builds the next batches (queries, JSON, hashes) while the
- * caller consumes the current one, so the server's work and the caller's
- * overlap.  At most AHEAD batches wait.
- */
-#define AHEAD 2
-
-typedef struct scan_ahead {
-	hms_catalog shadow;          /* the catalog, on scanconn */
-	const char *db, *table;
-	char idb[32], after[32];
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	collected q[AHEAD];
-	size_t head, n;
-	int finished, cancel, rc;
-	ms_error err;
-} scan_ahead;
-
-/* One batch after `after` into c; *got = rows read. */
-static int scan_batch(hms_catalog *self, const char *dn, const char *tn, const char *idb,
-		      char *after, size_t after_len, collected *c, size_t *got, ms_error *err)
-{
-	const char *p[2] = { idb, after };
-	rowset rs = { 0 };
-	int rc;
-
-	*got = 0;
-	if ((rc = q(self,
-		    "SELECT \"PART_ID\", \"CREATE_TIME\", \"LAST_ACCESS_TIME\", \"SD_ID\" FROM "
-		    "\"PARTITIONS\" WHERE \"TBL_ID\" = ? AND \"PART_ID\" > ? ORDER BY "
-		    "\"PART_ID\" LIMIT " HMS_SCAN_BATCH_TEXT,
-		    p, 2, &rs, NULL, err)) < 0)
-		return rc;
-	*got = rs.nrows;
-	if (rs.nrows)
-		snprintf(after, after_len, "%s", CELL(&rs, rs.nrows - 1, 0));
-	rc = emit_parts(self, dn, tn, &rs, collect_entity, c, err);
-	rowset_free(&rs);
-	return rc;
-}
-
-static void collected_free(collected *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		ms_entity_free(c->v[i]);
-	free(c->v);
-	c->v = NULL;
-	c->n = 0;
-}
-
-static void *scan_ahead_main(void *arg)
-{
-	scan_ahead *sa = arg;
-	int rc = 0;
-
-	for (;;) {
-		collected c = { 0 };
-		size_t got = 0;
-
-		rc = scan_batch(&sa->shadow, sa->db, sa->table, sa->idb, sa->after,
-				sizeof(sa->after), &c, &got, &sa->err);
-		pthread_mutex_lock(&sa->mu);
-		while (sa->n == AHEAD && !sa->cancel)
-			pthread_cond_wait(&sa->cv, &sa->mu);
-		if (sa->cancel || rc < 0) {
-			sa->rc = rc;
-			sa->finished = 1;
-			pthread_cond_broadcast(&sa->cv);
-			pthread_mutex_unlock(&sa->mu);
-			collected_free(&c);
-			return NULL;
-		}
-		sa->q[(sa->head + sa->n) % AHEAD] = c;
-		sa->n++;
-		if (got < HMS_SCAN_BATCH)
-			sa->finished = 1;
-		pthread_cond_broadcast(&sa->cv);
-		pthread_mutex_unlock(&sa->mu);
-		if (got < HMS_SCAN_BATCH)
-			return NULL;
-	}
-}
-
-/* Hand every entity of c to cb (stolen); after a failure, free the rest. */
-static int deliver(collected *c, int rc, ms_entity_cb cb, void *ctx, ms_error *err)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++) {
-		if (rc == 0)
-			rc = cb(c->v[i], ctx, err);
-		else
-			ms_entity_free(c->v[i]);
-	}
-	free(c->v);
-	c->v = NULL;
-	c->n = 0;
-	return rc;
-}
-
-/* The rest of a scan through a reading-ahead thread; 1 when none could start. */
-static int scan_rest_ahead(hms_catalog *self, const char *dn, const char *tn, const char *idb,
-			   const char *after, ms_entity_cb cb, void *ctx, ms_error *err)
-{
-	scan_ahead *sa;
-	pthread_t th;
-	int rc = 0;
-
-	if (self->scanning || !self->url)
-		return 1;
-	if (!self->scanconn && self->connect(&self->scanconn, self->url, err) < 0)
-		return 1;   /* not fatal: the scan goes on on the one connection */
-	if (!(sa = calloc(1, sizeof(*sa))))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	sa->shadow = *self;
-	sa->shadow.conn = self->scanconn;
-	sa->db = dn;
-	sa->table = tn;
-	snprintf(sa->idb, sizeof(sa->idb), "%s", idb);
-	snprintf(sa->after, sizeof(sa->after), "%s", after);
-	ms_error_clear(&sa->err);
-	pthread_mutex_init(&sa->mu, NULL);
-	pthread_cond_init(&sa->cv, NULL);
-	if (pthread_create(&th, NULL, scan_ahead_main, sa) != 0) {
-		pthread_cond_destroy(&sa->cv);
-		pthread_mutex_destroy(&sa->mu);
-		free(sa);
-		return 1;
-	}
-	self->scanning = 1;
-	for (;;) {
-		collected c = { 0 };
-		int more;
-
-		pthread_mutex_lock(&sa->mu);
-		while (sa->n == 0 && !sa->finished)
-			pthread_cond_wait(&sa->cv, &sa->mu);
-		more = sa->n > 0;
-		if (more) {
-			c = sa->q[sa->head];
-			sa->head = (sa->head + 1) % AHEAD;
-			sa->n--;
-			pthread_cond_broadcast(&sa->cv);
-		}
-		pthread_mutex_unlock(&sa->mu);
-		if (!more)
-			break;
-		if ((rc = deliver(&c, rc, cb, ctx, err)) != 0)
-			break;
-	}
-	pthread_mutex_lock(&sa->mu);
-	sa->cancel = 1;
-	pthread_cond_broadcast(&sa->cv);
-	pthread_mutex_unlock(&sa->mu);
-	pthread_join(th, NULL);
-	self->scanning = 0;
-	while (sa->n) {
-		collected_free(&sa->q[sa->head]);
-		sa->head = (sa->head + 1) % AHEAD;
-		sa->n--;
-	}
-	if (rc == 0 && sa->rc < 0) {
-		rc = sa->rc;
-		if (err)
-			*err = sa->err;
-	}
-	pthread_cond_destroy(&sa->cv);
-	pthread_mutex_destroy(&sa->mu);
-	free(sa);
-	return rc;
-}
-
 static int hms_scan_partitions(ms_catalog *cat, const char *db, const char *table,
 			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
 	char dn[MS_NAME_MAX * 4 + 1], tn[MS_NAME_MAX * 4 + 1], idb[32], after[32];
+	long long k;
 	tblinfo t;
 	int rc;
 
@@ -3068,22 +3273,33 @@ static int hms_scan_partitions(ms_catalog *cat, const char *db, const char *tabl
 	 */
 	(void)flags;
 	if ((rc = fold(dn, sizeof(dn), db, "database", err)) < 0 ||
-	    (rc = fold(tn, sizeof(tn), table, "table", err)) < 0 ||
-	    (rc = tbl_find(self, dn, tn, 1, 0, &t, err)) < 0)
+	    (rc = fold(tn, sizeof(tn), table, "table", err)) < 0)
+		return rc;
+	if (!self->in_txn && (k = ahead_find(self->ahead, dn, tn)) >= 0)
+		return scan_planned(self, (size_t)k, dn, tn, cb, ctx, err);
+	if ((rc = tbl_find(self, dn, tn, 1, 0, &t, err)) < 0)
 		return rc;
 	snprintf(idb, sizeof(idb), "%lld", t.id);
 	snprintf(after, sizeof(after), "-1");
 	for (;;) {
-		collected c = { 0 };
+		partrows f = { 0 };
 		size_t got;
+		ms_table_ref me = { dn, tn };
 
-		/* build the whole batch first: cb may use this catalog again */
-		rc = scan_batch(self, dn, tn, idb, after, sizeof(after), &c, &got, err);
-		if ((rc = deliver(&c, rc, cb, ctx, err)) != 0 || got < HMS_SCAN_BATCH)
+		rc = fetch_batch(self, idb, after, sizeof(after), &f, err);
+		got = f.parts.nrows;
+		if (rc == 0)
+			rc = build_parts(self, dn, tn, &f, cb, ctx, err);
+		partrows_free(&f);
+		if (rc != 0 || got < HMS_SCAN_BATCH)
 			break;
-		/* a big table: read ahead on a second connection (outside a transaction) */
-		if (!self->in_txn &&
-		    (rc = scan_rest_ahead(self, dn, tn, idb, after, cb, ctx, err)) != 1)
+		/* a big table: read the rest ahead on the second connection */
+		if ((rc = ahead_start(self, &me, 1, after, err)) == 0) {
+			rc = scan_planned(self, 0, dn, tn, cb, ctx, err);
+			ahead_stop(self);
+			break;
+		}
+		if (rc < 0)
 			break;
 		rc = 0;
 	}
@@ -3146,7 +3362,7 @@ static int hms_get_partition(ms_catalog *cat, const char *db, const char *table,
 	char dn[MS_NAME_MAX * 4 + 1], tn[MS_NAME_MAX * 4 + 1], idb[32], *pn = NULL;
 	const char *p[2];
 	cJSON *vals = NULL;
-	rowset rs = { 0 };
+	partrows f = { 0 };
 	collected c = { 0 };
 	ms_entity *found = NULL;
 	tblinfo t;
@@ -3179,8 +3395,9 @@ static int hms_get_partition(ms_catalog *cat, const char *db, const char *table,
 	if ((rc = q(self,
 		    "SELECT \"PART_ID\", \"CREATE_TIME\", \"LAST_ACCESS_TIME\", \"SD_ID\" FROM "
 		    "\"PARTITIONS\" WHERE \"TBL_ID\" = ? AND \"PART_NAME\" = ?",
-		    p, 2, &rs, NULL, err)) < 0 ||
-	    (rc = emit_parts(self, dn, tn, &rs, collect_entity, &c, err)) < 0)
+		    p, 2, &f.parts, NULL, err)) < 0 ||
+	    (rc = fetch_parts(self, &f, err)) < 0 ||
+	    (rc = build_parts(self, dn, tn, &f, collect_entity, &c, err)) < 0)
 		goto done;
 	for (i = 0; i < c.n; i++) {
 		if (!found && strcmp(c.v[i]->vkey, vkey) == 0) {
@@ -3198,7 +3415,7 @@ done:
 	free(c.v);
 	free(pn);
 	cJSON_Delete(vals);
-	rowset_free(&rs);
+	partrows_free(&f);
 	tblinfo_free(&t);
 	return rc;
 }
@@ -3707,6 +3924,7 @@ static void hms_close(ms_catalog *cat)
 		self->conn->ops->close(self->conn);
 	if (self->idconn)
 		self->idconn->ops->close(self->idconn);
+	ahead_stop(self);
 	if (self->scanconn)
 		self->scanconn->ops->close(self->scanconn);
 	ms_url_free(self->url);
@@ -3736,7 +3954,7 @@ static const ms_catalog_driver hms_driver = {
 	/* create or replace; the database must exist (ENOTFOUND) */
 	.put_table = hms_put_table,
 	.delete_table = hms_delete_table,
-	/* batches of 1000 partitions, a dozen queries per batch */
+	/* batches of 1000 partitions, a dozen queries per batch, read ahead */
 	.scan_partitions = hms_scan_partitions,
 	.get_partition = hms_get_partition,
 	/* create or replace a batch in one transaction (or savepoint) */
@@ -3750,6 +3968,8 @@ static const ms_catalog_driver hms_driver = {
 	/* NOTIFICATION_LOG, EVENT_ID as cursor */
 	.changes_since = hms_changes_since,
 	.finish = NULL,
+	/* reads the planned tables' partitions ahead on a second connection */
+	.plan_scans = hms_plan_scans,
 };
 
 /* Refuse a database that is not a Hive 3.x metastore, naming what was found. */

@@ -170,6 +170,11 @@ int ms_catalog_verify_table(ms_catalog *cat, const char *db, const char *table, 
 	return cat->driver->verify_table ? cat->driver->verify_table(cat, db, table, err) : 0;
 }
 
+int ms_catalog_plan_scans(ms_catalog *cat, const ms_table_ref *tables, size_t n, ms_error *err)
+{
+	return cat->driver->plan_scans ? cat->driver->plan_scans(cat, tables, n, err) : 0;
+}
+
 int ms_catalog_begin(ms_catalog *cat, ms_error *err)
 {
 	return cat->driver->begin ? cat->driver->begin(cat, err) : 0;
