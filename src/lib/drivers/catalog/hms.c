@@ -728,6 +728,30 @@ static int jadd_num(cJSON *o, const char *k, const char *v)
 	return v && !cJSON_AddNumberToObject(o, k, (double)strtoll(v, NULL, 10)) ? MS_ENOMEM : 0;
 }
 
+/*
+ * The same with a key that is a string literal, not copied (cJSON's
+ * constant keys): documents read in bulk are built with these, which saves
+ * an allocation and a free per member.
+ */
+static cJSON *jlit(cJSON *o, const char *lit, cJSON *item)
+{
+	if (item && !cJSON_AddItemToObjectCS(o, lit, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
+static int jlit_str(cJSON *o, const char *lit, const char *v)
+{
+	return v && !jlit(o, lit, cJSON_CreateString(v)) ? MS_ENOMEM : 0;
+}
+
+static int jlit_num(cJSON *o, const char *lit, const char *v)
+{
+	return v && !jlit(o, lit, cJSON_CreateNumber((double)strtoll(v, NULL, 10))) ? MS_ENOMEM : 0;
+}
+
 static int in_list(const char *const *names, const char *k)
 {
 	for (; *names; names++)
@@ -950,18 +974,19 @@ static void sdread_free(sdread *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static cJSON *child_obj(cJSON *o, const char *k)
+/* Member lit of o, added when missing (lit: a string literal). */
+static cJSON *child_obj(cJSON *o, const char *lit)
 {
-	cJSON *c = cJSON_GetObjectItemCaseSensitive(o, k);
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(o, lit);
 
-	return c ? c : cJSON_AddObjectToObject(o, k);
+	return c ? c : jlit(o, lit, cJSON_CreateObject());
 }
 
-static cJSON *child_arr(cJSON *o, const char *k)
+static cJSON *child_arr(cJSON *o, const char *lit)
 {
-	cJSON *c = cJSON_GetObjectItemCaseSensitive(o, k);
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(o, lit);
 
-	return c ? c : cJSON_AddArrayToObject(o, k);
+	return c ? c : jlit(o, lit, cJSON_CreateArray());
 }
 
 /* Encode the string list rows [from, to) of rs (value column vc) as Glue's skew string. */
@@ -1026,9 +1051,9 @@ static int build_sds(const sdrows *f, sdread *r, ms_error *err)
 		if ((idx = row_idx(&f->serde, i, &f->serdes)) < 0 || serde[idx])
 			continue;
 		if (!(se = serde[idx] = cJSON_CreateObject()) ||
-		    jadd_str(se, "Name", CELL(&f->serde, i, 1)) < 0 ||
-		    jadd_str(se, "SerializationLibrary", CELL(&f->serde, i, 2)) < 0 ||
-		    !cJSON_AddObjectToObject(se, "Parameters"))
+		    jlit_str(se, "Name", CELL(&f->serde, i, 1)) < 0 ||
+		    jlit_str(se, "SerializationLibrary", CELL(&f->serde, i, 2)) < 0 ||
+		    !jlit(se, "Parameters", cJSON_CreateObject()))
 			goto oom;
 	}
 	if (build_params(&f->sep, &f->serdes, serde) < 0)
@@ -1044,9 +1069,9 @@ static int build_sds(const sdrows *f, sdread *r, ms_error *err)
 		if (!(c = cJSON_CreateObject()))
 			goto oom;
 		cJSON_AddItemToArray(cols[idx], c);
-		if (jadd_str(c, "Name", CELL(&f->cols, i, 1)) < 0 ||
-		    jadd_str(c, "Type", CELL(&f->cols, i, 2)) < 0 ||
-		    jadd_str(c, "Comment", CELL(&f->cols, i, 3)) < 0)
+		if (jlit_str(c, "Name", CELL(&f->cols, i, 1)) < 0 ||
+		    jlit_str(c, "Type", CELL(&f->cols, i, 2)) < 0 ||
+		    jlit_str(c, "Comment", CELL(&f->cols, i, 3)) < 0)
 			goto oom;
 	}
 
@@ -1059,12 +1084,12 @@ static int build_sds(const sdrows *f, sdread *r, ms_error *err)
 		if ((idx = row_idx(&f->sds, i, &f->ids)) < 0 || r->sd[idx])
 			continue;
 		if (!(sd = r->sd[idx] = cJSON_CreateObject()) ||
-		    jadd_str(sd, "InputFormat", c[1]) < 0 ||
-		    !cJSON_AddBoolToObject(sd, "Compressed", c[2][0] == '1') ||
-		    jadd_str(sd, "Location", c[3]) < 0 ||
-		    jadd_num(sd, "NumberOfBuckets", c[4]) < 0 ||
-		    jadd_str(sd, "OutputFormat", c[5]) < 0 ||
-		    !cJSON_AddBoolToObject(sd, "StoredAsSubDirectories", c[8][0] == '1'))
+		    jlit_str(sd, "InputFormat", c[1]) < 0 ||
+		    !jlit(sd, "Compressed", cJSON_CreateBool(c[2][0] == '1')) ||
+		    jlit_str(sd, "Location", c[3]) < 0 ||
+		    jlit_num(sd, "NumberOfBuckets", c[4]) < 0 ||
+		    jlit_str(sd, "OutputFormat", c[5]) < 0 ||
+		    !jlit(sd, "StoredAsSubDirectories", cJSON_CreateBool(c[8][0] == '1')))
 			goto oom;
 		if (c[6]) {
 			k = find_id(&f->serdes, strtoll(c[6], NULL, 10));
@@ -1072,14 +1097,15 @@ static int build_sds(const sdrows *f, sdread *r, ms_error *err)
 			x = k >= 0 && serde[k] ? cJSON_Duplicate(serde[k], 1) : cJSON_CreateObject();
 			if (!x)
 				goto oom;
-			cJSON_AddItemToObject(sd, "SerdeInfo", x);
+			if (!jlit(sd, "SerdeInfo", x))
+				goto oom;
 			if (!cJSON_GetObjectItemCaseSensitive(x, "Parameters") &&
-			    !cJSON_AddObjectToObject(x, "Parameters"))
+			    !jlit(x, "Parameters", cJSON_CreateObject()))
 				goto oom;
 		}
-		if (!cJSON_AddObjectToObject(sd, "Parameters") ||
-		    !cJSON_AddArrayToObject(sd, "BucketColumns") ||
-		    !cJSON_AddArrayToObject(sd, "SortColumns") ||
+		if (!jlit(sd, "Parameters", cJSON_CreateObject()) ||
+		    !jlit(sd, "BucketColumns", cJSON_CreateArray()) ||
+		    !jlit(sd, "SortColumns", cJSON_CreateArray()) ||
 		    !(r->skew_values[idx] = cJSON_CreateArray()) ||
 		    !(r->skew_maps[idx] = cJSON_CreateObject()))
 			goto oom;
@@ -1087,7 +1113,8 @@ static int build_sds(const sdrows *f, sdread *r, ms_error *err)
 			k = find_id(&f->cds, strtoll(c[7], NULL, 10));
 			if (!(x = cJSON_Duplicate(cols[k], 1)))
 				goto oom;
-			cJSON_AddItemToObject(sd, "Columns", x);
+			if (!jlit(sd, "Columns", x))
+				goto oom;
 		}
 	}
 	if (build_params(&f->sdp, &f->ids, r->sd) < 0)
@@ -1111,8 +1138,8 @@ static int build_sds(const sdrows *f, sdread *r, ms_error *err)
 		if (!(o = cJSON_CreateObject()))
 			goto oom;
 		cJSON_AddItemToArray(child_arr(r->sd[idx], "SortColumns"), o);
-		if (jadd_str(o, "Column", CELL(&f->sort, i, 1)) < 0 ||
-		    jadd_num(o, "SortOrder", CELL(&f->sort, i, 2)) < 0)
+		if (jlit_str(o, "Column", CELL(&f->sort, i, 1)) < 0 ||
+		    jlit_num(o, "SortOrder", CELL(&f->sort, i, 2)) < 0)
 			goto oom;
 	}
 	for (i = 0; i < f->skn.nrows; i++) {
@@ -2889,8 +2916,8 @@ static int build_parts(hms_catalog *self, const char *db, const char *table, con
 		goto oom;
 	for (i = 0; i < f->ids.n; i++)
 		if (!(by_id[i] = cJSON_CreateObject()) ||
-		    !cJSON_AddArrayToObject(by_id[i], "Values") ||
-		    !cJSON_AddObjectToObject(by_id[i], "Parameters"))
+		    !jlit(by_id[i], "Values", cJSON_CreateArray()) ||
+		    !jlit(by_id[i], "Parameters", cJSON_CreateObject()))
 			goto oom;
 	for (i = 0; i < f->kv.nrows; i++) {
 		cJSON *v;
@@ -2915,10 +2942,10 @@ static int build_parts(hms_catalog *self, const char *db, const char *table, con
 		idx = row_idx(&f->parts, i, &f->ids);
 		doc = by_id[idx];
 		by_id[idx] = NULL;
-		if (!cJSON_AddStringToObject(doc, "DatabaseName", db) ||
-		    !cJSON_AddStringToObject(doc, "TableName", table) ||
-		    jadd_num(doc, "CreationTime", CELL(&f->parts, i, 1)) < 0 ||
-		    jadd_num(doc, "LastAccessTime", CELL(&f->parts, i, 2)) < 0) {
+		if (!jlit(doc, "DatabaseName", cJSON_CreateString(db)) ||
+		    !jlit(doc, "TableName", cJSON_CreateString(table)) ||
+		    jlit_num(doc, "CreationTime", CELL(&f->parts, i, 1)) < 0 ||
+		    jlit_num(doc, "LastAccessTime", CELL(&f->parts, i, 2)) < 0) {
 			cJSON_Delete(doc);
 			goto oom;
 		}
