@@ -1203,6 +1203,59 @@ static void test_many_partitions(void **state)
 	ms_entity_free(t);
 }
 
+/*
+ * ms_catalog_plan_scans is a hint: with a plan, scans in its order, ahead of
+ * it, behind it, of a table outside it, and after the plan is dropped give
+ * what scans without one give.
+ */
+static void test_planned_scans(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "plan");
+	static const char *const tn[] = { "a", "b", "c" };
+	static const size_t order[] = { 1, 2, 0 };   /* b (a skipped), c (outside), a (behind) */
+	ms_entity *d = plain_database(fx, db, "x"), *p[3][2];
+	ms_table_ref plan[2];
+	char loc[96];
+	size_t i, k;
+
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	for (i = 0; i < 3; i++) {
+		ms_entity *t;
+
+		snprintf(loc, sizeof(loc), "s3://b/plan/%s/", tn[i]);
+		t = plain_table(fx, db, tn[i], loc);
+		OK(ms_catalog_put_table(fx->cat, t, E));
+		ms_entity_free(t);
+		for (k = 0; k < 2; k++) {
+			snprintf(loc, sizeof(loc), "s3://b/plan/%s/%zu", tn[i], k);
+			p[i][k] = partition(fx, db, tn[i], k ? "2024-01-02" : "2024-01-01", tn[i], loc);
+		}
+		put_parts(fx, db, tn[i], p[i], 2);
+	}
+	reopen(fx);
+	plan[0].database = plan[1].database = db;
+	plan[0].table = "a";
+	plan[1].table = "b";
+	OK(ms_catalog_plan_scans(fx->cat, plan, 2, E));
+	for (k = 0; k <= 3; k++) {
+		entlist got = { 0 };
+
+		if (k == 3)   /* the plan dropped */
+			OK(ms_catalog_plan_scans(fx->cat, NULL, 0, E));
+		i = k == 3 ? 1 : order[k];
+		scan(fx, db, tn[i], 0, &got);
+		assert_int_equal(got.n, 2);
+		qsort(got.v, got.n, sizeof(*got.v), cmp_vkey);
+		assert_same(p[i][0], got.v[0]);
+		assert_same(p[i][1], got.v[1]);
+		entlist_free(&got);
+	}
+	for (i = 0; i < 3; i++)
+		free_all(p[i], 2);
+	ms_entity_free(d);
+}
+
 /* ---- sqlite only -------------------------------------------------------- */
 
 static void sqlite_url(fixture *fx, const char *catalog_id, char *out, size_t n)
@@ -1660,6 +1713,7 @@ static const struct CMUnitTest common_tests[] = {
 	cmocka_unit_test_setup_teardown(test_table_digest, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_transactions, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_many_partitions, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_planned_scans, fx_setup, fx_teardown),
 };
 
 static const profile profiles[] = {
