@@ -14,7 +14,9 @@
  *   escaped, SORT_COLS.ORDER, EXTERNAL/comment parameters kept;
  * - refusals: not a Hive 3.x schema, values longer than their column;
  * - warnings for what Hive has no column for; passwords never in errors;
- * - the NOTIFICATION_LOG change feed.
+ * - the NOTIFICATION_LOG change feed;
+ * - scans read ahead on a second connection (a plan of tables, a big table)
+ *   give what plain scans give, in and out of the plan's order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -789,6 +791,215 @@ static void test_large_batch(void **state)
 	ms_catalog_close(cat);
 }
 
+/* ---- planned scans: reading ahead across tables ------------------------- */
+
+typedef struct scan_check {
+	ms_entity *const *want;   /* the partitions put */
+	size_t nwant, got, bad, stop_after;
+} scan_check;
+
+/* Each scanned partition must be one put, with the same content hash. */
+static int check_part(ms_entity *e, void *ctx, ms_error *err)
+{
+	scan_check *s = ctx;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < s->nwant; i++)
+		if (strcmp(s->want[i]->vkey, e->vkey) == 0)
+			break;
+	if (i == s->nwant || memcmp(s->want[i]->hash, e->hash, MS_HASH_LEN) != 0)
+		s->bad++;
+	ms_entity_free(e);
+	s->got++;
+	return s->stop_after && s->got == s->stop_after ? 1 : 0;
+}
+
+/* Scan db.t and check it holds exactly want (n). */
+static void scan_is(ms_catalog *cat, const char *db, const char *t, ms_entity *const *want,
+		    size_t n)
+{
+	scan_check s = { want, n, 0, 0, 0 };
+	ms_error err;
+
+	if (ms_catalog_scan_partitions(cat, db, t, 0, check_part, &s, &err) != 0)
+		fail_msg("scan %s.%s: %s", db, t, err.message);
+	if (s.got != n || s.bad)
+		fail_msg("scan %s.%s: %zu partitions (%zu unlike those put), expected %zu", db, t,
+			 s.got, s.bad, n);
+}
+
+/* Locations of the partitions scanned, in scan order. */
+typedef struct locs {
+	char loc[8][64];
+	size_t n;
+} locs;
+
+static int note_loc(ms_entity *e, void *ctx, ms_error *err)
+{
+	locs *l = ctx;
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(e->doc, "StorageDescriptor"),
+					     "Location");
+
+	(void)err;
+	if (l->n < 8)
+		snprintf(l->loc[l->n], sizeof(l->loc[0]), "%s",
+			 cJSON_IsString(v) ? v->valuestring : "<none>");
+	l->n++;
+	ms_entity_free(e);
+	return 0;
+}
+
+#define PLAN_BIG 2500   /* three scan batches */
+
+static ms_entity **put_parts(ms_catalog *cat, const char *db, const char *t, size_t n)
+{
+	ms_entity **p = calloc(n, sizeof(*p));
+	size_t i;
+
+	assert_non_null(p);
+	for (i = 0; i < n; i++)
+		p[i] = mk(MS_KIND_PARTITION, db, t,
+			  "{\"Values\":[\"%s-%zu\"],\"StorageDescriptor\":{\"Columns\":[{\"Name\":"
+			  "\"id\",\"Type\":\"bigint\"}],\"Location\":\"s3://b/%s/%zu\","
+			  "\"SerdeInfo\":{\"SerializationLibrary\":\"x.Serde\",\"Parameters\":"
+			  "{\"s\":\"%zu\"}}},\"Parameters\":{\"n\":\"%zu\"}}",
+			  t, i, t, i, i, i);
+	for (i = 0; i < n; i += 1000)
+		OK(ms_catalog_put_partitions(cat, db, t, p + i, n - i < 1000 ? n - i : 1000,
+					     &err_));
+	return p;
+}
+
+static void free_parts(ms_entity **p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ms_entity_free(p[i]);
+	free(p);
+}
+
+/*
+ * A plan read ahead on the second connection gives what a plain scan gives,
+ * scanned in order, out of order (a table skipped, a table behind the plan),
+ * stopped early, with a table missing, replaced, dropped, and closed with
+ * batches still queued; two partitions sharing one SD both get it.
+ */
+static void test_planned_scans(void **state)
+{
+	const char *db = name("plan");
+	ms_catalog *cat = open_cat(g_url, NULL);
+	hms_conn *c = sql_connect(g_url);
+	static const char *const tn[] = { "a", "b", "c" };
+	const size_t counts[] = { PLAN_BIG, 3, 1200 };
+	ms_entity **p[3];
+	ms_table_ref plan[3], gap[3];
+	scan_check stop;
+	ms_error err;
+	char sql[1024];
+	size_t i;
+	int rc;
+
+	(void)state;
+	put_db(cat, db);
+	for (i = 0; i < 3; i++) {
+		ms_entity *t = mk(MS_KIND_TABLE, db, NULL,
+				  "{\"Name\":\"%s\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":"
+				  "\"string\"}]}",
+				  tn[i]);
+
+		OK(ms_catalog_put_table(cat, t, &err_));
+		ms_entity_free(t);
+		p[i] = put_parts(cat, db, tn[i], counts[i]);
+		plan[i].database = db;
+		plan[i].table = tn[i];
+	}
+
+	/* in order */
+	OK(ms_catalog_plan_scans(cat, plan, 3, &err_));
+	for (i = 0; i < 3; i++)
+		scan_is(cat, db, tn[i], p[i], counts[i]);
+
+	/* out of order: c first skips a and b, which are then read directly */
+	OK(ms_catalog_plan_scans(cat, plan, 3, &err_));
+	scan_is(cat, db, "c", p[2], counts[2]);
+	scan_is(cat, db, "a", p[0], counts[0]);
+	scan_is(cat, db, "b", p[1], counts[1]);
+
+	/* stopped early in a big table, a missing table, then the rest */
+	gap[0] = plan[0];
+	gap[1].database = db;
+	gap[1].table = "missing";
+	gap[2] = plan[2];
+	OK(ms_catalog_plan_scans(cat, gap, 3, &err_));
+	memset(&stop, 0, sizeof(stop));
+	stop.want = p[0];
+	stop.nwant = counts[0];
+	stop.stop_after = 1500;
+	rc = ms_catalog_scan_partitions(cat, db, "a", 0, check_part, &stop, &err);
+	assert_int_equal(rc, 1);
+	assert_int_equal(stop.got, 1500);
+	assert_int_equal(stop.bad, 0);
+	rc = ms_catalog_scan_partitions(cat, db, "missing", 0, check_part, &stop, &err);
+	assert_int_equal(rc, MS_ENOTFOUND);
+	assert_non_null(strstr(err.message, "missing"));
+	scan_is(cat, db, "c", p[2], counts[2]);
+
+	/* replaced and dropped plans; then closed with batches queued */
+	OK(ms_catalog_plan_scans(cat, plan, 3, &err_));
+	OK(ms_catalog_plan_scans(cat, plan + 1, 2, &err_));
+	scan_is(cat, db, "b", p[1], counts[1]);
+	OK(ms_catalog_plan_scans(cat, NULL, 0, &err_));
+	scan_is(cat, db, "c", p[2], counts[2]);
+
+	/* a partition whose SD is shared with another (Hive gives each its own) */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE \"PARTITIONS\" SET \"SD_ID\" = (SELECT MIN(\"SD_ID\") FROM "
+		 "\"PARTITIONS\" WHERE \"PART_NAME\" = 'k=b-0') WHERE \"PART_NAME\" = 'k=b-1' AND "
+		 "\"TBL_ID\" IN (SELECT t.\"TBL_ID\" FROM \"TBLS\" t JOIN \"DBS\" d ON "
+		 "d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s')",
+		 db);
+	{
+		long long old = 0;
+		char q2[1024];
+
+		snprintf(q2, sizeof(q2),
+			 "SELECT p.\"SD_ID\" FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" = "
+			 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = "
+			 "'%s' AND p.\"PART_NAME\" = 'k=b-1'",
+			 db);
+		old = sql_num(c, q2);
+		sql_exec(c, sql);
+		{
+			locs l = { 0 };
+
+			OK(ms_catalog_scan_partitions(cat, db, "b", 0, note_loc, &l, &err_));
+			assert_int_equal(l.n, 3);
+			assert_string_equal(l.loc[0], "s3://b/b/0");
+			assert_string_equal(l.loc[1], "s3://b/b/0");   /* b-1: the shared SD */
+			assert_string_equal(l.loc[2], "s3://b/b/2");
+		}
+		snprintf(sql, sizeof(sql),
+			 "UPDATE \"PARTITIONS\" SET \"SD_ID\" = %lld WHERE \"PART_NAME\" = 'k=b-1' "
+			 "AND \"TBL_ID\" IN (SELECT t.\"TBL_ID\" FROM \"TBLS\" t JOIN \"DBS\" d ON "
+			 "d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s')",
+			 old, db);
+		sql_exec(c, sql);
+	}
+	scan_is(cat, db, "b", p[1], counts[1]);
+	OK(ms_catalog_plan_scans(cat, plan, 3, &err_));
+	ms_catalog_close(cat);   /* the thread is stopped with batches queued */
+
+	cat = open_cat(g_url, NULL);
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	assert_int_equal(orphans(c), 0);
+	for (i = 0; i < 3; i++)
+		free_parts(p[i], counts[i]);
+	c->ops->close(c);
+	ms_catalog_close(cat);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_change_feed),
 		cmocka_unit_test(test_large_batch),
+		cmocka_unit_test(test_planned_scans),
 		/* PostgreSQL only (from here) */
 		cmocka_unit_test(test_refuses_other_schemas),
 		cmocka_unit_test(test_password_never_shown),
