@@ -1000,6 +1000,69 @@ static void test_planned_scans(void **state)
 	ms_catalog_close(cat);
 }
 
+/*
+ * PostgreSQL only: the read-ahead connection is terminated while its thread
+ * waits with a full queue.  A scan waiting for a table the thread could not
+ * read reads it on the main connection, as do the scans after; the next
+ * read-ahead connects again.
+ */
+static void test_read_ahead_connection_lost(void **state)
+{
+	const char *db = name("lost");
+	ms_catalog *cat = open_cat(g_url, NULL);
+	hms_conn *c = sql_connect(g_url);
+	static const char *const tn[] = { "a", "b", "c", "d", "e" };
+	/* a and b fill the 4 slots, c is read and waits, d and e come after */
+	const size_t counts[] = { PLAN_BIG, 3, 5, 7, 1500 };
+	static const char *const blocked =
+		"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+		"pid <> pg_backend_pid() AND state = 'idle' AND query LIKE "
+		"'%SKEWED_COL_VALUE_LOC_MAP%' AND now() - state_change > interval '1 second'";
+	ms_entity **p[5];
+	ms_table_ref plan[5];
+	size_t i;
+	int tries;
+
+	(void)state;
+	put_db(cat, db);
+	for (i = 0; i < 5; i++) {
+		ms_entity *t = mk(MS_KIND_TABLE, db, NULL,
+				  "{\"Name\":\"%s\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":"
+				  "\"string\"}]}",
+				  tn[i]);
+
+		OK(ms_catalog_put_table(cat, t, &err_));
+		ms_entity_free(t);
+		p[i] = put_parts(cat, db, tn[i], counts[i]);
+		plan[i].database = db;
+		plan[i].table = tn[i];
+	}
+	OK(ms_catalog_plan_scans(cat, plan, 5, &err_));
+	for (tries = 0; tries < 200 && sql_num(c, blocked) != 1; tries++)
+		usleep(100000);
+	assert_int_equal(sql_num(c, blocked), 1);
+	sql_exec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+		    "current_database() AND pid <> pg_backend_pid() AND state = 'idle' AND query "
+		    "LIKE '%SKEWED_COL_VALUE_LOC_MAP%' AND now() - state_change > interval '1 second'");
+	/*
+	 * d first: the thread drops what it holds, meets the dead connection on
+	 * d while the scan waits for it, and the scan reads d itself; then the
+	 * rest, behind the plan or after it broke, directly.
+	 */
+	scan_is(cat, db, "d", p[3], counts[3]);
+	for (i = 0; i < 5; i++)
+		if (i != 3)
+			scan_is(cat, db, tn[i], p[i], counts[i]);
+	OK(ms_catalog_plan_scans(cat, NULL, 0, &err_));
+	/* a big table is read ahead on a new connection */
+	scan_is(cat, db, "a", p[0], counts[0]);
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	for (i = 0; i < 5; i++)
+		free_parts(p[i], counts[i]);
+	c->ops->close(c);
+	ms_catalog_close(cat);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1013,6 +1076,7 @@ int main(void)
 		/* PostgreSQL only (from here) */
 		cmocka_unit_test(test_refuses_other_schemas),
 		cmocka_unit_test(test_password_never_shown),
+		cmocka_unit_test(test_read_ahead_connection_lost),
 	};
 	const char *pg = getenv("MS_TEST_HMS_PG_URL"), *my = getenv("MS_TEST_HMS_MYSQL_URL");
 	int failed = 0;
@@ -1029,7 +1093,7 @@ int main(void)
 	if (my && *my) {
 		g_url = my;
 		failed += _cmocka_run_group_tests("hms on mysql", tests,
-						  sizeof(tests) / sizeof(tests[0]) - 2, NULL, NULL);
+						  sizeof(tests) / sizeof(tests[0]) - 3, NULL, NULL);
 	} else {
 		printf("test_hms_pg: $MS_TEST_HMS_MYSQL_URL is not set, nothing to test on mysql\n");
 	}

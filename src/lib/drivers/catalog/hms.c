@@ -3018,7 +3018,11 @@ struct scan_ahead {
 	size_t next;                 /* the caller's next table */
 	int busy;                    /* a scan is consuming */
 	int finished, cancel;
+	int broken;                  /* the thread's connection was lost: it stopped */
 };
+
+/* scan_planned: the thread lost its connection before this table; read it directly */
+#define AHEAD_LOST 2
 
 /* Queue *it (taken); 1 when nobody wants it any more (it is freed). */
 static int ahead_put(scan_ahead *sa, ahead_item *it)
@@ -3051,6 +3055,17 @@ static int ahead_wanted(scan_ahead *sa, size_t k)
 	return wanted;
 }
 
+/* After a failed item: a lost connection ends the thread's work (scans read directly). */
+static int ahead_lost(scan_ahead *sa, int rc)
+{
+	if (rc != MS_EIO)
+		return 0;
+	pthread_mutex_lock(&sa->mu);
+	sa->broken = 1;
+	pthread_mutex_unlock(&sa->mu);
+	return 1;
+}
+
 static void *ahead_main(void *arg)
 {
 	scan_ahead *sa = arg;
@@ -3060,7 +3075,7 @@ static void *ahead_main(void *arg)
 		char idb[32], after[32];
 		ahead_item it;
 		tblinfo t;
-		int last = 0;
+		int last = 0, lost = 0;
 
 		if (!ahead_wanted(sa, k))
 			continue;
@@ -3071,7 +3086,10 @@ static void *ahead_main(void *arg)
 		if ((it.rc = tbl_find(&sa->shadow, sa->names[2 * k], sa->names[2 * k + 1], 1, 0, &t,
 				      &it.err)) < 0) {
 			it.last = 1;
+			lost = ahead_lost(sa, it.rc);
 			ahead_put(sa, &it);
+			if (lost)
+				break;
 			continue;
 		}
 		snprintf(idb, sizeof(idb), "%lld", t.id);
@@ -3083,9 +3101,12 @@ static void *ahead_main(void *arg)
 			ms_error_clear(&it.err);
 			it.rc = fetch_batch(&sa->shadow, idb, after, sizeof(after), &it.rows, &it.err);
 			last = it.last = it.rc < 0 || it.rows.parts.nrows < HMS_SCAN_BATCH;
+			lost = it.rc < 0 && ahead_lost(sa, it.rc);
 			if (ahead_put(sa, &it))
 				break;
 		}
+		if (lost)
+			break;
 	}
 	pthread_mutex_lock(&sa->mu);
 	sa->finished = 1;
@@ -3108,6 +3129,11 @@ static void ahead_stop(hms_catalog *self)
 	pthread_join(sa->th, NULL);
 	for (; sa->n; sa->n--, sa->head = (sa->head + 1) % AHEAD)
 		partrows_free(&sa->q[sa->head].rows);
+	if (sa->broken) {
+		/* the next read-ahead connects again */
+		self->scanconn->ops->close(self->scanconn);
+		self->scanconn = NULL;
+	}
 	for (i = 0; i < 2 * sa->nplan; i++)
 		free(sa->names[i]);
 	free(sa->names);
@@ -3174,11 +3200,17 @@ static int ahead_start(hms_catalog *self, const ms_table_ref *refs, size_t n, co
 }
 
 /* The plan index of table dn.tn at or after the caller's next one, or -1. */
-static long long ahead_find(const scan_ahead *sa, const char *dn, const char *tn)
+static long long ahead_find(scan_ahead *sa, const char *dn, const char *tn)
 {
 	size_t k;
+	int broken;
 
 	if (!sa || sa->busy)
+		return -1;
+	pthread_mutex_lock(&sa->mu);
+	broken = sa->broken;
+	pthread_mutex_unlock(&sa->mu);
+	if (broken)
 		return -1;
 	for (k = sa->next; k < sa->nplan; k++)
 		if (strcmp(sa->names[2 * k], dn) == 0 && strcmp(sa->names[2 * k + 1], tn) == 0)
@@ -3217,12 +3249,15 @@ static int ahead_take(scan_ahead *sa, size_t k, ahead_item *it)
 	return rc;
 }
 
-/* Scan table k of the plan (dn.tn) from what the thread reads. */
+/*
+ * Scan table k of the plan (dn.tn) from what the thread reads; AHEAD_LOST
+ * when the thread lost its connection before any of this table was given.
+ */
 static int scan_planned(hms_catalog *self, size_t k, const char *dn, const char *tn,
 			ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	scan_ahead *sa = self->ahead;
-	int rc = 0, last = 0;
+	int rc = 0, last = 0, given = 0;
 
 	pthread_mutex_lock(&sa->mu);
 	sa->skip_to = k;
@@ -3233,16 +3268,24 @@ static int scan_planned(hms_catalog *self, size_t k, const char *dn, const char 
 		ahead_item it;
 
 		if (ahead_take(sa, k, &it) != 0) {
-			rc = ms_error_set(err, MS_ERROR, "'%s': reading ahead stopped before the "
-					  "partitions of '%s.%s' were read", self->base.url, dn, tn);
+			pthread_mutex_lock(&sa->mu);
+			rc = sa->broken && !given ? AHEAD_LOST
+						  : ms_error_set(err, MS_ERROR, "'%s': reading ahead "
+								 "stopped before the partitions of "
+								 "'%s.%s' were read",
+								 self->base.url, dn, tn);
+			pthread_mutex_unlock(&sa->mu);
 			break;
 		}
 		last = it.last;
-		if (it.rc < 0) {
+		if (it.rc == MS_EIO && !given) {
+			rc = AHEAD_LOST;
+		} else if (it.rc < 0) {
 			rc = it.rc;
 			if (err)
 				*err = it.err;
 		} else {
+			given = 1;
 			rc = build_parts(self, dn, tn, &it.rows, cb, ctx, err);
 		}
 		partrows_free(&it.rows);
@@ -3302,8 +3345,10 @@ static int hms_scan_partitions(ms_catalog *cat, const char *db, const char *tabl
 	if ((rc = fold(dn, sizeof(dn), db, "database", err)) < 0 ||
 	    (rc = fold(tn, sizeof(tn), table, "table", err)) < 0)
 		return rc;
-	if (!self->in_txn && (k = ahead_find(self->ahead, dn, tn)) >= 0)
-		return scan_planned(self, (size_t)k, dn, tn, cb, ctx, err);
+	if (!self->in_txn && (k = ahead_find(self->ahead, dn, tn)) >= 0 &&
+	    (rc = scan_planned(self, (size_t)k, dn, tn, cb, ctx, err)) != AHEAD_LOST)
+		return rc;
+	/* not planned, or the read-ahead connection was lost before this table */
 	if ((rc = tbl_find(self, dn, tn, 1, 0, &t, err)) < 0)
 		return rc;
 	snprintf(idb, sizeof(idb), "%lld", t.id);
@@ -3324,7 +3369,9 @@ static int hms_scan_partitions(ms_catalog *cat, const char *db, const char *tabl
 		if ((rc = ahead_start(self, &me, 1, after, err)) == 0) {
 			rc = scan_planned(self, 0, dn, tn, cb, ctx, err);
 			ahead_stop(self);
-			break;
+			if (rc != AHEAD_LOST)
+				break;
+			/* lost before any of it was given: go on here, after `after` */
 		}
 		if (rc < 0)
 			break;
