@@ -871,6 +871,26 @@ static ms_entity **put_parts(ms_catalog *cat, const char *db, const char *t, siz
 	return p;
 }
 
+/* Tables tn[0..n) of db, one key each, with counts[i] partitions p[i]; plan names them. */
+static void put_tables(ms_catalog *cat, const char *db, const char *const *tn,
+		       const size_t *counts, size_t n, ms_entity ***p, ms_table_ref *plan)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ms_entity *t = mk(MS_KIND_TABLE, db, NULL,
+				  "{\"Name\":\"%s\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":"
+				  "\"string\"}]}",
+				  tn[i]);
+
+		OK(ms_catalog_put_table(cat, t, &err_));
+		ms_entity_free(t);
+		p[i] = put_parts(cat, db, tn[i], counts[i]);
+		plan[i].database = db;
+		plan[i].table = tn[i];
+	}
+}
+
 static void free_parts(ms_entity **p, size_t n)
 {
 	size_t i;
@@ -903,18 +923,7 @@ static void test_planned_scans(void **state)
 
 	(void)state;
 	put_db(cat, db);
-	for (i = 0; i < 3; i++) {
-		ms_entity *t = mk(MS_KIND_TABLE, db, NULL,
-				  "{\"Name\":\"%s\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":"
-				  "\"string\"}]}",
-				  tn[i]);
-
-		OK(ms_catalog_put_table(cat, t, &err_));
-		ms_entity_free(t);
-		p[i] = put_parts(cat, db, tn[i], counts[i]);
-		plan[i].database = db;
-		plan[i].table = tn[i];
-	}
+	put_tables(cat, db, tn, counts, 3, p, plan);
 
 	/* in order */
 	OK(ms_catalog_plan_scans(cat, plan, 3, &err_));
@@ -1025,18 +1034,7 @@ static void test_read_ahead_connection_lost(void **state)
 
 	(void)state;
 	put_db(cat, db);
-	for (i = 0; i < 5; i++) {
-		ms_entity *t = mk(MS_KIND_TABLE, db, NULL,
-				  "{\"Name\":\"%s\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":"
-				  "\"string\"}]}",
-				  tn[i]);
-
-		OK(ms_catalog_put_table(cat, t, &err_));
-		ms_entity_free(t);
-		p[i] = put_parts(cat, db, tn[i], counts[i]);
-		plan[i].database = db;
-		plan[i].table = tn[i];
-	}
+	put_tables(cat, db, tn, counts, 5, p, plan);
 	OK(ms_catalog_plan_scans(cat, plan, 5, &err_));
 	for (tries = 0; tries < 200 && sql_num(c, blocked) != 1; tries++)
 		usleep(100000);
