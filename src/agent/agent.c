@@ -557,7 +557,8 @@ static void *target_main(void *arg)
 	so.ack_wait_ms = (unsigned)(t->cfg->ack_wait_seconds * 1000);
 	if (ms_bus_open(&bus, a->cfg->bus, &err) < 0 ||
 	    ms_bus_subscribe(bus, MS_STREAM_SNAPSHOTS, t->cfg->name, &so, &sub, &err) < 0) {
-		log_line(a, "target=%s cannot subscribe: %s", t->cfg->name, err.message);
+		log_line(a, "target=%s cannot subscribe: %s%s%s%s", t->cfg->name, err.message,
+			 err.detail[0] ? " (" : "", err.detail, err.detail[0] ? ")" : "");
 		t->fatal = 1;
 		ms_bus_close(bus);
 		return NULL;

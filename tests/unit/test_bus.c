@@ -5,7 +5,8 @@
  * of its own.  Order, ack and redelivery after the ack wait, nak with delay,
  * durable positions across reopen and across processes, fan-out to distinct
  * subscriptions and work sharing within one, dead-lettering after
- * max_deliver, deliver_new, reading a stream, and bad URLs.
+ * max_deliver, deliver_new, reading a stream, bad URLs, and (embedded)
+ * processes opening one new bus file at the same moment.
  *
  * `test_bus --consume URL NAME IDLE_MS` is the second process of the
  * cross-process tests: it takes and acks messages of the snapshots stream
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <cmocka.h>
 
@@ -745,6 +747,72 @@ done:
 	return rc < 0 ? 1 : 0;
 }
 
+/*
+ * Embedded: processes that open one new bus file at the same moment (agents
+ * started together) all get it; SQLite answers some of them "database is
+ * locked" at once while another creates the schema.
+ */
+static void t_open_together(void **state)
+{
+	enum { ROUNDS = 100, PROCS = 6 };
+	int round, i, failed = 0;
+
+	(void)state;
+	if (strcmp(g_driver, "embedded") != 0)
+		skip();
+	for (round = 0; round < ROUNDS; round++) {
+		char dir[64] = "/tmp/ms-bus-XXXXXX", url[128], cmd[128];
+		int go[2], status;
+		pid_t kids[PROCS];
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(url, sizeof(url), "embedded:%s/bus.db", dir);
+		assert_int_equal(pipe(go), 0);
+		for (i = 0; i < PROCS; i++) {
+			kids[i] = fork();
+			assert_true(kids[i] >= 0);
+			if (kids[i] == 0) {
+				ms_bus *bus = NULL;
+				ms_error err;
+				char c;
+				int rc;
+
+				close(go[1]);
+				/* all start when the parent closes the pipe */
+				rc = (int)read(go[0], &c, 1);
+				(void)rc;
+				ms_bus_sub *sub = NULL;
+				ms_bus_sub_options so;
+				char name[32];
+
+				memset(&so, 0, sizeof(so));
+				so.ack_wait_ms = ACK_WAIT;
+				snprintf(name, sizeof(name), "s%d", i);
+				rc = ms_bus_open(&bus, url, &err);
+				if (rc == 0)
+					rc = ms_bus_subscribe(bus, MS_STREAM_SNAPSHOTS, name, &so, &sub,
+							      &err);
+				if (rc < 0)
+					fprintf(stderr, "open '%s': %s (%s)\n", url, err.message,
+						err.detail);
+				ms_bus_sub_close(sub);
+				ms_bus_close(bus);
+				_exit(rc < 0 ? 1 : 0);
+			}
+		}
+		close(go[0]);
+		close(go[1]);
+		for (i = 0; i < PROCS; i++) {
+			assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				failed++;
+		}
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(failed, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(int argc, char **argv)
@@ -764,6 +832,7 @@ int main(int argc, char **argv)
 		T(t_read_stop),
 		T(t_bad_names),
 		cmocka_unit_test(t_bad_urls),
+		cmocka_unit_test(t_open_together),
 	};
 	ssize_t n;
 

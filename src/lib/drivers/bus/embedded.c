@@ -135,7 +135,8 @@ static int open_db(const char *path, sqlite3 **out, ms_error *err)
 	static const char version_sql[] = "SELECT value FROM meta WHERE \"key\" = 'schema_version'";
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	int rc, version = 0;
+	int rc, version = 0, attempt;
+	long long t0;
 
 	rc = sqlite3_open_v2(path, &db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
@@ -146,15 +147,27 @@ static int open_db(const char *path, sqlite3 **out, ms_error *err)
 		goto done;
 	}
 	sqlite3_busy_timeout(db, EMB_BUSY_MS);
-	rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, schema_sql, NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	/*
+	 * Processes that open a new bus file at the same moment race to switch
+	 * it to WAL and create the schema, and SQLite answers some of them
+	 * SQLITE_BUSY at once, without waiting in the busy handler: try again,
+	 * for as long as the busy timeout.
+	 */
+	for (attempt = 0, t0 = mono_ms();; attempt++) {
+		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, schema_sql, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		if ((rc & 0xff) != SQLITE_BUSY || mono_ms() - t0 >= EMB_BUSY_MS)
+			break;
+		rollback(db);
+		sleep_ms(attempt < 10 ? 5 * (attempt + 1) : 50);
+	}
 	if (rc != SQLITE_OK) {
 		rc = emb_fail(db, rc, err, "cannot create the bus schema in '%s'", path);
 		rollback(db);
