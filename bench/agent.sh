@@ -45,8 +45,8 @@ SRC_ID=111111111111
 PIDS=()
 NATS_PID=
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { printf '\n== %s\n' "$*"; }
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 cleanup() {
 	local p
 	for p in "${PIDS[@]}" $NATS_PID; do
@@ -150,7 +150,7 @@ EOF
 	}' "$d/results"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+mid() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 RES=$WORK/results.txt
 : >"$RES"
@@ -171,9 +171,9 @@ for kind in embedded nats; do
 		echo "$kind run $r: $line"
 		echo "$kind $r $line" >>"$RES"
 	done
-	os=$(awk -v k="$kind" '$1 == k { print $9 }' "$RES" | median)
-	ow=$(awk -v k="$kind" '$1 == k { print $10 }' "$RES" | median)
-	lat=$(awk -v k="$kind" '$1 == k { print ($3 > $4 ? $3 : $4) }' "$RES" | median)
+	os=$(awk -v k="$kind" '$1 == k { print $9 }' "$RES" | mid)
+	ow=$(awk -v k="$kind" '$1 == k { print $10 }' "$RES" | mid)
+	lat=$(awk -v k="$kind" '$1 == k { print ($3 > $4 ? $3 : $4) }' "$RES" | mid)
 	echo "$kind: median time to both applied ${lat} s; beyond the imports' seconds ${os} s;" 		"beyond their wall time ${ow} s  (target <= 1 s)"
 	awk -v m="$os" 'BEGIN { exit !(m <= 1) }' || missed=1
 	if [ "$kind" = nats ]; then

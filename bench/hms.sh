@@ -72,9 +72,8 @@ LOG=$HW/log
 RES=$HW/results.tsv                # name  rep  wall  rss_kib  user  sys
 SRC_ID=111111111111
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { printf '\n== %s\n' "$*"; }
-now() { date +%s.%N; }
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 [ -x "$TIME" ] || die "GNU time is missing ($TIME): apt-get install time"
 [ -x "$PGBIN/initdb" ] || die "postgresql-15 is missing: scripts/deps.sh test"
@@ -162,31 +161,6 @@ counts() {
 }
 
 # ---------------------------------------------------------------- runners
-run() { # NAME REP OUTFILE CMD...  (as bench/run.sh)
-	local name=$1 rep=$2 out=$3
-	shift 3
-	local tf=$LOG/time.$$ t0 t1 rc=0
-	t0=$(now)
-	"$TIME" -o "$tf" -f '%M %U %S' "$@" >"$out" 2>"$LOG/$name.err" || rc=$?
-	t1=$(now)
-	if [ $rc -ne 0 ]; then
-		cat "$LOG/$name.err" >&2
-		[ "$out" = /dev/null ] || cat "$out" >&2
-		die "$name failed (exit $rc): $*"
-	fi
-	local rss usr sys wall
-	read -r rss usr sys < <(tail -1 "$tf")
-	wall=$(echo "$t1 - $t0" | bc)
-	printf '  %-16s %-5s %8.3f s  %7d KiB  user %6.2f  sys %6.2f\n' "$name" "$rep" "$wall" "$rss" "$usr" "$sys"
-	[ "$rep" = warm ] || printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rep" "$wall" "$rss" "$usr" "$sys" >>"$RES"
-}
-json_check() { # FILE KIND FIELD COUNT
-	local f=$1 kind=$2 field=$3 n=$4
-	grep -q '"status":"ok"' "$f" || die "$(basename "$f"): status is not ok: $(head -c 2000 "$f")"
-	grep -q "\"$kind\":{[^}]*\"$field\":$n[,}]" "$f" ||
-		die "$(basename "$f"): expected $n $kind $field: $(head -c 2000 "$f")"
-}
-
 # The export baseline: every partition with its table, database, storage
 # descriptor, serde, key values (in key order) and parameters, one line each.
 EXPORT_SQL='SELECT d."NAME", t."TBL_NAME", p."PART_NAME", p."CREATE_TIME", p."LAST_ACCESS_TIME",
@@ -282,20 +256,12 @@ done
 [ "$(wc -l <"$COPYOUT")" -eq "$PARTS" ] || die "the copy export holds $(wc -l <"$COPYOUT") lines, expected $PARTS"
 
 # ---------------------------------------------------------------- report
-median() { # NAME COLUMN (3 wall, 4 rss, 5 user, 6 sys)
-	awk -F'\t' -v n="$1" -v c="$2" '$1 == n { print $c }' "$RES" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-maxof() { awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $c > m { m = $c } END { print m + 0 }' "$RES"; }
 FAILED=0
 row() { # LABEL MS_VALUE BASE_VALUE RATIO TARGET_TEXT TARGET
 	local verdict=pass
 	awk -v r="$4" -v t="$6" 'BEGIN { exit !(r <= t) }' || { verdict=FAIL; FAILED=1; }
 	printf '| %-42s | %10s | %10s | %7s | %-10s | %-6s |\n' "$1" "$2" "$3" "$4" "$5" "$verdict"
 }
-fmt() { awk -v v="$1" 'BEGIN { printf "%.3f", v }'; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 FULL=$(median import-full 3 || echo 0)
 AGAIN=$(median import-again 3 || echo 0)

@@ -56,9 +56,8 @@ SRC_ID=111111111111
 DST_ID=222222222222
 CAT_URL="sqlite:$CAT?catalog-id=$DST_ID"
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { printf '\n== %s\n' "$*"; }
-now() { date +%s.%N; }
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 [ -x "$TIME" ] || die "GNU time is missing ($TIME): apt-get install time"
 command -v sqlite3 >/dev/null || die "the sqlite3 shell is missing: apt-get install sqlite3"
@@ -126,35 +125,6 @@ BASE_SQL=$WORK/baseline.sql
 } >"$BASE_SQL"
 
 # ---------------------------------------------------------------- runners
-# run NAME REP OUTFILE CMD...: wall clock around the process, GNU time for
-# peak RSS and CPU; appends a row to $RES unless REP is "warm".
-run() {
-	local name=$1 rep=$2 out=$3
-	shift 3
-	local tf=$LOG/time.$$ t0 t1 rc=0
-	t0=$(now)
-	"$TIME" -o "$tf" -f '%M %U %S' "$@" >"$out" 2>"$LOG/$name.err" || rc=$?
-	t1=$(now)
-	if [ $rc -ne 0 ]; then
-		cat "$LOG/$name.err" >&2
-		[ "$out" = /dev/null ] || cat "$out" >&2
-		die "$name failed (exit $rc): $*"
-	fi
-	local rss usr sys
-	read -r rss usr sys < <(tail -1 "$tf")
-	local wall
-	wall=$(echo "$t1 - $t0" | bc)
-	printf '  %-16s %-5s %8.3f s  %7d KiB  user %6.2f  sys %6.2f\n' "$name" "$rep" "$wall" "$rss" "$usr" "$sys"
-	[ "$rep" = warm ] || printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rep" "$wall" "$rss" "$usr" "$sys" >>"$RES"
-}
-
-json_check() { # FILE KIND FIELD COUNT: the --json report says COUNT KIND were FIELD
-	local f=$1 kind=$2 field=$3 n=$4
-	grep -q '"status":"ok"' "$f" || die "$(basename "$f"): status is not ok: $(cat "$f")"
-	grep -q "\"$kind\":{[^}]*\"$field\":$n[,}]" "$f" ||
-		die "$(basename "$f"): expected $n $kind $field: $(cat "$f")"
-}
-
 rm_db() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
 
 CMD_FULL="metasync import --input-path $SNAP --target '$CAT_URL' --json   # into an empty catalog"
@@ -193,12 +163,6 @@ for i in $(seq 1 "$REPS"); do
 done
 
 # ---------------------------------------------------------------- report
-median() { # NAME COLUMN (3 wall, 4 rss, 5 user, 6 sys)
-	awk -F'\t' -v n="$1" -v c="$2" '$1 == n { print $c }' "$RES" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-maxof() { awk -F'\t' -v n="$1" -v c="$2" '$1 == n && $c > m { m = $c } END { print m + 0 }' "$RES"; }
-
 FAILED=0
 row() { # LABEL MS_VALUE BASE_VALUE RATIO TARGET_OP TARGET UNIT
 	local label=$1 a=$2 b=$3 ratio=$4 op=$5 target=$6 verdict
@@ -208,8 +172,6 @@ row() { # LABEL MS_VALUE BASE_VALUE RATIO TARGET_OP TARGET UNIT
 	fi
 	printf '| %-44s | %12s | %12s | %8s | %-10s | %-6s |\n' "$label" "$a" "$b" "$ratio" "$op" "$verdict"
 }
-fmt() { awk -v v="$1" 'BEGIN { printf "%.3f", v }'; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 
 FULL=$(median import-full 3)
 AGAIN=$(median import-again 3)
@@ -221,7 +183,6 @@ RSS_AGAIN=$(maxof import-again 4)
 RSS_EXP=$(maxof export 4)
 RSS_BIMP=$(maxof sqlite3-import 4)
 RSS_DUMP=$(maxof sqlite3-dump 4)
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 say "results: $PARTS partitions, median of $REPS runs (wall seconds; memory: max over runs)"
 printf '| %-44s | %12s | %12s | %8s | %-10s | %-6s |\n' measurement "metasync" "baseline" ratio target result

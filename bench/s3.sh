@@ -41,9 +41,10 @@ LOG=$WORK/log
 RES=$WORK/results.tsv
 S3DIR=$WORK/s3rver
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { printf '\n== %s\n' "$*"; }
-now() { date +%s.%N; }
+TIME=/usr/bin/time
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
+[ -x "$TIME" ] || die "GNU time is missing ($TIME): apt-get install time"
 rm_db() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
 [ -x "$AWS" ] || die "$AWS is missing (scripts/deps.sh test)"
 mkdir -p "$LOG"
@@ -80,27 +81,16 @@ ms_s3rver_start "$S3DIR" || die "s3rver did not start"
 E=$MS_TEST_S3_ENDPOINT
 echo "endpoint: $E"
 
-run() { # NAME REP CMD...: wall clock; appends to $RES unless REP is warm
-	local name=$1 rep=$2 t0 t1 wall
-	shift 2
-	t0=$(now)
-	"$@" >"$LOG/$name.out" 2>"$LOG/$name.err" || { cat "$LOG/$name.err" >&2; die "$name failed: $*"; }
-	t1=$(now)
-	wall=$(echo "$t1 - $t0" | bc)
-	printf '  %-14s %-5s %8.3f s\n' "$name" "$rep" "$wall"
-	[ "$rep" = warm ] || printf '%s\t%s\t%s\n' "$name" "$rep" "$wall" >>"$RES"
-}
-
 pass() { # REP
 	local rep=$1 k=$RANDOM$RANDOM
 	rm -rf "$LOCAL"
-	run export-local "$rep" "$MS" export --source "$CAT_URL" --output-path "$LOCAL" -q
-	run export-s3 "$rep" "$MS" export --source "$CAT_URL" --output-path "s3://metasync-test/ex-$k?endpoint=$E" -q
-	run aws-cp-up "$rep" "$AWS" --endpoint-url "$E" s3 cp --recursive --quiet "$LOCAL/" "s3://metasync-test/cli-$k/"
+	run export-local "$rep" "$LOG/export-local.out" "$MS" export --source "$CAT_URL" --output-path "$LOCAL" -q
+	run export-s3 "$rep" "$LOG/export-s3.out" "$MS" export --source "$CAT_URL" --output-path "s3://metasync-test/ex-$k?endpoint=$E" -q
+	run aws-cp-up "$rep" "$LOG/aws-cp-up.out" "$AWS" --endpoint-url "$E" s3 cp --recursive --quiet "$LOCAL/" "s3://metasync-test/cli-$k/"
 	rm_db "$WORK/t.db"
-	run import-local "$rep" "$MS" import --input-path "$LOCAL" --target "sqlite:$WORK/t.db?catalog-id=222222222222" -q
+	run import-local "$rep" "$LOG/import-local.out" "$MS" import --input-path "$LOCAL" --target "sqlite:$WORK/t.db?catalog-id=222222222222" -q
 	rm_db "$WORK/t.db"
-	run import-s3 "$rep" "$MS" import --input-path "s3://metasync-test/ex-$k?endpoint=$E" \
+	run import-s3 "$rep" "$LOG/import-s3.out" "$MS" import --input-path "s3://metasync-test/ex-$k?endpoint=$E" \
 		--target "sqlite:$WORK/t.db?catalog-id=222222222222" -q
 	rm_db "$WORK/t.db"
 	# Keep s3rver's disk from filling: this pass's objects go.
@@ -118,13 +108,9 @@ for i in $(seq 1 "$REPS"); do
 	pass "$i"
 done
 
-median() {
-	awk -F'\t' -v n="$1" '$1 == n { print $3 }' "$RES" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 say "results: $PARTS partitions, snapshot of $NFILES files, $SNAPBYTES bytes; medians of $REPS"
-el=$(median export-local); es=$(median export-s3); cp=$(median aws-cp-up)
-il=$(median import-local); is=$(median import-s3)
+el=$(median export-local 3); es=$(median export-s3 3); cp=$(median aws-cp-up 3)
+il=$(median import-local 3); is=$(median import-s3 3)
 printf '  export  local %8.2f s   s3 %8.2f s   s3/local %5.2f\n' "$el" "$es" "$(echo "$es / $el" | bc -l)"
 printf '  import  local %8.2f s   s3 %8.2f s   s3/local %5.2f\n' "$il" "$is" "$(echo "$is / $il" | bc -l)"
 ratio=$(echo "$es / $cp" | bc -l)
