@@ -66,6 +66,24 @@ static int oom(ms_error *err)
 	return ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
+/*
+ * What each operation on one key (or prefix) starts with: the uploads still
+ * finishing settled (their failure is reported here), the key checked, and
+ * *fk the full key (new).
+ */
+static int s3_begin_key(s3_store *s, const char *key, int allow_prefix, char **fk,
+			ms_error *err)
+{
+	int rc;
+
+	*fk = NULL;
+	if ((rc = s3_settle(s, err)) < 0 || (rc = s3_check_key(s, key, allow_prefix, err)) < 0)
+		return rc;
+	if (!(*fk = s3_full_key(s, key)))
+		return oom(err);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Get                                                                     */
 
@@ -278,22 +296,20 @@ static int s3_get_open(ms_store *self, const char *key, ms_store_reader **out, m
 {
 	s3_store *s = (s3_store *)self;
 	s3_reader *r;
+	char *fk;
 	int rc;
 
-	if ((rc = s3_settle(s, err)) < 0)
+	if ((rc = s3_begin_key(s, key, 0, &fk, err)) < 0)
 		return rc;
-	if ((rc = s3_check_key(s, key, 0, err)) < 0)
-		return rc;
-	if (!(r = calloc(1, sizeof(*r))))
+	if (!(r = calloc(1, sizeof(*r)))) {
+		free(fk);
 		return oom(err);
+	}
 	r->s = s;
 	r->window = OPEN_WINDOW;
 	ms_buf_init(&r->buf, s->c.part_size);
 	ms_buf_init(&r->next.buf, s->c.part_size);
-	if (!(r->key = s3_full_key(s, key))) {
-		sr_close(&r->base);
-		return oom(err);
-	}
+	r->key = fk;
 	r->base.read = sr_read;
 	r->base.seek = sr_seek;
 	r->base.close = sr_close;
@@ -410,10 +426,8 @@ static int s3_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 
 	if (!prefix)
 		prefix = "";
-	if ((rc = s3_check_key(s, prefix, 1, err)) < 0 || (rc = s3_settle(s, err)) < 0)
+	if ((rc = s3_begin_key(s, prefix, 1, &fk, err)) < 0)
 		return rc;
-	if (!(fk = s3_full_key(s, prefix)))
-		return oom(err);
 	for (;;) {
 		s3_req r = { .method = "GET", .key = NULL, .shown_key = fk, .verb = "list",
 			     .out = &out };
@@ -479,12 +493,8 @@ static int s3_stat(ms_store *self, const char *key, ms_store_stat *out, ms_error
 	char *fk;
 	int rc;
 
-	if ((rc = s3_settle(s, err)) < 0)
+	if ((rc = s3_begin_key(s, key, 0, &fk, err)) < 0)
 		return rc;
-	if ((rc = s3_check_key(s, key, 0, err)) < 0)
-		return rc;
-	if (!(fk = s3_full_key(s, key)))
-		return oom(err);
 	{
 		s3_req r = { .method = "HEAD", .key = fk, .shown_key = fk, .verb = "stat" };
 
@@ -503,12 +513,8 @@ static int s3_remove(ms_store *self, const char *key, ms_error *err)
 	char *fk;
 	int rc;
 
-	if ((rc = s3_settle(s, err)) < 0)
+	if ((rc = s3_begin_key(s, key, 0, &fk, err)) < 0)
 		return rc;
-	if ((rc = s3_check_key(s, key, 0, err)) < 0)
-		return rc;
-	if (!(fk = s3_full_key(s, key)))
-		return oom(err);
 	{
 		/* DELETE succeeds on a missing key; HEAD first to report it. */
 		s3_req h = { .method = "HEAD", .key = fk, .shown_key = fk, .verb = "stat" };
