@@ -281,17 +281,27 @@ static int nats_next(ms_bus_sub *sub, int timeout_ms, ms_bus_msg **out, ms_error
 	natsStatus s;
 	int len;
 
+	int64_t wait = timeout_ms > NATS_BUS_LOOK_MS ? timeout_ms : NATS_BUS_LOOK_MS;
+	int64_t deadline = nats_Now() + wait;
+
 	*out = NULL;
 	/*
 	 * A no-wait pull can miss a message the stream has just stored (the
 	 * consumer learns of it a moment later), so even a look waits a little.
+	 * A fetch can also end before its time without a message (a status
+	 * meant for an earlier, expired pull request): fetch again until the
+	 * caller's time is up.
 	 */
-	s = natsSubscription_Fetch(&list, ns->sub, 1,
-				   timeout_ms > NATS_BUS_LOOK_MS ? timeout_ms : NATS_BUS_LOOK_MS,
-				   &jerr);
-	if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND || (s == NATS_OK && list.Count == 0)) {
+	for (;;) {
+		s = natsSubscription_Fetch(&list, ns->sub, 1, wait, &jerr);
+		if (!(s == NATS_TIMEOUT || s == NATS_NOT_FOUND || (s == NATS_OK && list.Count == 0)))
+			break;
 		natsMsgList_Destroy(&list);
-		return 0;
+		list.Msgs = NULL;
+		list.Count = 0;
+		if ((wait = deadline - nats_Now()) < NATS_BUS_LOOK_MS)
+			return 0;
+		jerr = 0;
 	}
 	if (s != NATS_OK)
 		return nats_fail(s, jerr, err, "cannot take the next message of '%s' on bus '%s'",
