@@ -235,10 +235,29 @@ static int set_endpoint(s3_conf *c, const char *text, ms_error *err)
 	return 0;
 }
 
+/*
+ * URL parameter name as a whole number from lo to hi (`what` names the unit
+ * in the error): 1 with *out set, 0 when absent, MS_EINVAL out of range.
+ */
+static int long_param(const ms_url *url, const char *name, long lo, long hi, const char *what,
+		      long *out, ms_error *err)
+{
+	const char *v = ms_url_param_get(url, name);
+
+	if (!v)
+		return 0;
+	*out = atol(v);
+	if (*out < lo || *out > hi)
+		return ms_error_set(err, MS_EINVAL, "s3 %s '%s' in '%s' is not %s from %ld to %ld",
+				    name, v, url->redacted, what, lo, hi);
+	return 1;
+}
+
 int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 {
 	ini_want cred = { 0 }, conf = { 0 };
 	const char *v, *profile;
+	long num;
 	int rc = 0;
 
 	if (s3_http_init() < 0)
@@ -255,28 +274,21 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 		return ms_error_set(err, MS_EINVAL,
 				    "s3 part-size '%s' in '%s' is not a size from 5M to 512M", v,
 				    url->redacted);
-	if ((v = ms_url_param_get(url, "parallel"))) {
-		c->parallel = atoi(v);
-		if (c->parallel < 1 || c->parallel > 16)
-			return ms_error_set(err, MS_EINVAL,
-					    "s3 parallel '%s' in '%s' is not a number from 1 to 16", v,
-					    url->redacted);
+	if ((rc = long_param(url, "parallel", 1, 16, "a number", &num, err)) < 0)
+		return rc;
+	if (rc)
+		c->parallel = (int)num;
+	if ((rc = long_param(url, "attempts", 1, 20, "a number", &num, err)) < 0)
+		return rc;
+	if (rc)
+		c->max_attempts = (int)num;
+	if ((rc = long_param(url, "timeout", 1, 3600, "seconds", &num, err)) < 0)
+		return rc;
+	if (rc) {
+		c->low_speed_time = num;
+		c->connect_timeout = num < 10 ? num : 10;
 	}
-	if ((v = ms_url_param_get(url, "attempts"))) {
-		c->max_attempts = atoi(v);
-		if (c->max_attempts < 1 || c->max_attempts > 20)
-			return ms_error_set(err, MS_EINVAL,
-					    "s3 attempts '%s' in '%s' is not a number from 1 to 20", v,
-					    url->redacted);
-	}
-	if ((v = ms_url_param_get(url, "timeout"))) {
-		c->low_speed_time = atol(v);
-		if (c->low_speed_time < 1 || c->low_speed_time > 3600)
-			return ms_error_set(err, MS_EINVAL,
-					    "s3 timeout '%s' in '%s' is not seconds from 1 to 3600", v,
-					    url->redacted);
-		c->connect_timeout = c->low_speed_time < 10 ? c->low_speed_time : 10;
-	}
+	rc = 0;
 
 	/* Credentials: the environment, then the profile's files. */
 	profile = ms_url_param_get(url, "profile");
