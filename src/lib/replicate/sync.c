@@ -1068,10 +1068,9 @@ static int stopped(run *r, ms_error *err)
 	return 0;
 }
 
-/* Phase 4 (or its dry-run twin when r->apply is 0). */
 /*
- * Tell the source which tables' partitions this pass will scan, in order
- * (tables, then views, which have none), so that it can read ahead.
+ * Tell the source which tables' partitions this pass will scan, in order, so
+ * that it can read ahead (views have none and are left out).
  */
 static int plan_scans(run *r, ms_error *err)
 {
@@ -1095,6 +1094,7 @@ static int plan_scans(run *r, ms_error *err)
 	return rc;
 }
 
+/* Phase 4 (or its dry-run twin when r->apply is 0). */
 static int pass(run *r, ms_error *err)
 {
 	size_t i, nviews = 0, *views;
