@@ -34,6 +34,7 @@ typedef enum ms_kind {
 
 /* Glue's limits, enforced on every entity metasync reads. */
 #define MS_NAME_MAX 255            /* database, table, column names */
+#define MS_CATALOG_ID_MAX 255      /* a catalog-id, as Glue's CatalogId */
 #define MS_DESCRIPTION_MAX 2048
 #define MS_VALUE_MAX 1024          /* one partition value */
 #define MS_PARAM_KEY_MAX 255

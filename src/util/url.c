@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 
@@ -82,6 +83,15 @@ void ms_url_free(ms_url *url)
 	free(url);
 }
 
+/* 1 if s (percent-decoded) holds a control character; NULL holds none. */
+static int has_control(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Length of a valid scheme at the start of text (followed by ':'), or 0. */
 static size_t scheme_len(const char *text)
 {
@@ -137,27 +147,97 @@ static int parse_query(ms_url *url, const char *q, ms_error *err)
 	return 0;
 }
 
+/*
+ * Does a query parameter named key (percent-decoded) carry a secret?  Names
+ * are matched loosely, so that every spelling a backend library takes
+ * (libpq's password and sslpassword, a token, a secret key) is masked; a
+ * false positive only hides a harmless value.
+ */
+static int secret_key(const char *key)
+{
+	static const char *const marks[] = { "pass", "pwd", "secret", "token", "credential",
+					     "signature", "apikey", "api-key", "api_key",
+					     "accesskey", "access-key", "access_key", "auth" };
+	size_t i;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (strcasestr(key, marks[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Does a parameter's value (percent-decoded) hold a secret of its own?  A
+ * backend may expand a value into a connection string or URL (libpq's
+ * dbname), which can carry a password.
+ */
+static int secret_value(const char *value)
+{
+	const char *sep = strstr(value, "://");
+
+	return strcasestr(value, "password") || strcasestr(value, "secret") ||
+	       (sep && strchr(sep, '@'));
+}
+
+/* Schemes whose user info is a credential on its own (a NATS token). */
+static int user_is_secret(const char *text, size_t scheme_n)
+{
+	return (scheme_n == 4 && strncasecmp(text, "nats", 4) == 0) ||
+	       (scheme_n == 3 && strncasecmp(text, "tls", 3) == 0);
+}
+
+/* Append the query q (after '?') to b with secret-bearing values masked. */
+static int redact_query(ms_buf *b, const char *q)
+{
+	int rc = 0;
+
+	while (rc == 0 && *q) {
+		size_t n = strcspn(q, "&");
+		const char *eq = memchr(q, '=', n);
+		char *key = decode_range(q, eq ? (size_t)(eq - q) : n, 1);
+		char *value = eq ? decode_range(eq + 1, n - (size_t)(eq - q) - 1, 1) : NULL;
+
+		if (!key || (eq && !value))
+			rc = -1;
+		else if (eq && (secret_key(key) || secret_value(value)))
+			rc = ms_buf_add(b, q, (size_t)(eq - q) + 1) | ms_buf_adds(b, "***");
+		else
+			rc = ms_buf_add(b, q, n);
+		free(key);
+		free(value);
+		q += n;
+		if (rc == 0 && *q == '&')
+			rc = ms_buf_addc(b, *q++);
+	}
+	return rc;
+}
+
 char *ms_url_redact(const char *text)
 {
 	size_t sl = scheme_len(text);
-	const char *auth, *end, *at, *colon;
+	const char *copied = text, *q; /* text before copied is in b */
 	ms_buf b = MS_BUF_INIT(1 << 20);
+	int rc = 0;
 
-	if (!sl || strncmp(text + sl, "://", 3) != 0)
-		return dup_range(text, strlen(text));
-	auth = text + sl + 3;
-	end = auth + strcspn(auth, "/?#");
-	at = NULL;
-	for (const char *p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (!at)
-		return dup_range(text, strlen(text));
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	if (!colon)
-		return dup_range(text, strlen(text));
-	if (ms_buf_add(&b, text, (size_t)(colon - text)) < 0 || ms_buf_adds(&b, ":***") < 0 ||
-	    ms_buf_adds(&b, at) < 0) {
+	if (sl && strncmp(text + sl, "://", 3) == 0) {
+		const char *auth = text + sl + 3, *end = auth + strcspn(auth, "/?#"), *at = NULL;
+		const char *colon;
+
+		for (const char *p = auth; p < end; p++)
+			if (*p == '@')
+				at = p;
+		colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon || (at && user_is_secret(text, sl))) {
+			rc = ms_buf_add(&b, text, (size_t)((colon ? colon + 1 : auth) - text)) |
+			     ms_buf_adds(&b, "***");
+			copied = at;
+		}
+	}
+	q = strchr(copied, '?');
+	rc |= ms_buf_add(&b, copied, q ? (size_t)(q - copied) + 1 : strlen(copied));
+	if (q)
+		rc |= redact_query(&b, q + 1);
+	if (rc) {
 		ms_buf_free(&b);
 		return NULL;
 	}
@@ -238,6 +318,19 @@ int ms_url_parse(ms_url **out, const char *text, ms_error *err)
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
+	if (has_control(url->user) || has_control(url->password) || has_control(url->host) ||
+	    has_control(url->path)) {
+		rc = ms_error_set(err, MS_EINVAL, "url '%s' contains a control character",
+				  url->redacted);
+		goto done;
+	}
+	for (size_t i = 0; i < url->nparams; i++)
+		if (has_control(url->params[i].key)) {
+			rc = ms_error_set(err, MS_EINVAL,
+					  "a parameter name in url '%s' contains a control character",
+					  url->redacted);
+			goto done;
+		}
 done:
 	if (rc < 0) {
 		ms_url_free(url);
@@ -285,4 +378,40 @@ nomem:
 		u->nparams++;   /* ms_url_free frees the half-made entry too */
 	ms_url_free(u);
 	return MS_ENOMEM;
+}
+
+int ms_url_check_params(const ms_url *url, const char *what, const ms_url_param_rule *rules,
+			int (*other)(const char *key), ms_error *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < url->nparams; i++) {
+		const ms_url_param *p = &url->params[i];
+		const ms_url_param_rule *r = rules;
+		size_t max;
+
+		while (r && r->key && strcmp(r->key, p->key) != 0)
+			r++;
+		if ((!r || !r->key) && !(other && other(p->key)))
+			return ms_error_set(err, MS_EINVAL, "unknown parameter '%s' in %s '%s'",
+					    p->key, what, url->redacted);
+		for (j = 0; j < i; j++)
+			if (strcmp(url->params[j].key, p->key) == 0)
+				return ms_error_set(err, MS_EINVAL,
+						    "parameter '%s' is given twice in %s '%s'", p->key,
+						    what, url->redacted);
+		max = r && r->key && r->max_len ? r->max_len : MS_URL_VALUE_MAX;
+		if (r && r->key && r->nonempty && !*p->value)
+			return ms_error_set(err, MS_EINVAL, "parameter '%s' is empty in %s '%s'",
+					    p->key, what, url->redacted);
+		if (strlen(p->value) > max)
+			return ms_error_set(err, MS_EINVAL,
+					    "parameter '%s' is longer than %zu bytes in %s '%s'",
+					    p->key, max, what, url->redacted);
+		if (has_control(p->value))
+			return ms_error_set(err, MS_EINVAL,
+					    "parameter '%s' holds a control character in %s '%s'",
+					    p->key, what, url->redacted);
+	}
+	return 0;
 }

@@ -14,6 +14,7 @@
  *   escaped, SORT_COLS.ORDER, EXTERNAL/comment parameters kept;
  * - refusals: not a Hive 3.x schema, values longer than their column;
  * - warnings for what Hive has no column for; passwords never in errors;
+ * - the metastore's identity: Hive's GUID, whatever the password;
  * - the NOTIFICATION_LOG change feed;
  * - scans read ahead on a second connection (a plan of tables, a big table)
  *   give what plain scans give, in and out of the plan's order.
@@ -680,6 +681,76 @@ static void test_password_never_shown(void **state)
 	assert_non_null(strstr(err.message, "***"));
 }
 
+
+/* First cell of sql as text into out (rows: how many rows there were). */
+static int sql_text(hms_conn *c, const char *sql, char *out, size_t n)
+{
+	scalar s = { "", 0 };
+	ms_error err;
+
+	if (c->ops->query(c, sql, NULL, 0, first_cell, &s, NULL, &err) < 0)
+		fail_msg("%s: %s (%s)", sql, err.message, err.detail);
+	snprintf(out, n, "%s", s.v);
+	return s.rows;
+}
+
+/*
+ * g_url with its password given the other way: as ?password= when the URL
+ * has it in the user info (MySQL's test URL), else an extra ?password= the
+ * server does not ask for (PostgreSQL's trust on its socket).
+ */
+static void password_variant(char *out, size_t n, const char *secret)
+{
+	const char *auth = strstr(g_url, "://") + 3, *at = strchr(auth, '@'), *colon = strchr(auth, ':');
+
+	if (at && colon && colon < at)
+		snprintf(out, n, "%.*s%s&password=%.*s", (int)(colon - g_url), g_url, at,
+			 (int)(at - colon - 1), colon + 1);
+	else
+		snprintf(out, n, "%s&password=%s", g_url, secret);
+}
+
+#define GUID_SQL                                                                          \
+	"SELECT \"PROPERTY_VALUE\" FROM \"METASTORE_DB_PROPERTIES\" WHERE \"PROPERTY_KEY\" = " \
+	"'guid'"
+
+/*
+ * A metastore's identity is the GUID Hive keeps in METASTORE_DB_PROPERTIES
+ * and the catalog name, created when missing, the same however the password
+ * is given (and never holding it), or the catalog-id given in the URL.
+ */
+static void test_identity(void **state)
+{
+	hms_conn *c = sql_connect(g_url);
+	ms_catalog *cat, *again;
+	char url[4096], guid[256], want[300];
+
+	(void)state;
+	sql_exec(c, "DELETE FROM \"METASTORE_DB_PROPERTIES\" WHERE \"PROPERTY_KEY\" = 'guid'");
+	cat = open_cat(g_url, NULL);
+	assert_int_equal(sql_text(c, GUID_SQL, guid, sizeof(guid)), 1);
+	assert_int_equal(strlen(guid), 36);
+	snprintf(want, sizeof(want), "hms:%s/hive", guid);
+	assert_string_equal(ms_catalog_id(cat), want);
+	ms_catalog_close(cat);
+
+	password_variant(url, sizeof(url), "Rot4tedS3cret");
+	again = open_cat(url, NULL);
+	assert_string_equal(ms_catalog_id(again), want);
+	assert_null(strstr(ms_catalog_url(again), "Rot4tedS3cret"));
+	assert_non_null(strstr(ms_catalog_url(again), "password=***"));
+	ms_catalog_close(again);
+	/* the GUID stays; one row */
+	assert_int_equal(sql_text(c, GUID_SQL, want, sizeof(want)), 1);
+	assert_string_equal(want, guid);
+
+	snprintf(url, sizeof(url), "%s&catalog-id=111122223333", g_url);
+	again = open_cat(url, NULL);
+	assert_string_equal(ms_catalog_id(again), "111122223333");
+	ms_catalog_close(again);
+	c->ops->close(c);
+}
+
 typedef struct feed {
 	char text[16][160];
 	size_t n;
@@ -1071,6 +1142,7 @@ int main(void)
 		cmocka_unit_test(test_change_feed),
 		cmocka_unit_test(test_large_batch),
 		cmocka_unit_test(test_planned_scans),
+		cmocka_unit_test(test_identity),
 		/* PostgreSQL only (from here) */
 		cmocka_unit_test(test_refuses_other_schemas),
 		cmocka_unit_test(test_password_never_shown),

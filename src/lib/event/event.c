@@ -8,8 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "metasync/bus.h"
 #include "metasync/event.h"
 #include "model/model_internal.h"
@@ -132,22 +130,6 @@ const char *ms_event_str(const ms_event *ev, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* RFC 4122 version 4 UUID from OpenSSL's generator. */
-static int uuid4(char out[37])
-{
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return MS_ERROR;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
-	return 0;
-}
-
 static void now_rfc3339(char out[40])
 {
 	struct timespec ts;
@@ -166,7 +148,7 @@ char *ms_event_build(const char *type, const char *source, const char *subject, 
 	cJSON *root = cJSON_CreateObject();
 	char id[37], when[40], *text = NULL;
 
-	if (!root || !data || uuid4(id) < 0) {
+	if (!root || !data || ms_model_uuid4(id) < 0) {
 		ms_error_set(err, MS_ENOMEM, "cannot build a '%s' event", type);
 		goto done;
 	}

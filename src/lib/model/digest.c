@@ -1,6 +1,6 @@
 /*
  * Hashes: SHA-256 through OpenSSL's EVP interface, the order-independent
- * digest of a partition set, and hex.  A table can hold millions of
+ * digest of a partition set, hex, and random UUIDs.  A table can hold millions of
  * partitions that arrive in no particular order (segments of a parallel
  * scan, part files of a snapshot); summing their content hashes modulo
  * 2^256 gives a set hash that needs neither sorting nor memory, and that
@@ -9,7 +9,10 @@
 #include "model_internal.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 static EVP_MD *sha256_fetched;
@@ -123,5 +126,20 @@ int ms_unhex(const char *hex, unsigned char *bytes, size_t n)
 	for (i = 0; i < n; i++)
 		bytes[i] = (unsigned char)(hexval((unsigned char)hex[2 * i]) << 4 |
 					   hexval((unsigned char)hex[2 * i + 1]));
+	return 0;
+}
+
+int ms_model_uuid4(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return MS_ERROR;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
 	return 0;
 }

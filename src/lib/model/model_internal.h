@@ -86,6 +86,9 @@ void ms_sink_value_keyed(ms_sink *s, const cJSON *v, void (*key)(ms_sink *s, con
  */
 void ms_sink_sorted(ms_sink *s, const cJSON *v, int writable, int pretty);
 
+/* An RFC 4122 version 4 UUID from OpenSSL's generator; MS_ERROR when it fails. */
+int ms_model_uuid4(char out[37]);
+
 /* SHA-256 of data, and a new digest context ready for updates. */
 int ms_model_sha256(const void *data, size_t len, unsigned char out[MS_HASH_LEN]);
 EVP_MD_CTX *ms_model_sha256_begin(void);

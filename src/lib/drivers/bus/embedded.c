@@ -636,9 +636,6 @@ int ms_embedded_bus_open(ms_bus **out, const ms_url *url, ms_error *err)
 	if (!url->path || !*url->path)
 		return ms_error_set(err, MS_EINVAL, "missing file path in bus url '%s'",
 				    url->redacted);
-	if (url->nparams)
-		return ms_error_set(err, MS_EINVAL, "unknown parameter '%s' in bus url '%s'",
-				    url->params[0].key, url->redacted);
 	if (!(b = calloc(1, sizeof(*b))))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	pthread_mutexattr_init(&attr);

@@ -497,15 +497,9 @@ int ms_nats_bus_open(ms_bus **out, const ms_url *url, ms_error *err)
 	if (url->path && *url->path && strcmp(url->path, "/") != 0)
 		return ms_error_set(err, MS_EINVAL,
 				    "bus url '%s' has a path: use nats://HOST:PORT", url->redacted);
-	for (i = 0; i < url->nparams; i++) {
-		if (strcmp(url->params[i].key, "namespace") != 0)
-			return ms_error_set(err, MS_EINVAL,
-					    "unknown parameter '%s' in bus url '%s'",
-					    url->params[i].key, url->redacted);
-		ns = url->params[i].value;
-		if ((rc = check_namespace(url, ns, err)) < 0)
-			return rc;
-	}
+	/* the registry let through only ?namespace=, at most once */
+	if ((ns = ms_url_param_get(url, "namespace")) && (rc = check_namespace(url, ns, err)) < 0)
+		return rc;
 	if (!(b = calloc(1, sizeof(*b))))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	if ((rc = ms_bus_base_init(&b->base, &nats_driver, url->redacted, err)) < 0)

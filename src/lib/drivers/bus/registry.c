@@ -20,12 +20,16 @@
 int ms_embedded_bus_open(ms_bus **out, const ms_url *url, ms_error *err);
 int ms_nats_bus_open(ms_bus **out, const ms_url *url, ms_error *err);
 
+static const ms_url_param_rule nats_params[] = { { "namespace", 0, 0 }, { NULL, 0, 0 } };
+
+/* One row per scheme: the driver and the query parameters it takes. */
 static const struct {
 	const char *scheme;
 	ms_bus_open_fn open;
+	const ms_url_param_rule *params;
 } bus_schemes[] = {
-	{ "embedded", ms_embedded_bus_open },
-	{ "nats", ms_nats_bus_open },
+	{ "embedded", ms_embedded_bus_open, NULL },
+	{ "nats", ms_nats_bus_open, nats_params },
 };
 
 static const char *const bus_streams[] = {
@@ -61,7 +65,9 @@ int ms_bus_open(ms_bus **out, const char *url, ms_error *err)
 		return rc;
 	for (i = 0; i < sizeof(bus_schemes) / sizeof(bus_schemes[0]); i++) {
 		if (strcmp(bus_schemes[i].scheme, u->scheme) == 0) {
-			rc = bus_schemes[i].open(out, u, err);
+			rc = ms_url_check_params(u, "bus url", bus_schemes[i].params, NULL, err);
+			if (rc == 0)
+				rc = bus_schemes[i].open(out, u, err);
 			ms_url_free(u);
 			return rc;
 		}

@@ -34,6 +34,7 @@
 #include "drivers/catalog/hms_map.h"
 #include "drivers/catalog/hms_sql.h"
 #include "metasync/sys/catalog.h"
+#include "model/model_internal.h"
 #include "util/buf.h"
 #include "util/url.h"
 
@@ -4082,6 +4083,78 @@ static int check_schema(hms_catalog *self, ms_error *err)
 	return rc;
 }
 
+/* The metastore's GUID from METASTORE_DB_PROPERTIES into *out (new), or NULL when none. */
+static int read_guid(hms_catalog *self, char **out, ms_error *err)
+{
+	static const char *const key[1] = { "guid" };
+	rowset rs = { 0 };
+	int rc;
+
+	*out = NULL;
+	if ((rc = q(self,
+		    "SELECT \"PROPERTY_VALUE\" FROM \"METASTORE_DB_PROPERTIES\" "
+		    "WHERE \"PROPERTY_KEY\" = ?",
+		    key, 1, &rs, NULL, err)) < 0)
+		return rc;
+	if (rs.nrows == 1 && CELL(&rs, 0, 0) && *CELL(&rs, 0, 0) &&
+	    !(*out = strdup(CELL(&rs, 0, 0))))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	rowset_free(&rs);
+	return rc;
+}
+
+/*
+ * Without ?catalog-id=, a metastore's identity is the GUID Hive keeps in
+ * METASTORE_DB_PROPERTIES (key "guid"; created as Hive's ObjectStore creates
+ * it when the metastore has none yet) and the Hive catalog's name:
+ * "hms:GUID/CATALOG".  Nothing in it comes from the URL, so a new password,
+ * host name or port leaves it as it was.  A metastore without a GUID that
+ * this connection may not write is refused, naming the parameter to give.
+ */
+static int metastore_identity(hms_catalog *self, ms_error *err)
+{
+	char uuid[37], when[64], *guid = NULL;
+	const char *p[3];
+	ms_error ie;
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	if ((rc = read_guid(self, &guid, err)) < 0)
+		return rc;
+	if (!guid) {
+		if (ms_model_uuid4(uuid) < 0)
+			return ms_error_set(err, MS_ERROR, "cannot draw a random metastore guid");
+		gmtime_r(&now, &tm);
+		strftime(when, sizeof(when), "Metastore DB GUID generated on %Y-%m-%dT%H:%M:%SZ", &tm);
+		p[0] = "guid";
+		p[1] = uuid;
+		p[2] = when;
+		/* a concurrent creator wins the primary key: read back what is there */
+		ms_error_clear(&ie);
+		(void)q(self,
+			"INSERT INTO \"METASTORE_DB_PROPERTIES\" (\"PROPERTY_KEY\", \"PROPERTY_VALUE\", "
+			"\"DESCRIPTION\") VALUES (?, ?, ?)",
+			p, 3, NULL, NULL, &ie);
+		if ((rc = read_guid(self, &guid, err)) < 0)
+			return rc;
+		if (!guid) {
+			rc = ms_error_set(err, MS_EINVAL,
+					  "metastore '%s' has no guid and cannot be given one: "
+					  "set its identity with ?catalog-id=ID",
+					  self->base.url);
+			ms_error_detail(err, "%s", ie.detail);
+			return rc;
+		}
+	}
+	free(self->base.catalog_id);
+	self->base.catalog_id = NULL;
+	if (asprintf(&self->base.catalog_id, "hms:%s/%s", guid, self->ctlg) < 0)
+		self->base.catalog_id = NULL;
+	free(guid);
+	return self->base.catalog_id ? 0 : ms_error_set(err, MS_ENOMEM, "out of memory");
+}
+
 /*
  * The MySQL backend (hms_mysql.c) is built with MariaDB Connector/C: the
  * library has it exactly when the connector's headers are on this file's
@@ -4146,7 +4219,7 @@ int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_optio
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = check_schema(self, err)) < 0)
+	if ((rc = check_schema(self, err)) < 0 || (!cid && (rc = metastore_identity(self, err)) < 0))
 		goto fail;
 	*out = &self->base;
 	return 0;

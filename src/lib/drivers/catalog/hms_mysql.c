@@ -468,10 +468,19 @@ static const char *const session_sql[] = {
 	"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
 };
 
+int ms_hms_mysql_url_param(const char *key);
+
+/* The parameters an hms+mysql:// URL takes besides the catalog's own. */
+int ms_hms_mysql_url_param(const char *key)
+{
+	return strcmp(key, "host") == 0 || strcmp(key, "socket") == 0 ||
+	       strcmp(key, "connect-timeout") == 0 || strcmp(key, "password") == 0;
+}
+
 int hms_mysql_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 {
 	mysql_conn *c;
-	const char *host, *socket, *dbname, *v;
+	const char *host, *socket, *dbname, *password, *v;
 	unsigned int port = 0, timeout = 10;
 	my_bool off = 0;
 	size_t i;
@@ -492,6 +501,14 @@ int hms_mysql_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 		dbname++;
 	if (!*dbname || strchr(dbname, '/')) {
 		rc = ms_error_set(err, MS_EINVAL, "no database name in '%s'", c->base.redacted_url);
+		goto done;
+	}
+	if ((url->host && *url->host && ms_url_param_get(url, "host")) ||
+	    (url->password && ms_url_param_get(url, "password"))) {
+		rc = ms_error_set(err, MS_EINVAL, "'%s' is given twice in '%s'",
+				  url->password && ms_url_param_get(url, "password") ? "password" :
+										      "host",
+				  c->base.redacted_url);
 		goto done;
 	}
 	host = (v = ms_url_param_get(url, "host")) && *v ? v :
@@ -527,7 +544,8 @@ int hms_mysql_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 	mysql_options(c->db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(c->db, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(c->db, MYSQL_OPT_LOCAL_INFILE, &off);
-	if (!mysql_real_connect(c->db, host, url->user, url->password ? url->password : "", dbname,
+	password = url->password ? url->password : ms_url_param_get(url, "password");
+	if (!mysql_real_connect(c->db, host, url->user, password ? password : "", dbname,
 				port, socket, CLIENT_FOUND_ROWS)) {
 		rc = is_lost(mysql_errno(c->db)) ? MS_EIO : MS_EBACKEND;
 		ms_error_set(err, rc, "cannot connect to '%s'", c->base.redacted_url);

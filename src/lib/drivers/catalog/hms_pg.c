@@ -265,6 +265,43 @@ static int own_param(const char *key)
 	       strcmp(key, "catalog-id") == 0;
 }
 
+int ms_hms_pg_url_param(const char *key);
+
+/*
+ * The parameters an hms+postgresql:// URL takes besides the catalog's own:
+ * `schema`, and libpq's connection keywords (PQconndefaults), except the
+ * client encoding, which metasync sets.
+ */
+int ms_hms_pg_url_param(const char *key)
+{
+	PQconninfoOption *opts, *o;
+	int ok = 0;
+
+	if (strcmp(key, "schema") == 0)
+		return 1;
+	if (strcmp(key, "client_encoding") == 0 || !(opts = PQconndefaults()))
+		return 0;
+	for (o = opts; o->keyword && !ok; o++)
+		ok = strcmp(o->keyword, key) == 0;
+	PQconninfoFree(opts);
+	return ok;
+}
+
+/* A parameter that says again what the URL's authority or path says. */
+static const char *restated(const struct ms_url *url)
+{
+	static const char *const parts[] = { "host", "port", "user", "password", "dbname" };
+	const char *given[] = { url->host && *url->host ? "" : NULL,
+				url->port && *url->port ? "" : NULL, url->user, url->password,
+				url->path && url->path[0] == '/' && url->path[1] ? "" : NULL };
+	size_t i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (given[i] && ms_url_param_get(url, parts[i]))
+			return parts[i];
+	return NULL;
+}
+
 /* Set the search path to one schema, quoted as an identifier. */
 static int set_schema(pg_conn *c, const char *schema, ms_error *err)
 {
@@ -292,7 +329,7 @@ static int set_schema(pg_conn *c, const char *schema, ms_error *err)
 int hms_pg_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 {
 	const char *keys[PG_MAX_KEYWORDS + 1], *vals[PG_MAX_KEYWORDS + 1];
-	const char *schema = ms_url_param_get(url, "schema");
+	const char *schema = ms_url_param_get(url, "schema"), *v;
 	size_t n = 0, i;
 	pg_conn *c;
 	int rc;
@@ -304,6 +341,10 @@ int hms_pg_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 	if (!(c->base.redacted_url = strdup(url->redacted ? url->redacted : ""))) {
 		pg_close(&c->base);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	if ((v = restated(url))) {
+		pg_close(&c->base);
+		return ms_error_set(err, MS_EINVAL, "'%s' is given twice in '%s'", v, url->redacted);
 	}
 	if (url->host && *url->host) {
 		keys[n] = "host";

@@ -16,16 +16,58 @@ int ms_snapshot_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_
 int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			ms_error *err);
 
+int ms_hms_pg_url_param(const char *key);
+int ms_hms_mysql_url_param(const char *key);
+
+/* A catalog's identity: what replica markers and manifests record. */
+#define CATALOG_ID_RULE { "catalog-id", MS_CATALOG_ID_MAX, 1 }
+
+static const ms_url_param_rule id_only[] = { CATALOG_ID_RULE, { NULL, 0, 0 } };
+static const ms_url_param_rule hms_params[] = {
+	CATALOG_ID_RULE,
+	{ "catalog", 256, 1 },  /* Hive's CTLGS.NAME */
+	{ NULL, 0, 0 },
+};
+
+/* The rest of an s3:// snapshot's parameters are its store's, checked there. */
+static int store_param(const char *key)
+{
+	(void)key;
+	return 1;
+}
+
+/*
+ * One row per scheme: the driver, and the query parameters the scheme takes
+ * (each checked by ms_url_check_params before the driver sees the URL; a
+ * parameter that matches no rule is offered to `other`).
+ */
 static const struct {
 	const char *scheme;
 	ms_catalog_open_fn open;
+	const ms_url_param_rule *params;
+	int (*other)(const char *key);
 } catalog_schemes[] = {
-	{ "sqlite", ms_sqlite_catalog_open },
-	{ "file", ms_snapshot_catalog_open },
-	{ "s3", ms_snapshot_catalog_open },
-	{ "hms+postgresql", ms_hms_catalog_open },
-	{ "hms+mysql", ms_hms_catalog_open },
+	{ "sqlite", ms_sqlite_catalog_open, id_only, NULL },
+	{ "file", ms_snapshot_catalog_open, id_only, NULL },
+	{ "s3", ms_snapshot_catalog_open, id_only, store_param },
+	{ "hms+postgresql", ms_hms_catalog_open, hms_params, ms_hms_pg_url_param },
+	{ "hms+mysql", ms_hms_catalog_open, hms_params, ms_hms_mysql_url_param },
 };
+
+/* The checks every scheme's URL passes before its driver opens it. */
+static int check_url(const ms_url *u, size_t row, ms_error *err)
+{
+	const char *cid = ms_url_param_get(u, "catalog-id");
+	int rc;
+
+	if ((rc = ms_url_check_params(u, "catalog url", catalog_schemes[row].params,
+				      catalog_schemes[row].other, err)) < 0)
+		return rc;
+	if (cid && !ms_utf8_valid(cid, strlen(cid)))
+		return ms_error_set(err, MS_EINVAL, "catalog-id in catalog url '%s' is not utf-8",
+				    u->redacted);
+	return 0;
+}
 
 int ms_catalog_base_init(ms_catalog *base, const ms_catalog_driver *driver,
 			 const char *redacted_url, const char *catalog_id, ms_error *err)
@@ -61,7 +103,9 @@ int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *op
 		return rc;
 	for (i = 0; i < sizeof(catalog_schemes) / sizeof(catalog_schemes[0]); i++) {
 		if (strcmp(catalog_schemes[i].scheme, u->scheme) == 0) {
-			rc = catalog_schemes[i].open(out, u, opts ? opts : &defaults, err);
+			rc = check_url(u, i, err);
+			if (rc == 0)
+				rc = catalog_schemes[i].open(out, u, opts ? opts : &defaults, err);
 			ms_url_free(u);
 			return rc;
 		}

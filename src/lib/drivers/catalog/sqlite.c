@@ -1615,20 +1615,11 @@ int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_op
 {
 	const char *cid = ms_url_param_get(url, "catalog-id");
 	sqlite_catalog *self = NULL;
-	size_t i;
 	int rc;
 
 	(void)opts;
 	if (!url->path || !*url->path)
 		return ms_error_set(err, MS_EINVAL, "missing file path in catalog url '%s'",
-				    url->redacted);
-	for (i = 0; i < url->nparams; i++)
-		if (strcmp(url->params[i].key, "catalog-id") != 0)
-			return ms_error_set(err, MS_EINVAL,
-					    "unknown parameter '%s' in catalog url '%s'",
-					    url->params[i].key, url->redacted);
-	if (cid && !*cid)
-		return ms_error_set(err, MS_EINVAL, "empty catalog-id in catalog url '%s'",
 				    url->redacted);
 	if (!(self = calloc(1, sizeof(*self))))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");

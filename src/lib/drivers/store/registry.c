@@ -12,12 +12,20 @@
 int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err);
 
+static const ms_url_param_rule s3_params[] = {
+	{ "region", 64, 1 },      { "endpoint", 2048, 1 }, { "profile", 128, 1 },
+	{ "addressing", 16, 1 },  { "part-size", 16, 1 },  { "parallel", 8, 1 },
+	{ "attempts", 8, 1 },     { "timeout", 8, 1 },     { NULL, 0, 0 },
+};
+
+/* One row per scheme: the driver and the query parameters it takes. */
 static const struct {
 	const char *scheme;
 	ms_store_open_fn open;
+	const ms_url_param_rule *params;
 } store_schemes[] = {
-	{ "file", ms_file_store_open },
-	{ "s3", ms_s3_store_open },
+	{ "file", ms_file_store_open, NULL },
+	{ "s3", ms_s3_store_open, s3_params },
 };
 
 int ms_store_open(ms_store **out, const char *url, ms_error *err)
@@ -30,7 +38,9 @@ int ms_store_open(ms_store **out, const char *url, ms_error *err)
 		return rc;
 	for (i = 0; i < sizeof(store_schemes) / sizeof(store_schemes[0]); i++) {
 		if (strcmp(store_schemes[i].scheme, u->scheme) == 0) {
-			rc = store_schemes[i].open(out, u, err);
+			rc = ms_url_check_params(u, "store url", store_schemes[i].params, NULL, err);
+			if (rc == 0)
+				rc = store_schemes[i].open(out, u, err);
 			ms_url_free(u);
 			return rc;
 		}

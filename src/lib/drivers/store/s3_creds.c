@@ -243,11 +243,12 @@ static int long_param(const ms_url *url, const char *name, long lo, long hi, con
 		      long *out, ms_error *err)
 {
 	const char *v = ms_url_param_get(url, name);
+	char *end;
 
 	if (!v)
 		return 0;
-	*out = atol(v);
-	if (*out < lo || *out > hi)
+	*out = strtol(v, &end, 10);
+	if (end == v || *end || *out < lo || *out > hi)
 		return ms_error_set(err, MS_EINVAL, "s3 %s '%s' in '%s' is not %s from %ld to %ld",
 				    name, v, url->redacted, what, lo, hi);
 	return 1;
