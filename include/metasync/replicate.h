@@ -51,6 +51,7 @@ typedef struct ms_sync_options {
 	size_t nrewrites;
 	ms_deletes deletes;
 	long long max_deletes;                 /* < 0: no limit */
+	int allow_empty_source;                /* mirror deletes may remove every replica */
 	int adopt;                             /* take over entities that are not replicas */
 	int dry_run;                           /* plan only: change nothing */
 	int copy;                              /* export: plain copy, no markers or stamps */
@@ -95,7 +96,11 @@ typedef struct ms_report {
  * written whenever the run got far enough to count anything, also when an
  * error is returned.  Returns 0 when the run completed (status ok or partial),
  * MS_EREFUSED when a guard refused it before any change, other codes on a
- * fatal error.  Checks the source's integrity before any change.
+ * fatal error.  Checks the source's integrity before any change.  Guards:
+ * with mirror deletes, more deletes than max_deletes, or deletes that would
+ * leave no replica of the source in the target (an empty or missing source,
+ * a selection that matches nothing) unless allow_empty_source.  A pattern
+ * of opts->databases that matches no source database is a report warning.
  */
 int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	    ms_report **report, ms_error *err);

@@ -407,6 +407,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	so.deletes = c->deletes;
 	so.max_deletes = c->max_deletes;
 	so.adopt = c->adopt;
+	so.allow_empty_source = c->allow_empty_source;
 	so.stop = &a->stop;
 	if (a->opts.hooks.change) {
 		so.on_change = on_change;

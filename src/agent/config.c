@@ -488,6 +488,7 @@ enum {
 	T_DELETES,
 	T_MAX_DELETES,
 	T_ADOPT,
+	T_ALLOW_EMPTY,
 	T_MAX_ATTEMPTS,
 	T_ACK_WAIT
 };
@@ -510,6 +511,7 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 			   { "deletes", 0, NULL },
 			   { "max_deletes", 0, NULL },
 			   { "adopt", 0, NULL },
+			   { "allow_empty_source", 0, NULL },
 			   { "max_attempts", 0, NULL },
 			   { "ack_wait", 0, NULL },
 			   { NULL, 0, NULL } };
@@ -525,7 +527,7 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	t->ack_wait_seconds = 600;
 	if ((rc = walk_mapping(p, node, path, keys,
 			       "name, catalog, follow, databases, database_prefix, table_prefix, "
-			       "renames, location_rewrites, deletes, max_deletes, adopt, "
+			       "renames, location_rewrites, deletes, max_deletes, adopt, allow_empty_source, "
 			       "max_attempts, ack_wait")) < 0)
 		return rc;
 	if ((rc = get_string(p, &keys[T_NAME], path, 1, &t->name)) < 0)
@@ -568,6 +570,9 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	    (rc = get_integer(p, &keys[T_MAX_DELETES], path, 0, LLONG_MAX, &t->max_deletes)) < 0)
 		return rc;
 	if (keys[T_ADOPT].value && (rc = get_bool(p, &keys[T_ADOPT], path, &t->adopt)) < 0)
+		return rc;
+	if (keys[T_ALLOW_EMPTY].value &&
+	    (rc = get_bool(p, &keys[T_ALLOW_EMPTY], path, &t->allow_empty_source)) < 0)
 		return rc;
 	if (keys[T_MAX_ATTEMPTS].value) {
 		if ((rc = get_integer(p, &keys[T_MAX_ATTEMPTS], path, 1, CFG_MAX_ATTEMPTS, &v)) < 0)

@@ -23,6 +23,7 @@
  *       deletes: mirror                         # none (default) | mirror
  *       max_deletes: 100                        # default: no limit
  *       adopt: false
+ *       allow_empty_source: false               # mirror may delete every replica
  *       max_attempts: 5                         # before an event is dead-lettered
  *       ack_wait: 10m                           # an import not acknowledged by then
  *                                               # (agent killed) is delivered again
@@ -73,6 +74,7 @@ typedef struct ms_agent_target {
 	ms_deletes deletes;
 	long long max_deletes;   /* -1: no limit */
 	int adopt;
+	int allow_empty_source;
 	unsigned max_attempts;   /* default 5 */
 	long long ack_wait_seconds;  /* default 600 */
 	int line;

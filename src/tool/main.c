@@ -18,6 +18,8 @@
 	"  --location-rewrite FROM=TO rewrite storage locations starting with FROM (repeatable)\n" \
 	"  --deletes none|mirror      mirror: delete replicas whose source is gone (default none)\n" \
 	"  --max-deletes N            refuse (exit 4, change nothing) if more than N deletes\n" \
+	"  --allow-empty-source       let mirror deletes remove every replica of the source\n" \
+	"                             (refused otherwise, exit 4: an empty or mistaken source)\n" \
 	"  --adopt                    take over target entities that are not replicas\n" \
 	"  --full                     diff every partition even where sync stamps match\n" \
 	"  --dry-run                  print what would change, change nothing\n" \
@@ -27,7 +29,7 @@
 
 #define EXIT_HELP \
 	"\nExit status: 0 done, 1 error, 2 usage, 3 partial (some entities failed),\n" \
-	"4 refused by a safety guard (integrity, --max-deletes).\n"
+	"4 refused by a safety guard (integrity, --max-deletes, an empty source).\n"
 
 const ms_command ms_commands[] = {
 	{ "export", cmd_export, "write a snapshot of a catalog to a store",

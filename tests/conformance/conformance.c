@@ -1280,6 +1280,10 @@ static void test_sqlite_catalog_ids(void **state)
 
 	sqlite_url(fx, "111111111111", url_a, sizeof(url_a));
 	sqlite_url(fx, "222222222222", url_b, sizeof(url_b));
+	/* a catalog the file does not hold is not read as an empty one */
+	FAILS(MS_ENOTFOUND, ms_catalog_open(&a, url_a, &oo, E));
+	assert_non_null(strstr(fx->err.message, "catalog '111111111111' not found"));
+	oo.mode = MS_OPEN_WRITE;
 	OK(ms_catalog_open(&a, url_a, &oo, E));
 	OK(ms_catalog_open(&b, url_b, &oo, E));
 	assert_string_equal(ms_catalog_id(a), "111111111111");
@@ -1383,6 +1387,7 @@ static void test_sqlite_change_log(void **state)
 	gone[0] = p[1]->vkey;
 	gone[1] = "[\"9\",\"z\"]"; /* absent: no change */
 	sqlite_url(fx, "other", url_b, sizeof(url_b));
+	oo.mode = MS_OPEN_WRITE;
 	OK(ms_catalog_open(&b, url_b, &oo, E));
 
 	OK(ms_catalog_put_database(fx->cat, d, E));
@@ -1501,6 +1506,7 @@ static void test_sqlite_stored_documents(void **state)
 	double t_created;
 
 	sqlite_url(fx, "123", url, sizeof(url));
+	oo.mode = MS_OPEN_WRITE;
 	OK(ms_catalog_open(&c, url, &oo, E));
 	OK(ms_catalog_put_database(c, d, E));
 	OK(ms_catalog_put_table(c, t, E));
@@ -1622,9 +1628,30 @@ static void test_sqlite_bad_paths(void **state)
 	char url[PATH_MAX + 64], path[PATH_MAX + 16];
 	FILE *f;
 
+	/* read: a missing file is an error, and is not created */
+	snprintf(path, sizeof(path), "%s/missing.db", fx->dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	FAILS(MS_ENOTFOUND, ms_catalog_open(&c, url, &oo, E));
+	assert_non_null(strstr(fx->err.message, "does not exist"));
+	assert_int_equal(access(path, F_OK), -1);
+	/* read: an SQLite file that is not a catalog is refused, and not changed */
+	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
+	{
+		sqlite3 *odb = NULL;
+
+		assert_int_equal(sqlite3_open(path, &odb), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(odb, "CREATE TABLE x(a)", NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(odb);
+	}
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	FAILS(MS_EINVAL, ms_catalog_open(&c, url, &oo, E));
+	assert_non_null(strstr(fx->err.message, "is not a metasync catalog file"));
+	oo.mode = MS_OPEN_WRITE;
 	FAILS(MS_EIO, ms_catalog_open(&c, "sqlite:/nonexistent-dir/x/catalog.db", &oo, E));
 	assert_non_null(strstr(fx->err.message, "'/nonexistent-dir/x/catalog.db'"));
 	assert_null(c);
+	oo.mode = MS_OPEN_READ;
 	snprintf(path, sizeof(path), "%s/not-a-db", fx->dir);
 	f = fopen(path, "w");
 	assert_non_null(f);

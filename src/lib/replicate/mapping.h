@@ -39,5 +39,11 @@ int ms_mapping_is_identity_content(const ms_mapping *m);
 int ms_mapping_apply(const ms_mapping *m, ms_entity *e, int *content_changed, ms_error *err);
 /* Rewrite database references in SQL text (new string, or NULL when unchanged). */
 char *ms_mapping_rewrite_sql(const ms_mapping *m, const char *sql);
+/*
+ * Call cb with each pattern of a ';'-separated selection (trimmed,
+ * lowercased, as ms_selection_match reads it) that matches none of names.
+ */
+void ms_selection_unmatched(const char *patterns, const char *const *names, size_t n,
+			    void (*cb)(const char *pattern, void *ctx), void *ctx);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mapping.h"
 #include "metasync/replicate.h"
 
 void ms_report_free(ms_report *r)
@@ -78,37 +79,63 @@ const char *ms_action_name(ms_action a)
 	}
 }
 
+/*
+ * The next pattern of a ';'-separated list at *p into pat, trimmed and
+ * lowercased; advances *p.  0 at the end of the list.  An empty or overlong
+ * pattern comes out as "" (it matches nothing).
+ */
+static int next_pattern(const char **p, char pat[512])
+{
+	const char *s = *p, *semi;
+	size_t n;
+
+	if (!s)
+		return 0;
+	semi = strchr(s, ';');
+	n = semi ? (size_t)(semi - s) : strlen(s);
+	*p = semi ? semi + 1 : NULL;
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 512)
+		n = 0;
+	for (size_t i = 0; i < n; i++)
+		pat[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+	pat[n] = '\0';
+	return 1;
+}
+
 int ms_selection_match(const char *patterns, const char *name)
 {
 	const char *p = patterns;
+	char pat[512];
 
 	if (!patterns || !*patterns)
 		return 1;
-	while (*p) {
-		const char *semi = strchr(p, ';');
-		size_t n = semi ? (size_t)(semi - p) : strlen(p);
-		char pat[512];
-
-		while (n && (*p == ' ' || *p == '\t')) {
-			p++;
-			n--;
-		}
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n && n < sizeof(pat)) {
-			memcpy(pat, p, n);
-			pat[n] = '\0';
-			for (char *c = pat; *c; c++)
-				if (*c >= 'A' && *c <= 'Z')
-					*c = (char)(*c - 'A' + 'a');
-			if (fnmatch(pat, name, 0) == 0)
-				return 1;
-		}
-		if (!semi)
-			break;
-		p = semi + 1;
-	}
+	while (next_pattern(&p, pat))
+		if (*pat && fnmatch(pat, name, 0) == 0)
+			return 1;
 	return 0;
+}
+
+void ms_selection_unmatched(const char *patterns, const char *const *names, size_t n,
+			    void (*cb)(const char *pattern, void *ctx), void *ctx)
+{
+	const char *p = patterns;
+	char pat[512];
+	size_t i;
+
+	while (p && *p && next_pattern(&p, pat)) {
+		if (!*pat)
+			continue;
+		for (i = 0; i < n && fnmatch(pat, names[i], 0) != 0; i++)
+			;
+		if (i == n)
+			cb(pat, ctx);
+	}
 }
 
 void ms_warnings_collect(void *ctx, const char *message)

@@ -9,8 +9,10 @@
  *      free);
  *   2. verify: ask the source to check the integrity of everything phase 4
  *      will read (a snapshot hashes its files against the manifest);
- *   3. guard: with --deletes mirror and --max-deletes, count the deletes in a
- *      dry pass and refuse if there are too many;
+ *   3. guard: with --deletes mirror, count the deletes in a dry pass and
+ *      refuse if there are more than --max-deletes, or if they would leave
+ *      no replica of the source (an empty or mistaken source) unless
+ *      --allow-empty-source;
  *   4. apply: databases, then each table with its partitions in one
  *      transaction, then views in dependency order, then mirror deletes.
  *
@@ -1094,6 +1096,28 @@ static int plan_scans(run *r, ms_error *err)
 	return rc;
 }
 
+/* Report a --database-names pattern that selects nothing. */
+static void unmatched_pattern(const char *pattern, void *ctx)
+{
+	run *r = ctx;
+	ms_buf b = MS_BUF_INIT(4096);
+
+	if (ms_buf_printf(&b, "--database-names '%s': matches no database in '%s'", pattern,
+			  ms_catalog_url(r->src)) == 0)
+		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
+	ms_buf_free(&b);
+}
+
+/* The source tables whose replicas the target keeps (or gets) in this run. */
+static size_t kept_replicas(const run *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->ntables; i++)
+		n += !r->tables[i].skip && !r->tables[i].db_failed;
+	return n;
+}
+
 /* Phase 4 (or its dry-run twin when r->apply is 0). */
 static int pass(run *r, ms_error *err)
 {
@@ -1137,7 +1161,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	ms_error e2;
 	double t0 = now_seconds();
 	size_t i;
-	int rc;
+	int rc, empty_guard;
 
 	memset(&r, 0, sizeof(r));
 	r.src = source;
@@ -1162,6 +1186,8 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 			goto done;
 	if (r.dbs.n)
 		qsort(r.dbs.v, r.dbs.n, sizeof(char *), cmp_str);
+	ms_selection_unmatched(opts->databases, (const char *const *)all.v, all.n,
+			       unmatched_pattern, &r);
 	if ((rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n, err)) < 0)
 		goto done;
 
@@ -1201,8 +1227,10 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 		}
 	}
 
-	/* Phase 3: the delete guard. */
-	if (opts->deletes == MS_DELETES_MIRROR && opts->max_deletes >= 0 && !opts->copy) {
+	/* Phase 3: the delete guards. */
+	empty_guard = !opts->allow_empty_source && kept_replicas(&r) == 0;
+	if (opts->deletes == MS_DELETES_MIRROR && !opts->copy &&
+	    (opts->max_deletes >= 0 || empty_guard)) {
 		ms_sync_options quiet = *opts;
 
 		quiet.on_change = NULL;
@@ -1215,10 +1243,21 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 			*err = e2;
 			goto done;
 		}
-		if (r.deletes > opts->max_deletes) {
+		if (opts->max_deletes >= 0 && r.deletes > opts->max_deletes) {
 			rc = ms_error_set(err, MS_EREFUSED,
 					  "plan would delete %lld entities, more than --max-deletes %lld",
 					  r.deletes, opts->max_deletes);
+			r.rep->status = MS_STATUS_REFUSED;
+			goto done;
+		}
+		if (empty_guard && r.deletes > 0) {
+			rc = ms_error_set(err, MS_EREFUSED,
+					  "plan would delete every replica of '%s' (%lld entities): "
+					  "the source has no table to replicate%s; give "
+					  "--allow-empty-source if that is meant",
+					  ms_catalog_url(source), r.deletes,
+					  opts->databases && *opts->databases ?
+						  " in the selected databases" : "");
 			r.rep->status = MS_STATUS_REFUSED;
 			goto done;
 		}

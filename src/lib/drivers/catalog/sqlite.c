@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -1552,7 +1553,7 @@ static const ms_catalog_driver sqlite_driver = {
 };
 
 /* Create the schema unless present; refuse a newer schema version. */
-static int open_schema(sqlite_catalog *self, ms_error *err)
+static int open_schema(sqlite_catalog *self, int create, ms_error *err)
 {
 	static const char version_sql[] = "SELECT value FROM meta WHERE \"key\" = 'schema_version'";
 	sqlite3_stmt *st = NULL;
@@ -1566,6 +1567,9 @@ static int open_schema(sqlite_catalog *self, ms_error *err)
 	if (rc != SQLITE_OK)
 		return sq_fail(self, rc, err, "cannot open catalog file '%s'", self->path);
 	rc = sqlite3_prepare_v2(self->db, version_sql, -1, &st, NULL);
+	if (rc != SQLITE_OK && !create)
+		return ms_error_set(err, MS_EINVAL, "'%s' is not a metasync catalog file",
+				    self->path);
 	if (rc != SQLITE_OK) {
 		/* no meta table: a new (or foreign) file; create the schema atomically */
 		rc = sqlite3_exec(self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -1601,23 +1605,62 @@ static int open_schema(sqlite_catalog *self, ms_error *err)
 	return rc;
 }
 
+/*
+ * The catalogs of a file are those opened for writing (a `catalog:KEY` row
+ * in meta) and, in files from before that row was kept, those holding a
+ * database.  Opened for writing, register this one; for reading, refuse it
+ * when the file does not hold it.
+ */
+static int open_catalog(sqlite_catalog *self, int create, ms_error *err)
+{
+	static const char reg_sql[] = "INSERT OR IGNORE INTO meta(\"key\", value) "
+				      "VALUES('catalog:' || ?1, '')";
+	static const char find_sql[] = "SELECT 1 FROM meta WHERE \"key\" = 'catalog:' || ?1 "
+				       "UNION ALL SELECT 1 FROM databases WHERE catalog = ?1 LIMIT 1";
+	int rc = SQLITE_DONE, pass;
+
+	for (pass = 0; pass < 2 && rc == SQLITE_DONE; pass++) {
+		sqlite3_stmt *st = NULL;
+
+		if (pass == 1 && (!create || sqlite3_db_readonly(self->db, "main")))
+			break;
+		rc = sqlite3_prepare_v2(self->db, pass ? reg_sql : find_sql, -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(st, 1, self->key, -1, SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (pass == 1 && rc == SQLITE_DONE)
+			return 0;
+	}
+	if (rc == SQLITE_DONE && !create)
+		return ms_error_set(err, MS_ENOTFOUND, "catalog '%s' not found in catalog file '%s'",
+				    self->catalog_id ? self->catalog_id : self->key, self->path);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(self, rc, err, "cannot open catalog '%s' in '%s'",
+			       self->catalog_id ? self->catalog_id : self->key, self->path);
+	return 0;
+}
+
 int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			   ms_error *err);
 
 /*
- * Open (creating when missing) the catalog file url->path, in both open
- * modes.  `?catalog-id=ID` selects the catalog inside the file and becomes
- * CatalogId and the catalog's identity; without it the storage key is
- * "default" and the identity the URL.
+ * Open the catalog file url->path: MS_OPEN_WRITE creates the file, its
+ * schema and the catalog when missing; MS_OPEN_READ refuses a file that does
+ * not exist (MS_ENOTFOUND), is not a metasync catalog (MS_EINVAL) or does
+ * not hold the catalog (MS_ENOTFOUND), so that a mistyped path is never
+ * read as an empty catalog.  `?catalog-id=ID` selects the catalog inside the
+ * file and becomes CatalogId and the catalog's identity; without it the
+ * storage key is "default" and the identity the URL.
  */
 int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			   ms_error *err)
 {
 	const char *cid = ms_url_param_get(url, "catalog-id");
 	sqlite_catalog *self = NULL;
-	int rc;
+	int rc, create;
 
-	(void)opts;
 	if (!url->path || !*url->path)
 		return ms_error_set(err, MS_EINVAL, "missing file path in catalog url '%s'",
 				    url->redacted);
@@ -1644,16 +1687,21 @@ int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_op
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
+	create = opts && opts->mode == MS_OPEN_WRITE;
+	if (!create && access(self->path, F_OK) != 0) {
+		rc = ms_error_set(err, MS_ENOTFOUND, "catalog file '%s' does not exist", self->path);
+		goto done;
+	}
 	rc = sqlite3_open_v2(self->path, &self->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-				     SQLITE_OPEN_EXRESCODE,
+			     SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
+				     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
 			     NULL);
 	if (rc != SQLITE_OK) {
 		rc = sq_fail(self, rc, err, "cannot open catalog file '%s'", self->path);
 		goto done;
 	}
 	sqlite3_busy_timeout(self->db, SQLITE_CATALOG_BUSY_MS);
-	if ((rc = open_schema(self, err)) < 0)
+	if ((rc = open_schema(self, create, err)) < 0 || (rc = open_catalog(self, create, err)) < 0)
 		goto done;
 	*out = &self->base;
 done:
