@@ -375,6 +375,9 @@ int ms_event_publish_snapshot(const char *bus_url, const char *name,
 
 	if (!info->url)
 		return ms_error_set(err, MS_EINVAL, "no finished snapshot to announce");
+	/* never announce what every agent would refuse */
+	if ((rc = ms_event_check_snapshot_url(info->url, err)) < 0)
+		return rc;
 	snprintf(source, sizeof(source), "/metasync/%s", name && name[0] ? name : "metasync");
 	if (!(text = ms_event_build(MS_EVENT_SNAPSHOT_CREATED, source, info->id,
 				    ms_event_snapshot_data(info, parent), err)))

@@ -1458,6 +1458,26 @@ done:
 }
 
 /* ms_catalog_snapshot_info for both sides: a finished writer, a reader. */
+/*
+ * The URL that names a snapshot to others: its label, with a local path made
+ * absolute and free of '.', '..' and links (the folder exists by the time a
+ * snapshot is described), so that an event never names a path that only
+ * makes sense in the exporter's working directory.  New, or NULL.
+ */
+static char *announced_url(const char *label)
+{
+	const char *path = strncmp(label, "file:", 5) == 0 ? label + 5 : label;
+	char *abs;
+
+	if (path != label && strncmp(path, "//", 2) == 0)
+		path += 2;
+	if (strstr(label, "://") && path == label)
+		return strdup(label); /* s3:// and other remote stores */
+	if (!(abs = realpath(path, NULL)))
+		return strdup(label);
+	return abs;
+}
+
 static int snapshot_info(ms_catalog *self, ms_snapshot_info *out, ms_error *err)
 {
 	snapshot *s = (snapshot *)self;
@@ -1467,7 +1487,7 @@ static int snapshot_info(ms_catalog *self, ms_snapshot_info *out, ms_error *err)
 
 	if (s->writing && !s->finished)
 		return ms_error_set(err, MS_ENOTSUPPORTED, "snapshot '%s' is not finished", s->label);
-	if ((id && !(out->id = strdup(id))) || !(out->url = strdup(s->label)) ||
+	if ((id && !(out->id = strdup(id))) || !(out->url = announced_url(s->label)) ||
 	    (cid && !(out->source_catalog_id = strdup(cid))) ||
 	    (created && created[0] && !(out->created = strdup(created))) ||
 	    (self->selection && !(out->selection = strdup(self->selection)))) {
