@@ -152,6 +152,17 @@ typedef struct ms_table_ref {
  */
 int ms_catalog_plan_scans(ms_catalog *cat, const ms_table_ref *tables, size_t n, ms_error *err);
 
+/*
+ * Inside a transaction (ms_catalog_begin): keep other writers from changing
+ * database db (table NULL) or table db.table until the transaction ends, so
+ * that what the caller reads of it next (whose replica it is) stays true
+ * while it writes.  An entity that does not exist is not an error and not
+ * locked: a concurrent create then makes the caller's put fail with
+ * MS_ECONFLICT.  0 on drivers whose transactions exclude every other writer
+ * already (the embedded catalog) and on drivers without transactions.
+ */
+int ms_catalog_lock(ms_catalog *cat, const char *db, const char *table, ms_error *err);
+
 /* Transactions: no-ops (returning 0) on drivers without MS_CAP_TRANSACTIONS. */
 int ms_catalog_begin(ms_catalog *cat, ms_error *err);
 int ms_catalog_commit(ms_catalog *cat, ms_error *err);

@@ -34,6 +34,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fake_catalog.h"
+#include "metasync/replicate.h"
 #include "metasync/sys/catalog.h"
 #include "util/buf.h"
 
@@ -1164,6 +1166,116 @@ static void test_transactions(void **state)
 	free_all(p, 3);
 }
 
+/* Another writer that acts on the target between an import's plan and its writes. */
+typedef struct interloper {
+	fixture *fx;
+	int foreign;         /* 1: creates db and table as its own; 0: imports them too */
+	fake_catalog *twin;  /* the other import's source (same identity and content) */
+	int acted;
+} interloper;
+
+static void interlope(void *ctx)
+{
+	interloper *in = ctx;
+	fixture *fx = in->fx;
+	ms_catalog *other = NULL;
+	ms_open_options oo = { 0 };
+	ms_sync_options so = { 0 };
+	ms_report *rep = NULL;
+	ms_entity *d, *t;
+
+	if (in->acted++)
+		return;
+	oo.mode = MS_OPEN_WRITE;
+	OK(ms_catalog_open(&other, fx->url, &oo, E));
+	if (in->foreign) {
+		d = plain_database(fx, N(fx, "owned"), "the target's own");
+		t = plain_table(fx, N(fx, "owned"), "t", "s3://target/own/");
+		OK(ms_catalog_put_database(other, d, E));
+		OK(ms_catalog_put_table(other, t, E));
+		ms_entity_free(d);
+		ms_entity_free(t);
+	} else {
+		so.max_deletes = -1;
+		OK(ms_sync(&in->twin->base, other, &so, &rep, E));
+		assert_int_equal(rep->tables.created, 1);
+		ms_report_free(rep);
+	}
+	ms_catalog_close(other);
+}
+
+/* A source with database N(owned) and its table t with one partition (new). */
+static fake_catalog *owned_source(fixture *fx)
+{
+	fake_catalog *f = fake_catalog_new("src-A", 0, 1);
+	char json[1024];
+
+	snprintf(json, sizeof(json), "{\"Name\":\"%s\"}", N(fx, "owned"));
+	fake_add(f, MS_KIND_DATABASE, NULL, NULL, json);
+	fake_add(f, MS_KIND_TABLE, N(fx, "owned"), NULL,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"Location\":\"s3://source/t/\"},"
+		 "\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}]}");
+	fake_add(f, MS_KIND_PARTITION, N(fx, "owned"), "t",
+		 "{\"Values\":[\"1\"],\"StorageDescriptor\":{\"Location\":\"s3://source/t/1\"}}");
+	return f;
+}
+
+/*
+ * Ownership is checked when the import writes, not only when it plans: a
+ * database and table the target creates as its own meanwhile are left alone
+ * (skipped, "not a replica"), and of two imports of one source racing into
+ * the target, only one reports them created.
+ */
+static void test_ownership_at_write_time(void **state)
+{
+	fixture *fx = *state;
+	interloper in = { fx, 1, NULL, 0 };
+	fake_catalog *src;
+	ms_sync_options so = { 0 };
+	ms_report *rep = NULL;
+	ms_entity *got = NULL;
+
+	if (!(fx->caps & MS_CAP_WRITE) || fx->p->write_once)
+		skip();
+	so.max_deletes = -1;
+	for (int round = 0; round < 2; round++) {
+		src = owned_source(fx);
+		in.foreign = round == 0;
+		in.acted = 0;
+		in.twin = round == 0 ? NULL : owned_source(fx);
+		src->on_verify = interlope;
+		src->on_verify_ctx = &in;
+		OK(ms_sync(&src->base, fx->cat, &so, &rep, E));
+		assert_int_equal(in.acted, 1);
+		assert_int_equal(rep->status, MS_STATUS_OK);
+		assert_int_equal(rep->databases.created, 0);
+		assert_int_equal(rep->tables.created, 0);
+		assert_int_equal(rep->partitions.created, 0);
+		if (round == 0) {
+			assert_int_equal(rep->databases.skipped, 1);
+			assert_int_equal(rep->tables.skipped, 1);
+			OK(ms_catalog_get_table(fx->cat, N(fx, "owned"), "t", &got, E));
+			assert_null(ms_entity_param(got, MS_MARKER_REPLICA_OF));
+			assert_string_equal(
+				cJSON_GetObjectItem(cJSON_GetObjectItem(got->doc, "StorageDescriptor"),
+						    "Location")->valuestring,
+				"s3://target/own/");
+			ms_entity_free(got);
+			OK(ms_catalog_delete_database(fx->cat, N(fx, "owned"), E));
+		} else {
+			assert_int_equal(rep->databases.unchanged, 1);
+			assert_int_equal(rep->tables.unchanged, 1);
+			assert_int_equal(rep->partitions.unchanged, 1);
+			OK(ms_catalog_get_table(fx->cat, N(fx, "owned"), "t", &got, E));
+			assert_non_null(ms_entity_param(got, MS_MARKER_REPLICA_OF));
+			ms_entity_free(got);
+			ms_catalog_close(&in.twin->base);
+		}
+		ms_report_free(rep);
+		ms_catalog_close(&src->base);
+	}
+}
+
 static void test_many_partitions(void **state)
 {
 	fixture *fx = *state;
@@ -1741,6 +1853,7 @@ static const struct CMUnitTest common_tests[] = {
 	cmocka_unit_test_setup_teardown(test_transactions, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_many_partitions, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_planned_scans, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_ownership_at_write_time, fx_setup, fx_teardown),
 };
 
 static const profile profiles[] = {

@@ -161,6 +161,12 @@ static int put_table(ms_catalog *self, const ms_entity *t, ms_error *err)
 	fake_catalog *f = (fake_catalog *)self;
 
 	f->calls.put_table++;
+	if (f->on_put_table) {
+		int rc = f->on_put_table(f, t, err);
+
+		if (rc < 0)
+			return rc;
+	}
 	if (!fake_find(f, MS_KIND_DATABASE, t->database, NULL, NULL))
 		return ms_error_set(err, MS_ENOTFOUND, "database '%s' not found", t->database);
 	return store(f, t, err);
@@ -252,6 +258,8 @@ static int verify_table(ms_catalog *self, const char *db, const char *table, ms_
 	fake_catalog *f = (fake_catalog *)self;
 
 	f->calls.verify++;
+	if (f->on_verify)
+		f->on_verify(f->on_verify_ctx);
 	if (f->fail_verify)
 		return ms_error_set(err, MS_EINTEGRITY, "file for '%s.%s' does not match", db, table);
 	return 0;

@@ -21,6 +21,11 @@ typedef struct fake_catalog {
 	int support_digest;
 	int fail_verify;            /* verify_table answers MS_EINTEGRITY */
 	int fail_put_partitions_at; /* the Nth put_partitions call fails (1-based); 0 never */
+	/* called at every verify_table: another writer acting between plan and apply */
+	void (*on_verify)(void *ctx);
+	void *on_verify_ctx;
+	/* called before every put_table; a negative return fails the put with it */
+	int (*on_put_table)(struct fake_catalog *f, const ms_entity *t, ms_error *err);
 	/* a snapshot of items taken at begin, restored by rollback */
 	ms_entity **saved;
 	size_t nsaved;

@@ -339,6 +339,42 @@ static void test_selection(void **state)
 	assert_true(ms_selection_match("Sales", "sales"));
 }
 
+/* Another writer creates finance.ledger as its own just before the engine's first write of it. */
+static int create_ledger_first(fake_catalog *f, const ms_entity *t, ms_error *err)
+{
+	if (strcmp(t->table, "ledger") != 0 || fake_find(f, MS_KIND_TABLE, "finance", "ledger", NULL))
+		return 0;
+	fake_add(f, MS_KIND_TABLE, "finance", NULL,
+		 "{\"Name\":\"ledger\",\"StorageDescriptor\":{\"Location\":\"s3://mine/\"}}");
+	return ms_error_set(err, MS_ECONFLICT, "table 'finance.ledger' exists");
+}
+
+/*
+ * A put that meets a table created after the engine looked (the driver's
+ * MS_ECONFLICT) makes the engine look again, once: the table is then left
+ * alone as not a replica, and the rest goes in.
+ */
+static void test_created_meanwhile(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 0, 1);
+	ms_sync_options o = defaults();
+	ms_report *rep;
+
+	(void)state;
+	populate(src, 3);
+	dst->on_put_table = create_ledger_first;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	assert_int_equal(rep->tables.created, 2);
+	assert_int_equal(rep->tables.skipped, 1);
+	assert_int_equal(rep->tables.failed, 0);
+	assert_null(ms_entity_param(fake_find(dst, MS_KIND_TABLE, "finance", "ledger", NULL),
+				    MS_MARKER_REPLICA_OF));
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_transaction_rolls_back_table),
 		cmocka_unit_test(test_mapping),
 		cmocka_unit_test(test_selection),
+		cmocka_unit_test(test_created_meanwhile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

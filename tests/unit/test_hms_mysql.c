@@ -238,9 +238,9 @@ static void test_latin1_bit_and_transactions(void **state)
 	/* An UPDATE that changes nothing still reports the row it matched. */
 	QOK(c, upd, ((const char *const[]){ "café ñ ü €", "1" }), 2, NULL, &aff);
 	assert_int_equal(aff, 1);
-	/* Duplicate key. */
+	/* Duplicate key: a unique key taken is a conflict, with the server's codes. */
 	assert_int_equal(q(c, ins, ((const char *const[]){ "1", "0", "dup" }), 3, NULL, NULL, &err),
-			 MS_EBACKEND);
+			 MS_ECONFLICT);
 	assert_string_equal(err.backend_code, "1062/23000");
 
 	/* Rollback undoes, commit keeps. */

@@ -67,6 +67,9 @@ typedef struct ms_catalog_driver {
 	/* A hint, may be NULL: see ms_catalog_plan_scans. */
 	int (*plan_scans)(ms_catalog *self, const ms_table_ref *tables, size_t n,
 			  ms_error *err);
+
+	/* May be NULL where transactions exclude other writers: see ms_catalog_lock. */
+	int (*lock)(ms_catalog *self, const char *db, const char *table, ms_error *err);
 } ms_catalog_driver;
 
 /*

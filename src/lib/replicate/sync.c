@@ -633,13 +633,56 @@ static int begin_retrying(run *r, ms_error *err)
 	return rc;
 }
 
+/*
+ * Inside the table's transaction: lock the target table and read it again,
+ * so that what phase 1 decided on a plain read (create it, update it, or
+ * leave it alone: not ours) still holds when the write happens, whatever
+ * another writer did in between.  Updates tp.
+ */
+static int recheck_target(run *r, table_plan *tp, ms_error *err)
+{
+	ms_entity *t = NULL;
+	ms_error e2;
+	const char *reason;
+	int rc;
+
+	if ((rc = ms_catalog_lock(r->dst, tp->mapped->database, tp->mapped->table, err)) < 0)
+		return rc;
+	ms_error_clear(&e2);
+	rc = ms_catalog_get_table(r->dst, tp->mapped->database, tp->mapped->table, &t, &e2);
+	tp->target_exists = rc == 0;
+	if (rc == MS_ENOTFOUND)
+		return 0;
+	if (rc < 0) {
+		*err = e2;
+		return rc;
+	}
+	memcpy(tp->target_hash, t->hash, MS_HASH_LEN);
+	if (!owned(r, t, &reason)) {
+		tp->skip = 1;
+		free(tp->skip_reason);
+		tp->skip_reason = strdup(reason);
+	}
+	ms_entity_free(t);
+	return 0;
+}
+
+/* A table left alone: not ours, or it became someone else's meanwhile. */
+static void skip_table(run *r, table_plan *tp)
+{
+	event(r, MS_ACTION_SKIP, MS_KIND_TABLE, tp->mapped->database, tp->mapped->table, NULL,
+	      tp->skip_reason);
+	if (tp->have_digest)
+		r->rep->partitions.skipped += (long long)tp->digest.count;
+}
+
 static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 {
 	ms_entity *m = tp->mapped;
 	ms_action ta;
 	pdiff d;
 	ms_error err;
-	int rc = 0, in_tx = 0, stamp_later;
+	int rc = 0, in_tx = 0, stamp_later, retried = 0;
 
 	if (tp->db_failed) {
 		ms_error_set(&err, MS_ERROR, "database '%s' could not be written", m->database);
@@ -647,9 +690,7 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 		return 0;
 	}
 	if (tp->skip) {
-		event(r, MS_ACTION_SKIP, MS_KIND_TABLE, m->database, m->table, NULL, tp->skip_reason);
-		if (tp->have_digest)
-			r->rep->partitions.skipped += (long long)tp->digest.count;
+		skip_table(r, tp);
 		return 0;
 	}
 	if (tp->up_to_date) {
@@ -682,12 +723,31 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	/* A plan lists the table before its partitions. */
 	if (!r->apply)
 		event(r, ta, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
-	if (r->apply) {
+	while (r->apply) {
 		if ((rc = begin_retrying(r, &err)) < 0)
 			goto failed;
 		in_tx = 1;
-		if ((rc = ms_catalog_put_table(r->dst, m, &err)) < 0)
+		if (!r->o->copy && (rc = recheck_target(r, tp, &err)) < 0)
 			goto failed;
+		if (tp->skip) {
+			ms_catalog_rollback(r->dst, NULL);
+			skip_table(r, tp);
+			goto done;
+		}
+		ta = !tp->target_exists ? MS_ACTION_CREATE :
+		     memcmp(tp->target_hash, m->hash, MS_HASH_LEN) ? MS_ACTION_UPDATE :
+								     MS_ACTION_UNCHANGED;
+		rc = ms_catalog_put_table(r->dst, m, &err);
+		/* created by another writer after the lock found nothing: look again, once */
+		if (rc == MS_ECONFLICT && !retried) {
+			ms_catalog_rollback(r->dst, NULL);
+			in_tx = 0;
+			retried = 1;
+			continue;
+		}
+		if (rc < 0)
+			goto failed;
+		break;
 	}
 	if (tp->target_exists) {
 		rc = ms_catalog_scan_partitions(r->dst, m->database, m->table, MS_SCAN_KEYS_ONLY,
@@ -782,50 +842,64 @@ static void mark_db_failed(run *r, const char *sdb)
 			r->tables[i].db_failed = 1;
 }
 
+/*
+ * Write database s unless the target's is not ours or already equal.  When
+ * applying, in a transaction with the target database locked and read again,
+ * so that whose it is cannot change between the check and the write.  0, or
+ * MS_ECONFLICT when another writer created it after the lock found nothing
+ * (the caller looks again), or another code with err filled.
+ */
+static int write_database(run *r, ms_entity *s, ms_error *err)
+{
+	ms_entity *t = NULL;
+	const char *reason;
+	int rc, in_tx = r->apply && !r->o->copy;
+
+	if (in_tx && ((rc = begin_retrying(r, err)) < 0 ||
+		      (rc = ms_catalog_lock(r->dst, s->database, NULL, err)) < 0))
+		goto done;
+	rc = ms_catalog_get_database(r->dst, s->database, &t, err);
+	if (rc < 0 && rc != MS_ENOTFOUND)
+		goto done;
+	rc = 0;
+	if (t && !owned(r, t, &reason)) {
+		/* Tables may still be replicated into a database the target owns. */
+		event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, s->database, NULL, NULL, reason);
+	} else if (t && memcmp(t->hash, s->hash, MS_HASH_LEN) == 0 &&
+		   (r->o->copy || ms_entity_param(t, MS_MARKER_REPLICA_OF))) {
+		event(r, MS_ACTION_UNCHANGED, MS_KIND_DATABASE, s->database, NULL, NULL, NULL);
+	} else if (!r->apply || (rc = ms_catalog_put_database(r->dst, s, err)) == 0) {
+		if (in_tx && (rc = ms_catalog_commit(r->dst, err)) < 0)
+			goto done;
+		in_tx = 0;
+		event(r, t ? MS_ACTION_UPDATE : MS_ACTION_CREATE, MS_KIND_DATABASE, s->database,
+		      NULL, NULL, NULL);
+	}
+done:
+	if (in_tx)
+		ms_catalog_rollback(r->dst, NULL);
+	ms_entity_free(t);
+	return rc;
+}
+
 static int sync_database(run *r, const char *sdb, ms_error *fatal)
 {
-	ms_entity *s = NULL, *t = NULL;
+	ms_entity *s = NULL;
 	ms_error err;
-	const char *reason;
 	int rc;
 
 	ms_error_clear(&err);
 	if ((rc = ms_catalog_get_database(r->src, sdb, &s, &err)) < 0 ||
-	    (rc = map_entity(r, s, &err)) < 0 || (rc = mark(r, s, sdb, NULL, &err)) < 0) {
+	    (rc = map_entity(r, s, &err)) < 0 || (rc = mark(r, s, sdb, NULL, &err)) < 0 ||
+	    ((rc = write_database(r, s, &err)) == MS_ECONFLICT &&
+	     (rc = write_database(r, s, &err)) < 0) ||
+	    rc < 0) {
+		if (rc == MS_ENOMEM)
+			*fatal = err;
 		fail(r, MS_KIND_DATABASE, s ? s->database : sdb, NULL, NULL, &err);
 		mark_db_failed(r, sdb);
-		goto done;
 	}
-	rc = ms_catalog_get_database(r->dst, s->database, &t, &err);
-	if (rc < 0 && rc != MS_ENOTFOUND) {
-		fail(r, MS_KIND_DATABASE, s->database, NULL, NULL, &err);
-		mark_db_failed(r, sdb);
-		goto done;
-	}
-	if (t && !owned(r, t, &reason)) {
-		/* Tables may still be replicated into a database the target owns. */
-		event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, s->database, NULL, NULL, reason);
-		goto done;
-	}
-	if (t && memcmp(t->hash, s->hash, MS_HASH_LEN) == 0 &&
-	    (r->o->copy || ms_entity_param(t, MS_MARKER_REPLICA_OF))) {
-		event(r, MS_ACTION_UNCHANGED, MS_KIND_DATABASE, s->database, NULL, NULL, NULL);
-		goto done;
-	}
-	if (r->apply && (rc = ms_catalog_put_database(r->dst, s, &err)) < 0) {
-		if (rc == MS_ENOMEM) {
-			*fatal = err;
-			goto done;
-		}
-		fail(r, MS_KIND_DATABASE, s->database, NULL, NULL, &err);
-		mark_db_failed(r, sdb);
-		goto done;
-	}
-	event(r, t ? MS_ACTION_UPDATE : MS_ACTION_CREATE, MS_KIND_DATABASE, s->database, NULL,
-	      NULL, NULL);
-done:
 	ms_entity_free(s);
-	ms_entity_free(t);
 	return fatal->code == MS_ENOMEM ? MS_ENOMEM : 0;
 }
 

@@ -2092,6 +2092,47 @@ static int hms_begin(ms_catalog *cat, ms_error *err)
 	return rc;
 }
 
+/*
+ * Lock the DBS row of db, or the TBLS row of db.table, until the transaction
+ * ends (SELECT ... FOR UPDATE; one table's row only, so that writers of other
+ * tables of the database go on).  A missing row locks nothing: the unique
+ * keys of DBS and TBLS then turn a concurrent create into MS_ECONFLICT.
+ */
+static int hms_lock(ms_catalog *cat, const char *db, const char *table, ms_error *err)
+{
+	hms_catalog *self = (hms_catalog *)cat;
+	char dn[MS_NAME_MAX * 4 + 1], tn[MS_NAME_MAX * 4 + 1], idb[32];
+	const char *p[2];
+	long long id;
+	int rc;
+
+	if (!self->in_txn)
+		return ms_error_set(err, MS_EINVAL, "no transaction is open on '%s' to lock in",
+				    cat->url);
+	if ((rc = fold(dn, sizeof(dn), db, "database", err)) < 0 ||
+	    (table && (rc = fold(tn, sizeof(tn), table, "table", err)) < 0))
+		return rc;
+	if (!table) {
+		p[0] = dn;
+		p[1] = self->ctlg;
+		return storable(self, dn) ?
+			       q(self,
+				 "SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = ? AND "
+				 "\"CTLG_NAME\" = ? FOR UPDATE",
+				 p, 2, NULL, NULL, err) :
+			       0;
+	}
+	if ((rc = db_id(self, dn, &id, 0, err)) < 0 || id < 0 || !storable(self, tn))
+		return rc;
+	snprintf(idb, sizeof(idb), "%lld", id);
+	p[0] = idb;
+	p[1] = tn;
+	return q(self,
+		 "SELECT \"TBL_ID\" FROM \"TBLS\" WHERE \"DB_ID\" = ? AND \"TBL_NAME\" = ? "
+		 "FOR UPDATE",
+		 p, 2, NULL, NULL, err);
+}
+
 static int hms_commit(ms_catalog *cat, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
@@ -4045,6 +4086,8 @@ static const ms_catalog_driver hms_driver = {
 	.finish = NULL,
 	/* reads the planned tables' partitions ahead on a second connection */
 	.plan_scans = hms_plan_scans,
+	/* SELECT ... FOR UPDATE of the DBS or TBLS row; EINVAL outside a transaction */
+	.lock = hms_lock,
 };
 
 /* Refuse a database that is not a Hive 3.x metastore, naming what was found. */

@@ -100,7 +100,8 @@ static void add_backend(ms_error *err, unsigned int no, const char *state, const
 static int fill_error(mysql_conn *c, unsigned int no, const char *state, const char *msg,
 		      const char *what, ms_error *err)
 {
-	int code = is_lost(no) ? MS_EIO : MS_EBACKEND;
+	/* ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME: a unique key a concurrent writer took */
+	int code = is_lost(no) ? MS_EIO : no == 1062 || no == 1586 ? MS_ECONFLICT : MS_EBACKEND;
 
 	if (code == MS_EIO)
 		ms_error_set(err, code, "lost the connection to '%s' during %s",

@@ -84,7 +84,8 @@ static int pg_fail(pg_conn *c, PGresult *res, const char *what, ms_error *err)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *msg = primary ? primary : PQerrorMessage(c->pg);
-	int code = PQstatus(c->pg) == CONNECTION_BAD ? MS_EIO : MS_EBACKEND;
+	int code = PQstatus(c->pg) == CONNECTION_BAD ? MS_EIO :
+		   state && strcmp(state, "23505") == 0 ? MS_ECONFLICT : MS_EBACKEND;
 	size_t n;
 
 	ms_error_set(err, code, "cannot %s in '%s'", what, c->base.redacted_url);

@@ -36,7 +36,8 @@ typedef struct hms_conn_ops {
 	 * row for each result row (row may be NULL).  *affected (may be NULL)
 	 * receives the changed row count.  Errors: MS_EBACKEND with the
 	 * server's message in detail and SQLSTATE (or MySQL errno) in
-	 * backend_code; MS_EIO when the connection is lost.
+	 * backend_code; MS_ECONFLICT (same details) when a unique key is
+	 * taken; MS_EIO when the connection is lost.
 	 */
 	int (*query)(hms_conn *c, const char *sql, const char *const *params, size_t nparams,
 		     hms_row_cb row, void *ctx, unsigned long long *affected, ms_error *err);

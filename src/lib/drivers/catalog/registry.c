@@ -219,6 +219,11 @@ int ms_catalog_plan_scans(ms_catalog *cat, const ms_table_ref *tables, size_t n,
 	return cat->driver->plan_scans ? cat->driver->plan_scans(cat, tables, n, err) : 0;
 }
 
+int ms_catalog_lock(ms_catalog *cat, const char *db, const char *table, ms_error *err)
+{
+	return cat->driver->lock ? cat->driver->lock(cat, db, table, err) : 0;
+}
+
 int ms_catalog_begin(ms_catalog *cat, ms_error *err)
 {
 	return cat->driver->begin ? cat->driver->begin(cat, err) : 0;
