@@ -163,6 +163,18 @@ int ms_catalog_plan_scans(ms_catalog *cat, const ms_table_ref *tables, size_t n,
  */
 int ms_catalog_lock(ms_catalog *cat, const char *db, const char *table, ms_error *err);
 
+/*
+ * Read from one point in time: until ms_catalog_read_end, every read through
+ * cat (and what a driver reads ahead for it) sees the catalog as it was when
+ * this returned, whatever other writers commit meanwhile, so that a table
+ * and its partitions, and one table and the next, never mix versions.  0
+ * also on drivers that need nothing for it (a snapshot does not change).
+ * MS_EINVAL inside a transaction or another read.
+ */
+int ms_catalog_read_begin(ms_catalog *cat, ms_error *err);
+/* End the read begun by ms_catalog_read_begin (nothing when none is open). */
+void ms_catalog_read_end(ms_catalog *cat);
+
 /* Transactions: no-ops (returning 0) on drivers without MS_CAP_TRANSACTIONS. */
 int ms_catalog_begin(ms_catalog *cat, ms_error *err);
 int ms_catalog_commit(ms_catalog *cat, ms_error *err);

@@ -70,6 +70,10 @@ typedef struct ms_catalog_driver {
 
 	/* May be NULL where transactions exclude other writers: see ms_catalog_lock. */
 	int (*lock)(ms_catalog *self, const char *db, const char *table, ms_error *err);
+
+	/* May be NULL (both) where the catalog does not change: see ms_catalog_read_begin. */
+	int (*read_begin)(ms_catalog *self, ms_error *err);
+	void (*read_end)(ms_catalog *self);
 } ms_catalog_driver;
 
 /*

@@ -18,7 +18,14 @@
  *
  * Ownership: every entity the engine writes carries metasync.replica-of; a
  * target entity without it (or with another source's) is never updated or
- * deleted unless the caller adopts it.
+ * deleted unless the caller adopts it.  Phase 1 decides on plain reads;
+ * phase 4 locks and reads each target database and table again inside the
+ * transaction that writes it, so the decision holds at the write.
+ *
+ * Consistency: every read of the source, from phase 1 to the last scan, is
+ * one read from one point in time (ms_catalog_read_begin), so a catalog
+ * written meanwhile never gives a table of one moment with partitions of
+ * another.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -1235,7 +1242,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	ms_error e2;
 	double t0 = now_seconds();
 	size_t i;
-	int rc, empty_guard;
+	int rc, empty_guard, reading = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.src = source;
@@ -1251,6 +1258,10 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	if ((rc = ms_mapping_init(&r.map, opts, err)) < 0)
 		goto done;
 
+	/* Every read of the source from one point in time (released at done). */
+	if ((rc = ms_catalog_read_begin(source, err)) < 0)
+		goto done;
+	reading = 1;
 	/* The selected databases. */
 	if ((rc = ms_catalog_list_databases(source, names_add, &all, err)) < 0)
 		goto done;
@@ -1361,6 +1372,8 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	}
 	rc = 0;
 done:
+	if (reading)
+		ms_catalog_read_end(source);
 	if (rc < 0 && r.rep->status != MS_STATUS_REFUSED)
 		r.rep->status = MS_STATUS_ERROR;
 	r.rep->seconds = now_seconds() - t0;

@@ -61,6 +61,9 @@ typedef struct hms_catalog {
 	char *ctlg;                /* Hive catalog name */
 	hms_dialect dialect;
 	int in_txn;
+	int reading;               /* a read from one point in time is open (read_begin) */
+	char *read_share;          /* its name for scanconn; NULL: scans read on conn */
+	int scan_reading;          /* scanconn is inside that point in time */
 	void (*warn)(void *ctx, const char *message);
 	void *warn_ctx;
 	struct idblock {
@@ -2055,6 +2058,8 @@ static size_t sd_lists(const cJSON *sd)
 
 /* ---- transactions ------------------------------------------------------- */
 
+static void ahead_stop(hms_catalog *self);
+
 static int call_begin(hms_catalog *self, ms_error *err)
 {
 	if (self->in_txn)
@@ -2131,6 +2136,44 @@ static int hms_lock(ms_catalog *cat, const char *db, const char *table, ms_error
 		 "SELECT \"TBL_ID\" FROM \"TBLS\" WHERE \"DB_ID\" = ? AND \"TBL_NAME\" = ? "
 		 "FOR UPDATE",
 		 p, 2, NULL, NULL, err);
+}
+
+/*
+ * One point in time for every read until read_end: a read-only transaction
+ * on the main connection (REPEATABLE READ; InnoDB's consistent snapshot).
+ * PostgreSQL exports it, and the read-ahead connection imports it before it
+ * reads; MySQL cannot share it, so its scans read on the main connection.
+ */
+static int hms_read_begin(ms_catalog *cat, ms_error *err)
+{
+	hms_catalog *self = (hms_catalog *)cat;
+	int rc;
+
+	if (self->in_txn || self->reading)
+		return ms_error_set(err, MS_EINVAL, "a transaction is already open on '%s'",
+				    cat->url);
+	ahead_stop(self);
+	if ((rc = self->conn->ops->begin_read(self->conn, NULL, &self->read_share, err)) < 0)
+		return rc;
+	self->reading = 1;
+	return 0;
+}
+
+static void hms_read_end(ms_catalog *cat)
+{
+	hms_catalog *self = (hms_catalog *)cat;
+	ms_error ignored;
+
+	if (!self->reading)
+		return;
+	ahead_stop(self);
+	if (self->scan_reading && self->scanconn)
+		self->scanconn->ops->commit(self->scanconn, &ignored);
+	self->scan_reading = 0;
+	self->conn->ops->commit(self->conn, &ignored);
+	self->reading = 0;
+	free(self->read_share);
+	self->read_share = NULL;
 }
 
 static int hms_commit(ms_catalog *cat, ms_error *err)
@@ -3034,7 +3077,9 @@ done:
  * and consumes the batches before them: the server's work and the caller's
  * overlap, across tables too.  At most AHEAD batches wait.  The plan comes
  * from ms_catalog_plan_scans, or is the rest of one big table.  Reading on
- * another connection, it is used outside transactions only.
+ * another connection, it is used outside write transactions only, and inside
+ * a read from one point in time only where that connection can share it
+ * (PostgreSQL).
  */
 #define AHEAD 4
 
@@ -3175,6 +3220,7 @@ static void ahead_stop(hms_catalog *self)
 		/* the next read-ahead connects again */
 		self->scanconn->ops->close(self->scanconn);
 		self->scanconn = NULL;
+		self->scan_reading = 0;
 	}
 	for (i = 0; i < 2 * sa->nplan; i++)
 		free(sa->names[i]);
@@ -3197,10 +3243,18 @@ static int ahead_start(hms_catalog *self, const ms_table_ref *refs, size_t n, co
 	ms_error ignored;
 	size_t i;
 
-	if (self->ahead || !self->url || self->in_txn || n == 0)
+	if (self->ahead || !self->url || self->in_txn || n == 0 ||
+	    (self->reading && !self->read_share))
 		return 1;
 	if (!self->scanconn && self->connect(&self->scanconn, self->url, &ignored) < 0)
 		return 1;
+	/* inside a read from one point in time, the second connection reads it too */
+	if (self->reading && !self->scan_reading) {
+		if (self->scanconn->ops->begin_read(self->scanconn, self->read_share, NULL,
+						    &ignored) < 0)
+			return 1;
+		self->scan_reading = 1;
+	}
 	if (!(sa = calloc(1, sizeof(*sa))) || !(sa->names = calloc(2 * n, sizeof(char *)))) {
 		free(sa);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -4031,6 +4085,7 @@ static void hms_close(ms_catalog *cat)
 
 	if (!self)
 		return;
+	hms_read_end(cat);
 	if (self->in_txn) {
 		ms_error ignored;
 
@@ -4088,6 +4143,10 @@ static const ms_catalog_driver hms_driver = {
 	.plan_scans = hms_plan_scans,
 	/* SELECT ... FOR UPDATE of the DBS or TBLS row; EINVAL outside a transaction */
 	.lock = hms_lock,
+	/* a read-only REPEATABLE READ transaction, shared with the read-ahead (PostgreSQL) */
+	.read_begin = hms_read_begin,
+	/* commits it on both connections */
+	.read_end = hms_read_end,
 };
 
 /* Refuse a database that is not a Hive 3.x metastore, naming what was found. */

@@ -451,6 +451,28 @@ static void my_close(hms_conn *hc)
 	free(c);
 }
 
+/*
+ * InnoDB's consistent snapshot (REPEATABLE READ for this one transaction; the
+ * session stays READ COMMITTED).  MySQL cannot hand a snapshot to another
+ * connection: *shared stays NULL.
+ */
+static int my_begin_read(hms_conn *hc, const char *share, char **shared, ms_error *err)
+{
+	mysql_conn *c = (mysql_conn *)hc;
+	int rc;
+
+	if (share)
+		return ms_error_set(err, MS_ENOTSUPPORTED,
+				    "'%s' cannot share a read transaction with another connection",
+				    c->base.redacted_url);
+	*shared = NULL;
+	if ((rc = simple(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "begin a read",
+			 err)) < 0)
+		return rc;
+	return simple(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", "begin a read",
+		      err);
+}
+
 static const hms_conn_ops mysql_ops = {
 	.dialect = HMS_MYSQL,
 	.close = my_close,       /* required; frees the connection */
@@ -458,6 +480,7 @@ static const hms_conn_ops mysql_ops = {
 	.begin = my_begin,       /* START TRANSACTION */
 	.commit = my_commit,     /* COMMIT */
 	.rollback = my_rollback, /* ROLLBACK */
+	.begin_read = my_begin_read, /* a consistent snapshot, not shareable */
 };
 
 /* Session settings; see the comment at the top of the file. */

@@ -243,6 +243,55 @@ static void pg_close(hms_conn *hc)
 	free(c);
 }
 
+/* Collect the first cell of a one-row result (the exported snapshot's name). */
+static int first_cell(void *ctx, size_t ncols, const char *const *values, const size_t *lengths,
+		      ms_error *err)
+{
+	char **out = ctx;
+
+	(void)lengths;
+	if (ncols < 1 || !values[0] || *out)
+		return 0;
+	if (!(*out = strdup(values[0])))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
+}
+
+/*
+ * REPEATABLE READ, read only: one snapshot for every statement until commit.
+ * A new one is exported (pg_export_snapshot) for the read-ahead connection,
+ * which imports it with SET TRANSACTION SNAPSHOT.  That statement takes no
+ * parameter: the name, the server's own token, is checked to hold only hex
+ * digits and dashes before it goes into the text.
+ */
+static int pg_begin_read(hms_conn *hc, const char *share, char **shared, ms_error *err)
+{
+	pg_conn *c = (pg_conn *)hc;
+	char sql[160];
+	int rc;
+
+	if ((rc = pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+			  "begin a read transaction", err)) < 0)
+		return rc;
+	if (share) {
+		if (!*share || strlen(share) > 64 || strspn(share, "0123456789ABCDEFabcdef-") !=
+								   strlen(share))
+			rc = ms_error_set(err, MS_EINVAL, "'%s' is not a snapshot name", share);
+		else if (snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT '%s'", share) > 0)
+			rc = pg_exec(c, sql, "share a read transaction", err);
+	} else {
+		*shared = NULL;
+		rc = pg_query(hc, "SELECT pg_catalog.pg_export_snapshot()", NULL, 0, first_cell,
+			      shared, NULL, err);
+	}
+	if (rc < 0) {
+		ms_error ignored;
+
+		pg_rollback(hc, &ignored);
+	}
+	return rc;
+}
+
 static const hms_conn_ops pg_ops = {
 	.dialect = HMS_POSTGRESQL,
 	.close = pg_close,
@@ -250,6 +299,7 @@ static const hms_conn_ops pg_ops = {
 	.begin = pg_begin,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
+	.begin_read = pg_begin_read,
 };
 
 /* A library prints nothing: the server's notices are dropped. */

@@ -44,6 +44,13 @@ typedef struct hms_conn_ops {
 	int (*begin)(hms_conn *c, ms_error *err);
 	int (*commit)(hms_conn *c, ms_error *err);
 	int (*rollback)(hms_conn *c, ms_error *err);
+	/*
+	 * Begin a read-only transaction that sees one point in time until
+	 * commit: with share NULL, a new one, and *shared (new, may stay NULL
+	 * when the backend cannot share it) names it for other connections;
+	 * with share, the point in time that names.
+	 */
+	int (*begin_read)(hms_conn *c, const char *share, char **shared, ms_error *err);
 } hms_conn_ops;
 
 struct hms_conn {

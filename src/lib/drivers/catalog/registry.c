@@ -224,6 +224,17 @@ int ms_catalog_lock(ms_catalog *cat, const char *db, const char *table, ms_error
 	return cat->driver->lock ? cat->driver->lock(cat, db, table, err) : 0;
 }
 
+int ms_catalog_read_begin(ms_catalog *cat, ms_error *err)
+{
+	return cat->driver->read_begin ? cat->driver->read_begin(cat, err) : 0;
+}
+
+void ms_catalog_read_end(ms_catalog *cat)
+{
+	if (cat->driver->read_end)
+		cat->driver->read_end(cat);
+}
+
 int ms_catalog_begin(ms_catalog *cat, ms_error *err)
 {
 	return cat->driver->begin ? cat->driver->begin(cat, err) : 0;

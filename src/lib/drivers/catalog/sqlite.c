@@ -190,6 +190,7 @@ typedef struct sqlite_catalog {
 	char *key;         /* storage key: the catalog-id parameter or "default" */
 	char *catalog_id;  /* CatalogId written into documents, or NULL */
 	int in_txn;        /* an explicit begin() is open */
+	int reading;       /* a read transaction (read_begin) is open */
 	sqlite3_stmt *stmts[ST__COUNT];
 	ms_buf doc;        /* the document being written */
 	doc_field *fields; /* scratch for compose_doc */
@@ -1345,13 +1346,49 @@ static int sqlite_begin(ms_catalog *cat, ms_error *err)
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	int rc;
 
-	if (self->in_txn)
+	if (self->in_txn || self->reading)
 		return ms_error_set(err, MS_EINVAL, "a transaction is already open on '%s'",
 				    self->base.url);
 	if ((rc = exec_stmt(self, ST_BEGIN, "begin a transaction", err)) < 0)
 		return rc;
 	self->in_txn = 1;
 	return 0;
+}
+
+/*
+ * A deferred transaction that has read once: in WAL mode every later read
+ * sees the file as of that first read, while writers on other connections
+ * go on (they append to the log; a checkpoint stops short of what this
+ * reader still sees).
+ */
+static int sqlite_read_begin(ms_catalog *cat, ms_error *err)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+	int rc;
+
+	if (self->in_txn || self->reading)
+		return ms_error_set(err, MS_EINVAL, "a transaction is already open on '%s'",
+				    self->base.url);
+	rc = sqlite3_exec(self->db, "BEGIN DEFERRED; SELECT count(*) FROM meta", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = sq_fail(self, rc, err, "cannot begin a read of '%s'", self->path);
+		if (!sqlite3_get_autocommit(self->db))
+			sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	self->reading = 1;
+	return 0;
+}
+
+static void sqlite_read_end(ms_catalog *cat)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+
+	if (!self->reading)
+		return;
+	self->reading = 0;
+	if (!sqlite3_get_autocommit(self->db))
+		sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL);
 }
 
 static int sqlite_commit(ms_catalog *cat, ms_error *err)
@@ -1550,6 +1587,12 @@ static const ms_catalog_driver sqlite_driver = {
 	/* optional, left empty: each call is committed when it returns (WAL with
 	 * synchronous=NORMAL: an OS crash may lose the last commits, never corrupt) */
 	.finish = NULL,
+	/* optional, left empty: BEGIN IMMEDIATE excludes every other writer */
+	.lock = NULL,
+	/* optional; a deferred transaction pinned by a first read (WAL); EINVAL, EIO */
+	.read_begin = sqlite_read_begin,
+	/* optional; commits it */
+	.read_end = sqlite_read_end,
 };
 
 /* Create the schema unless present; refuse a newer schema version. */
