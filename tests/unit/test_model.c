@@ -712,6 +712,15 @@ static void test_invalid_lines(void **state)
 	parse_err("{\"database\":\"a\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":[],"
 		  "\"namespaceName\":\"a\",\"tableName\":\"u\"}}", 0,
 		  "'table' is 't' but field 'tableName' is 'u'");
+	/* An envelope key twice: no silent choice of one of them. */
+	parse_err("{\"database\":\"a\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":[]},"
+		  "\"database\":\"b\"}", 0, "'database' appears twice");
+	parse_err("{\"database\":\"a\",\"table\":\"t\",\"table\":\"u\",\"type\":\"partition\",\"item\":"
+		  "{\"values\":[]}}", 0, "'table' appears twice");
+	parse_err("{\"type\":\"database\",\"item\":{\"name\":\"a\"},\"item\":{\"name\":\"b\"}}", 0,
+		  "'item' appears twice");
+	parse_err("{\"type\":\"database\",\"type\":\"table\",\"item\":{\"name\":\"a\"}}", 0,
+		  "'type' appears twice");
 	/* NUL would cut strings short inside cJSON. */
 	parse_err("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\\u0000x\"}}", 0,
 		  "line holds an escaped NUL character at byte 49");

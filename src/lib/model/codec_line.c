@@ -133,16 +133,26 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 		goto done;
 	}
 	for (it = root->child; it; it = it->next) {
+		cJSON **slot = NULL;
+
 		if (!it->string)
 			continue;
 		if (!strcmp(it->string, "type"))
-			jtype = it;
+			slot = &jtype;
 		else if (!strcmp(it->string, "item"))
-			item = it;
+			slot = &item;
 		else if (!strcmp(it->string, "database"))
-			jdb = it;
+			slot = &jdb;
 		else if (!strcmp(it->string, "table"))
-			jtable = it;
+			slot = &jtable;
+		if (!slot)
+			continue;
+		/* As in the item: a key twice would leave which one counts to the parser. */
+		if (*slot) {
+			rc = ms_error_set(err, MS_EINVAL, "'%s' appears twice", it->string);
+			goto done;
+		}
+		*slot = it;
 	}
 	if (jtype && !ms_j_null(jtype)) {
 		if (!ms_j_str(jtype) || !jtype->valuestring) {
