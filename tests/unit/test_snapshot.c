@@ -910,6 +910,44 @@ static void test_unsafe_manifest_paths(void **state)
 	tmp_remove(&t);
 }
 
+/*
+ * A key twice in one object of manifest.json: the reader would see one of
+ * them and the producer may have meant the other, so the manifest is refused,
+ * at the top level and inside its entries.
+ */
+static void test_manifest_duplicate_keys(void **state)
+{
+	ms_open_options wo = writer_opts();
+	ms_catalog *cat = NULL;
+	char snap[600], path[700];
+	ms_error err;
+	tmpdir t;
+
+	(void)state;
+	tmp_make(&t);
+	export_fixture(t.path, &wo, snap, sizeof(snap));
+	snprintf(path, sizeof(path), "%s/manifest.json", snap);
+	sh("cp '%s' '%s.keep'", path, path);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	ms_catalog_close(cat);
+
+	edit(path, "],\n\"tables\":[", "],\"files\":[],\n\"tables\":[");
+	open_fails(snap, NULL, MS_EINTEGRITY,
+		   "manifest.json is invalid: key 'files' appears twice in one object");
+	sh("cp '%s.keep' '%s'", path, path);
+
+	edit(path, "{\"path\":\"partitions/part-00000.json\",",
+	     "{\"path\":\"partitions/part-00000.json\",\"path\":\"partitions/x.json\",");
+	open_fails(snap, NULL, MS_EINTEGRITY,
+		   "manifest.json is invalid: key 'path' appears twice in one object");
+	sh("cp '%s.keep' '%s'", path, path);
+
+	edit(path, "\"count\":", "\"count\":0,\"count\":");
+	open_fails(snap, NULL, MS_EINTEGRITY,
+		   "manifest.json is invalid: key 'count' appears twice in one object");
+	tmp_remove(&t);
+}
+
 static void test_bad_lines(void **state)
 {
 	ms_open_options o = { 0 };
@@ -1142,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_unsafe_latest),
 		cmocka_unit_test(test_integrity),
 		cmocka_unit_test(test_unsafe_manifest_paths),
+		cmocka_unit_test(test_manifest_duplicate_keys),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_writer_close_without_finish),
 		cmocka_unit_test(test_empty_snapshot),

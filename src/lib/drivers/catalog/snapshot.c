@@ -2489,16 +2489,77 @@ static int mf_path_ok(const char *p, int *folder)
 	return 1;
 }
 
+static int cmp_member_key(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/*
+ * *dup = a key that appears twice in one object anywhere in v, or NULL.
+ * cJSON keeps both members and its lookups return the first, so a
+ * duplicate would let the reader and the producer mean different values.
+ * Large objects are sorted (a pointer array); small ones compared pairwise.
+ */
+static int mf_dup_key(const cJSON *v, const char **dup)
+{
+	const cJSON *c, *a, **keys;
+	size_t n = 0, i;
+	int rc;
+
+	*dup = NULL;
+	if (cJSON_IsObject(v)) {
+		for (c = v->child; c; c = c->next)
+			n++;
+		if (n <= 16) {
+			for (c = v->child; c && !*dup; c = c->next)
+				for (a = c->next; a && !*dup; a = a->next)
+					if (c->string && a->string && strcmp(c->string, a->string) == 0)
+						*dup = c->string;
+		} else {
+			if (!(keys = malloc(n * sizeof(*keys))))
+				return MS_ENOMEM;
+			for (i = 0, c = v->child; c; c = c->next)
+				if (c->string)
+					keys[i++] = c;
+			n = i;
+			qsort(keys, n, sizeof(*keys), cmp_member_key);
+			for (i = 1; i < n && !*dup; i++)
+				if (strcmp(keys[i - 1]->string, keys[i]->string) == 0)
+					*dup = keys[i]->string;
+			free(keys);
+		}
+		if (*dup)
+			return 0;
+	}
+	if (cJSON_IsObject(v) || cJSON_IsArray(v))
+		for (c = v->child; c; c = c->next)
+			if ((rc = mf_dup_key(c, dup)) < 0 || *dup)
+				return rc;
+	return 0;
+}
+
 static int parse_manifest(snapshot *s, const char *text, size_t len, ms_error *err)
 {
 	cJSON *root = cJSON_ParseWithLength(text, len);
 	const cJSON *v, *item, *src;
+	const char *dup;
 	uint64_t counts[F_COUNT], sum_parts = 0, part_lines = 0;
 	size_t i, idx;
 	int rc = 0, f;
 
 	if (!root || !cJSON_IsObject(root)) {
 		rc = mf_bad(s, err, "not a JSON object");
+		goto done;
+	}
+	if ((rc = mf_dup_key(root, &dup)) < 0) {
+		rc = oom(err);
+		goto done;
+	}
+	if (dup) {
+		rc = ms_error_set(err, MS_EINTEGRITY,
+				  "snapshot '%s' manifest.json is invalid: key '%.100s' appears twice "
+				  "in one object",
+				  s->label, printable(dup) ? dup : "?");
 		goto done;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "format");
