@@ -21,6 +21,7 @@ typedef struct fake_catalog {
 	int support_digest;
 	int fail_verify;            /* verify_table answers MS_EINTEGRITY */
 	int fail_put_partitions_at; /* the Nth put_partitions call fails (1-based); 0 never */
+	const char *refuse_vkey;    /* a batch holding this partition: MS_EEXISTS, nothing written */
 	/* a snapshot of items taken at begin, restored by rollback */
 	ms_entity **saved;
 	size_t nsaved;
