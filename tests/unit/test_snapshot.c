@@ -1072,6 +1072,53 @@ static void reseal(const char *snap, const char *rel)
 	memcpy(p + 10, hex, 2 * MS_HASH_LEN);
 	spit(path, m, mlen);
 	free(m);
+	/* a size that changed too (same number of digits) */
+	snprintf(path, sizeof(path), "%s/manifest.json", snap);
+	m = slurp(path, &mlen);
+	p = strstr(strstr(m, key), "\"bytes\":") + 8;
+	{
+		char num[32];
+		size_t digits = strspn(p, "0123456789");
+
+		snprintf(num, sizeof(num), "%zu", len);
+		assert_int_equal(strlen(num), digits);
+		memcpy(p, num, digits);
+	}
+	spit(path, m, mlen);
+	free(m);
+}
+
+/*
+ * A sealed gzip part whose stream is followed by bytes that are no gzip:
+ * verify refuses it for what it is, and says the same again (the lines it
+ * read before are not counted twice).
+ */
+static void test_unreadable_part_stays_refused(void **state)
+{
+	static const char part[] = "partitions/part-00000.json.gz";
+	ms_open_options wo = writer_opts();
+	ms_catalog *cat = NULL;
+	char snap[600], path[700];
+	ms_error err;
+	int i;
+	tmpdir t;
+
+	(void)state;
+	tmp_make(&t);
+	wo.compress = "gzip";
+	export_fixture(t.path, &wo, snap, sizeof(snap));
+	snprintf(path, sizeof(path), "%s/%s", snap, part);
+	sh("printf 'xy' >> '%s'", path);
+	reseal(snap, part);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(ms_catalog_verify_table(cat, "sales", "customers", &err), MS_EINVAL);
+		assert_non_null(strstr(err.message, "is not valid gzip"));
+	}
+	assert_int_equal(ms_catalog_verify_table(cat, "sales", "orders", &err), MS_EINVAL);
+	assert_non_null(strstr(err.message, "is not valid gzip"));
+	ms_catalog_close(cat);
+	tmp_remove(&t);
 }
 
 /* verify_table of db.table fails with code and a message holding needle. */
@@ -1522,6 +1569,7 @@ int main(void)
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_utility_partition_checks),
 		cmocka_unit_test(test_manifest_partition_checks),
+		cmocka_unit_test(test_unreadable_part_stays_refused),
 		cmocka_unit_test(test_writer_partition_checks),
 		cmocka_unit_test(test_writer_close_without_finish),
 		cmocka_unit_test(test_empty_snapshot),

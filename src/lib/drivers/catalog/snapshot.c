@@ -125,7 +125,8 @@ typedef struct file_rec {
 	uint64_t bytes;     /* stored bytes */
 	uint64_t lines;
 	unsigned char sha[MS_HASH_LEN];
-	int state;          /* 0 unverified, 1 verified, -1 failed verification */
+	int state;          /* 0 unverified, 1 verified, -1 failed verification, -2 unreadable */
+	ms_error *unread;   /* why, when state is -2 (owned) */
 	int seen;           /* the listing found it (manifest mode) */
 } file_rec;
 
@@ -966,6 +967,7 @@ static void snapshot_free(snapshot *s)
 	for (i = 0; i < s->nfiles; i++) {
 		free(s->files[i].path);
 		free(s->files[i].key);
+		free(s->files[i].unread);
 	}
 	free(s->files);
 	map_free(&s->dbmap);
@@ -2186,6 +2188,11 @@ static int verify_file(snapshot *s, size_t fi, ms_error *err)
 		return 0;
 	if (f->state == -1)
 		return integrity(s, f, err, "does not match its sha256 in manifest.json");
+	if (f->state == -2) {
+		if (err)
+			*err = *f->unread;
+		return f->unread->code;
+	}
 	if (!s->owners && (rc = owners_build(s, err)) < 0)
 		return rc;
 	owners_of(s, fi, &lo, &hi);
@@ -2251,6 +2258,18 @@ static int verify_file(snapshot *s, size_t fi, ms_error *err)
 	release_checked(s, lo, hi);
 	rc = 0;
 done:
+	/*
+	 * Lines already checked are remembered in their tables: reading the file
+	 * again would find them twice.  The failure stays the file's answer.
+	 */
+	if (rc < 0 && f->state == 0 && lineno > 0 && (f->unread = malloc(sizeof(*f->unread)))) {
+		if (err)
+			*f->unread = *err;
+		else
+			ms_error_set(f->unread, rc, "file '%s' could not be read", f->path);
+		f->unread->code = rc;
+		f->state = -2;
+	}
 	lsrc_close(&l);
 	EVP_MD_CTX_free(md);
 	return rc;
