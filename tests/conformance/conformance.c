@@ -725,6 +725,108 @@ static void test_partition_round_trip(void **state)
 	ms_entity_free(d);
 }
 
+/*
+ * A partition whose values cannot be its table's (none at all, or not as
+ * many as the table's partition keys) is refused with MS_EINVAL, and nothing
+ * of its batch is stored, by every driver (Glue and Hive refuse it too).
+ */
+static void test_partition_values_fit_the_table(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "sales");
+	ms_entity *d = plain_database(fx, db, "d");
+	ms_entity *t = plain_table(fx, db, "orders", "s3://b/o/");
+	ms_entity *flat = mk(fx, MS_KIND_TABLE, db, NULL, "{\"Name\":\"flat\"}");
+	ms_entity *good = partition(fx, db, "orders", "2024-01-01", "eu", "s3://b/o/1");
+	ms_entity *batch[2], *none, *one, *flat_one;
+	entlist all = { 0 };
+
+	none = mk(fx, MS_KIND_PARTITION, db, "orders", "{\"Values\":[]}");
+	one = mk(fx, MS_KIND_PARTITION, db, "orders", "{\"Values\":[\"2024-01-02\"]}");
+	flat_one = mk(fx, MS_KIND_PARTITION, db, "flat", "{\"Values\":[\"x\"]}");
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	OK(ms_catalog_put_table(fx->cat, flat, E));
+	batch[0] = good;
+	batch[1] = one;
+	FAILS(MS_EINVAL, ms_catalog_put_partitions(fx->cat, db, "orders", batch, 2, E));
+	assert_non_null(strstr(fx->err.message, "has 1 value, the table has 2 partition keys"));
+	batch[1] = none;
+	FAILS(MS_EINVAL, ms_catalog_put_partitions(fx->cat, db, "orders", batch, 2, E));
+	assert_non_null(strstr(fx->err.message, "has no values"));
+	FAILS(MS_EINVAL, ms_catalog_put_partitions(fx->cat, db, "flat", &flat_one, 1, E));
+	assert_non_null(strstr(fx->err.message, "the table has no partition keys"));
+	reopen(fx);
+	verify(fx, db, "orders");
+	scan(fx, db, "orders", 0, &all);
+	assert_int_equal(all.n, 0);
+	entlist_free(&all);
+	verify(fx, db, "flat");
+	scan(fx, db, "flat", 0, &all);
+	assert_int_equal(all.n, 0);
+	entlist_free(&all);
+	ms_entity_free(none);
+	ms_entity_free(one);
+	ms_entity_free(flat_one);
+	ms_entity_free(good);
+	ms_entity_free(flat);
+	ms_entity_free(t);
+	ms_entity_free(d);
+}
+
+/*
+ * Values '' and '__HIVE_DEFAULT_PARTITION__' are two partitions.  A driver
+ * that can hold both holds both; one that names them alike (a Hive
+ * Metastore) refuses the second with MS_EEXISTS and keeps the first as it
+ * was.  None reports success and keeps one.
+ */
+static void test_default_partition_name(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "sales");
+	ms_entity *d = plain_database(fx, db, "d");
+	ms_entity *t = plain_table(fx, db, "orders", "s3://b/o/");
+	ms_entity *p[2], *got = NULL;
+	entlist all = { 0 };
+	int rc;
+
+	p[0] = partition(fx, db, "orders", "", "eu", "s3://b/o/empty");
+	p[1] = partition(fx, db, "orders", "__HIVE_DEFAULT_PARTITION__", "eu", "s3://b/o/default");
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	ms_error_clear(E);
+	rc = ms_catalog_put_partitions(fx->cat, db, "orders", p, 2, E);
+	if (rc == MS_EEXISTS) {
+		/* Nothing of the batch; then the first alone, and the second is refused. */
+		assert_non_null(strstr(fx->err.message, "__HIVE_DEFAULT_PARTITION__"));
+		OK(ms_catalog_put_partitions(fx->cat, db, "orders", p, 1, E));
+		FAILS(MS_EEXISTS, ms_catalog_put_partitions(fx->cat, db, "orders", p + 1, 1, E));
+	} else if (rc != 0) {
+		fail_msg("put_partitions: %s: %s", ms_error_code_name(rc), fx->err.message);
+	}
+	reopen(fx);
+	verify(fx, db, "orders");
+	scan(fx, db, "orders", 0, &all);
+	OK(ms_catalog_get_partition(fx->cat, db, "orders", p[0]->vkey, &got, E));
+	assert_same(p[0], got);
+	ms_entity_free(got);
+	got = NULL;
+	if (rc == 0) {
+		assert_int_equal(all.n, 2);
+		OK(ms_catalog_get_partition(fx->cat, db, "orders", p[1]->vkey, &got, E));
+		assert_same(p[1], got);
+		ms_entity_free(got);
+	} else {
+		assert_int_equal(all.n, 1);
+		FAILS(MS_ENOTFOUND,
+		      ms_catalog_get_partition(fx->cat, db, "orders", p[1]->vkey, &got, E));
+	}
+	entlist_free(&all);
+	free_all(p, 2);
+	ms_entity_free(t);
+	ms_entity_free(d);
+}
+
 static void test_listing(void **state)
 {
 	fixture *fx = *state;
@@ -1843,6 +1945,8 @@ static const struct CMUnitTest common_tests[] = {
 	cmocka_unit_test_setup_teardown(test_table_round_trip, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_view_round_trip, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_partition_round_trip, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_partition_values_fit_the_table, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_default_partition_name, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_listing, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_names_fold, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_not_found, fx_setup, fx_teardown),

@@ -217,6 +217,11 @@ static int put_partitions(ms_catalog *self, const char *db, const char *table,
 	f->calls.put_partitions++;
 	if (f->fail_put_partitions_at && f->calls.put_partitions == f->fail_put_partitions_at)
 		return ms_error_set(err, MS_EIO, "injected failure writing '%s.%s'", db, table);
+	for (size_t i = 0; f->refuse_vkey && i < n; i++)
+		if (strcmp(parts[i]->vkey, f->refuse_vkey) == 0)
+			return ms_error_set(err, MS_EEXISTS,
+					    "injected: partition %s of '%s.%s' collides with another",
+					    parts[i]->vkey, db, table);
 	for (size_t i = 0; i < n; i++) {
 		f->calls.put_partition_rows++;
 		if ((rc = store(f, parts[i], err)) < 0)

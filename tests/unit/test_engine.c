@@ -284,6 +284,57 @@ static void test_transaction_rolls_back_table(void **state)
 	ms_catalog_close(&dst->base);
 }
 
+/*
+ * A partition the target refuses because it cannot hold it beside another
+ * (MS_EEXISTS) fails alone: the rest of its batch and table are written,
+ * the report names it and says partial, and the table gets no sync stamp,
+ * so that the next run tries (and reports) it again.
+ */
+static void test_refused_partition_fails_alone(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_report *rep;
+	ms_entity *t;
+
+	(void)state;
+	populate(src, 2500);
+	dst->refuse_vkey = "[\"2024-01-1500\"]";
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_PARTIAL);
+	assert_int_equal(ms_report_exit_code(rep), 3);
+	assert_int_equal(rep->tables.failed, 0);
+	assert_int_equal(rep->partitions.created, 2499);
+	assert_int_equal(rep->partitions.failed, 1);
+	assert_int_equal(rep->nerrors, 1);
+	assert_string_equal(rep->errors[0].entity, "sales.orders[\"2024-01-1500\"]");
+	assert_non_null(strstr(rep->errors[0].message, "collides"));
+	assert_int_equal(dst->calls.rollback, 0);
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 2499);
+	assert_null(fake_find(dst, MS_KIND_PARTITION, "sales", "orders", "[\"2024-01-1500\"]"));
+	t = fake_find(dst, MS_KIND_TABLE, "sales", "orders", NULL);
+	assert_non_null(t);
+	assert_null(ms_entity_param(t, MS_MARKER_SYNCED));
+	ms_report_free(rep);
+
+	/* Every run says so again; what was written stays. */
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_PARTIAL);
+	assert_int_equal(rep->partitions.unchanged, 2499);
+	assert_int_equal(rep->partitions.failed, 1);
+	assert_int_equal(rep->partitions.created, 0);
+	ms_report_free(rep);
+
+	/* Once the target takes it, the run converges. */
+	dst->refuse_vkey = NULL;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	assert_int_equal(fake_count(dst, MS_KIND_PARTITION), 2500);
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
 static void test_mapping(void **state)
 {
 	fake_catalog *src = fake_catalog_new("acct-1", 0, 0), *dst = fake_catalog_new("acct-2", 0, 0);
@@ -384,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_mirror_deletes_and_guard),
 		cmocka_unit_test(test_dry_run_and_integrity),
 		cmocka_unit_test(test_transaction_rolls_back_table),
+		cmocka_unit_test(test_refused_partition_fails_alone),
 		cmocka_unit_test(test_mapping),
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_created_meanwhile),

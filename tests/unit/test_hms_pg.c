@@ -12,7 +12,10 @@
  *   skew list and parameter row is referenced;
  * - what Hive stores: Glue skew encodings split into string lists, PART_NAME
  *   escaped, SORT_COLS.ORDER, EXTERNAL/comment parameters kept;
- * - refusals: not a Hive 3.x schema, values longer than their column;
+ * - refusals: not a Hive 3.x schema, values longer than their column, a
+ *   partition whose PART_NAME another one has ('' and
+ *   __HIVE_DEFAULT_PARTITION__; trailing spaces in MySQL), which through the
+ *   engine fails alone;
  * - warnings for what Hive has no column for; passwords never in errors;
  * - the metastore's identity: Hive's GUID, whatever the password;
  * - the NOTIFICATION_LOG change feed;
@@ -33,6 +36,7 @@
 
 #include "drivers/catalog/hms_sql.h"
 #include "metasync/catalog.h"
+#include "metasync/replicate.h"
 #include "util/buf.h"
 #include "util/url.h"
 
@@ -615,6 +619,227 @@ static void test_too_long(void **state)
 	ms_catalog_close(cat);
 }
 
+#define FAILS(code, expr, needle)                                                         \
+	do {                                                                              \
+		ms_error err_;                                                            \
+		int rc_;                                                                  \
+		ms_error_clear(&err_);                                                    \
+		rc_ = (expr);                                                             \
+		if (rc_ != (code) || !strstr(err_.message, (needle)))                     \
+			fail_msg("%s: want %d '%s', got %d '%s'", #expr, (code), (needle), \
+				 rc_, err_.message);                                      \
+	} while (0)
+
+static int count_part(ms_entity *e, void *ctx, ms_error *err)
+{
+	(void)err;
+	(*(int *)ctx)++;
+	ms_entity_free(e);
+	return 0;
+}
+
+static int nparts(ms_catalog *cat, const char *db, const char *t)
+{
+	ms_error err;
+	int n = 0;
+
+	if (ms_catalog_scan_partitions(cat, db, t, 0, count_part, &n, &err) < 0)
+		fail_msg("scan: %s", err.message);
+	return n;
+}
+
+/* The location of partition vkey of db.t, or "" when it is not there (static). */
+static const char *part_location(ms_catalog *cat, const char *db, const char *t, const char *vkey)
+{
+	static char loc[256];
+	ms_entity *e = NULL;
+	ms_error err;
+	const cJSON *sd;
+
+	loc[0] = '\0';
+	if (ms_catalog_get_partition(cat, db, t, vkey, &e, &err) < 0)
+		return loc;
+	sd = cJSON_GetObjectItemCaseSensitive(e->doc, "StorageDescriptor");
+	snprintf(loc, sizeof(loc), "%s",
+		 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sd, "Location")));
+	ms_entity_free(e);
+	return loc;
+}
+
+/*
+ * Hive keeps one partition per PART_NAME, and values '' and
+ * '__HIVE_DEFAULT_PARTITION__' have one name (in MySQL, so do values that
+ * differ only in trailing spaces).  The second is refused with MS_EEXISTS,
+ * in one batch and against what the table holds; it never replaces the
+ * first, and deleting it never deletes the first.  A partition without
+ * values, or with a count other than the table's keys, is refused.
+ */
+static void test_one_partition_per_name(void **state)
+{
+	const char *db = name("names");
+	ms_catalog *cat = open_cat(g_url, NULL);
+	int mysql = strncmp(g_url, "hms+mysql:", 10) == 0;
+	const char *empty = "[\"\"]", *dflt = "[\"__HIVE_DEFAULT_PARTITION__\"]";
+	ms_entity *t, *flat, *p[2], *q[2], *bad[3];
+	char msg[512];
+
+	(void)state;
+	put_db(cat, db);
+	t = mk(MS_KIND_TABLE, db, NULL,
+	       "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	flat = mk(MS_KIND_TABLE, db, NULL, "{\"Name\":\"flat\"}");
+	OK(ms_catalog_put_table(cat, t, &err_));
+	OK(ms_catalog_put_table(cat, flat, &err_));
+	p[0] = mk(MS_KIND_PARTITION, db, "t",
+		  "{\"Values\":[\"\"],\"StorageDescriptor\":{\"Location\":\"s3://b/empty\"}}");
+	p[1] = mk(MS_KIND_PARTITION, db, "t",
+		  "{\"Values\":[\"__HIVE_DEFAULT_PARTITION__\"],\"StorageDescriptor\":"
+		  "{\"Location\":\"s3://b/default\"}}");
+
+	/* In one batch: nothing is written. */
+	snprintf(msg, sizeof(msg),
+		 "partition [\"__HIVE_DEFAULT_PARTITION__\"] of '%s.t' has the hive name "
+		 "'k=__HIVE_DEFAULT_PARTITION__' of partition [\"\"] before it in the batch",
+		 db);
+	FAILS(MS_EEXISTS, ms_catalog_put_partitions(cat, db, "t", p, 2, &err_), msg);
+	assert_int_equal(nparts(cat, db, "t"), 0);
+
+	/* Against the table, either way round; the stored one stays. */
+	OK(ms_catalog_put_partitions(cat, db, "t", p, 1, &err_));
+	snprintf(msg, sizeof(msg),
+		 "partition [\"__HIVE_DEFAULT_PARTITION__\"] of '%s.t' has the hive name "
+		 "'k=__HIVE_DEFAULT_PARTITION__' of partition [\"\"], which",
+		 db);
+	FAILS(MS_EEXISTS, ms_catalog_put_partitions(cat, db, "t", p + 1, 1, &err_), msg);
+	assert_string_equal(part_location(cat, db, "t", empty), "s3://b/empty");
+	assert_string_equal(part_location(cat, db, "t", dflt), "");
+	OK(ms_catalog_put_partitions(cat, db, "t", p, 1, &err_)); /* replacing itself is fine */
+	OK(ms_catalog_delete_partitions(cat, db, "t", &dflt, 1, &err_));
+	assert_string_equal(part_location(cat, db, "t", empty), "s3://b/empty");
+	OK(ms_catalog_delete_partitions(cat, db, "t", &empty, 1, &err_));
+	OK(ms_catalog_put_partitions(cat, db, "t", p + 1, 1, &err_));
+	FAILS(MS_EEXISTS, ms_catalog_put_partitions(cat, db, "t", p, 1, &err_),
+	      "of partition [\"__HIVE_DEFAULT_PARTITION__\"], which");
+	OK(ms_catalog_delete_partitions(cat, db, "t", &empty, 1, &err_));
+	assert_string_equal(part_location(cat, db, "t", dflt), "s3://b/default");
+	assert_int_equal(nparts(cat, db, "t"), 1);
+
+	/* Trailing spaces: two partitions in PostgreSQL, one name in MySQL. */
+	q[0] = mk(MS_KIND_PARTITION, db, "t", "{\"Values\":[\"a\"]}");
+	q[1] = mk(MS_KIND_PARTITION, db, "t", "{\"Values\":[\"a \"]}");
+	if (mysql) {
+		FAILS(MS_EEXISTS, ms_catalog_put_partitions(cat, db, "t", q, 2, &err_),
+		      "partition [\"a \"]");
+		OK(ms_catalog_put_partitions(cat, db, "t", q, 1, &err_));
+		FAILS(MS_EEXISTS, ms_catalog_put_partitions(cat, db, "t", q + 1, 1, &err_),
+		      "ignores trailing spaces");
+		{
+			const char *spaced = "[\"a \"]";
+
+			OK(ms_catalog_delete_partitions(cat, db, "t", &spaced, 1, &err_));
+		}
+		assert_int_equal(nparts(cat, db, "t"), 2);
+	} else {
+		OK(ms_catalog_put_partitions(cat, db, "t", q, 2, &err_));
+		assert_int_equal(nparts(cat, db, "t"), 3);
+	}
+
+	/* Values that cannot be the table's. */
+	bad[0] = mk(MS_KIND_PARTITION, db, "flat", "{\"Values\":[]}");
+	bad[1] = mk(MS_KIND_PARTITION, db, "flat", "{\"Values\":[\"x\"]}");
+	bad[2] = mk(MS_KIND_PARTITION, db, "t", "{\"Values\":[\"x\",\"y\"]}");
+	snprintf(msg, sizeof(msg), "partition of '%s.flat' has no values", db);
+	FAILS(MS_EINVAL, ms_catalog_put_partitions(cat, db, "flat", bad, 1, &err_), msg);
+	snprintf(msg, sizeof(msg),
+		 "partition [\"x\"] of '%s.flat' has 1 value, the table has no partition keys", db);
+	FAILS(MS_EINVAL, ms_catalog_put_partitions(cat, db, "flat", bad + 1, 1, &err_), msg);
+	snprintf(msg, sizeof(msg),
+		 "partition [\"x\",\"y\"] of '%s.t' has 2 values, the table has 1 partition key",
+		 db);
+	FAILS(MS_EINVAL, ms_catalog_put_partitions(cat, db, "t", bad + 2, 1, &err_), msg);
+	assert_int_equal(nparts(cat, db, "flat"), 0);
+
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	ms_entity_free(t);
+	ms_entity_free(flat);
+	ms_entity_free(p[0]);
+	ms_entity_free(p[1]);
+	ms_entity_free(q[0]);
+	ms_entity_free(q[1]);
+	ms_entity_free(bad[0]);
+	ms_entity_free(bad[1]);
+	ms_entity_free(bad[2]);
+	ms_catalog_close(cat);
+}
+
+/*
+ * Through the engine: a source holding partitions '' and
+ * '__HIVE_DEFAULT_PARTITION__' (an embedded catalog keeps both) imported
+ * into a Hive Metastore.  The second fails alone and is reported; the rest
+ * of the table is written; the run says partial every time, never "2
+ * created" for one stored partition.
+ */
+static void test_engine_reports_name_collision(void **state)
+{
+	const char *db = name("collide");
+	char dir[] = "/tmp/ms-hms-src-XXXXXX", url[256];
+	ms_catalog *src = NULL, *cat = open_cat(g_url, NULL);
+	ms_open_options wo;
+	ms_sync_options o;
+	ms_report *rep = NULL;
+	ms_entity *e;
+	ms_error err;
+	const char *vals[3] = { "", "2024", "__HIVE_DEFAULT_PARTITION__" };
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "sqlite:%s/src.db?catalog-id=111", dir);
+	memset(&wo, 0, sizeof(wo));
+	wo.mode = MS_OPEN_WRITE;
+	if (ms_catalog_open(&src, url, &wo, &err) < 0)
+		fail_msg("open source: %s", err.message);
+	e = mk(MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"%s\"}", db);
+	OK(ms_catalog_put_database(src, e, &err_));
+	ms_entity_free(e);
+	e = mk(MS_KIND_TABLE, db, NULL,
+	       "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	OK(ms_catalog_put_table(src, e, &err_));
+	ms_entity_free(e);
+	for (i = 0; i < 3; i++) {
+		e = mk(MS_KIND_PARTITION, db, "t", "{\"Values\":[\"%s\"]}", vals[i]);
+		OK(ms_catalog_put_partitions(src, db, "t", &e, 1, &err_));
+		ms_entity_free(e);
+	}
+	memset(&o, 0, sizeof(o));
+	o.max_deletes = -1;
+	for (i = 0; i < 2; i++) {
+		if (ms_sync(src, cat, &o, &rep, &err) < 0)
+			fail_msg("sync: %s", err.message);
+		assert_int_equal(rep->status, MS_STATUS_PARTIAL);
+		assert_int_equal(ms_report_exit_code(rep), 3);
+		assert_int_equal(rep->partitions.created, i == 0 ? 2 : 0);
+		assert_int_equal(rep->partitions.unchanged, i == 0 ? 0 : 2);
+		assert_int_equal(rep->partitions.failed, 1);
+		assert_int_equal(rep->tables.failed, 0);
+		assert_int_equal(rep->nerrors, 1);
+		assert_non_null(strstr(rep->errors[0].entity, ".t[\"__HIVE_DEFAULT_PARTITION__\"]"));
+		assert_non_null(strstr(rep->errors[0].message, "hive name"));
+		ms_report_free(rep);
+		rep = NULL;
+		assert_int_equal(nparts(cat, db, "t"), 2);
+	}
+	OK(ms_catalog_delete_database(cat, db, &err_));
+	ms_catalog_close(src);
+	ms_catalog_close(cat);
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 static void with_schema(char *out, size_t n, const char *schema)
 {
 	snprintf(out, n, "%s%sschema=%s", g_url, strchr(g_url, '?') ? "&" : "?", schema);
@@ -1139,6 +1364,8 @@ int main(void)
 		cmocka_unit_test(test_no_orphans),
 		cmocka_unit_test(test_hive_rows_and_warnings),
 		cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_one_partition_per_name),
+		cmocka_unit_test(test_engine_reports_name_collision),
 		cmocka_unit_test(test_change_feed),
 		cmocka_unit_test(test_large_batch),
 		cmocka_unit_test(test_planned_scans),

@@ -712,6 +712,15 @@ static void test_invalid_lines(void **state)
 	parse_err("{\"database\":\"a\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":[],"
 		  "\"namespaceName\":\"a\",\"tableName\":\"u\"}}", 0,
 		  "'table' is 't' but field 'tableName' is 'u'");
+	/* An envelope key twice: no silent choice of one of them. */
+	parse_err("{\"database\":\"a\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":[]},"
+		  "\"database\":\"b\"}", 0, "'database' appears twice");
+	parse_err("{\"database\":\"a\",\"table\":\"t\",\"table\":\"u\",\"type\":\"partition\",\"item\":"
+		  "{\"values\":[]}}", 0, "'table' appears twice");
+	parse_err("{\"type\":\"database\",\"item\":{\"name\":\"a\"},\"item\":{\"name\":\"b\"}}", 0,
+		  "'item' appears twice");
+	parse_err("{\"type\":\"database\",\"type\":\"table\",\"item\":{\"name\":\"a\"}}", 0,
+		  "'type' appears twice");
 	/* NUL would cut strings short inside cJSON. */
 	parse_err("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\\u0000x\"}}", 0,
 		  "line holds an escaped NUL character at byte 49");
@@ -1022,6 +1031,66 @@ static void test_vkey(void **state)
 	ms_entity_free(e);
 }
 
+/* ms_line_values_peek on line gives want (values joined by '|'), or gives up (want NULL). */
+static void peek_is(const char *line, const char *want)
+{
+	ms_line_values lv;
+	ms_buf b = MS_BUF_INIT(1 << 20);
+	size_t i;
+	int rc = ms_line_values_peek(line, strlen(line), &lv);
+
+	if (!want) {
+		if (rc != 0)
+			fail_msg("peek did not give up on %s", line);
+		return;
+	}
+	if (rc != 1)
+		fail_msg("peek gave up on %s", line);
+	for (i = 0; i < lv.n; i++) {
+		if (i)
+			ms_buf_addc(&b, '|');
+		ms_buf_add(&b, lv.v[i], lv.len[i]);
+	}
+	assert_string_equal(b.ptr ? b.ptr : "", want);
+	ms_buf_free(&b);
+}
+
+static void test_line_values_peek(void **state)
+{
+	ms_buf many = MS_BUF_INIT(1 << 20);
+	int i;
+
+	(void)state;
+	peek_is("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":"
+		"{\"values\":[\"2024\",\"eu\"],\"parameters\":{\"values\":\"x\"}}}", "2024|eu");
+	peek_is(" {\"values\":[\"no\"], \"item\" : { \"a\":[1,-2.5e3,true,false,null,{\"b\":\"\\\"\"}],"
+		"\"Values\" : [ \"x y\" , \"\" ] } , \"z\":{}}\r\n", "x y|");
+	peek_is("{\"item\":{\"values\":[]}}", "");
+	peek_is("{\"item\":{\"values\":[\"caf\xc3\xa9\"]}}", "caf\xc3\xa9");
+	/* What the parser must decide. */
+	peek_is("{\"item\":{\"values\":[\"a\\\"b\"]}}", NULL);
+	peek_is("{\"item\":{\"values\":[\"\\u0041\"]}}", NULL);
+	peek_is("{\"item\":{\"values\":[\"a\"],\"Values\":[\"b\"]}}", NULL);
+	peek_is("{\"item\":{\"values\":[\"a\"]},\"item\":{\"values\":[\"b\"]}}", NULL);
+	peek_is("{\"item\":{\"v\\u0061lues\":[\"a\"],\"values\":[\"b\"]}}", NULL);
+	peek_is("{\"it\\u0065m\":{\"values\":[\"a\"]}}", NULL);
+	peek_is("{\"item\":{\"values\":null}}", NULL);
+	peek_is("{\"item\":{\"values\":[\"a\",1]}}", NULL);
+	peek_is("{\"item\":{\"values\":[\"a\"]}} x", NULL);
+	peek_is("{\"item\":{\"values\":[\"a\"]}", NULL);
+	peek_is("{\"item\":{\"values\":[\"a\",]}}", NULL);
+	peek_is("{\"item\":{\"parameters\":{}}}", NULL);
+	peek_is("{\"values\":[\"a\"]}", NULL);
+	peek_is("[\"item\"]", NULL);
+	peek_is("", NULL);
+	ms_buf_adds(&many, "{\"item\":{\"values\":[");
+	for (i = 0; i <= MS_LINE_VALUES_MAX; i++)
+		ms_buf_printf(&many, "%s\"%d\"", i ? "," : "", i);
+	ms_buf_adds(&many, "]}}");
+	peek_is(many.ptr, NULL);
+	ms_buf_free(&many);
+}
+
 /* ---- entity operations ------------------------------------------------ */
 
 static void test_params_rename_dup(void **state)
@@ -1151,6 +1220,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_glue_validation),
 		cmocka_unit_test(test_vkey),
+		cmocka_unit_test(test_line_values_peek),
 		cmocka_unit_test(test_params_rename_dup),
 		cmocka_unit_test(test_glue_output),
 	};

@@ -910,6 +910,44 @@ static void test_unsafe_manifest_paths(void **state)
 	tmp_remove(&t);
 }
 
+/*
+ * A key twice in one object of manifest.json: the reader would see one of
+ * them and the producer may have meant the other, so the manifest is refused,
+ * at the top level and inside its entries.
+ */
+static void test_manifest_duplicate_keys(void **state)
+{
+	ms_open_options wo = writer_opts();
+	ms_catalog *cat = NULL;
+	char snap[600], path[700];
+	ms_error err;
+	tmpdir t;
+
+	(void)state;
+	tmp_make(&t);
+	export_fixture(t.path, &wo, snap, sizeof(snap));
+	snprintf(path, sizeof(path), "%s/manifest.json", snap);
+	sh("cp '%s' '%s.keep'", path, path);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	ms_catalog_close(cat);
+
+	edit(path, "],\n\"tables\":[", "],\"files\":[],\n\"tables\":[");
+	open_fails(snap, NULL, MS_EINTEGRITY,
+		   "manifest.json is invalid: key 'files' appears twice in one object");
+	sh("cp '%s.keep' '%s'", path, path);
+
+	edit(path, "{\"path\":\"partitions/part-00000.json\",",
+	     "{\"path\":\"partitions/part-00000.json\",\"path\":\"partitions/x.json\",");
+	open_fails(snap, NULL, MS_EINTEGRITY,
+		   "manifest.json is invalid: key 'path' appears twice in one object");
+	sh("cp '%s.keep' '%s'", path, path);
+
+	edit(path, "\"count\":", "\"count\":0,\"count\":");
+	open_fails(snap, NULL, MS_EINTEGRITY,
+		   "manifest.json is invalid: key 'count' appears twice in one object");
+	tmp_remove(&t);
+}
+
 static void test_bad_lines(void **state)
 {
 	ms_open_options o = { 0 };
@@ -937,6 +975,319 @@ static void test_bad_lines(void **state)
 	edit(path, "\"tableName\":\"customers\"", "\"tableName\":\"ghosts\"");
 	open_fails(t.path, &o, MS_EINVAL,
 		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 1: ");
+	tmp_remove(&t);
+}
+
+/*
+ * Partition lines whose values cannot be the table's (a count other than
+ * the table's partition keys, none at all) or repeat another line's values
+ * are refused in a utility export when it is opened, naming file and line
+ * (and the first line for a repeat).
+ */
+static void test_utility_partition_checks(void **state)
+{
+	ms_open_options o = { 0 };
+	ms_catalog *cat = NULL;
+	char p0[700], p1[700], keep[700];
+	ms_error err;
+	tmpdir t;
+
+	(void)state;
+	o.allow_no_manifest = 1;
+	tmp_make(&t);
+	sh("cp -r '%s'/* '%s'/", fixture_dir, t.path);
+	snprintf(p0, sizeof(p0), "%s/partitions/part-00000-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json",
+		 t.path);
+	snprintf(p1, sizeof(p1), "%s/partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json",
+		 t.path);
+	snprintf(keep, sizeof(keep), "%s/keep", t.path);
+	sh("cp '%s' '%s'", p1, keep);
+	assert_int_equal(ms_catalog_open(&cat, t.path, &o, &err), 0);
+	ms_catalog_close(cat);
+
+	/* Two values in a table with one partition key. */
+	edit(p1, "\"values\":[\"2022\"]", "\"values\":[\"2022\",\"x\"]");
+	open_fails(t.path, &o, MS_EINVAL,
+		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 1: "
+		   "partition [\"2022\",\"x\"] of 'sales.customers' has 2 values, the table has 1 "
+		   "partition key");
+	sh("cp '%s' '%s'", keep, p1);
+
+	/* No values at all. */
+	edit(p1, "\"values\":[\"2022\"]", "\"values\":[]");
+	open_fails(t.path, &o, MS_EINVAL,
+		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 1: "
+		   "partition of 'sales.customers' has no values");
+	sh("cp '%s' '%s'", keep, p1);
+
+	/* A partition of a table without partition keys. */
+	edit(p1, "\"database\":\"sales\",\"table\":\"customers\"",
+	     "\"database\":\"finance\",\"table\":\"ledger\"");
+	edit(p1, "\"namespaceName\":\"sales\",\"tableName\":\"customers\"",
+	     "\"namespaceName\":\"finance\",\"tableName\":\"ledger\"");
+	open_fails(t.path, &o, MS_EINVAL,
+		   "line 1: partition [\"2022\"] of 'finance.ledger' has 1 value, the table has no "
+		   "partition keys");
+	sh("cp '%s' '%s'", keep, p1);
+
+	/* The values of a line in another file, with other content: refused, naming both. */
+	edit(p1, "\"values\":[\"2023\"]", "\"values\":[\"2021\"]");
+	open_fails(t.path, &o, MS_EINVAL,
+		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 3: "
+		   "partition [\"2021\"] of 'sales.customers' appears twice (first in file "
+		   "'partitions/part-00000-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 3)");
+	sh("cp '%s' '%s'", keep, p1);
+
+	/* ...and in the same file. */
+	edit(p0, "\"values\":[\"2017-04-02\",\"eu\"]", "\"values\":[\"2017-04-01\",\"us\"]");
+	open_fails(t.path, &o, MS_EINVAL,
+		   "line 4: partition [\"2017-04-01\",\"us\"] of 'sales.orders' appears twice (first "
+		   "at line 2)");
+	tmp_remove(&t);
+}
+
+/* After a same-size edit of file rel of snapshot snap: its new SHA-256 into manifest.json. */
+static void reseal(const char *snap, const char *rel)
+{
+	char path[800], key[300], hex[2 * MS_HASH_LEN + 1];
+	unsigned char md[MS_HASH_LEN];
+	unsigned int mdlen = 0;
+	size_t len, mlen;
+	char *data, *m, *p;
+
+	snprintf(path, sizeof(path), "%s/%s", snap, rel);
+	data = slurp(path, &len);
+	assert_non_null(data);
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	ms_hex(md, MS_HASH_LEN, hex);
+	free(data);
+	snprintf(path, sizeof(path), "%s/manifest.json", snap);
+	m = slurp(path, &mlen);
+	assert_non_null(m);
+	snprintf(key, sizeof(key), "{\"path\":\"%s\",", rel);
+	p = strstr(m, key);
+	assert_non_null(p);
+	p = strstr(p, "\"sha256\":\"");
+	assert_non_null(p);
+	memcpy(p + 10, hex, 2 * MS_HASH_LEN);
+	spit(path, m, mlen);
+	free(m);
+	/* a size that changed too (same number of digits) */
+	snprintf(path, sizeof(path), "%s/manifest.json", snap);
+	m = slurp(path, &mlen);
+	p = strstr(strstr(m, key), "\"bytes\":") + 8;
+	{
+		char num[32];
+		size_t digits = strspn(p, "0123456789");
+
+		snprintf(num, sizeof(num), "%zu", len);
+		assert_int_equal(strlen(num), digits);
+		memcpy(p, num, digits);
+	}
+	spit(path, m, mlen);
+	free(m);
+}
+
+/*
+ * A sealed gzip part whose stream is followed by bytes that are no gzip:
+ * verify refuses it for what it is, and says the same again (the lines it
+ * read before are not counted twice).
+ */
+static void test_unreadable_part_stays_refused(void **state)
+{
+	static const char part[] = "partitions/part-00000.json.gz";
+	ms_open_options wo = writer_opts();
+	ms_catalog *cat = NULL;
+	char snap[600], path[700];
+	ms_error err;
+	int i;
+	tmpdir t;
+
+	(void)state;
+	tmp_make(&t);
+	wo.compress = "gzip";
+	export_fixture(t.path, &wo, snap, sizeof(snap));
+	snprintf(path, sizeof(path), "%s/%s", snap, part);
+	sh("printf 'xy' >> '%s'", path);
+	reseal(snap, part);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(ms_catalog_verify_table(cat, "sales", "customers", &err), MS_EINVAL);
+		assert_non_null(strstr(err.message, "is not valid gzip"));
+	}
+	assert_int_equal(ms_catalog_verify_table(cat, "sales", "orders", &err), MS_EINVAL);
+	assert_non_null(strstr(err.message, "is not valid gzip"));
+	ms_catalog_close(cat);
+	tmp_remove(&t);
+}
+
+/* verify_table of db.table fails with code and a message holding needle. */
+static void verify_fails(ms_catalog *cat, const char *db, const char *table, int code,
+			 const char *needle)
+{
+	ms_error err;
+	int rc, n = 0;
+
+	ms_error_clear(&err);
+	rc = ms_catalog_verify_table(cat, db, table, &err);
+	if (rc != code || !strstr(err.message, needle))
+		fail_msg("verify %s.%s: want %d '%s', got %d '%s'", db, table, code, needle, rc,
+			 err.message);
+	/* and nothing is read from it */
+	assert_int_equal(ms_catalog_scan_partitions(cat, db, table, 0, count_cb, &n, &err), code);
+	assert_int_equal(n, 0);
+}
+
+/*
+ * A snapshot with a manifest whose partition lines are wrong, sealed with
+ * the right SHA-256s (a faulty producer): verify_table, which the engine
+ * runs for every table before it changes anything, refuses the table with
+ * the file and line; the other tables of the same file still verify.
+ */
+static void test_manifest_partition_checks(void **state)
+{
+	static const char part[] = "partitions/part-00000.json";
+	ms_open_options wo = writer_opts();
+	ms_catalog *cat = NULL;
+	char snap[600], path[700], tpath[700];
+	ms_error err;
+	tmpdir t;
+
+	(void)state;
+	tmp_make(&t);
+	export_fixture(t.path, &wo, snap, sizeof(snap));
+	snprintf(path, sizeof(path), "%s/%s", snap, part);
+	snprintf(tpath, sizeof(tpath), "%s/tables/part-00000.json", snap);
+	sh("cp '%s' '%s/p.keep' && cp '%s' '%s/t.keep' && cp '%s/manifest.json' '%s/m.keep'",
+	   path, t.path, tpath, t.path, snap, t.path);
+#define RESTORE()                                                                          \
+	sh("cp '%s/p.keep' '%s' && cp '%s/t.keep' '%s' && cp '%s/m.keep' '%s/manifest.json'",     \
+	   t.path, path, t.path, tpath, t.path, snap)
+
+	/* Equal values, other content. */
+	edit(path, "\"values\":[\"2022\"]", "\"values\":[\"2021\"]");
+	reseal(snap, part);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	verify_fails(cat, "sales", "customers", MS_EINVAL,
+		     "file 'partitions/part-00000.json' line 2: partition [\"2021\"] of "
+		     "'sales.customers' appears twice (first at line 1)");
+	assert_int_equal(ms_catalog_verify_table(cat, "sales", "orders", &err), 0);
+	ms_catalog_close(cat);
+	RESTORE();
+
+	/* Two values for one partition key. */
+	edit(path, "\"values\":[\"2022\"]", "\"values\":[\"\",\"2\"]");
+	reseal(snap, part);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	verify_fails(cat, "sales", "customers", MS_EINVAL,
+		     "file 'partitions/part-00000.json' line 2: partition [\"\",\"2\"] of "
+		     "'sales.customers' has 2 values, the table has 1 partition key");
+	ms_catalog_close(cat);
+	RESTORE();
+
+	/* No values. */
+	edit(path, "\"values\":[\"2022\"]", "\"values\":[      ]");
+	reseal(snap, part);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	verify_fails(cat, "sales", "customers", MS_EINVAL,
+		     "line 2: partition of 'sales.customers' has no values");
+	ms_catalog_close(cat);
+	RESTORE();
+
+	/* Values the fast path leaves to the parser (escaped), twice. */
+	edit(path, "\"values\":[\"2022\"]", "\"values\":[\"\\t22\"]");
+	edit(path, "\"values\":[\"2023\"]", "\"values\":[\"\\t22\"]");
+	reseal(snap, part);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	verify_fails(cat, "sales", "customers", MS_EINVAL,
+		     "line 3: partition [\"\\t22\"] of 'sales.customers' appears twice (first at "
+		     "line 2)");
+	ms_catalog_close(cat);
+	RESTORE();
+
+	/* A table line without partition keys, whose partitions have one value. */
+	edit(tpath, "\"partitionKeys\":[{\"name\":\"year\",\"type\":\"string\"}]",
+	     "\"partitionKeys\":[                               ]");
+	reseal(snap, "tables/part-00000.json");
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	verify_fails(cat, "sales", "customers", MS_EINVAL,
+		     "line 1: partition [\"2021\"] of 'sales.customers' has 1 value, the table has "
+		     "no partition keys");
+	ms_catalog_close(cat);
+	RESTORE();
+#undef RESTORE
+
+	/* Untouched, everything verifies. */
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	assert_int_equal(ms_catalog_verify_table(cat, "sales", "customers", &err), 0);
+	assert_int_equal(ms_catalog_verify_table(cat, "sales", "orders", &err), 0);
+	ms_catalog_close(cat);
+	tmp_remove(&t);
+}
+
+static ms_entity *glue(ms_kind kind, const char *json);
+
+/*
+ * The writer writes nothing its reader would refuse: a batch with a
+ * partition whose values do not fit the table, or that repeat values
+ * written before (or given twice), is refused whole.
+ */
+static void test_writer_partition_checks(void **state)
+{
+	ms_open_options wo = writer_opts();
+	ms_catalog *w = NULL, *r = NULL;
+	ms_entity *e, *p[3];
+	ms_error err;
+	tmpdir t;
+	int n = 0;
+
+	(void)state;
+	tmp_make(&t);
+	assert_int_equal(ms_catalog_open(&w, t.path, &wo, &err), 0);
+	e = glue(MS_KIND_DATABASE, "{\"Name\":\"big\"}");
+	assert_int_equal(ms_catalog_put_database(w, e, &err), 0);
+	ms_entity_free(e);
+	e = glue(MS_KIND_TABLE, "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	assert_int_equal(ms_catalog_put_table(w, e, &err), 0);
+	ms_entity_free(e);
+	e = glue(MS_KIND_TABLE, "{\"Name\":\"flat\"}");
+	assert_int_equal(ms_catalog_put_table(w, e, &err), 0);
+	ms_entity_free(e);
+
+	p[0] = glue(MS_KIND_PARTITION, "{\"Values\":[\"a\"]}");
+	p[1] = glue(MS_KIND_PARTITION, "{\"Values\":[\"b\",\"c\"]}");
+	p[2] = glue(MS_KIND_PARTITION, "{\"Values\":[]}");
+	assert_int_equal(ms_catalog_put_partitions(w, "big", "t", p, 2, &err), MS_EINVAL);
+	assert_string_equal(err.message,
+			    "partition [\"b\",\"c\"] of 'big.t' has 2 values, the table has 1 "
+			    "partition key");
+	assert_int_equal(ms_catalog_put_partitions(w, "big", "t", p + 2, 1, &err), MS_EINVAL);
+	assert_string_equal(err.message, "partition of 'big.t' has no values");
+	ms_entity_free(p[1]);
+	p[1] = glue(MS_KIND_PARTITION, "{\"Values\":[\"a\"],\"Parameters\":{\"other\":\"x\"}}");
+	assert_int_equal(ms_catalog_put_partitions(w, "big", "t", p, 2, &err), MS_EEXISTS);
+	assert_non_null(strstr(err.message, "partition [\"a\"] of 'big.t' is given twice"));
+	assert_int_equal(ms_catalog_put_partitions(w, "big", "t", p, 1, &err), 0);
+	assert_int_equal(ms_catalog_put_partitions(w, "big", "t", p + 1, 1, &err), MS_EEXISTS);
+	assert_non_null(strstr(err.message, "partition [\"a\"] of 'big.t' is already in snapshot"));
+	ms_entity_free(p[0]);
+	ms_entity_free(p[1]);
+	ms_entity_free(p[2]);
+	p[0] = glue(MS_KIND_PARTITION, "{\"Values\":[\"a\"],\"TableName\":\"flat\"}");
+	assert_int_equal(ms_catalog_put_partitions(w, "big", "flat", p, 1, &err), MS_EINVAL);
+	assert_string_equal(err.message,
+			    "partition [\"a\"] of 'big.flat' has 1 value, the table has no partition "
+			    "keys");
+	ms_entity_free(p[0]);
+	assert_int_equal(ms_catalog_finish(w, &err), 0);
+	ms_catalog_close(w);
+
+	/* What was refused is not in the snapshot. */
+	assert_int_equal(ms_catalog_open(&r, t.path, NULL, &err), 0);
+	assert_int_equal(ms_catalog_verify_table(r, "big", "t", &err), 0);
+	assert_int_equal(ms_catalog_scan_partitions(r, "big", "t", 0, count_cb, &n, &err), 0);
+	assert_int_equal(n, 1);
+	ms_catalog_close(r);
 	tmp_remove(&t);
 }
 
@@ -1127,6 +1478,78 @@ static void test_big_table(void **state)
 	big_table_with("gzip");
 }
 
+/*
+ * A table whose lines fill several part files: values repeated in a later
+ * file are found when that file is verified, naming the first one's file
+ * and line (what verify remembers of a table's values lasts until all of its
+ * files are verified).
+ */
+static void test_big_table_repeat(void **state)
+{
+	ms_open_options wo = writer_opts();
+	ms_catalog *w = NULL, *r = NULL;
+	ms_entity *e, *batch[500];
+	ms_error err;
+	char json[512], path[700], rel[64];
+	tmpdir t;
+	size_t i, k;
+	int f, found = -1;
+
+	(void)state;
+	tmp_make(&t);
+	wo.part_bytes = 64 * 1024;
+	assert_int_equal(ms_catalog_open(&w, t.path, &wo, &err), 0);
+	e = glue(MS_KIND_DATABASE, "{\"Name\":\"big\"}");
+	assert_int_equal(ms_catalog_put_database(w, e, &err), 0);
+	ms_entity_free(e);
+	e = glue(MS_KIND_TABLE, "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	assert_int_equal(ms_catalog_put_table(w, e, &err), 0);
+	ms_entity_free(e);
+	for (i = 0; i < 3000; i += 500) {
+		for (k = 0; k < 500; k++) {
+			snprintf(json, sizeof(json),
+				 "{\"Values\":[\"%06zu\"],\"StorageDescriptor\":{\"Location\":"
+				 "\"s3://b/t/k=%06zu/\"}}", i + k, i + k);
+			batch[k] = glue(MS_KIND_PARTITION, json);
+		}
+		assert_int_equal(ms_catalog_put_partitions(w, "big", "t", batch, 500, &err), 0);
+		for (k = 0; k < 500; k++)
+			ms_entity_free(batch[k]);
+	}
+	assert_int_equal(ms_catalog_finish(w, &err), 0);
+	ms_catalog_close(w);
+	{
+		char *latest, snap[600];
+
+		snprintf(path, sizeof(path), "%s/LATEST", t.path);
+		latest = slurp(path, NULL);
+		assert_non_null(latest);
+		*strchr(latest, '\n') = '\0';
+		snprintf(snap, sizeof(snap), "%s/%s", t.path, latest);
+		free(latest);
+		for (f = 1; f < 100 && found < 0; f++) {
+			char *data;
+
+			snprintf(rel, sizeof(rel), "partitions/part-%05d.json", f);
+			snprintf(path, sizeof(path), "%s/%s", snap, rel);
+			if (!(data = slurp(path, NULL)))
+				break;
+			if (strstr(data, "\"values\":[\"002500\"]"))
+				found = f;
+			free(data);
+		}
+		assert_true(found > 0);
+		edit(path, "\"values\":[\"002500\"]", "\"values\":[\"000001\"]");
+		reseal(snap, rel);
+		assert_int_equal(ms_catalog_open(&r, snap, NULL, &err), 0);
+	}
+	verify_fails(r, "big", "t", MS_EINVAL,
+		     "partition [\"000001\"] of 'big.t' appears twice (first in file "
+		     "'partitions/part-00000.json' line 2)");
+	ms_catalog_close(r);
+	tmp_remove(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1142,10 +1565,16 @@ int main(void)
 		cmocka_unit_test(test_unsafe_latest),
 		cmocka_unit_test(test_integrity),
 		cmocka_unit_test(test_unsafe_manifest_paths),
+		cmocka_unit_test(test_manifest_duplicate_keys),
 		cmocka_unit_test(test_bad_lines),
+		cmocka_unit_test(test_utility_partition_checks),
+		cmocka_unit_test(test_manifest_partition_checks),
+		cmocka_unit_test(test_unreadable_part_stays_refused),
+		cmocka_unit_test(test_writer_partition_checks),
 		cmocka_unit_test(test_writer_close_without_finish),
 		cmocka_unit_test(test_empty_snapshot),
 		cmocka_unit_test(test_big_table),
+		cmocka_unit_test(test_big_table_repeat),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, NULL);

@@ -133,16 +133,26 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 		goto done;
 	}
 	for (it = root->child; it; it = it->next) {
+		cJSON **slot = NULL;
+
 		if (!it->string)
 			continue;
 		if (!strcmp(it->string, "type"))
-			jtype = it;
+			slot = &jtype;
 		else if (!strcmp(it->string, "item"))
-			item = it;
+			slot = &item;
 		else if (!strcmp(it->string, "database"))
-			jdb = it;
+			slot = &jdb;
 		else if (!strcmp(it->string, "table"))
-			jtable = it;
+			slot = &jtable;
+		if (!slot)
+			continue;
+		/* As in the item: a key twice would leave which one counts to the parser. */
+		if (*slot) {
+			rc = ms_error_set(err, MS_EINVAL, "'%s' appears twice", it->string);
+			goto done;
+		}
+		*slot = it;
 	}
 	if (jtype && !ms_j_null(jtype)) {
 		if (!ms_j_str(jtype) || !jtype->valuestring) {
@@ -199,6 +209,234 @@ done:
 	cJSON_Delete(doc);
 	cJSON_Delete(root);
 	return rc;
+}
+
+/* ---- the values of a partition line, without a tree ----------------- */
+
+#define PEEK_DEPTH_MAX 1000 /* cJSON's nesting limit */
+
+typedef struct peek {
+	const char *p, *end;
+} peek;
+
+/* cJSON takes every byte up to the space as white space; so does the peek. */
+static void pk_ws(peek *k)
+{
+	while (k->p < k->end && (unsigned char)*k->p <= ' ')
+		k->p++;
+}
+
+static int pk_at(const peek *k, char c)
+{
+	return k->p < k->end && *k->p == c;
+}
+
+/*
+ * The string at k->p (its opening quote): *s and *n its text between the
+ * quotes as written, *esc set when it holds a backslash.  0, or -1 when the
+ * line ends inside it.
+ */
+static int pk_string(peek *k, const char **s, size_t *n, int *esc)
+{
+	const char *p = k->p + 1;
+
+	*esc = 0;
+	for (;;) {
+		const char *q = memchr(p, '"', (size_t)(k->end - p));
+		const char *b;
+
+		if (!q)
+			return -1;
+		b = memchr(p, '\\', (size_t)(q - p));
+		if (!b) {
+			p = q;
+			break;
+		}
+		/* an escape: the character after the backslash is never the end */
+		*esc = 1;
+		if (k->end - b < 2)
+			return -1;
+		p = b + 2;
+	}
+	*s = k->p + 1;
+	*n = (size_t)(p - (k->p + 1));
+	k->p = p + 1;
+	return 0;
+}
+
+static int pk_literal(peek *k, const char *lit, size_t n)
+{
+	if ((size_t)(k->end - k->p) < n || memcmp(k->p, lit, n) != 0)
+		return -1;
+	k->p += n;
+	return 0;
+}
+
+/* Step over one value of any kind; 0, or -1 when the peek gives up. */
+static int pk_skip(peek *k, int depth)
+{
+	const char *s;
+	size_t n;
+	int esc;
+
+	pk_ws(k);
+	if (k->p >= k->end || depth > PEEK_DEPTH_MAX)
+		return -1;
+	switch (*k->p) {
+	case '"':
+		return pk_string(k, &s, &n, &esc);
+	case '{':
+	case '[': {
+		char close = *k->p == '{' ? '}' : ']';
+		int obj = close == '}';
+
+		k->p++;
+		pk_ws(k);
+		if (pk_at(k, close)) {
+			k->p++;
+			return 0;
+		}
+		for (;;) {
+			if (obj) {
+				pk_ws(k);
+				if (!pk_at(k, '"') || pk_string(k, &s, &n, &esc) < 0)
+					return -1;
+				pk_ws(k);
+				if (!pk_at(k, ':'))
+					return -1;
+				k->p++;
+			}
+			if (pk_skip(k, depth + 1) < 0)
+				return -1;
+			pk_ws(k);
+			if (pk_at(k, ',')) {
+				k->p++;
+				continue;
+			}
+			if (!pk_at(k, close))
+				return -1;
+			k->p++;
+			return 0;
+		}
+	}
+	case 't':
+		return pk_literal(k, "true", 4);
+	case 'f':
+		return pk_literal(k, "false", 5);
+	case 'n':
+		return pk_literal(k, "null", 4);
+	default:
+		s = k->p;
+		while (k->p < k->end && strchr("0123456789+-.eE", *k->p) && *k->p)
+			k->p++;
+		return k->p > s ? 0 : -1;
+	}
+}
+
+/* The "values" array at k->p into out. */
+static int pk_values(peek *k, ms_line_values *out)
+{
+	const char *s;
+	size_t n;
+	int esc;
+
+	if (!pk_at(k, '['))
+		return -1;
+	k->p++;
+	pk_ws(k);
+	if (pk_at(k, ']')) {
+		k->p++;
+		return 0;
+	}
+	for (;;) {
+		pk_ws(k);
+		if (!pk_at(k, '"') || pk_string(k, &s, &n, &esc) < 0 || esc ||
+		    out->n == MS_LINE_VALUES_MAX)
+			return -1;
+		out->v[out->n] = s;
+		out->len[out->n] = n;
+		out->n++;
+		pk_ws(k);
+		if (pk_at(k, ',')) {
+			k->p++;
+			continue;
+		}
+		if (!pk_at(k, ']'))
+			return -1;
+		k->p++;
+		return 0;
+	}
+}
+
+/*
+ * Walk the members of the object at k->p.  At the top (item == 0) the member
+ * "item" is walked in turn (item == 1), where "values" or "Values" is read
+ * into out; every other member is stepped over.  A key that matters given
+ * twice, or any escaped key, makes the peek give up: the parser decides.
+ */
+static int pk_object(peek *k, int item, ms_line_values *out, int *found)
+{
+	const char *s;
+	size_t n;
+	int esc, rc, seen = 0;
+
+	if (!pk_at(k, '{'))
+		return -1;
+	k->p++;
+	pk_ws(k);
+	if (pk_at(k, '}')) {
+		k->p++;
+		return 0;
+	}
+	for (;;) {
+		pk_ws(k);
+		if (!pk_at(k, '"') || pk_string(k, &s, &n, &esc) < 0 || esc)
+			return -1;
+		pk_ws(k);
+		if (!pk_at(k, ':'))
+			return -1;
+		k->p++;
+		pk_ws(k);
+		if (!item && n == 4 && memcmp(s, "item", 4) == 0) {
+			if (seen++)
+				return -1;
+			rc = pk_object(k, 1, out, found);
+		} else if (item && n == 6 && (memcmp(s, "values", 6) == 0 ||
+					      memcmp(s, "Values", 6) == 0)) {
+			if (seen++)
+				return -1;
+			rc = pk_values(k, out);
+			*found = 1;
+		} else {
+			rc = pk_skip(k, 2);
+		}
+		if (rc < 0)
+			return -1;
+		pk_ws(k);
+		if (pk_at(k, ',')) {
+			k->p++;
+			continue;
+		}
+		if (!pk_at(k, '}'))
+			return -1;
+		k->p++;
+		return 0;
+	}
+}
+
+int ms_line_values_peek(const char *line, size_t len, ms_line_values *out)
+{
+	peek k = { line, line + len };
+	int found = 0;
+
+	if (!line || !out)
+		return 0;
+	out->n = 0;
+	pk_ws(&k);
+	if (pk_object(&k, 0, out, &found) < 0 || !found)
+		return 0;
+	pk_ws(&k);
+	return k.p == k.end;
 }
 
 /* A key with its first letter lowered: "CatalogId" -> "catalogId". */

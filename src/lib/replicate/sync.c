@@ -456,6 +456,40 @@ static void pevent(pdiff *d, ms_action a, const char *vkey, const char *reason)
 	}
 }
 
+/*
+ * A transactional target refused a batch with MS_EEXISTS: one of its
+ * partitions cannot stand beside another the target holds (a Hive
+ * Metastore names values '' and '__HIVE_DEFAULT_PARTITION__' alike), and
+ * the call wrote nothing.  Put the batch again one partition at a time: the
+ * refused ones fail alone, each reported with its values, and the table
+ * keeps the rest, without its sync stamp (d->kept), so that every run tells.
+ */
+static int put_one_by_one(pdiff *d, ms_error *err)
+{
+	run *r = d->r;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->nbatch; i++) {
+		ms_entity *e = d->batch[i];
+
+		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database, d->tp->mapped->table,
+					       &e, 1, err);
+		if (rc == 0)
+			continue;
+		if (rc != MS_EEXISTS)
+			return rc;
+		if (ms_strmap_get(&d->target, e->vkey))
+			d->local.updated--;
+		else
+			d->local.created--;
+		d->kept++;
+		add_error(r, d->tp->mapped->database, d->tp->mapped->table, e->vkey, err->message);
+		pevent(d, MS_ACTION_FAIL, e->vkey, err->message);
+	}
+	return 0;
+}
+
 static int flush(pdiff *d, ms_error *err)
 {
 	run *r = d->r;
@@ -465,6 +499,8 @@ static int flush(pdiff *d, ms_error *err)
 	if (d->nbatch && r->apply && !d->failed) {
 		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database, d->tp->mapped->table,
 					       d->batch, d->nbatch, err);
+		if (rc == MS_EEXISTS && r->transactional)
+			rc = put_one_by_one(d, err);
 		if (rc < 0) {
 			d->failed = 1;
 			d->ferr = *err;

@@ -3625,6 +3625,211 @@ static int find_parts(hms_catalog *self, long long tbl, char **names, size_t n, 
 	return rc;
 }
 
+/*
+ * One name, one partition.  Hive keeps one partition per PART_NAME, and
+ * names are not one to one with values: '' and '__HIVE_DEFAULT_PARTITION__'
+ * are both written __HIVE_DEFAULT_PARTITION__, and MySQL's latin1_bin
+ * compares names without their trailing spaces.  Two partitions whose
+ * names compare equal are one to the metastore, so the second is refused
+ * (MS_EEXISTS, as Hive refuses it), never merged into the first.
+ */
+#define NO_INDEX ((size_t)-1)
+
+/* Length of name as the metastore compares it. */
+static size_t name_len(const hms_catalog *self, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (self->dialect == HMS_MYSQL)
+		while (n > 0 && name[n - 1] == ' ')
+			n--;
+	return n;
+}
+
+static int same_name(const hms_catalog *self, const char *a, const char *b)
+{
+	size_t la = name_len(self, a), lb = name_len(self, b);
+
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+typedef struct named {
+	const char *name;
+	size_t len, idx;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+	const named *x = a, *y = b;
+	int c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+
+	if (c)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * Refuse a batch in which partitions with different values have one name:
+ * MS_EEXISTS naming the first such partition in batch order and the earlier
+ * one whose name it has.  The same values twice are one partition given
+ * twice (the last one is written).
+ */
+static int batch_names_unique(hms_catalog *self, const char *dn, const char *tn, char **names,
+			      ms_entity *const *parts, size_t n, ms_error *err)
+{
+	named *v = malloc((n ? n : 1) * sizeof(*v));
+	size_t g, end, k, refused = NO_INDEX, first = 0;
+
+	if (!v)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (k = 0; k < n; k++) {
+		v[k].name = names[k];
+		v[k].len = name_len(self, names[k]);
+		v[k].idx = k;
+	}
+	qsort(v, n, sizeof(*v), cmp_named);
+	for (g = 0; g < n; g = end) {
+		for (end = g + 1; end < n && v[end].len == v[g].len &&
+				  memcmp(v[end].name, v[g].name, v[g].len) == 0;
+		     end++)
+			;
+		for (k = g + 1; k < end; k++)
+			if (strcmp(parts[v[k].idx]->vkey, parts[v[g].idx]->vkey) != 0) {
+				if (v[k].idx < refused) {
+					refused = v[k].idx;
+					first = v[g].idx;
+				}
+				break;
+			}
+	}
+	free(v);
+	if (refused == NO_INDEX)
+		return 0;
+	return ms_error_set(err, MS_EEXISTS,
+			    "partition %.200s of '%s.%s' has the hive name '%.200s' of partition "
+			    "%.200s before it in the batch (a hive metastore holds one partition "
+			    "per name)",
+			    parts[refused]->vkey, dn, tn, names[refused], parts[first]->vkey);
+}
+
+/*
+ * For each row of ex (PART_ID first, PART_NAME fourth) whose name has a
+ * value written __HIVE_DEFAULT_PARTITION__: the values key of what
+ * PARTITION_KEY_VALS holds for it (the name cannot tell '' from the text
+ * __HIVE_DEFAULT_PARTITION__); NULL for the other rows, whose names say
+ * their values.  *out is new, NULL when no row needs it.
+ */
+static int stored_vkeys(hms_catalog *self, const rowset *ex, char ***out, ms_error *err)
+{
+	idlist ids = { 0 };
+	rowset kv = { 0 };
+	const char **vals = NULL;
+	char **v = NULL;
+	size_t i, k, nv;
+	int rc = 0;
+
+	*out = NULL;
+	for (i = 0; i < ex->nrows; i++)
+		if (strstr(CELL(ex, i, 3), "=" HMS_DEFAULT_PARTITION) &&
+		    idlist_add(&ids, strtoll(CELL(ex, i, 0), NULL, 10)) < 0)
+			goto oom;
+	if (ids.n == 0)
+		goto done;
+	if ((rc = q_in(self,
+		       "SELECT \"PART_ID\", \"PART_KEY_VAL\" FROM \"PARTITION_KEY_VALS\" WHERE "
+		       "\"PART_ID\" IN ",
+		       " ORDER BY \"PART_ID\", \"INTEGER_IDX\"", NULL, 0, &ids, &kv, err)) < 0)
+		goto done;
+	if (!(v = calloc(ex->nrows, sizeof(*v))) || !(vals = malloc((kv.nrows + 1) * sizeof(*vals))))
+		goto oom;
+	for (i = 0; i < ex->nrows; i++) {
+		if (!strstr(CELL(ex, i, 3), "=" HMS_DEFAULT_PARTITION))
+			continue;
+		for (k = 0, nv = 0; k < kv.nrows; k++)
+			if (strcmp(CELL(&kv, k, 0), CELL(ex, i, 0)) == 0)
+				vals[nv++] = CELL(&kv, k, 1) ? CELL(&kv, k, 1) : "";
+		if ((rc = ms_values_key(&v[i], vals, nv, err)) < 0)
+			goto done;
+	}
+	*out = v;
+	v = NULL;
+	goto done;
+oom:
+	rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+done:
+	for (i = 0; v && i < ex->nrows; i++)
+		free(v[i]);
+	free(v);
+	free(vals);
+	free(ids.v);
+	rowset_free(&kv);
+	return rc;
+}
+
+static void stored_vkeys_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Match the partitions found by name (ex: PART_ID, CREATE_TIME, SD_ID,
+ * PART_NAME) to the batch.  A row with a partition's name and values is the
+ * partition being replaced: its id and creation time are kept (part_ids,
+ * ctimes).  A row whose name only compares equal to one of the batch
+ * (trailing spaces in MySQL), or that holds other values under the same
+ * name, is another partition: MS_EEXISTS naming both.
+ */
+static int match_existing(hms_catalog *self, const char *dn, const char *tn, const rowset *ex,
+			  char **names, ms_entity *const *parts, size_t n, long long *part_ids,
+			  long long *ctimes, ms_error *err)
+{
+	char **stored = NULL;
+	size_t i, j;
+	int rc;
+
+	if ((rc = stored_vkeys(self, ex, &stored, err)) < 0)
+		return rc;
+	for (i = 0; i < ex->nrows && rc == 0; i++) {
+		const char *rn = CELL(ex, i, 3);
+		size_t alike = NO_INDEX;
+		int same = 0;
+
+		for (j = 0; j < n && rc == 0; j++) {
+			if (strcmp(names[j], rn) != 0) {
+				if (alike == NO_INDEX && same_name(self, names[j], rn))
+					alike = j;
+				continue;
+			}
+			if (stored && stored[i] && strcmp(stored[i], parts[j]->vkey) != 0) {
+				rc = ms_error_set(err, MS_EEXISTS,
+						  "partition %.200s of '%s.%s' has the hive name "
+						  "'%.200s' of partition %.200s, which '%s' holds (a "
+						  "hive metastore holds one partition per name)",
+						  parts[j]->vkey, dn, tn, rn, stored[i], self->base.url);
+				break;
+			}
+			part_ids[j] = strtoll(CELL(ex, i, 0), NULL, 10);
+			ctimes[j] = strtoll(CELL(ex, i, 1), NULL, 10);
+			same = 1;
+		}
+		if (rc == 0 && !same)
+			rc = ms_error_set(err, MS_EEXISTS,
+					  "partition %.200s of '%s.%s' has the hive name '%.200s', which "
+					  "'%s' takes for its partition '%.200s' (its hive schema "
+					  "ignores trailing spaces)",
+					  parts[alike == NO_INDEX ? 0 : alike]->vkey, dn, tn,
+					  names[alike == NO_INDEX ? 0 : alike], self->base.url, rn);
+	}
+	stored_vkeys_free(stored, ex->nrows);
+	return rc;
+}
+
 static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table,
 			      ms_entity *const *parts, size_t n, ms_error *err)
 {
@@ -3689,8 +3894,25 @@ static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table
 	for (i = 0; i < n; i++) {
 		const cJSON *doc = parts[i]->doc, *f, *sd = jget(doc, "StorageDescriptor"), *v;
 
+		size_t nv = (size_t)cJSON_GetArraySize(jget(doc, "Values"));
+
 		ms_buf_init(&stashes[i].fields, 4096);
 		subj.vkey = parts[i]->vkey;
+		if (nv == 0 || nv != t.nkeys) {
+			rc = nv == 0 ? ms_error_set(err, MS_EINVAL, "partition of '%s.%s' has no values",
+						    dn, tn)
+			     : t.nkeys == 0
+				     ? ms_error_set(err, MS_EINVAL,
+						    "partition %.200s of '%s.%s' has %zu value%s, the "
+						    "table has no partition keys",
+						    parts[i]->vkey, dn, tn, nv, nv == 1 ? "" : "s")
+				     : ms_error_set(err, MS_EINVAL,
+						    "partition %.200s of '%s.%s' has %zu value%s, the "
+						    "table has %zu partition key%s",
+						    parts[i]->vkey, dn, tn, nv, nv == 1 ? "" : "s",
+						    t.nkeys, t.nkeys == 1 ? "" : "s");
+			goto done;
+		}
 		if ((rc = part_name(&t, jget(doc, "Values"), parts[i]->vkey, &names[i], err)) < 0)
 			goto done;
 		CHECK("PARTITIONS.PART_NAME", names[i]);
@@ -3725,34 +3947,14 @@ static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table
 		}
 	}
 	subj.vkey = NULL;
+	/* one name, one partition: in the batch, then against what the table holds */
+	if ((rc = batch_names_unique(self, dn, tn, names, parts, n, err)) < 0)
+		goto done;
 	/* which exist: their ids and creation times stay, their old rows go */
-	if ((rc = find_parts(self, t.id, names, n, &ex, err)) < 0)
+	if ((rc = find_parts(self, t.id, names, n, &ex, err)) < 0 ||
+	    (rc = match_existing(self, dn, tn, &ex, names, parts, n, part_ids, ctimes, err)) < 0)
 		goto done;
 	for (i = 0; i < ex.nrows; i++) {
-		size_t j, same = 0;
-
-		for (j = 0; j < n; j++)
-			if (strcmp(names[j], CELL(&ex, i, 3)) == 0) {
-				part_ids[j] = strtoll(CELL(&ex, i, 0), NULL, 10);
-				ctimes[j] = strtoll(CELL(&ex, i, 1), NULL, 10);
-				same = 1;
-			}
-		if (!same) {
-			/* MySQL's latin1_bin ignores trailing spaces: never replace the other one */
-			rc = ms_error_set(err, MS_EINVAL,
-					  "partition name '%s' of '%s.%s' equals the existing '%s' in "
-					  "'%s', whose hive schema ignores trailing spaces",
-					  names[0], dn, tn, CELL(&ex, i, 3), cat->url);
-			for (j = 0; j < n; j++)
-				if (strcmp(names[j], CELL(&ex, i, 3)) != 0 &&
-				    strncmp(names[j], CELL(&ex, i, 3), strlen(CELL(&ex, i, 3))) == 0)
-					ms_error_set(err, MS_EINVAL,
-						     "partition name '%s' of '%s.%s' equals the existing "
-						     "'%s' in '%s', whose hive schema ignores trailing "
-						     "spaces",
-						     names[j], dn, tn, CELL(&ex, i, 3), cat->url);
-			goto done;
-		}
 		if (idlist_add(&old_parts, strtoll(CELL(&ex, i, 0), NULL, 10)) < 0 ||
 		    (CELL(&ex, i, 2) && idlist_add(&old_sds, strtoll(CELL(&ex, i, 2), NULL, 10)) < 0))
 			goto oom;
@@ -3938,11 +4140,12 @@ static int hms_delete_partitions(ms_catalog *cat, const char *db, const char *ta
 {
 	hms_catalog *self = (hms_catalog *)cat;
 	char dn[MS_NAME_MAX * 4 + 1], tn[MS_NAME_MAX * 4 + 1];
-	char **names = NULL;
+	char **names = NULL, **stored = NULL;
+	size_t *which = NULL;
 	rowset ex = { 0 };
 	idlist parts = { 0 }, sds = { 0 };
 	tblinfo t;
-	size_t i, k = 0;
+	size_t i, j, k = 0;
 	int rc, began = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -3954,7 +4157,7 @@ static int hms_delete_partitions(ms_catalog *cat, const char *db, const char *ta
 	began = 1;
 	if ((rc = tbl_find(self, dn, tn, 1, 1, &t, err)) < 0 || n == 0)
 		goto done;
-	if (!(names = calloc(n, sizeof(*names)))) {
+	if (!(names = calloc(n, sizeof(*names))) || !(which = calloc(n, sizeof(*which)))) {
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -3963,29 +4166,42 @@ static int hms_delete_partitions(ms_catalog *cat, const char *db, const char *ta
 
 		if ((rc = parse_vkey(vkeys[i], &vals, err)) < 0)
 			goto done;
-		if (cJSON_GetArraySize(vals) == (int)t.nkeys)
+		if (cJSON_GetArraySize(vals) == (int)t.nkeys) {
+			which[k] = i;
 			rc = part_name(&t, vals, vkeys[i], &names[k++], err);
+		}
 		cJSON_Delete(vals);
 		if (rc < 0)
 			goto done;
 		if (k && !storable(self, names[k - 1]))
 			free(names[--k]);
 	}
-	if ((rc = find_parts(self, t.id, names, k, &ex, err)) < 0)
+	if ((rc = find_parts(self, t.id, names, k, &ex, err)) < 0 ||
+	    (rc = stored_vkeys(self, &ex, &stored, err)) < 0)
 		goto done;
-	for (i = 0; i < ex.nrows; i++)
+	for (i = 0; i < ex.nrows; i++) {
+		/* only the partition asked for: not one whose name merely compares equal */
+		for (j = 0; j < k; j++)
+			if (strcmp(names[j], CELL(&ex, i, 3)) == 0 &&
+			    (!stored || !stored[i] || strcmp(stored[i], vkeys[which[j]]) == 0))
+				break;
+		if (j == k)
+			continue;
 		if (idlist_add(&parts, strtoll(CELL(&ex, i, 0), NULL, 10)) < 0 ||
 		    (CELL(&ex, i, 2) && idlist_add(&sds, strtoll(CELL(&ex, i, 2), NULL, 10)) < 0)) {
 			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 			goto done;
 		}
+	}
 	rc = delete_parts(self, &parts, &sds, err);
 done:
 	if (began)
 		rc = call_end(self, rc, err);
+	stored_vkeys_free(stored, ex.nrows);
 	for (i = 0; names && i < k; i++)
 		free(names[i]);
 	free(names);
+	free(which);
 	free(parts.v);
 	free(sds.v);
 	rowset_free(&ex);
@@ -4128,8 +4344,13 @@ static const ms_catalog_driver hms_driver = {
 	/* batches of 1000 partitions, a dozen queries per batch, read ahead */
 	.scan_partitions = hms_scan_partitions,
 	.get_partition = hms_get_partition,
-	/* create or replace a batch in one transaction (or savepoint) */
+	/* create or replace a batch in one transaction (or savepoint), all or nothing:
+	 * MS_EINVAL a partition without values, with a count other than the table's keys,
+	 * or a value its columns cannot hold; MS_EEXISTS a partition whose hive name
+	 * another one in the batch or the table has (one partition per name) */
 	.put_partitions = hms_put_partitions,
+	/* by name, in one transaction (or savepoint); a row is deleted only when it holds
+	 * the values asked for, never another partition under an equal name */
 	.delete_partitions = hms_delete_partitions,
 	.table_digest = NULL,
 	.verify_table = NULL,

@@ -13,9 +13,13 @@
  * the manifest's paths are checked before use, every file's size is checked
  * at open, the database and table files are hashed at open, and each
  * table's partition files are hashed by verify_table before a scan may read
- * them.  The writer hashes and (optionally) compresses while it streams, and
- * makes a snapshot visible only at the end: parts, per-folder _SUCCESS,
- * manifest.json, root _SUCCESS, then LATEST.
+ * them.  Partition lines are checked before anything is imported from them
+ * (at open without a manifest, by verify_table with one): as many values as
+ * the table has partition keys, and no values twice in one table.  The
+ * writer hashes and (optionally) compresses while it streams, writes no
+ * partition its reader would refuse, and makes a snapshot visible only at
+ * the end: parts, per-folder _SUCCESS, manifest.json, root _SUCCESS, then
+ * LATEST.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -71,6 +75,26 @@ typedef struct db_rec {
 	ms_entity *entity;  /* owned; NULL in the writer */
 } db_rec;
 
+/*
+ * A partition's values as a fingerprint: the first 128 bits of a SHA-256 of
+ * each value's length and bytes.  Two different value lists share one only
+ * through a SHA-256 collision on 128 bits, so a set of partitions costs 24
+ * bytes a partition and never holds the values themselves (a table may
+ * have millions).
+ */
+#define FP_LEN 16
+
+typedef struct fp_slot {
+	unsigned char fp[FP_LEN];
+	uint32_t file;      /* index + 1 into files where it was first seen; 0: empty slot */
+	uint32_t line;      /* line number in that file (saturated) */
+} fp_slot;
+
+typedef struct fpset {
+	fp_slot *slots;     /* owned; open addressing */
+	size_t cap, n;
+} fpset;
+
 typedef struct table_rec {
 	char *database;     /* owned */
 	char *name;         /* owned */
@@ -81,7 +105,17 @@ typedef struct table_rec {
 	int has_digest;     /* digest.sum is known (reader) */
 	span *spans;        /* owned */
 	size_t nspans, aspans;
+	int nkeys;          /* its partition keys; -1 when unknown */
+	fpset seen;         /* values of its partition lines checked (reader) or written (writer) */
+	ms_error *bad;      /* reader: its first bad partition line found by verify; owned */
 } table_rec;
+
+/* Which table a byte range of a partition file belongs to (from the manifest's spans). */
+typedef struct line_owner {
+	size_t file;
+	uint64_t offset, end;   /* uncompressed */
+	size_t table;
+} line_owner;
 
 typedef struct file_rec {
 	char *path;         /* owned; "tables/part-00000.json" or, for input paths, a URL */
@@ -91,7 +125,8 @@ typedef struct file_rec {
 	uint64_t bytes;     /* stored bytes */
 	uint64_t lines;
 	unsigned char sha[MS_HASH_LEN];
-	int state;          /* 0 unverified, 1 verified, -1 failed verification */
+	int state;          /* 0 unverified, 1 verified, -1 failed verification, -2 unreadable */
+	ms_error *unread;   /* why, when state is -2 (owned) */
 	int seen;           /* the listing found it (manifest mode) */
 } file_rec;
 
@@ -142,6 +177,8 @@ typedef struct snapshot {
 	file_rec *files;
 	size_t nfiles, afiles;
 	uint64_t counts[F_COUNT];
+	line_owner *owners;          /* reader with manifest: every span, by file and offset */
+	size_t nowners;
 
 	/* writer */
 	char *id;
@@ -371,6 +408,7 @@ static int table_add(snapshot *s, const char *db, const char *name, size_t *idx,
 	t = &s->tables[s->ntables];
 	memset(t, 0, sizeof(*t));
 	ms_digest_init(&t->digest);
+	t->nkeys = -1;
 	t->database = strdup(db);
 	t->name = strdup(name);
 	if (!t->database || !t->name ||
@@ -425,6 +463,213 @@ static int file_add(snapshot *s, int folder, const char *path, const char *key, 
 		return oom(err);
 	}
 	*idx = s->nfiles++;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Partition checks: values against the table's keys, each values once     */
+
+static void fpset_free(fpset *set)
+{
+	free(set->slots);
+	memset(set, 0, sizeof(*set));
+}
+
+static uint64_t fp_word(const unsigned char *fp)
+{
+	uint64_t h;
+
+	memcpy(&h, fp, sizeof(h));
+	return h;
+}
+
+/* The slot holding fp, or NULL. */
+static const fp_slot *fpset_find(const fpset *set, const unsigned char *fp)
+{
+	size_t i, mask;
+
+	if (!set->cap)
+		return NULL;
+	mask = set->cap - 1;
+	for (i = fp_word(fp) & mask; set->slots[i].file; i = (i + 1) & mask)
+		if (memcmp(set->slots[i].fp, fp, FP_LEN) == 0)
+			return &set->slots[i];
+	return NULL;
+}
+
+/* Add fp (not in the set) first seen in file index fi at line; 0 or MS_ENOMEM. */
+static int fpset_add(fpset *set, const unsigned char *fp, size_t fi, uint64_t line)
+{
+	size_t i, mask;
+
+	if ((set->n + 1) * 4 > set->cap * 3) {
+		size_t ncap = set->cap ? set->cap * 2 : 64, j;
+		fp_slot *ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return MS_ENOMEM;
+		for (j = 0; j < set->cap; j++) {
+			if (!set->slots[j].file)
+				continue;
+			for (i = fp_word(set->slots[j].fp) & (ncap - 1); ns[i].file; i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = set->slots[j];
+		}
+		free(set->slots);
+		set->slots = ns;
+		set->cap = ncap;
+	}
+	mask = set->cap - 1;
+	for (i = fp_word(fp) & mask; set->slots[i].file; i = (i + 1) & mask)
+		;
+	memcpy(set->slots[i].fp, fp, FP_LEN);
+	set->slots[i].file = fi + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(fi + 1);
+	set->slots[i].line = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
+	set->n++;
+	return 0;
+}
+
+static int fp_begin(EVP_MD_CTX *md)
+{
+	return EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
+static int fp_value(EVP_MD_CTX *md, const char *v, size_t n)
+{
+	unsigned char len[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		len[i] = (unsigned char)((uint64_t)n >> (8 * i));
+	return EVP_DigestUpdate(md, len, sizeof(len)) == 1 && EVP_DigestUpdate(md, v, n) == 1 ? 0
+												: -1;
+}
+
+static int fp_end(EVP_MD_CTX *md, unsigned char *fp)
+{
+	unsigned char full[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_DigestFinal_ex(md, full, &n) != 1 || n < FP_LEN)
+		return -1;
+	memcpy(fp, full, FP_LEN);
+	return 0;
+}
+
+/* The fingerprint and number of the values a peek found. */
+static int fp_peeked(EVP_MD_CTX *md, const ms_line_values *lv, unsigned char *fp, ms_error *err)
+{
+	size_t i;
+	int bad = fp_begin(md);
+
+	for (i = 0; i < lv->n && !bad; i++)
+		bad = fp_value(md, lv->v[i], lv->len[i]);
+	if (bad || fp_end(md, fp) < 0)
+		return ms_error_set(err, MS_ERROR, "sha256 failed");
+	return 0;
+}
+
+/* The fingerprint and number of a parsed partition's values. */
+static int fp_parsed(EVP_MD_CTX *md, const ms_entity *e, unsigned char *fp, size_t *n,
+		     ms_error *err)
+{
+	const cJSON *v;
+	int bad = fp_begin(md);
+
+	*n = 0;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e->doc, "Values"))
+	{
+		if (!bad)
+			bad = fp_value(md, v->valuestring, strlen(v->valuestring));
+		(*n)++;
+	}
+	if (bad || fp_end(md, fp) < 0)
+		return ms_error_set(err, MS_ERROR, "sha256 failed");
+	return 0;
+}
+
+/* Partition keys of a table entity; -1 when its document is not at hand. */
+static int table_nkeys(const ms_entity *t)
+{
+	const cJSON *k;
+
+	if (!t->doc)
+		return -1;
+	k = cJSON_GetObjectItemCaseSensitive(t->doc, "PartitionKeys");
+	return cJSON_IsArray(k) ? cJSON_GetArraySize(k) : 0;
+}
+
+/* Values in a values key (canonical JSON array of strings). */
+static size_t vkey_count(const char *vkey)
+{
+	size_t n = 0;
+	int in = 0;
+
+	for (; *vkey; vkey++) {
+		if (in) {
+			if (*vkey == '\\' && vkey[1])
+				vkey++;
+			else if (*vkey == '"')
+				in = 0;
+		} else if (*vkey == '"') {
+			in = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Refuse a partition of t with n values whose key can not be the table's:
+ * none at all, or not as many as the table has partition keys (Glue and
+ * Hive refuse both).  MS_EINVAL naming the partition by vkey, or 0.
+ */
+static int check_value_count(const table_rec *t, size_t n, const char *vkey, ms_error *err)
+{
+	if (n == 0)
+		return ms_error_set(err, MS_EINVAL, "partition of '%s.%s' has no values", t->database,
+				    t->name);
+	if (t->nkeys < 0 || n == (size_t)t->nkeys)
+		return 0;
+	if (t->nkeys == 0)
+		return ms_error_set(err, MS_EINVAL,
+				    "partition %.200s of '%s.%s' has %zu value%s, the table has no "
+				    "partition keys",
+				    vkey, t->database, t->name, n, n == 1 ? "" : "s");
+	return ms_error_set(err, MS_EINVAL,
+			    "partition %.200s of '%s.%s' has %zu value%s, the table has %d partition "
+			    "key%s",
+			    vkey, t->database, t->name, n, n == 1 ? "" : "s", t->nkeys,
+			    t->nkeys == 1 ? "" : "s");
+}
+
+/*
+ * Check a partition line of table t (line `line` of file fi) with n values
+ * of fingerprint fp, and remember its values: MS_EINVAL (message without
+ * file and line) when the count is wrong or t already has a line with these
+ * values, naming where; 0 when good; MS_ENOMEM.
+ */
+static int check_part_line(const snapshot *s, table_rec *t, size_t n, const unsigned char *fp,
+			   const char *vkey, size_t fi, uint64_t line, ms_error *err)
+{
+	const fp_slot *first;
+	int rc;
+
+	if ((rc = check_value_count(t, n, vkey, err)) < 0)
+		return rc;
+	if ((first = fpset_find(&t->seen, fp)) != NULL) {
+		if (first->file - 1 == fi)
+			return ms_error_set(err, MS_EINVAL,
+					    "partition %.200s of '%s.%s' appears twice (first at line %u)",
+					    vkey, t->database, t->name, first->line);
+		return ms_error_set(err, MS_EINVAL,
+				    "partition %.200s of '%s.%s' appears twice (first in file '%s' "
+				    "line %u)",
+				    vkey, t->database, t->name, s->files[first->file - 1].path,
+				    first->line);
+	}
+	if (fpset_add(&t->seen, fp, fi, line) < 0)
+		return oom(err);
 	return 0;
 }
 
@@ -714,11 +959,15 @@ static void snapshot_free(snapshot *s)
 		free(s->tables[i].name);
 		ms_entity_free(s->tables[i].entity);
 		free(s->tables[i].spans);
+		fpset_free(&s->tables[i].seen);
+		free(s->tables[i].bad);
 	}
 	free(s->tables);
+	free(s->owners);
 	for (i = 0; i < s->nfiles; i++) {
 		free(s->files[i].path);
 		free(s->files[i].key);
+		free(s->files[i].unread);
 	}
 	free(s->files);
 	map_free(&s->dbmap);
@@ -1063,9 +1312,86 @@ static int w_put_table(ms_catalog *self, const ms_entity *table, ms_error *err)
 	memcpy(s->tables[idx].hash, table->hash, MS_HASH_LEN);
 	s->tables[idx].has_hash = 1;
 	s->tables[idx].has_digest = 1;
+	s->tables[idx].nkeys = table_nkeys(table);
 	rc = 0;
 done:
 	ms_entity_free(copy);
+	return rc;
+}
+
+static int cmp_fp(const void *a, const void *b)
+{
+	return memcmp(a, b, FP_LEN);
+}
+
+/*
+ * Check a batch for table t before any of it is written, so that a refused
+ * batch leaves nothing behind: every partition is one of t, with as many
+ * values as t has partition keys (MS_EINVAL), and none has the values of
+ * another in the batch or of one already written for t (MS_EEXISTS: the
+ * reader would refuse the snapshot).  fps receives the batch's
+ * fingerprints.  Values are remembered per table for as long as its
+ * partitions are written one batch after another (the engine writes a
+ * table's partitions together); when another table's come in between, the
+ * table starts afresh.
+ */
+static int w_check_batch(snapshot *s, table_rec *t, ms_entity *const *parts, size_t n,
+			 unsigned char *fps, ms_error *err)
+{
+	unsigned char *sorted = NULL;
+	EVP_MD_CTX *md = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (!(md = EVP_MD_CTX_new()) || !(sorted = malloc(n * FP_LEN))) {
+		rc = oom(err);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		const ms_entity *e = parts[i];
+
+		if (!e || e->kind != MS_KIND_PARTITION || !e->database || !e->table || !e->vkey ||
+		    strcmp(e->database, t->database) != 0 || strcmp(e->table, t->name) != 0) {
+			rc = ms_error_set(err, MS_EINVAL,
+					  "put_partitions for '%s.%s' was given a %s of '%s.%s'",
+					  t->database, t->name, e ? ms_kind_name(e->kind) : "null",
+					  e && e->database ? e->database : "",
+					  e && e->table ? e->table : "");
+			goto done;
+		}
+		if ((rc = check_value_count(t, vkey_count(e->vkey), e->vkey, err)) < 0)
+			goto done;
+		if (fp_begin(md) < 0 || fp_value(md, e->vkey, strlen(e->vkey)) < 0 ||
+		    fp_end(md, fps + i * FP_LEN) < 0) {
+			rc = ms_error_set(err, MS_ERROR, "sha256 failed");
+			goto done;
+		}
+		if (fpset_find(&t->seen, fps + i * FP_LEN)) {
+			rc = ms_error_set(err, MS_EEXISTS,
+					  "partition %.200s of '%s.%s' is already in snapshot '%s'",
+					  e->vkey, t->database, t->name, s->label);
+			goto done;
+		}
+	}
+	memcpy(sorted, fps, n * FP_LEN);
+	qsort(sorted, n, FP_LEN, cmp_fp);
+	for (i = 1; i < n; i++)
+		if (memcmp(sorted + (i - 1) * FP_LEN, sorted + i * FP_LEN, FP_LEN) == 0) {
+			size_t a, b;
+
+			for (a = 0; memcmp(fps + a * FP_LEN, sorted + i * FP_LEN, FP_LEN) != 0; a++)
+				;
+			for (b = a + 1; memcmp(fps + b * FP_LEN, sorted + i * FP_LEN, FP_LEN) != 0; b++)
+				;
+			rc = ms_error_set(err, MS_EEXISTS,
+					  "partition %.200s of '%s.%s' is given twice in one batch "
+					  "(entities %zu and %zu)",
+					  parts[b]->vkey, t->database, t->name, a, b);
+			goto done;
+		}
+done:
+	free(sorted);
+	EVP_MD_CTX_free(md);
 	return rc;
 }
 
@@ -1073,6 +1399,7 @@ static int w_put_partitions(ms_catalog *self, const char *db, const char *table,
 			    ms_entity *const *parts, size_t n, ms_error *err)
 {
 	snapshot *s = (snapshot *)self;
+	unsigned char *fps = NULL;
 	table_rec *t;
 	size_t i, ti;
 	int rc;
@@ -1086,25 +1413,31 @@ static int w_put_partitions(ms_catalog *self, const char *db, const char *table,
 	if (ti == NONE)
 		return ms_error_set(err, MS_ENOTFOUND, "table '%s.%s' is not in snapshot '%s'", db,
 				    table, s->label);
+	if (s->cur_table != NONE && s->cur_table != ti)
+		fpset_free(&s->tables[s->cur_table].seen);
 	s->cur_table = ti;
 	t = &s->tables[ti];
+	if (n == 0)
+		return 0;
+	if (!(fps = malloc(n * FP_LEN)))
+		return oom(err);
+	if ((rc = w_check_batch(s, t, parts, n, fps, err)) < 0)
+		goto done;
 	for (i = 0; i < n; i++) {
 		const ms_entity *e = parts[i];
 		ms_entity *copy = NULL;
 		size_t file;
 		uint64_t off, bytes;
 
-		if (e->kind != MS_KIND_PARTITION || !e->database || !e->table ||
-		    strcmp(e->database, t->database) != 0 || strcmp(e->table, t->name) != 0)
-			return ms_error_set(err, MS_EINVAL,
-					    "put_partitions for '%s.%s' was given a %s of '%s.%s'",
-					    t->database, t->name, ms_kind_name(e->kind),
-					    e->database ? e->database : "", e->table ? e->table : "");
+		if (fpset_add(&t->seen, fps + i * FP_LEN, 0, 0) < 0) {
+			rc = oom(err);
+			goto done;
+		}
 		if (!e->hashed) {
 			if ((rc = ms_entity_dup(&copy, e, err)) < 0 ||
 			    (rc = ms_entity_rehash(copy, err)) < 0) {
 				ms_entity_free(copy);
-				return rc;
+				goto done;
 			}
 			e = copy;
 		}
@@ -1116,9 +1449,12 @@ static int w_put_partitions(ms_catalog *self, const char *db, const char *table,
 		}
 		ms_entity_free(copy);
 		if (rc < 0)
-			return rc;
+			goto done;
 	}
-	return 0;
+	rc = 0;
+done:
+	free(fps);
+	return rc;
 }
 
 /* JSON string literal of s (NULL: null) appended to b. */
@@ -1555,8 +1891,10 @@ static const ms_catalog_driver snapshot_writer_driver = {
 	.scan_partitions = w_scan,
 	/* always MS_ENOTFOUND */
 	.get_partition = w_get_partition,
-	/* appends lines (borrowed), records spans and digest; MS_ENOTFOUND table unwritten,
-	 * MS_EINVAL a partition of another table, MS_EIO */
+	/* appends lines (borrowed), records spans and digest; checks the batch first and
+	 * writes none of it when refused: MS_ENOTFOUND table unwritten, MS_EINVAL a
+	 * partition of another table or with a wrong number of values, MS_EEXISTS values
+	 * written before for the table (or twice in the batch), MS_EIO */
 	.put_partitions = w_put_partitions,
 	/* NULL: append-only */
 	.delete_partitions = NULL,
@@ -1715,64 +2053,245 @@ static int integrity(const snapshot *s, const file_rec *f, ms_error *err, const 
 			    what);
 }
 
-/* SHA-256 a partition file against the manifest, once; the result is cached. */
+static int cmp_owner(const void *a, const void *b)
+{
+	const line_owner *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* s->owners: every span of every table, sorted by file and offset. */
+static int owners_build(snapshot *s, ms_error *err)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < s->ntables; i++)
+		n += s->tables[i].nspans;
+	if (!(s->owners = malloc((n ? n : 1) * sizeof(*s->owners))))
+		return oom(err);
+	for (i = 0; i < s->ntables; i++)
+		for (j = 0; j < s->tables[i].nspans; j++) {
+			const span *sp = &s->tables[i].spans[j];
+			line_owner *o = &s->owners[s->nowners++];
+
+			o->file = sp->file;
+			o->offset = sp->offset;
+			o->end = sp->offset + sp->bytes;
+			o->table = i;
+		}
+	qsort(s->owners, s->nowners, sizeof(*s->owners), cmp_owner);
+	return 0;
+}
+
+/* The spans in file fi: s->owners[*lo, *hi). */
+static void owners_of(const snapshot *s, size_t fi, size_t *lo, size_t *hi)
+{
+	size_t a = 0, b = s->nowners;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (s->owners[mid].file < fi)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = a;
+	while (a < s->nowners && s->owners[a].file == fi)
+		a++;
+	*hi = a;
+}
+
+/*
+ * Once every file a table's spans touch is verified, all its lines have been
+ * checked: its set of values is no longer needed.
+ */
+static void release_checked(snapshot *s, size_t lo, size_t hi)
+{
+	size_t o, j;
+
+	for (o = lo; o < hi; o++) {
+		table_rec *t = &s->tables[s->owners[o].table];
+
+		if (!t->seen.slots)
+			continue;
+		for (j = 0; j < t->nspans && s->files[t->spans[j].file].state == 1; j++)
+			;
+		if (j == t->nspans)
+			fpset_free(&t->seen);
+	}
+}
+
+/*
+ * Check one partition line of table t while its file is verified: the
+ * values by a peek when the line allows it, else by parsing the line (which
+ * also names what is wrong).  A bad line is kept on its table, for
+ * verify_table of that table to report; lines of a table already found bad
+ * are not looked at.  0, or < 0 when the file cannot be checked on.
+ */
+static int verify_line(snapshot *s, size_t fi, table_rec *t, const char *line, size_t len,
+		       uint64_t lineno, EVP_MD_CTX *md, ms_error *err)
+{
+	ms_line_values lv;
+	unsigned char fp[FP_LEN];
+	ms_entity *e = NULL;
+	ms_error lerr;
+	size_t n = 0;
+	int rc;
+
+	if (t->bad)
+		return 0;
+	if (ms_line_values_peek(line, len, &lv) == 1) {
+		if ((rc = fp_peeked(md, &lv, fp, err)) < 0)
+			return rc;
+		if (lv.n > 0 && (t->nkeys < 0 || lv.n == (size_t)t->nkeys) &&
+		    !fpset_find(&t->seen, fp))
+			return fpset_add(&t->seen, fp, fi, lineno) < 0 ? oom(err) : 0;
+	}
+	/* The slow path: parse, so that the message names the values. */
+	ms_error_clear(&lerr);
+	rc = ms_entity_from_line(&e, line, len, MS_KIND_PARTITION, &lerr);
+	if (rc == 0 && (rc = fp_parsed(md, e, fp, &n, &lerr)) == 0)
+		rc = check_part_line(s, t, n, fp, e->vkey, fi, lineno, &lerr);
+	ms_entity_free(e);
+	if (rc == 0)
+		return 0;
+	if (rc != MS_EINVAL && rc != MS_ETOOBIG) {
+		if (err)
+			*err = lerr;
+		return rc;
+	}
+	ms_error_prefix(&lerr, "snapshot '%s' file '%s' line %llu: ", s->label, s->files[fi].path,
+			(unsigned long long)lineno);
+	if (!(t->bad = malloc(sizeof(*t->bad))))
+		return oom(err);
+	*t->bad = lerr;
+	return 0;
+}
+
+/* Read what is left of the stored file, so that its SHA-256 is complete. */
+static int lsrc_drain(lsrc *l, ms_error *err)
+{
+	void *buf = l->gz ? (void *)l->in : (void *)l->buf;
+	size_t cap = l->gz ? GZ_CHUNK : IO_CHUNK, got;
+	int rc;
+
+	do {
+		if ((rc = lsrc_raw(l, buf, cap, &got, err)) < 0)
+			return rc;
+	} while (got > 0);
+	return 0;
+}
+
+/*
+ * Verify a partition file against the manifest, once (the result is
+ * cached): its size and SHA-256, its line count, and every partition line
+ * (see verify_line).  A file that does not match the manifest is refused
+ * before anything read from its text (MS_EINTEGRITY).
+ */
 static int verify_file(snapshot *s, size_t fi, ms_error *err)
 {
 	file_rec *f = &s->files[fi];
-	ms_store_reader *r = NULL;
-	EVP_MD_CTX *sha = NULL;
-	unsigned char *buf = NULL, md[MS_HASH_LEN];
-	unsigned int mdlen = 0;
-	uint64_t total = 0;
-	int rc;
+	EVP_MD_CTX *md = NULL;
+	unsigned char sum[MS_HASH_LEN];
+	unsigned int sumlen = 0;
+	uint64_t lineno = 0, lines = 0;
+	size_t lo, hi, o;
+	ms_error ferr;
+	int rc, unreadable = 0;
+	lsrc l;
 
+	memset(&l, 0, sizeof(l));
 	if (f->state == 1)
 		return 0;
 	if (f->state == -1)
 		return integrity(s, f, err, "does not match its sha256 in manifest.json");
-	if (!(buf = malloc(IO_CHUNK)) || !(sha = EVP_MD_CTX_new())) {
+	if (f->state == -2) {
+		if (err)
+			*err = *f->unread;
+		return f->unread->code;
+	}
+	if (!s->owners && (rc = owners_build(s, err)) < 0)
+		return rc;
+	owners_of(s, fi, &lo, &hi);
+	if (!(md = EVP_MD_CTX_new())) {
 		rc = oom(err);
 		goto done;
 	}
-	if (EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1) {
-		rc = ms_error_set(err, MS_ERROR, "cannot start sha256");
+	if ((rc = lsrc_open(&l, s->fstore[f->folder], f->key, f->path, f->gz, 1, err)) < 0)
 		goto done;
-	}
-	if ((rc = ms_store_get_open(s->fstore[f->folder], f->key, &r, err)) < 0)
-		goto done;
-	for (;;) {
-		size_t got;
+	for (o = lo;;) {
+		const char *line;
+		size_t len;
+		uint64_t loff;
 
-		if ((rc = ms_store_read(r, buf, IO_CHUNK, &got, err)) < 0)
-			goto done;
-		if (got == 0)
+		ms_error_clear(&ferr);
+		if ((rc = lsrc_line(&l, &line, &len, &loff, &ferr)) < 0) {
+			/* Bad gzip, an endless line: said only if the bytes are the manifest's. */
+			unreadable = 1;
+			if ((rc = lsrc_drain(&l, err)) < 0)
+				goto done;
 			break;
-		total += got;
-		if (EVP_DigestUpdate(sha, buf, got) != 1) {
-			rc = ms_error_set(err, MS_ERROR, "sha256 failed");
-			goto done;
 		}
+		if (rc == 0)
+			break;
+		lineno++;
+		if (is_blank(line, len))
+			continue;
+		lines++;
+		while (o < hi && s->owners[o].end <= loff)
+			o++;
+		if (o < hi && s->owners[o].offset <= loff &&
+		    (rc = verify_line(s, fi, &s->tables[s->owners[o].table], line, len, lineno, md,
+				      err)) < 0)
+			goto done;
 	}
-	if (EVP_DigestFinal_ex(sha, md, &mdlen) != 1) {
+	if (EVP_DigestFinal_ex(l.sha, sum, &sumlen) != 1) {
 		rc = ms_error_set(err, MS_ERROR, "sha256 failed");
 		goto done;
 	}
-	if (total != f->bytes || memcmp(md, f->sha, MS_HASH_LEN) != 0) {
+	if (l.stored != f->bytes || memcmp(sum, f->sha, MS_HASH_LEN) != 0) {
 		f->state = -1;
-		rc = total != f->bytes
+		rc = l.stored != f->bytes
 			     ? ms_error_set(err, MS_EINTEGRITY,
 					    "snapshot '%s' file '%s' is %llu bytes, manifest says %llu",
-					    s->label, f->path, (unsigned long long)total,
+					    s->label, f->path, (unsigned long long)l.stored,
 					    (unsigned long long)f->bytes)
 			     : integrity(s, f, err, "does not match its sha256 in manifest.json");
 		goto done;
 	}
+	if (unreadable) {
+		ms_error_prefix(&ferr, "snapshot '%s': ", s->label);
+		if (err)
+			*err = ferr;
+		rc = ferr.code;
+		goto done;
+	}
+	if (lines != f->lines) {
+		f->state = -1;
+		rc = integrity(s, f, err, "does not hold as many lines as manifest.json says");
+		goto done;
+	}
 	f->state = 1;
+	release_checked(s, lo, hi);
 	rc = 0;
 done:
-	ms_store_reader_close(r);
-	EVP_MD_CTX_free(sha);
-	free(buf);
+	/*
+	 * Lines already checked are remembered in their tables: reading the file
+	 * again would find them twice.  The failure stays the file's answer.
+	 */
+	if (rc < 0 && f->state == 0 && lineno > 0 && (f->unread = malloc(sizeof(*f->unread)))) {
+		if (err)
+			*f->unread = *err;
+		else
+			ms_error_set(f->unread, rc, "file '%s' could not be read", f->path);
+		f->unread->code = rc;
+		f->state = -2;
+	}
+	lsrc_close(&l);
+	EVP_MD_CTX_free(md);
 	return rc;
 }
 
@@ -1787,6 +2306,11 @@ static int r_verify_table(ms_catalog *self, const char *db, const char *table, m
 	for (i = 0; i < s->tables[ti].nspans; i++)
 		if ((rc = verify_file(s, s->tables[ti].spans[i].file, err)) < 0)
 			return rc;
+	if (s->tables[ti].bad) {
+		if (err)
+			*err = *s->tables[ti].bad;
+		return s->tables[ti].bad->code;
+	}
 	return 0;
 }
 
@@ -2032,6 +2556,12 @@ static int scan_table(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_err
 	const table_rec *t = &s->tables[ti];
 	uint64_t lines = 0;
 
+	/* A table verify found a bad line in is never read from. */
+	if (t->bad) {
+		if (err)
+			*err = *t->bad;
+		return t->bad->code;
+	}
 	for (size_t i = 0; i < t->nspans; i++)
 		lines += t->spans[i].lines;
 	if (lines >= PIPE_MIN_LINES)
@@ -2132,8 +2662,10 @@ static const ms_catalog_driver snapshot_reader_driver = {
 	/* from manifest.json or the index built at open; MS_ENOTFOUND, MS_ENOTSUPPORTED when
 	 * a manifest records no "sum" */
 	.table_digest = r_table_digest,
-	/* SHA-256 of every file the table's spans touch, once per file, cached;
-	 * MS_ENOTFOUND, MS_EINTEGRITY, MS_EIO */
+	/* size, SHA-256 and line count of every file the table's spans touch, and every
+	 * partition line in them (values against the table's keys, each values once),
+	 * once per file, cached; MS_ENOTFOUND, MS_EINTEGRITY, MS_EINVAL a bad line of
+	 * this table (file and line named), MS_EIO */
 	.verify_table = r_verify_table,
 	/* NULL: nothing to make atomic in a read-only catalog */
 	.begin = NULL,
@@ -2149,6 +2681,53 @@ static const ms_catalog_driver snapshot_reader_driver = {
 	.snapshot_info = snapshot_info,
 };
 
+/*
+ * Index partition line e of file fi (line lineno, uncompressed bytes
+ * [loff, end)) under its table, once it is checked (check_part_line).  1
+ * when the line is bad (*first says why, with file and line), 0 when
+ * indexed, < 0 when loading cannot go on.  *last_table caches the table of
+ * the previous line.
+ */
+static int load_partition(snapshot *s, size_t fi, const ms_entity *e, size_t *last_table,
+			  uint64_t lineno, uint64_t loff, uint64_t end, EVP_MD_CTX *md,
+			  ms_error *first, ms_error *err)
+{
+	const file_rec *f = &s->files[fi];
+	unsigned char fp[FP_LEN];
+	table_rec *t;
+	size_t nv;
+	int rc;
+
+	if (*last_table == NONE || strcmp(s->tables[*last_table].name, e->table) != 0 ||
+	    strcmp(s->tables[*last_table].database, e->database) != 0)
+		*last_table = table_find(s, e->database, e->table);
+	if (*last_table == NONE) {
+		ms_error_set(first, MS_EINVAL,
+			     "file '%s' line %llu: partition %s of table '%s.%s', which the snapshot "
+			     "does not hold",
+			     f->path, (unsigned long long)lineno, e->vkey, e->database, e->table);
+		return 1;
+	}
+	t = &s->tables[*last_table];
+	if ((rc = fp_parsed(md, e, fp, &nv, err)) < 0)
+		return rc;
+	rc = check_part_line(s, t, nv, fp, e->vkey, fi, lineno, first);
+	if (rc == MS_ENOMEM) {
+		if (err)
+			*err = *first;
+		return rc;
+	}
+	if (rc < 0) {
+		ms_error_prefix(first, "file '%s' line %llu: ", f->path, (unsigned long long)lineno);
+		return 1;
+	}
+	ms_digest_add(&t->digest, e->hash);
+	t->has_digest = 1;
+	if (span_add(t, fi, loff, end - loff, 1) < 0)
+		return oom(err);
+	return 0;
+}
+
 /* Load one part file's entities; partitions are indexed, not kept. */
 static int load_file(snapshot *s, size_t fi, ms_error *err)
 {
@@ -2159,10 +2738,16 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 	int bad = 0, hash = s->has_manifest;
 	size_t last_table = NONE;
 	uint64_t lineno = 0, lines = 0;
+	EVP_MD_CTX *fpmd = NULL;
 	lsrc l;
 	int rc;
 
 	ms_error_clear(&first);
+	memset(&l, 0, sizeof(l));
+	if (kind == MS_KIND_PARTITION && !(fpmd = EVP_MD_CTX_new())) {
+		rc = oom(err);
+		goto done;
+	}
 	if ((rc = lsrc_open(&l, s->fstore[f->folder], f->key, f->path, f->gz, hash, err)) < 0)
 		goto done;
 	for (;;) {
@@ -2226,6 +2811,7 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 					goto done;
 				}
 				s->tables[ti].entity = e;
+				s->tables[ti].nkeys = table_nkeys(e);
 				memcpy(s->tables[ti].hash, e->hash, MS_HASH_LEN);
 				s->tables[ti].has_hash = 1;
 				if (!s->has_manifest)
@@ -2233,28 +2819,13 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 				e = NULL;
 			}
 		} else {
-			table_rec *t;
-
-			if (last_table == NONE || strcmp(s->tables[last_table].name, e->table) != 0 ||
-			    strcmp(s->tables[last_table].database, e->database) != 0)
-				last_table = table_find(s, e->database, e->table);
-			if (last_table == NONE) {
-				ms_error_set(&first, MS_EINVAL,
-					     "file '%s' line %llu: partition %s of table '%s.%s', "
-					     "which the snapshot does not hold",
-					     f->path, (unsigned long long)lineno, e->vkey, e->database,
-					     e->table);
-				bad = 1;
-			} else {
-				t = &s->tables[last_table];
-				ms_digest_add(&t->digest, e->hash);
-				t->has_digest = 1;
-				if (span_add(t, fi, loff, l.off - loff, 1) < 0) {
-					ms_entity_free(e);
-					rc = oom(err);
-					goto done;
-				}
+			rc = load_partition(s, fi, e, &last_table, lineno, loff, l.off, fpmd, &first,
+					    err);
+			if (rc < 0) {
+				ms_entity_free(e);
+				goto done;
 			}
+			bad = rc;
 		}
 		ms_entity_free(e);
 	}
@@ -2295,6 +2866,7 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 	rc = 0;
 done:
 	lsrc_close(&l);
+	EVP_MD_CTX_free(fpmd);
 	return rc;
 }
 
@@ -2509,16 +3081,77 @@ static int mf_path_ok(const char *p, int *folder)
 	return 1;
 }
 
+static int cmp_member_key(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/*
+ * *dup = a key that appears twice in one object anywhere in v, or NULL.
+ * cJSON keeps both members and its lookups return the first, so a
+ * duplicate would let the reader and the producer mean different values.
+ * Large objects are sorted (a pointer array); small ones compared pairwise.
+ */
+static int mf_dup_key(const cJSON *v, const char **dup)
+{
+	const cJSON *c, *a, **keys;
+	size_t n = 0, i;
+	int rc;
+
+	*dup = NULL;
+	if (cJSON_IsObject(v)) {
+		for (c = v->child; c; c = c->next)
+			n++;
+		if (n <= 16) {
+			for (c = v->child; c && !*dup; c = c->next)
+				for (a = c->next; a && !*dup; a = a->next)
+					if (c->string && a->string && strcmp(c->string, a->string) == 0)
+						*dup = c->string;
+		} else {
+			if (!(keys = malloc(n * sizeof(*keys))))
+				return MS_ENOMEM;
+			for (i = 0, c = v->child; c; c = c->next)
+				if (c->string)
+					keys[i++] = c;
+			n = i;
+			qsort(keys, n, sizeof(*keys), cmp_member_key);
+			for (i = 1; i < n && !*dup; i++)
+				if (strcmp(keys[i - 1]->string, keys[i]->string) == 0)
+					*dup = keys[i]->string;
+			free(keys);
+		}
+		if (*dup)
+			return 0;
+	}
+	if (cJSON_IsObject(v) || cJSON_IsArray(v))
+		for (c = v->child; c; c = c->next)
+			if ((rc = mf_dup_key(c, dup)) < 0 || *dup)
+				return rc;
+	return 0;
+}
+
 static int parse_manifest(snapshot *s, const char *text, size_t len, ms_error *err)
 {
 	cJSON *root = cJSON_ParseWithLength(text, len);
 	const cJSON *v, *item, *src;
+	const char *dup;
 	uint64_t counts[F_COUNT], sum_parts = 0, part_lines = 0;
 	size_t i, idx;
 	int rc = 0, f;
 
 	if (!root || !cJSON_IsObject(root)) {
 		rc = mf_bad(s, err, "not a JSON object");
+		goto done;
+	}
+	if ((rc = mf_dup_key(root, &dup)) < 0) {
+		rc = oom(err);
+		goto done;
+	}
+	if (dup) {
+		rc = ms_error_set(err, MS_EINTEGRITY,
+				  "snapshot '%s' manifest.json is invalid: key '%.100s' appears twice "
+				  "in one object",
+				  s->label, printable(dup) ? dup : "?");
 		goto done;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "format");
@@ -2789,6 +3422,9 @@ static int open_without_manifest(snapshot *s, const char *const prefixes[F_COUNT
 			return rc;
 	if ((rc = load_all(s, err)) < 0)
 		return rc;
+	/* Every line is checked: the sets of values have served. */
+	for (i = 0; i < s->ntables; i++)
+		fpset_free(&s->tables[i].seen);
 	for (i = 0; i < s->nfiles; i++) {
 		s->files[i].state = 1;
 		s->counts[s->files[i].folder] += s->files[i].lines;

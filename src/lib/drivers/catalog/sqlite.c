@@ -74,6 +74,7 @@ enum stmt_id {
 	ST_PART_DELETE,
 	ST_LOG,
 	ST_CHANGES,
+	ST_TBL_NKEYS,
 	ST__COUNT
 };
 
@@ -120,6 +121,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 		   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_CHANGES] = "SELECT seq, kind, \"database\", tbl, vkey, op FROM changes "
 		       "WHERE seq > ?2 AND catalog = ?1 ORDER BY seq",
+	[ST_TBL_NKEYS] = "SELECT json_array_length(doc, '$.PartitionKeys') FROM tables WHERE id = ?1",
 };
 
 /*
@@ -1218,6 +1220,52 @@ static int put_partition(sqlite_catalog *self, sqlite3_int64 table_id, const cha
 	return log_change(self, "partition", dbn, tbn, e->vkey, "put", t->now_seconds, err);
 }
 
+/*
+ * Refuse partitions whose values cannot be table_id's, as Glue and Hive do:
+ * none at all, or not as many as the table has partition keys.  A catalog
+ * keyed by values would otherwise hold a partition no engine can query.
+ */
+static int check_value_counts(sqlite_catalog *self, sqlite3_int64 table_id, const char *dbn,
+			      const char *tbn, ms_entity *const *parts, size_t n, ms_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	long long nkeys = 0;
+	size_t i;
+	int rc;
+
+	if ((rc = short_stmt(self, ST_TBL_NKEYS, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, table_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		nkeys = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE
+		     ? 0
+		     : sq_fail(self, rc, err, "cannot read table '%s.%s' in '%s'", dbn, tbn,
+			       self->base.url);
+	sqlite3_reset(st);
+	for (i = 0; i < n && rc == 0; i++) {
+		long long nv = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parts[i]->doc,
+										   "Values"));
+
+		if (nv == 0)
+			rc = ms_error_set(err, MS_EINVAL, "partition of '%s.%s' has no values", dbn,
+					  tbn);
+		else if (nv != nkeys && nkeys == 0)
+			rc = ms_error_set(err, MS_EINVAL,
+					  "partition %.200s of '%s.%s' has %lld value%s, the table has "
+					  "no partition keys",
+					  parts[i]->vkey, dbn, tbn, nv, nv == 1 ? "" : "s");
+		else if (nv != nkeys)
+			rc = ms_error_set(err, MS_EINVAL,
+					  "partition %.200s of '%s.%s' has %lld value%s, the table has "
+					  "%lld partition key%s",
+					  parts[i]->vkey, dbn, tbn, nv, nv == 1 ? "" : "s", nkeys,
+					  nkeys == 1 ? "" : "s");
+	}
+	return rc;
+}
+
 static int sqlite_put_partitions(ms_catalog *cat, const char *db, const char *table,
 				 ms_entity *const *parts, size_t n, ms_error *err)
 {
@@ -1245,7 +1293,8 @@ static int sqlite_put_partitions(ms_catalog *cat, const char *db, const char *ta
 	if ((rc = call_begin(self, err)) < 0)
 		goto done;
 	began = 1;
-	if ((rc = find_table(self, dbn, tbn, &id, err)) < 0)
+	if ((rc = find_table(self, dbn, tbn, &id, err)) < 0 ||
+	    (rc = check_value_counts(self, id, dbn, tbn, parts, n, err)) < 0)
 		goto done;
 	for (i = 0; i < n; i++)
 		if ((rc = put_partition(self, id, dbn, tbn, parts[i], &t, err)) < 0)
@@ -1565,7 +1614,9 @@ static const ms_catalog_driver sqlite_driver = {
 	/* optional; *out new; ENOTFOUND (database, table or partition), EIO */
 	.get_partition = sqlite_get_partition,
 	/* optional; the batch in one transaction or savepoint, one change row each; borrows
-	 * the entities; ENOTFOUND (table), EINVAL, ETOOBIG, EIO, ECONFLICT */
+	 * the entities; keyed by the exact values (so '' and __HIVE_DEFAULT_PARTITION__ are
+	 * two); ENOTFOUND (table), EINVAL (no values, a count other than the table's
+	 * partition keys), ETOOBIG, EIO, ECONFLICT */
 	.put_partitions = sqlite_put_partitions,
 	/* optional; absent vkeys are skipped, one change row per partition deleted; borrows
 	 * the keys; ENOTFOUND (table), EIO, ECONFLICT */
