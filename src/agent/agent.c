@@ -59,7 +59,23 @@ struct ms_agent {
 	target_role *targets;
 	ms_http *http;
 	char *parent;    /* the id of the previous snapshot this source announced */
+	int worst;       /* the worst outcome so far: one of OUTCOME_* */
 };
+
+/*
+ * Outcomes of the run, in order of severity; ms_agent_exit_code maps the
+ * worst to the exit status the command line gives the same outcome.
+ */
+enum { OUTCOME_OK = 0, OUTCOME_PARTIAL, OUTCOME_REFUSED, OUTCOME_ERROR };
+
+/* Record an outcome of an export, an import or a delivery (a->mu not held). */
+static void note_outcome(ms_agent *a, int outcome)
+{
+	pthread_mutex_lock(&a->mu);
+	if (outcome > a->worst)
+		a->worst = outcome;
+	pthread_mutex_unlock(&a->mu);
+}
 
 static double now_s(void)
 {
@@ -158,7 +174,7 @@ static void export_once(ms_agent *a, ms_bus *bus)
 	ms_snapshot_info info;
 	ms_report *rep = NULL;
 	ms_error err;
-	int rc;
+	int rc, partial = 0;
 
 	ms_error_clear(&err);
 	eo.databases = s->databases;
@@ -175,10 +191,13 @@ static void export_once(ms_agent *a, ms_bus *bus)
 		}
 	} else if (rc == 0) {
 		rc = MS_ERROR;
+		partial = 1;
 		snprintf(err.message, sizeof(err.message),
 			 "export incomplete: %zu entities failed, nothing published",
 			 rep ? rep->nerrors : 0);
 	}
+	if (rc < 0)
+		note_outcome(a, partial ? OUTCOME_PARTIAL : OUTCOME_ERROR);
 	pthread_mutex_lock(&a->mu);
 	if (rc == 0) {
 		a->exports_ok++;
@@ -426,7 +445,11 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		return DONE_STOPPED;
 	}
 	if (rc < 0 && rc != MS_EREFUSED)
-		result = DONE_RETRY;
+		result = DONE_RETRY;   /* its outcome is the last try's: ok, or a dead letter */
+	else if (rc == MS_EREFUSED)
+		note_outcome(a, OUTCOME_REFUSED);
+	else if (rep->status != MS_STATUS_OK)
+		note_outcome(a, rep->status == MS_STATUS_PARTIAL ? OUTCOME_PARTIAL : OUTCOME_ERROR);
 	data = ms_event_import_data(c->name, url, id, rep, rc < 0 ? &err : NULL);
 	if (data) {
 		cJSON_AddStringToObject(data, "source_catalog_id", src);
@@ -531,6 +554,7 @@ static void report_dead(target_role *t, uint64_t seq, unsigned attempts)
 	t->st.dead++;
 	t->st.errors++;
 	pthread_mutex_unlock(&a->mu);
+	note_outcome(a, OUTCOME_ERROR);
 	log_line(a, "target=%s %s", t->cfg->name, text);
 }
 
@@ -799,6 +823,23 @@ int ms_agent_status(const ms_agent *a)
 		if (a->targets[i].fatal)
 			return MS_ERROR;
 	return 0;
+}
+
+int ms_agent_exit_code(ms_agent *a)
+{
+	int worst;
+
+	if (ms_agent_status(a) < 0)
+		return 1;
+	pthread_mutex_lock(&a->mu);
+	worst = a->worst;
+	pthread_mutex_unlock(&a->mu);
+	switch (worst) {
+	case OUTCOME_OK: return 0;
+	case OUTCOME_PARTIAL: return 3;
+	case OUTCOME_REFUSED: return 4;
+	default: return 1;
+	}
 }
 
 void ms_agent_free(ms_agent *a)

@@ -86,7 +86,14 @@ const ms_command ms_commands[] = {
 	  "SIGTERM or SIGINT finish the current transaction and stop.\n\n"
 	  "  --config FILE              the agent's configuration\n"
 	  "  --once                     export once (a source), import what is waiting\n"
-	  "                             (targets), then exit\n" EXIT_HELP },
+	  "                             (targets), then exit\n"
+	  "\nExit status with --once, the worst outcome of the run: 1 if a role could not\n"
+	  "start, an export or an import failed or an event was dead-lettered; else 4 if\n"
+	  "a guard refused an import (--max-deletes); else 3 if an export or an import\n"
+	  "was partial (some entities failed); else 0.  An event that failed and then\n"
+	  "succeeded on a later delivery counts as succeeded.  Without --once: 0 after\n"
+	  "SIGTERM or SIGINT, 1 if a role could not start, 2 usage; failures are\n"
+	  "reported as events and in /metrics.\n" },
 	{ "bus", cmd_bus, "read what a bus stream holds",
 	  "usage: metasync bus read --bus BUS --stream STREAM [--after SEQ] [--limit N]\n\n"
 	  "Print the messages of one stream of the bus (snapshots, results, errors or\n"
