@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "agent/agent.h"
+#include "agent/stores.h"
 #include "metasync/bus.h"
 #include "metasync/event.h"
 #include "metasync/replicate.h"
@@ -54,6 +55,8 @@ struct ms_agent {
 	pthread_mutex_t mu;
 	pthread_t source_thread;
 	int source_started, source_fatal;
+	/* with once: the source role has exported (or given up), so targets may stop when idle */
+	volatile int source_done;
 	long long exports_ok, exports_failed;
 	double last_export;
 	target_role *targets;
@@ -228,6 +231,7 @@ static void *source_main(void *arg)
 	if (ms_bus_open(&bus, a->cfg->bus, &err) < 0) {
 		log_line(a, "source=%s cannot open the bus: %s", a->cfg->source->name, err.message);
 		a->source_fatal = 1;
+		a->source_done = 1;
 		return NULL;
 	}
 	while (!a->stop) {
@@ -248,6 +252,7 @@ static void *source_main(void *arg)
 		last = now_s();
 	}
 	ms_bus_close(bus);
+	a->source_done = 1;
 	return NULL;
 }
 
@@ -336,8 +341,12 @@ static void count_into(ms_counts *sum, const ms_counts *c)
 	sum->failed += c->failed;
 }
 
-/* DONE_STOPPED: the agent is stopping and the import ended early; deliver it again at once. */
-enum { DONE_ACK = 0, DONE_RETRY = 1, DONE_STOPPED = 2 };
+/*
+ * DONE_STOPPED: the agent is stopping and the import ended early; deliver it
+ * again at once.  DONE_DEAD: refused for good (no retry can change it);
+ * dead-letter it now.
+ */
+enum { DONE_ACK = 0, DONE_RETRY = 1, DONE_STOPPED = 2, DONE_DEAD = 3 };
 
 static void on_change(const ms_change_event *ev, void *ctx)
 {
@@ -359,6 +368,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	ms_report *rep = NULL;
 	ms_error err;
 	const char *url, *sha, *id, *src, *prev;
+	char *open_url = NULL;   /* url as the target opens it (with its store's settings) */
 	const cJSON *allow;
 	double created = 0, started, wall;
 	cJSON *data;
@@ -402,6 +412,17 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		ms_event_free(ev);
 		return DONE_RETRY;
 	}
+	if (ms_agent_accept_snapshot(a->cfg, c, ms_event_source_name(ev), url, &open_url, &err) < 0) {
+		snprintf(t->last_error, sizeof(t->last_error), "%s", err.message);
+		publish_error(a, bus, c->name, "event", c->name, url, NULL, err.message);
+		pthread_mutex_lock(&a->mu);
+		t->st.errors++;
+		pthread_mutex_unlock(&a->mu);
+		log_line(a, "target=%s event=%llu refused: %s", c->name,
+			 (unsigned long long)msg->seq, err.message);
+		ms_event_free(ev);
+		return err.code == MS_EREFUSED ? DONE_DEAD : DONE_RETRY;
+	}
 	/* never back in time */
 	ms_bus_read(bus, MS_STREAM_RESULTS, t->results_seen, 0, read_result, t, NULL);
 	prev = applied_of(t, src);
@@ -413,6 +434,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 			 prev);
 		if (a->opts.hooks.run)
 			a->opts.hooks.run(a->opts.hooks.ctx, c->name, "skip", url, NULL, NULL);
+		free(open_url);
 		ms_event_free(ev);
 		return DONE_ACK;
 	}
@@ -432,7 +454,8 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		so.ctx = t;
 	}
 	started = now_s();
-	rc = ms_import(url, sha, c->catalog, &so, &rep, &err);
+	rc = ms_import(open_url, sha, c->catalog, &so, &rep, &err);
+	free(open_url);
 	wall = now_s() - started;
 	if (a->opts.hooks.run)
 		a->opts.hooks.run(a->opts.hooks.ctx, c->name, "import", url, rep,
@@ -596,8 +619,11 @@ static void *target_main(void *arg)
 			continue;
 		}
 		if (!msg) {
-			if (a->opts.once && (now_s() - idle_since) * 1000 >= a->opts.idle_ms &&
-			    now_s() >= retry_until)
+			/* once: idle counts from the source's export, when this file has one */
+			if (a->opts.once && !a->source_done)
+				idle_since = now_s();
+			else if (a->opts.once && (now_s() - idle_since) * 1000 >= a->opts.idle_ms &&
+				 now_s() >= retry_until)
 				break;
 			continue;
 		}
@@ -607,6 +633,12 @@ static void *target_main(void *arg)
 			ms_bus_ack(sub, msg, &err);
 		} else if (done == DONE_STOPPED) {
 			ms_bus_nak(sub, msg, 0, &err);
+		} else if (done == DONE_DEAD) {
+			remember_retry(t, msg->seq, t->last_error);
+			if (ms_bus_dead_letter(sub, msg, &err) == 0)
+				report_dead(t, msg->seq, msg->attempts);
+			else   /* then it goes after max_attempts, like any failure */
+				ms_bus_nak(sub, msg, 1000, &err);
 		} else {
 			unsigned delay = 200u << (msg->attempts < 8 ? msg->attempts - 1 : 7);
 
@@ -771,6 +803,7 @@ int ms_agent_start(ms_agent *a, ms_error *err)
 	if (a->cfg->listen &&
 	    (rc = ms_http_start(&a->http, a->cfg->listen, http_handler, a, err)) < 0)
 		return rc;
+	a->source_done = !a->cfg->source;
 	if (a->cfg->source) {
 		if (pthread_create(&a->source_thread, NULL, source_main, a) != 0)
 			return ms_error_set(err, MS_ERROR, "cannot start the source role");
