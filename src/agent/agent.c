@@ -170,6 +170,22 @@ static long long next_export_in(const ms_agent_source *s, double last)
 	}
 }
 
+/* What the export's cleanup removed from the store (not what it kept), and its failures. */
+static void log_cleanup(const ms_gc_item *item, void *ctx)
+{
+	ms_agent *a = ctx;
+	const char *name = a->cfg->source->name;
+
+	if (!item->key)
+		log_line(a, "source=%s cleanup=failed error=\"%s\"", name, item->error);
+	else if (item->remove && item->error)
+		log_line(a, "source=%s cleanup=failed abandoned=%s error=\"%s\"", name, item->key,
+			 item->error);
+	else if (item->remove)
+		log_line(a, "source=%s cleanup=removed abandoned=%s bytes=%llu why=\"%s\"", name,
+			 item->key, item->bytes, item->why);
+}
+
 static void export_once(ms_agent *a, ms_bus *bus)
 {
 	const ms_agent_source *s = a->cfg->source;
@@ -182,6 +198,8 @@ static void export_once(ms_agent *a, ms_bus *bus)
 	ms_error_clear(&err);
 	eo.databases = s->databases;
 	eo.compress = s->compress;
+	eo.on_cleanup = log_cleanup;
+	eo.cleanup_ctx = a;
 	rc = ms_export(s->catalog, s->store, &eo, &info, &rep, &err);
 	if (a->opts.hooks.run)
 		a->opts.hooks.run(a->opts.hooks.ctx, s->name, "export", info.url, rep,

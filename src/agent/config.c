@@ -337,40 +337,6 @@ static int get_bool(cfg_parser *p, const cfg_key *k, const char *path, int *out)
 		    show(scalar(k->value), buf));
 }
 
-int ms_parse_duration(const char *text, long long *seconds)
-{
-	long long v = 0, unit;
-	const char *s = text;
-
-	if (!s || *s < '0' || *s > '9')
-		return MS_EINVAL;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (LLONG_MAX - 9) / 10)
-			return MS_EINVAL;
-		v = v * 10 + (*s - '0');
-	}
-	switch (*s) {
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
-		return MS_EINVAL;
-	}
-	if (s[1] || v > LLONG_MAX / unit)
-		return MS_EINVAL;
-	*seconds = v * unit;
-	return 0;
-}
-
 static int parse_schedule(cfg_parser *p, yaml_node_t *node, ms_agent_source *src)
 {
 	cfg_key keys[] = { { "interval", 0, NULL }, { "at", 0, NULL }, { NULL, 0, NULL } };

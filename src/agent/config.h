@@ -43,6 +43,7 @@
 
 #include "metasync/error.h"
 #include "metasync/replicate.h"
+#include "util/duration.h"   /* ms_parse_duration, for schedules and ack_wait */
 
 typedef enum ms_schedule_kind {
 	MS_SCHEDULE_ON_DEMAND = 0,
@@ -113,7 +114,5 @@ int ms_agent_config_parse(const char *name, const char *text, size_t len,
 			  ms_agent_config **out, ms_error *err);
 void ms_agent_config_free(ms_agent_config *cfg);
 
-/* Parse "90s", "15m", "24h", "7d" into seconds; MS_EINVAL when malformed. */
-int ms_parse_duration(const char *text, long long *seconds);
 
 #endif

@@ -1602,8 +1602,12 @@ static int open_writer(snapshot *s, const ms_url *url, const ms_open_options *op
 			return oom(err);
 		if ((rc = prefix_used(s->store, s->prefix, err)) < 0)
 			return rc;
-		if (rc == 0)
+		/* held until closed, so that no one takes it for abandoned (store gc) */
+		if (rc == 0 && (rc = ms_store_lock(s->store, s->prefix, MS_STORE_LOCK_WRITER, NULL, 0,
+						   err)) >= 0)
 			break;
+		if (rc < 0 && rc != MS_ECONFLICT)
+			return rc;   /* MS_ECONFLICT: another export took this name just now */
 	}
 	if (i == 1000)
 		return ms_error_set(err, MS_EEXISTS, "no free snapshot name for '%s' in '%s'", base,

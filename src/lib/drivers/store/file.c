@@ -6,7 +6,8 @@
  * manifest someone else wrote.  A put writes a hidden temporary file in the
  * key's directory, fsyncs it and renames it into place on commit, so a reader
  * sees either nothing or the whole object; list skips those temporaries and
- * returns keys in byte order, as S3's ListObjectsV2 does.
+ * returns keys in byte order, as S3's ListObjectsV2 does.  Writers hold
+ * locks that tell a later process whether they are alive (file_lock.c).
  *
  * Below the root nothing is reached through a symbolic link: every
  * operation walks the key's folders with openat(O_NOFOLLOW), so a snapshot
@@ -32,6 +33,7 @@
 #include "util/url.h" /* before sys/store.h, which names struct ms_url */
 #include "metasync/sys/store.h"
 #include "util/buf.h"
+#include "file_internal.h"
 
 int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 
@@ -44,10 +46,6 @@ int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 /* Longest key accepted. */
 #define KEY_MAX ((size_t)4096)
 
-typedef struct file_store {
-	ms_store base;
-	char *root;   /* owned; no trailing slash except for "/" itself */
-} file_store;
 
 typedef struct file_writer {
 	ms_store_writer base;
@@ -78,7 +76,7 @@ static int check_key(const char *key, int allow_prefix, ms_error *err)
 }
 
 /* root + "/" + the first kl bytes of key (new), or NULL when out of memory. */
-static char *join_n(const file_store *fs, const char *key, size_t kl)
+char *fstore_join_n(const file_store *fs, const char *key, size_t kl)
 {
 	size_t rl = strlen(fs->root);
 	int slash = rl > 0 && fs->root[rl - 1] != '/';
@@ -95,12 +93,12 @@ static char *join_n(const file_store *fs, const char *key, size_t kl)
 }
 
 /* root + "/" + key (new), or NULL when out of memory. */
-static char *join_path(const file_store *fs, const char *key)
+char *fstore_join_path(const file_store *fs, const char *key)
 {
-	return join_n(fs, key, strlen(key));
+	return fstore_join_n(fs, key, strlen(key));
 }
 
-static int io_error(ms_error *err, int e, const char *what, const char *path)
+int fstore_io_error(ms_error *err, int e, const char *what, const char *path)
 {
 	int rc = ms_error_set(err, e == ENOENT ? MS_ENOTFOUND : MS_EIO, "cannot %s '%s'", what,
 			      path);
@@ -120,9 +118,9 @@ static int oom(ms_error *err)
  * A link met below the root: refused, naming the link's path, which is the
  * first len bytes of key under the root.
  */
-static int link_error(const file_store *fs, const char *key, size_t len, ms_error *err)
+int fstore_link_error(const file_store *fs, const char *key, size_t len, ms_error *err)
 {
-	char *p = join_n(fs, key, len);
+	char *p = fstore_join_n(fs, key, len);
 	int rc = ms_error_set(err, MS_EINTEGRITY,
 			      "store path '%s' is a symbolic link (links inside a store are never "
 			      "followed)",
@@ -168,7 +166,7 @@ done:
  * failed: ELOOP when it is a symbolic link, ENOTDIR when it is another kind
  * of file, ENOENT when it is missing.
  */
-static int walk_dirs(const file_store *fs, const char *key, size_t len, int create, int *dfd,
+int fstore_walk_dirs(const file_store *fs, const char *key, size_t len, int create, int *dfd,
 		     size_t *at)
 {
 	size_t i = 0;
@@ -225,20 +223,20 @@ static int walk_dirs(const file_store *fs, const char *key, size_t len, int crea
  * walk_dirs for the directory holding key's last component, whose name is
  * *base (inside key).
  */
-static int walk_parent(const file_store *fs, const char *key, int create, int *dfd,
+int fstore_walk_parent(const file_store *fs, const char *key, int create, int *dfd,
 		       const char **base, size_t *at)
 {
 	const char *slash = strrchr(key, '/');
 
 	*base = slash ? slash + 1 : key;
-	return walk_dirs(fs, key, slash ? (size_t)(slash - key) : 0, create, dfd, at);
+	return fstore_walk_dirs(fs, key, slash ? (size_t)(slash - key) : 0, create, dfd, at);
 }
 
 /*
  * Directories are not objects: remove the ones above key that are empty
  * now, deepest first, stopping at the first that is not (never the root).
  */
-static void prune_parents(const file_store *fs, const char *key)
+void fstore_prune_parents(const file_store *fs, const char *key)
 {
 	size_t n = strlen(key);
 
@@ -254,7 +252,7 @@ static void prune_parents(const file_store *fs, const char *key)
 		pslash = memrchr(key, '/', dlen);
 		name = pslash ? pslash + 1 : key;
 		if ((size_t)(slash - name) > NAME_MAX ||
-		    walk_dirs(fs, key, pslash ? (size_t)(pslash - key) : 0, 0, &pfd, &at) != 0)
+		    fstore_walk_dirs(fs, key, pslash ? (size_t)(pslash - key) : 0, 0, &pfd, &at) != 0)
 			return;
 		memcpy(comp, name, (size_t)(slash - name));
 		comp[slash - name] = '\0';
@@ -305,7 +303,7 @@ static void writer_discard(file_writer *w)
 	}
 	if (w->tmp && w->dfd >= 0) {
 		unlinkat(w->dfd, w->tmp, 0);
-		prune_parents(w->fs, w->key);
+		fstore_prune_parents(w->fs, w->key);
 	}
 }
 
@@ -315,7 +313,7 @@ static int writer_flush(file_writer *w, ms_error *err)
 		return 0;
 	if (write_all(w->fd, w->buf, w->len) < 0) {
 		w->failed = 1;
-		return io_error(err, errno, "write", w->tmp_path);
+		return fstore_io_error(err, errno, "write", w->tmp_path);
 	}
 	w->len = 0;
 	return 0;
@@ -338,7 +336,7 @@ static int fw_write(ms_store_writer *base, const void *data, size_t len, ms_erro
 	if (len >= WRITE_BUF) {
 		if (write_all(w->fd, data, len) < 0) {
 			w->failed = 1;
-			return io_error(err, errno, "write", w->tmp_path);
+			return fstore_io_error(err, errno, "write", w->tmp_path);
 		}
 		return 0;
 	}
@@ -359,18 +357,18 @@ static int fw_commit(ms_store_writer *base, ms_error *err)
 	if ((rc = writer_flush(w, err)) < 0)
 		goto done;
 	if (fsync(w->fd) < 0) {
-		rc = io_error(err, errno, "sync", w->tmp_path);
+		rc = fstore_io_error(err, errno, "sync", w->tmp_path);
 		goto done;
 	}
 	if (close(w->fd) < 0) {
 		w->fd = -1;
-		rc = io_error(err, errno, "close", w->tmp_path);
+		rc = fstore_io_error(err, errno, "close", w->tmp_path);
 		goto done;
 	}
 	w->fd = -1;
 	/* renameat replaces a link at the final name, never what it points to */
 	if (renameat(w->dfd, w->tmp, w->dfd, w->name) < 0) {
-		rc = io_error(err, errno, "rename into", w->path);
+		rc = fstore_io_error(err, errno, "rename into", w->path);
 		goto done;
 	}
 	(void)fsync(w->dfd);   /* the rename is durable */
@@ -407,6 +405,12 @@ static int open_tmp(file_writer *w, ms_error *err)
 			 (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
 		w->fd = openat(w->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			       0666);
+		/* held while written, so that a sweep never takes it for abandoned */
+		if (w->fd >= 0 && fstore_hold_tmp(w->fd) < 0) {
+			close(w->fd);
+			w->fd = -1;
+			continue;
+		}
 		if (w->fd >= 0) {
 			size_t dl = strlen(w->path) - strlen(w->name);
 
@@ -419,7 +423,7 @@ static int open_tmp(file_writer *w, ms_error *err)
 			return 0;
 		}
 		if (errno != EEXIST)
-			return io_error(err, errno, "create a temporary file beside", w->path);
+			return fstore_io_error(err, errno, "create a temporary file beside", w->path);
 	}
 	return ms_error_set(err, MS_EIO, "cannot create a temporary file beside '%s'", w->path);
 }
@@ -439,23 +443,23 @@ static int fs_put_open(ms_store *self, const char *key, ms_store_writer **out, m
 	w->fd = -1;
 	w->dfd = -1;
 	w->fs = fs;
-	w->path = join_path(fs, key);
+	w->path = fstore_join_path(fs, key);
 	w->key = strdup(key);
 	w->buf = malloc(WRITE_BUF);
 	if (!w->path || !w->key || !w->buf) {
 		rc = oom(err);
 		goto done;
 	}
-	if ((e = walk_parent(fs, w->key, 1, &w->dfd, (const char **)&w->name, &at)) != 0) {
-		char *p = join_n(fs, key, at);
+	if ((e = fstore_walk_parent(fs, w->key, 1, &w->dfd, (const char **)&w->name, &at)) != 0) {
+		char *p = fstore_join_n(fs, key, at);
 
 		if (e == ELOOP)
-			rc = link_error(fs, key, at, err);
+			rc = fstore_link_error(fs, key, at, err);
 		else if (e == ENOTDIR)
 			rc = ms_error_set(err, MS_EIO, "cannot create directory '%s': a file is in the way",
 					  p ? p : key);
 		else
-			rc = io_error(err, e, "create directory", p ? p : key);
+			rc = fstore_io_error(err, e, "create directory", p ? p : key);
 		free(p);
 		w->name = NULL;
 		goto done;
@@ -485,7 +489,7 @@ static int fr_read(ms_store_reader *base, void *buf, size_t len, size_t *got, ms
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return io_error(err, errno, "read", r->key);
+			return fstore_io_error(err, errno, "read", r->key);
 		}
 		*got = (size_t)n;
 		return 0;
@@ -499,7 +503,7 @@ static int fr_seek(ms_store_reader *base, unsigned long long offset, ms_error *e
 	if (offset > (unsigned long long)INT64_MAX)
 		return ms_error_set(err, MS_EINVAL, "cannot seek in '%s' to %llu", r->key, offset);
 	if (lseek(r->fd, (off_t)offset, SEEK_SET) == (off_t)-1)
-		return io_error(err, errno, "seek in", r->key);
+		return fstore_io_error(err, errno, "seek in", r->key);
 	return 0;
 }
 
@@ -524,11 +528,11 @@ static int fs_get_open(ms_store *self, const char *key, ms_store_reader **out, m
 
 	if ((rc = check_key(key, 0, err)) < 0)
 		return rc;
-	if (!(path = join_path(fs, key))) {
+	if (!(path = fstore_join_path(fs, key))) {
 		rc = oom(err);
 		goto done;
 	}
-	if ((e = walk_parent(fs, key, 0, &dfd, &base, &at)) == 0) {
+	if ((e = fstore_walk_parent(fs, key, 0, &dfd, &base, &at)) == 0) {
 		/* O_NONBLOCK: a FIFO put in a store must not hang the reader */
 		fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
@@ -537,15 +541,15 @@ static int fs_get_open(ms_store *self, const char *key, ms_store_reader **out, m
 		}
 	}
 	if (e == ELOOP) {
-		rc = link_error(fs, key, at, err);
+		rc = fstore_link_error(fs, key, at, err);
 		goto done;
 	}
 	if (e) {
-		rc = io_error(err, e, "open", path);
+		rc = fstore_io_error(err, e, "open", path);
 		goto done;
 	}
 	if (fstat(fd, &sb) < 0) {
-		rc = io_error(err, errno, "stat", path);
+		rc = fstore_io_error(err, errno, "stat", path);
 		goto done;
 	}
 	if (!S_ISREG(sb.st_mode)) {
@@ -635,7 +639,7 @@ static int walk(const file_store *fs, int dfd, ms_buf *rel, const char *prefix, 
 
 	if (depth > LIST_DEPTH_MAX || !(d = fdopendir(dfd))) {
 		if (depth <= LIST_DEPTH_MAX)
-			rc = io_error(err, errno, "list", fs->root);
+			rc = fstore_io_error(err, errno, "list", fs->root);
 		close(dfd);
 		return rc;
 	}
@@ -662,7 +666,7 @@ static int walk(const file_store *fs, int dfd, ms_buf *rel, const char *prefix, 
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;   /* gone meanwhile */
 		if (S_ISLNK(sb.st_mode)) {
-			rc = link_error(fs, rel->ptr, rel->len, err);
+			rc = fstore_link_error(fs, rel->ptr, rel->len, err);
 			goto done;
 		}
 		if (S_ISDIR(sb.st_mode)) {
@@ -672,8 +676,8 @@ static int walk(const file_store *fs, int dfd, ms_buf *rel, const char *prefix, 
 				if (errno == ENOENT)
 					continue;
 				rc = errno == ENOTDIR || errno == ELOOP
-					     ? link_error(fs, rel->ptr, rel->len, err)
-					     : io_error(err, errno, "list", rel->ptr);
+					     ? fstore_link_error(fs, rel->ptr, rel->len, err)
+					     : fstore_io_error(err, errno, "list", rel->ptr);
 				goto done;
 			}
 			if (ms_buf_addc(rel, '/') < 0) {
@@ -691,7 +695,7 @@ static int walk(const file_store *fs, int dfd, ms_buf *rel, const char *prefix, 
 		}
 	}
 	if (errno != 0)
-		rc = io_error(err, errno, "list", fs->root);
+		rc = fstore_io_error(err, errno, "list", fs->root);
 done:
 	rel->len = base;
 	if (rel->ptr)
@@ -726,15 +730,15 @@ static int fs_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 		rc = oom(err);
 		goto done;
 	}
-	if ((e = walk_dirs(fs, prefix, dlen, 0, &dfd, &at)) != 0) {
+	if ((e = fstore_walk_dirs(fs, prefix, dlen, 0, &dfd, &at)) != 0) {
 		if (e == ELOOP) {
-			rc = link_error(fs, prefix, at, err);
+			rc = fstore_link_error(fs, prefix, at, err);
 		} else if (e == ENOENT || e == ENOTDIR) {
 			rc = 0;   /* nothing there */
 		} else {
-			char *p = join_n(fs, prefix, at);
+			char *p = fstore_join_n(fs, prefix, at);
 
-			rc = io_error(err, e, "list", p ? p : fs->root);
+			rc = fstore_io_error(err, e, "list", p ? p : fs->root);
 			free(p);
 		}
 		goto done;
@@ -766,7 +770,7 @@ static int stat_key(const file_store *fs, const char *key, struct stat *sb, cons
 	size_t at;
 	int dfd = -1, e, rc = 0;
 
-	if ((e = walk_parent(fs, key, 0, &dfd, &base, &at)) == 0 &&
+	if ((e = fstore_walk_parent(fs, key, 0, &dfd, &base, &at)) == 0 &&
 	    fstatat(dfd, base, sb, AT_SYMLINK_NOFOLLOW) < 0) {
 		e = errno;
 		at = strlen(key);
@@ -776,11 +780,11 @@ static int stat_key(const file_store *fs, const char *key, struct stat *sb, cons
 		at = strlen(key);
 	}
 	if (e == ELOOP)
-		rc = link_error(fs, key, at, err);
+		rc = fstore_link_error(fs, key, at, err);
 	else if (e == ENOENT || e == ENOTDIR)
 		rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key, fs->base.url);
 	else if (e)
-		rc = io_error(err, e, what, (path = join_path(fs, key)) ? path : key);
+		rc = fstore_io_error(err, e, what, (path = fstore_join_path(fs, key)) ? path : key);
 	free(path);
 	if (rc == 0 && dfd_out) {
 		*dfd_out = dfd;
@@ -823,11 +827,11 @@ static int fs_remove(ms_store *self, const char *key, ms_error *err)
 	if (unlinkat(dfd, slash ? slash + 1 : key, 0) < 0) {
 		rc = errno == ENOENT ? ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'",
 						    key, self->url)
-				     : io_error(err, errno, "remove",
-						(path = join_path(fs, key)) ? path : key);
+				     : fstore_io_error(err, errno, "remove",
+						(path = fstore_join_path(fs, key)) ? path : key);
 		goto done;
 	}
-	prune_parents(fs, key);
+	fstore_prune_parents(fs, key);
 done:
 	close(dfd);
 	free(path);
@@ -838,6 +842,7 @@ static void fs_close(ms_store *self)
 {
 	file_store *fs = (file_store *)self;
 
+	fstore_unlock_all(fs);
 	free(fs->root);
 	free(fs->base.url);
 	free(fs);
@@ -858,6 +863,14 @@ static const ms_store_driver file_store_driver = {
 	.stat = fs_stat,
 	/* optional; removes the file and the directories left empty; MS_ENOTFOUND, MS_EIO */
 	.remove = fs_remove,
+	/* optional; flock on PREFIX/.ms-tmp-lock (created, naming the process for a writer);
+	 * 1 taken from a dead holder, MS_ECONFLICT a live one, MS_EINTEGRITY a link, MS_EIO */
+	.lock = fstore_lock,
+	/* optional; removes the lock file when forgetting or made by this handle */
+	.unlock = fstore_unlock,
+	/* optional; temporary files no writer holds, folders holding only a dead writer's
+	 * lock; never follows a link; MS_EIO when the root cannot be read */
+	.sweep = fstore_sweep,
 };
 
 /*
