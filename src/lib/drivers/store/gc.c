@@ -391,12 +391,9 @@ static void mark_kept(gc_state *g, const char *latest, folder **order, size_t n)
 		int c = ms_snapshot_id_cmp(f->id, latest);
 
 		ms_snapshot_id_time(f->id, &t);
-		if (c >= 0)
-			f->keep = 1;   /* LATEST, and any newer (an export finishing now) */
-		else if (g->opts->keep && counted < g->opts->keep)
-			f->keep = 1;
-		else if (g->opts->keep_seconds > 0 && t >= g->now - g->opts->keep_seconds)
-			f->keep = 1;
+		/* LATEST and any newer (an export finishing now), the newest `keep`, the young */
+		f->keep = c >= 0 || (g->opts->keep && counted < g->opts->keep) ||
+			  (g->opts->keep_seconds > 0 && t >= g->now - g->opts->keep_seconds);
 		if (c <= 0)
 			counted++;
 	}
@@ -425,7 +422,7 @@ static void collect_expired(gc_state *g, const char *latest)
 	size_t i, n = 0;
 	ms_error e2;
 
-	if (!(order = malloc((g->nfolders ? g->nfolders : 1) * sizeof(*order)))) {
+	if (!(order = malloc((g->nfolders ? g->nfolders : 1) * sizeof(folder *)))) {
 		ms_error_set(&e2, MS_ENOMEM, "out of memory");
 		gc_fail(g, MS_ENOMEM, &e2);
 		return;
@@ -433,7 +430,7 @@ static void collect_expired(gc_state *g, const char *latest)
 	for (i = 0; i < g->nfolders; i++)
 		if (complete(&g->folders[i]))
 			order[n++] = &g->folders[i];
-	qsort(order, n, sizeof(*order), by_id_desc);
+	qsort(order, n, sizeof(folder *), by_id_desc);
 	if (!latest[0] || (!g->opts->keep && g->opts->keep_seconds <= 0)) {
 		g->report->kept_snapshots = n;
 		free(order);
