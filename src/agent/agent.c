@@ -373,9 +373,37 @@ static void on_change(const ms_change_event *ev, void *ctx)
 	t->agent->opts.hooks.change(t->agent->opts.hooks.ctx, t->cfg->name, ev);
 }
 
+/* An event that names no snapshot this target may read: said everywhere, last_error set. */
+static void refuse_event(target_role *t, ms_bus *bus, const ms_bus_msg *msg, const char *url,
+			 const ms_error *err)
+{
+	ms_agent *a = t->agent;
+
+	snprintf(t->last_error, sizeof(t->last_error), "%s", err->message);
+	publish_error(a, bus, t->cfg->name, "event", t->cfg->name, url, NULL, err->message);
+	pthread_mutex_lock(&a->mu);
+	t->st.errors++;
+	pthread_mutex_unlock(&a->mu);
+	log_line(a, "target=%s event=%llu refused: %s", t->cfg->name,
+		 (unsigned long long)msg->seq, err->message);
+}
+
+/* The snapshot's creation time from the event (epoch seconds), 0 when it has none. */
+static double created_time(const ms_event *ev)
+{
+	const char *ct = ms_event_str(ev, "created");
+	struct tm tm = { 0 };
+	double sec;
+
+	if (ct && sscanf(ct, "%*d-%*d-%*dT%*d:%*d:%lf", &sec) == 1 &&
+	    strptime(ct, "%Y-%m-%dT%H:%M:%S", &tm))
+		return (double)timegm(&tm);
+	return 0;
+}
+
 /*
- * Handle one snapshot event; returns DONE_ACK, DONE_RETRY (t->last_error set)
- * or DONE_STOPPED.
+ * Handle one snapshot event; returns DONE_ACK, DONE_RETRY (t->last_error
+ * set), DONE_DEAD (t->last_error set) or DONE_STOPPED.
  */
 static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 {
@@ -419,26 +447,11 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		src = ev->source;
 	if (ms_event_check_snapshot_url(url, &err) < 0 ||
 	    (!sha && !cJSON_IsTrue(allow) &&
-	     ms_error_set(&err, MS_EINVAL, "event names no manifest_sha256") < 0)) {
-		snprintf(t->last_error, sizeof(t->last_error), "%s", err.message);
-		publish_error(a, bus, c->name, "event", c->name, url, NULL, err.message);
-		pthread_mutex_lock(&a->mu);
-		t->st.errors++;
-		pthread_mutex_unlock(&a->mu);
-		log_line(a, "target=%s event=%llu refused: %s", c->name,
-			 (unsigned long long)msg->seq, err.message);
+	     ms_error_set(&err, MS_EINVAL, "event names no manifest_sha256") < 0) ||
+	    ms_agent_accept_snapshot(a->cfg, c, ms_event_source_name(ev), url, &open_url, &err) < 0) {
+		refuse_event(t, bus, msg, url, &err);
 		ms_event_free(ev);
-		return DONE_RETRY;
-	}
-	if (ms_agent_accept_snapshot(a->cfg, c, ms_event_source_name(ev), url, &open_url, &err) < 0) {
-		snprintf(t->last_error, sizeof(t->last_error), "%s", err.message);
-		publish_error(a, bus, c->name, "event", c->name, url, NULL, err.message);
-		pthread_mutex_lock(&a->mu);
-		t->st.errors++;
-		pthread_mutex_unlock(&a->mu);
-		log_line(a, "target=%s event=%llu refused: %s", c->name,
-			 (unsigned long long)msg->seq, err.message);
-		ms_event_free(ev);
+		/* a store the target does not accept stays so: dead-letter it now */
 		return err.code == MS_EREFUSED ? DONE_DEAD : DONE_RETRY;
 	}
 	/* never back in time */
@@ -508,17 +521,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		publish_error(a, bus, c->name, "import", c->name, url, NULL, err.message);
 		snprintf(t->last_error, sizeof(t->last_error), "%s", err.message);
 	}
-	{
-		const char *ct = ms_event_str(ev, "created");
-		double sec;
-
-		if (ct && sscanf(ct, "%*d-%*d-%*dT%*d:%*d:%lf", &sec) == 1) {
-			struct tm tm = { 0 };
-
-			if (strptime(ct, "%Y-%m-%dT%H:%M:%S", &tm))
-				created = (double)timegm(&tm);
-		}
-	}
+	created = created_time(ev);
 	pthread_mutex_lock(&a->mu);
 	if (rc == 0 && rep->status == MS_STATUS_OK) {
 		t->st.imports_ok++;

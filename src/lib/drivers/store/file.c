@@ -46,7 +46,6 @@ int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 /* Longest key accepted. */
 #define KEY_MAX ((size_t)4096)
 
-
 typedef struct file_writer {
 	ms_store_writer base;
 	const file_store *fs;
@@ -450,7 +449,7 @@ static int fs_put_open(ms_store *self, const char *key, ms_store_writer **out, m
 		rc = oom(err);
 		goto done;
 	}
-	if ((e = fstore_walk_parent(fs, w->key, 1, &w->dfd, (const char **)&w->name, &at)) != 0) {
+	if ((e = fstore_walk_parent(fs, w->key, 1, &w->dfd, &w->name, &at)) != 0) {
 		char *p = fstore_join_n(fs, key, at);
 
 		if (e == ELOOP)
