@@ -11,6 +11,7 @@
 
 #include "metasync/catalog.h"
 #include "metasync/error.h"
+#include "metasync/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -154,6 +155,15 @@ typedef struct ms_export_options {
 	void *ctx;
 	/* how errors name the two URLs (default "source", "store") */
 	const char *source_label, *store_label;
+	/*
+	 * Before it writes, an export removes from the store what earlier
+	 * exports provably abandoned (ms_store_gc, no retention, the default
+	 * grace).  Each item it looked at, and a cleanup that failed as a whole
+	 * (item->key NULL, item->error why), is told here (NULL: not told).
+	 * The export goes on either way.
+	 */
+	void (*on_cleanup)(const ms_gc_item *item, void *ctx);
+	void *cleanup_ctx;
 } ms_export_options;
 
 int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,

@@ -54,6 +54,83 @@ int ms_store_put_bytes(ms_store *st, const char *key, const void *data, size_t l
 int ms_store_get_bytes(ms_store *st, const char *key, size_t cap, char **out, size_t *len,
 		       ms_error *err);
 
+/*
+ * Garbage collection: what killed writers left behind, and snapshots past a
+ * retention.  Removed is only what is provably abandoned:
+ *
+ * - a temporary file whose writer is gone (the file store: no process holds
+ *   the lock every writer keeps on its temporary file);
+ * - an unfinished multipart upload started longer ago than the grace (s3);
+ * - a snapshot folder (<YYYY-MM-DD-HH-MM-SS>/) without _SUCCESS whose
+ *   writer is gone: on the file store every export holds a lock on its
+ *   folder, and a folder whose lock no process holds is abandoned at once;
+ *   a folder without that record (older metasync, or s3, where no lock
+ *   exists) is abandoned when none of its files is newer than the grace.
+ *   A folder a live writer holds is kept, and so is one shaped like a
+ *   complete export of the AWS utility (a _SUCCESS in each of its three
+ *   folders, no manifest.json);
+ * - with keep or keep_seconds, complete snapshots (_SUCCESS and
+ *   manifest.json) outside the retention, but never the one LATEST names,
+ *   one newer than it, or one that a kept snapshot builds on (its
+ *   manifest's parent, and so on); without a readable LATEST, none.
+ *
+ * A complete snapshot loses its _SUCCESS first, so that it never looks
+ * complete with files missing.  Folders not named like a snapshot, and keys
+ * outside folders, are never touched.
+ */
+typedef enum ms_gc_kind {
+	MS_GC_TEMPORARY = 1,  /* a temporary file (file store) */
+	MS_GC_UPLOAD,         /* an unfinished multipart upload (s3) */
+	MS_GC_INCOMPLETE,     /* a snapshot folder without _SUCCESS */
+	MS_GC_EXPIRED         /* a complete snapshot outside the retention */
+} ms_gc_kind;
+
+/* One thing gc looked at; every string is borrowed for the callback's duration. */
+typedef struct ms_gc_item {
+	ms_gc_kind kind;
+	const char *key;        /* "ID/" for a folder, else the key (of an upload: its object) */
+	int remove;             /* 1 removed (with dry_run: would be), 0 kept */
+	const char *why;        /* one line: why it is removed or kept */
+	const char *error;      /* the removal failed: why (NULL when it did not) */
+	unsigned long long bytes, objects;   /* what it holds (an upload's bytes: 0, unknown) */
+} ms_gc_item;
+
+typedef struct ms_gc_options {
+	int dry_run;                  /* report, remove nothing */
+	unsigned long long keep;      /* > 0: keep the newest `keep` complete snapshots */
+	long long keep_seconds;       /* > 0: keep complete snapshots younger than this */
+	/* abandonment by age: > 0 seconds, 0 the default (24 hours), < 0 none at all */
+	long long grace_seconds;
+	long long now;                /* epoch seconds; 0: the clock */
+	/* called for every item removed, and for incomplete folders kept; may be NULL */
+	void (*on_item)(const ms_gc_item *item, void *ctx);
+	void *ctx;
+} ms_gc_options;
+
+typedef struct ms_gc_report {
+	unsigned long long removed, removed_bytes;  /* items removed (dry run: would be) */
+	unsigned long long failed;                  /* removals that failed */
+	unsigned long long kept_snapshots;          /* complete snapshots kept */
+	char latest[72];                            /* the snapshot LATEST names, "" without */
+	char note[256];                             /* what could not be checked, "" when all */
+} ms_gc_report;
+
+#define MS_GC_DEFAULT_GRACE_SECONDS (24LL * 3600)
+
+/*
+ * 1 when id is a snapshot folder's name (YYYY-MM-DD-HH-MM-SS, or that and
+ * "-N"), with *epoch (may be NULL) the UTC time it names; else 0.
+ */
+int ms_snapshot_id_time(const char *id, long long *epoch);
+
+/*
+ * Collect garbage in st under opts; *report (may be NULL) is filled.  0 when
+ * everything found was handled; the first error otherwise (listing failed:
+ * nothing removed; a removal failed: reported on its item, the rest goes on,
+ * and MS_EIO names how many failed).
+ */
+int ms_store_gc(ms_store *st, const ms_gc_options *opts, ms_gc_report *report, ms_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "agent/agent.h"
+#include "agent/stores.h"
 #include "metasync/bus.h"
 #include "metasync/event.h"
 #include "metasync/replicate.h"
@@ -54,12 +55,30 @@ struct ms_agent {
 	pthread_mutex_t mu;
 	pthread_t source_thread;
 	int source_started, source_fatal;
+	/* with once: the source role has exported (or given up), so targets may stop when idle */
+	volatile int source_done;
 	long long exports_ok, exports_failed;
 	double last_export;
 	target_role *targets;
 	ms_http *http;
 	char *parent;    /* the id of the previous snapshot this source announced */
+	int worst;       /* the worst outcome so far: one of OUTCOME_* */
 };
+
+/*
+ * Outcomes of the run, in order of severity; ms_agent_exit_code maps the
+ * worst to the exit status the command line gives the same outcome.
+ */
+enum { OUTCOME_OK = 0, OUTCOME_PARTIAL, OUTCOME_REFUSED, OUTCOME_ERROR };
+
+/* Record an outcome of an export, an import or a delivery (a->mu not held). */
+static void note_outcome(ms_agent *a, int outcome)
+{
+	pthread_mutex_lock(&a->mu);
+	if (outcome > a->worst)
+		a->worst = outcome;
+	pthread_mutex_unlock(&a->mu);
+}
 
 static double now_s(void)
 {
@@ -151,6 +170,22 @@ static long long next_export_in(const ms_agent_source *s, double last)
 	}
 }
 
+/* What the export's cleanup removed from the store (not what it kept), and its failures. */
+static void log_cleanup(const ms_gc_item *item, void *ctx)
+{
+	ms_agent *a = ctx;
+	const char *name = a->cfg->source->name;
+
+	if (!item->key)
+		log_line(a, "source=%s cleanup=failed error=\"%s\"", name, item->error);
+	else if (item->remove && item->error)
+		log_line(a, "source=%s cleanup=failed abandoned=%s error=\"%s\"", name, item->key,
+			 item->error);
+	else if (item->remove)
+		log_line(a, "source=%s cleanup=removed abandoned=%s bytes=%llu why=\"%s\"", name,
+			 item->key, item->bytes, item->why);
+}
+
 static void export_once(ms_agent *a, ms_bus *bus)
 {
 	const ms_agent_source *s = a->cfg->source;
@@ -158,11 +193,13 @@ static void export_once(ms_agent *a, ms_bus *bus)
 	ms_snapshot_info info;
 	ms_report *rep = NULL;
 	ms_error err;
-	int rc;
+	int rc, partial = 0;
 
 	ms_error_clear(&err);
 	eo.databases = s->databases;
 	eo.compress = s->compress;
+	eo.on_cleanup = log_cleanup;
+	eo.cleanup_ctx = a;
 	rc = ms_export(s->catalog, s->store, &eo, &info, &rep, &err);
 	if (a->opts.hooks.run)
 		a->opts.hooks.run(a->opts.hooks.ctx, s->name, "export", info.url, rep,
@@ -175,10 +212,13 @@ static void export_once(ms_agent *a, ms_bus *bus)
 		}
 	} else if (rc == 0) {
 		rc = MS_ERROR;
+		partial = 1;
 		snprintf(err.message, sizeof(err.message),
 			 "export incomplete: %zu entities failed, nothing published",
 			 rep ? rep->nerrors : 0);
 	}
+	if (rc < 0)
+		note_outcome(a, partial ? OUTCOME_PARTIAL : OUTCOME_ERROR);
 	pthread_mutex_lock(&a->mu);
 	if (rc == 0) {
 		a->exports_ok++;
@@ -209,6 +249,7 @@ static void *source_main(void *arg)
 	if (ms_bus_open(&bus, a->cfg->bus, &err) < 0) {
 		log_line(a, "source=%s cannot open the bus: %s", a->cfg->source->name, err.message);
 		a->source_fatal = 1;
+		a->source_done = 1;
 		return NULL;
 	}
 	while (!a->stop) {
@@ -229,6 +270,7 @@ static void *source_main(void *arg)
 		last = now_s();
 	}
 	ms_bus_close(bus);
+	a->source_done = 1;
 	return NULL;
 }
 
@@ -317,8 +359,12 @@ static void count_into(ms_counts *sum, const ms_counts *c)
 	sum->failed += c->failed;
 }
 
-/* DONE_STOPPED: the agent is stopping and the import ended early; deliver it again at once. */
-enum { DONE_ACK = 0, DONE_RETRY = 1, DONE_STOPPED = 2 };
+/*
+ * DONE_STOPPED: the agent is stopping and the import ended early; deliver it
+ * again at once.  DONE_DEAD: refused for good (no retry can change it);
+ * dead-letter it now.
+ */
+enum { DONE_ACK = 0, DONE_RETRY = 1, DONE_STOPPED = 2, DONE_DEAD = 3 };
 
 static void on_change(const ms_change_event *ev, void *ctx)
 {
@@ -327,9 +373,37 @@ static void on_change(const ms_change_event *ev, void *ctx)
 	t->agent->opts.hooks.change(t->agent->opts.hooks.ctx, t->cfg->name, ev);
 }
 
+/* An event that names no snapshot this target may read: said everywhere, last_error set. */
+static void refuse_event(target_role *t, ms_bus *bus, const ms_bus_msg *msg, const char *url,
+			 const ms_error *err)
+{
+	ms_agent *a = t->agent;
+
+	snprintf(t->last_error, sizeof(t->last_error), "%s", err->message);
+	publish_error(a, bus, t->cfg->name, "event", t->cfg->name, url, NULL, err->message);
+	pthread_mutex_lock(&a->mu);
+	t->st.errors++;
+	pthread_mutex_unlock(&a->mu);
+	log_line(a, "target=%s event=%llu refused: %s", t->cfg->name,
+		 (unsigned long long)msg->seq, err->message);
+}
+
+/* The snapshot's creation time from the event (epoch seconds), 0 when it has none. */
+static double created_time(const ms_event *ev)
+{
+	const char *ct = ms_event_str(ev, "created");
+	struct tm tm = { 0 };
+	double sec;
+
+	if (ct && sscanf(ct, "%*d-%*d-%*dT%*d:%*d:%lf", &sec) == 1 &&
+	    strptime(ct, "%Y-%m-%dT%H:%M:%S", &tm))
+		return (double)timegm(&tm);
+	return 0;
+}
+
 /*
- * Handle one snapshot event; returns DONE_ACK, DONE_RETRY (t->last_error set)
- * or DONE_STOPPED.
+ * Handle one snapshot event; returns DONE_ACK, DONE_RETRY (t->last_error
+ * set), DONE_DEAD (t->last_error set) or DONE_STOPPED.
  */
 static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 {
@@ -340,6 +414,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	ms_report *rep = NULL;
 	ms_error err;
 	const char *url, *sha, *id, *src, *prev;
+	char *open_url = NULL;   /* url as the target opens it (with its store's settings) */
 	const cJSON *allow;
 	double created = 0, started, wall;
 	cJSON *data;
@@ -372,16 +447,12 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		src = ev->source;
 	if (ms_event_check_snapshot_url(url, &err) < 0 ||
 	    (!sha && !cJSON_IsTrue(allow) &&
-	     ms_error_set(&err, MS_EINVAL, "event names no manifest_sha256") < 0)) {
-		snprintf(t->last_error, sizeof(t->last_error), "%s", err.message);
-		publish_error(a, bus, c->name, "event", c->name, url, NULL, err.message);
-		pthread_mutex_lock(&a->mu);
-		t->st.errors++;
-		pthread_mutex_unlock(&a->mu);
-		log_line(a, "target=%s event=%llu refused: %s", c->name,
-			 (unsigned long long)msg->seq, err.message);
+	     ms_error_set(&err, MS_EINVAL, "event names no manifest_sha256") < 0) ||
+	    ms_agent_accept_snapshot(a->cfg, c, ms_event_source_name(ev), url, &open_url, &err) < 0) {
+		refuse_event(t, bus, msg, url, &err);
 		ms_event_free(ev);
-		return DONE_RETRY;
+		/* a store the target does not accept stays so: dead-letter it now */
+		return err.code == MS_EREFUSED ? DONE_DEAD : DONE_RETRY;
 	}
 	/* never back in time */
 	ms_bus_read(bus, MS_STREAM_RESULTS, t->results_seen, 0, read_result, t, NULL);
@@ -394,6 +465,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 			 prev);
 		if (a->opts.hooks.run)
 			a->opts.hooks.run(a->opts.hooks.ctx, c->name, "skip", url, NULL, NULL);
+		free(open_url);
 		ms_event_free(ev);
 		return DONE_ACK;
 	}
@@ -414,7 +486,8 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		so.ctx = t;
 	}
 	started = now_s();
-	rc = ms_import(url, sha, c->catalog, &so, &rep, &err);
+	rc = ms_import(open_url, sha, c->catalog, &so, &rep, &err);
+	free(open_url);
 	wall = now_s() - started;
 	if (a->opts.hooks.run)
 		a->opts.hooks.run(a->opts.hooks.ctx, c->name, "import", url, rep,
@@ -427,7 +500,11 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		return DONE_STOPPED;
 	}
 	if (rc < 0 && rc != MS_EREFUSED)
-		result = DONE_RETRY;
+		result = DONE_RETRY;   /* its outcome is the last try's: ok, or a dead letter */
+	else if (rc == MS_EREFUSED)
+		note_outcome(a, OUTCOME_REFUSED);
+	else if (rep->status != MS_STATUS_OK)
+		note_outcome(a, rep->status == MS_STATUS_PARTIAL ? OUTCOME_PARTIAL : OUTCOME_ERROR);
 	data = ms_event_import_data(c->name, url, id, rep, rc < 0 ? &err : NULL);
 	if (data) {
 		cJSON_AddStringToObject(data, "source_catalog_id", src);
@@ -445,17 +522,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		publish_error(a, bus, c->name, "import", c->name, url, NULL, err.message);
 		snprintf(t->last_error, sizeof(t->last_error), "%s", err.message);
 	}
-	{
-		const char *ct = ms_event_str(ev, "created");
-		double sec;
-
-		if (ct && sscanf(ct, "%*d-%*d-%*dT%*d:%*d:%lf", &sec) == 1) {
-			struct tm tm = { 0 };
-
-			if (strptime(ct, "%Y-%m-%dT%H:%M:%S", &tm))
-				created = (double)timegm(&tm);
-		}
-	}
+	created = created_time(ev);
 	pthread_mutex_lock(&a->mu);
 	if (rc == 0 && rep->status == MS_STATUS_OK) {
 		t->st.imports_ok++;
@@ -532,6 +599,7 @@ static void report_dead(target_role *t, uint64_t seq, unsigned attempts)
 	t->st.dead++;
 	t->st.errors++;
 	pthread_mutex_unlock(&a->mu);
+	note_outcome(a, OUTCOME_ERROR);
 	log_line(a, "target=%s %s", t->cfg->name, text);
 }
 
@@ -573,8 +641,11 @@ static void *target_main(void *arg)
 			continue;
 		}
 		if (!msg) {
-			if (a->opts.once && (now_s() - idle_since) * 1000 >= a->opts.idle_ms &&
-			    now_s() >= retry_until)
+			/* once: idle counts from the source's export, when this file has one */
+			if (a->opts.once && !a->source_done)
+				idle_since = now_s();
+			else if (a->opts.once && (now_s() - idle_since) * 1000 >= a->opts.idle_ms &&
+				 now_s() >= retry_until)
 				break;
 			continue;
 		}
@@ -584,6 +655,12 @@ static void *target_main(void *arg)
 			ms_bus_ack(sub, msg, &err);
 		} else if (done == DONE_STOPPED) {
 			ms_bus_nak(sub, msg, 0, &err);
+		} else if (done == DONE_DEAD) {
+			remember_retry(t, msg->seq, t->last_error);
+			if (ms_bus_dead_letter(sub, msg, &err) == 0)
+				report_dead(t, msg->seq, msg->attempts);
+			else   /* then it goes after max_attempts, like any failure */
+				ms_bus_nak(sub, msg, 1000, &err);
 		} else {
 			unsigned delay = 200u << (msg->attempts < 8 ? msg->attempts - 1 : 7);
 
@@ -748,6 +825,7 @@ int ms_agent_start(ms_agent *a, ms_error *err)
 	if (a->cfg->listen &&
 	    (rc = ms_http_start(&a->http, a->cfg->listen, http_handler, a, err)) < 0)
 		return rc;
+	a->source_done = !a->cfg->source;
 	if (a->cfg->source) {
 		if (pthread_create(&a->source_thread, NULL, source_main, a) != 0)
 			return ms_error_set(err, MS_ERROR, "cannot start the source role");
@@ -800,6 +878,23 @@ int ms_agent_status(const ms_agent *a)
 		if (a->targets[i].fatal)
 			return MS_ERROR;
 	return 0;
+}
+
+int ms_agent_exit_code(ms_agent *a)
+{
+	int worst;
+
+	if (ms_agent_status(a) < 0)
+		return 1;
+	pthread_mutex_lock(&a->mu);
+	worst = a->worst;
+	pthread_mutex_unlock(&a->mu);
+	switch (worst) {
+	case OUTCOME_OK: return 0;
+	case OUTCOME_PARTIAL: return 3;
+	case OUTCOME_REFUSED: return 4;
+	default: return 1;
+	}
 }
 
 void ms_agent_free(ms_agent *a)

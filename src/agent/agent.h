@@ -61,6 +61,14 @@ int ms_agent_http_port(const ms_agent *a);
 int ms_agent_metrics(ms_agent *a, ms_buf *out);
 /* 0 when every role ended without a fatal error. */
 int ms_agent_status(const ms_agent *a);
+/*
+ * The worst outcome of the run as the command line's exit status: 1 when a
+ * role could not start, an export or an import failed, or an event was
+ * dead-lettered; else 4 when a guard refused an import; else 3 when an
+ * export or an import was partial; else 0.  An import that failed and then
+ * succeeded on a later delivery counts as succeeded.
+ */
+int ms_agent_exit_code(ms_agent *a);
 void ms_agent_free(ms_agent *a);
 
 #endif

@@ -337,40 +337,6 @@ static int get_bool(cfg_parser *p, const cfg_key *k, const char *path, int *out)
 		    show(scalar(k->value), buf));
 }
 
-int ms_parse_duration(const char *text, long long *seconds)
-{
-	long long v = 0, unit;
-	const char *s = text;
-
-	if (!s || *s < '0' || *s > '9')
-		return MS_EINVAL;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (LLONG_MAX - 9) / 10)
-			return MS_EINVAL;
-		v = v * 10 + (*s - '0');
-	}
-	switch (*s) {
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
-		return MS_EINVAL;
-	}
-	if (s[1] || v > LLONG_MAX / unit)
-		return MS_EINVAL;
-	*seconds = v * unit;
-	return 0;
-}
-
 static int parse_schedule(cfg_parser *p, yaml_node_t *node, ms_agent_source *src)
 {
 	cfg_key keys[] = { { "interval", 0, NULL }, { "at", 0, NULL }, { NULL, 0, NULL } };
@@ -490,8 +456,150 @@ enum {
 	T_ADOPT,
 	T_ALLOW_EMPTY,
 	T_MAX_ATTEMPTS,
-	T_ACK_WAIT
+	T_ACK_WAIT,
+	T_STORES
 };
+
+/* 1 when every character of s is in set and s is not empty. */
+static int only(const char *s, const char *set)
+{
+	return *s && strspn(s, set) == strlen(s);
+}
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+/*
+ * A store's url: a folder (an absolute path or file:///PATH) or
+ * s3://BUCKET[/PREFIX], without a query, credentials or '.'/'..' segments.
+ * The value is not echoed (it is a URL).
+ */
+static int check_store_url(cfg_parser *p, int line, const char *path, const char *text,
+			   int *is_s3)
+{
+	ms_url *u = NULL;
+	const char *seg;
+	int rc = 0;
+
+	if (ms_url_parse(&u, text, NULL) < 0)
+		return fail(p, line, path, "expected a folder or s3://BUCKET/PREFIX");
+	*is_s3 = strcmp(u->scheme, "s3") == 0;
+	if (!*is_s3 && strcmp(u->scheme, "file") != 0)
+		rc = fail(p, line, path, "scheme '%s' is not file or s3", u->scheme);
+	else if (u->user || u->password)
+		rc = fail(p, line, path, "carries credentials; give a profile instead");
+	else if (u->nparams || strchr(text, '?'))
+		rc = fail(p, line, path,
+			  "has a query; give endpoint, region and profile as keys of the entry");
+	else if (*is_s3 && (!u->host || !only(u->host, "abcdefghijklmnopqrstuvwxyz0123456789-.")))
+		rc = fail(p, line, path, "expected s3://BUCKET/PREFIX with a valid bucket name");
+	else if (!*is_s3 && ((u->host && u->host[0]) || u->path[0] != '/'))
+		rc = fail(p, line, path, "a folder must be an absolute path");
+	for (seg = u->path; rc == 0 && seg && *seg;) {
+		const char *end = strchr(seg, '/');
+		size_t n = end ? (size_t)(end - seg) : strlen(seg);
+
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			rc = fail(p, line, path, "has a '%.*s' segment", (int)n, seg);
+		seg = end ? end + 1 : NULL;
+	}
+	ms_url_free(u);
+	return rc;
+}
+
+/* One s3 setting of a store entry: a string of the characters in set. */
+static int get_store_setting(cfg_parser *p, const cfg_key *k, const char *path, int is_s3,
+			     const char *set, const char *what, char **out)
+{
+	char kpath[CFG_PATH_MAX], buf[CFG_SHOW_MAX + 4];
+	int rc;
+
+	if (!k->value)
+		return 0;
+	join(kpath, path, k->name);
+	if ((rc = get_string(p, k, path, 1, out)) < 0)
+		return rc;
+	if (!*out)
+		return 0;
+	if (!is_s3)
+		return fail(p, node_line(k->value), kpath, "only an s3:// store has one");
+	if (!only(*out, set))
+		return fail(p, node_line(k->value), kpath, "expected %s, got '%s'", what,
+			    show(*out, buf));
+	return 0;
+}
+
+enum { ST_URL, ST_ENDPOINT, ST_REGION, ST_PROFILE };
+
+static int parse_store(cfg_parser *p, yaml_node_t *node, const char *path, ms_agent_store *st)
+{
+	cfg_key keys[] = { { "url", 0, NULL },    { "endpoint", 0, NULL }, { "region", 0, NULL },
+			   { "profile", 0, NULL }, { NULL, 0, NULL } };
+	char kpath[CFG_PATH_MAX];
+	int rc, is_s3 = 0;
+
+	st->line = node_line(node);
+	if (node->type == YAML_SCALAR_NODE && !is_null(node)) {
+		if (!(st->url = strdup(scalar(node))))
+			return oom(p);
+		return check_store_url(p, st->line, path, st->url, &is_s3);
+	}
+	if ((rc = walk_mapping(p, node, path, keys, "url, endpoint, region, profile")) < 0 ||
+	    (rc = get_string(p, &keys[ST_URL], path, 1, &st->url)) < 0)
+		return rc;
+	join(kpath, path, "url");
+	if (!st->url)
+		return fail(p, st->line, kpath, "missing (the store's folder or s3:// prefix)");
+	if ((rc = check_store_url(p, keys[ST_URL].line, kpath, st->url, &is_s3)) < 0)
+		return rc;
+	if ((rc = get_store_setting(p, &keys[ST_ENDPOINT], path, is_s3,
+				    ALNUM ":/.-_[]", "an http or https url such as http://127.0.0.1:9000",
+				    &st->endpoint)) < 0 ||
+	    (rc = get_store_setting(p, &keys[ST_REGION], path, is_s3, ALNUM "-",
+				    "a region such as us-east-1", &st->region)) < 0 ||
+	    (rc = get_store_setting(p, &keys[ST_PROFILE], path, is_s3, ALNUM "_.-",
+				    "a profile name", &st->profile)) < 0)
+		return rc;
+	if (st->endpoint && strncmp(st->endpoint, "http://", 7) != 0 &&
+	    strncmp(st->endpoint, "https://", 8) != 0) {
+		join(kpath, path, "endpoint");
+		return fail(p, node_line(keys[ST_ENDPOINT].value), kpath,
+			    "expected an http or https url such as http://127.0.0.1:9000");
+	}
+	return 0;
+}
+
+/* stores: a list of folders, s3:// prefixes, or mappings with url and its s3 settings. */
+static int parse_stores(cfg_parser *p, yaml_node_t *node, const char *tpath, ms_agent_target *t)
+{
+	char kpath[CFG_PATH_MAX], ipath[CFG_PATH_MAX + 24];
+	yaml_node_item_t *it;
+	size_t count;
+	int rc;
+
+	join(kpath, tpath, "stores");
+	if (node->type != YAML_SEQUENCE_NODE)
+		return fail(p, node_line(node), kpath,
+			    "expected a list of folders or s3:// prefixes, got %s", type_name(node));
+	count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	if (!count)
+		return fail(p, node_line(node), kpath,
+			    "is empty: list at least one store, or leave the key out for the default");
+	if (!(t->stores = calloc(count, sizeof(*t->stores))))
+		return oom(p);
+	for (it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", kpath, t->nstores);
+		if (!item || is_null(item) || item->type == YAML_SEQUENCE_NODE)
+			return fail(p, node_line(item ? item : node), ipath,
+				    "expected a folder, an s3:// prefix or a mapping with url, got %s",
+				    item ? type_name(item) : "nothing");
+		t->nstores++;
+		if ((rc = parse_store(p, item, ipath, &t->stores[t->nstores - 1])) < 0)
+			return rc;
+	}
+	return 0;
+}
 
 static int check_follow(cfg_parser *p, const yaml_node_t *node, const char *path)
 {
@@ -514,6 +622,7 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 			   { "allow_empty_source", 0, NULL },
 			   { "max_attempts", 0, NULL },
 			   { "ack_wait", 0, NULL },
+			   { "stores", 0, NULL },
 			   { NULL, 0, NULL } };
 	char path[CFG_PATH_MAX], kpath[CFG_PATH_MAX], buf[CFG_SHOW_MAX + 4];
 	long long v;
@@ -527,8 +636,8 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	t->ack_wait_seconds = 600;
 	if ((rc = walk_mapping(p, node, path, keys,
 			       "name, catalog, follow, databases, database_prefix, table_prefix, "
-			       "renames, location_rewrites, deletes, max_deletes, adopt, allow_empty_source, "
-			       "max_attempts, ack_wait")) < 0)
+			       "renames, location_rewrites, deletes, max_deletes, adopt, "
+			       "allow_empty_source, max_attempts, ack_wait, stores")) < 0)
 		return rc;
 	if ((rc = get_string(p, &keys[T_NAME], path, 1, &t->name)) < 0)
 		return rc;
@@ -589,6 +698,8 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 			return fail(p, node_line(n), kpath,
 				    "expected a duration from 1s to 1d such as 30s or 10m");
 	}
+	if (keys[T_STORES].value && (rc = parse_stores(p, keys[T_STORES].value, path, t)) < 0)
+		return rc;
 	return 0;
 }
 
@@ -833,6 +944,13 @@ void ms_agent_config_free(ms_agent_config *cfg)
 		free(t->table_prefix);
 		free_list(t->renames, t->nrenames);
 		free_list(t->location_rewrites, t->nrewrites);
+		for (size_t j = 0; j < t->nstores; j++) {
+			free(t->stores[j].url);
+			free(t->stores[j].endpoint);
+			free(t->stores[j].region);
+			free(t->stores[j].profile);
+		}
+		free(t->stores);
 	}
 	free(cfg->targets);
 	free(cfg->path);

@@ -27,6 +27,10 @@
  *       max_attempts: 5                         # before an event is dead-lettered
  *       ack_wait: 10m                           # an import not acknowledged by then
  *                                               # (agent killed) is delivered again
+ *       stores:                                 # where snapshots may be read from
+ *         - /data/snapshots                     # a folder, or s3://BUCKET[/PREFIX]
+ *         - { url: "s3://acme/exports", endpoint: "http://127.0.0.1:4568",
+ *             region: us-east-1, profile: test }  # and how to reach that bucket
  *
  * Durations: a number with unit s, m, h or d ("90s", "24h").  Unknown keys,
  * wrong types, duplicate target names and bad values are errors that name
@@ -40,6 +44,7 @@
 
 #include "metasync/error.h"
 #include "metasync/replicate.h"
+#include "util/duration.h"   /* ms_parse_duration, for schedules and ack_wait */
 
 typedef enum ms_schedule_kind {
 	MS_SCHEDULE_ON_DEMAND = 0,
@@ -59,6 +64,19 @@ typedef struct ms_agent_source {
 	int line;                     /* where the role starts in the file */
 } ms_agent_source;
 
+/*
+ * A store a target accepts snapshots from: a folder (absolute path or
+ * file:// URL) or s3://BUCKET[/PREFIX], matched as a prefix of whole path
+ * components; for s3, how to reach the bucket (an event never says).
+ */
+typedef struct ms_agent_store {
+	char *url;          /* as written, no query and no credentials */
+	char *endpoint;     /* s3 only, NULL: the environment or AWS */
+	char *region;       /* s3 only, NULL: the environment or the profile's */
+	char *profile;      /* s3 only, NULL: the environment's credentials */
+	int line;
+} ms_agent_store;
+
 typedef struct ms_agent_target {
 	char *name;
 	char *catalog;
@@ -77,6 +95,8 @@ typedef struct ms_agent_target {
 	int allow_empty_source;
 	unsigned max_attempts;   /* default 5 */
 	long long ack_wait_seconds;  /* default 600 */
+	ms_agent_store *stores;  /* nstores = 0: the default (see agent.h) */
+	size_t nstores;
 	int line;
 } ms_agent_target;
 
@@ -96,7 +116,5 @@ int ms_agent_config_parse(const char *name, const char *text, size_t len,
 			  ms_agent_config **out, ms_error *err);
 void ms_agent_config_free(ms_agent_config *cfg);
 
-/* Parse "90s", "15m", "24h", "7d" into seconds; MS_EINVAL when malformed. */
-int ms_parse_duration(const char *text, long long *seconds);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * metasync agent: load the configuration, run its roles until SIGTERM or
- * SIGINT (or, with --once, until the work waiting is done).
+ * SIGINT (or, with --once, until the work waiting is done, exiting with the
+ * worst outcome of that work so that cron jobs and CI see failures).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -74,7 +75,8 @@ int cmd_agent(int argc, char **argv)
 		fprintf(stderr, "metasync agent: serving /healthz and /metrics on port %d\n",
 			ms_agent_http_port(a));
 	ms_agent_wait(a);
-	rc = ms_agent_status(a) < 0 ? 1 : 0;
+	/* a service's run ends with SIGTERM; a --once run's with its work, which it reports */
+	rc = ao.once ? ms_agent_exit_code(a) : (ms_agent_status(a) < 0 ? 1 : 0);
 	running = NULL;
 	ms_agent_free(a);
 	ms_agent_config_free(cfg);

@@ -3,6 +3,7 @@
  * snapshot on a store.  The snapshot becomes visible (manifest, _SUCCESS,
  * LATEST) only when every entity is in.  With --notify BUS, an
  * io.metasync.snapshot.created event names it on the bus afterwards.
+ * First, what killed exports left in the store is removed (and said).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +11,22 @@
 #include <string.h>
 
 #include "tool.h"
+
+/* What the export's cleanup removed (not what it kept), and a cleanup that failed. */
+static void print_cleanup(const ms_gc_item *item, void *ctx)
+{
+	const char *store = ctx;
+
+	if (!item->key)
+		fprintf(stderr, "metasync export: warning: cannot clean up '%s': %s\n", store,
+			item->error);
+	else if (item->remove && item->error)
+		fprintf(stderr, "metasync export: warning: cannot remove abandoned '%s' from '%s': %s\n",
+			item->key, store, item->error);
+	else if (item->remove)
+		fprintf(stderr, "metasync export: removed abandoned '%s' (%s) from '%s': %s\n",
+			item->key, ms_format_bytes(item->bytes), store, item->why);
+}
 
 int cmd_export(int argc, char **argv)
 {
@@ -81,6 +98,10 @@ int cmd_export(int argc, char **argv)
 	eo.store_label = "--output-path";
 	if (!json && !quiet)
 		eo.progress = ms_progress_bar;
+	if (!quiet) {
+		eo.on_cleanup = print_cleanup;
+		eo.cleanup_ctx = (void *)output;
+	}
 	rc = ms_export(source, output, &eo, &info, &rep, &err);
 	if (rc < 0) {
 		code = ms_fail(&err);

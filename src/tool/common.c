@@ -12,6 +12,25 @@
 
 #include "tool.h"
 
+const char *ms_format_bytes(unsigned long long bytes)
+{
+	static _Thread_local char out[32];
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(out, sizeof(out), "%llu B", bytes);
+		return out;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, sizeof(out), "%.1f %s", v, units[u]);
+	return out;
+}
+
 int ms_exit_code_for(int rc)
 {
 	switch (rc) {

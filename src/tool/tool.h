@@ -56,6 +56,8 @@ int ms_run_replication(const char *cmd, ms_run_args *a);
 void ms_json_counts(cJSON *o, const char *name, const ms_counts *c);
 /* Print the report (human on a terminal or JSON). */
 void ms_print_report(const char *cmd, const ms_report *rep, int json, FILE *f);
+/* "812 B", "1.5 KiB", "180.0 MiB": a byte count for people (a static buffer per thread). */
+const char *ms_format_bytes(unsigned long long bytes);
 /* Progress bar callback: draws on stderr when it is a terminal. */
 void ms_progress_bar(unsigned long long done, unsigned long long total, void *ctx);
 /* Human plan/dry-run line per change (ctx: FILE * and verbosity through ms_run_args). */
@@ -70,5 +72,6 @@ int cmd_sync(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 #endif

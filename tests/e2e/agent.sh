@@ -316,11 +316,12 @@ EOF
 	term_agent "$AGENT"
 
 	# Another target, default max_attempts (5), --once: it waits for its
-	# retries, dead-letters both on its own and applies the good event.
+	# retries, dead-letters both on its own, applies the good event and exits
+	# 1 (dead letters are failures of the run).
 	cfg "$R/poison2.yaml" "$bus" poison2 "sqlite:$R/poison2.db?catalog-id=400000000002"
 	st=0
 	"$M" agent --config "$R/poison2.yaml" --once 2>"$R/poison2.log" || st=$?
-	[ "$st" -eq 0 ] || fail "agent poison2 --once exited with $st"
+	[ "$st" -eq 1 ] || fail "agent poison2 --once exited with $st, want 1"
 	[ "$(nlines "$R/poison2.log" 'target=poison2 event [0-9]+ dead-lettered after 5 attempts')" = 2 ] ||
 		fail "poison2 --once did not dead-letter both after 5 attempts"
 	"$M" bus read --bus "$bus" --stream dead >"$R/dead" || fail "bus read --stream dead exited with $?"

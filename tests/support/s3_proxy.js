@@ -5,10 +5,14 @@
 // trimmed, scope and date), and that x-amz-content-sha256 is the SHA-256 of
 // the payload actually sent (UNSIGNED-PAYLOAD refused).  With fault rates it
 // answers 503 SlowDown, or drops the connection before or after the server
-// has acted on the request, at random.
+// has acted on the request, at random.  With --uploads it also answers
+// ListMultipartUploads and AbortMultipartUpload, which s3rver lacks, from
+// the uploads it saw start, complete or abort (--uploads-age S: each seems
+// started S seconds earlier; --uploads-page N: N uploads per page).
 //
 //   node s3_proxy.js --target http://127.0.0.1:PORT [--secret S] [--fail P]
 //                    [--drop P] [--seed N] [--log FILE]
+//                    [--uploads 1 [--uploads-age S] [--uploads-page N]]
 //
 // Prints "listening on PORT" once ready.  --secret: the secret key to verify
 // with (default $AWS_SECRET_ACCESS_KEY); --fail / --drop: probabilities in
@@ -27,6 +31,11 @@ const failRate = Number(args.fail || 0);
 const dropRate = Number(args.drop || 0);
 let seed = Number(args.seed || Date.now()) >>> 0;
 const logFile = args.log;
+const emulateUploads = Boolean(args.uploads);
+const uploadsAge = Number(args['uploads-age'] || 0);
+const uploadsPage = Number(args['uploads-page'] || 1000);
+// uploadId -> { bucket, key, initiated (Date) }, for --uploads
+const uploads = new Map();
 
 function random() {
   // xorshift32: reproducible with --seed
@@ -111,6 +120,75 @@ function verify(req, body) {
   return null;
 }
 
+function xmlEscape(s) {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+// --uploads: answer ListMultipartUploads and AbortMultipartUpload here.
+// true when the request was answered.
+function answerUploads(req, res) {
+  const q = req.url.indexOf('?');
+  const path = dec(q < 0 ? req.url : req.url.slice(0, q)).replace(/^\//, '');
+  const params = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
+  const slash = path.indexOf('/');
+  const bucket = slash < 0 ? path : path.slice(0, slash);
+  const key = slash < 0 ? '' : path.slice(slash + 1);
+  if (req.method === 'GET' && key === '' && params.has('uploads')) {
+    const prefix = params.get('prefix') || '';
+    const km = params.get('key-marker') || '';
+    const um = params.get('upload-id-marker') || '';
+    const all = [...uploads.entries()]
+      .filter(([, u]) => u.bucket === bucket && u.key.startsWith(prefix))
+      .sort((a, b) => (a[1].key < b[1].key ? -1 : a[1].key > b[1].key ? 1 : a[0] < b[0] ? -1 : 1))
+      .filter(([id, u]) => km === '' || u.key > km || (u.key === km && id > um));
+    const page = all.slice(0, uploadsPage);
+    const truncated = all.length > page.length;
+    const last = page[page.length - 1];
+    let body = '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult>' +
+      `<Bucket>${xmlEscape(bucket)}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix>` +
+      `<IsTruncated>${truncated}</IsTruncated>`;
+    if (truncated)
+      body += `<NextKeyMarker>${xmlEscape(last[1].key)}</NextKeyMarker><NextUploadIdMarker>${last[0]}</NextUploadIdMarker>`;
+    for (const [id, u] of page)
+      body += `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${id}</UploadId>` +
+        `<Initiated>${u.initiated.toISOString()}</Initiated></Upload>`;
+    body += '</ListMultipartUploadsResult>';
+    log(`uploads list ${prefix}: ${page.length} of ${all.length}`);
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+    return true;
+  }
+  if (req.method === 'DELETE' && key !== '' && params.has('uploadId')) {
+    const id = params.get('uploadId');
+    if (!uploads.has(id)) {
+      xmlError(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+      return true;
+    }
+    uploads.delete(id);
+    log(`uploads abort ${key} ${id}`);
+    res.writeHead(204);
+    res.end();
+    return true;
+  }
+  return false;
+}
+
+// --uploads: what the server said to a start or a completion of an upload.
+function noteUploads(req, status, body) {
+  const q = req.url.indexOf('?');
+  const path = dec(q < 0 ? req.url : req.url.slice(0, q)).replace(/^\//, '');
+  const params = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
+  const slash = path.indexOf('/');
+  if (req.method !== 'POST' || slash < 0 || status !== 200) return;
+  if (params.has('uploads')) {
+    const m = /<UploadId>([^<]+)<\/UploadId>/.exec(body.toString());
+    if (m) uploads.set(m[1], { bucket: path.slice(0, slash), key: path.slice(slash + 1),
+      initiated: new Date(Date.now() - uploadsAge * 1000) });
+  } else if (params.has('uploadId')) {
+    uploads.delete(params.get('uploadId'));
+  }
+}
+
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', c => chunks.push(c));
@@ -123,6 +201,7 @@ const server = http.createServer((req, res) => {
       xmlError(res, bad[0], bad[1], bad[2]);
       return;
     }
+    if (emulateUploads && answerUploads(req, res)) return;
     const r = random();
     if (r < failRate) {
       log(`fault 503 ${what}`);
@@ -147,6 +226,11 @@ const server = http.createServer((req, res) => {
         upRes.resume();
         upRes.on('end', () => req.socket.destroy());
         return;
+      }
+      if (emulateUploads) {
+        const got = [];
+        upRes.on('data', c => got.push(c));
+        upRes.on('end', () => noteUploads(req, upRes.statusCode, Buffer.concat(got)));
       }
       res.writeHead(upRes.statusCode, upRes.headers);
       res.flushHeaders();

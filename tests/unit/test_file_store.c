@@ -2,7 +2,9 @@
  * The local-directory store beyond the shared conformance suite
  * (tests/conformance/store_conformance.c): nothing on disk for a refused key,
  * no temporary or directory left after an abort, temporaries hidden from
- * list, emptied directories pruned on remove (never the root), file URLs.
+ * list, emptied directories pruned on remove (never the root), file URLs,
+ * and no symbolic link followed below the root (a snapshot may not make
+ * metasync open files elsewhere).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,6 +177,93 @@ static void test_stat_remove(void **state)
 	assert_int_equal(access(fx->dir, F_OK), 0);
 }
 
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int ignore_key(const char *key, const ms_store_stat *st, void *ctx, ms_error *err)
+{
+	(void)key;
+	(void)st;
+	(void)ctx;
+	(void)err;
+	return 0;
+}
+
+/* A link where a file or a folder should be is refused by every operation. */
+static void test_links_refused(void **state)
+{
+	fixture *fx = *state;
+	char outside[512], path[512], link[512], want[600];
+	ms_store_writer *w = NULL;
+	ms_store_reader *r = NULL;
+	ms_store_stat st;
+	ms_error err;
+
+	assert_int_equal(ms_store_put_bytes(fx->st, "s/ok", "ok", 2, &err), 0);
+	snprintf(outside, sizeof(outside), "%s-outside", fx->dir);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	snprintf(path, sizeof(path), "%s/secret", outside);
+	put_file(path, "secret");
+
+	/* A file that is a link. */
+	snprintf(link, sizeof(link), "%s/s/link", fx->dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(ms_store_get_open(fx->st, "s/link", &r, &err), MS_EINTEGRITY);
+	snprintf(want, sizeof(want), "store path '%s' is a symbolic link", link);
+	assert_non_null(strstr(err.message, want));
+	assert_int_equal(ms_store_stat_key(fx->st, "s/link", &st, &err), MS_EINTEGRITY);
+	assert_int_equal(ms_store_list(fx->st, "s/", ignore_key, NULL, &err), MS_EINTEGRITY);
+	assert_non_null(strstr(err.message, want));
+	assert_int_equal(ms_store_list(fx->st, "", ignore_key, NULL, &err), MS_EINTEGRITY);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(ms_store_list(fx->st, "s/", ignore_key, NULL, &err), 0);
+
+	/* A folder that is a link: nothing is read, written or removed through it. */
+	snprintf(link, sizeof(link), "%s/t", fx->dir);
+	assert_int_equal(symlink(outside, link), 0);
+	snprintf(want, sizeof(want), "store path '%s' is a symbolic link", link);
+	assert_int_equal(ms_store_get_open(fx->st, "t/secret", &r, &err), MS_EINTEGRITY);
+	assert_non_null(strstr(err.message, want));
+	assert_int_equal(ms_store_stat_key(fx->st, "t/secret", &st, &err), MS_EINTEGRITY);
+	assert_int_equal(ms_store_list(fx->st, "t/", ignore_key, NULL, &err), MS_EINTEGRITY);
+	assert_non_null(strstr(err.message, want));
+	assert_int_equal(ms_store_put_open(fx->st, "t/new", &w, &err), MS_EINTEGRITY);
+	assert_int_equal(ms_store_remove(fx->st, "t/secret", &err), MS_EINTEGRITY);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/new", outside);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(unlink(link), 0);
+	rm_rf(outside);
+}
+
+/* The root itself may be a link (the user's own path); nothing below it may. */
+static void test_root_link_allowed(void **state)
+{
+	fixture *fx = *state;
+	char link[512];
+	ms_store *st = NULL;
+	ms_error err;
+	char *data;
+
+	assert_int_equal(ms_store_put_bytes(fx->st, "a/b", "v", 1, &err), 0);
+	snprintf(link, sizeof(link), "%s-link", fx->dir);
+	assert_int_equal(symlink(fx->dir, link), 0);
+	assert_int_equal(ms_store_open(&st, link, &err), 0);
+	data = get(st, "a/b");
+	assert_non_null(data);
+	assert_string_equal(data, "v");
+	free(data);
+	assert_int_equal(ms_store_put_bytes(st, "a/c", "w", 1, &err), 0);
+	ms_store_close(st);
+	assert_int_equal(unlink(link), 0);
+}
+
 static void test_urls(void **state)
 {
 	fixture *fx = *state;
@@ -204,6 +293,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_missing_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stat_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_links_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_root_link_allowed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

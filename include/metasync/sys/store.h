@@ -14,7 +14,8 @@
 extern "C" {
 #endif
 
-#define MS_STORE_DRIVER_VERSION 1
+/* 2: the optional lock, unlock and sweep slots */
+#define MS_STORE_DRIVER_VERSION 2
 
 struct ms_url;
 
@@ -29,6 +30,28 @@ typedef struct ms_store_driver {
 		    ms_error *err);
 	int (*stat)(ms_store *self, const char *key, ms_store_stat *out, ms_error *err);
 	int (*remove)(ms_store *self, const char *key, ms_error *err);
+	/*
+	 * Optional: hold prefix ("ID/") for this handle until unlock or close,
+	 * recorded so that another process can test it.  With
+	 * MS_STORE_LOCK_WRITER the record names this process as the writer.
+	 * 0 taken, no earlier record; 1 taken from a holder that is gone
+	 * (what it left is abandoned; holder, when not NULL, describes it);
+	 * MS_ECONFLICT a live process holds it (err names it); MS_EINTEGRITY
+	 * a link in the way; MS_EIO.
+	 */
+	int (*lock)(ms_store *self, const char *prefix, unsigned flags, char *holder,
+		    size_t holder_cap, ms_error *err);
+	/* Optional: release prefix; forget: drop the record too (always, when this handle made it). */
+	void (*unlock)(ms_store *self, const char *prefix, int forget);
+	/*
+	 * Optional: the store's own leftovers, which are not keys (the file
+	 * store's temporary files whose writer is gone, s3's multipart uploads
+	 * older than the grace): each to opts->on_item and, unless dry_run,
+	 * removed; counted into report.  MS_ENOTSUPPORTED when the server
+	 * cannot say (err says why; nothing else went wrong).
+	 */
+	int (*sweep)(ms_store *self, const ms_gc_options *opts, long long grace_seconds,
+		     ms_gc_report *report, ms_error *err);
 } ms_store_driver;
 
 struct ms_store {
@@ -71,6 +94,19 @@ typedef int (*ms_store_open_fn)(ms_store **out, const struct ms_url *url, ms_err
  * prefix such as "2026-01-01-00-00-00/", or "" for everything).
  */
 int ms_store_check_key(const char *key, size_t max, int allow_prefix, ms_error *err);
+
+#define MS_STORE_LOCK_WRITER 0x1
+
+/*
+ * The lock and unlock slots for the core (a snapshot writer holds its
+ * folder, gc the folder it removes): 0 on stores without them.
+ */
+int ms_store_lock(ms_store *st, const char *prefix, unsigned flags, char *holder,
+		  size_t holder_cap, ms_error *err);
+void ms_store_unlock(ms_store *st, const char *prefix, int forget);
+
+/* Count item into report and hand it to opts->on_item (for sweep slots). */
+void ms_store_gc_note(const ms_gc_options *opts, ms_gc_report *report, const ms_gc_item *item);
 
 #ifdef __cplusplus
 }

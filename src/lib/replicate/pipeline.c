@@ -8,6 +8,67 @@
 #include <time.h>
 
 #include "metasync/replicate.h"
+#include "util/buf.h"
+#include "util/url.h"
+
+/* The store's own URL from a snapshot catalog URL: its catalog-id left out (new). */
+static char *store_url_of(const char *url)
+{
+	ms_buf b = MS_BUF_INIT((size_t)64 << 10);
+	ms_url *u = NULL;
+	size_t i;
+	int rc;
+
+	if (ms_url_parse(&u, url, NULL) < 0 || !ms_url_param_get(u, "catalog-id")) {
+		ms_url_free(u);
+		return strdup(url);
+	}
+	rc = strcmp(u->scheme, "file") == 0 && strncmp(url, "file:", 5) != 0
+		     ? ms_buf_adds(&b, u->raw_rest)
+		     : ms_buf_printf(&b, "%s:%s", u->scheme, u->raw_rest);
+	for (i = 0; rc == 0 && i < u->nparams; i++) {
+		const char *p;
+
+		if (strcmp(u->params[i].key, "catalog-id") == 0)
+			continue;
+		rc = ms_buf_printf(&b, "%c%s=", strchr(b.ptr, '?') ? '&' : '?', u->params[i].key);
+		for (p = u->params[i].value; rc == 0 && *p; p++)
+			rc = strchr("%&#?+ ", *p) ? ms_buf_printf(&b, "%%%02X", (unsigned char)*p)
+						  : ms_buf_addc(&b, *p);
+	}
+	ms_url_free(u);
+	if (rc < 0) {
+		ms_buf_free(&b);
+		return NULL;
+	}
+	return ms_buf_detach(&b);
+}
+
+/*
+ * Remove what earlier exports provably abandoned in the store (killed ones
+ * cannot clean up after themselves), before this export adds to it.  Never
+ * fails the export: a failure is told to opts->on_cleanup.
+ */
+static void clean_store(const char *store_url, const ms_export_options *opts)
+{
+	ms_gc_options go = { 0 };
+	ms_store *st = NULL;
+	char *url = store_url_of(store_url);
+	ms_error e2;
+
+	ms_error_clear(&e2);
+	go.on_item = opts->on_cleanup;
+	go.ctx = opts->cleanup_ctx;
+	/* a store that cannot be opened is the export's own error to report */
+	if (url && ms_store_open(&st, url, &e2) == 0 && ms_store_gc(st, &go, NULL, &e2) < 0 &&
+	    opts->on_cleanup) {
+		ms_gc_item item = { MS_GC_INCOMPLETE, NULL, 0, NULL, e2.message, 0, 0 };
+
+		opts->on_cleanup(&item, opts->cleanup_ctx);
+	}
+	ms_store_close(st);
+	free(url);
+}
 
 int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,
 	      ms_snapshot_info *info, ms_report **report, ms_error *err)
@@ -26,6 +87,7 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 		ms_error_prefix(err, "%s: ", opts->source_label ? opts->source_label : "source");
 		return rc;
 	}
+	clean_store(store_url, opts);
 	oo.mode = MS_OPEN_WRITE;
 	oo.compress = opts->compress;
 	oo.part_bytes = opts->part_bytes;

@@ -1796,22 +1796,48 @@ done:
 /* ms_catalog_snapshot_info for both sides: a finished writer, a reader. */
 /*
  * The URL that names a snapshot to others: its label, with a local path made
- * absolute and free of '.', '..' and links (the folder exists by the time a
- * snapshot is described), so that an event never names a path that only
- * makes sense in the exporter's working directory.  New, or NULL.
+ * absolute (from the working directory) and free of '.' and '..' segments,
+ * taken lexically so that a path through a link stays the path the user
+ * gave; an event never names a path that only makes sense in the exporter's
+ * working directory.  New, or NULL.
  */
 static char *announced_url(const char *label)
 {
-	const char *path = strncmp(label, "file:", 5) == 0 ? label + 5 : label;
-	char *abs;
+	const char *path = strncmp(label, "file:", 5) == 0 ? label + 5 : label, *seg;
+	char cwd[4096];
+	ms_buf in = MS_BUF_INIT((size_t)64 << 10), out = MS_BUF_INIT((size_t)64 << 10);
+	char *result = NULL;
 
 	if (path != label && strncmp(path, "//", 2) == 0)
 		path += 2;
 	if (strstr(label, "://") && path == label)
 		return strdup(label); /* s3:// and other remote stores */
-	if (!(abs = realpath(path, NULL)))
-		return strdup(label);
-	return abs;
+	if (path[0] != '/' && (!getcwd(cwd, sizeof(cwd)) || ms_buf_printf(&in, "%s/", cwd) < 0))
+		goto done;
+	if (ms_buf_adds(&in, path) < 0)
+		goto done;
+	for (seg = ms_buf_cstr(&in); *seg;) {
+		size_t n = strcspn(seg, "/");
+
+		if (n == 2 && strncmp(seg, "..", 2) == 0) {
+			while (out.len && out.ptr[out.len - 1] != '/')
+				out.len--;
+			if (out.len)
+				out.len--;
+			if (out.ptr)
+				out.ptr[out.len] = '\0';
+		} else if (n && !(n == 1 && seg[0] == '.') &&
+			   (ms_buf_addc(&out, '/') < 0 || ms_buf_add(&out, seg, n) < 0)) {
+			goto done;
+		}
+		seg += n;
+		seg += *seg == '/';
+	}
+	result = out.len ? ms_buf_detach(&out) : strdup("/");
+done:
+	ms_buf_free(&in);
+	ms_buf_free(&out);
+	return result;
 }
 
 static int snapshot_info(ms_catalog *self, ms_snapshot_info *out, ms_error *err)
@@ -1960,8 +1986,12 @@ static int open_writer(snapshot *s, const ms_url *url, const ms_open_options *op
 			return oom(err);
 		if ((rc = prefix_used(s->store, s->prefix, err)) < 0)
 			return rc;
-		if (rc == 0)
+		/* held until closed, so that no one takes it for abandoned (store gc) */
+		if (rc == 0 && (rc = ms_store_lock(s->store, s->prefix, MS_STORE_LOCK_WRITER, NULL, 0,
+						   err)) >= 0)
 			break;
+		if (rc < 0 && rc != MS_ECONFLICT)
+			return rc;   /* MS_ECONFLICT: another export took this name just now */
 	}
 	if (i == 1000)
 		return ms_error_set(err, MS_EEXISTS, "no free snapshot name for '%s' in '%s'", base,

@@ -6,11 +6,20 @@
  * manifest someone else wrote.  A put writes a hidden temporary file in the
  * key's directory, fsyncs it and renames it into place on commit, so a reader
  * sees either nothing or the whole object; list skips those temporaries and
- * returns keys in byte order, as S3's ListObjectsV2 does.
+ * returns keys in byte order, as S3's ListObjectsV2 does.  Writers hold
+ * locks that tell a later process whether they are alive (file_lock.c).
+ *
+ * Below the root nothing is reached through a symbolic link: every
+ * operation walks the key's folders with openat(O_NOFOLLOW), so a snapshot
+ * whose data file, folder or manifest.json is a link to elsewhere is refused
+ * (MS_EINTEGRITY naming the link) rather than read, and nothing is written
+ * or removed outside the root.  The root itself is the user's path and may
+ * be a link.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +33,7 @@
 #include "util/url.h" /* before sys/store.h, which names struct ms_url */
 #include "metasync/sys/store.h"
 #include "util/buf.h"
+#include "file_internal.h"
 
 int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 
@@ -36,20 +46,18 @@ int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 /* Longest key accepted. */
 #define KEY_MAX ((size_t)4096)
 
-typedef struct file_store {
-	ms_store base;
-	char *root;   /* owned; no trailing slash except for "/" itself */
-} file_store;
-
 typedef struct file_writer {
 	ms_store_writer base;
+	const file_store *fs;
 	int fd;
-	char *tmp;     /* owned; temporary path */
-	char *path;    /* owned; final path */
-	char *key;     /* owned; for messages */
+	int dfd;       /* the key's directory */
+	char *tmp;     /* owned; the temporary file's name in dfd */
+	char *tmp_path; /* owned; its path, for messages */
+	char *path;    /* owned; final path, for messages */
+	char *key;     /* owned */
+	const char *name; /* the final name in dfd (inside key) */
 	char *buf;     /* owned; WRITE_BUF bytes */
 	size_t len;
-	size_t root_len; /* directories this short or shorter are never removed */
 	int failed;    /* a write failed: commit refuses */
 } file_writer;
 
@@ -66,10 +74,10 @@ static int check_key(const char *key, int allow_prefix, ms_error *err)
 	return ms_store_check_key(key, KEY_MAX, allow_prefix, err);
 }
 
-/* root + "/" + key (new), or NULL when out of memory. */
-static char *join_path(const file_store *fs, const char *key)
+/* root + "/" + the first kl bytes of key (new), or NULL when out of memory. */
+char *fstore_join_n(const file_store *fs, const char *key, size_t kl)
 {
-	size_t rl = strlen(fs->root), kl = strlen(key);
+	size_t rl = strlen(fs->root);
 	int slash = rl > 0 && fs->root[rl - 1] != '/';
 	char *p = malloc(rl + (size_t)slash + kl + 1);
 
@@ -78,11 +86,18 @@ static char *join_path(const file_store *fs, const char *key)
 	memcpy(p, fs->root, rl);
 	if (slash)
 		p[rl] = '/';
-	memcpy(p + rl + (size_t)slash, key, kl + 1);
+	memcpy(p + rl + (size_t)slash, key, kl);
+	p[rl + (size_t)slash + kl] = '\0';
 	return p;
 }
 
-static int io_error(ms_error *err, int e, const char *what, const char *path)
+/* root + "/" + key (new), or NULL when out of memory. */
+char *fstore_join_path(const file_store *fs, const char *key)
+{
+	return fstore_join_n(fs, key, strlen(key));
+}
+
+int fstore_io_error(ms_error *err, int e, const char *what, const char *path)
 {
 	int rc = ms_error_set(err, e == ENOENT ? MS_ENOTFOUND : MS_EIO, "cannot %s '%s'", what,
 			      path);
@@ -93,76 +108,158 @@ static int io_error(ms_error *err, int e, const char *what, const char *path)
 	return rc;
 }
 
-/* mkdir -p for the directory part of path (everything before the last '/'). */
-static int make_parents(char *path, ms_error *err)
+static int oom(ms_error *err)
 {
-	char *slash = strrchr(path, '/');
-	char *p;
-	struct stat sb;
-	int rc = 0;
+	return ms_error_set(err, MS_ENOMEM, "out of memory");
+}
 
-	if (!slash || slash == path)
-		return 0;
-	*slash = '\0';
-	if (stat(path, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode))
-			rc = ms_error_set(err, MS_EIO, "cannot create directory '%s': a file is in the way",
-					  path);
+/*
+ * A link met below the root: refused, naming the link's path, which is the
+ * first len bytes of key under the root.
+ */
+int fstore_link_error(const file_store *fs, const char *key, size_t len, ms_error *err)
+{
+	char *p = fstore_join_n(fs, key, len);
+	int rc = ms_error_set(err, MS_EINTEGRITY,
+			      "store path '%s' is a symbolic link (links inside a store are never "
+			      "followed)",
+			      p ? p : key);
+
+	free(p);
+	return rc;
+}
+
+/* mkdir -p path (links followed: this is the root the user named). */
+static int make_root(const char *root)
+{
+	char *path = strdup(root), *p;
+	struct stat sb;
+	int e = 0;
+
+	if (!path)
+		return ENOMEM;
+	if (stat(path, &sb) == 0)
 		goto done;
-	}
 	for (p = path + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0777) < 0 && errno != EEXIST) {
-			rc = io_error(err, errno, "create directory", path);
-			*p = '/';
-			goto done;
-		}
+		if (mkdir(path, 0777) < 0 && errno != EEXIST)
+			e = errno;
 		*p = '/';
+		if (e)
+			goto done;
 	}
 	if (mkdir(path, 0777) < 0 && errno != EEXIST)
-		rc = io_error(err, errno, "create directory", path);
+		e = errno;
 done:
-	*slash = '/';
-	return rc;
-}
-
-/* fsync the directory holding path so that a rename in it is durable. */
-static void sync_parent(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd;
-
-	if (!slash)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (!dir)
-		return;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
+	free(path);
+	return e;
 }
 
 /*
- * Directories are not objects: remove the ones above path that are empty
- * now, stopping at the root.  path is modified.
+ * Open the directory named by the first len bytes of key (whole components,
+ * 0 for the root) without following a link at any component below the
+ * root, making missing directories with create.  0 with *dfd new; else an
+ * errno value, *at the length of key up to the end of the component that
+ * failed: ELOOP when it is a symbolic link, ENOTDIR when it is another kind
+ * of file, ENOENT when it is missing.
  */
-static void prune_parents(char *path, size_t root_len)
+int fstore_walk_dirs(const file_store *fs, const char *key, size_t len, int create, int *dfd,
+		     size_t *at)
 {
-	char *slash;
+	size_t i = 0;
+	int fd, e;
 
-	while ((slash = strrchr(path, '/')) != NULL && (size_t)(slash - path) > root_len) {
-		*slash = '\0';
-		if (rmdir(path) < 0)
-			break;
+	*at = 0;
+	if (create && (e = make_root(fs->root)) != 0)
+		return e;
+	if ((fd = open(fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return errno;
+	while (i < len) {
+		char comp[NAME_MAX + 1];
+		size_t j = i;
+		int nfd;
+
+		while (j < len && key[j] != '/')
+			j++;
+		*at = j;
+		if (j - i > NAME_MAX) {
+			close(fd);
+			return ENAMETOOLONG;
+		}
+		memcpy(comp, key + i, j - i);
+		comp[j - i] = '\0';
+		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
+				e = errno;
+				close(fd);
+				return e;
+			}
+			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (nfd < 0) {
+			struct stat sb;
+
+			e = errno;
+			/* O_NOFOLLOW with O_DIRECTORY says ENOTDIR for a link */
+			if ((e == ENOTDIR || e == ELOOP) &&
+			    fstatat(fd, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode))
+				e = ELOOP;
+			close(fd);
+			return e;
+		}
+		close(fd);
+		fd = nfd;
+		i = j + 1;
+	}
+	*dfd = fd;
+	return 0;
+}
+
+/*
+ * walk_dirs for the directory holding key's last component, whose name is
+ * *base (inside key).
+ */
+int fstore_walk_parent(const file_store *fs, const char *key, int create, int *dfd,
+		       const char **base, size_t *at)
+{
+	const char *slash = strrchr(key, '/');
+
+	*base = slash ? slash + 1 : key;
+	return fstore_walk_dirs(fs, key, slash ? (size_t)(slash - key) : 0, create, dfd, at);
+}
+
+/*
+ * Directories are not objects: remove the ones above key that are empty
+ * now, deepest first, stopping at the first that is not (never the root).
+ */
+void fstore_prune_parents(const file_store *fs, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (;;) {
+		const char *slash = memrchr(key, '/', n), *pslash, *name;
+		char comp[NAME_MAX + 1];
+		size_t dlen, at;
+		int pfd, r;
+
+		if (!slash)
+			return;
+		dlen = (size_t)(slash - key);
+		pslash = memrchr(key, '/', dlen);
+		name = pslash ? pslash + 1 : key;
+		if ((size_t)(slash - name) > NAME_MAX ||
+		    fstore_walk_dirs(fs, key, pslash ? (size_t)(pslash - key) : 0, 0, &pfd, &at) != 0)
+			return;
+		memcpy(comp, name, (size_t)(slash - name));
+		comp[slash - name] = '\0';
+		r = unlinkat(pfd, comp, AT_REMOVEDIR);
+		close(pfd);
+		if (r < 0)
+			return;
+		n = dlen;
 	}
 }
 
@@ -186,11 +283,27 @@ static void writer_free(file_writer *w)
 {
 	if (w->fd >= 0)
 		close(w->fd);
+	if (w->dfd >= 0)
+		close(w->dfd);
 	free(w->tmp);
+	free(w->tmp_path);
 	free(w->path);
 	free(w->key);
 	free(w->buf);
 	free(w);
+}
+
+/* Remove the writer's temporary file and the directories that leaves empty. */
+static void writer_discard(file_writer *w)
+{
+	if (w->fd >= 0) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	if (w->tmp && w->dfd >= 0) {
+		unlinkat(w->dfd, w->tmp, 0);
+		fstore_prune_parents(w->fs, w->key);
+	}
 }
 
 static int writer_flush(file_writer *w, ms_error *err)
@@ -199,7 +312,7 @@ static int writer_flush(file_writer *w, ms_error *err)
 		return 0;
 	if (write_all(w->fd, w->buf, w->len) < 0) {
 		w->failed = 1;
-		return io_error(err, errno, "write", w->tmp);
+		return fstore_io_error(err, errno, "write", w->tmp_path);
 	}
 	w->len = 0;
 	return 0;
@@ -222,7 +335,7 @@ static int fw_write(ms_store_writer *base, const void *data, size_t len, ms_erro
 	if (len >= WRITE_BUF) {
 		if (write_all(w->fd, data, len) < 0) {
 			w->failed = 1;
-			return io_error(err, errno, "write", w->tmp);
+			return fstore_io_error(err, errno, "write", w->tmp_path);
 		}
 		return 0;
 	}
@@ -243,28 +356,27 @@ static int fw_commit(ms_store_writer *base, ms_error *err)
 	if ((rc = writer_flush(w, err)) < 0)
 		goto done;
 	if (fsync(w->fd) < 0) {
-		rc = io_error(err, errno, "sync", w->tmp);
+		rc = fstore_io_error(err, errno, "sync", w->tmp_path);
 		goto done;
 	}
 	if (close(w->fd) < 0) {
 		w->fd = -1;
-		rc = io_error(err, errno, "close", w->tmp);
+		rc = fstore_io_error(err, errno, "close", w->tmp_path);
 		goto done;
 	}
 	w->fd = -1;
-	if (rename(w->tmp, w->path) < 0) {
-		rc = io_error(err, errno, "rename into", w->path);
+	/* renameat replaces a link at the final name, never what it points to */
+	if (renameat(w->dfd, w->tmp, w->dfd, w->name) < 0) {
+		rc = fstore_io_error(err, errno, "rename into", w->path);
 		goto done;
 	}
-	sync_parent(w->path);
+	(void)fsync(w->dfd);   /* the rename is durable */
 	free(w->tmp);
 	w->tmp = NULL;
 	rc = 0;
 done:
-	if (rc < 0 && w->tmp) {
-		unlink(w->tmp);
-		prune_parents(w->tmp, w->root_len);
-	}
+	if (rc < 0)
+		writer_discard(w);
 	writer_free(w);
 	return rc;
 }
@@ -273,75 +385,85 @@ static void fw_abort(ms_store_writer *base)
 {
 	file_writer *w = (file_writer *)base;
 
-	if (w->fd >= 0) {
-		close(w->fd);
-		w->fd = -1;
-	}
-	if (w->tmp) {
-		unlink(w->tmp);
-		prune_parents(w->tmp, w->root_len);
-	}
+	writer_discard(w);
 	writer_free(w);
 }
 
-/* Open a fresh temporary file beside path; *tmp is new. */
-static int open_tmp(const char *path, char **tmp, int *fd, ms_error *err)
+/* Open a fresh temporary file in the writer's directory (w->tmp, w->fd). */
+static int open_tmp(file_writer *w, ms_error *err)
 {
-	const char *slash = strrchr(path, '/');
-	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
 	int attempt;
 
 	for (attempt = 0; attempt < 100; attempt++) {
 		unsigned long n = atomic_fetch_add(&tmp_counter, 1);
 		struct timespec ts;
-		ms_buf b = MS_BUF_INIT(KEY_MAX * 2);
+		char name[96];
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		if (ms_buf_add(&b, path, dl) < 0 ||
-		    ms_buf_printf(&b, TMP_PREFIX "%ld-%lu-%lx", (long)getpid(), n,
-				  (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec) < 0) {
-			ms_buf_free(&b);
-			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		snprintf(name, sizeof(name), TMP_PREFIX "%ld-%lu-%lx", (long)getpid(), n,
+			 (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
+		w->fd = openat(w->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0666);
+		/* held while written, so that a sweep never takes it for abandoned */
+		if (w->fd >= 0 && fstore_hold_tmp(w->fd) < 0) {
+			close(w->fd);
+			w->fd = -1;
+			continue;
 		}
-		*fd = open(b.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (*fd >= 0) {
-			*tmp = ms_buf_detach(&b);
+		if (w->fd >= 0) {
+			size_t dl = strlen(w->path) - strlen(w->name);
+
+			w->tmp = strdup(name);
+			w->tmp_path = malloc(dl + strlen(name) + 1);
+			if (!w->tmp || !w->tmp_path)
+				return oom(err);
+			memcpy(w->tmp_path, w->path, dl);
+			strcpy(w->tmp_path + dl, name);
 			return 0;
 		}
-		if (errno != EEXIST) {
-			int rc = io_error(err, errno, "create", b.ptr);
-
-			ms_buf_free(&b);
-			return rc;
-		}
-		ms_buf_free(&b);
+		if (errno != EEXIST)
+			return fstore_io_error(err, errno, "create a temporary file beside", w->path);
 	}
-	return ms_error_set(err, MS_EIO, "cannot create a temporary file beside '%s'", path);
+	return ms_error_set(err, MS_EIO, "cannot create a temporary file beside '%s'", w->path);
 }
 
 static int fs_put_open(ms_store *self, const char *key, ms_store_writer **out, ms_error *err)
 {
 	file_store *fs = (file_store *)self;
 	file_writer *w;
-	int rc;
+	size_t at;
+	int rc, e;
 
 	if ((rc = check_key(key, 0, err)) < 0)
 		return rc;
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
+		return oom(err);
 	w->fd = -1;
-	w->root_len = strlen(fs->root);
-	w->path = join_path(fs, key);
+	w->dfd = -1;
+	w->fs = fs;
+	w->path = fstore_join_path(fs, key);
 	w->key = strdup(key);
 	w->buf = malloc(WRITE_BUF);
 	if (!w->path || !w->key || !w->buf) {
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		rc = oom(err);
 		goto done;
 	}
-	if ((rc = make_parents(w->path, err)) < 0)
+	if ((e = fstore_walk_parent(fs, w->key, 1, &w->dfd, &w->name, &at)) != 0) {
+		char *p = fstore_join_n(fs, key, at);
+
+		if (e == ELOOP)
+			rc = fstore_link_error(fs, key, at, err);
+		else if (e == ENOTDIR)
+			rc = ms_error_set(err, MS_EIO, "cannot create directory '%s': a file is in the way",
+					  p ? p : key);
+		else
+			rc = fstore_io_error(err, e, "create directory", p ? p : key);
+		free(p);
+		w->name = NULL;
 		goto done;
-	if ((rc = open_tmp(w->path, &w->tmp, &w->fd, err)) < 0)
+	}
+	if ((rc = open_tmp(w, err)) < 0)
 		goto done;
 	w->base.write = fw_write;
 	w->base.commit = fw_commit;
@@ -349,8 +471,10 @@ static int fs_put_open(ms_store *self, const char *key, ms_store_writer **out, m
 	*out = &w->base;
 	rc = 0;
 done:
-	if (rc < 0)
+	if (rc < 0) {
+		writer_discard(w);
 		writer_free(w);
+	}
 	return rc;
 }
 
@@ -364,7 +488,7 @@ static int fr_read(ms_store_reader *base, void *buf, size_t len, size_t *got, ms
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return io_error(err, errno, "read", r->key);
+			return fstore_io_error(err, errno, "read", r->key);
 		}
 		*got = (size_t)n;
 		return 0;
@@ -378,7 +502,7 @@ static int fr_seek(ms_store_reader *base, unsigned long long offset, ms_error *e
 	if (offset > (unsigned long long)INT64_MAX)
 		return ms_error_set(err, MS_EINVAL, "cannot seek in '%s' to %llu", r->key, offset);
 	if (lseek(r->fd, (off_t)offset, SEEK_SET) == (off_t)-1)
-		return io_error(err, errno, "seek in", r->key);
+		return fstore_io_error(err, errno, "seek in", r->key);
 	return 0;
 }
 
@@ -395,35 +519,49 @@ static int fs_get_open(ms_store *self, const char *key, ms_store_reader **out, m
 {
 	file_store *fs = (file_store *)self;
 	file_reader *r = NULL;
+	const char *base;
 	struct stat sb;
 	char *path = NULL;
-	int fd = -1, rc;
+	int fd = -1, dfd = -1, rc, e;
+	size_t at;
 
 	if ((rc = check_key(key, 0, err)) < 0)
 		return rc;
-	if (!(path = join_path(fs, key))) {
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	if (!(path = fstore_join_path(fs, key))) {
+		rc = oom(err);
 		goto done;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = io_error(err, errno, "open", path);
+	if ((e = fstore_walk_parent(fs, key, 0, &dfd, &base, &at)) == 0) {
+		/* O_NONBLOCK: a FIFO put in a store must not hang the reader */
+		fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			e = errno;
+			at = strlen(key);
+		}
+	}
+	if (e == ELOOP) {
+		rc = fstore_link_error(fs, key, at, err);
+		goto done;
+	}
+	if (e) {
+		rc = fstore_io_error(err, e, "open", path);
 		goto done;
 	}
 	if (fstat(fd, &sb) < 0) {
-		rc = io_error(err, errno, "stat", path);
+		rc = fstore_io_error(err, errno, "stat", path);
 		goto done;
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' in '%s' is not a file", key, self->url);
 		goto done;
 	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 #ifdef POSIX_FADV_SEQUENTIAL
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->key = strdup(path))) {
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		rc = oom(err);
 		goto done;
 	}
 	r->fd = fd;
@@ -441,6 +579,8 @@ done:
 	}
 	if (fd >= 0)
 		close(fd);
+	if (dfd >= 0)
+		close(dfd);
 	free(path);
 	return rc;
 }
@@ -484,34 +624,28 @@ static int key_list_add(key_list *l, const char *key, const struct stat *sb)
 }
 
 /*
- * Collect the keys under directory `rel` (a key prefix ending in '/' or "")
- * that start with prefix.  Symbolic links to files count as files; links to
- * directories are not followed.
+ * Collect the keys under the directory open as dfd (which this takes),
+ * whose key prefix `rel` is "" or ends in '/', that start with prefix.  A
+ * symbolic link that agrees with the prefix is refused, never followed.
  */
-static int walk(const file_store *fs, ms_buf *rel, const char *prefix, size_t plen, int depth,
-		key_list *l, ms_error *err)
+static int walk(const file_store *fs, int dfd, ms_buf *rel, const char *prefix, size_t plen,
+		int depth, key_list *l, ms_error *err)
 {
 	DIR *d = NULL;
 	struct dirent *de;
-	char *dir = NULL;
 	size_t base = rel->len;
 	int rc = 0;
 
-	if (depth > LIST_DEPTH_MAX)
-		return 0;
-	if (!(dir = join_path(fs, rel->len ? rel->ptr : ".")))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	d = opendir(dir);
-	if (!d) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			rc = io_error(err, errno, "list", dir);
-		goto done;
+	if (depth > LIST_DEPTH_MAX || !(d = fdopendir(dfd))) {
+		if (depth <= LIST_DEPTH_MAX)
+			rc = fstore_io_error(err, errno, "list", fs->root);
+		close(dfd);
+		return rc;
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
-		struct stat sb, lsb;
+		struct stat sb;
 		size_t cmp;
-		char *path;
-		int st;
+		int nfd;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -519,7 +653,7 @@ static int walk(const file_store *fs, ms_buf *rel, const char *prefix, size_t pl
 			continue;
 		rel->len = base;
 		if (ms_buf_adds(rel, de->d_name) < 0) {
-			rc = ms_error_set(err, MS_ENOMEM, "path under '%s' is too long", dir);
+			rc = ms_error_set(err, MS_ENOMEM, "path under '%s' is too long", fs->root);
 			goto done;
 		}
 		/* Prune: the entry must agree with the prefix as far as both go. */
@@ -528,41 +662,44 @@ static int walk(const file_store *fs, ms_buf *rel, const char *prefix, size_t pl
 			continue;
 		if (check_key(rel->ptr, 0, NULL) < 0)
 			continue;
-		if (!(path = join_path(fs, rel->ptr))) {
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;   /* gone meanwhile */
+		if (S_ISLNK(sb.st_mode)) {
+			rc = fstore_link_error(fs, rel->ptr, rel->len, err);
 			goto done;
 		}
-		st = lstat(path, &lsb);
-		if (st == 0 && S_ISLNK(lsb.st_mode))
-			st = stat(path, &sb);
-		else
-			sb = lsb;
-		free(path);
-		if (st < 0)
-			continue;
-		if (S_ISDIR(sb.st_mode) && !S_ISLNK(lsb.st_mode)) {
-			if (ms_buf_addc(rel, '/') < 0) {
-				rc = ms_error_set(err, MS_ENOMEM, "path under '%s' is too long", dir);
+		if (S_ISDIR(sb.st_mode)) {
+			nfd = openat(dirfd(d), de->d_name,
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (nfd < 0) {
+				if (errno == ENOENT)
+					continue;
+				rc = errno == ENOTDIR || errno == ELOOP
+					     ? fstore_link_error(fs, rel->ptr, rel->len, err)
+					     : fstore_io_error(err, errno, "list", rel->ptr);
 				goto done;
 			}
-			if ((rc = walk(fs, rel, prefix, plen, depth + 1, l, err)) < 0)
+			if (ms_buf_addc(rel, '/') < 0) {
+				close(nfd);
+				rc = ms_error_set(err, MS_ENOMEM, "path under '%s' is too long", fs->root);
+				goto done;
+			}
+			if ((rc = walk(fs, nfd, rel, prefix, plen, depth + 1, l, err)) < 0)
 				goto done;
 		} else if (S_ISREG(sb.st_mode) && rel->len >= plen) {
 			if (key_list_add(l, rel->ptr, &sb) < 0) {
-				rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+				rc = oom(err);
 				goto done;
 			}
 		}
 	}
 	if (errno != 0)
-		rc = io_error(err, errno, "list", dir);
+		rc = fstore_io_error(err, errno, "list", fs->root);
 done:
 	rel->len = base;
 	if (rel->ptr)
 		rel->ptr[base] = '\0';
-	if (d)
-		closedir(d);
-	free(dir);
+	closedir(d);
 	return rc;
 }
 
@@ -578,8 +715,8 @@ static int fs_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 	key_list l = { 0 };
 	ms_buf rel = MS_BUF_INIT(KEY_MAX * 2);
 	const char *slash;
-	size_t i;
-	int rc;
+	size_t i, at, dlen;
+	int rc, e, dfd = -1;
 
 	if (!prefix)
 		prefix = "";
@@ -587,11 +724,25 @@ static int fs_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 		return rc;
 	/* Start at the deepest directory the prefix names entirely. */
 	slash = strrchr(prefix, '/');
-	if (slash && ms_buf_add(&rel, prefix, (size_t)(slash - prefix) + 1) < 0) {
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	dlen = slash ? (size_t)(slash - prefix) : 0;
+	if (slash && ms_buf_add(&rel, prefix, dlen + 1) < 0) {
+		rc = oom(err);
 		goto done;
 	}
-	if ((rc = walk(fs, &rel, prefix, strlen(prefix), 0, &l, err)) < 0)
+	if ((e = fstore_walk_dirs(fs, prefix, dlen, 0, &dfd, &at)) != 0) {
+		if (e == ELOOP) {
+			rc = fstore_link_error(fs, prefix, at, err);
+		} else if (e == ENOENT || e == ENOTDIR) {
+			rc = 0;   /* nothing there */
+		} else {
+			char *p = fstore_join_n(fs, prefix, at);
+
+			rc = fstore_io_error(err, e, "list", p ? p : fs->root);
+			free(p);
+		}
+		goto done;
+	}
+	if ((rc = walk(fs, dfd, &rel, prefix, strlen(prefix), 0, &l, err)) < 0)
 		goto done;
 	if (l.n > 1)
 		qsort(l.items, l.n, sizeof(*l.items), cmp_items);
@@ -605,53 +756,83 @@ done:
 	return rc;
 }
 
+/*
+ * fstatat of key without following links: 0 with *sb filled, else an
+ * error (MS_ENOTFOUND when missing, MS_EINTEGRITY for a link) or, with
+ * dfd_out, the directory left open for the caller.
+ */
+static int stat_key(const file_store *fs, const char *key, struct stat *sb, const char *what,
+		    int *dfd_out, ms_error *err)
+{
+	const char *base;
+	char *path = NULL;
+	size_t at;
+	int dfd = -1, e, rc = 0;
+
+	if ((e = fstore_walk_parent(fs, key, 0, &dfd, &base, &at)) == 0 &&
+	    fstatat(dfd, base, sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		e = errno;
+		at = strlen(key);
+	}
+	if (e == 0 && S_ISLNK(sb->st_mode)) {
+		e = ELOOP;
+		at = strlen(key);
+	}
+	if (e == ELOOP)
+		rc = fstore_link_error(fs, key, at, err);
+	else if (e == ENOENT || e == ENOTDIR)
+		rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key, fs->base.url);
+	else if (e)
+		rc = fstore_io_error(err, e, what, (path = fstore_join_path(fs, key)) ? path : key);
+	free(path);
+	if (rc == 0 && dfd_out) {
+		*dfd_out = dfd;
+		return 0;
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
 static int fs_stat(ms_store *self, const char *key, ms_store_stat *out, ms_error *err)
 {
 	file_store *fs = (file_store *)self;
 	struct stat sb;
-	char *path;
 	int rc;
 
 	if ((rc = check_key(key, 0, err)) < 0)
 		return rc;
-	if (!(path = join_path(fs, key)))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	if (stat(path, &sb) < 0) {
-		rc = errno == ENOENT || errno == ENOTDIR
-			     ? ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key,
-					    self->url)
-			     : io_error(err, errno, "stat", path);
-	} else if (!S_ISREG(sb.st_mode)) {
-		rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key, self->url);
-	} else {
-		out->size = (uint64_t)sb.st_size;
-		out->mtime = (int64_t)sb.st_mtime;
-		rc = 0;
-	}
-	free(path);
-	return rc;
+	if ((rc = stat_key(fs, key, &sb, "stat", NULL, err)) < 0)
+		return rc;
+	if (!S_ISREG(sb.st_mode))
+		return ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key, self->url);
+	out->size = (uint64_t)sb.st_size;
+	out->mtime = (int64_t)sb.st_mtime;
+	return 0;
 }
 
 static int fs_remove(ms_store *self, const char *key, ms_error *err)
 {
 	file_store *fs = (file_store *)self;
-	char *path;
-	size_t rl = strlen(fs->root);
-	int rc = 0;
+	const char *slash = strrchr(key, '/');
+	struct stat sb;
+	char *path = NULL;
+	int rc, dfd = -1;
 
 	if ((rc = check_key(key, 0, err)) < 0)
 		return rc;
-	if (!(path = join_path(fs, key)))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	if (unlink(path) < 0) {
-		rc = errno == ENOENT || errno == ENOTDIR
-			     ? ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key,
-					    self->url)
-			     : io_error(err, errno, "remove", path);
+	if ((rc = stat_key(fs, key, &sb, "remove", &dfd, err)) < 0)
+		return rc;
+	if (unlinkat(dfd, slash ? slash + 1 : key, 0) < 0) {
+		rc = errno == ENOENT ? ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'",
+						    key, self->url)
+				     : fstore_io_error(err, errno, "remove",
+						(path = fstore_join_path(fs, key)) ? path : key);
 		goto done;
 	}
-	prune_parents(path, rl);
+	fstore_prune_parents(fs, key);
 done:
+	close(dfd);
 	free(path);
 	return rc;
 }
@@ -660,6 +841,7 @@ static void fs_close(ms_store *self)
 {
 	file_store *fs = (file_store *)self;
 
+	fstore_unlock_all(fs);
 	free(fs->root);
 	free(fs->base.url);
 	free(fs);
@@ -680,6 +862,14 @@ static const ms_store_driver file_store_driver = {
 	.stat = fs_stat,
 	/* optional; removes the file and the directories left empty; MS_ENOTFOUND, MS_EIO */
 	.remove = fs_remove,
+	/* optional; flock on PREFIX/.ms-tmp-lock (created, naming the process for a writer);
+	 * 1 taken from a dead holder, MS_ECONFLICT a live one, MS_EINTEGRITY a link, MS_EIO */
+	.lock = fstore_lock,
+	/* optional; removes the lock file when forgetting or made by this handle */
+	.unlock = fstore_unlock,
+	/* optional; temporary files no writer holds, folders holding only a dead writer's
+	 * lock; never follows a link; MS_EIO when the root cannot be read */
+	.sweep = fstore_sweep,
 };
 
 /*

@@ -335,7 +335,7 @@ typedef struct list_page {
 	int oom;
 } list_page;
 
-static int64_t parse_iso(const char *t)
+int64_t s3_parse_iso(const char *t)
 {
 	struct tm tm;
 
@@ -357,7 +357,7 @@ static void list_cb(const char *parent, const char *name, const char *text, void
 		} else if (strcmp(name, "Size") == 0) {
 			p->cur.size = strtoull(text, NULL, 10);
 		} else if (strcmp(name, "LastModified") == 0) {
-			p->cur.mtime = parse_iso(text);
+			p->cur.mtime = s3_parse_iso(text);
 		}
 		return;
 	}
@@ -558,6 +558,13 @@ static const ms_store_driver s3_store_driver = {
 	.stat = s3_stat,
 	/* optional; HEAD then DELETE; MS_ENOTFOUND, MS_EBACKEND, MS_EIO */
 	.remove = s3_remove,
+	/* NULL: S3 has no lock another process could test (gc goes by age instead) */
+	.lock = NULL,
+	/* NULL */
+	.unlock = NULL,
+	/* optional; ListMultipartUploads under the prefix, AbortMultipartUpload of those
+	 * started before the grace; MS_ENOTSUPPORTED (NotImplemented), MS_EBACKEND, MS_EIO */
+	.sweep = s3_sweep,
 };
 
 /*

@@ -281,7 +281,7 @@ static int retryable_curl(CURLcode cc)
 
 static int retryable_status(long s)
 {
-	return s >= 500 || s == 408 || s == 429;
+	return (s >= 500 && s != 501) || s == 408 || s == 429;   /* 501: not implemented, for good */
 }
 
 /* Sleep before attempt n + 1: exponential, capped, with full jitter above half. */

@@ -98,6 +98,11 @@ int s3_settle(s3_store *s, ms_error *err);
 int s3_check_key(const s3_store *s, const char *key, int allow_prefix, ms_error *err);
 /* The object key: the store's prefix + key (new), or NULL. */
 char *s3_full_key(const s3_store *s, const char *key);
+/* "2026-01-02T03:04:05.000Z" as epoch seconds (0 when it is not that). */
+int64_t s3_parse_iso(const char *t);
+/* The sweep slot (s3_gc.c): unfinished multipart uploads older than the grace. */
+int s3_sweep(ms_store *self, const ms_gc_options *opts, long long grace_seconds,
+	     ms_gc_report *report, ms_error *err);
 /* The put_open slot (s3_put.c): a new writer. */
 int s3_put_open(ms_store *self, const char *key, ms_store_writer **out, ms_error *err);
 
