@@ -1705,34 +1705,36 @@ static int open_schema(sqlite_catalog *self, int create, ms_error *err)
  * database.  Opened for writing, register this one; for reading, refuse it
  * when the file does not hold it.
  */
+/* Run sql with ?1 bound to the catalog's key: SQLITE_ROW, SQLITE_DONE or an error code. */
+static int step_with_key(sqlite_catalog *self, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(self->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, self->key, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int open_catalog(sqlite_catalog *self, int create, ms_error *err)
 {
-	static const char reg_sql[] = "INSERT OR IGNORE INTO meta(\"key\", value) "
-				      "VALUES('catalog:' || ?1, '')";
 	static const char find_sql[] = "SELECT 1 FROM meta WHERE \"key\" = 'catalog:' || ?1 "
 				       "UNION ALL SELECT 1 FROM databases WHERE catalog = ?1 LIMIT 1";
-	int rc = SQLITE_DONE, pass;
+	static const char reg_sql[] = "INSERT OR IGNORE INTO meta(\"key\", value) "
+				      "VALUES('catalog:' || ?1, '')";
+	const char *name = self->catalog_id ? self->catalog_id : self->key;
+	int rc = step_with_key(self, find_sql);
 
-	for (pass = 0; pass < 2 && rc == SQLITE_DONE; pass++) {
-		sqlite3_stmt *st = NULL;
-
-		if (pass == 1 && (!create || sqlite3_db_readonly(self->db, "main")))
-			break;
-		rc = sqlite3_prepare_v2(self->db, pass ? reg_sql : find_sql, -1, &st, NULL);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_text(st, 1, self->key, -1, SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (pass == 1 && rc == SQLITE_DONE)
-			return 0;
-	}
+	if (rc == SQLITE_DONE && create && !sqlite3_db_readonly(self->db, "main"))
+		rc = step_with_key(self, reg_sql);
 	if (rc == SQLITE_DONE && !create)
 		return ms_error_set(err, MS_ENOTFOUND, "catalog '%s' not found in catalog file '%s'",
-				    self->catalog_id ? self->catalog_id : self->key, self->path);
+				    name, self->path);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sq_fail(self, rc, err, "cannot open catalog '%s' in '%s'",
-			       self->catalog_id ? self->catalog_id : self->key, self->path);
+		return sq_fail(self, rc, err, "cannot open catalog '%s' in '%s'", name, self->path);
 	return 0;
 }
 
