@@ -1699,12 +1699,6 @@ static int open_schema(sqlite_catalog *self, int create, ms_error *err)
 	return rc;
 }
 
-/*
- * The catalogs of a file are those opened for writing (a `catalog:KEY` row
- * in meta) and, in files from before that row was kept, those holding a
- * database.  Opened for writing, register this one; for reading, refuse it
- * when the file does not hold it.
- */
 /* Run sql with ?1 bound to the catalog's key: SQLITE_ROW, SQLITE_DONE or an error code. */
 static int step_with_key(sqlite_catalog *self, const char *sql)
 {
@@ -1719,6 +1713,12 @@ static int step_with_key(sqlite_catalog *self, const char *sql)
 	return rc;
 }
 
+/*
+ * The catalogs of a file are those opened for writing (a `catalog:KEY` row
+ * in meta) and, in files from before that row was kept, those holding a
+ * database.  Opened for writing, register this one; for reading, refuse it
+ * when the file does not hold it.
+ */
 static int open_catalog(sqlite_catalog *self, int create, ms_error *err)
 {
 	static const char find_sql[] = "SELECT 1 FROM meta WHERE \"key\" = 'catalog:' || ?1 "
