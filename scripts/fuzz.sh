@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzing metasync's parsers with libFuzzer, beyond the corpus replays that
 # ctest runs on every build.  The targets are tests/fuzz/fuzz_<name>.c, each
-# with its corpus in tests/fuzz/corpus/<name>/; they are built with clang,
+# with its corpus in tests/fuzz/corpus/<name>/ and a dictionary of its
+# format's tokens in tests/fuzz/<name>.dict; they are built with clang,
 # libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer in build-fuzz/.
 #
 #   scripts/fuzz.sh check [NAME...]   each target for a fixed time, on a copy
@@ -106,12 +107,13 @@ mkdir -p "$W" "$B/findings"
 # fuzz NAME: run one target for $per seconds on $W/NAME (a copy of its
 # corpus); its log in $W/NAME.log, its exit status in $W/NAME.status.
 fuzz() {
-	local n=$1 st=0
+	local n=$1 st=0 dict=()
 	rm -rf "$B/findings/$n"
 	mkdir -p "$W/$n" "$B/findings/$n"
 	cp -R "tests/fuzz/corpus/$n/." "$W/$n/"
+	[ ! -f "tests/fuzz/$n.dict" ] || dict=(-dict="tests/fuzz/$n.dict")
 	"$B/tests/fuzz_$n" -max_total_time="$per" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$B/findings/$n/" "$W/$n" >"$W/$n.log" 2>&1 || st=$?
+		"${dict[@]}" -artifact_prefix="$B/findings/$n/" "$W/$n" >"$W/$n.log" 2>&1 || st=$?
 	echo "$st" >"$W/$n.status"
 }
 
