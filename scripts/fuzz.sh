@@ -12,9 +12,10 @@
 #                                     kept and named.  New inputs are not kept.
 #   scripts/fuzz.sh grow [NAME...]    each target for longer, then merge the
 #                                     inputs that add coverage into its corpus
-#                                     (libFuzzer -merge=1: only those that
-#                                     add a feature the corpus lacks); commit
-#                                     what it adds.
+#                                     (libFuzzer -merge=1 -use_counters=0:
+#                                     only those that reach a branch the
+#                                     corpus does not, which keeps it small);
+#                                     commit what it adds.
 #   scripts/fuzz.sh build             only build the targets.
 #
 # Environment:
@@ -154,10 +155,14 @@ echo "fuzz: done in $(($(date +%s) - start)) s"
 [ "$failed" = 0 ] || exit 1
 
 # ---- grow: merge what adds coverage into the corpora ------------------------
+# (Edges only: the hit counts the fuzzer also steers by come back within
+# seconds of a run, and keeping an input for each would grow the corpora
+# five times over.)
 if [ "$MODE" = grow ]; then
 	for n in "${names[@]}"; do
 		before=$(find "tests/fuzz/corpus/$n" -type f | wc -l)
-		"$B/tests/fuzz_$n" -merge=1 -timeout=25 -rss_limit_mb=2048 "tests/fuzz/corpus/$n" "$W/$n" \
+		"$B/tests/fuzz_$n" -merge=1 -use_counters=0 -timeout=25 -rss_limit_mb=2048 \
+			"tests/fuzz/corpus/$n" "$W/$n" \
 			>"$W/$n.merge.log" 2>&1 ||
 			{ tail -n 20 "$W/$n.merge.log" >&2; echo "FAIL: fuzz: merging into tests/fuzz/corpus/$n failed" >&2; exit 1; }
 		after=$(find "tests/fuzz/corpus/$n" -type f | wc -l)
