@@ -12,8 +12,10 @@
 #            Metastore the direction alternates, 1 -> 2 then 2 -> 1);
 #   export   export of a catalog to a store that already holds a snapshot.
 # Each round kills the command either after a random delay of 0..T ms (T:
-# the command's measured run time) or at a random position (a number of
-# lines of its -v output, or of files it has put in the store), then checks:
+# the command's measured run time) or at a random position: once its -v
+# output reaches a random line (import), or once a random one of the
+# snapshot's files appears in the store (export; half of the time one of
+# the last: the _SUCCESS files and manifest.json).  Then it checks:
 #   - every database and every table (with its partitions) in the target is
 #     either its old or its new version, never a mix (absent counts as a
 #     version where the table is absent in it);
