@@ -6,8 +6,10 @@ set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev
 	libmariadb-dev libnats-dev libyaml-dev libmicrohttpd-dev
 	libcurl4-openssl-dev libexpat1-dev)
+# clang with libFuzzer and the sanitizer runtimes (libclang-rt-dev) and
+# llvm-symbolizer (llvm): scripts/fuzz.sh.
 test_pkgs=(libcmocka-dev sqlite3 jq postgresql-15 mariadb-server nats-server
-	awscli)
+	awscli clang libclang-rt-dev llvm)
 # s3rver (the S3 test server) runs on Node.js: the machine's, else Debian's.
 if [ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1; then
 	test_pkgs+=(nodejs npm)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build, start the servers the
 # tests need, run every test; then again under AddressSanitizer and
-# UndefinedBehaviorSanitizer.  Usage: scripts/test.sh [--no-sanitizers]
+# UndefinedBehaviorSanitizer; then every fuzz target for a fixed time
+# (scripts/fuzz.sh check: MS_FUZZ_SECONDS in all, default 90, 0 skips).
+# Usage: scripts/test.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -21,3 +23,8 @@ if [ "${1:-}" != "--no-sanitizers" ]; then
 	(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j"$jobs")
 fi
+
+# libFuzzer (clang): each target on a copy of its corpus; a crash, leak or
+# timeout fails the run and names the input (new inputs are not kept:
+# scripts/fuzz.sh grow adds them to the corpora).
+scripts/fuzz.sh check

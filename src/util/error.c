@@ -20,6 +20,17 @@ void ms_error_clear(ms_error *err)
 	err->backend_code[0] = '\0';
 }
 
+/*
+ * Messages are one line, whatever text from the input they quote: a control
+ * character other than tab becomes '?'.
+ */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 && *s != '\t')
+			*s = '?';
+}
+
 int ms_error_set(ms_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -32,6 +43,7 @@ int ms_error_set(ms_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	one_line(err->message);
 	return code;
 }
 
@@ -67,6 +79,7 @@ void ms_error_prefix(ms_error *err, const char *fmt, ...)
 	memmove(err->message + pl, err->message, ml);
 	memcpy(err->message, prefix, pl);
 	err->message[pl + ml] = '\0';
+	one_line(err->message);
 }
 
 const char *ms_error_code_name(int code)

@@ -3087,6 +3087,15 @@ static int printable(const char *p)
 	return 1;
 }
 
+/* A name some entity can have: one line (the model refuses control characters but tab). */
+static int name_ok(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return 0;
+	return 1;
+}
+
 /* "databases/NAME" etc.: relative, inside one of the three folders, one level. */
 static int mf_path_ok(const char *p, int *folder)
 {
@@ -3296,7 +3305,8 @@ static int parse_manifest(snapshot *s, const char *text, size_t len, ms_error *e
 		char dn[NAME_BUF], tn[NAME_BUF];
 
 		if (!cJSON_IsString(d) || !cJSON_IsString(t) || !d->valuestring[0] ||
-		    !t->valuestring[0] || fold(dn, sizeof(dn), d->valuestring) < 0 ||
+		    !t->valuestring[0] || !name_ok(d->valuestring) || !name_ok(t->valuestring) ||
+		    fold(dn, sizeof(dn), d->valuestring) < 0 ||
 		    fold(tn, sizeof(tn), t->valuestring) < 0 || !cJSON_IsObject(p) ||
 		    mf_uint(cJSON_GetObjectItemCaseSensitive(p, "count"), &count) < 0 ||
 		    mf_hash(cJSON_GetObjectItemCaseSensitive(p, "hash"), fin) < 0 ||
