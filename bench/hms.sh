@@ -5,7 +5,7 @@
 # (Release, build-bench/), reuses bench/gen_export.c and the snapshot
 # conversion of bench/run.sh (150 tables, 25 databases), starts a PostgreSQL 15
 # in a temporary directory on a Unix socket with the Hive 3.1 schema
-# (../shared/fixtures/hive-metastore-3.1/hive-schema-3.1.0.postgres.sql,
+# (tests/fixtures/hive-metastore-3.1/hive-schema-3.1.0.postgres.sql,
 # unchanged; server settings as scripts/test-servers.sh: fsync=off,
 # synchronous_commit=off, full_page_writes=off), then measures side by side in
 # one run:
@@ -59,7 +59,7 @@ MS=$BUILD/metasync
 GEN=$WORK/gen_export
 TIME=/usr/bin/time
 PGBIN=/usr/lib/postgresql/15/bin
-SCHEMA=${MS_HMS_SCHEMA_DIR:-$REPO/../shared/fixtures/hive-metastore-3.1}/hive-schema-3.1.0.postgres.sql
+SCHEMA=${MS_HMS_SCHEMA_DIR:-$REPO/tests/fixtures/hive-metastore-3.1}/hive-schema-3.1.0.postgres.sql
 
 UTIL=$WORK/utility-$PARTS          # the AWS-utility-layout export
 CONV=$WORK/convert-$PARTS.db       # catalog the utility export is imported into

@@ -2,7 +2,8 @@
 # The database servers the tests need: a PostgreSQL 15 and a MariaDB 10.11,
 # each in a fresh temporary directory, listening only on a Unix socket there,
 # each holding a database `hms` loaded with the Hive Metastore 3.1 schema
-# (../shared/fixtures/hive-metastore-3.1, unchanged).  Exports
+# (tests/fixtures/hive-metastore-3.1: Apache Hive's own scripts, byte for byte;
+# MS_HMS_SCHEMA_DIR names another copy).  Exports
 #
 #   MS_TEST_HMS_PG_URL      hms+postgresql://metasync@/hms?host=SOCKDIR
 #   MS_TEST_HMS_MYSQL_URL   hms+mysql://metasync:PASS@localhost/hms?socket=SOCK
@@ -180,7 +181,7 @@ ms_ts_as() {
 ms_test_servers_start() {
 	local repo
 	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-	MS_TS_SCHEMA_DIR=${MS_HMS_SCHEMA_DIR:-$repo/../shared/fixtures/hive-metastore-3.1}
+	MS_TS_SCHEMA_DIR=${MS_HMS_SCHEMA_DIR:-$repo/tests/fixtures/hive-metastore-3.1}
 	[ -f "$MS_TS_SCHEMA_DIR/hive-schema-3.1.0.postgres.sql" ] ||
 		ms_ts_fail "no hive schema in '$MS_TS_SCHEMA_DIR'" || return 1
 	if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || ! command -v mariadbd >/dev/null 2>&1 ||
