@@ -105,6 +105,7 @@ static void refused(const char *url, const char *message)
 static void test_catalog_parameters(void **state)
 {
 	char url[6000], dir[] = "/tmp/ms-url-XXXXXX";
+	size_t len;
 	ms_error err;
 
 	(void)state;
@@ -117,9 +118,9 @@ static void test_catalog_parameters(void **state)
 	refused(url, "catalog-id in catalog url");
 	snprintf(url, sizeof(url), "sqlite:%s/c.db?catalog-id=", dir);
 	refused(url, "parameter 'catalog-id' is empty");
-	snprintf(url, sizeof(url), "sqlite:%s/c.db?catalog-id=", dir);
-	memset(url + strlen(url), '1', 5000);
-	url[strlen(url) + 5000] = '\0';
+	len = (size_t)snprintf(url, sizeof(url), "sqlite:%s/c.db?catalog-id=", dir);
+	memset(url + len, '1', 5000);
+	url[len + 5000] = '\0';
 	refused(url, "is longer than 255 bytes");
 	snprintf(url, sizeof(url), "sqlite:%s/c.db?catalogid=1&password=" SECRET, dir);
 	refused(url, "unknown parameter 'catalogid' in catalog url");
