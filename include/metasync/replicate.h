@@ -51,7 +51,9 @@ typedef struct ms_sync_options {
 	const char *const *location_rewrites;  /* "FROM=TO" location prefix rewrites */
 	size_t nrewrites;
 	ms_deletes deletes;
-	long long max_deletes;                 /* < 0: no limit */
+	long long max_deletes;                 /* < 0: no limit; needs MS_DELETES_MIRROR */
+	int prune_unmapped;                    /* mirror also deletes replicas of this source
+						  that the mapping no longer produces */
 	int allow_empty_source;                /* mirror deletes may remove every replica */
 	int adopt;                             /* take over entities that are not replicas */
 	int dry_run;                           /* plan only: change nothing */
@@ -91,6 +93,18 @@ typedef struct ms_report {
 	double seconds;
 	int dry_run;
 } ms_report;
+
+/*
+ * Check opts on its own, before any catalog is read: the database selection
+ * ('' selects nothing, ',' is not a separator), prefixes and renames (names
+ * a mapping introduces hold letters, digits and '_'; a database renamed two
+ * ways, or two renamed to one name), location rewrites (FROM=TO split at
+ * the one '=' followed by a location, a non-empty TO, one FROM rewritten
+ * two ways), max_deletes and prune_unmapped without mirror deletes.
+ * MS_EUSAGE with a one-line message naming the option's value.  ms_sync
+ * checks the same.
+ */
+int ms_sync_options_check(const ms_sync_options *opts, ms_error *err);
 
 /*
  * Make target match source under opts.  *report (new; ms_report_free) is

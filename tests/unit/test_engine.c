@@ -364,9 +364,9 @@ static void test_mapping(void **state)
 	v = fake_find(dst, MS_KIND_TABLE, "src_sales", "x_v_orders", NULL);
 	assert_non_null(v);
 	assert_string_equal(cJSON_GetObjectItem(v->doc, "ViewOriginalText")->valuestring,
-			    "SELECT * FROM src_sales.orders o JOIN money.ledger l ON o.id = l.id");
+			    "SELECT * FROM src_sales.x_orders o JOIN money.x_ledger l ON o.id = l.id");
 	assert_string_equal(cJSON_GetObjectItem(v->doc, "ViewExpandedText")->valuestring,
-			    "SELECT * FROM `src_sales`.`orders` o JOIN `money`.`ledger` l ON o.id = l.id");
+			    "SELECT * FROM `src_sales`.`x_orders` o JOIN `money`.`x_ledger` l ON o.id = l.id");
 	/* A Spark view's namespace moves with its database. */
 	assert_string_equal(ms_entity_param(v, "view.catalogAndNamespace.part.1"), "src_sales");
 	ms_report_free(rep);

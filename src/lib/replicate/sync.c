@@ -27,6 +27,7 @@
  * written meanwhile never gives a table of one moment with partitions of
  * another.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -94,6 +95,7 @@ typedef struct table_plan {
 	unsigned char target_hash[MS_HASH_LEN];
 	int skip;              /* not ours: leave it alone */
 	char *skip_reason;
+	const char *adopted;   /* taken over with --adopt: why it was not ours (static) */
 	int up_to_date;        /* the stamp says table and partitions are current */
 	int have_digest;
 	ms_digest digest;      /* source partitions */
@@ -114,6 +116,7 @@ typedef struct run {
 	table_plan *tables;
 	size_t ntables;
 	long long deletes;     /* counted in the current pass */
+	int final;             /* the pass whose events and warnings are reported */
 	unsigned long long done, total;
 	double last_progress;
 } run;
@@ -249,7 +252,9 @@ static int marker_parse(const char *value, char **catalog, char **db, char **tab
 
 /*
  * May the engine write over this target entity?  Returns 1 and leaves
- * *reason NULL when yes; 0 with a static reason when not.
+ * *reason NULL when it is a replica of this source; 1 with *reason saying
+ * what it was when it is not but opts->adopt takes it over ("adopted: ...");
+ * 0 with a static reason when not.
  */
 static int owned(const run *r, const ms_entity *t, const char **reason)
 {
@@ -257,19 +262,31 @@ static int owned(const run *r, const ms_entity *t, const char **reason)
 	int ok;
 
 	*reason = NULL;
-	if (r->o->adopt)
-		return 1;
 	if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) < 0) {
-		*reason = "not a replica";
-		return 0;
+		*reason = r->o->adopt ? "adopted: it was not a replica" : "not a replica";
+		return r->o->adopt;
 	}
 	ok = strcmp(cat, ms_catalog_id(r->src)) == 0;
 	if (!ok)
-		*reason = "replica of another source";
+		*reason = r->o->adopt ? "adopted: it was a replica of another source" :
+					"replica of another source";
 	free(cat);
 	free(db);
 	free(table);
-	return ok;
+	return ok || r->o->adopt;
+}
+
+/* Tell an adoption in the report: from now on mirror deletes may remove the entity. */
+static void note_adopted(run *r, const char *db, const char *table, const char *reason)
+{
+	ms_buf b = MS_BUF_INIT(8192);
+
+	if (!r->final)
+		return;
+	if (ms_buf_printf(&b, "%s%s%s: %s; mirror deletes may remove it from now on", db,
+			  table ? "." : "", table ? table : "", reason) == 0)
+		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
+	ms_buf_free(&b);
 }
 
 static int mark(run *r, ms_entity *e, const char *sdb, const char *st, ms_error *err)
@@ -364,6 +381,8 @@ static int plan_table(run *r, const char *sdb, const char *st, ms_error *err)
 		if (!owned(r, t, &reason)) {
 			tp->skip = 1;
 			tp->skip_reason = strdup(reason);
+		} else {
+			tp->adopted = reason;
 		}
 	}
 	/* A copy reads every partition anyway: no stamps, so no digest. */
@@ -379,7 +398,7 @@ static int plan_table(run *r, const char *sdb, const char *st, ms_error *err)
 	}
 	if (tp->have_digest && !r->o->copy) {
 		compute_stamp(r, tp);
-		if (t && !tp->skip && !r->o->full &&
+		if (t && !tp->skip && !tp->adopted && !r->o->full &&
 		    memcmp(t->hash, s->hash, MS_HASH_LEN) == 0) {
 			const char *old = ms_entity_param(t, MS_MARKER_SYNCED);
 			tp->up_to_date = old && strcmp(old, tp->stamp) == 0;
@@ -705,6 +724,8 @@ static int recheck_target(run *r, table_plan *tp, ms_error *err)
 		tp->skip = 1;
 		free(tp->skip_reason);
 		tp->skip_reason = strdup(reason);
+	} else {
+		tp->adopted = reason;
 	}
 	ms_entity_free(t);
 	return 0;
@@ -763,9 +784,12 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	if (rc < 0)
 		goto failed;
 
+	/* An adoption writes the marker: an update, shown with what the table was. */
+	if (ta == MS_ACTION_UNCHANGED && tp->adopted)
+		ta = MS_ACTION_UPDATE;
 	/* A plan lists the table before its partitions. */
 	if (!r->apply)
-		event(r, ta, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
+		event(r, ta, MS_KIND_TABLE, m->database, m->table, NULL, tp->adopted);
 	while (r->apply) {
 		if ((rc = begin_retrying(r, &err)) < 0)
 			goto failed;
@@ -778,8 +802,9 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 			goto done;
 		}
 		ta = !tp->target_exists ? MS_ACTION_CREATE :
-		     memcmp(tp->target_hash, m->hash, MS_HASH_LEN) ? MS_ACTION_UPDATE :
-								     MS_ACTION_UNCHANGED;
+		     memcmp(tp->target_hash, m->hash, MS_HASH_LEN) || tp->adopted ?
+							     MS_ACTION_UPDATE :
+							     MS_ACTION_UNCHANGED;
 		rc = ms_catalog_put_table(r->dst, m, &err);
 		/* created by another writer after the lock found nothing: look again, once */
 		if (rc == MS_ECONFLICT && !retried) {
@@ -842,7 +867,9 @@ static int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	in_tx = 0;
 	if (r->apply)
 		event(r, d.failed ? MS_ACTION_FAIL : ta, MS_KIND_TABLE, m->database, m->table, NULL,
-		      NULL);
+		      d.failed ? NULL : tp->adopted);
+	if (!d.failed && tp->adopted)
+		note_adopted(r, m->database, m->table, tp->adopted);
 	merge_counts(&r->rep->partitions, &d.local);
 	rc = 0;
 	goto done;
@@ -895,7 +922,7 @@ static void mark_db_failed(run *r, const char *sdb)
 static int write_database(run *r, ms_entity *s, ms_error *err)
 {
 	ms_entity *t = NULL;
-	const char *reason;
+	const char *reason = NULL;
 	int rc, in_tx = r->apply && !r->o->copy;
 
 	if (in_tx && ((rc = begin_retrying(r, err)) < 0 ||
@@ -908,7 +935,7 @@ static int write_database(run *r, ms_entity *s, ms_error *err)
 	if (t && !owned(r, t, &reason)) {
 		/* Tables may still be replicated into a database the target owns. */
 		event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, s->database, NULL, NULL, reason);
-	} else if (t && memcmp(t->hash, s->hash, MS_HASH_LEN) == 0 &&
+	} else if (t && !reason && memcmp(t->hash, s->hash, MS_HASH_LEN) == 0 &&
 		   (r->o->copy || ms_entity_param(t, MS_MARKER_REPLICA_OF))) {
 		event(r, MS_ACTION_UNCHANGED, MS_KIND_DATABASE, s->database, NULL, NULL, NULL);
 	} else if (!r->apply || (rc = ms_catalog_put_database(r->dst, s, err)) == 0) {
@@ -916,7 +943,9 @@ static int write_database(run *r, ms_entity *s, ms_error *err)
 			goto done;
 		in_tx = 0;
 		event(r, t ? MS_ACTION_UPDATE : MS_ACTION_CREATE, MS_KIND_DATABASE, s->database,
-		      NULL, NULL, NULL);
+		      NULL, NULL, t ? reason : NULL);
+		if (t && reason)
+			note_adopted(r, s->database, NULL, reason);
 	}
 done:
 	if (in_tx)
@@ -1060,12 +1089,104 @@ static int delete_table_replica(run *r, const char *db, const char *table, ms_er
 }
 
 /*
- * Delete the replica tables of target database tdb whose source is gone;
- * with all_gone, every replica of this source in it.  *foreign counts tables
- * that are not ours.
+ * What became of the source of a replica of this source at tdb.tn (tn NULL:
+ * the database) whose marker names sdb.st (st NULL: a database).
  */
-static int delete_gone_tables(run *r, const char *tdb, const names *src_tables, int all_gone,
-			      size_t *foreign, ms_error *fatal)
+typedef enum fate {
+	FATE_CURRENT = 0,   /* this run produces it */
+	FATE_GONE,          /* its source is gone, within the selection */
+	FATE_UNMAPPED,      /* its source is there, but the mapping now puts it elsewhere */
+	FATE_OUT_OF_SCOPE   /* its source database is not selected: not this run's business */
+} fate;
+
+static fate fate_of(run *r, const char *tdb, const char *tn, const char *sdb, const char *st)
+{
+	char *mdb, *mt = NULL;
+	fate f;
+
+	if (!names_has(&r->dbs, sdb))
+		return ms_selection_match(r->o->databases, sdb) &&
+				       ms_selection_match(ms_catalog_selection(r->src), sdb) ?
+			       FATE_GONE :
+			       FATE_OUT_OF_SCOPE;
+	if (st && !ms_mapping_has_table(&r->map, sdb, st))
+		return FATE_GONE;
+	mdb = ms_mapping_database(&r->map, sdb);
+	if (st)
+		mt = ms_mapping_table(&r->map, st);
+	f = !mdb || (st && !mt) ? FATE_CURRENT :
+	    strcmp(mdb, tdb) != 0 || (st && tn && strcmp(mt, tn) != 0) ? FATE_UNMAPPED :
+									  FATE_CURRENT;
+	free(mdb);
+	free(mt);
+	return f;
+}
+
+/* Report a replica the mapping no longer produces and that is kept. */
+static void note_unmapped(run *r, const char *tdb, const char *tn, const char *sdb,
+			  const char *st)
+{
+	ms_buf b = MS_BUF_INIT(8192);
+
+	if (!r->final)
+		return;
+	if (ms_buf_printf(&b, "%s%s%s: replica of '%s%s%s' that the mapping no longer produces, "
+			  "kept (--deletes mirror --prune-unmapped removes it)",
+			  tdb, tn ? "." : "", tn ? tn : "", sdb, st ? "." : "", st ? st : "") == 0)
+		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
+	ms_buf_free(&b);
+}
+
+/* May a replica with this fate be deleted in this run? */
+static int deletable(const run *r, fate f)
+{
+	if (r->o->deletes != MS_DELETES_MIRROR || r->o->copy)
+		return 0;
+	return f == FATE_GONE || (f == FATE_UNMAPPED && r->o->prune_unmapped);
+}
+
+/* "db\ttable" of the target tables this run writes (not skipped), sorted. */
+static int planned_set(const run *r, names *out, ms_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->ntables; i++) {
+		ms_buf b = MS_BUF_INIT((size_t)MS_NAME_MAX * 2 + 2);
+
+		if (r->tables[i].skip)
+			continue;
+		ms_buf_printf(&b, "%s\t%s", r->tables[i].mapped->database, r->tables[i].mapped->table);
+		rc = names_add(ms_buf_cstr(&b), out, err);
+		ms_buf_free(&b);
+		if (rc < 0)
+			return rc;
+	}
+	if (out->n)
+		qsort(out->v, out->n, sizeof(char *), cmp_str);
+	return 0;
+}
+
+static int planned(const names *set, const char *tdb, const char *tn)
+{
+	ms_buf b = MS_BUF_INIT((size_t)MS_NAME_MAX * 2 + 2);
+	int found;
+
+	ms_buf_printf(&b, "%s\t%s", tdb, tn);
+	found = names_has(set, ms_buf_cstr(&b));
+	ms_buf_free(&b);
+	return found;
+}
+
+/*
+ * The replica tables of this source in target database tdb that this run
+ * does not produce: deleted when their fate allows (whole_db: every replica
+ * of this source in it, the database itself being gone or unmapped), else
+ * reported when unmapped.  *foreign counts the tables left in tdb that are
+ * not ours.
+ */
+static int stale_tables(run *r, const char *tdb, fate whole_db, const names *written,
+			size_t *foreign, ms_error *fatal)
 {
 	names tn = { 0 };
 	ms_error err;
@@ -1080,8 +1201,10 @@ static int delete_gone_tables(run *r, const char *tdb, const names *src_tables, 
 		for (i = 0; i < tn.n && rc == 0; i++) {
 			ms_entity *t = NULL;
 			char *cat = NULL, *db = NULL, *table = NULL;
-			int gone;
+			fate f;
 
+			if (whole_db == FATE_CURRENT && planned(written, tdb, tn.v[i]))
+				continue;
 			if (ms_catalog_get_table(r->dst, tdb, tn.v[i], &t, &err) < 0)
 				continue;
 			if (is_view(t) != (pass == 0)) {
@@ -1090,12 +1213,16 @@ static int delete_gone_tables(run *r, const char *tdb, const names *src_tables, 
 			}
 			if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) < 0 ||
 			    strcmp(cat, ms_catalog_id(r->src)) != 0 || !table) {
-				if (foreign)
-					(*foreign)++;
+				(*foreign)++;
 			} else {
-				gone = all_gone || !names_has(src_tables, table);
-				if (gone)
+				f = whole_db != FATE_CURRENT ? whole_db :
+							       fate_of(r, tdb, tn.v[i], db, table);
+				if (deletable(r, f))
 					rc = delete_table_replica(r, tdb, tn.v[i], fatal);
+				else if (f == FATE_UNMAPPED && whole_db == FATE_CURRENT)
+					note_unmapped(r, tdb, tn.v[i], db, table);
+				else if (f != FATE_CURRENT)
+					(*foreign)++;
 			}
 			free(cat);
 			free(db);
@@ -1108,57 +1235,58 @@ done:
 	return rc;
 }
 
-static int mirror_deletes(run *r, ms_error *fatal)
+/*
+ * Replicas of this source in the target that this run does not produce.
+ * Those whose source is gone (within the selection) are deleted with
+ * mirror deletes; those the mapping no longer produces (a prefix or rename
+ * changed) are reported, and deleted too with prune_unmapped.  Databases
+ * holding tables that are not ours are kept.
+ */
+static int stale_replicas(run *r, ms_error *fatal)
 {
-	names tdbs = { 0 };
+	names tdbs = { 0 }, written = { 0 };
 	ms_error err;
 	size_t i;
 	int rc = 0;
 
-	/* Tables gone from databases that are still there. */
-	for (i = 0; i < r->dbs.n && rc == 0; i++) {
-		names st = { 0 };
-		char *tdb = ms_mapping_database(&r->map, r->dbs.v[i]);
-		size_t j;
-
-		for (j = 0; j < r->ntables; j++)
-			if (strcmp(r->tables[j].sdb, r->dbs.v[i]) == 0)
-				names_add(r->tables[j].st, &st, &err);
-		if (st.n)
-			qsort(st.v, st.n, sizeof(char *), cmp_str);
-		rc = delete_gone_tables(r, tdb, &st, 0, NULL, fatal);
-		names_free(&st);
-		free(tdb);
-	}
-	if (rc < 0)
-		return rc;
-	/* Databases gone from the source, within the selection. */
 	ms_error_clear(&err);
+	if ((rc = planned_set(r, &written, fatal)) < 0)
+		goto done;
 	if (ms_catalog_list_databases(r->dst, names_add, &tdbs, &err) < 0)
 		goto done;
 	for (i = 0; i < tdbs.n && rc == 0; i++) {
 		ms_entity *t = NULL;
 		char *cat = NULL, *db = NULL, *table = NULL;
-		size_t foreign = 0;
+		size_t foreign = 0, j;
+		fate f = FATE_CURRENT;
+		int mapped_here = 0;
 
+		for (j = 0; j < r->dbs.n && !mapped_here; j++) {
+			char *m = ms_mapping_database(&r->map, r->dbs.v[j]);
+			mapped_here = m && strcmp(m, tdbs.v[i]) == 0;
+			free(m);
+		}
 		if (ms_catalog_get_database(r->dst, tdbs.v[i], &t, &err) < 0)
 			continue;
 		if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) == 0 &&
-		    strcmp(cat, ms_catalog_id(r->src)) == 0 && !names_has(&r->dbs, db) &&
-		    ms_selection_match(r->o->databases, db) &&
-		    ms_selection_match(ms_catalog_selection(r->src), db)) {
-			names none = { 0 };
-			rc = delete_gone_tables(r, tdbs.v[i], &none, 1, &foreign, fatal);
-			if (rc == 0 && foreign) {
+		    strcmp(cat, ms_catalog_id(r->src)) == 0 && !mapped_here)
+			f = fate_of(r, tdbs.v[i], NULL, db, NULL);
+		if (f == FATE_OUT_OF_SCOPE || (f == FATE_CURRENT && !mapped_here)) {
+			/* not ours, or not this run's */
+		} else if (f == FATE_CURRENT || deletable(r, f)) {
+			rc = stale_tables(r, tdbs.v[i], f, &written, &foreign, fatal);
+			if (rc == 0 && f != FATE_CURRENT && foreign) {
 				event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, tdbs.v[i], NULL, NULL,
 				      "holds tables that are not replicas");
-			} else if (rc == 0) {
+			} else if (rc == 0 && f != FATE_CURRENT) {
 				if (r->apply && ms_catalog_delete_database(r->dst, tdbs.v[i], &err) < 0)
 					fail(r, MS_KIND_DATABASE, tdbs.v[i], NULL, NULL, &err);
 				else
 					event(r, MS_ACTION_DELETE, MS_KIND_DATABASE, tdbs.v[i], NULL,
 					      NULL, NULL);
 			}
+		} else if (f == FATE_UNMAPPED) {
+			note_unmapped(r, tdbs.v[i], NULL, db, NULL);
 		}
 		free(cat);
 		free(db);
@@ -1167,6 +1295,7 @@ static int mirror_deletes(run *r, ms_error *fatal)
 	}
 done:
 	names_free(&tdbs);
+	names_free(&written);
 	return rc;
 }
 
@@ -1235,6 +1364,130 @@ static size_t kept_replicas(const run *r)
 	return n;
 }
 
+/*
+ * Before any table is read: two selected source databases mapped to one
+ * target name is a usage error naming both; a rename of a database that is
+ * not selected is a warning; a target that is the source itself is refused
+ * when a mapped name would be read back as a source database.
+ */
+static int check_mapped_databases(run *r, const names *all, ms_error *err)
+{
+	names mapped = { 0 };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < r->dbs.n && rc == 0; i++) {
+		char *m = ms_mapping_database(&r->map, r->dbs.v[i]);
+		ms_buf b = MS_BUF_INIT((size_t)MS_NAME_MAX * 2 + 2);
+
+		if (!m)
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		ms_buf_printf(&b, "%s\t%s", m, r->dbs.v[i]);
+		rc = names_add(ms_buf_cstr(&b), &mapped, err);
+		ms_buf_free(&b);
+		free(m);
+	}
+	if (rc == 0 && mapped.n)
+		qsort(mapped.v, mapped.n, sizeof(char *), cmp_str);
+	for (i = 1; i < mapped.n && rc == 0; i++) {
+		size_t l = strcspn(mapped.v[i], "\t");
+
+		if (strncmp(mapped.v[i - 1], mapped.v[i], l + 1) == 0)
+			rc = ms_error_set(err, MS_EUSAGE,
+					  "source databases '%s' and '%s' both map to target database "
+					  "'%.*s': change a rename or the selection",
+					  mapped.v[i - 1] + l + 1, mapped.v[i] + l + 1, (int)l, mapped.v[i]);
+	}
+	for (i = 0; i < r->map.nrenames && rc == 0; i++) {
+		ms_buf b = MS_BUF_INIT(4096);
+		size_t j;
+
+		if (names_has(&r->dbs, r->map.rename_from[i]))
+			continue;
+		for (j = 0; j < all->n && strcmp(all->v[j], r->map.rename_from[i]) != 0; j++)
+			;
+		if (ms_buf_printf(&b, "rename '%s': %s '%s'", r->map.rename_text[i],
+				  j < all->n ? "the selection leaves out" : "no source database",
+				  r->map.rename_from[i]) == 0)
+			ms_report_add_warning(r->rep, ms_buf_cstr(&b));
+		ms_buf_free(&b);
+	}
+	if (rc == 0 && !r->o->copy && strcmp(ms_catalog_id(r->src), ms_catalog_id(r->dst)) == 0) {
+		for (i = 0; i < mapped.n && rc == 0; i++) {
+			size_t l = strcspn(mapped.v[i], "\t");
+			char *tdb = strndup(mapped.v[i], l);
+
+			if (tdb && ms_selection_match(r->o->databases, tdb) &&
+			    ms_selection_match(ms_catalog_selection(r->src), tdb))
+				rc = ms_error_set(err, MS_EREFUSED,
+						  "source and target are one catalog ('%s'): target "
+						  "database '%s' (from '%s') would be read back as a "
+						  "source; select the source databases with "
+						  "--database-names so that none of the target's matches",
+						  ms_catalog_id(r->src), tdb, mapped.v[i] + l + 1);
+			free(tdb);
+		}
+		if (rc == MS_EREFUSED)
+			r->rep->status = MS_STATUS_REFUSED;
+	}
+	names_free(&mapped);
+	return rc;
+}
+
+/*
+ * The tables of the selected databases, sorted by database then name, as
+ * two parallel lists; the mapping learns them (views' unqualified names).
+ */
+static int list_source_tables(run *r, names *dbs, names *tables, ms_error *err)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < r->dbs.n; i++) {
+		names tn = { 0 };
+
+		if ((rc = ms_catalog_list_tables(r->src, r->dbs.v[i], names_add, &tn, err)) < 0) {
+			names_free(&tn);
+			return rc;
+		}
+		if (tn.n)
+			qsort(tn.v, tn.n, sizeof(char *), cmp_str);
+		for (j = 0; j < tn.n; j++)
+			if ((rc = names_add(r->dbs.v[i], dbs, err)) < 0 ||
+			    (rc = names_add(tn.v[j], tables, err)) < 0) {
+				names_free(&tn);
+				return rc;
+			}
+		names_free(&tn);
+	}
+	return ms_mapping_set_tables(&r->map, (const char *const *)dbs->v,
+				     (const char *const *)tables->v, tables->n, err);
+}
+
+/*
+ * A location rewrite that rewrote nothing is a warning, when this run read
+ * every location (no table skipped its partitions as up to date; changing
+ * the rules makes every stamp stale, so a new rule is always checked).
+ */
+static void unmatched_rewrites(run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntables; i++)
+		if (r->tables[i].up_to_date)
+			return;
+	for (i = 0; i < r->map.nrewrites; i++) {
+		ms_buf b = MS_BUF_INIT(4096);
+
+		if (r->map.rw[i].hits)
+			continue;
+		if (ms_buf_printf(&b, "location rewrite '%s': matches no location in the selected "
+				  "databases", r->map.rw[i].text) == 0)
+			ms_report_add_warning(r->rep, ms_buf_cstr(&b));
+		ms_buf_free(&b);
+	}
+}
+
 /* Phase 4 (or its dry-run twin when r->apply is 0). */
 static int pass(run *r, ms_error *err)
 {
@@ -1265,8 +1518,8 @@ static int pass(run *r, ms_error *err)
 			return rc;
 		}
 	free(views);
-	if (r->o->deletes == MS_DELETES_MIRROR && !r->o->copy)
-		return mirror_deletes(r, err);
+	if (!r->o->copy)
+		return stale_replicas(r, err);
 	return 0;
 }
 
@@ -1274,7 +1527,9 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	    ms_report **report, ms_error *err)
 {
 	run r;
-	names all = { 0 };
+	names all = { 0 }, sdbs = { 0 }, stables = { 0 };
+	const char *refusal = NULL;
+	char refusal_buf[512];
 	ms_error e2;
 	double t0 = now_seconds();
 	size_t i;
@@ -1309,29 +1564,19 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 		qsort(r.dbs.v, r.dbs.n, sizeof(char *), cmp_str);
 	ms_selection_unmatched(opts->databases, (const char *const *)all.v, all.n,
 			       unmatched_pattern, &r);
-	if ((rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n, err)) < 0)
+	if ((rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n, err)) < 0 ||
+	    (rc = check_mapped_databases(&r, &all, err)) < 0)
 		goto done;
 
 	/* Phase 1: plan tables. */
-	for (i = 0; i < r.dbs.n; i++) {
-		names tn = { 0 };
-		size_t j;
-
-		if ((rc = ms_catalog_list_tables(source, r.dbs.v[i], names_add, &tn, err)) < 0) {
-			names_free(&tn);
+	if ((rc = list_source_tables(&r, &sdbs, &stables, err)) < 0)
+		goto done;
+	for (i = 0; i < stables.n; i++) {
+		rc = plan_table(&r, sdbs.v[i], stables.v[i], err);
+		if (rc < 0) {
+			ms_error_prefix(err, "table '%s.%s': ", sdbs.v[i], stables.v[i]);
 			goto done;
 		}
-		if (tn.n)
-			qsort(tn.v, tn.n, sizeof(char *), cmp_str);
-		for (j = 0; j < tn.n; j++) {
-			rc = plan_table(&r, r.dbs.v[i], tn.v[j], err);
-			if (rc < 0) {
-				ms_error_prefix(err, "table '%s.%s': ", r.dbs.v[i], tn.v[j]);
-				names_free(&tn);
-				goto done;
-			}
-		}
-		names_free(&tn);
 	}
 
 	/* Phase 2: the source's integrity, before anything changes. */
@@ -1365,20 +1610,22 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 			goto done;
 		}
 		if (opts->max_deletes >= 0 && r.deletes > opts->max_deletes) {
-			rc = ms_error_set(err, MS_EREFUSED,
-					  "plan would delete %lld entities, more than --max-deletes %lld",
-					  r.deletes, opts->max_deletes);
-			r.rep->status = MS_STATUS_REFUSED;
-			goto done;
+			snprintf(refusal_buf, sizeof(refusal_buf),
+				 "plan would delete %lld entities, more than --max-deletes %lld",
+				 r.deletes, opts->max_deletes);
+			refusal = refusal_buf;
+		} else if (empty_guard && r.deletes > 0) {
+			snprintf(refusal_buf, sizeof(refusal_buf),
+				 "plan would delete every replica of '%s' (%lld entities): "
+				 "the source has no table to replicate%s; give "
+				 "--allow-empty-source if that is meant",
+				 ms_catalog_url(source), r.deletes,
+				 opts->databases && *opts->databases ? " in the selected databases" : "");
+			refusal = refusal_buf;
 		}
-		if (empty_guard && r.deletes > 0) {
-			rc = ms_error_set(err, MS_EREFUSED,
-					  "plan would delete every replica of '%s' (%lld entities): "
-					  "the source has no table to replicate%s; give "
-					  "--allow-empty-source if that is meant",
-					  ms_catalog_url(source), r.deletes,
-					  opts->databases && *opts->databases ?
-						  " in the selected databases" : "");
+		/* A plan shows what it would refuse; a run refuses with the counts it would do. */
+		if (refusal && !opts->dry_run) {
+			rc = ms_error_set(err, MS_EREFUSED, "%s", refusal);
 			r.rep->status = MS_STATUS_REFUSED;
 			goto done;
 		}
@@ -1392,8 +1639,10 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 
 	/* Phase 4: apply. */
 	r.apply = !opts->dry_run;
+	r.final = 1;
 	if ((rc = pass(&r, err)) < 0)
 		goto done;
+	unmatched_rewrites(&r);
 	if (r.apply && opts->progress)
 		opts->progress(r.total > r.done ? r.total : r.done, r.total > r.done ? r.total : r.done,
 			       opts->ctx);
@@ -1401,6 +1650,10 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 			 r.rep->partitions.failed) ? MS_STATUS_PARTIAL : MS_STATUS_OK;
 	if (r.rep->status == MS_STATUS_OK && r.apply && (rc = ms_catalog_finish(target, err)) < 0)
 		goto done;
+	if (refusal) {
+		add_error(&r, ms_catalog_url(target), NULL, NULL, refusal);
+		r.rep->status = MS_STATUS_REFUSED;
+	}
 	if (opts->copy && r.rep->status != MS_STATUS_OK) {
 		rc = ms_error_set(err, MS_ERROR, "%zu entities could not be copied",
 				  r.rep->nerrors ? r.rep->nerrors : 1);
@@ -1415,6 +1668,8 @@ done:
 	r.rep->seconds = now_seconds() - t0;
 	plans_free(&r);
 	names_free(&all);
+	names_free(&sdbs);
+	names_free(&stables);
 	names_free(&r.dbs);
 	ms_mapping_free(&r.map);
 	*report = r.rep;
