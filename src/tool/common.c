@@ -67,7 +67,7 @@ enum {
 	OPT_SOURCE = 1000, OPT_TARGET, OPT_INPUT, OPT_DBIN, OPT_TBLIN, OPT_PARTIN, OPT_NOMANIFEST,
 	OPT_DBNAMES, OPT_DBPREFIX, OPT_TPREFIX, OPT_RENAME, OPT_REWRITE, OPT_DELETES,
 	OPT_MAXDEL, OPT_ADOPT, OPT_FULL, OPT_DRYRUN, OPT_JSON, OPT_REGION, OPT_MODE,
-	OPT_MANIFEST_SHA, OPT_ALLOW_EMPTY
+	OPT_MANIFEST_SHA, OPT_ALLOW_EMPTY, OPT_PRUNE
 };
 
 static const struct option run_options[] = {
@@ -88,6 +88,7 @@ static const struct option run_options[] = {
 	{ "max-deletes", required_argument, NULL, OPT_MAXDEL },
 	{ "adopt", no_argument, NULL, OPT_ADOPT },
 	{ "allow-empty-source", no_argument, NULL, OPT_ALLOW_EMPTY },
+	{ "prune-unmapped", no_argument, NULL, OPT_PRUNE },
 	{ "full", no_argument, NULL, OPT_FULL },
 	{ "dry-run", no_argument, NULL, OPT_DRYRUN },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -170,6 +171,7 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 		}
 		case OPT_ADOPT: a->sync.adopt = 1; break;
 		case OPT_ALLOW_EMPTY: a->sync.allow_empty_source = 1; break;
+		case OPT_PRUNE: a->sync.prune_unmapped = 1; break;
 		case OPT_FULL: a->sync.full = 1; break;
 		case OPT_DRYRUN: a->sync.dry_run = 1; break;
 		case OPT_JSON: a->json = 1; break;

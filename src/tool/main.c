@@ -15,9 +15,13 @@
 	"  --database-prefix P        prefix target database names with P\n" \
 	"  --table-prefix P           prefix target table names with P\n" \
 	"  --rename-database OLD=NEW  give database OLD the name NEW (repeatable)\n" \
-	"  --location-rewrite FROM=TO rewrite storage locations starting with FROM (repeatable)\n" \
+	"  --location-rewrite FROM=TO rewrite locations under FROM (a location prefix matched\n" \
+	"                             at '/' boundaries; the longest FROM wins; repeatable)\n" \
 	"  --deletes none|mirror      mirror: delete replicas whose source is gone (default none)\n" \
-	"  --max-deletes N            refuse (exit 4, change nothing) if more than N deletes\n" \
+	"  --max-deletes N            with mirror: refuse (exit 4, change nothing) if more than N\n" \
+	"                             deletes (each database, table and partition counts one)\n" \
+	"  --prune-unmapped           with mirror: also delete replicas of this source that the\n" \
+	"                             mapping no longer produces (after a prefix or rename change)\n" \
 	"  --allow-empty-source       let mirror deletes remove every replica of the source\n" \
 	"                             (refused otherwise, exit 4: an empty or mistaken source)\n" \
 	"  --adopt                    take over target entities that are not replicas\n" \
