@@ -68,6 +68,7 @@ typedef struct ms_open_options {
 	size_t part_bytes;                /* split part files at this size; 0 = default */
 	const char *source_url;           /* the exported catalog, recorded (redacted) */
 	const char *source_catalog_id;    /* recorded as the snapshot's source */
+	const char *source_instance;      /* recorded too: ms_catalog_instance of the source */
 	const char *selection;            /* the --database-names patterns, recorded */
 	/* snapshot reader */
 	int allow_no_manifest;            /* accept a utility export without manifest.json */
@@ -93,6 +94,19 @@ void ms_catalog_close(ms_catalog *cat);
 const char *ms_catalog_url(const ms_catalog *cat);
 const char *ms_catalog_id(const ms_catalog *cat);
 const char *ms_catalog_selection(const ms_catalog *cat);
+/*
+ * Borrowed, may be NULL: what tells apart two catalogs that were given one
+ * catalog-id (an embedded catalog file's own GUID, a Hive Metastore's GUID,
+ * the exported catalog's for a snapshot).  Replicas record it next to their
+ * replica-of marker.
+ */
+const char *ms_catalog_instance(const ms_catalog *cat);
+/*
+ * 1 when the catalog's identity comes from where it is (an embedded
+ * catalog's path, without ?catalog-id=), so that moving or copying it
+ * changes whose replicas are whose.
+ */
+int ms_catalog_id_is_implicit(const ms_catalog *cat);
 const char *ms_catalog_driver_name(const ms_catalog *cat);
 unsigned int ms_catalog_caps(const ms_catalog *cat);
 size_t ms_catalog_max_batch(const ms_catalog *cat);

@@ -48,6 +48,8 @@ typedef enum ms_kind {
 #define MS_MARKER_PREFIX "metasync."
 #define MS_MARKER_REPLICA_OF "metasync.replica-of"
 #define MS_MARKER_SYNCED "metasync.synced"
+/* the source's instance (ms_catalog_instance), beside replica-of */
+#define MS_MARKER_REPLICA_INSTANCE "metasync.replica-instance"
 
 /*
  * One entity.  `database` and `table` are its identity, folded to lowercase;

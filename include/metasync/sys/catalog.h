@@ -85,6 +85,8 @@ struct ms_catalog {
 	char *url;          /* owned; redacted, printable */
 	char *catalog_id;   /* owned; identity of the catalog in replica markers */
 	char *selection;    /* owned or NULL; ';'-separated patterns this catalog was cut to */
+	char *instance;     /* owned or NULL; see ms_catalog_instance */
+	int implicit_id;    /* see ms_catalog_id_is_implicit */
 };
 
 /* The open function every driver exports; one row per scheme in the registry. */

@@ -93,6 +93,7 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 	oo.part_bytes = opts->part_bytes;
 	oo.source_url = ms_catalog_url(src);
 	oo.source_catalog_id = ms_catalog_id(src);
+	oo.source_instance = ms_catalog_instance(src);
 	oo.selection = opts->databases;
 	if ((rc = ms_catalog_open(&dst, store_url, &oo, err)) < 0) {
 		ms_error_prefix(err, "%s: ", opts->store_label ? opts->store_label : "store");

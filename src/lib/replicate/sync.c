@@ -251,6 +251,42 @@ static int marker_parse(const char *value, char **catalog, char **db, char **tab
 }
 
 /*
+ * Is t a replica of this source?  Its marker names this source's catalog id
+ * and, where both sides know one, its instance (two catalogs given one
+ * catalog-id are two sources).  Fills *db and *table (new, may be NULL) from
+ * the marker when db is not NULL; *why says why not (static).
+ */
+static int ours(const run *r, const ms_entity *t, char **db, char **table, const char **why)
+{
+	const char *inst = ms_entity_param(t, MS_MARKER_REPLICA_INSTANCE);
+	const char *mine = ms_catalog_instance(r->src);
+	char *cat = NULL, *d = NULL, *tb = NULL;
+	int ok;
+
+	if (db)
+		*db = *table = NULL;
+	if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &d, &tb) < 0) {
+		*why = "not a replica";
+		return 0;
+	}
+	ok = strcmp(cat, ms_catalog_id(r->src)) == 0;
+	*why = "replica of another source";
+	if (ok && inst && mine && strcmp(inst, mine) != 0) {
+		ok = 0;
+		*why = "replica of another catalog with the same catalog id";
+	}
+	if (ok && db) {
+		*db = d;
+		*table = tb;
+		d = tb = NULL;
+	}
+	free(cat);
+	free(d);
+	free(tb);
+	return ok;
+}
+
+/*
  * May the engine write over this target entity?  Returns 1 and leaves
  * *reason NULL when it is a replica of this source; 1 with *reason saying
  * what it was when it is not but opts->adopt takes it over ("adopted: ...");
@@ -258,22 +294,15 @@ static int marker_parse(const char *value, char **catalog, char **db, char **tab
  */
 static int owned(const run *r, const ms_entity *t, const char **reason)
 {
-	char *cat = NULL, *db = NULL, *table = NULL;
-	int ok;
+	const char *why;
 
 	*reason = NULL;
-	if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) < 0) {
-		*reason = r->o->adopt ? "adopted: it was not a replica" : "not a replica";
-		return r->o->adopt;
-	}
-	ok = strcmp(cat, ms_catalog_id(r->src)) == 0;
-	if (!ok)
-		*reason = r->o->adopt ? "adopted: it was a replica of another source" :
-					"replica of another source";
-	free(cat);
-	free(db);
-	free(table);
-	return ok || r->o->adopt;
+	if (ours(r, t, NULL, NULL, &why))
+		return 1;
+	*reason = !r->o->adopt ? why :
+		  strcmp(why, "not a replica") == 0 ? "adopted: it was not a replica" :
+						      "adopted: it was a replica of another source";
+	return r->o->adopt;
 }
 
 /* Tell an adoption in the report: from now on mirror deletes may remove the entity. */
@@ -300,6 +329,9 @@ static int mark(run *r, ms_entity *e, const char *sdb, const char *st, ms_error 
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	rc = ms_entity_set_param(e, MS_MARKER_REPLICA_OF, v, err);
 	free(v);
+	if (rc == 0 && ms_catalog_instance(r->src))
+		rc = ms_entity_set_param(e, MS_MARKER_REPLICA_INSTANCE, ms_catalog_instance(r->src),
+					 err);
 	return rc;
 }
 
@@ -1200,7 +1232,8 @@ static int stale_tables(run *r, const char *tdb, fate whole_db, const names *wri
 	for (int pass = 0; pass < 2 && rc == 0; pass++) {
 		for (i = 0; i < tn.n && rc == 0; i++) {
 			ms_entity *t = NULL;
-			char *cat = NULL, *db = NULL, *table = NULL;
+			char *db = NULL, *table = NULL;
+			const char *why;
 			fate f;
 
 			if (whole_db == FATE_CURRENT && planned(written, tdb, tn.v[i]))
@@ -1211,8 +1244,7 @@ static int stale_tables(run *r, const char *tdb, fate whole_db, const names *wri
 				ms_entity_free(t);
 				continue;
 			}
-			if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) < 0 ||
-			    strcmp(cat, ms_catalog_id(r->src)) != 0 || !table) {
+			if (!ours(r, t, &db, &table, &why) || !table) {
 				(*foreign)++;
 			} else {
 				f = whole_db != FATE_CURRENT ? whole_db :
@@ -1224,7 +1256,6 @@ static int stale_tables(run *r, const char *tdb, fate whole_db, const names *wri
 				else if (f != FATE_CURRENT)
 					(*foreign)++;
 			}
-			free(cat);
 			free(db);
 			free(table);
 			ms_entity_free(t);
@@ -1256,7 +1287,8 @@ static int stale_replicas(run *r, ms_error *fatal)
 		goto done;
 	for (i = 0; i < tdbs.n && rc == 0; i++) {
 		ms_entity *t = NULL;
-		char *cat = NULL, *db = NULL, *table = NULL;
+		char *db = NULL, *table = NULL;
+		const char *why;
 		size_t foreign = 0, j;
 		fate f = FATE_CURRENT;
 		int mapped_here = 0;
@@ -1268,8 +1300,7 @@ static int stale_replicas(run *r, ms_error *fatal)
 		}
 		if (ms_catalog_get_database(r->dst, tdbs.v[i], &t, &err) < 0)
 			continue;
-		if (marker_parse(ms_entity_param(t, MS_MARKER_REPLICA_OF), &cat, &db, &table) == 0 &&
-		    strcmp(cat, ms_catalog_id(r->src)) == 0 && !mapped_here)
+		if (ours(r, t, &db, &table, &why) && !mapped_here)
 			f = fate_of(r, tdbs.v[i], NULL, db, NULL);
 		if (f == FATE_OUT_OF_SCOPE || (f == FATE_CURRENT && !mapped_here)) {
 			/* not ours, or not this run's */
@@ -1288,7 +1319,6 @@ static int stale_replicas(run *r, ms_error *fatal)
 		} else if (f == FATE_UNMAPPED) {
 			note_unmapped(r, tdbs.v[i], NULL, db, NULL);
 		}
-		free(cat);
 		free(db);
 		free(table);
 		ms_entity_free(t);
@@ -1350,6 +1380,20 @@ static void unmatched_pattern(const char *pattern, void *ctx)
 
 	if (ms_buf_printf(&b, "--database-names '%s': matches no database in '%s'", pattern,
 			  ms_catalog_url(r->src)) == 0)
+		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
+	ms_buf_free(&b);
+}
+
+/* A source identified by where it is, not by a name it was given: say so. */
+static void implicit_identity(run *r)
+{
+	ms_buf b = MS_BUF_INIT(8192);
+
+	if (!ms_catalog_id_is_implicit(r->src))
+		return;
+	if (ms_buf_printf(&b, "source '%s': has no catalog-id, so its replicas are tied to "
+			  "'%s' (add ?catalog-id=ID to the URL to give it a name that moving "
+			  "the file keeps)", ms_catalog_url(r->src), ms_catalog_id(r->src)) == 0)
 		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
 	ms_buf_free(&b);
 }
@@ -1562,6 +1606,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 			goto done;
 	if (r.dbs.n)
 		qsort(r.dbs.v, r.dbs.n, sizeof(char *), cmp_str);
+	implicit_identity(&r);
 	ms_selection_unmatched(opts->databases, (const char *const *)all.v, all.n,
 			       unmatched_pattern, &r);
 	if ((rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n, err)) < 0 ||

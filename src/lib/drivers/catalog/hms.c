@@ -4474,7 +4474,7 @@ static int metastore_identity(hms_catalog *self, ms_error *err)
 	self->base.catalog_id = NULL;
 	if (asprintf(&self->base.catalog_id, "hms:%s/%s", guid, self->ctlg) < 0)
 		self->base.catalog_id = NULL;
-	free(guid);
+	self->base.instance = guid;
 	return self->base.catalog_id ? 0 : ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
@@ -4542,7 +4542,9 @@ int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_optio
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = check_schema(self, err)) < 0 || (!cid && (rc = metastore_identity(self, err)) < 0))
+	/* with ?catalog-id= the GUID, where there is one, still tells two metastores apart */
+	if ((rc = check_schema(self, err)) < 0 || (!cid && (rc = metastore_identity(self, err)) < 0) ||
+	    (cid && (rc = read_guid(self, &self->base.instance, err)) < 0))
 		goto fail;
 	*out = &self->base;
 	return 0;

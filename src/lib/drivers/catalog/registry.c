@@ -76,6 +76,8 @@ int ms_catalog_base_init(ms_catalog *base, const ms_catalog_driver *driver,
 	base->url = strdup(redacted_url ? redacted_url : "");
 	base->catalog_id = strdup(catalog_id ? catalog_id : (redacted_url ? redacted_url : ""));
 	base->selection = NULL;
+	base->instance = NULL;
+	base->implicit_id = 0;
 	if (!base->url || !base->catalog_id) {
 		ms_catalog_base_free(base);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -88,7 +90,8 @@ void ms_catalog_base_free(ms_catalog *base)
 	free(base->url);
 	free(base->catalog_id);
 	free(base->selection);
-	base->url = base->catalog_id = base->selection = NULL;
+	free(base->instance);
+	base->url = base->catalog_id = base->selection = base->instance = NULL;
 }
 
 int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *opts,
@@ -125,6 +128,8 @@ void ms_catalog_close(ms_catalog *cat)
 const char *ms_catalog_url(const ms_catalog *cat) { return cat->url; }
 const char *ms_catalog_id(const ms_catalog *cat) { return cat->catalog_id; }
 const char *ms_catalog_selection(const ms_catalog *cat) { return cat->selection; }
+const char *ms_catalog_instance(const ms_catalog *cat) { return cat->instance; }
+int ms_catalog_id_is_implicit(const ms_catalog *cat) { return cat->implicit_id; }
 const char *ms_catalog_driver_name(const ms_catalog *cat) { return cat->driver->name; }
 unsigned int ms_catalog_caps(const ms_catalog *cat) { return cat->driver->caps; }
 size_t ms_catalog_max_batch(const ms_catalog *cat) { return cat->driver->max_batch; }

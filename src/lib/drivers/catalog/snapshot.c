@@ -187,6 +187,7 @@ typedef struct snapshot {
 	size_t part_bytes;
 	char *source_url;            /* redacted */
 	char *source_catalog_id;
+	char *source_instance;
 	part_out out[F_COUNT];
 	size_t cur_table;
 	char **written;              /* committed keys, removed again unless finished */
@@ -982,6 +983,7 @@ static void snapshot_free(snapshot *s)
 	free(s->manifest_created);
 	free(s->source_url);
 	free(s->source_catalog_id);
+	free(s->source_instance);
 	ms_buf_free(&s->line);
 	ms_catalog_base_free(&s->base);
 	free(s);
@@ -1553,7 +1555,8 @@ static size_t *sorted_indices(const snapshot *s, size_t n, idx_cmp cmp)
  * manifest.json, one JSON object (one entry of "files" and "tables" per line):
  *
  *   {"format":"metasync-snapshot","version":1,"snapshot":ID,"created":"...Z",
- *    "source":{"url":REDACTED|null,"catalog_id":ID|null},"selection":S|null,
+ *    "source":{"url":REDACTED|null,"catalog_id":ID|null[,"instance":GUID]},
+ *    "selection":S|null,
  *    "parent":null,"databases":[names, sorted],
  *    "counts":{"databases":N,"tables":N,"partitions":N},
  *    "files":[{"path":"partitions/part-00000.json","bytes":N,"lines":N,"sha256":HEX},...],
@@ -1591,6 +1594,10 @@ static int build_manifest(snapshot *s, ms_buf *b, ms_error *err)
 	rc |= json_str(b, s->source_url);
 	rc |= ms_buf_adds(b, ",\"catalog_id\":");
 	rc |= json_str(b, s->source_catalog_id);
+	if (s->source_instance) {
+		rc |= ms_buf_adds(b, ",\"instance\":");
+		rc |= json_str(b, s->source_instance);
+	}
 	rc |= ms_buf_adds(b, "},\"selection\":");
 	rc |= json_str(b, s->base.selection);
 	rc |= ms_buf_adds(b, ",\"parent\":null,\n\"databases\":[");
@@ -1963,6 +1970,8 @@ static int open_writer(snapshot *s, const ms_url *url, const ms_open_options *op
 	for (i = 0; i < F_COUNT; i++)
 		ms_buf_init(&s->out[i].pend, LINE_MAX_BYTES + IO_CHUNK);
 	if (opts->source_url && !(s->source_url = ms_url_redact(opts->source_url)))
+		return oom(err);
+	if (opts->source_instance && !(s->source_instance = strdup(opts->source_instance)))
 		return oom(err);
 	if (opts->source_catalog_id && !(s->source_catalog_id = strdup(opts->source_catalog_id)))
 		return oom(err);
@@ -3216,6 +3225,12 @@ static int parse_manifest(snapshot *s, const char *text, size_t len, ms_error *e
 		}
 		free(s->base.catalog_id);
 		s->base.catalog_id = id;
+	}
+	v = cJSON_IsObject(src) ? cJSON_GetObjectItemCaseSensitive(src, "instance") : NULL;
+	if (cJSON_IsString(v) && v->valuestring[0] && strlen(v->valuestring) <= 128 &&
+	    !(s->base.instance = strdup(v->valuestring))) {
+		rc = oom(err);
+		goto done;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "snapshot");
 	if (cJSON_IsString(v) && !(s->manifest_id = strdup(v->valuestring))) {

@@ -23,6 +23,7 @@
 
 #include "drivers/sqlite_error.h"
 #include "metasync/sys/catalog.h"
+#include "model/model_internal.h"
 #include "util/buf.h"
 #include "util/url.h"
 
@@ -1714,6 +1715,51 @@ static int step_with_key(sqlite_catalog *self, const char *sql)
 }
 
 /*
+ * The catalog's instance GUID, the value of its `catalog:KEY` row in meta:
+ * drawn the first time the catalog is opened where the file can be written
+ * (a file copied keeps it; a file given the same catalog-id does not).  A
+ * catalog that has none and cannot be given one has no instance.
+ */
+static int open_instance(sqlite_catalog *self, ms_error *err)
+{
+	static const char get_sql[] = "SELECT value FROM meta WHERE \"key\" = 'catalog:' || ?1";
+	static const char set_sql[] = "INSERT INTO meta(\"key\", value) VALUES('catalog:' || ?1, ?2) "
+				      "ON CONFLICT(\"key\") DO UPDATE SET value = ?2 WHERE value = ''";
+	char uuid[37];
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(self->db, attempt ? set_sql : get_sql, -1, &st, NULL);
+
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(st, 1, self->key, -1, SQLITE_STATIC);
+		if (rc == SQLITE_OK && attempt) {
+			if (ms_model_uuid4(uuid) < 0) {
+				sqlite3_finalize(st);
+				return 0;
+			}
+			rc = sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
+		}
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (!attempt && rc == SQLITE_ROW) {
+			const char *v = (const char *)sqlite3_column_text(st, 0);
+
+			if (v && *v && !(self->base.instance = strdup(v))) {
+				sqlite3_finalize(st);
+				return ms_error_set(err, MS_ENOMEM, "out of memory");
+			}
+		}
+		sqlite3_finalize(st);
+		if (self->base.instance || sqlite3_db_readonly(self->db, "main"))
+			return 0;
+		if (attempt && rc == SQLITE_DONE && !(self->base.instance = strdup(uuid)))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/*
  * The catalogs of a file are those opened for writing (a `catalog:KEY` row
  * in meta) and, in files from before that row was kept, those holding a
  * database.  Opened for writing, register this one; for reading, refuse it
@@ -1735,11 +1781,33 @@ static int open_catalog(sqlite_catalog *self, int create, ms_error *err)
 				    name, self->path);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sq_fail(self, rc, err, "cannot open catalog '%s' in '%s'", name, self->path);
-	return 0;
+	return open_instance(self, err);
 }
 
 int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			   ms_error *err);
+
+/*
+ * Without ?catalog-id=, a catalog is identified by its file: "sqlite:" and
+ * the file's absolute path with symbolic links resolved, so that
+ * sqlite:x.db and sqlite:/abs/x.db are one source.
+ */
+static int path_identity(sqlite_catalog *self, ms_error *err)
+{
+	char *real = realpath(self->path, NULL), *id = NULL;
+
+	if (!real)
+		return 0;   /* keep the URL: the file is open, so this hardly happens */
+	if (asprintf(&id, "sqlite:%s", real) < 0)
+		id = NULL;
+	free(real);
+	if (!id)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	free(self->base.catalog_id);
+	self->base.catalog_id = id;
+	self->base.implicit_id = 1;
+	return 0;
+}
 
 /*
  * Open the catalog file url->path: MS_OPEN_WRITE creates the file, its
@@ -1797,7 +1865,8 @@ int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_op
 		goto done;
 	}
 	sqlite3_busy_timeout(self->db, SQLITE_CATALOG_BUSY_MS);
-	if ((rc = open_schema(self, create, err)) < 0 || (rc = open_catalog(self, create, err)) < 0)
+	if ((rc = open_schema(self, create, err)) < 0 || (rc = open_catalog(self, create, err)) < 0 ||
+	    (!cid && (rc = path_identity(self, err)) < 0))
 		goto done;
 	*out = &self->base;
 done:
