@@ -100,7 +100,7 @@ typedef struct ms_report {
  * a mapping introduces hold letters, digits and '_'; a database renamed two
  * ways, or two renamed to one name), location rewrites (FROM=TO split at
  * the one '=' followed by a location, a non-empty TO, one FROM rewritten
- * two ways), max_deletes and prune_unmapped without mirror deletes.
+ * two ways), a max_deletes above 0 or prune_unmapped without mirror deletes.
  * MS_EUSAGE with a one-line message naming the option's value.  ms_sync
  * checks the same.
  */

@@ -179,8 +179,9 @@ gen() {
 	}'
 }
 
-# The source catalogs (one catalog id: version 2 is version 1 changed) and a
-# snapshot of each (st1, st2) for imports: src N VERSION
+# The source catalogs (one catalog id: version 2 is version 1 changed, so
+# the two files are one catalog instance too) and a snapshot of each (st1,
+# st2) for imports: src N VERSION
 SRC_ID=111111111111
 src() {
 	local n=$1 v=$2 dir=$T/n$1 out
@@ -190,13 +191,20 @@ src() {
 		fail "import of generated version $v exited with $?"
 	[ "$(jq '.counts.partitions.created' <<<"$out")" -eq "$(wc -l <"$dir/gen$v/partitions/part-00000.json")" ] ||
 		fail "import of generated version $v: $(jq -c .counts <<<"$out")"
+	if [ "$v" = 2 ]; then
+		local inst
+		inst=$(sqlite3 "$dir/src1.db" "SELECT value FROM meta WHERE key = 'catalog:$SRC_ID'") &&
+			[ -n "$inst" ] || fail "source version 1 has no instance"
+		sqlite3 "$dir/src2.db" "UPDATE meta SET value = '$inst' WHERE key = 'catalog:$SRC_ID'" ||
+			fail "could not give version 2 the instance of version 1"
+	fi
 	"$M" export --source "sqlite:$dir/src$v.db?catalog-id=$SRC_ID" --output-path "$dir/st$v" -q ||
 		fail "export of source version $v exited with $?"
 }
 
 # ---- fingerprints: "KEY VALUE" per database (D:db) and table (T:db.table) --
 # Target-assigned fields and metasync's markers are left out.
-SQL_DROP="'\$.CatalogId', '\$.CreateTime', '\$.UpdateTime', '\$.VersionId', '\$.IsRegisteredWithLakeFormation', '\$.Parameters.\"metasync.replica-of\"', '\$.Parameters.\"metasync.synced\"', '\$.Parameters.\"metasync.hms\"'"
+SQL_DROP="'\$.CatalogId', '\$.CreateTime', '\$.UpdateTime', '\$.VersionId', '\$.IsRegisteredWithLakeFormation', '\$.Parameters.\"metasync.replica-of\"', '\$.Parameters.\"metasync.synced\"', '\$.Parameters.\"metasync.replica-instance\"', '\$.Parameters.\"metasync.hms\"'"
 # An embedded catalog's stored documents, read with sqlite3: a table's value
 # hashes its document and its partitions' (by values).  fp_sqlite FILE CATALOG-ID
 fp_sqlite() {

@@ -136,7 +136,7 @@ run catalog-show-pg ok "$M" catalog show "$PG_PARAM" "${P}sales" orders
 run export-pg ok "$M" export --source "$PG_PARAM" --database-names "${P}*" \
 	--output-path "$T/store" --notify "$BUS" --json
 run import-to-pg ok "$M" import --input-path "$T/store" --target "$PG_INFO" \
-	--database-prefix "${P}copy_" --json -v
+	--database-prefix "copy_${P}" --json -v
 run sync-pg-to-sqlite ok "$M" sync --source "$PG_INFO" --target "sqlite:$T/c.db" \
 	--database-names "${P}sales" --deletes mirror --json
 if [ -n "$MY" ]; then

@@ -125,7 +125,8 @@ int ms_sync_options_check(const ms_sync_options *o, ms_error *err)
 		return ms_error_set(err, MS_EUSAGE,
 				    "table prefix '%s' is not valid in a name (letters, digits and '_')",
 				    o->table_prefix);
-	if (o->max_deletes >= 0 && o->deletes != MS_DELETES_MIRROR)
+	/* 0 is also what a zeroed ms_sync_options holds: only a real limit is refused */
+	if (o->max_deletes > 0 && o->deletes != MS_DELETES_MIRROR)
 		return ms_error_set(err, MS_EUSAGE,
 				    "max deletes %lld limits mirror deletes: it needs deletes mirror",
 				    o->max_deletes);
