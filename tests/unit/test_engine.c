@@ -381,6 +381,97 @@ static void test_mapping(void **state)
 	ms_catalog_close(&dst->base);
 }
 
+/* check(renames, rewrites, ...): the message of ms_sync_options_check, or "" */
+static const char *check_options(const ms_sync_options *o)
+{
+	static ms_error err;
+
+	ms_error_clear(&err);
+	if (ms_sync_options_check(o, &err) == 0)
+		return "";
+	assert_int_equal(err.code, MS_EUSAGE);
+	return err.message;
+}
+
+static void test_options_check(void **state)
+{
+	ms_sync_options o = defaults();
+	const char *two[2];
+
+	(void)state;
+	assert_string_equal(check_options(&o), "");
+	o.databases = "";
+	assert_non_null(strstr(check_options(&o), "selects nothing"));
+	o.databases = "sales,finance";
+	assert_non_null(strstr(check_options(&o), "separated by ';'"));
+	o = defaults();
+	o.max_deletes = 3;
+	assert_non_null(strstr(check_options(&o), "needs deletes mirror"));
+	o.deletes = MS_DELETES_MIRROR;
+	assert_string_equal(check_options(&o), "");
+	o = defaults();
+	o.prune_unmapped = 1;
+	assert_non_null(strstr(check_options(&o), "needs deletes mirror"));
+	o = defaults();
+	o.database_prefix = "my db";
+	assert_non_null(strstr(check_options(&o), "database prefix 'my db'"));
+	o = defaults();
+	two[0] = "a=merged";
+	two[1] = "b=merged";
+	o.renames = two;
+	o.nrenames = 2;
+	assert_non_null(strstr(check_options(&o), "map two databases to 'merged'"));
+	two[1] = "a=other";
+	assert_non_null(strstr(check_options(&o), "rename one database twice"));
+	two[1] = "b=x=y";
+	assert_non_null(strstr(check_options(&o), "more than one '='"));
+	o = defaults();
+	o.location_rewrites = two;
+	o.nrewrites = 1;
+	two[0] = "s3://lake/t/dt=2024-01-01/=s3://archive/o1/";
+	assert_string_equal(check_options(&o), "");
+	two[0] = "s3://lake/t=";
+	assert_non_null(strstr(check_options(&o), "empty TO"));
+	two[0] = "s3://a/k=s3://x/=s3://b/";
+	assert_non_null(strstr(check_options(&o), "ambiguous"));
+	two[0] = "lake=s3://b";
+	assert_non_null(strstr(check_options(&o), "does not start with a location"));
+}
+
+/* Locations: path boundaries, the longest rule first, whatever the order given. */
+static void test_location_rules(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 0), *dst = fake_catalog_new("acct-2", 0, 0);
+	ms_sync_options o = defaults();
+	const char *rewrites[] = { "s3://src=s3://wrong/", "s3://src-bucket=s3://general",
+				   "s3://src-bucket/sales/orders/dt=2024-01-02/=s3://archive/o2" };
+	ms_entity *p;
+	ms_report *rep;
+
+	(void)state;
+	populate(src, 2);
+	o.location_rewrites = rewrites;
+	o.nrewrites = 3;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	p = fake_find(dst, MS_KIND_PARTITION, "sales", "orders", "[\"2024-01-02\"]");
+	assert_non_null(p);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(p->doc, "StorageDescriptor"),
+						"Location")->valuestring,
+			    "s3://archive/o2/");
+	p = fake_find(dst, MS_KIND_PARTITION, "sales", "orders", "[\"2024-01-01\"]");
+	assert_non_null(p);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(p->doc, "StorageDescriptor"),
+						"Location")->valuestring,
+			    "s3://general/sales/orders/dt=2024-01-01/");
+	/* "s3://src" is not a prefix of "s3://src-bucket" at a path boundary */
+	assert_int_equal(rep->nwarnings, 1);
+	assert_non_null(strstr(rep->warnings[0].entity, "s3://src=s3://wrong/"));
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
 static void test_selection(void **state)
 {
 	assert_true(ms_selection_match(NULL, "x"));
@@ -432,6 +523,8 @@ int main(void)
 		cmocka_unit_test(test_full_then_idempotent),
 		cmocka_unit_test(test_change_one_partition),
 		cmocka_unit_test(test_ownership),
+		cmocka_unit_test(test_options_check),
+		cmocka_unit_test(test_location_rules),
 		cmocka_unit_test(test_mirror_deletes_and_guard),
 		cmocka_unit_test(test_dry_run_and_integrity),
 		cmocka_unit_test(test_transaction_rolls_back_table),
