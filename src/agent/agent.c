@@ -341,6 +341,8 @@ static int follows(const ms_agent_target *t, const char *source)
 {
 	size_t i;
 
+	if (t->follow_none)
+		return 0;
 	if (t->nfollow == 0)
 		return 1;
 	for (i = 0; i < t->nfollow; i++)
