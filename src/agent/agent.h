@@ -59,6 +59,16 @@ void ms_agent_stop(ms_agent *a);
 int ms_agent_http_port(const ms_agent *a);
 /* Prometheus text of the agent's metrics. */
 int ms_agent_metrics(ms_agent *a, ms_buf *out);
+/*
+ * /healthz: "ok\n" and 0 when the bus answers every role and every role
+ * works; else one line per problem, naming the role (and "bus:" for the
+ * bus) and why, and MS_ERROR.  Problems: a role that did not start, a bus
+ * a role cannot reach, a source whose last export failed, a target whose
+ * catalog cannot be opened, a follow: entry that matches no source known
+ * (this file's, or one seen on the snapshot stream).  Messages carry no
+ * password.
+ */
+int ms_agent_health(ms_agent *a, ms_buf *out);
 /* 0 when every role ended without a fatal error. */
 int ms_agent_status(const ms_agent *a);
 /*
