@@ -572,8 +572,10 @@ static void prune(ms_agent *a, ms_bus *bus)
 			    "yet", s->name, who);
 		return;
 	}
+	go.now = (long long)time(NULL);
+	/* keep_seconds from now back to the held snapshot's time keeps it and what is newer */
 	if (hold && ms_snapshot_id_time(hold, &when)) {
-		long long age = (long long)time(NULL) - when + 1;
+		long long age = go.now - when > 0 ? go.now - when : 1;
 
 		if (age > keep_seconds)
 			keep_seconds = age;
