@@ -62,6 +62,7 @@ typedef struct target_role {
 	/* source names seen on the snapshot stream, and what follow: makes of them */
 	char **seen;
 	size_t nseen;
+	marks announced;        /* per source name: the newest snapshot id announced */
 	uint64_t snapshots_seen;
 	char follow_problem[PROBLEM_MAX];
 	char bus_problem[PROBLEM_MAX];
@@ -790,6 +791,16 @@ static void saw_source(target_role *t, const char *name)
 		check_follow(t, name);
 }
 
+/* A snapshot event: its source is known, and its snapshot announced. */
+static void saw_snapshot(target_role *t, const ms_event *ev)
+{
+	const char *id = ms_event_str(ev, "snapshot_id");
+
+	saw_source(t, ms_event_source_name(ev));
+	if (id)
+		marks_raise(&t->announced, ms_event_source_name(ev), id);
+}
+
 static int read_snapshot_source(const ms_bus_msg *msg, void *ctx, ms_error *err)
 {
 	target_role *t = ctx;
@@ -800,9 +811,23 @@ static int read_snapshot_source(const ms_bus_msg *msg, void *ctx, ms_error *err)
 	if (ms_event_parse(msg->data, msg->len, &ev, NULL) < 0)
 		return 0;
 	if (strcmp(ev->type, MS_EVENT_SNAPSHOT_CREATED) == 0)
-		saw_source(t, ms_event_source_name(ev));
+		saw_snapshot(t, ev);
 	ms_event_free(ev);
 	return 0;
+}
+
+/* 1 when the snapshot at url opens (and its manifest hashes to sha, when given). */
+static int snapshot_readable(const char *url, const char *sha)
+{
+	ms_open_options o = { 0 };
+	ms_catalog *cat = NULL;
+	int ok;
+
+	o.mode = MS_OPEN_READ;
+	o.expect_manifest_sha256 = sha;
+	ok = ms_catalog_open(&cat, url, &o, NULL) == 0;
+	ms_catalog_close(cat);
+	return ok;
 }
 
 /* Read what is new on the snapshot and results streams; whether that works is the bus's health. */
@@ -900,7 +925,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	ms_sync_options so = { 0 };
 	ms_report *rep = NULL;
 	ms_error err;
-	const char *url, *sha, *id, *src, *prev;
+	const char *url, *sha, *id, *src, *prev, *newer;
 	char *open_url = NULL;   /* url as the target opens it (with its store's settings) */
 	const cJSON *allow;
 	double created = 0, started, wall;
@@ -921,7 +946,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		return DONE_RETRY;
 	}
 	if (strcmp(ev->type, MS_EVENT_SNAPSHOT_CREATED) == 0)
-		saw_source(t, ms_event_source_name(ev));
+		saw_snapshot(t, ev);
 	if (strcmp(ev->type, MS_EVENT_SNAPSHOT_CREATED) != 0 ||
 	    !follows(c, ms_event_source_name(ev))) {
 		ms_event_free(ev);
@@ -946,12 +971,20 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	/* never back in time */
 	ms_bus_read(bus, MS_STREAM_RESULTS, t->results_seen, 0, read_result, t, NULL);
 	prev = marks_get(&t->applied, src);
-	if (id && prev && ms_snapshot_id_cmp(id, prev) < 0) {
+	newer = id ? marks_get(&t->announced, ms_event_source_name(ev)) : NULL;
+	if (newer && ms_snapshot_id_cmp(id, newer) >= 0)
+		newer = NULL;
+	if (id && ((prev && ms_snapshot_id_cmp(id, prev) < 0) ||
+		   (newer && !snapshot_readable(open_url, sha)))) {
 		pthread_mutex_lock(&a->mu);
 		t->st.skipped++;
 		pthread_mutex_unlock(&a->mu);
-		log_line(a, "target=%s snapshot=%s skipped: the newer %s is applied", c->name, url,
-			 prev);
+		if (prev && ms_snapshot_id_cmp(id, prev) < 0)
+			log_line(a, "target=%s snapshot=%s skipped: the newer %s is applied", c->name,
+				 url, prev);
+		else   /* pruned from its store, say: the newer one stands for it */
+			log_line(a, "target=%s snapshot=%s skipped: it cannot be read and the newer "
+				    "%s of the same source is announced", c->name, url, newer);
 		if (a->opts.hooks.run)
 			a->opts.hooks.run(a->opts.hooks.ctx, c->name, "skip", url, NULL, NULL);
 		free(open_url);
@@ -1450,6 +1483,7 @@ void ms_agent_free(ms_agent *a)
 	ms_http_stop(a->http);
 	for (i = 0; i < a->cfg->ntargets; i++) {
 		marks_free(&a->targets[i].applied);
+		marks_free(&a->targets[i].announced);
 		for (size_t j = 0; j < a->targets[i].nseen; j++)
 			free(a->targets[i].seen[j]);
 		free(a->targets[i].seen);

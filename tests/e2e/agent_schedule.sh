@@ -7,7 +7,8 @@
 #              unchanged; a change is exported at the next slot;
 #   retention  `retention: { keep: 1 }` prunes older snapshots, but never
 #              LATEST nor a snapshot newer than the one a target last applied
-#              (read from the results stream);
+#              (read from the results stream); a new target replaying the
+#              stream skips the pruned snapshots and applies LATEST;
 #   follow     a target whose follow: names no known source is a warning in
 #              the log naming the entry, and /healthz answers 503 saying so;
 #   catalog    a target whose catalog cannot be opened: /healthz 503 naming
@@ -168,6 +169,20 @@ n=$(events "$BUS" snapshots)
 "$M" agent --config "$T/ret-src.yaml" --once 2>>"$T/ret-src.log" || fail "source --once exited with $?"
 [ "$(events "$BUS" snapshots)" = "$n" ] || fail "an unchanged export published an event"
 [ "$(snapshots "$T/ret-store")" = 2 ] || fail "an unchanged export changed the store"
+# a new target replays the stream: the pruned snapshots are skipped, not dead-lettered
+cat >"$T/ret-late.yaml" <<EOF
+bus: $BUS
+targets:
+  - name: late
+    catalog: sqlite:$T/late.db?catalog-id=666666666666
+EOF
+"$M" agent --config "$T/ret-late.yaml" --once 2>"$T/ret-late.log" ||
+	fail "a new target replaying pruned snapshots exited with $?"
+[ "$(grep -c "skipped: it cannot be read and the newer" "$T/ret-late.log")" -ge 2 ] ||
+	fail "the pruned snapshots were not skipped"
+[ "$(events "$BUS" dead)" = 0 ] || fail "a replayed event was dead-lettered"
+has_line "$T/ret-late.log" "target=late snapshot=$T/ret-store/$(latest) status=ok" ||
+	fail "the new target did not apply LATEST"
 echo "agent_schedule: retention ok"
 
 # ---- follow ----------------------------------------------------------------
