@@ -386,8 +386,21 @@ static int snapshot_current(demo *d, step *s, int *yes, ms_error *err)
 	return rc;
 }
 
+/* The demo's bus: DIR/bus.db (new; NULL when out of memory). */
+static char *demo_bus(const demo *d)
+{
+	ms_buf b = MS_BUF_INIT(PATH_MAX + 64);
+
+	if (ms_buf_printf(&b, "embedded:%s/bus.db", d->abs) < 0) {
+		ms_buf_free(&b);
+		return NULL;
+	}
+	return ms_buf_detach(&b);
+}
+
 /* The roles' names on the bus: the source agent and the two target agents. */
 #define SOURCE_ROLE "analytics"
+#define DEMO_MAX_ATTEMPTS 3
 static const char *const target_roles[2] = { "account-" TARGET_A_ID, "account-" TARGET_B_ID };
 
 /* What the agents' hooks fill in, each role its own step (no sharing). */
@@ -471,7 +484,6 @@ static int step_agents(demo *d, ms_error *err)
 	char *bus = NULL;
 	double t0 = now_seconds();
 	int rc, current = 0, i;
-	ms_buf b = MS_BUF_INIT(PATH_MAX + 64);
 
 	memset(&r, 0, sizeof(r));
 	r.d = d;
@@ -487,9 +499,7 @@ static int step_agents(demo *d, ms_error *err)
 		r.vc[i].d = d;
 		r.vc[i].prefix = target_prefixes[i];
 	}
-	ms_buf_printf(&b, "embedded:%s/bus.db", d->abs);
-	bus = ms_buf_detach(&b);
-	if (!bus)
+	if (!(bus = demo_bus(d)))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 
 	ao.once = 1;
@@ -504,7 +514,7 @@ static int step_agents(demo *d, ms_error *err)
 		roles[i].database_prefix = (char *)target_prefixes[i];
 		roles[i].deletes = MS_DELETES_MIRROR; /* the targets mirror the source */
 		roles[i].max_deletes = -1;
-		roles[i].max_attempts = 3;
+		roles[i].max_attempts = DEMO_MAX_ATTEMPTS;
 		roles[i].ack_wait_seconds = 600;
 		memset(&tgt_cfg[i], 0, sizeof(tgt_cfg[i]));
 		tgt_cfg[i].bus = bus;
@@ -642,6 +652,49 @@ done:
 }
 
 /* ---- output ----------------------------------------------------------- */
+
+/* A YAML double-quoted scalar. */
+static void print_quoted(const char *v)
+{
+	putchar('"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			putchar('\\');
+		putchar(*v);
+	}
+	putchar('"');
+}
+
+/*
+ * The agents step_agents runs, as one config file that `metasync agent`
+ * takes (a source and both targets on the demo's bus), so that the demo's
+ * pipeline can be copied and run as a service.
+ */
+static void print_agent_config(const demo *d)
+{
+	char *bus = demo_bus(d);
+	int i;
+
+	printf("\n# the agents of this run as one config: save it as agent.yaml and run\n"
+	       "# 'metasync agent --config agent.yaml' (docs/agent.md: every key)\n");
+	printf("bus: ");
+	print_quoted(bus ? bus : "");
+	printf("\n");
+	free(bus);
+	printf("source:\n  name: %s\n  catalog: ", SOURCE_ROLE);
+	print_quoted(d->source_url);
+	printf("\n  store: ");
+	print_quoted(d->store);
+	printf("\ntargets:\n");
+	for (i = 0; i < 2; i++) {
+		printf("  - name: %s\n    catalog: ", target_roles[i]);
+		print_quoted(d->target_url[i]);
+		printf("\n");
+		if (target_prefixes[i])
+			printf("    database_prefix: %s\n", target_prefixes[i]);
+		printf("    deletes: mirror\n    max_attempts: %u\n", DEMO_MAX_ATTEMPTS);
+	}
+}
 
 #define ROW_FMT "%-9s %-26s %-10s %10s %8s %6s %11s %8s\n"
 
@@ -1031,6 +1084,7 @@ int cmd_demo(int argc, char **argv)
 			       v->prefix ? "; databases as " : "", v->prefix ? v->prefix : "",
 			       v->prefix ? "*" : "");
 		}
+		print_agent_config(&d);
 		if (verified && !changed)
 			printf("nothing changed: both targets already match\n");
 		else if (verified && !targets_changed)
