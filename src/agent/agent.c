@@ -20,6 +20,7 @@
 #include "metasync/event.h"
 #include "metasync/replicate.h"
 #include "server/http.h"
+#include "util/strlist.h"
 #include "util/url.h"
 
 /*
@@ -60,8 +61,7 @@ typedef struct target_role {
 	marks applied;
 	uint64_t results_seen;
 	/* source names seen on the snapshot stream, and what follow: makes of them */
-	char **seen;
-	size_t nseen;
+	ms_strlist seen;
 	marks announced;        /* per source name: the newest snapshot id announced */
 	uint64_t snapshots_seen;
 	char follow_problem[PROBLEM_MAX];
@@ -322,25 +322,42 @@ static void note_store_root(ms_agent *a, const char *snapshot_url)
 	pthread_mutex_unlock(&a->mu);
 }
 
+/*
+ * msg as an io.metasync.import.succeeded event that names its target and
+ * snapshot id (new; ms_event_free), or NULL for any other message.
+ */
+static ms_event *succeeded_result(const ms_bus_msg *msg, const char **target, const char **id)
+{
+	ms_event *ev = NULL;
+
+	if (ms_event_parse(msg->data, msg->len, &ev, NULL) < 0)
+		return NULL;
+	*target = ms_event_str(ev, "target");
+	*id = ms_event_str(ev, "snapshot_id");
+	if (strcmp(ev->type, MS_EVENT_IMPORT_SUCCEEDED) != 0 || !*target || !*id) {
+		ms_event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
 /* Results stream, for the source: the newest snapshot of its store each target applied. */
 static int read_store_result(const ms_bus_msg *msg, void *ctx, ms_error *err)
 {
 	ms_agent *a = ctx;
-	ms_event *ev = NULL;
 	const char *tgt, *id, *url;
+	ms_event *ev;
 	size_t n;
 
 	(void)err;
 	a->src_results_seen = msg->seq;
-	if (ms_event_parse(msg->data, msg->len, &ev, NULL) < 0)
+	if (!(ev = succeeded_result(msg, &tgt, &id)))
 		return 0;
-	tgt = ms_event_str(ev, "target");
-	id = ms_event_str(ev, "snapshot_id");
 	url = ms_event_str(ev, "snapshot");
 	pthread_mutex_lock(&a->mu);
 	n = a->store_root ? strlen(a->store_root) : 0;
-	if (strcmp(ev->type, MS_EVENT_IMPORT_SUCCEEDED) == 0 && tgt && id && url && n &&
-	    strncmp(url, a->store_root, n) == 0 && url[n] == '/' && !strchr(url + n + 1, '/'))
+	if (url && n && strncmp(url, a->store_root, n) == 0 && url[n] == '/' &&
+	    !strchr(url + n + 1, '/'))
 		marks_raise(&a->store_applied, tgt, id);
 	pthread_mutex_unlock(&a->mu);
 	ms_event_free(ev);
@@ -688,18 +705,15 @@ static void *source_main(void *arg)
 static int read_result(const ms_bus_msg *msg, void *ctx, ms_error *err)
 {
 	target_role *t = ctx;
-	ms_event *ev = NULL;
 	const char *tgt, *id, *src;
+	ms_event *ev;
 
 	(void)err;
 	t->results_seen = msg->seq;
-	if (ms_event_parse(msg->data, msg->len, &ev, NULL) < 0)
+	if (!(ev = succeeded_result(msg, &tgt, &id)))
 		return 0;
-	tgt = ms_event_str(ev, "target");
-	id = ms_event_str(ev, "snapshot_id");
 	src = ms_event_str(ev, "source_catalog_id");
-	if (strcmp(ev->type, MS_EVENT_IMPORT_SUCCEEDED) == 0 && tgt && id && src &&
-	    strcmp(tgt, t->cfg->name) == 0)
+	if (src && strcmp(tgt, t->cfg->name) == 0)
 		marks_raise(&t->applied, src, id);
 	ms_event_free(ev);
 	return 0;
@@ -715,22 +729,12 @@ static void count_into(ms_counts *sum, const ms_counts *c)
 	sum->failed += c->failed;
 }
 
-static int seen_has(const target_role *t, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < t->nseen; i++)
-		if (strcmp(t->seen[i], name) == 0)
-			return 1;
-	return 0;
-}
-
 /* The sources this target knows of: this file's, and those seen on the snapshot stream. */
 static int known_source(const target_role *t, const char *name)
 {
 	const ms_agent_source *src = t->agent->cfg->source;
 
-	return (src && strcmp(src->name, name) == 0) || seen_has(t, name);
+	return (src && strcmp(src->name, name) == 0) || ms_strlist_has(&t->seen, name);
 }
 
 /*
@@ -752,9 +756,9 @@ static void check_follow(target_role *t, const char *new_source)
 	}
 	if (t->agent->cfg->source)
 		ms_buf_adds(&known, t->agent->cfg->source->name);
-	for (i = 0; i < t->nseen; i++)
-		if (!t->agent->cfg->source || strcmp(t->seen[i], t->agent->cfg->source->name) != 0)
-			ms_buf_printf(&known, "%s%s", known.len ? ", " : "", t->seen[i]);
+	for (i = 0; i < t->seen.n; i++)
+		if (!t->agent->cfg->source || strcmp(t->seen.v[i], t->agent->cfg->source->name) != 0)
+			ms_buf_printf(&known, "%s%s", known.len ? ", " : "", t->seen.v[i]);
 	if (!nmissing) {
 		if (t->follow_problem[0])
 			log_line(t->agent, "target=%s follow: every entry now matches a source",
@@ -777,16 +781,8 @@ static void check_follow(target_role *t, const char *new_source)
 /* A source name from the snapshot stream: remember it, and check follow: again when new. */
 static void saw_source(target_role *t, const char *name)
 {
-	char **nv;
-
-	if (!name || seen_has(t, name))
+	if (!name || ms_strlist_has(&t->seen, name) || ms_strlist_add(&t->seen, name) < 0)
 		return;
-	if (!(nv = realloc(t->seen, (t->nseen + 1) * sizeof(*nv))))
-		return;
-	t->seen = nv;
-	if (!(t->seen[t->nseen] = strdup(name)))
-		return;
-	t->nseen++;
 	if (t->cfg->nfollow)
 		check_follow(t, name);
 }
@@ -1484,9 +1480,7 @@ void ms_agent_free(ms_agent *a)
 	for (i = 0; i < a->cfg->ntargets; i++) {
 		marks_free(&a->targets[i].applied);
 		marks_free(&a->targets[i].announced);
-		for (size_t j = 0; j < a->targets[i].nseen; j++)
-			free(a->targets[i].seen[j]);
-		free(a->targets[i].seen);
+		ms_strlist_free(&a->targets[i].seen);
 	}
 	free(a->targets);
 	free(a->parent);

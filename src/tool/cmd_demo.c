@@ -31,6 +31,7 @@
 #include "demo_gen.h"
 #include "tool.h"
 #include "util/buf.h"
+#include "util/strlist.h"
 #include "util/strmap.h"
 
 #define SOURCE_ID "111111111111"
@@ -56,7 +57,7 @@ typedef struct step {
 	int skipped;             /* nothing needed doing */
 	ms_status status;
 	ms_counts dbs, tables, views, parts;
-	strlist errors;
+	ms_strlist errors;
 	double seconds;
 } step;
 
@@ -66,7 +67,7 @@ typedef struct verdict {
 	const char *prefix;
 	tally matched;
 	long long mismatches;
-	strlist errors;          /* the first MAX_REPORTED mismatches */
+	ms_strlist errors;          /* the first MAX_REPORTED mismatches */
 	double seconds;
 } verdict;
 
@@ -78,8 +79,8 @@ typedef struct demo {
 	int json, tty;
 	double last_progress;
 	tally source;            /* what the source holds */
-	strlist dbs;             /* its databases */
-	strlist views;           /* its views, "db.table" */
+	ms_strlist dbs;             /* its databases */
+	ms_strlist views;           /* its views, "db.table" */
 	step steps[4];
 	size_t nsteps;
 	char *metrics[2];        /* each target agent's /metrics text, after the run */
@@ -96,29 +97,6 @@ static double now_seconds(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_databases(ms_catalog *cat, strlist *out, ms_error *err)
-{
-	int rc = ms_catalog_list_databases(cat, strlist_collect, out, err);
-
-	if (rc == 0 && out->n)
-		qsort(out->v, out->n, sizeof(char *), cmp_str);
-	return rc;
-}
-
-static int list_tables(ms_catalog *cat, const char *db, strlist *out, ms_error *err)
-{
-	int rc = ms_catalog_list_tables(cat, db, strlist_collect, out, err);
-
-	if (rc == 0 && out->n)
-		qsort(out->v, out->n, sizeof(char *), cmp_str);
-	return rc;
 }
 
 static int is_view(const ms_entity *e)
@@ -161,19 +139,20 @@ static int partition_count(ms_catalog *cat, const char *db, const char *table,
 /* Fill d->source, d->dbs and d->views from the source catalog. */
 static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 {
-	strlist tl = { 0 };
+	ms_strlist tl = { 0 };
 	size_t i, j;
 	int rc;
 
 	memset(&d->source, 0, sizeof(d->source));
-	strlist_free(&d->dbs);
-	strlist_free(&d->views);
-	if ((rc = list_databases(src, &d->dbs, err)) < 0)
+	ms_strlist_free(&d->dbs);
+	ms_strlist_free(&d->views);
+	if ((rc = ms_catalog_list_databases(src, ms_strlist_collect, &d->dbs, err)) < 0)
 		return rc;
 	for (i = 0; i < d->dbs.n; i++) {
 		d->source.databases++;
-		strlist_free(&tl);
-		if ((rc = list_tables(src, d->dbs.v[i], &tl, err)) < 0)
+		ms_strlist_free(&tl);
+		if ((rc = ms_catalog_list_tables(src, d->dbs.v[i], ms_strlist_collect, &tl,
+						  err)) < 0)
 			goto done;
 		for (j = 0; j < tl.n; j++) {
 			ms_entity *e = NULL;
@@ -185,7 +164,7 @@ static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 				ms_buf key = MS_BUF_INIT(4096);
 				d->source.views++;
 				ms_buf_printf(&key, "%s.%s", d->dbs.v[i], tl.v[j]);
-				rc = strlist_add(&d->views, ms_buf_cstr(&key));
+				rc = ms_strlist_add(&d->views, ms_buf_cstr(&key));
 				ms_buf_free(&key);
 				if (rc < 0) {
 					ms_entity_free(e);
@@ -202,7 +181,7 @@ static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 		}
 	}
 done:
-	strlist_free(&tl);
+	ms_strlist_free(&tl);
 	return rc;
 }
 
@@ -306,7 +285,7 @@ static void count_change(const ms_change_event *ev, void *ctx)
 	if (pl && strncmp(db, vc->prefix, pl) == 0)
 		db += pl;
 	ms_buf_printf(&key, "%s.%s", db, ev->table);
-	if (strlist_has(&vc->d->views, ms_buf_cstr(&key))) {
+	if (ms_strlist_has(&vc->d->views, ms_buf_cstr(&key))) {
 		switch (ev->action) {
 		case MS_ACTION_CREATE: vc->views.created++; break;
 		case MS_ACTION_UPDATE: vc->views.updated++; break;
@@ -343,7 +322,7 @@ static void take_report(step *s, const demo *d, const ms_report *rep, const view
 	for (size_t i = 0; i < rep->nerrors; i++) {
 		ms_buf b = MS_BUF_INIT(8192);
 		ms_buf_printf(&b, "'%s': %s", rep->errors[i].entity, rep->errors[i].message);
-		strlist_add(&s->errors, ms_buf_cstr(&b));
+		ms_strlist_add(&s->errors, ms_buf_cstr(&b));
 		ms_buf_free(&b);
 	}
 }
@@ -453,7 +432,7 @@ static void hook_run(void *ctx, const char *role, const char *what, const char *
 	}
 	if (failure) {
 		s->status = MS_STATUS_ERROR;
-		strlist_add(&s->errors, failure->message);
+		ms_strlist_add(&s->errors, failure->message);
 	} else if (i < 0) {
 		counts_from_tally(s, &r->d->source, 1);
 		snprintf(s->note, sizeof(s->note), "new snapshot %s, announced on the bus",
@@ -640,7 +619,7 @@ static int step_verify(demo *d, size_t i, ms_error *err)
 	v->matched.partitions = res.partitions;
 	v->mismatches = res.mismatches;
 	for (k = 0; k < res.nmessages; k++)
-		strlist_add(&v->errors, res.messages[k]);
+		ms_strlist_add(&v->errors, res.messages[k]);
 done:
 	if (rc < 0)
 		ms_error_prefix(err, "verifying target %s: ", target_ids[i]);
@@ -785,7 +764,7 @@ static double round_ms(double s)
 	return (double)(long long)(s * 1000.0 + 0.5) / 1000.0;
 }
 
-static void json_strings(cJSON *o, const char *name, const strlist *l)
+static void json_strings(cJSON *o, const char *name, const ms_strlist *l)
 {
 	cJSON *a = cJSON_AddArrayToObject(o, name);
 
@@ -944,12 +923,12 @@ static void demo_free(demo *d)
 
 	for (i = 0; i < d->nsteps; i++) {
 		free(d->steps[i].url);
-		strlist_free(&d->steps[i].errors);
+		ms_strlist_free(&d->steps[i].errors);
 	}
 	for (i = 0; i < d->nver; i++)
-		strlist_free(&d->ver[i].errors);
-	strlist_free(&d->dbs);
-	strlist_free(&d->views);
+		ms_strlist_free(&d->ver[i].errors);
+	ms_strlist_free(&d->dbs);
+	ms_strlist_free(&d->views);
 	free(d->abs);
 	free(d->store);
 	free(d->source_url);

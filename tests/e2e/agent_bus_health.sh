@@ -11,28 +11,10 @@ FIX=${MS_FIXTURES:-$(cd "$(dirname "$0")/../fixtures" && pwd)}
 command -v nats-server >/dev/null || { echo "agent_bus_health: no nats-server, skipped"; exit 77; }
 command -v curl >/dev/null || { echo "FAIL: agent_bus_health: needs 'curl'" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-agent-bus-health.XXXXXX")
-AGENT=
-cleanup() {
-	[ -n "$AGENT" ] && { kill -KILL "$AGENT" 2>/dev/null || true; wait "$AGENT" 2>/dev/null || true; }
-	[ -s "$T/nats.pid" ] && { kill -KILL "$(cat "$T/nats.pid")" 2>/dev/null || true; }
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: agent_bus_health: $*" >&2
-	[ -s "$T/agent.log" ] && { echo "--- agent.log" >&2; tail -n 30 "$T/agent.log" >&2; }
-	exit 1
-}
-wait_for() { # WHAT CMD...
-	local what=$1 i
-	shift
-	for i in $(seq 1 900); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	fail "timed out waiting for $what"
-}
-has_line() { grep -qE -- "$2" "$1" 2>/dev/null; }
+TEST=agent_bus_health
+. "$(dirname "$0")/../support/agent_e2e.sh"
+stop_server() { [ -s "$T/nats.pid" ] && { kill -KILL "$(cat "$T/nats.pid")" 2>/dev/null || true; }; }
+trap 'cleanup_agents; stop_server; rm -rf "$T"' EXIT
 # start_nats [PORT]: a JetStream server on loopback (a random port without PORT)
 start_nats() {
 	rm -f "$T"/nats-server_*.ports "$T/nats.pid"
@@ -47,7 +29,6 @@ stop_nats() {
 	kill -TERM "$pid"
 	wait_for "nats-server to stop" eval "! kill -0 $pid 2>/dev/null"
 }
-health_code() { curl -s -o "$T/healthz.body" -w '%{http_code}' "http://127.0.0.1:$PORT/healthz"; }
 healthy() { [ "$(health_code)" = 200 ] && [ "$(cat "$T/healthz.body")" = ok ]; }
 unhealthy() { [ "$(health_code)" = 503 ] && grep -q "^bus: target 't1'" "$T/healthz.body" &&
 	grep -q "^bus: source 's1'" "$T/healthz.body"; }
@@ -68,10 +49,7 @@ targets:
   - name: t1
     catalog: sqlite:$T/t1.db?catalog-id=222222222222
 EOF
-"$M" agent --config "$T/agent.yaml" 2>"$T/agent.log" &
-AGENT=$!
-wait_for "the agent to listen" has_line "$T/agent.log" 'on port [0-9]+'
-PORT=$(sed -nE 's/.*on port ([0-9]+).*/\1/p' "$T/agent.log" | head -n1)
+start_agent agent
 wait_for "the import" has_line "$T/agent.log" "target=t1 snapshot=.* status=ok"
 wait_for "/healthz to say ok" healthy
 
@@ -83,7 +61,5 @@ kill -0 "$AGENT" || fail "the agent exited when the bus went away"
 
 start_nats "$PORT_NATS"
 wait_for "/healthz to say ok again" healthy
-kill -TERM "$AGENT"
-wait "$AGENT" || fail "agent exited with $? after SIGTERM"
-AGENT=
+stop_agent
 echo "agent_bus_health: ok"

@@ -11,6 +11,7 @@
 #              stream skips the pruned snapshots and applies LATEST;
 #   follow     a target whose follow: names no known source is a warning in
 #              the log naming the entry, and /healthz answers 503 saying so;
+#              events of another source repeat the warning, naming it;
 #   catalog    a target whose catalog cannot be opened: /healthz 503 naming
 #              the target and why; a good agent answers 200 "ok".
 # Counts have generous bounds; nothing asserts a speed.
@@ -19,60 +20,16 @@ set -euo pipefail
 M=${1:?usage: agent_schedule.sh PATH-TO-METASYNC}
 FIX=${MS_FIXTURES:-$(cd "$(dirname "$0")/../fixtures" && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-agent-schedule.XXXXXX")
-AGENTS=()
-cleanup() {
-	local p
-	for p in "${AGENTS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-CASE=setup
-fail() {
-	local f
-	echo "FAIL: agent_schedule ($CASE): $*" >&2
-	for f in "$T"/*.log; do
-		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-	done
-	exit 1
-}
+TEST=agent_schedule
+. "$(dirname "$0")/../support/agent_e2e.sh"
+trap 'cleanup_agents; rm -rf "$T"' EXIT
 command -v curl >/dev/null || fail "needs 'curl'"
-command -v jq >/dev/null || fail "needs 'jq'"
 
-wait_for() { # WHAT CMD...
-	local what=$1 i
-	shift
-	for i in $(seq 1 600); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	fail "timed out waiting for $what"
-}
-has_line() { grep -qE -- "$2" "$1" 2>/dev/null; }
-start_agent() { # NAME: config $T/NAME.yaml, log $T/NAME.log; sets AGENT and PORT
-	"$M" agent --config "$T/$1.yaml" 2>"$T/$1.log" &
-	AGENT=$!
-	AGENTS+=("$AGENT")
-	wait_for "the agent to listen" has_line "$T/$1.log" 'on port [0-9]+'
-	PORT=$(sed -nE 's/.*on port ([0-9]+).*/\1/p' "$T/$1.log" | head -n1)
-}
-stop_agent() {
-	kill -TERM "$AGENT"
-	wait "$AGENT" || fail "agent exited with $? after SIGTERM"
-}
 metric() { # NAME{LABELS}: its value in /metrics of $PORT
 	curl -sf "http://127.0.0.1:$PORT/metrics" | grep -F -- "$1 " | awk '{print $2}'
 }
 snapshots() { find "$1" -mindepth 1 -maxdepth 1 -type d -name '20*' | wc -l; }
 events() { "$M" bus read --bus "$1" --stream "$2" | wc -l; }
-healthz() { # prints the body, returns 0 for 200
-	local code
-	code=$(curl -s -o "$T/healthz.body" -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")
-	cat "$T/healthz.body"
-	[ "$code" = 200 ]
-}
 
 S="sqlite:$T/src.db?catalog-id=111111111111"
 for f in "$FIX"/rich/*.json; do "$M" catalog put "$S" <"$f" >/dev/null || fail "catalog put exited with $?"; done
@@ -200,6 +157,10 @@ wait_for "the follow warning" has_line "$T/follow.log" "target=typo warning: fol
 body=$(healthz) && fail "/healthz answered 200 with a follow: that matches nothing"
 grep -qF "target 'typo': follow: 'acct' matches no source (known: ret)" <<<"$body" ||
 	fail "/healthz does not name the follow entry: $body"
+# events of another source arrive: said again, naming it
+"$M" publish --bus "$BUS" --snapshot "$T/ret-store" --source-name acct1 -q || fail "publish exited with $?"
+wait_for "the warning about acct1" has_line "$T/follow.log" \
+	"follow: 'acct' matches no source \(known: ret, acct1\); events of 'acct1' arrive, which it does not follow"
 stop_agent
 echo "agent_schedule: follow ok"
 

@@ -17,71 +17,19 @@
 #include "metasync/compare.h"
 #include "metasync/replicate.h"
 #include "util/buf.h"
+#include "util/strlist.h"
 #include "util/strmap.h"
 
 #define DEFAULT_MAX_MESSAGES 20
 
-/* A sorted list of names (new strings). */
-typedef struct names {
-	char **v;
-	size_t n;
-} names;
-
-static int names_add(names *l, const char *s)
+/* The ms_strlist of cat's databases (db NULL) or of db's tables, sorted. */
+static int list_names(ms_catalog *cat, const char *db, ms_strlist *out, ms_error *err)
 {
-	char **nv = realloc(l->v, (l->n + 1) * sizeof(char *));
+	int rc = db ? ms_catalog_list_tables(cat, db, ms_strlist_collect, out, err)
+		    : ms_catalog_list_databases(cat, ms_strlist_collect, out, err);
 
-	if (!nv)
-		return MS_ENOMEM;
-	l->v = nv;
-	if (!(l->v[l->n] = strdup(s)))
-		return MS_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-static void names_free(names *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int names_has(const names *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-static int names_collect(const char *name, void *ctx, ms_error *err)
-{
-	return names_add(ctx, name) < 0 ? ms_error_set(err, MS_ENOMEM, "out of memory") : 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_databases(ms_catalog *cat, names *out, ms_error *err)
-{
-	int rc = ms_catalog_list_databases(cat, names_collect, out, err);
-
-	if (rc == 0 && out->n)
-		qsort(out->v, out->n, sizeof(char *), cmp_str);
-	return rc;
-}
-
-static int list_tables(ms_catalog *cat, const char *db, names *out, ms_error *err)
-{
-	int rc = ms_catalog_list_tables(cat, db, names_collect, out, err);
-
-	if (rc == 0 && out->n)
-		qsort(out->v, out->n, sizeof(char *), cmp_str);
+	if (rc == 0)
+		ms_strlist_sort(out);
 	return rc;
 }
 
@@ -92,7 +40,7 @@ static int is_view(const ms_entity *e)
 	return cJSON_IsString(t) && strcmp(t->valuestring, "VIRTUAL_VIEW") == 0;
 }
 
-/* "prefix" + name, folded to lowercase as the engine names target databases (new). */
+/* "prefix" + name, folded to lowercase as the engine ms_strlist target databases (new). */
 static char *mapped_name(const char *prefix, const char *name)
 {
 	ms_buf b = MS_BUF_INIT(4096);
@@ -109,7 +57,7 @@ typedef struct cmp {
 	ms_catalog *src, *dst;
 	const ms_compare_options *o;
 	const char *dst_name;
-	const names *dbs;        /* the source databases compared (view texts name them) */
+	const ms_strlist *dbs;        /* the source databases compared (view texts name them) */
 	ms_compare_result *res;
 } cmp;
 
@@ -439,7 +387,7 @@ done:
 static int compare_database(cmp *c, const char *sdb, ms_error *err)
 {
 	ms_entity *s = NULL, *t = NULL;
-	names st = { 0 }, tt = { 0 };
+	ms_strlist st = { 0 }, tt = { 0 };
 	char *tdb = mapped_name(c->o->database_prefix, sdb);
 	ms_error e2;
 	long long before;
@@ -467,19 +415,19 @@ static int compare_database(cmp *c, const char *sdb, ms_error *err)
 		goto done;
 	if (c->res->mismatches == before)
 		c->res->databases++;
-	if ((rc = list_tables(c->src, sdb, &st, err)) < 0 ||
-	    (rc = list_tables(c->dst, tdb, &tt, err)) < 0)
+	if ((rc = list_names(c->src, sdb, &st, err)) < 0 ||
+	    (rc = list_names(c->dst, tdb, &tt, err)) < 0)
 		goto done;
 	for (i = 0; i < tt.n; i++)
-		if (!names_has(&st, tt.v[i]))
+		if (!ms_strlist_has(&st, tt.v[i]))
 			mismatch(c, "table '%s.%s' in %s is not in the source", tdb, tt.v[i],
 				 c->dst_name);
 	for (i = 0; i < st.n; i++)
 		if ((rc = compare_table(c, sdb, tdb, st.v[i], err)) < 0)
 			goto done;
 done:
-	names_free(&st);
-	names_free(&tt);
+	ms_strlist_free(&st);
+	ms_strlist_free(&tt);
 	ms_entity_free(s);
 	ms_entity_free(t);
 	free(tdb);
@@ -487,19 +435,19 @@ done:
 }
 
 /* What b holds beyond the mapped databases of a. */
-static int compare_extra_databases(cmp *c, const names *mapped, ms_error *err)
+static int compare_extra_databases(cmp *c, const ms_strlist *mapped, ms_error *err)
 {
-	names tdbs = { 0 };
+	ms_strlist tdbs = { 0 };
 	size_t i;
 	int rc;
 
-	if ((rc = list_databases(c->dst, &tdbs, err)) < 0)
+	if ((rc = list_names(c->dst, NULL, &tdbs, err)) < 0)
 		goto done;
 	for (i = 0; i < tdbs.n; i++) {
 		ms_entity *t = NULL;
 		const char *v;
 
-		if (names_has(mapped, tdbs.v[i]))
+		if (ms_strlist_has(mapped, tdbs.v[i]))
 			continue;
 		if (!c->o->replica) {
 			mismatch(c, "database '%s' in %s is not in the source", tdbs.v[i],
@@ -522,7 +470,7 @@ static int compare_extra_databases(cmp *c, const names *mapped, ms_error *err)
 		ms_entity_free(t);
 	}
 done:
-	names_free(&tdbs);
+	ms_strlist_free(&tdbs);
 	return rc;
 }
 
@@ -530,7 +478,7 @@ int ms_catalog_compare(ms_catalog *a, ms_catalog *b, const ms_compare_options *o
 		       ms_compare_result *out, ms_error *err)
 {
 	ms_compare_options none = { 0 };
-	names dbs = { 0 }, mapped = { 0 };
+	ms_strlist dbs = { 0 }, mapped = { 0 };
 	cmp c;
 	size_t i;
 	int rc = 0;
@@ -540,12 +488,12 @@ int ms_catalog_compare(ms_catalog *a, ms_catalog *b, const ms_compare_options *o
 		opts = &none;
 	if (opts->databases) {
 		for (i = 0; rc == 0 && i < opts->ndatabases; i++)
-			rc = names_add(&dbs, opts->databases[i]);
+			rc = ms_strlist_add(&dbs, opts->databases[i]);
 		if (rc < 0) {
 			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 			goto done;
 		}
-	} else if ((rc = list_databases(a, &dbs, err)) < 0) {
+	} else if ((rc = list_names(a, NULL, &dbs, err)) < 0) {
 		goto done;
 	}
 	memset(&c, 0, sizeof(c));
@@ -558,7 +506,7 @@ int ms_catalog_compare(ms_catalog *a, ms_catalog *b, const ms_compare_options *o
 	for (i = 0; i < dbs.n; i++) {
 		char *m = mapped_name(opts->database_prefix, dbs.v[i]);
 
-		if (!m || names_add(&mapped, m) < 0) {
+		if (!m || ms_strlist_add(&mapped, m) < 0) {
 			free(m);
 			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 			goto done;
@@ -569,8 +517,8 @@ int ms_catalog_compare(ms_catalog *a, ms_catalog *b, const ms_compare_options *o
 	}
 	rc = compare_extra_databases(&c, &mapped, err);
 done:
-	names_free(&dbs);
-	names_free(&mapped);
+	ms_strlist_free(&dbs);
+	ms_strlist_free(&mapped);
 	return rc;
 }
 
@@ -586,21 +534,21 @@ void ms_compare_result_free(ms_compare_result *r)
 }
 
 /* The source's databases an export with the selection takes (sorted). */
-static int selected_databases(ms_catalog *src, const char *selection, names *out, ms_error *err)
+static int selected_databases(ms_catalog *src, const char *selection, ms_strlist *out, ms_error *err)
 {
-	names all = { 0 };
+	ms_strlist all = { 0 };
 	size_t i;
 	int rc;
 
-	if ((rc = list_databases(src, &all, err)) < 0)
+	if ((rc = list_names(src, NULL, &all, err)) < 0)
 		goto done;
 	for (i = 0; i < all.n; i++)
-		if (ms_selection_match(selection, all.v[i]) && names_add(out, all.v[i]) < 0) {
+		if (ms_selection_match(selection, all.v[i]) && ms_strlist_add(out, all.v[i]) < 0) {
 			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 			goto done;
 		}
 done:
-	names_free(&all);
+	ms_strlist_free(&all);
 	return rc;
 }
 
@@ -612,7 +560,7 @@ int ms_export_is_current(const char *source_url, const char *store_url, const ch
 	ms_compare_options co = { 0 };
 	ms_compare_result res = { 0 };
 	ms_snapshot_info info;
-	names dbs = { 0 };
+	ms_strlist dbs = { 0 };
 	ms_error e2;
 	int rc;
 
@@ -653,7 +601,7 @@ done:
 	}
 	ms_snapshot_info_free(&info);
 	ms_compare_result_free(&res);
-	names_free(&dbs);
+	ms_strlist_free(&dbs);
 	ms_catalog_close(src);
 	ms_catalog_close(snap);
 	return rc;
