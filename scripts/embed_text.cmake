@@ -1,6 +1,7 @@
 # Turn a text file into a C string, so that one text serves as a document and
-# as a command's help: cmake -DIN=FILE -DOUT=FILE.c -DNAME=SYMBOL -P embed_text.cmake
-# writes `const char SYMBOL[] = "...";`.  Markdown code fences (lines that
+# as a command's help: with IN, OUT and NAME set (CMakeLists.txt's
+# ms_embed_text, or cmake -DIN=FILE -DOUT=FILE.c -DNAME=SYMBOL -P this file),
+# writes OUT holding `const char NAME[] = "...";`.  Markdown code fences (lines that
 # start with ```) are left out; the rest is copied as it is.
 file(READ "${IN}" text)
 string(REGEX REPLACE "```[^\n]*\n" "" text "${text}")

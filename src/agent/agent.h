@@ -1,8 +1,12 @@
 /*
  * The agent: runs the roles of one configuration (src/agent/config.h).
  *
- * - A source exports on its schedule and announces each new snapshot with
- *   io.metasync.snapshot.created on the bus.
+ * - A source exports on its schedule (an interval keeps its period: a slot
+ *   missed while an export ran is skipped) and announces each new snapshot
+ *   with io.metasync.snapshot.created on the bus.  An export that would
+ *   only repeat the store's LATEST snapshot is skipped (ms_export_is_current):
+ *   no snapshot, no event.  With a retention it then prunes the store, never
+ *   LATEST nor a snapshot from the oldest one a target last applied on.
  * - Each target is a durable subscription (its name) on the snapshot
  *   stream, in a thread of its own so that a failing target never holds up
  *   the others.  It imports every snapshot of the sources it follows,
@@ -15,7 +19,8 @@
  *   applied is read back from the results stream, so agents sharing a target
  *   agree).  An event that cannot be applied is retried with backoff and
  *   dead-lettered after max_attempts, with an error event.
- * - /healthz and /metrics (Prometheus text) where `listen` says.
+ * - /healthz (ms_agent_health) and /metrics (Prometheus text) where
+ *   `listen` says.
  */
 #ifndef MS_AGENT_AGENT_H
 #define MS_AGENT_AGENT_H
@@ -29,7 +34,8 @@ typedef struct ms_agent ms_agent;
 /*
  * Optional hooks for a program that runs agents in-process (the demo),
  * called on the roles' threads: role is the source or target name.
- * run: once per export or import (what: "export", "import", or "skip" for
+ * run: once per export or import (what: "export", "import", "unchanged" for
+ * an export skipped because LATEST holds what it would write, or "skip" for
  * a snapshot already applied; rep NULL when the run did not start).
  */
 typedef struct ms_agent_hooks {

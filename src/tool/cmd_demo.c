@@ -379,7 +379,7 @@ static char *demo_bus(const demo *d)
 
 /* The roles' names on the bus: the source agent and the two target agents. */
 #define SOURCE_ROLE "analytics"
-#define DEMO_MAX_ATTEMPTS 3
+#define DEMO_MAX_ATTEMPTS 3u
 static const char *const target_roles[2] = { "account-" TARGET_A_ID, "account-" TARGET_B_ID };
 
 /* What the agents' hooks fill in, each role its own step (no sharing). */
