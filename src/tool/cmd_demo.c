@@ -425,6 +425,13 @@ static void hook_run(void *ctx, const char *role, const char *what, const char *
 			 snapshot ? snapshot : "");
 		return;
 	}
+	if (strcmp(what, "unchanged") == 0 && !failure) {   /* the source agent found LATEST current */
+		s->skipped = 1;
+		counts_from_tally(s, &r->d->source, 0);
+		snprintf(s->note, sizeof(s->note), "latest snapshot already matches the source: %s",
+			 snapshot ? snapshot : "");
+		return;
+	}
 	if (rep) {
 		s->seconds = rep->seconds;
 		if (i >= 0)
