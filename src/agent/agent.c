@@ -228,15 +228,36 @@ static void marks_free(marks *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Set (what non-empty) or clear (what NULL) one of the problems /healthz reports. */
+/*
+ * Set (what non-empty) or clear (what NULL) one of the problems /healthz
+ * reports: one line (a backend's message may end in a newline).
+ */
 static void set_problem(ms_agent *a, char *slot, const char *what, const char *why)
 {
+	size_t n;
+	char *p;
+
 	pthread_mutex_lock(&a->mu);
 	if (what)
 		snprintf(slot, PROBLEM_MAX, "%s%s%s", what, why ? ": " : "", why ? why : "");
 	else
 		slot[0] = '\0';
+	for (p = slot; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	for (n = strlen(slot); n > 0 && slot[n - 1] == ' '; n--)
+		slot[n - 1] = '\0';
 	pthread_mutex_unlock(&a->mu);
+}
+
+/* Set a problem: what, then the error's message and its detail (the backend's answer). */
+static void set_problem_err(ms_agent *a, char *slot, const char *what, const ms_error *err)
+{
+	char why[PROBLEM_MAX];
+
+	snprintf(why, sizeof(why), "%s%s%s%s", err->message, err->detail[0] ? " (" : "",
+		 err->detail, err->detail[0] ? ")" : "");
+	set_problem(a, slot, what, why);
 }
 
 /* ---- the source -------------------------------------------------------- */
@@ -374,7 +395,7 @@ static void source_poll(ms_agent *a, ms_bus *bus)
 			&err) < 0) {
 		if (!a->src_bus_problem[0])
 			log_line(a, "source=%s bus: %s", a->cfg->source->name, err.message);
-		set_problem(a, a->src_bus_problem, "cannot read the bus", err.message);
+		set_problem_err(a, a->src_bus_problem, "cannot read the bus", &err);
 	} else {
 		set_problem(a, a->src_bus_problem, NULL, NULL);
 	}
@@ -648,7 +669,7 @@ static void *source_main(void *arg)
 	ms_error_clear(&err);
 	if (ms_bus_open(&bus, a->cfg->bus, &err) < 0) {
 		log_line(a, "source=%s cannot open the bus: %s", s->name, err.message);
-		set_problem(a, a->src_bus_problem, "cannot open the bus", err.message);
+		set_problem_err(a, a->src_bus_problem, "cannot open the bus", &err);
 		a->source_fatal = 1;
 		a->source_done = 1;
 		return NULL;
@@ -837,7 +858,7 @@ static void target_poll(target_role *t, ms_bus *bus)
 	    ms_bus_read(bus, MS_STREAM_RESULTS, t->results_seen, 0, read_result, t, &err) < 0) {
 		if (!t->bus_problem[0])
 			log_line(t->agent, "target=%s bus: %s", t->cfg->name, err.message);
-		set_problem(t->agent, t->bus_problem, "cannot read the bus", err.message);
+		set_problem_err(t->agent, t->bus_problem, "cannot read the bus", &err);
 	} else {
 		set_problem(t->agent, t->bus_problem, NULL, NULL);
 	}
@@ -857,7 +878,7 @@ static void probe_catalog(target_role *t)
 		if (!t->catalog_problem[0])
 			log_line(t->agent, "target=%s cannot open its catalog: %s", t->cfg->name,
 				 err.message);
-		set_problem(t->agent, t->catalog_problem, "cannot open its catalog", err.message);
+		set_problem_err(t->agent, t->catalog_problem, "cannot open its catalog", &err);
 	} else {
 		if (t->catalog_problem[0])
 			log_line(t->agent, "target=%s its catalog opens again", t->cfg->name);
@@ -1151,7 +1172,7 @@ static void *target_main(void *arg)
 	    ms_bus_subscribe(bus, MS_STREAM_SNAPSHOTS, t->cfg->name, &so, &sub, &err) < 0) {
 		log_line(a, "target=%s cannot subscribe: %s%s%s%s", t->cfg->name, err.message,
 			 err.detail[0] ? " (" : "", err.detail, err.detail[0] ? ")" : "");
-		set_problem(a, t->bus_problem, "cannot subscribe", err.message);
+		set_problem_err(a, t->bus_problem, "cannot subscribe", &err);
 		t->fatal = 1;
 		ms_bus_close(bus);
 		return NULL;
@@ -1166,7 +1187,7 @@ static void *target_main(void *arg)
 		msg = NULL;
 		if (ms_bus_next(sub, 200, dead_letter, t, &msg, &err) < 0) {
 			log_line(a, "target=%s bus: %s", t->cfg->name, err.message);
-			set_problem(a, t->bus_problem, "cannot take the next event", err.message);
+			set_problem_err(a, t->bus_problem, "cannot take the next event", &err);
 			sleep_ms(a, 1000);
 			continue;
 		}

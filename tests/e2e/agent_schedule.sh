@@ -12,8 +12,10 @@
 #   follow     a target whose follow: names no known source is a warning in
 #              the log naming the entry, and /healthz answers 503 saying so;
 #              events of another source repeat the warning, naming it;
-#   catalog    a target whose catalog cannot be opened: /healthz 503 naming
-#              the target and why; a good agent answers 200 "ok".
+#   catalog    targets whose catalog cannot be opened (a missing folder, a
+#              metastore nobody listens for): /healthz 503 naming each
+#              target and why, without the password; a good agent answers
+#              200 "ok".
 # Counts have generous bounds; nothing asserts a speed.
 # usage: agent_schedule.sh PATH-TO-METASYNC
 set -euo pipefail
@@ -174,12 +176,18 @@ targets:
     catalog: sqlite:$T/good.db?catalog-id=444444444444
   - name: broken
     catalog: sqlite:$T/no-such-folder/broken.db?catalog-id=555555555555
+  - name: pg
+    catalog: hms+postgresql://hive:pg-s3cret@127.0.0.1:1/metastore
 EOF
 start_agent catalog
 wait_for "the catalog problem" has_line "$T/catalog.log" "target=broken cannot open its catalog"
 body=$(healthz) && fail "/healthz answered 200 with a target whose catalog cannot be opened"
 grep -q "^target 'broken': cannot open its catalog: " <<<"$body" || fail "/healthz does not name the target: $body"
 grep -q "good" <<<"$body" && fail "/healthz names the good target: $body"
+grep -q "^target 'pg': cannot open its catalog: .*hive:\*\*\*@127.0.0.1:1" <<<"$body" ||
+	fail "/healthz does not name the unreachable metastore: $body"
+grep -q "pg-s3cret" <<<"$body" && fail "/healthz shows a password: $body"
+grep -q "pg-s3cret" "$T/catalog.log" && fail "the log shows a password"
 stop_agent
 sed -i '/name: broken/,$d' "$T/catalog.yaml"
 start_agent catalog
