@@ -7,6 +7,7 @@
 #include "metasync/catalog.h"
 #include "metasync/store.h"
 #include "metasync/replicate.h"
+#include "metasync/compare.h"
 #include "metasync/bus.h"
 #include "metasync/event.h"
 

@@ -1,8 +1,12 @@
 /*
  * The agent: runs the roles of one configuration (src/agent/config.h).
  *
- * - A source exports on its schedule and announces each new snapshot with
- *   io.metasync.snapshot.created on the bus.
+ * - A source exports on its schedule (an interval keeps its period: a slot
+ *   missed while an export ran is skipped) and announces each new snapshot
+ *   with io.metasync.snapshot.created on the bus.  An export that would
+ *   only repeat the store's LATEST snapshot is skipped (ms_export_is_current):
+ *   no snapshot, no event.  With a retention it then prunes the store, never
+ *   LATEST nor a snapshot from the oldest one a target last applied on.
  * - Each target is a durable subscription (its name) on the snapshot
  *   stream, in a thread of its own so that a failing target never holds up
  *   the others.  It imports every snapshot of the sources it follows,
@@ -15,7 +19,8 @@
  *   applied is read back from the results stream, so agents sharing a target
  *   agree).  An event that cannot be applied is retried with backoff and
  *   dead-lettered after max_attempts, with an error event.
- * - /healthz and /metrics (Prometheus text) where `listen` says.
+ * - /healthz (ms_agent_health) and /metrics (Prometheus text) where
+ *   `listen` says.
  */
 #ifndef MS_AGENT_AGENT_H
 #define MS_AGENT_AGENT_H
@@ -29,7 +34,8 @@ typedef struct ms_agent ms_agent;
 /*
  * Optional hooks for a program that runs agents in-process (the demo),
  * called on the roles' threads: role is the source or target name.
- * run: once per export or import (what: "export", "import", or "skip" for
+ * run: once per export or import (what: "export", "import", "unchanged" for
+ * an export skipped because LATEST holds what it would write, or "skip" for
  * a snapshot already applied; rep NULL when the run did not start).
  */
 typedef struct ms_agent_hooks {
@@ -59,6 +65,16 @@ void ms_agent_stop(ms_agent *a);
 int ms_agent_http_port(const ms_agent *a);
 /* Prometheus text of the agent's metrics. */
 int ms_agent_metrics(ms_agent *a, ms_buf *out);
+/*
+ * /healthz: "ok\n" and 0 when the bus answers every role and every role
+ * works; else one line per problem, naming the role (and "bus:" for the
+ * bus) and why, and MS_ERROR.  Problems: a role that did not start, a bus
+ * a role cannot reach, a source whose last export failed, a target whose
+ * catalog cannot be opened, a follow: entry that matches no source known
+ * (this file's, or one seen on the snapshot stream).  Messages carry no
+ * password.
+ */
+int ms_agent_health(ms_agent *a, ms_buf *out);
 /* 0 when every role ended without a fatal error. */
 int ms_agent_status(const ms_agent *a);
 /*

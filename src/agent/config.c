@@ -392,14 +392,41 @@ static int parse_schedule(cfg_parser *p, yaml_node_t *node, ms_agent_source *src
 	return 0;
 }
 
-enum { S_NAME, S_CATALOG, S_DATABASES, S_STORE, S_COMPRESS, S_SCHEDULE };
+/* retention: { keep: N, keep_days: D } (either or both; a snapshot either keeps stays). */
+static int parse_retention(cfg_parser *p, yaml_node_t *node, ms_agent_source *src)
+{
+	cfg_key keys[] = { { "keep", 0, NULL }, { "keep_days", 0, NULL }, { NULL, 0, NULL } };
+	const char *path = "source.retention";
+	long long v;
+	int rc;
+
+	if (is_null(node))
+		return 0;
+	if ((rc = walk_mapping(p, node, path, keys, "keep or keep_days")) < 0)
+		return rc;
+	if (!keys[0].value && !keys[1].value)
+		return fail(p, node_line(node), path, "expected keep, keep_days or both");
+	if (keys[0].value) {
+		if ((rc = get_integer(p, &keys[0], path, 1, 1000000, &v)) < 0)
+			return rc;
+		src->keep = (unsigned long long)v;
+	}
+	if (keys[1].value) {
+		if ((rc = get_integer(p, &keys[1], path, 1, 36500, &v)) < 0)
+			return rc;
+		src->keep_seconds = v * 86400;
+	}
+	return 0;
+}
+
+enum { S_NAME, S_CATALOG, S_DATABASES, S_STORE, S_COMPRESS, S_SCHEDULE, S_RETENTION };
 
 static int parse_source(cfg_parser *p, yaml_node_t *node, ms_agent_source **out)
 {
 	cfg_key keys[] = { { "name", 0, NULL },     { "catalog", 0, NULL },
 			   { "databases", 0, NULL }, { "store", 0, NULL },
 			   { "compress", 0, NULL },  { "schedule", 0, NULL },
-			   { NULL, 0, NULL } };
+			   { "retention", 0, NULL }, { NULL, 0, NULL } };
 	const char *path = "source";
 	char buf[CFG_SHOW_MAX + 4];
 	ms_agent_source *src;
@@ -410,7 +437,7 @@ static int parse_source(cfg_parser *p, yaml_node_t *node, ms_agent_source **out)
 	*out = src;
 	src->line = node_line(node);
 	if ((rc = walk_mapping(p, node, path, keys,
-			       "name, catalog, databases, store, compress, schedule")) < 0)
+			       "name, catalog, databases, store, compress, schedule, retention")) < 0)
 		return rc;
 	if (keys[S_NAME].value) {
 		if ((rc = get_string(p, &keys[S_NAME], path, 1, &src->name)) < 0 ||
@@ -438,6 +465,9 @@ static int parse_source(cfg_parser *p, yaml_node_t *node, ms_agent_source **out)
 	}
 	if (keys[S_SCHEDULE].value &&
 	    (rc = parse_schedule(p, keys[S_SCHEDULE].value, src)) < 0)
+		return rc;
+	if (keys[S_RETENTION].value &&
+	    (rc = parse_retention(p, keys[S_RETENTION].value, src)) < 0)
 		return rc;
 	return 0;
 }
@@ -662,6 +692,9 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	    (rc = get_list(p, &keys[T_REWRITES], path, "FROM=TO rewrites", check_rewrite,
 			   &t->location_rewrites, &t->nrewrites)) < 0)
 		return rc;
+	/* `follow: []` (an empty list, not a null) means no source; no follow key means all */
+	t->follow_none = keys[T_FOLLOW].value && keys[T_FOLLOW].value->type == YAML_SEQUENCE_NODE &&
+			 t->nfollow == 0;
 	if (keys[T_DELETES].value) {
 		yaml_node_t *n = keys[T_DELETES].value;
 
@@ -675,9 +708,17 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 			return fail(p, node_line(n), kpath, "expected none or mirror, got '%s'",
 				    show(scalar(n), buf));
 	}
-	if (keys[T_MAX_DELETES].value && !is_null(keys[T_MAX_DELETES].value) &&
-	    (rc = get_integer(p, &keys[T_MAX_DELETES], path, 0, LLONG_MAX, &t->max_deletes)) < 0)
-		return rc;
+	if (keys[T_MAX_DELETES].value && !is_null(keys[T_MAX_DELETES].value)) {
+		if ((rc = get_integer(p, &keys[T_MAX_DELETES], path, 0, LLONG_MAX,
+				      &t->max_deletes)) < 0)
+			return rc;
+		/* a limit on deletes that never happen would only look like a guard */
+		if (t->deletes != MS_DELETES_MIRROR) {
+			join(kpath, path, "max_deletes");
+			return fail(p, keys[T_MAX_DELETES].line, kpath,
+				    "only with deletes: mirror (without it nothing is deleted)");
+		}
+	}
 	if (keys[T_ADOPT].value && (rc = get_bool(p, &keys[T_ADOPT], path, &t->adopt)) < 0)
 		return rc;
 	if (keys[T_ALLOW_EMPTY].value &&

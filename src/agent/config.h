@@ -11,17 +11,18 @@
  *     store: /data/snapshots                    # or s3://bucket/prefix
  *     compress: gzip                            # optional
  *     schedule: { interval: 24h }               # or { at: "02:00" } (UTC); none = on demand
+ *     retention: { keep: 10, keep_days: 7 }     # prune older snapshots (default: keep all)
  *   targets:
  *     - name: reporting                         # required, unique; the durable consumer
  *       catalog: sqlite:/data/b.db
- *       follow: [analytics]                     # source names; default all
+ *       follow: [analytics]                     # source names; default all; [] none
  *       databases: "sales"                      # optional restriction
  *       database_prefix: src_
  *       table_prefix: ""
  *       renames: ["sales=sales_eu"]
  *       location_rewrites: ["s3://a/=s3://b/"]
  *       deletes: mirror                         # none (default) | mirror
- *       max_deletes: 100                        # default: no limit
+ *       max_deletes: 100                        # default: no limit; needs mirror
  *       adopt: false
  *       allow_empty_source: false               # mirror may delete every replica
  *       max_attempts: 5                         # before an event is dead-lettered
@@ -61,6 +62,9 @@ typedef struct ms_agent_source {
 	ms_schedule_kind schedule;
 	long long interval_seconds;   /* MS_SCHEDULE_INTERVAL */
 	int at_minute;                /* MS_SCHEDULE_AT: minutes after 00:00 UTC */
+	/* retention: 0 and 0 keep every snapshot; else as ms_gc_options keep, keep_seconds */
+	unsigned long long keep;
+	long long keep_seconds;
 	int line;                     /* where the role starts in the file */
 } ms_agent_source;
 
@@ -80,8 +84,9 @@ typedef struct ms_agent_store {
 typedef struct ms_agent_target {
 	char *name;
 	char *catalog;
-	char **follow;      /* source names; nfollow = 0: all */
+	char **follow;      /* source names; nfollow = 0: all, unless follow_none */
 	size_t nfollow;
+	int follow_none;    /* `follow: []`: no source at all */
 	char *databases;
 	char *database_prefix;
 	char *table_prefix;

@@ -15,7 +15,6 @@
  * It is the first thing a new user runs and the smoke test of the whole
  * stack, so it uses only the public API and the agent, like any other command.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -28,9 +27,11 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "metasync/compare.h"
 #include "demo_gen.h"
 #include "tool.h"
 #include "util/buf.h"
+#include "util/strlist.h"
 #include "util/strmap.h"
 
 #define SOURCE_ID "111111111111"
@@ -56,7 +57,7 @@ typedef struct step {
 	int skipped;             /* nothing needed doing */
 	ms_status status;
 	ms_counts dbs, tables, views, parts;
-	strlist errors;
+	ms_strlist errors;
 	double seconds;
 } step;
 
@@ -66,7 +67,7 @@ typedef struct verdict {
 	const char *prefix;
 	tally matched;
 	long long mismatches;
-	strlist errors;          /* the first MAX_REPORTED mismatches */
+	ms_strlist errors;          /* the first MAX_REPORTED mismatches */
 	double seconds;
 } verdict;
 
@@ -78,8 +79,8 @@ typedef struct demo {
 	int json, tty;
 	double last_progress;
 	tally source;            /* what the source holds */
-	strlist dbs;             /* its databases */
-	strlist views;           /* its views, "db.table" */
+	ms_strlist dbs;             /* its databases */
+	ms_strlist views;           /* its views, "db.table" */
 	step steps[4];
 	size_t nsteps;
 	char *metrics[2];        /* each target agent's /metrics text, after the run */
@@ -98,47 +99,11 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_databases(ms_catalog *cat, strlist *out, ms_error *err)
-{
-	int rc = ms_catalog_list_databases(cat, strlist_collect, out, err);
-
-	if (rc == 0 && out->n)
-		qsort(out->v, out->n, sizeof(char *), cmp_str);
-	return rc;
-}
-
-static int list_tables(ms_catalog *cat, const char *db, strlist *out, ms_error *err)
-{
-	int rc = ms_catalog_list_tables(cat, db, strlist_collect, out, err);
-
-	if (rc == 0 && out->n)
-		qsort(out->v, out->n, sizeof(char *), cmp_str);
-	return rc;
-}
-
 static int is_view(const ms_entity *e)
 {
 	const cJSON *t = e->doc ? cJSON_GetObjectItemCaseSensitive(e->doc, "TableType") : NULL;
 
 	return cJSON_IsString(t) && strcmp(t->valuestring, "VIRTUAL_VIEW") == 0;
-}
-
-/* "prefix" + name, folded to lowercase as the engine names target databases (new). */
-static char *mapped_name(const char *prefix, const char *name)
-{
-	ms_buf b = MS_BUF_INIT(4096);
-
-	if (prefix)
-		ms_buf_adds(&b, prefix);
-	ms_buf_adds(&b, name);
-	for (char *p = b.ptr; p && *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return ms_buf_detach(&b);
 }
 
 /* ---- the source's inventory ------------------------------------------- */
@@ -174,19 +139,20 @@ static int partition_count(ms_catalog *cat, const char *db, const char *table,
 /* Fill d->source, d->dbs and d->views from the source catalog. */
 static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 {
-	strlist tl = { 0 };
+	ms_strlist tl = { 0 };
 	size_t i, j;
 	int rc;
 
 	memset(&d->source, 0, sizeof(d->source));
-	strlist_free(&d->dbs);
-	strlist_free(&d->views);
-	if ((rc = list_databases(src, &d->dbs, err)) < 0)
+	ms_strlist_free(&d->dbs);
+	ms_strlist_free(&d->views);
+	if ((rc = ms_catalog_list_databases(src, ms_strlist_collect, &d->dbs, err)) < 0)
 		return rc;
 	for (i = 0; i < d->dbs.n; i++) {
 		d->source.databases++;
-		strlist_free(&tl);
-		if ((rc = list_tables(src, d->dbs.v[i], &tl, err)) < 0)
+		ms_strlist_free(&tl);
+		if ((rc = ms_catalog_list_tables(src, d->dbs.v[i], ms_strlist_collect, &tl,
+						  err)) < 0)
 			goto done;
 		for (j = 0; j < tl.n; j++) {
 			ms_entity *e = NULL;
@@ -198,7 +164,7 @@ static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 				ms_buf key = MS_BUF_INIT(4096);
 				d->source.views++;
 				ms_buf_printf(&key, "%s.%s", d->dbs.v[i], tl.v[j]);
-				rc = strlist_add(&d->views, ms_buf_cstr(&key));
+				rc = ms_strlist_add(&d->views, ms_buf_cstr(&key));
 				ms_buf_free(&key);
 				if (rc < 0) {
 					ms_entity_free(e);
@@ -215,441 +181,7 @@ static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 		}
 	}
 done:
-	strlist_free(&tl);
-	return rc;
-}
-
-/* ---- comparing a catalog with the source ------------------------------ */
-
-typedef struct cmp {
-	ms_catalog *src, *dst;
-	const char *prefix;      /* database prefix of dst, or NULL */
-	const char *dst_name;    /* for messages: "target 222222222222" */
-	int replica;             /* dst entities must carry src's replica-of marker */
-	int fast;                /* equal partition digests stand for a scan */
-	const strlist *dbs;      /* the source's databases (view texts name them) */
-	tally matched;
-	long long mismatches;
-	strlist errors;
-} cmp;
-
-static void mismatch(cmp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void mismatch(cmp *c, const char *fmt, ...)
-{
-	ms_buf b = MS_BUF_INIT(8192);
-	va_list ap;
-
-	c->mismatches++;
-	if (c->errors.n >= MAX_REPORTED)
-		return;
-	va_start(ap, fmt);
-	ms_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	strlist_add(&c->errors, ms_buf_cstr(&b));
-	ms_buf_free(&b);
-}
-
-static int hash_of(ms_entity *e, const unsigned char **out, ms_error *err)
-{
-	int rc;
-
-	if (!e->hashed && (rc = ms_entity_rehash(e, err)) < 0)
-		return rc;
-	*out = e->hash;
-	return 0;
-}
-
-/* Fields a target assigns itself: never compared (the content hash leaves them out too). */
-static int assigned_field(const char *k)
-{
-	static const char *const fields[] = { "CreateTime", "UpdateTime", "CreationTime",
-					      "VersionId", "CatalogId", "CreatedBy",
-					      "IsRegisteredWithLakeFormation", "DatabaseName",
-					      "TableName" };
-
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (strcmp(k, fields[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int differs(const cJSON *a, const cJSON *b, const char *key)
-{
-	const cJSON *x = a ? cJSON_GetObjectItemCaseSensitive(a, key) : NULL;
-	const cJSON *y = b ? cJSON_GetObjectItemCaseSensitive(b, key) : NULL;
-
-	if (!x || !y)
-		return x != y;
-	return !cJSON_Compare(x, y, 1);
-}
-
-/* The first top-level field (or parameter) in which two documents differ. */
-static void diff_hint(const cJSON *want, const cJSON *got, char *out, size_t n)
-{
-	const cJSON *sets[2] = { want, got }, *it;
-
-	snprintf(out, n, "the content hash");
-	for (int s = 0; s < 2; s++) {
-		cJSON_ArrayForEach(it, sets[s]) {
-			if (!it->string || assigned_field(it->string))
-				continue;
-			if (strcmp(it->string, "Parameters") == 0) {
-				const cJSON *pw =
-					cJSON_GetObjectItemCaseSensitive(want, "Parameters");
-				const cJSON *pg =
-					cJSON_GetObjectItemCaseSensitive(got, "Parameters");
-				const cJSON *psets[2] = { pw, pg }, *p;
-				for (int t = 0; t < 2; t++) {
-					cJSON_ArrayForEach(p, psets[t]) {
-						if (!p->string ||
-						    strncmp(p->string, MS_MARKER_PREFIX,
-							    strlen(MS_MARKER_PREFIX)) == 0)
-							continue;
-						if (differs(pw, pg, p->string)) {
-							snprintf(out, n, "parameter '%s'",
-								 p->string);
-							return;
-						}
-					}
-				}
-				continue;
-			}
-			if (differs(want, got, it->string)) {
-				snprintf(out, n, "'%s'", it->string);
-				return;
-			}
-		}
-	}
-}
-
-/* Check that e carries src's metasync.replica-of marker for (db, table). */
-static void check_marker(cmp *c, const ms_entity *e, const char *what, const char *name,
-			 const char *sdb, const char *st)
-{
-	const char *v = ms_entity_param(e, MS_MARKER_REPLICA_OF);
-	cJSON *a;
-	const cJSON *x0, *x1, *x2;
-	int ok;
-
-	if (!c->replica)
-		return;
-	if (!v) {
-		mismatch(c, "%s '%s' in %s does not carry parameter '%s'", what, name, c->dst_name,
-			 MS_MARKER_REPLICA_OF);
-		return;
-	}
-	a = cJSON_Parse(v);
-	x0 = cJSON_GetArrayItem(a, 0);
-	x1 = cJSON_GetArrayItem(a, 1);
-	x2 = cJSON_GetArrayItem(a, 2);
-	ok = cJSON_IsArray(a) && cJSON_IsString(x0) && cJSON_IsString(x1) &&
-	     strcmp(x0->valuestring, ms_catalog_id(c->src)) == 0 &&
-	     strcmp(x1->valuestring, sdb) == 0 &&
-	     (st ? cJSON_IsString(x2) && strcmp(x2->valuestring, st) == 0 : x2 == NULL);
-	cJSON_Delete(a);
-	if (!ok)
-		mismatch(c,
-			 "%s '%s' in %s: parameter '%s' is '%s', not a marker of '%s%s%s' in "
-			 "catalog %s",
-			 what, name, c->dst_name, MS_MARKER_REPLICA_OF, v, sdb, st ? "." : "",
-			 st ? st : "", ms_catalog_id(c->src));
-}
-
-/* Compare a source entity, mapped, with its target counterpart by content hash. */
-static int compare_entity(cmp *c, const ms_entity *s, ms_entity *t, const char *what,
-			  const char *tname, const char *sname, ms_error *err)
-{
-	ms_entity *want = NULL;
-	const unsigned char *wh, *th;
-	int rc;
-
-	if ((rc = ms_entity_dup(&want, s, err)) < 0)
-		return rc;
-	if (c->prefix) {
-		/* What import writes under the prefix: names, view texts and namespaces. */
-		ms_sync_options o;
-
-		memset(&o, 0, sizeof(o));
-		o.database_prefix = c->prefix;
-		if ((rc = ms_sync_map_entity(want, &o, (const char *const *)c->dbs->v, c->dbs->n,
-					     err)) < 0)
-			goto done;
-	}
-	if ((rc = ms_entity_rehash(want, err)) < 0 || (rc = hash_of(t, &th, err)) < 0)
-		goto done;
-	wh = want->hash;
-	if (memcmp(wh, th, MS_HASH_LEN) != 0) {
-		char hint[600];
-		diff_hint(want->doc, t->doc, hint, sizeof(hint));
-		mismatch(c, "%s '%s' in %s differs from the source's '%s' in %s", what, tname,
-			 c->dst_name, sname, hint);
-	}
-done:
-	ms_entity_free(want);
-	return rc;
-}
-
-typedef struct pcmp {
-	ms_strmap src;
-	long long equal, missing, extra, differ;
-	char *first_missing, *first_extra, *first_differ;
-} pcmp;
-
-static int collect_source_key(ms_entity *e, void *ctx, ms_error *err)
-{
-	pcmp *p = ctx;
-	ms_strmap_entry *ent;
-	int rc = ms_strmap_put(&p->src, e->vkey, &ent);
-
-	if (rc >= 0) {
-		memcpy(ent->value, e->hash, MS_HASH_LEN);
-		ent->mark = 0;
-	}
-	ms_entity_free(e);
-	return rc < 0 ? ms_error_set(err, MS_ENOMEM, "out of memory") : 0;
-}
-
-static int match_target_key(ms_entity *e, void *ctx, ms_error *err)
-{
-	pcmp *p = ctx;
-	ms_strmap_entry *ent = ms_strmap_get(&p->src, e->vkey);
-
-	(void)err;
-	if (!ent) {
-		p->extra++;
-		if (!p->first_extra)
-			p->first_extra = strdup(e->vkey);
-	} else if (ent->mark) {
-		p->extra++; /* the same key twice */
-	} else {
-		ent->mark = 1;
-		if (memcmp(ent->value, e->hash, MS_HASH_LEN) == 0) {
-			p->equal++;
-		} else {
-			p->differ++;
-			if (!p->first_differ)
-				p->first_differ = strdup(e->vkey);
-		}
-	}
-	ms_entity_free(e);
-	return 0;
-}
-
-static int compare_partitions(cmp *c, const char *sdb, const char *tdb, const char *table,
-			      ms_error *err)
-{
-	pcmp p;
-	size_t i;
-	int rc;
-
-	if (c->fast) {
-		ms_digest ds, dt;
-		ms_error e2;
-		int r1, r2;
-
-		ms_error_clear(&e2);
-		r1 = ms_catalog_table_digest(c->src, sdb, table, &ds, &e2);
-		r2 = r1 == 0 ? ms_catalog_table_digest(c->dst, tdb, table, &dt, &e2) : r1;
-		if (r1 == 0 && r2 == 0) {
-			if (ds.count == dt.count && memcmp(ds.sum, dt.sum, MS_HASH_LEN) == 0)
-				c->matched.partitions += (long long)ds.count;
-			else
-				mismatch(c,
-					 "partitions of table '%s.%s' in %s differ from the "
-					 "source's (%llu partitions, source %llu)",
-					 tdb, table, c->dst_name, (unsigned long long)dt.count,
-					 (unsigned long long)ds.count);
-			return 0;
-		}
-		if ((r1 < 0 && r1 != MS_ENOTSUPPORTED) || (r2 < 0 && r2 != MS_ENOTSUPPORTED)) {
-			*err = e2;
-			return r1 < 0 ? r1 : r2;
-		}
-	}
-	memset(&p, 0, sizeof(p));
-	ms_strmap_init(&p.src);
-	if ((rc = ms_catalog_scan_partitions(c->src, sdb, table, MS_SCAN_KEYS_ONLY,
-					     collect_source_key, &p, err)) < 0)
-		goto done;
-	if ((rc = ms_catalog_scan_partitions(c->dst, tdb, table, MS_SCAN_KEYS_ONLY,
-					     match_target_key, &p, err)) < 0)
-		goto done;
-	for (i = 0; i < p.src.nslots; i++) {
-		const ms_strmap_entry *ent = &p.src.slots[i];
-		if (ent->key && !ent->mark) {
-			p.missing++;
-			if (!p.first_missing)
-				p.first_missing = strdup(ent->key);
-		}
-	}
-	c->matched.partitions += p.equal;
-	if (p.missing)
-		mismatch(c, "table '%s.%s' in %s lacks %lld of the source's partitions (e.g. %s)",
-			 tdb, table, c->dst_name, p.missing,
-			 p.first_missing ? p.first_missing : "?");
-	if (p.differ)
-		mismatch(c, "table '%s.%s' in %s has %lld partition%s whose content differs from "
-			    "the source's (e.g. %s)", tdb, table, c->dst_name, p.differ,
-			 p.differ == 1 ? "" : "s", p.first_differ ? p.first_differ : "?");
-	if (p.extra)
-		mismatch(c,
-			 "table '%s.%s' in %s has %lld partition%s the source does not have "
-			 "(e.g. %s)",
-			 tdb, table, c->dst_name, p.extra, p.extra == 1 ? "" : "s",
-			 p.first_extra ? p.first_extra : "?");
-done:
-	free(p.first_missing);
-	free(p.first_extra);
-	free(p.first_differ);
-	ms_strmap_free(&p.src);
-	return rc;
-}
-
-static int compare_table(cmp *c, const char *sdb, const char *tdb, const char *table,
-			 ms_error *err)
-{
-	ms_entity *s = NULL, *t = NULL;
-	ms_error e2;
-	char tname[2 * MS_NAME_MAX + 2], sname[2 * MS_NAME_MAX + 2];
-	const char *what;
-	long long before;
-	int rc, view;
-
-	snprintf(tname, sizeof(tname), "%s.%s", tdb, table);
-	snprintf(sname, sizeof(sname), "%s.%s", sdb, table);
-	if ((rc = ms_catalog_get_table(c->src, sdb, table, &s, err)) < 0)
-		return rc;
-	view = is_view(s);
-	what = view ? "view" : "table";
-	ms_error_clear(&e2);
-	rc = ms_catalog_get_table(c->dst, tdb, table, &t, &e2);
-	if (rc == MS_ENOTFOUND) {
-		mismatch(c, "%s '%s' is missing in %s", what, tname, c->dst_name);
-		rc = 0;
-		goto done;
-	}
-	if (rc < 0) {
-		*err = e2;
-		goto done;
-	}
-	before = c->mismatches;
-	check_marker(c, t, what, tname, sdb, table);
-	if ((rc = compare_entity(c, s, t, what, tname, sname, err)) < 0)
-		goto done;
-	if (c->mismatches == before && view)
-		c->matched.views++;
-	else if (c->mismatches == before)
-		c->matched.tables++;
-	rc = compare_partitions(c, sdb, tdb, table, err);
-done:
-	ms_entity_free(s);
-	ms_entity_free(t);
-	return rc;
-}
-
-static int compare_database(cmp *c, const char *sdb, ms_error *err)
-{
-	ms_entity *s = NULL, *t = NULL;
-	strlist st = { 0 }, tt = { 0 };
-	char *tdb = mapped_name(c->prefix, sdb);
-	ms_error e2;
-	long long before;
-	size_t i;
-	int rc;
-
-	if (!tdb)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	if ((rc = ms_catalog_get_database(c->src, sdb, &s, err)) < 0)
-		goto done;
-	ms_error_clear(&e2);
-	rc = ms_catalog_get_database(c->dst, tdb, &t, &e2);
-	if (rc == MS_ENOTFOUND) {
-		mismatch(c, "database '%s' is missing in %s", tdb, c->dst_name);
-		rc = 0;
-		goto done;
-	}
-	if (rc < 0) {
-		*err = e2;
-		goto done;
-	}
-	before = c->mismatches;
-	check_marker(c, t, "database", tdb, sdb, NULL);
-	if ((rc = compare_entity(c, s, t, "database", tdb, sdb, err)) < 0)
-		goto done;
-	if (c->mismatches == before)
-		c->matched.databases++;
-	if ((rc = list_tables(c->src, sdb, &st, err)) < 0 ||
-	    (rc = list_tables(c->dst, tdb, &tt, err)) < 0)
-		goto done;
-	for (i = 0; i < tt.n; i++)
-		if (!strlist_has(&st, tt.v[i]))
-			mismatch(c, "table '%s.%s' in %s is not in the source", tdb, tt.v[i],
-				 c->dst_name);
-	for (i = 0; i < st.n; i++)
-		if ((rc = compare_table(c, sdb, tdb, st.v[i], err)) < 0)
-			goto done;
-done:
-	strlist_free(&st);
-	strlist_free(&tt);
-	ms_entity_free(s);
-	ms_entity_free(t);
-	free(tdb);
-	return rc;
-}
-
-/*
- * Compare dst with src database by database.  Mismatches are collected in c
- * (a mismatch is not an error); errors are failures to read either side.
- */
-static int compare_catalogs(cmp *c, ms_error *err)
-{
-	strlist tdbs = { 0 }, mapped = { 0 };
-	size_t i;
-	int rc;
-
-	for (i = 0; i < c->dbs->n; i++) {
-		char *m = mapped_name(c->prefix, c->dbs->v[i]);
-		if (!m || strlist_add(&mapped, m) < 0) {
-			free(m);
-			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto done;
-		}
-		free(m);
-		if ((rc = compare_database(c, c->dbs->v[i], err)) < 0)
-			goto done;
-	}
-	/* What the target holds beyond the source. */
-	if ((rc = list_databases(c->dst, &tdbs, err)) < 0)
-		goto done;
-	for (i = 0; i < tdbs.n; i++) {
-		ms_entity *t = NULL;
-		const char *v;
-
-		if (strlist_has(&mapped, tdbs.v[i]))
-			continue;
-		if (!c->replica) {
-			mismatch(c, "database '%s' in %s is not in the source", tdbs.v[i],
-				 c->dst_name);
-			continue;
-		}
-		if ((rc = ms_catalog_get_database(c->dst, tdbs.v[i], &t, err)) < 0)
-			goto done;
-		v = ms_entity_param(t, MS_MARKER_REPLICA_OF);
-		if (v) {
-			cJSON *a = cJSON_Parse(v);
-			const cJSON *cat = cJSON_GetArrayItem(a, 0);
-			if (cJSON_IsString(cat) &&
-			    strcmp(cat->valuestring, ms_catalog_id(c->src)) == 0)
-				mismatch(c, "database '%s' in %s is a replica of a database the "
-					    "source does not have (%s)", tdbs.v[i], c->dst_name, v);
-			cJSON_Delete(a);
-		}
-		ms_entity_free(t);
-	}
-done:
-	strlist_free(&tdbs);
-	strlist_free(&mapped);
+	ms_strlist_free(&tl);
 	return rc;
 }
 
@@ -753,7 +285,7 @@ static void count_change(const ms_change_event *ev, void *ctx)
 	if (pl && strncmp(db, vc->prefix, pl) == 0)
 		db += pl;
 	ms_buf_printf(&key, "%s.%s", db, ev->table);
-	if (strlist_has(&vc->d->views, ms_buf_cstr(&key))) {
+	if (ms_strlist_has(&vc->d->views, ms_buf_cstr(&key))) {
 		switch (ev->action) {
 		case MS_ACTION_CREATE: vc->views.created++; break;
 		case MS_ACTION_UPDATE: vc->views.updated++; break;
@@ -790,7 +322,7 @@ static void take_report(step *s, const demo *d, const ms_report *rep, const view
 	for (size_t i = 0; i < rep->nerrors; i++) {
 		ms_buf b = MS_BUF_INIT(8192);
 		ms_buf_printf(&b, "'%s': %s", rep->errors[i].entity, rep->errors[i].message);
-		strlist_add(&s->errors, ms_buf_cstr(&b));
+		ms_strlist_add(&s->errors, ms_buf_cstr(&b));
 		ms_buf_free(&b);
 	}
 }
@@ -824,37 +356,30 @@ static char *latest_snapshot(const demo *d)
 }
 
 /* Does the store's latest snapshot already hold exactly what the source holds? */
-static int snapshot_current(demo *d, ms_catalog *src, step *s, int *yes, ms_error *err)
+static int snapshot_current(demo *d, step *s, int *yes, ms_error *err)
 {
-	ms_catalog *snap = NULL;
-	ms_open_options o = { 0 };
-	ms_error e2;
-	cmp c;
-	int rc;
+	int rc = ms_export_is_current(d->source_url, d->store, NULL, yes, NULL, err);
 
-	*yes = 0;
-	o.mode = MS_OPEN_READ;
-	ms_error_clear(&e2);
-	if (ms_catalog_open(&snap, d->store, &o, &e2) < 0)
-		return 0; /* no complete snapshot yet, or an unreadable one: export */
-	memset(&c, 0, sizeof(c));
-	c.src = src;
-	c.dst = snap;
-	c.dst_name = "the latest snapshot";
-	c.fast = 1;
-	c.dbs = &d->dbs;
-	rc = compare_catalogs(&c, err);
-	if (rc == 0 && c.mismatches == 0) {
-		*yes = 1;
+	if (rc == 0 && *yes)
 		s->url = latest_snapshot(d);
-	}
-	strlist_free(&c.errors);
-	ms_catalog_close(snap);
 	return rc;
+}
+
+/* The demo's bus: DIR/bus.db (new; NULL when out of memory). */
+static char *demo_bus(const demo *d)
+{
+	ms_buf b = MS_BUF_INIT(PATH_MAX + 64);
+
+	if (ms_buf_printf(&b, "embedded:%s/bus.db", d->abs) < 0) {
+		ms_buf_free(&b);
+		return NULL;
+	}
+	return ms_buf_detach(&b);
 }
 
 /* The roles' names on the bus: the source agent and the two target agents. */
 #define SOURCE_ROLE "analytics"
+#define DEMO_MAX_ATTEMPTS 3u
 static const char *const target_roles[2] = { "account-" TARGET_A_ID, "account-" TARGET_B_ID };
 
 /* What the agents' hooks fill in, each role its own step (no sharing). */
@@ -900,6 +425,13 @@ static void hook_run(void *ctx, const char *role, const char *what, const char *
 			 snapshot ? snapshot : "");
 		return;
 	}
+	if (strcmp(what, "unchanged") == 0 && !failure) {   /* the source agent found LATEST current */
+		s->skipped = 1;
+		counts_from_tally(s, &r->d->source, 0);
+		snprintf(s->note, sizeof(s->note), "latest snapshot already matches the source: %s",
+			 snapshot ? snapshot : "");
+		return;
+	}
 	if (rep) {
 		s->seconds = rep->seconds;
 		if (i >= 0)
@@ -907,7 +439,7 @@ static void hook_run(void *ctx, const char *role, const char *what, const char *
 	}
 	if (failure) {
 		s->status = MS_STATUS_ERROR;
-		strlist_add(&s->errors, failure->message);
+		ms_strlist_add(&s->errors, failure->message);
 	} else if (i < 0) {
 		counts_from_tally(s, &r->d->source, 1);
 		snprintf(s->note, sizeof(s->note), "new snapshot %s, announced on the bus",
@@ -938,7 +470,6 @@ static int step_agents(demo *d, ms_error *err)
 	char *bus = NULL;
 	double t0 = now_seconds();
 	int rc, current = 0, i;
-	ms_buf b = MS_BUF_INIT(PATH_MAX + 64);
 
 	memset(&r, 0, sizeof(r));
 	r.d = d;
@@ -954,9 +485,7 @@ static int step_agents(demo *d, ms_error *err)
 		r.vc[i].d = d;
 		r.vc[i].prefix = target_prefixes[i];
 	}
-	ms_buf_printf(&b, "embedded:%s/bus.db", d->abs);
-	bus = ms_buf_detach(&b);
-	if (!bus)
+	if (!(bus = demo_bus(d)))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 
 	ao.once = 1;
@@ -971,7 +500,7 @@ static int step_agents(demo *d, ms_error *err)
 		roles[i].database_prefix = (char *)target_prefixes[i];
 		roles[i].deletes = MS_DELETES_MIRROR; /* the targets mirror the source */
 		roles[i].max_deletes = -1;
-		roles[i].max_attempts = 3;
+		roles[i].max_attempts = DEMO_MAX_ATTEMPTS;
 		roles[i].ack_wait_seconds = 600;
 		memset(&tgt_cfg[i], 0, sizeof(tgt_cfg[i]));
 		tgt_cfg[i].bus = bus;
@@ -983,11 +512,8 @@ static int step_agents(demo *d, ms_error *err)
 	}
 
 	/* The source agent, or the announcement of the snapshot that is current. */
-	if ((rc = open_source(d, &src, MS_OPEN_READ, err)) < 0 ||
-	    (rc = snapshot_current(d, src, exp, &current, err)) < 0)
+	if ((rc = snapshot_current(d, exp, &current, err)) < 0)
 		goto done;
-	ms_catalog_close(src);
-	src = NULL;
 	if (current) {
 		ms_catalog *snap = NULL;
 		ms_open_options o = { 0 };
@@ -1072,13 +598,14 @@ static int step_verify(demo *d, size_t i, ms_error *err)
 	verdict *v = &d->ver[d->nver++];
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options o = { 0 };
+	ms_compare_options co = { 0 };
+	ms_compare_result res = { 0 };
 	char name[64];
 	double t0 = now_seconds();
-	cmp c;
+	size_t k;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	memset(&c, 0, sizeof(c));
 	v->catalog_id = target_ids[i];
 	v->prefix = target_prefixes[i];
 	snprintf(name, sizeof(name), "target %s", target_ids[i]);
@@ -1086,22 +613,24 @@ static int step_verify(demo *d, size_t i, ms_error *err)
 	if ((rc = open_source(d, &src, MS_OPEN_READ, err)) < 0 ||
 	    (rc = ms_catalog_open(&dst, d->target_url[i], &o, err)) < 0)
 		goto done;
-	c.src = src;
-	c.dst = dst;
-	c.prefix = target_prefixes[i];
-	c.dst_name = name;
-	c.replica = 1;
-	c.dbs = &d->dbs;
-	rc = compare_catalogs(&c, err);
-	v->matched = c.matched;
-	v->mismatches = c.mismatches;
-	v->errors = c.errors;
-	c.errors.v = NULL;
-	c.errors.n = 0;
+	co.databases = (const char *const *)d->dbs.v;
+	co.ndatabases = d->dbs.n;
+	co.database_prefix = target_prefixes[i];
+	co.replica = 1;
+	co.b_name = name;
+	co.max_messages = MAX_REPORTED;
+	rc = ms_catalog_compare(src, dst, &co, &res, err);
+	v->matched.databases = res.databases;
+	v->matched.tables = res.tables;
+	v->matched.views = res.views;
+	v->matched.partitions = res.partitions;
+	v->mismatches = res.mismatches;
+	for (k = 0; k < res.nmessages; k++)
+		ms_strlist_add(&v->errors, res.messages[k]);
 done:
 	if (rc < 0)
 		ms_error_prefix(err, "verifying target %s: ", target_ids[i]);
-	strlist_free(&c.errors);
+	ms_compare_result_free(&res);
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
 	v->seconds = now_seconds() - t0;
@@ -1109,6 +638,49 @@ done:
 }
 
 /* ---- output ----------------------------------------------------------- */
+
+/* A YAML double-quoted scalar. */
+static void print_quoted(const char *v)
+{
+	putchar('"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			putchar('\\');
+		putchar(*v);
+	}
+	putchar('"');
+}
+
+/*
+ * The agents step_agents runs, as one config file that `metasync agent`
+ * takes (a source and both targets on the demo's bus), so that the demo's
+ * pipeline can be copied and run as a service.
+ */
+static void print_agent_config(const demo *d)
+{
+	char *bus = demo_bus(d);
+	int i;
+
+	printf("\n# the agents of this run as one config: save it as agent.yaml and run\n"
+	       "# 'metasync agent --config agent.yaml' (docs/agent.md: every key)\n");
+	printf("bus: ");
+	print_quoted(bus ? bus : "");
+	printf("\n");
+	free(bus);
+	printf("source:\n  name: %s\n  catalog: ", SOURCE_ROLE);
+	print_quoted(d->source_url);
+	printf("\n  store: ");
+	print_quoted(d->store);
+	printf("\ntargets:\n");
+	for (i = 0; i < 2; i++) {
+		printf("  - name: %s\n    catalog: ", target_roles[i]);
+		print_quoted(d->target_url[i]);
+		printf("\n");
+		if (target_prefixes[i])
+			printf("    database_prefix: %s\n", target_prefixes[i]);
+		printf("    deletes: mirror\n    max_attempts: %u\n", DEMO_MAX_ATTEMPTS);
+	}
+}
 
 #define ROW_FMT "%-9s %-26s %-10s %10s %8s %6s %11s %8s\n"
 
@@ -1199,7 +771,7 @@ static double round_ms(double s)
 	return (double)(long long)(s * 1000.0 + 0.5) / 1000.0;
 }
 
-static void json_strings(cJSON *o, const char *name, const strlist *l)
+static void json_strings(cJSON *o, const char *name, const ms_strlist *l)
 {
 	cJSON *a = cJSON_AddArrayToObject(o, name);
 
@@ -1358,12 +930,12 @@ static void demo_free(demo *d)
 
 	for (i = 0; i < d->nsteps; i++) {
 		free(d->steps[i].url);
-		strlist_free(&d->steps[i].errors);
+		ms_strlist_free(&d->steps[i].errors);
 	}
 	for (i = 0; i < d->nver; i++)
-		strlist_free(&d->ver[i].errors);
-	strlist_free(&d->dbs);
-	strlist_free(&d->views);
+		ms_strlist_free(&d->ver[i].errors);
+	ms_strlist_free(&d->dbs);
+	ms_strlist_free(&d->views);
 	free(d->abs);
 	free(d->store);
 	free(d->source_url);
@@ -1498,6 +1070,7 @@ int cmd_demo(int argc, char **argv)
 			       v->prefix ? "; databases as " : "", v->prefix ? v->prefix : "",
 			       v->prefix ? "*" : "");
 		}
+		print_agent_config(&d);
 		if (verified && !changed)
 			printf("nothing changed: both targets already match\n");
 		else if (verified && !targets_changed)

@@ -1662,7 +1662,7 @@ static int partition_count(ms_catalog *cat, const char *db, const char *table,
 int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes, ms_error *err)
 {
 	tinfo *tis = NULL;
-	strlist tl = { 0 };
+	ms_strlist tl = { 0 };
 	char gen[128];
 	size_t d, k, nviews;
 	int rc = 0;
@@ -1694,13 +1694,13 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 		ms_entity_free(e);
 		if (!same)
 			goto done;
-		strlist_free(&tl);
-		if ((rc = ms_catalog_list_tables(cat, lake[d].name, strlist_collect, &tl, err)) < 0)
+		ms_strlist_free(&tl);
+		if ((rc = ms_catalog_list_tables(cat, lake[d].name, ms_strlist_collect, &tl, err)) < 0)
 			goto done;
 		for (k = 0, nviews = 0; k < DEMO_VIEWS; k++)
 			if (strcmp(views[k].db, lake[d].name) == 0) {
 				nviews++;
-				if (!strlist_has(&tl, views[k].name))
+				if (!ms_strlist_has(&tl, views[k].name))
 					goto done;
 			}
 		if (tl.n != 6 + nviews)
@@ -1709,7 +1709,7 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 			const tinfo *ti = &tis[d * 6 + k];
 			unsigned long long n = 0;
 
-			if (!strlist_has(&tl, ti->t->name))
+			if (!ms_strlist_has(&tl, ti->t->name))
 				goto done;
 			if ((rc = partition_count(cat, lake[d].name, ti->t->name, &n, err)) < 0)
 				goto done;
@@ -1719,7 +1719,7 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 	}
 	*yes = 1;
 done:
-	strlist_free(&tl);
+	ms_strlist_free(&tl);
 	free(tis);
 	return rc;
 }
@@ -1743,39 +1743,3 @@ int demo_clear(ms_catalog *cat, ms_error *err)
 
 /* ---- small lists ------------------------------------------------------ */
 
-int strlist_add(strlist *l, const char *s)
-{
-	char **nv = realloc(l->v, (l->n + 1) * sizeof(char *));
-
-	if (!nv)
-		return MS_ENOMEM;
-	l->v = nv;
-	if (!(l->v[l->n] = strdup(s)))
-		return MS_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-void strlist_free(strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-int strlist_has(const strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-int strlist_collect(const char *name, void *ctx, ms_error *err)
-{
-	if (strlist_add(ctx, name) < 0)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	return 0;
-}

@@ -7,6 +7,7 @@
 #define MS_TOOL_DEMO_GEN_H
 
 #include "metasync/metasync.h"
+#include "util/strlist.h"
 
 #define DEMO_DATABASES 25
 #define DEMO_TABLES 150   /* base tables, views not included */
@@ -22,18 +23,6 @@
 #define DEMO_GENERATOR_PARAM "demo.generator"
 #define DEMO_GENERATOR_VERSION "metasync-demo/1"
 
-/* A growable list of owned strings, for the demo's name lists. */
-typedef struct strlist {
-	char **v;
-	size_t n;
-} strlist;
-
-/* Append a copy of s: 0 or MS_ENOMEM. */
-int strlist_add(strlist *l, const char *s);
-void strlist_free(strlist *l);
-int strlist_has(const strlist *l, const char *s);
-/* An ms_name_cb that appends each name to the strlist ctx. */
-int strlist_collect(const char *name, void *ctx, ms_error *err);
 
 typedef struct demo_gen_stats {
 	long long databases, tables, views, partitions;

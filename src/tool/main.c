@@ -85,21 +85,7 @@ const ms_command ms_commands[] = {
 	  "                             testing how agents handle bad events\n"
 	  "  -q, --quiet                print nothing but errors\n" EXIT_HELP },
 	{ "agent", cmd_agent, "run exports and imports from a config file, on a bus",
-	  "usage: metasync agent --config FILE [--once]\n\n"
-	  "Run the roles FILE (YAML) describes: a source that exports on a schedule\n"
-	  "and announces each snapshot, and targets that import every snapshot of the\n"
-	  "sources they follow.  Serves /healthz and /metrics where 'listen' says.\n"
-	  "SIGTERM or SIGINT finish the current transaction and stop.\n\n"
-	  "  --config FILE              the agent's configuration\n"
-	  "  --once                     export once (a source), import what is waiting\n"
-	  "                             (targets), then exit\n"
-	  "\nExit status with --once, the worst outcome of the run: 1 if a role could not\n"
-	  "start, an export or an import failed or an event was dead-lettered; else 4 if\n"
-	  "a guard refused an import (--max-deletes); else 3 if an export or an import\n"
-	  "was partial (some entities failed); else 0.  An event that failed and then\n"
-	  "succeeded on a later delivery counts as succeeded.  Without --once: 0 after\n"
-	  "SIGTERM or SIGINT, 1 if a role could not start, 2 usage; failures are\n"
-	  "reported as events and in /metrics.\n" },
+	  ms_agent_help },
 	{ "store", cmd_store, "clean up a store: what killed exports left, old snapshots",
 	  "usage: metasync store gc STORE [--dry-run] [--keep-days N | --keep N] [--grace D] [--json]\n\n"
 	  "Remove from STORE (a directory, or s3://BUCKET/PREFIX with the usual\n"

@@ -20,6 +20,8 @@ typedef struct ms_command {
 } ms_command;
 
 extern const ms_command ms_commands[];
+/* docs/agent.md, embedded by the build: the agent's help and YAML reference. */
+extern const char ms_agent_help[];
 
 const ms_command *ms_find_command(const char *name);
 /* Print usage of cmd to f. */

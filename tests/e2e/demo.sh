@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # metasync demo end to end: the first run builds the source, exports it and
-# imports it into both targets, and verifies them; the second run changes
+# imports it into both targets, and verifies them, and prints its agents as a
+# config that `metasync agent` runs; the second run changes
 # nothing and says so; the prefixed target holds src_ databases; a tampered
 # target fails verification and is named.
 # usage: demo.sh PATH-TO-METASYNC
@@ -32,6 +33,15 @@ expect_line "$TMP/run1.out" "verified: target 333333333333 matches source (25 da
 grep -q "nothing changed" "$TMP/run1.out" && fail "first run claims nothing changed"
 [ -s "$DIR/store/LATEST" ] || fail "no snapshot store with LATEST in '$DIR/store'"
 [ -s "$DIR/accounts.db" ] || fail "no catalog file '$DIR/accounts.db'"
+
+# 1b. The config the demo prints runs its pipeline as an agent: nothing is
+#     waiting and the source is unchanged, so it exports nothing.
+sed -n '/^# the agents of this run as one config/,/^done in/p' "$TMP/run1.out" | sed '$d' >"$TMP/agent.yaml"
+grep -q '^targets:' "$TMP/agent.yaml" || fail "the demo printed no agent config"
+"$BIN" agent --config "$TMP/agent.yaml" --once 2>"$TMP/agent.err" ||
+	fail "the printed agent config: agent --once exited with $?"
+expect_line "$TMP/agent.err" "source=analytics export=unchanged"
+grep -q "status=" "$TMP/agent.err" && fail "the printed config's targets imported again"
 
 # 2. Second run: nothing to do.
 "$BIN" demo --dir "$DIR" --partitions $N >"$TMP/run2.out" 2>"$TMP/run2.err" ||

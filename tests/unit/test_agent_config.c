@@ -213,6 +213,8 @@ static void test_schedule(void **state)
 	cfg = parse_ok("a.yaml", "source:\n  catalog: c\n  store: s\n  schedule:\n    interval: 90s\n");
 	assert_int_equal(cfg->source->schedule, MS_SCHEDULE_INTERVAL);
 	assert_int_equal(cfg->source->interval_seconds, 90);
+	assert_int_equal(cfg->source->keep, 0);
+	assert_int_equal(cfg->source->keep_seconds, 0);
 	ms_agent_config_free(cfg);
 }
 
@@ -303,7 +305,7 @@ static void test_errors_source(void **state)
 		  "agent.yaml:4: source.catalog: duplicate key (first at line 2)");
 	parse_err(SRC "  catalgo: x\n",
 		  "agent.yaml:4: source.catalgo: unknown key; expected name, catalog, databases, store,"
-		  " compress, schedule");
+		  " compress, schedule, retention");
 	parse_err(SRC "  \"postgresql://u:" SECRET "@h/db\": x\n",
 		  "agent.yaml:4: source: unknown key at this line");
 	parse_err(SRC "  databases: [sales, hr]\n",
@@ -397,6 +399,64 @@ static void test_errors_targets(void **state)
 		  "agent.yaml:2: targets[0].name: expected 1 to 64 letters, digits, '_' or '-', got 'a?b'");
 }
 
+static void test_retention(void **state)
+{
+	ms_agent_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("a.yaml", "source:\n  catalog: c\n  store: s\n"
+				 "  retention: { keep: 10, keep_days: 7 }\n");
+	assert_int_equal(cfg->source->keep, 10);
+	assert_int_equal(cfg->source->keep_seconds, 7 * 86400);
+	ms_agent_config_free(cfg);
+	cfg = parse_ok("a.yaml", "source:\n  catalog: c\n  store: s\n  retention:\n    keep: 3\n");
+	assert_int_equal(cfg->source->keep, 3);
+	assert_int_equal(cfg->source->keep_seconds, 0);
+	ms_agent_config_free(cfg);
+	cfg = parse_ok("a.yaml", "source:\n  catalog: c\n  store: s\n  retention: ~\n");
+	assert_int_equal(cfg->source->keep, 0);
+	ms_agent_config_free(cfg);
+	parse_err(SRC "  retention: {keep: 0}\n", "agent.yaml:4: source.retention.keep: must be at least 1");
+	parse_err(SRC "  retention: {keep_days: x}\n",
+		  "agent.yaml:4: source.retention.keep_days: expected an integer, got 'x'");
+	parse_err(SRC "  retention: {}\n", "agent.yaml:4: source.retention: expected keep, keep_days or both");
+	parse_err(SRC "  retention: {keep_hours: 3}\n",
+		  "agent.yaml:4: source.retention.keep_hours: unknown key; expected keep or keep_days");
+	parse_err(SRC "  retention: 10\n", "agent.yaml:4: source.retention: expected a mapping with keep or keep_days");
+}
+
+/* follow: absent is every source, [] none; max_deletes needs deletes: mirror. */
+static void test_follow_and_guards(void **state)
+{
+	ms_agent_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("a.yaml", "targets:\n  - name: a\n    catalog: x\n"
+				 "  - name: b\n    catalog: x\n    follow: []\n"
+				 "  - name: c\n    catalog: x\n    follow: ~\n"
+				 "  - name: d\n    catalog: x\n    follow: [s1]\n");
+	assert_int_equal(cfg->targets[0].follow_none, 0);
+	assert_int_equal(cfg->targets[0].nfollow, 0);
+	assert_int_equal(cfg->targets[1].follow_none, 1);
+	assert_int_equal(cfg->targets[2].follow_none, 0);
+	assert_int_equal(cfg->targets[3].follow_none, 0);
+	assert_int_equal(cfg->targets[3].nfollow, 1);
+	ms_agent_config_free(cfg);
+
+	parse_err(TGT "    max_deletes: 5\n",
+		  "agent.yaml:4: targets[0].max_deletes: only with deletes: mirror");
+	parse_err(TGT "    deletes: none\n    max_deletes: 0\n",
+		  "agent.yaml:5: targets[0].max_deletes: only with deletes: mirror");
+	parse_err(TGT "    max_deletes: 5\n    deletes: none\n",
+		  "agent.yaml:4: targets[0].max_deletes: only with deletes: mirror");
+	cfg = parse_ok("a.yaml", TGT "    max_deletes: 5\n    deletes: mirror\n");
+	assert_int_equal(cfg->targets[0].max_deletes, 5);
+	ms_agent_config_free(cfg);
+	cfg = parse_ok("a.yaml", TGT "    max_deletes: ~\n");
+	assert_int_equal(cfg->targets[0].max_deletes, -1);
+	ms_agent_config_free(cfg);
+}
+
 /* Files: a good one, one that does not exist, an empty one. */
 static void test_load(void **state)
 {
@@ -449,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_errors_top),    cmocka_unit_test(test_errors_syntax),
 		cmocka_unit_test(test_errors_source), cmocka_unit_test(test_errors_schedule),
 		cmocka_unit_test(test_errors_targets), cmocka_unit_test(test_load),
+		cmocka_unit_test(test_retention),     cmocka_unit_test(test_follow_and_guards),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,54 @@
+# Helpers for the agent's end-to-end tests, sourced after setting M (the
+# binary), T (a fresh temp dir) and TEST (the test's name); CASE names the
+# case under way.  Agents started here are killed on exit.
+AGENTS=()
+CASE=setup
+cleanup_agents() {
+	local p
+	for p in "${AGENTS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+# fail MESSAGE: say what failed with the end of every log, exit 1
+fail() {
+	local f
+	echo "FAIL: $TEST ($CASE): $*" >&2
+	for f in "$T"/*.log; do
+		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
+	done
+	exit 1
+}
+# wait_for WHAT CMD...: up to 90 s for CMD to succeed (a ceiling, not a measure)
+wait_for() {
+	local what=$1 i
+	shift
+	for i in $(seq 1 900); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for $what"
+}
+has_line() { grep -qE -- "$2" "$1" 2>/dev/null; }
+# start_agent NAME: the agent of $T/NAME.yaml in the background, log in
+# $T/NAME.log; sets AGENT (its pid) and PORT (its /healthz and /metrics)
+start_agent() {
+	"$M" agent --config "$T/$1.yaml" 2>"$T/$1.log" &
+	AGENT=$!
+	AGENTS+=("$AGENT")
+	wait_for "the agent to listen" has_line "$T/$1.log" 'on port [0-9]+'
+	PORT=$(sed -nE 's/.*on port ([0-9]+).*/\1/p' "$T/$1.log" | head -n1)
+}
+stop_agent() {
+	kill -TERM "$AGENT"
+	wait "$AGENT" || fail "agent exited with $? after SIGTERM"
+}
+# health_code: /healthz's status code; its body in $T/healthz.body
+health_code() { curl -s -o "$T/healthz.body" -w '%{http_code}' "http://127.0.0.1:$PORT/healthz"; }
+# healthz: prints /healthz's body, succeeds for 200
+healthz() {
+	local code
+	code=$(health_code)
+	cat "$T/healthz.body"
+	[ "$code" = 200 ]
+}
