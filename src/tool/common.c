@@ -313,6 +313,9 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 	if (a->verbose && (a->json || a->quiet))
 		return ms_usage_error(cmd, "-v prints every change, which %s leaves out: give one of "
 				      "them", a->json ? "--json" : "-q");
+	if (a->quiet && a->json)
+		return ms_usage_error(cmd, "-q has nothing to quiet with --json, which prints one "
+				      "object and nothing else: give one of them");
 	return 0;
 }
 

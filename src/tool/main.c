@@ -34,7 +34,7 @@
 	"                             \"skipped\"\n" \
 	"  -v, --verbose              print every change, partitions included (not with\n" \
 	"                             --json or -q)\n" \
-	"  -q, --quiet                print nothing but errors (and --json output)\n"
+	"  -q, --quiet                print nothing but errors (not with --json)\n"
 
 #define EXIT_HELP \
 	"\nExit status: 0 done, 1 error, 2 usage, 3 partial (some entities failed),\n" \
@@ -150,7 +150,7 @@ const ms_command ms_commands[] = {
 	  "                             items [{kind, key, action, reason, error, bytes,\n"
 	  "                             objects}], note; an error before the store is read\n"
 	  "                             prints {status, message, exit_status}\n"
-	  "  -q, --quiet                print nothing but errors\n\n"
+	  "  -q, --quiet                print nothing but errors (not with --json)\n\n"
 	  "Exit status: 0 done, 1 error (listing the store or a removal failed), 2 usage,\n"
 	  "4 refused (a symbolic link inside a directory store: nothing is removed).\n" },
 	{ "bus", cmd_bus, "read what a bus stream holds",
