@@ -186,8 +186,9 @@ static int put_name(const cJSON *inner, const cJSON *outer, const char *field, c
 				    field);
 	if (beside) {
 		if (v && strcasecmp(v, beside->valuestring) != 0)
-			return ms_error_set(err, MS_EINVAL, "standard input: %s '%s' is not %s '%s'",
-					    field, beside->valuestring, flag, v);
+			return ms_error_set(err, MS_EINVAL,
+					    "standard input: %s '%s' is not %s '%s'", field,
+					    beside->valuestring, flag, v);
 		v = beside->valuestring;
 	}
 	if (v && cJSON_IsString(in) && strcasecmp(v, in->valuestring) != 0)
@@ -212,9 +213,9 @@ static int put_entity_from(cJSON *doc, const put_args *pa, ms_entity **out, ms_e
 		if (!cJSON_HasObjectItem(doc, put_shapes[i].member))
 			continue;
 		if (shape) {
-			rc = ms_error_set(err, MS_EINVAL, "standard input holds both '%s' and '%s': "
-					  "put one entity at a time", shape->member,
-					  put_shapes[i].member);
+			rc = ms_error_set(err, MS_EINVAL,
+					  "standard input holds both '%s' and '%s': put one "
+					  "entity at a time", shape->member, put_shapes[i].member);
 			goto done;
 		}
 		shape = &put_shapes[i];
@@ -229,28 +230,33 @@ static int put_entity_from(cJSON *doc, const put_args *pa, ms_entity **out, ms_e
 				 (shape->input && shape->kind == MS_KIND_PARTITION &&
 				  strcmp(m->string, "TableName") == 0);
 			if (!ok) {
-				rc = ms_error_set(err, MS_EINVAL, "standard input: unexpected member "
-						  "'%s' beside '%s'", m->string, shape->member);
+				rc = ms_error_set(err, MS_EINVAL,
+						  "standard input: unexpected member '%s' beside "
+						  "'%s'", m->string, shape->member);
 				goto done;
 			}
 		}
 		inner = cJSON_DetachItemFromObjectCaseSensitive(doc, shape->member);
 		kind = shape->kind;
 		if (!cJSON_IsObject(inner)) {
-			rc = ms_error_set(err, MS_EINVAL, "standard input: '%s' is not a JSON object",
+			rc = ms_error_set(err, MS_EINVAL,
+					  "standard input: '%s' is not a JSON object",
 					  shape->member);
 			goto done;
 		}
 	} else {
 		inner = doc;
 		doc = NULL;
-		kind = cJSON_HasObjectItem(inner, "Values") ? MS_KIND_PARTITION :
-		       cJSON_HasObjectItem(inner, "DatabaseName") || pa->database ? MS_KIND_TABLE :
-										    MS_KIND_DATABASE;
+		if (cJSON_HasObjectItem(inner, "Values"))
+			kind = MS_KIND_PARTITION;
+		else if (cJSON_HasObjectItem(inner, "DatabaseName") || pa->database)
+			kind = MS_KIND_TABLE;
+		else
+			kind = MS_KIND_DATABASE;
 	}
 	if (kind == MS_KIND_DATABASE && (pa->database || pa->table)) {
-		rc = ms_error_set(err, MS_EUSAGE, "%s names the database of a table or partition, and "
-				  "standard input is a database (omit it)",
+		rc = ms_error_set(err, MS_EUSAGE, "%s names the database of a table or partition, "
+				  "and standard input is a database (omit it)",
 				  pa->database ? "--database" : "--table");
 		goto done;
 	}
@@ -273,8 +279,8 @@ static int put_entity_from(cJSON *doc, const put_args *pa, ms_entity **out, ms_e
 		goto done;
 	}
 	if (kind == MS_KIND_PARTITION && !table && !cJSON_HasObjectItem(inner, "TableName")) {
-		rc = ms_error_set(err, MS_EUSAGE, "standard input: the partition names no table: give "
-				  "--table NAME, or TableName");
+		rc = ms_error_set(err, MS_EUSAGE, "standard input: the partition names no table: "
+				  "give --table NAME, or TableName");
 		goto done;
 	}
 	rc = ms_entity_from_glue(out, kind, inner, db, table, err);
@@ -331,8 +337,10 @@ static int same_keys(const ms_entity *a, const ms_entity *b)
 	if (n != cJSON_GetArraySize(kb))
 		return 0;
 	for (i = 0; i < n; i++) {
-		const cJSON *na = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ka, i), "Name");
-		const cJSON *nb = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(kb, i), "Name");
+		const cJSON *na, *nb;
+
+		na = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ka, i), "Name");
+		nb = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(kb, i), "Name");
 
 		if (!cJSON_IsString(na) || !cJSON_IsString(nb) ||
 		    strcasecmp(na->valuestring, nb->valuestring) != 0)
@@ -413,10 +421,12 @@ static int put_entity(ms_catalog *cat, const ms_entity *e, int replace, int *exi
 	if ((rc = ms_catalog_lock(cat, e->database, e->kind == MS_KIND_DATABASE ? NULL : e->table,
 				  err)) < 0)
 		goto done;
-	rc = e->kind == MS_KIND_DATABASE ? ms_catalog_get_database(cat, e->database, &old, err) :
-	     e->kind == MS_KIND_TABLE ? ms_catalog_get_table(cat, e->database, e->table, &old, err) :
-				       ms_catalog_get_partition(cat, e->database, e->table, e->vkey,
-								&old, err);
+	if (e->kind == MS_KIND_DATABASE)
+		rc = ms_catalog_get_database(cat, e->database, &old, err);
+	else if (e->kind == MS_KIND_TABLE)
+		rc = ms_catalog_get_table(cat, e->database, e->table, &old, err);
+	else
+		rc = ms_catalog_get_partition(cat, e->database, e->table, e->vkey, &old, err);
 	if (rc == MS_ENOTFOUND) {
 		ms_error_clear(err);
 		rc = 0;

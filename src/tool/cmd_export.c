@@ -112,7 +112,7 @@ int cmd_export(int argc, char **argv)
 	    (rc = ms_event_publish_snapshot(notify, info.source_catalog_id, &info, NULL, &err)) < 0)
 		ms_error_prefix(&err, "--notify: ");
 	if (json && rep) {
-		/* After a failed --notify the snapshot is complete: the report says what it holds. */
+		/* After a failed --notify the snapshot is complete: the report says so. */
 		if (rc < 0 && rep->status == MS_STATUS_OK)
 			rep->status = MS_STATUS_ERROR;
 		ms_print_report("export", rep, NULL, rc < 0 ? err.message : NULL, 1, stdout);

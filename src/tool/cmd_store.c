@@ -178,8 +178,8 @@ static int store_gc(int argc, char **argv)
 	if (days && keep)
 		return ms_usage_error("store", "give --keep-days or --keep, not both");
 	if (p.quiet && p.json)
-		return ms_usage_error("store", "-q has nothing to quiet with --json, which prints one "
-				      "object and nothing else: give one of them");
+		return ms_usage_error("store", "-q has nothing to quiet with --json, which prints "
+				      "one object and nothing else: give one of them");
 	go.dry_run = p.dry_run;
 	go.keep = keep;
 	go.keep_seconds = (long long)days * 86400;

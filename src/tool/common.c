@@ -190,7 +190,8 @@ int ms_check_database_names(const char *cmd, const char *v)
 	fixed[n] = '\0';
 	if (comma)
 		return ms_usage_error(cmd, "--database-names '%s' holds a ',': names are separated "
-				      "by ';': write '%s' ('[,]' matches a comma in a name)", v, fixed);
+				      "by ';': write '%s' ('[,]' matches a comma in a name)",
+				      v, fixed);
 	if (!named)
 		return ms_usage_error(cmd, "--database-names '%s' selects nothing; omit the flag to "
 				      "select every database", v);
@@ -289,8 +290,9 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 								    "--partition-input-path");
 	} else {
 		if ((a->source != NULL) + (a->input_path != NULL) + (utility != 0) != 1)
-			return ms_usage_error(cmd, "give one of --source, --input-path or the utility's "
-					      "--database-input-path and --table-input-path");
+			return ms_usage_error(cmd, "give one of --source, --input-path or the "
+					      "utility's --database-input-path and "
+					      "--table-input-path");
 	}
 	if (a->input_path && utility)
 		return ms_usage_error(cmd, "give --input-path or the utility's --database-input-path "
@@ -299,8 +301,8 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 		return ms_usage_error(cmd, "--database-input-path and --table-input-path go together");
 	/* The AWS utility's import flags, so that its command lines run: the URLs say where. */
 	if ((region || mode) && want_input != 1)
-		return ms_usage_error(cmd, "%s is the AWS utility's import flag; %s reads catalog URLs "
-				      "(omit it)", region ? "--region" : "--mode", cmd);
+		return ms_usage_error(cmd, "%s is the AWS utility's import flag; %s reads catalog "
+				      "URLs (omit it)", region ? "--region" : "--mode", cmd);
 	if (mode && strcmp(mode, "from-s3") != 0)
 		return ms_usage_error(cmd, "--mode '%s' is not supported: give --mode from-s3 with "
 				      "--input-path, or use sync to read a live catalog", mode);
