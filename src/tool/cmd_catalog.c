@@ -192,8 +192,9 @@ static int put_name(const cJSON *inner, const cJSON *outer, const char *field, c
 		v = beside->valuestring;
 	}
 	if (v && cJSON_IsString(in) && strcasecmp(v, in->valuestring) != 0)
-		return ms_error_set(err, MS_EINVAL, "standard input: %s '%s' is not %s '%s'", field,
-				    in->valuestring, flag_value && !beside ? flag : field, v);
+		return ms_error_set(err, MS_EINVAL, "standard input: %s '%s' is not %s '%s'%s", field,
+				    in->valuestring, beside ? field : flag, v,
+				    beside ? " beside it" : "");
 	*out = v;
 	return 0;
 }
