@@ -51,13 +51,18 @@ int cmd_export(int argc, char **argv)
 	ms_report *rep = NULL;
 	ms_error err;
 
+	ms_json_errors_scan(argc, argv);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': source = optarg; break;
 		case 'o': output = optarg; break;
-		case 'd': dbs = optarg; break;
+		case 'd':
+			if (ms_check_database_names("export", optarg))
+				return EXIT_USAGE;
+			dbs = optarg;
+			break;
 		case 'c':
 			if (strcmp(optarg, "gzip") != 0 && strcmp(optarg, "none") != 0)
 				return ms_usage_error("export", "--compress '%s' is not 'gzip' or 'none'", optarg);
@@ -103,24 +108,20 @@ int cmd_export(int argc, char **argv)
 		eo.cleanup_ctx = (void *)output;
 	}
 	rc = ms_export(source, output, &eo, &info, &rep, &err);
-	if (rc < 0) {
-		code = ms_fail(&err);
-	} else {
-		code = ms_report_exit_code(rep);
-		if (code == 0 && notify &&
-		    (rc = ms_event_publish_snapshot(notify, info.source_catalog_id, &info, NULL,
-						    &err)) < 0) {
-			ms_error_prefix(&err, "--notify: ");
-			code = ms_fail(&err);
-		}
-		if (json) {
-			ms_print_report("export", rep, 1, stdout);
-		} else if (!quiet && info.url) {
-			printf("metasync export: %lld databases, %lld tables, %lld partitions to '%s' in %.2f s\n",
-			       rep->databases.created, rep->tables.created, rep->partitions.created,
-			       info.url, rep->seconds);
-		}
+	if (rc == 0 && ms_report_exit_code(rep) == 0 && notify &&
+	    (rc = ms_event_publish_snapshot(notify, info.source_catalog_id, &info, NULL, &err)) < 0)
+		ms_error_prefix(&err, "--notify: ");
+	if (json && rep) {
+		/* After a failed --notify the snapshot is complete: the report says so. */
+		if (rc < 0 && rep->status == MS_STATUS_OK)
+			rep->status = MS_STATUS_ERROR;
+		ms_print_report("export", rep, NULL, rc < 0 ? err.message : NULL, 1, stdout);
+	} else if (!json && !quiet && info.url) {
+		printf("metasync export: %lld databases, %lld tables, %lld partitions to '%s' in %.2f s\n",
+		       rep->databases.created, rep->tables.created, rep->partitions.created,
+		       info.url, rep->seconds);
 	}
+	code = rc < 0 ? ms_fail(&err) : ms_report_exit_code(rep);
 	ms_snapshot_info_free(&info);
 	ms_report_free(rep);
 	return code;

@@ -61,11 +61,19 @@ static void on_item(const ms_gc_item *item, void *ctx)
 	       ms_format_bytes(item->bytes), item->why ? item->why : "");
 }
 
-static void print_json(const char *store, const gc_print *p, const ms_gc_report *r)
+/* The one JSON object of a gc run; error: what stopped it (NULL when nothing did). */
+static void print_json(const char *store, const gc_print *p, const ms_gc_report *r,
+		       const ms_error *error)
 {
 	cJSON *o = cJSON_CreateObject(), *removed = cJSON_CreateObject();
 	char *text;
 
+	cJSON_AddStringToObject(o, "status", !error ? "ok" :
+				ms_exit_code_for(error->code) == 4 ? "refused" : "error");
+	if (error)
+		cJSON_AddStringToObject(o, "message", error->message);
+	if (error && error->detail[0])
+		cJSON_AddStringToObject(o, "detail", error->detail);
 	cJSON_AddStringToObject(o, "store", store);
 	cJSON_AddBoolToObject(o, "dry_run", p->dry_run);
 	if (r->latest[0])
@@ -87,6 +95,7 @@ static void print_json(const char *store, const gc_print *p, const ms_gc_report 
 		puts(text);
 	free(text);
 	cJSON_Delete(o);
+	ms_json_printed();
 }
 
 static void print_summary(const char *store, const gc_print *p, const ms_gc_report *r)
@@ -134,6 +143,7 @@ static int store_gc(int argc, char **argv)
 	ms_error err;
 	int c, rc;
 
+	ms_json_errors_scan(argc, argv);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
@@ -167,6 +177,9 @@ static int store_gc(int argc, char **argv)
 		return ms_usage_error("store", "unexpected argument '%s'", argv[optind]);
 	if (days && keep)
 		return ms_usage_error("store", "give --keep-days or --keep, not both");
+	if (p.quiet && p.json)
+		return ms_usage_error("store", "-q has nothing to quiet with --json, which prints "
+				      "one object and nothing else: give one of them");
 	go.dry_run = p.dry_run;
 	go.keep = keep;
 	go.keep_seconds = (long long)days * 86400;
@@ -183,7 +196,7 @@ static int store_gc(int argc, char **argv)
 	}
 	rc = ms_store_gc(st, &go, &r, &err);
 	if (p.json)
-		print_json(ms_store_url(st), &p, &r);
+		print_json(ms_store_url(st), &p, &r, rc < 0 ? &err : NULL);
 	else if (!p.quiet)
 		print_summary(ms_store_url(st), &p, &r);
 	ms_store_close(st);

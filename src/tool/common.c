@@ -42,24 +42,68 @@ int ms_exit_code_for(int rc)
 	}
 }
 
+/* --json was given and the command has not printed its JSON object yet. */
+static int json_errors;
+
+void ms_json_errors_scan(int argc, char **argv)
+{
+	json_errors = 0;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json_errors = 1;
+}
+
+void ms_json_printed(void)
+{
+	json_errors = 0;
+}
+
+/* The one JSON object of a command stopped by an error, when --json asks for it. */
+static void json_error(int code, const char *message, const char *detail)
+{
+	cJSON *o;
+	char *s;
+
+	if (!json_errors)
+		return;
+	json_errors = 0;
+	if (!(o = cJSON_CreateObject()))
+		return;
+	cJSON_AddStringToObject(o, "status", code == 4 ? "refused" : "error");
+	cJSON_AddStringToObject(o, "message", message);
+	if (detail && *detail)
+		cJSON_AddStringToObject(o, "detail", detail);
+	cJSON_AddNumberToObject(o, "exit_status", code);
+	if ((s = cJSON_PrintUnformatted(o)))
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(o);
+	fflush(stdout);
+}
+
 int ms_fail(const ms_error *err)
 {
+	int code = ms_exit_code_for(err->code);
+
 	if (err->detail[0])
 		fprintf(stderr, "metasync: %s (%s)\n", err->message, err->detail);
 	else
 		fprintf(stderr, "metasync: %s\n", err->message);
-	return ms_exit_code_for(err->code);
+	json_error(code, err->message, err->detail);
+	return code;
 }
 
 int ms_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "metasync%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'metasync help%s%s')\n", cmd ? " " : "", cmd ? cmd : "");
+	fprintf(stderr, "metasync%s%s: %s\n(see 'metasync help%s%s')\n", cmd ? " " : "",
+		cmd ? cmd : "", msg, cmd ? " " : "", cmd ? cmd : "");
+	json_error(EXIT_USAGE, msg, NULL);
 	return EXIT_USAGE;
 }
 
@@ -67,7 +111,7 @@ enum {
 	OPT_SOURCE = 1000, OPT_TARGET, OPT_INPUT, OPT_DBIN, OPT_TBLIN, OPT_PARTIN, OPT_NOMANIFEST,
 	OPT_DBNAMES, OPT_DBPREFIX, OPT_TPREFIX, OPT_RENAME, OPT_REWRITE, OPT_DELETES,
 	OPT_MAXDEL, OPT_ADOPT, OPT_FULL, OPT_DRYRUN, OPT_JSON, OPT_REGION, OPT_MODE,
-	OPT_MANIFEST_SHA, OPT_ALLOW_EMPTY, OPT_PRUNE
+	OPT_MANIFEST_SHA, OPT_ALLOW_EMPTY, OPT_PRUNE, OPT_STRICT
 };
 
 static const struct option run_options[] = {
@@ -94,6 +138,7 @@ static const struct option run_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ NULL, 0, NULL, 0 }
@@ -110,22 +155,48 @@ static int push(const char ***list, size_t *n, const char *v)
 	return 0;
 }
 
-static int check_rule(const char *cmd, const char *flag, const char *v)
+int ms_check_database_names(const char *cmd, const char *v)
 {
-	const char *eq = strchr(v, '=');
+	char fixed[1024];
+	int depth = 0, comma = 0, named = 0;
+	size_t i, n = 0;
 
-	if (!eq || eq == v || (strcmp(flag, "--rename-database") == 0 && !eq[1]))
-		return ms_usage_error(cmd, "%s '%s' is not of the form %s", flag, v,
-				      strcmp(flag, "--rename-database") == 0 ? "OLD=NEW" : "FROM=TO");
+	for (i = 0; v[i]; i++) {
+		char ch = v[i];
+
+		/* A ',' inside [...] is a glob character class, which may name a comma. */
+		if (ch == '[')
+			depth = 1;
+		else if (ch == ']')
+			depth = 0;
+		else if (ch == ',' && !depth) {
+			comma = 1;
+			ch = ';';
+		}
+		if (ch != ';' && ch != ' ' && ch != '\t')
+			named = 1;
+		if (n + 1 < sizeof(fixed))
+			fixed[n++] = ch;
+	}
+	fixed[n] = '\0';
+	if (comma)
+		return ms_usage_error(cmd, "--database-names '%s' holds a ',': names are separated "
+				      "by ';': write '%s' ('[,]' matches a comma in a name)",
+				      v, fixed);
+	if (!named)
+		return ms_usage_error(cmd, "--database-names '%s' selects nothing; omit the flag to "
+				      "select every database", v);
 	return 0;
 }
 
 int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, int want_input)
 {
-	int c;
+	const char *region = NULL, *mode = NULL;
+	int c, utility;
 
 	memset(a, 0, sizeof(*a));
 	a->sync.max_deletes = -1;
+	ms_json_errors_scan(argc, argv);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vq", run_options, NULL)) != -1) {
@@ -138,18 +209,18 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 		case OPT_PARTIN: a->partition_input_path = optarg; break;
 		case OPT_NOMANIFEST: a->allow_no_manifest = 1; break;
 		case OPT_MANIFEST_SHA: a->expect_manifest_sha256 = optarg; break;
-		case OPT_DBNAMES: a->sync.databases = optarg; break;
+		case OPT_DBNAMES:
+			if (ms_check_database_names(cmd, optarg))
+				return EXIT_USAGE;
+			a->sync.databases = optarg;
+			break;
 		case OPT_DBPREFIX: a->sync.database_prefix = optarg; break;
 		case OPT_TPREFIX: a->sync.table_prefix = optarg; break;
 		case OPT_RENAME:
-			if (check_rule(cmd, "--rename-database", optarg))
-				return EXIT_USAGE;
 			if (push(&a->renames, &a->sync.nrenames, optarg) < 0)
 				return 1;
 			break;
 		case OPT_REWRITE:
-			if (check_rule(cmd, "--location-rewrite", optarg))
-				return EXIT_USAGE;
 			if (push(&a->rewrites, &a->sync.nrewrites, optarg) < 0)
 				return 1;
 			break;
@@ -175,11 +246,9 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 		case OPT_FULL: a->sync.full = 1; break;
 		case OPT_DRYRUN: a->sync.dry_run = 1; break;
 		case OPT_JSON: a->json = 1; break;
-		case OPT_REGION: break; /* accepted as the AWS utility takes it; glue:// URLs carry the region */
-		case OPT_MODE:
-			if (strcmp(optarg, "from-s3") != 0 && strcmp(optarg, "to-s3") != 0)
-				return ms_usage_error(cmd, "--mode '%s' is not supported (use catalog URLs)", optarg);
-			break;
+		case OPT_REGION: region = optarg; break;
+		case OPT_MODE: mode = optarg; break;
+		case OPT_STRICT: a->strict = 1; break;
 		case 'v': a->verbose = 1; break;
 		case 'q': a->quiet = 1; break;
 		case ':': return ms_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
@@ -192,22 +261,57 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 	a->sync.location_rewrites = a->rewrites;
 	if (!a->target)
 		return ms_usage_error(cmd, "--target is required");
+	utility = a->database_input_path || a->table_input_path || a->partition_input_path;
 	if (want_input == 1) {
-		int utility = a->database_input_path || a->table_input_path || a->partition_input_path;
 		if (!a->input_path && !utility)
 			return ms_usage_error(cmd, "--input-path is required");
-		if (utility && (!a->database_input_path || !a->table_input_path))
-			return ms_usage_error(cmd, "--database-input-path and --table-input-path go together");
 		if (a->source)
 			return ms_usage_error(cmd, "--source is not an import option (use sync)");
 	} else if (want_input == 0) {
 		if (!a->source)
 			return ms_usage_error(cmd, "--source is required");
-		if (a->input_path)
-			return ms_usage_error(cmd, "--input-path is not a sync option (use import)");
+		if (a->input_path || utility)
+			return ms_usage_error(cmd, "%s is not a sync option (use import)",
+					      a->input_path ? "--input-path" :
+					      a->database_input_path ? "--database-input-path" :
+					      a->table_input_path ? "--table-input-path" :
+								    "--partition-input-path");
 	} else {
-		if (!a->source == !a->input_path && !a->database_input_path)
-			return ms_usage_error(cmd, "give one of --source or --input-path");
+		if ((a->source != NULL) + (a->input_path != NULL) + (utility != 0) != 1)
+			return ms_usage_error(cmd, "give one of --source, --input-path or the "
+					      "utility's --database-input-path and "
+					      "--table-input-path");
+	}
+	if (a->input_path && utility)
+		return ms_usage_error(cmd, "give --input-path or the utility's --database-input-path "
+				      "and --table-input-path, not both");
+	if (utility && (!a->database_input_path || !a->table_input_path))
+		return ms_usage_error(cmd, "--database-input-path and --table-input-path go together");
+	/* The AWS utility's import flags, so that its command lines run: the URLs say where. */
+	if ((region || mode) && want_input != 1)
+		return ms_usage_error(cmd, "%s is the AWS utility's import flag; %s reads catalog "
+				      "URLs (omit it)", region ? "--region" : "--mode", cmd);
+	if (mode && strcmp(mode, "from-s3") != 0)
+		return ms_usage_error(cmd, "--mode '%s' is not supported: give --mode from-s3 with "
+				      "--input-path, or use sync to read a live catalog", mode);
+	if (a->sync.deletes != MS_DELETES_MIRROR && (a->sync.max_deletes >= 0 ||
+						     a->sync.allow_empty_source))
+		return ms_usage_error(cmd, "%s applies to mirror deletes, which are off: give "
+				      "--deletes mirror too, or omit %s",
+				      a->sync.max_deletes >= 0 ? "--max-deletes" : "--allow-empty-source",
+				      a->sync.max_deletes >= 0 ? "--max-deletes" : "--allow-empty-source");
+	if (a->verbose && (a->json || a->quiet))
+		return ms_usage_error(cmd, "-v prints every change, which %s leaves out: give one of "
+				      "them", a->json ? "--json" : "-q");
+	if (a->quiet && a->json)
+		return ms_usage_error(cmd, "-q has nothing to quiet with --json, which prints one "
+				      "object and nothing else: give one of them");
+	/* prefixes, renames and location rewrites, as the library reads them */
+	{
+		ms_error err;
+
+		if (ms_sync_options_check(&a->sync, &err) < 0)
+			return ms_usage_error(cmd, "%s", err.message);
 	}
 	return 0;
 }
@@ -236,38 +340,100 @@ void ms_json_counts(cJSON *o, const char *name, const ms_counts *c)
 	cJSON_AddNumberToObject(k, "failed", (double)c->failed);
 }
 
-void ms_print_report(const char *cmd, const ms_report *rep, int json, FILE *f)
+void ms_skips_add(ms_skips *k, const char *reason)
 {
 	size_t i;
 
+	if (!reason)
+		reason = "skipped";
+	for (i = 0; i < k->n && strcmp(k->v[i].reason, reason) != 0; i++)
+		;
+	if (i == k->n) {
+		struct ms_skip_reason *nv = realloc(k->v, (k->n + 1) * sizeof(*nv));
+
+		if (!nv)
+			return;
+		k->v = nv;
+		if (!(nv[i].reason = strdup(reason)))
+			return;
+		nv[i].count = 0;
+		k->n++;
+	}
+	k->v[i].count++;
+}
+
+void ms_skips_free(ms_skips *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->v[i].reason);
+	free(k->v);
+	k->v = NULL;
+	k->n = 0;
+}
+
+long long ms_report_skipped(const ms_report *rep)
+{
+	return rep->databases.skipped + rep->tables.skipped + rep->partitions.skipped;
+}
+
+/* What the engine counts as skipped without an event: the partitions of skipped tables. */
+#define SKIPPED_WITH_TABLE "partitions of skipped tables"
+
+static long long skips_unexplained(const ms_report *rep, const ms_skips *k)
+{
+	long long n = ms_report_skipped(rep);
+
+	for (size_t i = 0; i < k->n; i++)
+		n -= k->v[i].count;
+	return n > 0 ? n : 0;
+}
+
+static void json_entries(cJSON *o, const char *name, const ms_report_error *v, size_t n)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, name);
+
+	for (size_t i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "entity", v[i].entity);
+		cJSON_AddStringToObject(e, "message", v[i].message);
+		cJSON_AddItemToArray(arr, e);
+	}
+}
+
+void ms_print_report(const char *cmd, const ms_report *rep, const ms_skips *skips,
+		     const char *message, int json, FILE *f)
+{
+	long long skipped = ms_report_skipped(rep);
+	size_t i;
+
 	if (json) {
-		cJSON *o = cJSON_CreateObject(), *errs;
+		cJSON *o = cJSON_CreateObject(), *counts;
 		char *s;
 
 		cJSON_AddStringToObject(o, "status", ms_status_name(rep->status));
-		ms_json_counts(cJSON_AddObjectToObject(o, "counts"), "databases", &rep->databases);
-		ms_json_counts(cJSON_GetObjectItem(o, "counts"), "tables", &rep->tables);
-		ms_json_counts(cJSON_GetObjectItem(o, "counts"), "partitions", &rep->partitions);
-		errs = cJSON_AddArrayToObject(o, "errors");
-		for (i = 0; i < rep->nerrors; i++) {
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "entity", rep->errors[i].entity);
-			cJSON_AddStringToObject(e, "message", rep->errors[i].message);
-			cJSON_AddItemToArray(errs, e);
+		if (message)
+			cJSON_AddStringToObject(o, "message", message);
+		counts = cJSON_AddObjectToObject(o, "counts");
+		ms_json_counts(counts, "databases", &rep->databases);
+		ms_json_counts(counts, "tables", &rep->tables);
+		ms_json_counts(counts, "partitions", &rep->partitions);
+		if (skips && skipped) {
+			cJSON *k = cJSON_AddObjectToObject(o, "skipped");
+			for (i = 0; i < skips->n; i++)
+				cJSON_AddNumberToObject(k, skips->v[i].reason, (double)skips->v[i].count);
+			if (skips_unexplained(rep, skips))
+				cJSON_AddNumberToObject(k, SKIPPED_WITH_TABLE,
+							(double)skips_unexplained(rep, skips));
 		}
-		errs = cJSON_AddArrayToObject(o, "warnings");
-		for (i = 0; i < rep->nwarnings; i++) {
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "entity", rep->warnings[i].entity);
-			cJSON_AddStringToObject(e, "message", rep->warnings[i].message);
-			cJSON_AddItemToArray(errs, e);
-		}
+		json_entries(o, "errors", rep->errors, rep->nerrors);
+		json_entries(o, "warnings", rep->warnings, rep->nwarnings);
 		cJSON_AddNumberToObject(o, "seconds", (double)((long long)(rep->seconds * 1000)) / 1000.0);
 		cJSON_AddBoolToObject(o, "dry_run", rep->dry_run);
 		s = cJSON_PrintUnformatted(o);
 		fprintf(f, "%s\n", s);
 		free(s);
 		cJSON_Delete(o);
+		ms_json_printed();
 		return;
 	}
 	fprintf(f, "metasync %s: %s%s in %.2f s\n", cmd, ms_status_name(rep->status),
@@ -281,11 +447,22 @@ void ms_print_report(const char *cmd, const ms_report *rep, int json, FILE *f)
 		fprintf(f, "  error: '%s': %s\n", rep->errors[i].entity, rep->errors[i].message);
 	for (i = 0; i < rep->nwarnings; i++)
 		fprintf(f, "  warning: %s: %s\n", rep->warnings[i].entity, rep->warnings[i].message);
-	if (rep->status == MS_STATUS_OK && !rep->dry_run && !rep->databases.created &&
-	    !rep->databases.updated && !rep->tables.created && !rep->tables.updated &&
-	    !rep->partitions.created && !rep->partitions.updated && !rep->databases.deleted &&
-	    !rep->tables.deleted && !rep->partitions.deleted)
+	if (skipped) {
+		long long rest = skips ? skips_unexplained(rep, skips) : 0;
+
+		fprintf(f, "  the target does not match the source: %lld skipped", skipped);
+		for (i = 0; skips && i < skips->n; i++)
+			fprintf(f, "%s'%s' %lld", i ? ", " : " (", skips->v[i].reason,
+				skips->v[i].count);
+		if (rest)
+			fprintf(f, "%s%lld %s", skips->n ? ", " : " (", rest, SKIPPED_WITH_TABLE);
+		fprintf(f, "%s\n", skips && (skips->n || rest) ? ")" : "");
+	} else if (rep->status == MS_STATUS_OK && !rep->dry_run && !rep->databases.created &&
+		   !rep->databases.updated && !rep->tables.created && !rep->tables.updated &&
+		   !rep->partitions.created && !rep->partitions.updated &&
+		   !rep->databases.deleted && !rep->tables.deleted && !rep->partitions.deleted) {
 		fprintf(f, "  nothing changed: the target already matches\n");
+	}
 }
 
 void ms_progress_bar(unsigned long long done, unsigned long long total, void *ctx)
@@ -312,19 +489,42 @@ void ms_progress_bar(unsigned long long done, unsigned long long total, void *ct
 
 typedef struct change_ctx {
 	FILE *f;
+	int print;      /* print change lines (--dry-run, -v) */
 	int verbose;
+	ms_skips skips;
 } change_ctx;
 
-void ms_print_change(const ms_change_event *ev, void *ctx)
+static void print_change_line(const ms_change_event *ev, FILE *f)
 {
-	change_ctx *c = ctx;
-
-	if (ev->kind == MS_KIND_PARTITION && !c->verbose && ev->action != MS_ACTION_FAIL)
-		return;
-	fprintf(c->f, "  %-9s %-9s %s%s%s%s%s%s%s\n", ms_action_name(ev->action),
+	fprintf(f, "  %-9s %-9s %s%s%s%s%s%s%s\n", ms_action_name(ev->action),
 		ms_kind_name(ev->kind), ev->database, ev->table ? "." : "",
 		ev->table ? ev->table : "", ev->vkey ? " " : "", ev->vkey ? ev->vkey : "",
 		ev->reason ? ": " : "", ev->reason ? ev->reason : "");
+}
+
+/* The on_change callback: counts skips by reason, prints a line per change on --dry-run or -v. */
+static void print_change(const ms_change_event *ev, void *ctx)
+{
+	change_ctx *c = ctx;
+
+	if (ev->action == MS_ACTION_SKIP)
+		ms_skips_add(&c->skips, ev->reason);
+	if (!c->print || (ev->kind == MS_KIND_PARTITION && !c->verbose &&
+			  ev->action != MS_ACTION_FAIL))
+		return;
+	print_change_line(ev, c->f);
+}
+
+/* A --manifest-sha256 or --allow-no-manifest that src (not a snapshot) would ignore. */
+static int check_snapshot_flags(const char *cmd, const ms_run_args *a, ms_catalog *src)
+{
+	const char *flag = a->expect_manifest_sha256 ? "--manifest-sha256" :
+			   a->allow_no_manifest ? "--allow-no-manifest" : NULL;
+
+	if (!flag || strcmp(ms_catalog_driver_name(src), "snapshot") == 0)
+		return 0;
+	return ms_usage_error(cmd, "%s applies to snapshots, and '%s' is a %s catalog (omit %s)",
+			      flag, ms_catalog_url(src), ms_catalog_driver_name(src), flag);
 }
 
 int ms_run_replication(const char *cmd, ms_run_args *a)
@@ -334,7 +534,7 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 	ms_open_options so = { 0 }, to = { 0 };
 	ms_report *rep = NULL;
 	ms_error err;
-	change_ctx cc = { stdout, a->verbose };
+	change_ctx cc = { stdout, 0, a->verbose, { NULL, 0 } };
 	int rc, code;
 
 	ms_error_clear(&err);
@@ -356,15 +556,18 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 					   a->input_path ? "--input-path" : "--database-input-path");
 		return ms_fail(&err);
 	}
+	if ((code = check_snapshot_flags(cmd, a, src)) != 0) {
+		ms_catalog_close(src);
+		return code;
+	}
 	if ((rc = ms_catalog_open(&dst, a->target, &to, &err)) < 0) {
 		ms_error_prefix(&err, "--target: ");
 		ms_catalog_close(src);
 		return ms_fail(&err);
 	}
-	if (!a->json && !a->quiet && (a->sync.dry_run || a->verbose)) {
-		a->sync.on_change = ms_print_change;
-		a->sync.ctx = &cc;
-	}
+	cc.print = !a->json && !a->quiet && (a->sync.dry_run || a->verbose);
+	a->sync.on_change = print_change;
+	a->sync.ctx = &cc;
 	if (!a->json && !a->quiet)
 		a->sync.progress = ms_progress_bar;
 	rc = ms_sync(src, dst, &a->sync, &rep, &err);
@@ -381,14 +584,23 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 				ne[rep->nerrors].message = strdup(err.message);
 				rep->nerrors++;
 			}
-			ms_print_report(cmd, rep, 1, stdout);
+			ms_print_report(cmd, rep, &cc.skips, err.message, 1, stdout);
 		}
 		ms_fail(&err);
 	} else {
+		long long skipped = ms_report_skipped(rep);
+
 		code = ms_report_exit_code(rep);
 		if (!a->quiet || a->json)
-			ms_print_report(cmd, rep, a->json, stdout);
+			ms_print_report(cmd, rep, &cc.skips, NULL, a->json, stdout);
+		if (code == 0 && a->strict && skipped) {
+			fflush(stdout);
+			fprintf(stderr, "metasync: the target does not match the source: %lld %s "
+				"skipped (--strict)\n", skipped, skipped == 1 ? "entity" : "entities");
+			code = EXIT_SKIPPED;
+		}
 	}
+	ms_skips_free(&cc.skips);
 	ms_report_free(rep);
 	ms_catalog_close(dst);
 	ms_catalog_close(src);

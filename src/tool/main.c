@@ -11,29 +11,45 @@
 #include "tool.h"
 
 #define MAPPING_HELP \
-	"  --database-names 'a;b'     databases to take: ';'-separated names or globs (default all)\n" \
+	"  --database-names 'a;b'     databases to take: ';'-separated names or globs (default all;\n" \
+	"                             a ',' is refused: '[,]' matches one in a name)\n" \
 	"  --database-prefix P        prefix target database names with P\n" \
 	"  --table-prefix P           prefix target table names with P\n" \
 	"  --rename-database OLD=NEW  give database OLD the name NEW (repeatable)\n" \
 	"  --location-rewrite FROM=TO rewrite locations under FROM (a location prefix matched\n" \
 	"                             at '/' boundaries; the longest FROM wins; repeatable)\n" \
 	"  --deletes none|mirror      mirror: delete replicas whose source is gone (default none)\n" \
-	"  --max-deletes N            with mirror: refuse (exit 4, change nothing) if more than N\n" \
-	"                             deletes (each database, table and partition counts one)\n" \
-	"  --prune-unmapped           with mirror: also delete replicas of this source that the\n" \
-	"                             mapping no longer produces (after a prefix or rename change)\n" \
-	"  --allow-empty-source       let mirror deletes remove every replica of the source\n" \
-	"                             (refused otherwise, exit 4: an empty or mistaken source)\n" \
+	"  --max-deletes N            with --deletes mirror: refuse (exit 4, change nothing) if\n" \
+	"                             more than N entities would go; every database, table and\n" \
+	"                             partition counts one (a database with 2 tables of 2\n" \
+	"                             partitions each counts 7)\n" \
+	"  --prune-unmapped           with --deletes mirror: also delete replicas of this source\n" \
+	"                             that the mapping no longer produces (after a prefix or\n" \
+	"                             rename changed)\n" \
+	"  --allow-empty-source       with --deletes mirror: let it remove every replica of the\n" \
+	"                             source (refused otherwise, exit 4: an empty or mistaken source)\n" \
 	"  --adopt                    take over target entities that are not replicas\n" \
 	"  --full                     diff every partition even where sync stamps match\n" \
+	"  --strict                   exit 5 if entities were skipped (not replicas, another\n" \
+	"                             source's): the target then does not match the source\n" \
 	"  --dry-run                  print what would change, change nothing\n" \
-	"  --json                     print the report as one JSON object\n" \
-	"  -v, --verbose              print every change, partitions included\n" \
-	"  -q, --quiet                print nothing but errors (and --json output)\n"
+	"  --json                     print the report as one JSON object (also when an error\n" \
+	"                             stops the run: status, message); skips by reason as\n" \
+	"                             \"skipped\"\n" \
+	"  -v, --verbose              print every change, partitions included (not with\n" \
+	"                             --json or -q)\n" \
+	"  -q, --quiet                print nothing but errors (not with --json)\n"
 
 #define EXIT_HELP \
 	"\nExit status: 0 done, 1 error, 2 usage, 3 partial (some entities failed),\n" \
 	"4 refused by a safety guard (integrity, --max-deletes, an empty source).\n"
+
+/* import, sync and plan: EXIT_HELP and --strict. */
+#define RUN_EXIT_HELP \
+	"\nExit status: 0 done, 1 error, 2 usage, 3 partial (some entities failed),\n" \
+	"4 refused by a safety guard (integrity, --max-deletes, an empty source),\n" \
+	"5 with --strict: done, but entities were skipped.  A run that skips entities\n" \
+	"says so ('the target does not match the source', with the reasons).\n"
 
 const ms_command ms_commands[] = {
 	{ "export", cmd_export, "write a snapshot of a catalog to a store",
@@ -43,11 +59,15 @@ const ms_command ms_commands[] = {
 	  "migration utility's layout, with manifest.json.\n\n"
 	  "  --source URL               the catalog to export (sqlite:PATH[?catalog-id=ID])\n"
 	  "  --output-path STORE        a directory (file://DIR or a path) or s3://BUCKET/PREFIX\n"
-	  "  --database-names 'a;b'     ';'-separated names or globs (default all)\n"
+	  "  --database-names 'a;b'     ';'-separated names or globs (default all; a ','\n"
+	  "                             is refused: '[,]' matches one in a name)\n"
 	  "  --compress gzip            write part-NNNNN.json.gz\n"
 	  "  --part-bytes N             split part files at about N bytes (default 64 MiB)\n"
 	  "  --notify BUS               then announce it on BUS (embedded:PATH, nats://HOST:PORT)\n"
-	  "  --json                     print the report as one JSON object\n"
+	  "  --mode to-s3, --region R   the AWS utility's export flags, taken so that its\n"
+	  "                             command lines run; the URLs say where\n"
+	  "  --json                     print the report as one JSON object (also when an error\n"
+	  "                             stops the export: status, message)\n"
 	  "  -q, --quiet                print nothing but errors\n" EXIT_HELP },
 	{ "import", cmd_import, "make a catalog match a snapshot",
 	  "usage: metasync import --input-path SNAPSHOT|STORE --target URL [options]\n"
@@ -62,14 +82,18 @@ const ms_command ms_commands[] = {
 	  "  --database-input-path DIR, --table-input-path DIR, --partition-input-path DIR\n"
 	  "                             the utility's own folder flags (imply --allow-no-manifest)\n"
 	  "  --manifest-sha256 HEX      refuse unless manifest.json has this SHA-256\n"
-	  MAPPING_HELP EXIT_HELP },
+	  "  --mode from-s3, --region R the AWS utility's import flags, taken so that its\n"
+	  "                             command lines run; the URLs say where\n"
+	  MAPPING_HELP RUN_EXIT_HELP },
 	{ "sync", cmd_sync, "make a catalog match another, with no snapshot between",
 	  "usage: metasync sync --source URL --target URL [options]\n\n"
-	  "Replicate directly from one catalog to another.\n\n" MAPPING_HELP EXIT_HELP },
+	  "Replicate directly from one catalog to another.\n\n" MAPPING_HELP RUN_EXIT_HELP },
 	{ "plan", cmd_plan, "print what import or sync would change",
 	  "usage: metasync plan (--source URL | --input-path PATH) --target URL [options]\n\n"
 	  "Print the changes an import (with --input-path) or a sync (with --source)\n"
-	  "would make, and change nothing.\n\n" MAPPING_HELP EXIT_HELP },
+	  "would make, and change nothing.  --input-path takes import's flags\n"
+	  "(--allow-no-manifest, --manifest-sha256, the utility's folder flags).\n\n"
+	  MAPPING_HELP RUN_EXIT_HELP },
 	{ "publish", cmd_publish, "announce a snapshot on a bus",
 	  "usage: metasync publish --bus BUS --snapshot URL [options]\n"
 	  "       metasync publish --bus BUS --raw FILE\n\n"
@@ -110,11 +134,13 @@ const ms_command ms_commands[] = {
 	  "  --grace D                  how long without a write makes a folder or an upload\n"
 	  "                             with no writer record abandoned (default 24h; 90s,\n"
 	  "                             30m, 12h, 7d; 0s: at once)\n"
-	  "  --json                     print one JSON object: store, dry_run, latest,\n"
+	  "  --json                     print one JSON object: status (ok, error, refused),\n"
+	  "                             message and detail (on error), store, dry_run, latest,\n"
 	  "                             removed {count, bytes}, failed, kept_snapshots,\n"
 	  "                             items [{kind, key, action, reason, error, bytes,\n"
-	  "                             objects}], note\n"
-	  "  -q, --quiet                print nothing but errors\n\n"
+	  "                             objects}], note; an error before the store is read\n"
+	  "                             prints {status, message, exit_status}\n"
+	  "  -q, --quiet                print nothing but errors (not with --json)\n\n"
 	  "Exit status: 0 done, 1 error (listing the store or a removal failed), 2 usage,\n"
 	  "4 refused (a symbolic link inside a directory store: nothing is removed).\n" },
 	{ "bus", cmd_bus, "read what a bus stream holds",
@@ -130,16 +156,31 @@ const ms_command ms_commands[] = {
 	{ "catalog", cmd_catalog, "look into and edit a catalog",
 	  "usage: metasync catalog ls URL [DB [TABLE]] [--json]\n"
 	  "       metasync catalog show URL DB [TABLE [VALUE...]] [--json]\n"
-	  "       metasync catalog put URL < ENTITY.json\n"
+	  "       metasync catalog put URL [--replace] [--database DB [--table TABLE]] < ENTITY.json\n"
 	  "       metasync catalog rm URL DB [TABLE [VALUE...]]\n\n"
 	  "ls lists database names, a database's table names, or a table's partition\n"
 	  "values (--json: an array of strings, or of arrays of strings).\n"
 	  "show prints one entity; --json prints exactly the object Glue's GetDatabase,\n"
 	  "GetTable or GetPartition returns.\n"
-	  "put reads one entity in that shape on standard input (a table carries\n"
-	  "DatabaseName; a partition DatabaseName and TableName) and creates or replaces it.\n"
+	  "put reads one entity on standard input and creates it; one that exists is\n"
+	  "refused (exit 1) unless --replace, which replaces it whole (fields not given\n"
+	  "are gone) and says whether it created or replaced.  Shapes taken:\n"
+	  "  {\"Database\": ...}, {\"Table\": ...}, {\"Partition\": ...}   what show --json prints\n"
+	  "                             (a table carries DatabaseName; a partition\n"
+	  "                             DatabaseName and TableName), or the bare object;\n"
+	  "  {\"DatabaseInput\": ...}, {\"TableInput\": ...}, {\"PartitionInput\": ...}\n"
+	  "                             the AWS CLI's (aws glue create-database, create-table,\n"
+	  "                             create-partition --cli-input-json), with DatabaseName\n"
+	  "                             and TableName beside them or as --database and --table.\n"
+	  "Database and table names are folded to lowercase ('Sales' is 'sales');\n"
+	  "partition values are kept as given.  A table replaced with other partition\n"
+	  "keys (count or names) while it has partitions, and a partition whose values\n"
+	  "do not match its table's keys, are refused.\n"
 	  "rm deletes a database (with its tables), a table (with its partitions) or a\n"
-	  "partition.\n" },
+	  "partition; one that does not exist is an error (exit 1).\n\n"
+	  "  --json                     ls and show: JSON (an error: {status, message})\n"
+	  "  --replace                  put: replace an entity that exists\n"
+	  "  --database DB, --table T   put: the names an AWS CLI input shape leaves out\n" },
 	{ "demo", cmd_demo, "run the whole pipeline on embedded defaults",
 	  "usage: metasync demo [--dir DIR] [--partitions N] [--json]\n\n"
 	  "Create three account catalogs in DIR (default ./metasync-demo): a source with\n"

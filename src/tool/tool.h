@@ -11,6 +11,8 @@
 #include "metasync/metasync.h"
 
 #define EXIT_USAGE 2
+/* --strict: the run completed but skipped entities, so the target does not match. */
+#define EXIT_SKIPPED 5
 
 typedef struct ms_command {
 	const char *name;
@@ -31,6 +33,21 @@ int ms_fail(const ms_error *err);
 /* A usage error: message on stderr, exit code 2. */
 int ms_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ms_exit_code_for(int rc);
+/*
+ * --json: a command that stops on an error still prints one JSON object on
+ * stdout.  ms_json_errors_scan (called first by a command that takes --json)
+ * notes whether argv holds --json; from then on ms_fail and ms_usage_error
+ * also print {"status":"error"|"refused","message","detail"?,"exit_status"}
+ * on stdout, unless the command has printed its own object and said so with
+ * ms_json_printed.  stderr keeps the one-line message either way.
+ */
+void ms_json_errors_scan(int argc, char **argv);
+void ms_json_printed(void);
+/*
+ * --database-names: 0, or a usage error's exit code for a value that selects
+ * nothing or holds a ',' (names are ';'-separated; '[,]' matches a comma).
+ */
+int ms_check_database_names(const char *cmd, const char *value);
 
 /* Options of import, sync and plan. */
 typedef struct ms_run_args {
@@ -42,6 +59,7 @@ typedef struct ms_run_args {
 	int json;
 	int quiet;
 	int verbose;
+	int strict;          /* skipped entities make the run exit EXIT_SKIPPED */
 	const char *expect_manifest_sha256;
 	ms_sync_options sync;
 	const char **renames;
@@ -56,14 +74,34 @@ int ms_run_replication(const char *cmd, ms_run_args *a);
 
 /* Add counts c as object name to o: created, updated, unchanged, deleted, skipped, failed. */
 void ms_json_counts(cJSON *o, const char *name, const ms_counts *c);
-/* Print the report (human on a terminal or JSON). */
-void ms_print_report(const char *cmd, const ms_report *rep, int json, FILE *f);
+
+/* Why entities were skipped (ms_change_event reasons), with how many each. */
+struct ms_skip_reason {
+	char *reason;    /* owned */
+	long long count;
+};
+typedef struct ms_skips {
+	struct ms_skip_reason *v;
+	size_t n;
+} ms_skips;
+
+/* Count one skip for reason (NULL: "skipped"). */
+void ms_skips_add(ms_skips *k, const char *reason);
+void ms_skips_free(ms_skips *k);
+/* Databases, tables and partitions the report counts as skipped. */
+long long ms_report_skipped(const ms_report *rep);
+/*
+ * Print the report, for people or (json) as one JSON object, which then
+ * counts as the command's JSON output (ms_json_printed).  skips (may be
+ * NULL) says why entities were skipped; message (may be NULL) is the error
+ * that stopped the run.
+ */
+void ms_print_report(const char *cmd, const ms_report *rep, const ms_skips *skips,
+		     const char *message, int json, FILE *f);
 /* "812 B", "1.5 KiB", "180.0 MiB": a byte count for people (a static buffer per thread). */
 const char *ms_format_bytes(unsigned long long bytes);
 /* Progress bar callback: draws on stderr when it is a terminal. */
 void ms_progress_bar(unsigned long long done, unsigned long long total, void *ctx);
-/* Human plan/dry-run line per change (ctx: FILE * and verbosity through ms_run_args). */
-void ms_print_change(const ms_change_event *ev, void *ctx);
 
 int cmd_export(int argc, char **argv);
 int cmd_publish(int argc, char **argv);

@@ -84,7 +84,7 @@ expect_line "$TMP/run4.out" "verified: target 222222222222 matches source"
 sed -E 's/"metasync\.replica-of":"(\\.|[^"\\])*",//; s/,"metasync\.replica-of":"(\\.|[^"\\])*"//;
 	s/"Description":"[^"]*"/"Description":"edited by hand"/' "$TMP/show.out" >"$TMP/edited.json"
 grep -q replica-of "$TMP/edited.json" && fail "could not strip the marker from $(cat "$TMP/edited.json")"
-"$BIN" catalog put "$A" <"$TMP/edited.json" >"$TMP/put.out" 2>"$TMP/put.err" || fail "catalog put exited with $?"
+"$BIN" catalog put "$A" --replace <"$TMP/edited.json" >"$TMP/put.out" 2>"$TMP/put.err" || fail "catalog put exited with $?"
 "$BIN" demo --dir "$DIR" --partitions $N >"$TMP/run5.out" 2>"$TMP/run5.err"
 rc=$?
 [ $rc = 1 ] || fail "a tampered target did not fail verification (exit $rc, expected 1)"

@@ -36,7 +36,7 @@ P="hmsrt_$$_"
 cleanup() {
 	local url db
 	for url in "$PG" "$MY"; do
-		for db in "${P}sales" "${P}ops" "${P}wide" "${P}glue"; do
+		for db in "${P}sales" "${P}ops" "${P}wide" "${P}glue" "${P}put"; do
 			"$M" catalog rm "$url" "$db" >/dev/null 2>&1 || true
 		done
 	done
@@ -212,4 +212,24 @@ EOF
 got=$("$M" catalog show "$PG" "${P}glue" described --json) || fail "the glue-only table was not written"
 [ "$(jq -c '[.Table.Description, .Table.StorageDescriptor.Columns[0].Parameters["iceberg.field.id"]]' <<<"$got")" = '["only glue has a column for this","1"]' ] ||
 	fail "glue-only fields did not come back: $got"
+# ---- catalog put creates only; --replace replaces; partitions must fit -------
+for url in "$PG" "$MY"; do
+	put "$url" "database to replace" <<<"{\"DatabaseInput\":{\"Name\":\"${P}put\",\"LocationUri\":\"s3://lake/put/\"}}"
+	st=0; "$M" catalog put "$url" <<<"{\"Database\":{\"Name\":\"${P}put\"}}" 2>"$T/put.err" || st=$?
+	[ "$st" -eq 1 ] && grep -q "already exists" "$T/put.err" ||
+		fail "a put over an existing database exited with $st: $(cat "$T/put.err")"
+	out=$("$M" catalog put "$url" --replace <<<"{\"Database\":{\"Name\":\"${P}put\",\"Description\":\"d\"}}") ||
+		fail "put --replace exited with $?"
+	[[ $out == *"replaced database '${P}put'"* ]] || fail "put --replace said: $out"
+	put "$url" "table with partitions" <<<"{\"DatabaseName\":\"${P}put\",\"TableInput\":{\"Name\":\"t\",\"TableType\":\"EXTERNAL_TABLE\",\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}],\"StorageDescriptor\":{\"Location\":\"s3://lake/put/t/\",\"Columns\":[{\"Name\":\"a\",\"Type\":\"string\"}]}}}"
+	"$M" catalog put "$url" --database "${P}put" --table t <<<'{"PartitionInput":{"Values":["1"],"StorageDescriptor":{"Location":"s3://lake/put/t/dt=1/","Columns":[{"Name":"a","Type":"string"}]}}}' ||
+		fail "put of a PartitionInput exited with $?"
+	st=0; "$M" catalog put "$url" --replace --database "${P}put" <<<'{"TableInput":{"Name":"t","TableType":"EXTERNAL_TABLE","StorageDescriptor":{"Location":"s3://lake/put/t/","Columns":[{"Name":"a","Type":"string"}]}}}' 2>"$T/put.err" || st=$?
+	[ "$st" -eq 1 ] && grep -q "has 1 partition keyed by (dt)" "$T/put.err" ||
+		fail "a replacement without the partition keys exited with $st: $(cat "$T/put.err")"
+	st=0; "$M" catalog rm "$url" "${P}put" t 2 2>"$T/rm.err" || st=$?
+	[ "$st" -eq 1 ] || fail "rm of a missing partition exited with $st"
+	[ "$("$M" catalog ls "$url" "${P}put" t --json)" = '[["1"]]' ] || fail "the partition did not stay"
+	"$M" catalog rm "$url" "${P}put" || fail "catalog rm exited with $?"
+done
 echo "hms_roundtrip: ok"

@@ -127,7 +127,7 @@ for d in 01 02 03; do
 {"Partition":{"DatabaseName":"${P}sales","TableName":"orders","Values":["2024-01-$d"],"StorageDescriptor":{"Location":"s3://lake/sales/orders/dt=2024-01-$d/"}}}
 EOF
 done
-run sync-to-pg-userinfo ok "$M" sync --source "$A" --target "$PG_INFO" --json -v
+run sync-to-pg-userinfo ok "$M" sync --source "$A" --target "$PG_INFO" -v
 run sync-to-pg-params ok "$M" sync --source "$A" --target "$PG_PARAM" --json --full
 run plan-from-pg ok "$M" plan --source "$PG_PARAM" --target "sqlite:$T/b.db" --database-names "${P}*" -v
 run catalog-ls-pg ok "$M" catalog ls "$PG_INFO" "${P}sales" orders --json
@@ -136,12 +136,12 @@ run catalog-show-pg ok "$M" catalog show "$PG_PARAM" "${P}sales" orders
 run export-pg ok "$M" export --source "$PG_PARAM" --database-names "${P}*" \
 	--output-path "$T/store" --notify "$BUS" --json
 run import-to-pg ok "$M" import --input-path "$T/store" --target "$PG_INFO" \
-	--database-prefix "copy_${P}" --json -v
+	--database-prefix "copy_${P}" --json
 run sync-pg-to-sqlite ok "$M" sync --source "$PG_INFO" --target "sqlite:$T/c.db" \
 	--database-names "${P}sales" --deletes mirror --json
 if [ -n "$MY" ]; then
 	run sync-to-mysql ok "$M" sync --source "$PG_PARAM" --target "$MY_PARAM" \
-		--database-names "${P}*" --json -v
+		--database-names "${P}*" -v
 	run export-mysql ok "$M" export --source "$MY_PARAM" --database-names "${P}*" \
 		--output-path "$T/store-my" --json
 	run mysql-bad-db fail "$M" catalog ls "$(sed -E 's#/hms\?#/no_such_db?#' <<<"$MY_PARAM")"

@@ -104,19 +104,38 @@ static int check_rename(const char *rule, ms_error *err)
 	return 0;
 }
 
+/*
+ * A selection names something (not only ';' and spaces) and holds no ','
+ * outside a glob's [...] (names are separated by ';'; "[,]" matches a comma).
+ */
+static int check_selection(const char *sel, ms_error *err)
+{
+	int in_class = 0, named = 0;
+	const char *p;
+
+	for (p = sel; *p; p++) {
+		if (*p == '[' || *p == ']')
+			in_class = *p == '[';
+		else if (*p == ',' && !in_class)
+			return ms_error_set(err, MS_EUSAGE,
+					    "database selection '%s' holds a ',': names are separated "
+					    "by ';' ('[,]' matches a comma in a name)", sel);
+		named |= *p != ';' && *p != ' ' && *p != '\t';
+	}
+	if (!named)
+		return ms_error_set(err, MS_EUSAGE,
+				    "database selection '%s' selects nothing: leave it out to select "
+				    "every database", sel);
+	return 0;
+}
+
 int ms_sync_options_check(const ms_sync_options *o, ms_error *err)
 {
 	size_t i, j;
 	int rc;
 
-	if (o->databases && !*o->databases)
-		return ms_error_set(err, MS_EUSAGE,
-				    "database selection '' selects nothing: leave it out to select "
-				    "every database");
-	if (o->databases && strchr(o->databases, ','))
-		return ms_error_set(err, MS_EUSAGE,
-				    "database selection '%s': names are separated by ';', not ','",
-				    o->databases);
+	if (o->databases && (rc = check_selection(o->databases, err)) < 0)
+		return rc;
 	if (o->database_prefix && !mapped_name_ok(o->database_prefix))
 		return ms_error_set(err, MS_EUSAGE,
 				    "database prefix '%s' is not valid in a name (letters, digits and '_')",
