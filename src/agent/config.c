@@ -636,6 +636,46 @@ static int check_follow(cfg_parser *p, const yaml_node_t *node, const char *path
 	return check_name(p, node, path);
 }
 
+/*
+ * The target's mapping as a whole, as the engine will read it (collisions
+ * between renames, names a mapping may not make, location rules), the
+ * error at the line of the key it concerns.
+ */
+static int check_mapping(cfg_parser *p, cfg_key *keys, const char *path, const ms_agent_target *t)
+{
+	static const struct { const char *starts, *key; int index; } where[] = {
+		{ "rename", "renames", T_RENAMES },
+		{ "location rewrite", "location_rewrites", T_REWRITES },
+		{ "database prefix", "database_prefix", T_DATABASE_PREFIX },
+		{ "table prefix", "table_prefix", T_TABLE_PREFIX },
+		{ "database selection", "databases", T_DATABASES },
+	};
+	char kpath[CFG_PATH_MAX];
+	ms_sync_options o;
+	ms_error err;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.databases = t->databases;
+	o.database_prefix = t->database_prefix;
+	o.table_prefix = t->table_prefix;
+	o.renames = (const char *const *)t->renames;
+	o.nrenames = t->nrenames;
+	o.location_rewrites = (const char *const *)t->location_rewrites;
+	o.nrewrites = t->nrewrites;
+	o.deletes = t->deletes;
+	o.max_deletes = t->max_deletes;
+	if (ms_sync_options_check(&o, &err) == 0)
+		return 0;
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (strncmp(err.message, where[i].starts, strlen(where[i].starts)) == 0 &&
+		    keys[where[i].index].value) {
+			join(kpath, path, where[i].key);
+			return fail(p, keys[where[i].index].line, kpath, "%s", err.message);
+		}
+	return fail(p, t->line, path, "%s", err.message);
+}
+
 static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent_target *t)
 {
 	cfg_key keys[] = { { "name", 0, NULL },
@@ -741,7 +781,7 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	}
 	if (keys[T_STORES].value && (rc = parse_stores(p, keys[T_STORES].value, path, t)) < 0)
 		return rc;
-	return 0;
+	return check_mapping(p, keys, path, t);
 }
 
 static int parse_targets(cfg_parser *p, yaml_node_t *node, ms_agent_config *cfg)

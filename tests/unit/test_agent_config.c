@@ -382,6 +382,17 @@ static void test_errors_targets(void **state)
 		  "agent.yaml:5: targets[0].renames[0]: expected a string, got a list");
 	parse_err(TGT "    location_rewrites:\n      - \"s3://u:" SECRET "@a/\"\n",
 		  "agent.yaml:5: targets[0].location_rewrites[0]: expected FROM=TO, got 's3://u:***@a/'");
+	/* the mapping as a whole, as the engine reads it, at the line of its key */
+	parse_err(TGT "    renames: [\"sales=merged\", \"finance=merged\"]\n",
+		  "agent.yaml:4: targets[0].renames: renames 'sales=merged' and 'finance=merged' map "
+		  "two databases to 'merged'");
+	parse_err(TGT "    database_prefix: \"my db\"\n",
+		  "agent.yaml:4: targets[0].database_prefix: database prefix 'my db' is not valid");
+	parse_err(TGT "    location_rewrites:\n      - \"s3://u:" SECRET "@a/k=s3://x/=s3://b/\"\n",
+		  "agent.yaml:4: targets[0].location_rewrites: location rewrite "
+		  "'s3://u:***@a/k=s3://x/=s3://b/' is ambiguous");
+	parse_err(TGT "    databases: \"sales,finance\"\n",
+		  "agent.yaml:4: targets[0].databases: database selection 'sales,finance' holds a ','");
 	parse_err(TGT "    follow: analytics\n",
 		  "agent.yaml:4: targets[0].follow: expected a list of source names, got a string");
 	parse_err(TGT "    follow: [\"a b\"]\n", "agent.yaml:4: targets[0].follow[0]: expected 1 to 64 letters");

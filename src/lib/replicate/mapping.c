@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "util/buf.h"
+#include "util/url.h"
 
 /* ---- checking the rules ------------------------------------------------ */
 
@@ -46,6 +47,43 @@ static int is_location(const char *s)
 }
 
 /*
+ * A rule as messages and reports show it (new string): the user info of
+ * every location in it masked, as ms_url_redact masks a URL's.
+ */
+static char *shown_rule(const char *rule)
+{
+	ms_buf b = MS_BUF_INIT((size_t)MS_PARAM_VALUE_MAX * 4);
+	const char *seg = rule, *p;
+
+	for (p = strchr(rule, '='); ; p = strchr(p + 1, '=')) {
+		if (p && !is_location(p + 1))
+			continue;
+		{
+			char *part = strndup(seg, p ? (size_t)(p + 1 - seg) : strlen(seg));
+			char *red = part ? ms_url_redact(part) : NULL;
+
+			ms_buf_adds(&b, red ? red : "?");
+			free(red);
+			free(part);
+		}
+		if (!p)
+			break;
+		seg = p + 1;
+	}
+	return ms_buf_detach(&b);
+}
+
+/* Set err to "location rewrite 'RULE' WHY" with the rule shown masked. */
+static int rewrite_error(ms_error *err, const char *rule, const char *why)
+{
+	char *shown = shown_rule(rule);
+	int rc = ms_error_set(err, MS_EUSAGE, "location rewrite '%s' %s", shown ? shown : "?", why);
+
+	free(shown);
+	return rc;
+}
+
+/*
  * Split a location rewrite at the one '=' that is followed by a location
  * (a Hive partition location holds '=' of its own: "dt=2024-01-01/").
  * Sets *eq; MS_EUSAGE with the reason otherwise.
@@ -56,9 +94,9 @@ static int split_rewrite(const char *rule, const char **eq, ms_error *err)
 	int n = 0;
 
 	if (!is_location(rule))
-		return ms_error_set(err, MS_EUSAGE,
-				    "location rewrite '%s' does not start with a location "
-				    "(s3://bucket/prefix, a scheme:// URL or /path)", rule);
+		return rewrite_error(err, rule,
+				     "does not start with a location (s3://bucket/prefix, a "
+				     "scheme:// URL or /path)");
 	for (p = strchr(rule, '='); p; p = strchr(p + 1, '='))
 		if (is_location(p + 1)) {
 			found = found ? found : p;
@@ -69,14 +107,13 @@ static int split_rewrite(const char *rule, const char **eq, ms_error *err)
 		return 0;
 	}
 	if (n > 1)
-		return ms_error_set(err, MS_EUSAGE,
-				    "location rewrite '%s' is ambiguous: more than one '=' is "
-				    "followed by a location", rule);
+		return rewrite_error(err, rule,
+				     "is ambiguous: more than one '=' is followed by a location");
 	if (rule[strlen(rule) - 1] == '=')
-		return ms_error_set(err, MS_EUSAGE, "location rewrite '%s' has an empty TO", rule);
-	return ms_error_set(err, MS_EUSAGE,
-			    "location rewrite '%s' is not of the form FROM=TO with two locations "
-			    "(e.g. 's3://lake-a/sales=s3://lake-b/sales')", rule);
+		return rewrite_error(err, rule, "has an empty TO");
+	return rewrite_error(err, rule,
+			     "is not of the form FROM=TO with two locations (e.g. "
+			     "'s3://lake-a/sales=s3://lake-b/sales')");
 }
 
 /* FROM or TO without its trailing '/' (new string). */
@@ -205,19 +242,24 @@ static int init_rewrites(ms_mapping *m, const ms_sync_options *o, ms_buf *fp, ms
 
 		if ((rc = split_rewrite(rule, &eq, err)) < 0)
 			return rc;
-		w->text = rule;
+		w->text = shown_rule(rule);
 		w->from = strip_slashes(rule, (size_t)(eq - rule));
 		w->to = strip_slashes(eq + 1, strlen(eq + 1));
 		m->nrewrites++;
-		if (!w->from || !w->to)
+		if (!w->from || !w->to || !w->text)
 			return ms_error_set(err, MS_ENOMEM, "out of memory");
 		for (j = 0; j + 1 < m->nrewrites; j++) {
 			if (strcmp(m->rw[j].from, w->from) != 0)
 				continue;
-			if (strcmp(m->rw[j].to, w->to) != 0)
-				return ms_error_set(err, MS_EUSAGE,
-						    "location rewrites '%s' and '%s' rewrite '%s' "
-						    "two ways", m->rw[j].text, rule, w->from);
+			if (strcmp(m->rw[j].to, w->to) != 0) {
+				char *from = ms_url_redact(w->from);
+				int rc2 = ms_error_set(err, MS_EUSAGE,
+						       "location rewrites '%s' and '%s' rewrite '%s' "
+						       "two ways", m->rw[j].text, w->text,
+						       from ? from : "?");
+				free(from);
+				return rc2;
+			}
 		}
 	}
 	/* stable: equal lengths keep their order (and equal FROMs agree) */
@@ -282,6 +324,7 @@ void ms_mapping_free(ms_mapping *m)
 	for (i = 0; i < m->nrewrites; i++) {
 		free(m->rw[i].from);
 		free(m->rw[i].to);
+		free(m->rw[i].text);
 	}
 	for (i = 0; i < m->ndbs; i++)
 		free(m->dbs[i]);

@@ -17,7 +17,7 @@
  */
 typedef struct ms_rewrite_rule {
 	char *from, *to;
-	const char *text;    /* the rule as given, borrowed from the options */
+	char *text;          /* the rule as messages show it (user info masked), owned */
 	size_t hits;         /* locations it rewrote in this run */
 } ms_rewrite_rule;
 
