@@ -205,7 +205,11 @@ for _ in $(seq 1 300); do
 		grep -q 'metasync_imports_total{target="good"' "$T/out/metrics" && break
 	sleep 0.2
 done
-curl -sf "http://127.0.0.1:$port/healthz" >"$T/out/healthz" || fail "no /healthz"
+# the broken target makes the agent unhealthy (503), named without its secrets
+code=$(curl -s -o "$T/out/healthz" -w '%{http_code}' "http://127.0.0.1:$port/healthz") ||
+	fail "no /healthz"
+[ "$code" = 503 ] || fail "/healthz answered $code with a broken target"
+grep -q broken "$T/out/healthz" || fail "/healthz does not name the broken target: $(cat "$T/out/healthz")"
 grep -q 'metasync_imports_total' "$T/out/metrics" || fail "no imports in /metrics"
 kill -TERM "$AGENT"
 wait "$AGENT"
