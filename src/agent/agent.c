@@ -1019,6 +1019,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	so.max_deletes = c->max_deletes;
 	so.adopt = c->adopt;
 	so.allow_empty_source = c->allow_empty_source;
+	so.prune_unmapped = c->prune_unmapped;
 	so.stop = &a->stop;
 	if (a->opts.hooks.change) {
 		so.on_change = on_change;

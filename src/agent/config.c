@@ -485,6 +485,7 @@ enum {
 	T_MAX_DELETES,
 	T_ADOPT,
 	T_ALLOW_EMPTY,
+	T_PRUNE,
 	T_MAX_ATTEMPTS,
 	T_ACK_WAIT,
 	T_STORES
@@ -649,6 +650,7 @@ static int check_mapping(cfg_parser *p, cfg_key *keys, const char *path, const m
 		{ "database prefix", "database_prefix", T_DATABASE_PREFIX },
 		{ "table prefix", "table_prefix", T_TABLE_PREFIX },
 		{ "database selection", "databases", T_DATABASES },
+		{ "pruning", "prune_unmapped", T_PRUNE },
 	};
 	char kpath[CFG_PATH_MAX];
 	ms_sync_options o;
@@ -665,6 +667,7 @@ static int check_mapping(cfg_parser *p, cfg_key *keys, const char *path, const m
 	o.nrewrites = t->nrewrites;
 	o.deletes = t->deletes;
 	o.max_deletes = t->max_deletes;
+	o.prune_unmapped = t->prune_unmapped;
 	if (ms_sync_options_check(&o, &err) == 0)
 		return 0;
 	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++)
@@ -690,6 +693,7 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 			   { "max_deletes", 0, NULL },
 			   { "adopt", 0, NULL },
 			   { "allow_empty_source", 0, NULL },
+			   { "prune_unmapped", 0, NULL },
 			   { "max_attempts", 0, NULL },
 			   { "ack_wait", 0, NULL },
 			   { "stores", 0, NULL },
@@ -707,7 +711,8 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	if ((rc = walk_mapping(p, node, path, keys,
 			       "name, catalog, follow, databases, database_prefix, table_prefix, "
 			       "renames, location_rewrites, deletes, max_deletes, adopt, "
-			       "allow_empty_source, max_attempts, ack_wait, stores")) < 0)
+			       "allow_empty_source, prune_unmapped, max_attempts, ack_wait, "
+			       "stores")) < 0)
 		return rc;
 	if ((rc = get_string(p, &keys[T_NAME], path, 1, &t->name)) < 0)
 		return rc;
@@ -763,6 +768,8 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 		return rc;
 	if (keys[T_ALLOW_EMPTY].value &&
 	    (rc = get_bool(p, &keys[T_ALLOW_EMPTY], path, &t->allow_empty_source)) < 0)
+		return rc;
+	if (keys[T_PRUNE].value && (rc = get_bool(p, &keys[T_PRUNE], path, &t->prune_unmapped)) < 0)
 		return rc;
 	if (keys[T_MAX_ATTEMPTS].value) {
 		if ((rc = get_integer(p, &keys[T_MAX_ATTEMPTS], path, 1, CFG_MAX_ATTEMPTS, &v)) < 0)

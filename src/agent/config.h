@@ -25,6 +25,8 @@
  *       max_deletes: 100                        # default: no limit; needs mirror
  *       adopt: false
  *       allow_empty_source: false               # mirror may delete every replica
+ *       prune_unmapped: false                   # mirror also deletes replicas the
+ *                                               # mapping no longer produces
  *       max_attempts: 5                         # before an event is dead-lettered
  *       ack_wait: 10m                           # an import not acknowledged by then
  *                                               # (agent killed) is delivered again
@@ -98,6 +100,7 @@ typedef struct ms_agent_target {
 	long long max_deletes;   /* -1: no limit */
 	int adopt;
 	int allow_empty_source;
+	int prune_unmapped;      /* with mirror: delete replicas the mapping no longer produces */
 	unsigned max_attempts;   /* default 5 */
 	long long ack_wait_seconds;  /* default 600 */
 	ms_agent_store *stores;  /* nstores = 0: the default (see agent.h) */

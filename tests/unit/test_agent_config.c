@@ -382,6 +382,9 @@ static void test_errors_targets(void **state)
 		  "agent.yaml:5: targets[0].renames[0]: expected a string, got a list");
 	parse_err(TGT "    location_rewrites:\n      - \"s3://u:" SECRET "@a/\"\n",
 		  "agent.yaml:5: targets[0].location_rewrites[0]: expected FROM=TO, got 's3://u:***@a/'");
+	parse_err(TGT "    prune_unmapped: true\n",
+		  "agent.yaml:4: targets[0].prune_unmapped: pruning unmapped replicas needs deletes "
+		  "mirror");
 	/* the mapping as a whole, as the engine reads it, at the line of its key */
 	parse_err(TGT "    renames: [\"sales=merged\", \"finance=merged\"]\n",
 		  "agent.yaml:4: targets[0].renames: renames 'sales=merged' and 'finance=merged' map "
@@ -462,6 +465,10 @@ static void test_follow_and_guards(void **state)
 		  "agent.yaml:4: targets[0].max_deletes: only with deletes: mirror");
 	cfg = parse_ok("a.yaml", TGT "    max_deletes: 5\n    deletes: mirror\n");
 	assert_int_equal(cfg->targets[0].max_deletes, 5);
+	assert_int_equal(cfg->targets[0].prune_unmapped, 0);
+	ms_agent_config_free(cfg);
+	cfg = parse_ok("a.yaml", TGT "    deletes: mirror\n    prune_unmapped: true\n");
+	assert_int_equal(cfg->targets[0].prune_unmapped, 1);
 	ms_agent_config_free(cfg);
 	cfg = parse_ok("a.yaml", TGT "    max_deletes: ~\n");
 	assert_int_equal(cfg->targets[0].max_deletes, -1);
