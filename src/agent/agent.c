@@ -260,6 +260,51 @@ static void set_problem_err(ms_agent *a, char *slot, const char *what, const ms_
 	set_problem(a, slot, what, why);
 }
 
+/*
+ * Open the bus (and, with stream, subscribe to it), trying again while it
+ * cannot be reached: a bus that is down or not ready when the agent starts
+ * is a problem to show in /healthz, not the end of the role (a URL that
+ * cannot work, MS_EINVAL, is at once).  As a service,
+ * every 1, 2, 4 ... up to 30 s until it works or the agent stops; with
+ * once, 5 tries over about 6 s, so that a cron job still sees a bus that
+ * stays away.  0 with *out (and *sub) set, or the last error.
+ */
+static int open_bus_retrying(ms_agent *a, const char *role, char *slot, const char *stream,
+			     const char *durable, const ms_bus_sub_options *so,
+			     ms_bus **out, ms_bus_sub **sub, ms_error *err)
+{
+	long wait_ms = 200;
+	int attempt;
+
+	for (attempt = 1;; attempt++) {
+		ms_bus *bus = NULL;
+		int rc;
+
+		ms_error_clear(err);
+		rc = ms_bus_open(&bus, a->cfg->bus, err);
+		if (rc == 0 && stream)
+			rc = ms_bus_subscribe(bus, stream, durable, so, sub, err);
+		if (rc == 0) {
+			if (attempt > 1)
+				log_line(a, "%s reached the bus after %d attempts", role, attempt);
+			set_problem(a, slot, NULL, NULL);
+			*out = bus;
+			return 0;
+		}
+		ms_bus_close(bus);
+		set_problem_err(a, slot, stream ? "cannot subscribe" : "cannot open the bus", err);
+		/* a URL that can never work is not waited for */
+		if (a->stop || (a->opts.once && attempt >= 5) || rc == MS_EINVAL || rc == MS_ENOMEM ||
+		    rc == MS_ENOTSUPPORTED)
+			return rc;
+		log_line(a, "%s cannot %s (attempt %d, again in %.1f s): %s", role,
+			 stream ? "subscribe" : "open the bus", attempt, (double)wait_ms / 1000,
+			 err->message);
+		sleep_ms(a, wait_ms);
+		wait_ms = wait_ms * 2 > 30000 ? 30000 : wait_ms * 2;
+	}
+}
+
 /* ---- the source -------------------------------------------------------- */
 
 /* Read while idle (results, and with them the bus's health) every this many seconds. */
@@ -664,12 +709,13 @@ static void *source_main(void *arg)
 	const ms_agent_source *s = a->cfg->source;
 	ms_bus *bus = NULL;
 	double last = 0, t0 = mono_s(), due = t0, next_poll = 0;
+	char role[128];
 	ms_error err;
 
 	ms_error_clear(&err);
-	if (ms_bus_open(&bus, a->cfg->bus, &err) < 0) {
+	snprintf(role, sizeof(role), "source=%s", s->name);
+	if (open_bus_retrying(a, role, a->src_bus_problem, NULL, NULL, NULL, &bus, NULL, &err) < 0) {
 		log_line(a, "source=%s cannot open the bus: %s", s->name, err.message);
-		set_problem_err(a, a->src_bus_problem, "cannot open the bus", &err);
 		a->source_fatal = 1;
 		a->source_done = 1;
 		return NULL;
@@ -1163,19 +1209,19 @@ static void *target_main(void *arg)
 	ms_bus *bus = NULL;
 	ms_bus_msg *msg;
 	double idle_since = now_s(), retry_until = 0;
+	char role[128];
 	int done;
 	ms_error err;
 
 	ms_error_clear(&err);
 	so.max_deliver = t->cfg->max_attempts ? t->cfg->max_attempts : 5;
 	so.ack_wait_ms = (unsigned)(t->cfg->ack_wait_seconds * 1000);
-	if (ms_bus_open(&bus, a->cfg->bus, &err) < 0 ||
-	    ms_bus_subscribe(bus, MS_STREAM_SNAPSHOTS, t->cfg->name, &so, &sub, &err) < 0) {
+	snprintf(role, sizeof(role), "target=%s", t->cfg->name);
+	if (open_bus_retrying(a, role, t->bus_problem, MS_STREAM_SNAPSHOTS, t->cfg->name, &so, &bus,
+			      &sub, &err) < 0) {
 		log_line(a, "target=%s cannot subscribe: %s%s%s%s", t->cfg->name, err.message,
 			 err.detail[0] ? " (" : "", err.detail, err.detail[0] ? ")" : "");
-		set_problem_err(a, t->bus_problem, "cannot subscribe", &err);
 		t->fatal = 1;
-		ms_bus_close(bus);
 		return NULL;
 	}
 	if (t->cfg->follow_none)

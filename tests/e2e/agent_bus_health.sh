@@ -3,7 +3,8 @@
 # on a private NATS JetStream server answers 200 "ok"; with the server
 # stopped mid-run it answers 503 naming the bus and the roles that cannot
 # reach it (and no password of the bus URL); with the server back it
-# answers "ok" again.  Exits 77 without nats-server.
+# answers "ok" again.  An agent started while its bus is down waits for it
+# (503 meanwhile) and works once it is up.  Exits 77 without nats-server.
 # usage: agent_bus_health.sh PATH-TO-METASYNC
 set -euo pipefail
 M=${1:?usage: agent_bus_health.sh PATH-TO-METASYNC}
@@ -61,5 +62,21 @@ kill -0 "$AGENT" || fail "the agent exited when the bus went away"
 
 start_nats "$PORT_NATS"
 wait_for "/healthz to say ok again" healthy
+stop_agent
+
+# started with the bus down: the roles wait for it instead of ending
+stop_nats
+"$M" catalog put "$S" <<<'{"Database":{"Name":"later"}}' >/dev/null || fail "catalog put exited with $?"
+cp "$T/agent.yaml" "$T/agent2.yaml"
+start_agent agent2
+wait_for "/healthz to report the bus at start" unhealthy
+has_line "$T/agent2.log" "source=s1 cannot open the bus \(attempt" ||
+	fail "the source did not say it waits for the bus: $(cat "$T/agent2.log")"
+kill -0 "$AGENT" || fail "the agent exited when its bus was down at start"
+start_nats "$PORT_NATS"
+wait_for "the import once the bus is up" has_line "$T/agent2.log" "target=t1 snapshot=.* status=ok"
+wait_for "/healthz to say ok once the bus is up" healthy
+"$M" catalog ls "sqlite:$T/t1.db?catalog-id=222222222222" | grep -qx later ||
+	fail "the database made while the bus was down did not reach the target"
 stop_agent
 echo "agent_bus_health: ok"
