@@ -1,12 +1,15 @@
 /*
- * The agent's HTTP front end on libmicrohttpd.  It exists so that /healthz
- * and /metrics can be scraped while the agent works: libmicrohttpd runs its
- * own polling thread, and this file only turns a request into one call of
- * the agent's handler.  It listens on one numeric address given by the
- * config, never on all interfaces, answers GET and HEAD only, and caps what
- * a handler may produce.  When libmicrohttpd cannot start, a bind of our own
- * on the same address tells why (the port is taken, the address is not
- * local), because libmicrohttpd itself reports only failure.
+ * metasync's HTTP front ends on libmicrohttpd.  The agent's /healthz and
+ * /metrics can be scraped while the agent works: libmicrohttpd runs its own
+ * polling thread, and this file only turns a request into one call of the
+ * agent's handler (GET and HEAD only).  An API server (the Glue-compatible
+ * catalog API) takes any method: it reads the request's headers and its
+ * body, bounded, into one ms_http_request and hands it whole to its
+ * handler, on a thread per connection.  Both listen on one numeric address
+ * given by the caller, never on all interfaces, and cap what a handler may
+ * produce.  When libmicrohttpd cannot start, a bind of our own on the same
+ * address tells why (the port is taken, the address is not local), because
+ * libmicrohttpd itself reports only failure.
  */
 #include "server/http.h"
 
@@ -25,7 +28,8 @@
 
 struct ms_http {
 	struct MHD_Daemon *daemon;
-	ms_http_handler handler;
+	ms_http_handler handler;         /* health and metrics */
+	ms_http_api_handler api_handler; /* an API server */
 	void *ctx;
 	int port;   /* as bound, in case the daemon cannot say */
 };
@@ -167,34 +171,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
-int ms_http_start(ms_http **out, const char *listen, ms_http_handler handler, void *ctx,
-		  ms_error *err)
+/*
+ * Start h's daemon on listen with the given access handler and threading
+ * flags; fills h->daemon and h->port.  Frees nothing.
+ */
+static int start_daemon(ms_http *h, const char *listen, unsigned int flags,
+			MHD_AccessHandlerCallback access, unsigned int max_connections,
+			MHD_RequestCompletedCallback completed, ms_error *err)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 	http_addr addr;
 	socklen_t alen;
-	ms_http *h;
 	int e;
 
-	if (!handler)
-		return ms_error_set(err, MS_EINVAL, "no handler for the HTTP server");
 	if (parse_listen(listen, &addr, &alen) < 0)
 		return ms_error_set(err, MS_EINVAL,
 				    "invalid listen address '%s': expected IPV4:PORT or [IPV6]:PORT "
 				    "such as 127.0.0.1:9464",
 				    listen ? listen : "");
-	if (!(h = calloc(1, sizeof(*h))))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	h->handler = handler;
-	h->ctx = ctx;
 	if (addr.sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-				     &addr.sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access, h, MHD_OPTION_SOCK_ADDR,
+				     &addr.sa, MHD_OPTION_CONNECTION_LIMIT, max_connections,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				     MHD_OPTION_END);
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
-		free(h);
 		e = probe_bind(&addr, alen);
 		if (e)
 			return ms_error_set(err, MS_EIO, "cannot listen on '%s': %s", listen,
@@ -202,6 +202,166 @@ int ms_http_start(ms_http **out, const char *listen, ms_http_handler handler, vo
 		return ms_error_set(err, MS_EIO, "cannot start the HTTP server on '%s'", listen);
 	}
 	h->port = ntohs(addr.sa.sa_family == AF_INET6 ? addr.v6.sin6_port : addr.v4.sin_port);
+	return 0;
+}
+
+int ms_http_start(ms_http **out, const char *listen, ms_http_handler handler, void *ctx,
+		  ms_error *err)
+{
+	ms_http *h;
+	int rc;
+
+	if (!handler)
+		return ms_error_set(err, MS_EINVAL, "no handler for the HTTP server");
+	if (!(h = calloc(1, sizeof(*h))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	h->handler = handler;
+	h->ctx = ctx;
+	if ((rc = start_daemon(h, listen, MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+			       on_request, 64, NULL, err)) < 0) {
+		free(h);
+		return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+/* ---- the API server ----------------------------------------------------- */
+
+/* One connection's request as it arrives. */
+typedef struct api_conn {
+	ms_buf body;
+	int too_big;
+} api_conn;
+
+typedef struct header_list {
+	ms_http_header v[MS_HTTP_API_HEADERS_MAX];
+	size_t n;
+	int dropped;
+} header_list;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	header_list *l = cls;
+
+	(void)kind;
+	if (l->n == MS_HTTP_API_HEADERS_MAX) {
+		l->dropped = 1;
+		return MHD_YES;
+	}
+	l->v[l->n].name = key;
+	l->v[l->n].value = value ? value : "";
+	l->n++;
+	return MHD_YES;
+}
+
+static enum MHD_Result api_respond(struct MHD_Connection *conn, ms_http_response *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned status = r->status >= 100 && r->status <= 599 ? (unsigned)r->status : 500;
+	size_t i;
+
+	resp = MHD_create_response_from_buffer(r->body.len, (void *)ms_buf_cstr(&r->body),
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (r->content_type &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type) != MHD_YES)
+		goto fail;
+	for (i = 0; i < r->nheaders && i < sizeof(r->headers) / sizeof(r->headers[0]); i++)
+		if (MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value) != MHD_YES)
+			goto fail;
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+fail:
+	MHD_destroy_response(resp);
+	return MHD_NO;
+}
+
+static enum MHD_Result on_api_request(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size,
+				      void **con_cls)
+{
+	ms_http *h = cls;
+	api_conn *c = *con_cls;
+	header_list headers;
+	ms_http_request req;
+	ms_http_response resp;
+	enum MHD_Result ret;
+
+	(void)version;
+	if (!c) {
+		if (!(c = calloc(1, sizeof(*c))))
+			return MHD_NO;
+		ms_buf_init(&c->body, MS_HTTP_API_BODY_MAX);
+		*con_cls = c;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!c->too_big && ms_buf_add(&c->body, upload_data, *upload_data_size) < 0)
+			c->too_big = 1;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	memset(&headers, 0, sizeof(headers));
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &headers);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = url;
+	req.headers = headers.v;
+	req.nheaders = headers.n;
+	req.too_many_headers = headers.dropped;
+	req.body = ms_buf_cstr(&c->body);
+	req.body_len = c->body.len;
+	req.body_too_big = c->too_big;
+	memset(&resp, 0, sizeof(resp));
+	ms_buf_init(&resp.body, MS_HTTP_API_BODY_MAX);
+	resp.status = 500;
+	h->api_handler(&req, &resp, h->ctx);
+	ret = resp.close ? MHD_NO : api_respond(conn, &resp);
+	ms_buf_free(&resp.body);
+	return ret;
+}
+
+static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			  enum MHD_RequestTerminationCode toe)
+{
+	api_conn *c = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (c) {
+		ms_buf_free(&c->body);
+		free(c);
+		*con_cls = NULL;
+	}
+}
+
+int ms_http_start_api(ms_http **out, const char *listen, unsigned max_connections,
+		      ms_http_api_handler handler, void *ctx, ms_error *err)
+{
+	ms_http *h;
+	int rc;
+
+	if (!handler)
+		return ms_error_set(err, MS_EINVAL, "no handler for the HTTP server");
+	if (!(h = calloc(1, sizeof(*h))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	h->api_handler = handler;
+	h->ctx = ctx;
+	if ((rc = start_daemon(h, listen,
+			       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				       MHD_USE_POLL,
+			       on_api_request, max_connections ? max_connections : 64,
+			       api_completed, err)) < 0) {
+		free(h);
+		return rc;
+	}
 	*out = h;
 	return 0;
 }

@@ -2,7 +2,10 @@
  * Unit tests of the HTTP front end: a server on 127.0.0.1 port 0 answers a
  * tiny HTTP/1.0 client written here on a plain socket (/metrics, /healthz,
  * HEAD, 404, 405), a second server on the taken port and malformed
- * addresses fail with messages that name the address.
+ * addresses fail with messages that name the address.  The API server hands
+ * its handler the method, path, headers and body, sends back status,
+ * headers and body, flags a body over the limit, drops a connection when
+ * told, and serves a second connection while a first one's request runs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/http.h"
@@ -214,6 +219,169 @@ static void test_ipv6(void **state)
 	ms_http_stop(h);
 }
 
+/* ---- the API server ---------------------------------------------------- */
+
+typedef struct api_state {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fast_done;          /* /fast answered */
+	int slow_released;      /* /slow saw /fast answered before it gave up waiting */
+	char method[16], path[64], target[128], body[64];
+	size_t body_len;
+	int too_big, nheaders;
+} api_state;
+
+static void api_handler(const ms_http_request *req, ms_http_response *resp, void *ctx)
+{
+	api_state *st = ctx;
+	size_t i;
+
+	if (strcmp(req->path, "/slow") == 0) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		pthread_mutex_lock(&st->mu);
+		while (!st->fast_done && pthread_cond_timedwait(&st->cv, &st->mu, &until) == 0)
+			;
+		st->slow_released = st->fast_done;
+		pthread_mutex_unlock(&st->mu);
+		resp->status = 200;
+		return;
+	}
+	if (strcmp(req->path, "/fast") == 0) {
+		pthread_mutex_lock(&st->mu);
+		st->fast_done = 1;
+		pthread_cond_broadcast(&st->cv);
+		pthread_mutex_unlock(&st->mu);
+		resp->status = 200;
+		return;
+	}
+	if (strcmp(req->path, "/drop") == 0) {
+		resp->close = 1;
+		return;
+	}
+	snprintf(st->method, sizeof(st->method), "%s", req->method);
+	snprintf(st->path, sizeof(st->path), "%s", req->path);
+	for (i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, "X-Amz-Target") == 0)
+			snprintf(st->target, sizeof(st->target), "%s", req->headers[i].value);
+	st->nheaders = (int)req->nheaders;
+	st->body_len = req->body_len;
+	st->too_big = req->body_too_big;
+	snprintf(st->body, sizeof(st->body), "%.*s", (int)(req->body_len < 63 ? req->body_len : 63),
+		 req->body);
+	resp->status = 400;
+	resp->content_type = "application/x-amz-json-1.1";
+	resp->headers[0].name = "x-amzn-ErrorType";
+	resp->headers[0].value = "EntityNotFoundException";
+	resp->nheaders = 1;
+	ms_buf_adds(&resp->body, "{\"__type\":\"EntityNotFoundException\"}");
+}
+
+static int connect_to(int port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Send a POST of body_len bytes (of 'x' unless body) and keep the socket open. */
+static int post(int port, const char *path, const char *body, size_t body_len)
+{
+	char head[512], chunk[65536];
+	int fd = connect_to(port), n;
+	size_t sent = 0;
+
+	n = snprintf(head, sizeof(head),
+		     "POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\nX-Amz-Target: AWSGlue.GetDatabase\r\n"
+		     "Content-Type: application/x-amz-json-1.1\r\nContent-Length: %zu\r\n\r\n",
+		     path, body_len);
+	assert_int_equal(write(fd, head, (size_t)n), n);
+	memset(chunk, 'x', sizeof(chunk));
+	while (sent < body_len) {
+		size_t k = body_len - sent < sizeof(chunk) ? body_len - sent : sizeof(chunk);
+		ssize_t w = write(fd, body ? body + sent : chunk, k);
+
+		assert_true(w > 0);
+		sent += (size_t)w;
+	}
+	return fd;
+}
+
+/* Read the whole answer of fd into out (NUL-terminated); returns its length. */
+static size_t answer(int fd, char *out, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < cap - 1 && (n = read(fd, out + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fd);
+	return len;
+}
+
+static void test_api(void **state)
+{
+	api_state st;
+	ms_http *h = NULL;
+	ms_error err;
+	char out[8192];
+	const char *body = "{\"Name\":\"sales\"}";
+	int port, slow;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_init(&st.mu, NULL);
+	pthread_cond_init(&st.cv, NULL);
+	ms_error_clear(&err);
+	if (ms_http_start_api(&h, "127.0.0.1:0", 8, api_handler, &st, &err) < 0)
+		fail_msg("start: %s", err.message);
+	port = ms_http_port(h);
+
+	answer(post(port, "/", body, strlen(body)), out, sizeof(out));
+	assert_string_equal(st.method, "POST");
+	assert_string_equal(st.path, "/");
+	assert_string_equal(st.target, "AWSGlue.GetDatabase");
+	assert_string_equal(st.body, body);
+	assert_int_equal(st.body_len, strlen(body));
+	assert_int_equal(st.too_big, 0);
+	assert_true(st.nheaders >= 4);
+	assert_true(strncmp(out, "HTTP/1.", 7) == 0);
+	assert_int_equal(atoi(out + 9), 400);
+	assert_non_null(strcasestr(out, "\r\nx-amzn-ErrorType: EntityNotFoundException\r\n"));
+	assert_non_null(strcasestr(out, "\r\nContent-Type: application/x-amz-json-1.1\r\n"));
+	assert_non_null(strstr(out, "\r\n\r\n{\"__type\":\"EntityNotFoundException\"}"));
+
+	/* a body over the limit reaches the handler flagged, cut at the limit */
+	answer(post(port, "/", NULL, MS_HTTP_API_BODY_MAX + 1), out, sizeof(out));
+	assert_int_equal(st.too_big, 1);
+	assert_true(st.body_len <= MS_HTTP_API_BODY_MAX);
+
+	/* told to, the server drops the connection without an answer */
+	assert_int_equal(answer(post(port, "/drop", "{}", 2), out, sizeof(out)), 0);
+
+	/* a second connection is served while the first one's request runs */
+	slow = post(port, "/slow", "{}", 2);
+	answer(post(port, "/fast", "{}", 2), out, sizeof(out));
+	assert_int_equal(atoi(out + 9), 200);
+	answer(slow, out, sizeof(out));
+	assert_int_equal(atoi(out + 9), 200);
+	assert_int_equal(st.slow_released, 1);
+
+	ms_http_stop(h);
+	pthread_cond_destroy(&st.cv);
+	pthread_mutex_destroy(&st.mu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_port_taken),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_api),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
