@@ -772,6 +772,7 @@ static int parse_literal(parser *p, const ktype *kt, const char *key, int like, 
 {
 	const tok *sign = NULL, *t = next(p);
 	size_t start = t->pos;
+	ktype lit_kt = *kt;
 	char *text;
 	int ok, rc;
 
@@ -796,8 +797,13 @@ static int parse_literal(parser *p, const ktype *kt, const char *key, int like, 
 		ok = t->t == T_NUMBER;
 	else
 		ok = t->t == T_STRING;
+	/* an integer literal may lie outside the key's range: `tiny > 1000` */
+	if (lit_kt.t == FT_INT) {
+		lit_kt.min = INT64_MIN;
+		lit_kt.max = INT64_MAX;
+	}
 	if (ok)
-		ok = convert(kt, text, t->len + !!sign, v) == 0;
+		ok = convert(&lit_kt, text, t->len + !!sign, v) == 0;
 	if (!ok) {
 		char what[160], kshow[SHOW_MAX + 4];
 
@@ -939,8 +945,8 @@ static int parse_reversed(parser *p, node **out)
 	int rc;
 
 	/* skip the literal to find the operator and the key */
-	if (next(p)->t == T_SIGN)
-		next(p);
+	if (next(p)->t == T_SIGN && next(p)->t != T_NUMBER)
+		return fail_tok(p, &p->toks[p->i - 1], "a number");
 	op = next(p);
 	if (op->t != T_OP)
 		return fail_tok(p, op, "a comparison operator");
