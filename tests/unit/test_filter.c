@@ -327,6 +327,9 @@ static const struct {
 	{ "year IN (1 2)", "invalid expression: unexpected '2' at position 12, expected ',' or ')'" },
 	{ "year IN ()",
 	  "invalid expression: unexpected ')' at position 10, expected a quoted string or a number" },
+	{ "92233720368547758080 < year",
+	  "invalid expression: integer key 'year' cannot compare with '92233720368547758080' at "
+	  "position 1" },
 	{ "1 = 2", "invalid expression: unexpected '2' at position 5, expected a partition key" },
 	{ "1 AND year = 1",
 	  "invalid expression: unexpected 'AND' at position 3, expected a comparison operator" },

@@ -773,6 +773,7 @@ static int parse_literal(parser *p, const ktype *kt, const char *key, int like, 
 	const tok *sign = NULL, *t = next(p);
 	size_t start = t->pos;
 	ktype lit_kt = *kt;
+	fval conv;
 	char *text;
 	int ok, rc;
 
@@ -803,7 +804,7 @@ static int parse_literal(parser *p, const ktype *kt, const char *key, int like, 
 		lit_kt.max = INT64_MAX;
 	}
 	if (ok)
-		ok = convert(&lit_kt, text, t->len + !!sign, v) == 0;
+		ok = convert(&lit_kt, text, t->len + !!sign, &conv) == 0;
 	if (!ok) {
 		char what[160], kshow[SHOW_MAX + 4];
 
@@ -818,7 +819,7 @@ static int parse_literal(parser *p, const ktype *kt, const char *key, int like, 
 		free(text);
 		return rc;
 	}
-	v->s = text;
+	*v = conv; /* v is written only on success: callers free what it holds */
 	return 0;
 }
 
