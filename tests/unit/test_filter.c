@@ -155,6 +155,10 @@ static const struct {
 	/* NOT, AND, OR: precedence NOT > AND > OR, three-valued */
 	{ "NOT year = 2024", "0110000" },
 	{ "NOT NOT year = 2024", "1000011" },
+	{ "NOT year IN (2023, 2024)", "0010000" },
+	{ "NOT year BETWEEN 2024 AND 2025", "0100000" },
+	{ "NOT month LIKE '0%'", "0101100" },
+	{ "NOT year IS NULL", "1110111" },
 	{ "NOT (year = 2024 OR year = 2023)", "0010000" },
 	{ "year = 2024 OR year = 2023 AND month = '01'", "1000011" },
 	{ "(year = 2024 OR year = 2023) AND month = '12'", "0100000" },
@@ -250,6 +254,39 @@ static void test_untyped_and_short(void **state)
 	assert_int_equal(ms_partition_filter_match(f, v, 0), 1);
 	ms_partition_filter_free(f);
 	ms_partition_filter_free(NULL);
+}
+
+/* LIKE's _ is one character, not one byte; quoted names may hold quotes. */
+static void test_like_utf8_and_quoted_names(void **state)
+{
+	static const ms_filter_key k[] = { { "a`b", "string" }, { "\xc3\xa9t\xc3\xa9", "string" } };
+	static const char *const v1[] = { "\xc3\xa9", "x" };
+	static const char *const v2[] = { "ab", "y" };
+	static const struct {
+		const char *expr;
+		int m1, m2;
+	} c[] = {
+		{ "`a``b` LIKE '_'", 1, 0 },
+		{ "`A``B` LIKE '__'", 0, 1 },
+		{ "`a``b` LIKE '%\xc3\xa9'", 1, 0 },
+		{ "`a``b` LIKE '\xc3\xa9%'", 1, 0 },
+		{ "\xc3\xa9t\xc3\xa9 = 'x'", 1, 0 },
+		{ "`\xc3\xa9t\xc3\xa9` IN ('x', 'y')", 1, 1 },
+	};
+	ms_partition_filter *f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		ms_error err;
+
+		f = NULL;
+		if (ms_partition_filter_parse(&f, c[i].expr, k, 2, &err) != 0)
+			fail_msg("parse failed: %s\nexpr: %s", err.message, c[i].expr);
+		assert_int_equal(ms_partition_filter_match(f, v1, 2), c[i].m1);
+		assert_int_equal(ms_partition_filter_match(f, v2, 2), c[i].m2);
+		ms_partition_filter_free(f);
+	}
 }
 
 /* A long OR chain is wide, not deep: parsing and matching it is fine. */
@@ -424,6 +461,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_untyped_and_short),
+		cmocka_unit_test(test_like_utf8_and_quoted_names),
 		cmocka_unit_test(test_wide),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_depth),

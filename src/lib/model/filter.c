@@ -236,7 +236,7 @@ static int parse_ymd(const char *s, int64_t *out)
 	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	if (d > dm[m - 1] + (m == 2 && leap))
 		return -1;
-	*out = (int64_t)y * 10000 + m * 100 + d;
+	*out = (int64_t)y * 10000 + (int64_t)m * 100 + d;
 	return 0;
 }
 
@@ -260,7 +260,7 @@ static int parse_timestamp(const char *s, size_t len, fval *v)
 			ns += (s[i] - '0') * scale;
 		}
 	}
-	v->a = v->a * 100000 + hh * 3600 + mi * 60 + ss;
+	v->a = v->a * 100000 + (int64_t)hh * 3600 + (int64_t)mi * 60 + ss;
 	v->b = ns;
 	return 0;
 }
@@ -610,16 +610,26 @@ static int lex(parser *p)
 		}
 		j = i;
 		switch (s[i]) {
-		case '(': t->t = T_LPAREN; j++; break;
-		case ')': t->t = T_RPAREN; j++; break;
-		case ',': t->t = T_COMMA; j++; break;
+		case '(':
+		case ')':
+		case ',':
 		case '+':
-		case '-': t->t = T_SIGN; j++; break;
-		case '=': t->t = T_OP; t->op = OP_EQ; j++; break;
+		case '-':
+			t->t = s[i] == '(' ? T_LPAREN : s[i] == ')' ? T_RPAREN :
+			       s[i] == ',' ? T_COMMA : T_SIGN;
+			j++;
+			break;
+		case '=':
+			t->t = T_OP;
+			t->op = OP_EQ;
+			j++;
+			break;
 		case '!':
 			if (s[i + 1] != '=')
 				return fail_at(p, i, "unexpected", s + i, 1, ", expected '!='");
-			t->t = T_OP; t->op = OP_NE; j += 2;
+			t->t = T_OP;
+			t->op = OP_NE;
+			j += 2;
 			break;
 		case '<':
 			t->t = T_OP;
@@ -719,7 +729,7 @@ static int new_node(parser *p, nkind kind, size_t n, node **out)
 	nd->kind = kind;
 	nd->n = n;
 	if (kind == N_AND || kind == N_OR || kind == N_NOT)
-		nd->kids = calloc(n, sizeof(*nd->kids));
+		nd->kids = calloc(n, sizeof(node *));
 	else if (n > 0)
 		nd->lits = calloc(n, sizeof(*nd->lits));
 	if (n > 0 && !nd->kids && !nd->lits) {
@@ -1037,7 +1047,7 @@ static int parse_chain(parser *p, nkind kind, node **out)
 			goto fail;
 		if (nd->n == cap) {
 			cap = cap ? 2 * cap : 4;
-			kids = realloc(nd->kids, cap * sizeof(*kids));
+			kids = realloc(nd->kids, cap * sizeof(node *));
 			if (!kids) {
 				rc = ms_error_set(p->err, MS_ENOMEM, "out of memory");
 				goto fail;
