@@ -28,17 +28,25 @@
  * expression names it.  Literals must suit the key: a quoted date or
  * timestamp for those types, a number for numeric keys, a string or a
  * number for string keys (a number is then compared as its text, so
- * `year = 2024` matches "2024" but not "02024").  LIKE takes a string
- * pattern (% any run, _ one character) and a string key.
+ * `year = 2024` matches "2024" but not "02024").  Integer literals may lie
+ * outside the key's range (`tiny < 1000`).  Values are read as strictly as
+ * literals: a date is exactly yyyy-MM-dd (a real day), a timestamp has 0 to
+ * 9 fraction digits, a decimal has no exponent.  LIKE takes a string
+ * pattern and a string key: % is any run of characters, _ one UTF-8
+ * character; there is no ESCAPE clause, so % and _ are always
+ * wildcards.  Inside quotes, control characters other than tab are
+ * refused; outside, tab, CR and LF are blanks.
  *
  * Missing values and NULL: a partition value that is absent, NULL or
  * `__HIVE_DEFAULT_PARTITION__` (Hive's name for a NULL partition) is NULL
- * for IS [NOT] NULL.  For a non-string key, a value that does not parse as
- * the key's type (the default partition among them) makes a comparison
- * unknown, as SQL's three-valued logic has it: NOT keeps it unknown, and
- * only a true expression matches, so such partitions are skipped the way
- * Glue and Hive skip values they cannot cast.  A string key compares the
- * default partition's name as the plain string it is.
+ * for IS [NOT] NULL.  An absent or NULL value, and for a non-string key a
+ * value that does not parse as the key's type (the default partition among
+ * them), makes a comparison unknown, as SQL's three-valued logic has it:
+ * NOT keeps it unknown, and only a true expression matches.  Such
+ * partitions are thus skipped by any comparison on that key, as Hive's
+ * metastore skips values it cannot cast (Glue documents no other rule).  A
+ * string key compares the default partition's name as the plain string it
+ * is, as Hive does, so `k = '__HIVE_DEFAULT_PARTITION__'` finds it.
  *
  * Limits: an expression of at most MS_FILTER_EXPR_MAX characters (Glue's
  * PredicateString) and of at most MS_FILTER_DEPTH_MAX nested parentheses
