@@ -15,6 +15,31 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * Three-valued logic: an expression and its negation never both match
+ * (both may fail to, when the expression is unknown).
+ */
+static void check_negation(const char *expr, const ms_filter_key *keys,
+			   const ms_partition_filter *f, const char *const *values, size_t n)
+{
+	size_t len = strlen(expr);
+	char *neg = malloc(len + 8);
+	ms_partition_filter *g = NULL;
+	ms_error err;
+
+	if (!neg)
+		return;
+	memcpy(neg, "NOT (", 5);
+	memcpy(neg + 5, expr, len);
+	memcpy(neg + 5 + len, "\n)", 3); /* with the NUL */
+	if (ms_partition_filter_parse(&g, neg, keys, NVALUES, &err) == 0) {
+		if (ms_partition_filter_match(f, values, n) && ms_partition_filter_match(g, values, n))
+			abort();
+		ms_partition_filter_free(g);
+	}
+	free(neg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const ms_filter_key keys[NVALUES] = {
@@ -49,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m |= ms_partition_filter_match(f, NULL, 0);
 		if (m != 0 && m != 1)
 			abort();
+		check_negation(s, keys, f, values, n);
 		ms_partition_filter_free(f);
 	}
 	free(s);
