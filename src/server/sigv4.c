@@ -90,7 +90,20 @@ static int internal(ms_sigv4_result *out, ms_error *err, int code, const char *r
 	return code;
 }
 
-/* The only header named name (case-insensitive): 1 found, 0 none, -1 several. */
+/* The length of v without its trailing whitespace. */
+static size_t trimmed_len(const char *v)
+{
+	size_t n = strlen(v);
+
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
+		n--;
+	return n;
+}
+
+/*
+ * The only header named name (case-insensitive), its leading whitespace
+ * skipped: 1 found, 0 none, -1 several.
+ */
 static int find_header(const ms_sigv4_request *req, const char *name, const char **value)
 {
 	int found = 0;
@@ -102,6 +115,7 @@ static int find_header(const ms_sigv4_request *req, const char *name, const char
 				return -1;
 			found = 1;
 			*value = req->headers[i].value ? req->headers[i].value : "";
+			*value += strspn(*value, " \t");
 		}
 	}
 	return found;
@@ -562,10 +576,13 @@ static int add_canonical_headers(ms_buf *b, const ms_sigv4_request *req, const a
 	return error;
 }
 
-/* Compare two NUL-terminated secrets without leaking where they differ. */
+/*
+ * Compare a received value (trailing whitespace ignored) with a secret
+ * without leaking where they differ.
+ */
 static int secret_equal(const char *x, const char *y)
 {
-	size_t lx = strlen(x), ly = strlen(y);
+	size_t lx = trimmed_len(x), ly = strlen(y);
 
 	if (lx != ly)
 		return 0;
@@ -628,8 +645,14 @@ int ms_sigv4_verify(const ms_sigv4_request *req, const char *service, const char
 			       "no date header");
 		goto done;
 	}
-	if (r < 0 || (strcmp(date_header, "date") == 0 ? parse_http_date(date_value, &t)
-						       : ms_sigv4_parse_amz_date(date_value, &t, NULL)) < 0) {
+	if (r == 1 && trimmed_len(date_value) < sizeof(msg)) {
+		memcpy(msg, date_value, trimmed_len(date_value));
+		msg[trimmed_len(date_value)] = '\0';
+	} else {
+		msg[0] = '\0';
+	}
+	if (r < 0 || (strcmp(date_header, "date") == 0 ? parse_http_date(msg, &t)
+						       : ms_sigv4_parse_amz_date(msg, &t, NULL)) < 0) {
 		error = refuse(out, err, F_INCOMPLETE,
 			       "Date must be in ISO-8601 'basic format'. Got a malformed or repeated "
 			       "date header.",
@@ -726,7 +749,7 @@ int ms_sigv4_verify(const ms_sigv4_request *req, const char *service, const char
 		goto done;
 	}
 	r = find_header(req, "x-amz-content-sha256", &token);
-	if (r < 0 || (r == 1 && strcasecmp(token, body_hash) != 0)) {
+	if (r < 0 || (r == 1 && (trimmed_len(token) != 64 || strncasecmp(token, body_hash, 64) != 0))) {
 		error = refuse(out, err, F_INVALID,
 			       "The provided 'x-amz-content-sha256' header does not match what was "
 			       "computed.",
