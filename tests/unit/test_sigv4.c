@@ -191,7 +191,7 @@ static void check_capture(const char *raw, size_t len, const char *token)
 	keyring other;
 	ms_sigv4_result out;
 	ms_error err;
-	char cred[256], sh[1024], sig[128], authz[2048], *s;
+	char cred[256], sh[1024], sig[128], authz[2048], day[16];
 	const char *orig;
 	time_t t;
 	int i;
@@ -300,7 +300,6 @@ static void check_capture(const char *raw, size_t len, const char *token)
 	r.headers[i].name = "x-not-authorization";
 	expect_refused(&r, t, &k, "MissingAuthenticationTokenException", 403,
 		       "Missing Authentication Token");
-	ms_raw_request_free(&r);
 
 	/* Malformed Authorization headers. */
 	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, Signature=%s", cred, sig);
@@ -312,61 +311,57 @@ static void check_capture(const char *raw, size_t len, const char *token)
 	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA1 Credential=%s, SignedHeaders=%s, Signature=%s",
 		 cred, sh, sig);
 	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException", NULL);
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%.63s",
-		 cred, sh, sig);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException", NULL);
-	/* The scope: four parts, another terminator, a bad date. */
-	s = replace(cred, "/aws4_request", "");
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s",
-		 s, sh, sig);
-	free(s);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException", NULL);
-	s = replace(cred, "/aws4_request", "/aws4_requesx");
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s",
-		 s, sh, sig);
-	free(s);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException", NULL);
-	s = replace(cred, "/us-east-1/", "/us east/");
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s",
-		 s, sh, sig);
-	free(s);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException", NULL);
-	/* Another service or another day in the scope. */
-	s = replace(cred, "/glue/", "/s3/");
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s",
-		 s, sh, sig);
-	free(s);
-	expect_auth_refused(raw, len, authz, t, &k, "InvalidSignatureException",
-			    "Credential should be scoped to correct service: 'glue'.");
-	{
-		char day[9], *cred_day;
 
-		parse(&r, raw, len);
-		snprintf(day, sizeof(day), "%.8s", header(&r, "x-amz-date"));
-		ms_raw_request_free(&r);
-		cred_day = replace(cred, day, "19990101");
-		snprintf(authz, sizeof(authz),
-			 "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s", cred_day,
-			 sh, sig);
-		free(cred_day);
-		expect_auth_refused(raw, len, authz, t, &k, "InvalidSignatureException", NULL);
+	/* Each part of a valid header changed in turn. */
+	snprintf(day, sizeof(day), "/%.8s/", header(&r, "x-amz-date"));
+	{
+		static const struct {
+			int part; /* 0 Credential, 1 SignedHeaders, 2 Signature */
+			const char *from, *to, *type, *message;
+		} cases[] = {
+			/* The scope: four parts, another terminator, a bad region. */
+			{ 0, "/aws4_request", "", "IncompleteSignatureException", NULL },
+			{ 0, "/aws4_request", "/aws4_requesx", "IncompleteSignatureException", NULL },
+			{ 0, "/us-east-1/", "/us east/", "IncompleteSignatureException", NULL },
+			/* Another service or another day in the scope. */
+			{ 0, "/glue/", "/s3/", "InvalidSignatureException",
+			  "Credential should be scoped to correct service: 'glue'." },
+			{ 0, "@DAY@", "/19990101/", "InvalidSignatureException", NULL },
+			/* host not signed; SignedHeaders unsorted. */
+			{ 1, "host;", "", "IncompleteSignatureException",
+			  "'Host' must be a 'SignedHeader' in the AWS Authorization." },
+			{ 1, "host;x-amz-date", "x-amz-date;host", "IncompleteSignatureException",
+			  NULL },
+			/* The signature: one digit short, one digit changed. */
+			{ 2, "@LAST@", "", "IncompleteSignatureException", NULL },
+			{ 2, "@LAST@", "@OTHER@", "InvalidSignatureException", INVALID_MSG },
+		};
+
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			char *parts[3] = { cred, sh, sig };
+			char last[2] = { sig[strlen(sig) - 1], '\0' };
+			char other[2] = { last[0] == '0' ? '1' : '0', '\0' };
+			const char *from = cases[c].from, *to = cases[c].to;
+
+			if (strcmp(from, "@DAY@") == 0)
+				from = day;
+			if (strcmp(from, "@LAST@") == 0) {
+				/* The signature's last digit. */
+				parts[2] = malloc(strlen(sig) + 1);
+				assert_non_null(parts[2]);
+				snprintf(parts[2], strlen(sig) + 1, "%.*s%s", (int)strlen(sig) - 1,
+					 sig, strcmp(to, "@OTHER@") == 0 ? other : "");
+			} else {
+				parts[cases[c].part] = replace(parts[cases[c].part], from, to);
+			}
+			snprintf(authz, sizeof(authz),
+				 "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s",
+				 parts[0], parts[1], parts[2]);
+			expect_auth_refused(raw, len, authz, t, &k, cases[c].type, cases[c].message);
+			free(parts[cases[c].part]);
+		}
 	}
-	/* host not signed; SignedHeaders unsorted. */
-	s = replace(sh, "host;", "");
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s",
-		 cred, s, sig);
-	free(s);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException",
-			    "'Host' must be a 'SignedHeader' in the AWS Authorization.");
-	snprintf(authz, sizeof(authz),
-		 "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=x-amz-date;host, Signature=%s", cred,
-		 sig);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException", NULL);
-	/* One hex digit of the signature changed. */
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s",
-		 cred, sh, sig);
-	authz[strlen(authz) - 1] = authz[strlen(authz) - 1] == '0' ? '1' : '0';
-	expect_auth_refused(raw, len, authz, t, &k, "InvalidSignatureException", INVALID_MSG);
+	ms_raw_request_free(&r);
 }
 
 static void save_capture(const char *name, const char *raw, size_t len)
