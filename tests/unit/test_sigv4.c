@@ -610,6 +610,16 @@ static const char get_vanilla[] =
 	"Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31\r\n"
 	"\r\n";
 
+/* The 2011 edition of that suite's get-vanilla: the time in a Date header. */
+static const char get_vanilla_date[] =
+	"GET / HTTP/1.1\r\n"
+	"Date: Mon, 09 Sep 2011 23:36:00 GMT\r\n"
+	"Host: host.foo.com\r\n"
+	"Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20110909/us-east-1/host/"
+	"aws4_request, SignedHeaders=date;host, "
+	"Signature=b27ccfbfa7df52a200ff74193ca6e32d4b48b8856fab7ebf1c595d0670a7e470\r\n"
+	"\r\n";
+
 static void test_known_answers(void **state)
 {
 	keyring k = { "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL, 0, 0, 0 };
@@ -637,6 +647,21 @@ static void test_known_answers(void **state)
 	assert_int_equal(verify(&r, "service", NULL, t, &k, &out, &err), 0);
 	r.req.path = "/a";
 	assert_int_equal(verify(&r, "service", NULL, t, &k, &out, &err), MS_EREFUSED);
+	ms_raw_request_free(&r);
+
+	parse(&r, get_vanilla_date, sizeof(get_vanilla_date) - 1);
+	assert_int_equal(ms_sigv4_parse_amz_date("20110909T233600Z", &t, NULL), 0);
+	if (verify(&r, "host", NULL, t, &k, &out, &err) != 0)
+		fail_msg("get-vanilla with Date: %s (%s)", err.message, err.detail);
+	assert_string_equal(out.date, "20110909T233600Z");
+	/* The Date header must be signed when it carries the time. */
+	r.headers[ms_raw_request_find(&r, "authorization")].value =
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20110909/us-east-1/host/aws4_request, "
+		"SignedHeaders=host, "
+		"Signature=b27ccfbfa7df52a200ff74193ca6e32d4b48b8856fab7ebf1c595d0670a7e470";
+	assert_int_equal(verify(&r, "host", NULL, t, &k, &out, &err), MS_EREFUSED);
+	assert_string_equal(out.aws_type, "IncompleteSignatureException");
+	assert_string_equal(err.message, "'Date' must be a 'SignedHeader' in the AWS Authorization.");
 	ms_raw_request_free(&r);
 }
 
