@@ -378,17 +378,17 @@ static void mask(char *message, const char *s, size_t n)
 }
 
 /*
- * The last guard: mask out of err's message every value of a secret or
- * session_token key anywhere in the document, whole or as far as
- * ms_yaml_show would echo it.
+ * Over every value of a secret or session_token key in the document: with
+ * message NULL, the length of the longest shorter than below; else mask
+ * those of length n out of message (whole, or as far as ms_yaml_show
+ * would echo them) and return n.
  */
-static void scrub(yaml_document_t *doc, ms_error *err)
+static size_t each_secret(yaml_document_t *doc, size_t below, char *message, size_t n)
 {
 	yaml_node_t *node;
 	yaml_node_pair_t *pair;
+	size_t longest = 0;
 
-	if (!err)
-		return;
 	for (node = doc->nodes.start; node < doc->nodes.top; node++) {
 		if (node->type != YAML_MAPPING_NODE)
 			continue;
@@ -396,20 +396,37 @@ static void scrub(yaml_document_t *doc, ms_error *err)
 		     pair++) {
 			yaml_node_t *k = yaml_document_get_node(doc, pair->key);
 			yaml_node_t *v = yaml_document_get_node(doc, pair->value);
-			size_t n;
+			size_t len;
 
 			if (!k || !v || k->type != YAML_SCALAR_NODE ||
 			    v->type != YAML_SCALAR_NODE ||
 			    (strcmp(ms_yaml_scalar(k), "secret") != 0 &&
 			     strcmp(ms_yaml_scalar(k), "session_token") != 0))
 				continue;
-			n = strlen(ms_yaml_scalar(v));
-			if (n > MS_YAML_SHOW_MAX)
-				mask(err->message, ms_yaml_scalar(v), MS_YAML_SHOW_MAX);
-			else
-				mask(err->message, ms_yaml_scalar(v), n);
+			len = strlen(ms_yaml_scalar(v));
+			if (!message && len < below && len > longest)
+				longest = len;
+			else if (message && len == n)
+				mask(message, ms_yaml_scalar(v),
+				     len > MS_YAML_SHOW_MAX ? MS_YAML_SHOW_MAX : len);
 		}
 	}
+	return message ? n : longest;
+}
+
+/*
+ * The last guard: mask every secret and session token of the document out
+ * of err's message, the longest first (a short secret may be part of a
+ * longer one).
+ */
+static void scrub(yaml_document_t *doc, ms_error *err)
+{
+	size_t n = (size_t)-1;
+
+	if (!err)
+		return;
+	while ((n = each_secret(doc, n, NULL, 0)) > 0)
+		each_secret(doc, 0, err->message, n);
 }
 
 enum { R_ACCOUNTS, R_GRANTS };
