@@ -603,22 +603,15 @@ static int parse_target(ms_yaml_doc *p, yaml_node_t *node, size_t index, ms_agen
 static int parse_targets(ms_yaml_doc *p, yaml_node_t *node, ms_agent_config *cfg)
 {
 	char kpath[MS_YAML_PATH_MAX], buf[MS_YAML_SHOW_MAX + 4];
-	yaml_node_item_t *it;
 	size_t count, i, j;
 	int rc;
 
-	if (ms_yaml_is_null(node))
-		return 0;
-	if (node->type != YAML_SEQUENCE_NODE)
-		return ms_yaml_fail(p, ms_yaml_line(node), "targets",
-				    "expected a list of targets, got %s", ms_yaml_type_name(node));
-	count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	if (!count)
-		return 0;
+	if ((rc = ms_yaml_list(p, node, "targets", "targets", &count)) < 0 || !count)
+		return rc;
 	if (!(cfg->targets = calloc(count, sizeof(*cfg->targets))))
 		return ms_yaml_oom(p);
-	for (i = 0, it = node->data.sequence.items.start; i < count; i++, it++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item = ms_yaml_item(p, node, i);
 
 		if (!item)
 			return ms_yaml_fail(p, ms_yaml_line(node), "targets", "malformed list");

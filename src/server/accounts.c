@@ -144,31 +144,23 @@ static int parse_keys(ms_yaml_doc *p, yaml_node_t *node, const char *apath, ms_a
 		      ms_account *acc)
 {
 	char kpath[MS_YAML_PATH_MAX], ipath[MS_YAML_PATH_MAX + 24], buf[MS_YAML_SHOW_MAX + 4];
-	yaml_node_item_t *it;
-	size_t count;
+	size_t count, i;
 	int rc;
 
 	ms_yaml_join(kpath, apath, "keys");
-	if (ms_yaml_is_null(node))
-		return 0;
-	if (node->type != YAML_SEQUENCE_NODE)
-		return ms_yaml_fail(p, ms_yaml_line(node), kpath,
-				    "expected a list of keys (id, secret), got %s",
-				    ms_yaml_type_name(node));
-	count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	if (!count)
-		return 0;
+	if ((rc = ms_yaml_list(p, node, kpath, "keys (id, secret)", &count)) < 0 || !count)
+		return rc;
 	if (!(acc->keys = calloc(count, sizeof(*acc->keys))))
 		return ms_yaml_oom(p);
-	for (it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item = ms_yaml_item(p, node, i);
+		ms_account_key *key = &acc->keys[i];
 		const ms_account_key *seen;
-		ms_account_key *key;
 
-		snprintf(ipath, sizeof(ipath), "%s[%zu]", kpath, acc->nkeys);
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", kpath, i);
 		if (!item)
 			return ms_yaml_fail(p, ms_yaml_line(node), kpath, "malformed list");
-		key = &acc->keys[acc->nkeys++];
+		acc->nkeys = i + 1;
 		if ((rc = parse_key(p, item, ipath, key)) < 0)
 			return rc;
 		if ((seen = find_key(a, key->id, key))) {
@@ -210,25 +202,21 @@ static int parse_account(ms_yaml_doc *p, yaml_node_t *node, size_t index, ms_acc
 
 static int parse_accounts(ms_yaml_doc *p, yaml_node_t *node, int root_line, ms_accounts *a)
 {
-	yaml_node_item_t *it;
 	size_t count, i;
 	int rc;
 
 	if (!node || ms_yaml_is_null(node))
 		return ms_yaml_fail(p, node ? ms_yaml_line(node) : root_line, "accounts",
 				    "missing (a list of accounts with id and keys)");
-	if (node->type != YAML_SEQUENCE_NODE)
-		return ms_yaml_fail(p, ms_yaml_line(node), "accounts",
-				    "expected a list of accounts (id, keys), got %s",
-				    ms_yaml_type_name(node));
-	count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	if ((rc = ms_yaml_list(p, node, "accounts", "accounts (id, keys)", &count)) < 0)
+		return rc;
 	if (!count)
 		return ms_yaml_fail(p, ms_yaml_line(node), "accounts",
 				    "is empty: list at least one account");
 	if (!(a->accounts = calloc(count, sizeof(*a->accounts))))
 		return ms_yaml_oom(p);
-	for (i = 0, it = node->data.sequence.items.start; i < count; i++, it++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item = ms_yaml_item(p, node, i);
 
 		if (!item)
 			return ms_yaml_fail(p, ms_yaml_line(node), "accounts", "malformed list");
@@ -333,24 +321,17 @@ static int parse_grant(ms_yaml_doc *p, yaml_node_t *node, size_t index, ms_accou
 
 static int parse_grants(ms_yaml_doc *p, yaml_node_t *node, ms_accounts *a)
 {
-	yaml_node_item_t *it;
 	size_t count, i;
 	int rc;
 
-	if (ms_yaml_is_null(node))
-		return 0;
-	if (node->type != YAML_SEQUENCE_NODE)
-		return ms_yaml_fail(p, ms_yaml_line(node), "grants",
-				    "expected a list of grants (to, catalog, databases, access), "
-				    "got %s",
-				    ms_yaml_type_name(node));
-	count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	if (!count)
-		return 0;
+	if ((rc = ms_yaml_list(p, node, "grants", "grants (to, catalog, databases, access)",
+			       &count)) < 0 ||
+	    !count)
+		return rc;
 	if (!(a->grants = calloc(count, sizeof(*a->grants))))
 		return ms_yaml_oom(p);
-	for (i = 0, it = node->data.sequence.items.start; i < count; i++, it++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item = ms_yaml_item(p, node, i);
 
 		if (!item)
 			return ms_yaml_fail(p, ms_yaml_line(node), "grants", "malformed list");
@@ -416,17 +397,26 @@ static size_t each_secret(yaml_document_t *doc, size_t below, char *message, siz
 
 /*
  * The last guard: mask every secret and session token of the document out
- * of err's message, the longest first (a short secret may be part of a
- * longer one).
+ * of err's message after its `NAME:LINE: ` (which stays whole), the longest
+ * first (a short secret may be part of a longer one).  A secret of a few
+ * characters may mask parts of words: a garbled message is better than a
+ * leaked secret.
  */
-static void scrub(yaml_document_t *doc, ms_error *err)
+static void scrub(yaml_document_t *doc, const char *name, ms_error *err)
 {
-	size_t n = (size_t)-1;
+	size_t n = (size_t)-1, len = strlen(name);
+	char *m;
 
 	if (!err)
 		return;
+	m = err->message;
+	if (strncmp(m, name, len) == 0 && m[len] == ':') {
+		m += len + 1;
+		m += strspn(m, DIGITS);
+		m += strspn(m, ": ");
+	}
 	while ((n = each_secret(doc, n, NULL, 0)) > 0)
-		each_secret(doc, 0, err->message, n);
+		each_secret(doc, 0, m, n);
 }
 
 enum { R_ACCOUNTS, R_GRANTS };
@@ -458,7 +448,7 @@ int ms_accounts_parse(const char *name, const char *text, size_t len, ms_account
 		a = NULL;
 	}
 	if (rc < 0)
-		scrub(&doc, err);
+		scrub(&doc, p.name, err);
 	yaml_document_delete(&doc);
 	ms_accounts_free(a);
 	return rc;

@@ -207,6 +207,24 @@ int ms_yaml_get_list(ms_yaml_doc *p, const ms_yaml_key *k, const char *path, con
 	return 0;
 }
 
+int ms_yaml_list(ms_yaml_doc *p, const yaml_node_t *node, const char *path, const char *what,
+		 size_t *count)
+{
+	*count = 0;
+	if (ms_yaml_is_null(node))
+		return 0;
+	if (node->type != YAML_SEQUENCE_NODE)
+		return ms_yaml_fail(p, ms_yaml_line(node), path, "expected a list of %s, got %s",
+				    what, ms_yaml_type_name(node));
+	*count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	return 0;
+}
+
+yaml_node_t *ms_yaml_item(ms_yaml_doc *p, const yaml_node_t *list, size_t i)
+{
+	return yaml_document_get_node(p->doc, list->data.sequence.items.start[i]);
+}
+
 static int yaml_failure(ms_yaml_doc *p, const yaml_parser_t *parser)
 {
 	if (parser->error == YAML_MEMORY_ERROR)

@@ -85,6 +85,16 @@ int ms_yaml_get_list(ms_yaml_doc *p, const ms_yaml_key *k, const char *path, con
 		     size_t *n);
 
 /*
+ * How many items the list node under path has, in *count (0 for a null or
+ * an empty list); anything else is "expected a list of WHAT, got ...".
+ * Then ms_yaml_item(p, node, i) for each i < *count.
+ */
+int ms_yaml_list(ms_yaml_doc *p, const yaml_node_t *node, const char *path, const char *what,
+		 size_t *count);
+/* Item i of a list ms_yaml_list counted (borrowed); NULL only in a malformed document. */
+yaml_node_t *ms_yaml_item(ms_yaml_doc *p, const yaml_node_t *list, size_t i);
+
+/*
  * Parse text (at most max bytes) as exactly one YAML document into *doc,
  * which the caller deletes with yaml_document_delete on success only; its
  * root in *root.  An empty file is an error that lists expected (the keys

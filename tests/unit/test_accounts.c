@@ -389,6 +389,17 @@ static void test_secret_never_echoed(void **state)
 				    "accounts.yaml:6: accounts[1].id: expected a 12-digit account id, "
 				    "got '*'");
 	}
+	/* a secret of one character: the message is masked after FILE:LINE: only */
+	{
+		const char *t = "accounts:\n  - id: \"111111111111\"\n    keys:\n      - id: "
+				"AKIAEXAMPLESOURCE01\n        secret: \".\"\ngrants: [read]\n";
+
+		assert_int_equal(ms_accounts_parse("accounts.yaml", t, strlen(t), &a, &err),
+				 MS_EINVAL);
+		assert_string_equal(err.message,
+				    "accounts.yaml:6: grants[0]: expected a mapping with to, catalog, "
+				    "databases, access, got a string");
+	}
 }
 
 /* ---- loading: the file's mode ------------------------------------------ */
