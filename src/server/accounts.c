@@ -66,15 +66,18 @@ static int get_account_id(ms_yaml_doc *p, const ms_yaml_key *k, const char *path
 
 /*
  * A secret or a session token: 1 to max printable characters without
- * spaces.  The value is never shown, not even in part.
+ * spaces; a null is an error only when required.  The value is never
+ * shown, not even in part.
  */
-static int get_secret(ms_yaml_doc *p, const ms_yaml_key *k, const char *path, size_t max,
-		      char **out)
+static int get_secret(ms_yaml_doc *p, const ms_yaml_key *k, const char *path, int required,
+		      size_t max, char **out)
 {
 	char kpath[MS_YAML_PATH_MAX];
 	int rc;
 
 	ms_yaml_join(kpath, path, k->name);
+	if (!required && k->value && ms_yaml_is_null(k->value))
+		return 0;
 	if ((rc = ms_yaml_get_string(p, k, path, 1, out)) < 0)
 		return rc;
 	if (*out && (strlen(*out) > max || !is_token(*out)))
@@ -112,13 +115,13 @@ static int parse_key(ms_yaml_doc *p, yaml_node_t *node, const char *path, ms_acc
 				    "AKIAIOSFODNN7EXAMPLE), got '%s'",
 				    MS_ACCESS_KEY_ID_MIN, MS_ACCESS_KEY_ID_MAX,
 				    ms_yaml_show(key->id, buf));
-	if ((rc = get_secret(p, &keys[K_SECRET], path, MS_SECRET_MAX, &key->secret)) < 0)
+	if ((rc = get_secret(p, &keys[K_SECRET], path, 1, MS_SECRET_MAX, &key->secret)) < 0)
 		return rc;
 	if (!key->secret) {
 		ms_yaml_join(kpath, path, "secret");
 		return ms_yaml_fail(p, key->line, kpath, "missing (the secret access key)");
 	}
-	return get_secret(p, &keys[K_SESSION_TOKEN], path, MS_SESSION_TOKEN_MAX,
+	return get_secret(p, &keys[K_SESSION_TOKEN], path, 0, MS_SESSION_TOKEN_MAX,
 			  &key->session_token);
 }
 

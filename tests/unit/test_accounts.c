@@ -174,6 +174,12 @@ static void test_full_file(void **state)
 	a = parse_ok(ACCOUNTS "grants:\n");
 	assert_int_equal(a->ngrants, 0);
 	ms_accounts_free(a);
+
+	/* session_token: null is the same as no session token */
+	a = parse_ok("accounts:\n  - id: \"111111111111\"\n    keys:\n      - id: "
+		     "AKIAEXAMPLESOURCE01\n        secret: " SECRET1 "\n        session_token: ~\n");
+	assert_null(a->accounts[0].keys[0].session_token);
+	ms_accounts_free(a);
 }
 
 /* ---- errors ------------------------------------------------------------ */
