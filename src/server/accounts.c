@@ -345,9 +345,16 @@ static int parse_grants(ms_yaml_doc *p, yaml_node_t *node, ms_accounts *a)
 	return 0;
 }
 
+static int is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 /*
  * Replace every occurrence of the first n bytes of s in message with "***"
- * (with n stars when n < 3, so that the message never grows).
+ * (with n stars when n < 3, so that the message never grows).  Only whole
+ * words: an occurrence inside a longer run of letters and digits is kept,
+ * so that a secret such as "x" does not garble "expected".
  */
 static void mask(char *message, const char *s, size_t n)
 {
@@ -355,6 +362,11 @@ static void mask(char *message, const char *s, size_t n)
 	char *at = message, *hit;
 
 	while (n && (hit = memmem(at, strlen(at), s, n)) != NULL) {
+		if ((hit > message && is_alnum(hit[-1]) && is_alnum(s[0])) ||
+		    (is_alnum(hit[n]) && is_alnum(s[n - 1]))) {
+			at = hit + 1;
+			continue;
+		}
 		memmove(hit + stars, hit + n, strlen(hit + n) + 1);
 		memset(hit, '*', stars);
 		at = hit + stars;
@@ -401,9 +413,7 @@ static size_t each_secret(yaml_document_t *doc, size_t below, char *message, siz
 /*
  * The last guard: mask every secret and session token of the document out
  * of err's message after its `NAME:LINE: ` (which stays whole), the longest
- * first (a short secret may be part of a longer one).  A secret of a few
- * characters may mask parts of words: a garbled message is better than a
- * leaked secret.
+ * first (a short secret may be part of a longer one).
  */
 static void scrub(yaml_document_t *doc, const char *name, ms_error *err)
 {

@@ -175,6 +175,17 @@ static void test_full_file(void **state)
 	assert_int_equal(a->ngrants, 0);
 	ms_accounts_free(a);
 
+	/* the bounds of an access key id and a secret: 16 and 128 characters */
+	a = parse_ok("accounts:\n  - id: \"111111111111\"\n    keys:\n"
+		     "      - id: AKIAEXAMPLE00016\n        secret: x\n"
+		     "      - id: " "AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128"
+		     "AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128\n"
+		     "        secret: " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+	assert_int_equal(strlen(a->accounts[0].keys[1].id), 128);
+	assert_int_equal(strlen(a->accounts[0].keys[1].secret), 128);
+	ms_accounts_free(a);
+
 	/* session_token: null is the same as no session token */
 	a = parse_ok("accounts:\n  - id: \"111111111111\"\n    keys:\n      - id: "
 		     "AKIAEXAMPLESOURCE01\n        secret: " SECRET1 "\n        session_token: ~\n");
@@ -248,6 +259,12 @@ static void test_errors_keys(void **state)
 			 "SOURCE01AKIAEXAMPLESOURCE01AKIAEXAMPLESOURCE01AKIAEXAMPLESOURCE01\n"
 			 "        secret: " SECRET1 "\n"),
 		  "accounts.yaml:4: accounts[0].keys[0].id: expected 16 to 128 of A-Z and 0-9");
+	parse_err(KEY_AT("id: AKIAEXAMPLE0015\n        secret: x\n"),
+		  "accounts.yaml:4: accounts[0].keys[0].id: expected 16 to 128 of A-Z and 0-9");
+	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: " "0123456789abcdef0123456789abcdef"
+			 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			 "0123456789abcdef0123456789abcdef0\n"),
+		  "accounts.yaml:5: accounts[0].keys[0].secret: expected 1 to 128 printable");
 	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n"),
 		  "accounts.yaml:4: accounts[0].keys[0].secret: missing (the secret access key)");
 	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: \"\"\n"),
@@ -394,6 +411,17 @@ static void test_secret_never_echoed(void **state)
 		assert_string_equal(err.message,
 				    "accounts.yaml:6: accounts[1].id: expected a 12-digit account id, "
 				    "got '*'");
+	}
+	/* a short secret is masked as a whole word, not inside other words */
+	{
+		const char *t = "accounts:\n  - id: \"111111111111\"\n    keys:\n      - id: "
+				"AKIAEXAMPLESOURCE01\n        secret: ccount\n  - id: ccount\n";
+
+		assert_int_equal(ms_accounts_parse("accounts.yaml", t, strlen(t), &a, &err),
+				 MS_EINVAL);
+		assert_string_equal(err.message,
+				    "accounts.yaml:6: accounts[1].id: expected a 12-digit account id, "
+				    "got '***'");
 	}
 	/* a secret of one character: the message is masked after FILE:LINE: only */
 	{
