@@ -1,12 +1,12 @@
 /*
  * The agent's YAML configuration.  libyaml's document API builds the node
  * tree (it keeps each node's line); this file walks it against a fixed
- * schema, one table of keys per mapping, and turns the first thing that is
- * wrong into one line `FILE:LINE: KEY: what is wrong`, KEY being a path such
- * as `targets[1].deletes` (list indexes count from 0).  Values of keys that
- * hold URLs (catalog, bus) are never echoed; any other echoed value goes
- * through ms_url_redact, is cut short and loses its control characters, so
- * no message can carry a password or span two lines.
+ * schema, one table of keys per mapping (with util/yaml_doc), and turns the
+ * first thing that is wrong into one line `FILE:LINE: KEY: what is wrong`,
+ * KEY being a path such as `targets[1].deletes` (list indexes count from 0).
+ * Values of keys that hold URLs (catalog, bus) are never echoed; any other
+ * echoed value goes through ms_url_redact, is cut short and loses its
+ * control characters, so no message can carry a password or span two lines.
  */
 #include "agent/config.h"
 
@@ -22,353 +22,139 @@
 
 #include "util/buf.h"
 #include "util/url.h"
+#include "util/yaml_doc.h"
 
 /* Larger files are refused: a config is a few kilobytes. */
 #define CFG_MAX_BYTES (1u << 20)
-/* Longest key path and echoed value in a message. */
-#define CFG_PATH_MAX 160
-#define CFG_SHOW_MAX 64
-#define CFG_NAME_MAX 64
 #define CFG_MAX_ATTEMPTS 1000000
 
-typedef struct cfg_parser {
-	const char *name;      /* file name used in messages */
-	yaml_document_t *doc;
-	ms_error *err;
-} cfg_parser;
-
-/* One entry of a mapping's schema. */
-typedef struct cfg_key {
-	const char *name;
-	int line;              /* where it was seen; 0 = not yet */
-	yaml_node_t *value;
-} cfg_key;
-
-static int node_line(const yaml_node_t *node)
+static int check_name(ms_yaml_doc *p, const yaml_node_t *node, const char *path)
 {
-	return node ? (int)node->start_mark.line + 1 : 1;
-}
+	char buf[MS_YAML_SHOW_MAX + 4];
 
-static int fail(cfg_parser *p, int line, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(cfg_parser *p, int line, const char *key, const char *fmt, ...)
-{
-	char what[MS_ERROR_MESSAGE_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (key && *key)
-		return ms_error_set(p->err, MS_EINVAL, "%s:%d: %s: %s", p->name, line, key, what);
-	return ms_error_set(p->err, MS_EINVAL, "%s:%d: %s", p->name, line, what);
-}
-
-static int oom(cfg_parser *p)
-{
-	return ms_error_set(p->err, MS_ENOMEM, "%s: out of memory", p->name);
-}
-
-/*
- * A printable form of a value from the file: password masked, control
- * characters replaced, at most CFG_SHOW_MAX bytes.  out has CFG_SHOW_MAX + 4.
- */
-static const char *show(const char *text, char *out)
-{
-	char *red = ms_url_redact(text);
-	const char *src = red ? red : "";
-	size_t i, n = strlen(src);
-
-	for (i = 0; i < n && i < CFG_SHOW_MAX; i++)
-		out[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
-	out[i] = '\0';
-	if (n > CFG_SHOW_MAX)
-		strcat(out, "...");
-	free(red);
-	return out;
-}
-
-static const char *scalar(const yaml_node_t *node)
-{
-	return (const char *)node->data.scalar.value;
-}
-
-static int is_null(const yaml_node_t *node)
-{
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
-	size_t i;
-
-	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return 0;
-	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
-		if (strcmp(scalar(node), nulls[i]) == 0)
-			return 1;
+	if (!ms_yaml_is_plain_key(ms_yaml_scalar(node)))
+		return ms_yaml_fail(p, ms_yaml_line(node), path,
+				    "expected 1 to %d letters, digits, '_' or '-', got '%s'",
+				    MS_YAML_NAME_MAX, ms_yaml_show(ms_yaml_scalar(node), buf));
 	return 0;
 }
 
-static const char *type_name(const yaml_node_t *node)
+static int check_rename(ms_yaml_doc *p, const yaml_node_t *node, const char *path)
 {
-	if (is_null(node))
-		return "nothing";
-	switch (node->type) {
-	case YAML_SCALAR_NODE:
-		return "a string";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
-/* A key made only of these is echoed in messages; any other is not. */
-static int is_plain_key(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CFG_NAME_MAX)
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
-static void join(char *out, const char *base, const char *key)
-{
-	if (base && *base)
-		snprintf(out, CFG_PATH_MAX, "%s.%s", base, key);
-	else
-		snprintf(out, CFG_PATH_MAX, "%s", key);
-}
-
-/*
- * Check that node is a mapping whose keys are all in keys (NULL-terminated
- * by name), each at most once, and record each key's value node.
- */
-static int walk_mapping(cfg_parser *p, yaml_node_t *node, const char *path, cfg_key *keys,
-			const char *expected)
-{
-	yaml_node_pair_t *pair;
-	char kpath[CFG_PATH_MAX];
-
-	if (node->type != YAML_MAPPING_NODE)
-		return fail(p, node_line(node), path, "expected a mapping with %s, got %s", expected,
-			    type_name(node));
-	for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
-		cfg_key *slot;
-
-		if (!k || !v)
-			return fail(p, node_line(node), path, "malformed mapping");
-		if (k->type != YAML_SCALAR_NODE || !is_plain_key(scalar(k)))
-			return fail(p, node_line(k), path,
-				    "unknown key at this line; expected %s", expected);
-		for (slot = keys; slot->name; slot++)
-			if (strcmp(slot->name, scalar(k)) == 0)
-				break;
-		join(kpath, path, scalar(k));
-		if (!slot->name)
-			return fail(p, node_line(k), kpath, "unknown key; expected %s", expected);
-		if (slot->line)
-			return fail(p, node_line(k), kpath, "duplicate key (first at line %d)",
-				    slot->line);
-		slot->line = node_line(k);
-		slot->value = v;
-	}
-	return 0;
-}
-
-/*
- * A string value (new, in *out; left NULL when the key is absent or null).
- * required: null and "" are errors.  The value is never echoed: it may be a
- * URL with a password.
- */
-static int get_string(cfg_parser *p, const cfg_key *k, const char *path, int required,
-		      char **out)
-{
-	char kpath[CFG_PATH_MAX];
-
-	join(kpath, path, k->name);
-	if (!k->value)
-		return 0;
-	if (is_null(k->value)) {
-		if (required)
-			return fail(p, node_line(k->value), kpath, "expected a string, got nothing");
-		return 0;
-	}
-	if (k->value->type != YAML_SCALAR_NODE)
-		return fail(p, node_line(k->value), kpath, "expected a string, got %s",
-			    type_name(k->value));
-	if (required && !*scalar(k->value))
-		return fail(p, node_line(k->value), kpath, "must not be empty");
-	free(*out);
-	*out = strdup(scalar(k->value));
-	return *out ? 0 : oom(p);
-}
-
-/* A list of strings (new, in *out / *n); check(item) validates each entry. */
-static int get_list(cfg_parser *p, const cfg_key *k, const char *path, const char *what,
-		    int (*check)(cfg_parser *, const yaml_node_t *, const char *), char ***out,
-		    size_t *n)
-{
-	char kpath[CFG_PATH_MAX], ipath[CFG_PATH_MAX + 24];
-	yaml_node_item_t *it;
-	char **list;
-	size_t count = 0;
-	int rc;
-
-	join(kpath, path, k->name);
-	if (!k->value || is_null(k->value))
-		return 0;
-	if (k->value->type != YAML_SEQUENCE_NODE)
-		return fail(p, node_line(k->value), kpath, "expected a list of %s, got %s", what,
-			    type_name(k->value));
-	count = (size_t)(k->value->data.sequence.items.top - k->value->data.sequence.items.start);
-	if (!count)
-		return 0;
-	list = calloc(count, sizeof(*list));
-	if (!list)
-		return oom(p);
-	*out = list;
-	for (it = k->value->data.sequence.items.start; it < k->value->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
-
-		snprintf(ipath, sizeof(ipath), "%s[%zu]", kpath, *n);
-		if (!item || item->type != YAML_SCALAR_NODE || is_null(item))
-			return fail(p, node_line(item ? item : k->value), ipath,
-				    "expected a string, got %s", item ? type_name(item) : "nothing");
-		if ((rc = check(p, item, ipath)) < 0)
-			return rc;
-		if (!(list[*n] = strdup(scalar(item))))
-			return oom(p);
-		(*n)++;
-	}
-	return 0;
-}
-
-static int check_name(cfg_parser *p, const yaml_node_t *node, const char *path)
-{
-	char buf[CFG_SHOW_MAX + 4];
-
-	if (!is_plain_key(scalar(node)))
-		return fail(p, node_line(node), path,
-			    "expected 1 to %d letters, digits, '_' or '-', got '%s'", CFG_NAME_MAX,
-			    show(scalar(node), buf));
-	return 0;
-}
-
-static int check_rename(cfg_parser *p, const yaml_node_t *node, const char *path)
-{
-	const char *v = scalar(node), *eq = strchr(v, '=');
-	char buf[CFG_SHOW_MAX + 4];
+	const char *v = ms_yaml_scalar(node), *eq = strchr(v, '=');
+	char buf[MS_YAML_SHOW_MAX + 4];
 
 	if (!eq || eq == v || !eq[1])
-		return fail(p, node_line(node), path, "expected OLD=NEW, got '%s'", show(v, buf));
+		return ms_yaml_fail(p, ms_yaml_line(node), path, "expected OLD=NEW, got '%s'",
+				    ms_yaml_show(v, buf));
 	return 0;
 }
 
-static int check_rewrite(cfg_parser *p, const yaml_node_t *node, const char *path)
+static int check_rewrite(ms_yaml_doc *p, const yaml_node_t *node, const char *path)
 {
-	const char *v = scalar(node), *eq = strchr(v, '=');
-	char buf[CFG_SHOW_MAX + 4];
+	const char *v = ms_yaml_scalar(node), *eq = strchr(v, '=');
+	char buf[MS_YAML_SHOW_MAX + 4];
 
 	if (!eq || eq == v)
-		return fail(p, node_line(node), path, "expected FROM=TO, got '%s'", show(v, buf));
+		return ms_yaml_fail(p, ms_yaml_line(node), path, "expected FROM=TO, got '%s'",
+				    ms_yaml_show(v, buf));
 	return 0;
 }
 
 /* An integer scalar in [min, max]. */
-static int get_integer(cfg_parser *p, const cfg_key *k, const char *path, long long min,
+static int get_integer(ms_yaml_doc *p, const ms_yaml_key *k, const char *path, long long min,
 		       long long max, long long *out)
 {
-	char kpath[CFG_PATH_MAX], buf[CFG_SHOW_MAX + 4];
+	char kpath[MS_YAML_PATH_MAX], buf[MS_YAML_SHOW_MAX + 4];
 	const char *s, *digits;
 	long long v = 0;
 
-	join(kpath, path, k->name);
-	if (k->value->type != YAML_SCALAR_NODE || is_null(k->value))
-		return fail(p, node_line(k->value), kpath, "expected an integer, got %s",
-			    type_name(k->value));
-	s = scalar(k->value);
+	ms_yaml_join(kpath, path, k->name);
+	if (k->value->type != YAML_SCALAR_NODE || ms_yaml_is_null(k->value))
+		return ms_yaml_fail(p, ms_yaml_line(k->value), kpath, "expected an integer, got %s",
+				    ms_yaml_type_name(k->value));
+	s = ms_yaml_scalar(k->value);
 	digits = *s == '-' || *s == '+' ? s + 1 : s;
 	if (!*digits || strspn(digits, "0123456789") != strlen(digits))
-		return fail(p, node_line(k->value), kpath, "expected an integer, got '%s'",
-			    show(s, buf));
+		return ms_yaml_fail(p, ms_yaml_line(k->value), kpath,
+				    "expected an integer, got '%s'", ms_yaml_show(s, buf));
 	for (; *digits; digits++) {
 		if (v > (LLONG_MAX - 9) / 10)
-			return fail(p, node_line(k->value), kpath, "'%s' is too large",
-				    show(s, buf));
+			return ms_yaml_fail(p, ms_yaml_line(k->value), kpath, "'%s' is too large",
+					    ms_yaml_show(s, buf));
 		v = v * 10 + (*digits - '0');
 	}
 	if (*s == '-')
 		v = -v;
 	if (v < min)
-		return fail(p, node_line(k->value), kpath,
-			    min == 0 ? "must not be negative, got %lld" : "must be at least 1, got %lld",
-			    v);
+		return ms_yaml_fail(p, ms_yaml_line(k->value), kpath,
+				    min == 0 ? "must not be negative, got %lld"
+					     : "must be at least 1, got %lld",
+				    v);
 	if (v > max)
-		return fail(p, node_line(k->value), kpath, "must be at most %lld, got %lld", max,
-			    v);
+		return ms_yaml_fail(p, ms_yaml_line(k->value), kpath,
+				    "must be at most %lld, got %lld", max, v);
 	*out = v;
 	return 0;
 }
 
-static int get_bool(cfg_parser *p, const cfg_key *k, const char *path, int *out)
+static int get_bool(ms_yaml_doc *p, const ms_yaml_key *k, const char *path, int *out)
 {
 	static const char *const yes[] = { "true", "yes", "on" };
 	static const char *const no[] = { "false", "no", "off" };
-	char kpath[CFG_PATH_MAX], buf[CFG_SHOW_MAX + 4];
+	char kpath[MS_YAML_PATH_MAX], buf[MS_YAML_SHOW_MAX + 4];
 	size_t i;
 
-	join(kpath, path, k->name);
-	if (k->value->type != YAML_SCALAR_NODE || is_null(k->value))
-		return fail(p, node_line(k->value), kpath, "expected true or false, got %s",
-			    type_name(k->value));
+	ms_yaml_join(kpath, path, k->name);
+	if (k->value->type != YAML_SCALAR_NODE || ms_yaml_is_null(k->value))
+		return ms_yaml_fail(p, ms_yaml_line(k->value), kpath,
+				    "expected true or false, got %s", ms_yaml_type_name(k->value));
 	for (i = 0; i < 3; i++) {
-		if (strcasecmp(scalar(k->value), yes[i]) == 0 ||
-		    strcasecmp(scalar(k->value), no[i]) == 0) {
-			*out = strcasecmp(scalar(k->value), yes[i]) == 0;
+		if (strcasecmp(ms_yaml_scalar(k->value), yes[i]) == 0 ||
+		    strcasecmp(ms_yaml_scalar(k->value), no[i]) == 0) {
+			*out = strcasecmp(ms_yaml_scalar(k->value), yes[i]) == 0;
 			return 0;
 		}
 	}
-	return fail(p, node_line(k->value), kpath, "expected true or false, got '%s'",
-		    show(scalar(k->value), buf));
+	return ms_yaml_fail(p, ms_yaml_line(k->value), kpath, "expected true or false, got '%s'",
+			    ms_yaml_show(ms_yaml_scalar(k->value), buf));
 }
 
-static int parse_schedule(cfg_parser *p, yaml_node_t *node, ms_agent_source *src)
+static int parse_schedule(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source *src)
 {
-	cfg_key keys[] = { { "interval", 0, NULL }, { "at", 0, NULL }, { NULL, 0, NULL } };
+	ms_yaml_key keys[] = { { "interval", 0, NULL }, { "at", 0, NULL }, { NULL, 0, NULL } };
 	const char *path = "source.schedule", *v;
-	char buf[CFG_SHOW_MAX + 4];
+	char buf[MS_YAML_SHOW_MAX + 4];
 	int rc;
 
-	if (is_null(node) || (node->type == YAML_SCALAR_NODE && strcmp(scalar(node), "none") == 0)) {
+	if (ms_yaml_is_null(node) ||
+	    (node->type == YAML_SCALAR_NODE && strcmp(ms_yaml_scalar(node), "none") == 0)) {
 		src->schedule = MS_SCHEDULE_ON_DEMAND;
 		return 0;
 	}
-	if ((rc = walk_mapping(p, node, path, keys, "interval or at")) < 0)
+	if ((rc = ms_yaml_walk_mapping(p, node, path, keys, "interval or at")) < 0)
 		return rc;
 	if (keys[0].value && keys[1].value)
-		return fail(p, keys[1].line, path, "give interval or at, not both");
+		return ms_yaml_fail(p, keys[1].line, path, "give interval or at, not both");
 	if (!keys[0].value && !keys[1].value)
-		return fail(p, node_line(node), path, "expected interval or at");
+		return ms_yaml_fail(p, ms_yaml_line(node), path, "expected interval or at");
 	if (keys[0].value) {
 		yaml_node_t *n = keys[0].value;
 
-		if (n->type != YAML_SCALAR_NODE || is_null(n))
-			return fail(p, node_line(n), "source.schedule.interval",
-				    "expected a duration such as 90s, 15m, 24h or 7d, got %s",
-				    type_name(n));
-		v = scalar(n);
+		if (n->type != YAML_SCALAR_NODE || ms_yaml_is_null(n))
+			return ms_yaml_fail(
+				p, ms_yaml_line(n), "source.schedule.interval",
+				"expected a duration such as 90s, 15m, 24h or 7d, got %s",
+				ms_yaml_type_name(n));
+		v = ms_yaml_scalar(n);
 		if (ms_parse_duration(v, &src->interval_seconds) < 0)
-			return fail(p, node_line(n), "source.schedule.interval",
-				    "expected a duration such as 90s, 15m, 24h or 7d, got '%s'",
-				    show(v, buf));
+			return ms_yaml_fail(
+				p, ms_yaml_line(n), "source.schedule.interval",
+				"expected a duration such as 90s, 15m, 24h or 7d, got '%s'",
+				ms_yaml_show(v, buf));
 		if (src->interval_seconds <= 0)
-			return fail(p, node_line(n), "source.schedule.interval",
-				    "must be longer than 0s");
+			return ms_yaml_fail(p, ms_yaml_line(n), "source.schedule.interval",
+					    "must be longer than 0s");
 		src->schedule = MS_SCHEDULE_INTERVAL;
 		return 0;
 	}
@@ -376,16 +162,18 @@ static int parse_schedule(cfg_parser *p, yaml_node_t *node, ms_agent_source *src
 		yaml_node_t *n = keys[1].value;
 		int hh = 0, mm = 0;
 
-		if (n->type != YAML_SCALAR_NODE || is_null(n))
-			return fail(p, node_line(n), "source.schedule.at",
-				    "expected a time HH:MM (UTC), got %s", type_name(n));
-		v = scalar(n);
+		if (n->type != YAML_SCALAR_NODE || ms_yaml_is_null(n))
+			return ms_yaml_fail(p, ms_yaml_line(n), "source.schedule.at",
+					    "expected a time HH:MM (UTC), got %s",
+					    ms_yaml_type_name(n));
+		v = ms_yaml_scalar(n);
 		if (strlen(v) != 5 || v[2] != ':' || strspn(v, "0123456789") != 2 ||
 		    strspn(v + 3, "0123456789") != 2 ||
 		    (hh = (v[0] - '0') * 10 + (v[1] - '0')) > 23 ||
 		    (mm = (v[3] - '0') * 10 + (v[4] - '0')) > 59)
-			return fail(p, node_line(n), "source.schedule.at",
-				    "expected a time HH:MM (UTC), got '%s'", show(v, buf));
+			return ms_yaml_fail(p, ms_yaml_line(n), "source.schedule.at",
+					    "expected a time HH:MM (UTC), got '%s'",
+					    ms_yaml_show(v, buf));
 		src->schedule = MS_SCHEDULE_AT;
 		src->at_minute = hh * 60 + mm;
 	}
@@ -393,19 +181,20 @@ static int parse_schedule(cfg_parser *p, yaml_node_t *node, ms_agent_source *src
 }
 
 /* retention: { keep: N, keep_days: D } (either or both; a snapshot either keeps stays). */
-static int parse_retention(cfg_parser *p, yaml_node_t *node, ms_agent_source *src)
+static int parse_retention(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source *src)
 {
-	cfg_key keys[] = { { "keep", 0, NULL }, { "keep_days", 0, NULL }, { NULL, 0, NULL } };
+	ms_yaml_key keys[] = { { "keep", 0, NULL }, { "keep_days", 0, NULL }, { NULL, 0, NULL } };
 	const char *path = "source.retention";
 	long long v;
 	int rc;
 
-	if (is_null(node))
+	if (ms_yaml_is_null(node))
 		return 0;
-	if ((rc = walk_mapping(p, node, path, keys, "keep or keep_days")) < 0)
+	if ((rc = ms_yaml_walk_mapping(p, node, path, keys, "keep or keep_days")) < 0)
 		return rc;
 	if (!keys[0].value && !keys[1].value)
-		return fail(p, node_line(node), path, "expected keep, keep_days or both");
+		return ms_yaml_fail(p, ms_yaml_line(node), path,
+				    "expected keep, keep_days or both");
 	if (keys[0].value) {
 		if ((rc = get_integer(p, &keys[0], path, 1, 1000000, &v)) < 0)
 			return rc;
@@ -421,47 +210,50 @@ static int parse_retention(cfg_parser *p, yaml_node_t *node, ms_agent_source *sr
 
 enum { S_NAME, S_CATALOG, S_DATABASES, S_STORE, S_COMPRESS, S_SCHEDULE, S_RETENTION };
 
-static int parse_source(cfg_parser *p, yaml_node_t *node, ms_agent_source **out)
+static int parse_source(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source **out)
 {
-	cfg_key keys[] = { { "name", 0, NULL },     { "catalog", 0, NULL },
-			   { "databases", 0, NULL }, { "store", 0, NULL },
-			   { "compress", 0, NULL },  { "schedule", 0, NULL },
-			   { "retention", 0, NULL }, { NULL, 0, NULL } };
+	ms_yaml_key keys[] = { { "name", 0, NULL },      { "catalog", 0, NULL },
+			       { "databases", 0, NULL }, { "store", 0, NULL },
+			       { "compress", 0, NULL },  { "schedule", 0, NULL },
+			       { "retention", 0, NULL }, { NULL, 0, NULL } };
 	const char *path = "source";
-	char buf[CFG_SHOW_MAX + 4];
+	char buf[MS_YAML_SHOW_MAX + 4];
 	ms_agent_source *src;
 	int rc;
 
 	if (!(src = calloc(1, sizeof(*src))))
-		return oom(p);
+		return ms_yaml_oom(p);
 	*out = src;
-	src->line = node_line(node);
-	if ((rc = walk_mapping(p, node, path, keys,
-			       "name, catalog, databases, store, compress, schedule, retention")) < 0)
+	src->line = ms_yaml_line(node);
+	if ((rc = ms_yaml_walk_mapping(
+		     p, node, path, keys,
+		     "name, catalog, databases, store, compress, schedule, retention")) < 0)
 		return rc;
 	if (keys[S_NAME].value) {
-		if ((rc = get_string(p, &keys[S_NAME], path, 1, &src->name)) < 0 ||
+		if ((rc = ms_yaml_get_string(p, &keys[S_NAME], path, 1, &src->name)) < 0 ||
 		    (rc = check_name(p, keys[S_NAME].value, "source.name")) < 0)
 			return rc;
 	} else if (!(src->name = strdup("metasync"))) {
-		return oom(p);
+		return ms_yaml_oom(p);
 	}
-	if ((rc = get_string(p, &keys[S_CATALOG], path, 1, &src->catalog)) < 0 ||
-	    (rc = get_string(p, &keys[S_DATABASES], path, 0, &src->databases)) < 0 ||
-	    (rc = get_string(p, &keys[S_STORE], path, 1, &src->store)) < 0 ||
-	    (rc = get_string(p, &keys[S_COMPRESS], path, 0, &src->compress)) < 0)
+	if ((rc = ms_yaml_get_string(p, &keys[S_CATALOG], path, 1, &src->catalog)) < 0 ||
+	    (rc = ms_yaml_get_string(p, &keys[S_DATABASES], path, 0, &src->databases)) < 0 ||
+	    (rc = ms_yaml_get_string(p, &keys[S_STORE], path, 1, &src->store)) < 0 ||
+	    (rc = ms_yaml_get_string(p, &keys[S_COMPRESS], path, 0, &src->compress)) < 0)
 		return rc;
 	if (!src->catalog)
-		return fail(p, src->line, "source.catalog", "missing (the catalog URL to export)");
+		return ms_yaml_fail(p, src->line, "source.catalog",
+				    "missing (the catalog URL to export)");
 	if (!src->store)
-		return fail(p, src->line, "source.store",
-			    "missing (the directory or s3:// prefix for snapshots)");
+		return ms_yaml_fail(p, src->line, "source.store",
+				    "missing (the directory or s3:// prefix for snapshots)");
 	if (src->compress && strcmp(src->compress, "none") == 0) {
 		free(src->compress);
 		src->compress = NULL;
 	} else if (src->compress && strcmp(src->compress, "gzip") != 0) {
-		return fail(p, node_line(keys[S_COMPRESS].value), "source.compress",
-			    "expected gzip or none, got '%s'", show(src->compress, buf));
+		return ms_yaml_fail(p, ms_yaml_line(keys[S_COMPRESS].value), "source.compress",
+				    "expected gzip or none, got '%s'",
+				    ms_yaml_show(src->compress, buf));
 	}
 	if (keys[S_SCHEDULE].value &&
 	    (rc = parse_schedule(p, keys[S_SCHEDULE].value, src)) < 0)
@@ -504,33 +296,34 @@ static int only(const char *s, const char *set)
  * s3://BUCKET[/PREFIX], without a query, credentials or '.'/'..' segments.
  * The value is not echoed (it is a URL).
  */
-static int check_store_url(cfg_parser *p, int line, const char *path, const char *text,
-			   int *is_s3)
+static int check_store_url(ms_yaml_doc *p, int line, const char *path, const char *text, int *is_s3)
 {
 	ms_url *u = NULL;
 	const char *seg;
 	int rc = 0;
 
 	if (ms_url_parse(&u, text, NULL) < 0)
-		return fail(p, line, path, "expected a folder or s3://BUCKET/PREFIX");
+		return ms_yaml_fail(p, line, path, "expected a folder or s3://BUCKET/PREFIX");
 	*is_s3 = strcmp(u->scheme, "s3") == 0;
 	if (!*is_s3 && strcmp(u->scheme, "file") != 0)
-		rc = fail(p, line, path, "scheme '%s' is not file or s3", u->scheme);
+		rc = ms_yaml_fail(p, line, path, "scheme '%s' is not file or s3", u->scheme);
 	else if (u->user || u->password)
-		rc = fail(p, line, path, "carries credentials; give a profile instead");
+		rc = ms_yaml_fail(p, line, path, "carries credentials; give a profile instead");
 	else if (u->nparams || strchr(text, '?'))
-		rc = fail(p, line, path,
-			  "has a query; give endpoint, region and profile as keys of the entry");
+		rc = ms_yaml_fail(
+			p, line, path,
+			"has a query; give endpoint, region and profile as keys of the entry");
 	else if (*is_s3 && (!u->host || !only(u->host, "abcdefghijklmnopqrstuvwxyz0123456789-.")))
-		rc = fail(p, line, path, "expected s3://BUCKET/PREFIX with a valid bucket name");
+		rc = ms_yaml_fail(p, line, path,
+				  "expected s3://BUCKET/PREFIX with a valid bucket name");
 	else if (!*is_s3 && ((u->host && u->host[0]) || u->path[0] != '/'))
-		rc = fail(p, line, path, "a folder must be an absolute path");
+		rc = ms_yaml_fail(p, line, path, "a folder must be an absolute path");
 	for (seg = u->path; rc == 0 && seg && *seg;) {
 		const char *end = strchr(seg, '/');
 		size_t n = end ? (size_t)(end - seg) : strlen(seg);
 
 		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			rc = fail(p, line, path, "has a '%.*s' segment", (int)n, seg);
+			rc = ms_yaml_fail(p, line, path, "has a '%.*s' segment", (int)n, seg);
 		seg = end ? end + 1 : NULL;
 	}
 	ms_url_free(u);
@@ -538,48 +331,54 @@ static int check_store_url(cfg_parser *p, int line, const char *path, const char
 }
 
 /* One s3 setting of a store entry: a string of the characters in set. */
-static int get_store_setting(cfg_parser *p, const cfg_key *k, const char *path, int is_s3,
+static int get_store_setting(ms_yaml_doc *p, const ms_yaml_key *k, const char *path, int is_s3,
 			     const char *set, const char *what, char **out)
 {
-	char kpath[CFG_PATH_MAX], buf[CFG_SHOW_MAX + 4];
+	char kpath[MS_YAML_PATH_MAX], buf[MS_YAML_SHOW_MAX + 4];
 	int rc;
 
 	if (!k->value)
 		return 0;
-	join(kpath, path, k->name);
-	if ((rc = get_string(p, k, path, 1, out)) < 0)
+	ms_yaml_join(kpath, path, k->name);
+	if ((rc = ms_yaml_get_string(p, k, path, 1, out)) < 0)
 		return rc;
 	if (!*out)
 		return 0;
 	if (!is_s3)
-		return fail(p, node_line(k->value), kpath, "only an s3:// store has one");
+		return ms_yaml_fail(p, ms_yaml_line(k->value), kpath,
+				    "only an s3:// store has one");
 	if (!only(*out, set))
-		return fail(p, node_line(k->value), kpath, "expected %s, got '%s'", what,
-			    show(*out, buf));
+		return ms_yaml_fail(p, ms_yaml_line(k->value), kpath, "expected %s, got '%s'", what,
+				    ms_yaml_show(*out, buf));
 	return 0;
 }
 
 enum { ST_URL, ST_ENDPOINT, ST_REGION, ST_PROFILE };
 
-static int parse_store(cfg_parser *p, yaml_node_t *node, const char *path, ms_agent_store *st)
+static int parse_store(ms_yaml_doc *p, yaml_node_t *node, const char *path, ms_agent_store *st)
 {
-	cfg_key keys[] = { { "url", 0, NULL },    { "endpoint", 0, NULL }, { "region", 0, NULL },
-			   { "profile", 0, NULL }, { NULL, 0, NULL } };
-	char kpath[CFG_PATH_MAX];
+	ms_yaml_key keys[] = { { "url", 0, NULL },
+			       { "endpoint", 0, NULL },
+			       { "region", 0, NULL },
+			       { "profile", 0, NULL },
+			       { NULL, 0, NULL } };
+	char kpath[MS_YAML_PATH_MAX];
 	int rc, is_s3 = 0;
 
-	st->line = node_line(node);
-	if (node->type == YAML_SCALAR_NODE && !is_null(node)) {
-		if (!(st->url = strdup(scalar(node))))
-			return oom(p);
+	st->line = ms_yaml_line(node);
+	if (node->type == YAML_SCALAR_NODE && !ms_yaml_is_null(node)) {
+		if (!(st->url = strdup(ms_yaml_scalar(node))))
+			return ms_yaml_oom(p);
 		return check_store_url(p, st->line, path, st->url, &is_s3);
 	}
-	if ((rc = walk_mapping(p, node, path, keys, "url, endpoint, region, profile")) < 0 ||
-	    (rc = get_string(p, &keys[ST_URL], path, 1, &st->url)) < 0)
+	if ((rc = ms_yaml_walk_mapping(p, node, path, keys, "url, endpoint, region, profile")) <
+		    0 ||
+	    (rc = ms_yaml_get_string(p, &keys[ST_URL], path, 1, &st->url)) < 0)
 		return rc;
-	join(kpath, path, "url");
+	ms_yaml_join(kpath, path, "url");
 	if (!st->url)
-		return fail(p, st->line, kpath, "missing (the store's folder or s3:// prefix)");
+		return ms_yaml_fail(p, st->line, kpath,
+				    "missing (the store's folder or s3:// prefix)");
 	if ((rc = check_store_url(p, keys[ST_URL].line, kpath, st->url, &is_s3)) < 0)
 		return rc;
 	if ((rc = get_store_setting(p, &keys[ST_ENDPOINT], path, is_s3,
@@ -592,39 +391,42 @@ static int parse_store(cfg_parser *p, yaml_node_t *node, const char *path, ms_ag
 		return rc;
 	if (st->endpoint && strncmp(st->endpoint, "http://", 7) != 0 &&
 	    strncmp(st->endpoint, "https://", 8) != 0) {
-		join(kpath, path, "endpoint");
-		return fail(p, node_line(keys[ST_ENDPOINT].value), kpath,
-			    "expected an http or https url such as http://127.0.0.1:9000");
+		ms_yaml_join(kpath, path, "endpoint");
+		return ms_yaml_fail(p, ms_yaml_line(keys[ST_ENDPOINT].value), kpath,
+				    "expected an http or https url such as http://127.0.0.1:9000");
 	}
 	return 0;
 }
 
 /* stores: a list of folders, s3:// prefixes, or mappings with url and its s3 settings. */
-static int parse_stores(cfg_parser *p, yaml_node_t *node, const char *tpath, ms_agent_target *t)
+static int parse_stores(ms_yaml_doc *p, yaml_node_t *node, const char *tpath, ms_agent_target *t)
 {
-	char kpath[CFG_PATH_MAX], ipath[CFG_PATH_MAX + 24];
+	char kpath[MS_YAML_PATH_MAX], ipath[MS_YAML_PATH_MAX + 24];
 	yaml_node_item_t *it;
 	size_t count;
 	int rc;
 
-	join(kpath, tpath, "stores");
+	ms_yaml_join(kpath, tpath, "stores");
 	if (node->type != YAML_SEQUENCE_NODE)
-		return fail(p, node_line(node), kpath,
-			    "expected a list of folders or s3:// prefixes, got %s", type_name(node));
+		return ms_yaml_fail(p, ms_yaml_line(node), kpath,
+				    "expected a list of folders or s3:// prefixes, got %s",
+				    ms_yaml_type_name(node));
 	count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
 	if (!count)
-		return fail(p, node_line(node), kpath,
-			    "is empty: list at least one store, or leave the key out for the default");
+		return ms_yaml_fail(
+			p, ms_yaml_line(node), kpath,
+			"is empty: list at least one store, or leave the key out for the default");
 	if (!(t->stores = calloc(count, sizeof(*t->stores))))
-		return oom(p);
+		return ms_yaml_oom(p);
 	for (it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
 		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
 
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", kpath, t->nstores);
-		if (!item || is_null(item) || item->type == YAML_SEQUENCE_NODE)
-			return fail(p, node_line(item ? item : node), ipath,
-				    "expected a folder, an s3:// prefix or a mapping with url, got %s",
-				    item ? type_name(item) : "nothing");
+		if (!item || ms_yaml_is_null(item) || item->type == YAML_SEQUENCE_NODE)
+			return ms_yaml_fail(
+				p, ms_yaml_line(item ? item : node), ipath,
+				"expected a folder, an s3:// prefix or a mapping with url, got %s",
+				item ? ms_yaml_type_name(item) : "nothing");
 		t->nstores++;
 		if ((rc = parse_store(p, item, ipath, &t->stores[t->nstores - 1])) < 0)
 			return rc;
@@ -632,7 +434,7 @@ static int parse_stores(cfg_parser *p, yaml_node_t *node, const char *tpath, ms_
 	return 0;
 }
 
-static int check_follow(cfg_parser *p, const yaml_node_t *node, const char *path)
+static int check_follow(ms_yaml_doc *p, const yaml_node_t *node, const char *path)
 {
 	return check_name(p, node, path);
 }
@@ -642,7 +444,8 @@ static int check_follow(cfg_parser *p, const yaml_node_t *node, const char *path
  * between renames, names a mapping may not make, location rules), the
  * error at the line of the key it concerns.
  */
-static int check_mapping(cfg_parser *p, cfg_key *keys, const char *path, const ms_agent_target *t)
+static int check_mapping(ms_yaml_doc *p, ms_yaml_key *keys, const char *path,
+			 const ms_agent_target *t)
 {
 	static const struct { const char *starts, *key; int index; } where[] = {
 		{ "rename", "renames", T_RENAMES },
@@ -652,7 +455,7 @@ static int check_mapping(cfg_parser *p, cfg_key *keys, const char *path, const m
 		{ "database selection", "databases", T_DATABASES },
 		{ "pruning", "prune_unmapped", T_PRUNE },
 	};
-	char kpath[CFG_PATH_MAX];
+	char kpath[MS_YAML_PATH_MAX];
 	ms_sync_options o;
 	ms_error err;
 	size_t i;
@@ -673,69 +476,72 @@ static int check_mapping(cfg_parser *p, cfg_key *keys, const char *path, const m
 	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++)
 		if (strncmp(err.message, where[i].starts, strlen(where[i].starts)) == 0 &&
 		    keys[where[i].index].value) {
-			join(kpath, path, where[i].key);
-			return fail(p, keys[where[i].index].line, kpath, "%s", err.message);
+			ms_yaml_join(kpath, path, where[i].key);
+			return ms_yaml_fail(p, keys[where[i].index].line, kpath, "%s", err.message);
 		}
-	return fail(p, t->line, path, "%s", err.message);
+	return ms_yaml_fail(p, t->line, path, "%s", err.message);
 }
 
-static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent_target *t)
+static int parse_target(ms_yaml_doc *p, yaml_node_t *node, size_t index, ms_agent_target *t)
 {
-	cfg_key keys[] = { { "name", 0, NULL },
-			   { "catalog", 0, NULL },
-			   { "follow", 0, NULL },
-			   { "databases", 0, NULL },
-			   { "database_prefix", 0, NULL },
-			   { "table_prefix", 0, NULL },
-			   { "renames", 0, NULL },
-			   { "location_rewrites", 0, NULL },
-			   { "deletes", 0, NULL },
-			   { "max_deletes", 0, NULL },
-			   { "adopt", 0, NULL },
-			   { "allow_empty_source", 0, NULL },
-			   { "prune_unmapped", 0, NULL },
-			   { "max_attempts", 0, NULL },
-			   { "ack_wait", 0, NULL },
-			   { "stores", 0, NULL },
-			   { NULL, 0, NULL } };
-	char path[CFG_PATH_MAX], kpath[CFG_PATH_MAX], buf[CFG_SHOW_MAX + 4];
+	ms_yaml_key keys[] = { { "name", 0, NULL },
+			       { "catalog", 0, NULL },
+			       { "follow", 0, NULL },
+			       { "databases", 0, NULL },
+			       { "database_prefix", 0, NULL },
+			       { "table_prefix", 0, NULL },
+			       { "renames", 0, NULL },
+			       { "location_rewrites", 0, NULL },
+			       { "deletes", 0, NULL },
+			       { "max_deletes", 0, NULL },
+			       { "adopt", 0, NULL },
+			       { "allow_empty_source", 0, NULL },
+			       { "prune_unmapped", 0, NULL },
+			       { "max_attempts", 0, NULL },
+			       { "ack_wait", 0, NULL },
+			       { "stores", 0, NULL },
+			       { NULL, 0, NULL } };
+	char path[MS_YAML_PATH_MAX], kpath[MS_YAML_PATH_MAX], buf[MS_YAML_SHOW_MAX + 4];
 	long long v;
 	int rc;
 
 	snprintf(path, sizeof(path), "targets[%zu]", index);
-	t->line = node_line(node);
+	t->line = ms_yaml_line(node);
 	t->deletes = MS_DELETES_NONE;
 	t->max_deletes = -1;
 	t->max_attempts = 5;
 	t->ack_wait_seconds = 600;
-	if ((rc = walk_mapping(p, node, path, keys,
-			       "name, catalog, follow, databases, database_prefix, table_prefix, "
-			       "renames, location_rewrites, deletes, max_deletes, adopt, "
-			       "allow_empty_source, prune_unmapped, max_attempts, ack_wait, "
-			       "stores")) < 0)
+	if ((rc = ms_yaml_walk_mapping(
+		     p, node, path, keys,
+		     "name, catalog, follow, databases, database_prefix, table_prefix, "
+		     "renames, location_rewrites, deletes, max_deletes, adopt, "
+		     "allow_empty_source, prune_unmapped, max_attempts, ack_wait, "
+		     "stores")) < 0)
 		return rc;
-	if ((rc = get_string(p, &keys[T_NAME], path, 1, &t->name)) < 0)
+	if ((rc = ms_yaml_get_string(p, &keys[T_NAME], path, 1, &t->name)) < 0)
 		return rc;
-	join(kpath, path, "name");
+	ms_yaml_join(kpath, path, "name");
 	if (!t->name)
-		return fail(p, t->line, kpath, "missing (every target needs a unique name)");
+		return ms_yaml_fail(p, t->line, kpath,
+				    "missing (every target needs a unique name)");
 	if ((rc = check_name(p, keys[T_NAME].value, kpath)) < 0)
 		return rc;
-	if ((rc = get_string(p, &keys[T_CATALOG], path, 1, &t->catalog)) < 0)
+	if ((rc = ms_yaml_get_string(p, &keys[T_CATALOG], path, 1, &t->catalog)) < 0)
 		return rc;
 	if (!t->catalog) {
-		join(kpath, path, "catalog");
-		return fail(p, t->line, kpath, "missing (the catalog URL to import into)");
+		ms_yaml_join(kpath, path, "catalog");
+		return ms_yaml_fail(p, t->line, kpath, "missing (the catalog URL to import into)");
 	}
-	if ((rc = get_list(p, &keys[T_FOLLOW], path, "source names", check_follow, &t->follow,
-			   &t->nfollow)) < 0 ||
-	    (rc = get_string(p, &keys[T_DATABASES], path, 0, &t->databases)) < 0 ||
-	    (rc = get_string(p, &keys[T_DATABASE_PREFIX], path, 0, &t->database_prefix)) < 0 ||
-	    (rc = get_string(p, &keys[T_TABLE_PREFIX], path, 0, &t->table_prefix)) < 0 ||
-	    (rc = get_list(p, &keys[T_RENAMES], path, "OLD=NEW renames", check_rename,
-			   &t->renames, &t->nrenames)) < 0 ||
-	    (rc = get_list(p, &keys[T_REWRITES], path, "FROM=TO rewrites", check_rewrite,
-			   &t->location_rewrites, &t->nrewrites)) < 0)
+	if ((rc = ms_yaml_get_list(p, &keys[T_FOLLOW], path, "source names", check_follow,
+				   &t->follow, &t->nfollow)) < 0 ||
+	    (rc = ms_yaml_get_string(p, &keys[T_DATABASES], path, 0, &t->databases)) < 0 ||
+	    (rc = ms_yaml_get_string(p, &keys[T_DATABASE_PREFIX], path, 0, &t->database_prefix)) <
+		    0 ||
+	    (rc = ms_yaml_get_string(p, &keys[T_TABLE_PREFIX], path, 0, &t->table_prefix)) < 0 ||
+	    (rc = ms_yaml_get_list(p, &keys[T_RENAMES], path, "OLD=NEW renames", check_rename,
+				   &t->renames, &t->nrenames)) < 0 ||
+	    (rc = ms_yaml_get_list(p, &keys[T_REWRITES], path, "FROM=TO rewrites", check_rewrite,
+				   &t->location_rewrites, &t->nrewrites)) < 0)
 		return rc;
 	/* `follow: []` (an empty list, not a null) means no source; no follow key means all */
 	t->follow_none = keys[T_FOLLOW].value && keys[T_FOLLOW].value->type == YAML_SEQUENCE_NODE &&
@@ -743,25 +549,28 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	if (keys[T_DELETES].value) {
 		yaml_node_t *n = keys[T_DELETES].value;
 
-		join(kpath, path, "deletes");
-		if (n->type != YAML_SCALAR_NODE || is_null(n))
-			return fail(p, node_line(n), kpath, "expected none or mirror, got %s",
-				    type_name(n));
-		if (strcmp(scalar(n), "mirror") == 0)
+		ms_yaml_join(kpath, path, "deletes");
+		if (n->type != YAML_SCALAR_NODE || ms_yaml_is_null(n))
+			return ms_yaml_fail(p, ms_yaml_line(n), kpath,
+					    "expected none or mirror, got %s",
+					    ms_yaml_type_name(n));
+		if (strcmp(ms_yaml_scalar(n), "mirror") == 0)
 			t->deletes = MS_DELETES_MIRROR;
-		else if (strcmp(scalar(n), "none") != 0)
-			return fail(p, node_line(n), kpath, "expected none or mirror, got '%s'",
-				    show(scalar(n), buf));
+		else if (strcmp(ms_yaml_scalar(n), "none") != 0)
+			return ms_yaml_fail(p, ms_yaml_line(n), kpath,
+					    "expected none or mirror, got '%s'",
+					    ms_yaml_show(ms_yaml_scalar(n), buf));
 	}
-	if (keys[T_MAX_DELETES].value && !is_null(keys[T_MAX_DELETES].value)) {
+	if (keys[T_MAX_DELETES].value && !ms_yaml_is_null(keys[T_MAX_DELETES].value)) {
 		if ((rc = get_integer(p, &keys[T_MAX_DELETES], path, 0, LLONG_MAX,
 				      &t->max_deletes)) < 0)
 			return rc;
 		/* a limit on deletes that never happen would only look like a guard */
 		if (t->deletes != MS_DELETES_MIRROR) {
-			join(kpath, path, "max_deletes");
-			return fail(p, keys[T_MAX_DELETES].line, kpath,
-				    "only with deletes: mirror (without it nothing is deleted)");
+			ms_yaml_join(kpath, path, "max_deletes");
+			return ms_yaml_fail(
+				p, keys[T_MAX_DELETES].line, kpath,
+				"only with deletes: mirror (without it nothing is deleted)");
 		}
 	}
 	if (keys[T_ADOPT].value && (rc = get_bool(p, &keys[T_ADOPT], path, &t->adopt)) < 0)
@@ -779,49 +588,43 @@ static int parse_target(cfg_parser *p, yaml_node_t *node, size_t index, ms_agent
 	if (keys[T_ACK_WAIT].value) {
 		yaml_node_t *n = keys[T_ACK_WAIT].value;
 
-		join(kpath, path, "ack_wait");
-		if (n->type != YAML_SCALAR_NODE || is_null(n) ||
-		    ms_parse_duration(scalar(n), &t->ack_wait_seconds) < 0 ||
+		ms_yaml_join(kpath, path, "ack_wait");
+		if (n->type != YAML_SCALAR_NODE || ms_yaml_is_null(n) ||
+		    ms_parse_duration(ms_yaml_scalar(n), &t->ack_wait_seconds) < 0 ||
 		    t->ack_wait_seconds <= 0 || t->ack_wait_seconds > 86400)
-			return fail(p, node_line(n), kpath,
-				    "expected a duration from 1s to 1d such as 30s or 10m");
+			return ms_yaml_fail(p, ms_yaml_line(n), kpath,
+					    "expected a duration from 1s to 1d such as 30s or 10m");
 	}
 	if (keys[T_STORES].value && (rc = parse_stores(p, keys[T_STORES].value, path, t)) < 0)
 		return rc;
 	return check_mapping(p, keys, path, t);
 }
 
-static int parse_targets(cfg_parser *p, yaml_node_t *node, ms_agent_config *cfg)
+static int parse_targets(ms_yaml_doc *p, yaml_node_t *node, ms_agent_config *cfg)
 {
-	char kpath[CFG_PATH_MAX], buf[CFG_SHOW_MAX + 4];
-	yaml_node_item_t *it;
+	char kpath[MS_YAML_PATH_MAX], buf[MS_YAML_SHOW_MAX + 4];
 	size_t count, i, j;
 	int rc;
 
-	if (is_null(node))
-		return 0;
-	if (node->type != YAML_SEQUENCE_NODE)
-		return fail(p, node_line(node), "targets", "expected a list of targets, got %s",
-			    type_name(node));
-	count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	if (!count)
-		return 0;
+	if ((rc = ms_yaml_list(p, node, "targets", "targets", &count)) < 0 || !count)
+		return rc;
 	if (!(cfg->targets = calloc(count, sizeof(*cfg->targets))))
-		return oom(p);
-	for (i = 0, it = node->data.sequence.items.start; i < count; i++, it++) {
-		yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+		return ms_yaml_oom(p);
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item = ms_yaml_item(p, node, i);
 
 		if (!item)
-			return fail(p, node_line(node), "targets", "malformed list");
+			return ms_yaml_fail(p, ms_yaml_line(node), "targets", "malformed list");
 		cfg->ntargets = i + 1;
 		if ((rc = parse_target(p, item, i, &cfg->targets[i])) < 0)
 			return rc;
 		for (j = 0; j < i; j++) {
 			if (strcmp(cfg->targets[j].name, cfg->targets[i].name) == 0) {
 				snprintf(kpath, sizeof(kpath), "targets[%zu].name", i);
-				return fail(p, cfg->targets[i].line, kpath,
-					    "duplicate target name '%s' (also at line %d)",
-					    show(cfg->targets[i].name, buf), cfg->targets[j].line);
+				return ms_yaml_fail(p, cfg->targets[i].line, kpath,
+						    "duplicate target name '%s' (also at line %d)",
+						    ms_yaml_show(cfg->targets[i].name, buf),
+						    cfg->targets[j].line);
 			}
 		}
 	}
@@ -864,137 +667,84 @@ static int check_listen(const char *s)
 
 enum { C_BUS, C_LISTEN, C_SOURCE, C_TARGETS };
 
-static int parse_root(cfg_parser *p, yaml_node_t *root, ms_agent_config *cfg)
+static int parse_root(ms_yaml_doc *p, yaml_node_t *root, ms_agent_config *cfg)
 {
-	cfg_key keys[] = { { "bus", 0, NULL },    { "listen", 0, NULL }, { "source", 0, NULL },
-			   { "targets", 0, NULL }, { NULL, 0, NULL } };
-	char buf[CFG_SHOW_MAX + 4];
+	ms_yaml_key keys[] = { { "bus", 0, NULL },
+			       { "listen", 0, NULL },
+			       { "source", 0, NULL },
+			       { "targets", 0, NULL },
+			       { NULL, 0, NULL } };
+	char buf[MS_YAML_SHOW_MAX + 4];
 	int rc;
 
-	if ((rc = walk_mapping(p, root, "", keys, "bus, listen, source, targets")) < 0)
+	if ((rc = ms_yaml_walk_mapping(p, root, "", keys, "bus, listen, source, targets")) < 0)
 		return rc;
-	if ((rc = get_string(p, &keys[C_BUS], "", 0, &cfg->bus)) < 0 ||
-	    (rc = get_string(p, &keys[C_LISTEN], "", 0, &cfg->listen)) < 0)
+	if ((rc = ms_yaml_get_string(p, &keys[C_BUS], "", 0, &cfg->bus)) < 0 ||
+	    (rc = ms_yaml_get_string(p, &keys[C_LISTEN], "", 0, &cfg->listen)) < 0)
 		return rc;
 	if (cfg->bus && !*cfg->bus)
-		return fail(p, keys[C_BUS].line, "bus", "must not be empty");
+		return ms_yaml_fail(p, keys[C_BUS].line, "bus", "must not be empty");
 	if (cfg->listen && check_listen(cfg->listen) < 0)
-		return fail(p, node_line(keys[C_LISTEN].value), "listen",
-			    "expected HOST:PORT such as 127.0.0.1:9464, got '%s'",
-			    show(cfg->listen, buf));
-	if (keys[C_SOURCE].value && !is_null(keys[C_SOURCE].value) &&
+		return ms_yaml_fail(p, ms_yaml_line(keys[C_LISTEN].value), "listen",
+				    "expected HOST:PORT such as 127.0.0.1:9464, got '%s'",
+				    ms_yaml_show(cfg->listen, buf));
+	if (keys[C_SOURCE].value && !ms_yaml_is_null(keys[C_SOURCE].value) &&
 	    (rc = parse_source(p, keys[C_SOURCE].value, &cfg->source)) < 0)
 		return rc;
 	if (keys[C_TARGETS].value && (rc = parse_targets(p, keys[C_TARGETS].value, cfg)) < 0)
 		return rc;
 	if (!cfg->source && !cfg->ntargets)
-		return fail(p, node_line(root), NULL,
-			    "nothing to do: the file has neither a source nor targets");
+		return ms_yaml_fail(p, ms_yaml_line(root), NULL,
+				    "nothing to do: the file has neither a source nor targets");
 	if (!cfg->bus && !(cfg->bus = default_bus(cfg->path)))
-		return oom(p);
+		return ms_yaml_oom(p);
 	return 0;
-}
-
-static int yaml_failure(cfg_parser *p, const yaml_parser_t *parser)
-{
-	if (parser->error == YAML_MEMORY_ERROR)
-		return oom(p);
-	if (parser->context)
-		return fail(p, (int)parser->problem_mark.line + 1, NULL,
-			    "syntax error: %s (%s at line %d)",
-			    parser->problem ? parser->problem : "unknown problem", parser->context,
-			    (int)parser->context_mark.line + 1);
-	return fail(p, (int)parser->problem_mark.line + 1, NULL, "syntax error: %s",
-		    parser->problem ? parser->problem : "unknown problem");
 }
 
 int ms_agent_config_parse(const char *name, const char *text, size_t len,
 			  ms_agent_config **out, ms_error *err)
 {
-	cfg_parser p = { name ? name : "<config>", NULL, err };
-	yaml_parser_t parser;
-	yaml_document_t doc, extra;
-	ms_agent_config *cfg = NULL;
-	int have_parser = 0, have_doc = 0, rc;
+	ms_yaml_doc p = { name ? name : "<config>", NULL, err };
+	yaml_document_t doc;
 	yaml_node_t *root;
+	ms_agent_config *cfg = NULL;
+	int rc;
 
-	if (len > CFG_MAX_BYTES)
-		return ms_error_set(err, MS_ETOOBIG, "%s: config larger than %u bytes", p.name,
-				    CFG_MAX_BYTES);
 	if (!(cfg = calloc(1, sizeof(*cfg))) || !(cfg->path = strdup(p.name))) {
-		rc = oom(&p);
-		goto done;
+		ms_agent_config_free(cfg);
+		return ms_yaml_oom(&p);
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		rc = oom(&p);
-		goto done;
+	if ((rc = ms_yaml_load(&p, text, len, CFG_MAX_BYTES, "bus, listen, source, targets", &doc,
+			       &root)) < 0) {
+		ms_agent_config_free(cfg);
+		return rc;
 	}
-	have_parser = 1;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = yaml_failure(&p, &parser);
-		goto done;
-	}
-	have_doc = 1;
 	p.doc = &doc;
-	root = yaml_document_get_root_node(&doc);
-	if (!root || is_null(root)) {
-		rc = fail(&p, 1, NULL, "the file is empty; expected bus, listen, source, targets");
-		goto done;
+	if ((rc = parse_root(&p, root, cfg)) == 0) {
+		*out = cfg;
+		cfg = NULL;
 	}
-	if (!yaml_parser_load(&parser, &extra)) {
-		rc = yaml_failure(&p, &parser);
-		goto done;
-	}
-	if (yaml_document_get_root_node(&extra)) {
-		rc = fail(&p, node_line(yaml_document_get_root_node(&extra)), NULL,
-			  "a second YAML document; the config is one document");
-		yaml_document_delete(&extra);
-		goto done;
-	}
-	yaml_document_delete(&extra);
-	if ((rc = parse_root(&p, root, cfg)) < 0)
-		goto done;
-	*out = cfg;
-	cfg = NULL;
-done:
-	if (have_doc)
-		yaml_document_delete(&doc);
-	if (have_parser)
-		yaml_parser_delete(&parser);
+	yaml_document_delete(&doc);
 	ms_agent_config_free(cfg);
 	return rc;
 }
 
 int ms_agent_config_load(const char *path, ms_agent_config **out, ms_error *err)
 {
-	ms_buf b = MS_BUF_INIT(CFG_MAX_BYTES);
-	char chunk[8192];
+	char what[MS_ERROR_MESSAGE_MAX], *text = NULL;
+	size_t len = 0;
 	FILE *f;
-	size_t n;
-	int rc = 0;
+	int rc;
 
 	if (!(f = fopen(path, "rb")))
 		return ms_error_set(err, errno == ENOENT ? MS_ENOTFOUND : MS_EIO,
 				    "cannot read config '%s': %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if ((rc = ms_buf_add(&b, chunk, n)) < 0) {
-			rc = rc == MS_ETOOBIG ? ms_error_set(err, MS_ETOOBIG,
-							     "config '%s' is larger than %u bytes",
-							     path, CFG_MAX_BYTES)
-					      : ms_error_set(err, MS_ENOMEM, "out of memory");
-			goto done;
-		}
-	}
-	if (ferror(f)) {
-		rc = ms_error_set(err, MS_EIO, "cannot read config '%s': %s", path,
-				  strerror(errno));
-		goto done;
-	}
-	rc = ms_agent_config_parse(path, ms_buf_cstr(&b), b.len, out, err);
-done:
+	snprintf(what, sizeof(what), "config '%s'", path);
+	rc = ms_yaml_read_file(f, what, CFG_MAX_BYTES, &text, &len, err);
 	fclose(f);
-	ms_buf_free(&b);
+	if (rc == 0)
+		rc = ms_agent_config_parse(path, text, len, out, err);
+	free(text);
 	return rc;
 }
 
