@@ -23,6 +23,7 @@
 #include <openssl/hmac.h>
 
 #include "util/buf.h"
+#include "util/url.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define TERMINATOR "aws4_request"
@@ -397,17 +398,6 @@ static int add_encoded(ms_buf *b, const char *s, size_t len, int keep_slash)
 	return error;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Append s[0..len) percent-decoded then encoded again (a lone '%' is kept as data). */
 static int add_reencoded(ms_buf *b, const char *s, size_t len)
 {
@@ -415,9 +405,10 @@ static int add_reencoded(ms_buf *b, const char *s, size_t len)
 	size_t n = 0;
 
 	for (size_t i = 0; i < len && n < sizeof(tmp); i++) {
-		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			tmp[n++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && ms_hexval((unsigned char)s[i + 1]) >= 0 &&
+		    ms_hexval((unsigned char)s[i + 2]) >= 0) {
+			tmp[n++] = (char)(ms_hexval((unsigned char)s[i + 1]) * 16 +
+					  ms_hexval((unsigned char)s[i + 2]));
 			i += 2;
 		} else {
 			tmp[n++] = s[i];

@@ -25,7 +25,7 @@ static char *dup_range(const char *s, size_t n)
 	return p;
 }
 
-static int hexval(int c)
+int ms_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -44,9 +44,9 @@ static char *decode_range(const char *s, size_t n, int plus_space)
 	if (!p)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-		    hexval((unsigned char)s[i + 2]) >= 0) {
-			*o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && ms_hexval((unsigned char)s[i + 1]) >= 0 &&
+		    ms_hexval((unsigned char)s[i + 2]) >= 0) {
+			*o++ = (char)(ms_hexval((unsigned char)s[i + 1]) * 16 + ms_hexval((unsigned char)s[i + 2]));
 			i += 2;
 		} else if (plus_space && s[i] == '+') {
 			*o++ = ' ';

@@ -33,6 +33,8 @@ typedef struct ms_url {
 
 /* Parse text into *out (new; free with ms_url_free). MS_EINVAL names the URL. */
 int ms_url_parse(ms_url **out, const char *text, ms_error *err);
+/* The value of one hex digit (either case), or -1 when c is none. */
+int ms_hexval(int c);
 void ms_url_free(ms_url *url);
 /* A deep copy of src into *out (new; ms_url_free); MS_ENOMEM. */
 int ms_url_copy(ms_url **out, const ms_url *src);

@@ -14,6 +14,8 @@
 
 #include <openssl/rand.h>
 
+#include "util/url.h"
+
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 static EVP_MD *sha256_fetched;
 
@@ -99,17 +101,6 @@ void ms_hex(const unsigned char *bytes, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Exactly 2*n hex digits (either case) into n bytes; MS_EINVAL, with bytes
  * untouched, otherwise.
@@ -121,11 +112,11 @@ int ms_unhex(const char *hex, unsigned char *bytes, size_t n)
 	if (!hex || strlen(hex) != 2 * n)
 		return MS_EINVAL;
 	for (i = 0; i < 2 * n; i++)
-		if (hexval((unsigned char)hex[i]) < 0)
+		if (ms_hexval((unsigned char)hex[i]) < 0)
 			return MS_EINVAL;
 	for (i = 0; i < n; i++)
-		bytes[i] = (unsigned char)(hexval((unsigned char)hex[2 * i]) << 4 |
-					   hexval((unsigned char)hex[2 * i + 1]));
+		bytes[i] = (unsigned char)(ms_hexval((unsigned char)hex[2 * i]) << 4 |
+					   ms_hexval((unsigned char)hex[2 * i + 1]));
 	return 0;
 }
 
