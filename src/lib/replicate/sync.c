@@ -27,6 +27,7 @@
  * written meanwhile never gives a table of one moment with partitions of
  * another.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,7 @@ typedef struct run {
 	int transactional;
 	size_t batch;
 	names dbs;             /* selected source databases, sorted */
+	names tdbs;            /* their target names, sorted */
 	table_plan *tables;
 	size_t ntables;
 	long long deletes;     /* counted in the current pass */
@@ -305,17 +307,28 @@ static int owned(const run *r, const ms_entity *t, const char **reason)
 	return r->o->adopt;
 }
 
+/* Add a report warning, "<entity>: <message>" as ms_report_add_warning reads it. */
+static void warnf(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(run *r, const char *fmt, ...)
+{
+	ms_buf b = MS_BUF_INIT(8192);
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = ms_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
+	ms_buf_free(&b);
+}
+
 /* Tell an adoption in the report: from now on mirror deletes may remove the entity. */
 static void note_adopted(run *r, const char *db, const char *table, const char *reason)
 {
-	ms_buf b = MS_BUF_INIT(8192);
-
-	if (!r->final)
-		return;
-	if (ms_buf_printf(&b, "%s%s%s: %s; mirror deletes may remove it from now on", db,
-			  table ? "." : "", table ? table : "", reason) == 0)
-		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
-	ms_buf_free(&b);
+	if (r->final)
+		warnf(r, "%s%s%s: %s; mirror deletes may remove it from now on", db,
+		      table ? "." : "", table ? table : "", reason);
 }
 
 static int mark(run *r, ms_entity *e, const char *sdb, const char *st, ms_error *err)
@@ -1158,15 +1171,10 @@ static fate fate_of(run *r, const char *tdb, const char *tn, const char *sdb, co
 static void note_unmapped(run *r, const char *tdb, const char *tn, const char *sdb,
 			  const char *st)
 {
-	ms_buf b = MS_BUF_INIT(8192);
-
-	if (!r->final)
-		return;
-	if (ms_buf_printf(&b, "%s%s%s: replica of '%s%s%s' that the mapping no longer produces, "
-			  "kept (--deletes mirror --prune-unmapped removes it)",
-			  tdb, tn ? "." : "", tn ? tn : "", sdb, st ? "." : "", st ? st : "") == 0)
-		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
-	ms_buf_free(&b);
+	if (r->final)
+		warnf(r, "%s%s%s: replica of '%s%s%s' that the mapping no longer produces, "
+		      "kept (--deletes mirror --prune-unmapped removes it)",
+		      tdb, tn ? "." : "", tn ? tn : "", sdb, st ? "." : "", st ? st : "");
 }
 
 /* May a replica with this fate be deleted in this run? */
@@ -1289,15 +1297,10 @@ static int stale_replicas(run *r, ms_error *fatal)
 		ms_entity *t = NULL;
 		char *db = NULL, *table = NULL;
 		const char *why;
-		size_t foreign = 0, j;
+		size_t foreign = 0;
 		fate f = FATE_CURRENT;
-		int mapped_here = 0;
+		int mapped_here = names_has(&r->tdbs, tdbs.v[i]);
 
-		for (j = 0; j < r->dbs.n && !mapped_here; j++) {
-			char *m = ms_mapping_database(&r->map, r->dbs.v[j]);
-			mapped_here = m && strcmp(m, tdbs.v[i]) == 0;
-			free(m);
-		}
 		if (ms_catalog_get_database(r->dst, tdbs.v[i], &t, &err) < 0)
 			continue;
 		if (ours(r, t, &db, &table, &why) && !mapped_here)
@@ -1376,26 +1379,18 @@ static int plan_scans(run *r, ms_error *err)
 static void unmatched_pattern(const char *pattern, void *ctx)
 {
 	run *r = ctx;
-	ms_buf b = MS_BUF_INIT(4096);
 
-	if (ms_buf_printf(&b, "--database-names '%s': matches no database in '%s'", pattern,
-			  ms_catalog_url(r->src)) == 0)
-		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
-	ms_buf_free(&b);
+	warnf(r, "--database-names '%s': matches no database in '%s'", pattern,
+	      ms_catalog_url(r->src));
 }
 
 /* A source identified by where it is, not by a name it was given: say so. */
 static void implicit_identity(run *r)
 {
-	ms_buf b = MS_BUF_INIT(8192);
-
-	if (!ms_catalog_id_is_implicit(r->src))
-		return;
-	if (ms_buf_printf(&b, "source '%s': has no catalog-id, so its replicas are tied to "
-			  "'%s' (add ?catalog-id=ID to the URL to give it a name that moving "
-			  "the file keeps)", ms_catalog_url(r->src), ms_catalog_id(r->src)) == 0)
-		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
-	ms_buf_free(&b);
+	if (ms_catalog_id_is_implicit(r->src))
+		warnf(r, "source '%s': has no catalog-id, so its replicas are tied to '%s' (add "
+		      "?catalog-id=ID to the URL to give it a name that moving the file keeps)",
+		      ms_catalog_url(r->src), ms_catalog_id(r->src));
 }
 
 /* The source tables whose replicas the target keeps (or gets) in this run. */
@@ -1409,7 +1404,8 @@ static size_t kept_replicas(const run *r)
 }
 
 /*
- * Before any table is read: two selected source databases mapped to one
+ * Before any table is read: record the target names of the selected
+ * databases (r->tdbs); two selected source databases mapped to one
  * target name is a usage error naming both; a rename of a database that is
  * not selected is a warning; a target that is the source itself is refused
  * when a mapped name would be read back as a source database.
@@ -1433,6 +1429,13 @@ static int check_mapped_databases(run *r, const names *all, ms_error *err)
 	}
 	if (rc == 0 && mapped.n)
 		qsort(mapped.v, mapped.n, sizeof(char *), cmp_str);
+	/* "tdb\tsdb" sorts as tdb does ('\t' is below every character of a name) */
+	for (i = 0; i < mapped.n && rc == 0; i++) {
+		char *tdb = strndup(mapped.v[i], strcspn(mapped.v[i], "\t"));
+
+		rc = tdb ? names_add(tdb, &r->tdbs, err) : ms_error_set(err, MS_ENOMEM, "out of memory");
+		free(tdb);
+	}
 	for (i = 1; i < mapped.n && rc == 0; i++) {
 		size_t l = strcspn(mapped.v[i], "\t");
 
@@ -1443,18 +1446,15 @@ static int check_mapped_databases(run *r, const names *all, ms_error *err)
 					  mapped.v[i - 1] + l + 1, mapped.v[i] + l + 1, (int)l, mapped.v[i]);
 	}
 	for (i = 0; i < r->map.nrenames && rc == 0; i++) {
-		ms_buf b = MS_BUF_INIT(4096);
 		size_t j;
 
 		if (names_has(&r->dbs, r->map.rename_from[i]))
 			continue;
 		for (j = 0; j < all->n && strcmp(all->v[j], r->map.rename_from[i]) != 0; j++)
 			;
-		if (ms_buf_printf(&b, "rename '%s': %s '%s'", r->map.rename_text[i],
-				  j < all->n ? "the selection leaves out" : "no source database",
-				  r->map.rename_from[i]) == 0)
-			ms_report_add_warning(r->rep, ms_buf_cstr(&b));
-		ms_buf_free(&b);
+		warnf(r, "rename '%s': %s '%s'", r->map.rename_text[i],
+		      j < all->n ? "the selection leaves out" : "no source database",
+		      r->map.rename_from[i]);
 	}
 	if (rc == 0 && !r->o->copy && strcmp(ms_catalog_id(r->src), ms_catalog_id(r->dst)) == 0) {
 		for (i = 0; i < mapped.n && rc == 0; i++) {
@@ -1520,16 +1520,10 @@ static void unmatched_rewrites(run *r)
 	for (i = 0; i < r->ntables; i++)
 		if (r->tables[i].up_to_date)
 			return;
-	for (i = 0; i < r->map.nrewrites; i++) {
-		ms_buf b = MS_BUF_INIT(4096);
-
-		if (r->map.rw[i].hits)
-			continue;
-		if (ms_buf_printf(&b, "location rewrite '%s': matches no location in the selected "
-				  "databases", r->map.rw[i].text) == 0)
-			ms_report_add_warning(r->rep, ms_buf_cstr(&b));
-		ms_buf_free(&b);
-	}
+	for (i = 0; i < r->map.nrewrites; i++)
+		if (!r->map.rw[i].hits)
+			warnf(r, "location rewrite '%s': matches no location in the selected databases",
+			      r->map.rw[i].text);
 }
 
 /* Phase 4 (or its dry-run twin when r->apply is 0). */
@@ -1715,6 +1709,7 @@ done:
 	names_free(&all);
 	names_free(&sdbs);
 	names_free(&stables);
+	names_free(&r.tdbs);
 	names_free(&r.dbs);
 	ms_mapping_free(&r.map);
 	*report = r.rep;
