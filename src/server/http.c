@@ -205,25 +205,35 @@ static int start_daemon(ms_http *h, const char *listen, unsigned int flags,
 	return 0;
 }
 
-int ms_http_start(ms_http **out, const char *listen, ms_http_handler handler, void *ctx,
-		  ms_error *err)
+/* A new server with one of the two handlers, started (see start_daemon). */
+static int new_server(ms_http **out, const char *listen, ms_http_handler handler,
+		      ms_http_api_handler api_handler, void *ctx, unsigned int flags,
+		      MHD_AccessHandlerCallback access, unsigned int max_connections,
+		      MHD_RequestCompletedCallback completed, ms_error *err)
 {
 	ms_http *h;
 	int rc;
 
-	if (!handler)
+	if (!handler && !api_handler)
 		return ms_error_set(err, MS_EINVAL, "no handler for the HTTP server");
 	if (!(h = calloc(1, sizeof(*h))))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	h->handler = handler;
+	h->api_handler = api_handler;
 	h->ctx = ctx;
-	if ((rc = start_daemon(h, listen, MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
-			       on_request, 64, NULL, err)) < 0) {
+	if ((rc = start_daemon(h, listen, flags, access, max_connections, completed, err)) < 0) {
 		free(h);
 		return rc;
 	}
 	*out = h;
 	return 0;
+}
+
+int ms_http_start(ms_http **out, const char *listen, ms_http_handler handler, void *ctx,
+		  ms_error *err)
+{
+	return new_server(out, listen, handler, NULL, ctx,
+			  MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, on_request, 64, NULL, err);
 }
 
 /* ---- the API server ----------------------------------------------------- */
@@ -345,25 +355,11 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 int ms_http_start_api(ms_http **out, const char *listen, unsigned max_connections,
 		      ms_http_api_handler handler, void *ctx, ms_error *err)
 {
-	ms_http *h;
-	int rc;
-
-	if (!handler)
-		return ms_error_set(err, MS_EINVAL, "no handler for the HTTP server");
-	if (!(h = calloc(1, sizeof(*h))))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	h->api_handler = handler;
-	h->ctx = ctx;
-	if ((rc = start_daemon(h, listen,
-			       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				       MHD_USE_POLL,
-			       on_api_request, max_connections ? max_connections : 64,
-			       api_completed, err)) < 0) {
-		free(h);
-		return rc;
-	}
-	*out = h;
-	return 0;
+	return new_server(out, listen, NULL, handler, ctx,
+			  MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				  MHD_USE_POLL,
+			  on_api_request, max_connections ? max_connections : 64, api_completed,
+			  err);
 }
 
 int ms_http_port(const ms_http *h)

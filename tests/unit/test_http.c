@@ -57,23 +57,31 @@ typedef struct reply {
 	size_t body_len;
 } reply;
 
-/* Send "METHOD PATH HTTP/1.0" to 127.0.0.1:port and read the whole answer. */
-static void request(int port, const char *method, const char *path, reply *r)
+/* A socket connected to 127.0.0.1:port. */
+static int connect_to(int port)
 {
 	struct sockaddr_in sa;
-	char raw[8192], req[256], *p, *end, *hdr;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	memset(r, 0, sizeof(*r));
-	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Send "METHOD PATH HTTP/1.0" to 127.0.0.1:port and read the whole answer. */
+static void request(int port, const char *method, const char *path, reply *r)
+{
+	char raw[8192], req[256], *p, *end, *hdr;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	fd = connect_to(port);
 	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
 	assert_int_equal(write(fd, req, (size_t)n), n);
 	while (len < sizeof(raw) - 1 && (n = read(fd, raw + len, sizeof(raw) - 1 - len)) > 0)
@@ -277,20 +285,6 @@ static void api_handler(const ms_http_request *req, ms_http_response *resp, void
 	resp->headers[0].value = "EntityNotFoundException";
 	resp->nheaders = 1;
 	ms_buf_adds(&resp->body, "{\"__type\":\"EntityNotFoundException\"}");
-}
-
-static int connect_to(int port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
 }
 
 /* Send a POST of body_len bytes (of 'x' unless body) and keep the socket open. */
