@@ -194,6 +194,14 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 int ms_import(const char *snapshot_url, const char *expect_sha256, const char *target_url,
 	      const ms_sync_options *opts, ms_report **report, ms_error *err);
 
+/*
+ * Check a selection before use: it names something (not only ';' and
+ * spaces) and holds no ',' outside a glob's [...] (names are separated by
+ * ';'; "[,]" matches a comma).  MS_EUSAGE with a one-line message that
+ * starts with label ("--database-names") and says what to write instead.
+ */
+int ms_selection_check(const char *label, const char *patterns, ms_error *err);
+
 /* 1 if name matches a ';'-separated list of names or globs (NULL list = all). */
 int ms_selection_match(const char *patterns, const char *name);
 

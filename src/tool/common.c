@@ -157,35 +157,10 @@ static int push(const char ***list, size_t *n, const char *v)
 
 int ms_check_database_names(const char *cmd, const char *v)
 {
-	char fixed[1024];
-	int depth = 0, comma = 0, named = 0;
-	size_t i, n = 0;
+	ms_error err;
 
-	for (i = 0; v[i]; i++) {
-		char ch = v[i];
-
-		/* A ',' inside [...] is a glob character class, which may name a comma. */
-		if (ch == '[')
-			depth = 1;
-		else if (ch == ']')
-			depth = 0;
-		else if (ch == ',' && !depth) {
-			comma = 1;
-			ch = ';';
-		}
-		if (ch != ';' && ch != ' ' && ch != '\t')
-			named = 1;
-		if (n + 1 < sizeof(fixed))
-			fixed[n++] = ch;
-	}
-	fixed[n] = '\0';
-	if (comma)
-		return ms_usage_error(cmd, "--database-names '%s' holds a ',': names are separated "
-				      "by ';': write '%s' ('[,]' matches a comma in a name)",
-				      v, fixed);
-	if (!named)
-		return ms_usage_error(cmd, "--database-names '%s' selects nothing; omit the flag to "
-				      "select every database", v);
+	if (ms_selection_check("--database-names", v, &err) < 0)
+		return ms_usage_error(cmd, "%s", err.message);
 	return 0;
 }
 

@@ -141,29 +141,35 @@ static int check_rename(const char *rule, ms_error *err)
 	return 0;
 }
 
-/*
- * A selection names something (not only ';' and spaces) and holds no ','
- * outside a glob's [...] (names are separated by ';'; "[,]" matches a comma).
- */
-static int check_selection(const char *sel, ms_error *err)
+int ms_selection_check(const char *label, const char *sel, ms_error *err)
 {
-	int in_class = 0, named = 0;
+	ms_buf fixed = MS_BUF_INIT(4096);
+	int in_class = 0, named = 0, comma = 0, rc = 0;
 	const char *p;
 
 	for (p = sel; *p; p++) {
-		if (*p == '[' || *p == ']')
-			in_class = *p == '[';
-		else if (*p == ',' && !in_class)
-			return ms_error_set(err, MS_EUSAGE,
-					    "database selection '%s' holds a ',': names are separated "
-					    "by ';' ('[,]' matches a comma in a name)", sel);
-		named |= *p != ';' && *p != ' ' && *p != '\t';
+		char ch = *p;
+
+		/* A ',' inside [...] is a glob character class, which may name a comma. */
+		if (ch == '[' || ch == ']') {
+			in_class = ch == '[';
+		} else if (ch == ',' && !in_class) {
+			comma = 1;
+			ch = ';';
+		}
+		named |= ch != ';' && ch != ' ' && ch != '\t';
+		ms_buf_addc(&fixed, ch);
 	}
-	if (!named)
-		return ms_error_set(err, MS_EUSAGE,
-				    "database selection '%s' selects nothing: leave it out to select "
-				    "every database", sel);
-	return 0;
+	if (comma)
+		rc = ms_error_set(err, MS_EUSAGE,
+				  "%s '%s' holds a ',': names are separated by ';': write '%s' ('[,]' "
+				  "matches a comma in a name)", label, sel, ms_buf_cstr(&fixed));
+	else if (!named)
+		rc = ms_error_set(err, MS_EUSAGE,
+				  "%s '%s' selects nothing; leave it out to select every database",
+				  label, sel);
+	ms_buf_free(&fixed);
+	return rc;
 }
 
 int ms_sync_options_check(const ms_sync_options *o, ms_error *err)
@@ -171,7 +177,7 @@ int ms_sync_options_check(const ms_sync_options *o, ms_error *err)
 	size_t i, j;
 	int rc;
 
-	if (o->databases && (rc = check_selection(o->databases, err)) < 0)
+	if (o->databases && (rc = ms_selection_check("database selection", o->databases, err)) < 0)
 		return rc;
 	if (o->database_prefix && !mapped_name_ok(o->database_prefix))
 		return ms_error_set(err, MS_EUSAGE,
