@@ -32,6 +32,8 @@ struct ms_http {
 	ms_http_api_handler api_handler; /* an API server */
 	void *ctx;
 	int port;   /* as bound, in case the daemon cannot say */
+	const char *tls_cert, *tls_key;  /* PEM, borrowed while the daemon starts */
+	MHD_socket quiesced;             /* the listening socket once quiesced, else 0 */
 };
 
 typedef union http_addr {
@@ -190,10 +192,25 @@ static int start_daemon(ms_http *h, const char *listen, unsigned int flags,
 				    listen ? listen : "");
 	if (addr.sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access, h, MHD_OPTION_SOCK_ADDR,
-				     &addr.sa, MHD_OPTION_CONNECTION_LIMIT, max_connections,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_END);
+	if (h->tls_cert) {
+		struct MHD_OptionItem tls[] = {
+			{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)h->tls_cert },
+			{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)h->tls_key },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+
+		h->daemon = MHD_start_daemon(
+			flags | MHD_USE_TLS, 0, NULL, NULL, access, h, MHD_OPTION_SOCK_ADDR, &addr.sa,
+			MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+			MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	} else {
+		h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access, h, MHD_OPTION_SOCK_ADDR,
+					     &addr.sa, MHD_OPTION_CONNECTION_LIMIT, max_connections,
+					     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+					     MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+					     MHD_OPTION_END);
+	}
 	if (!h->daemon) {
 		e = probe_bind(&addr, alen);
 		if (e)
@@ -209,7 +226,8 @@ static int start_daemon(ms_http *h, const char *listen, unsigned int flags,
 static int new_server(ms_http **out, const char *listen, ms_http_handler handler,
 		      ms_http_api_handler api_handler, void *ctx, unsigned int flags,
 		      MHD_AccessHandlerCallback access, unsigned int max_connections,
-		      MHD_RequestCompletedCallback completed, ms_error *err)
+		      MHD_RequestCompletedCallback completed, const char *tls_cert,
+		      const char *tls_key, ms_error *err)
 {
 	ms_http *h;
 	int rc;
@@ -221,7 +239,11 @@ static int new_server(ms_http **out, const char *listen, ms_http_handler handler
 	h->handler = handler;
 	h->api_handler = api_handler;
 	h->ctx = ctx;
-	if ((rc = start_daemon(h, listen, flags, access, max_connections, completed, err)) < 0) {
+	h->tls_cert = tls_cert;
+	h->tls_key = tls_key;
+	rc = start_daemon(h, listen, flags, access, max_connections, completed, err);
+	h->tls_cert = h->tls_key = NULL;
+	if (rc < 0) {
 		free(h);
 		return rc;
 	}
@@ -233,7 +255,8 @@ int ms_http_start(ms_http **out, const char *listen, ms_http_handler handler, vo
 		  ms_error *err)
 {
 	return new_server(out, listen, handler, NULL, ctx,
-			  MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, on_request, 64, NULL, err);
+			  MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, on_request, 64, NULL, NULL,
+			  NULL, err);
 }
 
 /* ---- the API server ----------------------------------------------------- */
@@ -352,14 +375,31 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 	}
 }
 
+int ms_http_start_api_config(ms_http **out, const ms_http_api_config *cfg,
+			     ms_http_api_handler handler, void *ctx, ms_error *err)
+{
+	if (!cfg->tls_cert_pem != !cfg->tls_key_pem)
+		return ms_error_set(err, MS_EINVAL, "a TLS certificate needs its key");
+	return new_server(out, cfg->listen, NULL, handler, ctx,
+			  MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				  MHD_USE_POLL | MHD_USE_ITC,
+			  on_api_request, cfg->max_connections ? cfg->max_connections : 64,
+			  api_completed, cfg->tls_cert_pem, cfg->tls_key_pem, err);
+}
+
 int ms_http_start_api(ms_http **out, const char *listen, unsigned max_connections,
 		      ms_http_api_handler handler, void *ctx, ms_error *err)
 {
-	return new_server(out, listen, NULL, handler, ctx,
-			  MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				  MHD_USE_POLL,
-			  on_api_request, max_connections ? max_connections : 64, api_completed,
-			  err);
+	ms_http_api_config cfg = { listen, max_connections, NULL, NULL };
+
+	return ms_http_start_api_config(out, &cfg, handler, ctx, err);
+}
+
+void ms_http_quiesce(ms_http *h)
+{
+	if (h && h->daemon && !h->quiesced) {
+		h->quiesced = MHD_quiesce_daemon(h->daemon);
+	}
 }
 
 int ms_http_port(const ms_http *h)
@@ -377,5 +417,8 @@ void ms_http_stop(ms_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->daemon);
+	/* a quiesced daemon leaves its listening socket to the caller */
+	if (h->quiesced > 0)
+		close(h->quiesced);
 	free(h);
 }

@@ -78,6 +78,21 @@ typedef void (*ms_http_api_handler)(const ms_http_request *req, ms_http_response
  */
 int ms_http_start_api(ms_http **out, const char *listen, unsigned max_connections,
 		      ms_http_api_handler handler, void *ctx, ms_error *err);
+/* An API server's settings; tls_cert_pem and tls_key_pem (PEM text) make it HTTPS. */
+typedef struct ms_http_api_config {
+	const char *listen;
+	unsigned max_connections;      /* 0: 64 */
+	const char *tls_cert_pem;      /* NULL: plain HTTP */
+	const char *tls_key_pem;       /* with the certificate; read at start only */
+} ms_http_api_config;
+
+int ms_http_start_api_config(ms_http **out, const ms_http_api_config *cfg,
+			     ms_http_api_handler handler, void *ctx, ms_error *err);
+/*
+ * Stop accepting connections; those open go on until ms_http_stop (for a
+ * drain: wait for the requests in flight, then stop).
+ */
+void ms_http_quiesce(ms_http *h);
 int ms_http_port(const ms_http *h);
 void ms_http_stop(ms_http *h);
 

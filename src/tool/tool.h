@@ -113,5 +113,6 @@ int cmd_plan(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_store(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -1,0 +1,705 @@
+/*
+ * Glue operations on partitions: CreatePartition, BatchCreatePartition,
+ * GetPartition, GetPartitions, BatchGetPartition, UpdatePartition,
+ * BatchUpdatePartition, DeletePartition, BatchDeletePartition.
+ *
+ * GetPartitions pages through the table in the order of the partitions'
+ * canonical values (ms_catalog_scan_partitions_range): its NextToken holds
+ * the last values returned, so a page costs what it returns, and a
+ * Segment keeps to its share of the table.  Its Expression is Glue's
+ * partition filter (metasync/filter.h), evaluated here on each partition.
+ * Batch operations are one transaction each, with per-item Errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metasync/filter.h"
+#include "server/glue_internal.h"
+
+#define NAME_BUF (4 * MS_NAME_MAX + 1)
+#define GETPARTITIONS_DEFAULT 1000
+#define PAGE_TEXT_MAX ((size_t)12 << 20)   /* a page's body stops growing past this */
+#define KEYS_MAX MS_LINE_VALUES_MAX
+
+/* The table whose partitions a request concerns, and its partition keys. */
+typedef struct part_table {
+	char db[NAME_BUF], name[NAME_BUF];
+	ms_entity *table;
+	ms_filter_key keys[KEYS_MAX];
+	size_t nkeys;
+} part_table;
+
+static void part_table_free(part_table *t)
+{
+	ms_entity_free(t->table);
+	t->table = NULL;
+}
+
+/* Read DatabaseName and TableName, open the catalog, fetch the table and its keys. */
+static int open_table(glue_call *c, part_table *t, ms_access access)
+{
+	const cJSON *keys, *k;
+	ms_error err;
+	int rc;
+
+	if (glue_in_name(c, c->in, "DatabaseName", 1, t->db, sizeof(t->db)) < 0 ||
+	    glue_in_name(c, c->in, "TableName", 1, t->name, sizeof(t->name)) < 0 ||
+	    glue_catalog(c, t->db, access) < 0)
+		return -1;
+	ms_error_clear(&err);
+	rc = ms_catalog_get_table(c->cat, t->db, t->name, &t->table, &err);
+	if (rc == MS_ENOTFOUND) {
+		if (glue_need_database(c, t->db) < 0)
+			return -1;
+		return glue_fail(c, GLUE_E_NOT_FOUND, "Table %s not found.", t->name);
+	}
+	if (rc < 0)
+		return glue_fail_err(c, rc, &err);
+	keys = cJSON_GetObjectItemCaseSensitive(t->table->doc, "PartitionKeys");
+	t->nkeys = 0;
+	cJSON_ArrayForEach(k, keys) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(k, "Name");
+		const cJSON *ty = cJSON_GetObjectItemCaseSensitive(k, "Type");
+
+		if (t->nkeys == KEYS_MAX || !cJSON_IsString(n))
+			break;
+		t->keys[t->nkeys].name = n->valuestring;
+		t->keys[t->nkeys].type = cJSON_IsString(ty) ? ty->valuestring : NULL;
+		t->nkeys++;
+	}
+	return 0;
+}
+
+/*
+ * The partition entity of a PartitionInput of t (new), checked against the
+ * table's keys; -1 with the call failed, or, with item set, MS_EINVAL with
+ * err filled for the batch item's error.
+ */
+static int partition_from_input(glue_call *c, const part_table *t, const cJSON *input,
+				ms_entity **out, ms_error *err)
+{
+	cJSON *doc = cJSON_Duplicate(input, 1);
+	int rc;
+
+	*out = NULL;
+	if (!doc)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	if ((rc = ms_glue_input_check(MS_KIND_PARTITION, doc, err)) < 0) {
+		cJSON_Delete(doc);
+		return rc;
+	}
+	if ((rc = ms_entity_from_glue(out, MS_KIND_PARTITION, doc, t->db, t->name, err)) < 0)
+		return rc;
+	if ((rc = ms_partition_check_values(t->table, *out, err)) < 0) {
+		ms_entity_free(*out);
+		*out = NULL;
+	}
+	(void)c;
+	return rc;
+}
+
+static int partition_exists(glue_call *c, const part_table *t, const char *vkey, int *exists)
+{
+	ms_entity *e = NULL;
+	ms_error err;
+	int rc;
+
+	ms_error_clear(&err);
+	rc = ms_catalog_get_partition(c->cat, t->db, t->name, vkey, &e, &err);
+	ms_entity_free(e);
+	if (rc < 0 && rc != MS_ENOTFOUND)
+		return glue_fail_err(c, rc, &err);
+	*exists = rc == 0;
+	return 0;
+}
+
+/* A batch item for input's values (copied when they are a list), under key. */
+static cJSON *batch_item(cJSON *errors, const char *key, const cJSON *values)
+{
+	cJSON *item = cJSON_CreateObject();
+
+	if (!item || !cJSON_AddItemToArray(errors, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	if (cJSON_IsArray(values))
+		cJSON_AddItemToObject(item, key, cJSON_Duplicate(values, 1));
+	return item;
+}
+
+static int item_failed(glue_call *c, cJSON *errors, const char *key, const cJSON *values,
+		       const char *etype, const char *message)
+{
+	cJSON *item = batch_item(errors, key, values);
+
+	if (!item || glue_item_error(item, etype, "%s", message) < 0)
+		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+	return 0;
+}
+
+/* ---- create --------------------------------------------------------------- */
+
+typedef struct part_batch {
+	part_table t;
+	const cJSON *inputs;   /* PartitionInputList, or NULL: one */
+	const cJSON *one;
+	cJSON *errors;         /* NULL: fail the call instead */
+} part_batch;
+
+/* One input of a create: 1 when *out is to be created, 0 when it is an item error. */
+static int create_one(glue_call *c, part_batch *b, const cJSON *input, ms_entity **out,
+		      ms_entity *const *taken, size_t ntaken)
+{
+	const cJSON *values = cJSON_GetObjectItemCaseSensitive(input, "Values");
+	ms_error err;
+	int rc, exists = 0;
+	size_t i;
+
+	ms_error_clear(&err);
+	if (!cJSON_IsObject(input))
+		return glue_fail(c, GLUE_E_SERIALIZATION, "PartitionInputList must hold structures");
+	if ((rc = partition_from_input(c, &b->t, input, out, &err)) < 0) {
+		if (rc != MS_EINVAL && rc != MS_ETOOBIG)
+			return glue_fail_err(c, rc, &err);
+		if (!b->errors)
+			return glue_fail(c, GLUE_E_INVALID, "%s", err.message);
+		return item_failed(c, b->errors, "PartitionValues", values, GLUE_E_INVALID,
+				   err.message);
+	}
+	for (i = 0; i < ntaken && !exists; i++)
+		exists = strcmp(taken[i]->vkey, (*out)->vkey) == 0;
+	if (!exists && partition_exists(c, &b->t, (*out)->vkey, &exists) < 0)
+		return -1;
+	if (!exists)
+		return 1;
+	ms_entity_free(*out);
+	*out = NULL;
+	if (!b->errors)
+		return glue_fail(c, GLUE_E_EXISTS, "Partition already exists.");
+	return item_failed(c, b->errors, "PartitionValues", values, GLUE_E_EXISTS,
+			   "Partition already exists.");
+}
+
+static int create_in_txn(glue_call *c, void *ctx)
+{
+	part_batch *b = ctx;
+	ms_entity *parts[100] = { NULL };
+	size_t n = 0, i;
+	const cJSON *input;
+	ms_error err;
+	int rc = 0;
+
+	if (!b->inputs) {
+		rc = create_one(c, b, b->one, &parts[0], parts, 0);
+		n = rc == 1;
+	} else {
+		cJSON_ArrayForEach(input, b->inputs) {
+			if ((rc = create_one(c, b, input, &parts[n], parts, n)) < 0)
+				break;
+			n += rc == 1;
+		}
+	}
+	if (rc >= 0 && n) {
+		ms_error_clear(&err);
+		if ((rc = ms_catalog_put_partitions(c->cat, b->t.db, b->t.name, parts, n, &err)) < 0)
+			rc = glue_fail_err(c, rc, &err);
+	}
+	for (i = 0; i < n; i++)
+		ms_entity_free(parts[i]);
+	return rc < 0 ? -1 : 0;
+}
+
+static int create_partition(glue_call *c)
+{
+	part_batch b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	if (glue_in_object(c, c->in, "PartitionInput", 1, &b.one) < 0 ||
+	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0) {
+		part_table_free(&b.t);
+		return -1;
+	}
+	rc = glue_in_txn(c, create_in_txn, &b);
+	part_table_free(&b.t);
+	return rc;
+}
+
+static int batch_create_partition(glue_call *c)
+{
+	part_batch b;
+	int rc = -1;
+
+	memset(&b, 0, sizeof(b));
+	if (glue_in_array(c, c->in, "PartitionInputList", 1, 0, 100, &b.inputs) < 0 ||
+	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0)
+		goto done;
+	if (!(b.errors = cJSON_AddArrayToObject(c->out, "Errors"))) {
+		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	rc = glue_in_txn(c, create_in_txn, &b);
+done:
+	part_table_free(&b.t);
+	return rc;
+}
+
+/* ---- read ----------------------------------------------------------------- */
+
+/* Append p's Glue output shape to out, without its columns when exclude_columns. */
+static int partition_text(glue_call *c, ms_entity *p, int exclude_columns, ms_buf *out)
+{
+	ms_error err;
+	int rc;
+
+	ms_error_clear(&err);
+	if (exclude_columns) {
+		cJSON *sd;
+
+		if ((rc = ms_entity_parse(p, &err)) < 0)
+			return glue_fail_err(c, MS_EIO, &err);
+		sd = cJSON_GetObjectItemCaseSensitive(p->doc, "StorageDescriptor");
+		if (sd)
+			cJSON_DeleteItemFromObjectCaseSensitive(sd, "Columns");
+	}
+	if ((rc = ms_entity_to_glue_output(p, out, 0, &err)) < 0)
+		return glue_fail_err(c, MS_EIO, &err);
+	return 0;
+}
+
+typedef struct page {
+	glue_call *c;
+	const ms_partition_filter *filter;
+	long long left;
+	int exclude_columns;
+	int more;
+	size_t count;
+	char *last;       /* vkey of the last partition on the page */
+	ms_buf *text;
+} page;
+
+static int values_of(const ms_entity *p, const char **v, size_t max)
+{
+	const cJSON *vals = p->doc ? cJSON_GetObjectItemCaseSensitive(p->doc, "Values") : NULL;
+	const cJSON *x;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(x, vals) {
+		if (n == max)
+			break;
+		v[n++] = cJSON_IsString(x) ? x->valuestring : NULL;
+	}
+	return (int)n;
+}
+
+static int page_add(page *pg, ms_entity *p)
+{
+	if (pg->filter) {
+		const char *v[KEYS_MAX];
+		int n;
+		ms_error err;
+
+		if (!p->doc && ms_entity_parse(p, &err) < 0)
+			return glue_fail_err(pg->c, MS_EIO, &err);
+		n = values_of(p, v, KEYS_MAX);
+		if (!ms_partition_filter_match(pg->filter, v, (size_t)n))
+			return 0;
+	}
+	if (pg->left == 0 || pg->text->len > PAGE_TEXT_MAX) {
+		pg->more = 1;
+		return 1;
+	}
+	if ((pg->count && ms_buf_addc(pg->text, ',') < 0) ||
+	    partition_text(pg->c, p, pg->exclude_columns, pg->text) < 0)
+		return MS_ERROR;
+	free(pg->last);
+	if (!(pg->last = strdup(p->vkey)))
+		return MS_ENOMEM;
+	pg->left--;
+	pg->count++;
+	return 0;
+}
+
+static int on_partition(ms_entity *p, void *ctx, ms_error *err)
+{
+	int rc = page_add(ctx, p);
+
+	(void)err;
+	ms_entity_free(p);
+	return rc;
+}
+
+/* Segment of GetPartitions into range (0 segments when absent). */
+static int in_segment(glue_call *c, ms_scan_range *range)
+{
+	const cJSON *seg;
+	long long number = -1, total = -1;
+
+	if (glue_in_object(c, c->in, "Segment", 0, &seg) < 0)
+		return -1;
+	if (!seg)
+		return 0;
+	if (glue_in_int(c, seg, "SegmentNumber", 0, 9, &number) < 0 ||
+	    glue_in_int(c, seg, "TotalSegments", 1, 10, &total) < 0)
+		return -1;
+	if (number < 0 || total < 0)
+		return glue_fail(c, GLUE_E_INVALID,
+				 "Segment needs SegmentNumber and TotalSegments");
+	if (number >= total)
+		return glue_fail(c, GLUE_E_INVALID,
+				 "SegmentNumber must be less than TotalSegments");
+	range->segment = (unsigned)number;
+	range->segments = (unsigned)total;
+	return 0;
+}
+
+static int scan_page(glue_call *c, part_table *t, ms_scan_range *range, page *pg)
+{
+	ms_error err;
+	int rc;
+
+	ms_error_clear(&err);
+	if (ms_buf_adds(pg->text, "{\"Partitions\":[") < 0)
+		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+	rc = ms_catalog_scan_partitions_range(c->cat, t->db, t->name, range,
+					      pg->exclude_columns ? 0 : MS_SCAN_RAW, on_partition,
+					      pg, &err);
+	if (rc < 0 && c->etype)
+		return -1;
+	if (rc < 0)
+		return glue_fail_err(c, rc, &err);
+	if (ms_buf_addc(pg->text, ']') < 0)
+		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+	if (pg->more) {
+		char *tok = glue_token_encode("part", pg->last);
+
+		if (!tok || ms_buf_printf(pg->text, ",\"NextToken\":\"%s\"", tok) < 0) {
+			free(tok);
+			return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+		}
+		free(tok);
+	}
+	if (ms_buf_addc(pg->text, '}') < 0)
+		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+	c->text_used = 1;
+	return 0;
+}
+
+static int get_partitions(glue_call *c)
+{
+	part_table t;
+	const char *expr;
+	long long max = GETPARTITIONS_DEFAULT;
+	ms_partition_filter *filter = NULL;
+	ms_scan_range range;
+	char *after = NULL;
+	page pg;
+	ms_error err;
+	int rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	memset(&range, 0, sizeof(range));
+	memset(&pg, 0, sizeof(pg));
+	if (glue_in_string(c, c->in, "Expression", 0, 0, MS_FILTER_EXPR_MAX, &expr) < 0 ||
+	    glue_in_int(c, c->in, "MaxResults", 1, 1000, &max) < 0 ||
+	    glue_in_bool(c, c->in, "ExcludeColumnSchema", &pg.exclude_columns) < 0 ||
+	    in_segment(c, &range) < 0 || glue_token_parse(c, "part", &after) < 0 ||
+	    open_table(c, &t, MS_ACCESS_READ) < 0)
+		goto done;
+	ms_error_clear(&err);
+	if (expr && ms_partition_filter_parse(&filter, expr, t.keys, t.nkeys, &err) < 0) {
+		glue_fail(c, GLUE_E_INVALID, "%s", err.message);
+		goto done;
+	}
+	range.after = after;
+	pg.c = c;
+	pg.filter = filter;
+	pg.left = max;
+	pg.text = c->text;
+	rc = scan_page(c, &t, &range, &pg);
+done:
+	ms_partition_filter_free(filter);
+	free(pg.last);
+	free(after);
+	part_table_free(&t);
+	return rc;
+}
+
+static int get_partition(glue_call *c)
+{
+	part_table t;
+	char *vkey = NULL;
+	ms_entity *p = NULL;
+	ms_error err;
+	int rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	if (glue_in_values(c, c->in, "PartitionValues", &vkey) < 0 ||
+	    open_table(c, &t, MS_ACCESS_READ) < 0)
+		goto done;
+	ms_error_clear(&err);
+	rc = ms_catalog_get_partition(c->cat, t.db, t.name, vkey, &p, &err);
+	if (rc == MS_ENOTFOUND)
+		rc = glue_fail(c, GLUE_E_NOT_FOUND, "Partition not found.");
+	else if (rc < 0)
+		rc = glue_fail_err(c, rc, &err);
+	else
+		rc = glue_add_entity(c, c->out, "Partition", p);
+done:
+	ms_entity_free(p);
+	free(vkey);
+	part_table_free(&t);
+	return rc;
+}
+
+static int batch_get_partition(glue_call *c)
+{
+	part_table t;
+	const cJSON *list, *item;
+	cJSON *parts;
+	int rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	if (glue_in_array(c, c->in, "PartitionsToGet", 1, 0, 1000, &list) < 0 ||
+	    open_table(c, &t, MS_ACCESS_READ) < 0)
+		goto done;
+	if (!(parts = cJSON_AddArrayToObject(c->out, "Partitions")) ||
+	    !cJSON_AddArrayToObject(c->out, "UnprocessedKeys")) {
+		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	cJSON_ArrayForEach(item, list) {
+		char *vkey = NULL;
+		ms_entity *p = NULL;
+		ms_error err;
+		int got;
+
+		if (!cJSON_IsObject(item)) {
+			glue_fail(c, GLUE_E_SERIALIZATION, "PartitionsToGet must hold structures");
+			goto done;
+		}
+		if (glue_in_values(c, item, "Values", &vkey) < 0)
+			goto done;
+		ms_error_clear(&err);
+		got = ms_catalog_get_partition(c->cat, t.db, t.name, vkey, &p, &err);
+		free(vkey);
+		if (got < 0 && got != MS_ENOTFOUND) {
+			glue_fail_err(c, got, &err);
+			goto done;
+		}
+		if (got == 0 && glue_add_entity(c, parts, NULL, p) < 0) {
+			ms_entity_free(p);
+			goto done;
+		}
+		ms_entity_free(p);
+	}
+	rc = 0;
+done:
+	part_table_free(&t);
+	return rc;
+}
+
+/* ---- update --------------------------------------------------------------- */
+
+/* Update one partition (old values, input); 0, -1 (call failed), or an item error added. */
+static int update_one(glue_call *c, part_batch *b, const cJSON *old_values, const cJSON *input)
+{
+	char *old = NULL;
+	ms_entity *p = NULL;
+	ms_error err;
+	int rc, exists = 0;
+
+	ms_error_clear(&err);
+	if (glue_in_values(c, old_values ? old_values : c->in, "PartitionValueList", &old) < 0)
+		return -1;
+	if (partition_exists(c, &b->t, old, &exists) < 0)
+		goto fail;
+	if (!exists) {
+		rc = b->errors ? item_failed(c, b->errors, "PartitionValueList",
+					     cJSON_GetObjectItemCaseSensitive(old_values,
+									      "PartitionValueList"),
+					     GLUE_E_NOT_FOUND, "Partition not found.")
+			       : glue_fail(c, GLUE_E_NOT_FOUND, "Partition not found.");
+		free(old);
+		return rc;
+	}
+	if ((rc = partition_from_input(c, &b->t, input, &p, &err)) < 0) {
+		free(old);
+		if (rc != MS_EINVAL && rc != MS_ETOOBIG)
+			return glue_fail_err(c, rc, &err);
+		if (!b->errors)
+			return glue_fail(c, GLUE_E_INVALID, "%s", err.message);
+		return item_failed(c, b->errors, "PartitionValueList",
+				   cJSON_GetObjectItemCaseSensitive(old_values, "PartitionValueList"),
+				   GLUE_E_INVALID, err.message);
+	}
+	if (strcmp(old, p->vkey) != 0) {
+		const char *olds[1] = { old };
+
+		if (partition_exists(c, &b->t, p->vkey, &exists) < 0)
+			goto fail;
+		if (exists) {
+			rc = glue_fail(c, GLUE_E_EXISTS, "Partition already exists.");
+			goto out;
+		}
+		if ((rc = ms_catalog_delete_partitions(c->cat, b->t.db, b->t.name, olds, 1, &err)) <
+		    0) {
+			rc = glue_fail_err(c, rc, &err);
+			goto out;
+		}
+	}
+	if ((rc = ms_catalog_put_partitions(c->cat, b->t.db, b->t.name, &p, 1, &err)) < 0)
+		rc = glue_fail_err(c, rc, &err);
+out:
+	ms_entity_free(p);
+	free(old);
+	return rc < 0 ? -1 : 0;
+fail:
+	free(old);
+	return -1;
+}
+
+static int update_in_txn(glue_call *c, void *ctx)
+{
+	part_batch *b = ctx;
+	const cJSON *entry;
+
+	if (!b->inputs)
+		return update_one(c, b, NULL, b->one);
+	cJSON_ArrayForEach(entry, b->inputs) {
+		const cJSON *input;
+
+		if (!cJSON_IsObject(entry))
+			return glue_fail(c, GLUE_E_SERIALIZATION, "Entries must hold structures");
+		if (glue_in_object(c, entry, "PartitionInput", 1, &input) < 0 ||
+		    update_one(c, b, entry, input) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int update_partition(glue_call *c)
+{
+	part_batch b;
+	int rc = -1;
+
+	memset(&b, 0, sizeof(b));
+	if (glue_in_object(c, c->in, "PartitionInput", 1, &b.one) < 0 ||
+	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0)
+		goto done;
+	rc = glue_in_txn(c, update_in_txn, &b);
+done:
+	part_table_free(&b.t);
+	return rc;
+}
+
+static int batch_update_partition(glue_call *c)
+{
+	part_batch b;
+	int rc = -1;
+
+	memset(&b, 0, sizeof(b));
+	if (glue_in_array(c, c->in, "Entries", 1, 1, 100, &b.inputs) < 0 ||
+	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0)
+		goto done;
+	if (!(b.errors = cJSON_AddArrayToObject(c->out, "Errors"))) {
+		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	rc = glue_in_txn(c, update_in_txn, &b);
+done:
+	part_table_free(&b.t);
+	return rc;
+}
+
+/* ---- delete --------------------------------------------------------------- */
+
+static int delete_one(glue_call *c, part_batch *b, const cJSON *holder, const char *member)
+{
+	char *vkey = NULL;
+	const char *keys[1];
+	ms_error err;
+	int rc, exists = 0;
+
+	if (glue_in_values(c, holder, member, &vkey) < 0)
+		return -1;
+	if (partition_exists(c, &b->t, vkey, &exists) < 0) {
+		free(vkey);
+		return -1;
+	}
+	if (!exists) {
+		free(vkey);
+		if (!b->errors)
+			return glue_fail(c, GLUE_E_NOT_FOUND, "Partition not found.");
+		return item_failed(c, b->errors, "PartitionValues",
+				   cJSON_GetObjectItemCaseSensitive(holder, member), GLUE_E_NOT_FOUND,
+				   "Partition not found.");
+	}
+	keys[0] = vkey;
+	ms_error_clear(&err);
+	rc = ms_catalog_delete_partitions(c->cat, b->t.db, b->t.name, keys, 1, &err);
+	free(vkey);
+	return rc < 0 ? glue_fail_err(c, rc, &err) : 0;
+}
+
+static int delete_in_txn(glue_call *c, void *ctx)
+{
+	part_batch *b = ctx;
+	const cJSON *item;
+
+	if (!b->inputs)
+		return delete_one(c, b, c->in, "PartitionValues");
+	cJSON_ArrayForEach(item, b->inputs) {
+		if (!cJSON_IsObject(item))
+			return glue_fail(c, GLUE_E_SERIALIZATION,
+					 "PartitionsToDelete must hold structures");
+		if (delete_one(c, b, item, "Values") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int delete_partition(glue_call *c)
+{
+	part_batch b;
+	int rc = -1;
+
+	memset(&b, 0, sizeof(b));
+	if (open_table(c, &b.t, MS_ACCESS_WRITE) == 0)
+		rc = glue_in_txn(c, delete_in_txn, &b);
+	part_table_free(&b.t);
+	return rc;
+}
+
+static int batch_delete_partition(glue_call *c)
+{
+	part_batch b;
+	int rc = -1;
+
+	memset(&b, 0, sizeof(b));
+	if (glue_in_array(c, c->in, "PartitionsToDelete", 1, 0, 25, &b.inputs) < 0 ||
+	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0)
+		goto done;
+	if (!(b.errors = cJSON_AddArrayToObject(c->out, "Errors"))) {
+		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	rc = glue_in_txn(c, delete_in_txn, &b);
+done:
+	part_table_free(&b.t);
+	return rc;
+}
+
+const glue_op glue_partition_ops[] = {
+	{ "CreatePartition", create_partition },
+	{ "BatchCreatePartition", batch_create_partition },
+	{ "GetPartition", get_partition },
+	{ "GetPartitions", get_partitions },
+	{ "BatchGetPartition", batch_get_partition },
+	{ "UpdatePartition", update_partition },
+	{ "BatchUpdatePartition", batch_update_partition },
+	{ "DeletePartition", delete_partition },
+	{ "BatchDeletePartition", batch_delete_partition },
+	{ NULL, NULL },
+};
