@@ -749,15 +749,15 @@ static void target_op(const ms_http_request *req, char *op, size_t n)
 	memcpy(op, t, len + 1);
 }
 
-static int parse_body(glue_call *c, const ms_http_request *req)
+static int parse_body(glue_call *c, const char *body, size_t len)
 {
-	if (req->body_len == 0) {
+	if (len == 0) {
 		c->in = cJSON_CreateObject();
 		return c->in ? 0 : glue_fail(c, GLUE_E_INTERNAL, "out of memory");
 	}
-	if (!ms_utf8_valid(req->body, req->body_len))
+	if (!ms_utf8_valid(body, len))
 		return glue_fail(c, GLUE_E_SERIALIZATION, "Request body is not valid UTF-8");
-	c->in = cJSON_ParseWithLength(req->body, req->body_len);
+	c->in = cJSON_ParseWithLength(body, len);
 	if (!c->in)
 		return glue_fail(c, GLUE_E_SERIALIZATION, "Request body is not valid JSON");
 	if (!cJSON_IsObject(c->in))
@@ -765,19 +765,36 @@ static int parse_body(glue_call *c, const ms_http_request *req)
 	return 0;
 }
 
-/* Handle a signed request up to the operation's answer (or failure). */
-static void serve_call(glue_call *c, const ms_http_request *req, ms_http_response *resp,
-		       const glue_op **op, size_t *op_index)
+/* Run operation name (op when known) on body for the call's caller. */
+static void run_op(glue_call *c, const glue_op *op, const char *name, const char *body,
+		   size_t len)
 {
+	if (!op) {
+		glue_fail(c, "UnknownOperationException", "Unknown operation %s",
+			  name[0] ? name : "(no X-Amz-Target: AWSGlue.<Operation>)");
+		return;
+	}
+	if (parse_body(c, body, len) < 0)
+		return;
+	if (!(c->out = cJSON_CreateObject())) {
+		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+		return;
+	}
+	op->fn(c);
+}
+
+/* Handle a request up to the operation's answer (or failure). */
+static void serve_call(glue_call *c, const ms_http_request *req, ms_http_response *resp,
+		       size_t *op_index)
+{
+	const glue_op *op = NULL;
 	ms_sigv4_result res;
 	char name[GLUE_OP_NAME_MAX];
 
-	*op = NULL;
-	*op_index = MAX_OPS;
 	target_op(req, name, sizeof(name));
 	if (name[0])
-		*op = find_op(c->server, name, op_index);
-	c->op = *op ? (*op)->name : "Unknown";
+		op = find_op(c->server, name, op_index);
+	c->op = op ? op->name : "Unknown";
 	if (strcmp(req->method, "POST") != 0 || strcmp(req->path, "/") != 0) {
 		glue_fail(c, "UnknownOperationException", "Only POST / is served");
 		return;
@@ -789,18 +806,7 @@ static void serve_call(glue_call *c, const ms_http_request *req, ms_http_respons
 	}
 	if (authenticate(c, req, &res) < 0 || inject(c, resp))
 		return;
-	if (!*op) {
-		glue_fail(c, "UnknownOperationException", "Unknown operation %s",
-			  name[0] ? name : "(no X-Amz-Target: AWSGlue.<Operation>)");
-		return;
-	}
-	if (parse_body(c, req) < 0)
-		return;
-	if (!(c->out = cJSON_CreateObject())) {
-		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
-		return;
-	}
-	(*op)->fn(c);
+	run_op(c, op, name, req->body, req->body_len);
 }
 
 static void request_id(char out[37])
@@ -931,41 +937,73 @@ static int health_or_metrics(ms_glue *g, const ms_http_request *req, ms_http_res
 	return 1;
 }
 
+static void begin_call(ms_glue *g, glue_call *c, ms_buf *text)
+{
+	pthread_mutex_lock(&g->lock);
+	g->in_flight++;
+	pthread_mutex_unlock(&g->lock);
+	memset(c, 0, sizeof(*c));
+	c->server = g;
+	ms_buf_init(text, MS_HTTP_API_BODY_MAX);
+	c->text = text;
+}
+
+/* Give the catalog back, answer, log and count the call. */
+static void end_call(glue_call *c, ms_http_response *resp, size_t op_index, double t0)
+{
+	ms_glue *g = c->server;
+	char rid[37];
+
+	request_id(rid);
+	if (c->cat) {
+		/* a catalog left inside a failed transaction is closed, not pooled */
+		if (c->etype && c->status >= 500) {
+			ms_catalog_close(c->cat);
+			c->cat = NULL;
+		}
+		pool_give(g, c->catalog_id, c->cat);
+	}
+	answer(c, resp, rid);
+	log_call(g, c, rid, resp->close ? 0 : resp->status, now_mono() - t0);
+	account_metrics(g, op_index, c->etype, now_mono() - t0);
+	cJSON_Delete(c->in);
+	cJSON_Delete(c->out);
+	ms_buf_free(c->text);
+}
+
 void ms_glue_handle(const ms_http_request *req, ms_http_response *resp, void *ctx)
 {
 	ms_glue *g = ctx;
 	glue_call c;
-	const glue_op *op;
-	size_t op_index;
+	size_t op_index = MAX_OPS;
 	ms_buf text;
-	char rid[37];
 	double t0 = now_mono();
 
 	if (health_or_metrics(g, req, resp))
 		return;
-	pthread_mutex_lock(&g->lock);
-	g->in_flight++;
-	pthread_mutex_unlock(&g->lock);
-	memset(&c, 0, sizeof(c));
-	c.server = g;
-	ms_buf_init(&text, MS_HTTP_API_BODY_MAX);
-	c.text = &text;
-	request_id(rid);
-	serve_call(&c, req, resp, &op, &op_index);
-	if (c.cat) {
-		/* a catalog left inside a failed transaction is closed, not pooled */
-		if (c.etype && c.status >= 500) {
-			ms_catalog_close(c.cat);
-			c.cat = NULL;
-		}
-		pool_give(g, c.catalog_id, c.cat);
-	}
-	answer(&c, resp, rid);
-	log_call(g, &c, rid, resp->close ? 0 : resp->status, now_mono() - t0);
-	account_metrics(g, op_index, c.etype, now_mono() - t0);
-	cJSON_Delete(c.in);
-	cJSON_Delete(c.out);
-	ms_buf_free(&text);
+	begin_call(g, &c, &text);
+	serve_call(&c, req, resp, &op_index);
+	end_call(&c, resp, op_index, t0);
+}
+
+void ms_glue_call_as(ms_glue *g, const char *account, const char *operation, const char *body,
+		     size_t len, ms_http_response *resp)
+{
+	glue_call c;
+	size_t op_index = MAX_OPS;
+	const glue_op *op;
+	ms_buf text;
+	char name[GLUE_OP_NAME_MAX];
+	double t0 = now_mono();
+
+	begin_call(g, &c, &text);
+	c.caller = account;
+	snprintf(c.region, sizeof(c.region), "us-east-1");
+	snprintf(name, sizeof(name), "%s", operation);
+	op = find_op(g, name, &op_index);
+	c.op = op ? op->name : "Unknown";
+	run_op(&c, op, name, body, len);
+	end_call(&c, resp, op_index, t0);
 }
 
 /* ---- metrics and health ------------------------------------------------- */

@@ -47,6 +47,14 @@ void ms_glue_free(ms_glue *g);
 /* The ms_http_api_handler: ctx is the ms_glue. */
 void ms_glue_handle(const ms_http_request *req, ms_http_response *resp, void *ctx);
 
+/*
+ * Run operation (e.g. "GetTable") on a JSON body as account, without HTTP
+ * or signing: for tests and the fuzz target, which reach the operations
+ * past the signature.  resp is filled as ms_glue_handle fills it.
+ */
+void ms_glue_call_as(ms_glue *g, const char *account, const char *operation, const char *body,
+		     size_t len, ms_http_response *resp);
+
 /* Requests being answered now. */
 long ms_glue_in_flight(ms_glue *g);
 

@@ -285,7 +285,8 @@ int glue_search_tables(glue_call *c)
 			rc = search_database(c, dbs.v[i], &q, &h);
 	if (rc < 0)
 		goto done;
-	qsort_r(h.v, h.n, sizeof(*h.v), hit_cmp, &q);
+	if (h.n > 1)
+		qsort_r(h.v, h.n, sizeof(*h.v), hit_cmp, &q);
 	rc = page_out(c, &h, max, offset);
 done:
 	for (i = 0; i < h.n; i++)
