@@ -15,6 +15,7 @@
  * usage: gen_export OUTPUT_DIR [PARTITIONS [DATABASES [TABLES]]]
  *        defaults: 1000000 partitions, 25 databases, 150 tables
  *
+ * The columns, values and numbers come from synth.h, which glue_load shares.
  * Standalone C11 + POSIX, no library dependency:
  *   gcc -O2 -std=c11 -o gen_export gen_export.c
  */
@@ -28,25 +29,15 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "synth.h"
+
 #define PART_BYTES (128ull * 1024 * 1024)
-#define NCOLS 10
 
-static const char *const col_names[NCOLS] = {
-	"id", "ts", "user_id", "country", "device", "amount", "currency", "status", "url", "payload",
-};
-static const char *const col_types[NCOLS] = {
-	"bigint", "timestamp", "bigint", "string", "string", "double", "string", "int", "string", "string",
-};
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng_state = SYNTH_SEED;
 
 static uint64_t rng(void)
 {
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
+	return synth_rng(&rng_state);
 }
 
 static void uuid(char out[37])
@@ -184,15 +175,15 @@ static void sb_add(struct sb *b, const char *fmt, ...)
 static void storage_descriptor(struct sb *b, const char *location)
 {
 	sb_add(b, "\"storageDescriptor\":{\"columns\":[");
-	for (int i = 0; i < NCOLS; i++)
-		sb_add(b, "%s{\"name\":\"%s\",\"type\":\"%s\"}", i ? "," : "", col_names[i],
-		       col_types[i]);
+	for (int i = 0; i < SYNTH_NCOLS; i++)
+		sb_add(b, "%s{\"name\":\"%s\",\"type\":\"%s\"}", i ? "," : "", synth_col_names[i],
+		       synth_col_types[i]);
 	sb_add(b,
 	       "],\"location\":\"%s\","
-	       "\"inputFormat\":\"org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat\","
-	       "\"outputFormat\":\"org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat\","
+	       "\"inputFormat\":\"" SYNTH_INPUT_FORMAT "\","
+	       "\"outputFormat\":\"" SYNTH_OUTPUT_FORMAT "\","
 	       "\"serdeInfo\":{\"serializationLibrary\":"
-	       "\"org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe\","
+	       "\"" SYNTH_SERDE "\","
 	       "\"parameters\":{\"serialization.format\":\"1\"}},"
 	       "\"compressed\":false,\"numberOfBuckets\":-1,\"storedAsSubDirectories\":false,"
 	       "\"bucketColumns\":[],\"sortColumns\":[],\"parameters\":{},"
@@ -279,32 +270,13 @@ int main(int argc, char **argv)
 		unsigned long d = t % ndbs;
 		unsigned long n = nparts / ntables + (t < nparts % ntables ? 1 : 0);
 		for (unsigned long i = 0; i < n; i++) {
-			/* dt = 2024-01-01 + i / 24 days, hour = i % 24 */
-			static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-			unsigned long day = i / 24, hour = i % 24;
-			int y = 2024, m = 0;
-			unsigned long dd = day;
-			for (;;) {
-				int ml = mdays[m];
-				if (m == 1 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-					ml = 28;
-				if (dd < (unsigned long)ml)
-					break;
-				dd -= (unsigned long)ml;
-				if (++m == 12) {
-					m = 0;
-					y++;
-				}
-			}
-			char dt[48];
-			snprintf(dt, sizeof dt, "%04d-%02d-%02lu", y, m + 1, dd + 1);
+			char dt[SYNTH_DT_MAX];
+			unsigned long hour = synth_values(i, dt), rows, size;
 			char loc[512];
 			snprintf(loc, sizeof loc,
 				 "s3://bench-lake/db_%03lu/events_%03lu/dt=%s/hour=%02lu/", d,
 				 t, dt, hour);
-			uint64_t r = rng();
-			unsigned long rows = 1000 + (unsigned long)(r % 9000000);
-			unsigned long size = rows * (180 + (unsigned long)((r >> 32) % 120));
+			synth_stats(rng(), &rows, &size);
 			b.n = 0;
 			sb_add(&b,
 			       "{\"database\":\"db_%03lu\",\"table\":\"events_%03lu\",\"type\":\"partition\","

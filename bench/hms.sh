@@ -93,28 +93,8 @@ gcc -O2 -std=c11 -Wall -Wextra -o "$GEN" "$REPO/bench/gen_export.c" || die "cann
 echo "metasync: $MS (built from $TREE)"
 
 # ---------------------------------------------------------------- data
-if [ -e "$UTIL/.complete" ] && [ -e "$SNAP/.complete" ]; then
-	say "reusing $SNAP"
-else
-	say "generate $PARTS partitions in the AWS utility's layout"
-	rm -rf "$UTIL" "$SNAP" "$CONV" "$CONV-wal" "$CONV-shm"
-	"$GEN" "$UTIL" "$PARTS"
-	touch "$UTIL/.complete"
-	say "convert to a metasync snapshot (import --allow-no-manifest, export)"
-	UDIR=$(ls -d "$UTIL"/????-??-??-??-??-??)
-	"$MS" import --input-path "$UDIR" --target "sqlite:$CONV?catalog-id=$SRC_ID" \
-		--allow-no-manifest --json >"$LOG/convert-import.json" ||
-		die "import of the utility export failed: $(cat "$LOG/convert-import.json")"
-	"$MS" export --source "sqlite:$CONV?catalog-id=$SRC_ID" --output-path "$SNAP" \
-		--json >"$LOG/convert-export.json" ||
-		die "export of the conversion catalog failed: $(cat "$LOG/convert-export.json")"
-	rm -f "$CONV" "$CONV-wal" "$CONV-shm"
-	touch "$SNAP/.complete"
-fi
-SNAPDIR=$SNAP/$(cat "$SNAP/LATEST")
-PLINES=$(cat "$SNAPDIR"/partitions/part-*.json | wc -l)
-[ "$PLINES" -eq "$PARTS" ] || die "snapshot has $PLINES partition lines, expected $PARTS"
-echo "snapshot: $SNAPDIR ($PLINES partition lines)"
+make_snapshot "$PARTS" 25 150 "$UTIL" "$CONV" "$SNAP" 1
+echo "snapshot: $SNAPDIR ($PARTS partition lines)"
 
 # ---------------------------------------------------------------- server
 # As in scripts/test-servers.sh: root cannot run postgres, so as root the

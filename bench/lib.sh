@@ -7,9 +7,17 @@
 die() { echo "bench: $*" >&2; exit 1; }
 say() { printf '\n== %s\n' "$*"; }
 now() { date +%s.%N; }
+# rm_db FILE: a sqlite catalog with its WAL, shared memory and journal.
+rm_db() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
+# machine MORE...: the line that describes the machine, MORE at its end.
+machine() {
+	echo "machine: nproc $(nproc), memory $(free -g | awk '/^Mem:/ { print $2 " GiB" }'), kernel $(uname -r), $*"
+}
 
 # run NAME REP OUTFILE CMD...: wall clock around the process, GNU time for
 # peak RSS and CPU; stdout to OUTFILE; a row in $RES unless REP is "warm".
+# Dies when CMD fails, unless its exit status is RUN_TOLERATE (when set):
+# that run counts, and RUN_RC holds its status.
 run() {
 	local name=$1 rep=$2 out=$3
 	shift 3
@@ -17,7 +25,9 @@ run() {
 	t0=$(now)
 	"$TIME" -o "$tf" -f '%M %U %S' "$@" >"$out" 2>"$LOG/$name.err" || rc=$?
 	t1=$(now)
-	if [ $rc -ne 0 ]; then
+	# shellcheck disable=SC2034 # read by the callers
+	RUN_RC=$rc
+	if [ $rc -ne 0 ] && [ "$rc" != "${RUN_TOLERATE:-}" ]; then
 		cat "$LOG/$name.err" >&2
 		[ "$out" = /dev/null ] || cat "$out" >&2
 		die "$name failed (exit $rc): $*"
@@ -26,6 +36,47 @@ run() {
 	wall=$(echo "$t1 - $t0" | bc)
 	printf '  %-16s %-5s %8.3f s  %7d KiB  user %6.2f  sys %6.2f\n' "$name" "$rep" "$wall" "$rss" "$usr" "$sys"
 	[ "$rep" = warm ] || printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rep" "$wall" "$rss" "$usr" "$sys" >>"$RES"
+}
+
+# make_snapshot PARTS DATABASES TABLES UTIL CONV SNAP REUSE: the benchmarks'
+# data.  gen_export writes PARTS partitions over DATABASES databases and
+# TABLES tables in the AWS utility's layout into UTIL; metasync turns them
+# into a snapshot with a manifest in the store SNAP (import
+# --allow-no-manifest into the sqlite catalog CONV, export, CONV deleted).
+# With REUSE 1, an earlier run's UTIL and SNAP are kept when both are
+# complete.  Needs GEN, MS, LOG and SRC_ID; sets SNAPDIR (the snapshot) and
+# PFILES (its partition part files), and checks they hold PARTS lines.
+make_snapshot() {
+	local parts=$1 dbs=$2 tables=$3 util=$4 conv=$5 snap=$6 reuse=$7 t0 udir lines
+	if [ "$reuse" = 1 ] && [ -e "$util/.complete" ] && [ -e "$snap/.complete" ]; then
+		say "reusing $util and $snap"
+	else
+		say "generate $parts partitions in the AWS utility's layout ($dbs databases, $tables tables)"
+		rm -rf "$util" "$snap" "$conv" "$conv-wal" "$conv-shm"
+		t0=$(now)
+		"$GEN" "$util" "$parts" "$dbs" "$tables"
+		touch "$util/.complete"
+		printf 'generated in %.1f s\n' "$(echo "$(now) - $t0" | bc)"
+
+		say "convert to a metasync snapshot (import --allow-no-manifest, export)"
+		udir=$(ls -d "$util"/????-??-??-??-??-??)
+		t0=$(now)
+		"$MS" import --input-path "$udir" --target "sqlite:$conv?catalog-id=$SRC_ID" \
+			--allow-no-manifest --json >"$LOG/convert-import.json" ||
+			die "import of the utility export failed: $(cat "$LOG/convert-import.json")"
+		"$MS" export --source "sqlite:$conv?catalog-id=$SRC_ID" --output-path "$snap" \
+			--json >"$LOG/convert-export.json" ||
+			die "export of the conversion catalog failed: $(cat "$LOG/convert-export.json")"
+		rm -f "$conv" "$conv-wal" "$conv-shm"
+		touch "$snap/.complete"
+		printf 'converted in %.1f s\n' "$(echo "$(now) - $t0" | bc)"
+	fi
+	SNAPDIR=$snap/$(cat "$snap/LATEST")
+	[ -f "$SNAPDIR/manifest.json" ] || die "no manifest in $SNAPDIR"
+	PFILES=("$SNAPDIR"/partitions/part-*.json)
+	[ -f "${PFILES[0]}" ] || die "no partition part files in $SNAPDIR/partitions"
+	lines=$(cat "${PFILES[@]}" | wc -l)
+	[ "$lines" -eq "$parts" ] || die "snapshot has $lines partition lines, expected $parts"
 }
 
 # json_check FILE KIND FIELD COUNT: the --json report is ok and says COUNT KIND were FIELD.

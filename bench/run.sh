@@ -76,36 +76,9 @@ echo "metasync: $MS (built from $TREE)"
 echo "gen_export: $GEN"
 
 # ---------------------------------------------------------------- data
-if [ "${BENCH_REUSE:-0}" = 1 ] && [ -e "$UTIL/.complete" ] && [ -e "$SNAP/.complete" ]; then
-	say "reusing $UTIL and $SNAP"
-else
-	say "generate $PARTS partitions in the AWS utility's layout"
-	rm -rf "$UTIL" "$SNAP" "$CONV" "$CONV-wal" "$CONV-shm"
-	t0=$(now)
-	"$GEN" "$UTIL" "$PARTS"
-	touch "$UTIL/.complete"
-	printf 'generated in %.1f s\n' "$(echo "$(now) - $t0" | bc)"
-
-	say "convert to a metasync snapshot (import --allow-no-manifest, export)"
-	UDIR=$(ls -d "$UTIL"/????-??-??-??-??-??)
-	t0=$(now)
-	"$MS" import --input-path "$UDIR" --target "sqlite:$CONV?catalog-id=$SRC_ID" \
-		--allow-no-manifest --json >"$LOG/convert-import.json" ||
-		die "import of the utility export failed: $(cat "$LOG/convert-import.json")"
-	"$MS" export --source "sqlite:$CONV?catalog-id=$SRC_ID" --output-path "$SNAP" \
-		--json >"$LOG/convert-export.json" ||
-		die "export of the conversion catalog failed: $(cat "$LOG/convert-export.json")"
-	rm -f "$CONV" "$CONV-wal" "$CONV-shm"
-	touch "$SNAP/.complete"
-	printf 'converted in %.1f s\n' "$(echo "$(now) - $t0" | bc)"
-fi
-SNAPDIR=$SNAP/$(cat "$SNAP/LATEST")
-[ -f "$SNAPDIR/manifest.json" ] || die "no manifest in $SNAPDIR"
-PFILES=("$SNAPDIR"/partitions/part-*.json)
-[ -f "${PFILES[0]}" ] || die "no partition part files in $SNAPDIR/partitions"
+make_snapshot "$PARTS" 25 150 "$UTIL" "$CONV" "$SNAP" "${BENCH_REUSE:-0}"
 PLINES=$(cat "${PFILES[@]}" | wc -l)
 PBYTES=$(cat "${PFILES[@]}" | wc -c)
-[ "$PLINES" -eq "$PARTS" ] || die "snapshot has $PLINES partition lines, expected $PARTS"
 echo "snapshot: $SNAPDIR"
 echo "  partition lines: $PLINES in ${#PFILES[@]} part files, $PBYTES bytes ($((PBYTES / PLINES)) bytes a line)"
 
@@ -125,7 +98,6 @@ BASE_SQL=$WORK/baseline.sql
 } >"$BASE_SQL"
 
 # ---------------------------------------------------------------- runners
-rm_db() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
 
 CMD_FULL="metasync import --input-path $SNAP --target '$CAT_URL' --json   # into an empty catalog"
 CMD_REIMP="metasync import --input-path $SNAP --target '$CAT_URL' --json   # again, into the filled catalog"
@@ -216,8 +188,7 @@ echo "  data: gen_export $UTIL $PARTS"
 echo "        metasync import --input-path $UTIL/<stamp> --target 'sqlite:$CONV?catalog-id=$SRC_ID' --allow-no-manifest"
 echo "        metasync export --source 'sqlite:$CONV?catalog-id=$SRC_ID' --output-path $SNAP"
 echo
-echo "machine: nproc $(nproc), memory $(free -g | awk '/^Mem:/ { print $2 " GiB" }'), kernel $(uname -r)," \
-	"sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
+machine "sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
 echo "metasync built from: $TREE"
 
 if [ "${BENCH_KEEP:-0}" != 1 ]; then

@@ -45,7 +45,6 @@ TIME=/usr/bin/time
 # shellcheck source=bench/lib.sh
 . "$REPO/bench/lib.sh"
 [ -x "$TIME" ] || die "GNU time is missing ($TIME): apt-get install time"
-rm_db() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
 [ -x "$AWS" ] || die "$AWS is missing (scripts/deps.sh test)"
 mkdir -p "$LOG"
 
