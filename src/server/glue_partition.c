@@ -16,6 +16,7 @@
 
 #include "metasync/filter.h"
 #include "server/glue_internal.h"
+#include "util/strlist.h"
 
 #define NAME_BUF (4 * MS_NAME_MAX + 1)
 #define GETPARTITIONS_DEFAULT 1000
@@ -279,33 +280,8 @@ typedef struct page {
 	ms_buf *text;
 } page;
 
-static int values_of(const ms_entity *p, const char **v, size_t max)
-{
-	const cJSON *vals = p->doc ? cJSON_GetObjectItemCaseSensitive(p->doc, "Values") : NULL;
-	const cJSON *x;
-	size_t n = 0;
-
-	cJSON_ArrayForEach(x, vals) {
-		if (n == max)
-			break;
-		v[n++] = cJSON_IsString(x) ? x->valuestring : NULL;
-	}
-	return (int)n;
-}
-
 static int page_add(page *pg, ms_entity *p)
 {
-	if (pg->filter) {
-		const char *v[KEYS_MAX];
-		int n;
-		ms_error err;
-
-		if (!p->doc && ms_entity_parse(p, &err) < 0)
-			return glue_fail_err(pg->c, MS_EIO, &err);
-		n = values_of(p, v, KEYS_MAX);
-		if (!ms_partition_filter_match(pg->filter, v, (size_t)n))
-			return 0;
-	}
 	if (pg->left == 0 || pg->text->len > PAGE_TEXT_MAX) {
 		pg->more = 1;
 		return 1;
@@ -328,6 +304,81 @@ static int on_partition(ms_entity *p, void *ctx, ms_error *err)
 	(void)err;
 	ms_entity_free(p);
 	return rc;
+}
+
+/* The values of a canonical values key ("[\"a\",\"b\"]") into v (pointing into *tree). */
+static size_t vkey_values(const char *vkey, cJSON **tree, const char **v, size_t max)
+{
+	const cJSON *x;
+	size_t n = 0;
+
+	*tree = cJSON_Parse(vkey);
+	cJSON_ArrayForEach(x, *tree) {
+		if (n == max)
+			break;
+		v[n++] = cJSON_IsString(x) ? x->valuestring : NULL;
+	}
+	return n;
+}
+
+/*
+ * With an Expression, a page is found on the keys alone (no document is
+ * read for a partition the filter drops), one more than the page holds to
+ * know whether another page follows; the documents are read after.
+ */
+typedef struct matches {
+	const ms_partition_filter *filter;
+	ms_strlist vkeys;
+	size_t want;
+} matches;
+
+static int on_key(ms_entity *p, void *ctx, ms_error *err)
+{
+	matches *m = ctx;
+	const char *v[KEYS_MAX];
+	cJSON *tree = NULL;
+	size_t n = vkey_values(p->vkey, &tree, v, KEYS_MAX);
+	int rc = 0;
+
+	if (ms_partition_filter_match(m->filter, v, n) && ms_strlist_add(&m->vkeys, p->vkey) < 0)
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	else if (m->vkeys.n == m->want)
+		rc = 1;
+	cJSON_Delete(tree);
+	ms_entity_free(p);
+	return rc;
+}
+
+static int filtered_page(glue_call *c, part_table *t, ms_scan_range *range, page *pg)
+{
+	matches m = { pg->filter, { 0 }, (size_t)pg->left + 1 };
+	ms_error err;
+	size_t i;
+	int rc;
+
+	ms_error_clear(&err);
+	rc = ms_catalog_scan_partitions_range(c->cat, t->db, t->name, range, MS_SCAN_KEYS_ONLY,
+					      on_key, &m, &err);
+	if (rc < 0) {
+		ms_strlist_free(&m.vkeys);
+		return glue_fail_err(c, rc, &err);
+	}
+	for (i = 0, rc = 0; i < m.vkeys.n && rc == 0; i++) {
+		ms_entity *p = NULL;
+
+		rc = ms_catalog_get_partition(c->cat, t->db, t->name, m.vkeys.v[i], &p, &err);
+		if (rc == MS_ENOTFOUND) {   /* deleted since the scan */
+			rc = 0;
+			continue;
+		}
+		if (rc < 0)
+			rc = glue_fail_err(c, rc, &err);
+		else if ((rc = page_add(pg, p)) < 0 && !c->etype)
+			rc = glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+		ms_entity_free(p);
+	}
+	ms_strlist_free(&m.vkeys);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Segment of GetPartitions into range (0 segments when absent). */
@@ -362,13 +413,18 @@ static int scan_page(glue_call *c, part_table *t, ms_scan_range *range, page *pg
 	ms_error_clear(&err);
 	if (ms_buf_adds(pg->text, "{\"Partitions\":[") < 0)
 		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
-	rc = ms_catalog_scan_partitions_range(c->cat, t->db, t->name, range,
-					      pg->exclude_columns ? 0 : MS_SCAN_RAW, on_partition,
-					      pg, &err);
-	if (rc < 0 && c->etype)
-		return -1;
-	if (rc < 0)
-		return glue_fail_err(c, rc, &err);
+	if (pg->filter) {
+		if (filtered_page(c, t, range, pg) < 0)
+			return -1;
+	} else {
+		rc = ms_catalog_scan_partitions_range(c->cat, t->db, t->name, range,
+						      pg->exclude_columns ? 0 : MS_SCAN_RAW,
+						      on_partition, pg, &err);
+		if (rc < 0 && c->etype)
+			return -1;
+		if (rc < 0)
+			return glue_fail_err(c, rc, &err);
+	}
 	if (ms_buf_addc(pg->text, ']') < 0)
 		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
 	if (pg->more) {
