@@ -46,6 +46,7 @@ typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
 #define MS_CAP_WRITE        0x04   /* put/delete slots work */
 #define MS_CAP_ORDERED_SCAN 0x08   /* scan_partitions yields by vkey order */
 #define MS_CAP_RAW_INPUT    0x10   /* put_partitions takes entities with only raw text */
+#define MS_CAP_TABLE_VERSIONS 0x20 /* the table-version calls work */
 
 /* scan_partitions flags */
 #define MS_SCAN_KEYS_ONLY 0x01  /* doc may be left NULL; vkey and hash are filled */
@@ -133,11 +134,63 @@ int ms_catalog_scan_partitions(ms_catalog *cat, const char *db, const char *tabl
 			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err);
 int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table,
 			     const char *vkey, ms_entity **out, ms_error *err);
+
+/*
+ * Which partitions a ranged scan yields: those whose vkey sorts (bytewise,
+ * as strcmp) after `after` (NULL or "": from the first) and, when segments
+ * > 1, only those of segment `segment` (0 <= segment < segments <= 10):
+ * the segments of one table split its partitions into disjoint sets whose
+ * union is all of them (membership is the driver's choice but fixed for a
+ * partition as long as it exists).  segments 0 is taken as 1.
+ */
+typedef struct ms_scan_range {
+	const char *after;
+	unsigned segment, segments;
+} ms_scan_range;
+
+#define MS_SCAN_SEGMENTS_MAX 10
+
+/*
+ * Like ms_catalog_scan_partitions, restricted to range (NULL: the whole
+ * table), in vkey order (bytewise); the callback may stop the scan early by
+ * returning a non-zero value, which is returned.  MS_EINVAL when segments
+ * is above MS_SCAN_SEGMENTS_MAX or segment is not below segments.  Drivers
+ * without the slot fall back to scan_partitions with the range applied by
+ * the core (vkey order then holds only with MS_CAP_ORDERED_SCAN; segment
+ * membership from ms_catalog_scan_segment, see sys/catalog.h).
+ */
+int ms_catalog_scan_partitions_range(ms_catalog *cat, const char *db, const char *table,
+				     const ms_scan_range *range, unsigned int flags,
+				     ms_entity_cb cb, void *ctx, ms_error *err);
+
 /* Create or replace n partitions of one table (borrowed). */
 int ms_catalog_put_partitions(ms_catalog *cat, const char *db, const char *table,
 			      ms_entity *const *parts, size_t n, ms_error *err);
 int ms_catalog_delete_partitions(ms_catalog *cat, const char *db, const char *table,
 				 const char *const *vkeys, size_t n, ms_error *err);
+
+/*
+ * Table versions (MS_CAP_TABLE_VERSIONS): archived documents of a table,
+ * each under the VersionId it had (a string of decimal digits, "0" to
+ * "999999999999999999").  The caller archives: the Glue server puts the
+ * current document here before replacing it.  A version_id that is not
+ * such a string is MS_EINVAL everywhere.
+ */
+/* Archive table (its doc's VersionId names the version; MS_EINVAL without one
+   or when it is not decimal digits); replaces an archived version of that id;
+   MS_ENOTFOUND when the database does not exist. */
+int ms_catalog_put_table_version(ms_catalog *cat, const ms_entity *table, ms_error *err);
+/* The archived versions of db.table, newest (highest VersionId, compared as
+   numbers) first; cb steals each entity (kind MS_KIND_TABLE, doc with its
+   VersionId); a non-zero return stops and is returned. 0 with no call when there are none. */
+int ms_catalog_scan_table_versions(ms_catalog *cat, const char *db, const char *table,
+				   ms_entity_cb cb, void *ctx, ms_error *err);
+/* One archived version (*out new); MS_ENOTFOUND when absent. */
+int ms_catalog_get_table_version(ms_catalog *cat, const char *db, const char *table,
+				 const char *version_id, ms_entity **out, ms_error *err);
+/* Delete one archived version; MS_ENOTFOUND when absent. */
+int ms_catalog_delete_table_version(ms_catalog *cat, const char *db, const char *table,
+				    const char *version_id, ms_error *err);
 
 /* The digest of a table's partitions when the driver knows it cheaply; else MS_ENOTSUPPORTED. */
 int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table,

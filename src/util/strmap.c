@@ -10,7 +10,7 @@
 
 #include "metasync/error.h"
 
-static uint64_t fnv1a(const char *s)
+uint64_t ms_fnv1a(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 
@@ -40,7 +40,7 @@ void ms_strmap_free(ms_strmap *m)
 
 static ms_strmap_entry *probe(ms_strmap_entry *slots, size_t nslots, const char *key)
 {
-	size_t i = (size_t)fnv1a(key) & (nslots - 1);
+	size_t i = (size_t)ms_fnv1a(key) & (nslots - 1);
 
 	while (slots[i].key && strcmp(slots[i].key, key) != 0)
 		i = (i + 1) & (nslots - 1);

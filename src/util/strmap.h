@@ -7,6 +7,7 @@
 #define MS_UTIL_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ms_strmap_entry {
 	char *key;                 /* owned; NULL = empty slot */
@@ -20,6 +21,9 @@ typedef struct ms_strmap {
 	size_t nslots;   /* power of two */
 	size_t count;
 } ms_strmap;
+
+/* FNV-1a (64 bits) of s's bytes: the map's hash, and the segment of a partition's vkey. */
+uint64_t ms_fnv1a(const char *s);
 
 void ms_strmap_init(ms_strmap *m);
 void ms_strmap_free(ms_strmap *m);

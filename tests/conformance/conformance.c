@@ -4,7 +4,8 @@
  * through a profile (how to open a fresh catalog to write, how to reopen it
  * to read) and its capability flags decide which cases apply: replacing and
  * deleting only where the driver can change what it wrote, transactions only
- * with MS_CAP_TRANSACTIONS, ordering only with MS_CAP_ORDERED_SCAN.
+ * with MS_CAP_TRANSACTIONS, ordering only with MS_CAP_ORDERED_SCAN, table
+ * versions only with MS_CAP_TABLE_VERSIONS.
  *
  *   conformance sqlite           a new SQLite file per case
  *   conformance snapshot         a new store per case: written, finished, reopened to read
@@ -1470,6 +1471,407 @@ static void test_planned_scans(void **state)
 	ms_entity_free(d);
 }
 
+/* ---- ranged scans ------------------------------------------------------- */
+
+#define NRANGE 203
+
+/* A table of NRANGE partitions; p is filled with them sorted by vkey. */
+static void put_range_table(fixture *fx, const char *db, ms_entity **p)
+{
+	ms_entity *d = plain_database(fx, db, "x");
+	ms_entity *t = plain_table(fx, db, "events", "s3://b/e/");
+	char v1[32], loc[96];
+	size_t i;
+
+	for (i = 0; i < NRANGE; i++) {
+		/* put out of order, with vkeys that sort unlike numbers ("10" before "9") */
+		snprintf(v1, sizeof(v1), "%zu", (i * 37) % NRANGE);
+		snprintf(loc, sizeof(loc), "s3://b/e/%s", v1);
+		p[i] = partition(fx, db, "events", v1, i % 3 ? "eu" : "us", loc);
+	}
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	put_parts(fx, db, "events", p, NRANGE);
+	qsort(p, NRANGE, sizeof(*p), cmp_vkey);
+	ms_entity_free(d);
+	ms_entity_free(t);
+}
+
+/* What a ranged scan yielded; the callback returns stop_rc at the max-th entity. */
+typedef struct page {
+	entlist got;
+	size_t max;
+	int stop_rc;
+} page;
+
+static int collect_page(ms_entity *e, void *ctx, ms_error *err)
+{
+	page *pg = ctx;
+	int rc = collect_entity(e, &pg->got, err);
+
+	return rc ? rc : pg->got.n == pg->max ? pg->stop_rc : 0;
+}
+
+/* Scan range into pg, which the callback stops with stop_rc (expected back) at max. */
+static void scan_range(fixture *fx, const char *db, const ms_scan_range *range,
+		       unsigned flags, page *pg)
+{
+	int rc;
+
+	ms_error_clear(E);
+	rc = ms_catalog_scan_partitions_range(fx->cat, db, "events", range, flags, collect_page,
+					      pg, E);
+	if (rc != 0 && !(pg->max && rc == pg->stop_rc))
+		fail_msg("ranged scan after '%s': %s: %s", range->after ? range->after : "",
+			 ms_error_code_name(rc), fx->err.message);
+}
+
+/* The index of vkey in sorted (NRANGE entities); fails the case when absent. */
+static size_t index_of(ms_entity **sorted, const char *vkey)
+{
+	ms_entity key = { .vkey = (char *)vkey }, *kp = &key, **at;
+
+	at = bsearch(&kp, sorted, NRANGE, sizeof(*sorted), cmp_vkey);
+	if (!at)
+		fail_msg("a ranged scan yielded '%s', which is no partition", vkey);
+	return (size_t)(at - sorted);
+}
+
+/*
+ * Pages of k after a cursor (the last vkey of the page before) give every
+ * partition once, in vkey order, with what flags ask for.  A driver that
+ * does not scan in order is asked for the whole rest after each cursor,
+ * which must be exactly the partitions after it.
+ */
+static void check_pages(fixture *fx, const char *db, ms_entity **p, size_t k, unsigned flags)
+{
+	int ordered = (fx->caps & MS_CAP_ORDERED_SCAN) != 0;
+	char *after = NULL;
+	size_t seen = 0, take, i;
+
+	do {
+		ms_scan_range r = { after, 0, 0 };
+		page pg = { { 0 }, ordered ? k : 0, 1 };
+
+		scan_range(fx, db, &r, flags, &pg);
+		if (!ordered) {
+			assert_int_equal(pg.got.n, NRANGE - seen);
+			if (pg.got.n)
+				qsort(pg.got.v, pg.got.n, sizeof(*pg.got.v), cmp_vkey);
+		}
+		take = pg.got.n < k ? pg.got.n : k;
+		assert_true(seen + take <= NRANGE);
+		for (i = 0; i < take; i++) {
+			ms_entity *e = pg.got.v[i];
+
+			assert_string_equal(e->vkey, p[seen + i]->vkey);
+			assert_memory_equal(e->hash, p[seen + i]->hash, MS_HASH_LEN);
+			if (flags & MS_SCAN_KEYS_ONLY)
+				continue;
+			OK(ms_entity_parse(e, E));
+			assert_same(p[seen + i], e);
+		}
+		seen += take;
+		free(after);
+		after = take ? strdup(pg.got.v[take - 1]->vkey) : NULL;
+		entlist_free(&pg.got);
+	} while (after);
+	assert_int_equal(seen, NRANGE);
+}
+
+/*
+ * Ranged scans: pages after a cursor reassemble the table; the segments of
+ * every count from 1 to 10 split it into disjoint sets whose union is the
+ * table, also after a cursor; a callback's stop is returned; a bad range is
+ * refused.  Drivers without the slot pass through the core's fallback.
+ */
+static void test_scan_range(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "ranged");
+	ms_entity *p[NRANGE];
+	unsigned char in[NRANGE], in_seg1[NRANGE] = { 0 };
+	unsigned segments, s;
+	size_t i;
+
+	put_range_table(fx, db, p);
+	reopen(fx);
+	verify(fx, db, "events");
+	check_pages(fx, db, p, 1, 0);
+	check_pages(fx, db, p, 7, MS_SCAN_KEYS_ONLY);
+	check_pages(fx, db, p, 50, MS_SCAN_RAW);
+	check_pages(fx, db, p, 1000, 0);
+
+	for (segments = 1; segments <= MS_SCAN_SEGMENTS_MAX; segments++) {
+		memset(in, 0, sizeof(in));
+		for (s = 0; s < segments; s++) {
+			ms_scan_range r = { NULL, s, segments };
+			page pg = { { 0 }, 0, 0 };
+
+			scan_range(fx, db, &r, MS_SCAN_KEYS_ONLY, &pg);
+			for (i = 0; i < pg.got.n; i++) {
+				size_t at = index_of(p, pg.got.v[i]->vkey);
+
+				if (in[at]++)
+					fail_msg("'%s' is in two of %u segments", p[at]->vkey,
+						 segments);
+				if (segments == 3 && s == 1)
+					in_seg1[at] = 1;
+				if (i && (fx->caps & MS_CAP_ORDERED_SCAN))
+					assert_true(strcmp(pg.got.v[i - 1]->vkey,
+							   pg.got.v[i]->vkey) < 0);
+			}
+			/* ten segments of 203 partitions: none is empty but by a fluke */
+			if (segments > 1)
+				assert_true(pg.got.n < NRANGE);
+			entlist_free(&pg.got);
+		}
+		for (i = 0; i < NRANGE; i++)
+			if (!in[i])
+				fail_msg("'%s' is in none of %u segments", p[i]->vkey, segments);
+	}
+	{
+		/* a segment after a cursor: that segment's partitions after it */
+		ms_scan_range r = { p[NRANGE / 2]->vkey, 1, 3 };
+		page pg = { { 0 }, 0, 0 };
+		size_t want = 0;
+
+		for (i = NRANGE / 2 + 1; i < NRANGE; i++)
+			want += in_seg1[i];
+		scan_range(fx, db, &r, 0, &pg);
+		assert_int_equal(pg.got.n, want);
+		for (i = 0; i < pg.got.n; i++) {
+			size_t at = index_of(p, pg.got.v[i]->vkey);
+
+			assert_true(at > NRANGE / 2 && in_seg1[at]);
+		}
+		entlist_free(&pg.got);
+	}
+	{
+		/* the callback's stop, passed through; a segment's too */
+		ms_scan_range r = { p[10]->vkey, 0, 0 }, r2 = { NULL, 2, 4 };
+		page pg = { { 0 }, 3, 42 };
+
+		FAILS(42, ms_catalog_scan_partitions_range(fx->cat, db, "events", &r, 0,
+							   collect_page, &pg, E));
+		assert_int_equal(pg.got.n, 3);
+		if (fx->caps & MS_CAP_ORDERED_SCAN)
+			assert_string_equal(pg.got.v[0]->vkey, p[11]->vkey);
+		entlist_free(&pg.got);
+		pg.max = 1;
+		FAILS(42, ms_catalog_scan_partitions_range(fx->cat, db, "events", &r2,
+							   MS_SCAN_KEYS_ONLY, collect_page, &pg,
+							   E));
+		assert_int_equal(pg.got.n, 1);
+		entlist_free(&pg.got);
+	}
+	{
+		ms_scan_range eleven = { NULL, 0, 11 }, past = { NULL, 3, 3 }, none = { NULL, 1, 0 };
+		ms_scan_range last = { p[NRANGE - 1]->vkey, 0, 0 };
+		page pg = { { 0 }, 0, 0 };
+
+		FAILS(MS_EINVAL, ms_catalog_scan_partitions_range(fx->cat, db, "events", &eleven, 0,
+								  collect_page, &pg, E));
+		FAILS(MS_EINVAL, ms_catalog_scan_partitions_range(fx->cat, db, "events", &past, 0,
+								  collect_page, &pg, E));
+		FAILS(MS_EINVAL, ms_catalog_scan_partitions_range(fx->cat, db, "events", &none, 0,
+								  collect_page, &pg, E));
+		FAILS(MS_ENOTFOUND, ms_catalog_scan_partitions_range(fx->cat, db, "missing", NULL,
+								     0, collect_page, &pg, E));
+		/* after the last one: nothing */
+		OK(ms_catalog_scan_partitions_range(fx->cat, db, "events", &last, 0, collect_page,
+						    &pg, E));
+		assert_int_equal(pg.got.n, 0);
+	}
+	free_all(p, NRANGE);
+}
+
+/* ---- table versions ----------------------------------------------------- */
+
+/* A table of db whose document has VersionId vid (none when NULL) and Description desc. */
+static ms_entity *versioned_table(fixture *fx, const char *db, const char *name,
+				  const char *vid, const char *desc)
+{
+	char extra[128] = "";
+
+	if (vid)
+		snprintf(extra, sizeof(extra), ",\"VersionId\":\"%s\"", vid);
+	return mk(fx, MS_KIND_TABLE, db, NULL,
+		  "{\"Name\":\"%s\",\"Description\":\"%s\",\"TableType\":\"EXTERNAL_TABLE\","
+		  "\"CreateTime\":1500000000,\"UpdateTime\":1600000000,"
+		  "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"}],"
+		  "\"Location\":\"s3://b/v/\"},"
+		  "\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}]%s}",
+		  name, desc, extra);
+}
+
+/* The VersionIds of db.table's archived versions, as scanned, ","-joined into out. */
+static const char *version_ids(fixture *fx, const char *db, const char *table, char *out,
+			       size_t n)
+{
+	entlist l = { 0 };
+	size_t i, len = 0;
+
+	OK(ms_catalog_scan_table_versions(fx->cat, db, table, collect_entity, &l, E));
+	out[0] = '\0';
+	for (i = 0; i < l.n; i++) {
+		assert_int_equal(l.v[i]->kind, MS_KIND_TABLE);
+		assert_string_equal(l.v[i]->database, db);
+		assert_string_equal(l.v[i]->table, table);
+		assert_null(l.v[i]->vkey);
+		assert_true(l.v[i]->hashed);
+		assert_non_null(doc_string(l.v[i], "VersionId"));
+		len += (size_t)snprintf(out + len, n - len, "%s%s", i ? "," : "",
+					doc_string(l.v[i], "VersionId"));
+		assert_true(len < n);
+	}
+	entlist_free(&l);
+	return out;
+}
+
+/* A VersionId given to put_table is stored and read back unchanged. */
+static void test_version_id_round_trip(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "vid");
+	ms_entity *d, *t0, *t1, *none, *got = NULL;
+
+	if (!(fx->caps & MS_CAP_TABLE_VERSIONS))
+		skip();
+	d = plain_database(fx, db, "x");
+	t0 = versioned_table(fx, db, "t", "0", "first");
+	t1 = versioned_table(fx, db, "t", "1", "second");
+	none = versioned_table(fx, db, "u", NULL, "imported");
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t0, E));
+	OK(ms_catalog_get_table(fx->cat, db, "t", &got, E));
+	assert_string_equal(doc_string(got, "VersionId"), "0");
+	assert_same(t0, got);
+	ms_entity_free(got);
+	OK(ms_catalog_put_table(fx->cat, t1, E));
+	OK(ms_catalog_put_table(fx->cat, none, E));
+	reopen(fx);
+	OK(ms_catalog_get_table(fx->cat, db, "t", &got, E));
+	assert_string_equal(doc_string(got, "VersionId"), "1");
+	assert_string_equal(doc_string(got, "Description"), "second");
+	ms_entity_free(got);
+	/* a document without one (a replica's import) gets none */
+	OK(ms_catalog_get_table(fx->cat, db, "u", &got, E));
+	assert_null(cJSON_GetObjectItemCaseSensitive(got->doc, "VersionId"));
+	assert_same(none, got);
+	ms_entity_free(got);
+	ms_entity_free(d);
+	ms_entity_free(t0);
+	ms_entity_free(t1);
+	ms_entity_free(none);
+}
+
+/*
+ * Table versions: archived under their VersionId, scanned newest first by
+ * number, read, replaced and deleted one by one, refused without a valid
+ * VersionId, and gone with their table or database.
+ */
+static void test_table_versions(void **state)
+{
+	fixture *fx = *state;
+	static const char *const ids[] = { "9", "10", "0", "2", "999999999999999999" };
+	const char *db = N(fx, "ver"), *db2 = N(fx, "ver2");
+	ms_entity *d, *d2, *t, *v[5], *got = NULL;
+	char list[256], desc[32];
+	const cJSON *ct;
+	size_t i;
+
+	if (!(fx->caps & MS_CAP_TABLE_VERSIONS))
+		skip();
+	d = plain_database(fx, db, "x");
+	d2 = plain_database(fx, db2, "y");
+	t = versioned_table(fx, db, "Orders", "11", "current");
+	for (i = 0; i < 5; i++) {
+		snprintf(desc, sizeof(desc), "version %s", ids[i]);
+		v[i] = versioned_table(fx, db, "Orders", ids[i], desc);
+	}
+	FAILS(MS_ENOTFOUND, ms_catalog_put_table_version(fx->cat, v[0], E));
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)), "");
+	for (i = 0; i < 5; i++)
+		OK(ms_catalog_put_table_version(fx->cat, v[i], E));
+	reopen(fx);
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)),
+			    "999999999999999999,10,9,2,0");
+
+	/* read back as archived: the document's own times and VersionId */
+	OK(ms_catalog_get_table_version(fx->cat, db, "ORDERS", "10", &got, E));
+	assert_same(v[1], got);
+	assert_string_equal(got->table, "orders");
+	assert_string_equal(doc_string(got, "VersionId"), "10");
+	assert_string_equal(doc_string(got, "Description"), "version 10");
+	assert_string_equal(doc_string(got, "Name"), "orders");
+	ct = cJSON_GetObjectItemCaseSensitive(got->doc, "UpdateTime");
+	assert_true(cJSON_IsNumber(ct) && ct->valuedouble == 1600000000);
+	assert_true(created(got) == 1500000000);
+	ms_entity_free(got);
+	/* the table itself is not touched */
+	OK(ms_catalog_get_table(fx->cat, db, "orders", &got, E));
+	assert_string_equal(doc_string(got, "VersionId"), "11");
+	ms_entity_free(got);
+
+	/* replaced under the same id */
+	cJSON_ReplaceItemInObjectCaseSensitive(v[0]->doc, "Description",
+					       cJSON_CreateString("nine again"));
+	OK(ms_entity_rehash(v[0], E));
+	OK(ms_catalog_put_table_version(fx->cat, v[0], E));
+	OK(ms_catalog_get_table_version(fx->cat, db, "orders", "9", &got, E));
+	assert_same(v[0], got);
+	ms_entity_free(got);
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)),
+			    "999999999999999999,10,9,2,0");
+
+	/* not found, deleted, refused */
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table_version(fx->cat, db, "orders", "3", &got, E));
+	assert_non_null(strstr(fx->err.message, "version '3'"));
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table_version(fx->cat, db, "other", "9", &got, E));
+	OK(ms_catalog_delete_table_version(fx->cat, db, "orders", "2", E));
+	FAILS(MS_ENOTFOUND, ms_catalog_delete_table_version(fx->cat, db, "orders", "2", E));
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)),
+			    "999999999999999999,10,9,0");
+	FAILS(MS_EINVAL, ms_catalog_get_table_version(fx->cat, db, "orders", "x1", &got, E));
+	FAILS(MS_EINVAL, ms_catalog_get_table_version(fx->cat, db, "orders", "", &got, E));
+	FAILS(MS_EINVAL, ms_catalog_delete_table_version(fx->cat, db, "orders", "-1", E));
+	FAILS(MS_EINVAL, ms_catalog_get_table_version(fx->cat, db, "orders",
+						      "1000000000000000000", &got, E));
+	FAILS(MS_EINVAL, ms_catalog_put_table_version(fx->cat, d, E));
+	cJSON_DeleteItemFromObjectCaseSensitive(v[2]->doc, "VersionId");
+	FAILS(MS_EINVAL, ms_catalog_put_table_version(fx->cat, v[2], E));
+	cJSON_AddStringToObject(v[2]->doc, "VersionId", "1.5");
+	FAILS(MS_EINVAL, ms_catalog_put_table_version(fx->cat, v[2], E));
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)),
+			    "999999999999999999,10,9,0");
+
+	/* gone with the table: a new table of that name has none */
+	OK(ms_catalog_delete_table(fx->cat, db, "orders", E));
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)), "");
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)), "");
+
+	/* gone with the database, and only that database's */
+	OK(ms_catalog_put_table_version(fx->cat, v[1], E));
+	OK(ms_catalog_put_database(fx->cat, d2, E));
+	OK(ms_entity_rename(v[3], db2, "orders", E));
+	OK(ms_catalog_put_table_version(fx->cat, v[3], E));
+	OK(ms_catalog_delete_database(fx->cat, db, E));
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)), "");
+	assert_string_equal(version_ids(fx, db2, "orders", list, sizeof(list)), "2");
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	assert_string_equal(version_ids(fx, db, "orders", list, sizeof(list)), "");
+
+	free_all(v, 5);
+	ms_entity_free(t);
+	ms_entity_free(d);
+	ms_entity_free(d2);
+}
+
 /* ---- sqlite only -------------------------------------------------------- */
 
 static void sqlite_url(fixture *fx, const char *catalog_id, char *out, size_t n)
@@ -1884,6 +2286,179 @@ static void test_sqlite_bad_paths(void **state)
 	ms_catalog_close(c);
 }
 
+/* Archived versions belong to one catalog-id of the file, as its tables do. */
+static void test_sqlite_versions_per_catalog(void **state)
+{
+	fixture *fx = *state;
+	char url_a[PATH_MAX + 64], url_b[PATH_MAX + 64], list[64];
+	ms_catalog *a = NULL, *b = NULL, *own = fx->cat;
+	ms_open_options oo = { .mode = MS_OPEN_WRITE };
+	ms_entity *d = plain_database(fx, "sales", "x");
+	ms_entity *t = versioned_table(fx, "sales", "orders", "4", "current");
+	ms_entity *v = versioned_table(fx, "sales", "orders", "3", "archived");
+	ms_entity *got = NULL;
+
+	sqlite_url(fx, "111111111111", url_a, sizeof(url_a));
+	sqlite_url(fx, "222222222222", url_b, sizeof(url_b));
+	OK(ms_catalog_open(&a, url_a, &oo, E));
+	OK(ms_catalog_open(&b, url_b, &oo, E));
+	OK(ms_catalog_put_database(a, d, E));
+	OK(ms_catalog_put_table(a, t, E));
+	OK(ms_catalog_put_table_version(a, v, E));
+	OK(ms_catalog_get_table_version(a, "sales", "orders", "3", &got, E));
+	assert_string_equal(doc_string(got, "CatalogId"), "111111111111");
+	ms_entity_free(got);
+	/* b has a table of that name, and none of a's versions */
+	OK(ms_catalog_put_database(b, d, E));
+	OK(ms_catalog_put_table(b, t, E));
+	fx->cat = b;
+	assert_string_equal(version_ids(fx, "sales", "orders", list, sizeof(list)), "");
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table_version(b, "sales", "orders", "3", &got, E));
+	FAILS(MS_ENOTFOUND, ms_catalog_delete_table_version(b, "sales", "orders", "3", E));
+	/* deleting b's table and database leaves a's versions */
+	OK(ms_catalog_delete_table(b, "sales", "orders", E));
+	OK(ms_catalog_delete_database(b, "sales", E));
+	fx->cat = a;
+	assert_string_equal(version_ids(fx, "sales", "orders", list, sizeof(list)), "3");
+	/* nor does the file's default catalog see them */
+	fx->cat = own;
+	FAILS(MS_ENOTFOUND, ms_catalog_get_table_version(own, "sales", "orders", "3", &got, E));
+	assert_string_equal(version_ids(fx, "sales", "orders", list, sizeof(list)), "");
+	ms_catalog_close(a);
+	ms_catalog_close(b);
+	ms_entity_free(d);
+	ms_entity_free(t);
+	ms_entity_free(v);
+}
+
+/* Run sql on the catalog file of fx (a separate connection). */
+static void exec_on_file(fixture *fx, const char *sql)
+{
+	char path[PATH_MAX + 16];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/catalog.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/*
+ * A file from before table versions (schema version 1 without their table)
+ * gets the table when opened where it can be written, and reads as having
+ * none where it cannot.
+ */
+static void test_sqlite_versions_old_file(void **state)
+{
+	fixture *fx = *state;
+	char path[PATH_MAX + 16], list[64];
+	ms_entity *d = plain_database(fx, "sales", "x");
+	ms_entity *t = versioned_table(fx, "sales", "orders", "1", "current");
+	ms_entity *v = versioned_table(fx, "sales", "orders", "0", "archived");
+	ms_entity *got = NULL;
+
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	ms_catalog_close(fx->cat);
+	fx->cat = NULL;
+	exec_on_file(fx, "DROP TABLE table_versions");
+	/* opened to read, where it can be written */
+	assert_int_equal(open_cat(fx, fx->url, MS_OPEN_READ), 0);
+	OK(ms_catalog_put_table_version(fx->cat, v, E));
+	assert_string_equal(version_ids(fx, "sales", "orders", list, sizeof(list)), "0");
+	OK(ms_catalog_get_table(fx->cat, "sales", "orders", &got, E));
+	assert_same(t, got);
+	ms_entity_free(got);
+	ms_catalog_close(fx->cat);
+	fx->cat = NULL;
+
+	exec_on_file(fx, "DROP TABLE table_versions; PRAGMA journal_mode=DELETE");
+	snprintf(path, sizeof(path), "%s/catalog.db", fx->dir);
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(chmod(fx->dir, 0555), 0);
+	if (access(path, W_OK) == 0) {
+		/* root writes anyway: nothing read-only to test */
+		chmod(fx->dir, 0755);
+		assert_int_equal(open_cat(fx, fx->url, MS_OPEN_READ), 0);
+	} else {
+		int rc = open_cat(fx, fx->url, MS_OPEN_READ);
+
+		chmod(fx->dir, 0755);
+		if (rc < 0)
+			fail_msg("open read-only: %s (%s)", fx->err.message, fx->err.detail);
+		assert_string_equal(version_ids(fx, "sales", "orders", list, sizeof(list)), "");
+		FAILS(MS_ENOTFOUND,
+		      ms_catalog_get_table_version(fx->cat, "sales", "orders", "0", &got, E));
+		OK(ms_catalog_get_table(fx->cat, "sales", "orders", &got, E));
+		assert_same(t, got);
+		ms_entity_free(got);
+		ms_error_clear(E);
+		assert_true(ms_catalog_put_table_version(fx->cat, v, E) < 0);
+	}
+	ms_entity_free(d);
+	ms_entity_free(t);
+	ms_entity_free(v);
+}
+
+typedef struct segment_check {
+	fixture *fx;
+	unsigned segments;
+	size_t n, inner;
+} segment_check;
+
+static int count_entity(ms_entity *e, void *ctx, ms_error *err)
+{
+	size_t *n = ctx;
+
+	(void)err;
+	ms_entity_free(e);
+	++*n;
+	return 0;
+}
+
+/* Each entity is in the segment ms_catalog_scan_segment names; the first scans again. */
+static int check_segment(ms_entity *e, void *ctx, ms_error *err)
+{
+	segment_check *c = ctx;
+	ms_scan_range r = { e->vkey, 0, 0 };
+	int rc = 0;
+
+	assert_int_equal(ms_catalog_scan_segment(e->vkey, c->segments), 1);
+	if (c->n++ == 0)
+		rc = ms_catalog_scan_partitions_range(c->fx->cat, "logs", "events", &r,
+						      MS_SCAN_KEYS_ONLY, count_entity, &c->inner,
+						      err);
+	ms_entity_free(e);
+	return rc;
+}
+
+/*
+ * The embedded catalog's segments are ms_catalog_scan_segment's (those of
+ * the core's fallback, so a server answers alike on every driver), and a
+ * ranged scan's callback may scan again.
+ */
+static void test_sqlite_segments(void **state)
+{
+	fixture *fx = *state;
+	ms_entity *p[NSCAN];
+	ms_scan_range r = { NULL, 1, 7 };
+	segment_check c = { fx, 7, 0, 0 };
+	size_t i, want = 0;
+
+	put_scan_table(fx, "logs", p);
+	for (i = 0; i < NSCAN; i++)
+		want += ms_catalog_scan_segment(p[i]->vkey, 7) == 1;
+	assert_true(want > 0);
+	OK(ms_catalog_scan_partitions_range(fx->cat, "logs", "events", &r, 0, check_segment, &c,
+					    E));
+	assert_int_equal(c.n, want);
+	assert_true(c.inner > 0 && c.inner < NSCAN);
+	assert_int_equal(ms_catalog_scan_segment("x", 0), 0);
+	assert_int_equal(ms_catalog_scan_segment("x", 1), 0);
+	free_all(p, NSCAN);
+}
+
 static const struct CMUnitTest sqlite_tests[] = {
 	cmocka_unit_test_setup_teardown(test_sqlite_catalog_ids, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sqlite_change_log, fx_setup, fx_teardown),
@@ -1891,6 +2466,9 @@ static const struct CMUnitTest sqlite_tests[] = {
 	cmocka_unit_test_setup_teardown(test_sqlite_stored_documents, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sqlite_reentrant_scan, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sqlite_bad_paths, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sqlite_versions_per_catalog, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sqlite_versions_old_file, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sqlite_segments, fx_setup, fx_teardown),
 };
 
 /* ---- latin1 catalogs (Hive on MySQL) ------------------------------------ */
@@ -1958,6 +2536,9 @@ static const struct CMUnitTest common_tests[] = {
 	cmocka_unit_test_setup_teardown(test_many_partitions, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_planned_scans, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_ownership_at_write_time, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_scan_range, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_version_id_round_trip, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_table_versions, fx_setup, fx_teardown),
 };
 
 static const profile profiles[] = {

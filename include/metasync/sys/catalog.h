@@ -74,6 +74,23 @@ typedef struct ms_catalog_driver {
 	/* May be NULL (both) where the catalog does not change: see ms_catalog_read_begin. */
 	int (*read_begin)(ms_catalog *self, ms_error *err);
 	void (*read_end)(ms_catalog *self);
+
+	/*
+	 * May be NULL: the core applies the range to scan_partitions.  The core
+	 * has checked range (never NULL here; segments 0 or 1: no segments).
+	 */
+	int (*scan_partitions_range)(ms_catalog *self, const char *db, const char *table,
+				     const ms_scan_range *range, unsigned int flags,
+				     ms_entity_cb cb, void *ctx, ms_error *err);
+
+	/* With MS_CAP_TABLE_VERSIONS (all four), else NULL: see ms_catalog_put_table_version. */
+	int (*put_table_version)(ms_catalog *self, const ms_entity *table, ms_error *err);
+	int (*scan_table_versions)(ms_catalog *self, const char *db, const char *table,
+				   ms_entity_cb cb, void *ctx, ms_error *err);
+	int (*get_table_version)(ms_catalog *self, const char *db, const char *table,
+				 const char *version_id, ms_entity **out, ms_error *err);
+	int (*delete_table_version)(ms_catalog *self, const char *db, const char *table,
+				    const char *version_id, ms_error *err);
 } ms_catalog_driver;
 
 /*
@@ -92,6 +109,17 @@ struct ms_catalog {
 /* The open function every driver exports; one row per scheme in the registry. */
 typedef int (*ms_catalog_open_fn)(ms_catalog **out, const struct ms_url *url,
 				  const ms_open_options *opts, ms_error *err);
+
+/*
+ * The segment (0 to segments - 1) of the partition with this vkey among
+ * segments (0 or 1: always 0): FNV-1a of the vkey's bytes, modulo
+ * segments.  The core's fallback for ranged scans uses it; a driver may too,
+ * so that its segments are the fallback's.
+ */
+unsigned ms_catalog_scan_segment(const char *vkey, unsigned segments);
+
+/* Parse a table VersionId ("0" to "999999999999999999"): 0, or MS_EINVAL. */
+int ms_catalog_version_number(const char *version_id, long long *out);
 
 int ms_catalog_base_init(ms_catalog *base, const ms_catalog_driver *driver,
 			 const char *redacted_url, const char *catalog_id, ms_error *err);

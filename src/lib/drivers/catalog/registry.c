@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "metasync/sys/catalog.h"
+#include "util/strmap.h"
 #include "util/url.h"
 
 int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
@@ -196,6 +197,59 @@ int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table,
 	return DISPATCH(get_partition, "read partitions", db, table, vkey, out, err);
 }
 
+unsigned ms_catalog_scan_segment(const char *vkey, unsigned segments)
+{
+	return segments > 1 ? (unsigned)(ms_fnv1a(vkey) % segments) : 0;
+}
+
+/* A ranged scan on a driver without the slot: the range applied to each entity. */
+typedef struct range_filter {
+	const ms_scan_range *range;
+	ms_entity_cb cb;
+	void *ctx;
+} range_filter;
+
+static int filter_range(ms_entity *e, void *ctx, ms_error *err)
+{
+	const range_filter *f = ctx;
+	const char *after = f->range->after;
+
+	if ((after && strcmp(e->vkey, after) <= 0) ||
+	    ms_catalog_scan_segment(e->vkey, f->range->segments) != f->range->segment) {
+		ms_entity_free(e);
+		return 0;
+	}
+	return f->cb(e, f->ctx, err);
+}
+
+int ms_catalog_scan_partitions_range(ms_catalog *cat, const char *db, const char *table,
+				     const ms_scan_range *range, unsigned int flags,
+				     ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	static const ms_scan_range all = { NULL, 0, 1 };
+	ms_scan_range r = range ? *range : all;
+	range_filter f = { &r, cb, ctx };
+
+	if (r.segments > MS_SCAN_SEGMENTS_MAX)
+		return ms_error_set(err, MS_EINVAL,
+				    "cannot scan partitions of '%s.%s' in %u segments (at most %d)",
+				    db, table, r.segments, MS_SCAN_SEGMENTS_MAX);
+	if (r.segments == 0)
+		r.segments = 1;
+	if (r.segment >= r.segments)
+		return ms_error_set(err, MS_EINVAL,
+				    "segment %u of partitions of '%s.%s' is not below %u", r.segment,
+				    db, table, r.segments);
+	if (r.after && !*r.after)
+		r.after = NULL;
+	if (cat->driver->scan_partitions_range)
+		return cat->driver->scan_partitions_range(cat, db, table, &r, flags, cb, ctx, err);
+	if (!r.after && r.segments == 1)
+		return ms_catalog_scan_partitions(cat, db, table, flags, cb, ctx, err);
+	return DISPATCH(scan_partitions, "read partitions", db, table, flags, filter_range, &f,
+			err);
+}
+
 int ms_catalog_put_partitions(ms_catalog *cat, const char *db, const char *table,
 			      ms_entity *const *parts, size_t n, ms_error *err)
 {
@@ -206,6 +260,82 @@ int ms_catalog_delete_partitions(ms_catalog *cat, const char *db, const char *ta
 				 const char *const *vkeys, size_t n, ms_error *err)
 {
 	return DISPATCH(delete_partitions, "delete partitions", db, table, vkeys, n, err);
+}
+
+int ms_catalog_version_number(const char *version_id, long long *out)
+{
+	long long v = 0;
+	size_t i, n = version_id ? strlen(version_id) : 0;
+
+	if (n == 0 || n > 18)
+		return MS_EINVAL;
+	for (i = 0; i < n; i++) {
+		if (version_id[i] < '0' || version_id[i] > '9')
+			return MS_EINVAL;
+		v = v * 10 + (version_id[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* MS_EINVAL naming db.table unless version_id is a VersionId. */
+static int check_version(const char *db, const char *table, const char *version_id,
+			 ms_error *err)
+{
+	long long v;
+
+	if (ms_catalog_version_number(version_id, &v) < 0)
+		return ms_error_set(err, MS_EINVAL,
+				    "version '%.64s' of table '%s.%s' is not a VersionId (decimal "
+				    "digits, at most 18)",
+				    version_id ? version_id : "", db, table);
+	return 0;
+}
+
+int ms_catalog_put_table_version(ms_catalog *cat, const ms_entity *table, ms_error *err)
+{
+	const cJSON *v;
+	int rc;
+
+	if (!table || table->kind != MS_KIND_TABLE || !table->doc || !table->database ||
+	    !table->table)
+		return ms_error_set(err, MS_EINVAL,
+				    "entity given to put_table_version is not a table");
+	v = cJSON_GetObjectItemCaseSensitive(table->doc, "VersionId");
+	if (!cJSON_IsString(v))
+		return ms_error_set(err, MS_EINVAL, "table '%s.%s' has no VersionId to archive it by",
+				    table->database, table->table);
+	if ((rc = check_version(table->database, table->table, v->valuestring, err)) < 0)
+		return rc;
+	return DISPATCH(put_table_version, "archive table versions", table, err);
+}
+
+int ms_catalog_scan_table_versions(ms_catalog *cat, const char *db, const char *table,
+				   ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	return DISPATCH(scan_table_versions, "read table versions", db, table, cb, ctx, err);
+}
+
+int ms_catalog_get_table_version(ms_catalog *cat, const char *db, const char *table,
+				 const char *version_id, ms_entity **out, ms_error *err)
+{
+	int rc;
+
+	if ((rc = check_version(db, table, version_id, err)) < 0)
+		return rc;
+	return DISPATCH(get_table_version, "read table versions", db, table, version_id, out,
+			err);
+}
+
+int ms_catalog_delete_table_version(ms_catalog *cat, const char *db, const char *table,
+				    const char *version_id, ms_error *err)
+{
+	int rc;
+
+	if ((rc = check_version(db, table, version_id, err)) < 0)
+		return rc;
+	return DISPATCH(delete_table_version, "delete table versions", db, table, version_id,
+			err);
 }
 
 int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table,

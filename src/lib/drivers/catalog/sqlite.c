@@ -1,8 +1,9 @@
 /*
  * The embedded catalog: one SQLite file holding databases, tables and
  * partitions as canonical JSON documents beside their content hashes, plus a
- * change log.  It is metasync's default target and the catalog that `demo`,
- * the tests and single-machine deployments use, so it must need no server,
+ * change log and the archived versions of tables (Glue's table versions).
+ * It is metasync's default target and the catalog that `demo`, the tests
+ * and single-machine deployments use, so it must need no server,
  * survive crashes (WAL), let several accounts share one file (the storage key
  * is the URL's catalog-id), diff cheaply (hashes and per-table digests are
  * read without parsing documents) and import a million partitions at
@@ -53,6 +54,7 @@ enum stmt_id {
 	ST_DB_LIST,
 	ST_DB_INSERT,
 	ST_DB_UPDATE,
+	ST_DB_DELETE_VERSIONS,
 	ST_DB_DELETE_PARTS,
 	ST_DB_DELETE_TABLES,
 	ST_DB_DELETE,
@@ -62,6 +64,7 @@ enum stmt_id {
 	ST_TBL_LIST,
 	ST_TBL_INSERT,
 	ST_TBL_UPDATE,
+	ST_TBL_DELETE_VERSIONS,
 	ST_TBL_DELETE_PARTS,
 	ST_TBL_DELETE,
 	ST_PART_UPSERT,
@@ -76,6 +79,10 @@ enum stmt_id {
 	ST_LOG,
 	ST_CHANGES,
 	ST_TBL_NKEYS,
+	ST_VER_PUT,
+	ST_VER_SCAN,
+	ST_VER_GET,
+	ST_VER_DELETE,
 	ST__COUNT
 };
 
@@ -92,6 +99,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_DB_LIST] = "SELECT name FROM databases WHERE catalog = ?1 ORDER BY name",
 	[ST_DB_INSERT] = "INSERT INTO databases(catalog, name, doc, hash) VALUES(?1, ?2, ?3, ?4)",
 	[ST_DB_UPDATE] = "UPDATE databases SET doc = ?2, hash = ?3 WHERE id = ?1",
+	[ST_DB_DELETE_VERSIONS] = "DELETE FROM table_versions WHERE (catalog, \"database\") = "
+				  "(SELECT catalog, name FROM databases WHERE id = ?1)",
 	[ST_DB_DELETE_PARTS] = "DELETE FROM partitions WHERE table_id IN "
 			       "(SELECT id FROM tables WHERE db_id = ?1)",
 	[ST_DB_DELETE_TABLES] = "DELETE FROM tables WHERE db_id = ?1",
@@ -102,6 +111,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_TBL_LIST] = "SELECT name FROM tables WHERE db_id = ?1 ORDER BY name",
 	[ST_TBL_INSERT] = "INSERT INTO tables(db_id, name, doc, hash) VALUES(?1, ?2, ?3, ?4)",
 	[ST_TBL_UPDATE] = "UPDATE tables SET doc = ?2, hash = ?3 WHERE id = ?1",
+	[ST_TBL_DELETE_VERSIONS] = "DELETE FROM table_versions WHERE (catalog, \"database\", tbl) = "
+				   "(SELECT d.catalog, d.name, t.name FROM tables t "
+				   "JOIN databases d ON d.id = t.db_id WHERE t.id = ?1)",
 	[ST_TBL_DELETE_PARTS] = "DELETE FROM partitions WHERE table_id = ?1",
 	[ST_TBL_DELETE] = "DELETE FROM tables WHERE id = ?1",
 	[ST_PART_UPSERT] = "INSERT INTO partitions(table_id, vkey, doc, hash) "
@@ -114,8 +126,11 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_PART_UPDATE] = "UPDATE partitions SET doc = ?3, hash = ?4 "
 			   "WHERE table_id = ?1 AND vkey = ?2",
 	[ST_PART_GET] = "SELECT doc, hash FROM partitions WHERE table_id = ?1 AND vkey = ?2",
-	[ST_PART_SCAN] = "SELECT vkey, hash, doc FROM partitions WHERE table_id = ?1 ORDER BY vkey",
-	[ST_PART_SCAN_KEYS] = "SELECT vkey, hash FROM partitions WHERE table_id = ?1 ORDER BY vkey",
+	/* a range of the (table_id, vkey) index; the segment is tested on the index's vkey */
+	[ST_PART_SCAN] = "SELECT vkey, hash, doc FROM partitions WHERE table_id = ?1 AND vkey > ?2 "
+			 "AND (?3 < 2 OR ms_segment(vkey, ?3) = ?4) ORDER BY vkey",
+	[ST_PART_SCAN_KEYS] = "SELECT vkey, hash FROM partitions WHERE table_id = ?1 AND vkey > ?2 "
+			      "AND (?3 < 2 OR ms_segment(vkey, ?3) = ?4) ORDER BY vkey",
 	[ST_PART_HASHES] = "SELECT hash FROM partitions WHERE table_id = ?1",
 	[ST_PART_DELETE] = "DELETE FROM partitions WHERE table_id = ?1 AND vkey = ?2",
 	[ST_LOG] = "INSERT INTO changes(catalog, kind, \"database\", tbl, vkey, op, time) "
@@ -123,6 +138,17 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_CHANGES] = "SELECT seq, kind, \"database\", tbl, vkey, op FROM changes "
 		       "WHERE seq > ?2 AND catalog = ?1 ORDER BY seq",
 	[ST_TBL_NKEYS] = "SELECT json_array_length(doc, '$.PartitionKeys') FROM tables WHERE id = ?1",
+	[ST_VER_PUT] = "INSERT INTO table_versions(catalog, \"database\", tbl, version, doc, hash) "
+		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+		       "ON CONFLICT(catalog, \"database\", tbl, version) "
+		       "DO UPDATE SET doc = excluded.doc, hash = excluded.hash",
+	/* the scan's rows are those of ST_PART_SCAN with no vkey */
+	[ST_VER_SCAN] = "SELECT NULL, hash, doc FROM table_versions "
+			"WHERE catalog = ?1 AND \"database\" = ?2 AND tbl = ?3 ORDER BY version DESC",
+	[ST_VER_GET] = "SELECT doc, hash FROM table_versions "
+		       "WHERE catalog = ?1 AND \"database\" = ?2 AND tbl = ?3 AND version = ?4",
+	[ST_VER_DELETE] = "DELETE FROM table_versions "
+			  "WHERE catalog = ?1 AND \"database\" = ?2 AND tbl = ?3 AND version = ?4",
 };
 
 /*
@@ -132,7 +158,16 @@ static const char *const stmt_sql[ST__COUNT] = {
  * primary key, and every partition put stays one B-tree append.  The hash
  * column comes before the document so that key-only scans and digests read
  * a row's first page and never follow the document's overflow pages.
+ * Archived table versions (Glue's GetTableVersions) are keyed by names, not
+ * ids, as Glue keys them; a rowid table, as their documents are large.
+ * Files from before them get the table when first opened for writing.
  */
+#define VERSIONS_SCHEMA_SQL                                                                 \
+	"CREATE TABLE IF NOT EXISTS table_versions("                                        \
+	" catalog TEXT NOT NULL, \"database\" TEXT NOT NULL, tbl TEXT NOT NULL,"            \
+	" version INTEGER NOT NULL, hash BLOB NOT NULL, doc TEXT NOT NULL,"                \
+	" UNIQUE(catalog, \"database\", tbl, version));"
+
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta(\"key\" TEXT PRIMARY KEY, value TEXT NOT NULL)"
 	" WITHOUT ROWID;"
@@ -149,6 +184,7 @@ static const char schema_sql[] =
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT, catalog TEXT NOT NULL, kind TEXT NOT NULL,"
 	" \"database\" TEXT NOT NULL, tbl TEXT, vkey TEXT, op TEXT NOT NULL,"
 	" time INTEGER NOT NULL);"
+	VERSIONS_SCHEMA_SQL
 	"INSERT OR IGNORE INTO meta(\"key\", value) VALUES('schema_version', '"
 	SQLITE_CATALOG_STR(SQLITE_CATALOG_SCHEMA_VERSION) "');";
 
@@ -178,12 +214,12 @@ typedef struct put_texts {
 	long long now_seconds;
 } put_texts;
 
-/* The entity a write concerns, rendered only when a message needs it. */
+/* The entity a call concerns, rendered only when a message needs it. */
 typedef struct subject {
 	ms_kind kind;
 	const char *db;
 	const char *table;
-	const char *vkey;
+	const char *vkey; /* a partition's; for a table, the archived version's id or NULL */
 } subject;
 
 typedef struct sqlite_catalog {
@@ -200,11 +236,16 @@ typedef struct sqlite_catalog {
 	size_t fields_alloc;
 } sqlite_catalog;
 
-/* "database 'd'", "table 'd.t'", "partition '["1"]' of 'd.t'" into buf. */
+/*
+ * "database 'd'", "table 'd.t'", "version '3' of table 'd.t'",
+ * "partition '["1"]' of 'd.t'" into buf.
+ */
 static const char *subject_text(const subject *s, char *buf, size_t n)
 {
 	if (s->kind == MS_KIND_DATABASE)
 		snprintf(buf, n, "database '%s'", s->db);
+	else if (s->kind == MS_KIND_TABLE && s->vkey)
+		snprintf(buf, n, "version '%s' of table '%s.%s'", s->vkey, s->db, s->table);
 	else if (s->kind == MS_KIND_TABLE)
 		snprintf(buf, n, "table '%s.%s'", s->db, s->table);
 	else
@@ -812,33 +853,28 @@ static int row_entity(sqlite_catalog *self, ms_entity **out, ms_kind kind, const
 	return 0;
 }
 
-/* Step a (doc, hash) statement already bound and build its entity. */
-static int get_row(sqlite_catalog *self, sqlite3_stmt *st, ms_entity **out, ms_kind kind,
-		   const char *db, const char *table, const char *vkey, ms_error *err)
+/* Step a (doc, hash) statement already bound and build the entity of subj. */
+static int get_row(sqlite_catalog *self, sqlite3_stmt *st, ms_entity **out, const subject *subj,
+		   ms_error *err)
 {
+	char what[MS_ERROR_MESSAGE_MAX];
 	const char *doc;
 	const void *hash;
 	int doclen, hashlen, rc = sqlite3_step(st);
 
-	if (rc == SQLITE_DONE) {
-		if (kind == MS_KIND_DATABASE)
-			return ms_error_set(err, MS_ENOTFOUND, "database '%s' not found in '%s'",
-					    db, self->base.url);
-		if (kind == MS_KIND_TABLE)
-			return ms_error_set(err, MS_ENOTFOUND, "table '%s.%s' not found in '%s'",
-					    db, table, self->base.url);
-		return ms_error_set(err, MS_ENOTFOUND,
-				    "partition '%s' of '%s.%s' not found in '%s'", vkey, db, table,
-				    self->base.url);
-	}
+	if (rc == SQLITE_DONE)
+		return ms_error_set(err, MS_ENOTFOUND, "%s not found in '%s'",
+				    subject_text(subj, what, sizeof(what)), self->base.url);
 	if (rc != SQLITE_ROW)
-		return sq_fail(self, rc, err, "cannot read %s '%s' in '%s'", ms_kind_name(kind),
-			       vkey ? vkey : table ? table : db, self->base.url);
+		return sq_fail(self, rc, err, "cannot read %s in '%s'",
+			       subject_text(subj, what, sizeof(what)), self->base.url);
 	doc = (const char *)sqlite3_column_text(st, 0);
 	doclen = sqlite3_column_bytes(st, 0);
 	hash = sqlite3_column_blob(st, 1);
 	hashlen = sqlite3_column_bytes(st, 1);
-	return row_entity(self, out, kind, db, table, vkey, doc, doclen, 0, hash, hashlen, err);
+	return row_entity(self, out, subj->kind, subj->db, subj->table,
+			  subj->kind == MS_KIND_PARTITION ? subj->vkey : NULL, doc, doclen, 0, hash,
+			  hashlen, err);
 }
 
 /* Iterate a one-column name statement already bound, calling cb per row. */
@@ -876,6 +912,7 @@ static int sqlite_get_database(ms_catalog *cat, const char *name, ms_entity **ou
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char n[NAME_BUF];
+	subject subj = { MS_KIND_DATABASE, n, NULL, NULL };
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -884,7 +921,7 @@ static int sqlite_get_database(ms_catalog *cat, const char *name, ms_entity **ou
 		return rc;
 	sqlite3_bind_text(st, 1, self->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n, -1, SQLITE_STATIC);
-	rc = get_row(self, st, out, MS_KIND_DATABASE, n, NULL, NULL, err);
+	rc = get_row(self, st, out, &subj, err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -954,8 +991,8 @@ done:
 
 static int sqlite_delete_database(ms_catalog *cat, const char *name, ms_error *err)
 {
-	static const enum stmt_id steps[] = { ST_DB_DELETE_PARTS, ST_DB_DELETE_TABLES,
-					      ST_DB_DELETE };
+	static const enum stmt_id steps[] = { ST_DB_DELETE_VERSIONS, ST_DB_DELETE_PARTS,
+					      ST_DB_DELETE_TABLES, ST_DB_DELETE };
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char n[NAME_BUF];
 	subject subj = { MS_KIND_DATABASE, n, NULL, NULL };
@@ -1001,6 +1038,7 @@ static int sqlite_get_table(ms_catalog *cat, const char *db, const char *name, m
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], n[NAME_BUF];
+	subject subj = { MS_KIND_TABLE, dbn, n, NULL };
 	sqlite3_int64 db_id = 0;
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -1012,7 +1050,7 @@ static int sqlite_get_table(ms_catalog *cat, const char *db, const char *name, m
 		return rc;
 	sqlite3_bind_int64(st, 1, db_id);
 	sqlite3_bind_text(st, 2, n, -1, SQLITE_STATIC);
-	rc = get_row(self, st, out, MS_KIND_TABLE, dbn, n, NULL, err);
+	rc = get_row(self, st, out, &subj, err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -1086,7 +1124,8 @@ done:
 
 static int sqlite_delete_table(ms_catalog *cat, const char *db, const char *name, ms_error *err)
 {
-	static const enum stmt_id steps[] = { ST_TBL_DELETE_PARTS, ST_TBL_DELETE };
+	static const enum stmt_id steps[] = { ST_TBL_DELETE_VERSIONS, ST_TBL_DELETE_PARTS,
+					      ST_TBL_DELETE };
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], n[NAME_BUF];
 	subject subj = { MS_KIND_TABLE, dbn, n, NULL };
@@ -1109,21 +1148,17 @@ done:
 	return rc;
 }
 
-static int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *table,
-				  unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
+/*
+ * Stream the rows (vkey or NULL, hash, doc) of a statement already bound to
+ * cb as entities of subj's kind and names; without the doc column with
+ * MS_SCAN_KEYS_ONLY, copied into raw with MS_SCAN_RAW.
+ */
+static int stream_rows(sqlite_catalog *self, sqlite3_stmt *st, const subject *subj,
+		       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
 {
-	sqlite_catalog *self = (sqlite_catalog *)cat;
 	int keys_only = (flags & MS_SCAN_KEYS_ONLY) != 0, raw = (flags & MS_SCAN_RAW) != 0;
-	char dbn[NAME_BUF], tbn[NAME_BUF];
-	sqlite3_int64 id;
-	sqlite3_stmt *st = NULL;
-	int owned = 0, rc;
+	int rc;
 
-	if ((rc = resolve_table(self, db, table, dbn, tbn, &id, err)) < 0 ||
-	    (rc = get_stmt(self, keys_only ? ST_PART_SCAN_KEYS : ST_PART_SCAN, &st, &owned,
-			   err)) < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		/* fetch each column's pointer before its length, as SQLite asks */
 		const char *vkey = (const char *)sqlite3_column_text(st, 0);
@@ -1133,20 +1168,189 @@ static int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *t
 		int doclen = keys_only ? 0 : sqlite3_column_bytes(st, 2);
 		ms_entity *e = NULL;
 
-		rc = row_entity(self, &e, MS_KIND_PARTITION, dbn, tbn, vkey, doc, doclen, raw, hash,
-				hashlen, err);
+		rc = row_entity(self, &e, subj->kind, subj->db, subj->table, vkey, doc, doclen, raw,
+				hash, hashlen, err);
 		if (rc < 0 || (rc = cb(e, ctx, err)) != 0)
-			goto done;
+			return rc;
 	}
-	if (rc != SQLITE_DONE) {
-		rc = sq_fail(self, rc, err, "cannot read partitions of '%s.%s' in '%s'", dbn, tbn,
-			     self->base.url);
-		goto done;
-	}
-	rc = 0;
-done:
+	if (rc != SQLITE_DONE)
+		return sq_fail(self, rc, err, "cannot read %s of '%s.%s' in '%s'",
+			       subj->kind == MS_KIND_PARTITION ? "partitions" : "versions",
+			       subj->db, subj->table, self->base.url);
+	return 0;
+}
+
+/*
+ * One seek into the (table_id, vkey) index, then the rows after it in vkey
+ * order: a page after a cursor costs the page, not the table.  Segments are
+ * those of ms_catalog_scan_segment (the ms_segment SQL function), tested on
+ * the index's vkey before the row is read.
+ */
+static int sqlite_scan_partitions_range(ms_catalog *cat, const char *db, const char *table,
+					const ms_scan_range *range, unsigned int flags,
+					ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+	char dbn[NAME_BUF], tbn[NAME_BUF];
+	subject subj = { MS_KIND_PARTITION, dbn, tbn, NULL };
+	sqlite3_int64 id;
+	sqlite3_stmt *st = NULL;
+	int owned = 0, rc;
+
+	if ((rc = resolve_table(self, db, table, dbn, tbn, &id, err)) < 0 ||
+	    (rc = get_stmt(self, (flags & MS_SCAN_KEYS_ONLY) ? ST_PART_SCAN_KEYS : ST_PART_SCAN,
+			   &st, &owned, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, range->after ? range->after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)range->segments);
+	sqlite3_bind_int(st, 4, (int)range->segment);
+	rc = stream_rows(self, st, &subj, flags, cb, ctx, err);
 	put_stmt(st, owned);
 	return rc;
+}
+
+static int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *table,
+				  unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	static const ms_scan_range all = { NULL, 0, 1 };
+
+	return sqlite_scan_partitions_range(cat, db, table, &all, flags, cb, ctx, err);
+}
+
+/*
+ * Fold db and table into dbn and tbn and borrow statement id (give it back
+ * with put_stmt) bound to (catalog, database, table) and, unless version_id
+ * is NULL, the version's number.
+ */
+static int version_stmt(sqlite_catalog *self, enum stmt_id id, const char *db,
+			const char *table, const char *version_id, char *dbn, char *tbn,
+			sqlite3_stmt **out, int *owned, ms_error *err)
+{
+	long long v = 0;
+	int rc;
+
+	if ((rc = fold_name(dbn, db, "database", err)) < 0 ||
+	    (rc = fold_name(tbn, table, "table", err)) < 0)
+		return rc;
+	if (version_id && ms_catalog_version_number(version_id, &v) < 0)
+		return ms_error_set(err, MS_EINVAL, "version '%.64s' of table '%s.%s' is not a "
+				    "VersionId", version_id, dbn, tbn);
+	if ((rc = get_stmt(self, id, out, owned, err)) < 0)
+		return rc;
+	sqlite3_bind_text(*out, 1, self->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*out, 2, dbn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*out, 3, tbn, -1, SQLITE_STATIC);
+	if (version_id)
+		sqlite3_bind_int64(*out, 4, v);
+	return 0;
+}
+
+/*
+ * Archive a table document under its VersionId, stored as put_table stores
+ * documents (canonical, with this catalog's names and CatalogId) but with
+ * the CreateTime, UpdateTime and VersionId it was archived with.
+ */
+static int sqlite_put_table_version(ms_catalog *cat, const ms_entity *e, ms_error *err)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+	const cJSON *vid = cJSON_GetObjectItemCaseSensitive(e->doc, "VersionId");
+	unsigned char hash[MS_HASH_LEN];
+	char dbn[NAME_BUF], n[NAME_BUF];
+	subject subj = { MS_KIND_TABLE, dbn, n, cJSON_IsString(vid) ? vid->valuestring : "" };
+	sqlite3_int64 db_id;
+	sqlite3_stmt *st = NULL;
+	put_texts t;
+	int rc, owned = 0, began = 0;
+
+	texts_init(&t);
+	if ((rc = version_stmt(self, ST_VER_PUT, e->database, e->table, subj.vkey, dbn, n, &st,
+			       &owned, err)) < 0 ||
+	    (rc = entity_hash(e, hash, err)) < 0 || (rc = texts_prepare(self, &t, dbn, n, err)) < 0)
+		goto done;
+	if ((rc = call_begin(self, err)) < 0)
+		goto done;
+	began = 1;
+	if ((rc = find_database(self, dbn, &db_id, err)) < 0)
+		goto done;
+	{
+		const doc_override ov[] = {
+			{ "Name", &t.table, 0 },
+			{ "DatabaseName", &t.database, 0 },
+			{ "CatalogId", self->catalog_id ? &t.catalog : NULL, 0 },
+		};
+
+		if ((rc = compose_doc(self, e->doc, ov, 3, &subj, err)) < 0)
+			goto done;
+	}
+	rc = write_doc(self, st, 5, hash, &subj, err);
+done:
+	put_stmt(st, owned);
+	if (began)
+		rc = call_end(self, rc, err);
+	texts_free(&t);
+	return rc;
+}
+
+static int sqlite_scan_table_versions(ms_catalog *cat, const char *db, const char *table,
+				      ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+	char dbn[NAME_BUF], tbn[NAME_BUF];
+	subject subj = { MS_KIND_TABLE, dbn, tbn, NULL };
+	sqlite3_stmt *st = NULL;
+	int owned = 0, rc;
+
+	if ((rc = version_stmt(self, ST_VER_SCAN, db, table, NULL, dbn, tbn, &st, &owned, err)) < 0)
+		return rc;
+	rc = stream_rows(self, st, &subj, 0, cb, ctx, err);
+	put_stmt(st, owned);
+	return rc;
+}
+
+static int sqlite_get_table_version(ms_catalog *cat, const char *db, const char *table,
+				    const char *version_id, ms_entity **out, ms_error *err)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+	char dbn[NAME_BUF], tbn[NAME_BUF];
+	subject subj = { MS_KIND_TABLE, dbn, tbn, version_id };
+	sqlite3_stmt *st = NULL;
+	int owned = 0, rc;
+
+	if ((rc = version_stmt(self, ST_VER_GET, db, table, version_id, dbn, tbn, &st, &owned,
+			       err)) < 0)
+		return rc;
+	rc = get_row(self, st, out, &subj, err);
+	put_stmt(st, owned);
+	return rc;
+}
+
+static int sqlite_delete_table_version(ms_catalog *cat, const char *db, const char *table,
+				       const char *version_id, ms_error *err)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+	char dbn[NAME_BUF], tbn[NAME_BUF], what[MS_ERROR_MESSAGE_MAX];
+	subject subj = { MS_KIND_TABLE, dbn, tbn, version_id };
+	sqlite3_stmt *st = NULL;
+	int owned = 0, rc;
+
+	if ((rc = call_begin(self, err)) < 0)
+		return rc;
+	if ((rc = version_stmt(self, ST_VER_DELETE, db, table, version_id, dbn, tbn, &st, &owned,
+			       err)) < 0)
+		goto done;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		rc = sq_fail(self, rc, err, "cannot delete %s in '%s'",
+			     subject_text(&subj, what, sizeof(what)), self->base.url);
+	else if (sqlite3_changes(self->db) == 0)
+		rc = ms_error_set(err, MS_ENOTFOUND, "%s not found in '%s'",
+				  subject_text(&subj, what, sizeof(what)), self->base.url);
+	else
+		rc = 0;
+done:
+	put_stmt(st, owned);
+	return call_end(self, rc, err);
 }
 
 static int sqlite_get_partition(ms_catalog *cat, const char *db, const char *table,
@@ -1154,6 +1358,7 @@ static int sqlite_get_partition(ms_catalog *cat, const char *db, const char *tab
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
+	subject subj = { MS_KIND_PARTITION, dbn, tbn, vkey };
 	sqlite3_int64 id;
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -1165,7 +1370,7 @@ static int sqlite_get_partition(ms_catalog *cat, const char *db, const char *tab
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, vkey, -1, SQLITE_STATIC);
-	rc = get_row(self, st, out, MS_KIND_PARTITION, dbn, tbn, vkey, err);
+	rc = get_row(self, st, out, &subj, err);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -1585,7 +1790,8 @@ static void sqlite_close(ms_catalog *cat)
 static const ms_catalog_driver sqlite_driver = {
 	.version = MS_CATALOG_DRIVER_VERSION,
 	.name = "sqlite",
-	.caps = MS_CAP_TRANSACTIONS | MS_CAP_CHANGE_FEED | MS_CAP_WRITE | MS_CAP_ORDERED_SCAN,
+	.caps = MS_CAP_TRANSACTIONS | MS_CAP_CHANGE_FEED | MS_CAP_WRITE | MS_CAP_ORDERED_SCAN |
+		MS_CAP_TABLE_VERSIONS,
 	.max_batch = 0,
 	/* required; frees the instance, its statements and the connection (an open
 	 * transaction is rolled back); cannot fail */
@@ -1597,16 +1803,18 @@ static const ms_catalog_driver sqlite_driver = {
 	/* optional; create or replace keeping the row (so its tables stay); borrows the
 	 * entity; EINVAL (not a database), ETOOBIG, EIO, ECONFLICT (busy past the timeout) */
 	.put_database = sqlite_put_database,
-	/* optional; with its tables and partitions, one change row; ENOTFOUND, EIO, ECONFLICT */
+	/* optional; with its tables, their partitions and archived versions, one change row;
+	 * ENOTFOUND, EIO, ECONFLICT */
 	.delete_database = sqlite_delete_database,
 	/* optional; names in bytewise order, borrowed; ENOTFOUND (database), EIO */
 	.list_tables = sqlite_list_tables,
 	/* optional; *out new; ENOTFOUND (database or table), EIO */
 	.get_table = sqlite_get_table,
-	/* optional; create or replace, UpdateTime now; borrows the entity; ENOTFOUND
-	 * (database), EINVAL, ETOOBIG, EIO, ECONFLICT */
+	/* optional; create or replace, UpdateTime now, a VersionId in the document kept as
+	 * given; borrows the entity; ENOTFOUND (database), EINVAL, ETOOBIG, EIO, ECONFLICT */
 	.put_table = sqlite_put_table,
-	/* optional; with its partitions, one change row; ENOTFOUND, EIO, ECONFLICT */
+	/* optional; with its partitions and archived versions, one change row; ENOTFOUND, EIO,
+	 * ECONFLICT */
 	.delete_table = sqlite_delete_table,
 	/* optional; by vkey, bytewise; each entity new and stolen by cb; MS_SCAN_KEYS_ONLY
 	 * leaves doc NULL and reads no document, MS_SCAN_RAW leaves doc NULL and copies
@@ -1645,7 +1853,53 @@ static const ms_catalog_driver sqlite_driver = {
 	.read_begin = sqlite_read_begin,
 	/* optional; commits it */
 	.read_end = sqlite_read_end,
+	/* optional; one seek into the (table_id, vkey) index, then the rows after range->after
+	 * in vkey order; segments by ms_catalog_scan_segment, tested on the index's vkey before
+	 * the row is read; flags and entities as .scan_partitions; ENOTFOUND, EIO */
+	.scan_partitions_range = sqlite_scan_partitions_range,
+	/* optional; archives the entity (borrowed) under its doc's VersionId, replacing that
+	 * version; the doc keeps its CreateTime, UpdateTime and VersionId; no change row
+	 * (versions are not replicated); ENOTFOUND (database), EINVAL, ETOOBIG, EIO,
+	 * ECONFLICT */
+	.put_table_version = sqlite_put_table_version,
+	/* optional; highest VersionId first, each entity new (no vkey) and stolen by cb; none
+	 * for a table that has none or does not exist; EIO */
+	.scan_table_versions = sqlite_scan_table_versions,
+	/* optional; *out new; ENOTFOUND (the version), EIO */
+	.get_table_version = sqlite_get_table_version,
+	/* optional; no change row; ENOTFOUND (the version), EIO, ECONFLICT */
+	.delete_table_version = sqlite_delete_table_version,
 };
+
+/* ms_segment(vkey, n): ms_catalog_scan_segment in SQL (NULL for a NULL vkey). */
+static void sql_segment(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *vkey = (const char *)sqlite3_value_text(argv[0]);
+	int n = sqlite3_value_int(argv[1]);
+
+	(void)argc;
+	if (vkey)
+		sqlite3_result_int(ctx, (int)ms_catalog_scan_segment(vkey, n > 0 ? (unsigned)n : 0));
+}
+
+/*
+ * Files from before table versions get their table when opened where they
+ * can be written; a read-only one without it reads as having none (an empty
+ * temporary view stands in).
+ */
+static int open_versions(sqlite_catalog *self, ms_error *err)
+{
+	static const char empty_sql[] =
+		"CREATE TEMP VIEW table_versions(catalog, \"database\", tbl, version, hash, doc) "
+		"AS SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0";
+	int rc = sqlite3_exec(self->db, VERSIONS_SCHEMA_SQL, NULL, NULL, NULL);
+
+	if ((rc & 0xff) == SQLITE_READONLY)
+		rc = sqlite3_exec(self->db, empty_sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(self, rc, err, "cannot open the table versions of '%s'", self->path);
+	return 0;
+}
 
 /* Create the schema unless present; refuse a newer schema version. */
 static int open_schema(sqlite_catalog *self, int create, ms_error *err)
@@ -1865,7 +2119,15 @@ int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_op
 		goto done;
 	}
 	sqlite3_busy_timeout(self->db, SQLITE_CATALOG_BUSY_MS);
-	if ((rc = open_schema(self, create, err)) < 0 || (rc = open_catalog(self, create, err)) < 0 ||
+	rc = sqlite3_create_function_v2(self->db, "ms_segment", 2,
+					SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_segment, NULL,
+					NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = sq_fail(self, rc, err, "cannot open catalog file '%s'", self->path);
+		goto done;
+	}
+	if ((rc = open_schema(self, create, err)) < 0 || (rc = open_versions(self, err)) < 0 ||
+	    (rc = open_catalog(self, create, err)) < 0 ||
 	    (!cid && (rc = path_identity(self, err)) < 0))
 		goto done;
 	*out = &self->base;
