@@ -29,7 +29,8 @@
 
 #define GLUE_CONTENT_TYPE "application/x-amz-json-1.1"
 #define GLUE_TARGET_PREFIX "AWSGlue."
-#define GLUE_POOL_IDLE_MAX 64
+#define GLUE_POOL_IDLE_MAX 32
+#define GLUE_CACHE_MIB 4      /* page cache per pooled connection */
 #define GLUE_OP_NAME_MAX 64
 
 /* Error types counted in /metrics; anything else counts as "other". */
@@ -313,7 +314,8 @@ static int pool_take(ms_glue *g, const char *id, ms_catalog **out, ms_error *err
 		free(p);
 		return 0;
 	}
-	if (asprintf(&url, "sqlite:%s?catalog-id=%s", g->catalog_path, id) < 0)
+	if (asprintf(&url, "sqlite:%s?catalog-id=%s&cache-mib=%d", g->catalog_path, id,
+		     GLUE_CACHE_MIB) < 0)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	memset(&oo, 0, sizeof(oo));
 	oo.mode = MS_OPEN_WRITE;

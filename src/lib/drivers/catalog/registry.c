@@ -24,6 +24,11 @@ int ms_hms_mysql_url_param(const char *key);
 #define CATALOG_ID_RULE { "catalog-id", MS_CATALOG_ID_MAX, 1 }
 
 static const ms_url_param_rule id_only[] = { CATALOG_ID_RULE, { NULL, 0, 0 } };
+static const ms_url_param_rule sqlite_params[] = {
+	CATALOG_ID_RULE,
+	{ "cache-mib", 4, 1 },  /* the connection's page cache */
+	{ NULL, 0, 0 },
+};
 static const ms_url_param_rule hms_params[] = {
 	CATALOG_ID_RULE,
 	{ "catalog", 256, 1 },  /* Hive's CTLGS.NAME */
@@ -48,7 +53,7 @@ static const struct {
 	const ms_url_param_rule *params;
 	int (*other)(const char *key);
 } catalog_schemes[] = {
-	{ "sqlite", ms_sqlite_catalog_open, id_only, NULL },
+	{ "sqlite", ms_sqlite_catalog_open, sqlite_params, NULL },
 	{ "file", ms_snapshot_catalog_open, id_only, NULL },
 	{ "s3", ms_snapshot_catalog_open, id_only, store_param },
 	{ "hms+postgresql", ms_hms_catalog_open, hms_params, ms_hms_pg_url_param },

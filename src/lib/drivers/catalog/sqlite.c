@@ -2042,6 +2042,30 @@ int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_op
 			   ms_error *err);
 
 /*
+ * ?cache-mib=N (1 to 1024): this connection's page cache instead of the
+ * default 32 MiB; a server holding many connections to one file keeps each
+ * small and leaves caching to the operating system.
+ */
+static int set_cache(sqlite_catalog *self, const char *mib, ms_error *err)
+{
+	char sql[64], *end;
+	long n;
+
+	if (!mib)
+		return 0;
+	n = strtol(mib, &end, 10);
+	if (*end || end == mib || n < 1 || n > 1024)
+		return ms_error_set(err, MS_EINVAL,
+				    "cache-mib in catalog url '%s' must be 1 to 1024, got '%s'",
+				    self->base.url, mib);
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%ld", n * 1024);
+	if (sqlite3_exec(self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(self, sqlite3_errcode(self->db), err, "cannot set the cache of '%s'",
+			       self->path);
+	return 0;
+}
+
+/*
  * Without ?catalog-id=, a catalog is identified by its file: "sqlite:" and
  * the file's absolute path with symbolic links resolved, so that
  * sqlite:x.db and sqlite:/abs/x.db are one source.
@@ -2126,8 +2150,9 @@ int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_op
 		rc = sq_fail(self, rc, err, "cannot open catalog file '%s'", self->path);
 		goto done;
 	}
-	if ((rc = open_schema(self, create, err)) < 0 || (rc = open_versions(self, err)) < 0 ||
-	    (rc = open_catalog(self, create, err)) < 0 ||
+	if ((rc = open_schema(self, create, err)) < 0 ||
+	    (rc = set_cache(self, ms_url_param_get(url, "cache-mib"), err)) < 0 ||
+	    (rc = open_versions(self, err)) < 0 || (rc = open_catalog(self, create, err)) < 0 ||
 	    (!cid && (rc = path_identity(self, err)) < 0))
 		goto done;
 	*out = &self->base;
