@@ -1,35 +1,9 @@
 # Helpers for the agent's end-to-end tests, sourced after setting M (the
 # binary), T (a fresh temp dir) and TEST (the test's name); CASE names the
 # case under way.  Agents started here are killed on exit.
+. "$(dirname "${BASH_SOURCE[0]}")/e2e.sh"
 AGENTS=()
-CASE=setup
-cleanup_agents() {
-	local p
-	for p in "${AGENTS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-}
-# fail MESSAGE: say what failed with the end of every log, exit 1
-fail() {
-	local f
-	echo "FAIL: $TEST ($CASE): $*" >&2
-	for f in "$T"/*.log; do
-		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-	done
-	exit 1
-}
-# wait_for WHAT CMD...: up to 90 s for CMD to succeed (a ceiling, not a measure)
-wait_for() {
-	local what=$1 i
-	shift
-	for i in $(seq 1 900); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	fail "timed out waiting for $what"
-}
-has_line() { grep -qE -- "$2" "$1" 2>/dev/null; }
+cleanup_agents() { kill_all "${AGENTS[@]}"; }
 # start_agent NAME: the agent of $T/NAME.yaml in the background, log in
 # $T/NAME.log; sets AGENT (its pid) and PORT (its /healthz and /metrics)
 start_agent() {
