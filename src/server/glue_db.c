@@ -56,6 +56,30 @@ static int put_database(glue_call *c, void *ctx)
 	return 0;
 }
 
+/*
+ * What Glue gives a database created without CreateTableDefaultPermissions
+ * (Lake Formation's default: IAM permissions alone decide).
+ */
+static int default_permissions(glue_call *c, ms_entity *db)
+{
+	static const char deflt[] = "[{\"Principal\":{\"DataLakePrincipalIdentifier\":"
+				    "\"IAM_ALLOWED_PRINCIPALS\"},\"Permissions\":[\"ALL\"]}]";
+	cJSON *v;
+	ms_error err;
+
+	if (cJSON_GetObjectItemCaseSensitive(db->doc, "CreateTableDefaultPermissions"))
+		return 0;
+	ms_error_clear(&err);
+	if (!(v = cJSON_Parse(deflt)) ||
+	    !cJSON_AddItemToObject(db->doc, "CreateTableDefaultPermissions", v)) {
+		cJSON_Delete(v);
+		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+	}
+	if (ms_entity_rehash(db, &err) < 0)
+		return glue_fail_err(c, MS_EIO, &err);
+	return 0;
+}
+
 static int create_database(glue_call *c)
 {
 	const cJSON *input;
@@ -67,7 +91,9 @@ static int create_database(glue_call *c)
 	    glue_in_name(c, input, "Name", 1, name, sizeof(name)) < 0 ||
 	    glue_catalog(c, name, MS_ACCESS_WRITE) < 0 || database_from_input(c, input, &w.db) < 0)
 		return -1;
-	rc = glue_in_txn(c, put_database, &w);
+	rc = default_permissions(c, w.db);
+	if (rc == 0)
+		rc = glue_in_txn(c, put_database, &w);
 	ms_entity_free(w.db);
 	return rc;
 }

@@ -93,6 +93,7 @@ typedef struct table_write {
 static int create_in_txn(glue_call *c, void *ctx)
 {
 	table_write *w = ctx;
+	char created_by[64];
 	ms_entity *old = NULL;
 	ms_error err;
 	int rc;
@@ -109,8 +110,32 @@ static int create_in_txn(glue_call *c, void *ctx)
 	if (set_version(c, w->table, 0) < 0)
 		return -1;
 	cJSON_AddBoolToObject(w->table->doc, "IsRegisteredWithLakeFormation", 0);
+	snprintf(created_by, sizeof(created_by), "arn:aws:iam::%s:root", c->caller);
+	cJSON_DeleteItemFromObjectCaseSensitive(w->table->doc, "CreatedBy");
+	cJSON_AddStringToObject(w->table->doc, "CreatedBy", created_by);
 	if ((rc = ms_catalog_put_table(c->cat, w->table, &err)) < 0)
 		return glue_fail_err(c, rc, &err);
+	return 0;
+}
+
+/* What Glue assigned at creation stays through updates (TableInput has no such members). */
+static int keep_assigned(glue_call *c, const ms_entity *cur, ms_entity *next)
+{
+	static const char *const keys[] = { "CreatedBy", "IsRegisteredWithLakeFormation" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(cur->doc, keys[i]);
+		cJSON *copy;
+
+		cJSON_DeleteItemFromObjectCaseSensitive(next->doc, keys[i]);
+		if (!v)
+			continue;
+		if (!(copy = cJSON_Duplicate(v, 1)) || !cJSON_AddItemToObject(next->doc, keys[i], copy)) {
+			cJSON_Delete(copy);
+			return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+		}
+	}
 	return 0;
 }
 
@@ -133,7 +158,8 @@ static int update_in_txn(glue_call *c, void *ctx)
 			  w->expect_version, version);
 		goto done;
 	}
-	if (set_version(c, cur, version) < 0 || set_version(c, w->table, version + 1) < 0)
+	if (set_version(c, cur, version) < 0 || set_version(c, w->table, version + 1) < 0 ||
+	    keep_assigned(c, cur, w->table) < 0)
 		goto done;
 	if (!w->skip_archive && (rc = ms_catalog_put_table_version(c->cat, cur, &err)) < 0) {
 		rc = glue_fail_err(c, rc, &err);
