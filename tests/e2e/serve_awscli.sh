@@ -448,6 +448,24 @@ case_drain() {
 	want "its answer" "$(jq -c .DatabaseList "$T/drain.json")" "[]"
 }
 
+# HTTPS with --tls-cert/--tls-key: the CLI trusts the certificate through
+# --ca-bundle and works; without it, the CLI refuses the server.
+case_tls() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" \
+		>/dev/null 2>&1 || fail "openssl could not make a certificate"
+	start_server tls --tls-cert "$T/tls.crt" --tls-key "$T/tls.key"
+	trap 'kill -KILL "$SERVER" 2>/dev/null' EXIT
+	has_line "$T/tls.log" 'https://' || fail "the server does not say it serves https"
+	ENDPOINT=https://127.0.0.1:$PORT
+	glue_ok A create-database --database-input '{"Name":"over_tls"}' --ca-bundle "$T/tls.crt"
+	want "a database read over TLS" \
+		"$(awsg A get-database --name over_tls --ca-bundle "$T/tls.crt" | jq -r .Database.Name)" \
+		over_tls
+	awsg A get-databases >/dev/null 2>&1 && fail "the CLI trusted an unknown certificate"
+	stop_server "$SERVER"
+}
+
 # In the test's own shell (not a case's subshell): the server is its child.
 stop_main() {
 	CASE=sigterm
@@ -458,7 +476,7 @@ stop_main() {
 }
 
 ALL=(databases tables versions partitions filters segments exclude pagination auth limits
-	cross_account search metrics drain)
+	cross_account search metrics drain tls)
 [ $# -gt 0 ] || set -- "${ALL[@]}"
 run_cases "$@"
 stop_main
