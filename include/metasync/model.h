@@ -42,7 +42,10 @@ typedef enum ms_kind {
 #define MS_COLUMN_TYPE_MAX 131072
 #define MS_COMMENT_MAX 255
 #define MS_VIEW_TEXT_MAX 409600
-#define MS_LOCATION_MAX 2056
+#define MS_LOCATION_MAX 2056       /* a storage location (LocationString) */
+#define MS_URI_MAX 1024            /* a database's LocationUri (URI) */
+#define MS_FORMAT_MAX 128          /* InputFormat, OutputFormat (FormatString) */
+#define MS_TABLE_TYPE_MAX 255
 
 /* Parameter keys starting with this prefix are metasync's own markers. */
 #define MS_MARKER_PREFIX "metasync."
@@ -90,6 +93,19 @@ int ms_entity_from_glue(ms_entity **out, ms_kind kind, cJSON *doc, const char *d
 			const char *table, ms_error *err);
 
 /*
+ * Check a request's DatabaseInput, TableInput or PartitionInput (borrowed,
+ * unchanged) as Glue does: every member must be one of that shape's, spelled
+ * as Glue spells it (members only Glue's answers carry, such as CreateTime,
+ * are not), and every value must meet Glue's constraints, as
+ * ms_entity_from_glue checks them.  Structures Glue defines elsewhere
+ * (TargetTable, SchemaReference, ViewDefinition, ...) and Parameters pass
+ * whole.  0, or MS_EINVAL naming the member: "field 'Foo' is not a member of
+ * TableInput", "field 'StorageDescriptor.SortColumns[0].SortOrder' must be
+ * 0 or 1".
+ */
+int ms_glue_input_check(ms_kind kind, const cJSON *input, ms_error *err);
+
+/*
  * Parse one snapshot line (the utility's JSON Lines shape, without the
  * newline) into a new entity.  `expected` is the kind the file holds, or 0 to
  * take the line's "type".  Accepts every timestamp form the utility writes.
@@ -127,8 +143,22 @@ int ms_line_values_peek(const char *line, size_t len, ms_line_values *out);
 struct ms_buf;
 int ms_entity_to_line(const ms_entity *e, struct ms_buf *out, ms_error *err);
 
-/* Append e's Glue-shape JSON to out; pretty != 0 indents it. */
+/*
+ * Append e's whole Glue-shape document to out (members the model does not
+ * know included: for snapshots and internal use); pretty != 0 indents it.
+ */
 int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err);
+
+/*
+ * Append e's document in Glue's output shape (only members of Glue's
+ * Database, Table or Partition shapes, at every depth; Parameters maps and
+ * Glue's own structures such as TargetTable whole) to out: what a Get
+ * answer of the Glue API holds.  pretty != 0 indents it.
+ */
+int ms_entity_to_glue_output(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err);
+
+/* The same as a new cJSON tree (the caller deletes it); NULL with err set on failure. */
+cJSON *ms_entity_glue_output_tree(const ms_entity *e, ms_error *err);
 
 /*
  * Append the canonical JSON text of doc to out: object keys sorted bytewise,
@@ -163,6 +193,24 @@ int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_err
 
 /* Rename: set the entity's database (and table) in identity and document. */
 int ms_entity_rename(ms_entity *e, const char *database, const char *table, ms_error *err);
+
+/*
+ * Partition values that cannot be a table's, as Glue and Hive refuse them:
+ * none at all, or not as many as the table has partition keys.  Every path
+ * that writes partitions checks them here.
+ *
+ * ms_partition_check_count: a partition of database.table named by vkey
+ * (for the message) with nvalues values, against a table with nkeys keys.
+ * ms_partition_check_values: partition against table (both borrowed; each
+ * may carry its document as raw text).  0, or MS_EINVAL naming the
+ * partition by its values and saying how many keys the table has.
+ */
+int ms_partition_check_count(const char *database, const char *table, const char *vkey,
+			     size_t nvalues, size_t nkeys, ms_error *err);
+int ms_partition_check_values(const ms_entity *table, const ms_entity *partition, ms_error *err);
+
+/* The number of a table's PartitionKeys, or -1 when it has no readable document. */
+int ms_table_key_count(const ms_entity *table);
 
 /* Canonical values key of n values (new string), e.g. `["a","b"]`. */
 int ms_values_key(char **out, const char *const *values, size_t n, ms_error *err);

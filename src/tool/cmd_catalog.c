@@ -119,7 +119,7 @@ static int do_show(ms_catalog *cat, int argc, char **argv, int json, ms_error *e
 		rc = ms_catalog_get_partition(cat, argv[0], argv[1], vkey, &e, err);
 	if (rc < 0)
 		goto done;
-	if ((rc = ms_entity_to_glue(e, &b, !json, err)) < 0)
+	if ((rc = ms_entity_to_glue_output(e, &b, !json, err)) < 0)
 		goto done;
 	printf("{%s\"%s\":%s%s%s}\n", json ? "" : "\n  ",
 	       e->kind == MS_KIND_DATABASE ? "Database" : e->kind == MS_KIND_TABLE ? "Table" : "Partition",
@@ -266,6 +266,11 @@ static int put_entity_from(cJSON *doc, const put_args *pa, ms_entity **out, ms_e
 				  "standard input is a table (omit it)");
 		goto done;
 	}
+	/* An input shape holds what the AWS CLI would send, nothing more. */
+	if (shape && shape->input && (rc = ms_glue_input_check(kind, inner, err)) < 0) {
+		ms_error_prefix(err, "standard input: ");
+		goto done;
+	}
 	if (kind != MS_KIND_DATABASE &&
 	    (rc = put_name(inner, shape && shape->input ? doc : NULL, "DatabaseName", "--database",
 			   pa->database, &db, err)) < 0)
@@ -384,18 +389,9 @@ static int check_fit(ms_catalog *cat, const ms_entity *e, const ms_entity *old, 
 					  n == 1 ? "" : "s", ms_buf_cstr(&b1), ms_buf_cstr(&b2));
 		}
 	} else if (e->kind == MS_KIND_PARTITION) {
-		const cJSON *values = cJSON_GetObjectItemCaseSensitive(e->doc, "Values"), *keys;
-
 		if ((rc = ms_catalog_get_table(cat, e->database, e->table, &t, err)) < 0)
 			goto done;
-		keys = cJSON_GetObjectItemCaseSensitive(t->doc, "PartitionKeys");
-		if (cJSON_GetArraySize(values) != cJSON_GetArraySize(keys)) {
-			key_names(t, &b1);
-			rc = ms_error_set(err, MS_EINVAL, "partition '%s' has %d value%s and table "
-					  "'%s.%s' is %s", e->vkey, cJSON_GetArraySize(values),
-					  cJSON_GetArraySize(values) == 1 ? "" : "s", e->database,
-					  e->table, ms_buf_cstr(&b1));
-		}
+		rc = ms_partition_check_values(t, e, err);
 	}
 done:
 	ms_entity_free(t);

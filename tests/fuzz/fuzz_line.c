@@ -54,6 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_buf_reset(&b);
 		if (ms_entity_to_glue(e, &b, 0, &err) < 0)
 			one_line(&err);
+		ms_buf_reset(&b);
+		if (ms_entity_to_glue_output(e, &b, 0, &err) < 0)
+			one_line(&err);
 		ms_entity_free(e);
 	} else {
 		one_line(&err);

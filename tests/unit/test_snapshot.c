@@ -1144,6 +1144,18 @@ static void verify_fails(ms_catalog *cat, const char *db, const char *table, int
  * runs for every table before it changes anything, refuses the table with
  * the file and line; the other tables of the same file still verify.
  */
+/* After file of snap was edited and resealed, verifying sales.customers fails naming needle. */
+static void customers_refused(const char *snap, const char *file, const char *needle)
+{
+	ms_catalog *cat = NULL;
+	ms_error err;
+
+	reseal(snap, file);
+	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
+	verify_fails(cat, "sales", "customers", MS_EINVAL, needle);
+	ms_catalog_close(cat);
+}
+
 static void test_manifest_partition_checks(void **state)
 {
 	static const char part[] = "partitions/part-00000.json";
@@ -1176,44 +1188,37 @@ static void test_manifest_partition_checks(void **state)
 	RESTORE();
 
 	/* Two values for one partition key. */
-	edit(path, "\"values\":[\"2022\"]", "\"values\":[\"\",\"2\"]");
-	reseal(snap, part);
-	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
-	verify_fails(cat, "sales", "customers", MS_EINVAL,
-		     "file 'partitions/part-00000.json' line 2: partition [\"\",\"2\"] of "
-		     "'sales.customers' has 2 values, the table has 1 partition key");
-	ms_catalog_close(cat);
+	edit(path, "\"values\":[\"2022\"]", "\"values\":[\"1\",\"2\"]");
+	customers_refused(snap, part,
+			  "file 'partitions/part-00000.json' line 2: partition [\"1\",\"2\"] of "
+			  "'sales.customers' has 2 values, the table has 1 partition key");
+	RESTORE();
+
+	/* An empty value (Glue refuses it), found when the table is verified. */
+	edit(path, "\"values\":[\"2022\"]", "\"values\":[\"\"    ]");
+	customers_refused(snap, part,
+			  "file 'partitions/part-00000.json' line 2: field 'values[0]' is empty");
 	RESTORE();
 
 	/* No values. */
 	edit(path, "\"values\":[\"2022\"]", "\"values\":[      ]");
-	reseal(snap, part);
-	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
-	verify_fails(cat, "sales", "customers", MS_EINVAL,
-		     "line 2: partition of 'sales.customers' has no values");
-	ms_catalog_close(cat);
+	customers_refused(snap, part, "line 2: partition of 'sales.customers' has no values");
 	RESTORE();
 
 	/* Values the fast path leaves to the parser (escaped), twice. */
 	edit(path, "\"values\":[\"2022\"]", "\"values\":[\"\\t22\"]");
 	edit(path, "\"values\":[\"2023\"]", "\"values\":[\"\\t22\"]");
-	reseal(snap, part);
-	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
-	verify_fails(cat, "sales", "customers", MS_EINVAL,
-		     "line 3: partition [\"\\t22\"] of 'sales.customers' appears twice (first at "
-		     "line 2)");
-	ms_catalog_close(cat);
+	customers_refused(snap, part,
+			  "line 3: partition [\"\\t22\"] of 'sales.customers' appears twice "
+			  "(first at line 2)");
 	RESTORE();
 
 	/* A table line without partition keys, whose partitions have one value. */
 	edit(tpath, "\"partitionKeys\":[{\"name\":\"year\",\"type\":\"string\"}]",
 	     "\"partitionKeys\":[                               ]");
-	reseal(snap, "tables/part-00000.json");
-	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
-	verify_fails(cat, "sales", "customers", MS_EINVAL,
-		     "line 1: partition [\"2021\"] of 'sales.customers' has 1 value, the table has "
-		     "no partition keys");
-	ms_catalog_close(cat);
+	customers_refused(snap, "tables/part-00000.json",
+			  "line 1: partition [\"2021\"] of 'sales.customers' has 1 value, the "
+			  "table has no partition keys");
 	RESTORE();
 #undef RESTORE
 
@@ -1226,6 +1231,17 @@ static void test_manifest_partition_checks(void **state)
 }
 
 static ms_entity *glue(ms_kind kind, const char *json);
+
+/* Writer w refuses the partition json of big.table alone with message. */
+static void put_refused(ms_catalog *w, const char *table, const char *json, const char *message)
+{
+	ms_entity *p = glue(MS_KIND_PARTITION, json);
+	ms_error err;
+
+	assert_int_equal(ms_catalog_put_partitions(w, "big", table, &p, 1, &err), MS_EINVAL);
+	assert_string_equal(err.message, message);
+	ms_entity_free(p);
+}
 
 /*
  * The writer writes nothing its reader would refuse: a batch with a
@@ -1273,12 +1289,25 @@ static void test_writer_partition_checks(void **state)
 	ms_entity_free(p[0]);
 	ms_entity_free(p[1]);
 	ms_entity_free(p[2]);
-	p[0] = glue(MS_KIND_PARTITION, "{\"Values\":[\"a\"],\"TableName\":\"flat\"}");
-	assert_int_equal(ms_catalog_put_partitions(w, "big", "flat", p, 1, &err), MS_EINVAL);
-	assert_string_equal(err.message,
-			    "partition [\"a\"] of 'big.flat' has 1 value, the table has no partition "
-			    "keys");
-	ms_entity_free(p[0]);
+	put_refused(w, "flat", "{\"Values\":[\"a\"],\"TableName\":\"flat\"}",
+		    "partition [\"a\"] of 'big.flat' has 1 value, the table has no partition keys");
+	/* A table given as its stored text (as a raw scan of the embedded catalog gives it). */
+	{
+		ms_buf b = MS_BUF_INIT(1 << 20);
+
+		e = glue(MS_KIND_TABLE, "{\"Name\":\"r\",\"PartitionKeys\":[{\"Name\":\"k\"}]}");
+		assert_int_equal(ms_entity_to_glue(e, &b, 0, &err), 0);
+		cJSON_Delete(e->doc);
+		e->doc = NULL;
+		e->raw_len = b.len;
+		e->raw = ms_buf_detach(&b);
+		assert_int_equal(ms_catalog_put_table(w, e, &err), 0);
+		ms_entity_free(e);
+		ms_buf_free(&b);
+	}
+	put_refused(w, "r", "{\"Values\":[\"a\",\"b\"],\"TableName\":\"r\"}",
+		    "partition [\"a\",\"b\"] of 'big.r' has 2 values, the table has 1 "
+		    "partition key");
 	assert_int_equal(ms_catalog_finish(w, &err), 0);
 	ms_catalog_close(w);
 

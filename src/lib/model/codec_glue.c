@@ -5,9 +5,15 @@
  * reading one is validation plus small repairs (names folded, timestamps
  * rounded to the millisecond, ISO 8601 strings as the CLI prints them
  * turned into epoch seconds, camelCase keys of known fields renamed).
- * Writing one is the canonical printer, optionally indented.
+ * Writing one is the canonical printer, optionally indented: the whole
+ * document (ms_entity_to_glue, for snapshots and the embedded catalog), or
+ * only what Glue's Database, Table and Partition shapes have, as the Glue
+ * API answers (ms_entity_to_glue_output: members that came from a Hive
+ * Metastore or a newer source stay in the catalog but not in the answer).
  */
 #include "model_internal.h"
+
+#include <stdio.h>
 
 int ms_entity_from_glue(ms_entity **out, ms_kind kind, cJSON *doc, const char *database,
 			const char *table, ms_error *err)
@@ -35,26 +41,55 @@ done:
 	return rc;
 }
 
-int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err)
+/* "database 'd'", "table 'd.t'", "partition [...] of 'd.t'" for messages, into out. */
+static void entity_label(const ms_entity *e, char *out, size_t n)
 {
-	cJSON *parsed = NULL;
+	if (e->kind == MS_KIND_PARTITION)
+		snprintf(out, n, "partition %.200s of '%s.%s'", e->vkey ? e->vkey : "?",
+			 e->database ? e->database : "?", e->table ? e->table : "?");
+	else if (e->kind == MS_KIND_TABLE)
+		snprintf(out, n, "table '%s.%s'", e->database ? e->database : "?",
+			 e->table ? e->table : "?");
+	else
+		snprintf(out, n, "database '%s'", e->database ? e->database : "?");
+}
+
+/*
+ * e's document, borrowed, or parsed from its raw text into *parsed (new):
+ * NULL with err set when it has none or the text is not JSON.
+ */
+static const cJSON *entity_doc(const ms_entity *e, cJSON **parsed, ms_error *err)
+{
+	char label[MS_NAME_MAX * 8 + 300];
+
+	*parsed = NULL;
+	if (!e) {
+		ms_error_set(err, MS_EINVAL, "no entity to write");
+		return NULL;
+	}
+	if (e->doc)
+		return e->doc;
+	entity_label(e, label, sizeof(label));
+	if (!e->raw) {
+		ms_error_set(err, MS_EINVAL, "%s has no document to write", label);
+		return NULL;
+	}
+	/* Raw text is printed from a parse of it: it need not be canonical. */
+	if (!(*parsed = cJSON_ParseWithLength(e->raw, e->raw_len)))
+		ms_error_set(err, MS_EINVAL, "document of %s is not json", label);
+	return *parsed;
+}
+
+/* Append doc to out, keys sorted; the error names kind. */
+static int print_doc(const cJSON *doc, ms_kind kind, struct ms_buf *out, int pretty,
+		     ms_error *err)
+{
+	size_t start = out->len;
 	ms_sink s;
-	size_t start;
 	int rc;
 
-	if (!e || !out)
-		return ms_error_set(err, MS_EINVAL, "no entity to write");
-	if (!e->doc && !e->raw)
-		return ms_error_set(err, MS_EINVAL, "%s has no document to write",
-				    ms_kind_name(e->kind));
-	/* Raw text is printed from a parse of it: it need not be canonical. */
-	if (!e->doc && !(parsed = cJSON_ParseWithLength(e->raw, e->raw_len)))
-		return ms_error_set(err, MS_EINVAL, "document of %s '%s' is not json",
-				    ms_kind_name(e->kind),
-				    e->vkey ? e->vkey : e->table ? e->table : e->database);
-	start = out->len;
 	ms_sink_init_buf(&s, out);
-	ms_sink_sorted(&s, e->doc ? e->doc : parsed, 0, pretty);
+	ms_sink_sorted(&s, doc, 0, pretty);
 	if ((rc = ms_sink_flush(&s)) < 0) {
 		if (out->ptr) {
 			out->len = start;
@@ -64,10 +99,110 @@ int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_err
 		if (rc == MS_EINVAL && s.dupkey)
 			ms_error_set(err, rc, "key '%.100s' appears twice in one object", s.dupkey);
 		else if (rc == MS_ETOOBIG)
-			ms_error_set(err, rc, "%s document is too long", ms_kind_name(e->kind));
+			ms_error_set(err, rc, "%s document is too long", ms_kind_name(kind));
 		else
 			ms_error_set(err, rc, "out of memory");
 	}
+	return rc;
+}
+
+int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err)
+{
+	cJSON *parsed;
+	const cJSON *doc;
+	int rc;
+
+	if (!out)
+		return ms_error_set(err, MS_EINVAL, "no buffer to write to");
+	if (!(doc = entity_doc(e, &parsed, err)))
+		return MS_EINVAL;
+	rc = print_doc(doc, e->kind, out, pretty, err);
 	cJSON_Delete(parsed);
+	return rc;
+}
+
+/*
+ * A new object holding the members of obj that s's shape has, spelled as
+ * Glue spells them, at every depth the field tables describe; NULL when
+ * out of memory.
+ */
+static cJSON *output_object(const cJSON *obj, const ms_schema *s)
+{
+	cJSON *out = cJSON_CreateObject(), *v, *list;
+	const cJSON *it, *m;
+
+	for (it = obj->child; it && out; it = it->next) {
+		const ms_field *f;
+		int line_spelling = 0;
+
+		if (!it->string || !(f = ms_schema_find(s, it->string, &line_spelling)) ||
+		    line_spelling)
+			continue;
+		if (f->type == MS_F_OBJ && ms_j_obj(it)) {
+			v = output_object(it, f->sub);
+		} else if (f->type == MS_F_OBJLIST && ms_j_arr(it)) {
+			v = list = cJSON_CreateArray();
+			for (m = it->child; m && list; m = m->next) {
+				cJSON *e = ms_j_obj(m) ? output_object(m, f->sub)
+						       : cJSON_Duplicate(m, 1);
+
+				if (!e || !cJSON_AddItemToArray(list, e)) {
+					cJSON_Delete(e);
+					cJSON_Delete(list);
+					v = list = NULL;
+				}
+			}
+		} else {
+			v = cJSON_Duplicate(it, 1);
+		}
+		if (!v || !cJSON_AddItemToObjectCS(out, f->glue, v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(out);
+			out = NULL;
+		}
+	}
+	return out;
+}
+
+/* *out: e's document in Glue's output shape (new); 0 or an MS_E* code. */
+static int output_tree(const ms_entity *e, cJSON **out, ms_error *err)
+{
+	cJSON *parsed;
+	const cJSON *doc;
+	int rc = 0;
+
+	*out = NULL;
+	if (!(doc = entity_doc(e, &parsed, err)))
+		return MS_EINVAL;
+	ms_model_init();
+	if (!ms_schema_for(e->kind))
+		rc = ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)e->kind);
+	else if (!ms_j_obj(doc))
+		rc = ms_error_set(err, MS_EINVAL, "%s document is not a json object",
+				  ms_kind_name(e->kind));
+	else if (!(*out = output_object(doc, ms_schema_for(e->kind))))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	cJSON_Delete(parsed);
+	return rc;
+}
+
+cJSON *ms_entity_glue_output_tree(const ms_entity *e, ms_error *err)
+{
+	cJSON *tree;
+
+	return output_tree(e, &tree, err) < 0 ? NULL : tree;
+}
+
+int ms_entity_to_glue_output(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err)
+{
+	cJSON *tree;
+	int rc;
+
+	if (!out)
+		return ms_error_set(err, MS_EINVAL, "no buffer to write to");
+	if ((rc = output_tree(e, &tree, err)) < 0)
+		return rc;
+	rc = print_doc(tree, e->kind, out, pretty, err);
+	cJSON_Delete(tree);
 	return rc;
 }

@@ -269,6 +269,72 @@ const char *ms_entity_param(const ms_entity *e, const char *key)
 	return ms_j_str(v) ? v->valuestring : NULL;
 }
 
+/* Size of the array member key of e's document (parsed from raw if need be), or -1. */
+static int doc_array_size(const ms_entity *e, const char *key)
+{
+	cJSON *parsed = NULL;
+	const cJSON *doc = e->doc, *a;
+	int n;
+
+	if (!doc && e->raw)
+		doc = parsed = cJSON_ParseWithLength(e->raw, e->raw_len);
+	if (!ms_j_obj(doc))
+		n = -1;
+	else if (!(a = ms_model_get(doc, key)))
+		n = 0;
+	else
+		n = ms_j_arr(a) ? cJSON_GetArraySize(a) : -1;
+	cJSON_Delete(parsed);
+	return n;
+}
+
+int ms_table_key_count(const ms_entity *table)
+{
+	if (!table || table->kind != MS_KIND_TABLE)
+		return -1;
+	return doc_array_size(table, "PartitionKeys");
+}
+
+int ms_partition_check_count(const char *database, const char *table, const char *vkey,
+			     size_t nvalues, size_t nkeys, ms_error *err)
+{
+	if (nvalues == 0)
+		return ms_error_set(err, MS_EINVAL, "partition of '%s.%s' has no values", database,
+				    table);
+	if (nvalues == nkeys)
+		return 0;
+	if (nkeys == 0)
+		return ms_error_set(err, MS_EINVAL,
+				    "partition %.200s of '%s.%s' has %zu value%s, the table has no "
+				    "partition keys",
+				    vkey, database, table, nvalues, nvalues == 1 ? "" : "s");
+	return ms_error_set(err, MS_EINVAL,
+			    "partition %.200s of '%s.%s' has %zu value%s, the table has %zu "
+			    "partition key%s",
+			    vkey, database, table, nvalues, nvalues == 1 ? "" : "s", nkeys,
+			    nkeys == 1 ? "" : "s");
+}
+
+int ms_partition_check_values(const ms_entity *table, const ms_entity *partition, ms_error *err)
+{
+	int nkeys = ms_table_key_count(table), nvalues;
+
+	if (!partition || partition->kind != MS_KIND_PARTITION || !partition->vkey)
+		return ms_error_set(err, MS_EINVAL, "no partition to check");
+	if (nkeys < 0)
+		return ms_error_set(err, MS_EINVAL,
+				    "table of partition %.200s of '%s.%s' has no readable document",
+				    partition->vkey, partition->database, partition->table);
+	if ((nvalues = doc_array_size(partition, "Values")) < 0) {
+		cJSON *v = cJSON_Parse(partition->vkey);
+
+		nvalues = ms_j_arr(v) ? cJSON_GetArraySize(v) : 0;
+		cJSON_Delete(v);
+	}
+	return ms_partition_check_count(partition->database, partition->table, partition->vkey,
+					(size_t)nvalues, (size_t)nkeys, err);
+}
+
 /*
  * Setting a parameter other than a marker invalidates the hash (`hashed`
  * is cleared); markers are outside the hash and leave it valid.
@@ -277,7 +343,8 @@ int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_err
 {
 	size_t chars;
 	cJSON *params, *it;
-	int rc = 0, ctrl;
+	unsigned bits;
+	int rc = 0;
 
 	if (!e || !key)
 		return ms_error_set(err, MS_EINVAL, "set parameter needs an entity and a key");
@@ -285,11 +352,12 @@ int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_err
 		return ms_error_set(err, MS_EINVAL, "entity has no document");
 	if ((rc = ms_entity_parse(e, err)) < 0)
 		return rc;
-	if (!*key || ms_model_utf8_scan(key, strlen(key), &chars, &ctrl) < 0 ||
-	    chars > MS_PARAM_KEY_MAX)
+	if (!*key || ms_model_utf8_scan(key, strlen(key), &chars, &bits) < 0 ||
+	    chars > MS_PARAM_KEY_MAX || bits)
 		return ms_error_set(err, MS_EINVAL,
-				    "parameter key '%.40s' is empty, too long or not valid utf-8", key);
-	if (value && (ms_model_utf8_scan(value, strlen(value), &chars, &ctrl) < 0 ||
+				    "parameter key '%.40s' is empty, too long, not one line or not "
+				    "valid utf-8", key);
+	if (value && (ms_model_utf8_scan(value, strlen(value), &chars, NULL) < 0 ||
 		      chars > MS_PARAM_VALUE_MAX))
 		return ms_error_set(err, MS_EINVAL,
 				    "value of parameter '%.40s' is too long or not valid utf-8", key);

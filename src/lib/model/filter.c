@@ -1080,7 +1080,7 @@ int ms_partition_filter_parse(ms_partition_filter **out, const char *expr,
 	parser p;
 	size_t len, chars;
 	node *root = NULL;
-	int rc, ctrl;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.err = err;
@@ -1088,7 +1088,7 @@ int ms_partition_filter_parse(ms_partition_filter **out, const char *expr,
 	p.nkeys = nkeys;
 	p.src = expr ? expr : "";
 	len = strlen(p.src);
-	if (ms_model_utf8_scan(p.src, len, &chars, &ctrl) < 0)
+	if (ms_model_utf8_scan(p.src, len, &chars, NULL) < 0)
 		return ms_error_set(err, MS_EINVAL, "invalid expression: not valid UTF-8");
 	if (chars > MS_FILTER_EXPR_MAX)
 		return ms_error_set(err, MS_EINVAL,

@@ -95,10 +95,13 @@ EVP_MD_CTX *ms_model_sha256_begin(void);
 
 /*
  * UTF-8 scan of s[0..len): 0 when valid, -1 when not.  *chars receives the
- * number of code points and *ctrl is set when a control character other
- * than tab (U+0000..U+001F) occurs.
+ * number of code points and *flags the MS_U8_* bits of what occurs (either
+ * may be NULL).
  */
-int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, int *ctrl);
+#define MS_U8_CTRL 0x01      /* a control character (U+0000..U+001F) but tab, CR, LF */
+#define MS_U8_NEWLINE 0x02   /* CR or LF */
+#define MS_U8_NONCHAR 0x04   /* U+FFFE or U+FFFF */
+int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, unsigned *flags);
 
 /*
  * Timestamps.  ms_model_time_string parses the string forms of a snapshot
@@ -112,43 +115,56 @@ double ms_model_time_round(double seconds);
 
 /*
  * Field tables.  Each known object of the model is an ms_schema: a list of
- * fields with both spellings, a type, flags and a limit in characters.
+ * fields with both spellings, a type, flags and Glue's constraints on the
+ * value (the shapes of Glue's service model: NameString, URI, ...).
  */
 typedef enum ms_ftype {
-	MS_F_NAME = 1,    /* single-line string, 1..MS_NAME_MAX characters */
-	MS_F_STR,         /* string of at most `max` characters (0: no limit) */
-	MS_F_INT,         /* 32-bit integral number */
+	MS_F_STR = 1,     /* string: `min`..`max` characters (max 0: no limit), `text` */
+	MS_F_INT,         /* integral number in `min`..`max` */
 	MS_F_BOOL,
 	MS_F_TIME,        /* epoch seconds in the doc; see ms_time_parse */
 	MS_F_PARAMS,      /* map string -> string with Glue's parameter limits */
 	MS_F_MAP,         /* map string -> string, no limits */
-	MS_F_STRLIST,     /* array of strings, each at most `max` (or a name) */
+	MS_F_STRLIST,     /* array of strings, each as MS_F_STR says */
 	MS_F_OBJ,         /* object described by `sub` */
 	MS_F_OBJLIST,     /* array of objects described by `sub` */
-	MS_F_GOBJ,        /* Glue-only object: keys change case recursively */
+	MS_F_GOBJ,        /* Glue-only object: keys change case recursively; `sub`,
+			     when set, checks the members it knows */
 	MS_F_GARR         /* Glue-only array of such objects */
 } ms_ftype;
 
+/*
+ * Which characters a string may hold: Glue's two patterns, both of which
+ * refuse U+FFFE, U+FFFF and the control characters below U+0020 except
+ * those named (its single-line pattern takes tab, its text pattern tab,
+ * CR and LF).
+ */
+#define MS_TX_ANY 0     /* any (valid UTF-8) */
+#define MS_TX_LINE 1    /* [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]* */
+#define MS_TX_TEXT 2    /* the same plus \r and \n */
+
 #define MS_FF_REQUIRED 0x01
 #define MS_FF_FOLD 0x02       /* fold to lowercase (database, table names) */
-#define MS_FF_ELEMNAME 0x04   /* MS_F_STRLIST: every element is a name */
-#define MS_FF_ENTNAME 0x08    /* the entity's own name: "table name '...'" */
+#define MS_FF_ENTNAME 0x04    /* the entity's own name: "table name '...'" */
+#define MS_FF_OUTPUT 0x08     /* only in Glue's output shape, not in its *Input */
 
 struct ms_schema;
 
 typedef struct ms_field {
 	const char *glue;
 	const char *line;
-	unsigned char type;
-	unsigned char flags;
-	uint32_t max;
 	struct ms_schema *sub;
+	unsigned char flags;
+	unsigned char type;
+	unsigned char text;      /* MS_TX_*: strings, string lists */
+	int64_t min;             /* strings: least characters; integers: least value */
+	int64_t max;             /* strings: most characters (0: no limit); integers */
 } ms_field;
 
 #define MS_SCHEMA_SLOTS 128
 
 typedef struct ms_schema {
-	const char *what;             /* "table", "column", ... for messages */
+	const char *shape;            /* Glue's name of the object: "Column", ... */
 	const char *name_subject;     /* "table name": MS_FF_ENTNAME messages */
 	const ms_field *fields;
 	unsigned nfields;             /* at most 63 */

@@ -3,9 +3,9 @@
  * them, but Glue, Hive's metastore databases and every JSON reader
  * downstream reject invalid UTF-8, so the model checks every string it
  * reads.  The same pass counts code points (Glue's limits are in
- * characters, not bytes) and notices control characters (names are single
- * line).  Runs of ASCII, by far the common case, are checked eight bytes at
- * a time.
+ * characters, not bytes) and notices the characters Glue's patterns refuse
+ * (control characters, U+FFFE, U+FFFF).  Runs of ASCII, by far the common
+ * case, are checked eight bytes at a time.
  */
 #include "model_internal.h"
 
@@ -20,21 +20,29 @@ static inline uint64_t has_control(uint64_t w)
 	return (w - ONES * 0x20) & ~w & HIGH_BITS;
 }
 
-static int check_controls(const unsigned char *p, size_t n)
+/* The MS_U8_* bit of an ASCII byte: 0 unless it is a control character. */
+static inline unsigned control_bit(unsigned char c)
 {
+	if (c >= 0x20 || c == '\t')
+		return 0;
+	return c == '\n' || c == '\r' ? MS_U8_NEWLINE : MS_U8_CTRL;
+}
+
+static unsigned check_controls(const unsigned char *p, size_t n)
+{
+	unsigned bits = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (p[i] < 0x20 && p[i] != '\t')
-			return 1;
-	return 0;
+		bits |= control_bit(p[i]);
+	return bits;
 }
 
-int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, int *ctrl)
+int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, unsigned *flags)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, cont = 0;
-	int has_ctrl = 0;
+	unsigned bits = 0;
 
 	while (i < len) {
 		unsigned char c = p[i];
@@ -44,15 +52,14 @@ int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, int *ctrl)
 
 			memcpy(&w, p + i, 8);
 			if (!(w & HIGH_BITS)) {
-				if (!has_ctrl && has_control(w))
-					has_ctrl = check_controls(p + i, 8);
+				if (has_control(w))
+					bits |= check_controls(p + i, 8);
 				i += 8;
 				continue;
 			}
 		}
 		if (c < 0x80) {
-			if (c < 0x20 && c != '\t')
-				has_ctrl = 1;
+			bits |= control_bit(c);
 			i++;
 			continue;
 		}
@@ -71,6 +78,8 @@ int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, int *ctrl)
 			if (len - i < 3 || p[i + 1] < lo || p[i + 1] > hi ||
 			    (p[i + 2] & 0xC0) != 0x80)
 				return -1;
+			if (c == 0xEF && p[i + 1] == 0xBF && p[i + 2] >= 0xBE)
+				bits |= MS_U8_NONCHAR;
 			i += 3;
 			cont += 2;
 		} else if (c >= 0xF0 && c <= 0xF4) {
@@ -92,8 +101,8 @@ int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, int *ctrl)
 	}
 	if (chars)
 		*chars = len - cont;
-	if (ctrl)
-		*ctrl = has_ctrl;
+	if (flags)
+		*flags = bits;
 	return 0;
 }
 

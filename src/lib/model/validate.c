@@ -16,6 +16,14 @@
 
 #define PATH_MAX_TEXT 200
 
+/* Keep a message on one line: control bytes of s (from the input) become '?'. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void ms_path_render(const ms_path *p, char *out, size_t n)
 {
 	const ms_path *seg[64];
@@ -35,10 +43,8 @@ void ms_path_render(const ms_path *p, char *out, size_t n)
 			break;
 		len += (size_t)w;
 	}
-	/* Keys come from the input: keep the message on one line. */
-	for (; *out; out++)
-		if ((unsigned char)*out < 0x20 || *out == 0x7f)
-			*out = '?';
+	/* Keys come from the input. */
+	one_line(out);
 }
 
 /*
@@ -59,6 +65,7 @@ static void excerpt(const char *s, char *out, size_t n)
 	out[i] = '\0';
 	if (s[i])
 		strcpy(out + i, "...");
+	one_line(out);
 }
 
 static int fail(ms_conv *c, const ms_path *p, const char *what)
@@ -90,39 +97,82 @@ static int text_error(ms_conv *c, const char *subject, const ms_path *p, const c
 	return ms_error_set(c->err, MS_EINVAL, "field '%s' %s", path, what);
 }
 
+/* What a string outside the model may hold: anything but invalid UTF-8. */
+static const ms_field any_text = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_ANY, 0, 0 };
+/* Glue's NameString, for names given beside a document. */
+static const ms_field name_text = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_LINE, 1, MS_NAME_MAX };
+/* Glue's KeyString and ParametersMapValue. */
+static const ms_field param_key = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_LINE, 1,
+				    MS_PARAM_KEY_MAX };
+static const ms_field param_value = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_ANY, 0,
+				      MS_PARAM_VALUE_MAX };
+
+/* What of the MS_U8_* bits a string may hold under Glue's pattern `text`. */
+static unsigned refused_bits(unsigned text)
+{
+	switch (text) {
+	case MS_TX_LINE: return MS_U8_CTRL | MS_U8_NEWLINE | MS_U8_NONCHAR;
+	case MS_TX_TEXT: return MS_U8_CTRL | MS_U8_NONCHAR;
+	default: return 0;
+	}
+}
+
 /*
- * Check a string: UTF-8, a limit of max characters (0: none) and, for
- * names, one line and at least one character.  `subject` names the
- * entity's own name in messages ("table name"); otherwise p does.
+ * NULL when s meets rule's constraints (UTF-8 always; characters, least
+ * and most length), else what is wrong ("is empty", ...), in buf (n bytes)
+ * or static.  *too_long is set when that is the length.
  */
-static int check_text(ms_conv *c, const char *s, size_t max, int name, const char *subject,
+static const char *text_problem(const char *s, const ms_field *rule, char *buf, size_t n,
+				int *too_long)
+{
+	size_t len = strlen(s), chars;
+	unsigned bits;
+
+	*too_long = 0;
+	if (ms_model_utf8_scan(s, len, &chars, &bits) < 0)
+		return "is not valid utf-8";
+	if (rule->min > 0 && !len)
+		return "is empty";
+	if ((int64_t)chars < rule->min) {
+		snprintf(buf, n, "is shorter than %lld characters", (long long)rule->min);
+		return buf;
+	}
+	if (rule->max && (int64_t)chars > rule->max) {
+		*too_long = 1;
+		snprintf(buf, n, "is longer than %lld characters", (long long)rule->max);
+		return buf;
+	}
+	bits &= refused_bits(rule->text);
+	if (bits & (MS_U8_CTRL | MS_U8_NEWLINE))
+		return "holds a control character";
+	if (bits)
+		return "holds the character U+FFFE or U+FFFF";
+	return NULL;
+}
+
+/*
+ * Check a string against rule.  `subject` names the entity's own name in
+ * messages ("table name"); otherwise p does.
+ */
+static int check_text(ms_conv *c, const char *s, const ms_field *rule, const char *subject,
 		      const ms_path *p)
 {
-	char what[64], ex[160];
-	size_t len = strlen(s), chars;
-	int ctrl;
+	char buf[64], ex[160];
+	const char *what;
+	int too_long;
 
-	if (ms_model_utf8_scan(s, len, &chars, &ctrl) < 0)
-		return text_error(c, subject, p, "is not valid utf-8");
-	if (name && !len)
-		return text_error(c, subject, p, "is empty");
-	if (max && chars > max) {
-		if (subject) {
-			excerpt(s, ex, sizeof(ex));
-			return ms_error_set(c->err, MS_EINVAL, "%s '%s' is longer than %zu characters",
-					    subject, ex, max);
-		}
-		snprintf(what, sizeof(what), "is longer than %zu characters", max);
-		return text_error(c, NULL, p, what);
+	if (!(what = text_problem(s, rule, buf, sizeof(buf), &too_long)))
+		return 0;
+	if (subject && too_long) {
+		excerpt(s, ex, sizeof(ex));
+		return ms_error_set(c->err, MS_EINVAL, "%s '%s' %s", subject, ex, what);
 	}
-	if (name && ctrl)
-		return text_error(c, subject, p, "holds a control character");
-	return 0;
+	return text_error(c, subject, p, what);
 }
 
 int ms_model_check_name(ms_conv *c, const char *name, const char *subject)
 {
-	return check_text(c, name, MS_NAME_MAX, 1, subject, NULL);
+	return check_text(c, name, &name_text, subject, NULL);
 }
 
 void ms_model_fold(char *s)
@@ -190,11 +240,11 @@ static void set_number(cJSON *item, double x)
 		item->valueint = (int)x;
 }
 
-static int check_string_item(ms_conv *c, cJSON *it, size_t max, int name, const ms_path *p)
+static int check_string_item(ms_conv *c, cJSON *it, const ms_field *rule, const ms_path *p)
 {
 	if (!ms_j_str(it) || !it->valuestring)
 		return fail(c, p, "is not a string");
-	return check_text(c, it->valuestring, max, name, NULL, p);
+	return check_text(c, it->valuestring, rule, NULL, p);
 }
 
 /* Any JSON value outside the model: only UTF-8 is checked. */
@@ -204,7 +254,7 @@ static int check_any(ms_conv *c, const cJSON *v, const ms_path *p)
 	int rc, i = 0;
 
 	if (ms_j_str(v) && v->valuestring)
-		return check_text(c, v->valuestring, 0, 0, NULL, p);
+		return check_text(c, v->valuestring, &any_text, NULL, p);
 	if (ms_j_num(v) && !isfinite(v->valuedouble))
 		return fail(c, p, "is a number out of range");
 	if (ms_j_arr(v)) {
@@ -237,7 +287,7 @@ static int convert_generic(ms_conv *c, cJSON *v, const ms_path *p)
 	int rc, i = 0;
 
 	if (ms_j_str(v) && v->valuestring)
-		return check_text(c, v->valuestring, 0, 0, NULL, p);
+		return check_text(c, v->valuestring, &any_text, NULL, p);
 	if (ms_j_num(v) && !isfinite(v->valuedouble))
 		return fail(c, p, "is a number out of range");
 	if (ms_j_arr(v)) {
@@ -276,32 +326,31 @@ static int convert_generic(ms_conv *c, cJSON *v, const ms_path *p)
 /* A string -> string map; `params` applies Glue's parameter limits. */
 static int check_map(ms_conv *c, cJSON *v, int params, const ms_path *p)
 {
-	char path[PATH_MAX_TEXT], ex[160];
+	char path[PATH_MAX_TEXT], ex[160], buf[64];
+	const char *what;
 	cJSON *m;
-	int rc;
+	int rc, too_long;
 
 	if (!ms_j_obj(v))
 		return fail(c, p, "is not an object");
 	for (m = v->child; m; m = m->next) {
 		ms_path sub = { p, m->string, 0 };
-		size_t len, chars;
-		int ctrl;
 
 		if (!m->string)
 			return fail(c, p, "has a member without a key");
-		len = strlen(m->string);
-		if (ms_model_utf8_scan(m->string, len, &chars, &ctrl) < 0)
+		what = text_problem(m->string, params ? &param_key : &any_text, buf, sizeof(buf),
+				    &too_long);
+		if (what && !ms_utf8_valid(m->string, strlen(m->string)))
 			return fail(c, p, "has a key that is not valid utf-8");
-		if (params && !len)
+		if (what && !*m->string)
 			return fail(c, p, "has an empty key");
-		if (params && chars > MS_PARAM_KEY_MAX) {
+		if (what) {
 			ms_path_render(p, path, sizeof(path));
 			excerpt(m->string, ex, sizeof(ex));
-			return ms_error_set(c->err, MS_EINVAL,
-					    "key '%s' in field '%s' is longer than %d characters", ex,
-					    path, MS_PARAM_KEY_MAX);
+			return ms_error_set(c->err, MS_EINVAL, "key '%s' in field '%s' %s", ex,
+					    path, what);
 		}
-		if ((rc = check_string_item(c, m, params ? MS_PARAM_VALUE_MAX : 0, 0, &sub)) < 0)
+		if ((rc = check_string_item(c, m, params ? &param_value : &any_text, &sub)) < 0)
 			return rc;
 	}
 	return 0;
@@ -330,6 +379,47 @@ static int convert_time(ms_conv *c, cJSON *it, const ms_path *p)
 	return fail(c, p, "is not a timestamp");
 }
 
+/* An integral number in f's range; the message says the range. */
+static int check_int(ms_conv *c, const cJSON *it, const ms_field *f, const ms_path *p)
+{
+	char what[96];
+	double x;
+
+	if (!ms_j_num(it))
+		return fail(c, p, "is not an integer");
+	x = it->valuedouble;
+	if (x != trunc(x) || x < INT_MIN || x > INT_MAX)
+		return fail(c, p, "is not an integer");
+	if (x >= (double)f->min && x <= (double)f->max)
+		return 0;
+	if (f->min == 0 && f->max == 1)
+		return fail(c, p, "must be 0 or 1");
+	if (f->min == 0 && f->max == INT32_MAX)
+		return fail(c, p, "must not be negative");
+	snprintf(what, sizeof(what), "must be between %lld and %lld", (long long)f->min,
+		 (long long)f->max);
+	return fail(c, p, what);
+}
+
+/* An array whose elements are all objects of schema sub, each converted. */
+static int convert_objlist(ms_conv *c, cJSON *it, const ms_schema *sub, const ms_path *p)
+{
+	cJSON *m;
+	int rc, i = 0;
+
+	if (!ms_j_arr(it))
+		return fail(c, p, "is not an array");
+	for (m = it->child; m; m = m->next, i++) {
+		ms_path at = { p, NULL, i };
+
+		if (!ms_j_obj(m))
+			return fail(c, &at, "is not an object");
+		if ((rc = ms_model_convert(c, m, sub, &at)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_field *f,
 			 const ms_path *p)
 {
@@ -337,10 +427,10 @@ static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_fie
 	int rc, i = 0;
 
 	switch (f->type) {
-	case MS_F_NAME:
+	case MS_F_STR:
 		if (!ms_j_str(it) || !it->valuestring)
 			return fail(c, p, "is not a string");
-		if ((rc = check_text(c, it->valuestring, f->max, 1,
+		if ((rc = check_text(c, it->valuestring, f,
 				     f->flags & MS_FF_ENTNAME ? s->name_subject : NULL, p)) < 0)
 			return rc;
 		if (f->flags & MS_FF_FOLD) {
@@ -349,13 +439,8 @@ static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_fie
 			ms_model_fold(it->valuestring);
 		}
 		return 0;
-	case MS_F_STR:
-		return check_string_item(c, it, f->max, 0, p);
 	case MS_F_INT:
-		if (!ms_j_num(it) || it->valuedouble != trunc(it->valuedouble) ||
-		    it->valuedouble < INT_MIN || it->valuedouble > INT_MAX)
-			return fail(c, p, "is not an integer");
-		return 0;
+		return check_int(c, it, f, p);
 	case MS_F_BOOL:
 		if (!ms_j_bool(it))
 			return fail(c, p, "is not a boolean");
@@ -371,8 +456,7 @@ static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_fie
 		for (m = it->child; m; m = m->next, i++) {
 			ms_path sub = { p, NULL, i };
 
-			if ((rc = check_string_item(c, m, f->max, (f->flags & MS_FF_ELEMNAME) != 0,
-						    &sub)) < 0)
+			if ((rc = check_string_item(c, m, f, &sub)) < 0)
 				return rc;
 		}
 		return 0;
@@ -381,21 +465,13 @@ static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_fie
 			return fail(c, p, "is not an object");
 		return ms_model_convert(c, it, f->sub, p);
 	case MS_F_OBJLIST:
-		if (!ms_j_arr(it))
-			return fail(c, p, "is not an array");
-		for (m = it->child; m; m = m->next, i++) {
-			ms_path sub = { p, NULL, i };
-
-			if (!ms_j_obj(m))
-				return fail(c, &sub, "is not an object");
-			if ((rc = ms_model_convert(c, m, f->sub, &sub)) < 0)
-				return rc;
-		}
-		return 0;
+		return convert_objlist(c, it, f->sub, p);
 	case MS_F_GOBJ:
 		if (!ms_j_obj(it))
 			return fail(c, p, "is not an object");
-		return convert_generic(c, it, p);
+		if ((rc = convert_generic(c, it, p)) < 0)
+			return rc;
+		return f->sub ? ms_model_convert(c, it, f->sub, p) : 0;
 	case MS_F_GARR:
 		if (!ms_j_arr(it))
 			return fail(c, p, "is not an array");
@@ -451,4 +527,74 @@ int ms_model_convert(ms_conv *c, cJSON *obj, const ms_schema *s, const ms_path *
 		}
 	}
 	return 0;
+}
+
+/*
+ * Glue's *Input shapes: every member of obj must be a member of s's shape
+ * (spelled as Glue spells it) that the input has; objects described by the
+ * field tables are walked in turn, Glue-only structures and maps pass
+ * whole.  `shape` names obj's shape in messages.
+ */
+static int input_members(ms_conv *c, const cJSON *obj, const ms_schema *s, const char *shape,
+			 const ms_path *p)
+{
+	const cJSON *it, *m;
+	char what[96];
+	int rc, i;
+
+	for (it = obj->child; it; it = it->next) {
+		ms_path sub = { p, it->string, 0 };
+		const ms_field *f;
+		int line_spelling = 0;
+
+		if (!it->string)
+			return fail_parent(c, p, "has a member without a key");
+		f = ms_schema_find(s, it->string, &line_spelling);
+		if (!f || line_spelling || (f->flags & MS_FF_OUTPUT)) {
+			snprintf(what, sizeof(what), "is not a member of %s", shape);
+			return fail(c, &sub, what);
+		}
+		if (f->type == MS_F_OBJ && ms_j_obj(it) &&
+		    (rc = input_members(c, it, f->sub, f->sub->shape, &sub)) < 0)
+			return rc;
+		if (f->type != MS_F_OBJLIST || !ms_j_arr(it))
+			continue;
+		for (m = it->child, i = 0; m; m = m->next, i++) {
+			ms_path at = { &sub, NULL, i };
+
+			if (ms_j_obj(m) &&
+			    (rc = input_members(c, m, f->sub, f->sub->shape, &at)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int ms_glue_input_check(ms_kind kind, const cJSON *input, ms_error *err)
+{
+	static const char *const shapes[] = { NULL, "DatabaseInput", "TableInput",
+					      "PartitionInput" };
+	const ms_schema *schema = ms_schema_for(kind);
+	ms_conv c = { 0, err };
+	ms_entity *e = NULL;
+	cJSON *copy;
+	int rc;
+
+	if (!schema)
+		return ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)kind);
+	if (!ms_j_obj(input))
+		return ms_error_set(err, MS_EINVAL, "%s is not a JSON object", shapes[kind]);
+	ms_model_init();
+	if ((rc = input_members(&c, input, schema, shapes[kind], NULL)) < 0)
+		return rc;
+	/*
+	 * Then all the model checks, to the content hash (a key twice in one
+	 * object), on a copy: the input's names are not its own (a TableInput
+	 * names no database).
+	 */
+	if (!(copy = cJSON_Duplicate(input, 1)))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	if ((rc = ms_entity_from_glue(&e, kind, copy, "input", "input", err)) == 0)
+		ms_entity_free(e);
+	return rc;
 }

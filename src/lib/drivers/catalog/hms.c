@@ -1331,6 +1331,41 @@ static int finish_sd(cJSON *doc, cJSON *sd, cJSON *skv, cJSON *skm, const cJSON 
 }
 
 /*
+ * The entity of a document read from the metastore (steals doc).  What
+ * Hive holds and Glue's model refuses (a value too long, an empty owner or
+ * partition value, a line break in a parameter key, ...) is MS_EINVAL
+ * naming the entity and the field.  The document is checked in place
+ * before the entity is made, so that the message can name a partition by
+ * its values at no cost to the partitions that are fine.
+ */
+static int build_entity(hms_catalog *self, ms_entity **out, ms_kind kind, cJSON *doc,
+			const char *db, const char *table, ms_error *err)
+{
+	ms_conv c = { 0, err };
+	const cJSON *name = jget(doc, "Name");
+	char *values = NULL;
+	int rc;
+
+	ms_model_init();
+	if ((rc = ms_model_convert(&c, doc, ms_schema_for(kind), NULL)) == 0)
+		return ms_model_entity_make(out, kind, doc, db, table, &c);
+	if (kind == MS_KIND_PARTITION)
+		values = cJSON_PrintUnformatted(jget(doc, "Values"));
+	if (kind == MS_KIND_DATABASE)
+		ms_error_prefix(err, "'%s': database '%s': ", self->base.url,
+				cJSON_IsString(name) ? name->valuestring : "?");
+	else if (kind == MS_KIND_TABLE)
+		ms_error_prefix(err, "'%s': table '%s.%s': ", self->base.url, db,
+				cJSON_IsString(name) ? name->valuestring : "?");
+	else
+		ms_error_prefix(err, "'%s': partition %.200s of '%s.%s': ", self->base.url,
+				values ? values : "?", db, table);
+	cJSON_free(values);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/*
  * Shape a table's, partition's or database's top level with its stash
  * (taken out of Parameters) and build the entity.
  */
@@ -1338,10 +1373,10 @@ static int finish_entity(hms_catalog *self, ms_entity **out, ms_kind kind, cJSON
 			 cJSON *st, const char *db, const char *table, ms_error *err)
 {
 	const cJSON *x;
+	/* Hive's defaults, and empty texts that stand for nothing (Glue takes no empty Owner) */
 	static const char *const top[] = { "Retention", "LastAccessTime", "Parameters",
-					   "PartitionKeys", "LocationUri", NULL };
+					   "PartitionKeys", "LocationUri", "Owner", NULL };
 	const char *const *f;
-	int rc;
 
 	/* parameters added for Hive's tools, still as they were written */
 	cJSON_ArrayForEach(x, jget(st, "a"))
@@ -1376,10 +1411,7 @@ static int finish_entity(hms_catalog *self, ms_entity **out, ms_kind kind, cJSON
 		}
 	}
 	cJSON_Delete(st);
-	rc = ms_entity_from_glue(out, kind, doc, db, table, err);
-	if (rc < 0)
-		ms_error_prefix(err, "'%s': ", self->base.url);
-	return rc;
+	return build_entity(self, out, kind, doc, db, table, err);
 }
 
 /* Parse and remove the stash parameter of a document being read (new or NULL). */
@@ -3898,21 +3930,8 @@ static int hms_put_partitions(ms_catalog *cat, const char *db, const char *table
 
 		ms_buf_init(&stashes[i].fields, 4096);
 		subj.vkey = parts[i]->vkey;
-		if (nv == 0 || nv != t.nkeys) {
-			rc = nv == 0 ? ms_error_set(err, MS_EINVAL, "partition of '%s.%s' has no values",
-						    dn, tn)
-			     : t.nkeys == 0
-				     ? ms_error_set(err, MS_EINVAL,
-						    "partition %.200s of '%s.%s' has %zu value%s, the "
-						    "table has no partition keys",
-						    parts[i]->vkey, dn, tn, nv, nv == 1 ? "" : "s")
-				     : ms_error_set(err, MS_EINVAL,
-						    "partition %.200s of '%s.%s' has %zu value%s, the "
-						    "table has %zu partition key%s",
-						    parts[i]->vkey, dn, tn, nv, nv == 1 ? "" : "s",
-						    t.nkeys, t.nkeys == 1 ? "" : "s");
+		if ((rc = ms_partition_check_count(dn, tn, parts[i]->vkey, nv, t.nkeys, err)) < 0)
 			goto done;
-		}
 		if ((rc = part_name(&t, jget(doc, "Values"), parts[i]->vkey, &names[i], err)) < 0)
 			goto done;
 		CHECK("PARTITIONS.PART_NAME", names[i]);

@@ -589,17 +589,6 @@ static int fp_parsed(EVP_MD_CTX *md, const ms_entity *e, unsigned char *fp, size
 	return 0;
 }
 
-/* Partition keys of a table entity; -1 when its document is not at hand. */
-static int table_nkeys(const ms_entity *t)
-{
-	const cJSON *k;
-
-	if (!t->doc)
-		return -1;
-	k = cJSON_GetObjectItemCaseSensitive(t->doc, "PartitionKeys");
-	return cJSON_IsArray(k) ? cJSON_GetArraySize(k) : 0;
-}
-
 /* Values in a values key (canonical JSON array of strings). */
 static size_t vkey_count(const char *vkey)
 {
@@ -621,27 +610,15 @@ static size_t vkey_count(const char *vkey)
 }
 
 /*
- * Refuse a partition of t with n values whose key can not be the table's:
- * none at all, or not as many as the table has partition keys (Glue and
- * Hive refuse both).  MS_EINVAL naming the partition by vkey, or 0.
+ * Refuse a partition of t with n values whose key can not be the table's
+ * (ms_partition_check_count).  While t's keys are unknown, only a
+ * partition without values can be told.
  */
 static int check_value_count(const table_rec *t, size_t n, const char *vkey, ms_error *err)
 {
-	if (n == 0)
-		return ms_error_set(err, MS_EINVAL, "partition of '%s.%s' has no values", t->database,
-				    t->name);
-	if (t->nkeys < 0 || n == (size_t)t->nkeys)
-		return 0;
-	if (t->nkeys == 0)
-		return ms_error_set(err, MS_EINVAL,
-				    "partition %.200s of '%s.%s' has %zu value%s, the table has no "
-				    "partition keys",
-				    vkey, t->database, t->name, n, n == 1 ? "" : "s");
-	return ms_error_set(err, MS_EINVAL,
-			    "partition %.200s of '%s.%s' has %zu value%s, the table has %d partition "
-			    "key%s",
-			    vkey, t->database, t->name, n, n == 1 ? "" : "s", t->nkeys,
-			    t->nkeys == 1 ? "" : "s");
+	size_t nkeys = t->nkeys < 0 ? n : (size_t)t->nkeys;
+
+	return ms_partition_check_count(t->database, t->name, vkey, n, nkeys, err);
 }
 
 /*
@@ -1314,7 +1291,7 @@ static int w_put_table(ms_catalog *self, const ms_entity *table, ms_error *err)
 	memcpy(s->tables[idx].hash, table->hash, MS_HASH_LEN);
 	s->tables[idx].has_hash = 1;
 	s->tables[idx].has_digest = 1;
-	s->tables[idx].nkeys = table_nkeys(table);
+	s->tables[idx].nkeys = ms_table_key_count(table);
 	rc = 0;
 done:
 	ms_entity_free(copy);
@@ -2164,6 +2141,22 @@ static void release_checked(snapshot *s, size_t lo, size_t hi)
 }
 
 /*
+ * 1 when every peeked value (unescaped, so its bytes are its text) is as
+ * long as Glue's ValueString allows: not empty, and in bytes (never fewer
+ * than its characters) at most MS_VALUE_MAX.  Other values go to the
+ * parser, which decides and names what is wrong.
+ */
+static int values_fit(const ms_line_values *lv)
+{
+	size_t i;
+
+	for (i = 0; i < lv->n; i++)
+		if (lv->len[i] == 0 || lv->len[i] > MS_VALUE_MAX)
+			return 0;
+	return 1;
+}
+
+/*
  * Check one partition line of table t while its file is verified: the
  * values by a peek when the line allows it, else by parsing the line (which
  * also names what is wrong).  A bad line is kept on its table, for
@@ -2185,7 +2178,7 @@ static int verify_line(snapshot *s, size_t fi, table_rec *t, const char *line, s
 	if (ms_line_values_peek(line, len, &lv) == 1) {
 		if ((rc = fp_peeked(md, &lv, fp, err)) < 0)
 			return rc;
-		if (lv.n > 0 && (t->nkeys < 0 || lv.n == (size_t)t->nkeys) &&
+		if (lv.n > 0 && (t->nkeys < 0 || lv.n == (size_t)t->nkeys) && values_fit(&lv) &&
 		    !fpset_find(&t->seen, fp))
 			return fpset_add(&t->seen, fp, fi, lineno) < 0 ? oom(err) : 0;
 	}
@@ -2850,7 +2843,7 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 					goto done;
 				}
 				s->tables[ti].entity = e;
-				s->tables[ti].nkeys = table_nkeys(e);
+				s->tables[ti].nkeys = ms_table_key_count(e);
 				memcpy(s->tables[ti].hash, e->hash, MS_HASH_LEN);
 				s->tables[ti].has_hash = 1;
 				if (!s->has_manifest)

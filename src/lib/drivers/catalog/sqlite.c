@@ -1427,9 +1427,9 @@ static int put_partition(sqlite_catalog *self, sqlite3_int64 table_id, const cha
 }
 
 /*
- * Refuse partitions whose values cannot be table_id's, as Glue and Hive do:
- * none at all, or not as many as the table has partition keys.  A catalog
- * keyed by values would otherwise hold a partition no engine can query.
+ * Refuse partitions whose values cannot be table_id's
+ * (ms_partition_check_count).  A catalog keyed by values would otherwise
+ * hold a partition no engine can query.
  */
 static int check_value_counts(sqlite_catalog *self, sqlite3_int64 table_id, const char *dbn,
 			      const char *tbn, ms_entity *const *parts, size_t n, ms_error *err)
@@ -1451,23 +1451,11 @@ static int check_value_counts(sqlite_catalog *self, sqlite3_int64 table_id, cons
 			       self->base.url);
 	sqlite3_reset(st);
 	for (i = 0; i < n && rc == 0; i++) {
-		long long nv = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parts[i]->doc,
-										   "Values"));
+		const cJSON *values = cJSON_GetObjectItemCaseSensitive(parts[i]->doc, "Values");
 
-		if (nv == 0)
-			rc = ms_error_set(err, MS_EINVAL, "partition of '%s.%s' has no values", dbn,
-					  tbn);
-		else if (nv != nkeys && nkeys == 0)
-			rc = ms_error_set(err, MS_EINVAL,
-					  "partition %.200s of '%s.%s' has %lld value%s, the table has "
-					  "no partition keys",
-					  parts[i]->vkey, dbn, tbn, nv, nv == 1 ? "" : "s");
-		else if (nv != nkeys)
-			rc = ms_error_set(err, MS_EINVAL,
-					  "partition %.200s of '%s.%s' has %lld value%s, the table has "
-					  "%lld partition key%s",
-					  parts[i]->vkey, dbn, tbn, nv, nv == 1 ? "" : "s", nkeys,
-					  nkeys == 1 ? "" : "s");
+		rc = ms_partition_check_count(dbn, tbn, parts[i]->vkey,
+					      (size_t)cJSON_GetArraySize(values),
+					      nkeys > 0 ? (size_t)nkeys : 0, err);
 	}
 	return rc;
 }
