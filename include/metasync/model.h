@@ -240,6 +240,13 @@ void ms_digest_final(const ms_digest *d, unsigned char out[MS_HASH_LEN]);
 void ms_hex(const unsigned char *bytes, size_t n, char *out);
 int ms_unhex(const char *hex, unsigned char *bytes, size_t n);
 
+/*
+ * cJSON keeps strings NUL-terminated, so a NUL byte or a \u0000 escape in
+ * JSON text would silently cut a value short, and Glue accepts neither:
+ * MS_EINVAL ("<what> holds a NUL byte at byte N") when text holds one.
+ */
+int ms_json_check_nul(const char *text, size_t len, const char *what, ms_error *err);
+
 /* 1 if s is valid UTF-8 of length len, else 0. */
 int ms_utf8_valid(const char *s, size_t len);
 

@@ -441,18 +441,11 @@ int glue_in_txn(glue_call *c, int (*fn)(glue_call *c, void *ctx), void *ctx)
 
 int glue_add_entity(glue_call *c, cJSON *obj, const char *name, const ms_entity *e)
 {
-	ms_buf text;
 	ms_error err;
-	cJSON *doc = NULL;
-	int rc;
+	cJSON *doc;
 
-	ms_buf_init(&text, MS_HTTP_API_BODY_MAX);
 	ms_error_clear(&err);
-	rc = ms_entity_to_glue(e, &text, 0, &err);
-	if (rc == 0 && !(doc = cJSON_ParseWithLength(ms_buf_cstr(&text), text.len)))
-		rc = ms_error_set(&err, MS_ENOMEM, "out of memory");
-	ms_buf_free(&text);
-	if (rc < 0)
+	if (!(doc = ms_entity_glue_output_tree(e, &err)))
 		return glue_fail_err(c, MS_EIO, &err);
 	if (name ? !cJSON_AddItemToObject(obj, name, doc) : !cJSON_AddItemToArray(obj, doc)) {
 		cJSON_Delete(doc);
@@ -753,12 +746,16 @@ static void target_op(const ms_http_request *req, char *op, size_t n)
 
 static int parse_body(glue_call *c, const char *body, size_t len)
 {
+	ms_error err;
+
 	if (len == 0) {
 		c->in = cJSON_CreateObject();
 		return c->in ? 0 : glue_fail(c, GLUE_E_INTERNAL, "out of memory");
 	}
 	if (!ms_utf8_valid(body, len))
 		return glue_fail(c, GLUE_E_SERIALIZATION, "Request body is not valid UTF-8");
+	if (ms_json_check_nul(body, len, "Request body", &err) < 0)
+		return glue_fail(c, GLUE_E_SERIALIZATION, "%s", err.message);
 	c->in = cJSON_ParseWithLength(body, len);
 	if (!c->in)
 		return glue_fail(c, GLUE_E_SERIALIZATION, "Request body is not valid JSON");

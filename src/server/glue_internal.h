@@ -15,7 +15,6 @@
 
 #include "metasync/catalog.h"
 #include "server/glue.h"
-#include "server/glue_shim.h" /* TEMPORARY */
 
 #define GLUE_ACCOUNT_LEN MS_ACCOUNT_ID_LEN
 

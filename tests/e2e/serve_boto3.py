@@ -447,6 +447,10 @@ class MalformedTests(GlueTest):
     def test_invalid_utf8(self):
         self.assertRefused("GetDatabase", b'{"Name": "caf\xc3"}')
 
+    def test_an_escaped_nul(self):
+        self.assertRefused("CreateDatabase", b'{"DatabaseInput": {"Name": "a\\u0000b"}}')
+        self.assertGlueError("EntityNotFoundException", self.glue.get_database, Name="a")
+
     def test_arrays_1000_deep(self):
         self.assertRefused("GetDatabases", b"[" * 1000 + b"]" * 1000)
         self.assertRefused("GetDatabase", b'{"Name": ' + b"[" * 1000 + b"]" * 1000 + b"}")

@@ -33,31 +33,6 @@ static int kind_from_text(const char *s, ms_kind *kind)
 	return 0;
 }
 
-/*
- * cJSON keeps strings NUL-terminated, so a NUL byte or a \u0000 escape
- * would silently cut a value short.  Glue accepts neither; refuse them.
- */
-static int check_nul(const char *line, size_t len, ms_error *err)
-{
-	const char *p, *end = line + len;
-
-	if ((p = memchr(line, '\0', len)) != NULL)
-		return ms_error_set(err, MS_EINVAL, "line holds a NUL byte at byte %zu",
-				    (size_t)(p - line) + 1);
-	for (p = line; p < end && (p = memmem(p, (size_t)(end - p), "\\u0000", 6)) != NULL;
-	     p += 6) {
-		const char *q = p;
-
-		while (q > line && q[-1] == '\\')
-			q--;
-		if ((p - q) % 2 == 0)
-			return ms_error_set(err, MS_EINVAL,
-					    "line holds an escaped NUL character at byte %zu",
-					    (size_t)(p - line) + 1);
-	}
-	return 0;
-}
-
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -113,7 +88,7 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 		;
 	if (i == len)
 		return ms_error_set(err, MS_EINVAL, "line is empty");
-	if ((rc = check_nul(line, len, err)) < 0)
+	if ((rc = ms_json_check_nul(line, len, "line", err)) < 0)
 		return rc;
 	if (!(root = cJSON_ParseWithLengthOpts(line, len, &end, 0))) {
 		size_t at = end && end >= line && end <= line + len ? (size_t)(end - line) : 0;

@@ -112,3 +112,24 @@ int ms_utf8_valid(const char *s, size_t len)
 		return len == 0;
 	return ms_model_utf8_scan(s, len, NULL, NULL) == 0;
 }
+
+int ms_json_check_nul(const char *text, size_t len, const char *what, ms_error *err)
+{
+	const char *p, *end = text + len;
+
+	if ((p = memchr(text, '\0', len)) != NULL)
+		return ms_error_set(err, MS_EINVAL, "%s holds a NUL byte at byte %zu", what,
+				    (size_t)(p - text) + 1);
+	for (p = text; p < end && (p = memmem(p, (size_t)(end - p), "\\u0000", 6)) != NULL;
+	     p += 6) {
+		const char *q = p;
+
+		while (q > text && q[-1] == '\\')
+			q--;
+		if ((p - q) % 2 == 0)
+			return ms_error_set(err, MS_EINVAL,
+					    "%s holds an escaped NUL character at byte %zu", what,
+					    (size_t)(p - text) + 1);
+	}
+	return 0;
+}
