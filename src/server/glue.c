@@ -420,6 +420,27 @@ int glue_need_database(glue_call *c, const char *db)
 	return 0;
 }
 
+int glue_table_missing(glue_call *c, const char *db, const char *name)
+{
+	if (glue_need_database(c, db) < 0)
+		return -1;
+	return glue_fail(c, GLUE_E_NOT_FOUND, "Table %s not found.", name);
+}
+
+int glue_entity_from_input(ms_kind kind, const cJSON *input, const char *db, const char *table,
+			   ms_entity **out, ms_error *err)
+{
+	cJSON *doc;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ms_glue_input_check(kind, input, err)) < 0)
+		return rc;
+	if (!(doc = cJSON_Duplicate(input, 1)))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return ms_entity_from_glue(out, kind, doc, db, table, err);
+}
+
 int glue_in_txn(glue_call *c, int (*fn)(glue_call *c, void *ctx), void *ctx)
 {
 	ms_error err;

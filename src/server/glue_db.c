@@ -14,20 +14,12 @@
 /* The database entity of a DatabaseInput (new), or -1 with the call failed. */
 static int database_from_input(glue_call *c, const cJSON *input, ms_entity **out)
 {
-	cJSON *doc = cJSON_Duplicate(input, 1);
 	ms_error err;
 	int rc;
 
 	ms_error_clear(&err);
-	if (!doc)
-		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
-	if ((rc = ms_glue_input_check(MS_KIND_DATABASE, doc, &err)) < 0) {
-		cJSON_Delete(doc);
-		return glue_fail_err(c, rc, &err);
-	}
-	if ((rc = ms_entity_from_glue(out, MS_KIND_DATABASE, doc, NULL, NULL, &err)) < 0)
-		return glue_fail_err(c, rc, &err);
-	return 0;
+	rc = glue_entity_from_input(MS_KIND_DATABASE, input, NULL, NULL, out, &err);
+	return rc < 0 ? glue_fail_err(c, rc, &err) : 0;
 }
 
 typedef struct db_write {

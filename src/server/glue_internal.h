@@ -108,6 +108,18 @@ int glue_may_read(glue_call *c, const char *database);
 /* The database must exist: 0, or -1 with EntityNotFoundException. */
 int glue_need_database(glue_call *c, const char *db);
 
+/* The table is missing: EntityNotFoundException for its database, else for it; -1. */
+int glue_table_missing(glue_call *c, const char *db, const char *name);
+
+/*
+ * The entity of a DatabaseInput, TableInput or PartitionInput (new; db and
+ * table name where it lives): Glue's input members and limits checked
+ * (ms_glue_input_check), then the model's entity.  The model's error code
+ * with err filled, for the caller to answer or to list as a batch item.
+ */
+int glue_entity_from_input(ms_kind kind, const cJSON *input, const char *db, const char *table,
+			   ms_entity **out, ms_error *err);
+
 /*
  * Pagination: a NextToken that never repeats within a listing, from the
  * last key returned, and back.  glue_token_parse gives a new string or NULL

@@ -50,11 +50,8 @@ static int open_table(glue_call *c, part_table *t, ms_access access)
 		return -1;
 	ms_error_clear(&err);
 	rc = ms_catalog_get_table(c->cat, t->db, t->name, &t->table, &err);
-	if (rc == MS_ENOTFOUND) {
-		if (glue_need_database(c, t->db) < 0)
-			return -1;
-		return glue_fail(c, GLUE_E_NOT_FOUND, "Table %s not found.", t->name);
-	}
+	if (rc == MS_ENOTFOUND)
+		return glue_table_missing(c, t->db, t->name);
 	if (rc < 0)
 		return glue_fail_err(c, rc, &err);
 	keys = cJSON_GetObjectItemCaseSensitive(t->table->doc, "PartitionKeys");
@@ -74,29 +71,18 @@ static int open_table(glue_call *c, part_table *t, ms_access access)
 
 /*
  * The partition entity of a PartitionInput of t (new), checked against the
- * table's keys; -1 with the call failed, or, with item set, MS_EINVAL with
- * err filled for the batch item's error.
+ * table's keys; else the model's error code with err filled (a batch lists
+ * MS_EINVAL as the item's error).
  */
-static int partition_from_input(glue_call *c, const part_table *t, const cJSON *input,
-				ms_entity **out, ms_error *err)
+static int partition_from_input(const part_table *t, const cJSON *input, ms_entity **out,
+				ms_error *err)
 {
-	cJSON *doc = cJSON_Duplicate(input, 1);
-	int rc;
+	int rc = glue_entity_from_input(MS_KIND_PARTITION, input, t->db, t->name, out, err);
 
-	*out = NULL;
-	if (!doc)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	if ((rc = ms_glue_input_check(MS_KIND_PARTITION, doc, err)) < 0) {
-		cJSON_Delete(doc);
-		return rc;
-	}
-	if ((rc = ms_entity_from_glue(out, MS_KIND_PARTITION, doc, t->db, t->name, err)) < 0)
-		return rc;
-	if ((rc = ms_partition_check_values(t->table, *out, err)) < 0) {
+	if (rc == 0 && (rc = ms_partition_check_values(t->table, *out, err)) < 0) {
 		ms_entity_free(*out);
 		*out = NULL;
 	}
-	(void)c;
 	return rc;
 }
 
@@ -160,7 +146,7 @@ static int create_one(glue_call *c, part_batch *b, const cJSON *input, ms_entity
 	ms_error_clear(&err);
 	if (!cJSON_IsObject(input))
 		return glue_fail(c, GLUE_E_SERIALIZATION, "PartitionInputList must hold structures");
-	if ((rc = partition_from_input(c, &b->t, input, out, &err)) < 0) {
+	if ((rc = partition_from_input(&b->t, input, out, &err)) < 0) {
 		if (rc != MS_EINVAL && rc != MS_ETOOBIG)
 			return glue_fail_err(c, rc, &err);
 		if (!b->errors)
@@ -580,7 +566,7 @@ static int update_one(glue_call *c, part_batch *b, const cJSON *old_values, cons
 		free(old);
 		return rc;
 	}
-	if ((rc = partition_from_input(c, &b->t, input, &p, &err)) < 0) {
+	if ((rc = partition_from_input(&b->t, input, &p, &err)) < 0) {
 		free(old);
 		if (rc != MS_EINVAL && rc != MS_ETOOBIG)
 			return glue_fail_err(c, rc, &err);

@@ -33,11 +33,8 @@ static int fetch_table(glue_call *c, const char *db, const char *name, ms_entity
 	ms_error_clear(&err);
 	*out = NULL;
 	rc = ms_catalog_get_table(c->cat, db, name, out, &err);
-	if (rc == MS_ENOTFOUND) {
-		if (glue_need_database(c, db) < 0)
-			return -1;
-		return glue_fail(c, GLUE_E_NOT_FOUND, "Table %s not found.", name);
-	}
+	if (rc == MS_ENOTFOUND)
+		return glue_table_missing(c, db, name);
 	if (rc < 0)
 		return glue_fail_err(c, rc, &err);
 	return 0;
@@ -68,20 +65,12 @@ static int set_version(glue_call *c, ms_entity *t, unsigned long long version)
 /* The table entity of a TableInput in db (new), or -1 with the call failed. */
 static int table_from_input(glue_call *c, const cJSON *input, const char *db, ms_entity **out)
 {
-	cJSON *doc = cJSON_Duplicate(input, 1);
 	ms_error err;
 	int rc;
 
 	ms_error_clear(&err);
-	if (!doc)
-		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
-	if ((rc = ms_glue_input_check(MS_KIND_TABLE, doc, &err)) < 0) {
-		cJSON_Delete(doc);
-		return glue_fail_err(c, rc, &err);
-	}
-	if ((rc = ms_entity_from_glue(out, MS_KIND_TABLE, doc, db, NULL, &err)) < 0)
-		return glue_fail_err(c, rc, &err);
-	return 0;
+	rc = glue_entity_from_input(MS_KIND_TABLE, input, db, NULL, out, &err);
+	return rc < 0 ? glue_fail_err(c, rc, &err) : 0;
 }
 
 typedef struct table_write {
@@ -341,11 +330,8 @@ static int delete_table(glue_call *c)
 	if (table_request(c, "Name", MS_ACCESS_WRITE, db, name) < 0)
 		return -1;
 	ms_error_clear(&err);
-	if ((rc = ms_catalog_delete_table(c->cat, db, name, &err)) == MS_ENOTFOUND) {
-		if (glue_need_database(c, db) < 0)
-			return -1;
-		return glue_fail(c, GLUE_E_NOT_FOUND, "Table %s not found.", name);
-	}
+	if ((rc = ms_catalog_delete_table(c->cat, db, name, &err)) == MS_ENOTFOUND)
+		return glue_table_missing(c, db, name);
 	if (rc < 0)
 		return glue_fail_err(c, rc, &err);
 	return 0;
