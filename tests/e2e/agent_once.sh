@@ -16,15 +16,8 @@ M=${1:?usage: agent_once.sh PATH-TO-METASYNC}
 FIX=${MS_FIXTURES:-$(cd "$(dirname "$0")/../fixtures" && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-agent-once.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-CASE=setup
-fail() {
-	local f
-	echo "FAIL: agent_once ($CASE): $*" >&2
-	for f in "$T"/*.log; do
-		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-	done
-	exit 1
-}
+TEST=agent_once
+. "$(dirname "$0")/../support/e2e.sh"
 command -v sqlite3 >/dev/null || fail "needs 'sqlite3' (scripts/deps.sh test)"
 
 BUS="embedded:$T/bus.db"

@@ -20,15 +20,8 @@ M=${1:?usage: agent_stores.sh PATH-TO-METASYNC}
 FIX=${MS_FIXTURES:-$(cd "$(dirname "$0")/../fixtures" && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-agent-stores.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-CASE=setup
-fail() {
-	local f
-	echo "FAIL: agent_stores ($CASE): $*" >&2
-	for f in "$T"/*.log; do
-		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-	done
-	exit 1
-}
+TEST=agent_stores
+. "$(dirname "$0")/../support/e2e.sh"
 events() { # BUS STREAM: one JSON event per line
 	"$M" bus read --bus "$1" --stream "$2" | jq -c '.data | fromjson'
 }
