@@ -2,10 +2,13 @@
  * Catalogs: open one by URL and read or write its entities.  Every call
  * dispatches to the driver the URL's scheme selects (see sys/catalog.h).
  *
- *   sqlite:PATH[?catalog-id=ID]      the embedded catalog
- *   file://DIR, DIR                  a snapshot on a local store
- *   hms+postgresql://..., hms+mysql://...  a Hive Metastore 3.x database
- *   (later) glue://, s3://
+ *   sqlite:PATH[?catalog-id=ID]             the embedded catalog
+ *   file://DIR, DIR                         a snapshot on a local store
+ *   s3://BUCKET/PREFIX                      a snapshot on an S3 store
+ *   hms+postgresql://..., hms+mysql://...   a Hive Metastore 3.x database
+ *
+ * Every scheme and its parameters: README.md, "Catalog URLs"; an unknown
+ * scheme is MS_EINVAL.
  */
 #ifndef METASYNC_CATALOG_H
 #define METASYNC_CATALOG_H
@@ -20,7 +23,6 @@ extern "C" {
 #endif
 
 typedef struct ms_catalog ms_catalog;
-struct ms_url;
 
 /* Called once per name; a non-zero return stops the listing and is returned. */
 typedef int (*ms_name_cb)(const char *name, void *ctx, ms_error *err);

@@ -1,5 +1,6 @@
 /*
- * Stores: where snapshots live (a local directory, later an S3 bucket).
+ * Stores: where snapshots live: a local directory (file://DIR or a plain
+ * path) or an S3 bucket (s3://BUCKET/PREFIX, any S3-compatible server).
  */
 #ifndef METASYNC_STORE_H
 #define METASYNC_STORE_H

@@ -350,6 +350,15 @@ const char *ms_url_param_get(const ms_url *url, const char *key)
 	return NULL;
 }
 
+/* The read-only view of metasync/sys/url.h. */
+const char *ms_url_scheme(const ms_url *url) { return url->scheme; }
+const char *ms_url_user(const ms_url *url) { return url->user; }
+const char *ms_url_password(const ms_url *url) { return url->password; }
+const char *ms_url_host(const ms_url *url) { return url->host; }
+const char *ms_url_port(const ms_url *url) { return url->port; }
+const char *ms_url_path(const ms_url *url) { return url->path; }
+const char *ms_url_redacted(const ms_url *url) { return url->redacted; }
+
 int ms_url_copy(ms_url **out, const ms_url *src)
 {
 	ms_url *u = calloc(1, sizeof(*u));

@@ -12,13 +12,15 @@
 #include <stddef.h>
 
 #include "metasync/error.h"
+#include "metasync/sys/url.h"
 
 typedef struct ms_url_param {
 	char *key;
 	char *value;
 } ms_url_param;
 
-typedef struct ms_url {
+/* The whole URL, for the core; drivers outside the tree use metasync/sys/url.h. */
+struct ms_url {
 	char *scheme;     /* lowercase; "file" for plain paths */
 	char *user;       /* NULL when absent; percent-decoded */
 	char *password;   /* NULL when absent; never print */
@@ -29,7 +31,7 @@ typedef struct ms_url {
 	ms_url_param *params;
 	size_t nparams;
 	char *redacted;   /* printable: secrets replaced by *** (ms_url_redact) */
-} ms_url;
+};
 
 /* Parse text into *out (new; free with ms_url_free). MS_EINVAL names the URL. */
 int ms_url_parse(ms_url **out, const char *text, ms_error *err);
@@ -38,8 +40,6 @@ int ms_hexval(int c);
 void ms_url_free(ms_url *url);
 /* A deep copy of src into *out (new; ms_url_free); MS_ENOMEM. */
 int ms_url_copy(ms_url **out, const ms_url *src);
-/* Borrowed value of query parameter key, or NULL. */
-const char *ms_url_param_get(const ms_url *url, const char *key);
 /*
  * A printable copy of any URL-like text with its secrets masked (new): the
  * password of the user info (and the whole user info of schemes where it is

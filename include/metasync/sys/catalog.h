@@ -1,89 +1,217 @@
 /*
- * For driver authors: the catalog-driver vtable.
+ * For driver authors: the catalog-driver contract.
  *
- * A driver declares one `static const ms_catalog_driver` with designated
- * initializers and an open function that returns an instance whose first
- * member is `ms_catalog` (the base).  A NULL slot means "not supported"; the
- * core turns a call to it into MS_ENOTSUPPORTED with a message.  Adding a
- * driver = one file + one row in src/lib/drivers/catalog/registry.c.
+ * A driver is one `static const ms_catalog_driver` (designated
+ * initializers) and an open function (ms_catalog_open_fn) that returns an
+ * instance whose first member is `ms_catalog`, the base, filled with
+ * ms_catalog_base_init.  Adding a driver in the tree = its files under
+ * src/lib/drivers/catalog/ + one row in that folder's registry.c.
+ *
+ * The core (registry.c) stands between the public ms_catalog_* calls of
+ * metasync/catalog.h and the slots: it checks the driver when an instance
+ * is opened (ms_catalog_check_driver: the version, the slots its caps
+ * promise), checks arguments where the contract says so, and turns an
+ * empty (NULL) slot into one of three behaviours, given slot by slot below:
+ *
+ *   required      never NULL; an instance whose driver leaves it NULL is
+ *                 refused at open
+ *   unsupported   NULL: the call fails with MS_ENOTSUPPORTED naming the
+ *                 catalog and what it cannot do
+ *   no-op         NULL: the call returns 0 and does nothing (the slot only
+ *                 matters to drivers that have something to do there)
+ *
+ * Common to every slot:
+ *   - self is the instance open returned; the core never calls two slots of
+ *     one instance at once (an instance is used by one thread at a time),
+ *     but a driver's own threads (a read-ahead) may run between calls.
+ *   - Arguments are borrowed for the call unless a slot says otherwise;
+ *     names (db, table) are non-NULL, at most MS_NAME_MAX bytes, as the
+ *     caller gave them (a driver folds case where its catalog does).
+ *   - `*out` entities are new (the caller frees them with ms_entity_free);
+ *     entities given to an ms_entity_cb are stolen by the callback; entities
+ *     given to put slots are borrowed.
+ *   - A callback's non-zero return stops the iteration and is returned as is.
+ *   - Return 0 or a negative MS_E* code with err set (ms_error_set) to one
+ *     line naming the entity; a backend's own message goes in err->detail
+ *     and its code in err->backend_code.  Errors every slot may return:
+ *     MS_ENOMEM; MS_EIO (the file, socket or connection failed);
+ *     MS_EBACKEND (the backend answered with an error).  Errors particular
+ *     to a slot are listed with it.
+ *   - Nothing a slot writes, logs or puts in err may hold a secret (a URL's
+ *     password, a key): print the base's url, which is redacted.
  */
 #ifndef METASYNC_SYS_CATALOG_H
 #define METASYNC_SYS_CATALOG_H
 
+#include <stddef.h>
+
 #include "metasync/catalog.h"
+#include "metasync/error.h"
+#include "metasync/model.h"
+#include "metasync/sys/url.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define MS_CATALOG_DRIVER_VERSION 1
+/*
+ * The layout of ms_catalog_driver a driver is built against; open refuses
+ * any other.  1: up to read_begin/read_end.  2: scan_partitions_range and
+ * the four table-version slots.
+ */
+#define MS_CATALOG_DRIVER_VERSION 2
 
 typedef struct ms_catalog_driver {
-	unsigned int version;       /* MS_CATALOG_DRIVER_VERSION */
-	const char *name;           /* "sqlite", "snapshot", ... */
-	unsigned int caps;          /* MS_CAP_* */
-	size_t max_batch;           /* largest put/delete_partitions batch; 0 = any */
+	/* required: MS_CATALOG_DRIVER_VERSION as this header defines it */
+	unsigned int version;
+	/* required: short, lowercase ("sqlite", "snapshot", "hms"); ms_catalog_driver_name */
+	const char *name;
+	/* MS_CAP_* (metasync/catalog.h): what the instance promises; checked at open */
+	unsigned int caps;
+	/* the largest n put_partitions and delete_partitions take; 0 = any (the engine batches) */
+	size_t max_batch;
 
+	/* required.  Free the instance and everything it holds (not finished: discard). */
 	void (*close)(ms_catalog *self);
 
+	/*
+	 * unsupported.  Every database name, once, in any order; names are
+	 * borrowed for the callback.  0 with no call for an empty catalog.
+	 */
 	int (*list_databases)(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err);
+	/* unsupported.  *out new (MS_KIND_DATABASE, doc filled).  MS_ENOTFOUND when absent. */
 	int (*get_database)(ms_catalog *self, const char *name, ms_entity **out, ms_error *err);
+	/*
+	 * unsupported (required with MS_CAP_WRITE).  Create or replace db
+	 * (borrowed, validated by the caller).  MS_EINVAL a value the catalog
+	 * cannot hold (too long, outside its character set), naming it;
+	 * MS_EEXISTS where the catalog cannot replace (a snapshot being written).
+	 */
 	int (*put_database)(ms_catalog *self, const ms_entity *db, ms_error *err);
+	/* unsupported.  With its tables, partitions and table versions.  MS_ENOTFOUND when absent. */
 	int (*delete_database)(ms_catalog *self, const char *name, ms_error *err);
 
+	/* unsupported.  Table and view names of db, once each.  MS_ENOTFOUND when db is absent. */
 	int (*list_tables)(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx,
 			   ms_error *err);
+	/* unsupported.  *out new (MS_KIND_TABLE or MS_KIND_VIEW).  MS_ENOTFOUND when absent. */
 	int (*get_table)(ms_catalog *self, const char *db, const char *name, ms_entity **out,
 			 ms_error *err);
+	/*
+	 * unsupported (required with MS_CAP_WRITE).  Create or replace (borrowed).
+	 * MS_ENOTFOUND when the database is absent; MS_EINVAL as put_database.
+	 */
 	int (*put_table)(ms_catalog *self, const ms_entity *table, ms_error *err);
+	/* unsupported.  With its partitions and table versions.  MS_ENOTFOUND when absent. */
 	int (*delete_table)(ms_catalog *self, const char *db, const char *name, ms_error *err);
 
+	/*
+	 * unsupported.  Every partition of db.table to cb, each once; in vkey
+	 * order (bytewise) with MS_CAP_ORDERED_SCAN, else in any order.  flags:
+	 * MS_SCAN_KEYS_ONLY (doc may stay NULL; vkey and hash filled),
+	 * MS_SCAN_RAW (doc may stay NULL with raw filled).  MS_ENOTFOUND when
+	 * the table is absent; 0 with no call when it has no partitions.
+	 */
 	int (*scan_partitions)(ms_catalog *self, const char *db, const char *table,
 			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err);
+	/* unsupported.  *out new, by vkey (a JSON array of the values).  MS_ENOTFOUND. */
 	int (*get_partition)(ms_catalog *self, const char *db, const char *table,
 			     const char *vkey, ms_entity **out, ms_error *err);
+	/*
+	 * unsupported (required with MS_CAP_WRITE).  Create or replace n >= 1
+	 * partitions of db.table (borrowed; n <= max_batch when that is set),
+	 * all or none: on failure nothing of the batch is written.  With
+	 * MS_CAP_RAW_INPUT an entity may carry only raw text (doc NULL).
+	 * MS_ENOTFOUND when the table is absent; MS_EINVAL a partition whose
+	 * values do not fit the table's keys; MS_EEXISTS where the catalog
+	 * cannot replace.
+	 */
 	int (*put_partitions)(ms_catalog *self, const char *db, const char *table,
 			      ms_entity *const *parts, size_t n, ms_error *err);
+	/*
+	 * unsupported.  Delete the partitions of these vkeys, all or none; a vkey
+	 * that names no partition is not an error.  MS_ENOTFOUND when the table
+	 * is absent.
+	 */
 	int (*delete_partitions)(ms_catalog *self, const char *db, const char *table,
 				 const char *const *vkeys, size_t n, ms_error *err);
 
+	/*
+	 * unsupported.  The count and sum of the partitions' hashes when the
+	 * driver knows them without a scan (the engine scans otherwise).
+	 * MS_ENOTFOUND when the table is absent.
+	 */
 	int (*table_digest)(ms_catalog *self, const char *db, const char *table,
 			    ms_digest *out, ms_error *err);
-	/* Check the integrity of everything a later scan of this table will read. */
+	/*
+	 * no-op.  Check the integrity of everything a later scan of this table
+	 * will read, before the caller changes anything from it.  MS_EINTEGRITY.
+	 */
 	int (*verify_table)(ms_catalog *self, const char *db, const char *table, ms_error *err);
 
+	/*
+	 * no-op without MS_CAP_TRANSACTIONS, required with it.  One transaction
+	 * per instance at a time: begin inside one, or commit/rollback outside
+	 * one, is MS_EINVAL.  Without transactions every call applies on its own.
+	 */
 	int (*begin)(ms_catalog *self, ms_error *err);
 	int (*commit)(ms_catalog *self, ms_error *err);
 	int (*rollback)(ms_catalog *self, ms_error *err);
 
+	/*
+	 * unsupported; required with MS_CAP_CHANGE_FEED and NULL without it.
+	 * The changes committed after cursor (NULL or "": from the oldest kept),
+	 * oldest first, each to cb (borrowed for the call); *next_cursor (new,
+	 * also when there was no change) is where the next call resumes.  A
+	 * cursor is opaque text the driver made.  MS_EINVAL a cursor this driver
+	 * did not make; MS_ECONFLICT a cursor older than what the feed keeps
+	 * (the caller must read everything again).
+	 */
 	int (*changes_since)(ms_catalog *self, const char *cursor, ms_change_cb cb, void *ctx,
 			     char **next_cursor, ms_error *err);
 
+	/*
+	 * no-op.  Make everything written visible as one complete whole (a
+	 * snapshot's manifest and LATEST).  Writes after finish: MS_EINVAL.
+	 */
 	int (*finish)(ms_catalog *self, ms_error *err);
 
-	/* Snapshots only (NULL elsewhere): see ms_catalog_snapshot_info. */
+	/* unsupported ("not a snapshot"): snapshots only, see ms_catalog_snapshot_info. */
 	int (*snapshot_info)(ms_catalog *self, ms_snapshot_info *out, ms_error *err);
 
-	/* A hint, may be NULL: see ms_catalog_plan_scans. */
+	/* no-op: a hint, see ms_catalog_plan_scans (tables are copied by the driver). */
 	int (*plan_scans)(ms_catalog *self, const ms_table_ref *tables, size_t n,
 			  ms_error *err);
 
-	/* May be NULL where transactions exclude other writers: see ms_catalog_lock. */
+	/*
+	 * no-op (where transactions exclude other writers, or there are none):
+	 * see ms_catalog_lock.  MS_EINVAL outside a transaction.
+	 */
 	int (*lock)(ms_catalog *self, const char *db, const char *table, ms_error *err);
 
-	/* May be NULL (both) where the catalog does not change: see ms_catalog_read_begin. */
+	/*
+	 * no-op (both NULL where the catalog does not change under a reader):
+	 * see ms_catalog_read_begin.  Set both or neither.  MS_EINVAL inside a
+	 * transaction or another read.
+	 */
 	int (*read_begin)(ms_catalog *self, ms_error *err);
 	void (*read_end)(ms_catalog *self);
 
 	/*
-	 * May be NULL: the core applies the range to scan_partitions.  The core
-	 * has checked range (never NULL here; segments 0 or 1: no segments).
+	 * NULL: the core applies the range to scan_partitions (ordered only with
+	 * MS_CAP_ORDERED_SCAN; segments by ms_catalog_scan_segment).  The core
+	 * has checked range (never NULL here; segments >= 1, segment below it,
+	 * after NULL or non-empty).  Yields in vkey order (bytewise).
 	 */
 	int (*scan_partitions_range)(ms_catalog *self, const char *db, const char *table,
 				     const ms_scan_range *range, unsigned int flags,
 				     ms_entity_cb cb, void *ctx, ms_error *err);
 
-	/* With MS_CAP_TABLE_VERSIONS (all four), else NULL: see ms_catalog_put_table_version. */
+	/*
+	 * Table versions: all four with MS_CAP_TABLE_VERSIONS (required), all
+	 * four NULL without it (unsupported).  The core has checked the table's
+	 * or the argument's VersionId.  See ms_catalog_put_table_version.
+	 */
 	int (*put_table_version)(ms_catalog *self, const ms_entity *table, ms_error *err);
 	int (*scan_table_versions)(ms_catalog *self, const char *db, const char *table,
 				   ms_entity_cb cb, void *ctx, ms_error *err);
@@ -106,9 +234,28 @@ struct ms_catalog {
 	int implicit_id;    /* see ms_catalog_id_is_implicit */
 };
 
-/* The open function every driver exports; one row per scheme in the registry. */
-typedef int (*ms_catalog_open_fn)(ms_catalog **out, const struct ms_url *url,
+/*
+ * The open function every driver exports; one row per scheme in the
+ * registry.  url is borrowed (see metasync/sys/url.h; its query parameters
+ * have been checked against the scheme's rules), opts never NULL.  On
+ * success *out is the new instance; on failure *out is left alone and
+ * nothing stays open.  MS_EINVAL a URL or option the driver refuses, naming
+ * it; MS_ENOTFOUND a catalog to read that does not exist.
+ */
+typedef int (*ms_catalog_open_fn)(ms_catalog **out, const ms_url *url,
 				  const ms_open_options *opts, ms_error *err);
+
+/*
+ * The check every instance's driver passes when it is opened (the core calls
+ * it; a driver author may call it in tests; url is the printable URL the
+ * message names): MS_EINVAL naming the driver and the first fault, when version is not MS_CATALOG_DRIVER_VERSION, name
+ * or close is NULL, a slot its caps promise is NULL (the put slots with
+ * MS_CAP_WRITE, begin/commit/rollback with MS_CAP_TRANSACTIONS), changes_since
+ * is set without MS_CAP_CHANGE_FEED or the other way round, the table-version
+ * slots are not all four set with MS_CAP_TABLE_VERSIONS and all four NULL
+ * without it, or one of read_begin/read_end is set without the other.
+ */
+int ms_catalog_check_driver(const ms_catalog_driver *driver, const char *url, ms_error *err);
 
 /*
  * The segment (0 to segments - 1) of the partition with this vkey among

@@ -55,6 +55,38 @@ void ms_bus_base_free(ms_bus *base)
 	base->url = NULL;
 }
 
+int ms_bus_check_driver(const ms_bus_driver *d, const char *url, ms_error *err)
+{
+	const char *n = d && d->name ? d->name : "?";
+
+	if (!d || d->version != MS_BUS_DRIVER_VERSION)
+		return ms_error_set(err, MS_EINVAL,
+				    "bus driver '%s' of '%s' is built for driver interface %u, this "
+				    "library's is %d",
+				    n, url, d ? d->version : 0, MS_BUS_DRIVER_VERSION);
+	if (!d->name || !*d->name || !d->close)
+		return ms_error_set(err, MS_EINVAL,
+				    "bus driver '%s' of '%s' lacks a name or a close slot", n, url);
+	return 0;
+}
+
+/* The driver's bus, checked (closed and refused when its driver breaks the contract). */
+static int open_checked(size_t row, ms_bus **out, const ms_url *u, ms_error *err)
+{
+	ms_bus *bus = NULL;
+	int rc;
+
+	if ((rc = bus_schemes[row].open(&bus, u, err)) < 0)
+		return rc;
+	if ((rc = ms_bus_check_driver(bus->driver, u->redacted, err)) < 0) {
+		if (bus->driver && bus->driver->close)
+			bus->driver->close(bus);
+		return rc;
+	}
+	*out = bus;
+	return 0;
+}
+
 int ms_bus_open(ms_bus **out, const char *url, ms_error *err)
 {
 	ms_url *u = NULL;
@@ -67,7 +99,7 @@ int ms_bus_open(ms_bus **out, const char *url, ms_error *err)
 		if (strcmp(bus_schemes[i].scheme, u->scheme) == 0) {
 			rc = ms_url_check_params(u, "bus url", bus_schemes[i].params, NULL, err);
 			if (rc == 0)
-				rc = bus_schemes[i].open(out, u, err);
+				rc = open_checked(i, out, u, err);
 			ms_url_free(u);
 			return rc;
 		}

@@ -100,6 +100,63 @@ void ms_catalog_base_free(ms_catalog *base)
 	base->url = base->catalog_id = base->selection = base->instance = NULL;
 }
 
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) \
+			return ms_error_set(err, MS_EINVAL, __VA_ARGS__); \
+	} while (0)
+
+int ms_catalog_check_driver(const ms_catalog_driver *d, const char *url, ms_error *err)
+{
+	const char *n = d && d->name ? d->name : "?";
+	unsigned caps = d ? d->caps : 0;
+	int versions = d ? !!d->put_table_version + !!d->scan_table_versions +
+				   !!d->get_table_version + !!d->delete_table_version : 0;
+
+	CHECK(d, "catalog '%s' has no driver", url);
+	CHECK(d->version == MS_CATALOG_DRIVER_VERSION,
+	      "catalog driver '%s' of '%s' is built for driver interface %u, this library's is %d",
+	      n, url, d->version, MS_CATALOG_DRIVER_VERSION);
+	CHECK(d->name && *d->name, "catalog driver of '%s' has no name", url);
+	CHECK(d->close, "catalog driver '%s' of '%s' has no close slot", n, url);
+	CHECK(!(caps & MS_CAP_WRITE) || (d->put_database && d->put_table && d->put_partitions),
+	      "catalog driver '%s' of '%s' claims writes without its put slots", n, url);
+	CHECK(!(caps & MS_CAP_TRANSACTIONS) || (d->begin && d->commit && d->rollback),
+	      "catalog driver '%s' of '%s' claims transactions without begin, commit and rollback",
+	      n, url);
+	CHECK(!(caps & MS_CAP_CHANGE_FEED) == !d->changes_since,
+	      "catalog driver '%s' of '%s' %s", n, url,
+	      d->changes_since ? "has a changes_since slot without claiming a change feed"
+			       : "claims a change feed without a changes_since slot");
+	CHECK(versions == ((caps & MS_CAP_TABLE_VERSIONS) ? 4 : 0),
+	      "catalog driver '%s' of '%s' %s", n, url,
+	      (caps & MS_CAP_TABLE_VERSIONS) ? "claims table versions without all four slots"
+					     : "has table-version slots without claiming them");
+	CHECK(!d->read_begin == !d->read_end,
+	      "catalog driver '%s' of '%s' has one of read_begin and read_end", n, url);
+	return 0;
+}
+
+#undef CHECK
+
+/* The driver's instance, checked (closed and refused when its driver breaks the contract). */
+static int open_checked(size_t row, ms_catalog **out, const ms_url *u,
+			const ms_open_options *opts, ms_error *err)
+{
+	ms_catalog *cat = NULL;
+	int rc;
+
+	if ((rc = catalog_schemes[row].open(&cat, u, opts, err)) < 0)
+		return rc;
+	if ((rc = ms_catalog_check_driver(cat->driver, u->redacted, err)) < 0) {
+		if (cat->driver && cat->driver->close)
+			cat->driver->close(cat);
+		return rc;
+	}
+	*out = cat;
+	return 0;
+}
+
 int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *opts,
 		    ms_error *err)
 {
@@ -114,7 +171,7 @@ int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *op
 		if (strcmp(catalog_schemes[i].scheme, u->scheme) == 0) {
 			rc = check_url(u, i, err);
 			if (rc == 0)
-				rc = catalog_schemes[i].open(out, u, opts ? opts : &defaults, err);
+				rc = open_checked(i, out, u, opts ? opts : &defaults, err);
 			ms_url_free(u);
 			return rc;
 		}

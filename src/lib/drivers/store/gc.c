@@ -63,14 +63,14 @@ int ms_store_lock(ms_store *st, const char *prefix, unsigned flags, char *holder
 {
 	if (holder && holder_cap)
 		holder[0] = '\0';
-	if (st->driver->version < 2 || !st->driver->lock)
+	if (!st->driver->lock)
 		return 0;
 	return st->driver->lock(st, prefix, flags, holder, holder_cap, err);
 }
 
 void ms_store_unlock(ms_store *st, const char *prefix, int forget)
 {
-	if (st->driver->version >= 2 && st->driver->unlock)
+	if (st->driver->unlock)
 		st->driver->unlock(st, prefix, forget);
 }
 
@@ -495,7 +495,7 @@ int ms_store_gc(ms_store *st, const ms_gc_options *opts, ms_gc_report *report, m
 	if ((opts->keep || opts->keep_seconds > 0) && !latest[0])
 		snprintf(report->note, sizeof(report->note),
 			 "LATEST names no snapshot: no complete snapshot was removed");
-	if (st->driver->version >= 2 && st->driver->sweep) {
+	if (st->driver->sweep) {
 		ms_error_clear(&e2);
 		rc = st->driver->sweep(st, opts, g.grace, report, &e2);
 		if (rc == MS_ENOTSUPPORTED)

@@ -28,6 +28,44 @@ static const struct {
 	{ "s3", ms_s3_store_open, s3_params },
 };
 
+int ms_store_check_driver(const ms_store_driver *d, const char *url, ms_error *err)
+{
+	const char *n = d && d->name ? d->name : "?";
+
+	if (!d || d->version != MS_STORE_DRIVER_VERSION)
+		return ms_error_set(err, MS_EINVAL,
+				    "store driver '%s' of '%s' is built for driver interface %u, this "
+				    "library's is %d",
+				    n, url, d ? d->version : 0, MS_STORE_DRIVER_VERSION);
+	if (!d->name || !*d->name || !d->close || !d->put_open || !d->get_open || !d->list ||
+	    !d->stat)
+		return ms_error_set(err, MS_EINVAL,
+				    "store driver '%s' of '%s' lacks a required slot (name, close, "
+				    "put_open, get_open, list, stat)",
+				    n, url);
+	if (!d->lock != !d->unlock)
+		return ms_error_set(err, MS_EINVAL,
+				    "store driver '%s' of '%s' has one of lock and unlock", n, url);
+	return 0;
+}
+
+/* The driver's store, checked (closed and refused when its driver breaks the contract). */
+static int open_checked(size_t row, ms_store **out, const ms_url *u, ms_error *err)
+{
+	ms_store *st = NULL;
+	int rc;
+
+	if ((rc = store_schemes[row].open(&st, u, err)) < 0)
+		return rc;
+	if ((rc = ms_store_check_driver(st->driver, u->redacted, err)) < 0) {
+		if (st->driver && st->driver->close)
+			st->driver->close(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
 int ms_store_open(ms_store **out, const char *url, ms_error *err)
 {
 	ms_url *u = NULL;
@@ -40,7 +78,7 @@ int ms_store_open(ms_store **out, const char *url, ms_error *err)
 		if (strcmp(store_schemes[i].scheme, u->scheme) == 0) {
 			rc = ms_url_check_params(u, "store url", store_schemes[i].params, NULL, err);
 			if (rc == 0)
-				rc = store_schemes[i].open(out, u, err);
+				rc = open_checked(i, out, u, err);
 			ms_url_free(u);
 			return rc;
 		}
