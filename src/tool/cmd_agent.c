@@ -76,7 +76,10 @@ static int cmd_agent(int argc, char **argv)
 			ms_agent_http_port(a));
 	ms_agent_wait(a);
 	/* a service's run ends with SIGTERM; a --once run's with its work, which it reports */
-	rc = ao.once ? ms_agent_exit_code(a) : (ms_agent_status(a) < 0 ? MS_EXIT_ERROR : MS_EXIT_OK);
+	if (ao.once)
+		rc = ms_agent_exit_code(a);
+	else
+		rc = ms_agent_status(a) < 0 ? MS_EXIT_ERROR : MS_EXIT_OK;
 	running = NULL;
 	ms_agent_free(a);
 	ms_agent_config_free(cfg);

@@ -69,7 +69,8 @@ static void print_json(const char *store, const gc_print *p, const ms_gc_report 
 	char *text;
 
 	cJSON_AddStringToObject(o, "status", !error ? "ok" :
-				ms_exit_for_error(error->code) == MS_EXIT_REFUSED ? "refused" : "error");
+				ms_exit_for_error(error->code) == MS_EXIT_REFUSED ? "refused" :
+										    "error");
 	if (error)
 		cJSON_AddStringToObject(o, "message", error->message);
 	if (error && error->detail[0])

@@ -8,6 +8,7 @@
 
 #include "mapping.h"
 #include "metasync/replicate.h"
+#include "report_internal.h"
 
 void ms_report_free(ms_report *r)
 {
@@ -51,6 +52,15 @@ static int add_entry(ms_report_error **v, size_t *n, const char *entity, size_t 
 int ms_report_add_error(ms_report *r, const char *entity, const char *message)
 {
 	return add_entry(&r->errors, &r->nerrors, entity, strlen(entity), message);
+}
+
+void ms_report_clear_errors(ms_report *r)
+{
+	for (size_t i = 0; i < r->nerrors; i++) {
+		free(r->errors[i].entity);
+		free(r->errors[i].message);
+	}
+	r->nerrors = 0;
 }
 
 int ms_report_add_warning(ms_report *r, const char *text)
