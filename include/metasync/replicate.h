@@ -83,6 +83,10 @@ typedef enum ms_status {
 	MS_STATUS_ERROR
 } ms_status;
 
+/*
+ * What a run did.  errors and warnings grow only through ms_report_add_error
+ * and ms_report_add_warning.
+ */
 typedef struct ms_report {
 	ms_status status;
 	ms_counts databases, tables, partitions;
@@ -90,6 +94,13 @@ typedef struct ms_report {
 	size_t nerrors;
 	ms_report_error *warnings;  /* what a target could not hold, per entity */
 	size_t nwarnings;
+	/*
+	 * Wall time of the call that made the report: ms_sync's the engine run
+	 * alone; ms_import's and ms_export's the whole operation, from opening
+	 * the first catalog to closing the last (a sqlite target checkpoints
+	 * its write-ahead log on close), which is what the command and the
+	 * agent print.
+	 */
 	double seconds;
 	int dry_run;
 } ms_report;
@@ -122,6 +133,12 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 
 void ms_report_free(ms_report *r);
 /*
+ * Add an error: entity ("db.table", "db.table[values]", or a catalog's URL
+ * for an error about the whole run) and message are copied.  MS_ENOMEM on
+ * failure, the report unchanged.
+ */
+int ms_report_add_error(ms_report *r, const char *entity, const char *message);
+/*
  * Add a warning; text is "<entity>: <message>" as drivers' warn callbacks
  * give it (a text without ": " is all message).  MS_ENOMEM on failure.
  */
@@ -139,8 +156,6 @@ typedef struct ms_warnings {
 void ms_warnings_collect(void *ctx, const char *message);
 void ms_warnings_into(ms_warnings *w, ms_report *rep);
 
-/* Exit status for a report: 0 ok, 3 partial, 4 refused, 1 error. */
-int ms_report_exit_code(const ms_report *r);
 const char *ms_status_name(ms_status s);
 const char *ms_action_name(ms_action a);
 
@@ -187,12 +202,39 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
  * Import: open the snapshot at snapshot_url (a store root with LATEST, or
  * one snapshot's folder), refuse it unless its manifest hashes to
  * expect_sha256 (when not NULL), and make the catalog at target_url match
- * it under opts.  Warnings of the target driver go into the report; its
- * seconds are the whole import's, from opening the snapshot to closing the
- * target (a sqlite target checkpoints its write-ahead log on close).
+ * it under opts.  Warnings of both drivers go into the report; its seconds
+ * are the whole import's.  An error opening a catalog names it "snapshot"
+ * or "target" ("snapshot: no snapshot at ...").  ms_import_ext with only
+ * expect_sha256 set.
  */
 int ms_import(const char *snapshot_url, const char *expect_sha256, const char *target_url,
 	      const ms_sync_options *opts, ms_report **report, ms_error *err);
+
+typedef struct ms_import_options {
+	const char *expect_sha256;     /* refuse unless manifest.json hashes to this */
+	int allow_no_manifest;         /* accept an export made by the AWS utility */
+	/* the AWS utility's separate folders (source_url is then database_input_path) */
+	const char *database_input_path, *table_input_path, *partition_input_path;
+	/* how errors opening a catalog name it (default "snapshot", "target") */
+	const char *source_label, *target_label;
+	/*
+	 * Called (when not NULL) with the open source before the target is
+	 * opened, to refuse a source the caller's options do not fit: a
+	 * negative return, with err set, ends the import with that code and
+	 * no prefix, before anything is read or changed.
+	 */
+	int (*check_source)(ms_catalog *source, void *ctx, ms_error *err);
+	void *ctx;
+} ms_import_options;
+
+/*
+ * The general import: make the catalog at target_url match the one at
+ * source_url (any catalog: a snapshot, or a live catalog for a sync) under
+ * opts, the source opened as io says (NULL: as ms_import).  *report and the
+ * return as for ms_sync; *report's seconds are the whole import's.
+ */
+int ms_import_ext(const char *source_url, const char *target_url, const ms_import_options *io,
+		  const ms_sync_options *opts, ms_report **report, ms_error *err);
 
 /*
  * Check a selection before use: it names something (not only ';' and

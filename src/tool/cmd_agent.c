@@ -20,7 +20,7 @@ static void on_signal(int sig)
 		ms_agent_stop(running);
 }
 
-int cmd_agent(int argc, char **argv)
+static int cmd_agent(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -76,9 +76,22 @@ int cmd_agent(int argc, char **argv)
 			ms_agent_http_port(a));
 	ms_agent_wait(a);
 	/* a service's run ends with SIGTERM; a --once run's with its work, which it reports */
-	rc = ao.once ? ms_agent_exit_code(a) : (ms_agent_status(a) < 0 ? 1 : 0);
+	if (ao.once)
+		rc = ms_agent_exit_code(a);
+	else
+		rc = ms_agent_status(a) < 0 ? MS_EXIT_ERROR : MS_EXIT_OK;
 	running = NULL;
 	ms_agent_free(a);
 	ms_agent_config_free(cfg);
 	return rc;
 }
+
+/* docs/agent.md, embedded by the build: the agent's help and YAML reference. */
+extern const char ms_agent_help[];
+
+const ms_command ms_cmd_agent = {
+	.name = "agent",
+	.run = cmd_agent,
+	.summary = "run exports and imports from a config file, on a bus",
+	.usage = ms_agent_help,
+};

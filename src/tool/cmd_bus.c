@@ -29,7 +29,19 @@ static int print_msg(const ms_bus_msg *msg, void *ctx, ms_error *err)
 	return 0;
 }
 
-int cmd_bus(int argc, char **argv)
+/* The text of `metasync help bus`, beside the options it describes. */
+static const char usage[] =
+	"usage: metasync bus read --bus BUS --stream STREAM [--after SEQ] [--limit N]\n\n"
+	"Print the messages of one stream of the bus (snapshots, results, errors or\n"
+	"dead), oldest first, one JSON object per line: {\"stream\", \"seq\", \"data\"}\n"
+	"with the message as a string.  Reads without a subscription: nothing is\n"
+	"acknowledged or moved.\n\n"
+	"  --bus BUS                  embedded:PATH or nats://HOST:PORT\n"
+	"  --stream STREAM            snapshots, results, errors or dead\n"
+	"  --after SEQ                only messages after sequence number SEQ\n"
+	"  --limit N                  at most N messages (default all)\n";
+
+static int cmd_bus(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "bus", required_argument, NULL, 'b' },
@@ -94,5 +106,12 @@ int cmd_bus(int argc, char **argv)
 	ms_bus_close(bus);
 	if (rc < 0)
 		return ms_fail(&err);
-	return 0;
+	return MS_EXIT_OK;
 }
+
+const ms_command ms_cmd_bus = {
+	.name = "bus",
+	.run = cmd_bus,
+	.summary = "read what a bus stream holds",
+	.usage = usage,
+};

@@ -536,7 +536,40 @@ static const char *option_value(int argc, char **argv, int *i, const char *name,
 	return argv[++*i];
 }
 
-int cmd_catalog(int argc, char **argv)
+/* The text of `metasync help catalog`, beside the options it describes. */
+static const char usage[] =
+	"usage: metasync catalog ls URL [DB [TABLE]] [--json]\n"
+	"       metasync catalog show URL DB [TABLE [VALUE...]] [--json]\n"
+	"       metasync catalog put URL [--replace] [--database DB [--table TABLE]] < ENTITY.json\n"
+	"       metasync catalog rm URL DB [TABLE [VALUE...]]\n\n"
+	"ls lists database names, a database's table names, or a table's partition\n"
+	"values (--json: an array of strings, or of arrays of strings).\n"
+	"show prints one entity; --json prints exactly the object Glue's GetDatabase,\n"
+	"GetTable or GetPartition returns: members Glue's shapes lack (such as those a\n"
+	"Hive Metastore source adds) stay in the catalog and its snapshots, not here.\n"
+	"put reads one entity on standard input and creates it; one that exists is\n"
+	"refused (exit 1) unless --replace, which replaces it whole (fields not given\n"
+	"are gone) and says whether it created or replaced.  Shapes taken:\n"
+	"  {\"Database\": ...}, {\"Table\": ...}, {\"Partition\": ...}   what show --json prints\n"
+	"                             (a table carries DatabaseName; a partition\n"
+	"                             DatabaseName and TableName), or the bare object;\n"
+	"  {\"DatabaseInput\": ...}, {\"TableInput\": ...}, {\"PartitionInput\": ...}\n"
+	"                             the AWS CLI's (aws glue create-database, create-table,\n"
+	"                             create-partition --cli-input-json), with DatabaseName\n"
+	"                             and TableName beside them or as --database and --table;\n"
+	"                             they hold only the members of Glue's input shape.\n"
+	"Every value must meet Glue's limits (lengths, one-line names, SortOrder 0 or 1, ...).\n"
+	"Database and table names are folded to lowercase ('Sales' is 'sales');\n"
+	"partition values are kept as given.  A table replaced with other partition\n"
+	"keys (count or names) while it has partitions, and a partition whose values\n"
+	"do not match its table's keys, are refused.\n"
+	"rm deletes a database (with its tables), a table (with its partitions) or a\n"
+	"partition; one that does not exist is an error (exit 1).\n\n"
+	"  --json                     ls and show: JSON (an error: {status, message})\n"
+	"  --replace                  put: replace an entity that exists\n"
+	"  --database DB, --table T   put: the names an AWS CLI input shape leaves out\n";
+
+static int cmd_catalog(int argc, char **argv)
 {
 	const char *verb, *url, *v;
 	char **args;
@@ -549,7 +582,7 @@ int cmd_catalog(int argc, char **argv)
 	ms_json_errors_scan(argc, argv);
 	args = calloc((size_t)argc + 1, sizeof(char *));
 	if (!args)
-		return 1;
+		return MS_EXIT_ERROR;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
@@ -618,9 +651,14 @@ int cmd_catalog(int argc, char **argv)
 		rc = do_rm(cat, nargs - 2, args + 2, &err);
 	ms_catalog_close(cat);
 	free(args);
-	if (rc == MS_EUSAGE) {
-		ms_usage_error("catalog", "%s", err.message);
-		return EXIT_USAGE;
-	}
-	return rc < 0 ? ms_fail(&err) : 0;
+	if (rc == MS_EUSAGE)
+		return ms_usage_error("catalog", "%s", err.message);
+	return rc < 0 ? ms_fail(&err) : MS_EXIT_OK;
 }
+
+const ms_command ms_cmd_catalog = {
+	.name = "catalog",
+	.run = cmd_catalog,
+	.summary = "look into and edit a catalog",
+	.usage = usage,
+};

@@ -28,7 +28,28 @@ static void print_cleanup(const ms_gc_item *item, void *ctx)
 			item->key, ms_format_bytes(item->bytes), store, item->why);
 }
 
-int cmd_export(int argc, char **argv)
+/* The text of `metasync help export`, beside the options it describes. */
+static const char usage[] =
+	"usage: metasync export --source URL --output-path STORE [options]\n\n"
+	"Write the selected databases of a catalog to a new snapshot under STORE\n"
+	"(<STORE>/<YYYY-MM-DD-HH-MM-SS>/, then <STORE>/LATEST), in the AWS Glue\n"
+	"migration utility's layout, with manifest.json.\n\n"
+	"  --source URL               the catalog to export (sqlite:PATH[?catalog-id=ID])\n"
+	"  --output-path STORE        a directory (file://DIR or a path) or s3://BUCKET/PREFIX\n"
+	"  --database-names 'a;b'     ';'-separated names or globs (default all; a ','\n"
+	"                             is refused: '[,]' matches one in a name)\n"
+	"  --compress gzip            write part-NNNNN.json.gz\n"
+	"  --part-bytes N             split part files at about N bytes (default 64 MiB)\n"
+	"  --notify BUS               then announce it on BUS (embedded:PATH, nats://HOST:PORT)\n"
+	"  --mode to-s3, --region R   the AWS utility's export flags, taken so that its\n"
+	"                             command lines run, and ignored: --source and\n"
+	"                             --output-path say where (an s3:// path's region is its\n"
+	"                             ?region= parameter); another --mode is refused\n"
+	"  --json                     print the report as one JSON object (also when an error\n"
+	"                             stops the export: status, message)\n"
+	"  -q, --quiet                print nothing but errors\n" MS_EXIT_HELP;
+
+static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "source", required_argument, NULL, 's' },
@@ -60,7 +81,7 @@ int cmd_export(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'd':
 			if (ms_check_database_names("export", optarg))
-				return EXIT_USAGE;
+				return MS_EXIT_USAGE;
 			dbs = optarg;
 			break;
 		case 'c':
@@ -108,7 +129,7 @@ int cmd_export(int argc, char **argv)
 		eo.cleanup_ctx = (void *)output;
 	}
 	rc = ms_export(source, output, &eo, &info, &rep, &err);
-	if (rc == 0 && ms_report_exit_code(rep) == 0 && notify &&
+	if (rc == 0 && rep->status == MS_STATUS_OK && notify &&
 	    (rc = ms_event_publish_snapshot(notify, info.source_catalog_id, &info, NULL, &err)) < 0)
 		ms_error_prefix(&err, "--notify: ");
 	if (json && rep) {
@@ -121,8 +142,15 @@ int cmd_export(int argc, char **argv)
 		       rep->databases.created, rep->tables.created, rep->partitions.created,
 		       info.url, rep->seconds);
 	}
-	code = rc < 0 ? ms_fail(&err) : ms_report_exit_code(rep);
+	code = rc < 0 ? ms_fail(&err) : ms_exit_for_status(rep->status);
 	ms_snapshot_info_free(&info);
 	ms_report_free(rep);
 	return code;
 }
+
+const ms_command ms_cmd_export = {
+	.name = "export",
+	.run = cmd_export,
+	.summary = "write a snapshot of a catalog to a store",
+	.usage = usage,
+};

@@ -50,10 +50,26 @@ static int publish_raw(const char *bus_url, const char *path, int quiet)
 		free(shown);
 	}
 	ms_buf_free(&b);
-	return rc < 0 ? ms_fail(&err) : 0;
+	return rc < 0 ? ms_fail(&err) : MS_EXIT_OK;
 }
 
-int cmd_publish(int argc, char **argv)
+/* The text of `metasync help publish`, beside the options it describes. */
+static const char usage[] =
+	"usage: metasync publish --bus BUS --snapshot URL [options]\n"
+	"       metasync publish --bus BUS --raw FILE\n\n"
+	"Open and check the snapshot (a store root with LATEST, or one snapshot's\n"
+	"folder), then publish an io.metasync.snapshot.created event naming it and\n"
+	"its manifest's SHA-256, for the agents that import it.\n\n"
+	"  --bus BUS                  embedded:PATH or nats://HOST:PORT\n"
+	"  --snapshot URL             the snapshot to announce\n"
+	"  --source-name NAME         the event's source (default: the source catalog id)\n"
+	"  --allow-no-manifest        announce an export made by the AWS utility\n"
+	"  --raw FILE                 publish FILE's bytes (at most 1 MiB), unchecked, on\n"
+	"                             the snapshots stream ('-': standard input); for\n"
+	"                             testing how agents handle bad events\n"
+	"  -q, --quiet                print nothing but errors\n" MS_EXIT_HELP;
+
+static int cmd_publish(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "bus", required_argument, NULL, 'b' },
@@ -120,5 +136,12 @@ int cmd_publish(int argc, char **argv)
 		free(shown);
 	}
 	ms_snapshot_info_free(&info);
-	return 0;
+	return MS_EXIT_OK;
 }
+
+const ms_command ms_cmd_publish = {
+	.name = "publish",
+	.run = cmd_publish,
+	.summary = "announce a snapshot on a bus",
+	.usage = usage,
+};

@@ -69,7 +69,8 @@ static void print_json(const char *store, const gc_print *p, const ms_gc_report 
 	char *text;
 
 	cJSON_AddStringToObject(o, "status", !error ? "ok" :
-				ms_exit_code_for(error->code) == 4 ? "refused" : "error");
+				ms_exit_for_error(error->code) == MS_EXIT_REFUSED ? "refused" :
+										    "error");
 	if (error)
 		cJSON_AddStringToObject(o, "message", error->message);
 	if (error && error->detail[0])
@@ -122,6 +123,41 @@ static int count_arg(const char *flag, const char *text, unsigned long long *out
 				      flag, text);
 	return 0;
 }
+
+/* The text of `metasync help store`, beside the options it describes. */
+static const char usage[] =
+	"usage: metasync store gc STORE [--dry-run] [--keep-days N | --keep N] [--grace D] [--json]\n\n"
+	"Remove from STORE (a directory, or s3://BUCKET/PREFIX with the usual\n"
+	"parameters) what exports that were killed left behind and, with --keep-days\n"
+	"or --keep, complete snapshots outside that retention.  Only what is provably\n"
+	"abandoned goes:\n"
+	"  - temporary files of a directory store that no writer holds (every writer\n"
+	"    holds a lock on its temporary file while it writes);\n"
+	"  - snapshot folders without _SUCCESS whose writer is gone: in a directory\n"
+	"    store every export holds a lock on its folder, so one nobody holds is\n"
+	"    abandoned at once; one with no such record (s3, older metasync) once\n"
+	"    nothing in it was written for the grace;\n"
+	"  - unfinished multipart uploads (s3) started longer ago than the grace.\n"
+	"A folder a running export holds is listed as in progress and kept.  The\n"
+	"snapshot LATEST names, any newer one and every snapshot a kept one builds on\n"
+	"(its manifest's parent) are never removed, nor are folders not named like a\n"
+	"snapshot or exports of the AWS utility.  Every export does the same cleanup,\n"
+	"without a retention, before it writes.\n\n"
+	"  --dry-run                  list what would be removed, remove nothing\n"
+	"  --keep-days N              also remove complete snapshots older than N days\n"
+	"  --keep N                   also remove complete snapshots but the newest N\n"
+	"  --grace D                  how long without a write makes a folder or an upload\n"
+	"                             with no writer record abandoned (default 24h; 90s,\n"
+	"                             30m, 12h, 7d; 0s: at once)\n"
+	"  --json                     print one JSON object: status (ok, error, refused),\n"
+	"                             message and detail (on error), store, dry_run, latest,\n"
+	"                             removed {count, bytes}, failed, kept_snapshots,\n"
+	"                             items [{kind, key, action, reason, error, bytes,\n"
+	"                             objects}], note; an error before the store is read\n"
+	"                             prints {status, message, exit_status}\n"
+	"  -q, --quiet                print nothing but errors (not with --json)\n\n"
+	"Exit status: 0 done, 1 error (listing the store or a removal failed), 2 usage,\n"
+	"4 refused (a symbolic link inside a directory store: nothing is removed).\n";
 
 static int store_gc(int argc, char **argv)
 {
@@ -200,10 +236,10 @@ static int store_gc(int argc, char **argv)
 	else if (!p.quiet)
 		print_summary(ms_store_url(st), &p, &r);
 	ms_store_close(st);
-	return rc < 0 ? ms_fail(&err) : 0;
+	return rc < 0 ? ms_fail(&err) : MS_EXIT_OK;
 }
 
-int cmd_store(int argc, char **argv)
+static int cmd_store(int argc, char **argv)
 {
 	if (argc < 2)
 		return ms_usage_error("store", "which store command? (gc)");
@@ -211,3 +247,10 @@ int cmd_store(int argc, char **argv)
 		return store_gc(argc - 1, argv + 1);
 	return ms_usage_error("store", "unknown store command '%s' (gc)", argv[1]);
 }
+
+const ms_command ms_cmd_store = {
+	.name = "store",
+	.run = cmd_store,
+	.summary = "clean up a store: what killed exports left, old snapshots",
+	.usage = usage,
+};

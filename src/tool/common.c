@@ -1,7 +1,9 @@
 /*
- * What import, sync and plan share: their flags, opening the two catalogs,
- * running the engine and printing the report.  Keeping it in one place keeps
- * the three commands consistent.
+ * What the commands share: exit statuses, error and usage messages (with
+ * --json, as one object), report printing and the progress bar; and what
+ * import, sync and plan share: their flags, and running the library's import
+ * (ms_import_ext) with the report printed.  Keeping it in one place keeps
+ * the commands consistent.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,14 +33,24 @@ const char *ms_format_bytes(unsigned long long bytes)
 	return out;
 }
 
-int ms_exit_code_for(int rc)
+int ms_exit_for_error(int rc)
 {
 	switch (rc) {
-	case 0: return 0;
-	case MS_EUSAGE: return EXIT_USAGE;
+	case 0: return MS_EXIT_OK;
+	case MS_EUSAGE: return MS_EXIT_USAGE;
 	case MS_EREFUSED:
-	case MS_EINTEGRITY: return 4;
-	default: return 1;
+	case MS_EINTEGRITY: return MS_EXIT_REFUSED;
+	default: return MS_EXIT_ERROR;
+	}
+}
+
+int ms_exit_for_status(ms_status s)
+{
+	switch (s) {
+	case MS_STATUS_OK: return MS_EXIT_OK;
+	case MS_STATUS_PARTIAL: return MS_EXIT_PARTIAL;
+	case MS_STATUS_REFUSED: return MS_EXIT_REFUSED;
+	default: return MS_EXIT_ERROR;
 	}
 }
 
@@ -69,7 +81,7 @@ static void json_error(int code, const char *message, const char *detail)
 	json_errors = 0;
 	if (!(o = cJSON_CreateObject()))
 		return;
-	cJSON_AddStringToObject(o, "status", code == 4 ? "refused" : "error");
+	cJSON_AddStringToObject(o, "status", code == MS_EXIT_REFUSED ? "refused" : "error");
 	cJSON_AddStringToObject(o, "message", message);
 	if (detail && *detail)
 		cJSON_AddStringToObject(o, "detail", detail);
@@ -83,7 +95,7 @@ static void json_error(int code, const char *message, const char *detail)
 
 int ms_fail(const ms_error *err)
 {
-	int code = ms_exit_code_for(err->code);
+	int code = ms_exit_for_error(err->code);
 
 	if (err->detail[0])
 		fprintf(stderr, "metasync: %s (%s)\n", err->message, err->detail);
@@ -103,8 +115,8 @@ int ms_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "metasync%s%s: %s\n(see 'metasync help%s%s')\n", cmd ? " " : "",
 		cmd ? cmd : "", msg, cmd ? " " : "", cmd ? cmd : "");
-	json_error(EXIT_USAGE, msg, NULL);
-	return EXIT_USAGE;
+	json_error(MS_EXIT_USAGE, msg, NULL);
+	return MS_EXIT_USAGE;
 }
 
 enum {
@@ -164,7 +176,7 @@ int ms_check_database_names(const char *cmd, const char *v)
 	return 0;
 }
 
-int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, int want_input)
+int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, ms_run_from from)
 {
 	const char *region = NULL, *mode = NULL;
 	int c, utility;
@@ -186,18 +198,18 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 		case OPT_MANIFEST_SHA: a->expect_manifest_sha256 = optarg; break;
 		case OPT_DBNAMES:
 			if (ms_check_database_names(cmd, optarg))
-				return EXIT_USAGE;
+				return MS_EXIT_USAGE;
 			a->sync.databases = optarg;
 			break;
 		case OPT_DBPREFIX: a->sync.database_prefix = optarg; break;
 		case OPT_TPREFIX: a->sync.table_prefix = optarg; break;
 		case OPT_RENAME:
 			if (push(&a->renames, &a->sync.nrenames, optarg) < 0)
-				return 1;
+				return MS_EXIT_ERROR;
 			break;
 		case OPT_REWRITE:
 			if (push(&a->rewrites, &a->sync.nrewrites, optarg) < 0)
-				return 1;
+				return MS_EXIT_ERROR;
 			break;
 		case OPT_DELETES:
 			if (strcmp(optarg, "none") == 0)
@@ -237,12 +249,12 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 	if (!a->target)
 		return ms_usage_error(cmd, "--target is required");
 	utility = a->database_input_path || a->table_input_path || a->partition_input_path;
-	if (want_input == 1) {
+	if (from == MS_RUN_FROM_SNAPSHOT) {
 		if (!a->input_path && !utility)
 			return ms_usage_error(cmd, "--input-path is required");
 		if (a->source)
 			return ms_usage_error(cmd, "--source is not an import option (use sync)");
-	} else if (want_input == 0) {
+	} else if (from == MS_RUN_FROM_CATALOG) {
 		if (!a->source)
 			return ms_usage_error(cmd, "--source is required");
 		if (a->input_path || utility)
@@ -263,7 +275,7 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, in
 	if (utility && (!a->database_input_path || !a->table_input_path))
 		return ms_usage_error(cmd, "--database-input-path and --table-input-path go together");
 	/* The AWS utility's import flags, so that its command lines run: the URLs say where. */
-	if ((region || mode) && want_input != 1)
+	if ((region || mode) && from != MS_RUN_FROM_SNAPSHOT)
 		return ms_usage_error(cmd, "%s is the AWS utility's import flag; %s reads catalog "
 				      "URLs (omit it)", region ? "--region" : "--mode", cmd);
 	if (mode && strcmp(mode, "from-s3") != 0)
@@ -490,94 +502,93 @@ static void print_change(const ms_change_event *ev, void *ctx)
 	print_change_line(ev, c->f);
 }
 
-/* A --manifest-sha256 or --allow-no-manifest that src (not a snapshot) would ignore. */
-static int check_snapshot_flags(const char *cmd, const ms_run_args *a, ms_catalog *src)
+/* What ms_run_replication's check_source is given. */
+typedef struct source_check {
+	const ms_run_args *a;
+	char *url;        /* the open source's URL, as errors name it (owned) */
+	char misuse[1024]; /* a flag the source would ignore: the usage error, else "" */
+} source_check;
+
+/*
+ * The check_source hook: a --manifest-sha256 or --allow-no-manifest that
+ * src (not a snapshot) would ignore is MS_EUSAGE; notes src's URL.
+ */
+static int check_source(ms_catalog *src, void *ctx, ms_error *err)
 {
+	source_check *sc = ctx;
+	const ms_run_args *a = sc->a;
 	const char *flag = a->expect_manifest_sha256 ? "--manifest-sha256" :
 			   a->allow_no_manifest ? "--allow-no-manifest" : NULL;
 
+	sc->url = strdup(ms_catalog_url(src));
 	if (!flag || strcmp(ms_catalog_driver_name(src), "snapshot") == 0)
 		return 0;
-	return ms_usage_error(cmd, "%s applies to snapshots, and '%s' is a %s catalog (omit %s)",
-			      flag, ms_catalog_url(src), ms_catalog_driver_name(src), flag);
+	snprintf(sc->misuse, sizeof(sc->misuse), "%s applies to snapshots, and '%s' is a %s "
+		 "catalog (omit %s)", flag, ms_catalog_url(src), ms_catalog_driver_name(src), flag);
+	return ms_error_set(err, MS_EUSAGE, "%s", sc->misuse);
+}
+
+/* The exit status of a run that stopped on error rc, after printing err (and with --json, rep). */
+static int run_failed(const char *cmd, const ms_run_args *a, int rc, const ms_error *err,
+		      ms_report *rep, const source_check *sc, const ms_skips *skips)
+{
+	if (sc->misuse[0])
+		return ms_usage_error(cmd, "%s", sc->misuse);
+	if (a->json && rep) {
+		rep->status = ms_exit_for_error(rc) == MS_EXIT_REFUSED ? MS_STATUS_REFUSED :
+									   MS_STATUS_ERROR;
+		ms_report_add_error(rep, sc->url ? sc->url : "", err->message);
+		ms_print_report(cmd, rep, skips, err->message, 1, stdout);
+	}
+	ms_fail(err);
+	return ms_exit_for_error(rc);
 }
 
 int ms_run_replication(const char *cmd, ms_run_args *a)
 {
-	ms_warnings warns = { NULL, 0 };
-	ms_catalog *src = NULL, *dst = NULL;
-	ms_open_options so = { 0 }, to = { 0 };
+	ms_import_options io = { 0 };
+	source_check sc = { a, NULL, "" };
 	ms_report *rep = NULL;
 	ms_error err;
 	change_ctx cc = { stdout, 0, a->verbose, { NULL, 0 } };
 	int rc, code;
 
 	ms_error_clear(&err);
-	so.mode = MS_OPEN_READ;
-	so.allow_no_manifest = a->allow_no_manifest || a->database_input_path != NULL;
-	so.database_input_path = a->database_input_path;
-	so.table_input_path = a->table_input_path;
-	so.partition_input_path = a->partition_input_path;
-	so.expect_manifest_sha256 = a->expect_manifest_sha256;
-	so.warn = ms_warnings_collect;
-	so.warn_ctx = &warns;
-	to.mode = MS_OPEN_WRITE;
-	to.warn = ms_warnings_collect;
-	to.warn_ctx = &warns;
-	rc = ms_catalog_open(&src, a->source ? a->source :
-				   a->input_path ? a->input_path : a->database_input_path, &so, &err);
-	if (rc < 0) {
-		ms_error_prefix(&err, "%s: ", a->source ? "--source" :
-					   a->input_path ? "--input-path" : "--database-input-path");
-		return ms_fail(&err);
-	}
-	if ((code = check_snapshot_flags(cmd, a, src)) != 0) {
-		ms_catalog_close(src);
-		return code;
-	}
-	if ((rc = ms_catalog_open(&dst, a->target, &to, &err)) < 0) {
-		ms_error_prefix(&err, "--target: ");
-		ms_catalog_close(src);
-		return ms_fail(&err);
-	}
+	io.allow_no_manifest = a->allow_no_manifest || a->database_input_path != NULL;
+	io.database_input_path = a->database_input_path;
+	io.table_input_path = a->table_input_path;
+	io.partition_input_path = a->partition_input_path;
+	io.expect_sha256 = a->expect_manifest_sha256;
+	io.source_label = a->source ? "--source" :
+			  a->input_path ? "--input-path" : "--database-input-path";
+	io.target_label = "--target";
+	io.check_source = check_source;
+	io.ctx = &sc;
 	cc.print = !a->json && !a->quiet && (a->sync.dry_run || a->verbose);
 	a->sync.on_change = print_change;
 	a->sync.ctx = &cc;
 	if (!a->json && !a->quiet)
 		a->sync.progress = ms_progress_bar;
-	rc = ms_sync(src, dst, &a->sync, &rep, &err);
-	ms_warnings_into(&warns, rep);
+	rc = ms_import_ext(a->source ? a->source :
+			   a->input_path ? a->input_path : a->database_input_path,
+			   a->target, &io, &a->sync, &rep, &err);
 	if (rc < 0) {
-		code = ms_exit_code_for(rc);
-		if (a->json && rep) {
-			rep->status = rc == MS_EREFUSED || rc == MS_EINTEGRITY ? MS_STATUS_REFUSED :
-									MS_STATUS_ERROR;
-			ms_report_error *ne = realloc(rep->errors, (rep->nerrors + 1) * sizeof(*ne));
-			if (ne) {
-				rep->errors = ne;
-				ne[rep->nerrors].entity = strdup(ms_catalog_url(src));
-				ne[rep->nerrors].message = strdup(err.message);
-				rep->nerrors++;
-			}
-			ms_print_report(cmd, rep, &cc.skips, err.message, 1, stdout);
-		}
-		ms_fail(&err);
+		code = run_failed(cmd, a, rc, &err, rep, &sc, &cc.skips);
 	} else {
 		long long skipped = ms_report_skipped(rep);
 
-		code = ms_report_exit_code(rep);
+		code = ms_exit_for_status(rep->status);
 		if (!a->quiet || a->json)
 			ms_print_report(cmd, rep, &cc.skips, NULL, a->json, stdout);
-		if (code == 0 && a->strict && skipped) {
+		if (code == MS_EXIT_OK && a->strict && skipped) {
 			fflush(stdout);
 			fprintf(stderr, "metasync: the target does not match the source: %lld %s "
 				"skipped (--strict)\n", skipped, skipped == 1 ? "entity" : "entities");
-			code = EXIT_SKIPPED;
+			code = MS_EXIT_SKIPPED;
 		}
 	}
+	free(sc.url);
 	ms_skips_free(&cc.skips);
 	ms_report_free(rep);
-	ms_catalog_close(dst);
-	ms_catalog_close(src);
 	return code;
 }

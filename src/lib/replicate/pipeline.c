@@ -70,6 +70,15 @@ static void clean_store(const char *store_url, const ms_export_options *opts)
 	free(url);
 }
 
+/* Seconds since t0 (CLOCK_MONOTONIC). */
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,
 	      ms_snapshot_info *info, ms_report **report, ms_error *err)
 {
@@ -77,12 +86,14 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options oo = { 0 };
 	ms_sync_options so = { 0 };
+	struct timespec t0;
 	int rc;
 
 	if (!opts)
 		opts = &none;
 	*report = NULL;
 	memset(info, 0, sizeof(*info));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = ms_catalog_open(&src, source_url, NULL, err)) < 0) {
 		ms_error_prefix(err, "%s: ", opts->source_label ? opts->source_label : "source");
 		return rc;
@@ -112,33 +123,44 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 done:
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
+	if (*report)
+		(*report)->seconds = seconds_since(&t0);
 	return rc;
 }
 
-int ms_import(const char *snapshot_url, const char *expect_sha256, const char *target_url,
-	      const ms_sync_options *opts, ms_report **report, ms_error *err)
+int ms_import_ext(const char *source_url, const char *target_url, const ms_import_options *io,
+		  const ms_sync_options *opts, ms_report **report, ms_error *err)
 {
+	ms_import_options none = { 0 };
 	ms_warnings warns = { NULL, 0 };
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options so = { 0 }, to = { 0 };
-	struct timespec t0, t1;
+	struct timespec t0;
 	int rc;
 
+	if (!io)
+		io = &none;
 	*report = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	so.mode = MS_OPEN_READ;
-	so.expect_manifest_sha256 = expect_sha256;
+	so.expect_manifest_sha256 = io->expect_sha256;
+	so.allow_no_manifest = io->allow_no_manifest;
+	so.database_input_path = io->database_input_path;
+	so.table_input_path = io->table_input_path;
+	so.partition_input_path = io->partition_input_path;
 	so.warn = ms_warnings_collect;
 	so.warn_ctx = &warns;
 	to.mode = MS_OPEN_WRITE;
 	to.warn = ms_warnings_collect;
 	to.warn_ctx = &warns;
-	if ((rc = ms_catalog_open(&src, snapshot_url, &so, err)) < 0) {
-		ms_error_prefix(err, "snapshot: ");
+	if ((rc = ms_catalog_open(&src, source_url, &so, err)) < 0) {
+		ms_error_prefix(err, "%s: ", io->source_label ? io->source_label : "snapshot");
 		goto done;
 	}
+	if (io->check_source && (rc = io->check_source(src, io->ctx, err)) < 0)
+		goto done;
 	if ((rc = ms_catalog_open(&dst, target_url, &to, err)) < 0) {
-		ms_error_prefix(err, "target: ");
+		ms_error_prefix(err, "%s: ", io->target_label ? io->target_label : "target");
 		goto done;
 	}
 	rc = ms_sync(src, dst, opts, report, err);
@@ -146,10 +168,16 @@ done:
 	ms_warnings_into(&warns, *report);
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
-	/* the whole import: opening and checking the snapshot, closing the target */
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (*report)
-		(*report)->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-				     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		(*report)->seconds = seconds_since(&t0);
 	return rc;
+}
+
+int ms_import(const char *snapshot_url, const char *expect_sha256, const char *target_url,
+	      const ms_sync_options *opts, ms_report **report, ms_error *err)
+{
+	ms_import_options io = { 0 };
+
+	io.expect_sha256 = expect_sha256;
+	return ms_import_ext(snapshot_url, target_url, &io, opts, report, err);
 }

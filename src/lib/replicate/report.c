@@ -8,6 +8,7 @@
 
 #include "mapping.h"
 #include "metasync/replicate.h"
+#include "report_internal.h"
 
 void ms_report_free(ms_report *r)
 {
@@ -28,33 +29,47 @@ void ms_report_free(ms_report *r)
 	free(r);
 }
 
-int ms_report_add_warning(ms_report *r, const char *text)
+/* Append entity: message to *v (n entries); entity and message are copied. */
+static int add_entry(ms_report_error **v, size_t *n, const char *entity, size_t entity_len,
+		     const char *message)
 {
-	const char *sep = strstr(text, ": ");
-	ms_report_error *nw = realloc(r->warnings, (r->nwarnings + 1) * sizeof(*nw));
+	ms_report_error *nv = realloc(*v, (*n + 1) * sizeof(*nv));
 
-	if (!nw)
+	if (!nv)
 		return MS_ENOMEM;
-	r->warnings = nw;
-	nw[r->nwarnings].entity = sep ? strndup(text, (size_t)(sep - text)) : strdup("");
-	nw[r->nwarnings].message = strdup(sep ? sep + 2 : text);
-	if (!nw[r->nwarnings].entity || !nw[r->nwarnings].message) {
-		free(nw[r->nwarnings].entity);
-		free(nw[r->nwarnings].message);
+	*v = nv;
+	nv[*n].entity = strndup(entity, entity_len);
+	nv[*n].message = strdup(message);
+	if (!nv[*n].entity || !nv[*n].message) {
+		free(nv[*n].entity);
+		free(nv[*n].message);
 		return MS_ENOMEM;
 	}
-	r->nwarnings++;
+	(*n)++;
 	return 0;
 }
 
-int ms_report_exit_code(const ms_report *r)
+int ms_report_add_error(ms_report *r, const char *entity, const char *message)
 {
-	switch (r->status) {
-	case MS_STATUS_OK: return 0;
-	case MS_STATUS_PARTIAL: return 3;
-	case MS_STATUS_REFUSED: return 4;
-	default: return 1;
+	return add_entry(&r->errors, &r->nerrors, entity, strlen(entity), message);
+}
+
+void ms_report_clear_errors(ms_report *r)
+{
+	for (size_t i = 0; i < r->nerrors; i++) {
+		free(r->errors[i].entity);
+		free(r->errors[i].message);
 	}
+	r->nerrors = 0;
+}
+
+int ms_report_add_warning(ms_report *r, const char *text)
+{
+	const char *sep = strstr(text, ": ");
+
+	if (!sep)
+		return add_entry(&r->warnings, &r->nwarnings, "", 0, text);
+	return add_entry(&r->warnings, &r->nwarnings, text, (size_t)(sep - text), sep + 2);
 }
 
 const char *ms_status_name(ms_status s)
