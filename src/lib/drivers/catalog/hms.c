@@ -33,7 +33,6 @@
  * hms_table.c, hms_part_read.c and hms_part_write.c (the entities), and
  * hms_ahead.c (the scans' read-ahead thread).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

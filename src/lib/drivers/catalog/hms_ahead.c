@@ -139,10 +139,24 @@ static void *ahead_main(void *arg)
 	return NULL;
 }
 
+/* Free sa and its plan; with ready, its lock and condition too. */
+static void ahead_free(scan_ahead *sa, int ready)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * sa->nplan; i++)
+		free(sa->names[i]);
+	free(sa->names);
+	if (ready) {
+		pthread_cond_destroy(&sa->cv);
+		pthread_mutex_destroy(&sa->mu);
+	}
+	free(sa);
+}
+
 void hms_ahead_stop(hms_catalog *self)
 {
 	scan_ahead *sa = self->ahead;
-	size_t i;
 
 	if (!sa)
 		return;
@@ -159,12 +173,7 @@ void hms_ahead_stop(hms_catalog *self)
 		self->scanconn = NULL;
 		self->scan_reading = 0;
 	}
-	for (i = 0; i < 2 * sa->nplan; i++)
-		free(sa->names[i]);
-	free(sa->names);
-	pthread_cond_destroy(&sa->cv);
-	pthread_mutex_destroy(&sa->mu);
-	free(sa);
+	ahead_free(sa, 1);
 	self->ahead = NULL;
 }
 
@@ -206,10 +215,7 @@ int hms_ahead_start(hms_catalog *self, const ms_table_ref *refs, size_t n, const
 		if (hms_fold(tn, sizeof(tn), refs[i].table, "table", &ignored) < 0)
 			snprintf(tn, sizeof(tn), "%s", refs[i].table);
 		if (!(sa->names[2 * i] = strdup(dn)) || !(sa->names[2 * i + 1] = strdup(tn))) {
-			for (i = 0; i < 2 * n; i++)
-				free(sa->names[i]);
-			free(sa->names);
-			free(sa);
+			ahead_free(sa, 0);
 			return ms_error_set(err, MS_ENOMEM, "out of memory");
 		}
 	}
@@ -220,12 +226,7 @@ int hms_ahead_start(hms_catalog *self, const ms_table_ref *refs, size_t n, const
 	pthread_mutex_init(&sa->mu, NULL);
 	pthread_cond_init(&sa->cv, NULL);
 	if (pthread_create(&sa->th, NULL, ahead_main, sa) != 0) {
-		for (i = 0; i < 2 * n; i++)
-			free(sa->names[i]);
-		free(sa->names);
-		pthread_cond_destroy(&sa->cv);
-		pthread_mutex_destroy(&sa->mu);
-		free(sa);
+		ahead_free(sa, 1);
 		return 1;
 	}
 	self->ahead = sa;

@@ -9,8 +9,6 @@
 
 #include "drivers/catalog/hms_internal.h"
 
-/* ---- databases ---------------------------------------------------------- */
-
 int hms_list_col(hms_catalog *self, const char *sql, const char *const *p, size_t n,
 		 ms_name_cb cb, void *ctx, ms_error *err)
 {

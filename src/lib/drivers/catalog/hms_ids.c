@@ -11,8 +11,6 @@
 
 #include "drivers/catalog/hms_internal.h"
 
-/* ---- ids ---------------------------------------------------------------- */
-
 /*
  * Reserve n consecutive ids of a model class the DataNucleus way, on the id
  * connection in a transaction of its own: lock the SEQUENCE_TABLE row, take

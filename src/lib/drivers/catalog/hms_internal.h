@@ -282,7 +282,7 @@ int hms_build_sds(const sdrows *f, sdread *r, ms_error *err);
 int hms_finish_sd(cJSON *doc, cJSON *sd, cJSON *skv, cJSON *skm, const cJSON *st);
 /* Row r's id column 0 as an index into ids, or -1. */
 long long hms_row_idx(const rowset *rs, size_t r, const idlist *ids);
-/* Add parameter rows (id, key, value) of rs to member "Parameters" of objs[idx of id]; MS_ENOMEM. */
+/* Add parameter rows (id, key, value) of rs to "Parameters" of objs[index of id]; MS_ENOMEM. */
 int hms_build_params(const rowset *rs, const idlist *ids, cJSON *const *objs);
 
 /* ---- storage descriptors, write side (hms_sd_write.c) -------------------- */

@@ -11,9 +11,6 @@
 #include "drivers/catalog/hms_internal.h"
 #include "drivers/catalog/hms_map.h"
 
-/* ---- partitions: reading ------------------------------------------------- */
-
-
 void hms_partrows_free(partrows *f)
 {
 	hms_rowset_free(&f->parts);
@@ -62,6 +59,63 @@ int hms_fetch_batch(hms_catalog *self, const char *idb, char *after, size_t afte
 	return fetch_parts(self, f, err);
 }
 
+/* The partitions' documents with their Values and Parameters: by_id[i] is PART_ID ids.v[i]'s. */
+static int part_docs(const partrows *f, cJSON **by_id)
+{
+	size_t i;
+	long long idx;
+
+	for (i = 0; i < f->ids.n; i++)
+		if (!(by_id[i] = cJSON_CreateObject()) ||
+		    !hms_jlit(by_id[i], "Values", cJSON_CreateArray()) ||
+		    !hms_jlit(by_id[i], "Parameters", cJSON_CreateObject()))
+			return MS_ENOMEM;
+	for (i = 0; i < f->kv.nrows; i++) {
+		cJSON *v;
+
+		if ((idx = hms_row_idx(&f->kv, i, &f->ids)) < 0)
+			continue;
+		if (!(v = cJSON_CreateString(CELL(&f->kv, i, 1) ? CELL(&f->kv, i, 1) : "")))
+			return MS_ENOMEM;
+		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(by_id[idx], "Values"), v);
+	}
+	return hms_build_params(&f->pp, &f->ids, by_id) < 0 ? MS_ENOMEM : 0;
+}
+
+/* The index into sr of the SD of partition row i, or -1. */
+static long long part_sd_idx(const partrows *f, const sdread *sr, size_t i)
+{
+	const char *sd = CELL(&f->parts, i, 3);
+
+	return sd ? hms_find_id(&sr->ids, strtoll(sd, NULL, 10)) : -1;
+}
+
+/*
+ * Give doc SD idx of sr (none when idx < 0), shaped with the stash st: the
+ * last of its uses takes it, the others a copy.  MS_ENOMEM.
+ */
+static int attach_sd(cJSON *doc, sdread *sr, long long idx, size_t *uses, const cJSON *st)
+{
+	if (idx < 0 || !sr->sd[idx])
+		return 0;
+	if (--uses[idx]) {
+		cJSON *sd = cJSON_Duplicate(sr->sd[idx], 1),
+		      *skv = cJSON_Duplicate(sr->skew_values[idx], 1),
+		      *skm = cJSON_Duplicate(sr->skew_maps[idx], 1);
+
+		if (!sd || !skv || !skm) {
+			cJSON_Delete(sd);
+			cJSON_Delete(skv);
+			cJSON_Delete(skm);
+			return MS_ENOMEM;
+		}
+		return hms_finish_sd(doc, sd, skv, skm, st);
+	}
+	hms_finish_sd(doc, sr->sd[idx], sr->skew_values[idx], sr->skew_maps[idx], st);
+	sr->sd[idx] = sr->skew_values[idx] = sr->skew_maps[idx] = NULL;
+	return 0;
+}
+
 /* Build the partitions of f and hand them to cb in row order. */
 int hms_build_parts(hms_catalog *self, const char *db, const char *table, const partrows *f,
 		    ms_entity_cb cb, void *ctx, ms_error *err)
@@ -78,28 +132,11 @@ int hms_build_parts(hms_catalog *self, const char *db, const char *table, const 
 		goto done;
 	by_id = calloc(f->ids.n, sizeof(*by_id));
 	uses = calloc(sr.ids.n + 1, sizeof(*uses));
-	if (!by_id || !uses)
-		goto oom;
-	for (i = 0; i < f->ids.n; i++)
-		if (!(by_id[i] = cJSON_CreateObject()) ||
-		    !hms_jlit(by_id[i], "Values", cJSON_CreateArray()) ||
-		    !hms_jlit(by_id[i], "Parameters", cJSON_CreateObject()))
-			goto oom;
-	for (i = 0; i < f->kv.nrows; i++) {
-		cJSON *v;
-
-		if ((idx = hms_row_idx(&f->kv, i, &f->ids)) < 0)
-			continue;
-		if (!(v = cJSON_CreateString(CELL(&f->kv, i, 1) ? CELL(&f->kv, i, 1) : "")))
-			goto oom;
-		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(by_id[idx], "Values"), v);
-	}
-	if (hms_build_params(&f->pp, &f->ids, by_id) < 0)
+	if (!by_id || !uses || part_docs(f, by_id) < 0)
 		goto oom;
 	/* how many partitions use each SD (one each, in Hive; a shared one is copied) */
 	for (i = 0; i < n; i++)
-		if (CELL(&f->parts, i, 3) && (idx = hms_find_id(&sr.ids, strtoll(CELL(&f->parts, i, 3),
-								      NULL, 10))) >= 0)
+		if ((idx = part_sd_idx(f, &sr, i)) >= 0)
 			uses[idx]++;
 	for (i = 0; i < n && rc == 0; i++) {
 		cJSON *doc, *st;
@@ -116,25 +153,10 @@ int hms_build_parts(hms_catalog *self, const char *db, const char *table, const 
 			goto oom;
 		}
 		st = hms_take_stash(doc);
-		idx = CELL(&f->parts, i, 3) ? hms_find_id(&sr.ids, strtoll(CELL(&f->parts, i, 3), NULL, 10))
-					    : -1;
-		if (idx >= 0 && sr.sd[idx] && --uses[idx]) {
-			cJSON *sd = cJSON_Duplicate(sr.sd[idx], 1),
-			      *skv = cJSON_Duplicate(sr.skew_values[idx], 1),
-			      *skm = cJSON_Duplicate(sr.skew_maps[idx], 1);
-
-			if (!sd || !skv || !skm) {
-				cJSON_Delete(sd);
-				cJSON_Delete(skv);
-				cJSON_Delete(skm);
-				cJSON_Delete(doc);
-				cJSON_Delete(st);
-				goto oom;
-			}
-			hms_finish_sd(doc, sd, skv, skm, st);
-		} else if (idx >= 0 && sr.sd[idx]) {
-			hms_finish_sd(doc, sr.sd[idx], sr.skew_values[idx], sr.skew_maps[idx], st);
-			sr.sd[idx] = sr.skew_values[idx] = sr.skew_maps[idx] = NULL;
+		if (attach_sd(doc, &sr, part_sd_idx(f, &sr, i), uses, st) < 0) {
+			cJSON_Delete(doc);
+			cJSON_Delete(st);
+			goto oom;
 		}
 		if ((rc = hms_finish_entity(self, &e, MS_KIND_PARTITION, doc, st, db, table, err)) < 0)
 			break;

@@ -491,7 +491,7 @@ static int wants_cd(const partbatch *b, size_t i)
 	return b->sd_ids[i] >= 0 && b->cd_ids[i] == -1 && hms_jget(part_sd(b, i), "Columns");
 }
 
-/* Reserve count ids of a class and hand them out, in batch order, to the partitions that want one. */
+/* Reserve count ids of a class; hand them out, in batch order, to the partitions that want one. */
 static int hand_out(partbatch *b, const char *cls, const char *table, const char *idcol,
 		    size_t count, long long *ids, wants_id wants, ms_error *err)
 {

@@ -155,7 +155,8 @@ int hms_ids_from_rows(const rowset *rs, size_t ca, idlist *a, size_t cb, idlist 
 	size_t i;
 
 	for (i = 0; i < rs->nrows; i++)
-		if ((CELL(rs, i, ca) && hms_idlist_add(a, strtoll(CELL(rs, i, ca), NULL, 10)) < 0) ||
+		if ((CELL(rs, i, ca) &&
+		     hms_idlist_add(a, strtoll(CELL(rs, i, ca), NULL, 10)) < 0) ||
 		    (b && CELL(rs, i, cb) &&
 		     hms_idlist_add(b, strtoll(CELL(rs, i, cb), NULL, 10)) < 0))
 			return MS_ENOMEM;

@@ -394,8 +394,8 @@ static void unraw_values(cJSON *skv)
 		size_t nn = 0, lens[2];
 		const char *starts[2];
 
-		if (cJSON_IsString(e) && hms_skew_decode(e->valuestring, starts, lens, 2, &nn) == 0 &&
-		    nn == 1) {
+		if (cJSON_IsString(e) &&
+		    hms_skew_decode(e->valuestring, starts, lens, 2, &nn) == 0 && nn == 1) {
 			char *s = strndup(starts[0], lens[0]);
 
 			if (s) {
@@ -440,7 +440,8 @@ static void finish_skew(cJSON *sd, cJSON *skv, cJSON *skm, const cJSON *st)
 	const char *const *f;
 	char path[64];
 
-	if (!sk && ((skv && skv->child) || (skm && skm->child) || hms_has_default(st, "S.SkewedInfo")))
+	if (!sk && ((skv && skv->child) || (skm && skm->child) ||
+		    hms_has_default(st, "S.SkewedInfo")))
 		sk = cJSON_AddObjectToObject(sd, "SkewedInfo");
 	if (!sk) {
 		cJSON_Delete(skv);
@@ -456,7 +457,8 @@ static void finish_skew(cJSON *sd, cJSON *skv, cJSON *skm, const cJSON *st)
 			skm = unraw_map(skm);
 	}
 	cJSON_AddItemToObject(sk, "SkewedColumnValues", skv ? skv : cJSON_CreateArray());
-	cJSON_AddItemToObject(sk, "SkewedColumnValueLocationMaps", skm ? skm : cJSON_CreateObject());
+	cJSON_AddItemToObject(sk, "SkewedColumnValueLocationMaps",
+			      skm ? skm : cJSON_CreateObject());
 	for (f = sub; *f; f++) {
 		snprintf(path, sizeof(path), "K.%s", *f);
 		if (hms_empty_container(hms_jget(sk, *f)) && !hms_has_default(st, path))

@@ -400,7 +400,8 @@ static int stash_skew_extras(stash *st, const cJSON *sk)
 		return rc;
 	for (sp = skew_known; *sp; sp++) {
 		snprintf(path, sizeof(path), "K.%s", *sp);
-		if (hms_empty_container(hms_jget(sk, *sp)) && (rc = hms_stash_default(st, path)) < 0)
+		if (hms_empty_container(hms_jget(sk, *sp)) &&
+		    (rc = hms_stash_default(st, path)) < 0)
 			return rc;
 	}
 	cJSON_ArrayForEach(f, sk)
@@ -423,7 +424,8 @@ static int skew_raw(const cJSON *vals, const cJSON *maps)
 		const char *starts[64];
 		size_t lens[64], nn;
 
-		if (!cJSON_IsString(v) || hms_skew_decode(v->valuestring, starts, lens, 64, &nn) < 0)
+		if (!cJSON_IsString(v) ||
+		    hms_skew_decode(v->valuestring, starts, lens, 64, &nn) < 0)
 			raw = 1;
 	}
 	cJSON_ArrayForEach(v, maps)
@@ -465,8 +467,8 @@ static int write_string_list(hms_catalog *self, sdwriter *w, const subject *s, c
 		rc = hms_check(self, s, "SKEWED_STRING_LIST_VALUES.STRING_LIST_VALUE", val, err);
 		if (rc == 0)
 			rc = hms_params_addll(&w->sklistv.p, lid);
-		if (rc == 0)
-			rc = hms_params_take(&w->sklistv.p, val); /* the inserter owns val from here */
+		if (rc == 0) /* the inserter owns val from here */
+			rc = hms_params_take(&w->sklistv.p, val);
 		else
 			free(val);
 		if (rc == MS_ENOMEM)

@@ -133,6 +133,18 @@ int hms_in_list(const char *const *names, const char *k)
 	return 0;
 }
 
+long long hms_num(const cJSON *v, long long dflt)
+{
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+}
+
+int hms_empty_container(const cJSON *v)
+{
+	return v && (cJSON_IsArray(v) || cJSON_IsObject(v)) && !v->child;
+}
+
+/* ---- the stash, written ------------------------------------------------- */
+
 int hms_stash_obj(stash *s, const char *key, cJSON **out)
 {
 	cJSON *o;
@@ -214,6 +226,26 @@ int hms_stash_default(stash *s, const char *path)
 	return 0;
 }
 
+/* Stash text for a params table, or NULL when there is nothing to keep. */
+int hms_stash_text(stash *st, char **out)
+{
+	*out = NULL;
+	if (!st->o)
+		return 0;
+	if (!(*out = cJSON_PrintUnformatted(st->o)))
+		return MS_ENOMEM;
+	return 0;
+}
+
+void hms_stash_free(stash *s)
+{
+	cJSON_Delete(s->o);
+	ms_buf_free(&s->fields);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- the stash, read ---------------------------------------------------- */
+
 int hms_has_default(const cJSON *st, const char *path)
 {
 	const cJSON *v;
@@ -231,7 +263,9 @@ void hms_restore(cJSON *obj, const cJSON *from)
 	const cJSON *x;
 
 	cJSON_ArrayForEach(x, from)
-	cJSON_AddItemToObject(obj, x->string, cJSON_Duplicate(x, 1));
+	{
+		cJSON_AddItemToObject(obj, x->string, cJSON_Duplicate(x, 1));
+	}
 }
 
 void hms_restore_indexed(const cJSON *arr, const cJSON *by_index)
@@ -245,18 +279,6 @@ void hms_restore_indexed(const cJSON *arr, const cJSON *by_index)
 		if (e)
 			hms_restore(e, x);
 	}
-}
-
-void hms_stash_free(stash *s)
-{
-	cJSON_Delete(s->o);
-	ms_buf_free(&s->fields);
-	memset(s, 0, sizeof(*s));
-}
-
-int hms_empty_container(const cJSON *v)
-{
-	return v && (cJSON_IsArray(v) || cJSON_IsObject(v)) && !v->child;
 }
 
 /*
@@ -346,20 +368,3 @@ cJSON *hms_take_stash(cJSON *doc)
 	}
 	return st;
 }
-
-long long hms_num(const cJSON *v, long long dflt)
-{
-	return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
-}
-
-/* Stash text for a params table, or NULL when there is nothing to keep. */
-int hms_stash_text(stash *st, char **out)
-{
-	*out = NULL;
-	if (!st->o)
-		return 0;
-	if (!(*out = cJSON_PrintUnformatted(st->o)))
-		return MS_ENOMEM;
-	return 0;
-}
-

@@ -384,7 +384,8 @@ static int stash_table_extras(stash *st, const cJSON *doc)
 		cJSON_ArrayForEach(f, v)
 		{
 			if (!hms_in_list(key_known, f->string)) {
-				snprintf(label, sizeof(label), "PartitionKeys[%d].%s", idx, f->string);
+				snprintf(label, sizeof(label), "PartitionKeys[%d].%s", idx,
+					 f->string);
 				if ((rc = hms_stash_keep_at(st, "k", idx, f, label)) < 0)
 					return rc;
 			}
