@@ -366,8 +366,6 @@ int hms_fold(char *dst, size_t n, const char *src, const char *what, ms_error *e
 int hms_fold2(char *dn, char *tn, const char *db, const char *table, ms_error *err);
 /* *id of database name, or -1; with must, MS_ENOTFOUND when absent. */
 int hms_db_id(hms_catalog *self, const char *name, long long *id, int must, ms_error *err);
-/* MS_ENOTFOUND for a missing table: naming the database when that is missing too. */
-int hms_table_missing(hms_catalog *self, const char *db, const char *name, ms_error *err);
 /* Find a table; with must, MS_ENOTFOUND names the database or table. keys: load its keys. */
 int hms_tbl_find(hms_catalog *self, const char *db, const char *name, int must, int keys,
 		 tblinfo *t, ms_error *err);
@@ -414,8 +412,6 @@ int hms_get_partition(ms_catalog *cat, const char *db, const char *table, const 
 
 /* ---- partitions, write side (hms_part_write.c) ---------------------------- */
 
-/* Delete partitions by id with everything that hangs off them, then the SDs sds. */
-int hms_delete_parts(hms_catalog *self, idlist *parts, idlist *sds, ms_error *err);
 /* Delete every partition of a table, in batches. */
 int hms_delete_all_parts(hms_catalog *self, long long tbl, ms_error *err);
 

@@ -24,7 +24,7 @@ static const char *const part_children[] = {
 };
 
 /* Delete partitions by id with everything that hangs off them. */
-int hms_delete_parts(hms_catalog *self, idlist *parts, idlist *sds, ms_error *err)
+static int delete_parts(hms_catalog *self, idlist *parts, idlist *sds, ms_error *err)
 {
 	size_t i;
 	int rc;
@@ -58,7 +58,7 @@ int hms_delete_all_parts(hms_catalog *self, long long tbl, ms_error *err)
 		got = rs.nrows;
 		hms_rowset_free(&rs);
 		if (rc == 0 && parts.n)
-			rc = hms_delete_parts(self, &parts, &sds, err);
+			rc = delete_parts(self, &parts, &sds, err);
 		free(parts.v);
 		free(sds.v);
 		if (rc < 0 || got < 1000)
@@ -442,7 +442,7 @@ static int replace_existing(partbatch *b, ms_error *err)
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = hms_delete_parts(self, &old_parts, &old_sds, err);
+	rc = delete_parts(self, &old_parts, &old_sds, err);
 done:
 	free(old_parts.v);
 	free(old_sds.v);
@@ -780,7 +780,7 @@ int hms_delete_partitions(ms_catalog *cat, const char *db, const char *table,
 			goto done;
 		}
 	}
-	rc = hms_delete_parts(self, &parts, &sds, err);
+	rc = delete_parts(self, &parts, &sds, err);
 done:
 	if (began)
 		rc = hms_call_end(self, rc, err);

@@ -53,7 +53,8 @@ int hms_db_id(hms_catalog *self, const char *name, long long *id, int must, ms_e
 	return 0;
 }
 
-int hms_table_missing(hms_catalog *self, const char *db, const char *name, ms_error *err)
+/* MS_ENOTFOUND for a missing table: naming the database when that is missing too. */
+static int table_missing(hms_catalog *self, const char *db, const char *name, ms_error *err)
 {
 	long long dbid;
 	int rc;
@@ -167,7 +168,7 @@ int hms_tbl_find(hms_catalog *self, const char *db, const char *name, int must, 
 	}
 	hms_rowset_free(&rs);
 	if (t->id < 0)
-		return must ? hms_table_missing(self, db, name, err) : 0;
+		return must ? table_missing(self, db, name, err) : 0;
 	if (!keys)
 		return 0;
 	snprintf(idb, sizeof(idb), "%lld", t->id);
@@ -317,7 +318,7 @@ int hms_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity *
 		return rc;
 	if (!rs.nrows) {
 		hms_rowset_free(&rs);
-		return hms_table_missing(self, dn, tn, err);
+		return table_missing(self, dn, tn, err);
 	}
 	if (!(doc = cJSON_CreateObject()) || !cJSON_AddStringToObject(doc, "Name", tn) ||
 	    !cJSON_AddStringToObject(doc, "DatabaseName", dn) ||
