@@ -42,6 +42,18 @@ typedef struct pg_conn {
 
 static int pg_fail(pg_conn *c, PGresult *res, const char *what, ms_error *err);
 
+/* libpq's messages end in a newline: keep err's detail to one line. */
+static void one_line(ms_error *err)
+{
+	size_t n;
+
+	if (!err)
+		return;
+	n = strlen(err->detail);
+	while (n && (err->detail[n - 1] == '\n' || err->detail[n - 1] == '\r'))
+		err->detail[--n] = '\0';
+}
+
 /*
  * The prepared statement for c->sql, prepared now if new; NULL when it is
  * to run unprepared (too long, cache full) or on error (*rc set).
@@ -86,18 +98,12 @@ static int pg_fail(pg_conn *c, PGresult *res, const char *what, ms_error *err)
 	const char *msg = primary ? primary : PQerrorMessage(c->pg);
 	int code = PQstatus(c->pg) == CONNECTION_BAD ? MS_EIO :
 		   state && strcmp(state, "23505") == 0 ? MS_ECONFLICT : MS_EBACKEND;
-	size_t n;
 
 	ms_error_set(err, code, "cannot %s in '%s'", what, c->base.redacted_url);
 	ms_error_detail(err, "%s", msg ? msg : "");
-	if (err) {
-		/* one line: drop libpq's trailing newline */
-		n = strlen(err->detail);
-		while (n && (err->detail[n - 1] == '\n' || err->detail[n - 1] == '\r'))
-			err->detail[--n] = '\0';
-		if (state)
-			snprintf(err->backend_code, sizeof(err->backend_code), "%s", state);
-	}
+	one_line(err);
+	if (err && state)
+		snprintf(err->backend_code, sizeof(err->backend_code), "%s", state);
 	return code;
 }
 
@@ -440,13 +446,9 @@ int hms_pg_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		rc = ms_error_set(err, MS_EIO, "cannot connect to '%s'", url->redacted);
 		ms_error_detail(err, "%s", PQerrorMessage(c->pg));
-		if (err) {
-			size_t m = strlen(err->detail);
-
-			while (m && (err->detail[m - 1] == '\n' || err->detail[m - 1] == '\r'))
-				err->detail[--m] = '\0';
+		one_line(err);
+		if (err)
 			snprintf(err->backend_code, sizeof(err->backend_code), "08001");
-		}
 		pg_close(&c->base);
 		return rc;
 	}
