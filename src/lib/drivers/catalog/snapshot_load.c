@@ -74,6 +74,77 @@ static int load_partition(snapshot *s, size_t fi, const ms_entity *e, size_t *la
 	return 0;
 }
 
+/*
+ * Load database line *e of file f (line lineno): 1 when the line is bad
+ * (*first says why, with file and line), 0 when loaded (*e is stolen), < 0
+ * when loading cannot go on.
+ */
+static int load_database(snapshot *s, const file_rec *f, ms_entity **e, uint64_t lineno,
+			 ms_error *first, ms_error *err)
+{
+	size_t idx;
+	int rc;
+
+	if (snap_db_find(s, (*e)->database) != NONE) {
+		ms_error_set(first, MS_EINVAL, "file '%s' line %llu: database '%s' appears twice",
+			     f->path, (unsigned long long)lineno, (*e)->database);
+		return 1;
+	}
+	if ((rc = snap_db_add(s, (*e)->database, &idx, err)) < 0)
+		return rc;
+	s->dbs[idx].entity = *e;
+	*e = NULL;
+	return 0;
+}
+
+/*
+ * Load table line *e of file f (line lineno): its database must be loaded
+ * and, with a manifest, the table listed there.  1 when the line is bad
+ * (*first says why, with file and line), 0 when loaded (*e is stolen), < 0
+ * when loading cannot go on.
+ */
+static int load_table(snapshot *s, const file_rec *f, ms_entity **e, uint64_t lineno,
+		      ms_error *first, ms_error *err)
+{
+	const ms_entity *te = *e;
+	size_t ti = snap_table_find(s, te->database, te->table);
+	table_rec *t;
+	int rc;
+
+	if (snap_db_find(s, te->database) == NONE) {
+		ms_error_set(first, MS_EINVAL,
+			     "file '%s' line %llu: table '%s.%s' belongs to database "
+			     "'%s', which the snapshot does not hold",
+			     f->path, (unsigned long long)lineno, te->database, te->table,
+			     te->database);
+		return 1;
+	}
+	if (ti != NONE && s->tables[ti].entity) {
+		ms_error_set(first, MS_EINVAL, "file '%s' line %llu: table '%s.%s' appears twice",
+			     f->path, (unsigned long long)lineno, te->database, te->table);
+		return 1;
+	}
+	if (ti == NONE && s->has_manifest) {
+		ms_error_set(first, MS_EINTEGRITY,
+			     "snapshot '%s' file '%s' line %llu: table '%s.%s' is not "
+			     "in manifest.json",
+			     s->label, f->path, (unsigned long long)lineno, te->database,
+			     te->table);
+		return 1;
+	}
+	if (ti == NONE && (rc = snap_table_add(s, te->database, te->table, &ti, err)) < 0)
+		return rc;
+	t = &s->tables[ti];
+	t->entity = *e;
+	t->nkeys = ms_table_key_count(te);
+	memcpy(t->hash, te->hash, MS_HASH_LEN);
+	t->has_hash = 1;
+	if (!s->has_manifest)
+		t->has_digest = 1;
+	*e = NULL;
+	return 0;
+}
+
 /* Load one part file's entities; partitions are indexed, not kept. */
 static int load_file(snapshot *s, size_t fi, ms_error *err)
 {
@@ -101,7 +172,6 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 		size_t len;
 		uint64_t loff;
 		ms_entity *e = NULL;
-		size_t idx;
 
 		if ((rc = snap_lsrc_line(&l, &line, &len, &loff, err)) < 0)
 			goto done;
@@ -118,62 +188,17 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 			bad = 1;
 			continue;
 		}
-		if (kind == MS_KIND_DATABASE) {
-			if (snap_db_find(s, e->database) != NONE) {
-				ms_error_set(&first, MS_EINVAL, "file '%s' line %llu: database '%s' appears twice",
-					     f->path, (unsigned long long)lineno, e->database);
-				bad = 1;
-			} else if ((rc = snap_db_add(s, e->database, &idx, err)) < 0) {
-				ms_entity_free(e);
-				goto done;
-			} else {
-				s->dbs[idx].entity = e;
-				e = NULL;
-			}
-		} else if (kind == MS_KIND_TABLE) {
-			size_t ti = snap_table_find(s, e->database, e->table);
-
-			if (snap_db_find(s, e->database) == NONE) {
-				ms_error_set(&first, MS_EINVAL,
-					     "file '%s' line %llu: table '%s.%s' belongs to database "
-					     "'%s', which the snapshot does not hold",
-					     f->path, (unsigned long long)lineno, e->database, e->table,
-					     e->database);
-				bad = 1;
-			} else if (ti != NONE && s->tables[ti].entity) {
-				ms_error_set(&first, MS_EINVAL, "file '%s' line %llu: table '%s.%s' appears twice",
-					     f->path, (unsigned long long)lineno, e->database, e->table);
-				bad = 1;
-			} else if (ti == NONE && s->has_manifest) {
-				ms_error_set(&first, MS_EINTEGRITY,
-					     "snapshot '%s' file '%s' line %llu: table '%s.%s' is not "
-					     "in manifest.json",
-					     s->label, f->path, (unsigned long long)lineno, e->database,
-					     e->table);
-				bad = 1;
-			} else {
-				if (ti == NONE && (rc = snap_table_add(s, e->database, e->table, &ti, err)) < 0) {
-					ms_entity_free(e);
-					goto done;
-				}
-				s->tables[ti].entity = e;
-				s->tables[ti].nkeys = ms_table_key_count(e);
-				memcpy(s->tables[ti].hash, e->hash, MS_HASH_LEN);
-				s->tables[ti].has_hash = 1;
-				if (!s->has_manifest)
-					s->tables[ti].has_digest = 1;
-				e = NULL;
-			}
-		} else {
+		if (kind == MS_KIND_DATABASE)
+			rc = load_database(s, f, &e, lineno, &first, err);
+		else if (kind == MS_KIND_TABLE)
+			rc = load_table(s, f, &e, lineno, &first, err);
+		else
 			rc = load_partition(s, fi, e, &last_table, lineno, loff, l.off, fpmd, &first,
 					    err);
-			if (rc < 0) {
-				ms_entity_free(e);
-				goto done;
-			}
-			bad = rc;
-		}
 		ms_entity_free(e);
+		if (rc < 0)
+			goto done;
+		bad = rc;
 	}
 	if (hash) {
 		unsigned char md[MS_HASH_LEN];

@@ -301,211 +301,252 @@ static int mf_dup_key(const cJSON *v, const char **dup)
 	return 0;
 }
 
-int snap_parse_manifest(snapshot *s, const char *text, size_t len, ms_error *err)
+/* The root: a JSON object, with no key twice in any object of it. */
+static int mf_check_root(const snapshot *s, const cJSON *root, ms_error *err)
 {
-	cJSON *root = cJSON_ParseWithLength(text, len);
-	const cJSON *v, *item, *src;
 	const char *dup;
-	uint64_t counts[F_COUNT], sum_parts = 0, part_lines = 0;
-	size_t i, idx;
-	int rc = 0, f;
 
-	if (!root || !cJSON_IsObject(root)) {
-		rc = snap_manifest_bad(s, err, "not a JSON object");
-		goto done;
-	}
-	if ((rc = mf_dup_key(root, &dup)) < 0) {
-		rc = oom(err);
-		goto done;
-	}
-	if (dup) {
-		rc = ms_error_set(err, MS_EINTEGRITY,
-				  "snapshot '%s' manifest.json is invalid: key '%.100s' appears twice "
-				  "in one object",
-				  s->label, printable(dup) ? dup : "?");
-		goto done;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(root, "format");
-	if (!cJSON_IsString(v) || strcmp(v->valuestring, "metasync-snapshot") != 0) {
-		rc = snap_manifest_bad(s, err, "'format' is not 'metasync-snapshot'");
-		goto done;
-	}
+	if (!root || !cJSON_IsObject(root))
+		return snap_manifest_bad(s, err, "not a JSON object");
+	if (mf_dup_key(root, &dup) < 0)
+		return oom(err);
+	if (dup)
+		return ms_error_set(err, MS_EINTEGRITY,
+				    "snapshot '%s' manifest.json is invalid: key '%.100s' appears twice "
+				    "in one object",
+				    s->label, printable(dup) ? dup : "?");
+	return 0;
+}
+
+/* "format" and "version": a manifest this metasync can read. */
+static int mf_check_format(const snapshot *s, const cJSON *root, ms_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "format");
+
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, "metasync-snapshot") != 0)
+		return snap_manifest_bad(s, err, "'format' is not 'metasync-snapshot'");
 	v = cJSON_GetObjectItemCaseSensitive(root, "version");
-	if (!cJSON_IsNumber(v) || v->valuedouble != 1) {
-		rc = ms_error_set(err, MS_ENOTSUPPORTED,
-				  "snapshot '%s' manifest.json has a version this metasync cannot read",
-				  s->label);
-		goto done;
-	}
-	src = cJSON_GetObjectItemCaseSensitive(root, "source");
+	if (!cJSON_IsNumber(v) || v->valuedouble != 1)
+		return ms_error_set(err, MS_ENOTSUPPORTED,
+				    "snapshot '%s' manifest.json has a version this metasync cannot read",
+				    s->label);
+	return 0;
+}
+
+/*
+ * What the manifest tells of the snapshot, each member optional: its
+ * source's catalog id and instance, its id, when it was made, its selection.
+ */
+static int mf_read_identity(snapshot *s, const cJSON *root, ms_error *err)
+{
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(root, "source"), *v;
+
 	v = cJSON_IsObject(src) ? cJSON_GetObjectItemCaseSensitive(src, "catalog_id") : NULL;
 	if (cJSON_IsString(v) && v->valuestring[0]) {
 		char *id = strdup(v->valuestring);
 
-		if (!id) {
-			rc = oom(err);
-			goto done;
-		}
+		if (!id)
+			return oom(err);
 		free(s->base.catalog_id);
 		s->base.catalog_id = id;
 	}
 	v = cJSON_IsObject(src) ? cJSON_GetObjectItemCaseSensitive(src, "instance") : NULL;
 	if (cJSON_IsString(v) && v->valuestring[0] && strlen(v->valuestring) <= 128 &&
-	    !(s->base.instance = strdup(v->valuestring))) {
-		rc = oom(err);
-		goto done;
-	}
+	    !(s->base.instance = strdup(v->valuestring)))
+		return oom(err);
 	v = cJSON_GetObjectItemCaseSensitive(root, "snapshot");
-	if (cJSON_IsString(v) && !(s->manifest_id = strdup(v->valuestring))) {
-		rc = oom(err);
-		goto done;
-	}
+	if (cJSON_IsString(v) && !(s->manifest_id = strdup(v->valuestring)))
+		return oom(err);
 	v = cJSON_GetObjectItemCaseSensitive(root, "created");
-	if (cJSON_IsString(v) && !(s->manifest_created = strdup(v->valuestring))) {
-		rc = oom(err);
-		goto done;
-	}
+	if (cJSON_IsString(v) && !(s->manifest_created = strdup(v->valuestring)))
+		return oom(err);
 	v = cJSON_GetObjectItemCaseSensitive(root, "selection");
-	if (cJSON_IsString(v) && !(s->base.selection = strdup(v->valuestring))) {
-		rc = oom(err);
-		goto done;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(root, "counts");
+	if (cJSON_IsString(v) && !(s->base.selection = strdup(v->valuestring)))
+		return oom(err);
+	return 0;
+}
+
+/* "counts": how many databases, tables and partitions, into counts[F_*]. */
+static int mf_read_counts(const snapshot *s, const cJSON *root, uint64_t counts[F_COUNT],
+			  ms_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "counts");
+	int f;
+
 	for (f = 0; f < F_COUNT; f++)
 		if (!cJSON_IsObject(v) ||
-		    mf_uint(cJSON_GetObjectItemCaseSensitive(v, snap_folder_names[f]), &counts[f]) < 0) {
-			rc = snap_manifest_bad(s, err, "'counts' is malformed");
-			goto done;
-		}
+		    mf_uint(cJSON_GetObjectItemCaseSensitive(v, snap_folder_names[f]), &counts[f]) < 0)
+			return snap_manifest_bad(s, err, "'counts' is malformed");
+	return 0;
+}
 
-	v = cJSON_GetObjectItemCaseSensitive(root, "files");
-	if (!cJSON_IsArray(v)) {
-		rc = snap_manifest_bad(s, err, "'files' is not an array");
-		goto done;
-	}
+/* One entry of "files" into s->files; a partition file adds its lines to *part_lines. */
+static int mf_read_file(snapshot *s, const cJSON *item, uint64_t *part_lines, ms_error *err)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "path");
+	char *key;
+	uint64_t bytes, lines;
+	unsigned char sha[MS_HASH_LEN];
+	size_t i, idx;
+	int rc, f;
+
+	if (!cJSON_IsString(p) || !mf_path_ok(p->valuestring, &f))
+		return ms_error_set(err, MS_EINTEGRITY,
+				    "snapshot '%s' manifest.json names an unsafe file path '%s'",
+				    s->label,
+				    cJSON_IsString(p) && printable(p->valuestring) ? p->valuestring : "?");
+	if (mf_uint(cJSON_GetObjectItemCaseSensitive(item, "bytes"), &bytes) < 0 ||
+	    mf_uint(cJSON_GetObjectItemCaseSensitive(item, "lines"), &lines) < 0 ||
+	    mf_hash(cJSON_GetObjectItemCaseSensitive(item, "sha256"), sha) < 0)
+		return snap_manifest_bad(s, err, "a 'files' entry is malformed");
+	for (i = 0; i < s->nfiles; i++)
+		if (strcmp(s->files[i].path, p->valuestring) == 0)
+			return snap_manifest_bad(s, err, "a file is listed twice");
+	if ((rc = snap_check_compression(p->valuestring, err)) < 0)
+		return rc;
+	if (!(key = snap_dup_printf("%s%s", s->prefix, p->valuestring)))
+		return oom(err);
+	rc = snap_file_add(s, f, p->valuestring, key, &idx, err);
+	free(key);
+	if (rc < 0)
+		return rc;
+	s->files[idx].bytes = bytes;
+	s->files[idx].lines = lines;
+	memcpy(s->files[idx].sha, sha, MS_HASH_LEN);
+	if (f == F_PARTITIONS)
+		*part_lines += lines;
+	return 0;
+}
+
+/* "files": every part file with its size, line count and SHA-256, into s->files. */
+static int mf_read_files(snapshot *s, const cJSON *root, uint64_t *part_lines, ms_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "files"), *item;
+	int rc;
+
+	if (!cJSON_IsArray(v))
+		return snap_manifest_bad(s, err, "'files' is not an array");
 	cJSON_ArrayForEach(item, v)
 	{
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "path");
-		char *key;
-		uint64_t bytes, lines;
-		unsigned char sha[MS_HASH_LEN];
-
-		if (!cJSON_IsString(p) || !mf_path_ok(p->valuestring, &f)) {
-			rc = ms_error_set(err, MS_EINTEGRITY,
-					  "snapshot '%s' manifest.json names an unsafe file path '%s'",
-					  s->label,
-					  cJSON_IsString(p) && printable(p->valuestring) ? p->valuestring
-											  : "?");
-			goto done;
-		}
-		if (mf_uint(cJSON_GetObjectItemCaseSensitive(item, "bytes"), &bytes) < 0 ||
-		    mf_uint(cJSON_GetObjectItemCaseSensitive(item, "lines"), &lines) < 0 ||
-		    mf_hash(cJSON_GetObjectItemCaseSensitive(item, "sha256"), sha) < 0) {
-			rc = snap_manifest_bad(s, err, "a 'files' entry is malformed");
-			goto done;
-		}
-		for (i = 0; i < s->nfiles; i++)
-			if (strcmp(s->files[i].path, p->valuestring) == 0) {
-				rc = snap_manifest_bad(s, err, "a file is listed twice");
-				goto done;
-			}
-		if ((rc = snap_check_compression(p->valuestring, err)) < 0)
-			goto done;
-		if (!(key = snap_dup_printf("%s%s", s->prefix, p->valuestring))) {
-			rc = oom(err);
-			goto done;
-		}
-		rc = snap_file_add(s, f, p->valuestring, key, &idx, err);
-		free(key);
-		if (rc < 0)
-			goto done;
-		s->files[idx].bytes = bytes;
-		s->files[idx].lines = lines;
-		memcpy(s->files[idx].sha, sha, MS_HASH_LEN);
-		if (f == F_PARTITIONS)
-			part_lines += lines;
+		if ((rc = mf_read_file(s, item, part_lines, err)) < 0)
+			return rc;
 	}
+	return 0;
+}
 
-	v = cJSON_GetObjectItemCaseSensitive(root, "tables");
-	if (!cJSON_IsArray(v)) {
-		rc = snap_manifest_bad(s, err, "'tables' is not an array");
-		goto done;
-	}
-	cJSON_ArrayForEach(item, v)
+/*
+ * A table's "spans" ([FILE,OFFSET,BYTES,LINES], each inside a partition
+ * file) into tr; *lines is the sum of their lines.
+ */
+static int mf_read_spans(const snapshot *s, table_rec *tr, const cJSON *spans, uint64_t *lines,
+			 ms_error *err)
+{
+	const cJSON *sp;
+
+	*lines = 0;
+	cJSON_ArrayForEach(sp, spans)
 	{
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(item, "database");
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(item, "table");
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "partitions");
-		const cJSON *sp;
-		unsigned char fin[MS_HASH_LEN], check[MS_HASH_LEN];
-		uint64_t count, span_lines = 0;
-		table_rec *tr;
-		char dn[NAME_BUF], tn[NAME_BUF];
+		uint64_t a[4];
+		const cJSON *x;
+		int k = 0;
 
-		if (!cJSON_IsString(d) || !cJSON_IsString(t) || !d->valuestring[0] ||
-		    !t->valuestring[0] || !name_ok(d->valuestring) || !name_ok(t->valuestring) ||
-		    snap_fold(dn, sizeof(dn), d->valuestring) < 0 ||
-		    snap_fold(tn, sizeof(tn), t->valuestring) < 0 || !cJSON_IsObject(p) ||
-		    mf_uint(cJSON_GetObjectItemCaseSensitive(p, "count"), &count) < 0 ||
-		    mf_hash(cJSON_GetObjectItemCaseSensitive(p, "hash"), fin) < 0 ||
-		    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(p, "spans"))) {
-			rc = snap_manifest_bad(s, err, "a 'tables' entry is malformed");
-			goto done;
-		}
-		if (snap_table_find(s, dn, tn) != NONE) {
-			rc = snap_manifest_bad(s, err, "a table is listed twice");
-			goto done;
-		}
-		if ((rc = snap_table_add(s, dn, tn, &idx, err)) < 0)
-			goto done;
-		tr = &s->tables[idx];
-		tr->digest.count = count;
-		if (mf_hash(cJSON_GetObjectItemCaseSensitive(p, "sum"), tr->digest.sum) == 0) {
-			ms_digest_final(&tr->digest, check);
-			if (memcmp(check, fin, MS_HASH_LEN) != 0) {
-				rc = ms_error_set(err, MS_EINTEGRITY,
-						  "snapshot '%s' manifest.json: partition hash of "
-						  "'%s.%s' does not match its sum",
-						  s->label, dn, tn);
-				goto done;
-			}
-			tr->has_digest = 1;
-		}
-		cJSON_ArrayForEach(sp, cJSON_GetObjectItemCaseSensitive(p, "spans"))
+		if (!cJSON_IsArray(sp) || cJSON_GetArraySize(sp) != 4)
+			return snap_manifest_bad(s, err, "a span is malformed");
+		cJSON_ArrayForEach(x, sp)
 		{
-			uint64_t a[4];
-			const cJSON *x;
-			int k = 0;
-
-			if (!cJSON_IsArray(sp) || cJSON_GetArraySize(sp) != 4) {
-				rc = snap_manifest_bad(s, err, "a span is malformed");
-				goto done;
-			}
-			cJSON_ArrayForEach(x, sp)
-			{
-				if (mf_uint(x, &a[k++]) < 0) {
-					rc = snap_manifest_bad(s, err, "a span is malformed");
-					goto done;
-				}
-			}
-			if (a[0] >= s->nfiles || s->files[a[0]].folder != F_PARTITIONS ||
-			    a[3] == 0 || a[2] == 0 ||
-			    (!s->files[a[0]].gz && a[1] + a[2] > s->files[a[0]].bytes)) {
-				rc = snap_manifest_bad(s, err, "a span points outside the partition files");
-				goto done;
-			}
-			if (snap_span_add(tr, (size_t)a[0], a[1], a[2], a[3]) < 0) {
-				rc = oom(err);
-				goto done;
-			}
-			span_lines += a[3];
+			if (mf_uint(x, &a[k++]) < 0)
+				return snap_manifest_bad(s, err, "a span is malformed");
 		}
-		if (span_lines != count) {
-			rc = snap_manifest_bad(s, err, "a table's spans do not add up to its partition count");
-			goto done;
-		}
-		sum_parts += count;
+		if (a[0] >= s->nfiles || s->files[a[0]].folder != F_PARTITIONS ||
+		    a[3] == 0 || a[2] == 0 ||
+		    (!s->files[a[0]].gz && a[1] + a[2] > s->files[a[0]].bytes))
+			return snap_manifest_bad(s, err, "a span points outside the partition files");
+		if (snap_span_add(tr, (size_t)a[0], a[1], a[2], a[3]) < 0)
+			return oom(err);
+		*lines += a[3];
 	}
+	return 0;
+}
+
+/*
+ * One entry of "tables" into s->tables: its names, its partitions' digest
+ * (checked against its sum when there is one) and spans; *count is its
+ * partition count, which its spans must add up to.
+ */
+static int mf_read_table(snapshot *s, const cJSON *item, uint64_t *count, ms_error *err)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(item, "database");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(item, "table");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(item, "partitions");
+	unsigned char fin[MS_HASH_LEN], check[MS_HASH_LEN];
+	uint64_t span_lines;
+	table_rec *tr;
+	char dn[NAME_BUF], tn[NAME_BUF];
+	size_t idx;
+	int rc;
+
+	if (!cJSON_IsString(d) || !cJSON_IsString(t) || !d->valuestring[0] ||
+	    !t->valuestring[0] || !name_ok(d->valuestring) || !name_ok(t->valuestring) ||
+	    snap_fold(dn, sizeof(dn), d->valuestring) < 0 ||
+	    snap_fold(tn, sizeof(tn), t->valuestring) < 0 || !cJSON_IsObject(p) ||
+	    mf_uint(cJSON_GetObjectItemCaseSensitive(p, "count"), count) < 0 ||
+	    mf_hash(cJSON_GetObjectItemCaseSensitive(p, "hash"), fin) < 0 ||
+	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(p, "spans")))
+		return snap_manifest_bad(s, err, "a 'tables' entry is malformed");
+	if (snap_table_find(s, dn, tn) != NONE)
+		return snap_manifest_bad(s, err, "a table is listed twice");
+	if ((rc = snap_table_add(s, dn, tn, &idx, err)) < 0)
+		return rc;
+	tr = &s->tables[idx];
+	tr->digest.count = *count;
+	if (mf_hash(cJSON_GetObjectItemCaseSensitive(p, "sum"), tr->digest.sum) == 0) {
+		ms_digest_final(&tr->digest, check);
+		if (memcmp(check, fin, MS_HASH_LEN) != 0)
+			return ms_error_set(err, MS_EINTEGRITY,
+					    "snapshot '%s' manifest.json: partition hash of "
+					    "'%s.%s' does not match its sum",
+					    s->label, dn, tn);
+		tr->has_digest = 1;
+	}
+	if ((rc = mf_read_spans(s, tr, cJSON_GetObjectItemCaseSensitive(p, "spans"), &span_lines,
+				err)) < 0)
+		return rc;
+	if (span_lines != *count)
+		return snap_manifest_bad(s, err,
+					 "a table's spans do not add up to its partition count");
+	return 0;
+}
+
+/* "tables": every table with its partitions' digest and spans; *sum_parts their partitions. */
+static int mf_read_tables(snapshot *s, const cJSON *root, uint64_t *sum_parts, ms_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "tables"), *item;
+	uint64_t count;
+	int rc;
+
+	if (!cJSON_IsArray(v))
+		return snap_manifest_bad(s, err, "'tables' is not an array");
+	cJSON_ArrayForEach(item, v)
+	{
+		if ((rc = mf_read_table(s, item, &count, err)) < 0)
+			return rc;
+		*sum_parts += count;
+	}
+	return 0;
+}
+
+int snap_parse_manifest(snapshot *s, const char *text, size_t len, ms_error *err)
+{
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	uint64_t counts[F_COUNT], sum_parts = 0, part_lines = 0;
+	int rc;
+
+	if ((rc = mf_check_root(s, root, err)) < 0 || (rc = mf_check_format(s, root, err)) < 0 ||
+	    (rc = mf_read_identity(s, root, err)) < 0 ||
+	    (rc = mf_read_counts(s, root, counts, err)) < 0 ||
+	    (rc = mf_read_files(s, root, &part_lines, err)) < 0 ||
+	    (rc = mf_read_tables(s, root, &sum_parts, err)) < 0)
+		goto done;
 	if (sum_parts != counts[F_PARTITIONS] || part_lines != counts[F_PARTITIONS]) {
 		rc = snap_manifest_bad(s, err, "the partition counts do not add up");
 		goto done;
@@ -516,4 +557,3 @@ done:
 	cJSON_Delete(root);
 	return rc;
 }
-
