@@ -23,9 +23,6 @@ static int oom(ms_error *err)
 	return ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
-/* ------------------------------------------------------------------------ */
-/* Partition checks: values against the table's keys, each values once     */
-
 void snap_fpset_free(fpset *set)
 {
 	free(set->slots);

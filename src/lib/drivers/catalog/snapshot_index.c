@@ -217,7 +217,7 @@ int snap_file_add(snapshot *s, int folder, const char *path, const char *key, si
 }
 
 /* ------------------------------------------------------------------------ */
-/* Index permutations sorted by path or name (a merge sort: qsort has no context) */
+/* Indices sorted by path or name (a merge sort: qsort has no context)      */
 
 int snap_idx_cmp_file(const snapshot *s, size_t a, size_t b)
 {

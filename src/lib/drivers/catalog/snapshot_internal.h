@@ -207,11 +207,11 @@ int snap_has_suffix(const char *s, const char *suffix);
 void snap_part_out_free(part_out *o);
 /* Free s and everything it owns (no store removal: see the writer's close). */
 void snap_free(snapshot *s);
-/* The text to open the store at url with (new), or NULL: the catalog's query is not the store's. */
+/* The text to open url's store with (new), or NULL: the catalog's query is not the store's. */
 char *snap_store_url_text(const ms_url *url);
 /* 1 if some key of st starts with prefix, 0 if none, < 0 on error. */
 int snap_prefix_used(ms_store *st, const char *prefix, ms_error *err);
-/* 1 if id can name a snapshot folder: one path component, no "..", no control characters. */
+/* 1 if id can name a snapshot folder: one short path component, no "..", no control bytes. */
 int snap_safe_id(const char *id);
 /* The snapshot_info slot of both tables: a finished writer, a reader. */
 int snap_info(ms_catalog *self, ms_snapshot_info *out, ms_error *err);
@@ -276,7 +276,8 @@ int snap_check_part_line(const snapshot *s, table_rec *t, size_t n, const unsign
 
 /*
  * Open key on st for reading lines (gz: inflate; hash: SHA-256 of the stored
- * bytes into l->sha); name is borrowed, for messages.  Close l even on failure.
+ * bytes into l->sha); name is borrowed, for messages.  The caller closes l
+ * whether this succeeds or not.
  */
 int snap_lsrc_open(lsrc *l, ms_store *st, const char *key, const char *name, int gz, int hash,
 		   ms_error *err);
@@ -297,7 +298,7 @@ int snap_is_blank(const char *p, size_t n);
 
 /* ---- snapshot_manifest.c: manifest.json written and read ---- */
 
-/* Append s's manifest.json to b; 0, MS_ENOMEM, MS_ETOOBIG past MANIFEST_MAX. */
+/* Append s's manifest.json to b; 0, MS_ENOMEM, MS_ETOOBIG past b's cap (MANIFEST_MAX). */
 int snap_build_manifest(snapshot *s, ms_buf *b, ms_error *err);
 /* s->manifest_sha256 = hex SHA-256 of the manifest text; 0 or MS_ERROR. */
 int snap_manifest_sha256(snapshot *s, const char *text, size_t len, ms_error *err);

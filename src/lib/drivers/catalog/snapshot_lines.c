@@ -22,9 +22,6 @@ static int oom(ms_error *err)
 	return ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
-/* ------------------------------------------------------------------------ */
-/* Reading lines from a (possibly gzip-compressed) part file                */
-
 void snap_lsrc_close(lsrc *l)
 {
 	ms_store_reader_close(l->r);

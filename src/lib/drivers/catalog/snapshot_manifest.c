@@ -24,6 +24,9 @@ static int oom(ms_error *err)
 	return ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Building                                                                 */
+
 /* JSON string literal of s (NULL: null) appended to b. */
 static int json_str(ms_buf *b, const char *s)
 {
@@ -182,7 +185,8 @@ int snap_manifest_sha256(snapshot *s, const char *text, size_t len, ms_error *er
 	return 0;
 }
 
-/* ---- manifest parsing ---- */
+/* ------------------------------------------------------------------------ */
+/* Parsing: nothing is used before it is checked                            */
 
 int snap_manifest_bad(const snapshot *s, ms_error *err, const char *what)
 {

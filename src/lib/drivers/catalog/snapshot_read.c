@@ -24,7 +24,7 @@ static int oom(ms_error *err)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The reader                                                               */
+/* Databases and tables: from memory                                        */
 
 static int r_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
 {
@@ -104,6 +104,9 @@ int snap_integrity(const snapshot *s, const file_rec *f, ms_error *err, const ch
 	return ms_error_set(err, MS_EINTEGRITY, "snapshot '%s' file '%s' %s", s->label, f->path,
 			    what);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Verifying a table's partition files                                      */
 
 static int cmp_owner(const void *a, const void *b)
 {
@@ -383,6 +386,9 @@ static int r_table_digest(ms_catalog *self, const char *db, const char *table, m
 	*out = s->tables[ti].digest;
 	return 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Scanning a table's partitions                                            */
 
 /* Read every partition line of table ti, parse it and hand it to cb. */
 static int scan_lines(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_error *err)
@@ -675,6 +681,9 @@ static int r_get_partition(ms_catalog *self, const char *db, const char *table,
 	*out = fc.found;
 	return 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The table                                                                */
 
 static void r_close(ms_catalog *self)
 {

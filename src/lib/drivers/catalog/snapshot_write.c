@@ -29,7 +29,7 @@ static int oom(ms_error *err)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The writer                                                               */
+/* Part files: hashed and compressed as they stream                         */
 
 /* Mark the writer broken, keeping the first failure's message for later calls. */
 static int writer_fail(snapshot *s, int rc, const ms_error *err)
@@ -194,6 +194,9 @@ static int emit_line(snapshot *s, int f, const ms_entity *e, size_t *file, uint6
 		return writer_fail(s, rc, err);
 	return 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The slots                                                                */
 
 static int writer_usable(snapshot *s, ms_error *err)
 {
@@ -470,6 +473,9 @@ done:
 	return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Finishing and closing                                                    */
+
 /* Point LATEST at this snapshot unless it already names a newer complete one. */
 static int update_latest(snapshot *s, ms_error *err)
 {
@@ -590,6 +596,9 @@ static void w_close(ms_catalog *self)
 	}
 	snap_free(s);
 }
+
+/* ------------------------------------------------------------------------ */
+/* The table, and opening a new snapshot                                    */
 
 const ms_catalog_driver snap_writer_driver = {
 	.version = MS_CATALOG_DRIVER_VERSION,
