@@ -708,17 +708,162 @@ static int pass(run *r, ms_error *err)
 	return 0;
 }
 
+/*
+ * Before phase 1: the selected source databases (r->dbs, sorted) out of
+ * *all, the warnings about the selection and the identity, and the mapped
+ * names checked (check_mapped_databases).
+ */
+static int select_databases(run *r, names *all, ms_error *err)
+{
+	const ms_sync_options *opts = r->o;
+	size_t i;
+	int rc;
+
+	if ((rc = ms_catalog_list_databases(r->src, sync_names_add, all, err)) < 0)
+		return rc;
+	for (i = 0; i < all->n; i++)
+		if (ms_selection_match(opts->databases, all->v[i]) &&
+		    (rc = sync_names_add(all->v[i], &r->dbs, err)) < 0)
+			return rc;
+	if (r->dbs.n)
+		qsort(r->dbs.v, r->dbs.n, sizeof(char *), sync_cmp_str);
+	implicit_identity(r);
+	ms_selection_unmatched(opts->databases, (const char *const *)all->v, all->n,
+			       unmatched_pattern, r);
+	if ((rc = ms_mapping_set_databases(&r->map, (const char *const *)r->dbs.v, r->dbs.n, err)) < 0)
+		return rc;
+	return check_mapped_databases(r, all, err);
+}
+
+/* Phase 1: plan every table of the selected databases (sdbs and stables: their names). */
+static int plan_tables(run *r, names *sdbs, names *stables, ms_error *err)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = list_source_tables(r, sdbs, stables, err)) < 0)
+		return rc;
+	for (i = 0; i < stables->n; i++) {
+		rc = plan_table(r, sdbs->v[i], stables->v[i], err);
+		if (rc < 0) {
+			ms_error_prefix(err, "table '%s.%s': ", sdbs->v[i], stables->v[i]);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Phase 2: the source's integrity, before anything changes; counts the work to do. */
+static int verify_source(run *r, ms_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->ntables; i++) {
+		table_plan *tp = &r->tables[i];
+		if (tp->skip || tp->up_to_date)
+			continue;
+		if (tp->have_digest)
+			r->total += tp->digest.count;
+		if ((rc = ms_catalog_verify_table(r->src, tp->sdb, tp->st, err)) < 0) {
+			if (rc == MS_EINTEGRITY)
+				r->rep->status = MS_STATUS_REFUSED;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Phase 3: with mirror deletes, a quiet dry pass counts the deletes; more
+ * than --max-deletes, or every replica of the source gone without
+ * --allow-empty-source, is refused (MS_EREFUSED), or for a plan written
+ * into refusal[n] to be shown.  The pass's counts and errors are dropped.
+ */
+static int guard_deletes(run *r, char *refusal, size_t n, ms_error *err)
+{
+	const ms_sync_options *opts = r->o;
+	ms_sync_options quiet;
+	ms_error e2;
+	size_t i;
+	int rc, empty_guard = !opts->allow_empty_source && kept_replicas(r) == 0;
+
+	if (opts->deletes != MS_DELETES_MIRROR || opts->copy ||
+	    (opts->max_deletes < 0 && !empty_guard))
+		return 0;
+	quiet = *opts;
+	quiet.on_change = NULL;
+	r->o = &quiet;
+	r->apply = 0;
+	ms_error_clear(&e2);
+	rc = pass(r, &e2);
+	r->o = opts;
+	if (rc < 0) {
+		*err = e2;
+		return rc;
+	}
+	if (opts->max_deletes >= 0 && r->deletes > opts->max_deletes)
+		snprintf(refusal, n, "plan would delete %lld entities, more than --max-deletes %lld",
+			 r->deletes, opts->max_deletes);
+	else if (empty_guard && r->deletes > 0)
+		snprintf(refusal, n,
+			 "plan would delete every replica of '%s' (%lld entities): "
+			 "the source has no table to replicate%s; give "
+			 "--allow-empty-source if that is meant",
+			 ms_catalog_url(r->src), r->deletes,
+			 opts->databases && *opts->databases ? " in the selected databases" : "");
+	/* A plan shows what it would refuse; a run refuses with the counts it would do. */
+	if (*refusal && !opts->dry_run) {
+		r->rep->status = MS_STATUS_REFUSED;
+		return ms_error_set(err, MS_EREFUSED, "%s", refusal);
+	}
+	reset_counts(r->rep);
+	for (i = 0; i < r->rep->nerrors; i++) {
+		free(r->rep->errors[i].entity);
+		free(r->rep->errors[i].message);
+	}
+	r->rep->nerrors = 0;
+	return 0;
+}
+
+/* Phase 4 and the report's status; refusal is phase 3's for a plan, or NULL. */
+static int apply(run *r, const char *refusal, ms_error *err)
+{
+	const ms_sync_options *opts = r->o;
+	unsigned long long all;
+	int rc;
+
+	r->apply = !opts->dry_run;
+	r->final = 1;
+	if ((rc = pass(r, err)) < 0)
+		return rc;
+	unmatched_rewrites(r);
+	all = r->total > r->done ? r->total : r->done;
+	if (r->apply && opts->progress)
+		opts->progress(all, all, opts->ctx);
+	r->rep->status = (r->rep->databases.failed || r->rep->tables.failed ||
+			  r->rep->partitions.failed) ? MS_STATUS_PARTIAL : MS_STATUS_OK;
+	if (r->rep->status == MS_STATUS_OK && r->apply &&
+	    (rc = ms_catalog_finish(r->dst, err)) < 0)
+		return rc;
+	if (refusal) {
+		sync_add_error(r, ms_catalog_url(r->dst), NULL, NULL, refusal);
+		r->rep->status = MS_STATUS_REFUSED;
+	}
+	if (opts->copy && r->rep->status != MS_STATUS_OK)
+		return ms_error_set(err, MS_ERROR, "%zu entities could not be copied",
+				    r->rep->nerrors ? r->rep->nerrors : 1);
+	return 0;
+}
+
 int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	    ms_report **report, ms_error *err)
 {
 	run r;
 	names all = { 0 }, sdbs = { 0 }, stables = { 0 };
-	const char *refusal = NULL;
-	char refusal_buf[512];
-	ms_error e2;
+	char refusal[512] = "";
 	double t0 = sync_now_seconds();
-	size_t i;
-	int rc, empty_guard, reading = 0;
+	int rc, reading = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.src = source;
@@ -738,114 +883,12 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	if ((rc = ms_catalog_read_begin(source, err)) < 0)
 		goto done;
 	reading = 1;
-	/* The selected databases. */
-	if ((rc = ms_catalog_list_databases(source, sync_names_add, &all, err)) < 0)
+	if ((rc = select_databases(&r, &all, err)) < 0 ||
+	    (rc = plan_tables(&r, &sdbs, &stables, err)) < 0 ||
+	    (rc = verify_source(&r, err)) < 0 ||
+	    (rc = guard_deletes(&r, refusal, sizeof(refusal), err)) < 0)
 		goto done;
-	for (i = 0; i < all.n; i++)
-		if (ms_selection_match(opts->databases, all.v[i]) &&
-		    (rc = sync_names_add(all.v[i], &r.dbs, err)) < 0)
-			goto done;
-	if (r.dbs.n)
-		qsort(r.dbs.v, r.dbs.n, sizeof(char *), sync_cmp_str);
-	implicit_identity(&r);
-	ms_selection_unmatched(opts->databases, (const char *const *)all.v, all.n,
-			       unmatched_pattern, &r);
-	if ((rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n, err)) < 0 ||
-	    (rc = check_mapped_databases(&r, &all, err)) < 0)
-		goto done;
-
-	/* Phase 1: plan tables. */
-	if ((rc = list_source_tables(&r, &sdbs, &stables, err)) < 0)
-		goto done;
-	for (i = 0; i < stables.n; i++) {
-		rc = plan_table(&r, sdbs.v[i], stables.v[i], err);
-		if (rc < 0) {
-			ms_error_prefix(err, "table '%s.%s': ", sdbs.v[i], stables.v[i]);
-			goto done;
-		}
-	}
-
-	/* Phase 2: the source's integrity, before anything changes. */
-	for (i = 0; i < r.ntables; i++) {
-		table_plan *tp = &r.tables[i];
-		if (tp->skip || tp->up_to_date)
-			continue;
-		if (tp->have_digest)
-			r.total += tp->digest.count;
-		if ((rc = ms_catalog_verify_table(source, tp->sdb, tp->st, err)) < 0) {
-			if (rc == MS_EINTEGRITY)
-				r.rep->status = MS_STATUS_REFUSED;
-			goto done;
-		}
-	}
-
-	/* Phase 3: the delete guards. */
-	empty_guard = !opts->allow_empty_source && kept_replicas(&r) == 0;
-	if (opts->deletes == MS_DELETES_MIRROR && !opts->copy &&
-	    (opts->max_deletes >= 0 || empty_guard)) {
-		ms_sync_options quiet = *opts;
-
-		quiet.on_change = NULL;
-		r.o = &quiet;
-		r.apply = 0;
-		ms_error_clear(&e2);
-		rc = pass(&r, &e2);
-		r.o = opts;
-		if (rc < 0) {
-			*err = e2;
-			goto done;
-		}
-		if (opts->max_deletes >= 0 && r.deletes > opts->max_deletes) {
-			snprintf(refusal_buf, sizeof(refusal_buf),
-				 "plan would delete %lld entities, more than --max-deletes %lld",
-				 r.deletes, opts->max_deletes);
-			refusal = refusal_buf;
-		} else if (empty_guard && r.deletes > 0) {
-			snprintf(refusal_buf, sizeof(refusal_buf),
-				 "plan would delete every replica of '%s' (%lld entities): "
-				 "the source has no table to replicate%s; give "
-				 "--allow-empty-source if that is meant",
-				 ms_catalog_url(source), r.deletes,
-				 opts->databases && *opts->databases ? " in the selected databases" : "");
-			refusal = refusal_buf;
-		}
-		/* A plan shows what it would refuse; a run refuses with the counts it would do. */
-		if (refusal && !opts->dry_run) {
-			rc = ms_error_set(err, MS_EREFUSED, "%s", refusal);
-			r.rep->status = MS_STATUS_REFUSED;
-			goto done;
-		}
-		reset_counts(r.rep);
-		for (i = 0; i < r.rep->nerrors; i++) {
-			free(r.rep->errors[i].entity);
-			free(r.rep->errors[i].message);
-		}
-		r.rep->nerrors = 0;
-	}
-
-	/* Phase 4: apply. */
-	r.apply = !opts->dry_run;
-	r.final = 1;
-	if ((rc = pass(&r, err)) < 0)
-		goto done;
-	unmatched_rewrites(&r);
-	if (r.apply && opts->progress)
-		opts->progress(r.total > r.done ? r.total : r.done, r.total > r.done ? r.total : r.done,
-			       opts->ctx);
-	r.rep->status = (r.rep->databases.failed || r.rep->tables.failed ||
-			 r.rep->partitions.failed) ? MS_STATUS_PARTIAL : MS_STATUS_OK;
-	if (r.rep->status == MS_STATUS_OK && r.apply && (rc = ms_catalog_finish(target, err)) < 0)
-		goto done;
-	if (refusal) {
-		sync_add_error(&r, ms_catalog_url(target), NULL, NULL, refusal);
-		r.rep->status = MS_STATUS_REFUSED;
-	}
-	if (opts->copy && r.rep->status != MS_STATUS_OK) {
-		rc = ms_error_set(err, MS_ERROR, "%zu entities could not be copied",
-				  r.rep->nerrors ? r.rep->nerrors : 1);
-		goto done;
-	}
-	rc = 0;
+	rc = apply(&r, *refusal ? refusal : NULL, err);
 done:
 	if (reading)
 		ms_catalog_read_end(source);

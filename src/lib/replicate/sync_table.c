@@ -325,29 +325,171 @@ static void skip_table(run *r, table_plan *tp)
 		r->rep->partitions.skipped += (long long)tp->digest.count;
 }
 
+/*
+ * A table phase 4 need not write: its database failed, it is not ours, or
+ * the stamp says it is current.  Reports it and returns 1; else 0.
+ */
+static int table_settled(run *r, table_plan *tp)
+{
+	ms_entity *m = tp->mapped;
+	ms_error err;
+
+	if (tp->db_failed) {
+		ms_error_set(&err, MS_ERROR, "database '%s' could not be written", m->database);
+		sync_fail(r, MS_KIND_TABLE, m->database, m->table, NULL, &err);
+		return 1;
+	}
+	if (tp->skip) {
+		skip_table(r, tp);
+		return 1;
+	}
+	if (tp->up_to_date) {
+		sync_event(r, MS_ACTION_UNCHANGED, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
+		r->rep->partitions.unchanged += (long long)tp->digest.count;
+		sync_progress(r, tp->digest.count);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Set or clear the table's sync stamp before it is first written.  Without
+ * transactions the stamp goes on last, once every partition is in:
+ * *stamp_later says so.
+ */
+static int stamp_first(run *r, table_plan *tp, int *stamp_later, ms_error *err)
+{
+	*stamp_later = !r->transactional && !r->o->copy && tp->have_digest;
+	if (!r->o->copy && tp->have_digest && !*stamp_later)
+		return ms_entity_set_param(tp->mapped, MS_MARKER_SYNCED, tp->stamp, err);
+	return ms_entity_set_param(tp->mapped, MS_MARKER_SYNCED, NULL, err);
+}
+
+/*
+ * When applying: begin the table's transaction (*in_tx), lock and read the
+ * target table again and put the table; *ta becomes what the put does.
+ * Returns 0, 1 when the target table turned out not ours (rolled back and
+ * reported), or an error.
+ */
+static int write_table(run *r, table_plan *tp, ms_action *ta, int *in_tx, ms_error *err)
+{
+	ms_entity *m = tp->mapped;
+	int rc, retried = 0;
+
+	while (r->apply) {
+		if ((rc = sync_begin_retrying(r, err)) < 0)
+			return rc;
+		*in_tx = 1;
+		if (!r->o->copy && (rc = recheck_target(r, tp, err)) < 0)
+			return rc;
+		if (tp->skip) {
+			ms_catalog_rollback(r->dst, NULL);
+			skip_table(r, tp);
+			return 1;
+		}
+		*ta = !tp->target_exists ? MS_ACTION_CREATE :
+		      memcmp(tp->target_hash, m->hash, MS_HASH_LEN) || tp->adopted ?
+							      MS_ACTION_UPDATE :
+							      MS_ACTION_UNCHANGED;
+		rc = ms_catalog_put_table(r->dst, m, err);
+		/* created by another writer after the lock found nothing: look again, once */
+		if (rc == MS_ECONFLICT && !retried) {
+			ms_catalog_rollback(r->dst, NULL);
+			*in_tx = 0;
+			retried = 1;
+			continue;
+		}
+		return rc < 0 ? rc : 0;
+	}
+	return 0;
+}
+
+/*
+ * Read the target's partition keys and the source's partitions, write (or
+ * count) the differences in batches and, with mirror deletes, delete the
+ * target's partitions the source lacks.
+ */
+static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
+{
+	ms_entity *m = tp->mapped;
+	int rc;
+
+	if (tp->target_exists) {
+		rc = ms_catalog_scan_partitions(r->dst, m->database, m->table, MS_SCAN_KEYS_ONLY,
+						collect_target, d, err);
+		if (rc < 0 && rc != MS_ENOTFOUND)
+			return rc;
+	}
+	rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, source_scan_flags(r), diff_source,
+					d, err);
+	if (rc < 0 && rc != MS_ENOTFOUND)
+		return rc;
+	if ((rc = flush(d, err)) < 0)
+		return rc;
+	if (r->o->deletes == MS_DELETES_MIRROR && !r->o->copy && (rc = delete_missing(d, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * Partitions the target keeps against the source (deletes none, or not
+ * ours) mean the table is not in sync: no stamp, so the next run looks at
+ * its partitions again.  Clears a stamp already written, and *stamp_later.
+ */
+static int unstamp_kept(run *r, table_plan *tp, pdiff *d, int *stamp_later, ms_error *err)
+{
+	ms_entity *m = tp->mapped;
+	int rc;
+
+	d->kept += d->target.count - d->matched - (size_t)d->local.deleted;
+	if (d->kept && !r->o->copy && tp->have_digest) {
+		if (!*stamp_later && r->apply &&
+		    ((rc = ms_entity_set_param(m, MS_MARKER_SYNCED, NULL, err)) < 0 ||
+		     (rc = ms_catalog_put_table(r->dst, m, err)) < 0))
+			return rc;
+		*stamp_later = 0;
+	}
+	return 0;
+}
+
+/*
+ * A table that could not be written: rolled back and reported, everything
+ * it would have written counted as failed.  Returns rc with *fatal filled
+ * when the run must end (out of memory, a source failing its integrity,
+ * any failure of a copy), else 0.
+ */
+static int table_failed(run *r, table_plan *tp, pdiff *d, int rc, int in_tx, ms_error *err,
+			ms_error *fatal)
+{
+	ms_entity *m = tp->mapped;
+
+	if (in_tx)
+		ms_catalog_rollback(r->dst, NULL);
+	if (rc == MS_ENOMEM || rc == MS_EINTEGRITY) {
+		*fatal = *err;
+		return rc;
+	}
+	sync_fail(r, MS_KIND_TABLE, m->database, m->table, NULL, err);
+	d->local.failed += d->local.created + d->local.updated + d->local.deleted;
+	d->local.created = d->local.updated = d->local.deleted = 0;
+	merge_counts(&r->rep->partitions, &d->local);
+	if (r->o->copy) {
+		*fatal = *err;
+		return rc;
+	}
+	return 0;
+}
+
 int sync_table(run *r, table_plan *tp, ms_error *fatal)
 {
 	ms_entity *m = tp->mapped;
 	ms_action ta;
 	pdiff d;
 	ms_error err;
-	int rc = 0, in_tx = 0, stamp_later, retried = 0;
+	int rc = 0, in_tx = 0, stamp_later;
 
-	if (tp->db_failed) {
-		ms_error_set(&err, MS_ERROR, "database '%s' could not be written", m->database);
-		sync_fail(r, MS_KIND_TABLE, m->database, m->table, NULL, &err);
+	if (table_settled(r, tp))
 		return 0;
-	}
-	if (tp->skip) {
-		skip_table(r, tp);
-		return 0;
-	}
-	if (tp->up_to_date) {
-		sync_event(r, MS_ACTION_UNCHANGED, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
-		r->rep->partitions.unchanged += (long long)tp->digest.count;
-		sync_progress(r, tp->digest.count);
-		return 0;
-	}
 	ta = !tp->target_exists ? MS_ACTION_CREATE :
 	     memcmp(tp->target_hash, m->hash, MS_HASH_LEN) ? MS_ACTION_UPDATE : MS_ACTION_UNCHANGED;
 
@@ -360,13 +502,7 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 		rc = ms_error_set(fatal, MS_ENOMEM, "out of memory");
 		goto done;
 	}
-	/* Without transactions the stamp goes on last, once every partition is in. */
-	stamp_later = !r->transactional && !r->o->copy && tp->have_digest;
-	if (!r->o->copy && tp->have_digest && !stamp_later)
-		rc = ms_entity_set_param(m, MS_MARKER_SYNCED, tp->stamp, &err);
-	else
-		rc = ms_entity_set_param(m, MS_MARKER_SYNCED, NULL, &err);
-	if (rc < 0)
+	if ((rc = stamp_first(r, tp, &stamp_later, &err)) < 0)
 		goto failed;
 
 	/* An adoption writes the marker: an update, shown with what the table was. */
@@ -375,61 +511,15 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	/* A plan lists the table before its partitions. */
 	if (!r->apply)
 		sync_event(r, ta, MS_KIND_TABLE, m->database, m->table, NULL, tp->adopted);
-	while (r->apply) {
-		if ((rc = sync_begin_retrying(r, &err)) < 0)
-			goto failed;
-		in_tx = 1;
-		if (!r->o->copy && (rc = recheck_target(r, tp, &err)) < 0)
-			goto failed;
-		if (tp->skip) {
-			ms_catalog_rollback(r->dst, NULL);
-			skip_table(r, tp);
-			goto done;
-		}
-		ta = !tp->target_exists ? MS_ACTION_CREATE :
-		     memcmp(tp->target_hash, m->hash, MS_HASH_LEN) || tp->adopted ?
-							     MS_ACTION_UPDATE :
-							     MS_ACTION_UNCHANGED;
-		rc = ms_catalog_put_table(r->dst, m, &err);
-		/* created by another writer after the lock found nothing: look again, once */
-		if (rc == MS_ECONFLICT && !retried) {
-			ms_catalog_rollback(r->dst, NULL);
-			in_tx = 0;
-			retried = 1;
-			continue;
-		}
-		if (rc < 0)
-			goto failed;
-		break;
-	}
-	if (tp->target_exists) {
-		rc = ms_catalog_scan_partitions(r->dst, m->database, m->table, MS_SCAN_KEYS_ONLY,
-						collect_target, &d, &err);
-		if (rc < 0 && rc != MS_ENOTFOUND)
-			goto failed;
-	}
-	rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, source_scan_flags(r), diff_source,
-					&d, &err);
-	if (rc < 0 && rc != MS_ENOTFOUND)
+	if ((rc = write_table(r, tp, &ta, &in_tx, &err)) < 0)
 		goto failed;
-	if ((rc = flush(&d, &err)) < 0)
-		goto failed;
-	if (r->o->deletes == MS_DELETES_MIRROR && !r->o->copy &&
-	    (rc = delete_missing(&d, &err)) < 0)
-		goto failed;
-	/*
-	 * Partitions the target keeps against the source (deletes none, or not
-	 * ours) mean the table is not in sync: no stamp, so the next run looks
-	 * at its partitions again.
-	 */
-	d.kept += d.target.count - d.matched - (size_t)d.local.deleted;
-	if (d.kept && !r->o->copy && tp->have_digest) {
-		if (!stamp_later && r->apply &&
-		    ((rc = ms_entity_set_param(m, MS_MARKER_SYNCED, NULL, &err)) < 0 ||
-		     (rc = ms_catalog_put_table(r->dst, m, &err)) < 0))
-			goto failed;
-		stamp_later = 0;
+	if (rc == 1) {
+		rc = 0;
+		goto done;
 	}
+	if ((rc = diff_partitions(r, tp, &d, &err)) < 0 ||
+	    (rc = unstamp_kept(r, tp, &d, &stamp_later, &err)) < 0)
+		goto failed;
 	if (d.failed) {
 		err = d.ferr;
 		if (r->transactional) {
@@ -451,8 +541,8 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 		goto failed;
 	in_tx = 0;
 	if (r->apply)
-		sync_event(r, d.failed ? MS_ACTION_FAIL : ta, MS_KIND_TABLE, m->database, m->table, NULL,
-		      d.failed ? NULL : tp->adopted);
+		sync_event(r, d.failed ? MS_ACTION_FAIL : ta, MS_KIND_TABLE, m->database, m->table,
+			   NULL, d.failed ? NULL : tp->adopted);
 	if (!d.failed && tp->adopted)
 		sync_note_adopted(r, m->database, m->table, tp->adopted);
 	merge_counts(&r->rep->partitions, &d.local);
@@ -460,22 +550,7 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	goto done;
 
 failed:
-	if (in_tx)
-		ms_catalog_rollback(r->dst, NULL);
-	if (rc == MS_ENOMEM || rc == MS_EINTEGRITY) {
-		*fatal = err;
-		goto done;
-	}
-	sync_fail(r, MS_KIND_TABLE, m->database, m->table, NULL, &err);
-	/* Everything this table would have written is counted as failed. */
-	d.local.failed += d.local.created + d.local.updated + d.local.deleted;
-	d.local.created = d.local.updated = d.local.deleted = 0;
-	merge_counts(&r->rep->partitions, &d.local);
-	if (r->o->copy) {
-		*fatal = err;
-		goto done;
-	}
-	rc = 0;
+	rc = table_failed(r, tp, &d, rc, in_tx, &err, fatal);
 done:
 	if (d.batch) {
 		for (size_t i = 0; i < d.nbatch; i++)
