@@ -221,6 +221,181 @@ static double created_time(const ms_event *ev)
 	return 0;
 }
 
+/* An event that does not parse: said everywhere, t->last_error set; DONE_RETRY. */
+static int invalid_event(target_role *t, ms_bus *bus, const ms_bus_msg *msg, const ms_error *err)
+{
+	ms_agent *a = t->agent;
+	const ms_agent_target *c = t->cfg;
+
+	snprintf(t->last_error, sizeof(t->last_error), "event %llu: %s",
+		 (unsigned long long)msg->seq, err->message);
+	agent_publish_error(a, bus, c->name, "event", c->name, NULL, NULL, t->last_error);
+	pthread_mutex_lock(&a->mu);
+	t->st.errors++;
+	pthread_mutex_unlock(&a->mu);
+	agent_log(a, "target=%s event=%llu invalid: %s", c->name,
+		  (unsigned long long)msg->seq, err->message);
+	return DONE_RETRY;
+}
+
+/*
+ * Never back in time: 1 (counted, logged, told to the run hook) when the
+ * snapshot is older than the newest one this target applied, or cannot be
+ * read while a newer one of the same source is announced; else 0.
+ */
+static int skip_older(target_role *t, ms_bus *bus, const ms_event *ev, const char *url,
+		      const char *open_url, const char *sha, const char *id, const char *src)
+{
+	ms_agent *a = t->agent;
+	const ms_agent_target *c = t->cfg;
+	const char *prev, *newer;
+
+	ms_bus_read(bus, MS_STREAM_RESULTS, t->results_seen, 0, read_result, t, NULL);
+	prev = agent_marks_get(&t->applied, src);
+	newer = id ? agent_marks_get(&t->announced, ms_event_source_name(ev)) : NULL;
+	if (newer && ms_snapshot_id_cmp(id, newer) >= 0)
+		newer = NULL;
+	if (!id || !((prev && ms_snapshot_id_cmp(id, prev) < 0) ||
+		     (newer && !snapshot_readable(open_url, sha))))
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	t->st.skipped++;
+	pthread_mutex_unlock(&a->mu);
+	if (prev && ms_snapshot_id_cmp(id, prev) < 0)
+		agent_log(a, "target=%s snapshot=%s skipped: the newer %s is applied", c->name,
+			  url, prev);
+	else   /* pruned from its store, say: the newer one stands for it */
+		agent_log(a, "target=%s snapshot=%s skipped: it cannot be read and the newer "
+			     "%s of the same source is announced", c->name, url, newer);
+	if (a->opts.hooks.run)
+		a->opts.hooks.run(a->opts.hooks.ctx, c->name, "skip", url, NULL, NULL);
+	return 1;
+}
+
+/* The import's options: the target's configuration, stopping with the agent. */
+static void import_options(target_role *t, ms_sync_options *so)
+{
+	const ms_agent_target *c = t->cfg;
+
+	so->databases = c->databases;
+	so->database_prefix = c->database_prefix;
+	so->table_prefix = c->table_prefix;
+	so->renames = (const char *const *)c->renames;
+	so->nrenames = c->nrenames;
+	so->location_rewrites = (const char *const *)c->location_rewrites;
+	so->nrewrites = c->nrewrites;
+	so->deletes = c->deletes;
+	so->max_deletes = c->max_deletes;
+	so->adopt = c->adopt;
+	so->allow_empty_source = c->allow_empty_source;
+	so->prune_unmapped = c->prune_unmapped;
+	so->stop = &t->agent->stop;
+	if (t->agent->opts.hooks.change) {
+		so->on_change = on_change;
+		so->ctx = t;
+	}
+}
+
+/*
+ * After an import that ran to its end: whether the catalog is what failed
+ * (for /healthz) and the run's outcome; DONE_RETRY for an error that a
+ * retry may mend, else DONE_ACK.
+ */
+static int import_outcome(target_role *t, int rc, const ms_report *rep)
+{
+	ms_agent *a = t->agent;
+
+	if (rc < 0 && rc != MS_EREFUSED)
+		probe_catalog(t);
+	else
+		agent_set_problem(a, t->catalog_problem, NULL, NULL);
+	if (rc < 0 && rc != MS_EREFUSED)
+		return DONE_RETRY;   /* its outcome is the last try's: ok, or a dead letter */
+	if (rc == MS_EREFUSED)
+		agent_note_outcome(a, OUTCOME_REFUSED);
+	else if (rep->status != MS_STATUS_OK)
+		agent_note_outcome(a, rep->status == MS_STATUS_PARTIAL ? OUTCOME_PARTIAL :
+									   OUTCOME_ERROR);
+	return DONE_ACK;
+}
+
+/* Publish the import's result and its errors; t->last_error set when it failed. */
+static void publish_import(target_role *t, ms_bus *bus, const char *url, const char *id,
+			   const char *src, const ms_report *rep, int rc, double wall,
+			   const ms_error *err)
+{
+	ms_agent *a = t->agent;
+	const ms_agent_target *c = t->cfg;
+	cJSON *data;
+	size_t i;
+
+	data = ms_event_import_data(c->name, url, id, rep, rc < 0 ? err : NULL);
+	if (data) {
+		cJSON_AddStringToObject(data, "source_catalog_id", src);
+		/* the report's seconds time the sync; this the whole import, open to close */
+		cJSON_AddNumberToObject(data, "wall_seconds", (double)(long long)(wall * 1000) / 1000.0);
+	}
+	agent_publish(a, bus, MS_STREAM_RESULTS,
+		      rc == 0 && rep->status == MS_STATUS_OK ? MS_EVENT_IMPORT_SUCCEEDED :
+							       MS_EVENT_IMPORT_FAILED,
+		      c->name, id, data);
+	for (i = 0; rep && i < rep->nerrors; i++)
+		agent_publish_error(a, bus, c->name, "import", c->name, url, rep->errors[i].entity,
+				    rep->errors[i].message);
+	if (rc < 0) {
+		agent_publish_error(a, bus, c->name, "import", c->name, url, NULL, err->message);
+		snprintf(t->last_error, sizeof(t->last_error), "%s", err->message);
+	}
+}
+
+/* The import in the target's metrics (lag from the snapshot's creation), its applied mark. */
+static void count_import(target_role *t, const ms_event *ev, const char *id, const char *src,
+			 const ms_report *rep, int rc)
+{
+	ms_agent *a = t->agent;
+	double created = created_time(ev);
+
+	pthread_mutex_lock(&a->mu);
+	if (rc == 0 && rep->status == MS_STATUS_OK) {
+		t->st.imports_ok++;
+		t->st.last_success = agent_now_s();
+		if (created > 0)
+			t->st.lag = t->st.last_success - created;
+	} else {
+		t->st.imports_failed++;
+	}
+	t->st.errors += (long long)(rep ? rep->nerrors : 0) + (rc < 0);
+	if (rep) {
+		count_into(&t->st.db, &rep->databases);
+		count_into(&t->st.tbl, &rep->tables);
+		count_into(&t->st.part, &rep->partitions);
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (rc == 0 && rep->status == MS_STATUS_OK && id)
+		agent_marks_raise(&t->applied, src, id);
+}
+
+/* The import's log line. */
+static void log_import(target_role *t, const char *url, const ms_report *rep, int rc,
+		       const ms_error *err)
+{
+	ms_agent *a = t->agent;
+	const ms_agent_target *c = t->cfg;
+
+	if (rep)
+		agent_log(a,
+			 "target=%s snapshot=%s status=%s tables=+%lld/~%lld/-%lld partitions=+%lld/~%lld/-%lld "
+			 "failed=%lld seconds=%.2f%s%s",
+			 c->name, url, rc < 0 ? "error" : ms_status_name(rep->status),
+			 rep->tables.created, rep->tables.updated, rep->tables.deleted,
+			 rep->partitions.created, rep->partitions.updated, rep->partitions.deleted,
+			 rep->tables.failed + rep->partitions.failed + rep->databases.failed,
+			 rep->seconds, rc < 0 ? " error=" : "", rc < 0 ? err->message : "");
+	else
+		agent_log(a, "target=%s snapshot=%s status=error error=\"%s\"", c->name, url,
+			  err->message);
+}
+
 /*
  * Handle one snapshot event; returns DONE_ACK, DONE_RETRY (t->last_error
  * set), DONE_DEAD (t->last_error set) or DONE_STOPPED.
@@ -233,26 +408,15 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	ms_sync_options so = { 0 };
 	ms_report *rep = NULL;
 	ms_error err;
-	const char *url, *sha, *id, *src, *prev, *newer;
+	const char *url, *sha, *id, *src;
 	char *open_url = NULL;   /* url as the target opens it (with its store's settings) */
 	const cJSON *allow;
-	double created = 0, started, wall;
-	cJSON *data;
-	size_t i;
-	int rc, result = DONE_ACK;
+	double started, wall;
+	int rc, result;
 
 	ms_error_clear(&err);
-	if (ms_event_parse(msg->data, msg->len, &ev, &err) < 0) {
-		snprintf(t->last_error, sizeof(t->last_error), "event %llu: %s",
-			 (unsigned long long)msg->seq, err.message);
-		agent_publish_error(a, bus, c->name, "event", c->name, NULL, NULL, t->last_error);
-		pthread_mutex_lock(&a->mu);
-		t->st.errors++;
-		pthread_mutex_unlock(&a->mu);
-		agent_log(a, "target=%s event=%llu invalid: %s", c->name,
-			 (unsigned long long)msg->seq, err.message);
-		return DONE_RETRY;
-	}
+	if (ms_event_parse(msg->data, msg->len, &ev, &err) < 0)
+		return invalid_event(t, bus, msg, &err);
 	if (strcmp(ev->type, MS_EVENT_SNAPSHOT_CREATED) == 0)
 		saw_snapshot(t, ev);
 	if (strcmp(ev->type, MS_EVENT_SNAPSHOT_CREATED) != 0 ||
@@ -276,46 +440,12 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		/* a store the target does not accept stays so: dead-letter it now */
 		return err.code == MS_EREFUSED ? DONE_DEAD : DONE_RETRY;
 	}
-	/* never back in time */
-	ms_bus_read(bus, MS_STREAM_RESULTS, t->results_seen, 0, read_result, t, NULL);
-	prev = agent_marks_get(&t->applied, src);
-	newer = id ? agent_marks_get(&t->announced, ms_event_source_name(ev)) : NULL;
-	if (newer && ms_snapshot_id_cmp(id, newer) >= 0)
-		newer = NULL;
-	if (id && ((prev && ms_snapshot_id_cmp(id, prev) < 0) ||
-		   (newer && !snapshot_readable(open_url, sha)))) {
-		pthread_mutex_lock(&a->mu);
-		t->st.skipped++;
-		pthread_mutex_unlock(&a->mu);
-		if (prev && ms_snapshot_id_cmp(id, prev) < 0)
-			agent_log(a, "target=%s snapshot=%s skipped: the newer %s is applied", c->name,
-				 url, prev);
-		else   /* pruned from its store, say: the newer one stands for it */
-			agent_log(a, "target=%s snapshot=%s skipped: it cannot be read and the newer "
-				    "%s of the same source is announced", c->name, url, newer);
-		if (a->opts.hooks.run)
-			a->opts.hooks.run(a->opts.hooks.ctx, c->name, "skip", url, NULL, NULL);
+	if (skip_older(t, bus, ev, url, open_url, sha, id, src)) {
 		free(open_url);
 		ms_event_free(ev);
 		return DONE_ACK;
 	}
-	so.databases = c->databases;
-	so.database_prefix = c->database_prefix;
-	so.table_prefix = c->table_prefix;
-	so.renames = (const char *const *)c->renames;
-	so.nrenames = c->nrenames;
-	so.location_rewrites = (const char *const *)c->location_rewrites;
-	so.nrewrites = c->nrewrites;
-	so.deletes = c->deletes;
-	so.max_deletes = c->max_deletes;
-	so.adopt = c->adopt;
-	so.allow_empty_source = c->allow_empty_source;
-	so.prune_unmapped = c->prune_unmapped;
-	so.stop = &a->stop;
-	if (a->opts.hooks.change) {
-		so.on_change = on_change;
-		so.ctx = t;
-	}
+	import_options(t, &so);
 	started = agent_now_s();
 	rc = ms_import(open_url, sha, c->catalog, &so, &rep, &err);
 	free(open_url);
@@ -330,65 +460,10 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 		ms_event_free(ev);
 		return DONE_STOPPED;
 	}
-	/* whether the catalog is what failed, for /healthz */
-	if (rc < 0 && rc != MS_EREFUSED)
-		probe_catalog(t);
-	else
-		agent_set_problem(a, t->catalog_problem, NULL, NULL);
-	if (rc < 0 && rc != MS_EREFUSED)
-		result = DONE_RETRY;   /* its outcome is the last try's: ok, or a dead letter */
-	else if (rc == MS_EREFUSED)
-		agent_note_outcome(a, OUTCOME_REFUSED);
-	else if (rep->status != MS_STATUS_OK)
-		agent_note_outcome(a, rep->status == MS_STATUS_PARTIAL ? OUTCOME_PARTIAL : OUTCOME_ERROR);
-	data = ms_event_import_data(c->name, url, id, rep, rc < 0 ? &err : NULL);
-	if (data) {
-		cJSON_AddStringToObject(data, "source_catalog_id", src);
-		/* the report's seconds time the sync; this the whole import, open to close */
-		cJSON_AddNumberToObject(data, "wall_seconds", (double)(long long)(wall * 1000) / 1000.0);
-	}
-	agent_publish(a, bus, MS_STREAM_RESULTS,
-		rc == 0 && rep->status == MS_STATUS_OK ? MS_EVENT_IMPORT_SUCCEEDED :
-							 MS_EVENT_IMPORT_FAILED,
-		c->name, id, data);
-	for (i = 0; rep && i < rep->nerrors; i++)
-		agent_publish_error(a, bus, c->name, "import", c->name, url, rep->errors[i].entity,
-			      rep->errors[i].message);
-	if (rc < 0) {
-		agent_publish_error(a, bus, c->name, "import", c->name, url, NULL, err.message);
-		snprintf(t->last_error, sizeof(t->last_error), "%s", err.message);
-	}
-	created = created_time(ev);
-	pthread_mutex_lock(&a->mu);
-	if (rc == 0 && rep->status == MS_STATUS_OK) {
-		t->st.imports_ok++;
-		t->st.last_success = agent_now_s();
-		if (created > 0)
-			t->st.lag = t->st.last_success - created;
-	} else {
-		t->st.imports_failed++;
-	}
-	t->st.errors += (long long)(rep ? rep->nerrors : 0) + (rc < 0);
-	if (rep) {
-		count_into(&t->st.db, &rep->databases);
-		count_into(&t->st.tbl, &rep->tables);
-		count_into(&t->st.part, &rep->partitions);
-	}
-	pthread_mutex_unlock(&a->mu);
-	if (rc == 0 && rep->status == MS_STATUS_OK && id)
-		agent_marks_raise(&t->applied, src, id);
-	if (rep)
-		agent_log(a,
-			 "target=%s snapshot=%s status=%s tables=+%lld/~%lld/-%lld partitions=+%lld/~%lld/-%lld "
-			 "failed=%lld seconds=%.2f%s%s",
-			 c->name, url, rc < 0 ? "error" : ms_status_name(rep->status),
-			 rep->tables.created, rep->tables.updated, rep->tables.deleted,
-			 rep->partitions.created, rep->partitions.updated, rep->partitions.deleted,
-			 rep->tables.failed + rep->partitions.failed + rep->databases.failed,
-			 rep->seconds, rc < 0 ? " error=" : "", rc < 0 ? err.message : "");
-	else
-		agent_log(a, "target=%s snapshot=%s status=error error=\"%s\"", c->name, url,
-			 err.message);
+	result = import_outcome(t, rc, rep);
+	publish_import(t, bus, url, id, src, rep, rc, wall, &err);
+	count_import(t, ev, id, src, rep, rc);
+	log_import(t, url, rep, rc, &err);
 	ms_report_free(rep);
 	ms_event_free(ev);
 	return result;
