@@ -24,6 +24,7 @@
 #include "drivers/catalog/sqlite_internal.h"
 #include "drivers/sqlite_error.h"
 
+/* The SQL of each statement of enum stmt_id (sqlite_internal.h). */
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",

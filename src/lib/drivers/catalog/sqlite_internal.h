@@ -21,7 +21,10 @@
 #define SQLITE_CATALOG_DOC_MAX ((size_t)64 << 20) /* largest document written or read */
 #define NAME_BUF (4 * MS_NAME_MAX + 1) /* a folded name: up to 255 UTF-8 characters */
 
-/* Every statement the driver runs, prepared once per connection on first use. */
+/*
+ * Every statement the driver runs, prepared once per connection on first
+ * use; their SQL is stmt_sql in sqlite.c.
+ */
 enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
@@ -115,6 +118,7 @@ typedef struct sqlite_catalog {
 	size_t fields_alloc;
 } sqlite_catalog;
 
+/* The driver's open function (registry.c's scheme table names it; sqlite.c). */
 int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			   ms_error *err);
 
