@@ -184,6 +184,118 @@ static int is_token_char(char c)
 	       c == '.';
 }
 
+/* Credential=AKID/YYYYMMDD/region/service/aws4_request into a (cred is cut up in place). */
+static int parse_credential(char *cred, auth *a, const char **why)
+{
+	char *p, *parts[5];
+	size_t n, i;
+
+	for (n = 0, p = cred; n < 5; n++) {
+		parts[n] = p;
+		p = strchr(p, '/');
+		if (!p)
+			break;
+		*p++ = '\0';
+	}
+	if (n != 4 || p) {
+		*why = "Credential should have five parts: access key, date, region, service and "
+		       "'aws4_request'.";
+		return -1;
+	}
+	if (strcmp(parts[4], TERMINATOR) != 0) {
+		*why = "Credential should be scoped with a valid terminator: 'aws4_request'.";
+		return -1;
+	}
+	if (!*parts[0] || strlen(parts[0]) > MS_SIGV4_ACCESS_KEY_MAX) {
+		*why = "Credential has an invalid access key id.";
+		return -1;
+	}
+	for (p = parts[0]; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
+			*why = "Credential has an invalid access key id.";
+			return -1;
+		}
+	if (strlen(parts[1]) != 8 || !is_digits(parts[1], 8)) {
+		*why = "Credential should be scoped to a date in the format YYYYMMDD.";
+		return -1;
+	}
+	if (!*parts[2] || strlen(parts[2]) > 63 || !*parts[3] || strlen(parts[3]) > 63) {
+		*why = "Credential should be scoped to a valid region and service.";
+		return -1;
+	}
+	for (i = 2; i <= 3; i++)
+		for (p = parts[i]; *p; p++)
+			if (!is_token_char(*p)) {
+				*why = "Credential should be scoped to a valid region and service.";
+				return -1;
+			}
+	a->akid = parts[0];
+	a->date = parts[1];
+	a->region = parts[2];
+	a->service = parts[3];
+	return 0;
+}
+
+/* Signature: 64 hex digits, lowercased into a. */
+static int parse_signature(const char *sig, auth *a, const char **why)
+{
+	size_t i;
+
+	if (strlen(sig) != 64) {
+		*why = "Signature should be 64 hexadecimal digits.";
+		return -1;
+	}
+	for (i = 0; i < 64; i++) {
+		if (!isxdigit((unsigned char)sig[i])) {
+			*why = "Signature should be 64 hexadecimal digits.";
+			return -1;
+		}
+		a->signature[i] = (char)tolower((unsigned char)sig[i]);
+	}
+	a->signature[64] = '\0';
+	return 0;
+}
+
+/* SignedHeaders: lowercase names, sorted, unique, ';'-separated (sh kept as sent). */
+static int parse_signed_headers(const char *sh, auth *a, const char **why)
+{
+	char *p;
+
+	a->signed_headers = sh;
+	memcpy(a->names_copy, sh, strlen(sh) + 1);
+	a->name_count = 0;
+	p = a->names_copy;
+	if (!*p) {
+		*why = "Authorization header requires 'SignedHeaders' parameter.";
+		return -1;
+	}
+	for (;;) {
+		char *semi = strchr(p, ';');
+
+		if (semi)
+			*semi = '\0';
+		if (!*p || a->name_count == MS_SIGV4_MAX_SIGNED_HEADERS) {
+			*why = !*p ? "SignedHeaders has an empty header name."
+				   : "SignedHeaders names too many headers.";
+			return -1;
+		}
+		for (char *c = p; *c; c++)
+			if (!is_token_char(*c)) {
+				*why = "SignedHeaders should list lowercase header names.";
+				return -1;
+			}
+		if (a->name_count && strcmp(a->names[a->name_count - 1], p) >= 0) {
+			*why = "SignedHeaders should be sorted and unique.";
+			return -1;
+		}
+		a->names[a->name_count++] = p;
+		if (!semi)
+			break;
+		p = semi + 1;
+	}
+	return 0;
+}
+
 /*
  * Parse "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..."
  * into a; on failure *why is the client's message.
@@ -191,8 +303,7 @@ static int is_token_char(char c)
 static int parse_authorization(const char *value, auth *a, const char **why)
 {
 	char *p, *comp, *save = NULL, *cred = NULL, *sh = NULL, *sig = NULL;
-	char *parts[5];
-	size_t n, i;
+	size_t n;
 
 	*why = NULL;
 	if (strlen(value) > MS_SIGV4_MAX_AUTHORIZATION) {
@@ -241,98 +352,9 @@ static int parse_authorization(const char *value, auth *a, const char **why)
 		return -1;
 	}
 
-	/* Credential=AKID/YYYYMMDD/region/service/aws4_request */
-	for (n = 0, p = cred; n < 5; n++) {
-		parts[n] = p;
-		p = strchr(p, '/');
-		if (!p)
-			break;
-		*p++ = '\0';
-	}
-	if (n != 4 || p) {
-		*why = "Credential should have five parts: access key, date, region, service and "
-		       "'aws4_request'.";
+	if (parse_credential(cred, a, why) < 0 || parse_signature(sig, a, why) < 0 ||
+	    parse_signed_headers(sh, a, why) < 0)
 		return -1;
-	}
-	if (strcmp(parts[4], TERMINATOR) != 0) {
-		*why = "Credential should be scoped with a valid terminator: 'aws4_request'.";
-		return -1;
-	}
-	if (!*parts[0] || strlen(parts[0]) > MS_SIGV4_ACCESS_KEY_MAX) {
-		*why = "Credential has an invalid access key id.";
-		return -1;
-	}
-	for (p = parts[0]; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
-			*why = "Credential has an invalid access key id.";
-			return -1;
-		}
-	if (strlen(parts[1]) != 8 || !is_digits(parts[1], 8)) {
-		*why = "Credential should be scoped to a date in the format YYYYMMDD.";
-		return -1;
-	}
-	if (!*parts[2] || strlen(parts[2]) > 63 || !*parts[3] || strlen(parts[3]) > 63) {
-		*why = "Credential should be scoped to a valid region and service.";
-		return -1;
-	}
-	for (i = 2; i <= 3; i++)
-		for (p = parts[i]; *p; p++)
-			if (!is_token_char(*p)) {
-				*why = "Credential should be scoped to a valid region and service.";
-				return -1;
-			}
-	a->akid = parts[0];
-	a->date = parts[1];
-	a->region = parts[2];
-	a->service = parts[3];
-
-	/* Signature: 64 hex digits. */
-	if (strlen(sig) != 64) {
-		*why = "Signature should be 64 hexadecimal digits.";
-		return -1;
-	}
-	for (i = 0; i < 64; i++) {
-		if (!isxdigit((unsigned char)sig[i])) {
-			*why = "Signature should be 64 hexadecimal digits.";
-			return -1;
-		}
-		a->signature[i] = (char)tolower((unsigned char)sig[i]);
-	}
-	a->signature[64] = '\0';
-
-	/* SignedHeaders: lowercase names, sorted, unique, ';'-separated. */
-	a->signed_headers = sh;
-	memcpy(a->names_copy, sh, strlen(sh) + 1);
-	a->name_count = 0;
-	p = a->names_copy;
-	if (!*p) {
-		*why = "Authorization header requires 'SignedHeaders' parameter.";
-		return -1;
-	}
-	for (;;) {
-		char *semi = strchr(p, ';');
-
-		if (semi)
-			*semi = '\0';
-		if (!*p || a->name_count == MS_SIGV4_MAX_SIGNED_HEADERS) {
-			*why = !*p ? "SignedHeaders has an empty header name."
-				   : "SignedHeaders names too many headers.";
-			return -1;
-		}
-		for (char *c = p; *c; c++)
-			if (!is_token_char(*c)) {
-				*why = "SignedHeaders should list lowercase header names.";
-				return -1;
-			}
-		if (a->name_count && strcmp(a->names[a->name_count - 1], p) >= 0) {
-			*why = "SignedHeaders should be sorted and unique.";
-			return -1;
-		}
-		a->names[a->name_count++] = p;
-		if (!semi)
-			break;
-		p = semi + 1;
-	}
 	return 0;
 }
 
@@ -580,26 +602,16 @@ static int secret_equal(const char *x, const char *y)
 	return CRYPTO_memcmp(x, y, lx) == 0;
 }
 
-int ms_sigv4_verify(const ms_sigv4_request *req, const char *service, const char *region,
-		    time_t now, ms_sigv4_lookup lookup, void *ctx, ms_sigv4_result *out,
-		    ms_error *err)
+/*
+ * The request's Authorization header, parsed into *out_a (new) and
+ * checked, and the request within the verifier's limits.
+ */
+static int read_authorization(const ms_sigv4_request *req, auth **out_a, ms_sigv4_result *out,
+			      ms_error *err)
 {
-	auth *a = NULL;
-	ms_buf canon = MS_BUF_INIT(MS_SIGV4_MAX_CANONICAL);
-	ms_buf sts = MS_BUF_INIT(1024);
-	const char *authz, *date_value, *date_header, *why, *token;
-	char amz_date[17], body_hash[65], canon_hash[65], expected[65], msg[256];
-	unsigned char k1[32], k2[32];
-	ms_sigv4_key key = { NULL, NULL, NULL };
-	ms_error lerr;
-	time_t t;
-	size_t slen = 0;
-	char *kseed = NULL;
-	int error = 0, r;
-
-	memset(out, 0, sizeof(*out));
-	out->http_status = 200;
-	ms_error_clear(&lerr);
+	const char *authz, *why;
+	auth *a;
+	int r;
 
 	r = find_header(req, "authorization", &authz);
 	if (r == 0)
@@ -608,182 +620,216 @@ int ms_sigv4_verify(const ms_sigv4_request *req, const char *service, const char
 		return refuse(out, err, F_INCOMPLETE, NULL, "several Authorization headers");
 	if (!(a = malloc(sizeof(*a))))
 		return internal(out, err, MS_ENOMEM, "out of memory");
-	if (parse_authorization(authz, a, &why) < 0) {
-		error = refuse(out, err, F_INCOMPLETE, why, "malformed Authorization header");
-		goto done;
-	}
+	*out_a = a;
+	if (parse_authorization(authz, a, &why) < 0)
+		return refuse(out, err, F_INCOMPLETE, why, "malformed Authorization header");
 	snprintf(out->access_key_id, sizeof(out->access_key_id), "%s", a->akid);
 	snprintf(out->region, sizeof(out->region), "%s", a->region);
 
 	if (req->header_count > MS_SIGV4_MAX_HEADERS || !req->method || !req->path ||
 	    strlen(req->path) > MS_SIGV4_MAX_TARGET ||
-	    (req->query && strlen(req->query) > MS_SIGV4_MAX_TARGET)) {
-		error = refuse(out, err, F_INCOMPLETE, NULL, "request beyond the verifier's limits");
-		goto done;
-	}
+	    (req->query && strlen(req->query) > MS_SIGV4_MAX_TARGET))
+		return refuse(out, err, F_INCOMPLETE, NULL, "request beyond the verifier's limits");
+	return 0;
+}
 
-	/* The request time. */
-	date_header = "x-amz-date";
+/*
+ * The request time from X-Amz-Date or Date, which must be signed with
+ * Host: *t, amz_date (its ISO-8601 basic form) and *date_header (the
+ * header's lowercase name, static).
+ */
+static int request_time(const ms_sigv4_request *req, const auth *a, time_t *t,
+			char amz_date[17], const char **date_header, ms_sigv4_result *out,
+			ms_error *err)
+{
+	const char *date_value;
+	char msg[256];
+	int r;
+
+	*date_header = "x-amz-date";
 	r = find_header(req, "x-amz-date", &date_value);
 	if (r == 0) {
-		date_header = "date";
+		*date_header = "date";
 		r = find_header(req, "date", &date_value);
 	}
-	if (r == 0) {
-		error = refuse(out, err, F_INCOMPLETE,
-			       "Authorization header requires existence of either a 'X-Amz-Date' or "
-			       "a 'Date' header.",
-			       "no date header");
-		goto done;
-	}
+	if (r == 0)
+		return refuse(out, err, F_INCOMPLETE,
+			      "Authorization header requires existence of either a 'X-Amz-Date' or "
+			      "a 'Date' header.",
+			      "no date header");
 	if (r == 1 && trimmed_len(date_value) < sizeof(msg)) {
 		memcpy(msg, date_value, trimmed_len(date_value));
 		msg[trimmed_len(date_value)] = '\0';
 	} else {
 		msg[0] = '\0';
 	}
-	if (r < 0 || (strcmp(date_header, "date") == 0 ? parse_http_date(msg, &t)
-						       : ms_sigv4_parse_amz_date(msg, &t, NULL)) < 0) {
-		error = refuse(out, err, F_INCOMPLETE,
-			       "Date must be in ISO-8601 'basic format'. Got a malformed or repeated "
-			       "date header.",
-			       "bad date header");
-		goto done;
-	}
-	format_amz_date(t, amz_date);
+	if (r < 0 || (strcmp(*date_header, "date") == 0 ? parse_http_date(msg, t)
+							: ms_sigv4_parse_amz_date(msg, t, NULL)) < 0)
+		return refuse(out, err, F_INCOMPLETE,
+			      "Date must be in ISO-8601 'basic format'. Got a malformed or repeated "
+			      "date header.",
+			      "bad date header");
+	format_amz_date(*t, amz_date);
 	snprintf(out->date, sizeof(out->date), "%s", amz_date);
 
-	if (!signs(a, "host")) {
-		error = refuse(out, err, F_INCOMPLETE,
-			       "'Host' must be a 'SignedHeader' in the AWS Authorization.",
-			       "host not signed");
-		goto done;
-	}
-	if (!signs(a, date_header)) {
+	if (!signs(a, "host"))
+		return refuse(out, err, F_INCOMPLETE,
+			      "'Host' must be a 'SignedHeader' in the AWS Authorization.",
+			      "host not signed");
+	if (!signs(a, *date_header)) {
 		snprintf(msg, sizeof(msg), "'%s' must be a 'SignedHeader' in the AWS Authorization.",
-			 strcmp(date_header, "date") == 0 ? "Date" : "X-Amz-Date");
-		error = refuse(out, err, F_INCOMPLETE, msg, "date header not signed");
-		goto done;
+			 strcmp(*date_header, "date") == 0 ? "Date" : "X-Amz-Date");
+		return refuse(out, err, F_INCOMPLETE, msg, "date header not signed");
 	}
+	return 0;
+}
 
-	/* The credential scope. */
+/* The credential scope: the request's day, this service, this region (NULL: any). */
+static int check_scope(const auth *a, const char *amz_date, const char *date_header,
+		       const char *service, const char *region, ms_sigv4_result *out,
+		       ms_error *err)
+{
+	char msg[256];
+
 	if (strncmp(a->date, amz_date, 8) != 0) {
 		snprintf(msg, sizeof(msg),
 			 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
 			 "of date from HTTP: '%s' != '%.8s', from '%s'.",
 			 a->date, amz_date, date_header);
-		error = refuse(out, err, F_INVALID, msg, "credential scope date is not the request's");
-		goto done;
+		return refuse(out, err, F_INVALID, msg, "credential scope date is not the request's");
 	}
 	if (strcmp(a->service, service) != 0) {
 		snprintf(msg, sizeof(msg), "Credential should be scoped to correct service: '%s'.",
 			 service);
-		error = refuse(out, err, F_INVALID, msg, "credential scoped to another service");
-		goto done;
+		return refuse(out, err, F_INVALID, msg, "credential scoped to another service");
 	}
-	if (region && strcmp(a->region, region) != 0) {
-		error = refuse(out, err, F_INVALID, "Credential should be scoped to a valid region.",
-			       "credential scoped to another region");
-		goto done;
-	}
+	if (region && strcmp(a->region, region) != 0)
+		return refuse(out, err, F_INVALID, "Credential should be scoped to a valid region.",
+			      "credential scoped to another region");
+	return 0;
+}
 
-	/* The clock. */
-	if (t < now - MS_SIGV4_SKEW || t > now + MS_SIGV4_SKEW) {
-		char bound[17], server[17];
+/* The clock: the request time within MS_SIGV4_SKEW of now. */
+static int check_clock(time_t t, time_t now, const char *amz_date, ms_sigv4_result *out,
+		       ms_error *err)
+{
+	char bound[17], server[17], msg[256];
 
-		format_amz_date(now, server);
-		if (t < now) {
-			format_amz_date(now - MS_SIGV4_SKEW, bound);
-			snprintf(msg, sizeof(msg),
-				 "Signature expired: %s is now earlier than %s (%s - 15 min.)",
-				 amz_date, bound, server);
-		} else {
-			format_amz_date(now + MS_SIGV4_SKEW, bound);
-			snprintf(msg, sizeof(msg),
-				 "Signature not yet current: %s is still later than %s (%s + 15 min.)",
-				 amz_date, bound, server);
-		}
-		error = refuse(out, err, F_INVALID, msg, "request time outside the allowed skew");
-		goto done;
+	if (t >= now - MS_SIGV4_SKEW && t <= now + MS_SIGV4_SKEW)
+		return 0;
+	format_amz_date(now, server);
+	if (t < now) {
+		format_amz_date(now - MS_SIGV4_SKEW, bound);
+		snprintf(msg, sizeof(msg),
+			 "Signature expired: %s is now earlier than %s (%s - 15 min.)",
+			 amz_date, bound, server);
+	} else {
+		format_amz_date(now + MS_SIGV4_SKEW, bound);
+		snprintf(msg, sizeof(msg),
+			 "Signature not yet current: %s is still later than %s (%s + 15 min.)",
+			 amz_date, bound, server);
 	}
+	return refuse(out, err, F_INVALID, msg, "request time outside the allowed skew");
+}
 
-	/* The key, and its session token. */
-	r = lookup(a->akid, &key, ctx, &lerr);
-	if (r == MS_ENOTFOUND) {
-		error = refuse(out, err, F_UNRECOGNIZED, NULL, "unknown access key");
-		goto done;
-	}
+/* The key the request names, into *key, and its session token checked. */
+static int find_key(const ms_sigv4_request *req, const auth *a, ms_sigv4_lookup lookup,
+		    void *ctx, ms_sigv4_key *key, ms_sigv4_result *out, ms_error *err)
+{
+	const char *token;
+	ms_error lerr;
+	int r;
+
+	ms_error_clear(&lerr);
+	r = lookup(a->akid, key, ctx, &lerr);
+	if (r == MS_ENOTFOUND)
+		return refuse(out, err, F_UNRECOGNIZED, NULL, "unknown access key");
 	if (r < 0) {
 		out->aws_type = faults[F_INTERNAL].type;
 		out->http_status = faults[F_INTERNAL].status;
 		if (err)
 			*err = lerr;
-		error = r;
-		goto done;
+		return r;
 	}
-	if (!key.secret) {
-		error = refuse(out, err, F_UNRECOGNIZED, NULL, "access key without a secret");
-		goto done;
-	}
+	if (!key->secret)
+		return refuse(out, err, F_UNRECOGNIZED, NULL, "access key without a secret");
 	r = find_header(req, "x-amz-security-token", &token);
-	if (r < 0 || (key.session_token && (r == 0 || !secret_equal(token, key.session_token))) ||
-	    (!key.session_token && r == 1)) {
-		error = refuse(out, err, F_UNRECOGNIZED, NULL,
-			       key.session_token ? "session token missing or wrong"
+	if (r < 0 || (key->session_token && (r == 0 || !secret_equal(token, key->session_token))) ||
+	    (!key->session_token && r == 1))
+		return refuse(out, err, F_UNRECOGNIZED, NULL,
+			      key->session_token ? "session token missing or wrong"
 						 : "session token sent for a long-term key");
-		goto done;
-	}
+	return 0;
+}
 
-	/* The payload. */
-	if (sha256_hex(req->body, req->body_len, body_hash) < 0) {
-		error = internal(out, err, MS_ERROR, "SHA-256 failed");
-		goto done;
-	}
+/* The payload's SHA-256 into body_hash, and x-amz-content-sha256 (when sent) matching it. */
+static int check_payload(const ms_sigv4_request *req, char body_hash[65], ms_sigv4_result *out,
+			 ms_error *err)
+{
+	const char *token;
+	int r;
+
+	if (sha256_hex(req->body, req->body_len, body_hash) < 0)
+		return internal(out, err, MS_ERROR, "SHA-256 failed");
 	r = find_header(req, "x-amz-content-sha256", &token);
-	if (r < 0 || (r == 1 && (trimmed_len(token) != 64 || strncasecmp(token, body_hash, 64) != 0))) {
-		error = refuse(out, err, F_INVALID,
-			       "The provided 'x-amz-content-sha256' header does not match what was "
-			       "computed.",
-			       "x-amz-content-sha256 is not the body's");
-		goto done;
-	}
+	if (r < 0 || (r == 1 && (trimmed_len(token) != 64 || strncasecmp(token, body_hash, 64) != 0)))
+		return refuse(out, err, F_INVALID,
+			      "The provided 'x-amz-content-sha256' header does not match what was "
+			      "computed.",
+			      "x-amz-content-sha256 is not the body's");
+	return 0;
+}
 
-	/* The canonical request. */
-	if ((error = ms_buf_printf(&canon, "%s\n", req->method)) == 0 &&
-	    (error = add_canonical_uri(&canon, req->path)) == 0 &&
-	    (error = ms_buf_addc(&canon, '\n')) == 0 &&
-	    (error = add_canonical_query(&canon, req->query)) == 0 &&
-	    (error = ms_buf_addc(&canon, '\n')) == 0)
-		error = add_canonical_headers(&canon, req, a);
-	if (error == 1) {
-		error = refuse(out, err, F_INVALID, NULL, "a signed header is absent");
-		goto done;
-	}
+/* The canonical request into canon. */
+static int canonical_request(const ms_sigv4_request *req, const auth *a, const char *body_hash,
+			     ms_buf *canon, ms_sigv4_result *out, ms_error *err)
+{
+	int error;
+
+	if ((error = ms_buf_printf(canon, "%s\n", req->method)) == 0 &&
+	    (error = add_canonical_uri(canon, req->path)) == 0 &&
+	    (error = ms_buf_addc(canon, '\n')) == 0 &&
+	    (error = add_canonical_query(canon, req->query)) == 0 &&
+	    (error = ms_buf_addc(canon, '\n')) == 0)
+		error = add_canonical_headers(canon, req, a);
+	if (error == 1)
+		return refuse(out, err, F_INVALID, NULL, "a signed header is absent");
 	if (error == 0)
-		error = ms_buf_printf(&canon, "\n%s\n%s", a->signed_headers, body_hash);
-	if (error == MS_ETOOBIG) {
-		error = refuse(out, err, F_INCOMPLETE, NULL, "canonical request beyond the limit");
-		goto done;
-	}
-	if (error < 0) {
-		error = internal(out, err, error, "building the canonical request failed");
-		goto done;
-	}
+		error = ms_buf_printf(canon, "\n%s\n%s", a->signed_headers, body_hash);
+	if (error == MS_ETOOBIG)
+		return refuse(out, err, F_INCOMPLETE, NULL, "canonical request beyond the limit");
+	if (error < 0)
+		return internal(out, err, error, "building the canonical request failed");
+	return 0;
+}
 
-	/* The string to sign and the signature. */
-	if (sha256_hex(canon.ptr, canon.len, canon_hash) < 0 ||
+/*
+ * The string to sign of canon and the signature the secret gives it, as
+ * lowercase hex into expected; the derived keys are wiped.
+ */
+static int signature(const auth *a, const char *secret, const char *amz_date,
+		     const ms_buf *canon, char expected[65], ms_sigv4_result *out, ms_error *err)
+{
+	ms_buf sts = MS_BUF_INIT(1024);
+	char canon_hash[65];
+	unsigned char k1[32], k2[32];
+	size_t slen = 0;
+	char *kseed = NULL;
+	int error = 0;
+
+	if (sha256_hex(canon->ptr, canon->len, canon_hash) < 0 ||
 	    ms_buf_printf(&sts, ALGORITHM "\n%s\n%s/%s/%s/" TERMINATOR "\n%s", amz_date, a->date,
 			  a->region, a->service, canon_hash) < 0) {
 		error = internal(out, err, MS_ERROR, "building the string to sign failed");
 		goto done;
 	}
-	slen = strlen(key.secret);
+	slen = strlen(secret);
 	if (!(kseed = malloc(slen + 5))) {
 		error = internal(out, err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
 	memcpy(kseed, "AWS4", 4);
-	memcpy(kseed + 4, key.secret, slen + 1);
+	memcpy(kseed + 4, secret, slen + 1);
 	if (hmac(kseed, slen + 4, a->date, k1) < 0 || hmac(k1, 32, a->region, k2) < 0 ||
 	    hmac(k2, 32, a->service, k1) < 0 || hmac(k1, 32, TERMINATOR, k2) < 0 ||
 	    hmac(k2, 32, ms_buf_cstr(&sts), k1) < 0) {
@@ -791,6 +837,41 @@ int ms_sigv4_verify(const ms_sigv4_request *req, const char *service, const char
 		goto done;
 	}
 	hex(k1, 32, expected);
+done:
+	if (kseed) {
+		OPENSSL_cleanse(kseed, slen + 4);
+		free(kseed);
+	}
+	OPENSSL_cleanse(k1, sizeof(k1));
+	OPENSSL_cleanse(k2, sizeof(k2));
+	ms_buf_free(&sts);
+	return error;
+}
+
+int ms_sigv4_verify(const ms_sigv4_request *req, const char *service, const char *region,
+		    time_t now, ms_sigv4_lookup lookup, void *ctx, ms_sigv4_result *out,
+		    ms_error *err)
+{
+	auth *a = NULL;
+	ms_buf canon = MS_BUF_INIT(MS_SIGV4_MAX_CANONICAL);
+	const char *date_header;
+	char amz_date[17], body_hash[65], expected[65];
+	ms_sigv4_key key = { NULL, NULL, NULL };
+	time_t t;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	out->http_status = 200;
+	memset(expected, 0, sizeof(expected));
+	if ((error = read_authorization(req, &a, out, err)) < 0 ||
+	    (error = request_time(req, a, &t, amz_date, &date_header, out, err)) < 0 ||
+	    (error = check_scope(a, amz_date, date_header, service, region, out, err)) < 0 ||
+	    (error = check_clock(t, now, amz_date, out, err)) < 0 ||
+	    (error = find_key(req, a, lookup, ctx, &key, out, err)) < 0 ||
+	    (error = check_payload(req, body_hash, out, err)) < 0 ||
+	    (error = canonical_request(req, a, body_hash, &canon, out, err)) < 0 ||
+	    (error = signature(a, key.secret, amz_date, &canon, expected, out, err)) < 0)
+		goto done;
 	if (CRYPTO_memcmp(expected, a->signature, 64) != 0) {
 		error = refuse(out, err, F_INVALID, NULL, "signature mismatch");
 		goto done;
@@ -800,15 +881,8 @@ int ms_sigv4_verify(const ms_sigv4_request *req, const char *service, const char
 	out->http_status = 200;
 
 done:
-	if (kseed) {
-		OPENSSL_cleanse(kseed, slen + 4);
-		free(kseed);
-	}
-	OPENSSL_cleanse(k1, sizeof(k1));
-	OPENSSL_cleanse(k2, sizeof(k2));
 	OPENSSL_cleanse(expected, sizeof(expected));
 	ms_buf_free(&canon);
-	ms_buf_free(&sts);
 	free(a);
 	return error;
 }

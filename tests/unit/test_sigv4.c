@@ -180,188 +180,245 @@ static void expect_auth_refused(const char *raw, size_t len, const char *authz, 
 	ms_raw_request_free(&r);
 }
 
+/* A capture under test: its text, request time, key and Authorization parts. */
+typedef struct capture {
+	const char *raw;
+	size_t len;
+	const char *token; /* the session token it was signed with, or NULL */
+	time_t t;
+	keyring k;
+	char cred[256], sh[1024], sig[128];
+} capture;
+
+/* Valid now and at the edges of the allowed skew; refused 16 minutes either way. */
+static void check_clock(capture *c, ms_raw_request *r)
+{
+	ms_sigv4_result out;
+	ms_error err;
+	time_t t = c->t;
+
+	expect_valid(r, t, &c->k);
+	expect_valid(r, t + 14 * 60, &c->k);
+	expect_valid(r, t - 14 * 60, &c->k);
+	expect_valid(r, t + 15 * 60, &c->k);
+	assert_int_equal(verify(r, "glue", NULL, t, &c->k, &out, &err), 0);
+	assert_string_equal(out.region, "us-east-1");
+
+	expect_refused(r, t + 16 * 60, &c->k, "InvalidSignatureException", 400, NULL);
+	assert_int_equal(verify(r, "glue", NULL, t + 16 * 60, &c->k, &out, &err), MS_EREFUSED);
+	assert_true(strncmp(err.message, "Signature expired: ", 19) == 0);
+	assert_non_null(strstr(err.message, " - 15 min.)"));
+	assert_int_equal(verify(r, "glue", NULL, t - 16 * 60, &c->k, &out, &err), MS_EREFUSED);
+	assert_true(strncmp(err.message, "Signature not yet current: ", 27) == 0);
+}
+
+/* Keys (unknown, wrong secret, a failing lookup), then region and service. */
+static void check_keys(capture *c, ms_raw_request *r)
+{
+	ms_sigv4_result out;
+	ms_error err;
+	keyring other;
+	time_t t = c->t;
+
+	other = c->k;
+	other.unknown = 1;
+	expect_refused(r, t, &other, "UnrecognizedClientException", 400, UNRECOGNIZED_MSG);
+	other = c->k;
+	other.secret = "not-the-secret";
+	expect_refused(r, t, &other, "InvalidSignatureException", 400, INVALID_MSG);
+	/* What was computed shows nowhere. */
+	assert_int_equal(verify(r, "glue", NULL, t, &other, &out, &err), MS_EREFUSED);
+	assert_null(strstr(err.message, "AWS4-HMAC-SHA256"));
+	assert_null(strstr(err.detail, "AWS4-HMAC-SHA256"));
+	other = c->k;
+	other.broken = 1;
+	assert_int_equal(verify(r, "glue", NULL, t, &other, &out, &err), MS_EIO);
+	assert_string_equal(out.aws_type, "InternalFailure");
+	assert_int_equal(out.http_status, 500);
+
+	assert_int_equal(verify(r, "glue", "eu-west-1", t, &c->k, &out, &err), MS_EREFUSED);
+	assert_string_equal(out.aws_type, "InvalidSignatureException");
+	assert_int_equal(verify(r, "athena", NULL, t, &c->k, &out, &err), MS_EREFUSED);
+	assert_string_equal(out.aws_type, "InvalidSignatureException");
+	assert_string_equal(err.message, "Credential should be scoped to correct service: 'athena'.");
+}
+
+/* Session token: required and missing or wrong, or sent for a long-term key. */
+static void check_session_token(capture *c, ms_raw_request *r)
+{
+	keyring other;
+	int i;
+
+	other = c->k;
+	other.token = c->token ? NULL : "a-token-the-request-lacks";
+	expect_refused(r, c->t, &other, "UnrecognizedClientException", 400, UNRECOGNIZED_MSG);
+	if (c->token) {
+		other = c->k;
+		other.token = TOKEN "x";
+		expect_refused(r, c->t, &other, "UnrecognizedClientException", 400,
+			       UNRECOGNIZED_MSG);
+		i = ms_raw_request_find(r, "x-amz-security-token");
+		assert_true(i >= 0);
+		r->headers[i].name = "x-amz-security-tokem";
+		expect_refused(r, c->t, &c->k, "UnrecognizedClientException", 400, UNRECOGNIZED_MSG);
+		r->headers[i].name = "X-Amz-Security-Token";
+	}
+}
+
+/* A signed header changed after signing or dropped; an unsigned one may change. */
+static void check_signed_headers(capture *c)
+{
+	ms_raw_request r;
+	int i;
+
+	parse(&r, c->raw, c->len);
+	i = ms_raw_request_find(&r, "x-amz-target");
+	assert_true(i >= 0);
+	assert_non_null(strstr(c->sh, "x-amz-target"));
+	r.headers[i].value = " AWSGlue.DeleteTable";
+	expect_refused(&r, c->t, &c->k, "InvalidSignatureException", 400, INVALID_MSG);
+	r.headers[i].value = "   AWSGlue.GetTable  ";
+	expect_valid(&r, c->t, &c->k); /* the same value once trimmed */
+	i = ms_raw_request_find(&r, "user-agent");
+	if (i >= 0 && !strstr(c->sh, "user-agent")) {
+		r.headers[i].value = "something else";
+		expect_valid(&r, c->t, &c->k);
+	}
+	/* A signed header dropped. */
+	i = ms_raw_request_find(&r, "x-amz-target");
+	r.headers[i].name = "x-amz-targex";
+	expect_refused(&r, c->t, &c->k, "InvalidSignatureException", 400, INVALID_MSG);
+	ms_raw_request_free(&r);
+}
+
+/* The body: changed, or a payload hash header that is not the body's. */
+static void check_body(capture *c)
+{
+	ms_raw_request r;
+
+	parse(&r, c->raw, c->len);
+	assert_true(r.req.body_len > 2);
+	r.req.body_len--;
+	expect_refused(&r, c->t, &c->k, "InvalidSignatureException", 400, INVALID_MSG);
+	r.req.body_len++;
+	r.headers[r.req.header_count].name = "X-Amz-Content-Sha256";
+	r.headers[r.req.header_count].value =
+		"0000000000000000000000000000000000000000000000000000000000000000";
+	r.req.header_count++;
+	expect_refused(&r, c->t, &c->k, "InvalidSignatureException", 400, NULL);
+	ms_raw_request_free(&r);
+}
+
+/* Each part of a valid Authorization header changed in turn; day: "/YYYYMMDD/". */
+static void check_auth_parts(capture *c, const char *day)
+{
+	static const struct {
+		int part; /* 0 Credential, 1 SignedHeaders, 2 Signature */
+		const char *from, *to, *type, *message;
+	} cases[] = {
+		/* The scope: four parts, another terminator, a bad region. */
+		{ 0, "/aws4_request", "", "IncompleteSignatureException", NULL },
+		{ 0, "/aws4_request", "/aws4_requesx", "IncompleteSignatureException", NULL },
+		{ 0, "/us-east-1/", "/us east/", "IncompleteSignatureException", NULL },
+		/* Another service or another day in the scope. */
+		{ 0, "/glue/", "/s3/", "InvalidSignatureException",
+		  "Credential should be scoped to correct service: 'glue'." },
+		{ 0, "@DAY@", "/19990101/", "InvalidSignatureException", NULL },
+		/* host not signed; SignedHeaders unsorted. */
+		{ 1, "host;", "", "IncompleteSignatureException",
+		  "'Host' must be a 'SignedHeader' in the AWS Authorization." },
+		{ 1, "host;x-amz-date", "x-amz-date;host", "IncompleteSignatureException", NULL },
+		/* The signature: one digit short, one digit changed. */
+		{ 2, "@LAST@", "", "IncompleteSignatureException", NULL },
+		{ 2, "@LAST@", "@OTHER@", "InvalidSignatureException", INVALID_MSG },
+	};
+	const char *sig = c->sig;
+	char authz[2048];
+
+	for (size_t n = 0; n < sizeof(cases) / sizeof(cases[0]); n++) {
+		char *parts[3] = { c->cred, c->sh, c->sig };
+		char last[2] = { sig[strlen(sig) - 1], '\0' };
+		char other[2] = { last[0] == '0' ? '1' : '0', '\0' };
+		const char *from = cases[n].from, *to = cases[n].to;
+
+		if (strcmp(from, "@DAY@") == 0)
+			from = day;
+		if (strcmp(from, "@LAST@") == 0) {
+			/* The signature's last digit. */
+			parts[2] = malloc(strlen(sig) + 1);
+			assert_non_null(parts[2]);
+			snprintf(parts[2], strlen(sig) + 1, "%.*s%s", (int)strlen(sig) - 1, sig,
+				 strcmp(to, "@OTHER@") == 0 ? other : "");
+		} else {
+			parts[cases[n].part] = replace(parts[cases[n].part], from, to);
+		}
+		snprintf(authz, sizeof(authz),
+			 "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s", parts[0],
+			 parts[1], parts[2]);
+		expect_auth_refused(c->raw, c->len, authz, c->t, &c->k, cases[n].type,
+				    cases[n].message);
+		free(parts[cases[n].part]);
+	}
+}
+
+/* No Authorization header, malformed ones, and each part of a valid one changed. */
+static void check_authorization(capture *c)
+{
+	ms_raw_request r;
+	char authz[2048], day[16];
+	int i;
+
+	parse(&r, c->raw, c->len);
+	i = ms_raw_request_find(&r, "authorization");
+	r.headers[i].name = "x-not-authorization";
+	expect_refused(&r, c->t, &c->k, "MissingAuthenticationTokenException", 403,
+		       "Missing Authentication Token");
+
+	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, Signature=%s", c->cred,
+		 c->sig);
+	expect_auth_refused(c->raw, c->len, authz, c->t, &c->k, "IncompleteSignatureException",
+			    "Authorization header requires 'SignedHeaders' parameter.");
+	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 SignedHeaders=%s, Signature=%s", c->sh,
+		 c->sig);
+	expect_auth_refused(c->raw, c->len, authz, c->t, &c->k, "IncompleteSignatureException",
+			    "Authorization header requires 'Credential' parameter.");
+	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA1 Credential=%s, SignedHeaders=%s, Signature=%s",
+		 c->cred, c->sh, c->sig);
+	expect_auth_refused(c->raw, c->len, authz, c->t, &c->k, "IncompleteSignatureException",
+			    NULL);
+
+	snprintf(day, sizeof(day), "/%.8s/", header(&r, "x-amz-date"));
+	check_auth_parts(c, day);
+	ms_raw_request_free(&r);
+}
+
 /*
  * Everything a capture must pass and fail.  token: the session token it
  * was signed with, or NULL.
  */
 static void check_capture(const char *raw, size_t len, const char *token)
 {
+	capture c = { raw, len, token, 0, { AKID, SECRET, token, 0, 0, 0 }, "", "", "" };
 	ms_raw_request r;
-	keyring k = { AKID, SECRET, token, 0, 0, 0 };
-	keyring other;
-	ms_sigv4_result out;
-	ms_error err;
-	char cred[256], sh[1024], sig[128], authz[2048], day[16];
 	const char *orig;
-	time_t t;
-	int i;
 
 	parse(&r, raw, len);
-	t = request_time(&r);
+	c.t = request_time(&r);
 	orig = header(&r, "authorization");
 	assert_non_null(orig);
-	auth_part(orig, "Credential=", cred, sizeof(cred));
-	auth_part(orig, "SignedHeaders=", sh, sizeof(sh));
-	auth_part(orig, "Signature=", sig, sizeof(sig));
-	assert_non_null(strstr(sh, "host"));
+	auth_part(orig, "Credential=", c.cred, sizeof(c.cred));
+	auth_part(orig, "SignedHeaders=", c.sh, sizeof(c.sh));
+	auth_part(orig, "Signature=", c.sig, sizeof(c.sig));
+	assert_non_null(strstr(c.sh, "host"));
 
-	/* Valid: now, and at the edges of the allowed skew. */
-	expect_valid(&r, t, &k);
-	expect_valid(&r, t + 14 * 60, &k);
-	expect_valid(&r, t - 14 * 60, &k);
-	expect_valid(&r, t + 15 * 60, &k);
-	assert_int_equal(verify(&r, "glue", NULL, t, &k, &out, &err), 0);
-	assert_string_equal(out.region, "us-east-1");
-
-	/* The clock: 16 minutes either way. */
-	expect_refused(&r, t + 16 * 60, &k, "InvalidSignatureException", 400, NULL);
-	assert_int_equal(verify(&r, "glue", NULL, t + 16 * 60, &k, &out, &err), MS_EREFUSED);
-	assert_true(strncmp(err.message, "Signature expired: ", 19) == 0);
-	assert_non_null(strstr(err.message, " - 15 min.)"));
-	assert_int_equal(verify(&r, "glue", NULL, t - 16 * 60, &k, &out, &err), MS_EREFUSED);
-	assert_true(strncmp(err.message, "Signature not yet current: ", 27) == 0);
-
-	/* Keys: unknown, wrong secret, a failing lookup. */
-	other = k;
-	other.unknown = 1;
-	expect_refused(&r, t, &other, "UnrecognizedClientException", 400, UNRECOGNIZED_MSG);
-	other = k;
-	other.secret = "not-the-secret";
-	expect_refused(&r, t, &other, "InvalidSignatureException", 400, INVALID_MSG);
-	/* What was computed shows nowhere. */
-	assert_int_equal(verify(&r, "glue", NULL, t, &other, &out, &err), MS_EREFUSED);
-	assert_null(strstr(err.message, "AWS4-HMAC-SHA256"));
-	assert_null(strstr(err.detail, "AWS4-HMAC-SHA256"));
-	other = k;
-	other.broken = 1;
-	assert_int_equal(verify(&r, "glue", NULL, t, &other, &out, &err), MS_EIO);
-	assert_string_equal(out.aws_type, "InternalFailure");
-	assert_int_equal(out.http_status, 500);
-
-	/* Region and service. */
-	assert_int_equal(verify(&r, "glue", "eu-west-1", t, &k, &out, &err), MS_EREFUSED);
-	assert_string_equal(out.aws_type, "InvalidSignatureException");
-	assert_int_equal(verify(&r, "athena", NULL, t, &k, &out, &err), MS_EREFUSED);
-	assert_string_equal(out.aws_type, "InvalidSignatureException");
-	assert_string_equal(err.message, "Credential should be scoped to correct service: 'athena'.");
-
-	/* Session token: required and missing or wrong, or sent for a long-term key. */
-	other = k;
-	other.token = token ? NULL : "a-token-the-request-lacks";
-	expect_refused(&r, t, &other, "UnrecognizedClientException", 400, UNRECOGNIZED_MSG);
-	if (token) {
-		other = k;
-		other.token = TOKEN "x";
-		expect_refused(&r, t, &other, "UnrecognizedClientException", 400, UNRECOGNIZED_MSG);
-		i = ms_raw_request_find(&r, "x-amz-security-token");
-		assert_true(i >= 0);
-		r.headers[i].name = "x-amz-security-tokem";
-		expect_refused(&r, t, &k, "UnrecognizedClientException", 400, UNRECOGNIZED_MSG);
-		r.headers[i].name = "X-Amz-Security-Token";
-	}
+	check_clock(&c, &r);
+	check_keys(&c, &r);
+	check_session_token(&c, &r);
 	ms_raw_request_free(&r);
 
-	/* A signed header changed after signing; an unsigned one may change. */
-	parse(&r, raw, len);
-	i = ms_raw_request_find(&r, "x-amz-target");
-	assert_true(i >= 0);
-	assert_non_null(strstr(sh, "x-amz-target"));
-	r.headers[i].value = " AWSGlue.DeleteTable";
-	expect_refused(&r, t, &k, "InvalidSignatureException", 400, INVALID_MSG);
-	r.headers[i].value = "   AWSGlue.GetTable  ";
-	expect_valid(&r, t, &k); /* the same value once trimmed */
-	i = ms_raw_request_find(&r, "user-agent");
-	if (i >= 0 && !strstr(sh, "user-agent")) {
-		r.headers[i].value = "something else";
-		expect_valid(&r, t, &k);
-	}
-	/* A signed header dropped. */
-	i = ms_raw_request_find(&r, "x-amz-target");
-	r.headers[i].name = "x-amz-targex";
-	expect_refused(&r, t, &k, "InvalidSignatureException", 400, INVALID_MSG);
-	ms_raw_request_free(&r);
-
-	/* The body: changed, or a payload hash header that is not the body's. */
-	parse(&r, raw, len);
-	assert_true(r.req.body_len > 2);
-	r.req.body_len--;
-	expect_refused(&r, t, &k, "InvalidSignatureException", 400, INVALID_MSG);
-	r.req.body_len++;
-	r.headers[r.req.header_count].name = "X-Amz-Content-Sha256";
-	r.headers[r.req.header_count].value =
-		"0000000000000000000000000000000000000000000000000000000000000000";
-	r.req.header_count++;
-	expect_refused(&r, t, &k, "InvalidSignatureException", 400, NULL);
-	ms_raw_request_free(&r);
-
-	/* No Authorization header at all. */
-	parse(&r, raw, len);
-	i = ms_raw_request_find(&r, "authorization");
-	r.headers[i].name = "x-not-authorization";
-	expect_refused(&r, t, &k, "MissingAuthenticationTokenException", 403,
-		       "Missing Authentication Token");
-
-	/* Malformed Authorization headers. */
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 Credential=%s, Signature=%s", cred, sig);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException",
-			    "Authorization header requires 'SignedHeaders' parameter.");
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA256 SignedHeaders=%s, Signature=%s", sh, sig);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException",
-			    "Authorization header requires 'Credential' parameter.");
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA1 Credential=%s, SignedHeaders=%s, Signature=%s",
-		 cred, sh, sig);
-	expect_auth_refused(raw, len, authz, t, &k, "IncompleteSignatureException", NULL);
-
-	/* Each part of a valid header changed in turn. */
-	snprintf(day, sizeof(day), "/%.8s/", header(&r, "x-amz-date"));
-	{
-		static const struct {
-			int part; /* 0 Credential, 1 SignedHeaders, 2 Signature */
-			const char *from, *to, *type, *message;
-		} cases[] = {
-			/* The scope: four parts, another terminator, a bad region. */
-			{ 0, "/aws4_request", "", "IncompleteSignatureException", NULL },
-			{ 0, "/aws4_request", "/aws4_requesx", "IncompleteSignatureException", NULL },
-			{ 0, "/us-east-1/", "/us east/", "IncompleteSignatureException", NULL },
-			/* Another service or another day in the scope. */
-			{ 0, "/glue/", "/s3/", "InvalidSignatureException",
-			  "Credential should be scoped to correct service: 'glue'." },
-			{ 0, "@DAY@", "/19990101/", "InvalidSignatureException", NULL },
-			/* host not signed; SignedHeaders unsorted. */
-			{ 1, "host;", "", "IncompleteSignatureException",
-			  "'Host' must be a 'SignedHeader' in the AWS Authorization." },
-			{ 1, "host;x-amz-date", "x-amz-date;host", "IncompleteSignatureException",
-			  NULL },
-			/* The signature: one digit short, one digit changed. */
-			{ 2, "@LAST@", "", "IncompleteSignatureException", NULL },
-			{ 2, "@LAST@", "@OTHER@", "InvalidSignatureException", INVALID_MSG },
-		};
-
-		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-			char *parts[3] = { cred, sh, sig };
-			char last[2] = { sig[strlen(sig) - 1], '\0' };
-			char other[2] = { last[0] == '0' ? '1' : '0', '\0' };
-			const char *from = cases[c].from, *to = cases[c].to;
-
-			if (strcmp(from, "@DAY@") == 0)
-				from = day;
-			if (strcmp(from, "@LAST@") == 0) {
-				/* The signature's last digit. */
-				parts[2] = malloc(strlen(sig) + 1);
-				assert_non_null(parts[2]);
-				snprintf(parts[2], strlen(sig) + 1, "%.*s%s", (int)strlen(sig) - 1,
-					 sig, strcmp(to, "@OTHER@") == 0 ? other : "");
-			} else {
-				parts[cases[c].part] = replace(parts[cases[c].part], from, to);
-			}
-			snprintf(authz, sizeof(authz),
-				 "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s",
-				 parts[0], parts[1], parts[2]);
-			expect_auth_refused(raw, len, authz, t, &k, cases[c].type, cases[c].message);
-			free(parts[cases[c].part]);
-		}
-	}
-	ms_raw_request_free(&r);
+	check_signed_headers(&c);
+	check_body(&c);
+	check_authorization(&c);
 }
 
 static void save_capture(const char *name, const char *raw, size_t len)

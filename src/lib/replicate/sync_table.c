@@ -1,0 +1,562 @@
+/*
+ * Phase 4 for one table: inside its transaction, the table re-checked and
+ * written, its partitions diffed against the target's by hash and written
+ * in batches, the missing ones deleted with mirror deletes, and the sync
+ * stamp set only when table and partitions match the source.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sync_internal.h"
+#include "util/strmap.h"
+
+typedef struct pdiff {
+	run *r;
+	table_plan *tp;
+	ms_strmap target;        /* vkey -> hash; mark = seen in source */
+	ms_entity **batch;
+	size_t nbatch;
+	ms_counts local;         /* partition counts, merged when the table commits */
+	size_t matched;          /* target partitions the source also has */
+	size_t kept;             /* target partitions left different from the source */
+	int failed;
+	ms_error ferr;
+} pdiff;
+
+/* What collect_target learnt about a target partition's owner (strmap tag). */
+enum { OWNER_UNKNOWN = 0, OWNER_OURS, OWNER_NONE, OWNER_OTHER };
+
+static int collect_target(ms_entity *e, void *ctx, ms_error *err)
+{
+	pdiff *d = ctx;
+	ms_strmap_entry *ent;
+	int rc;
+
+	rc = ms_strmap_put(&d->target, e->vkey, &ent);
+	if (rc >= 0) {
+		memcpy(ent->value, e->hash, MS_HASH_LEN);
+		/* A driver that scans whole documents tells ownership now, not per partition later. */
+		if (e->doc) {
+			const char *reason;
+			ent->tag = sync_owned(d->r, e, &reason) ? OWNER_OURS :
+				   strcmp(reason, "not a replica") == 0 ? OWNER_NONE : OWNER_OTHER;
+		}
+	}
+	ms_entity_free(e);
+	return rc < 0 ? ms_error_set(err, rc, "out of memory") : 0;
+}
+
+static void pevent(pdiff *d, ms_action a, const char *vkey, const char *reason)
+{
+	run *r = d->r;
+
+	sync_count_action(&d->local, a, 1);
+	if (a == MS_ACTION_DELETE)
+		r->deletes++;
+	if (a != MS_ACTION_UNCHANGED && r->o->on_change) {
+		ms_change_event ev = { a, MS_KIND_PARTITION, d->tp->mapped->database,
+				       d->tp->mapped->table, vkey, reason };
+		r->o->on_change(&ev, r->o->ctx);
+	}
+}
+
+/*
+ * A transactional target refused a batch with MS_EEXISTS: one of its
+ * partitions cannot stand beside another the target holds (a Hive
+ * Metastore names values '' and '__HIVE_DEFAULT_PARTITION__' alike), and
+ * the call wrote nothing.  Put the batch again one partition at a time: the
+ * refused ones fail alone, each reported with its values, and the table
+ * keeps the rest, without its sync stamp (d->kept), so that every run tells.
+ */
+static int put_one_by_one(pdiff *d, ms_error *err)
+{
+	run *r = d->r;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->nbatch; i++) {
+		ms_entity *e = d->batch[i];
+
+		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database, d->tp->mapped->table,
+					       &e, 1, err);
+		if (rc == 0)
+			continue;
+		if (rc != MS_EEXISTS)
+			return rc;
+		if (ms_strmap_get(&d->target, e->vkey))
+			d->local.updated--;
+		else
+			d->local.created--;
+		d->kept++;
+		sync_add_error(r, d->tp->mapped->database, d->tp->mapped->table, e->vkey, err->message);
+		pevent(d, MS_ACTION_FAIL, e->vkey, err->message);
+	}
+	return 0;
+}
+
+static int flush(pdiff *d, ms_error *err)
+{
+	run *r = d->r;
+	size_t i;
+	int rc = 0;
+
+	if (d->nbatch && r->apply && !d->failed) {
+		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database, d->tp->mapped->table,
+					       d->batch, d->nbatch, err);
+		if (rc == MS_EEXISTS && r->transactional)
+			rc = put_one_by_one(d, err);
+		if (rc < 0) {
+			d->failed = 1;
+			d->ferr = *err;
+		}
+	}
+	for (i = 0; i < d->nbatch; i++)
+		ms_entity_free(d->batch[i]);
+	d->nbatch = 0;
+	return r->transactional ? rc : 0;
+}
+
+/* Is the target partition with this key ours to change? */
+static int partition_owned(pdiff *d, const ms_strmap_entry *ent, const char *vkey,
+			   const char **reason, ms_error *err)
+{
+	run *r = d->r;
+	ms_entity *t = NULL;
+	int rc, ok;
+
+	*reason = NULL;
+	if (r->o->adopt || (ent && ent->tag == OWNER_OURS))
+		return 1;
+	if (ent && ent->tag != OWNER_UNKNOWN) {
+		*reason = ent->tag == OWNER_NONE ? "not a replica" : "replica of another source";
+		return 0;
+	}
+	rc = ms_catalog_get_partition(r->dst, d->tp->mapped->database, d->tp->mapped->table,
+				      vkey, &t, err);
+	if (rc == MS_ENOTSUPPORTED) {
+		*reason = NULL;
+		return 1;
+	}
+	if (rc < 0)
+		return rc;
+	ok = sync_owned(r, t, reason);
+	ms_entity_free(t);
+	return ok;
+}
+
+static int diff_source(ms_entity *e, void *ctx, ms_error *err)
+{
+	pdiff *d = ctx;
+	run *r = d->r;
+	ms_strmap_entry *t;
+	const char *reason;
+	int rc;
+
+	if ((rc = sync_map_entity(r, e, err)) < 0 ||
+	    (rc = sync_mark(r, e, d->tp->sdb, d->tp->st, err)) < 0) {
+		ms_entity_free(e);
+		return rc;
+	}
+	sync_progress(r, 1);
+	t = ms_strmap_get(&d->target, e->vkey);
+	if (t) {
+		t->mark = 1;
+		d->matched++;
+		if (memcmp(t->value, e->hash, MS_HASH_LEN) == 0) {
+			pevent(d, MS_ACTION_UNCHANGED, e->vkey, NULL);
+			ms_entity_free(e);
+			return 0;
+		}
+		rc = partition_owned(d, t, e->vkey, &reason, err);
+		if (rc <= 0) {
+			if (rc == 0) {
+				pevent(d, MS_ACTION_SKIP, e->vkey, reason);
+				d->kept++;
+			}
+			ms_entity_free(e);
+			return rc < 0 ? rc : 0;
+		}
+		pevent(d, MS_ACTION_UPDATE, e->vkey, NULL);
+	} else {
+		pevent(d, MS_ACTION_CREATE, e->vkey, NULL);
+	}
+	d->batch[d->nbatch++] = e;
+	if (d->nbatch == r->batch)
+		return flush(d, err);
+	return 0;
+}
+
+static int delete_missing(pdiff *d, ms_error *err)
+{
+	run *r = d->r;
+	const char **keys;
+	size_t i, n = 0;
+	const char *reason;
+	int rc = 0;
+
+	keys = malloc(r->batch * sizeof(char *));
+	if (!keys)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < d->target.nslots; i++) {
+		ms_strmap_entry *t = &d->target.slots[i];
+
+		if (!t->key || t->mark)
+			continue;
+		rc = partition_owned(d, t, t->key, &reason, err);
+		if (rc < 0)
+			break;
+		if (rc == 0) {
+			pevent(d, MS_ACTION_SKIP, t->key, reason);
+			rc = 0;
+			continue;
+		}
+		pevent(d, MS_ACTION_DELETE, t->key, NULL);
+		keys[n++] = t->key;
+		if (n == r->batch || i + 1 == d->target.nslots) {
+			if (r->apply && (rc = ms_catalog_delete_partitions(
+					     r->dst, d->tp->mapped->database, d->tp->mapped->table,
+					     keys, n, err)) < 0)
+				break;
+			n = 0;
+		}
+	}
+	if (rc >= 0 && n && r->apply)
+		rc = ms_catalog_delete_partitions(r->dst, d->tp->mapped->database,
+						  d->tp->mapped->table, keys, n, err);
+	free(keys);
+	return rc;
+}
+
+static void merge_counts(ms_counts *into, const ms_counts *c)
+{
+	into->created += c->created;
+	into->updated += c->updated;
+	into->unchanged += c->unchanged;
+	into->deleted += c->deleted;
+	into->skipped += c->skipped;
+	into->failed += c->failed;
+}
+
+/*
+ * Scan flags for a table's source partitions.  An export (copy) whose mapping
+ * changes no content and no name leaves every partition document as the
+ * source stores it: map_entity does not touch it and mark adds nothing.  A
+ * target with MS_CAP_RAW_INPUT (the snapshot writer) prints such documents
+ * from their stored text, so they need not be parsed.
+ */
+static unsigned int source_scan_flags(const run *r)
+{
+	if (r->o->copy && ms_mapping_is_identity_content(&r->map) &&
+	    (!r->map.db_prefix || !*r->map.db_prefix) &&
+	    (!r->map.table_prefix || !*r->map.table_prefix) && r->map.nrenames == 0 &&
+	    (ms_catalog_caps(r->dst) & MS_CAP_RAW_INPUT))
+		return MS_SCAN_RAW;
+	return 0;
+}
+
+/*
+ * Begin a table's transaction; while another writer holds the target (its
+ * busy timeout passed: MS_ECONFLICT), wait with exponential backoff and
+ * jitter and try again, up to about a minute in all.
+ */
+int sync_begin_retrying(run *r, ms_error *err)
+{
+	unsigned attempt;
+	int rc = 0;
+
+	for (attempt = 0; attempt < 6; attempt++) {
+		if ((rc = ms_catalog_begin(r->dst, err)) != MS_ECONFLICT)
+			return rc;
+		if (r->o->stop && *r->o->stop)
+			return rc;
+		{
+			long ms = (250L << attempt) + (long)(random() % 250);
+			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return rc;
+}
+
+/*
+ * Inside the table's transaction: lock the target table and read it again,
+ * so that what phase 1 decided on a plain read (create it, update it, or
+ * leave it alone: not ours) still holds when the write happens, whatever
+ * another writer did in between.  Updates tp.
+ */
+static int recheck_target(run *r, table_plan *tp, ms_error *err)
+{
+	ms_entity *t = NULL;
+	ms_error e2;
+	const char *reason;
+	int rc;
+
+	if ((rc = ms_catalog_lock(r->dst, tp->mapped->database, tp->mapped->table, err)) < 0)
+		return rc;
+	ms_error_clear(&e2);
+	rc = ms_catalog_get_table(r->dst, tp->mapped->database, tp->mapped->table, &t, &e2);
+	tp->target_exists = rc == 0;
+	if (rc == MS_ENOTFOUND)
+		return 0;
+	if (rc < 0) {
+		*err = e2;
+		return rc;
+	}
+	memcpy(tp->target_hash, t->hash, MS_HASH_LEN);
+	if (!sync_owned(r, t, &reason)) {
+		tp->skip = 1;
+		free(tp->skip_reason);
+		tp->skip_reason = strdup(reason);
+	} else {
+		tp->adopted = reason;
+	}
+	ms_entity_free(t);
+	return 0;
+}
+
+/* A table left alone: not ours, or it became someone else's meanwhile. */
+static void skip_table(run *r, table_plan *tp)
+{
+	sync_event(r, MS_ACTION_SKIP, MS_KIND_TABLE, tp->mapped->database, tp->mapped->table, NULL,
+	      tp->skip_reason);
+	if (tp->have_digest)
+		r->rep->partitions.skipped += (long long)tp->digest.count;
+}
+
+/*
+ * A table phase 4 need not write: its database failed, it is not ours, or
+ * the stamp says it is current.  Reports it and returns 1; else 0.
+ */
+static int table_settled(run *r, table_plan *tp)
+{
+	ms_entity *m = tp->mapped;
+	ms_error err;
+
+	if (tp->db_failed) {
+		ms_error_set(&err, MS_ERROR, "database '%s' could not be written", m->database);
+		sync_fail(r, MS_KIND_TABLE, m->database, m->table, NULL, &err);
+		return 1;
+	}
+	if (tp->skip) {
+		skip_table(r, tp);
+		return 1;
+	}
+	if (tp->up_to_date) {
+		sync_event(r, MS_ACTION_UNCHANGED, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
+		r->rep->partitions.unchanged += (long long)tp->digest.count;
+		sync_progress(r, tp->digest.count);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Set or clear the table's sync stamp before it is first written.  Without
+ * transactions the stamp goes on last, once every partition is in:
+ * *stamp_later says so.
+ */
+static int stamp_first(run *r, table_plan *tp, int *stamp_later, ms_error *err)
+{
+	*stamp_later = !r->transactional && !r->o->copy && tp->have_digest;
+	if (!r->o->copy && tp->have_digest && !*stamp_later)
+		return ms_entity_set_param(tp->mapped, MS_MARKER_SYNCED, tp->stamp, err);
+	return ms_entity_set_param(tp->mapped, MS_MARKER_SYNCED, NULL, err);
+}
+
+/*
+ * When applying: begin the table's transaction (*in_tx), lock and read the
+ * target table again and put the table; *ta becomes what the put does.
+ * Returns 0, 1 when the target table turned out not ours (rolled back and
+ * reported), or an error.
+ */
+static int write_table(run *r, table_plan *tp, ms_action *ta, int *in_tx, ms_error *err)
+{
+	ms_entity *m = tp->mapped;
+	int rc, retried = 0;
+
+	while (r->apply) {
+		if ((rc = sync_begin_retrying(r, err)) < 0)
+			return rc;
+		*in_tx = 1;
+		if (!r->o->copy && (rc = recheck_target(r, tp, err)) < 0)
+			return rc;
+		if (tp->skip) {
+			ms_catalog_rollback(r->dst, NULL);
+			skip_table(r, tp);
+			return 1;
+		}
+		*ta = !tp->target_exists ? MS_ACTION_CREATE :
+		      memcmp(tp->target_hash, m->hash, MS_HASH_LEN) || tp->adopted ?
+							      MS_ACTION_UPDATE :
+							      MS_ACTION_UNCHANGED;
+		rc = ms_catalog_put_table(r->dst, m, err);
+		/* created by another writer after the lock found nothing: look again, once */
+		if (rc == MS_ECONFLICT && !retried) {
+			ms_catalog_rollback(r->dst, NULL);
+			*in_tx = 0;
+			retried = 1;
+			continue;
+		}
+		return rc < 0 ? rc : 0;
+	}
+	return 0;
+}
+
+/*
+ * Read the target's partition keys and the source's partitions, write (or
+ * count) the differences in batches and, with mirror deletes, delete the
+ * target's partitions the source lacks.
+ */
+static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
+{
+	ms_entity *m = tp->mapped;
+	int rc;
+
+	if (tp->target_exists) {
+		rc = ms_catalog_scan_partitions(r->dst, m->database, m->table, MS_SCAN_KEYS_ONLY,
+						collect_target, d, err);
+		if (rc < 0 && rc != MS_ENOTFOUND)
+			return rc;
+	}
+	rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, source_scan_flags(r), diff_source,
+					d, err);
+	if (rc < 0 && rc != MS_ENOTFOUND)
+		return rc;
+	if ((rc = flush(d, err)) < 0)
+		return rc;
+	if (r->o->deletes == MS_DELETES_MIRROR && !r->o->copy && (rc = delete_missing(d, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * Partitions the target keeps against the source (deletes none, or not
+ * ours) mean the table is not in sync: no stamp, so the next run looks at
+ * its partitions again.  Clears a stamp already written, and *stamp_later.
+ */
+static int unstamp_kept(run *r, table_plan *tp, pdiff *d, int *stamp_later, ms_error *err)
+{
+	ms_entity *m = tp->mapped;
+	int rc;
+
+	d->kept += d->target.count - d->matched - (size_t)d->local.deleted;
+	if (d->kept && !r->o->copy && tp->have_digest) {
+		if (!*stamp_later && r->apply &&
+		    ((rc = ms_entity_set_param(m, MS_MARKER_SYNCED, NULL, err)) < 0 ||
+		     (rc = ms_catalog_put_table(r->dst, m, err)) < 0))
+			return rc;
+		*stamp_later = 0;
+	}
+	return 0;
+}
+
+/*
+ * A table that could not be written: rolled back and reported, everything
+ * it would have written counted as failed.  Returns rc with *fatal filled
+ * when the run must end (out of memory, a source failing its integrity,
+ * any failure of a copy), else 0.
+ */
+static int table_failed(run *r, table_plan *tp, pdiff *d, int rc, int in_tx, ms_error *err,
+			ms_error *fatal)
+{
+	ms_entity *m = tp->mapped;
+
+	if (in_tx)
+		ms_catalog_rollback(r->dst, NULL);
+	if (rc == MS_ENOMEM || rc == MS_EINTEGRITY) {
+		*fatal = *err;
+		return rc;
+	}
+	sync_fail(r, MS_KIND_TABLE, m->database, m->table, NULL, err);
+	d->local.failed += d->local.created + d->local.updated + d->local.deleted;
+	d->local.created = d->local.updated = d->local.deleted = 0;
+	merge_counts(&r->rep->partitions, &d->local);
+	if (r->o->copy) {
+		*fatal = *err;
+		return rc;
+	}
+	return 0;
+}
+
+int sync_table(run *r, table_plan *tp, ms_error *fatal)
+{
+	ms_entity *m = tp->mapped;
+	ms_action ta;
+	pdiff d;
+	ms_error err;
+	int rc = 0, in_tx = 0, stamp_later;
+
+	if (table_settled(r, tp))
+		return 0;
+	ta = !tp->target_exists ? MS_ACTION_CREATE :
+	     memcmp(tp->target_hash, m->hash, MS_HASH_LEN) ? MS_ACTION_UPDATE : MS_ACTION_UNCHANGED;
+
+	memset(&d, 0, sizeof(d));
+	d.r = r;
+	d.tp = tp;
+	ms_strmap_init(&d.target);
+	ms_error_clear(&err);
+	if (!(d.batch = calloc(r->batch, sizeof(ms_entity *)))) {
+		rc = ms_error_set(fatal, MS_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = stamp_first(r, tp, &stamp_later, &err)) < 0)
+		goto failed;
+
+	/* An adoption writes the marker: an update, shown with what the table was. */
+	if (ta == MS_ACTION_UNCHANGED && tp->adopted)
+		ta = MS_ACTION_UPDATE;
+	/* A plan lists the table before its partitions. */
+	if (!r->apply)
+		sync_event(r, ta, MS_KIND_TABLE, m->database, m->table, NULL, tp->adopted);
+	if ((rc = write_table(r, tp, &ta, &in_tx, &err)) < 0)
+		goto failed;
+	if (rc == 1) {
+		rc = 0;
+		goto done;
+	}
+	if ((rc = diff_partitions(r, tp, &d, &err)) < 0 ||
+	    (rc = unstamp_kept(r, tp, &d, &stamp_later, &err)) < 0)
+		goto failed;
+	if (d.failed) {
+		err = d.ferr;
+		if (r->transactional) {
+			rc = err.code;
+			goto failed;
+		}
+		/* Without transactions: what went in stays; the stamp stays off. */
+		sync_add_error(r, m->database, m->table, NULL, err.message);
+		d.local.failed += d.local.created + d.local.updated;
+		d.local.created = d.local.updated = 0;
+		stamp_later = 0;
+	}
+	if (r->apply && stamp_later) {
+		if ((rc = ms_entity_set_param(m, MS_MARKER_SYNCED, tp->stamp, &err)) < 0 ||
+		    (rc = ms_catalog_put_table(r->dst, m, &err)) < 0)
+			goto failed;
+	}
+	if (r->apply && (rc = ms_catalog_commit(r->dst, &err)) < 0)
+		goto failed;
+	in_tx = 0;
+	if (r->apply)
+		sync_event(r, d.failed ? MS_ACTION_FAIL : ta, MS_KIND_TABLE, m->database, m->table,
+			   NULL, d.failed ? NULL : tp->adopted);
+	if (!d.failed && tp->adopted)
+		sync_note_adopted(r, m->database, m->table, tp->adopted);
+	merge_counts(&r->rep->partitions, &d.local);
+	rc = 0;
+	goto done;
+
+failed:
+	rc = table_failed(r, tp, &d, rc, in_tx, &err, fatal);
+done:
+	if (d.batch) {
+		for (size_t i = 0; i < d.nbatch; i++)
+			ms_entity_free(d.batch[i]);
+		free(d.batch);
+	}
+	ms_strmap_free(&d.target);
+	return rc;
+}
