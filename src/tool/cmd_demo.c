@@ -2,7 +2,7 @@
  * metasync demo: the whole system on one laptop, with no server and no
  * cloud account.  Three "accounts" share one embedded SQLite file (catalog
  * ids 111111111111, 222222222222, 333333333333); the demo fills the source
- * with a realistic data lake (demo_gen.c); a source agent exports it to a
+ * with a realistic data lake (src/demo); a source agent exports it to a
  * snapshot store and announces the snapshot on the embedded bus (DIR/bus.db);
  * two target agents, durable subscribers of that bus, import it when the
  * event arrives (the second with database prefix src_); then the demo
@@ -28,7 +28,7 @@
 
 #include "agent/agent.h"
 #include "metasync/compare.h"
-#include "demo_gen.h"
+#include "demo/demo.h"
 #include "tool.h"
 #include "util/buf.h"
 #include "util/strlist.h"
@@ -108,34 +108,6 @@ static int is_view(const ms_entity *e)
 
 /* ---- the source's inventory ------------------------------------------- */
 
-static int count_key(ms_entity *e, void *ctx, ms_error *err)
-{
-	(void)err;
-	(*(unsigned long long *)ctx)++;
-	ms_entity_free(e);
-	return 0;
-}
-
-static int partition_count(ms_catalog *cat, const char *db, const char *table,
-			   unsigned long long *n, ms_error *err)
-{
-	ms_digest d;
-	ms_error e2;
-	int rc;
-
-	ms_error_clear(&e2);
-	if ((rc = ms_catalog_table_digest(cat, db, table, &d, &e2)) == 0) {
-		*n = d.count;
-		return 0;
-	}
-	if (rc != MS_ENOTSUPPORTED) {
-		*err = e2;
-		return rc;
-	}
-	*n = 0;
-	return ms_catalog_scan_partitions(cat, db, table, MS_SCAN_KEYS_ONLY, count_key, n, err);
-}
-
 /* Fill d->source, d->dbs and d->views from the source catalog. */
 static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 {
@@ -175,7 +147,7 @@ static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 				d->source.tables++;
 			}
 			ms_entity_free(e);
-			if ((rc = partition_count(src, d->dbs.v[i], tl.v[j], &n, err)) < 0)
+			if ((rc = demo_partition_count(src, d->dbs.v[i], tl.v[j], &n, err)) < 0)
 				goto done;
 			d->source.partitions += (long long)n;
 		}

@@ -1,10 +1,11 @@
 /*
- * The demo's source catalog: a deterministic, realistic multi-team data lake
- * (25 databases, 150 tables, 10 views, N partitions) written into any
- * catalog through the public API.  Used only by `metasync demo`.
+ * The demo library (src/demo): the demo's source catalog, a deterministic,
+ * realistic multi-team data lake (25 databases, 150 tables, 10 views, N
+ * partitions) written into any catalog through the public API.  Above the
+ * library, beside the agent; used only by `metasync demo`.
  */
-#ifndef MS_TOOL_DEMO_GEN_H
-#define MS_TOOL_DEMO_GEN_H
+#ifndef MS_DEMO_H
+#define MS_DEMO_H
 
 #include "metasync/metasync.h"
 #include "util/strlist.h"
@@ -48,5 +49,12 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 
 /* Delete every demo database from cat (the names the generator uses). */
 int demo_clear(ms_catalog *cat, ms_error *err);
+
+/*
+ * How many partitions db.table holds in cat, from the table's digest where
+ * the driver keeps one, else by a scan of the keys.
+ */
+int demo_partition_count(ms_catalog *cat, const char *db, const char *table,
+			 unsigned long long *n, ms_error *err);
 
 #endif
