@@ -572,6 +572,7 @@ static int step_verify(demo *d, size_t i, ms_error *err)
 	ms_open_options o = { 0 };
 	ms_compare_options co = { 0 };
 	ms_compare_result res = { 0 };
+	ms_sync_options mapping = { 0 };
 	char name[64];
 	double t0 = now_seconds();
 	size_t k;
@@ -587,7 +588,8 @@ static int step_verify(demo *d, size_t i, ms_error *err)
 		goto done;
 	co.databases = (const char *const *)d->dbs.v;
 	co.ndatabases = d->dbs.n;
-	co.database_prefix = target_prefixes[i];
+	mapping.database_prefix = target_prefixes[i];
+	co.mapping = &mapping;   /* as the target agent imports */
 	co.replica = 1;
 	co.b_name = name;
 	co.max_messages = MAX_REPORTED;
