@@ -66,11 +66,13 @@ typedef struct ms_compare_diff {
 	 * DIFFERS: the first field whose content differs, as a path
 	 * ("StorageDescriptor.Location", "Parameters.owner", "Columns[2].Type";
 	 * NULL when only the hashes tell), and its value in a and in b as
-	 * compact JSON shortened to MS_COMPARE_VALUE_MAX bytes (NULL: absent).
+	 * compact JSON shortened to MS_COMPARE_VALUE_MAX bytes around where
+	 * they part (NULL: absent).
 	 * MARKER: the marker's name, and b's value (NULL: absent).  Owned.
 	 */
 	char *field;
 	char *a_value, *b_value;
+	long long fields;         /* DIFFERS: how many fields differ (field is the first) */
 } ms_compare_diff;
 
 typedef struct ms_compare_result {

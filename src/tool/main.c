@@ -94,6 +94,7 @@ const ms_command ms_commands[] = {
 	  "would make, and change nothing.  --input-path takes import's flags\n"
 	  "(--allow-no-manifest, --manifest-sha256, the utility's folder flags).\n\n"
 	  MAPPING_HELP RUN_EXIT_HELP },
+	{ "verify", cmd_verify, "check that a target holds what its source holds", ms_verify_help },
 	{ "publish", cmd_publish, "announce a snapshot on a bus",
 	  "usage: metasync publish --bus BUS --snapshot URL [options]\n"
 	  "       metasync publish --bus BUS --raw FILE\n\n"

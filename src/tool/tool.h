@@ -24,6 +24,8 @@ typedef struct ms_command {
 extern const ms_command ms_commands[];
 /* docs/agent.md, embedded by the build: the agent's help and YAML reference. */
 extern const char ms_agent_help[];
+/* metasync verify's usage text, beside its options in cmd_verify.c. */
+extern const char ms_verify_help[];
 
 const ms_command *ms_find_command(const char *name);
 /* Print usage of cmd to f. */
@@ -112,6 +114,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 

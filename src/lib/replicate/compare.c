@@ -124,7 +124,7 @@ static void mismatch_entity(cmp *c, ms_compare_what what, ms_kind kind, int view
 static void mismatch_entity(cmp *c, ms_compare_what what, ms_kind kind, int view,
 			    const char *entity, const char *fmt, ...)
 {
-	ms_compare_diff d = { what, kind, view, (char *)entity, NULL, NULL, NULL };
+	ms_compare_diff d = { what, kind, view, (char *)entity, NULL, NULL, NULL, 0 };
 	ms_buf b = MS_BUF_INIT(8192);
 	va_list ap;
 
@@ -141,19 +141,54 @@ static void mismatch_entity(cmp *c, ms_compare_what what, ms_kind kind, int view
 
 /* ---- the field that differs --------------------------------------------- */
 
-/* v as compact JSON, at most MS_COMPARE_VALUE_MAX bytes with "..." (new; NULL: absent). */
-static char *shorten(const cJSON *v)
+/* A UTF-8 sequence's first byte at or before s + n. */
+static size_t char_start(const char *s, size_t n)
 {
-	char *s = v ? cJSON_PrintUnformatted(v) : NULL;
-	size_t n;
-
-	if (!s || (n = strlen(s)) <= MS_COMPARE_VALUE_MAX)
-		return s;
-	n = MS_COMPARE_VALUE_MAX - 3;
 	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;   /* not inside a UTF-8 sequence */
-	memcpy(s + n, "...", 4);
-	return s;
+		n--;
+	return n;
+}
+
+/*
+ * s, a value as compact JSON, cut to MS_COMPARE_VALUE_MAX bytes (new): from
+ * a little before byte `from` (where the other side's text starts to
+ * differ, so that both show the difference), with "..." where cut.
+ */
+static char *shorten_text(const char *s, size_t from)
+{
+	size_t n = strlen(s), start = 0, keep;
+	ms_buf b = MS_BUF_INIT(MS_COMPARE_VALUE_MAX + 1);
+
+	if (n <= MS_COMPARE_VALUE_MAX)
+		return strdup(s);
+	if (from > 16)
+		start = char_start(s, from - 12);
+	keep = MS_COMPARE_VALUE_MAX - 3 - (start ? 3 : 0);
+	if (start + keep >= n) {
+		keep = n - start;
+	} else {
+		keep = char_start(s, start + keep) - start;
+	}
+	if (start)
+		ms_buf_adds(&b, "...");
+	ms_buf_add(&b, s + start, keep);
+	if (start + keep < n)
+		ms_buf_adds(&b, "...");
+	return ms_buf_detach(&b);
+}
+
+/* The two values of a difference, shortened around where their texts part. */
+static void shorten_pair(const cJSON *x, const cJSON *y, char **xs, char **ys)
+{
+	char *a = x ? cJSON_PrintUnformatted(x) : NULL, *b = y ? cJSON_PrintUnformatted(y) : NULL;
+	size_t p = 0;
+
+	while (a && b && a[p] && a[p] == b[p])
+		p++;
+	*xs = a ? shorten_text(a, p) : NULL;
+	*ys = b ? shorten_text(b, p) : NULL;
+	free(a);
+	free(b);
 }
 
 static void truncate_to(ms_buf *b, size_t len)
@@ -163,58 +198,62 @@ static void truncate_to(ms_buf *b, size_t len)
 		b->ptr[len] = '\0';
 }
 
-/*
- * Find the first place where a and b differ, depth first in key order
- * (canonical documents have their keys sorted): its path appended to path,
- * the two values there in *x and *y (NULL: absent on that side).  1 when
- * found.
- */
-static int first_difference(const cJSON *a, const cJSON *b, ms_buf *path, const cJSON **x,
-			    const cJSON **y)
+/* Where two documents differ: the first place (path, values) and how many there are. */
+typedef struct difference {
+	ms_buf path;           /* while walking: the current path */
+	char *first;           /* the first difference's path (new) */
+	const cJSON *x, *y;    /* its values (NULL: absent on that side) */
+	long long count;
+} difference;
+
+static void found(difference *d, const cJSON *x, const cJSON *y)
 {
-	size_t len = path->len;
+	if (d->count++ == 0) {
+		d->first = strdup(ms_buf_cstr(&d->path));
+		d->x = x;
+		d->y = y;
+	}
+}
+
+/*
+ * Walk a and b together, depth first in key order (canonical documents have
+ * their keys sorted), noting each differing leaf: a member or element on one
+ * side only, or two values that are not both objects or both arrays.
+ */
+static void walk(difference *d, const cJSON *a, const cJSON *b)
+{
+	size_t len = d->path.len;
+	const cJSON *p = a ? a->child : NULL, *q = b ? b->child : NULL;
 
 	if (cJSON_Compare(a, b, 1))
-		return 0;
+		return;
 	if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
-		const cJSON *p = a->child, *q = b->child;
-
 		while (p || q) {
 			int k = !p ? 1 : !q ? -1 : strcmp(p->string, q->string);
-			const char *key = k <= 0 ? p->string : q->string;
 
 			if (len)
-				ms_buf_addc(path, '.');
-			ms_buf_adds(path, key);
-			if (k != 0 || first_difference(p, q, path, x, y)) {
-				if (k != 0) {
-					*x = k < 0 ? p : NULL;
-					*y = k > 0 ? q : NULL;
-				}
-				return 1;
-			}
-			truncate_to(path, len);
+				ms_buf_addc(&d->path, '.');
+			ms_buf_adds(&d->path, k <= 0 ? p->string : q->string);
+			if (k == 0)
+				walk(d, p, q);
+			else
+				found(d, k < 0 ? p : NULL, k > 0 ? q : NULL);
+			truncate_to(&d->path, len);
 			p = k <= 0 ? p->next : p;
 			q = k >= 0 ? q->next : q;
 		}
 	} else if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
-		const cJSON *p = a->child, *q = b->child;
-
 		for (int i = 0; p || q; i++, p = p ? p->next : NULL, q = q ? q->next : NULL) {
-			ms_buf_printf(path, "[%d]", i);
-			if (!p || !q) {
-				*x = p;
-				*y = q;
-				return 1;
-			}
-			if (first_difference(p, q, path, x, y))
-				return 1;
-			truncate_to(path, len);
+			ms_buf_printf(&d->path, "[%d]", i);
+			if (p && q)
+				walk(d, p, q);
+			else
+				found(d, p, q);
+			truncate_to(&d->path, len);
 		}
+	} else {
+		found(d, a, b);
 	}
-	*x = a;
-	*y = b;
-	return 1;
 }
 
 /* The canonical (writable) document of e as a tree (new; NULL when out of memory). */
@@ -229,31 +268,42 @@ static cJSON *canonical_tree(const ms_entity *e)
 	return t;
 }
 
-/* Describe how t differs from want (hashes differ): the first differing field. */
+/*
+ * Describe how t differs from want (their hashes differ): the first field
+ * that differs in the canonical documents, both values, how many more do.
+ */
 static void describe_difference(cmp *c, const ms_entity *want, const ms_entity *t, int view,
 				const char *entity, const char *source_entity)
 {
 	ms_compare_diff d = { MS_COMPARE_DIFFERS, t->kind, view, (char *)entity, NULL, NULL,
-			      NULL };
+			      NULL, 0 };
 	cJSON *a = canonical_tree(want), *b = canonical_tree(t);
-	const cJSON *x = NULL, *y = NULL;
-	ms_buf path = MS_BUF_INIT(4096);
+	difference w;
 	const char *what = noun(t->kind, view);
+	char more[64] = "";
 
-	if (a && b && first_difference(a, b, &path, &x, &y) && path.len) {
-		d.field = (char *)ms_buf_cstr(&path);
-		d.a_value = shorten(x);
-		d.b_value = shorten(y);
-		mismatch(c, &d, "%s '%s' in %s differs from the source's '%s' in '%s': %s instead of %s",
-			 what, entity, c->dst_name, source_entity, d.field,
-			 d.b_value ? d.b_value : "absent", d.a_value ? d.a_value : "absent");
+	memset(&w, 0, sizeof(w));
+	ms_buf_init(&w.path, 4096);
+	if (a && b)
+		walk(&w, a, b);
+	if (w.first && w.first[0]) {
+		d.field = w.first;
+		d.fields = w.count;
+		shorten_pair(w.x, w.y, &d.a_value, &d.b_value);
+		if (w.count > 1)
+			snprintf(more, sizeof(more), " (and %lld more field%s)", w.count - 1,
+				 w.count == 2 ? "" : "s");
+		mismatch(c, &d, "%s '%s' in %s differs from the source's '%s' in '%s'%s: %s "
+				"instead of %s", what, entity, c->dst_name, source_entity, d.field,
+			 more, d.b_value ? d.b_value : "absent", d.a_value ? d.a_value : "absent");
 	} else {
 		mismatch(c, &d, "%s '%s' in %s differs from the source's '%s' in the content hash",
 			 what, entity, c->dst_name, source_entity);
 	}
 	free(d.a_value);
 	free(d.b_value);
-	ms_buf_free(&path);
+	free(w.first);
+	ms_buf_free(&w.path);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 }
@@ -289,7 +339,7 @@ static void check_marker(cmp *c, const ms_entity *e, int view, const char *name,
 {
 	const char *v = ms_entity_param(e, MS_MARKER_REPLICA_OF);
 	ms_compare_diff d = { MS_COMPARE_MARKER, e->kind, view, (char *)name,
-			      (char *)MS_MARKER_REPLICA_OF, NULL, (char *)v };
+			      (char *)MS_MARKER_REPLICA_OF, NULL, (char *)v, 0 };
 	const char *what = noun(e->kind, view);
 	cJSON *a;
 	const cJSON *x0, *x1, *x2;
@@ -392,18 +442,19 @@ static int describe_partition(cmp *c, const char *sdb, const char *st, const cha
 			      const char *tt, const char *vkey, const char *entity, ms_error *err)
 {
 	ms_entity *s = NULL, *t = NULL;
-	char sname[2 * MS_NAME_MAX + 2];
+	ms_buf sname = MS_BUF_INIT(8192);
 	int rc;
 
-	snprintf(sname, sizeof(sname), "%s.%s", sdb, st);
+	ms_buf_printf(&sname, "%s.%s%s", sdb, st, vkey);
 	if ((rc = ms_catalog_get_partition(c->src, sdb, st, vkey, &s, err)) < 0 ||
 	    (rc = ms_catalog_get_partition(c->dst, tdb, tt, vkey, &t, err)) < 0 ||
 	    (rc = map_entity(c, s, err)) < 0)
 		goto done;
 	if (!c->apply && (rc = ms_entity_rehash(s, err)) < 0)
 		goto done;
-	describe_difference(c, s, t, 0, entity, sname);
+	describe_difference(c, s, t, 0, entity, ms_buf_cstr(&sname));
 done:
+	ms_buf_free(&sname);
 	ms_entity_free(s);
 	ms_entity_free(t);
 	return rc;
@@ -488,6 +539,10 @@ static int compare_partitions(cmp *c, const char *sdb, const char *st, const cha
 	int rc;
 
 	if (c->o->fast && !c->map_partitions && compare_digests(c, sdb, st, tdb, tt, &rc, err))
+		return rc;
+	/* what the scans read is intact (a snapshot checks its files against its manifest) */
+	if ((rc = ms_catalog_verify_table(c->src, sdb, st, err)) < 0 ||
+	    (rc = ms_catalog_verify_table(c->dst, tdb, tt, err)) < 0)
 		return rc;
 	memset(&p, 0, sizeof(p));
 	p.c = c;
@@ -652,11 +707,12 @@ static int check_extra_database(cmp *c, const char *name, ms_error *err)
 	const char *v;
 	cJSON *a;
 	const cJSON *cat, *db;
-	int rc, stale;
+	int rc, ours, compared;
 
 	if (!c->o->replica) {
 		mismatch_entity(c, MS_COMPARE_EXTRA, MS_KIND_DATABASE, 0, name,
-				"database '%s' in %s is not in the source", name, c->dst_name);
+				"database '%s' in %s is not in the source%s", name, c->dst_name,
+				ms_strlist_has(&c->all, name) ? "'s compared databases" : "");
 		return 0;
 	}
 	if ((rc = ms_catalog_get_database(c->dst, name, &t, err)) < 0)
@@ -665,10 +721,14 @@ static int check_extra_database(cmp *c, const char *name, ms_error *err)
 		a = cJSON_Parse(v);
 		cat = cJSON_GetArrayItem(a, 0);
 		db = cJSON_GetArrayItem(a, 1);
-		stale = cJSON_IsString(cat) && strcmp(cat->valuestring, ms_catalog_id(c->src)) == 0 &&
-			!(cJSON_IsString(db) && ms_strlist_has(&c->all, db->valuestring) &&
-			  !ms_strlist_has(&c->dbs, db->valuestring));
-		if (stale)
+		ours = cJSON_IsString(cat) && strcmp(cat->valuestring, ms_catalog_id(c->src)) == 0;
+		compared = cJSON_IsString(db) && ms_strlist_has(&c->dbs, db->valuestring);
+		if (ours && compared)
+			mismatch_entity(c, MS_COMPARE_EXTRA, MS_KIND_DATABASE, 0, name,
+					"database '%s' in %s is a replica of the source's '%s' "
+					"under a name the mapping does not give it", name,
+					c->dst_name, db->valuestring);
+		else if (ours && !(cJSON_IsString(db) && ms_strlist_has(&c->all, db->valuestring)))
 			mismatch_entity(c, MS_COMPARE_EXTRA, MS_KIND_DATABASE, 0, name,
 					"database '%s' in %s is a replica of a database the "
 					"source does not have (%s)", name, c->dst_name, v);
