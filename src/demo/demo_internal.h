@@ -1,8 +1,8 @@
 /*
- * What the demo's generator is made of, shared by its two files: the
- * specification of the lake (demo_lake.c: databases, tables, columns, views,
- * regions; fixed data) and the generator that turns it into documents
- * (demo_gen.c).  Private to src/demo.
+ * What the demo library's files share: the specification of the lake
+ * (demo_lake.c: databases, tables, columns, views, regions; fixed data) that
+ * the generator turns into documents (demo_gen.c), and the partition count
+ * both the generator and the run (demo_run.c) take.  Private to src/demo.
  */
 #ifndef MS_DEMO_INTERNAL_H
 #define MS_DEMO_INTERNAL_H
@@ -84,5 +84,12 @@ extern const col demo_pool[DEMO_POOL_SIZE];
 extern const char *const demo_regions[DEMO_NREGIONS];
 /* Relative traffic per hour of day (UTC), in percent of the peak. */
 extern const unsigned char demo_diurnal[24];
+
+/*
+ * How many partitions db.table holds in cat, from the table's digest where
+ * the driver keeps one, else by a scan of the keys.
+ */
+int demo_partition_count(ms_catalog *cat, const char *db, const char *table,
+			 unsigned long long *n, ms_error *err);
 
 #endif

@@ -481,7 +481,8 @@ static int report_partitions(cmp *c, pcmp *p, const char *sdb, const char *st, c
 			ms_buf_printf(&name, "%s.%s%s", tdb, tt, vkey);
 			if (l == 0)
 				mismatch_entity(c, MS_COMPARE_MISSING, MS_KIND_PARTITION, 0,
-						ms_buf_cstr(&name), "partition '%s' is missing in %s",
+						ms_buf_cstr(&name),
+						"partition '%s' is missing in %s",
 						ms_buf_cstr(&name), c->dst_name);
 			else if (l == 2)
 				mismatch_entity(c, MS_COMPARE_EXTRA, MS_KIND_PARTITION, 0,
