@@ -448,9 +448,8 @@ static int describe_partition(cmp *c, const char *sdb, const char *st, const cha
 	ms_buf_printf(&sname, "%s.%s%s", sdb, st, vkey);
 	if ((rc = ms_catalog_get_partition(c->src, sdb, st, vkey, &s, err)) < 0 ||
 	    (rc = ms_catalog_get_partition(c->dst, tdb, tt, vkey, &t, err)) < 0 ||
+	    (rc = ms_entity_parse(s, err)) < 0 || (rc = ms_entity_parse(t, err)) < 0 ||
 	    (rc = map_entity(c, s, err)) < 0)
-		goto done;
-	if (!c->apply && (rc = ms_entity_rehash(s, err)) < 0)
 		goto done;
 	describe_difference(c, s, t, 0, entity, ms_buf_cstr(&sname));
 done:
