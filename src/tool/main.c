@@ -63,7 +63,7 @@ static const ms_command cmd_demo_entry = {
 
 /* The commands, in the order the overview lists them. */
 static const ms_command *const commands[] = {
-	&ms_cmd_export, &ms_cmd_import, &ms_cmd_sync, &ms_cmd_plan, &ms_cmd_publish,
+	&ms_cmd_export, &ms_cmd_import, &ms_cmd_sync, &ms_cmd_plan, &ms_cmd_verify, &ms_cmd_publish,
 	&ms_cmd_agent, &ms_cmd_store, &ms_cmd_bus, &ms_cmd_catalog, &cmd_serve_entry,
 	&cmd_demo_entry, NULL
 };

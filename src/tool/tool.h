@@ -48,8 +48,8 @@ typedef struct ms_command {
 	const char *usage;   /* full help text, printed by --help and `metasync help X` */
 } ms_command;
 
-extern const ms_command ms_cmd_export, ms_cmd_import, ms_cmd_sync, ms_cmd_plan, ms_cmd_publish,
-	ms_cmd_agent, ms_cmd_store, ms_cmd_bus, ms_cmd_catalog;
+extern const ms_command ms_cmd_export, ms_cmd_import, ms_cmd_sync, ms_cmd_plan, ms_cmd_verify,
+	ms_cmd_publish, ms_cmd_agent, ms_cmd_store, ms_cmd_bus, ms_cmd_catalog;
 
 /* NULL for a name that is no command. */
 const ms_command *ms_find_command(const char *name);

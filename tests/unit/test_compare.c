@@ -1,7 +1,9 @@
 /*
  * Unit tests of the catalog comparison (metasync/compare.h): equal catalogs
  * match with every entity counted, each kind of difference is a mismatch
- * with a message naming it, the selection and the message cap work; and
+ * with a message naming it, the selection and the message cap work, a
+ * mapping (prefixes, a location rewrite) is applied and each mismatch names
+ * its entity, field and both values; and
  * ms_export_is_current on a real embedded catalog and file store: current
  * after an export, not after a change, not for another selection or another
  * catalog, not for an empty store.
@@ -98,8 +100,8 @@ static void test_differences(void **state)
 	o.b_name = "the copy";
 	compare(a, b, &o, &r);
 	assert_int_equal(r.mismatches, 3);
-	assert_true(has_message(&r, "table 'sales.orders' in the copy has 1 partition the source does not have"));
-	assert_true(has_message(&r, "table 'finance.ledger' in the copy differs from the source's 'finance.ledger' in 'Description'"));
+	assert_true(has_message(&r, "partition 'sales.orders[\"2026-01-03\"]' in the copy is not in the source"));
+	assert_true(has_message(&r, "table 'finance.ledger' in the copy differs from the source's 'finance.ledger' in 'Description': \"edited\" instead of absent"));
 	assert_true(has_message(&r, "database 'extra' in the copy is not in the source"));
 	ms_compare_result_free(&r);
 
@@ -117,6 +119,101 @@ static void test_differences(void **state)
 	compare(a, b, &o, &r);
 	assert_true(has_message(&r, "database 'finance' in the copy is not in the source"));
 	assert_false(has_message(&r, "ledger"));
+	ms_compare_result_free(&r);
+	ms_catalog_close(&a->base);
+	ms_catalog_close(&b->base);
+}
+
+/* The diff of each mismatch: which entity, how, which field, both values. */
+static const ms_compare_diff *diff_of(const ms_compare_result *r, const char *entity)
+{
+	for (size_t i = 0; i < r->nmessages; i++)
+		if (strcmp(r->diffs[i].entity, entity) == 0)
+			return &r->diffs[i];
+	fail_msg("no mismatch of '%s'", entity);
+	return NULL;
+}
+
+/* b holds a under a mapping: database prefix, table prefix, a location rewrite. */
+static void test_mapping(void **state)
+{
+	fake_catalog *a = fake_catalog_new("111111111111", 0, 1);
+	fake_catalog *b = fake_catalog_new("222222222222", 0, 1);
+	const char *rewrites[] = { "s3://old=s3://new" };
+	ms_sync_options m = { 0 };
+	ms_compare_options o = { 0 };
+	ms_compare_result r;
+	const ms_compare_diff *d;
+
+	(void)state;
+	fake_add(a, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"sales\"}");
+	fake_add(a, MS_KIND_TABLE, "sales", NULL,
+		 "{\"Name\":\"orders\",\"Owner\":\"ann\",\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}]}");
+	fake_add(a, MS_KIND_TABLE, "sales", NULL,
+		 "{\"Name\":\"v_orders\",\"TableType\":\"VIRTUAL_VIEW\","
+		 "\"ViewOriginalText\":\"select * from sales.orders\"}");
+	fake_add(a, MS_KIND_PARTITION, "sales", "orders",
+		 "{\"Values\":[\"1\"],\"StorageDescriptor\":{\"Location\":\"s3://old/1\"}}");
+	fake_add(a, MS_KIND_PARTITION, "sales", "orders",
+		 "{\"Values\":[\"2\"],\"StorageDescriptor\":{\"Location\":\"s3://old/2\"}}");
+	fake_add(b, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"src_sales\"}");
+	fake_add(b, MS_KIND_TABLE, "src_sales", NULL,
+		 "{\"Name\":\"t_orders\",\"Owner\":\"ann\",\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}]}");
+	fake_add(b, MS_KIND_TABLE, "src_sales", NULL,
+		 "{\"Name\":\"t_v_orders\",\"TableType\":\"VIRTUAL_VIEW\","
+		 "\"ViewOriginalText\":\"select * from src_sales.t_orders\"}");
+	fake_add(b, MS_KIND_PARTITION, "src_sales", "t_orders",
+		 "{\"Values\":[\"1\"],\"StorageDescriptor\":{\"Location\":\"s3://new/1\"}}");
+	fake_add(b, MS_KIND_PARTITION, "src_sales", "t_orders",
+		 "{\"Values\":[\"2\"],\"StorageDescriptor\":{\"Location\":\"s3://new/2\"}}");
+	m.database_prefix = "src_";
+	m.table_prefix = "t_";
+	m.location_rewrites = rewrites;
+	m.nrewrites = 1;
+	m.max_deletes = -1;
+	o.mapping = &m;
+	o.b_name = "the target";
+	compare(a, b, &o, &r);
+	for (size_t i = 0; i < r.nmessages; i++)
+		print_message("%s\n", r.messages[i]);
+	assert_int_equal(r.mismatches, 0);
+	assert_int_equal(r.databases, 1);
+	assert_int_equal(r.tables, 1);
+	assert_int_equal(r.views, 1);
+	assert_int_equal(r.partitions, 2);
+	ms_compare_result_free(&r);
+
+	/* without the mapping nothing is where it should be */
+	o.mapping = NULL;
+	compare(a, b, &o, &r);
+	assert_true(has_message(&r, "database 'sales' is missing in the target"));
+	assert_true(has_message(&r, "database 'src_sales' in the target is not in the source"));
+	ms_compare_result_free(&r);
+
+	/* one line per entity, naming the field and both values */
+	o.mapping = &m;
+	fake_add(b, MS_KIND_TABLE, "src_sales", NULL,
+		 "{\"Name\":\"t_orders\",\"Owner\":\"bob\",\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}]}");
+	fake_add(b, MS_KIND_PARTITION, "src_sales", "t_orders",
+		 "{\"Values\":[\"2\"],\"StorageDescriptor\":{\"Location\":\"s3://old/2\"}}");
+	fake_add(b, MS_KIND_PARTITION, "src_sales", "t_orders", "{\"Values\":[\"3\"]}");
+	compare(a, b, &o, &r);
+	assert_int_equal(r.mismatches, 3);
+	d = diff_of(&r, "src_sales.t_orders");
+	assert_int_equal(d->what, MS_COMPARE_DIFFERS);
+	assert_int_equal(d->kind, MS_KIND_TABLE);
+	assert_string_equal(d->field, "Owner");
+	assert_string_equal(d->a_value, "\"ann\"");
+	assert_string_equal(d->b_value, "\"bob\"");
+	d = diff_of(&r, "src_sales.t_orders[\"2\"]");
+	assert_int_equal(d->what, MS_COMPARE_DIFFERS);
+	assert_int_equal(d->kind, MS_KIND_PARTITION);
+	assert_string_equal(d->field, "StorageDescriptor.Location");
+	assert_string_equal(d->a_value, "\"s3://new/2\"");
+	assert_string_equal(d->b_value, "\"s3://old/2\"");
+	d = diff_of(&r, "src_sales.t_orders[\"3\"]");
+	assert_int_equal(d->what, MS_COMPARE_EXTRA);
+	assert_true(has_message(&r, "table 'src_sales.t_orders' in the target differs from the source's 'sales.orders' in 'Owner': \"bob\" instead of \"ann\""));
 	ms_compare_result_free(&r);
 	ms_catalog_close(&a->base);
 	ms_catalog_close(&b->base);
@@ -214,6 +311,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_differences),
+		cmocka_unit_test(test_mapping),
 		cmocka_unit_test(test_export_is_current),
 	};
 
