@@ -812,7 +812,7 @@ static void test_summary(void **state)
 	(void)state;
 	rng_state = 0x2545F4914F6CDD1DULL;
 	checked = fast = 0;
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 150; i++) {
 		ms_kind kind = kinds[i % 3];
 		cJSON *doc = rand_doc(kind);
 		char *text = canonical(doc), *p;
