@@ -9,9 +9,11 @@ build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libssl-dev zli
 # clang with libFuzzer and the sanitizer runtimes (libclang-rt-dev) and
 # llvm-symbolizer (llvm): scripts/fuzz.sh.  The AWS CLI and boto3: real
 # SigV4 signers for test_sigv4 and the clients of metasync serve's tests
-# (with curl and openssl, which makes their TLS certificate).
+# (with curl and openssl, which makes their TLS certificate).  cppcheck and
+# clang-tidy: scripts/lint.sh; clang-format: scripts/format.sh.
 test_pkgs=(libcmocka-dev sqlite3 jq postgresql-15 mariadb-server nats-server
-	awscli python3-boto3 clang libclang-rt-dev llvm curl openssl)
+	awscli python3-boto3 clang libclang-rt-dev llvm curl openssl
+	cppcheck clang-tidy clang-format)
 # s3rver (the S3 test server) runs on Node.js: the machine's, else Debian's.
 if [ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1; then
 	test_pkgs+=(nodejs npm)

@@ -97,7 +97,7 @@ const char *glue_error_type(int rc)
 	switch (rc) {
 	case MS_ENOTFOUND: return GLUE_E_NOT_FOUND;
 	case MS_EEXISTS: return GLUE_E_EXISTS;
-	case MS_EINVAL: return GLUE_E_INVALID;
+	case MS_EINVAL:
 	case MS_ETOOBIG: return GLUE_E_INVALID;
 	case MS_ECONFLICT: return GLUE_E_CONFLICT;
 	default: return GLUE_E_INTERNAL;

@@ -799,12 +799,37 @@ static void test_sqlite_raw_scan(void **state)
 	}
 }
 
+/*
+ * Many generated texts, damaged copies included, are written by the
+ * transcoder rather than by the parse it falls back on: a fallback taken too
+ * eagerly would still write equal lines but lose the raw path's point.  This
+ * test counts on its own documents (its own seed), whatever ran before it.
+ */
 static void test_summary(void **state)
 {
+	static const ms_kind kinds[] = { MS_KIND_DATABASE, MS_KIND_TABLE, MS_KIND_PARTITION };
+
 	(void)state;
-	/* the bulk of the generated stored texts must take the fast path */
+	rng_state = 0x2545F4914F6CDD1DULL;
+	checked = fast = 0;
+	for (int i = 0; i < 150; i++) {
+		ms_kind kind = kinds[i % 3];
+		cJSON *doc = rand_doc(kind);
+		char *text = canonical(doc), *p;
+
+		assert_non_null(text);
+		check_with_mutations(kind, "db", kind == MS_KIND_DATABASE ? NULL : "t",
+				     kind == MS_KIND_PARTITION ? "[\"x\"]" : NULL, text, 1, 20);
+		p = cJSON_Print(doc);
+		check_text(kind, "db", kind == MS_KIND_DATABASE ? NULL : "t",
+			   kind == MS_KIND_PARTITION ? "[\"x\"]" : NULL, p, strlen(p), 0);
+		cJSON_free(p);
+		free(text);
+		cJSON_Delete(doc);
+	}
 	print_message("raw: %ld texts checked, %ld written by the transcoder\n", checked, fast);
-	assert_true(fast > 1000);
+	/* about half on this seed; the stored and printed texts alone are a tenth */
+	assert_true(fast * 5 > checked * 2);
 }
 
 int main(void)

@@ -579,13 +579,20 @@ static void test_gzip(void **state)
 	round_trip_with(&wo, ".json.gz", 1);
 	wo.part_bytes = 2500;
 	round_trip_with(&wo, ".json.gz", 3);
+	/* an unknown compression is refused before anything is written */
 	wo.compress = "lzma";
 	{
 		ms_catalog *cat = NULL;
+		char path[300];
 		ms_error err;
+		tmpdir t;
 
-		assert_int_equal(ms_catalog_open(&cat, "/tmp/ms-never-created", &wo, &err),
-				 MS_EINVAL);
+		tmp_make(&t);
+		snprintf(path, sizeof(path), "%s/never-created", t.path);
+		assert_int_equal(ms_catalog_open(&cat, path, &wo, &err), MS_EINVAL);
+		assert_null(cat);
+		assert_int_equal(access(path, F_OK), -1);
+		tmp_remove(&t);
 	}
 }
 

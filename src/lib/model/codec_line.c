@@ -401,11 +401,14 @@ static int pk_object(peek *k, int item, ms_line_values *out, int *found)
 
 int ms_line_values_peek(const char *line, size_t len, ms_line_values *out)
 {
-	peek k = { line, line + len };
+	peek k;
 	int found = 0;
 
 	if (!line || !out)
 		return 0;
+	/* line + len only once line is known not to be NULL */
+	k.p = line;
+	k.end = line + len;
 	out->n = 0;
 	pk_ws(&k);
 	if (pk_object(&k, 0, out, &found) < 0 || !found)

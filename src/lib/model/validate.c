@@ -26,7 +26,7 @@ static void one_line(char *s)
 
 void ms_path_render(const ms_path *p, char *out, size_t n)
 {
-	const ms_path *seg[64];
+	const ms_path *seg[64] = { NULL };
 	size_t depth = 0, len = 0, i;
 
 	for (; p && depth < sizeof(seg) / sizeof(seg[0]); p = p->up)
