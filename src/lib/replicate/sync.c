@@ -33,6 +33,7 @@
 
 #include <openssl/sha.h>
 
+#include "report_internal.h"
 #include "sync_internal.h"
 #include "util/buf.h"
 
@@ -785,7 +786,6 @@ static int guard_deletes(run *r, char *refusal, size_t n, ms_error *err)
 	const ms_sync_options *opts = r->o;
 	ms_sync_options quiet;
 	ms_error e2;
-	size_t i;
 	int rc, empty_guard = !opts->allow_empty_source && kept_replicas(r) == 0;
 
 	if (opts->deletes != MS_DELETES_MIRROR || opts->copy ||
@@ -818,11 +818,7 @@ static int guard_deletes(run *r, char *refusal, size_t n, ms_error *err)
 		return ms_error_set(err, MS_EREFUSED, "%s", refusal);
 	}
 	reset_counts(r->rep);
-	for (i = 0; i < r->rep->nerrors; i++) {
-		free(r->rep->errors[i].entity);
-		free(r->rep->errors[i].message);
-	}
-	r->rep->nerrors = 0;
+	ms_report_clear_errors(r->rep);
 	return 0;
 }
 

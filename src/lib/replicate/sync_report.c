@@ -49,15 +49,10 @@ void sync_event(run *r, ms_action a, ms_kind kind, const char *db, const char *t
 }
 
 void sync_add_error(run *r, const char *db, const char *table, const char *vkey,
-		      const char *message)
+		    const char *message)
 {
-	ms_report_error *ne;
 	ms_buf b = MS_BUF_INIT(8192);
 
-	ne = realloc(r->rep->errors, (r->rep->nerrors + 1) * sizeof(*ne));
-	if (!ne)
-		return;
-	r->rep->errors = ne;
 	ms_buf_adds(&b, db);
 	if (table) {
 		ms_buf_addc(&b, '.');
@@ -65,9 +60,8 @@ void sync_add_error(run *r, const char *db, const char *table, const char *vkey,
 	}
 	if (vkey)
 		ms_buf_adds(&b, vkey);
-	ne[r->rep->nerrors].entity = ms_buf_detach(&b);
-	ne[r->rep->nerrors].message = strdup(message);
-	r->rep->nerrors++;
+	(void)ms_report_add_error(r->rep, ms_buf_cstr(&b), message);
+	ms_buf_free(&b);
 }
 
 void sync_fail(run *r, ms_kind kind, const char *db, const char *table, const char *vkey,
