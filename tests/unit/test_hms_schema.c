@@ -52,7 +52,7 @@ typedef struct table {
 typedef struct schema {
 	table *tables;
 	size_t ntables;
-	list other;     /* every other statement (INSERT, SET, GRANT...), in order */
+	list other; /* every other statement (INSERT, SET, GRANT...), in order */
 } schema;
 
 static char *xstrdup(const char *s)
@@ -373,8 +373,8 @@ static int list_diff(const char *tname, const char *what, const list *a, const l
 
 	for (i = 0; i < a->n; i++) {
 		if (!(o = list_find(b, a->v[i].name))) {
-			snprintf(msg, cap, "table '%s': %s '%s' only in %s", tname, what, a->v[i].name,
-				 an);
+			snprintf(msg, cap, "table '%s': %s '%s' only in %s", tname, what,
+				 a->v[i].name, an);
 			return 1;
 		}
 		if (strcmp(o->def, a->v[i].def) != 0) {
@@ -385,8 +385,8 @@ static int list_diff(const char *tname, const char *what, const list *a, const l
 	}
 	for (i = 0; i < b->n; i++) {
 		if (!list_find(a, b->v[i].name)) {
-			snprintf(msg, cap, "table '%s': %s '%s' only in %s", tname, what, b->v[i].name,
-				 bn);
+			snprintf(msg, cap, "table '%s': %s '%s' only in %s", tname, what,
+				 b->v[i].name, bn);
 			return 1;
 		}
 	}
@@ -401,8 +401,8 @@ static int list_diff(const char *tname, const char *what, const list *a, const l
 }
 
 /* The first difference between two schemas (an, bn: where each came from); 0 when none. */
-static int schema_diff(const schema *a, const schema *b, const char *an, const char *bn,
-		       char *msg, size_t cap)
+static int schema_diff(const schema *a, const schema *b, const char *an, const char *bn, char *msg,
+		       size_t cap)
 {
 	size_t i;
 
@@ -436,7 +436,8 @@ static int schema_diff(const schema *a, const schema *b, const char *an, const c
 		const char *y = i < b->other.n ? b->other.v[i].def : "(none)";
 
 		if (strcmp(x, y) != 0) {
-			snprintf(msg, cap, "statement %zu outside the tables is '%s' in %s, '%s' in %s",
+			snprintf(msg, cap,
+				 "statement %zu outside the tables is '%s' in %s, '%s' in %s",
 				 i + 1, x, an, y, bn);
 			return 1;
 		}
@@ -560,13 +561,17 @@ static void test_parse_fixtures(void **state)
 	assert_string_equal(c->def, "character varying(128) DEFAULT NULL::character varying");
 	c = column(&my, "COLUMNS_V2", "COLUMN_NAME");
 	assert_non_null(c);
-	assert_string_equal(c->def, "varchar(767) CHARACTER SET latin1 COLLATE latin1_bin NOT NULL");
+	assert_string_equal(c->def,
+			    "varchar(767) CHARACTER SET latin1 COLLATE latin1_bin NOT NULL");
 	assert_non_null(list_find(&table_find(&pg, "BUCKETING_COLS")->keys, "BUCKETING_COLS_pkey"));
 	assert_string_equal(list_find(&table_find(&my, "BUCKETING_COLS")->keys, "PRIMARY KEY")->def,
 			    "PRIMARY KEY(SD_ID, INTEGER_IDX)");
-	assert_non_null(list_find(&table_find(&pg, "BUCKETING_COLS")->indexes, "BUCKETING_COLS_N49"));
-	assert_non_null(list_find(&table_find(&my, "BUCKETING_COLS")->indexes, "BUCKETING_COLS_N49"));
-	assert_non_null(list_find(&table_find(&my, "TXN_TO_WRITE_ID")->indexes, "TBL_TO_TXN_ID_IDX"));
+	assert_non_null(
+		list_find(&table_find(&pg, "BUCKETING_COLS")->indexes, "BUCKETING_COLS_N49"));
+	assert_non_null(
+		list_find(&table_find(&my, "BUCKETING_COLS")->indexes, "BUCKETING_COLS_N49"));
+	assert_non_null(
+		list_find(&table_find(&my, "TXN_TO_WRITE_ID")->indexes, "TBL_TO_TXN_ID_IDX"));
 	assert_true(pg.other.n > 0 && my.other.n > 0);
 	schema_free(&pg);
 	schema_free(&my);
@@ -611,7 +616,8 @@ static void test_names_first_difference(void **state)
 	(void)state;
 	assert_int_equal(text_diff(pg, plen, pg, plen, 1, "repo", "shared", msg, sizeof(msg)), 0);
 	expect_named(pg, "\"NAME\" character varying(128)", "\"NAME\" character varying(256)",
-		     "table 'DBS': column 'NAME' is 'character varying(128) DEFAULT NULL::character "
+		     "table 'DBS': column 'NAME' is 'character varying(128) DEFAULT "
+		     "NULL::character "
 		     "varying' in repo, 'character varying(256)");
 	expect_named(pg, "\"CDS_pkey\" PRIMARY KEY (\"CD_ID\")", "\"CDS_pkey\" UNIQUE (\"CD_ID\")",
 		     "table 'CDS': key 'CDS_pkey' is 'CONSTRAINT CDS_pkey PRIMARY KEY(CD_ID)'");
@@ -625,7 +631,8 @@ static void test_names_first_difference(void **state)
 		     "table 'BUCKETING_COLS': column 'SD_ID' is 'bigint(20) NOT NULL' in repo");
 	expect_named(my, "KEY `BUCKETING_COLS_N49` (`SD_ID`),", "",
 		     "table 'BUCKETING_COLS': index 'BUCKETING_COLS_N49' only in repo");
-	expect_named(my, ") ENGINE=InnoDB DEFAULT CHARSET=latin1;", ") ENGINE=MyISAM DEFAULT CHARSET=latin1;",
+	expect_named(my, ") ENGINE=InnoDB DEFAULT CHARSET=latin1;",
+		     ") ENGINE=MyISAM DEFAULT CHARSET=latin1;",
 		     "table 'BUCKETING_COLS': key 'table options' is 'ENGINE=InnoDB");
 	expect_named(pg, "'Hive release version 3.1.0'", "'Hive release version 3.1.1'",
 		     "statement");
@@ -676,7 +683,7 @@ static int compare_dirs(const char *repo, const char *shared)
 				continue;
 			}
 			if (side == 1) {
-				free(b);    /* both present: compared from the repository's side */
+				free(b); /* both present: compared from the repository's side */
 				continue;
 			}
 			a = slurp(pa, &alen);
@@ -684,9 +691,10 @@ static int compare_dirs(const char *repo, const char *shared)
 			if (!a) {
 				fprintf(stderr, "cannot read '%s'\n", pa);
 				failed = 1;
-			} else if (text_diff(a, alen, b, blen, is_sql(e->d_name), names[0], names[1],
-					     msg, sizeof(msg))) {
-				fprintf(stderr, "hive-metastore-3.1/%s differs: %s\n", e->d_name, msg);
+			} else if (text_diff(a, alen, b, blen, is_sql(e->d_name), names[0],
+					     names[1], msg, sizeof(msg))) {
+				fprintf(stderr, "hive-metastore-3.1/%s differs: %s\n", e->d_name,
+					msg);
 				failed = 1;
 			}
 			free(a);
