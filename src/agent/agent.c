@@ -349,20 +349,20 @@ int ms_agent_status(const ms_agent *a)
 	return 0;
 }
 
-int ms_agent_exit_code(ms_agent *a)
+ms_status ms_agent_outcome(ms_agent *a)
 {
 	int worst;
 
 	if (ms_agent_status(a) < 0)
-		return 1;
+		return MS_STATUS_ERROR;
 	pthread_mutex_lock(&a->mu);
 	worst = a->worst;
 	pthread_mutex_unlock(&a->mu);
 	switch (worst) {
-	case OUTCOME_OK: return 0;
-	case OUTCOME_PARTIAL: return 3;
-	case OUTCOME_REFUSED: return 4;
-	default: return 1;
+	case OUTCOME_OK: return MS_STATUS_OK;
+	case OUTCOME_PARTIAL: return MS_STATUS_PARTIAL;
+	case OUTCOME_REFUSED: return MS_STATUS_REFUSED;
+	default: return MS_STATUS_ERROR;
 	}
 }
 

@@ -78,13 +78,13 @@ int ms_agent_health(ms_agent *a, ms_buf *out);
 /* 0 when every role ended without a fatal error. */
 int ms_agent_status(const ms_agent *a);
 /*
- * The worst outcome of the run as the command line's exit status: 1 when a
- * role could not start, an export or an import failed, or an event was
- * dead-lettered; else 4 when a guard refused an import; else 3 when an
- * export or an import was partial; else 0.  An import that failed and then
- * succeeded on a later delivery counts as succeeded.
+ * The worst outcome of the run: MS_STATUS_ERROR when a role could not start,
+ * an export or an import failed, or an event was dead-lettered; else
+ * MS_STATUS_REFUSED when a guard refused an import; else MS_STATUS_PARTIAL
+ * when an export or an import was partial; else MS_STATUS_OK.  An import
+ * that failed and then succeeded on a later delivery counts as succeeded.
  */
-int ms_agent_exit_code(ms_agent *a);
+ms_status ms_agent_outcome(ms_agent *a);
 void ms_agent_free(ms_agent *a);
 
 #endif

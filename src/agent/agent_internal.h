@@ -90,8 +90,8 @@ struct ms_agent {
 };
 
 /*
- * Outcomes of the run, in order of severity; ms_agent_exit_code maps the
- * worst to the exit status the command line gives the same outcome.
+ * Outcomes of the run, in order of severity; ms_agent_outcome gives the
+ * worst as the report status the command line gives the same outcome.
  */
 enum { OUTCOME_OK = 0, OUTCOME_PARTIAL, OUTCOME_REFUSED, OUTCOME_ERROR };
 

@@ -77,7 +77,7 @@ static int cmd_agent(int argc, char **argv)
 	ms_agent_wait(a);
 	/* a service's run ends with SIGTERM; a --once run's with its work, which it reports */
 	if (ao.once)
-		rc = ms_agent_exit_code(a);
+		rc = ms_exit_for_status(ms_agent_outcome(a));
 	else
 		rc = ms_agent_status(a) < 0 ? MS_EXIT_ERROR : MS_EXIT_OK;
 	running = NULL;

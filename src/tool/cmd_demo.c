@@ -356,7 +356,7 @@ int cmd_demo(int argc, char **argv)
 			fprintf(stderr, "  ... and %lld more\n",
 				v->mismatches - (long long)v->errors.n);
 	}
-	code = !verified ? 1 : partial ? 3 : 0;
+	code = !verified ? MS_EXIT_ERROR : partial ? MS_EXIT_PARTIAL : MS_EXIT_OK;
 	demo_free(&d);
 	return code;
 
