@@ -8,66 +8,35 @@
 
 #include "tool.h"
 #include "util/buf.h"
+#include "util/strlist.h"
 
 #define STDIN_CAP (64u << 20)
 
-typedef struct list {
-	char **v;
-	size_t n;
-} list;
-
-static int collect(const char *name, void *ctx, ms_error *err)
-{
-	list *l = ctx;
-	char **nv = realloc(l->v, (l->n + 1) * sizeof(char *));
-
-	if (!nv || !(nv[l->n] = strdup(name))) {
-		if (nv)
-			l->v = nv;
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	}
-	l->v = nv;
-	l->n++;
-	return 0;
-}
-
 static int collect_vkey(ms_entity *e, void *ctx, ms_error *err)
 {
-	int rc = collect(e->vkey, ctx, err);
+	int rc = ms_strlist_collect(e->vkey, ctx, err);
 
 	ms_entity_free(e);
 	return rc;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void list_free(list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
 static int do_ls(ms_catalog *cat, int argc, char **argv, int json, ms_error *err)
 {
-	list l = { 0 };
+	ms_strlist l = { 0 };
 	cJSON *out = cJSON_CreateArray();
 	size_t i;
 	int rc;
 
 	if (argc == 0)
-		rc = ms_catalog_list_databases(cat, collect, &l, err);
+		rc = ms_catalog_list_databases(cat, ms_strlist_collect, &l, err);
 	else if (argc == 1)
-		rc = ms_catalog_list_tables(cat, argv[0], collect, &l, err);
-	else
+		rc = ms_catalog_list_tables(cat, argv[0], ms_strlist_collect, &l, err);
+	else if ((rc = ms_catalog_verify_table(cat, argv[0], argv[1], err)) == 0)
+		/* a snapshot's files are checked against its manifest before they are read */
 		rc = ms_catalog_scan_partitions(cat, argv[0], argv[1], MS_SCAN_KEYS_ONLY, collect_vkey,
 						&l, err);
 	if (rc == 0) {
-		if (l.n)
-			qsort(l.v, l.n, sizeof(char *), cmp);
+		ms_strlist_sort(&l);
 		for (i = 0; i < l.n; i++) {
 			if (argc >= 2) {
 				cJSON *vals = cJSON_Parse(l.v[i]), *v;
@@ -95,7 +64,7 @@ static int do_ls(ms_catalog *cat, int argc, char **argv, int json, ms_error *err
 		}
 	}
 	cJSON_Delete(out);
-	list_free(&l);
+	ms_strlist_free(&l);
 	return rc;
 }
 
