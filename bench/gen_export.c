@@ -45,7 +45,8 @@ static void uuid(char out[37])
 	uint64_t a = rng(), b = rng();
 	snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
 		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-		 (unsigned)(0x8000 | ((b >> 48) & 0x3fff)), (unsigned long long)(b & 0xffffffffffffull));
+		 (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
+		 (unsigned long long)(b & 0xffffffffffffull));
 }
 
 static void die(const char *what, const char *path)
@@ -239,7 +240,8 @@ int main(int argc, char **argv)
 		       "{\"type\":\"database\",\"item\":{\"name\":\"db_%03lu\","
 		       "\"description\":\"synthetic benchmark database %lu\","
 		       "\"locationUri\":\"s3://bench-lake/db_%03lu\","
-		       "\"parameters\":{\"owner\":\"data-platform\",\"classification\":\"internal\"}}}",
+		       "\"parameters\":{\"owner\":\"data-platform\",\"classification\":"
+		       "\"internal\"}}}",
 		       d, d, d);
 		folder_line(&dbs, b.p, b.n);
 	}
@@ -274,12 +276,13 @@ int main(int argc, char **argv)
 			unsigned long hour = synth_values(i, dt), rows, size;
 			char loc[512];
 			snprintf(loc, sizeof loc,
-				 "s3://bench-lake/db_%03lu/events_%03lu/dt=%s/hour=%02lu/", d,
-				 t, dt, hour);
+				 "s3://bench-lake/db_%03lu/events_%03lu/dt=%s/hour=%02lu/", d, t,
+				 dt, hour);
 			synth_stats(rng(), &rows, &size);
 			b.n = 0;
 			sb_add(&b,
-			       "{\"database\":\"db_%03lu\",\"table\":\"events_%03lu\",\"type\":\"partition\","
+			       "{\"database\":\"db_%03lu\",\"table\":\"events_%03lu\",\"type\":"
+			       "\"partition\","
 			       "\"item\":{\"values\":[\"%s\",\"%02lu\"],\"creationTime\":\"%s\","
 			       "\"lastAccessTime\":\"0\",\"namespaceName\":\"db_%03lu\","
 			       "\"tableName\":\"events_%03lu\","

@@ -50,14 +50,14 @@
 
 #include "synth.h"
 
-#define BATCH 100                         /* BatchCreatePartition's limit */
-#define SCAN_PAGE 1000                    /* GetPartitions' MaxResults limit */
+#define BATCH 100      /* BatchCreatePartition's limit */
+#define SCAN_PAGE 1000 /* GetPartitions' MaxResults limit */
 #define MIX_PAGE 100
-#define MIX_DAYS 4                        /* days of dt a mix read selects */
+#define MIX_DAYS 4 /* days of dt a mix read selects */
 #define CLIENTS_MAX 256
-#define SEGMENTS_MAX 10                   /* GetPartitions' TotalSegments limit */
+#define SEGMENTS_MAX 10 /* GetPartitions' TotalSegments limit */
 #define SECONDS_MAX 86400
-#define ANSWER_MAX ((size_t)64 << 20)     /* a larger answer is an error */
+#define ANSWER_MAX ((size_t)64 << 20) /* a larger answer is an error */
 #define REQUEST_MAX ((size_t)16 << 20)
 #define TIMEOUT_SECONDS 900L
 #define JSON_DEPTH_MAX 64
@@ -77,7 +77,7 @@ enum op {
 static const char *const op_names[NOPS] = {
 	"GetPartitions", "GetTable", "BatchCreatePartition", "CreateDatabase", "CreateTable",
 };
-#define MIX_OPS 3   /* the operations of the mix: the first three */
+#define MIX_OPS 3 /* the operations of the mix: the first three */
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -390,12 +390,12 @@ static void j_copy(const char *v, const char *ve, char *out, size_t n)
 
 /* What an answer says, as far as glue_load cares. */
 typedef struct answer {
-	long long partitions;   /* elements of Partitions */
-	long long errors;       /* elements of Errors (per-item errors of a batch) */
-	char *token;            /* NextToken (new), NULL when absent */
-	char type[128];         /* __type of an error */
-	char message[256];      /* its Message */
-	hvec *hashes;           /* when set: a hash of each partition's Values gets pushed */
+	long long partitions; /* elements of Partitions */
+	long long errors;     /* elements of Errors (per-item errors of a batch) */
+	char *token;          /* NextToken (new), NULL when absent */
+	char type[128];       /* __type of an error */
+	char message[256];    /* its Message */
+	hvec *hashes;         /* when set: a hash of each partition's Values gets pushed */
 } answer;
 
 static int on_partition_member(const char *name, size_t len, const char *v, const char *ve,
@@ -469,7 +469,7 @@ static int answer_read(const char *body, size_t len, answer *a)
 
 typedef struct options {
 	const char *mode, *endpoint, *db, *table, *region;
-	long long partitions, first, expect;   /* expect: -1 when not given */
+	long long partitions, first, expect; /* expect: -1 when not given */
 	long clients, segments, seconds;
 	int json;
 	const char *key, *secret, *session_token;
@@ -523,10 +523,9 @@ static int parse_number(const char *opt, const char *s, long long min, long long
 static const struct {
 	const char *name, *modes;
 } option_table[] = {
-	{ "--endpoint", "ism" }, { "--db", "ism" },      { "--table", "ism" },
-	{ "--region", "ism" },   { "--partitions", "i" }, { "--first", "i" },
-	{ "--expect", "s" },     { "--clients", "im" },   { "--segments", "sm" },
-	{ "--seconds", "m" },
+	{ "--endpoint", "ism" }, { "--db", "ism" },    { "--table", "ism" }, { "--region", "ism" },
+	{ "--partitions", "i" }, { "--first", "i" },   { "--expect", "s" },  { "--clients", "im" },
+	{ "--segments", "sm" },  { "--seconds", "m" },
 };
 
 /* Set option a (one of option_table) to val: 0, or -1 after the message. */
@@ -634,7 +633,7 @@ typedef struct client {
 	struct curl_slist *headers[NOPS];
 	buf req, ans;
 	long status;
-	const char *tolerate;   /* an error __type that is an answer, not an error */
+	const char *tolerate; /* an error __type that is an answer, not an error */
 	char curl_err[CURL_ERROR_SIZE];
 	/* what it did */
 	long long requests[NOPS], errors[NOPS], errors_5xx[NOPS];
@@ -816,14 +815,15 @@ static int add_storage_descriptor(buf *b, const char *location)
 	if (rc == 0)
 		rc = buf_json_str(b, location);
 	if (rc == 0)
-		rc = buf_printf(b, ",\"InputFormat\":\"%s\",\"OutputFormat\":\"%s\","
-				   "\"SerdeInfo\":{\"SerializationLibrary\":\"%s\","
-				   "\"Parameters\":{\"serialization.format\":\"1\"}},"
-				   "\"Compressed\":false,\"NumberOfBuckets\":-1,"
-				   "\"StoredAsSubDirectories\":false,\"BucketColumns\":[],"
-				   "\"SortColumns\":[],\"Parameters\":{},\"SkewedInfo\":{"
-				   "\"SkewedColumnNames\":[],\"SkewedColumnValues\":[],"
-				   "\"SkewedColumnValueLocationMaps\":{}}}",
+		rc = buf_printf(b,
+				",\"InputFormat\":\"%s\",\"OutputFormat\":\"%s\","
+				"\"SerdeInfo\":{\"SerializationLibrary\":\"%s\","
+				"\"Parameters\":{\"serialization.format\":\"1\"}},"
+				"\"Compressed\":false,\"NumberOfBuckets\":-1,"
+				"\"StoredAsSubDirectories\":false,\"BucketColumns\":[],"
+				"\"SortColumns\":[],\"Parameters\":{},\"SkewedInfo\":{"
+				"\"SkewedColumnNames\":[],\"SkewedColumnValues\":[],"
+				"\"SkewedColumnValueLocationMaps\":{}}}",
 				SYNTH_INPUT_FORMAT, SYNTH_OUTPUT_FORMAT, SYNTH_SERDE);
 	return rc;
 }
@@ -838,8 +838,9 @@ static int add_partition_input(client *c, unsigned long long i, uint64_t r)
 	synth_stats(r, &rows, &size);
 	snprintf(loc, sizeof(loc), "s3://bench-lake/%s/%s/dt=%s/hour=%02u/", c->o->db, c->o->table,
 		 dt, hour);
-	if (buf_printf(&c->req, "{\"Values\":[\"%s\",\"%02u\"],\"LastAccessTime\":0,"
-				"\"Parameters\":{\"numRows\":\"%lu\",\"totalSize\":\"%lu\"},",
+	if (buf_printf(&c->req,
+		       "{\"Values\":[\"%s\",\"%02u\"],\"LastAccessTime\":0,"
+		       "\"Parameters\":{\"numRows\":\"%lu\",\"totalSize\":\"%lu\"},",
 		       dt, hour, rows, size) < 0 ||
 	    add_storage_descriptor(&c->req, loc) < 0)
 		return -1;
@@ -884,10 +885,10 @@ static int get_partitions_page(client *c, long segment, long segments, int max, 
 	    (segments > 1 &&
 	     buf_printf(&c->req, ",\"Segment\":{\"SegmentNumber\":%ld,\"TotalSegments\":%ld}",
 			segment, segments) < 0) ||
-	    (expr && (BUF_LIT(&c->req, ",\"Expression\":") < 0 ||
-		      buf_json_str(&c->req, expr) < 0)) ||
-	    (*token && (BUF_LIT(&c->req, ",\"NextToken\":") < 0 ||
-			buf_json_str(&c->req, *token) < 0)) ||
+	    (expr &&
+	     (BUF_LIT(&c->req, ",\"Expression\":") < 0 || buf_json_str(&c->req, expr) < 0)) ||
+	    (*token &&
+	     (BUF_LIT(&c->req, ",\"NextToken\":") < 0 || buf_json_str(&c->req, *token) < 0)) ||
 	    BUF_LIT(&c->req, "}") < 0)
 		fatal("request too large");
 	a.hashes = hashes;
@@ -1159,8 +1160,8 @@ static int run_ingest(const options *o)
 /* ---- mix ----------------------------------------------------------------------------- */
 
 static double mix_deadline;
-static unsigned long long mix_first;    /* number of the first partition the creates make */
-static unsigned long long mix_days;     /* whole days of dt in the table before */
+static unsigned long long mix_first; /* number of the first partition the creates make */
+static unsigned long long mix_days;  /* whole days of dt in the table before */
 static atomic_ullong mix_next_batch;
 
 /* GetPartitions of MIX_DAYS days of dt, all pages; the count checked. */
@@ -1287,8 +1288,9 @@ static int run_mix(const options *o)
 	mix_first = (unsigned long long)before.partitions;
 	mix_days = mix_first / 24;
 	if (mix_days < MIX_DAYS) {
-		fprintf(stderr, "glue_load: mix needs a table of %d partitions at least, "
-				"'%s.%s' has %lld\n",
+		fprintf(stderr,
+			"glue_load: mix needs a table of %d partitions at least, "
+			"'%s.%s' has %lld\n",
 			MIX_DAYS * 24, o->db, o->table, before.partitions);
 		return EXIT_USAGE;
 	}

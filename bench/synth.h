@@ -26,11 +26,11 @@
 #define SYNTH_INPUT_FORMAT "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 #define SYNTH_OUTPUT_FORMAT "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 #define SYNTH_SERDE "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-#define SYNTH_DT_MAX 48   /* room for a dt value */
+#define SYNTH_DT_MAX 48 /* room for a dt value */
 
 static const char *const synth_col_names[SYNTH_NCOLS] = {
-	"id", "ts", "user_id", "country", "device", "amount", "currency", "status", "url",
-	"payload",
+	"id",     "ts",       "user_id", "country", "device",
+	"amount", "currency", "status",  "url",     "payload",
 };
 static const char *const synth_col_types[SYNTH_NCOLS] = {
 	"bigint", "timestamp", "bigint", "string", "string",

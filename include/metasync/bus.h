@@ -38,19 +38,19 @@ typedef struct ms_bus_sub ms_bus_sub;
 
 /* One delivered message; owned by the caller until ms_bus_msg_free. */
 typedef struct ms_bus_msg {
-	char *stream;        /* logical stream name */
-	uint64_t seq;        /* position in its stream, increasing */
-	char *data;          /* NUL-terminated for convenience; len excludes the NUL */
+	char *stream; /* logical stream name */
+	uint64_t seq; /* position in its stream, increasing */
+	char *data;   /* NUL-terminated for convenience; len excludes the NUL */
 	size_t len;
-	unsigned attempts;   /* 1 on first delivery */
-	void *driver_ctx;    /* the driver's handle for ack/nak */
-	const struct ms_bus_driver *driver;   /* the driver that made it (releases driver_ctx) */
+	unsigned attempts;                  /* 1 on first delivery */
+	void *driver_ctx;                   /* the driver's handle for ack/nak */
+	const struct ms_bus_driver *driver; /* the driver that made it (releases driver_ctx) */
 } ms_bus_msg;
 
 typedef struct ms_bus_sub_options {
-	unsigned ack_wait_ms;   /* redeliver when not acked by then; 0 = 30000 */
-	unsigned max_deliver;   /* attempts before ms_bus_next dead-letters; 0 = 5 */
-	int deliver_new;        /* a new subscription starts after the current end
+	unsigned ack_wait_ms; /* redeliver when not acked by then; 0 = 30000 */
+	unsigned max_deliver; /* attempts before ms_bus_next dead-letters; 0 = 5 */
+	int deliver_new;      /* a new subscription starts after the current end
 				   (default: from the first message still held) */
 } ms_bus_sub_options;
 
@@ -61,8 +61,7 @@ void ms_bus_close(ms_bus *bus);
 const char *ms_bus_url(const ms_bus *bus);
 
 /* Append one message to a stream; durable when this returns 0. */
-int ms_bus_publish(ms_bus *bus, const char *stream, const void *data, size_t len,
-		   ms_error *err);
+int ms_bus_publish(ms_bus *bus, const char *stream, const void *data, size_t len, ms_error *err);
 
 /* Open (or resume) the durable subscription `name` on stream. */
 int ms_bus_subscribe(ms_bus *bus, const char *stream, const char *name,
@@ -91,8 +90,8 @@ void ms_bus_msg_free(ms_bus_msg *msg);
  * tests): calls cb per message in order, seq > after, at most limit (0 = all).
  */
 typedef int (*ms_bus_msg_cb)(const ms_bus_msg *msg, void *ctx, ms_error *err);
-int ms_bus_read(ms_bus *bus, const char *stream, uint64_t after, size_t limit,
-		ms_bus_msg_cb cb, void *ctx, ms_error *err);
+int ms_bus_read(ms_bus *bus, const char *stream, uint64_t after, size_t limit, ms_bus_msg_cb cb,
+		void *ctx, ms_error *err);
 
 #ifdef __cplusplus
 }

@@ -34,9 +34,9 @@ typedef enum ms_change_op { MS_CHANGE_PUT = 1, MS_CHANGE_DELETE = 2 } ms_change_
 typedef struct ms_change {
 	long long seq;
 	ms_kind kind;
-	const char *database;  /* borrowed for the callback's duration */
-	const char *table;     /* NULL for databases */
-	const char *vkey;      /* NULL unless a partition */
+	const char *database; /* borrowed for the callback's duration */
+	const char *table;    /* NULL for databases */
+	const char *vkey;     /* NULL unless a partition */
 	ms_change_op op;
 } ms_change;
 
@@ -44,14 +44,14 @@ typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
 
 /* Capability flags. */
 #define MS_CAP_TRANSACTIONS 0x01   /* begin/commit/rollback are real */
-#define MS_CAP_CHANGE_FEED  0x02   /* changes_since works */
-#define MS_CAP_WRITE        0x04   /* put/delete slots work */
+#define MS_CAP_CHANGE_FEED 0x02    /* changes_since works */
+#define MS_CAP_WRITE 0x04          /* put/delete slots work */
 #define MS_CAP_ORDERED_SCAN 0x08   /* scan_partitions yields by vkey order */
-#define MS_CAP_RAW_INPUT    0x10   /* put_partitions takes entities with only raw text */
+#define MS_CAP_RAW_INPUT 0x10      /* put_partitions takes entities with only raw text */
 #define MS_CAP_TABLE_VERSIONS 0x20 /* the table-version calls work */
 
 /* scan_partitions flags */
-#define MS_SCAN_KEYS_ONLY 0x01  /* doc may be left NULL; vkey and hash are filled */
+#define MS_SCAN_KEYS_ONLY 0x01 /* doc may be left NULL; vkey and hash are filled */
 /*
  * doc may be left NULL with raw filled (the stored canonical Glue JSON text,
  * not parsed); drivers that ignore the flag fill doc as usual.
@@ -60,22 +60,22 @@ typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
 
 /* How to open a catalog. Zero-initialise and set what applies. */
 typedef enum ms_open_mode {
-	MS_OPEN_READ = 0,   /* an existing catalog, read (and write where the driver can) */
-	MS_OPEN_WRITE = 1   /* create if missing; a snapshot URL starts a new snapshot */
+	MS_OPEN_READ = 0, /* an existing catalog, read (and write where the driver can) */
+	MS_OPEN_WRITE = 1 /* create if missing; a snapshot URL starts a new snapshot */
 } ms_open_mode;
 
 typedef struct ms_open_options {
 	ms_open_mode mode;
 	/* snapshot writer */
-	const char *compress;             /* NULL or "gzip" */
-	size_t part_bytes;                /* split part files at this size; 0 = default */
-	const char *source_url;           /* the exported catalog, recorded (redacted) */
-	const char *source_catalog_id;    /* recorded as the snapshot's source */
-	const char *source_instance;      /* recorded too: ms_catalog_instance of the source */
-	const char *selection;            /* the --database-names patterns, recorded */
+	const char *compress;          /* NULL or "gzip" */
+	size_t part_bytes;             /* split part files at this size; 0 = default */
+	const char *source_url;        /* the exported catalog, recorded (redacted) */
+	const char *source_catalog_id; /* recorded as the snapshot's source */
+	const char *source_instance;   /* recorded too: ms_catalog_instance of the source */
+	const char *selection;         /* the --database-names patterns, recorded */
 	/* snapshot reader */
-	int allow_no_manifest;            /* accept a utility export without manifest.json */
-	const char *database_input_path;  /* the utility's separate folders */
+	int allow_no_manifest;           /* accept a utility export without manifest.json */
+	const char *database_input_path; /* the utility's separate folders */
 	const char *table_input_path;
 	const char *partition_input_path;
 	const char *expect_manifest_sha256; /* refuse unless manifest.json hashes to this */
@@ -89,8 +89,7 @@ typedef struct ms_open_options {
 } ms_open_options;
 
 /* Open url (new; close with ms_catalog_close). Unknown scheme: MS_EINVAL naming it. */
-int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *opts,
-		    ms_error *err);
+int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *opts, ms_error *err);
 void ms_catalog_close(ms_catalog *cat);
 
 /* Borrowed: the printable URL, the catalog's identity, the driver name. */
@@ -134,8 +133,8 @@ int ms_catalog_delete_table(ms_catalog *cat, const char *db, const char *name, m
 /* Stream every partition of a table to cb (MS_ENOTFOUND if the table is absent). */
 int ms_catalog_scan_partitions(ms_catalog *cat, const char *db, const char *table,
 			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err);
-int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table,
-			     const char *vkey, ms_entity **out, ms_error *err);
+int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table, const char *vkey,
+			     ms_entity **out, ms_error *err);
 
 /*
  * Which partitions a ranged scan yields: those whose vkey sorts (bytewise,
@@ -195,8 +194,8 @@ int ms_catalog_delete_table_version(ms_catalog *cat, const char *db, const char 
 				    const char *version_id, ms_error *err);
 
 /* The digest of a table's partitions when the driver knows it cheaply; else MS_ENOTSUPPORTED. */
-int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table,
-			    ms_digest *out, ms_error *err);
+int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table, ms_digest *out,
+			    ms_error *err);
 
 /*
  * Check, before any change is made from it, that everything a later scan of

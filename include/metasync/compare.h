@@ -38,18 +38,18 @@ typedef struct ms_compare_options {
 	 * beyond a's databases.
 	 */
 	int replica;
-	int fast;                 /* equal partition digests (count and sum) stand for a scan */
-	const char *b_name;       /* how messages name b (default "the other catalog") */
-	size_t max_messages;      /* mismatches described (default 20); all are counted */
+	int fast;            /* equal partition digests (count and sum) stand for a scan */
+	const char *b_name;  /* how messages name b (default "the other catalog") */
+	size_t max_messages; /* mismatches described (default 20); all are counted */
 } ms_compare_options;
 
 /* How an entity of b differs from its counterpart in a. */
 typedef enum ms_compare_what {
-	MS_COMPARE_MISSING = 1,   /* a has it, b does not */
-	MS_COMPARE_EXTRA,         /* b has it, a does not (or not among the compared) */
-	MS_COMPARE_DIFFERS,       /* both have it, with another content */
-	MS_COMPARE_MARKER,        /* b's replica-of marker is absent or names another entity */
-	MS_COMPARE_PARTITIONS     /* fast: a table's partition digests differ (no scan) */
+	MS_COMPARE_MISSING = 1, /* a has it, b does not */
+	MS_COMPARE_EXTRA,       /* b has it, a does not (or not among the compared) */
+	MS_COMPARE_DIFFERS,     /* both have it, with another content */
+	MS_COMPARE_MARKER,      /* b's replica-of marker is absent or names another entity */
+	MS_COMPARE_PARTITIONS   /* fast: a table's partition digests differ (no scan) */
 } ms_compare_what;
 
 /* Longest value an ms_compare_diff shows, in bytes ("..." included). */
@@ -58,8 +58,8 @@ typedef enum ms_compare_what {
 /* One described mismatch, with the same index as its line in messages. */
 typedef struct ms_compare_diff {
 	ms_compare_what what;
-	ms_kind kind;             /* database, table (views too) or partition */
-	int view;                 /* a table that is a view */
+	ms_kind kind; /* database, table (views too) or partition */
+	int view;     /* a table that is a view */
 	/* b's name for it: "db", "db.table" or "db.table" + the values key; owned */
 	char *entity;
 	/*
@@ -72,15 +72,15 @@ typedef struct ms_compare_diff {
 	 */
 	char *field;
 	char *a_value, *b_value;
-	long long fields;         /* DIFFERS: how many fields differ (field is the first) */
+	long long fields; /* DIFFERS: how many fields differ (field is the first) */
 } ms_compare_diff;
 
 typedef struct ms_compare_result {
-	long long databases, tables, views, partitions;   /* matched */
-	long long mismatches;     /* every mismatch, one per entity and way it differs */
-	char **messages;          /* one line per described mismatch; owned */
-	ms_compare_diff *diffs;   /* the same mismatches, field by field; owned */
-	size_t nmessages;         /* of messages and of diffs */
+	long long databases, tables, views, partitions; /* matched */
+	long long mismatches;   /* every mismatch, one per entity and way it differs */
+	char **messages;        /* one line per described mismatch; owned */
+	ms_compare_diff *diffs; /* the same mismatches, field by field; owned */
+	size_t nmessages;       /* of messages and of diffs */
 } ms_compare_result;
 
 /*

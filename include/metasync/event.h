@@ -34,15 +34,15 @@ extern "C" {
 #define MS_EVENT_IMPORT_FAILED "io.metasync.import.failed"
 #define MS_EVENT_ERROR "io.metasync.error"
 
-#define MS_EVENT_MAX ((size_t)1 << 20)   /* largest event accepted */
+#define MS_EVENT_MAX ((size_t)1 << 20) /* largest event accepted */
 
 typedef struct ms_event {
 	char *id;
 	char *source;
 	char *type;
-	char *time;        /* NULL when absent */
-	char *subject;     /* NULL when absent */
-	cJSON *data;       /* an object; owned */
+	char *time;    /* NULL when absent */
+	char *subject; /* NULL when absent */
+	cJSON *data;   /* an object; owned */
 } ms_event;
 
 /*
@@ -64,9 +64,8 @@ char *ms_event_build(const char *type, const char *source, const char *subject, 
 /* data of io.metasync.snapshot.created (new). */
 cJSON *ms_event_snapshot_data(const ms_snapshot_info *info, const char *parent);
 /* data of io.metasync.import.succeeded/failed (new); report may be NULL. */
-cJSON *ms_event_import_data(const char *target, const char *snapshot_url,
-			    const char *snapshot_id, const ms_report *report,
-			    const ms_error *failure);
+cJSON *ms_event_import_data(const char *target, const char *snapshot_url, const char *snapshot_id,
+			    const ms_report *report, const ms_error *failure);
 /* data of io.metasync.error (new). */
 cJSON *ms_event_error_data(const char *stage, const char *target, const char *snapshot_url,
 			   const char *entity, const char *message);
@@ -82,8 +81,8 @@ const char *ms_event_source_name(const ms_event *ev);
  * Publish io.metasync.snapshot.created for a finished export on the bus at
  * bus_url (opened and closed here), with source "/metasync/" + name.
  */
-int ms_event_publish_snapshot(const char *bus_url, const char *name,
-			      const ms_snapshot_info *info, const char *parent, ms_error *err);
+int ms_event_publish_snapshot(const char *bus_url, const char *name, const ms_snapshot_info *info,
+			      const char *parent, ms_error *err);
 
 /* String member k of an event's data, or NULL. */
 const char *ms_event_str(const ms_event *ev, const char *k);

@@ -69,8 +69,8 @@ extern "C" {
 
 /* A partition key as the table declares it: its name and Hive type text. */
 typedef struct ms_filter_key {
-	const char *name;   /* borrowed */
-	const char *type;   /* borrowed; NULL counts as "string" */
+	const char *name; /* borrowed */
+	const char *type; /* borrowed; NULL counts as "string" */
 } ms_filter_key;
 
 typedef struct ms_partition_filter ms_partition_filter;
@@ -92,8 +92,7 @@ int ms_partition_filter_parse(ms_partition_filter **out, const char *expr,
  * nkeys and any value may be NULL, both read as NULL) satisfy f: 1 when the
  * expression is true, 0 when it is false or unknown.  Never fails.
  */
-int ms_partition_filter_match(const ms_partition_filter *f, const char *const *values,
-			      size_t n);
+int ms_partition_filter_match(const ms_partition_filter *f, const char *const *values, size_t n);
 
 /* Free a filter; NULL is a no-op. */
 void ms_partition_filter_free(ms_partition_filter *f);

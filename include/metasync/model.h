@@ -24,27 +24,23 @@
 extern "C" {
 #endif
 
-typedef enum ms_kind {
-	MS_KIND_DATABASE = 1,
-	MS_KIND_TABLE = 2,
-	MS_KIND_PARTITION = 3
-} ms_kind;
+typedef enum ms_kind { MS_KIND_DATABASE = 1, MS_KIND_TABLE = 2, MS_KIND_PARTITION = 3 } ms_kind;
 
 #define MS_HASH_LEN 32
 
 /* Glue's limits, enforced on every entity metasync reads. */
-#define MS_NAME_MAX 255            /* database, table, column names */
-#define MS_CATALOG_ID_MAX 255      /* a catalog-id, as Glue's CatalogId */
+#define MS_NAME_MAX 255       /* database, table, column names */
+#define MS_CATALOG_ID_MAX 255 /* a catalog-id, as Glue's CatalogId */
 #define MS_DESCRIPTION_MAX 2048
-#define MS_VALUE_MAX 1024          /* one partition value */
+#define MS_VALUE_MAX 1024 /* one partition value */
 #define MS_PARAM_KEY_MAX 255
 #define MS_PARAM_VALUE_MAX 512000
 #define MS_COLUMN_TYPE_MAX 131072
 #define MS_COMMENT_MAX 255
 #define MS_VIEW_TEXT_MAX 409600
-#define MS_LOCATION_MAX 2056       /* a storage location (LocationString) */
-#define MS_URI_MAX 1024            /* a database's LocationUri (URI) */
-#define MS_FORMAT_MAX 128          /* InputFormat, OutputFormat (FormatString) */
+#define MS_LOCATION_MAX 2056 /* a storage location (LocationString) */
+#define MS_URI_MAX 1024      /* a database's LocationUri (URI) */
+#define MS_FORMAT_MAX 128    /* InputFormat, OutputFormat (FormatString) */
 #define MS_TABLE_TYPE_MAX 255
 
 /* Parameter keys starting with this prefix are metasync's own markers. */
@@ -69,11 +65,11 @@ typedef enum ms_kind {
  */
 typedef struct ms_entity {
 	ms_kind kind;
-	char *database;                    /* owned */
-	char *table;                       /* owned; NULL for databases */
-	char *vkey;                        /* owned; partitions only */
-	cJSON *doc;                        /* owned; may be NULL for key-only scans */
-	char *raw;                         /* owned; the document as canonical Glue JSON
+	char *database; /* owned */
+	char *table;    /* owned; NULL for databases */
+	char *vkey;     /* owned; partitions only */
+	cJSON *doc;     /* owned; may be NULL for key-only scans */
+	char *raw;      /* owned; the document as canonical Glue JSON
 					      text when doc is NULL (filled by drivers on
 					      MS_SCAN_RAW scans) */
 	size_t raw_len;

@@ -32,10 +32,10 @@ typedef enum ms_action {
 typedef struct ms_change_event {
 	ms_action action;
 	ms_kind kind;
-	const char *database;   /* target names, borrowed */
+	const char *database; /* target names, borrowed */
 	const char *table;
 	const char *vkey;
-	const char *reason;     /* skips and failures: why; else NULL */
+	const char *reason; /* skips and failures: why; else NULL */
 } ms_change_event;
 
 typedef void (*ms_change_event_cb)(const ms_change_event *ev, void *ctx);
@@ -43,23 +43,23 @@ typedef void (*ms_change_event_cb)(const ms_change_event *ev, void *ctx);
 typedef void (*ms_progress_cb)(unsigned long long done, unsigned long long total, void *ctx);
 
 typedef struct ms_sync_options {
-	const char *databases;                 /* ';'-separated names or globs; NULL = all */
+	const char *databases; /* ';'-separated names or globs; NULL = all */
 	const char *database_prefix;
 	const char *table_prefix;
-	const char *const *renames;            /* "OLD=NEW" database renames */
+	const char *const *renames; /* "OLD=NEW" database renames */
 	size_t nrenames;
-	const char *const *location_rewrites;  /* "FROM=TO" location prefix rewrites */
+	const char *const *location_rewrites; /* "FROM=TO" location prefix rewrites */
 	size_t nrewrites;
 	ms_deletes deletes;
-	long long max_deletes;                 /* < 0: no limit; needs MS_DELETES_MIRROR */
-	int prune_unmapped;                    /* mirror also deletes replicas of this source
+	long long max_deletes;        /* < 0: no limit; needs MS_DELETES_MIRROR */
+	int prune_unmapped;           /* mirror also deletes replicas of this source
 						  that the mapping no longer produces */
-	int allow_empty_source;                /* mirror deletes may remove every replica */
-	int adopt;                             /* take over entities that are not replicas */
-	int dry_run;                           /* plan only: change nothing */
-	int copy;                              /* export: plain copy, no markers or stamps */
-	int full;                              /* ignore sync stamps: diff every partition */
-	ms_change_event_cb on_change;          /* every non-unchanged action; may be NULL */
+	int allow_empty_source;       /* mirror deletes may remove every replica */
+	int adopt;                    /* take over entities that are not replicas */
+	int dry_run;                  /* plan only: change nothing */
+	int copy;                     /* export: plain copy, no markers or stamps */
+	int full;                     /* ignore sync stamps: diff every partition */
+	ms_change_event_cb on_change; /* every non-unchanged action; may be NULL */
 	ms_progress_cb progress;
 	void *ctx;
 	/* When *stop becomes non-zero the run ends before its next table (each
@@ -72,8 +72,8 @@ typedef struct ms_counts {
 } ms_counts;
 
 typedef struct ms_report_error {
-	char *entity;     /* "db.table" or "db.table[values]"; owned */
-	char *message;    /* owned */
+	char *entity;  /* "db.table" or "db.table[values]"; owned */
+	char *message; /* owned */
 } ms_report_error;
 
 typedef enum ms_status {
@@ -92,7 +92,7 @@ typedef struct ms_report {
 	ms_counts databases, tables, partitions;
 	ms_report_error *errors;
 	size_t nerrors;
-	ms_report_error *warnings;  /* what a target could not hold, per entity */
+	ms_report_error *warnings; /* what a target could not hold, per entity */
 	size_t nwarnings;
 	/*
 	 * Wall time of the call that made the report: ms_sync's the engine run
@@ -128,8 +128,8 @@ int ms_sync_options_check(const ms_sync_options *opts, ms_error *err);
  * a selection that matches nothing) unless allow_empty_source.  A pattern
  * of opts->databases that matches no source database is a report warning.
  */
-int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
-	    ms_report **report, ms_error *err);
+int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts, ms_report **report,
+	    ms_error *err);
 
 void ms_report_free(ms_report *r);
 /*
@@ -177,9 +177,9 @@ int ms_sync_map_entity(ms_entity *e, const ms_sync_options *opts, const char *co
  * leaves info->url NULL.  *report as for ms_sync.
  */
 typedef struct ms_export_options {
-	const char *databases;     /* ';' names or globs; NULL = all */
-	const char *compress;      /* NULL or "gzip" */
-	size_t part_bytes;         /* 0 = default */
+	const char *databases; /* ';' names or globs; NULL = all */
+	const char *compress;  /* NULL or "gzip" */
+	size_t part_bytes;     /* 0 = default */
 	ms_progress_cb progress;
 	void *ctx;
 	/* how errors name the two URLs (default "source", "store") */
@@ -211,8 +211,8 @@ int ms_import(const char *snapshot_url, const char *expect_sha256, const char *t
 	      const ms_sync_options *opts, ms_report **report, ms_error *err);
 
 typedef struct ms_import_options {
-	const char *expect_sha256;     /* refuse unless manifest.json hashes to this */
-	int allow_no_manifest;         /* accept an export made by the AWS utility */
+	const char *expect_sha256; /* refuse unless manifest.json hashes to this */
+	int allow_no_manifest;     /* accept an export made by the AWS utility */
 	/* the AWS utility's separate folders (source_url is then database_input_path) */
 	const char *database_input_path, *table_input_path, *partition_input_path;
 	/* how errors opening a catalog name it (default "snapshot", "target") */

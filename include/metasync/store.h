@@ -20,12 +20,11 @@ typedef struct ms_store_reader ms_store_reader;
 
 typedef struct ms_store_stat {
 	uint64_t size;
-	int64_t mtime;  /* epoch seconds, 0 when unknown */
+	int64_t mtime; /* epoch seconds, 0 when unknown */
 } ms_store_stat;
 
 /* Called per key under a prefix, in byte order of keys. */
-typedef int (*ms_store_list_cb)(const char *key, const ms_store_stat *st, void *ctx,
-				ms_error *err);
+typedef int (*ms_store_list_cb)(const char *key, const ms_store_stat *st, void *ctx, ms_error *err);
 
 /* Open a store by URL: file://DIR, a plain path (new; ms_store_close). */
 int ms_store_open(ms_store **out, const char *url, ms_error *err);
@@ -43,15 +42,13 @@ int ms_store_read(ms_store_reader *r, void *buf, size_t len, size_t *got, ms_err
 int ms_store_seek(ms_store_reader *r, unsigned long long offset, ms_error *err);
 void ms_store_reader_close(ms_store_reader *r);
 
-int ms_store_list(ms_store *st, const char *prefix, ms_store_list_cb cb, void *ctx,
-		  ms_error *err);
+int ms_store_list(ms_store *st, const char *prefix, ms_store_list_cb cb, void *ctx, ms_error *err);
 /* MS_ENOTFOUND when the key does not exist. */
 int ms_store_stat_key(ms_store *st, const char *key, ms_store_stat *out, ms_error *err);
 int ms_store_remove(ms_store *st, const char *key, ms_error *err);
 
 /* Convenience: put a whole small object; read a whole object up to cap bytes (new). */
-int ms_store_put_bytes(ms_store *st, const char *key, const void *data, size_t len,
-		       ms_error *err);
+int ms_store_put_bytes(ms_store *st, const char *key, const void *data, size_t len, ms_error *err);
 int ms_store_get_bytes(ms_store *st, const char *key, size_t cap, char **out, size_t *len,
 		       ms_error *err);
 
@@ -80,40 +77,40 @@ int ms_store_get_bytes(ms_store *st, const char *key, size_t cap, char **out, si
  * outside folders, are never touched.
  */
 typedef enum ms_gc_kind {
-	MS_GC_TEMPORARY = 1,  /* a temporary file (file store) */
-	MS_GC_UPLOAD,         /* an unfinished multipart upload (s3) */
-	MS_GC_INCOMPLETE,     /* a snapshot folder without _SUCCESS */
-	MS_GC_EXPIRED         /* a complete snapshot outside the retention */
+	MS_GC_TEMPORARY = 1, /* a temporary file (file store) */
+	MS_GC_UPLOAD,        /* an unfinished multipart upload (s3) */
+	MS_GC_INCOMPLETE,    /* a snapshot folder without _SUCCESS */
+	MS_GC_EXPIRED        /* a complete snapshot outside the retention */
 } ms_gc_kind;
 
 /* One thing gc looked at; every string is borrowed for the callback's duration. */
 typedef struct ms_gc_item {
 	ms_gc_kind kind;
-	const char *key;        /* "ID/" for a folder, else the key (of an upload: its object) */
-	int remove;             /* 1 removed (with dry_run: would be), 0 kept */
-	const char *why;        /* one line: why it is removed or kept */
-	const char *error;      /* the removal failed: why (NULL when it did not) */
-	unsigned long long bytes, objects;   /* what it holds (an upload's bytes: 0, unknown) */
+	const char *key;   /* "ID/" for a folder, else the key (of an upload: its object) */
+	int remove;        /* 1 removed (with dry_run: would be), 0 kept */
+	const char *why;   /* one line: why it is removed or kept */
+	const char *error; /* the removal failed: why (NULL when it did not) */
+	unsigned long long bytes, objects; /* what it holds (an upload's bytes: 0, unknown) */
 } ms_gc_item;
 
 typedef struct ms_gc_options {
-	int dry_run;                  /* report, remove nothing */
-	unsigned long long keep;      /* > 0: keep the newest `keep` complete snapshots */
-	long long keep_seconds;       /* > 0: keep complete snapshots younger than this */
+	int dry_run;             /* report, remove nothing */
+	unsigned long long keep; /* > 0: keep the newest `keep` complete snapshots */
+	long long keep_seconds;  /* > 0: keep complete snapshots younger than this */
 	/* abandonment by age: > 0 seconds, 0 the default (24 hours), < 0 none at all */
 	long long grace_seconds;
-	long long now;                /* epoch seconds; 0: the clock */
+	long long now; /* epoch seconds; 0: the clock */
 	/* called for every item removed, and for incomplete folders kept; may be NULL */
 	void (*on_item)(const ms_gc_item *item, void *ctx);
 	void *ctx;
 } ms_gc_options;
 
 typedef struct ms_gc_report {
-	unsigned long long removed, removed_bytes;  /* items removed (dry run: would be) */
-	unsigned long long failed;                  /* removals that failed */
-	unsigned long long kept_snapshots;          /* complete snapshots kept */
-	char latest[72];                            /* the snapshot LATEST names, "" without */
-	char note[256];                             /* what could not be checked, "" when all */
+	unsigned long long removed, removed_bytes; /* items removed (dry run: would be) */
+	unsigned long long failed;                 /* removals that failed */
+	unsigned long long kept_snapshots;         /* complete snapshots kept */
+	char latest[72];                           /* the snapshot LATEST names, "" without */
+	char note[256];                            /* what could not be checked, "" when all */
 } ms_gc_report;
 
 #define MS_GC_DEFAULT_GRACE_SECONDS (24LL * 3600)

@@ -64,8 +64,8 @@ void agent_log(ms_agent *a, const char *fmt, ...)
 }
 
 /* Publish an event; failures to publish are logged, never fatal. */
-void agent_publish(ms_agent *a, ms_bus *bus, const char *stream, const char *type,
-		    const char *name, const char *subject, cJSON *data)
+void agent_publish(ms_agent *a, ms_bus *bus, const char *stream, const char *type, const char *name,
+		   const char *subject, cJSON *data)
 {
 	char source[300], *text;
 	ms_error err;
@@ -79,11 +79,11 @@ void agent_publish(ms_agent *a, ms_bus *bus, const char *stream, const char *typ
 }
 
 void agent_publish_error(ms_agent *a, ms_bus *bus, const char *name, const char *stage,
-			  const char *target, const char *snapshot, const char *entity,
-			  const char *message)
+			 const char *target, const char *snapshot, const char *entity,
+			 const char *message)
 {
 	agent_publish(a, bus, MS_STREAM_ERRORS, MS_EVENT_ERROR, name, NULL,
-		ms_event_error_data(stage, target, snapshot, entity, message));
+		      ms_event_error_data(stage, target, snapshot, entity, message));
 }
 
 /* ---- shared state ------------------------------------------------------ */
@@ -184,8 +184,8 @@ void agent_set_problem_err(ms_agent *a, char *slot, const char *what, const ms_e
  * stays away.  0 with *out (and *sub) set, or the last error.
  */
 int agent_open_bus_retrying(ms_agent *a, const char *role, char *slot, const char *stream,
-			     const char *durable, const ms_bus_sub_options *so,
-			     ms_bus **out, ms_bus_sub **sub, ms_error *err)
+			    const char *durable, const ms_bus_sub_options *so, ms_bus **out,
+			    ms_bus_sub **sub, ms_error *err)
 {
 	long wait_ms = 200;
 	int attempt;
@@ -206,14 +206,15 @@ int agent_open_bus_retrying(ms_agent *a, const char *role, char *slot, const cha
 			return 0;
 		}
 		ms_bus_close(bus);
-		agent_set_problem_err(a, slot, stream ? "cannot subscribe" : "cannot open the bus", err);
+		agent_set_problem_err(a, slot, stream ? "cannot subscribe" : "cannot open the bus",
+				      err);
 		/* a URL that can never work is not waited for */
-		if (a->stop || (a->opts.once && attempt >= 5) || rc == MS_EINVAL || rc == MS_ENOMEM ||
-		    rc == MS_ENOTSUPPORTED)
+		if (a->stop || (a->opts.once && attempt >= 5) || rc == MS_EINVAL ||
+		    rc == MS_ENOMEM || rc == MS_ENOTSUPPORTED)
 			return rc;
 		agent_log(a, "%s cannot %s (attempt %d, again in %.1f s): %s", role,
-			 stream ? "subscribe" : "open the bus", attempt, (double)wait_ms / 1000,
-			 err->message);
+			  stream ? "subscribe" : "open the bus", attempt, (double)wait_ms / 1000,
+			  err->message);
 		agent_sleep_ms(a, wait_ms);
 		wait_ms = wait_ms * 2 > 30000 ? 30000 : wait_ms * 2;
 	}
@@ -301,7 +302,8 @@ int ms_agent_start(ms_agent *a, ms_error *err)
 		a->source_started = 1;
 	}
 	for (i = 0; i < a->cfg->ntargets; i++) {
-		if (pthread_create(&a->targets[i].thread, NULL, agent_target_main, &a->targets[i]) != 0) {
+		if (pthread_create(&a->targets[i].thread, NULL, agent_target_main,
+				   &a->targets[i]) != 0) {
 			ms_agent_stop(a);
 			return ms_error_set(err, MS_ERROR, "cannot start target '%s'",
 					    a->cfg->targets[i].name);
@@ -359,10 +361,14 @@ ms_status ms_agent_outcome(ms_agent *a)
 	worst = a->worst;
 	pthread_mutex_unlock(&a->mu);
 	switch (worst) {
-	case OUTCOME_OK: return MS_STATUS_OK;
-	case OUTCOME_PARTIAL: return MS_STATUS_PARTIAL;
-	case OUTCOME_REFUSED: return MS_STATUS_REFUSED;
-	default: return MS_STATUS_ERROR;
+	case OUTCOME_OK:
+		return MS_STATUS_OK;
+	case OUTCOME_PARTIAL:
+		return MS_STATUS_PARTIAL;
+	case OUTCOME_REFUSED:
+		return MS_STATUS_REFUSED;
+	default:
+		return MS_STATUS_ERROR;
 	}
 }
 

@@ -46,9 +46,9 @@ typedef struct ms_agent_hooks {
 } ms_agent_hooks;
 
 typedef struct ms_agent_options {
-	int once;             /* source: export once; targets: stop when idle */
-	int idle_ms;          /* with once: idle this long means done (default 1500) */
-	int quiet;            /* no log lines */
+	int once;    /* source: export once; targets: stop when idle */
+	int idle_ms; /* with once: idle this long means done (default 1500) */
+	int quiet;   /* no log lines */
 	ms_agent_hooks hooks;
 } ms_agent_options;
 

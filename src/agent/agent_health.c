@@ -9,13 +9,20 @@
 
 static void metric_counts(ms_buf *b, const char *target, const char *kind, const ms_counts *c)
 {
-	ms_buf_printf(b, "metasync_entities_total{target=\"%s\",kind=\"%s\",action=\"created\"} %lld\n",
+	ms_buf_printf(b,
+		      "metasync_entities_total{target=\"%s\",kind=\"%s\",action=\"created\"} "
+		      "%lld\n",
 		      target, kind, c->created);
-	ms_buf_printf(b, "metasync_entities_total{target=\"%s\",kind=\"%s\",action=\"updated\"} %lld\n",
+	ms_buf_printf(b,
+		      "metasync_entities_total{target=\"%s\",kind=\"%s\",action=\"updated\"} "
+		      "%lld\n",
 		      target, kind, c->updated);
-	ms_buf_printf(b, "metasync_entities_total{target=\"%s\",kind=\"%s\",action=\"deleted\"} %lld\n",
+	ms_buf_printf(b,
+		      "metasync_entities_total{target=\"%s\",kind=\"%s\",action=\"deleted\"} "
+		      "%lld\n",
 		      target, kind, c->deleted);
-	ms_buf_printf(b, "metasync_entities_total{target=\"%s\",kind=\"%s\",action=\"failed\"} %lld\n",
+	ms_buf_printf(b,
+		      "metasync_entities_total{target=\"%s\",kind=\"%s\",action=\"failed\"} %lld\n",
 		      target, kind, c->failed);
 }
 
@@ -31,17 +38,22 @@ int ms_agent_metrics(ms_agent *a, ms_buf *b)
 
 		ms_buf_adds(b, "# HELP metasync_exports_total Exports by result.\n"
 			       "# TYPE metasync_exports_total counter\n");
-		ms_buf_printf(b, "metasync_exports_total{source=\"%s\",result=\"succeeded\"} %lld\n", s,
-			      a->exports_ok);
-		ms_buf_printf(b, "metasync_exports_total{source=\"%s\",result=\"failed\"} %lld\n", s,
-			      a->exports_failed);
-		ms_buf_printf(b, "metasync_exports_total{source=\"%s\",result=\"unchanged\"} %lld\n",
+		ms_buf_printf(b,
+			      "metasync_exports_total{source=\"%s\",result=\"succeeded\"} %lld\n",
+			      s, a->exports_ok);
+		ms_buf_printf(b, "metasync_exports_total{source=\"%s\",result=\"failed\"} %lld\n",
+			      s, a->exports_failed);
+		ms_buf_printf(b,
+			      "metasync_exports_total{source=\"%s\",result=\"unchanged\"} %lld\n",
 			      s, a->exports_unchanged);
-		ms_buf_adds(b, "# HELP metasync_snapshots_pruned_total Snapshots the retention removed.\n"
+		ms_buf_adds(b, "# HELP metasync_snapshots_pruned_total Snapshots the retention "
+			       "removed.\n"
 			       "# TYPE metasync_snapshots_pruned_total counter\n");
-		ms_buf_printf(b, "metasync_snapshots_pruned_total{source=\"%s\"} %lld\n", s, a->pruned);
+		ms_buf_printf(b, "metasync_snapshots_pruned_total{source=\"%s\"} %lld\n", s,
+			      a->pruned);
 		ms_buf_adds(b, "# TYPE metasync_source_last_export_timestamp_seconds gauge\n");
-		ms_buf_printf(b, "metasync_source_last_export_timestamp_seconds{source=\"%s\"} %.3f\n",
+		ms_buf_printf(b,
+			      "metasync_source_last_export_timestamp_seconds{source=\"%s\"} %.3f\n",
 			      s, a->last_export);
 	}
 	if (a->cfg->ntargets) {
@@ -49,7 +61,9 @@ int ms_agent_metrics(ms_agent *a, ms_buf *b)
 			       "target last applied a snapshot completely.\n"
 			       "# TYPE metasync_target_last_success_timestamp_seconds gauge\n");
 		for (i = 0; i < a->cfg->ntargets; i++)
-			ms_buf_printf(b, "metasync_target_last_success_timestamp_seconds{target=\"%s\"} %.3f\n",
+			ms_buf_printf(b,
+				      "metasync_target_last_success_timestamp_seconds{target=\"%"
+				      "s\"} %.3f\n",
 				      a->targets[i].cfg->name, a->targets[i].st.last_success);
 		ms_buf_adds(b, "# HELP metasync_target_lag_seconds From the creation of the last "
 			       "applied snapshot to its application.\n"
@@ -62,14 +76,21 @@ int ms_agent_metrics(ms_agent *a, ms_buf *b)
 		for (i = 0; i < a->cfg->ntargets; i++) {
 			const target_role *t = &a->targets[i];
 
-			ms_buf_printf(b, "metasync_imports_total{target=\"%s\",result=\"succeeded\"} %lld\n",
+			ms_buf_printf(b,
+				      "metasync_imports_total{target=\"%s\",result=\"succeeded\"} "
+				      "%lld\n",
 				      t->cfg->name, t->st.imports_ok);
-			ms_buf_printf(b, "metasync_imports_total{target=\"%s\",result=\"failed\"} %lld\n",
+			ms_buf_printf(b,
+				      "metasync_imports_total{target=\"%s\",result=\"failed\"} "
+				      "%lld\n",
 				      t->cfg->name, t->st.imports_failed);
-			ms_buf_printf(b, "metasync_imports_total{target=\"%s\",result=\"skipped\"} %lld\n",
+			ms_buf_printf(b,
+				      "metasync_imports_total{target=\"%s\",result=\"skipped\"} "
+				      "%lld\n",
 				      t->cfg->name, t->st.skipped);
 		}
-		ms_buf_adds(b, "# HELP metasync_entities_total Entities changed or failed by imports.\n"
+		ms_buf_adds(b, "# HELP metasync_entities_total Entities changed or failed by "
+			       "imports.\n"
 			       "# TYPE metasync_entities_total counter\n");
 		for (i = 0; i < a->cfg->ntargets; i++) {
 			const target_role *t = &a->targets[i];

@@ -32,8 +32,8 @@ typedef struct marks {
 
 /* What one target has done, for /metrics. */
 typedef struct target_stats {
-	double last_success;    /* epoch seconds; 0 = never */
-	double lag;             /* seconds from the snapshot's creation to its import */
+	double last_success; /* epoch seconds; 0 = never */
+	double lag;          /* seconds from the snapshot's creation to its import */
 	long long imports_ok, imports_failed, skipped, dead, errors;
 	ms_counts db, tbl, part;
 } target_stats;
@@ -45,7 +45,7 @@ typedef struct target_role {
 	int started;
 	int fatal;
 	target_stats st;
-	char last_error[512];   /* of the message being handled */
+	char last_error[512]; /* of the message being handled */
 	/* why the last few retried messages failed (by seq), for their dead letters */
 	struct {
 		uint64_t seq;
@@ -57,13 +57,13 @@ typedef struct target_role {
 	uint64_t results_seen;
 	/* source names seen on the snapshot stream, and what follow: makes of them */
 	ms_strlist seen;
-	marks announced;        /* per source name: the newest snapshot id announced */
+	marks announced; /* per source name: the newest snapshot id announced */
 	uint64_t snapshots_seen;
 	char follow_problem[PROBLEM_MAX];
 	char bus_problem[PROBLEM_MAX];
 	char catalog_problem[PROBLEM_MAX];
-	double next_probe;      /* when to try the catalog again (while it fails) */
-	double next_poll;       /* when to read the bus again while idle */
+	double next_probe; /* when to try the catalog again (while it fails) */
+	double next_poll;  /* when to read the bus again while idle */
 } target_role;
 
 struct ms_agent {
@@ -79,11 +79,11 @@ struct ms_agent {
 	double last_export;
 	target_role *targets;
 	ms_http *http;
-	char *parent;    /* the id of the previous snapshot this source announced */
-	int worst;       /* the worst outcome so far: one of OUTCOME_* */
+	char *parent; /* the id of the previous snapshot this source announced */
+	int worst;    /* the worst outcome so far: one of OUTCOME_* */
 	/* the source role: its store's root as events name snapshots, what targets applied */
 	char *store_root;
-	marks store_applied;   /* per target name: newest snapshot of store_root applied */
+	marks store_applied; /* per target name: newest snapshot of store_root applied */
 	uint64_t src_results_seen;
 	char src_problem[PROBLEM_MAX];
 	char src_bus_problem[PROBLEM_MAX];
@@ -112,8 +112,8 @@ void agent_sleep_ms(ms_agent *a, long ms);
 /* One line on stderr, stamped and prefixed, unless quiet (takes a->mu). */
 void agent_log(ms_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Publish an event (steals data); failures to publish are logged, never fatal. */
-void agent_publish(ms_agent *a, ms_bus *bus, const char *stream, const char *type,
-		   const char *name, const char *subject, cJSON *data);
+void agent_publish(ms_agent *a, ms_bus *bus, const char *stream, const char *type, const char *name,
+		   const char *subject, cJSON *data);
 /* Publish an io.metasync.error on the errors stream. */
 void agent_publish_error(ms_agent *a, ms_bus *bus, const char *name, const char *stage,
 			 const char *target, const char *snapshot, const char *entity,

@@ -32,7 +32,7 @@ static long long next_export_in(const ms_agent_source *s, double last)
 		wait = ((long long)s->at_minute - now_min + 1440) % 1440;
 		return wait == 0 ? 86400 - tm.tm_sec : wait * 60 - tm.tm_sec;
 	default:
-		return last == 0 ? 0 : -1;   /* on demand: once at start */
+		return last == 0 ? 0 : -1; /* on demand: once at start */
 	}
 }
 
@@ -46,10 +46,10 @@ static void log_cleanup(const ms_gc_item *item, void *ctx)
 		agent_log(a, "source=%s cleanup=failed error=\"%s\"", name, item->error);
 	else if (item->remove && item->error)
 		agent_log(a, "source=%s cleanup=failed abandoned=%s error=\"%s\"", name, item->key,
-			 item->error);
+			  item->error);
 	else if (item->remove)
 		agent_log(a, "source=%s cleanup=removed abandoned=%s bytes=%llu why=\"%s\"", name,
-			 item->key, item->bytes, item->why);
+			  item->key, item->bytes, item->why);
 }
 
 /* Remember where events name this store's snapshots: the parent of a snapshot's url. */
@@ -58,7 +58,8 @@ static void note_store_root(ms_agent *a, const char *snapshot_url)
 	const char *slash = snapshot_url ? strrchr(snapshot_url, '/') : NULL;
 	char *root;
 
-	if (!slash || slash == snapshot_url || !(root = strndup(snapshot_url, (size_t)(slash - snapshot_url))))
+	if (!slash || slash == snapshot_url ||
+	    !(root = strndup(snapshot_url, (size_t)(slash - snapshot_url))))
 		return;
 	pthread_mutex_lock(&a->mu);
 	free(a->store_root);
@@ -154,8 +155,8 @@ static void export_once(ms_agent *a, ms_bus *bus)
 		agent_note_outcome(a, partial ? OUTCOME_PARTIAL : OUTCOME_ERROR);
 	count_export(a, rc, err.message);
 	if (rc == 0)
-		agent_log(a, "source=%s export=ok snapshot=%s partitions=%llu seconds=%.2f", s->name,
-			 info.url, info.partitions, rep ? rep->seconds : 0.0);
+		agent_log(a, "source=%s export=ok snapshot=%s partitions=%llu seconds=%.2f",
+			  s->name, info.url, info.partitions, rep ? rep->seconds : 0.0);
 	else {
 		agent_log(a, "source=%s export=failed error=\"%s\"", s->name, err.message);
 		agent_publish_error(a, bus, s->name, "export", NULL, NULL, NULL, err.message);
@@ -205,8 +206,8 @@ static void export_unchanged(ms_agent *a, ms_bus *bus, const ms_snapshot_info *l
 		rc = ms_bus_read(bus, MS_STREAM_SNAPSHOTS, 0, 0, match_snapshot_event, &f, &err);
 		if (rc == 0 && !f.found &&
 		    (rc = ms_event_publish_snapshot(a->cfg->bus, s->name, latest, NULL, &err)) == 0)
-			agent_log(a, "source=%s snapshot=%s announced: it was not on the bus", s->name,
-				 latest->url);
+			agent_log(a, "source=%s snapshot=%s announced: it was not on the bus",
+				  s->name, latest->url);
 		if (rc == 0) {
 			free(a->parent);
 			a->parent = strdup(latest->id);
@@ -219,7 +220,7 @@ static void export_unchanged(ms_agent *a, ms_bus *bus, const ms_snapshot_info *l
 		agent_note_outcome(a, OUTCOME_ERROR);
 		count_export(a, rc, err.message);
 		agent_log(a, "source=%s export=failed error=\"cannot announce %s: %s\"", s->name,
-			 latest->url, err.message);
+			  latest->url, err.message);
 		return;
 	}
 	pthread_mutex_lock(&a->mu);
@@ -227,8 +228,10 @@ static void export_unchanged(ms_agent *a, ms_bus *bus, const ms_snapshot_info *l
 	a->last_export = agent_now_s();
 	pthread_mutex_unlock(&a->mu);
 	agent_set_problem(a, a->src_problem, NULL, NULL);
-	agent_log(a, "source=%s export=unchanged snapshot=%s: the latest snapshot holds what the "
-		    "source holds", s->name, latest->url);
+	agent_log(a,
+		  "source=%s export=unchanged snapshot=%s: the latest snapshot holds what the "
+		  "source holds",
+		  s->name, latest->url);
 }
 
 /* What the retention removed, and removals that failed. */
@@ -241,11 +244,11 @@ static void log_prune(const ms_gc_item *item, void *ctx)
 		return;
 	}
 	if (item->remove && item->error)
-		agent_log(a, "source=%s prune=failed snapshot=%s error=\"%s\"", a->cfg->source->name,
-			 item->key, item->error);
+		agent_log(a, "source=%s prune=failed snapshot=%s error=\"%s\"",
+			  a->cfg->source->name, item->key, item->error);
 	else if (item->remove) {
 		agent_log(a, "source=%s prune=removed snapshot=%s bytes=%llu why=\"%s\"",
-			 a->cfg->source->name, item->key, item->bytes, item->why);
+			  a->cfg->source->name, item->key, item->bytes, item->why);
 		pthread_mutex_lock(&a->mu);
 		a->pruned++;
 		pthread_mutex_unlock(&a->mu);
@@ -311,8 +314,10 @@ static void prune(ms_agent *a, ms_bus *bus)
 	source_poll(a, bus);
 	hold = retention_hold(a, &who, &all);
 	if (all) {
-		agent_log(a, "source=%s prune=held: target '%s' has applied no snapshot of this store "
-			    "yet", s->name, who);
+		agent_log(a,
+			  "source=%s prune=held: target '%s' has applied no snapshot of this store "
+			  "yet",
+			  s->name, who);
 		return;
 	}
 	go.now = (long long)time(NULL);
@@ -332,7 +337,7 @@ static void prune(ms_agent *a, ms_bus *bus)
 		agent_log(a, "source=%s prune=failed error=\"%s\"", s->name, err.message);
 	else if (hold)
 		agent_log(a, "source=%s prune=done kept-from=%s (target '%s' applied it last)",
-			 s->name, hold, who);
+			  s->name, hold, who);
 	ms_store_close(st);
 	free(hold);
 }
@@ -348,7 +353,8 @@ static void source_slot(ms_agent *a, ms_bus *bus)
 	ms_error_clear(&err);
 	memset(&latest, 0, sizeof(latest));
 	/* a source that cannot be read is the export's error to report */
-	if (ms_export_is_current(s->catalog, s->store, s->databases, &current, &latest, &err) == 0 &&
+	if (ms_export_is_current(s->catalog, s->store, s->databases, &current, &latest, &err) ==
+		    0 &&
 	    current)
 		export_unchanged(a, bus, &latest);
 	else
@@ -373,7 +379,8 @@ void *agent_source_main(void *arg)
 
 	ms_error_clear(&err);
 	snprintf(role, sizeof(role), "source=%s", s->name);
-	if (agent_open_bus_retrying(a, role, a->src_bus_problem, NULL, NULL, NULL, &bus, NULL, &err) < 0) {
+	if (agent_open_bus_retrying(a, role, a->src_bus_problem, NULL, NULL, NULL, &bus, NULL,
+				    &err) < 0) {
 		agent_log(a, "source=%s cannot open the bus: %s", s->name, err.message);
 		a->source_fatal = 1;
 		a->source_done = 1;
@@ -393,7 +400,9 @@ void *agent_source_main(void *arg)
 				}
 				now = agent_mono_s();
 				if (now < due)
-					agent_sleep_ms(a, due - now > 1.0 ? 1000 : (long)((due - now) * 1000) + 1);
+					agent_sleep_ms(a, due - now > 1.0
+								  ? 1000
+								  : (long)((due - now) * 1000) + 1);
 				continue;
 			}
 		} else {
@@ -404,7 +413,8 @@ void *agent_source_main(void *arg)
 					source_poll(a, bus);
 					next_poll = agent_mono_s() + POLL_SECONDS;
 				}
-				agent_sleep_ms(a, wait > 1 || wait < 0 ? 1000 : (long)(wait * 1000));
+				agent_sleep_ms(a,
+					       wait > 1 || wait < 0 ? 1000 : (long)(wait * 1000));
 				continue;
 			}
 		}
@@ -412,11 +422,15 @@ void *agent_source_main(void *arg)
 		last = agent_now_s();
 		if (s->schedule == MS_SCHEDULE_INTERVAL) {
 			double slot = (double)s->interval_seconds;
-			double k_done = (due - t0) / slot, k_next = floor((agent_mono_s() - t0) / slot) + 1;
+			double k_done = (due - t0) / slot,
+			       k_next = floor((agent_mono_s() - t0) / slot) + 1;
 
 			if (k_next - k_done > 1.5)
-				agent_log(a, "source=%s schedule: the export ran past %.0f slot%s, skipped",
-					 s->name, k_next - k_done - 1, k_next - k_done > 2.5 ? "s" : "");
+				agent_log(a,
+					  "source=%s schedule: the export ran past %.0f slot%s, "
+					  "skipped",
+					  s->name, k_next - k_done - 1,
+					  k_next - k_done > 2.5 ? "s" : "");
 			due = t0 + k_next * slot;
 		}
 	}

@@ -69,12 +69,13 @@ static void check_follow(target_role *t, const char *new_source)
 	if (t->agent->cfg->source)
 		ms_buf_adds(&known, t->agent->cfg->source->name);
 	for (i = 0; i < t->seen.n; i++)
-		if (!t->agent->cfg->source || strcmp(t->seen.v[i], t->agent->cfg->source->name) != 0)
+		if (!t->agent->cfg->source ||
+		    strcmp(t->seen.v[i], t->agent->cfg->source->name) != 0)
 			ms_buf_printf(&known, "%s%s", known.len ? ", " : "", t->seen.v[i]);
 	if (!nmissing) {
 		if (t->follow_problem[0])
 			agent_log(t->agent, "target=%s follow: every entry now matches a source",
-				 c->name);
+				  c->name);
 		agent_set_problem(t->agent, t->follow_problem, NULL, NULL);
 	} else {
 		snprintf(problem, sizeof(problem), "follow: %s match%s no source (known: %s)",
@@ -82,8 +83,8 @@ static void check_follow(target_role *t, const char *new_source)
 			 known.len ? ms_buf_cstr(&known) : "none yet");
 		if (!t->follow_problem[0] || (new_source && !agent_follows(c, new_source)))
 			agent_log(t->agent, "target=%s warning: %s%s%s%s", c->name, problem,
-				 new_source ? "; events of '" : "", new_source ? new_source : "",
-				 new_source ? "' arrive, which it does not follow" : "");
+				  new_source ? "; events of '" : "", new_source ? new_source : "",
+				  new_source ? "' arrive, which it does not follow" : "");
 		agent_set_problem(t->agent, t->follow_problem, problem, NULL);
 	}
 	ms_buf_free(&missing);
@@ -168,8 +169,9 @@ static void probe_catalog(target_role *t)
 	if (ms_catalog_open(&cat, t->cfg->catalog, &o, &err) < 0) {
 		if (!t->catalog_problem[0])
 			agent_log(t->agent, "target=%s cannot open its catalog: %s", t->cfg->name,
-				 err.message);
-		agent_set_problem_err(t->agent, t->catalog_problem, "cannot open its catalog", &err);
+				  err.message);
+		agent_set_problem_err(t->agent, t->catalog_problem, "cannot open its catalog",
+				      &err);
 	} else {
 		if (t->catalog_problem[0])
 			agent_log(t->agent, "target=%s its catalog opens again", t->cfg->name);
@@ -204,8 +206,8 @@ static void refuse_event(target_role *t, ms_bus *bus, const ms_bus_msg *msg, con
 	pthread_mutex_lock(&a->mu);
 	t->st.errors++;
 	pthread_mutex_unlock(&a->mu);
-	agent_log(a, "target=%s event=%llu refused: %s", t->cfg->name,
-		 (unsigned long long)msg->seq, err->message);
+	agent_log(a, "target=%s event=%llu refused: %s", t->cfg->name, (unsigned long long)msg->seq,
+		  err->message);
 }
 
 /* The snapshot's creation time from the event (epoch seconds), 0 when it has none. */
@@ -233,8 +235,8 @@ static int invalid_event(target_role *t, ms_bus *bus, const ms_bus_msg *msg, con
 	pthread_mutex_lock(&a->mu);
 	t->st.errors++;
 	pthread_mutex_unlock(&a->mu);
-	agent_log(a, "target=%s event=%llu invalid: %s", c->name,
-		  (unsigned long long)msg->seq, err->message);
+	agent_log(a, "target=%s event=%llu invalid: %s", c->name, (unsigned long long)msg->seq,
+		  err->message);
 	return DONE_RETRY;
 }
 
@@ -262,11 +264,13 @@ static int skip_older(target_role *t, ms_bus *bus, const ms_event *ev, const cha
 	t->st.skipped++;
 	pthread_mutex_unlock(&a->mu);
 	if (prev && ms_snapshot_id_cmp(id, prev) < 0)
-		agent_log(a, "target=%s snapshot=%s skipped: the newer %s is applied", c->name,
-			  url, prev);
-	else   /* pruned from its store, say: the newer one stands for it */
-		agent_log(a, "target=%s snapshot=%s skipped: it cannot be read and the newer "
-			     "%s of the same source is announced", c->name, url, newer);
+		agent_log(a, "target=%s snapshot=%s skipped: the newer %s is applied", c->name, url,
+			  prev);
+	else /* pruned from its store, say: the newer one stands for it */
+		agent_log(a,
+			  "target=%s snapshot=%s skipped: it cannot be read and the newer "
+			  "%s of the same source is announced",
+			  c->name, url, newer);
 	if (a->opts.hooks.run)
 		a->opts.hooks.run(a->opts.hooks.ctx, c->name, "skip", url, NULL, NULL);
 	return 1;
@@ -310,12 +314,12 @@ static int import_outcome(target_role *t, int rc, const ms_report *rep)
 	else
 		agent_set_problem(a, t->catalog_problem, NULL, NULL);
 	if (rc < 0 && rc != MS_EREFUSED)
-		return DONE_RETRY;   /* its outcome is the last try's: ok, or a dead letter */
+		return DONE_RETRY; /* its outcome is the last try's: ok, or a dead letter */
 	if (rc == MS_EREFUSED)
 		agent_note_outcome(a, OUTCOME_REFUSED);
 	else if (rep->status != MS_STATUS_OK)
-		agent_note_outcome(a, rep->status == MS_STATUS_PARTIAL ? OUTCOME_PARTIAL :
-									   OUTCOME_ERROR);
+		agent_note_outcome(a, rep->status == MS_STATUS_PARTIAL ? OUTCOME_PARTIAL
+								       : OUTCOME_ERROR);
 	return DONE_ACK;
 }
 
@@ -333,11 +337,12 @@ static void publish_import(target_role *t, ms_bus *bus, const char *url, const c
 	if (data) {
 		cJSON_AddStringToObject(data, "source_catalog_id", src);
 		/* the report's seconds time the sync; this the whole import, open to close */
-		cJSON_AddNumberToObject(data, "wall_seconds", (double)(long long)(wall * 1000) / 1000.0);
+		cJSON_AddNumberToObject(data, "wall_seconds",
+					(double)(long long)(wall * 1000) / 1000.0);
 	}
 	agent_publish(a, bus, MS_STREAM_RESULTS,
-		      rc == 0 && rep->status == MS_STATUS_OK ? MS_EVENT_IMPORT_SUCCEEDED :
-							       MS_EVENT_IMPORT_FAILED,
+		      rc == 0 && rep->status == MS_STATUS_OK ? MS_EVENT_IMPORT_SUCCEEDED
+							     : MS_EVENT_IMPORT_FAILED,
 		      c->name, id, data);
 	for (i = 0; rep && i < rep->nerrors; i++)
 		agent_publish_error(a, bus, c->name, "import", c->name, url, rep->errors[i].entity,
@@ -384,13 +389,14 @@ static void log_import(target_role *t, const char *url, const ms_report *rep, in
 
 	if (rep)
 		agent_log(a,
-			 "target=%s snapshot=%s status=%s tables=+%lld/~%lld/-%lld partitions=+%lld/~%lld/-%lld "
-			 "failed=%lld seconds=%.2f%s%s",
-			 c->name, url, rc < 0 ? "error" : ms_status_name(rep->status),
-			 rep->tables.created, rep->tables.updated, rep->tables.deleted,
-			 rep->partitions.created, rep->partitions.updated, rep->partitions.deleted,
-			 rep->tables.failed + rep->partitions.failed + rep->databases.failed,
-			 rep->seconds, rc < 0 ? " error=" : "", rc < 0 ? err->message : "");
+			  "target=%s snapshot=%s status=%s tables=+%lld/~%lld/-%lld "
+			  "partitions=+%lld/~%lld/-%lld "
+			  "failed=%lld seconds=%.2f%s%s",
+			  c->name, url, rc < 0 ? "error" : ms_status_name(rep->status),
+			  rep->tables.created, rep->tables.updated, rep->tables.deleted,
+			  rep->partitions.created, rep->partitions.updated, rep->partitions.deleted,
+			  rep->tables.failed + rep->partitions.failed + rep->databases.failed,
+			  rep->seconds, rc < 0 ? " error=" : "", rc < 0 ? err->message : "");
 	else
 		agent_log(a, "target=%s snapshot=%s status=error error=\"%s\"", c->name, url,
 			  err->message);
@@ -409,7 +415,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	ms_report *rep = NULL;
 	ms_error err;
 	const char *url, *sha, *id, *src;
-	char *open_url = NULL;   /* url as the target opens it (with its store's settings) */
+	char *open_url = NULL; /* url as the target opens it (with its store's settings) */
 	const cJSON *allow;
 	double started, wall;
 	int rc, result;
@@ -434,7 +440,8 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	if (ms_event_check_snapshot_url(url, &err) < 0 ||
 	    (!sha && !cJSON_IsTrue(allow) &&
 	     ms_error_set(&err, MS_EINVAL, "event names no manifest_sha256") < 0) ||
-	    ms_agent_accept_snapshot(a->cfg, c, ms_event_source_name(ev), url, &open_url, &err) < 0) {
+	    ms_agent_accept_snapshot(a->cfg, c, ms_event_source_name(ev), url, &open_url, &err) <
+		    0) {
 		refuse_event(t, bus, msg, url, &err);
 		ms_event_free(ev);
 		/* a store the target does not accept stays so: dead-letter it now */
@@ -503,7 +510,8 @@ static void report_dead(target_role *t, uint64_t seq, unsigned attempts)
 	snprintf(text, sizeof(text), "event %llu dead-lettered after %u attempts: %s",
 		 (unsigned long long)seq, attempts, retry_reason(t, seq));
 	if (ms_bus_open(&bus, a->cfg->bus, NULL) == 0) {
-		agent_publish_error(a, bus, t->cfg->name, "deliver", t->cfg->name, NULL, NULL, text);
+		agent_publish_error(a, bus, t->cfg->name, "deliver", t->cfg->name, NULL, NULL,
+				    text);
 		ms_bus_close(bus);
 	}
 	pthread_mutex_lock(&a->mu);
@@ -537,10 +545,10 @@ void *agent_target_main(void *arg)
 	so.max_deliver = t->cfg->max_attempts ? t->cfg->max_attempts : 5;
 	so.ack_wait_ms = (unsigned)(t->cfg->ack_wait_seconds * 1000);
 	snprintf(role, sizeof(role), "target=%s", t->cfg->name);
-	if (agent_open_bus_retrying(a, role, t->bus_problem, MS_STREAM_SNAPSHOTS, t->cfg->name, &so, &bus,
-			      &sub, &err) < 0) {
+	if (agent_open_bus_retrying(a, role, t->bus_problem, MS_STREAM_SNAPSHOTS, t->cfg->name, &so,
+				    &bus, &sub, &err) < 0) {
 		agent_log(a, "target=%s cannot subscribe: %s%s%s%s", t->cfg->name, err.message,
-			 err.detail[0] ? " (" : "", err.detail, err.detail[0] ? ")" : "");
+			  err.detail[0] ? " (" : "", err.detail, err.detail[0] ? ")" : "");
 		t->fatal = 1;
 		return NULL;
 	}
@@ -554,7 +562,8 @@ void *agent_target_main(void *arg)
 		msg = NULL;
 		if (ms_bus_next(sub, 200, dead_letter, t, &msg, &err) < 0) {
 			agent_log(a, "target=%s bus: %s", t->cfg->name, err.message);
-			agent_set_problem_err(a, t->bus_problem, "cannot take the next event", &err);
+			agent_set_problem_err(a, t->bus_problem, "cannot take the next event",
+					      &err);
 			agent_sleep_ms(a, 1000);
 			continue;
 		}
@@ -566,7 +575,8 @@ void *agent_target_main(void *arg)
 			/* once: idle counts from the source's export, when this file has one */
 			if (a->opts.once && !a->source_done)
 				idle_since = agent_now_s();
-			else if (a->opts.once && (agent_now_s() - idle_since) * 1000 >= a->opts.idle_ms &&
+			else if (a->opts.once &&
+				 (agent_now_s() - idle_since) * 1000 >= a->opts.idle_ms &&
 				 agent_now_s() >= retry_until)
 				break;
 			continue;
@@ -581,13 +591,14 @@ void *agent_target_main(void *arg)
 			remember_retry(t, msg->seq, t->last_error);
 			if (ms_bus_dead_letter(sub, msg, &err) == 0)
 				report_dead(t, msg->seq, msg->attempts);
-			else   /* then it goes after max_attempts, like any failure */
+			else /* then it goes after max_attempts, like any failure */
 				ms_bus_nak(sub, msg, 1000, &err);
 		} else {
 			unsigned delay = 200u << (msg->attempts < 8 ? msg->attempts - 1 : 7);
 
 			remember_retry(t, msg->seq, t->last_error[0] ? t->last_error : "failed");
-			if (msg->attempts >= so.max_deliver && ms_bus_dead_letter(sub, msg, &err) == 0) {
+			if (msg->attempts >= so.max_deliver &&
+			    ms_bus_dead_letter(sub, msg, &err) == 0) {
 				/* the last try failed: dead-letter now, not after one more backoff */
 				report_dead(t, msg->seq, msg->attempts);
 				ms_bus_msg_free(msg);
@@ -596,8 +607,10 @@ void *agent_target_main(void *arg)
 			}
 			ms_bus_nak(sub, msg, delay, &err);
 			/* with once, a retry still to come is work waiting: idle counts from when it is due */
-			if (agent_now_s() + (delay + (unsigned)a->opts.idle_ms) / 1000.0 > retry_until)
-				retry_until = agent_now_s() + (delay + (unsigned)a->opts.idle_ms) / 1000.0;
+			if (agent_now_s() + (delay + (unsigned)a->opts.idle_ms) / 1000.0 >
+			    retry_until)
+				retry_until = agent_now_s() +
+					      (delay + (unsigned)a->opts.idle_ms) / 1000.0;
 		}
 		ms_bus_msg_free(msg);
 		idle_since = agent_now_s();

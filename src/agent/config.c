@@ -142,16 +142,16 @@ static int parse_schedule(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source *sr
 		yaml_node_t *n = keys[0].value;
 
 		if (n->type != YAML_SCALAR_NODE || ms_yaml_is_null(n))
-			return ms_yaml_fail(
-				p, ms_yaml_line(n), "source.schedule.interval",
-				"expected a duration such as 90s, 15m, 24h or 7d, got %s",
-				ms_yaml_type_name(n));
+			return ms_yaml_fail(p, ms_yaml_line(n), "source.schedule.interval",
+					    "expected a duration such as 90s, 15m, 24h or 7d, got "
+					    "%s",
+					    ms_yaml_type_name(n));
 		v = ms_yaml_scalar(n);
 		if (ms_parse_duration(v, &src->interval_seconds) < 0)
-			return ms_yaml_fail(
-				p, ms_yaml_line(n), "source.schedule.interval",
-				"expected a duration such as 90s, 15m, 24h or 7d, got '%s'",
-				ms_yaml_show(v, buf));
+			return ms_yaml_fail(p, ms_yaml_line(n), "source.schedule.interval",
+					    "expected a duration such as 90s, 15m, 24h or 7d, got "
+					    "'%s'",
+					    ms_yaml_show(v, buf));
 		if (src->interval_seconds <= 0)
 			return ms_yaml_fail(p, ms_yaml_line(n), "source.schedule.interval",
 					    "must be longer than 0s");
@@ -225,9 +225,9 @@ static int parse_source(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source **out
 		return ms_yaml_oom(p);
 	*out = src;
 	src->line = ms_yaml_line(node);
-	if ((rc = ms_yaml_walk_mapping(
-		     p, node, path, keys,
-		     "name, catalog, databases, store, compress, schedule, retention")) < 0)
+	if ((rc = ms_yaml_walk_mapping(p, node, path, keys,
+				       "name, catalog, databases, store, compress, schedule, "
+				       "retention")) < 0)
 		return rc;
 	if (keys[S_NAME].value) {
 		if ((rc = ms_yaml_get_string(p, &keys[S_NAME], path, 1, &src->name)) < 0 ||
@@ -255,11 +255,9 @@ static int parse_source(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source **out
 				    "expected gzip or none, got '%s'",
 				    ms_yaml_show(src->compress, buf));
 	}
-	if (keys[S_SCHEDULE].value &&
-	    (rc = parse_schedule(p, keys[S_SCHEDULE].value, src)) < 0)
+	if (keys[S_SCHEDULE].value && (rc = parse_schedule(p, keys[S_SCHEDULE].value, src)) < 0)
 		return rc;
-	if (keys[S_RETENTION].value &&
-	    (rc = parse_retention(p, keys[S_RETENTION].value, src)) < 0)
+	if (keys[S_RETENTION].value && (rc = parse_retention(p, keys[S_RETENTION].value, src)) < 0)
 		return rc;
 	return 0;
 }
@@ -310,9 +308,9 @@ static int check_store_url(ms_yaml_doc *p, int line, const char *path, const cha
 	else if (u->user || u->password)
 		rc = ms_yaml_fail(p, line, path, "carries credentials; give a profile instead");
 	else if (u->nparams || strchr(text, '?'))
-		rc = ms_yaml_fail(
-			p, line, path,
-			"has a query; give endpoint, region and profile as keys of the entry");
+		rc = ms_yaml_fail(p, line, path,
+				  "has a query; give endpoint, region and profile as keys of the "
+				  "entry");
 	else if (*is_s3 && (!u->host || !only(u->host, "abcdefghijklmnopqrstuvwxyz0123456789-.")))
 		rc = ms_yaml_fail(p, line, path,
 				  "expected s3://BUCKET/PREFIX with a valid bucket name");
@@ -381,8 +379,8 @@ static int parse_store(ms_yaml_doc *p, yaml_node_t *node, const char *path, ms_a
 				    "missing (the store's folder or s3:// prefix)");
 	if ((rc = check_store_url(p, keys[ST_URL].line, kpath, st->url, &is_s3)) < 0)
 		return rc;
-	if ((rc = get_store_setting(p, &keys[ST_ENDPOINT], path, is_s3,
-				    ALNUM ":/.-_[]", "an http or https url such as http://127.0.0.1:9000",
+	if ((rc = get_store_setting(p, &keys[ST_ENDPOINT], path, is_s3, ALNUM ":/.-_[]",
+				    "an http or https url such as http://127.0.0.1:9000",
 				    &st->endpoint)) < 0 ||
 	    (rc = get_store_setting(p, &keys[ST_REGION], path, is_s3, ALNUM "-",
 				    "a region such as us-east-1", &st->region)) < 0 ||
@@ -413,9 +411,9 @@ static int parse_stores(ms_yaml_doc *p, yaml_node_t *node, const char *tpath, ms
 				    ms_yaml_type_name(node));
 	count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
 	if (!count)
-		return ms_yaml_fail(
-			p, ms_yaml_line(node), kpath,
-			"is empty: list at least one store, or leave the key out for the default");
+		return ms_yaml_fail(p, ms_yaml_line(node), kpath,
+				    "is empty: list at least one store, or leave the key out for "
+				    "the default");
 	if (!(t->stores = calloc(count, sizeof(*t->stores))))
 		return ms_yaml_oom(p);
 	for (it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
@@ -423,10 +421,10 @@ static int parse_stores(ms_yaml_doc *p, yaml_node_t *node, const char *tpath, ms
 
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", kpath, t->nstores);
 		if (!item || ms_yaml_is_null(item) || item->type == YAML_SEQUENCE_NODE)
-			return ms_yaml_fail(
-				p, ms_yaml_line(item ? item : node), ipath,
-				"expected a folder, an s3:// prefix or a mapping with url, got %s",
-				item ? ms_yaml_type_name(item) : "nothing");
+			return ms_yaml_fail(p, ms_yaml_line(item ? item : node), ipath,
+					    "expected a folder, an s3:// prefix or a mapping with "
+					    "url, got %s",
+					    item ? ms_yaml_type_name(item) : "nothing");
 		t->nstores++;
 		if ((rc = parse_store(p, item, ipath, &t->stores[t->nstores - 1])) < 0)
 			return rc;
@@ -447,7 +445,10 @@ static int check_follow(ms_yaml_doc *p, const yaml_node_t *node, const char *pat
 static int check_mapping(ms_yaml_doc *p, ms_yaml_key *keys, const char *path,
 			 const ms_agent_target *t)
 {
-	static const struct { const char *starts, *key; int index; } where[] = {
+	static const struct {
+		const char *starts, *key;
+		int index;
+	} where[] = {
 		{ "rename", "renames", T_RENAMES },
 		{ "location rewrite", "location_rewrites", T_REWRITES },
 		{ "database prefix", "database_prefix", T_DATABASE_PREFIX },
@@ -511,12 +512,13 @@ static int parse_target(ms_yaml_doc *p, yaml_node_t *node, size_t index, ms_agen
 	t->max_deletes = -1;
 	t->max_attempts = 5;
 	t->ack_wait_seconds = 600;
-	if ((rc = ms_yaml_walk_mapping(
-		     p, node, path, keys,
-		     "name, catalog, follow, databases, database_prefix, table_prefix, "
-		     "renames, location_rewrites, deletes, max_deletes, adopt, "
-		     "allow_empty_source, prune_unmapped, max_attempts, ack_wait, "
-		     "stores")) < 0)
+	if ((rc = ms_yaml_walk_mapping(p, node, path, keys,
+				       "name, catalog, follow, databases, database_prefix, "
+				       "table_prefix, "
+				       "renames, location_rewrites, deletes, max_deletes, adopt, "
+				       "allow_empty_source, prune_unmapped, max_attempts, "
+				       "ack_wait, "
+				       "stores")) < 0)
 		return rc;
 	if ((rc = ms_yaml_get_string(p, &keys[T_NAME], path, 1, &t->name)) < 0)
 		return rc;
@@ -568,9 +570,9 @@ static int parse_target(ms_yaml_doc *p, yaml_node_t *node, size_t index, ms_agen
 		/* a limit on deletes that never happen would only look like a guard */
 		if (t->deletes != MS_DELETES_MIRROR) {
 			ms_yaml_join(kpath, path, "max_deletes");
-			return ms_yaml_fail(
-				p, keys[T_MAX_DELETES].line, kpath,
-				"only with deletes: mirror (without it nothing is deleted)");
+			return ms_yaml_fail(p, keys[T_MAX_DELETES].line, kpath,
+					    "only with deletes: mirror (without it nothing is "
+					    "deleted)");
 		}
 	}
 	if (keys[T_ADOPT].value && (rc = get_bool(p, &keys[T_ADOPT], path, &t->adopt)) < 0)
@@ -658,7 +660,8 @@ static int check_listen(const char *s)
 	long port;
 	char *end;
 
-	if (!colon || colon == s || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+	if (!colon || colon == s || !colon[1] ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
 		return -1;
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
@@ -701,8 +704,8 @@ static int parse_root(ms_yaml_doc *p, yaml_node_t *root, ms_agent_config *cfg)
 	return 0;
 }
 
-int ms_agent_config_parse(const char *name, const char *text, size_t len,
-			  ms_agent_config **out, ms_error *err)
+int ms_agent_config_parse(const char *name, const char *text, size_t len, ms_agent_config **out,
+			  ms_error *err)
 {
 	ms_yaml_doc p = { name ? name : "<config>", NULL, err };
 	yaml_document_t doc;

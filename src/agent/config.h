@@ -47,7 +47,7 @@
 
 #include "metasync/error.h"
 #include "metasync/replicate.h"
-#include "util/duration.h"   /* ms_parse_duration, for schedules and ack_wait */
+#include "util/duration.h" /* ms_parse_duration, for schedules and ack_wait */
 
 typedef enum ms_schedule_kind {
 	MS_SCHEDULE_ON_DEMAND = 0,
@@ -57,17 +57,17 @@ typedef enum ms_schedule_kind {
 
 typedef struct ms_agent_source {
 	char *name;
-	char *catalog;      /* URL; may hold a password: never print (ms_url_redact) */
-	char *databases;    /* NULL = all */
+	char *catalog;   /* URL; may hold a password: never print (ms_url_redact) */
+	char *databases; /* NULL = all */
 	char *store;
-	char *compress;     /* NULL or "gzip" */
+	char *compress; /* NULL or "gzip" */
 	ms_schedule_kind schedule;
-	long long interval_seconds;   /* MS_SCHEDULE_INTERVAL */
-	int at_minute;                /* MS_SCHEDULE_AT: minutes after 00:00 UTC */
+	long long interval_seconds; /* MS_SCHEDULE_INTERVAL */
+	int at_minute;              /* MS_SCHEDULE_AT: minutes after 00:00 UTC */
 	/* retention: 0 and 0 keep every snapshot; else as ms_gc_options keep, keep_seconds */
 	unsigned long long keep;
 	long long keep_seconds;
-	int line;                     /* where the role starts in the file */
+	int line; /* where the role starts in the file */
 } ms_agent_source;
 
 /*
@@ -76,19 +76,19 @@ typedef struct ms_agent_source {
  * components; for s3, how to reach the bucket (an event never says).
  */
 typedef struct ms_agent_store {
-	char *url;          /* as written, no query and no credentials */
-	char *endpoint;     /* s3 only, NULL: the environment or AWS */
-	char *region;       /* s3 only, NULL: the environment or the profile's */
-	char *profile;      /* s3 only, NULL: the environment's credentials */
+	char *url;      /* as written, no query and no credentials */
+	char *endpoint; /* s3 only, NULL: the environment or AWS */
+	char *region;   /* s3 only, NULL: the environment or the profile's */
+	char *profile;  /* s3 only, NULL: the environment's credentials */
 	int line;
 } ms_agent_store;
 
 typedef struct ms_agent_target {
 	char *name;
 	char *catalog;
-	char **follow;      /* source names; nfollow = 0: all, unless follow_none */
+	char **follow; /* source names; nfollow = 0: all, unless follow_none */
 	size_t nfollow;
-	int follow_none;    /* `follow: []`: no source at all */
+	int follow_none; /* `follow: []`: no source at all */
 	char *databases;
 	char *database_prefix;
 	char *table_prefix;
@@ -97,22 +97,22 @@ typedef struct ms_agent_target {
 	char **location_rewrites;
 	size_t nrewrites;
 	ms_deletes deletes;
-	long long max_deletes;   /* -1: no limit */
+	long long max_deletes; /* -1: no limit */
 	int adopt;
 	int allow_empty_source;
-	int prune_unmapped;      /* with mirror: delete replicas the mapping no longer produces */
-	unsigned max_attempts;   /* default 5 */
-	long long ack_wait_seconds;  /* default 600 */
-	ms_agent_store *stores;  /* nstores = 0: the default (see agent.h) */
+	int prune_unmapped;    /* with mirror: delete replicas the mapping no longer produces */
+	unsigned max_attempts; /* default 5 */
+	long long ack_wait_seconds; /* default 600 */
+	ms_agent_store *stores;     /* nstores = 0: the default (see agent.h) */
 	size_t nstores;
 	int line;
 } ms_agent_target;
 
 typedef struct ms_agent_config {
 	char *path;
-	char *bus;          /* default: "embedded:" + directory of the file + "/metasync-bus.db" */
-	char *listen;       /* NULL: no HTTP server */
-	ms_agent_source *source;   /* NULL when the file has no source role */
+	char *bus;    /* default: "embedded:" + directory of the file + "/metasync-bus.db" */
+	char *listen; /* NULL: no HTTP server */
+	ms_agent_source *source; /* NULL when the file has no source role */
 	ms_agent_target *targets;
 	size_t ntargets;
 } ms_agent_config;
@@ -120,9 +120,8 @@ typedef struct ms_agent_config {
 /* Load and check path (new; ms_agent_config_free). MS_EINVAL names file:line: key. */
 int ms_agent_config_load(const char *path, ms_agent_config **out, ms_error *err);
 /* Same from text in memory; name is used in messages in place of a path. */
-int ms_agent_config_parse(const char *name, const char *text, size_t len,
-			  ms_agent_config **out, ms_error *err);
+int ms_agent_config_parse(const char *name, const char *text, size_t len, ms_agent_config **out,
+			  ms_error *err);
 void ms_agent_config_free(ms_agent_config *cfg);
-
 
 #endif

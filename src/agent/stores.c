@@ -25,10 +25,10 @@
 
 /* A store or snapshot location split for matching. */
 typedef struct place {
-	ms_url *url;       /* owned; parsed */
+	ms_url *url; /* owned; parsed */
 	int s3;
-	char *bucket;      /* owned; "" for folders */
-	char *path;        /* owned; components joined by one '/', none at either end */
+	char *bucket; /* owned; "" for folders */
+	char *path;   /* owned; components joined by one '/', none at either end */
 } place;
 
 static void place_free(place *pl)
@@ -95,8 +95,7 @@ static int inside(const place *store, const place *snap)
  * In a folder, refuse a symbolic link at any component of snap below store
  * (the store itself is the configuration's, and may be one).
  */
-static int check_links(const place *store, const place *snap, const char *shown,
-		       ms_error *err)
+static int check_links(const place *store, const place *snap, const char *shown, ms_error *err)
 {
 	ms_buf b = MS_BUF_INIT(OPEN_URL_MAX);
 	const char *rest = snap->path + strlen(store->path);
@@ -118,11 +117,11 @@ static int check_links(const place *store, const place *snap, const char *shown,
 			break;
 		}
 		if (lstat(b.ptr, &sb) < 0)
-			break;   /* not there: the import says so */
+			break; /* not there: the import says so */
 		if (S_ISLNK(sb.st_mode))
 			rc = ms_error_set(err, MS_EREFUSED,
-					  "snapshot '%s' is refused: '%s' is a symbolic link", shown,
-					  b.ptr);
+					  "snapshot '%s' is refused: '%s' is a symbolic link",
+					  shown, b.ptr);
 		rest += n;
 		if (*rest == '/')
 			rest++;
@@ -194,7 +193,7 @@ static int accept_listed(const ms_agent_target *t, const place *snap, const char
 	for (i = 0; i < t->nstores && rc == 0; i++) {
 		if ((rc = place_of(t->stores[i].url, &store)) < 0) {
 			if (rc == MS_EINVAL)
-				rc = 0;   /* the config's check lets none through */
+				rc = 0; /* the config's check lets none through */
 			continue;
 		}
 		if (inside(&store, snap) &&
@@ -211,7 +210,8 @@ static int accept_listed(const ms_agent_target *t, const place *snap, const char
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 	} else if (!best) {
 		rc = ms_error_set(err, MS_EREFUSED,
-				  "snapshot '%s' is refused: it is in none of the stores target '%s' "
+				  "snapshot '%s' is refused: it is in none of the stores target "
+				  "'%s' "
 				  "accepts (%s)",
 				  shown, t->name, names.ptr ? names.ptr : "");
 	} else if ((rc = check_links(&best_place, snap, shown, err)) == 0) {
@@ -240,7 +240,8 @@ static int accept_own_source(const ms_agent_source *src, const place *snap, cons
 	if (rc < 0 || !inside(&store, snap)) {
 		where = ms_url_redact(src->store);
 		rc = ms_error_set(err, MS_EREFUSED,
-				  "snapshot '%s' is refused: source '%s' exports to '%s', not there",
+				  "snapshot '%s' is refused: source '%s' exports to '%s', not "
+				  "there",
 				  shown, src->name, where ? where : "?");
 		free(where);
 		goto done;
@@ -263,8 +264,8 @@ done:
 }
 
 /* Without stores, for other sources: a snapshot folder in the store its parent is. */
-static int accept_announced(const place *snap, const char *url, const char *shown,
-			    char **open_url, ms_error *err)
+static int accept_announced(const place *snap, const char *url, const char *shown, char **open_url,
+			    ms_error *err)
 {
 	const char *last = strrchr(snap->path, '/');
 	place store = { 0 };
@@ -274,7 +275,8 @@ static int accept_announced(const place *snap, const char *url, const char *show
 	if (!is_snapshot_id(last))
 		return ms_error_set(err, MS_EREFUSED,
 				    "snapshot '%s' is refused: it does not name a snapshot folder "
-				    "(STORE/YYYY-MM-DD-HH-MM-SS); list its store under the target's "
+				    "(STORE/YYYY-MM-DD-HH-MM-SS); list its store under the "
+				    "target's "
 				    "stores: to accept it",
 				    shown);
 	store.s3 = snap->s3;
@@ -301,10 +303,11 @@ int ms_agent_accept_snapshot(const ms_agent_config *cfg, const ms_agent_target *
 	if (!shown)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	if ((rc = place_of(url, &snap)) < 0) {
-		rc = rc == MS_ENOMEM ? ms_error_set(err, MS_ENOMEM, "out of memory")
-				     : ms_error_set(err, MS_EREFUSED,
-						    "snapshot '%s' is refused: not a folder or s3 url",
-						    shown);
+		rc = rc == MS_ENOMEM
+			     ? ms_error_set(err, MS_ENOMEM, "out of memory")
+			     : ms_error_set(err, MS_EREFUSED,
+					    "snapshot '%s' is refused: not a folder or s3 url",
+					    shown);
 		free(shown);
 		return rc;
 	}

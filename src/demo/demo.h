@@ -13,7 +13,7 @@
 #include "util/strlist.h"
 
 #define DEMO_DATABASES 25
-#define DEMO_TABLES 150   /* base tables, views not included */
+#define DEMO_TABLES 150 /* base tables, views not included */
 #define DEMO_VIEWS 10
 #define DEMO_DEFAULT_PARTITIONS 100000ULL
 #define DEMO_MAX_PARTITIONS 100000000ULL
@@ -25,7 +25,6 @@
  */
 #define DEMO_GENERATOR_PARAM "demo.generator"
 #define DEMO_GENERATOR_VERSION "metasync-demo/1"
-
 
 typedef struct demo_gen_stats {
 	long long databases, tables, views, partitions;
@@ -46,8 +45,7 @@ int demo_generate(ms_catalog *cat, unsigned long long npartitions, ms_progress_c
  * and holds the expected tables and views, and the partitions add up to
  * npartitions; else 0.  Other databases in cat are ignored.
  */
-int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
-		      ms_error *err);
+int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes, ms_error *err);
 
 /* Delete every demo database from cat (the names the generator uses). */
 int demo_clear(ms_catalog *cat, ms_error *err);
@@ -59,21 +57,21 @@ int demo_clear(ms_catalog *cat, ms_error *err);
 #define DEMO_TARGET_A_ID "222222222222"
 #define DEMO_TARGET_B_ID "333333333333"
 #define DEMO_TARGET_B_PREFIX "src_"
-#define DEMO_MAX_REPORTED 20     /* mismatch messages kept per comparison */
+#define DEMO_MAX_REPORTED 20 /* mismatch messages kept per comparison */
 
 typedef struct demo_tally {
-	long long databases, tables, views, partitions;   /* tables: views not included */
+	long long databases, tables, views, partitions; /* tables: views not included */
 } demo_tally;
 
 /* One row group of the summary: what a step did. */
 typedef struct demo_step {
-	const char *name;        /* generate, export, import */
+	const char *name; /* generate, export, import */
 	char what[64];
 	char note[1024];
-	const char *catalog_id;  /* import: the target */
-	const char *prefix;      /* import: the database prefix, or NULL */
-	char *url;               /* the catalog written (the snapshot for export); owned */
-	int skipped;             /* nothing needed doing */
+	const char *catalog_id; /* import: the target */
+	const char *prefix;     /* import: the database prefix, or NULL */
+	char *url;              /* the catalog written (the snapshot for export); owned */
+	int skipped;            /* nothing needed doing */
 	ms_status status;
 	ms_counts dbs, tables, views, parts;
 	ms_strlist errors;
@@ -86,7 +84,7 @@ typedef struct demo_verdict {
 	const char *prefix;
 	demo_tally matched;
 	long long mismatches;
-	ms_strlist errors;          /* the first DEMO_MAX_REPORTED mismatches */
+	ms_strlist errors; /* the first DEMO_MAX_REPORTED mismatches */
 	double seconds;
 } demo_verdict;
 
@@ -95,16 +93,16 @@ typedef struct demo {
 	char *abs;
 	char *source_url, *store, *target_url[2];
 	unsigned long long npartitions;
-	int json, tty;           /* the command's: its output */
+	int json, tty; /* the command's: its output */
 	double last_progress;
-	ms_progress_cb progress;   /* the generator's progress (may be NULL) */
+	ms_progress_cb progress; /* the generator's progress (may be NULL) */
 	void *progress_ctx;
-	demo_tally source;            /* what the source holds */
-	ms_strlist dbs;             /* its databases */
-	ms_strlist views;           /* its views, "db.table" */
+	demo_tally source; /* what the source holds */
+	ms_strlist dbs;    /* its databases */
+	ms_strlist views;  /* its views, "db.table" */
 	demo_step steps[4];
 	size_t nsteps;
-	char *metrics[2];        /* each target agent's /metrics text, after the run */
+	char *metrics[2]; /* each target agent's /metrics text, after the run */
 	demo_verdict ver[2];
 	size_t nver;
 } demo;

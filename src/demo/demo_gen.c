@@ -52,7 +52,7 @@ static double unit(uint64_t h)
 typedef struct tinfo {
 	const dbspec *db;
 	const tspec *t;
-	size_t index;                   /* 0..DEMO_TABLES-1 */
+	size_t index; /* 0..DEMO_TABLES-1 */
 	uint64_t seed;
 	col cols[MAX_COLUMNS];
 	size_t ncols;
@@ -60,9 +60,9 @@ typedef struct tinfo {
 	char location[512];
 	unsigned long long nparts;
 	double weight;
-	unsigned int nregions;          /* P_REGION */
-	unsigned int buckets;           /* F_ORC */
-	double rows;                    /* typical rows per partition */
+	unsigned int nregions; /* P_REGION */
+	unsigned int buckets;  /* F_ORC */
+	double rows;           /* typical rows per partition */
 	unsigned int row_bytes;
 } tinfo;
 
@@ -139,7 +139,7 @@ static void tinfo_init(tinfo *ti, size_t d, size_t k)
 	u = unit(rnd(ti->seed, 4));
 	ti->rows = 1000.0;
 	for (int i = 0; i < (int)(u * 30); i++)
-		ti->rows *= 1.2589254;  /* 10^0.1 */
+		ti->rows *= 1.2589254; /* 10^0.1 */
 	if (t->layout == P_HOUR)
 		ti->rows /= 10;
 	ti->row_bytes = 80 + (unsigned int)(rnd(ti->seed, 5) % 520);
@@ -358,10 +358,11 @@ static char *avro_schema(const tinfo *ti)
 			add_str(lt, "logicalType", "timestamp-millis");
 			cJSON_AddItemToArray(type, lt);
 		} else {
-			const char *a = strcmp(h, "bigint") == 0 ? "long" :
-					strcmp(h, "int") == 0 ? "int" :
-					strcmp(h, "boolean") == 0 ? "boolean" :
-					strcmp(h, "double") == 0 ? "double" : "string";
+			const char *a = strcmp(h, "bigint") == 0    ? "long"
+					: strcmp(h, "int") == 0     ? "int"
+					: strcmp(h, "boolean") == 0 ? "boolean"
+					: strcmp(h, "double") == 0  ? "double"
+								    : "string";
 			cJSON_AddItemToArray(type, cJSON_CreateString(a));
 		}
 		cJSON_AddItemToObject(f, "type", type);
@@ -522,14 +523,20 @@ static cJSON *storage_descriptor(const tinfo *ti)
 static const char *classification(int fmt)
 {
 	switch (fmt) {
-	case F_JSON: return "json";
+	case F_JSON:
+		return "json";
 	case F_CSV:
 	case F_TSV:
-	case F_OPENCSV: return "csv";
-	case F_ORC: return "orc";
-	case F_AVRO: return "avro";
-	case F_ICEBERG: return "iceberg";
-	default: return "parquet";
+	case F_OPENCSV:
+		return "csv";
+	case F_ORC:
+		return "orc";
+	case F_AVRO:
+		return "avro";
+	case F_ICEBERG:
+		return "iceberg";
+	default:
+		return "parquet";
 	}
 }
 
@@ -648,8 +655,10 @@ static cJSON *table_doc(const tinfo *ti, const cJSON *sd)
 
 	humanize(ti->t->name, words, sizeof(words));
 	snprintf(desc, sizeof(desc), "%s (%s%s)", words,
-		 ti->t->fmt == F_HUDI ? "Hudi" : ti->t->fmt == F_ICEBERG ? "Iceberg" :
-		 ti->t->fmt == F_DELTA ? "Delta Lake" : classification(ti->t->fmt),
+		 ti->t->fmt == F_HUDI      ? "Hudi"
+		 : ti->t->fmt == F_ICEBERG ? "Iceberg"
+		 : ti->t->fmt == F_DELTA   ? "Delta Lake"
+					   : classification(ti->t->fmt),
 		 layouts[ti->t->layout]);
 	snprintf(owner, sizeof(owner), "%s-data-eng", ti->db->team);
 	add_str(t, "Name", ti->t->name);
@@ -674,8 +683,9 @@ static void partition_values(const tinfo *ti, unsigned long long i, unsigned lon
 			     uint64_t *key)
 {
 	long end_day = days_from_civil(DEMO_END_DAY_Y, DEMO_END_DAY_M, DEMO_END_DAY_D);
-	unsigned long long per = ti->t->layout == P_HOUR ? 24 :
-				 ti->t->layout == P_REGION ? ti->nregions : 1;
+	unsigned long long per = ti->t->layout == P_HOUR     ? 24
+				 : ti->t->layout == P_REGION ? ti->nregions
+							     : 1;
 	unsigned long long ndays = (n + per - 1) / per, day = i / per;
 	char date[32];
 
@@ -818,8 +828,8 @@ static cJSON *view_doc(const vspec *v)
 		char *json;
 		size_t jl;
 		ms_buf text = MS_BUF_INIT((size_t)MS_VIEW_TEXT_MAX);
-		static const char b64[] =
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123"
+					  "456789+/";
 
 		add_str(params, "comment", "Presto View");
 		add_str(params, "presto_view", "true");
@@ -891,8 +901,8 @@ static cJSON *database_doc(const dbspec *d, unsigned long long npartitions)
 
 /* ---- writing ---------------------------------------------------------- */
 
-static int put_doc(ms_catalog *cat, ms_kind kind, cJSON *doc, const char *db,
-		   const char *table, ms_error *err)
+static int put_doc(ms_catalog *cat, ms_kind kind, cJSON *doc, const char *db, const char *table,
+		   ms_error *err)
 {
 	ms_entity *e = NULL;
 	int rc;
@@ -901,8 +911,8 @@ static int put_doc(ms_catalog *cat, ms_kind kind, cJSON *doc, const char *db,
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	if ((rc = ms_entity_from_glue(&e, kind, doc, db, table, err)) < 0)
 		return rc;
-	rc = kind == MS_KIND_DATABASE ? ms_catalog_put_database(cat, e, err) :
-					ms_catalog_put_table(cat, e, err);
+	rc = kind == MS_KIND_DATABASE ? ms_catalog_put_database(cat, e, err)
+				      : ms_catalog_put_table(cat, e, err);
 	ms_entity_free(e);
 	return rc;
 }
@@ -1019,8 +1029,8 @@ static int count_partition(ms_entity *e, void *ctx, ms_error *err)
 	return 0;
 }
 
-int demo_partition_count(ms_catalog *cat, const char *db, const char *table,
-			 unsigned long long *n, ms_error *err)
+int demo_partition_count(ms_catalog *cat, const char *db, const char *table, unsigned long long *n,
+			 ms_error *err)
 {
 	ms_digest d;
 	ms_error e2;
@@ -1078,7 +1088,7 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 			goto done;
 		ms_strlist_free(&tl);
 		if ((rc = ms_catalog_list_tables(cat, demo_lake[d].name, ms_strlist_collect, &tl,
-						  err)) < 0)
+						 err)) < 0)
 			goto done;
 		for (k = 0, nviews = 0; k < DEMO_VIEWS; k++)
 			if (strcmp(demo_views[k].db, demo_lake[d].name) == 0) {
@@ -1095,7 +1105,7 @@ int demo_is_generated(ms_catalog *cat, unsigned long long npartitions, int *yes,
 			if (!ms_strlist_has(&tl, ti->t->name))
 				goto done;
 			if ((rc = demo_partition_count(cat, demo_lake[d].name, ti->t->name, &n,
-							err)) < 0)
+						       err)) < 0)
 				goto done;
 			if (n != ti->nparts)
 				goto done;

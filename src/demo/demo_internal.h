@@ -13,9 +13,9 @@
 
 enum fmt {
 	F_PARQUET,
-	F_SKEWED,   /* Parquet with list bucketing on a skewed column */
+	F_SKEWED, /* Parquet with list bucketing on a skewed column */
 	F_JSON,
-	F_ORC,      /* bucketed and sorted */
+	F_ORC, /* bucketed and sorted */
 	F_CSV,
 	F_TSV,
 	F_OPENCSV,
@@ -30,15 +30,15 @@ enum layout { P_NONE, P_DT, P_HOUR, P_REGION };
 typedef struct col {
 	const char *name;
 	const char *type;
-	const char *comment;   /* NULL: none, as crawlers leave it */
+	const char *comment; /* NULL: none, as crawlers leave it */
 } col;
 
 typedef struct tspec {
 	const char *name;
 	unsigned char fmt, layout;
-	const col *cols;        /* NULL: an id column and a draw from the pool */
+	const col *cols; /* NULL: an id column and a draw from the pool */
 	size_t ncols;
-	const char *skew_col;   /* F_SKEWED: the skewed column and its values */
+	const char *skew_col; /* F_SKEWED: the skewed column and its values */
 	const char *skew_values[3];
 } tspec;
 
@@ -63,8 +63,8 @@ typedef struct vspec {
 	int kind;
 	const char *owner;
 	const char *description;
-	const char *original;   /* Hive/Spark: ViewOriginalText; Presto: originalSql */
-	const char *expanded;   /* Hive: ViewExpandedText; else NULL */
+	const char *original; /* Hive/Spark: ViewOriginalText; Presto: originalSql */
+	const char *expanded; /* Hive: ViewExpandedText; else NULL */
 	const vcol *cols;
 	size_t ncols;
 } vspec;
@@ -89,7 +89,7 @@ extern const unsigned char demo_diurnal[24];
  * How many partitions db.table holds in cat, from the table's digest where
  * the driver keeps one, else by a scan of the keys.
  */
-int demo_partition_count(ms_catalog *cat, const char *db, const char *table,
-			 unsigned long long *n, ms_error *err);
+int demo_partition_count(ms_catalog *cat, const char *db, const char *table, unsigned long long *n,
+			 ms_error *err);
 
 #endif

@@ -58,8 +58,8 @@ static int take_inventory(demo *d, ms_catalog *src, ms_error *err)
 	for (i = 0; i < d->dbs.n; i++) {
 		d->source.databases++;
 		ms_strlist_free(&tl);
-		if ((rc = ms_catalog_list_tables(src, d->dbs.v[i], ms_strlist_collect, &tl,
-						  err)) < 0)
+		if ((rc = ms_catalog_list_tables(src, d->dbs.v[i], ms_strlist_collect, &tl, err)) <
+		    0)
 			goto done;
 		for (j = 0; j < tl.n; j++) {
 			ms_entity *e = NULL;
@@ -183,12 +183,23 @@ static void count_change(const ms_change_event *ev, void *ctx)
 	ms_buf_printf(&key, "%s.%s", db, ev->table);
 	if (ms_strlist_has(&vc->d->views, ms_buf_cstr(&key))) {
 		switch (ev->action) {
-		case MS_ACTION_CREATE: vc->views.created++; break;
-		case MS_ACTION_UPDATE: vc->views.updated++; break;
-		case MS_ACTION_DELETE: vc->views.deleted++; break;
-		case MS_ACTION_SKIP: vc->views.skipped++; break;
-		case MS_ACTION_FAIL: vc->views.failed++; break;
-		default: break;
+		case MS_ACTION_CREATE:
+			vc->views.created++;
+			break;
+		case MS_ACTION_UPDATE:
+			vc->views.updated++;
+			break;
+		case MS_ACTION_DELETE:
+			vc->views.deleted++;
+			break;
+		case MS_ACTION_SKIP:
+			vc->views.skipped++;
+			break;
+		case MS_ACTION_FAIL:
+			vc->views.failed++;
+			break;
+		default:
+			break;
 		}
 	}
 	ms_buf_free(&key);
@@ -313,16 +324,18 @@ static void hook_run(void *ctx, const char *role, const char *what, const char *
 		return;
 	free(s->url);
 	s->url = snapshot ? strdup(snapshot) : NULL;
-	if (i >= 0)   /* one event per target agent in the demo: done after it */
+	if (i >= 0) /* one event per target agent in the demo: done after it */
 		ms_agent_stop(r->target[i]);
 	if (strcmp(what, "skip") == 0) {
 		s->skipped = 1;
 		counts_from_tally(s, &r->d->source, 0);
-		snprintf(s->note, sizeof(s->note), "snapshot %s is older than the one applied: skipped",
+		snprintf(s->note, sizeof(s->note),
+			 "snapshot %s is older than the one applied: skipped",
 			 snapshot ? snapshot : "");
 		return;
 	}
-	if (strcmp(what, "unchanged") == 0 && !failure) {   /* the source agent found LATEST current */
+	if (strcmp(what, "unchanged") == 0 &&
+	    !failure) { /* the source agent found LATEST current */
 		s->skipped = 1;
 		counts_from_tally(s, &r->d->source, 0);
 		snprintf(s->note, sizeof(s->note), "latest snapshot already matches the source: %s",
@@ -442,7 +455,7 @@ int demo_step_agents(demo *d, ms_error *err)
 		if ((rc = ms_agent_new(&source, &src_cfg, &ao, err)) < 0 ||
 		    (rc = ms_agent_start(source, err)) < 0)
 			goto done;
-		ms_agent_wait(source);   /* exported and announced (or failed) */
+		ms_agent_wait(source); /* exported and announced (or failed) */
 	}
 	/* Each target agent stops once it has handled the event (hook_run). */
 	for (i = 0; i < 2; i++)
@@ -514,7 +527,7 @@ int demo_step_verify(demo *d, size_t i, ms_error *err)
 	co.databases = (const char *const *)d->dbs.v;
 	co.ndatabases = d->dbs.n;
 	mapping.database_prefix = target_prefixes[i];
-	co.mapping = &mapping;   /* as the target agent imports */
+	co.mapping = &mapping; /* as the target agent imports */
 	co.replica = 1;
 	co.b_name = name;
 	co.max_messages = DEMO_MAX_REPORTED;

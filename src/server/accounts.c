@@ -272,8 +272,8 @@ static int parse_grant(ms_yaml_doc *p, yaml_node_t *node, size_t index, ms_accou
 
 	snprintf(path, sizeof(path), "grants[%zu]", index);
 	g->line = ms_yaml_line(node);
-	if ((rc = ms_yaml_walk_mapping(p, node, path, keys,
-				       "to, catalog, databases, access")) < 0 ||
+	if ((rc = ms_yaml_walk_mapping(p, node, path, keys, "to, catalog, databases, access")) <
+		    0 ||
 	    (rc = get_account_id(p, &keys[G_TO], path, g->line, g->to)) < 0)
 		return rc;
 	ms_yaml_join(kpath, path, "to");

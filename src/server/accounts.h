@@ -40,13 +40,13 @@
 
 typedef enum ms_access {
 	MS_ACCESS_READ = 1,
-	MS_ACCESS_WRITE = 2   /* implies read */
+	MS_ACCESS_WRITE = 2 /* implies read */
 } ms_access;
 
 typedef struct ms_account_key {
-	char *id;             /* access key id */
-	char *secret;         /* never print */
-	char *session_token;  /* NULL: none; never print */
+	char *id;            /* access key id */
+	char *secret;        /* never print */
+	char *session_token; /* NULL: none; never print */
 	int line;
 } ms_account_key;
 
@@ -58,9 +58,9 @@ typedef struct ms_account {
 } ms_account;
 
 typedef struct ms_grant {
-	char to[MS_ACCOUNT_ID_LEN + 1];       /* the account granted access */
-	char catalog[MS_ACCOUNT_ID_LEN + 1];  /* the account whose catalog it may use */
-	char **databases;     /* lowercase names or fnmatch globs; at least one */
+	char to[MS_ACCOUNT_ID_LEN + 1];      /* the account granted access */
+	char catalog[MS_ACCOUNT_ID_LEN + 1]; /* the account whose catalog it may use */
+	char **databases;                    /* lowercase names or fnmatch globs; at least one */
 	size_t ndatabases;
 	ms_access access;
 	int line;
@@ -68,7 +68,7 @@ typedef struct ms_grant {
 
 typedef struct ms_accounts {
 	char *path;
-	ms_account *accounts;   /* at least one */
+	ms_account *accounts; /* at least one */
 	size_t naccounts;
 	ms_grant *grants;
 	size_t ngrants;
@@ -91,9 +91,8 @@ void ms_accounts_free(ms_accounts *accounts);
  * the access key key_id, all borrowed from accounts; any out pointer may be
  * NULL.  0, or MS_ENOTFOUND (err untouched: the caller words the answer).
  */
-int ms_accounts_find_key(const ms_accounts *accounts, const char *key_id,
-			 const char **account_id, const char **secret,
-			 const char **session_token);
+int ms_accounts_find_key(const ms_accounts *accounts, const char *key_id, const char **account_id,
+			 const char **secret, const char **session_token);
 
 /*
  * 1 when caller may use database (a name, any case) of catalog_id's
@@ -110,7 +109,6 @@ int ms_accounts_may(const ms_accounts *accounts, const char *caller, const char 
  * one with any grant to caller), else 0.  The server then keeps only the
  * databases ms_accounts_may allows.
  */
-int ms_accounts_may_list(const ms_accounts *accounts, const char *caller,
-			 const char *catalog_id);
+int ms_accounts_may_list(const ms_accounts *accounts, const char *caller, const char *catalog_id);
 
 #endif

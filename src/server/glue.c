@@ -30,16 +30,27 @@
 #define GLUE_CONTENT_TYPE "application/x-amz-json-1.1"
 #define GLUE_TARGET_PREFIX "AWSGlue."
 #define GLUE_POOL_IDLE_MAX 32
-#define GLUE_CACHE_MIB 4      /* page cache per pooled connection */
+#define GLUE_CACHE_MIB 4 /* page cache per pooled connection */
 #define GLUE_OP_NAME_MAX 64
 
 /* Error types counted in /metrics; anything else counts as "other". */
 static const char *const metric_types[] = {
-	"", GLUE_E_NOT_FOUND, GLUE_E_EXISTS, GLUE_E_INVALID, GLUE_E_CONFLICT, GLUE_E_DENIED,
-	GLUE_E_INTERNAL, GLUE_E_SERIALIZATION, GLUE_E_LIMIT, "ThrottlingException",
-	"UnknownOperationException", "MissingAuthenticationTokenException",
-	"IncompleteSignatureException", "UnrecognizedClientException",
-	"InvalidSignatureException", "other",
+	"",
+	GLUE_E_NOT_FOUND,
+	GLUE_E_EXISTS,
+	GLUE_E_INVALID,
+	GLUE_E_CONFLICT,
+	GLUE_E_DENIED,
+	GLUE_E_INTERNAL,
+	GLUE_E_SERIALIZATION,
+	GLUE_E_LIMIT,
+	"ThrottlingException",
+	"UnknownOperationException",
+	"MissingAuthenticationTokenException",
+	"IncompleteSignatureException",
+	"UnrecognizedClientException",
+	"InvalidSignatureException",
+	"other",
 };
 #define NTYPES (sizeof(metric_types) / sizeof(metric_types[0]))
 #define MAX_OPS 48
@@ -57,17 +68,17 @@ typedef struct pooled {
 /* One account's token bucket. */
 typedef struct bucket {
 	double tokens;
-	double last;   /* monotonic seconds of the last refill */
+	double last; /* monotonic seconds of the last refill */
 } bucket;
 
 struct ms_glue {
 	ms_glue_options o;
 	char *catalog_path;
 	FILE *log;
-	pthread_mutex_t lock;      /* everything below */
+	pthread_mutex_t lock; /* everything below */
 	pooled *idle;
 	size_t nidle;
-	bucket *buckets;           /* one per account of o.accounts */
+	bucket *buckets; /* one per account of o.accounts */
 	const glue_op *ops[MAX_OPS];
 	size_t nops;
 	unsigned long long count[MAX_OPS + 1][NTYPES]; /* the last row: unknown operations */
@@ -95,12 +106,17 @@ int glue_fail(glue_call *c, const char *etype, const char *fmt, ...)
 const char *glue_error_type(int rc)
 {
 	switch (rc) {
-	case MS_ENOTFOUND: return GLUE_E_NOT_FOUND;
-	case MS_EEXISTS: return GLUE_E_EXISTS;
+	case MS_ENOTFOUND:
+		return GLUE_E_NOT_FOUND;
+	case MS_EEXISTS:
+		return GLUE_E_EXISTS;
 	case MS_EINVAL:
-	case MS_ETOOBIG: return GLUE_E_INVALID;
-	case MS_ECONFLICT: return GLUE_E_CONFLICT;
-	default: return GLUE_E_INTERNAL;
+	case MS_ETOOBIG:
+		return GLUE_E_INVALID;
+	case MS_ECONFLICT:
+		return GLUE_E_CONFLICT;
+	default:
+		return GLUE_E_INTERNAL;
 	}
 }
 
@@ -155,8 +171,8 @@ static const cJSON *member(const cJSON *obj, const char *name)
 	return v && cJSON_IsNull(v) ? NULL : v;
 }
 
-int glue_in_string(glue_call *c, const cJSON *obj, const char *name, int required,
-		   size_t min, size_t max, const char **out)
+int glue_in_string(glue_call *c, const cJSON *obj, const char *name, int required, size_t min,
+		   size_t max, const char **out)
 {
 	const cJSON *v = member(obj, name);
 	long n;
@@ -207,8 +223,8 @@ int glue_in_bool(glue_call *c, const cJSON *obj, const char *name, int *out)
 	return 0;
 }
 
-int glue_in_int(glue_call *c, const cJSON *obj, const char *name, long long min,
-		long long max, long long *out)
+int glue_in_int(glue_call *c, const cJSON *obj, const char *name, long long min, long long max,
+		long long *out)
 {
 	const cJSON *v = member(obj, name);
 
@@ -272,7 +288,8 @@ int glue_in_values(glue_call *c, const cJSON *obj, const char *name, char **vkey
 	*vkey = NULL;
 	if (glue_in_array(c, obj, name, 1, 1, MS_LINE_VALUES_MAX, &arr) < 0)
 		return -1;
-	cJSON_ArrayForEach(v, arr) {
+	cJSON_ArrayForEach(v, arr)
+	{
 		long len;
 
 		if (!cJSON_IsString(v))
@@ -786,8 +803,7 @@ static int parse_body(glue_call *c, const char *body, size_t len)
 }
 
 /* Run operation name (op when known) on body for the call's caller. */
-static void run_op(glue_call *c, const glue_op *op, const char *name, const char *body,
-		   size_t len)
+static void run_op(glue_call *c, const glue_op *op, const char *name, const char *body, size_t len)
 {
 	if (!op) {
 		glue_fail(c, "UnknownOperationException", "Unknown operation %s",
@@ -848,8 +864,7 @@ static void request_id(char out[37])
 	out[j] = '\0';
 }
 
-static void add_header(ms_http_response *resp, size_t *used, const char *name,
-		       const char *value)
+static void add_header(ms_http_response *resp, size_t *used, const char *name, const char *value)
 {
 	size_t len = strlen(value) + 1;
 
@@ -926,8 +941,7 @@ static void account_metrics(ms_glue *g, size_t op_index, const char *etype, doub
 	pthread_mutex_unlock(&g->lock);
 }
 
-static void log_call(ms_glue *g, const glue_call *c, const char *rid, int status,
-		     double seconds)
+static void log_call(ms_glue *g, const glue_call *c, const char *rid, int status, double seconds)
 {
 	if (!g->o.verbose && status < 500 && !c->detail[0])
 		return;
@@ -1055,17 +1069,23 @@ int ms_glue_metrics(ms_glue *g, ms_buf *out)
 	for (b = 0; b <= NBUCKETS; b++) {
 		cum += g->hist[b];
 		if (b < NBUCKETS)
-			rc |= ms_buf_printf(out, "metasync_glue_request_seconds_bucket{le=\"%g\"} %llu\n",
+			rc |= ms_buf_printf(out,
+					    "metasync_glue_request_seconds_bucket{le=\"%g\"} "
+					    "%llu\n",
 					    buckets[b], cum);
 		else
-			rc |= ms_buf_printf(out, "metasync_glue_request_seconds_bucket{le=\"+Inf\"} %llu\n",
+			rc |= ms_buf_printf(out,
+					    "metasync_glue_request_seconds_bucket{le=\"+Inf\"} "
+					    "%llu\n",
 					    cum);
 	}
-	rc |= ms_buf_printf(out, "metasync_glue_request_seconds_sum %.6f\n"
-				 "metasync_glue_request_seconds_count %llu\n",
+	rc |= ms_buf_printf(out,
+			    "metasync_glue_request_seconds_sum %.6f\n"
+			    "metasync_glue_request_seconds_count %llu\n",
 			    g->seconds_sum, g->hist_count);
-	rc |= ms_buf_printf(out, "# HELP metasync_glue_in_flight Requests being answered.\n"
-				 "# TYPE metasync_glue_in_flight gauge\nmetasync_glue_in_flight %ld\n",
+	rc |= ms_buf_printf(out,
+			    "# HELP metasync_glue_in_flight Requests being answered.\n"
+			    "# TYPE metasync_glue_in_flight gauge\nmetasync_glue_in_flight %ld\n",
 			    g->in_flight);
 	pthread_mutex_unlock(&g->lock);
 	return rc < 0 ? MS_ENOMEM : 0;

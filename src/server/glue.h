@@ -30,14 +30,14 @@
 typedef struct ms_glue ms_glue;
 
 typedef struct ms_glue_options {
-	const char *catalog_path;     /* the embedded catalog file (sqlite:PATH's PATH) */
-	const ms_accounts *accounts;  /* borrowed; must outlive the server */
-	long latency_ms;              /* added to every signed request; 0: none */
-	double throttle_rate;         /* requests per second per account; 0: no limit */
-	double throttle_burst;        /* bucket size; 0: max(1, rate) */
-	double faults;                /* share of requests that fail (0 to 1) */
-	int verbose;                  /* log every request, not only failures */
-	FILE *log;                    /* log lines (NULL: stderr) */
+	const char *catalog_path;    /* the embedded catalog file (sqlite:PATH's PATH) */
+	const ms_accounts *accounts; /* borrowed; must outlive the server */
+	long latency_ms;             /* added to every signed request; 0: none */
+	double throttle_rate;        /* requests per second per account; 0: no limit */
+	double throttle_burst;       /* bucket size; 0: max(1, rate) */
+	double faults;               /* share of requests that fail (0 to 1) */
+	int verbose;                 /* log every request, not only failures */
+	FILE *log;                   /* log lines (NULL: stderr) */
 } ms_glue_options;
 
 /* A server (not listening: ms_glue_handle is its HTTP handler). */

@@ -24,7 +24,7 @@ static int database_from_input(glue_call *c, const cJSON *input, ms_entity **out
 
 typedef struct db_write {
 	ms_entity *db;
-	int create;   /* refuse an existing database; else refuse a missing one */
+	int create; /* refuse an existing database; else refuse a missing one */
 } db_write;
 
 static int put_database(glue_call *c, void *ctx)
@@ -104,7 +104,8 @@ static int update_database(glue_call *c)
 		return -1;
 	if (strcmp(name, inname) != 0)
 		return glue_fail(c, GLUE_E_INVALID,
-				 "DatabaseInput.Name must be %s: a database cannot be renamed", name);
+				 "DatabaseInput.Name must be %s: a database cannot be renamed",
+				 name);
 	if (database_from_input(c, input, &w.db) < 0)
 		return -1;
 	rc = glue_in_txn(c, put_database, &w);
@@ -133,8 +134,7 @@ static int get_database(glue_call *c)
 }
 
 /* Up to max databases after `after` the caller may read, into c->out's DatabaseList. */
-static int list_databases(glue_call *c, const ms_strlist *names, const char *after,
-			  long long max)
+static int list_databases(glue_call *c, const ms_strlist *names, const char *after, long long max)
 {
 	cJSON *list = cJSON_AddArrayToObject(c->out, "DatabaseList");
 	const char *last = NULL;
@@ -156,7 +156,7 @@ static int list_databases(glue_call *c, const ms_strlist *names, const char *aft
 		ms_error_clear(&err);
 		rc = ms_catalog_get_database(c->cat, name, &e, &err);
 		if (rc == MS_ENOTFOUND)
-			continue;   /* deleted meanwhile */
+			continue; /* deleted meanwhile */
 		if (rc < 0)
 			return glue_fail_err(c, rc, &err);
 		rc = glue_add_entity(c, list, NULL, e);
@@ -213,10 +213,7 @@ static int delete_database(glue_call *c)
 }
 
 const glue_op glue_database_ops[] = {
-	{ "CreateDatabase", create_database },
-	{ "GetDatabase", get_database },
-	{ "GetDatabases", get_databases },
-	{ "UpdateDatabase", update_database },
-	{ "DeleteDatabase", delete_database },
-	{ NULL, NULL },
+	{ "CreateDatabase", create_database }, { "GetDatabase", get_database },
+	{ "GetDatabases", get_databases },     { "UpdateDatabase", update_database },
+	{ "DeleteDatabase", delete_database }, { NULL, NULL },
 };

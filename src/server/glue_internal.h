@@ -30,12 +30,12 @@
 
 typedef struct glue_call {
 	ms_glue *server;
-	const char *op;             /* "GetTable" */
-	const char *caller;         /* the signing key's account */
-	char region[64];            /* the region the request was signed for */
-	cJSON *in;                  /* the request body, an object */
-	cJSON *out;                 /* the answer, an object (or text below) */
-	ms_buf *text;               /* the answer's body text, when the op writes it itself */
+	const char *op;     /* "GetTable" */
+	const char *caller; /* the signing key's account */
+	char region[64];    /* the region the request was signed for */
+	cJSON *in;          /* the request body, an object */
+	cJSON *out;         /* the answer, an object (or text below) */
+	ms_buf *text;       /* the answer's body text, when the op writes it itself */
 	int text_used;
 	/* the catalog of the request's CatalogId, opened by glue_catalog */
 	char catalog_id[GLUE_ACCOUNT_LEN + 1];
@@ -44,7 +44,7 @@ typedef struct glue_call {
 	const char *etype;
 	int status;
 	char message[MS_ERROR_MESSAGE_MAX];
-	char detail[MS_ERROR_DETAIL_MAX];  /* for the log only */
+	char detail[MS_ERROR_DETAIL_MAX]; /* for the log only */
 } glue_call;
 
 typedef int (*glue_op_fn)(glue_call *c);
@@ -77,21 +77,21 @@ int glue_fail_err(glue_call *c, int rc, const ms_error *err);
  * required) or -1 with the call failed.  Strings are Glue's single-line
  * strings of min..max characters.
  */
-int glue_in_string(glue_call *c, const cJSON *obj, const char *name, int required,
-		   size_t min, size_t max, const char **out);
+int glue_in_string(glue_call *c, const cJSON *obj, const char *name, int required, size_t min,
+		   size_t max, const char **out);
 /* A name (NameString, 1 to 255 characters), folded to lowercase into buf. */
-int glue_in_name(glue_call *c, const cJSON *obj, const char *name, int required,
-		 char *buf, size_t n);
+int glue_in_name(glue_call *c, const cJSON *obj, const char *name, int required, char *buf,
+		 size_t n);
 int glue_in_bool(glue_call *c, const cJSON *obj, const char *name, int *out);
 /* An integer in min..max; *out keeps its value when absent. */
-int glue_in_int(glue_call *c, const cJSON *obj, const char *name, long long min,
-		long long max, long long *out);
+int glue_in_int(glue_call *c, const cJSON *obj, const char *name, long long min, long long max,
+		long long *out);
 /* An object (required or not). */
 int glue_in_object(glue_call *c, const cJSON *obj, const char *name, int required,
 		   const cJSON **out);
 /* An array of min..max elements (required or not). */
-int glue_in_array(glue_call *c, const cJSON *obj, const char *name, int required,
-		  size_t min, size_t max, const cJSON **out);
+int glue_in_array(glue_call *c, const cJSON *obj, const char *name, int required, size_t min,
+		  size_t max, const cJSON **out);
 /* A list of strings (each at most max characters, at least one); vkey new on success. */
 int glue_in_values(glue_call *c, const cJSON *obj, const char *name, char **vkey);
 

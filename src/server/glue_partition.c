@@ -20,7 +20,7 @@
 
 #define NAME_BUF (4 * MS_NAME_MAX + 1)
 #define GETPARTITIONS_DEFAULT 1000
-#define PAGE_TEXT_MAX ((size_t)12 << 20)   /* a page's body stops growing past this */
+#define PAGE_TEXT_MAX ((size_t)12 << 20) /* a page's body stops growing past this */
 #define KEYS_MAX MS_LINE_VALUES_MAX
 
 /* The table whose partitions a request concerns, and its partition keys. */
@@ -56,7 +56,8 @@ static int open_table(glue_call *c, part_table *t, ms_access access)
 		return glue_fail_err(c, rc, &err);
 	keys = cJSON_GetObjectItemCaseSensitive(t->table->doc, "PartitionKeys");
 	t->nkeys = 0;
-	cJSON_ArrayForEach(k, keys) {
+	cJSON_ArrayForEach(k, keys)
+	{
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(k, "Name");
 		const cJSON *ty = cJSON_GetObjectItemCaseSensitive(k, "Type");
 
@@ -129,9 +130,9 @@ static int item_failed(glue_call *c, cJSON *errors, const char *key, const cJSON
 
 typedef struct part_batch {
 	part_table t;
-	const cJSON *inputs;   /* PartitionInputList, or NULL: one */
+	const cJSON *inputs; /* PartitionInputList, or NULL: one */
 	const cJSON *one;
-	cJSON *errors;         /* NULL: fail the call instead */
+	cJSON *errors; /* NULL: fail the call instead */
 } part_batch;
 
 /* One input of a create: 1 when *out is to be created, 0 when it is an item error. */
@@ -145,7 +146,8 @@ static int create_one(glue_call *c, part_batch *b, const cJSON *input, ms_entity
 
 	ms_error_clear(&err);
 	if (!cJSON_IsObject(input))
-		return glue_fail(c, GLUE_E_SERIALIZATION, "PartitionInputList must hold structures");
+		return glue_fail(c, GLUE_E_SERIALIZATION,
+				 "PartitionInputList must hold structures");
 	if ((rc = partition_from_input(&b->t, input, out, &err)) < 0) {
 		if (rc != MS_EINVAL && rc != MS_ETOOBIG)
 			return glue_fail_err(c, rc, &err);
@@ -181,7 +183,8 @@ static int create_in_txn(glue_call *c, void *ctx)
 		rc = create_one(c, b, b->one, &parts[0], parts, 0);
 		n = rc == 1;
 	} else {
-		cJSON_ArrayForEach(input, b->inputs) {
+		cJSON_ArrayForEach(input, b->inputs)
+		{
 			if ((rc = create_one(c, b, input, &parts[n], parts, n)) < 0)
 				break;
 			n += rc == 1;
@@ -189,7 +192,8 @@ static int create_in_txn(glue_call *c, void *ctx)
 	}
 	if (rc >= 0 && n) {
 		ms_error_clear(&err);
-		if ((rc = ms_catalog_put_partitions(c->cat, b->t.db, b->t.name, parts, n, &err)) < 0)
+		if ((rc = ms_catalog_put_partitions(c->cat, b->t.db, b->t.name, parts, n, &err)) <
+		    0)
 			rc = glue_fail_err(c, rc, &err);
 	}
 	for (i = 0; i < n; i++)
@@ -262,7 +266,7 @@ typedef struct page {
 	int exclude_columns;
 	int more;
 	size_t count;
-	char *last;       /* vkey of the last partition on the page */
+	char *last; /* vkey of the last partition on the page */
 	ms_buf *text;
 } page;
 
@@ -299,7 +303,8 @@ static size_t vkey_values(const char *vkey, cJSON **tree, const char **v, size_t
 	size_t n = 0;
 
 	*tree = cJSON_Parse(vkey);
-	cJSON_ArrayForEach(x, *tree) {
+	cJSON_ArrayForEach(x, *tree)
+	{
 		if (n == max)
 			break;
 		v[n++] = cJSON_IsString(x) ? x->valuestring : NULL;
@@ -353,7 +358,7 @@ static int filtered_page(glue_call *c, part_table *t, ms_scan_range *range, page
 		ms_entity *p = NULL;
 
 		rc = ms_catalog_get_partition(c->cat, t->db, t->name, m.vkeys.v[i], &p, &err);
-		if (rc == MS_ENOTFOUND) {   /* deleted since the scan */
+		if (rc == MS_ENOTFOUND) { /* deleted since the scan */
 			rc = 0;
 			continue;
 		}
@@ -511,7 +516,8 @@ static int batch_get_partition(glue_call *c)
 		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
 		goto done;
 	}
-	cJSON_ArrayForEach(item, list) {
+	cJSON_ArrayForEach(item, list)
+	{
 		char *vkey = NULL;
 		ms_entity *p = NULL;
 		ms_error err;
@@ -573,7 +579,8 @@ static int update_one(glue_call *c, part_batch *b, const cJSON *old_values, cons
 		if (!b->errors)
 			return glue_fail(c, GLUE_E_INVALID, "%s", err.message);
 		return item_failed(c, b->errors, "PartitionValueList",
-				   cJSON_GetObjectItemCaseSensitive(old_values, "PartitionValueList"),
+				   cJSON_GetObjectItemCaseSensitive(old_values,
+								    "PartitionValueList"),
 				   GLUE_E_INVALID, err.message);
 	}
 	if (strcmp(old, p->vkey) != 0) {
@@ -609,7 +616,8 @@ static int update_in_txn(glue_call *c, void *ctx)
 
 	if (!b->inputs)
 		return update_one(c, b, NULL, b->one);
-	cJSON_ArrayForEach(entry, b->inputs) {
+	cJSON_ArrayForEach(entry, b->inputs)
+	{
 		const cJSON *input;
 
 		if (!cJSON_IsObject(entry))
@@ -675,8 +683,8 @@ static int delete_one(glue_call *c, part_batch *b, const cJSON *holder, const ch
 		if (!b->errors)
 			return glue_fail(c, GLUE_E_NOT_FOUND, "Partition not found.");
 		return item_failed(c, b->errors, "PartitionValues",
-				   cJSON_GetObjectItemCaseSensitive(holder, member), GLUE_E_NOT_FOUND,
-				   "Partition not found.");
+				   cJSON_GetObjectItemCaseSensitive(holder, member),
+				   GLUE_E_NOT_FOUND, "Partition not found.");
 	}
 	keys[0] = vkey;
 	ms_error_clear(&err);
@@ -692,7 +700,8 @@ static int delete_in_txn(glue_call *c, void *ctx)
 
 	if (!b->inputs)
 		return delete_one(c, b, c->in, "PartitionValues");
-	cJSON_ArrayForEach(item, b->inputs) {
+	cJSON_ArrayForEach(item, b->inputs)
+	{
 		if (!cJSON_IsObject(item))
 			return glue_fail(c, GLUE_E_SERIALIZATION,
 					 "PartitionsToDelete must hold structures");

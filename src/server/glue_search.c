@@ -24,10 +24,10 @@
 #define SEARCH_DEFAULT 100
 
 typedef struct search_query {
-	const char *text;         /* NULL: any */
-	int exact;                /* text was in double quotes */
+	const char *text; /* NULL: any */
+	int exact;        /* text was in double quotes */
 	const cJSON *filters;
-	const char *sort_field;   /* NULL: database, name */
+	const char *sort_field; /* NULL: database, name */
 	int descending;
 } search_query;
 
@@ -52,7 +52,8 @@ static int columns_contain(const cJSON *cols, const char *text)
 {
 	const cJSON *col;
 
-	cJSON_ArrayForEach(col, cols) {
+	cJSON_ArrayForEach(col, cols)
+	{
 		if (contains(str_member(col, "Name"), text) ||
 		    contains(str_member(col, "Comment"), text))
 			return 1;
@@ -78,7 +79,8 @@ static int text_matches(const ms_entity *t, const search_query *q)
 				    "Columns"),
 			    q->text))
 		return 1;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "Parameters")) {
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "Parameters"))
+	{
 		if (cJSON_IsString(p) && contains(p->valuestring, q->text))
 			return 1;
 	}
@@ -131,7 +133,8 @@ static int matches(const ms_entity *t, const search_query *q)
 
 	if (!text_matches(t, q))
 		return 0;
-	cJSON_ArrayForEach(f, q->filters) {
+	cJSON_ArrayForEach(f, q->filters)
+	{
 		if (!filter_matches(t, f))
 			return 0;
 	}

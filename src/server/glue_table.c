@@ -76,7 +76,7 @@ static int table_from_input(glue_call *c, const cJSON *input, const char *db, ms
 typedef struct table_write {
 	ms_entity *table;
 	int skip_archive;
-	const char *expect_version;  /* UpdateTable's VersionId, or NULL */
+	const char *expect_version; /* UpdateTable's VersionId, or NULL */
 } table_write;
 
 static int create_in_txn(glue_call *c, void *ctx)
@@ -120,7 +120,8 @@ static int keep_assigned(glue_call *c, const ms_entity *cur, ms_entity *next)
 		cJSON_DeleteItemFromObjectCaseSensitive(next->doc, keys[i]);
 		if (!v)
 			continue;
-		if (!(copy = cJSON_Duplicate(v, 1)) || !cJSON_AddItemToObject(next->doc, keys[i], copy)) {
+		if (!(copy = cJSON_Duplicate(v, 1)) ||
+		    !cJSON_AddItemToObject(next->doc, keys[i], copy)) {
 			cJSON_Delete(copy);
 			return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
 		}
@@ -194,7 +195,8 @@ static int write_table(glue_call *c, int create)
 	    glue_in_name(c, input, "Name", 1, name, sizeof(name)) < 0 ||
 	    glue_in_bool(c, c->in, "SkipArchive", &w.skip_archive) < 0 ||
 	    (!create && in_version(c, c->in, "VersionId", 0, &w.expect_version) < 0) ||
-	    glue_catalog(c, db, MS_ACCESS_WRITE) < 0 || table_from_input(c, input, db, &w.table) < 0)
+	    glue_catalog(c, db, MS_ACCESS_WRITE) < 0 ||
+	    table_from_input(c, input, db, &w.table) < 0)
 		return -1;
 	rc = glue_in_txn(c, create ? create_in_txn : update_in_txn, &w);
 	ms_entity_free(w.table);
@@ -212,11 +214,11 @@ static int update_table(glue_call *c)
 }
 
 /* DatabaseName and the table's member name of the request, with the catalog opened. */
-static int table_request(glue_call *c, const char *member, ms_access access, char *db,
-			 char *name)
+static int table_request(glue_call *c, const char *member, ms_access access, char *db, char *name)
 {
 	if (glue_in_name(c, c->in, "DatabaseName", 1, db, NAME_BUF) < 0 ||
-	    glue_in_name(c, c->in, member, 1, name, NAME_BUF) < 0 || glue_catalog(c, db, access) < 0)
+	    glue_in_name(c, c->in, member, 1, name, NAME_BUF) < 0 ||
+	    glue_catalog(c, db, access) < 0)
 		return -1;
 	return 0;
 }
@@ -350,7 +352,8 @@ static int delete_tables_in_txn(glue_call *c, void *ctx)
 
 	if (glue_need_database(c, b->db) < 0)
 		return -1;
-	cJSON_ArrayForEach(v, b->names) {
+	cJSON_ArrayForEach(v, b->names)
+	{
 		char name[NAME_BUF];
 		cJSON *item;
 		ms_error err;
@@ -361,7 +364,8 @@ static int delete_tables_in_txn(glue_call *c, void *ctx)
 					 "TablesToDelete must be a list of strings");
 		snprintf(name, sizeof(name), "%s", v->valuestring);
 		for (char *p = name; *p; p++)
-			*p = (char)((unsigned char)*p < 0x80 && *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			*p = (char)((unsigned char)*p < 0x80 && *p >= 'A' && *p <= 'Z' ? *p + 32
+										       : *p);
 		ms_error_clear(&err);
 		if ((rc = ms_catalog_delete_table(c->cat, b->db, name, &err)) == 0)
 			continue;
@@ -413,8 +417,8 @@ static int add_version(glue_call *c, cJSON *list, const ms_entity *t)
 typedef struct version_page {
 	glue_call *c;
 	cJSON *list;
-	unsigned long long below;  /* only versions under this number (the token's) */
-	long long left;            /* room on the page */
+	unsigned long long below; /* only versions under this number (the token's) */
+	long long left;           /* room on the page */
 	unsigned long long last;
 	int more;
 } version_page;
@@ -536,7 +540,7 @@ static int delete_version(glue_call *c, const char *db, const char *name, const 
 
 typedef struct batch_versions {
 	const char *db, *name;
-	const cJSON *ids;   /* NULL: the one in one */
+	const cJSON *ids; /* NULL: the one in one */
 	const char *one;
 	cJSON *errors;
 } batch_versions;
@@ -581,7 +585,8 @@ static int delete_versions_in_txn(glue_call *c, void *ctx)
 		rc = delete_version(c, b->db, b->name, b->one, current, &err);
 		return rc < 0 ? version_error(c, b, b->one, rc, &err) : 0;
 	}
-	cJSON_ArrayForEach(v, b->ids) {
+	cJSON_ArrayForEach(v, b->ids)
+	{
 		if (!cJSON_IsString(v) || !is_version_id(v->valuestring))
 			return glue_fail(c, GLUE_E_INVALID, "VersionIds must be version numbers");
 		ms_error_clear(&err);

@@ -31,9 +31,9 @@ struct ms_http {
 	ms_http_handler handler;         /* health and metrics */
 	ms_http_api_handler api_handler; /* an API server */
 	void *ctx;
-	int port;   /* as bound, in case the daemon cannot say */
-	const char *tls_cert, *tls_key;  /* PEM, borrowed while the daemon starts */
-	MHD_socket quiesced;             /* the listening socket once quiesced, else 0 */
+	int port;                       /* as bound, in case the daemon cannot say */
+	const char *tls_cert, *tls_key; /* PEM, borrowed while the daemon starts */
+	MHD_socket quiesced;            /* the listening socket once quiesced, else 0 */
 };
 
 typedef union http_addr {
@@ -126,7 +126,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
 		return MHD_NO;
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
 	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
-	    (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)) {
+	    (allow &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
@@ -136,9 +137,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	static int seen;
 	static const char not_allowed[] = "method not allowed\n";
@@ -187,7 +187,8 @@ static int start_daemon(ms_http *h, const char *listen, unsigned int flags,
 
 	if (parse_listen(listen, &addr, &alen) < 0)
 		return ms_error_set(err, MS_EINVAL,
-				    "invalid listen address '%s': expected IPV4:PORT or [IPV6]:PORT "
+				    "invalid listen address '%s': expected IPV4:PORT or "
+				    "[IPV6]:PORT "
 				    "such as 127.0.0.1:9464",
 				    listen ? listen : "");
 	if (addr.sa.sa_family == AF_INET6)
@@ -199,11 +200,12 @@ static int start_daemon(ms_http *h, const char *listen, unsigned int flags,
 			{ MHD_OPTION_END, 0, NULL },
 		};
 
-		h->daemon = MHD_start_daemon(
-			flags | MHD_USE_TLS, 0, NULL, NULL, access, h, MHD_OPTION_SOCK_ADDR, &addr.sa,
-			MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-			MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+		h->daemon = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, access, h,
+					     MHD_OPTION_SOCK_ADDR, &addr.sa,
+					     MHD_OPTION_CONNECTION_LIMIT, max_connections,
+					     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+					     MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+					     MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	} else {
 		h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access, h, MHD_OPTION_SOCK_ADDR,
 					     &addr.sa, MHD_OPTION_CONNECTION_LIMIT, max_connections,
@@ -255,8 +257,8 @@ int ms_http_start(ms_http **out, const char *listen, ms_http_handler handler, vo
 		  ms_error *err)
 {
 	return new_server(out, listen, handler, NULL, ctx,
-			  MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, on_request, 64, NULL, NULL,
-			  NULL, err);
+			  MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, on_request, 64, NULL,
+			  NULL, NULL, err);
 }
 
 /* ---- the API server ----------------------------------------------------- */
@@ -304,7 +306,8 @@ static enum MHD_Result api_respond(struct MHD_Connection *conn, ms_http_response
 	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type) != MHD_YES)
 		goto fail;
 	for (i = 0; i < r->nheaders && i < sizeof(r->headers) / sizeof(r->headers[0]); i++)
-		if (MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value) != MHD_YES)
+		if (MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value) !=
+		    MHD_YES)
 			goto fail;
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);

@@ -47,29 +47,28 @@ typedef struct ms_http_request {
 	const char *path;              /* as libmicrohttpd decoded it */
 	const ms_http_header *headers; /* as received, names in their case */
 	size_t nheaders;
-	int too_many_headers;          /* more than MS_HTTP_API_HEADERS_MAX: the rest dropped */
-	const char *body;              /* NUL-terminated for convenience; may hold NULs */
+	int too_many_headers; /* more than MS_HTTP_API_HEADERS_MAX: the rest dropped */
+	const char *body;     /* NUL-terminated for convenience; may hold NULs */
 	size_t body_len;
-	int body_too_big;              /* over MS_HTTP_API_BODY_MAX: body holds the start only */
+	int body_too_big; /* over MS_HTTP_API_BODY_MAX: body holds the start only */
 } ms_http_request;
 
 /* What the API handler answers; ms_http_start_api frees nothing the handler borrowed. */
 typedef struct ms_http_response {
-	int status;                    /* 100 to 599; anything else is sent as 500 */
-	const char *content_type;      /* static or owned by the handler's ctx; NULL: none */
-	ms_buf body;                   /* filled by the handler; bounded as MS_HTTP_API_BODY_MAX */
-	ms_http_header headers[8];     /* extra headers; values are copied when sent */
+	int status;                /* 100 to 599; anything else is sent as 500 */
+	const char *content_type;  /* static or owned by the handler's ctx; NULL: none */
+	ms_buf body;               /* filled by the handler; bounded as MS_HTTP_API_BODY_MAX */
+	ms_http_header headers[8]; /* extra headers; values are copied when sent */
 	size_t nheaders;
-	char storage[512];             /* room for header values the handler formats */
-	int close;                     /* drop the connection instead of answering */
+	char storage[512]; /* room for header values the handler formats */
+	int close;         /* drop the connection instead of answering */
 } ms_http_response;
 
 /*
  * The API handler: fill resp from req.  Called on the connection's own
  * thread, so calls run concurrently: the handler does its own locking.
  */
-typedef void (*ms_http_api_handler)(const ms_http_request *req, ms_http_response *resp,
-				    void *ctx);
+typedef void (*ms_http_api_handler)(const ms_http_request *req, ms_http_response *resp, void *ctx);
 
 /*
  * Start an API server on listen with up to max_connections connections at
@@ -81,9 +80,9 @@ int ms_http_start_api(ms_http **out, const char *listen, unsigned max_connection
 /* An API server's settings; tls_cert_pem and tls_key_pem (PEM text) make it HTTPS. */
 typedef struct ms_http_api_config {
 	const char *listen;
-	unsigned max_connections;      /* 0: 64 */
-	const char *tls_cert_pem;      /* NULL: plain HTTP */
-	const char *tls_key_pem;       /* with the certificate; read at start only */
+	unsigned max_connections; /* 0: 64 */
+	const char *tls_cert_pem; /* NULL: plain HTTP */
+	const char *tls_key_pem;  /* with the certificate; read at start only */
 } ms_http_api_config;
 
 int ms_http_start_api_config(ms_http **out, const ms_http_api_config *cfg,

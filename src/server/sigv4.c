@@ -41,7 +41,8 @@ static const struct {
 	int status;
 	const char *message; /* the default text for the client */
 } faults[] = {
-	[F_MISSING] = { "MissingAuthenticationTokenException", 403, "Missing Authentication Token" },
+	[F_MISSING] = { "MissingAuthenticationTokenException", 403,
+			"Missing Authentication Token" },
 	[F_INCOMPLETE] = { "IncompleteSignatureException", 400,
 			   "The request signature does not conform to AWS standards." },
 	[F_UNRECOGNIZED] = { "UnrecognizedClientException", 400,
@@ -180,8 +181,7 @@ static int parse_http_date(const char *s, time_t *out)
 
 static int is_token_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-	       c == '.';
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }
 
 /* Credential=AKID/YYYYMMDD/region/service/aws4_request into a (cred is cut up in place). */
@@ -638,9 +638,8 @@ static int read_authorization(const ms_sigv4_request *req, auth **out_a, ms_sigv
  * Host: *t, amz_date (its ISO-8601 basic form) and *date_header (the
  * header's lowercase name, static).
  */
-static int request_time(const ms_sigv4_request *req, const auth *a, time_t *t,
-			char amz_date[17], const char **date_header, ms_sigv4_result *out,
-			ms_error *err)
+static int request_time(const ms_sigv4_request *req, const auth *a, time_t *t, char amz_date[17],
+			const char **date_header, ms_sigv4_result *out, ms_error *err)
 {
 	const char *date_value;
 	char msg[256];
@@ -663,10 +662,12 @@ static int request_time(const ms_sigv4_request *req, const auth *a, time_t *t,
 	} else {
 		msg[0] = '\0';
 	}
-	if (r < 0 || (strcmp(*date_header, "date") == 0 ? parse_http_date(msg, t)
-							: ms_sigv4_parse_amz_date(msg, t, NULL)) < 0)
+	if (r < 0 ||
+	    (strcmp(*date_header, "date") == 0 ? parse_http_date(msg, t)
+					       : ms_sigv4_parse_amz_date(msg, t, NULL)) < 0)
 		return refuse(out, err, F_INCOMPLETE,
-			      "Date must be in ISO-8601 'basic format'. Got a malformed or repeated "
+			      "Date must be in ISO-8601 'basic format'. Got a malformed or "
+			      "repeated "
 			      "date header.",
 			      "bad date header");
 	format_amz_date(*t, amz_date);
@@ -677,7 +678,8 @@ static int request_time(const ms_sigv4_request *req, const auth *a, time_t *t,
 			      "'Host' must be a 'SignedHeader' in the AWS Authorization.",
 			      "host not signed");
 	if (!signs(a, *date_header)) {
-		snprintf(msg, sizeof(msg), "'%s' must be a 'SignedHeader' in the AWS Authorization.",
+		snprintf(msg, sizeof(msg),
+			 "'%s' must be a 'SignedHeader' in the AWS Authorization.",
 			 strcmp(*date_header, "date") == 0 ? "Date" : "X-Amz-Date");
 		return refuse(out, err, F_INCOMPLETE, msg, "date header not signed");
 	}
@@ -686,8 +688,7 @@ static int request_time(const ms_sigv4_request *req, const auth *a, time_t *t,
 
 /* The credential scope: the request's day, this service, this region (NULL: any). */
 static int check_scope(const auth *a, const char *amz_date, const char *date_header,
-		       const char *service, const char *region, ms_sigv4_result *out,
-		       ms_error *err)
+		       const char *service, const char *region, ms_sigv4_result *out, ms_error *err)
 {
 	char msg[256];
 
@@ -696,7 +697,8 @@ static int check_scope(const auth *a, const char *amz_date, const char *date_hea
 			 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
 			 "of date from HTTP: '%s' != '%.8s', from '%s'.",
 			 a->date, amz_date, date_header);
-		return refuse(out, err, F_INVALID, msg, "credential scope date is not the request's");
+		return refuse(out, err, F_INVALID, msg,
+			      "credential scope date is not the request's");
 	}
 	if (strcmp(a->service, service) != 0) {
 		snprintf(msg, sizeof(msg), "Credential should be scoped to correct service: '%s'.",
@@ -721,8 +723,8 @@ static int check_clock(time_t t, time_t now, const char *amz_date, ms_sigv4_resu
 	if (t < now) {
 		format_amz_date(now - MS_SIGV4_SKEW, bound);
 		snprintf(msg, sizeof(msg),
-			 "Signature expired: %s is now earlier than %s (%s - 15 min.)",
-			 amz_date, bound, server);
+			 "Signature expired: %s is now earlier than %s (%s - 15 min.)", amz_date,
+			 bound, server);
 	} else {
 		format_amz_date(now + MS_SIGV4_SKEW, bound);
 		snprintf(msg, sizeof(msg),
@@ -733,8 +735,8 @@ static int check_clock(time_t t, time_t now, const char *amz_date, ms_sigv4_resu
 }
 
 /* The key the request names, into *key, and its session token checked. */
-static int find_key(const ms_sigv4_request *req, const auth *a, ms_sigv4_lookup lookup,
-		    void *ctx, ms_sigv4_key *key, ms_sigv4_result *out, ms_error *err)
+static int find_key(const ms_sigv4_request *req, const auth *a, ms_sigv4_lookup lookup, void *ctx,
+		    ms_sigv4_key *key, ms_sigv4_result *out, ms_error *err)
 {
 	const char *token;
 	ms_error lerr;
@@ -772,7 +774,8 @@ static int check_payload(const ms_sigv4_request *req, char body_hash[65], ms_sig
 	if (sha256_hex(req->body, req->body_len, body_hash) < 0)
 		return internal(out, err, MS_ERROR, "SHA-256 failed");
 	r = find_header(req, "x-amz-content-sha256", &token);
-	if (r < 0 || (r == 1 && (trimmed_len(token) != 64 || strncasecmp(token, body_hash, 64) != 0)))
+	if (r < 0 ||
+	    (r == 1 && (trimmed_len(token) != 64 || strncasecmp(token, body_hash, 64) != 0)))
 		return refuse(out, err, F_INVALID,
 			      "The provided 'x-amz-content-sha256' header does not match what was "
 			      "computed.",
@@ -807,8 +810,8 @@ static int canonical_request(const ms_sigv4_request *req, const auth *a, const c
  * The string to sign of canon and the signature the secret gives it, as
  * lowercase hex into expected; the derived keys are wiped.
  */
-static int signature(const auth *a, const char *secret, const char *amz_date,
-		     const ms_buf *canon, char expected[65], ms_sigv4_result *out, ms_error *err)
+static int signature(const auth *a, const char *secret, const char *amz_date, const ms_buf *canon,
+		     char expected[65], ms_sigv4_result *out, ms_error *err)
 {
 	ms_buf sts = MS_BUF_INIT(1024);
 	char canon_hash[65];

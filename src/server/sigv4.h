@@ -56,17 +56,17 @@
 /* Allowed clock difference between client and server, in seconds. */
 #define MS_SIGV4_SKEW (15 * 60)
 /* Limits; past them the request is IncompleteSignatureException. */
-#define MS_SIGV4_MAX_HEADERS 256          /* headers in the request */
-#define MS_SIGV4_MAX_SIGNED_HEADERS 64    /* names in SignedHeaders */
-#define MS_SIGV4_MAX_AUTHORIZATION 8192   /* bytes of the Authorization value */
-#define MS_SIGV4_MAX_TARGET 16384         /* bytes of the path, and of the query */
+#define MS_SIGV4_MAX_HEADERS 256        /* headers in the request */
+#define MS_SIGV4_MAX_SIGNED_HEADERS 64  /* names in SignedHeaders */
+#define MS_SIGV4_MAX_AUTHORIZATION 8192 /* bytes of the Authorization value */
+#define MS_SIGV4_MAX_TARGET 16384       /* bytes of the path, and of the query */
 #define MS_SIGV4_MAX_QUERY_PARAMS 512
 #define MS_SIGV4_MAX_CANONICAL (256u << 10) /* bytes of the canonical request */
-#define MS_SIGV4_ACCESS_KEY_MAX 128        /* bytes of an access key id */
+#define MS_SIGV4_ACCESS_KEY_MAX 128         /* bytes of an access key id */
 
 typedef struct ms_sigv4_header {
-	const char *name;   /* as received; compared case-insensitively */
-	const char *value;  /* as received, NUL-terminated */
+	const char *name;  /* as received; compared case-insensitively */
+	const char *value; /* as received, NUL-terminated */
 } ms_sigv4_header;
 
 /*
@@ -114,8 +114,8 @@ typedef int (*ms_sigv4_lookup)(const char *access_key_id, ms_sigv4_key *key, voi
 typedef struct ms_sigv4_result {
 	char access_key_id[MS_SIGV4_ACCESS_KEY_MAX + 1];
 	char region[64];
-	char date[17];      /* the request time, YYYYMMDDTHHMMSSZ */
-	void *account;      /* the lookup's, borrowed */
+	char date[17];        /* the request time, YYYYMMDDTHHMMSSZ */
+	void *account;        /* the lookup's, borrowed */
 	const char *aws_type; /* static: "InvalidSignatureException", ... */
 	int http_status;
 } ms_sigv4_result;

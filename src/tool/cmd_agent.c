@@ -22,12 +22,10 @@ static void on_signal(int sig)
 
 static int cmd_agent(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "once", no_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "once", no_argument, NULL, 'o' },
+					      { "quiet", no_argument, NULL, 'q' },
+					      { NULL, 0, NULL, 0 } };
 	const char *path = NULL;
 	ms_agent_options ao = { 0 };
 	ms_agent_config *cfg = NULL;
@@ -40,11 +38,20 @@ static int cmd_agent(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 'o': ao.once = 1; break;
-		case 'q': ao.quiet = 1; break;
-		case ':': return ms_usage_error("agent", "option '%s' needs a value", argv[optind - 1]);
-		default: return ms_usage_error("agent", "unknown option '%s'", argv[optind - 1]);
+		case 'c':
+			path = optarg;
+			break;
+		case 'o':
+			ao.once = 1;
+			break;
+		case 'q':
+			ao.quiet = 1;
+			break;
+		case ':':
+			return ms_usage_error("agent", "option '%s' needs a value",
+					      argv[optind - 1]);
+		default:
+			return ms_usage_error("agent", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

@@ -43,13 +43,11 @@ static const char usage[] =
 
 static int cmd_bus(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "bus", required_argument, NULL, 'b' },
-		{ "stream", required_argument, NULL, 's' },
-		{ "after", required_argument, NULL, 'a' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "bus", required_argument, NULL, 'b' },
+					      { "stream", required_argument, NULL, 's' },
+					      { "after", required_argument, NULL, 'a' },
+					      { "limit", required_argument, NULL, 'l' },
+					      { NULL, 0, NULL, 0 } };
 	static const char *const streams[] = { MS_STREAM_SNAPSHOTS, MS_STREAM_RESULTS,
 					       MS_STREAM_ERRORS, MS_STREAM_DEAD, NULL };
 	const char *url = NULL, *stream = NULL;
@@ -69,8 +67,12 @@ static int cmd_bus(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': url = optarg; break;
-		case 's': stream = optarg; break;
+		case 'b':
+			url = optarg;
+			break;
+		case 's':
+			stream = optarg;
+			break;
 		case 'a':
 		case 'l': {
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -84,8 +86,10 @@ static int cmd_bus(int argc, char **argv)
 				limit = v;
 			break;
 		}
-		case ':': return ms_usage_error("bus", "option '%s' needs a value", argv[optind - 1]);
-		default: return ms_usage_error("bus", "unknown option '%s'", argv[optind - 1]);
+		case ':':
+			return ms_usage_error("bus", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return ms_usage_error("bus", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -97,7 +101,8 @@ static int cmd_bus(int argc, char **argv)
 	for (c = 0; streams[c]; c++)
 		known = known || strcmp(streams[c], stream) == 0;
 	if (!known)
-		return ms_usage_error("bus", "--stream '%s' is not snapshots, results, errors or dead",
+		return ms_usage_error("bus",
+				      "--stream '%s' is not snapshots, results, errors or dead",
 				      stream);
 	ms_error_clear(&err);
 	if ((rc = ms_bus_open(&bus, url, &err)) < 0)

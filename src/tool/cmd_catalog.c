@@ -33,8 +33,8 @@ static int do_ls(ms_catalog *cat, int argc, char **argv, int json, ms_error *err
 		rc = ms_catalog_list_tables(cat, argv[0], ms_strlist_collect, &l, err);
 	else if ((rc = ms_catalog_verify_table(cat, argv[0], argv[1], err)) == 0)
 		/* a snapshot's files are checked against its manifest before they are read */
-		rc = ms_catalog_scan_partitions(cat, argv[0], argv[1], MS_SCAN_KEYS_ONLY, collect_vkey,
-						&l, err);
+		rc = ms_catalog_scan_partitions(cat, argv[0], argv[1], MS_SCAN_KEYS_ONLY,
+						collect_vkey, &l, err);
 	if (rc == 0) {
 		ms_strlist_sort(&l);
 		for (i = 0; i < l.n; i++) {
@@ -45,8 +45,10 @@ static int do_ls(ms_catalog *cat, int argc, char **argv, int json, ms_error *err
 					continue;
 				}
 				int first = 1;
-				cJSON_ArrayForEach(v, vals) {
-					printf("%s%s", first ? "" : "\t", cJSON_IsString(v) ? v->valuestring : "");
+				cJSON_ArrayForEach(v, vals)
+				{
+					printf("%s%s", first ? "" : "\t",
+					       cJSON_IsString(v) ? v->valuestring : "");
 					first = 0;
 				}
 				printf("\n");
@@ -91,7 +93,9 @@ static int do_show(ms_catalog *cat, int argc, char **argv, int json, ms_error *e
 	if ((rc = ms_entity_to_glue_output(e, &b, !json, err)) < 0)
 		goto done;
 	printf("{%s\"%s\":%s%s%s}\n", json ? "" : "\n  ",
-	       e->kind == MS_KIND_DATABASE ? "Database" : e->kind == MS_KIND_TABLE ? "Table" : "Partition",
+	       e->kind == MS_KIND_DATABASE ? "Database"
+	       : e->kind == MS_KIND_TABLE  ? "Table"
+					   : "Partition",
 	       json ? "" : " ", b.ptr, json ? "" : "\n");
 done:
 	free(vkey);
@@ -107,8 +111,8 @@ static int read_stdin(ms_buf *b, ms_error *err)
 
 	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
 		if (ms_buf_add(b, chunk, n) < 0)
-			return ms_error_set(err, MS_ETOOBIG, "standard input is larger than %u bytes",
-					    STDIN_CAP);
+			return ms_error_set(err, MS_ETOOBIG,
+					    "standard input is larger than %u bytes", STDIN_CAP);
 	if (ferror(stdin))
 		return ms_error_set(err, MS_EIO, "cannot read standard input");
 	return 0;
@@ -117,15 +121,15 @@ static int read_stdin(ms_buf *b, ms_error *err)
 /* What put takes besides the entity: --replace, and names for AWS CLI input shapes. */
 typedef struct put_args {
 	int replace;
-	const char *database;   /* --database: as aws glue create-table --database-name */
-	const char *table;      /* --table: as aws glue create-partition --table-name */
+	const char *database; /* --database: as aws glue create-table --database-name */
+	const char *table;    /* --table: as aws glue create-partition --table-name */
 } put_args;
 
 /* One accepted wrapper of an entity: its member name, kind, what may stand beside it. */
 typedef struct put_shape {
 	const char *member;
 	ms_kind kind;
-	int input;          /* an AWS CLI input shape: names may come from beside it or flags */
+	int input; /* an AWS CLI input shape: names may come from beside it or flags */
 } put_shape;
 
 static const put_shape put_shapes[] = {
@@ -161,8 +165,8 @@ static int put_name(const cJSON *inner, const cJSON *outer, const char *field, c
 		v = beside->valuestring;
 	}
 	if (v && cJSON_IsString(in) && strcasecmp(v, in->valuestring) != 0)
-		return ms_error_set(err, MS_EINVAL, "standard input: %s '%s' is not %s '%s'%s", field,
-				    in->valuestring, beside ? field : flag, v,
+		return ms_error_set(err, MS_EINVAL, "standard input: %s '%s' is not %s '%s'%s",
+				    field, in->valuestring, beside ? field : flag, v,
 				    beside ? " beside it" : "");
 	*out = v;
 	return 0;
@@ -185,13 +189,15 @@ static int put_entity_from(cJSON *doc, const put_args *pa, ms_entity **out, ms_e
 		if (shape) {
 			rc = ms_error_set(err, MS_EINVAL,
 					  "standard input holds both '%s' and '%s': put one "
-					  "entity at a time", shape->member, put_shapes[i].member);
+					  "entity at a time",
+					  shape->member, put_shapes[i].member);
 			goto done;
 		}
 		shape = &put_shapes[i];
 	}
 	if (shape) {
-		cJSON_ArrayForEach(m, doc) {
+		cJSON_ArrayForEach(m, doc)
+		{
 			/* Beside an AWS CLI input: the names it takes (and the account, unused). */
 			int ok = strcmp(m->string, shape->member) == 0 ||
 				 (shape->input && strcmp(m->string, "CatalogId") == 0) ||
@@ -202,7 +208,8 @@ static int put_entity_from(cJSON *doc, const put_args *pa, ms_entity **out, ms_e
 			if (!ok) {
 				rc = ms_error_set(err, MS_EINVAL,
 						  "standard input: unexpected member '%s' beside "
-						  "'%s'", m->string, shape->member);
+						  "'%s'",
+						  m->string, shape->member);
 				goto done;
 			}
 		}
@@ -225,13 +232,15 @@ static int put_entity_from(cJSON *doc, const put_args *pa, ms_entity **out, ms_e
 			kind = MS_KIND_DATABASE;
 	}
 	if (kind == MS_KIND_DATABASE && (pa->database || pa->table)) {
-		rc = ms_error_set(err, MS_EUSAGE, "%s names the database of a table or partition, "
+		rc = ms_error_set(err, MS_EUSAGE,
+				  "%s names the database of a table or partition, "
 				  "and standard input is a database (omit it)",
 				  pa->database ? "--database" : "--table");
 		goto done;
 	}
 	if (kind == MS_KIND_TABLE && pa->table) {
-		rc = ms_error_set(err, MS_EUSAGE, "--table names the table of a partition, and "
+		rc = ms_error_set(err, MS_EUSAGE,
+				  "--table names the table of a partition, and "
 				  "standard input is a table (omit it)");
 		goto done;
 	}
@@ -249,12 +258,15 @@ static int put_entity_from(cJSON *doc, const put_args *pa, ms_entity **out, ms_e
 			   pa->table, &table, err)) < 0)
 		goto done;
 	if (kind != MS_KIND_DATABASE && !db && !cJSON_HasObjectItem(inner, "DatabaseName")) {
-		rc = ms_error_set(err, MS_EUSAGE, "standard input: the %s names no database: give "
-				  "--database NAME, or DatabaseName", ms_kind_name(kind));
+		rc = ms_error_set(err, MS_EUSAGE,
+				  "standard input: the %s names no database: give "
+				  "--database NAME, or DatabaseName",
+				  ms_kind_name(kind));
 		goto done;
 	}
 	if (kind == MS_KIND_PARTITION && !table && !cJSON_HasObjectItem(inner, "TableName")) {
-		rc = ms_error_set(err, MS_EUSAGE, "standard input: the partition names no table: "
+		rc = ms_error_set(err, MS_EUSAGE,
+				  "standard input: the partition names no table: "
 				  "give --table NAME, or TableName");
 		goto done;
 	}
@@ -290,7 +302,8 @@ static void key_names(const ms_entity *t, ms_buf *b)
 		return;
 	}
 	ms_buf_add(b, "keyed by (", 10);
-	cJSON_ArrayForEach(k, keys) {
+	cJSON_ArrayForEach(k, keys)
+	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(k, "Name");
 		const char *s = cJSON_IsString(name) ? name->valuestring : "?";
 
@@ -352,10 +365,12 @@ static int check_fit(ms_catalog *cat, const ms_entity *e, const ms_entity *old, 
 		if (n) {
 			key_names(old, &b1);
 			key_names(e, &b2);
-			rc = ms_error_set(err, MS_EINVAL, "table '%s.%s' has %llu partition%s "
+			rc = ms_error_set(err, MS_EINVAL,
+					  "table '%s.%s' has %llu partition%s "
 					  "%s: a replacement %s would not fit them (remove "
-					  "them first, or keep the keys)", e->database, e->table, n,
-					  n == 1 ? "" : "s", ms_buf_cstr(&b1), ms_buf_cstr(&b2));
+					  "them first, or keep the keys)",
+					  e->database, e->table, n, n == 1 ? "" : "s",
+					  ms_buf_cstr(&b1), ms_buf_cstr(&b2));
 		}
 	} else if (e->kind == MS_KIND_PARTITION) {
 		if ((rc = ms_catalog_get_table(cat, e->database, e->table, &t, err)) < 0)
@@ -374,8 +389,7 @@ done:
  * replace it; *existed says which.  An entity that exists without replace is
  * MS_EEXISTS; partitions that would not fit their table, MS_EINVAL.
  */
-static int put_entity(ms_catalog *cat, const ms_entity *e, int replace, int *existed,
-		      ms_error *err)
+static int put_entity(ms_catalog *cat, const ms_entity *e, int replace, int *existed, ms_error *err)
 {
 	ms_entity *old = NULL, *copy = (ms_entity *)e;
 	char label[MS_NAME_MAX * 2 + 1200];
@@ -403,8 +417,10 @@ static int put_entity(ms_catalog *cat, const ms_entity *e, int replace, int *exi
 	}
 	if (*existed && !replace) {
 		entity_label(e, label, sizeof(label));
-		rc = ms_error_set(err, MS_EEXISTS, "%s already exists in '%s': give --replace to "
-				  "replace it", label, ms_catalog_url(cat));
+		rc = ms_error_set(err, MS_EEXISTS,
+				  "%s already exists in '%s': give --replace to "
+				  "replace it",
+				  label, ms_catalog_url(cat));
 		goto done;
 	}
 	if ((rc = check_fit(cat, e, old, err)) < 0)
@@ -477,8 +493,8 @@ static int do_rm(ms_catalog *cat, int argc, char **argv, ms_error *err)
 		goto done;
 	if ((rc = ms_catalog_lock(cat, argv[0], argv[1], err)) < 0 ||
 	    (rc = ms_catalog_get_partition(cat, argv[0], argv[1], vkey, &part, err)) < 0 ||
-	    (rc = ms_catalog_delete_partitions(cat, argv[0], argv[1], (const char *const *)&vkey,
-					       1, err)) < 0 ||
+	    (rc = ms_catalog_delete_partitions(cat, argv[0], argv[1], (const char *const *)&vkey, 1,
+					       err)) < 0 ||
 	    (rc = ms_catalog_commit(cat, err)) < 0)
 		ms_catalog_rollback(cat, NULL);
 done:
@@ -509,7 +525,8 @@ static const char *option_value(int argc, char **argv, int *i, const char *name,
 static const char usage[] =
 	"usage: metasync catalog ls URL [DB [TABLE]] [--json]\n"
 	"       metasync catalog show URL DB [TABLE [VALUE...]] [--json]\n"
-	"       metasync catalog put URL [--replace] [--database DB [--table TABLE]] < ENTITY.json\n"
+	"       metasync catalog put URL [--replace] [--database DB [--table TABLE]] < "
+	"ENTITY.json\n"
 	"       metasync catalog rm URL DB [TABLE [VALUE...]]\n\n"
 	"ls lists database names, a database's table names, or a table's partition\n"
 	"values (--json: an array of strings, or of arrays of strings).\n"
@@ -576,17 +593,21 @@ static int cmd_catalog(int argc, char **argv)
 	}
 	if (nargs < 2) {
 		free(args);
-		return ms_usage_error("catalog", "needs a verb (ls, show, put, rm) and a catalog url");
+		return ms_usage_error("catalog",
+				      "needs a verb (ls, show, put, rm) and a catalog url");
 	}
 	verb = args[0];
 	url = args[1];
-	if (strcmp(verb, "ls") == 0 ? nargs > 4 :
-	    strcmp(verb, "show") == 0 ? nargs < 3 :
-	    strcmp(verb, "put") == 0 ? nargs != 2 :
-	    strcmp(verb, "rm") == 0 ? nargs < 3 : 1) {
-		rc = strcmp(verb, "ls") && strcmp(verb, "show") && strcmp(verb, "put") && strcmp(verb, "rm") ?
-			     ms_usage_error("catalog", "unknown verb '%s'", verb) :
-			     ms_usage_error("catalog", "wrong number of arguments for '%s'", verb);
+	if (strcmp(verb, "ls") == 0     ? nargs > 4
+	    : strcmp(verb, "show") == 0 ? nargs < 3
+	    : strcmp(verb, "put") == 0  ? nargs != 2
+	    : strcmp(verb, "rm") == 0   ? nargs < 3
+					: 1) {
+		rc = strcmp(verb, "ls") && strcmp(verb, "show") && strcmp(verb, "put") &&
+				     strcmp(verb, "rm")
+			     ? ms_usage_error("catalog", "unknown verb '%s'", verb)
+			     : ms_usage_error("catalog", "wrong number of arguments for '%s'",
+					      verb);
 		free(args);
 		return rc;
 	}
@@ -597,7 +618,9 @@ static int cmd_catalog(int argc, char **argv)
 	}
 	if ((pa.replace || pa.database || pa.table) && strcmp(verb, "put") != 0) {
 		rc = ms_usage_error("catalog", "%s goes with put, not %s",
-				    pa.replace ? "--replace" : pa.database ? "--database" : "--table",
+				    pa.replace    ? "--replace"
+				    : pa.database ? "--database"
+						  : "--table",
 				    verb);
 		free(args);
 		return rc;

@@ -23,7 +23,7 @@
 #include "tool.h"
 
 #define DEFAULT_DIR "./metasync-demo"
-#define MAX_PRINTED 5            /* engine errors printed per step (--json has all) */
+#define MAX_PRINTED 5 /* engine errors printed per step (--json has all) */
 
 /* The generator's progress: the engine's bar, at most five redraws a second. */
 static void progress_cb(unsigned long long done, unsigned long long total, void *ctx)
@@ -65,19 +65,25 @@ static void print_numbers(const char *name, const char *what, const char *action
 static long long count_of(const ms_counts *c, int a)
 {
 	switch (a) {
-	case 0: return c->created;
-	case 1: return c->updated;
-	case 2: return c->unchanged;
-	case 3: return c->deleted;
-	case 4: return c->skipped;
-	default: return c->failed;
+	case 0:
+		return c->created;
+	case 1:
+		return c->updated;
+	case 2:
+		return c->unchanged;
+	case 3:
+		return c->deleted;
+	case 4:
+		return c->skipped;
+	default:
+		return c->failed;
 	}
 }
 
 static void print_step(const demo_step *s)
 {
-	static const char *const actions[] = { "created", "updated", "unchanged", "deleted",
-						"skipped", "failed" };
+	static const char *const actions[] = { "created", "updated", "unchanged",
+					       "deleted", "skipped", "failed" };
 	int printed = 0;
 
 	for (int a = 0; a < 6; a++) {
@@ -167,8 +173,9 @@ static void print_json(const demo *d, const char *status, const ms_error *fatal,
 		if (s->prefix)
 			cJSON_AddStringToObject(j, "database_prefix", s->prefix);
 		if (s->url)
-			cJSON_AddStringToObject(
-				j, strcmp(s->name, "export") == 0 ? "snapshot" : "url", s->url);
+			cJSON_AddStringToObject(j,
+						strcmp(s->name, "export") == 0 ? "snapshot" : "url",
+						s->url);
 		cJSON_AddStringToObject(j, "status", ms_status_name(s->status));
 		cJSON_AddBoolToObject(j, "skipped", s->skipped);
 		if (s->note[0])
@@ -213,7 +220,8 @@ static void print_json(const demo *d, const char *status, const ms_error *fatal,
 static void print_metrics(const demo *d)
 {
 	static const char *const shown[] = { "metasync_imports_total", "metasync_entities_total",
-					      "metasync_target_lag_seconds", "metasync_errors_total" };
+					     "metasync_target_lag_seconds",
+					     "metasync_errors_total" };
 	size_t i, k;
 
 	printf("\nmetrics (each target agent's /metrics, non-zero lines):\n");
@@ -237,12 +245,10 @@ static void print_metrics(const demo *d)
 
 int cmd_demo(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "partitions", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "dir", required_argument, NULL, 'd' },
+					      { "partitions", required_argument, NULL, 'p' },
+					      { "json", no_argument, NULL, 'j' },
+					      { NULL, 0, NULL, 0 } };
 	demo d;
 	ms_error err;
 	double t0 = demo_now();
@@ -269,16 +275,20 @@ int cmd_demo(int argc, char **argv)
 			d.npartitions = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || optarg[0] == '-' ||
 			    d.npartitions > DEMO_MAX_PARTITIONS)
-				return ms_usage_error(
-					"demo", "--partitions '%s' is not a count from 0 to %llu",
-					optarg, DEMO_MAX_PARTITIONS);
+				return ms_usage_error("demo",
+						      "--partitions '%s' is not a count from 0 to "
+						      "%llu",
+						      optarg, DEMO_MAX_PARTITIONS);
 			break;
 		}
-		case 'j': d.json = 1; break;
+		case 'j':
+			d.json = 1;
+			break;
 		case ':':
 			return ms_usage_error("demo", "option '%s' needs a value",
 					      argv[optind - 1]);
-		default: return ms_usage_error("demo", "unknown option '%s'", argv[optind - 1]);
+		default:
+			return ms_usage_error("demo", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -331,7 +341,8 @@ int cmd_demo(int argc, char **argv)
 			if (v->mismatches)
 				continue;
 			printf("verified: target %s matches source (%lld databases, %lld tables, "
-			       "%lld partitions%s%s%s)\n", v->catalog_id, v->matched.databases,
+			       "%lld partitions%s%s%s)\n",
+			       v->catalog_id, v->matched.databases,
 			       v->matched.tables + v->matched.views, v->matched.partitions,
 			       v->prefix ? "; databases as " : "", v->prefix ? v->prefix : "",
 			       v->prefix ? "*" : "");

@@ -21,7 +21,8 @@ static void print_cleanup(const ms_gc_item *item, void *ctx)
 		fprintf(stderr, "metasync export: warning: cannot clean up '%s': %s\n", store,
 			item->error);
 	else if (item->remove && item->error)
-		fprintf(stderr, "metasync export: warning: cannot remove abandoned '%s' from '%s': %s\n",
+		fprintf(stderr,
+			"metasync export: warning: cannot remove abandoned '%s' from '%s': %s\n",
 			item->key, store, item->error);
 	else if (item->remove)
 		fprintf(stderr, "metasync export: removed abandoned '%s' (%s) from '%s': %s\n",
@@ -51,19 +52,17 @@ static const char usage[] =
 
 static int cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "output-path", required_argument, NULL, 'o' },
-		{ "database-names", required_argument, NULL, 'd' },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "part-bytes", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "region", required_argument, NULL, 'r' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "notify", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "source", required_argument, NULL, 's' },
+					      { "output-path", required_argument, NULL, 'o' },
+					      { "database-names", required_argument, NULL, 'd' },
+					      { "compress", required_argument, NULL, 'c' },
+					      { "part-bytes", required_argument, NULL, 'p' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "quiet", no_argument, NULL, 'q' },
+					      { "region", required_argument, NULL, 'r' },
+					      { "mode", required_argument, NULL, 'm' },
+					      { "notify", required_argument, NULL, 'n' },
+					      { NULL, 0, NULL, 0 } };
 	const char *source = NULL, *output = NULL, *dbs = NULL, *compress = NULL, *notify = NULL;
 	unsigned long long part_bytes = 0;
 	int json = 0, quiet = 0, c, rc, code;
@@ -77,8 +76,12 @@ static int cmd_export(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': source = optarg; break;
-		case 'o': output = optarg; break;
+		case 's':
+			source = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
 		case 'd':
 			if (ms_check_database_names("export", optarg))
 				return MS_EXIT_USAGE;
@@ -86,7 +89,9 @@ static int cmd_export(int argc, char **argv)
 			break;
 		case 'c':
 			if (strcmp(optarg, "gzip") != 0 && strcmp(optarg, "none") != 0)
-				return ms_usage_error("export", "--compress '%s' is not 'gzip' or 'none'", optarg);
+				return ms_usage_error("export",
+						      "--compress '%s' is not 'gzip' or 'none'",
+						      optarg);
 			compress = strcmp(optarg, "gzip") == 0 ? optarg : NULL;
 			break;
 		case 'p': {
@@ -94,19 +99,35 @@ static int cmd_export(int argc, char **argv)
 			errno = 0;
 			part_bytes = strtoull(optarg, &end, 10);
 			if (errno || *end || part_bytes < 1024)
-				return ms_usage_error("export", "--part-bytes '%s' is not a size of at least 1024", optarg);
+				return ms_usage_error("export",
+						      "--part-bytes '%s' is not a size of at least "
+						      "1024",
+						      optarg);
 			break;
 		}
-		case 'j': json = 1; break;
-		case 'q': quiet = 1; break;
-		case 'r': break;
-		case 'n': notify = optarg; break;
+		case 'j':
+			json = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'r':
+			break;
+		case 'n':
+			notify = optarg;
+			break;
 		case 'm':
 			if (strcmp(optarg, "to-s3") != 0)
-				return ms_usage_error("export", "--mode '%s' is not supported (use catalog URLs)", optarg);
+				return ms_usage_error("export",
+						      "--mode '%s' is not supported (use catalog "
+						      "URLs)",
+						      optarg);
 			break;
-		case ':': return ms_usage_error("export", "option '%s' needs a value", argv[optind - 1]);
-		default: return ms_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+		case ':':
+			return ms_usage_error("export", "option '%s' needs a value",
+					      argv[optind - 1]);
+		default:
+			return ms_usage_error("export", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -138,7 +159,8 @@ static int cmd_export(int argc, char **argv)
 			rep->status = MS_STATUS_ERROR;
 		ms_print_report("export", rep, NULL, rc < 0 ? err.message : NULL, 1, stdout);
 	} else if (!json && !quiet && info.url) {
-		printf("metasync export: %lld databases, %lld tables, %lld partitions to '%s' in %.2f s\n",
+		printf("metasync export: %lld databases, %lld tables, %lld partitions to '%s' in "
+		       "%.2f s\n",
 		       rep->databases.created, rep->tables.created, rep->partitions.created,
 		       info.url, rep->seconds);
 	}

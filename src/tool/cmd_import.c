@@ -22,8 +22,8 @@ static const char usage[] =
 	"  --mode from-s3, --region R the AWS utility's import flags, taken so that its\n"
 	"                             command lines run, and ignored: --input-path and\n"
 	"                             --target say where (an s3:// path's region is its\n"
-	"                             ?region= parameter); another --mode is refused\n"
-	MS_RUN_OPTIONS_HELP MS_RUN_EXIT_HELP;
+	"                             ?region= parameter); another --mode is "
+	"refused\n" MS_RUN_OPTIONS_HELP MS_RUN_EXIT_HELP;
 
 static int cmd_import(int argc, char **argv)
 {

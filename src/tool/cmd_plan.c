@@ -6,12 +6,13 @@
 #include "tool.h"
 
 /* The text of `metasync help plan`, beside the options it describes. */
-static const char usage[] =
-	"usage: metasync plan (--source URL | --input-path PATH) --target URL [options]\n\n"
-	"Print the changes an import (with --input-path) or a sync (with --source)\n"
-	"would make, and change nothing.  --input-path takes import's flags\n"
-	"(--allow-no-manifest, --manifest-sha256, the utility's folder flags).\n\n"
-	MS_RUN_OPTIONS_HELP MS_RUN_EXIT_HELP;
+static const char usage[] = "usage: metasync plan (--source URL | --input-path PATH) --target URL "
+			    "[options]\n\n"
+			    "Print the changes an import (with --input-path) or a sync (with "
+			    "--source)\n"
+			    "would make, and change nothing.  --input-path takes import's flags\n"
+			    "(--allow-no-manifest, --manifest-sha256, the utility's folder "
+			    "flags).\n\n" MS_RUN_OPTIONS_HELP MS_RUN_EXIT_HELP;
 
 static int cmd_plan(int argc, char **argv)
 {

@@ -71,15 +71,13 @@ static const char usage[] =
 
 static int cmd_publish(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "bus", required_argument, NULL, 'b' },
-		{ "snapshot", required_argument, NULL, 's' },
-		{ "source-name", required_argument, NULL, 'n' },
-		{ "allow-no-manifest", no_argument, NULL, 'a' },
-		{ "raw", required_argument, NULL, 'r' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "bus", required_argument, NULL, 'b' },
+					      { "snapshot", required_argument, NULL, 's' },
+					      { "source-name", required_argument, NULL, 'n' },
+					      { "allow-no-manifest", no_argument, NULL, 'a' },
+					      { "raw", required_argument, NULL, 'r' },
+					      { "quiet", no_argument, NULL, 'q' },
+					      { NULL, 0, NULL, 0 } };
 	const char *bus = NULL, *snap = NULL, *name = NULL, *raw = NULL;
 	int quiet = 0, c, rc;
 	ms_open_options oo = { 0 };
@@ -91,14 +89,29 @@ static int cmd_publish(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': bus = optarg; break;
-		case 's': snap = optarg; break;
-		case 'n': name = optarg; break;
-		case 'a': oo.allow_no_manifest = 1; break;
-		case 'r': raw = optarg; break;
-		case 'q': quiet = 1; break;
-		case ':': return ms_usage_error("publish", "option '%s' needs a value", argv[optind - 1]);
-		default: return ms_usage_error("publish", "unknown option '%s'", argv[optind - 1]);
+		case 'b':
+			bus = optarg;
+			break;
+		case 's':
+			snap = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'a':
+			oo.allow_no_manifest = 1;
+			break;
+		case 'r':
+			raw = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case ':':
+			return ms_usage_error("publish", "option '%s' needs a value",
+					      argv[optind - 1]);
+		default:
+			return ms_usage_error("publish", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -107,7 +120,7 @@ static int cmd_publish(int argc, char **argv)
 		return ms_usage_error("publish", "--bus is required");
 	if (raw && (snap || name || oo.allow_no_manifest))
 		return ms_usage_error("publish", "--raw goes without --snapshot, --source-name "
-				      "and --allow-no-manifest");
+						 "and --allow-no-manifest");
 	if (raw)
 		return publish_raw(bus, raw, quiet);
 	if (!snap)
@@ -123,8 +136,8 @@ static int cmd_publish(int argc, char **argv)
 	if (rc < 0)
 		return ms_fail(&err);
 	if ((rc = ms_event_check_snapshot_url(info.url, &err)) < 0 ||
-	    (rc = ms_event_publish_snapshot(bus, name ? name : info.source_catalog_id, &info,
-					    NULL, &err)) < 0) {
+	    (rc = ms_event_publish_snapshot(bus, name ? name : info.source_catalog_id, &info, NULL,
+					    &err)) < 0) {
 		ms_snapshot_info_free(&info);
 		return ms_fail(&err);
 	}

@@ -84,21 +84,19 @@ static int parse_share(const char *s, double *share)
 
 static int parse_args(int argc, char **argv, serve_args *a)
 {
-	static const struct option opts[] = {
-		{ "catalog", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "accounts", required_argument, NULL, 'a' },
-		{ "metrics-listen", required_argument, NULL, 'M' },
-		{ "tls-cert", required_argument, NULL, 'C' },
-		{ "tls-key", required_argument, NULL, 'K' },
-		{ "latency", required_argument, NULL, 'L' },
-		{ "throttle", required_argument, NULL, 'T' },
-		{ "faults", required_argument, NULL, 'F' },
-		{ "max-connections", required_argument, NULL, 'N' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "catalog", required_argument, NULL, 'c' },
+					      { "listen", required_argument, NULL, 'l' },
+					      { "accounts", required_argument, NULL, 'a' },
+					      { "metrics-listen", required_argument, NULL, 'M' },
+					      { "tls-cert", required_argument, NULL, 'C' },
+					      { "tls-key", required_argument, NULL, 'K' },
+					      { "latency", required_argument, NULL, 'L' },
+					      { "throttle", required_argument, NULL, 'T' },
+					      { "faults", required_argument, NULL, 'F' },
+					      { "max-connections", required_argument, NULL, 'N' },
+					      { "verbose", no_argument, NULL, 'v' },
+					      { "quiet", no_argument, NULL, 'q' },
+					      { NULL, 0, NULL, 0 } };
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -107,30 +105,49 @@ static int parse_args(int argc, char **argv, serve_args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vq", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': a->catalog = optarg; break;
-		case 'l': a->listen = optarg; break;
-		case 'a': a->accounts = optarg; break;
-		case 'M': a->metrics_listen = optarg; break;
-		case 'C': a->tls_cert = optarg; break;
-		case 'K': a->tls_key = optarg; break;
-		case 'v': a->verbose = 1; break;
-		case 'q': a->quiet = 1; break;
+		case 'c':
+			a->catalog = optarg;
+			break;
+		case 'l':
+			a->listen = optarg;
+			break;
+		case 'a':
+			a->accounts = optarg;
+			break;
+		case 'M':
+			a->metrics_listen = optarg;
+			break;
+		case 'C':
+			a->tls_cert = optarg;
+			break;
+		case 'K':
+			a->tls_key = optarg;
+			break;
+		case 'v':
+			a->verbose = 1;
+			break;
+		case 'q':
+			a->quiet = 1;
+			break;
 		case 'L':
 			if (parse_latency(optarg, &a->latency_ms) < 0)
-				return ms_usage_error("serve", "--latency '%s': expected a duration "
-							       "such as 50ms or 1s (at most 60s)",
+				return ms_usage_error("serve",
+						      "--latency '%s': expected a duration "
+						      "such as 50ms or 1s (at most 60s)",
 						      optarg);
 			break;
 		case 'T':
 			if (parse_rate(optarg, &a->throttle) < 0)
-				return ms_usage_error("serve", "--throttle '%s': expected a rate such "
-							       "as 50/s or 600/m",
+				return ms_usage_error("serve",
+						      "--throttle '%s': expected a rate such "
+						      "as 50/s or 600/m",
 						      optarg);
 			break;
 		case 'F':
 			if (parse_share(optarg, &a->faults) < 0)
-				return ms_usage_error("serve", "--faults '%s': expected a share "
-							       "from 0 to 1 such as 0.01",
+				return ms_usage_error("serve",
+						      "--faults '%s': expected a share "
+						      "from 0 to 1 such as 0.01",
 						      optarg);
 			break;
 		case 'N': {
@@ -138,14 +155,18 @@ static int parse_args(int argc, char **argv, serve_args *a)
 			long n = strtol(optarg, &end, 10);
 
 			if (*end || n < 1 || n > 4096)
-				return ms_usage_error("serve", "--max-connections '%s': expected "
-							       "1 to 4096",
+				return ms_usage_error("serve",
+						      "--max-connections '%s': expected "
+						      "1 to 4096",
 						      optarg);
 			a->max_connections = (unsigned)n;
 			break;
 		}
-		case ':': return ms_usage_error("serve", "option '%s' needs a value", argv[optind - 1]);
-		default: return ms_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
+		case ':':
+			return ms_usage_error("serve", "option '%s' needs a value",
+					      argv[optind - 1]);
+		default:
+			return ms_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -153,8 +174,9 @@ static int parse_args(int argc, char **argv, serve_args *a)
 	if (!a->catalog)
 		return ms_usage_error("serve", "--catalog is required (sqlite:PATH)");
 	if (strncmp(a->catalog, "sqlite:", 7) != 0 || !a->catalog[7] || strchr(a->catalog, '?'))
-		return ms_usage_error("serve", "--catalog '%s': expected sqlite:PATH (each account "
-					       "is a catalog of the file: no ?catalog-id=)",
+		return ms_usage_error("serve",
+				      "--catalog '%s': expected sqlite:PATH (each account "
+				      "is a catalog of the file: no ?catalog-id=)",
 				      a->catalog);
 	if (!a->accounts)
 		return ms_usage_error("serve", "--accounts is required (accounts.yaml)");
@@ -189,8 +211,7 @@ static int read_pem(const char *path, char **out, ms_error *err)
 	return 0;
 }
 
-static int metrics_handler(const char *path, ms_buf *body, const char **content_type,
-			   void *ctx)
+static int metrics_handler(const char *path, ms_buf *body, const char **content_type, void *ctx)
 {
 	*content_type = "text/plain; charset=utf-8";
 	if (strcmp(path, "/healthz") == 0)
@@ -239,8 +260,7 @@ static void wait_and_drain(ms_http *h, ms_glue *g, int quiet)
 		usleep(50000);
 }
 
-static int serve(const serve_args *a, const ms_accounts *acc, const char *cert,
-		 const char *key)
+static int serve(const serve_args *a, const ms_accounts *acc, const char *cert, const char *key)
 {
 	ms_glue_options go;
 	ms_glue *g = NULL;
@@ -257,7 +277,8 @@ static int serve(const serve_args *a, const ms_accounts *acc, const char *cert,
 	go.faults = a->faults;
 	go.verbose = a->verbose;
 	ms_error_clear(&err);
-	if ((rc = check_catalog(a->catalog, acc, &err)) < 0 || (rc = ms_glue_new(&g, &go, &err)) < 0)
+	if ((rc = check_catalog(a->catalog, acc, &err)) < 0 ||
+	    (rc = ms_glue_new(&g, &go, &err)) < 0)
 		return ms_fail(&err);
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = a->listen;
@@ -298,8 +319,8 @@ int cmd_serve(int argc, char **argv)
 		return rc;
 	ms_error_clear(&err);
 	if (ms_accounts_load(a.accounts, &acc, &err) < 0 ||
-	    (a.tls_cert && (read_pem(a.tls_cert, &cert, &err) < 0 ||
-			    read_pem(a.tls_key, &key, &err) < 0))) {
+	    (a.tls_cert &&
+	     (read_pem(a.tls_cert, &cert, &err) < 0 || read_pem(a.tls_key, &key, &err) < 0))) {
 		free(cert);
 		ms_accounts_free(acc);
 		return ms_fail(&err);

@@ -15,16 +15,20 @@
 
 typedef struct gc_print {
 	int json, quiet, dry_run;
-	cJSON *items;       /* --json: the items so far */
+	cJSON *items; /* --json: the items so far */
 } gc_print;
 
 static const char *kind_name(ms_gc_kind k)
 {
 	switch (k) {
-	case MS_GC_TEMPORARY: return "temporary";
-	case MS_GC_UPLOAD: return "upload";
-	case MS_GC_INCOMPLETE: return "incomplete";
-	case MS_GC_EXPIRED: return "expired";
+	case MS_GC_TEMPORARY:
+		return "temporary";
+	case MS_GC_UPLOAD:
+		return "upload";
+	case MS_GC_INCOMPLETE:
+		return "incomplete";
+	case MS_GC_EXPIRED:
+		return "expired";
 	}
 	return "?";
 }
@@ -34,7 +38,8 @@ static void on_item(const ms_gc_item *item, void *ctx)
 	gc_print *p = ctx;
 	const char *action = !item->remove ? "keep"
 			     : item->error ? "failed"
-			     : p->dry_run ? "would remove" : "removed";
+			     : p->dry_run  ? "would remove"
+					   : "removed";
 
 	if (p->json) {
 		cJSON *o = cJSON_CreateObject();
@@ -53,7 +58,8 @@ static void on_item(const ms_gc_item *item, void *ctx)
 		return;
 	}
 	if (item->error)
-		fprintf(stderr, "metasync store gc: cannot remove '%s': %s\n", item->key, item->error);
+		fprintf(stderr, "metasync store gc: cannot remove '%s': %s\n", item->key,
+			item->error);
 	if (p->quiet)
 		return;
 	printf("  %-12s %-10s %s (%llu %s, %s): %s\n", action, kind_name(item->kind), item->key,
@@ -68,9 +74,10 @@ static void print_json(const char *store, const gc_print *p, const ms_gc_report 
 	cJSON *o = cJSON_CreateObject(), *removed = cJSON_CreateObject();
 	char *text;
 
-	cJSON_AddStringToObject(o, "status", !error ? "ok" :
-				ms_exit_for_error(error->code) == MS_EXIT_REFUSED ? "refused" :
-										    "error");
+	cJSON_AddStringToObject(o, "status",
+				!error                                              ? "ok"
+				: ms_exit_for_error(error->code) == MS_EXIT_REFUSED ? "refused"
+										    : "error");
 	if (error)
 		cJSON_AddStringToObject(o, "message", error->message);
 	if (error && error->detail[0])
@@ -126,7 +133,8 @@ static int count_arg(const char *flag, const char *text, unsigned long long *out
 
 /* The text of `metasync help store`, beside the options it describes. */
 static const char usage[] =
-	"usage: metasync store gc STORE [--dry-run] [--keep-days N | --keep N] [--grace D] [--json]\n\n"
+	"usage: metasync store gc STORE [--dry-run] [--keep-days N | --keep N] [--grace D] "
+	"[--json]\n\n"
 	"Remove from STORE (a directory, or s3://BUCKET/PREFIX with the usual\n"
 	"parameters) what exports that were killed left behind and, with --keep-days\n"
 	"or --keep, complete snapshots outside that retention.  Only what is provably\n"
@@ -161,15 +169,13 @@ static const char usage[] =
 
 static int store_gc(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "keep-days", required_argument, NULL, 'd' },
-		{ "keep", required_argument, NULL, 'k' },
-		{ "grace", required_argument, NULL, 'g' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "dry-run", no_argument, NULL, 'n' },
+					      { "keep-days", required_argument, NULL, 'd' },
+					      { "keep", required_argument, NULL, 'k' },
+					      { "grace", required_argument, NULL, 'g' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "quiet", no_argument, NULL, 'q' },
+					      { NULL, 0, NULL, 0 } };
 	unsigned long long days = 0, keep = 0;
 	ms_gc_options go = { 0 };
 	gc_print p = { 0 };
@@ -184,7 +190,9 @@ static int store_gc(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': p.dry_run = 1; break;
+		case 'n':
+			p.dry_run = 1;
+			break;
 		case 'd':
 			if ((rc = count_arg("--keep-days", optarg, &days)) != 0)
 				return rc;
@@ -195,19 +203,29 @@ static int store_gc(int argc, char **argv)
 			break;
 		case 'g':
 			if (ms_parse_duration(optarg, &go.grace_seconds) < 0)
-				return ms_usage_error("store", "--grace '%s' is not a duration such as "
-					"90s, 30m, 24h or 7d", optarg);
+				return ms_usage_error("store",
+						      "--grace '%s' is not a duration such as "
+						      "90s, 30m, 24h or 7d",
+						      optarg);
 			if (go.grace_seconds == 0)
-				go.grace_seconds = -1;   /* none at all */
+				go.grace_seconds = -1; /* none at all */
 			break;
-		case 'j': p.json = 1; break;
-		case 'q': p.quiet = 1; break;
-		case ':': return ms_usage_error("store", "option '%s' needs a value", argv[optind - 1]);
-		default: return ms_usage_error("store", "unknown option '%s'", argv[optind - 1]);
+		case 'j':
+			p.json = 1;
+			break;
+		case 'q':
+			p.quiet = 1;
+			break;
+		case ':':
+			return ms_usage_error("store", "option '%s' needs a value",
+					      argv[optind - 1]);
+		default:
+			return ms_usage_error("store", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
-		return ms_usage_error("store", "store gc needs the store (a directory or s3://BUCKET/PREFIX)");
+		return ms_usage_error("store", "store gc needs the store (a directory or "
+					       "s3://BUCKET/PREFIX)");
 	url = argv[optind++];
 	if (optind < argc)
 		return ms_usage_error("store", "unexpected argument '%s'", argv[optind]);
@@ -215,7 +233,7 @@ static int store_gc(int argc, char **argv)
 		return ms_usage_error("store", "give --keep-days or --keep, not both");
 	if (p.quiet && p.json)
 		return ms_usage_error("store", "-q has nothing to quiet with --json, which prints "
-				      "one object and nothing else: give one of them");
+					       "one object and nothing else: give one of them");
 	go.dry_run = p.dry_run;
 	go.keep = keep;
 	go.keep_seconds = (long long)days * 86400;

@@ -6,10 +6,9 @@
 #include "tool.h"
 
 /* The text of `metasync help sync`, beside the options it describes. */
-static const char usage[] =
-	"usage: metasync sync --source URL --target URL [options]\n\n"
-	"Replicate directly from one catalog to another.\n\n"
-	MS_RUN_OPTIONS_HELP MS_RUN_EXIT_HELP;
+static const char usage[] = "usage: metasync sync --source URL --target URL [options]\n\n"
+			    "Replicate directly from one catalog to "
+			    "another.\n\n" MS_RUN_OPTIONS_HELP MS_RUN_EXIT_HELP;
 
 static int cmd_sync(int argc, char **argv)
 {

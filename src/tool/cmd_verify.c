@@ -17,7 +17,7 @@
 #include "tool.h"
 #include "util/strlist.h"
 
-#define MAX_DESCRIBED 100   /* mismatches printed; all are counted */
+#define MAX_DESCRIBED 100 /* mismatches printed; all are counted */
 
 static const char verify_help[] =
 	"usage: metasync verify --source URL --target URL [options]\n\n"
@@ -56,7 +56,8 @@ static int reject_run_options(const ms_run_args *a)
 		const char *name;
 	} no[] = {
 		{ a->input_path || a->database_input_path || a->table_input_path ||
-			  a->partition_input_path, "--input-path" },
+			  a->partition_input_path,
+		  "--input-path" },
 		{ a->allow_no_manifest, "--allow-no-manifest" },
 		{ a->expect_manifest_sha256 != NULL, "--manifest-sha256" },
 		{ a->sync.deletes != MS_DELETES_NONE, "--deletes" },
@@ -72,7 +73,8 @@ static int reject_run_options(const ms_run_args *a)
 
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		if (no[i].given)
-			return ms_usage_error("verify", "%s is not a verify option (verify reads "
+			return ms_usage_error("verify",
+					      "%s is not a verify option (verify reads "
 					      "--source and --target and changes nothing)",
 					      no[i].name);
 	return 0;
@@ -86,18 +88,25 @@ static int has_mapping(const ms_sync_options *o)
 static const char *what_name(ms_compare_what w)
 {
 	switch (w) {
-	case MS_COMPARE_MISSING: return "missing";
-	case MS_COMPARE_EXTRA: return "extra";
-	case MS_COMPARE_DIFFERS: return "differs";
-	case MS_COMPARE_MARKER: return "marker";
-	default: return "partitions";
+	case MS_COMPARE_MISSING:
+		return "missing";
+	case MS_COMPARE_EXTRA:
+		return "extra";
+	case MS_COMPARE_DIFFERS:
+		return "differs";
+	case MS_COMPARE_MARKER:
+		return "marker";
+	default:
+		return "partitions";
 	}
 }
 
 static const char *kind_name(const ms_compare_diff *d)
 {
-	return d->kind == MS_KIND_DATABASE ? "database" : d->kind == MS_KIND_PARTITION ? "partition"
-						     : d->view ? "view" : "table";
+	return d->kind == MS_KIND_DATABASE    ? "database"
+	       : d->kind == MS_KIND_PARTITION ? "partition"
+	       : d->view                      ? "view"
+					      : "table";
 }
 
 static void add_optional(cJSON *o, const char *name, const char *v)
@@ -152,13 +161,16 @@ static void print_result(const ms_catalog *src, const ms_catalog *dst, const ms_
 	if ((long long)r->nmessages < r->mismatches)
 		printf("... and %lld more\n", r->mismatches - (long long)r->nmessages);
 	if (r->mismatches) {
-		fprintf(stderr, "metasync: verify: '%s' does not match the source '%s' "
-				"(%lld mismatch%s)\n", ms_catalog_url(dst), ms_catalog_url(src),
-			r->mismatches, r->mismatches == 1 ? "" : "es");
+		fprintf(stderr,
+			"metasync: verify: '%s' does not match the source '%s' "
+			"(%lld mismatch%s)\n",
+			ms_catalog_url(dst), ms_catalog_url(src), r->mismatches,
+			r->mismatches == 1 ? "" : "es");
 	} else if (!quiet) {
 		printf("verified: '%s' matches '%s' (%lld databases, %lld tables, %lld views, "
-		       "%lld partitions)\n", ms_catalog_url(dst), ms_catalog_url(src),
-		       r->databases, r->tables, r->views, r->partitions);
+		       "%lld partitions)\n",
+		       ms_catalog_url(dst), ms_catalog_url(src), r->databases, r->tables, r->views,
+		       r->partitions);
 	}
 }
 
@@ -233,7 +245,8 @@ static int cmd_verify(int argc, char **argv)
 	co.max_messages = MAX_DESCRIBED;
 	if (is_snapshot(dst)) {
 		if (has_mapping(&a.sync)) {
-			code = ms_usage_error("verify", "the target is a snapshot, an export's "
+			code = ms_usage_error("verify",
+					      "the target is a snapshot, an export's "
 					      "plain copy: the mapping options do not apply");
 			goto done;
 		}

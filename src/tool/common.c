@@ -36,21 +36,29 @@ const char *ms_format_bytes(unsigned long long bytes)
 int ms_exit_for_error(int rc)
 {
 	switch (rc) {
-	case 0: return MS_EXIT_OK;
-	case MS_EUSAGE: return MS_EXIT_USAGE;
+	case 0:
+		return MS_EXIT_OK;
+	case MS_EUSAGE:
+		return MS_EXIT_USAGE;
 	case MS_EREFUSED:
-	case MS_EINTEGRITY: return MS_EXIT_REFUSED;
-	default: return MS_EXIT_ERROR;
+	case MS_EINTEGRITY:
+		return MS_EXIT_REFUSED;
+	default:
+		return MS_EXIT_ERROR;
 	}
 }
 
 int ms_exit_for_status(ms_status s)
 {
 	switch (s) {
-	case MS_STATUS_OK: return MS_EXIT_OK;
-	case MS_STATUS_PARTIAL: return MS_EXIT_PARTIAL;
-	case MS_STATUS_REFUSED: return MS_EXIT_REFUSED;
-	default: return MS_EXIT_ERROR;
+	case MS_STATUS_OK:
+		return MS_EXIT_OK;
+	case MS_STATUS_PARTIAL:
+		return MS_EXIT_PARTIAL;
+	case MS_STATUS_REFUSED:
+		return MS_EXIT_REFUSED;
+	default:
+		return MS_EXIT_ERROR;
 	}
 }
 
@@ -120,10 +128,30 @@ int ms_usage_error(const char *cmd, const char *fmt, ...)
 }
 
 enum {
-	OPT_SOURCE = 1000, OPT_TARGET, OPT_INPUT, OPT_DBIN, OPT_TBLIN, OPT_PARTIN, OPT_NOMANIFEST,
-	OPT_DBNAMES, OPT_DBPREFIX, OPT_TPREFIX, OPT_RENAME, OPT_REWRITE, OPT_DELETES,
-	OPT_MAXDEL, OPT_ADOPT, OPT_FULL, OPT_DRYRUN, OPT_JSON, OPT_REGION, OPT_MODE,
-	OPT_MANIFEST_SHA, OPT_ALLOW_EMPTY, OPT_PRUNE, OPT_STRICT
+	OPT_SOURCE = 1000,
+	OPT_TARGET,
+	OPT_INPUT,
+	OPT_DBIN,
+	OPT_TBLIN,
+	OPT_PARTIN,
+	OPT_NOMANIFEST,
+	OPT_DBNAMES,
+	OPT_DBPREFIX,
+	OPT_TPREFIX,
+	OPT_RENAME,
+	OPT_REWRITE,
+	OPT_DELETES,
+	OPT_MAXDEL,
+	OPT_ADOPT,
+	OPT_FULL,
+	OPT_DRYRUN,
+	OPT_JSON,
+	OPT_REGION,
+	OPT_MODE,
+	OPT_MANIFEST_SHA,
+	OPT_ALLOW_EMPTY,
+	OPT_PRUNE,
+	OPT_STRICT
 };
 
 static const struct option run_options[] = {
@@ -176,76 +204,119 @@ int ms_check_database_names(const char *cmd, const char *v)
 	return 0;
 }
 
-int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, ms_run_from from)
+/*
+ * One option of the run parser into a: 0, 1 when c is none of them, or the
+ * exit status of a usage error.
+ */
+static int run_option(const char *cmd, int c, ms_run_args *a, const char **region,
+		      const char **mode)
 {
-	const char *region = NULL, *mode = NULL;
-	int c, utility;
-
-	memset(a, 0, sizeof(*a));
-	a->sync.max_deletes = -1;
-	ms_json_errors_scan(argc, argv);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":vq", run_options, NULL)) != -1) {
-		switch (c) {
-		case OPT_SOURCE: a->source = optarg; break;
-		case OPT_TARGET: a->target = optarg; break;
-		case OPT_INPUT: a->input_path = optarg; break;
-		case OPT_DBIN: a->database_input_path = optarg; break;
-		case OPT_TBLIN: a->table_input_path = optarg; break;
-		case OPT_PARTIN: a->partition_input_path = optarg; break;
-		case OPT_NOMANIFEST: a->allow_no_manifest = 1; break;
-		case OPT_MANIFEST_SHA: a->expect_manifest_sha256 = optarg; break;
-		case OPT_DBNAMES:
-			if (ms_check_database_names(cmd, optarg))
-				return MS_EXIT_USAGE;
-			a->sync.databases = optarg;
-			break;
-		case OPT_DBPREFIX: a->sync.database_prefix = optarg; break;
-		case OPT_TPREFIX: a->sync.table_prefix = optarg; break;
-		case OPT_RENAME:
-			if (push(&a->renames, &a->sync.nrenames, optarg) < 0)
-				return MS_EXIT_ERROR;
-			break;
-		case OPT_REWRITE:
-			if (push(&a->rewrites, &a->sync.nrewrites, optarg) < 0)
-				return MS_EXIT_ERROR;
-			break;
-		case OPT_DELETES:
-			if (strcmp(optarg, "none") == 0)
-				a->sync.deletes = MS_DELETES_NONE;
-			else if (strcmp(optarg, "mirror") == 0)
-				a->sync.deletes = MS_DELETES_MIRROR;
-			else
-				return ms_usage_error(cmd, "--deletes '%s' is not 'none' or 'mirror'", optarg);
-			break;
-		case OPT_MAXDEL: {
-			char *end;
-			errno = 0;
-			a->sync.max_deletes = strtoll(optarg, &end, 10);
-			if (errno || *end || end == optarg || a->sync.max_deletes < 0)
-				return ms_usage_error(cmd, "--max-deletes '%s' is not a count", optarg);
-			break;
-		}
-		case OPT_ADOPT: a->sync.adopt = 1; break;
-		case OPT_ALLOW_EMPTY: a->sync.allow_empty_source = 1; break;
-		case OPT_PRUNE: a->sync.prune_unmapped = 1; break;
-		case OPT_FULL: a->sync.full = 1; break;
-		case OPT_DRYRUN: a->sync.dry_run = 1; break;
-		case OPT_JSON: a->json = 1; break;
-		case OPT_REGION: region = optarg; break;
-		case OPT_MODE: mode = optarg; break;
-		case OPT_STRICT: a->strict = 1; break;
-		case 'v': a->verbose = 1; break;
-		case 'q': a->quiet = 1; break;
-		case ':': return ms_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-		default: return ms_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-		}
+	switch (c) {
+	case OPT_SOURCE:
+		a->source = optarg;
+		break;
+	case OPT_TARGET:
+		a->target = optarg;
+		break;
+	case OPT_INPUT:
+		a->input_path = optarg;
+		break;
+	case OPT_DBIN:
+		a->database_input_path = optarg;
+		break;
+	case OPT_TBLIN:
+		a->table_input_path = optarg;
+		break;
+	case OPT_PARTIN:
+		a->partition_input_path = optarg;
+		break;
+	case OPT_NOMANIFEST:
+		a->allow_no_manifest = 1;
+		break;
+	case OPT_MANIFEST_SHA:
+		a->expect_manifest_sha256 = optarg;
+		break;
+	case OPT_DBNAMES:
+		if (ms_check_database_names(cmd, optarg))
+			return MS_EXIT_USAGE;
+		a->sync.databases = optarg;
+		break;
+	case OPT_DBPREFIX:
+		a->sync.database_prefix = optarg;
+		break;
+	case OPT_TPREFIX:
+		a->sync.table_prefix = optarg;
+		break;
+	case OPT_RENAME:
+		if (push(&a->renames, &a->sync.nrenames, optarg) < 0)
+			return MS_EXIT_ERROR;
+		break;
+	case OPT_REWRITE:
+		if (push(&a->rewrites, &a->sync.nrewrites, optarg) < 0)
+			return MS_EXIT_ERROR;
+		break;
+	case OPT_DELETES:
+		if (strcmp(optarg, "none") == 0)
+			a->sync.deletes = MS_DELETES_NONE;
+		else if (strcmp(optarg, "mirror") == 0)
+			a->sync.deletes = MS_DELETES_MIRROR;
+		else
+			return ms_usage_error(cmd, "--deletes '%s' is not 'none' or 'mirror'",
+					      optarg);
+		break;
+	case OPT_MAXDEL: {
+		char *end;
+		errno = 0;
+		a->sync.max_deletes = strtoll(optarg, &end, 10);
+		if (errno || *end || end == optarg || a->sync.max_deletes < 0)
+			return ms_usage_error(cmd, "--max-deletes '%s' is not a count", optarg);
+		break;
 	}
-	if (optind < argc)
-		return ms_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	a->sync.renames = a->renames;
-	a->sync.location_rewrites = a->rewrites;
+	case OPT_ADOPT:
+		a->sync.adopt = 1;
+		break;
+	case OPT_ALLOW_EMPTY:
+		a->sync.allow_empty_source = 1;
+		break;
+	case OPT_PRUNE:
+		a->sync.prune_unmapped = 1;
+		break;
+	case OPT_FULL:
+		a->sync.full = 1;
+		break;
+	case OPT_DRYRUN:
+		a->sync.dry_run = 1;
+		break;
+	case OPT_JSON:
+		a->json = 1;
+		break;
+	case OPT_REGION:
+		*region = optarg;
+		break;
+	case OPT_MODE:
+		*mode = optarg;
+		break;
+	case OPT_STRICT:
+		a->strict = 1;
+		break;
+	case 'v':
+		a->verbose = 1;
+		break;
+	case 'q':
+		a->quiet = 1;
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+/* What no single option can say: the options given together. 0 or the exit status. */
+static int check_run_args(const char *cmd, ms_run_args *a, ms_run_from from, const char *region,
+			  const char *mode)
+{
+	int utility;
+
 	if (!a->target)
 		return ms_usage_error(cmd, "--target is required");
 	utility = a->database_input_path || a->table_input_path || a->partition_input_path;
@@ -259,40 +330,51 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, ms
 			return ms_usage_error(cmd, "--source is required");
 		if (a->input_path || utility)
 			return ms_usage_error(cmd, "%s is not a sync option (use import)",
-					      a->input_path ? "--input-path" :
-					      a->database_input_path ? "--database-input-path" :
-					      a->table_input_path ? "--table-input-path" :
-								    "--partition-input-path");
+					      a->input_path            ? "--input-path"
+					      : a->database_input_path ? "--database-input-path"
+					      : a->table_input_path    ? "--table-input-path"
+								       : "--partition-input-path");
 	} else {
 		if ((a->source != NULL) + (a->input_path != NULL) + (utility != 0) != 1)
 			return ms_usage_error(cmd, "give one of --source, --input-path or the "
-					      "utility's --database-input-path and "
-					      "--table-input-path");
+						   "utility's --database-input-path and "
+						   "--table-input-path");
 	}
 	if (a->input_path && utility)
-		return ms_usage_error(cmd, "give --input-path or the utility's --database-input-path "
+		return ms_usage_error(cmd,
+				      "give --input-path or the utility's --database-input-path "
 				      "and --table-input-path, not both");
 	if (utility && (!a->database_input_path || !a->table_input_path))
-		return ms_usage_error(cmd, "--database-input-path and --table-input-path go together");
+		return ms_usage_error(cmd,
+				      "--database-input-path and --table-input-path go together");
 	/* The AWS utility's import flags, so that its command lines run: the URLs say where. */
 	if ((region || mode) && from != MS_RUN_FROM_SNAPSHOT)
-		return ms_usage_error(cmd, "%s is the AWS utility's import flag; %s reads catalog "
-				      "URLs (omit it)", region ? "--region" : "--mode", cmd);
+		return ms_usage_error(cmd,
+				      "%s is the AWS utility's import flag; %s reads catalog "
+				      "URLs (omit it)",
+				      region ? "--region" : "--mode", cmd);
 	if (mode && strcmp(mode, "from-s3") != 0)
-		return ms_usage_error(cmd, "--mode '%s' is not supported: give --mode from-s3 with "
-				      "--input-path, or use sync to read a live catalog", mode);
-	if (a->sync.deletes != MS_DELETES_MIRROR && (a->sync.max_deletes >= 0 ||
-						     a->sync.allow_empty_source))
-		return ms_usage_error(cmd, "%s applies to mirror deletes, which are off: give "
+		return ms_usage_error(cmd,
+				      "--mode '%s' is not supported: give --mode from-s3 with "
+				      "--input-path, or use sync to read a live catalog",
+				      mode);
+	if (a->sync.deletes != MS_DELETES_MIRROR &&
+	    (a->sync.max_deletes >= 0 || a->sync.allow_empty_source))
+		return ms_usage_error(cmd,
+				      "%s applies to mirror deletes, which are off: give "
 				      "--deletes mirror too, or omit %s",
-				      a->sync.max_deletes >= 0 ? "--max-deletes" : "--allow-empty-source",
-				      a->sync.max_deletes >= 0 ? "--max-deletes" : "--allow-empty-source");
+				      a->sync.max_deletes >= 0 ? "--max-deletes"
+							       : "--allow-empty-source",
+				      a->sync.max_deletes >= 0 ? "--max-deletes"
+							       : "--allow-empty-source");
 	if (a->verbose && (a->json || a->quiet))
-		return ms_usage_error(cmd, "-v prints every change, which %s leaves out: give one of "
-				      "them", a->json ? "--json" : "-q");
+		return ms_usage_error(cmd,
+				      "-v prints every change, which %s leaves out: give one of "
+				      "them",
+				      a->json ? "--json" : "-q");
 	if (a->quiet && a->json)
 		return ms_usage_error(cmd, "-q has nothing to quiet with --json, which prints one "
-				      "object and nothing else: give one of them");
+					   "object and nothing else: give one of them");
 	/* prefixes, renames and location rewrites, as the library reads them */
 	{
 		ms_error err;
@@ -301,6 +383,31 @@ int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, ms
 			return ms_usage_error(cmd, "%s", err.message);
 	}
 	return 0;
+}
+
+int ms_parse_run_args(const char *cmd, int argc, char **argv, ms_run_args *a, ms_run_from from)
+{
+	const char *region = NULL, *mode = NULL;
+	int c, rc;
+
+	memset(a, 0, sizeof(*a));
+	a->sync.max_deletes = -1;
+	ms_json_errors_scan(argc, argv);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vq", run_options, NULL)) != -1) {
+		if (c == ':')
+			return ms_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if ((rc = run_option(cmd, c, a, &region, &mode)) == 1)
+			return ms_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		if (rc != 0)
+			return rc;
+	}
+	if (optind < argc)
+		return ms_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	a->sync.renames = a->renames;
+	a->sync.location_rewrites = a->rewrites;
+	return check_run_args(cmd, a, from, region, mode);
 }
 
 void ms_run_args_free(ms_run_args *a)
@@ -407,14 +514,16 @@ void ms_print_report(const char *cmd, const ms_report *rep, const ms_skips *skip
 		if (skips && skipped) {
 			cJSON *k = cJSON_AddObjectToObject(o, "skipped");
 			for (i = 0; i < skips->n; i++)
-				cJSON_AddNumberToObject(k, skips->v[i].reason, (double)skips->v[i].count);
+				cJSON_AddNumberToObject(k, skips->v[i].reason,
+							(double)skips->v[i].count);
 			if (skips_unexplained(rep, skips))
 				cJSON_AddNumberToObject(k, SKIPPED_WITH_TABLE,
 							(double)skips_unexplained(rep, skips));
 		}
 		json_entries(o, "errors", rep->errors, rep->nerrors);
 		json_entries(o, "warnings", rep->warnings, rep->nwarnings);
-		cJSON_AddNumberToObject(o, "seconds", (double)((long long)(rep->seconds * 1000)) / 1000.0);
+		cJSON_AddNumberToObject(o, "seconds",
+					(double)((long long)(rep->seconds * 1000)) / 1000.0);
 		cJSON_AddBoolToObject(o, "dry_run", rep->dry_run);
 		s = cJSON_PrintUnformatted(o);
 		fprintf(f, "%s\n", s);
@@ -433,7 +542,8 @@ void ms_print_report(const char *cmd, const ms_report *rep, const ms_skips *skip
 	for (i = 0; i < rep->nerrors; i++)
 		fprintf(f, "  error: '%s': %s\n", rep->errors[i].entity, rep->errors[i].message);
 	for (i = 0; i < rep->nwarnings; i++)
-		fprintf(f, "  warning: %s: %s\n", rep->warnings[i].entity, rep->warnings[i].message);
+		fprintf(f, "  warning: %s: %s\n", rep->warnings[i].entity,
+			rep->warnings[i].message);
 	if (skipped) {
 		long long rest = skips ? skips_unexplained(rep, skips) : 0;
 
@@ -476,7 +586,7 @@ void ms_progress_bar(unsigned long long done, unsigned long long total, void *ct
 
 typedef struct change_ctx {
 	FILE *f;
-	int print;      /* print change lines (--dry-run, -v) */
+	int print; /* print change lines (--dry-run, -v) */
 	int verbose;
 	ms_skips skips;
 } change_ctx;
@@ -496,8 +606,8 @@ static void print_change(const ms_change_event *ev, void *ctx)
 
 	if (ev->action == MS_ACTION_SKIP)
 		ms_skips_add(&c->skips, ev->reason);
-	if (!c->print || (ev->kind == MS_KIND_PARTITION && !c->verbose &&
-			  ev->action != MS_ACTION_FAIL))
+	if (!c->print ||
+	    (ev->kind == MS_KIND_PARTITION && !c->verbose && ev->action != MS_ACTION_FAIL))
 		return;
 	print_change_line(ev, c->f);
 }
@@ -505,7 +615,7 @@ static void print_change(const ms_change_event *ev, void *ctx)
 /* What ms_run_replication's check_source is given. */
 typedef struct source_check {
 	const ms_run_args *a;
-	char *url;        /* the open source's URL, as errors name it (owned) */
+	char *url;         /* the open source's URL, as errors name it (owned) */
 	char misuse[1024]; /* a flag the source would ignore: the usage error, else "" */
 } source_check;
 
@@ -517,14 +627,17 @@ static int check_source(ms_catalog *src, void *ctx, ms_error *err)
 {
 	source_check *sc = ctx;
 	const ms_run_args *a = sc->a;
-	const char *flag = a->expect_manifest_sha256 ? "--manifest-sha256" :
-			   a->allow_no_manifest ? "--allow-no-manifest" : NULL;
+	const char *flag = a->expect_manifest_sha256 ? "--manifest-sha256"
+			   : a->allow_no_manifest    ? "--allow-no-manifest"
+						     : NULL;
 
 	sc->url = strdup(ms_catalog_url(src));
 	if (!flag || strcmp(ms_catalog_driver_name(src), "snapshot") == 0)
 		return 0;
-	snprintf(sc->misuse, sizeof(sc->misuse), "%s applies to snapshots, and '%s' is a %s "
-		 "catalog (omit %s)", flag, ms_catalog_url(src), ms_catalog_driver_name(src), flag);
+	snprintf(sc->misuse, sizeof(sc->misuse),
+		 "%s applies to snapshots, and '%s' is a %s "
+		 "catalog (omit %s)",
+		 flag, ms_catalog_url(src), ms_catalog_driver_name(src), flag);
 	return ms_error_set(err, MS_EUSAGE, "%s", sc->misuse);
 }
 
@@ -535,8 +648,8 @@ static int run_failed(const char *cmd, const ms_run_args *a, int rc, const ms_er
 	if (sc->misuse[0])
 		return ms_usage_error(cmd, "%s", sc->misuse);
 	if (a->json && rep) {
-		rep->status = ms_exit_for_error(rc) == MS_EXIT_REFUSED ? MS_STATUS_REFUSED :
-									   MS_STATUS_ERROR;
+		rep->status = ms_exit_for_error(rc) == MS_EXIT_REFUSED ? MS_STATUS_REFUSED
+								       : MS_STATUS_ERROR;
 		ms_report_add_error(rep, sc->url ? sc->url : "", err->message);
 		ms_print_report(cmd, rep, skips, err->message, 1, stdout);
 	}
@@ -559,8 +672,9 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 	io.table_input_path = a->table_input_path;
 	io.partition_input_path = a->partition_input_path;
 	io.expect_sha256 = a->expect_manifest_sha256;
-	io.source_label = a->source ? "--source" :
-			  a->input_path ? "--input-path" : "--database-input-path";
+	io.source_label = a->source       ? "--source"
+			  : a->input_path ? "--input-path"
+					  : "--database-input-path";
 	io.target_label = "--target";
 	io.check_source = check_source;
 	io.ctx = &sc;
@@ -569,8 +683,9 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 	a->sync.ctx = &cc;
 	if (!a->json && !a->quiet)
 		a->sync.progress = ms_progress_bar;
-	rc = ms_import_ext(a->source ? a->source :
-			   a->input_path ? a->input_path : a->database_input_path,
+	rc = ms_import_ext(a->source       ? a->source
+			   : a->input_path ? a->input_path
+					   : a->database_input_path,
 			   a->target, &io, &a->sync, &rep, &err);
 	if (rc < 0) {
 		code = run_failed(cmd, a, rc, &err, rep, &sc, &cc.skips);
@@ -582,8 +697,10 @@ int ms_run_replication(const char *cmd, ms_run_args *a)
 			ms_print_report(cmd, rep, &cc.skips, NULL, a->json, stdout);
 		if (code == MS_EXIT_OK && a->strict && skipped) {
 			fflush(stdout);
-			fprintf(stderr, "metasync: the target does not match the source: %lld %s "
-				"skipped (--strict)\n", skipped, skipped == 1 ? "entity" : "entities");
+			fprintf(stderr,
+				"metasync: the target does not match the source: %lld %s "
+				"skipped (--strict)\n",
+				skipped, skipped == 1 ? "entity" : "entities");
 			code = MS_EXIT_SKIPPED;
 		}
 	}

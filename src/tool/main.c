@@ -24,7 +24,9 @@ static const ms_command cmd_serve_entry = {
 	"GET /healthz and GET /metrics answer on the same port without signing.\n\n"
 	"  --catalog sqlite:PATH      the embedded catalog file (created when missing)\n"
 	"  --accounts FILE            the accounts (below)\n"
-	"  --listen ADDR              IPV4:PORT or [IPV6]:PORT (default " "127.0.0.1:4599" ");\n"
+	"  --listen ADDR              IPV4:PORT or [IPV6]:PORT (default "
+	"127.0.0.1:4599"
+	");\n"
 	"                             port 0 picks a free one, printed at start\n"
 	"  --tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate and key\n"
 	"  --metrics-listen ADDR      also serve /healthz and /metrics there\n"
@@ -63,9 +65,9 @@ static const ms_command cmd_demo_entry = {
 
 /* The commands, in the order the overview lists them. */
 static const ms_command *const commands[] = {
-	&ms_cmd_export, &ms_cmd_import, &ms_cmd_sync, &ms_cmd_plan, &ms_cmd_verify, &ms_cmd_publish,
-	&ms_cmd_agent, &ms_cmd_store, &ms_cmd_bus, &ms_cmd_catalog, &cmd_serve_entry,
-	&cmd_demo_entry, NULL
+	&ms_cmd_export,   &ms_cmd_import,  &ms_cmd_sync,  &ms_cmd_plan, &ms_cmd_verify,
+	&ms_cmd_publish,  &ms_cmd_agent,   &ms_cmd_store, &ms_cmd_bus,  &ms_cmd_catalog,
+	&cmd_serve_entry, &cmd_demo_entry, NULL
 };
 
 const ms_command *ms_find_command(const char *name)

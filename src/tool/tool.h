@@ -21,9 +21,9 @@ enum {
 	MS_EXIT_OK = 0,
 	MS_EXIT_ERROR = 1,
 	MS_EXIT_USAGE = 2,
-	MS_EXIT_PARTIAL = 3,     /* some entities failed; a re-run converges */
-	MS_EXIT_REFUSED = 4,     /* a safety guard: integrity, --max-deletes, an empty source */
-	MS_EXIT_SKIPPED = 5      /* --strict: the run completed but skipped entities */
+	MS_EXIT_PARTIAL = 3, /* some entities failed; a re-run converges */
+	MS_EXIT_REFUSED = 4, /* a safety guard: integrity, --max-deletes, an empty source */
+	MS_EXIT_SKIPPED = 5  /* --strict: the run completed but skipped entities */
 };
 
 #define MS_EXIT_HELP \
@@ -45,7 +45,7 @@ typedef struct ms_command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
-	const char *usage;   /* full help text, printed by --help and `metasync help X` */
+	const char *usage; /* full help text, printed by --help and `metasync help X` */
 } ms_command;
 
 extern const ms_command ms_cmd_export, ms_cmd_import, ms_cmd_sync, ms_cmd_plan, ms_cmd_verify,
@@ -85,23 +85,27 @@ int ms_check_database_names(const char *cmd, const char *value);
  * here; each command's file documents the options that say where it reads.
  */
 #define MS_RUN_OPTIONS_HELP \
-	"  --database-names 'a;b'     databases to take: ';'-separated names or globs (default all;\n" \
+	"  --database-names 'a;b'     databases to take: ';'-separated names or globs (default " \
+	"all;\n" \
 	"                             a ',' is refused: '[,]' matches one in a name)\n" \
 	"  --database-prefix P        prefix target database names with P\n" \
 	"  --table-prefix P           prefix target table names with P\n" \
 	"  --rename-database OLD=NEW  give database OLD the name NEW (repeatable)\n" \
 	"  --location-rewrite FROM=TO rewrite locations under FROM (a location prefix matched\n" \
 	"                             at '/' boundaries; the longest FROM wins; repeatable)\n" \
-	"  --deletes none|mirror      mirror: delete replicas whose source is gone (default none)\n" \
+	"  --deletes none|mirror      mirror: delete replicas whose source is gone (default " \
+	"none)\n" \
 	"  --max-deletes N            with --deletes mirror: refuse (exit 4, change nothing) if\n" \
 	"                             more than N entities would go; every database, table and\n" \
 	"                             partition counts one (a database with 2 tables of 2\n" \
 	"                             partitions each counts 7)\n" \
-	"  --prune-unmapped           with --deletes mirror: also delete replicas of this source\n" \
+	"  --prune-unmapped           with --deletes mirror: also delete replicas of this " \
+	"source\n" \
 	"                             that the mapping no longer produces (after a prefix or\n" \
 	"                             rename changed)\n" \
 	"  --allow-empty-source       with --deletes mirror: let it remove every replica of the\n" \
-	"                             source (refused otherwise, exit 4: an empty or mistaken source)\n" \
+	"                             source (refused otherwise, exit 4: an empty or mistaken " \
+	"source)\n" \
 	"  --adopt                    take over target entities that are not replicas\n" \
 	"  --full                     diff every partition even where sync stamps match\n" \
 	"  --strict                   exit 5 if entities were skipped (not replicas, another\n" \
@@ -123,7 +127,7 @@ typedef struct ms_run_args {
 	int json;
 	int quiet;
 	int verbose;
-	int strict;          /* skipped entities make the run exit MS_EXIT_SKIPPED */
+	int strict; /* skipped entities make the run exit MS_EXIT_SKIPPED */
 	const char *expect_manifest_sha256;
 	ms_sync_options sync;
 	const char **renames;
@@ -132,9 +136,9 @@ typedef struct ms_run_args {
 
 /* Where a run reads: what --source and --input-path mean to the command. */
 typedef enum ms_run_from {
-	MS_RUN_FROM_CATALOG,    /* sync: --source */
-	MS_RUN_FROM_SNAPSHOT,   /* import: --input-path or the utility's folder flags */
-	MS_RUN_FROM_EITHER      /* plan: one of them */
+	MS_RUN_FROM_CATALOG,  /* sync: --source */
+	MS_RUN_FROM_SNAPSHOT, /* import: --input-path or the utility's folder flags */
+	MS_RUN_FROM_EITHER    /* plan: one of them */
 } ms_run_from;
 
 /* Parse import / sync / plan arguments. Returns 0, or the exit status to use. */
@@ -148,7 +152,7 @@ void ms_json_counts(cJSON *o, const char *name, const ms_counts *c);
 
 /* Why entities were skipped (ms_change_event reasons), with how many each. */
 struct ms_skip_reason {
-	char *reason;    /* owned */
+	char *reason; /* owned */
 	long long count;
 };
 typedef struct ms_skips {

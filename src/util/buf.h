@@ -11,13 +11,16 @@
 #include <stddef.h>
 
 typedef struct ms_buf {
-	char *ptr;   /* owned; NULL until the first append */
+	char *ptr; /* owned; NULL until the first append */
 	size_t len;
 	size_t alloc;
-	size_t cap;  /* largest allowed len */
+	size_t cap; /* largest allowed len */
 } ms_buf;
 
-#define MS_BUF_INIT(capacity) { NULL, 0, 0, (capacity) }
+#define MS_BUF_INIT(capacity) \
+	{ \
+		NULL, 0, 0, (capacity) \
+	}
 
 void ms_buf_init(ms_buf *b, size_t cap);
 void ms_buf_free(ms_buf *b);

@@ -85,20 +85,35 @@ void ms_error_prefix(ms_error *err, const char *fmt, ...)
 const char *ms_error_code_name(int code)
 {
 	switch (code) {
-	case MS_OK: return "OK";
-	case MS_ERROR: return "ERROR";
-	case MS_ENOMEM: return "ENOMEM";
-	case MS_EINVAL: return "EINVAL";
-	case MS_ENOTFOUND: return "ENOTFOUND";
-	case MS_EEXISTS: return "EEXISTS";
-	case MS_EIO: return "EIO";
-	case MS_ENOTSUPPORTED: return "ENOTSUPPORTED";
-	case MS_EINTEGRITY: return "EINTEGRITY";
-	case MS_EREFUSED: return "EREFUSED";
-	case MS_ETOOBIG: return "ETOOBIG";
-	case MS_EBACKEND: return "EBACKEND";
-	case MS_ECONFLICT: return "ECONFLICT";
-	case MS_EUSAGE: return "EUSAGE";
-	default: return "EUNKNOWN";
+	case MS_OK:
+		return "OK";
+	case MS_ERROR:
+		return "ERROR";
+	case MS_ENOMEM:
+		return "ENOMEM";
+	case MS_EINVAL:
+		return "EINVAL";
+	case MS_ENOTFOUND:
+		return "ENOTFOUND";
+	case MS_EEXISTS:
+		return "EEXISTS";
+	case MS_EIO:
+		return "EIO";
+	case MS_ENOTSUPPORTED:
+		return "ENOTSUPPORTED";
+	case MS_EINTEGRITY:
+		return "EINTEGRITY";
+	case MS_EREFUSED:
+		return "EREFUSED";
+	case MS_ETOOBIG:
+		return "ETOOBIG";
+	case MS_EBACKEND:
+		return "EBACKEND";
+	case MS_ECONFLICT:
+		return "ECONFLICT";
+	case MS_EUSAGE:
+		return "EUSAGE";
+	default:
+		return "EUNKNOWN";
 	}
 }

@@ -10,15 +10,15 @@
 #include <stdint.h>
 
 typedef struct ms_strmap_entry {
-	char *key;                 /* owned; NULL = empty slot */
+	char *key; /* owned; NULL = empty slot */
 	unsigned char value[32];
 	int mark;
-	int tag;                   /* free for the caller; 0 when new */
+	int tag; /* free for the caller; 0 when new */
 } ms_strmap_entry;
 
 typedef struct ms_strmap {
 	ms_strmap_entry *slots;
-	size_t nslots;   /* power of two */
+	size_t nslots; /* power of two */
 	size_t count;
 } ms_strmap;
 

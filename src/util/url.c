@@ -46,7 +46,8 @@ static char *decode_range(const char *s, size_t n, int plus_space)
 	for (i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n && ms_hexval((unsigned char)s[i + 1]) >= 0 &&
 		    ms_hexval((unsigned char)s[i + 2]) >= 0) {
-			*o++ = (char)(ms_hexval((unsigned char)s[i + 1]) * 16 + ms_hexval((unsigned char)s[i + 2]));
+			*o++ = (char)(ms_hexval((unsigned char)s[i + 1]) * 16 +
+				      ms_hexval((unsigned char)s[i + 2]));
 			i += 2;
 		} else if (plus_space && s[i] == '+') {
 			*o++ = ' ';
@@ -99,7 +100,8 @@ static size_t scheme_len(const char *text)
 
 	if (!isalpha((unsigned char)text[0]))
 		return 0;
-	while (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' || text[i] == '.')
+	while (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' ||
+	       text[i] == '.')
 		i++;
 	if (text[i] != ':' || i < 2)
 		return 0;
@@ -155,9 +157,10 @@ static int parse_query(ms_url *url, const char *q, ms_error *err)
  */
 static int secret_key(const char *key)
 {
-	static const char *const marks[] = { "pass", "pwd", "secret", "token", "credential",
-					     "signature", "apikey", "api-key", "api_key",
-					     "accesskey", "access-key", "access_key", "auth" };
+	static const char *const marks[] = { "pass",       "pwd",       "secret",     "token",
+					     "credential", "signature", "apikey",     "api-key",
+					     "api_key",    "accesskey", "access-key", "access_key",
+					     "auth" };
 	size_t i;
 
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
@@ -327,7 +330,8 @@ int ms_url_parse(ms_url **out, const char *text, ms_error *err)
 	for (size_t i = 0; i < url->nparams; i++)
 		if (has_control(url->params[i].key)) {
 			rc = ms_error_set(err, MS_EINVAL,
-					  "a parameter name in url '%s' contains a control character",
+					  "a parameter name in url '%s' contains a control "
+					  "character",
 					  url->redacted);
 			goto done;
 		}
@@ -351,13 +355,34 @@ const char *ms_url_param_get(const ms_url *url, const char *key)
 }
 
 /* The read-only view of metasync/sys/url.h. */
-const char *ms_url_scheme(const ms_url *url) { return url->scheme; }
-const char *ms_url_user(const ms_url *url) { return url->user; }
-const char *ms_url_password(const ms_url *url) { return url->password; }
-const char *ms_url_host(const ms_url *url) { return url->host; }
-const char *ms_url_port(const ms_url *url) { return url->port; }
-const char *ms_url_path(const ms_url *url) { return url->path; }
-const char *ms_url_redacted(const ms_url *url) { return url->redacted; }
+const char *ms_url_scheme(const ms_url *url)
+{
+	return url->scheme;
+}
+const char *ms_url_user(const ms_url *url)
+{
+	return url->user;
+}
+const char *ms_url_password(const ms_url *url)
+{
+	return url->password;
+}
+const char *ms_url_host(const ms_url *url)
+{
+	return url->host;
+}
+const char *ms_url_port(const ms_url *url)
+{
+	return url->port;
+}
+const char *ms_url_path(const ms_url *url)
+{
+	return url->path;
+}
+const char *ms_url_redacted(const ms_url *url)
+{
+	return url->redacted;
+}
 
 int ms_url_copy(ms_url **out, const ms_url *src)
 {
@@ -384,7 +409,7 @@ int ms_url_copy(ms_url **out, const ms_url *src)
 	return 0;
 nomem:
 	if (u->params && u->nparams < src->nparams && u->params[u->nparams].key)
-		u->nparams++;   /* ms_url_free frees the half-made entry too */
+		u->nparams++; /* ms_url_free frees the half-made entry too */
 	ms_url_free(u);
 	return MS_ENOMEM;
 }
@@ -407,8 +432,8 @@ int ms_url_check_params(const ms_url *url, const char *what, const ms_url_param_
 		for (j = 0; j < i; j++)
 			if (strcmp(url->params[j].key, p->key) == 0)
 				return ms_error_set(err, MS_EINVAL,
-						    "parameter '%s' is given twice in %s '%s'", p->key,
-						    what, url->redacted);
+						    "parameter '%s' is given twice in %s '%s'",
+						    p->key, what, url->redacted);
 		max = r && r->key && r->max_len ? r->max_len : MS_URL_VALUE_MAX;
 		if (r && r->key && r->nonempty && !*p->value)
 			return ms_error_set(err, MS_EINVAL, "parameter '%s' is empty in %s '%s'",

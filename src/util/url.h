@@ -21,16 +21,16 @@ typedef struct ms_url_param {
 
 /* The whole URL, for the core; drivers outside the tree use metasync/sys/url.h. */
 struct ms_url {
-	char *scheme;     /* lowercase; "file" for plain paths */
-	char *user;       /* NULL when absent; percent-decoded */
-	char *password;   /* NULL when absent; never print */
-	char *host;       /* NULL when there is no authority */
-	char *port;       /* NULL when absent */
-	char *path;       /* percent-decoded for file:// and plain paths; "" when empty */
-	char *raw_rest;   /* everything after "scheme:" up to the query, undecoded */
+	char *scheme;   /* lowercase; "file" for plain paths */
+	char *user;     /* NULL when absent; percent-decoded */
+	char *password; /* NULL when absent; never print */
+	char *host;     /* NULL when there is no authority */
+	char *port;     /* NULL when absent */
+	char *path;     /* percent-decoded for file:// and plain paths; "" when empty */
+	char *raw_rest; /* everything after "scheme:" up to the query, undecoded */
 	ms_url_param *params;
 	size_t nparams;
-	char *redacted;   /* printable: secrets replaced by *** (ms_url_redact) */
+	char *redacted; /* printable: secrets replaced by *** (ms_url_redact) */
 };
 
 /* Parse text into *out (new; free with ms_url_free). MS_EINVAL names the URL. */
@@ -51,9 +51,9 @@ char *ms_url_redact(const char *text);
 
 /* A query parameter a scheme takes. */
 typedef struct ms_url_param_rule {
-	const char *key;  /* NULL ends a list */
-	size_t max_len;   /* longest value in bytes; 0: MS_URL_VALUE_MAX */
-	int nonempty;     /* an empty value is refused */
+	const char *key; /* NULL ends a list */
+	size_t max_len;  /* longest value in bytes; 0: MS_URL_VALUE_MAX */
+	int nonempty;    /* an empty value is refused */
 } ms_url_param_rule;
 
 #define MS_URL_VALUE_MAX 4096

@@ -69,13 +69,13 @@ typedef struct profile {
 
 struct fixture {
 	const profile *p;
-	char dir[PATH_MAX];          /* temporary directory, "" for live catalogs */
-	char url[PATH_MAX + 64];     /* written */
+	char dir[PATH_MAX];           /* temporary directory, "" for live catalogs */
+	char url[PATH_MAX + 64];      /* written */
 	char read_url[PATH_MAX + 64]; /* reopened */
-	char prefix[64];             /* database-name prefix */
+	char prefix[64];              /* database-name prefix */
 	ms_catalog *cat;
 	unsigned int caps;
-	int reopened;                /* a write-once catalog is read-only from here */
+	int reopened; /* a write-once catalog is read-only from here */
 	ms_error err;
 	char names[NAME_RING][MS_NAME_MAX + 1];
 	unsigned ring;
@@ -87,25 +87,25 @@ static int g_counter;
 
 #define E (&fx->err)
 
-#define OK(expr)                                                                          \
-	do {                                                                              \
-		int rc_;                                                                  \
-		ms_error_clear(E);                                                        \
-		rc_ = (expr);                                                             \
-		if (rc_ != 0)                                                             \
-			fail_msg("%s: %s: %s (%s)", #expr, ms_error_code_name(rc_),       \
-				 fx->err.message, fx->err.detail);                        \
+#define OK(expr) \
+	do { \
+		int rc_; \
+		ms_error_clear(E); \
+		rc_ = (expr); \
+		if (rc_ != 0) \
+			fail_msg("%s: %s: %s (%s)", #expr, ms_error_code_name(rc_), \
+				 fx->err.message, fx->err.detail); \
 	} while (0)
 
-#define FAILS(code, expr)                                                                 \
-	do {                                                                              \
-		int rc_;                                                                  \
-		ms_error_clear(E);                                                        \
-		rc_ = (expr);                                                             \
-		if (rc_ != (code))                                                        \
-			fail_msg("%s returned %s, expected %s: %s", #expr,                \
-				 ms_error_code_name(rc_), ms_error_code_name(code),       \
-				 fx->err.message);                                        \
+#define FAILS(code, expr) \
+	do { \
+		int rc_; \
+		ms_error_clear(E); \
+		rc_ = (expr); \
+		if (rc_ != (code)) \
+			fail_msg("%s returned %s, expected %s: %s", #expr, \
+				 ms_error_code_name(rc_), ms_error_code_name(code), \
+				 fx->err.message); \
 	} while (0)
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -281,11 +281,11 @@ static const char *T(fixture *fx, const char *s)
 }
 
 /* An entity from Glue-shape JSON (printf-style text); fails the case if invalid. */
-static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *table,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *table, const char *fmt,
+		     ...) __attribute__((format(printf, 5, 6)));
 
-static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *table,
-		     const char *fmt, ...)
+static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *table, const char *fmt,
+		     ...)
 {
 	ms_buf b = MS_BUF_INIT(TEXT_MAX);
 	ms_entity *e = NULL;
@@ -303,8 +303,8 @@ static ms_entity *mk(fixture *fx, ms_kind kind, const char *db, const char *tabl
 		fail_msg("test json does not parse: %s", b.ptr);
 	ms_error_clear(E);
 	if ((rc = ms_entity_from_glue(&e, kind, doc, db, table, E)) < 0)
-		fail_msg("ms_entity_from_glue: %s: %s\n%s", ms_error_code_name(rc),
-			 fx->err.message, b.ptr);
+		fail_msg("ms_entity_from_glue: %s: %s\n%s", ms_error_code_name(rc), fx->err.message,
+			 b.ptr);
 	ms_buf_free(&b);
 	return e;
 }
@@ -499,12 +499,12 @@ static void free_all(ms_entity **v, size_t n)
 /* ---- documents ---------------------------------------------------------- */
 
 /* Parameters every kind carries: JSON, quotes, backslashes, newlines, non-ASCII. */
-#define HARD_PARAMS                                                                       \
-	"\"json\":\"{\\\"a\\\":[1,2,{\\\"b\\\":\\\"c\\\"}]}\","                          \
-	"\"quote\":\"it's \\\"quoted\\\"\","                                              \
-	"\"backslash\":\"C:\\\\path\\\\to \\\\d+\","                                      \
-	"\"newline\":\"line1\\nline2\\ttab\\r\","                                         \
-	"\"unicode\":\"Zürich — 東京 😀 \\u00e9\","                                       \
+#define HARD_PARAMS \
+	"\"json\":\"{\\\"a\\\":[1,2,{\\\"b\\\":\\\"c\\\"}]}\"," \
+	"\"quote\":\"it's \\\"quoted\\\"\"," \
+	"\"backslash\":\"C:\\\\path\\\\to \\\\d+\"," \
+	"\"newline\":\"line1\\nline2\\ttab\\r\"," \
+	"\"unicode\":\"Zürich — 東京 😀 \\u00e9\"," \
 	"\"empty\":\"\""
 
 static ms_entity *rich_database(fixture *fx, const char *name)
@@ -526,40 +526,40 @@ static ms_entity *plain_database(fixture *fx, const char *name, const char *desc
 
 static ms_entity *rich_table(fixture *fx, const char *db, const char *name)
 {
-	return mk(
-		fx, MS_KIND_TABLE, db, NULL,
-		"{\"Name\":\"%s\",\"Description\":\"all orders\",\"Owner\":\"hadoop\","
-		"\"Retention\":0,\"TableType\":\"EXTERNAL_TABLE\",\"LastAccessTime\":1700000000,"
-		"\"StorageDescriptor\":{"
-		"\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\",\"Comment\":\"primary key\"},"
-		"{\"Name\":\"amount\",\"Type\":\"decimal(10,2)\","
-		"\"Parameters\":{\"pii\":\"false\"}},"
-		"{\"Name\":\"tags\",\"Type\":\"array<struct<k:string,v:string>>\"}],"
-		"\"Location\":\"s3://bucket/sales/orders/\","
-		"\"InputFormat\":\"org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat\","
-		"\"OutputFormat\":"
-		"\"org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat\","
-		"\"Compressed\":false,\"NumberOfBuckets\":8,"
-		"\"SerdeInfo\":{\"Name\":\"parquet\","
-		"\"SerializationLibrary\":"
-		"\"org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe\","
-		"\"Parameters\":{\"serialization.format\":\"1\",\"field.delim\":\"\\t\"}},"
-		"\"BucketColumns\":[\"id\"],"
-		"\"SortColumns\":[{\"Column\":\"id\",\"SortOrder\":1},"
-		"{\"Column\":\"amount\",\"SortOrder\":0}],"
-		"\"Parameters\":{\"sd.param\":\"x\"},"
-		"\"SkewedInfo\":{\"SkewedColumnNames\":[\"region\"],"
-		"\"SkewedColumnValues\":[\"eu\",\"us\"],"
-		"\"SkewedColumnValueLocationMaps\":"
-		"{\"eu\":\"s3://bucket/sales/orders/region=eu\"}},"
-		"\"StoredAsSubDirectories\":true,\"FutureSdField\":\"kept\"},"
-		"\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"},"
-		"{\"Name\":\"region\",\"Type\":\"string\",\"Comment\":\"ISO code\"}],"
-		"\"Parameters\":{\"classification\":\"parquet\",\"EXTERNAL\":\"TRUE\","
-		HARD_PARAMS ","
-		"\"metasync.replica-of\":\"[\\\"src\\\",\\\"sales\\\",\\\"orders\\\"]\"},"
-		"\"FutureTableField\":[1,2,{\"x\":\"y\"}]}",
-		name);
+	return mk(fx, MS_KIND_TABLE, db, NULL,
+		  "{\"Name\":\"%s\",\"Description\":\"all orders\",\"Owner\":\"hadoop\","
+		  "\"Retention\":0,\"TableType\":\"EXTERNAL_TABLE\",\"LastAccessTime\":1700000000,"
+		  "\"StorageDescriptor\":{"
+		  "\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\",\"Comment\":\"primary key\"},"
+		  "{\"Name\":\"amount\",\"Type\":\"decimal(10,2)\","
+		  "\"Parameters\":{\"pii\":\"false\"}},"
+		  "{\"Name\":\"tags\",\"Type\":\"array<struct<k:string,v:string>>\"}],"
+		  "\"Location\":\"s3://bucket/sales/orders/\","
+		  "\"InputFormat\":\"org.apache.hadoop.hive.ql.io.parquet."
+		  "MapredParquetInputFormat\","
+		  "\"OutputFormat\":"
+		  "\"org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat\","
+		  "\"Compressed\":false,\"NumberOfBuckets\":8,"
+		  "\"SerdeInfo\":{\"Name\":\"parquet\","
+		  "\"SerializationLibrary\":"
+		  "\"org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe\","
+		  "\"Parameters\":{\"serialization.format\":\"1\",\"field.delim\":\"\\t\"}},"
+		  "\"BucketColumns\":[\"id\"],"
+		  "\"SortColumns\":[{\"Column\":\"id\",\"SortOrder\":1},"
+		  "{\"Column\":\"amount\",\"SortOrder\":0}],"
+		  "\"Parameters\":{\"sd.param\":\"x\"},"
+		  "\"SkewedInfo\":{\"SkewedColumnNames\":[\"region\"],"
+		  "\"SkewedColumnValues\":[\"eu\",\"us\"],"
+		  "\"SkewedColumnValueLocationMaps\":"
+		  "{\"eu\":\"s3://bucket/sales/orders/region=eu\"}},"
+		  "\"StoredAsSubDirectories\":true,\"FutureSdField\":\"kept\"},"
+		  "\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"},"
+		  "{\"Name\":\"region\",\"Type\":\"string\",\"Comment\":\"ISO code\"}],"
+		  "\"Parameters\":{\"classification\":\"parquet\",\"EXTERNAL\":"
+		  "\"TRUE\"," HARD_PARAMS ","
+		  "\"metasync.replica-of\":\"[\\\"src\\\",\\\"sales\\\",\\\"orders\\\"]\"},"
+		  "\"FutureTableField\":[1,2,{\"x\":\"y\"}]}",
+		  name);
 }
 
 static ms_entity *plain_table(fixture *fx, const char *db, const char *name, const char *loc)
@@ -627,9 +627,9 @@ static void test_table_round_trip(void **state)
 	sd = cJSON_GetObjectItemCaseSensitive(got->doc, "StorageDescriptor");
 	skew = cJSON_GetObjectItemCaseSensitive(sd, "SkewedInfo");
 	sort = cJSON_GetObjectItemCaseSensitive(sd, "SortColumns");
-	assert_int_equal(
-		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(skew, "SkewedColumnValues")),
-		2);
+	assert_int_equal(cJSON_GetArraySize(
+				 cJSON_GetObjectItemCaseSensitive(skew, "SkewedColumnValues")),
+			 2);
 	assert_int_equal(cJSON_GetArraySize(sort), 2);
 	assert_int_equal(cJSON_GetObjectItemCaseSensitive(sd, "NumberOfBuckets")->valueint, 8);
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(sd, "FutureSdField")->valuestring,
@@ -645,16 +645,17 @@ static void test_view_round_trip(void **state)
 	fixture *fx = *state;
 	const char *db = N(fx, "sales");
 	ms_entity *d = plain_database(fx, db, "d");
-	ms_entity *presto = mk(
-		fx, MS_KIND_TABLE, db, NULL,
-		"{\"Name\":\"orders_presto\",\"TableType\":\"VIRTUAL_VIEW\","
-		"\"ViewOriginalText\":\"/* Presto View: "
-		"eyJvcmlnaW5hbFNxbCI6IlNFTEVDVCAqIEZST00gc2FsZXMub3JkZXJzIiwi"
-		"Y2F0YWxvZyI6ImF3c2RhdGFjYXRhbG9nIn0= */\","
-		"\"ViewExpandedText\":\"/* Presto View */\","
-		"\"Parameters\":{\"presto_view\":\"true\",\"comment\":\"Presto View\"},"
-		"\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"}],"
-		"\"SerdeInfo\":{}},\"PartitionKeys\":[]}");
+	ms_entity *presto = mk(fx, MS_KIND_TABLE, db, NULL,
+			       "{\"Name\":\"orders_presto\",\"TableType\":\"VIRTUAL_VIEW\","
+			       "\"ViewOriginalText\":\"/* Presto View: "
+			       "eyJvcmlnaW5hbFNxbCI6IlNFTEVDVCAqIEZST00gc2FsZXMub3JkZXJzIiwi"
+			       "Y2F0YWxvZyI6ImF3c2RhdGFjYXRhbG9nIn0= */\","
+			       "\"ViewExpandedText\":\"/* Presto View */\","
+			       "\"Parameters\":{\"presto_view\":\"true\",\"comment\":\"Presto "
+			       "View\"},"
+			       "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"id\",\"Type\":"
+			       "\"bigint\"}],"
+			       "\"SerdeInfo\":{}},\"PartitionKeys\":[]}");
 	ms_entity *spark = mk(
 		fx, MS_KIND_TABLE, db, NULL,
 		"{\"Name\":\"orders_spark\",\"TableType\":\"VIRTUAL_VIEW\","
@@ -793,9 +794,9 @@ static void test_default_partition_name(void **state)
 	ms_entity *empty = NULL, *got = NULL;
 	entlist all = { 0 };
 
-	FAILS(MS_EINVAL, ms_entity_from_glue(&empty, MS_KIND_PARTITION,
-					     cJSON_Parse("{\"Values\":[\"\",\"eu\"]}"), db,
-					     "orders", E));
+	FAILS(MS_EINVAL,
+	      ms_entity_from_glue(&empty, MS_KIND_PARTITION,
+				  cJSON_Parse("{\"Values\":[\"\",\"eu\"]}"), db, "orders", E));
 	assert_string_equal(fx->err.message, "field 'Values[0]' is empty");
 	assert_null(empty);
 	OK(ms_catalog_put_database(fx->cat, d, E));
@@ -1033,8 +1034,8 @@ static void test_cascading_delete(void **state)
 	OK(ms_catalog_delete_table(fx->cat, db, "t1", E));
 	FAILS(MS_ENOTFOUND, ms_catalog_get_table(fx->cat, db, "t1", &got, E));
 	FAILS(MS_ENOTFOUND, ms_catalog_get_partition(fx->cat, db, "t1", p[0]->vkey, &got, E));
-	FAILS(MS_ENOTFOUND, ms_catalog_scan_partitions(fx->cat, db, "t1", 0, collect_entity,
-						       &parts, E));
+	FAILS(MS_ENOTFOUND,
+	      ms_catalog_scan_partitions(fx->cat, db, "t1", 0, collect_entity, &parts, E));
 	scan(fx, db, "t2", 0, &parts);
 	assert_int_equal(parts.n, 1);
 	entlist_free(&parts);
@@ -1074,10 +1075,10 @@ static void test_cascading_delete(void **state)
 
 /* Partitions in a scrambled order with values whose vkeys sort in tricky ways. */
 static const char *const scan_values[][2] = {
-	{ "2024", "10" }, { "2024", "01" }, { "2023", "12" }, { "2024", "1" },
+	{ "2024", "10" },  { "2024", "01" },  { "2023", "12" },  { "2024", "1" },
 	{ "Zürich", "x" }, { "zurich", "x" }, { "ZURICH", "x" }, { "a b", "x" },
-	{ "a\\\"b", "x" }, { "a\\\\b", "x" }, { "a/b", "x" }, { "~", "x" },
-	{ "東京", "x" }, { "2024", "01 " }, { "10", "x" }, { "9", "x" },
+	{ "a\\\"b", "x" }, { "a\\\\b", "x" }, { "a/b", "x" },    { "~", "x" },
+	{ "東京", "x" },   { "2024", "01 " }, { "10", "x" },     { "9", "x" },
 };
 #define NSCAN (sizeof(scan_values) / sizeof(scan_values[0]))
 
@@ -1258,8 +1259,8 @@ static void test_transactions(void **state)
 /* Another writer that acts on the target between an import's plan and its writes. */
 typedef struct interloper {
 	fixture *fx;
-	int foreign;         /* 1: creates db and table as its own; 0: imports them too */
-	fake_catalog *twin;  /* the other import's source (same identity and content) */
+	int foreign;        /* 1: creates db and table as its own; 0: imports them too */
+	fake_catalog *twin; /* the other import's source (same identity and content) */
 	int acted;
 } interloper;
 
@@ -1345,10 +1346,12 @@ static void test_ownership_at_write_time(void **state)
 			assert_int_equal(rep->tables.skipped, 1);
 			OK(ms_catalog_get_table(fx->cat, N(fx, "owned"), "t", &got, E));
 			assert_null(ms_entity_param(got, MS_MARKER_REPLICA_OF));
-			assert_string_equal(
-				cJSON_GetObjectItem(cJSON_GetObjectItem(got->doc, "StorageDescriptor"),
-						    "Location")->valuestring,
-				"s3://target/own/");
+			assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(got->doc,
+										    "StorageDescrip"
+										    "tor"),
+								"Location")
+						    ->valuestring,
+					    "s3://target/own/");
 			ms_entity_free(got);
 			OK(ms_catalog_delete_database(fx->cat, N(fx, "owned"), E));
 		} else {
@@ -1414,7 +1417,7 @@ static void test_planned_scans(void **state)
 	fixture *fx = *state;
 	const char *db = N(fx, "plan");
 	static const char *const tn[] = { "a", "b", "c" };
-	static const size_t order[] = { 1, 2, 0 };   /* b (a skipped), c (outside), a (behind) */
+	static const size_t order[] = { 1, 2, 0 }; /* b (a skipped), c (outside), a (behind) */
 	ms_entity *d = plain_database(fx, db, "x"), *p[3][2];
 	ms_table_ref plan[2];
 	char loc[96];
@@ -1430,7 +1433,8 @@ static void test_planned_scans(void **state)
 		ms_entity_free(t);
 		for (k = 0; k < 2; k++) {
 			snprintf(loc, sizeof(loc), "s3://b/plan/%s/%zu", tn[i], k);
-			p[i][k] = partition(fx, db, tn[i], k ? "2024-01-02" : "2024-01-01", tn[i], loc);
+			p[i][k] = partition(fx, db, tn[i], k ? "2024-01-02" : "2024-01-01", tn[i],
+					    loc);
 		}
 		put_parts(fx, db, tn[i], p[i], 2);
 	}
@@ -1442,7 +1446,7 @@ static void test_planned_scans(void **state)
 	for (k = 0; k <= 3; k++) {
 		entlist got = { 0 };
 
-		if (k == 3)   /* the plan dropped */
+		if (k == 3) /* the plan dropped */
 			OK(ms_catalog_plan_scans(fx->cat, NULL, 0, E));
 		i = k == 3 ? 1 : order[k];
 		scan(fx, db, tn[i], 0, &got);
@@ -1499,14 +1503,14 @@ static int collect_page(ms_entity *e, void *ctx, ms_error *err)
 }
 
 /* Scan range into pg, which the callback stops with stop_rc (expected back) at max. */
-static void scan_range(fixture *fx, const char *db, const ms_scan_range *range,
-		       unsigned flags, page *pg)
+static void scan_range(fixture *fx, const char *db, const ms_scan_range *range, unsigned flags,
+		       page *pg)
 {
 	int rc;
 
 	ms_error_clear(E);
-	rc = ms_catalog_scan_partitions_range(fx->cat, db, "events", range, flags, collect_page,
-					      pg, E);
+	rc = ms_catalog_scan_partitions_range(fx->cat, db, "events", range, flags, collect_page, pg,
+					      E);
 	if (rc != 0 && !(pg->max && rc == pg->stop_rc))
 		fail_msg("ranged scan after '%s': %s: %s", range->after ? range->after : "",
 			 ms_error_code_name(rc), fx->err.message);
@@ -1645,14 +1649,15 @@ static void test_scan_range(void **state)
 			assert_string_equal(pg.got.v[0]->vkey, p[11]->vkey);
 		entlist_free(&pg.got);
 		pg.max = 1;
-		FAILS(42, ms_catalog_scan_partitions_range(fx->cat, db, "events", &r2,
-							   MS_SCAN_KEYS_ONLY, collect_page, &pg,
-							   E));
+		FAILS(42,
+		      ms_catalog_scan_partitions_range(fx->cat, db, "events", &r2,
+						       MS_SCAN_KEYS_ONLY, collect_page, &pg, E));
 		assert_int_equal(pg.got.n, 1);
 		entlist_free(&pg.got);
 	}
 	{
-		ms_scan_range eleven = { NULL, 0, 11 }, past = { NULL, 3, 3 }, none = { NULL, 1, 0 };
+		ms_scan_range eleven = { NULL, 0, 11 }, past = { NULL, 3, 3 },
+			      none = { NULL, 1, 0 };
 		ms_scan_range last = { p[NRANGE - 1]->vkey, 0, 0 };
 		page pg = { { 0 }, 0, 0 };
 
@@ -1675,8 +1680,8 @@ static void test_scan_range(void **state)
 /* ---- table versions ----------------------------------------------------- */
 
 /* A table of db whose document has VersionId vid (none when NULL) and Description desc. */
-static ms_entity *versioned_table(fixture *fx, const char *db, const char *name,
-				  const char *vid, const char *desc)
+static ms_entity *versioned_table(fixture *fx, const char *db, const char *name, const char *vid,
+				  const char *desc)
 {
 	char extra[128] = "";
 
@@ -1692,8 +1697,7 @@ static ms_entity *versioned_table(fixture *fx, const char *db, const char *name,
 }
 
 /* The VersionIds of db.table's archived versions, as scanned, ","-joined into out. */
-static const char *version_ids(fixture *fx, const char *db, const char *table, char *out,
-			       size_t n)
+static const char *version_ids(fixture *fx, const char *db, const char *table, char *out, size_t n)
 {
 	entlist l = { 0 };
 	size_t i, len = 0;
@@ -1824,8 +1828,8 @@ static void test_table_versions(void **state)
 	FAILS(MS_EINVAL, ms_catalog_get_table_version(fx->cat, db, "orders", "x1", &got, E));
 	FAILS(MS_EINVAL, ms_catalog_get_table_version(fx->cat, db, "orders", "", &got, E));
 	FAILS(MS_EINVAL, ms_catalog_delete_table_version(fx->cat, db, "orders", "-1", E));
-	FAILS(MS_EINVAL, ms_catalog_get_table_version(fx->cat, db, "orders",
-						      "1000000000000000000", &got, E));
+	FAILS(MS_EINVAL,
+	      ms_catalog_get_table_version(fx->cat, db, "orders", "1000000000000000000", &got, E));
 	FAILS(MS_EINVAL, ms_catalog_put_table_version(fx->cat, d, E));
 	cJSON_DeleteItemFromObjectCaseSensitive(v[2]->doc, "VersionId");
 	FAILS(MS_EINVAL, ms_catalog_put_table_version(fx->cat, v[2], E));
@@ -2210,8 +2214,8 @@ static void test_sqlite_reentrant_scan(void **state)
 	size_t seen = 0;
 
 	put_scan_table(fx, "logs", p);
-	OK(ms_catalog_scan_partitions(fx->cat, "logs", "events", MS_SCAN_KEYS_ONLY, scan_again,
-				      &n, E));
+	OK(ms_catalog_scan_partitions(fx->cat, "logs", "events", MS_SCAN_KEYS_ONLY, scan_again, &n,
+				      E));
 	assert_int_equal(n.outer, NSCAN);
 	assert_int_equal(n.inner, NSCAN * NSCAN);
 	FAILS(42,
@@ -2477,8 +2481,7 @@ static void check_empty_slots(fixture *fx)
 	UNSUPPORTED(get_table, ms_catalog_get_table(fx->cat, db, "t", &got, E));
 	UNSUPPORTED(delete_table, ms_catalog_delete_table(fx->cat, db, "t", E));
 	UNSUPPORTED(get_partition, ms_catalog_get_partition(fx->cat, db, "t", vk, &got, E));
-	UNSUPPORTED(delete_partitions,
-		    ms_catalog_delete_partitions(fx->cat, db, "t", &vk, 1, E));
+	UNSUPPORTED(delete_partitions, ms_catalog_delete_partitions(fx->cat, db, "t", &vk, 1, E));
 	UNSUPPORTED(table_digest, ms_catalog_table_digest(fx->cat, db, "t", &dg, E));
 	UNSUPPORTED(changes_since,
 		    ms_catalog_changes_since(fx->cat, NULL, collect_change, NULL, &next, E));

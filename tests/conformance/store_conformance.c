@@ -34,7 +34,7 @@ typedef struct fixture {
 	ms_store *st;
 } fixture;
 
-static char g_base[URL_MAX];   /* file: a temporary directory; live: the store URL */
+static char g_base[URL_MAX]; /* file: a temporary directory; live: the store URL */
 static int g_live;
 static int g_case;
 
@@ -134,8 +134,20 @@ static void test_bad_keys(void **state)
 {
 	fixture *fx = *state;
 	static const char *const bad[] = {
-		"", "/etc/passwd", "a/../b", "..", "./a", "a/./b", "a//b", "a/", "a\\b",
-		"a\nb", "a\tb", "a/.ms-tmp-1", "a\x7f" "b",
+		"",
+		"/etc/passwd",
+		"a/../b",
+		"..",
+		"./a",
+		"a/./b",
+		"a//b",
+		"a/",
+		"a\\b",
+		"a\nb",
+		"a\tb",
+		"a/.ms-tmp-1",
+		"a\x7f"
+		"b",
 	};
 	ms_store_writer *w = NULL;
 	ms_store_reader *r = NULL;
@@ -283,7 +295,8 @@ static void test_list(void **state)
 	int n = 0;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		assert_int_equal(ms_store_put_bytes(fx->st, keys[i], keys[i], strlen(keys[i]), &err),
+		assert_int_equal(ms_store_put_bytes(fx->st, keys[i], keys[i], strlen(keys[i]),
+						    &err),
 				 0);
 	/* An open writer must not show. */
 	assert_int_equal(ms_store_put_open(fx->st, "a/pending", &pending, &err), 0);
@@ -492,7 +505,8 @@ static void test_s3_wrong_credentials(void **state)
 	assert_one_line(&err);
 	assert_non_null(strstr(err.message, "bucket '"));
 	assert_non_null(strstr(err.message, "/k'"));
-	assert_true(strstr(err.message, "SignatureDoesNotMatch") || strstr(err.message, "InvalidAccessKeyId") ||
+	assert_true(strstr(err.message, "SignatureDoesNotMatch") ||
+		    strstr(err.message, "InvalidAccessKeyId") ||
 		    strstr(err.message, "AccessDenied") || strstr(err.message, "Forbidden"));
 	assert_null(strstr(err.message, SECRET));
 	assert_null(strstr(err.detail, SECRET));
@@ -602,15 +616,18 @@ static void test_s3_urls(void **state)
 		char path[256];
 		FILE *f;
 		char *ak, *sk, *cf, *pr;
-		const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+		const char *id = getenv("AWS_ACCESS_KEY_ID"),
+			   *secret = getenv("AWS_SECRET_ACCESS_KEY");
 		char *data;
 
 		assert_non_null(mkdtemp(dir));
 		snprintf(path, sizeof(path), "%s/credentials", dir);
 		f = fopen(path, "w");
 		assert_non_null(f);
-		fprintf(f, "[default]\naws_access_key_id = nobody\naws_secret_access_key = %s\n\n"
-			   "# the test's\n[ms-test]\naws_access_key_id = %s\naws_secret_access_key=%s\n",
+		fprintf(f,
+			"[default]\naws_access_key_id = nobody\naws_secret_access_key = %s\n\n"
+			"# the test's\n[ms-test]\naws_access_key_id = "
+			"%s\naws_secret_access_key=%s\n",
 			SECRET, id ? id : "", secret ? secret : "");
 		fclose(f);
 		ak = swap_env("AWS_ACCESS_KEY_ID", NULL);
@@ -682,7 +699,8 @@ int main(int argc, char **argv)
 		const char *v = getenv(argv[1] + 8);
 
 		if (!v || !v[0]) {
-			fprintf(stderr, "store_conformance: $%s is not set: skipped\n", argv[1] + 8);
+			fprintf(stderr, "store_conformance: $%s is not set: skipped\n",
+				argv[1] + 8);
 			return 77;
 		}
 		snprintf(g_base, sizeof(g_base), "%s", v);

@@ -40,8 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    ms_accounts_may(a, g->to, g->catalog, NULL, MS_ACCESS_READ))
 				abort();
 			for (j = 0; j < g->ndatabases; j++)
-				if (!strchr(g->databases[j], '*') && !strchr(g->databases[j], '?') &&
-				    !strchr(g->databases[j], '[') && !strchr(g->databases[j], '\\') &&
+				if (!strchr(g->databases[j], '*') &&
+				    !strchr(g->databases[j], '?') &&
+				    !strchr(g->databases[j], '[') &&
+				    !strchr(g->databases[j], '\\') &&
 				    !ms_accounts_may(a, g->to, g->catalog, g->databases[j],
 						     MS_ACCESS_READ))
 					abort();

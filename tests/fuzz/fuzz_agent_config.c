@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_agent_config_free(cfg);
 		return 0;
 	}
-	if (strchr(err.message, '\n') || (err.code == MS_EINVAL &&
-					   strncmp(err.message, "fuzz.yaml:", 10) != 0))
+	if (strchr(err.message, '\n') ||
+	    (err.code == MS_EINVAL && strncmp(err.message, "fuzz.yaml:", 10) != 0))
 		abort();
 	return 0;
 }

@@ -33,7 +33,8 @@ static void check_negation(const char *expr, const ms_filter_key *keys,
 	memcpy(neg + 5, expr, len);
 	memcpy(neg + 5 + len, "\n)", 3); /* with the NUL */
 	if (ms_partition_filter_parse(&g, neg, keys, NVALUES, &err) == 0) {
-		if (ms_partition_filter_match(f, values, n) && ms_partition_filter_match(g, values, n))
+		if (ms_partition_filter_match(f, values, n) &&
+		    ms_partition_filter_match(g, values, n))
 			abort();
 		ms_partition_filter_free(g);
 	}
@@ -43,9 +44,9 @@ static void check_negation(const char *expr, const ms_filter_key *keys,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const ms_filter_key keys[NVALUES] = {
-		{ "year", "int" },        { "month", "string" },   { "dt", "date" },
-		{ "ts", "timestamp" },    { "price", "decimal(10,2)" },
-		{ "small", "tinyint" },   { "region", "varchar(10)" }, { "score", "double" },
+		{ "year", "int" },           { "month", "string" },        { "dt", "date" },
+		{ "ts", "timestamp" },       { "price", "decimal(10,2)" }, { "small", "tinyint" },
+		{ "region", "varchar(10)" }, { "score", "double" },
 	};
 	const char *values[NVALUES] = { 0 };
 	ms_partition_filter *f = NULL;

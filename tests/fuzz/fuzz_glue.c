@@ -65,8 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!doc)
 		return 0;
-	kind = cJSON_HasObjectItem(doc, "Values") ? MS_KIND_PARTITION :
-	       cJSON_HasObjectItem(doc, "DatabaseName") ? MS_KIND_TABLE : MS_KIND_DATABASE;
+	kind = cJSON_HasObjectItem(doc, "Values")         ? MS_KIND_PARTITION
+	       : cJSON_HasObjectItem(doc, "DatabaseName") ? MS_KIND_TABLE
+							  : MS_KIND_DATABASE;
 	ms_error_clear(&err);
 	input_ok = ms_glue_input_check(kind, doc, &err) == 0;
 	if (!input_ok)

@@ -44,14 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int canonical;
 
 	/* Drivers store canonical text only: compare the paths on such input. */
-	canonical = tree->doc && ms_canonical_json(tree->doc, 0, &canon) == 0 && canon.len == size &&
-		    memcmp(canon.ptr, data, size) == 0;
+	canonical = tree->doc && ms_canonical_json(tree->doc, 0, &canon) == 0 &&
+		    canon.len == size && memcmp(canon.ptr, data, size) == 0;
 	ms_buf_free(&canon);
 	if (tree->doc)
 		ra = ms_entity_to_line(tree, &a, &err);
 	rb = ms_entity_to_line(raw, &b, &err);
-	if (canonical && ra == 0 && rb == 0 &&
-	    (a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0))
+	if (canonical && ra == 0 && rb == 0 && (a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0))
 		abort();
 	ms_buf_free(&a);
 	ms_buf_free(&b);

@@ -18,21 +18,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char accounts_yaml[] =
-	"accounts:\n"
-	"  - id: \"111111111111\"\n"
-	"    keys:\n"
-	"      - id: AKIAFUZZFUZZFUZZ0001\n"
-	"        secret: fuzz\n"
-	"  - id: \"222222222222\"\n"
-	"    keys:\n"
-	"      - id: AKIAFUZZFUZZFUZZ0002\n"
-	"        secret: fuzz\n"
-	"grants:\n"
-	"  - to: \"222222222222\"\n"
-	"    catalog: \"111111111111\"\n"
-	"    databases: [\"db\"]\n"
-	"    access: read\n";
+static const char accounts_yaml[] = "accounts:\n"
+				    "  - id: \"111111111111\"\n"
+				    "    keys:\n"
+				    "      - id: AKIAFUZZFUZZFUZZ0001\n"
+				    "        secret: fuzz\n"
+				    "  - id: \"222222222222\"\n"
+				    "    keys:\n"
+				    "      - id: AKIAFUZZFUZZFUZZ0002\n"
+				    "        secret: fuzz\n"
+				    "grants:\n"
+				    "  - to: \"222222222222\"\n"
+				    "    catalog: \"111111111111\"\n"
+				    "    databases: [\"db\"]\n"
+				    "    access: read\n";
 
 static const char *const setup[][2] = {
 	{ "CreateDatabase", "{\"DatabaseInput\":{\"Name\":\"db\"}}" },
@@ -79,8 +78,7 @@ static void call(const char *op, const char *body, size_t len)
 
 	memset(&r, 0, sizeof(r));
 	ms_buf_init(&r.body, MS_HTTP_API_BODY_MAX);
-	ms_glue_call_as(server, len % 7 == 3 ? "222222222222" : "111111111111", op, body, len,
-			&r);
+	ms_glue_call_as(server, len % 7 == 3 ? "222222222222" : "111111111111", op, body, len, &r);
 	check(&r);
 	ms_buf_free(&r.body);
 }

@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int i = ms_raw_request_find(&r, "x-amz-date");
 
 		if (i >= 0)
-			ms_sigv4_parse_amz_date(r.headers[i].value + strspn(r.headers[i].value, " "),
+			ms_sigv4_parse_amz_date(r.headers[i].value +
+							strspn(r.headers[i].value, " "),
 						&now, NULL);
 		verify(&r.req, now);
 		ms_raw_request_free(&r);

@@ -32,8 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.table_prefix = "t_";
 	o.renames = renames;
 	o.nrenames = 1;
-	if (ms_mapping_init(&m, &o, &err) == 0 &&
-	    ms_mapping_set_databases(&m, dbs, 3, &err) == 0 &&
+	if (ms_mapping_init(&m, &o, &err) == 0 && ms_mapping_set_databases(&m, dbs, 3, &err) == 0 &&
 	    ms_mapping_set_tables(&m, tdbs, tables, 3, &err) == 0) {
 		out = ms_mapping_rewrite_sql(&m, s, "sales");
 		free(out);

@@ -1,3 +1,6 @@
 /* Keeps the test-support library non-empty. */
 int ms_test_support_linked(void);
-int ms_test_support_linked(void) { return 1; }
+int ms_test_support_linked(void)
+{
+	return 1;
+}

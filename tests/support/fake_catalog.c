@@ -100,7 +100,8 @@ static int list_kind(fake_catalog *f, ms_kind kind, const char *db, ms_name_cb c
 
 	for (size_t i = 0; i < f->n; i++)
 		if (f->items[i]->kind == kind && (!db || strcmp(f->items[i]->database, db) == 0))
-			names[n++] = kind == MS_KIND_DATABASE ? f->items[i]->database : f->items[i]->table;
+			names[n++] = kind == MS_KIND_DATABASE ? f->items[i]->database
+							      : f->items[i]->table;
 	qsort(names, n, sizeof(char *), cmp_names);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = cb(names[i], ctx, err);
@@ -108,8 +109,8 @@ static int list_kind(fake_catalog *f, ms_kind kind, const char *db, ms_name_cb c
 	return rc;
 }
 
-static int get(fake_catalog *f, ms_kind kind, const char *db, const char *table,
-	       const char *vkey, ms_entity **out, ms_error *err)
+static int get(fake_catalog *f, ms_kind kind, const char *db, const char *table, const char *vkey,
+	       ms_entity **out, ms_error *err)
 {
 	ms_entity *e = fake_find(f, kind, db, table, vkey);
 
@@ -178,14 +179,14 @@ static int delete_table(ms_catalog *self, const char *db, const char *name, ms_e
 
 	f->calls.delete_table++;
 	for (size_t i = f->n; i-- > 0;)
-		if (f->items[i]->kind != MS_KIND_DATABASE && strcmp(f->items[i]->database, db) == 0 &&
-		    strcmp(f->items[i]->table, name) == 0)
+		if (f->items[i]->kind != MS_KIND_DATABASE &&
+		    strcmp(f->items[i]->database, db) == 0 && strcmp(f->items[i]->table, name) == 0)
 			remove_at(f, i);
 	return 0;
 }
 
-static int scan_partitions(ms_catalog *self, const char *db, const char *table,
-			   unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
+static int scan_partitions(ms_catalog *self, const char *db, const char *table, unsigned int flags,
+			   ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	fake_catalog *f = (fake_catalog *)self;
 	int rc = 0;
@@ -193,7 +194,8 @@ static int scan_partitions(ms_catalog *self, const char *db, const char *table,
 	f->calls.scan++;
 	for (size_t i = 0; i < f->n && rc == 0; i++) {
 		ms_entity *e = f->items[i], *copy = NULL;
-		if (e->kind != MS_KIND_PARTITION || strcmp(e->database, db) || strcmp(e->table, table))
+		if (e->kind != MS_KIND_PARTITION || strcmp(e->database, db) ||
+		    strcmp(e->table, table))
 			continue;
 		if ((rc = ms_entity_dup(&copy, e, err)) < 0)
 			break;
@@ -220,7 +222,8 @@ static int put_partitions(ms_catalog *self, const char *db, const char *table,
 	for (size_t i = 0; f->refuse_vkey && i < n; i++)
 		if (strcmp(parts[i]->vkey, f->refuse_vkey) == 0)
 			return ms_error_set(err, MS_EEXISTS,
-					    "injected: partition %s of '%s.%s' collides with another",
+					    "injected: partition %s of '%s.%s' collides with "
+					    "another",
 					    parts[i]->vkey, db, table);
 	for (size_t i = 0; i < n; i++) {
 		f->calls.put_partition_rows++;
@@ -266,7 +269,8 @@ static int verify_table(ms_catalog *self, const char *db, const char *table, ms_
 	if (f->on_verify)
 		f->on_verify(f->on_verify_ctx);
 	if (f->fail_verify)
-		return ms_error_set(err, MS_EINTEGRITY, "file for '%s.%s' does not match", db, table);
+		return ms_error_set(err, MS_EINTEGRITY, "file for '%s.%s' does not match", db,
+				    table);
 	return 0;
 }
 
@@ -367,7 +371,8 @@ fake_catalog *fake_catalog_new(const char *id, int transactional, int support_di
 
 	if (!f)
 		abort();
-	ms_catalog_base_init(&f->base, transactional ? &fake_tx_driver : &fake_driver, id, id, NULL);
+	ms_catalog_base_init(&f->base, transactional ? &fake_tx_driver : &fake_driver, id, id,
+			     NULL);
 	f->transactional = transactional;
 	f->support_digest = support_digest;
 	return f;

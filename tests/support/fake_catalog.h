@@ -21,7 +21,7 @@ typedef struct fake_catalog {
 	int support_digest;
 	int fail_verify;            /* verify_table answers MS_EINTEGRITY */
 	int fail_put_partitions_at; /* the Nth put_partitions call fails (1-based); 0 never */
-	const char *refuse_vkey;    /* a batch holding this partition: MS_EEXISTS, nothing written */
+	const char *refuse_vkey; /* a batch holding this partition: MS_EEXISTS, nothing written */
 	/* called at every verify_table: another writer acting between plan and apply */
 	void (*on_verify)(void *ctx);
 	void *on_verify_ctx;

@@ -56,7 +56,8 @@ static void parse_err(const char *text, const char *prefix)
 	ms_error_clear(&err);
 	rc = ms_accounts_parse("accounts.yaml", text, strlen(text), &a, &err);
 	if (rc != MS_EINVAL)
-		fail_msg("expected EINVAL '%s', got %d '%s' for\n%s", prefix, rc, err.message, text);
+		fail_msg("expected EINVAL '%s', got %d '%s' for\n%s", prefix, rc, err.message,
+			 text);
 	assert_null(a);
 	if (strncmp(err.message, prefix, strlen(prefix)) != 0)
 		fail_msg("message\n  got:      '%s'\n  expected: '%s...'", err.message, prefix);
@@ -79,44 +80,43 @@ static char *write_temp(const char *text, mode_t mode)
 }
 
 /* Two accounts with a key each: the start of most files below (lines 1-9). */
-#define ACCOUNTS                                                                                   \
-	"accounts:\n"                                /* 1 */                                       \
-	"  - id: \"111111111111\"\n"                 /* 2 */                                       \
-	"    keys:\n"                                /* 3 */                                       \
-	"      - id: AKIAEXAMPLESOURCE01\n"          /* 4 */                                       \
-	"        secret: " SECRET1 "\n"              /* 5 */                                       \
-	"  - id: 222222222222\n"                     /* 6 */                                       \
-	"    keys:\n"                                /* 7 */                                       \
-	"      - id: AKIAEXAMPLETARGET02\n"          /* 8 */                                       \
-	"        secret: \"" SECRET2 "\"\n"          /* 9 */
+#define ACCOUNTS \
+	"accounts:\n"                       /* 1 */ \
+	"  - id: \"111111111111\"\n"        /* 2 */ \
+	"    keys:\n"                       /* 3 */ \
+	"      - id: AKIAEXAMPLESOURCE01\n" /* 4 */ \
+	"        secret: " SECRET1 "\n"     /* 5 */ \
+	"  - id: 222222222222\n"            /* 6 */ \
+	"    keys:\n"                       /* 7 */ \
+	"      - id: AKIAEXAMPLETARGET02\n" /* 8 */ \
+	"        secret: \"" SECRET2 "\"\n" /* 9 */
 
 /* ---- a valid file ----------------------------------------------------- */
 
-static const char full_file[] =
-	"# the accounts of one server\n"                  /* 1 */
-	"accounts:\n"                                     /* 2 */
-	"  - id: \"111111111111\"\n"                      /* 3 */
-	"    keys:\n"                                     /* 4 */
-	"      - id: AKIAEXAMPLESOURCE01\n"               /* 5 */
-	"        secret: \"" SECRET1 "\"\n"               /* 6 */
-	"      - id: AKIAEXAMPLESOURCE0B\n"               /* 7 */
-	"        secret: " SECRET2 "\n"                   /* 8 */
-	"  - id: 222222222222\n"                          /* 9 */
-	"    keys:\n"                                     /* 10 */
-	"      - id: AKIAEXAMPLETARGET02\n"               /* 11 */
-	"        secret: '" SECRET2 "'\n"                 /* 12 */
-	"        session_token: \"" TOKEN "\"\n"          /* 13 */
-	"  - id: \"333333333333\"\n"                      /* 14 */
-	"grants:\n"                                       /* 15 */
-	"  - to: \"222222222222\"\n"                      /* 16 */
-	"    catalog: \"111111111111\"\n"                 /* 17 */
-	"    databases: [\"sales\", \"Finance_*\"]\n"     /* 18 */
-	"    access: read\n"                              /* 19 */
-	"  - to: 222222222222\n"                          /* 20 */
-	"    catalog: 333333333333\n"                     /* 21 */
-	"    databases:\n"                                /* 22 */
-	"      - staging\n"                               /* 23 */
-	"    access: write\n";                            /* 24 */
+static const char full_file[] = "# the accounts of one server\n"              /* 1 */
+				"accounts:\n"                                 /* 2 */
+				"  - id: \"111111111111\"\n"                  /* 3 */
+				"    keys:\n"                                 /* 4 */
+				"      - id: AKIAEXAMPLESOURCE01\n"           /* 5 */
+				"        secret: \"" SECRET1 "\"\n"           /* 6 */
+				"      - id: AKIAEXAMPLESOURCE0B\n"           /* 7 */
+				"        secret: " SECRET2 "\n"               /* 8 */
+				"  - id: 222222222222\n"                      /* 9 */
+				"    keys:\n"                                 /* 10 */
+				"      - id: AKIAEXAMPLETARGET02\n"           /* 11 */
+				"        secret: '" SECRET2 "'\n"             /* 12 */
+				"        session_token: \"" TOKEN "\"\n"      /* 13 */
+				"  - id: \"333333333333\"\n"                  /* 14 */
+				"grants:\n"                                   /* 15 */
+				"  - to: \"222222222222\"\n"                  /* 16 */
+				"    catalog: \"111111111111\"\n"             /* 17 */
+				"    databases: [\"sales\", \"Finance_*\"]\n" /* 18 */
+				"    access: read\n"                          /* 19 */
+				"  - to: 222222222222\n"                      /* 20 */
+				"    catalog: 333333333333\n"                 /* 21 */
+				"    databases:\n"                            /* 22 */
+				"      - staging\n"                           /* 23 */
+				"    access: write\n";                        /* 24 */
 
 static void test_full_file(void **state)
 {
@@ -178,9 +178,11 @@ static void test_full_file(void **state)
 	/* the bounds of an access key id and a secret: 16 and 128 characters */
 	a = parse_ok("accounts:\n  - id: \"111111111111\"\n    keys:\n"
 		     "      - id: AKIAEXAMPLE00016\n        secret: x\n"
-		     "      - id: " "AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128"
+		     "      - id: "
+		     "AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128"
 		     "AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128AKIAEXAMPLE00128\n"
-		     "        secret: " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		     "        secret: "
+		     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 		     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
 	assert_int_equal(strlen(a->accounts[0].keys[1].id), 128);
 	assert_int_equal(strlen(a->accounts[0].keys[1].secret), 128);
@@ -188,7 +190,8 @@ static void test_full_file(void **state)
 
 	/* session_token: null is the same as no session token */
 	a = parse_ok("accounts:\n  - id: \"111111111111\"\n    keys:\n      - id: "
-		     "AKIAEXAMPLESOURCE01\n        secret: " SECRET1 "\n        session_token: ~\n");
+		     "AKIAEXAMPLESOURCE01\n        secret: " SECRET1
+		     "\n        session_token: ~\n");
 	assert_null(a->accounts[0].keys[0].session_token);
 	ms_accounts_free(a);
 }
@@ -206,9 +209,10 @@ static void test_errors_top(void **state)
 		  "accounts.yaml:10: users: unknown key; expected accounts, grants");
 	parse_err("grants: []\n", "accounts.yaml:1: accounts: missing (a list of accounts");
 	parse_err("accounts:\n", "accounts.yaml:1: accounts: missing (a list of accounts");
-	parse_err("accounts: []\n", "accounts.yaml:1: accounts: is empty: list at least one account");
-	parse_err("accounts: 111111111111\n",
-		  "accounts.yaml:1: accounts: expected a list of accounts (id, keys), got a string");
+	parse_err("accounts: []\n",
+		  "accounts.yaml:1: accounts: is empty: list at least one account");
+	parse_err("accounts: 111111111111\n", "accounts.yaml:1: accounts: expected a list of "
+					      "accounts (id, keys), got a string");
 	parse_err(ACCOUNTS "---\naccounts: []\n", "accounts.yaml:11: a second YAML document");
 	parse_err(ACCOUNTS ACCOUNTS, "accounts.yaml:10: accounts: duplicate key (first at line 1)");
 }
@@ -218,16 +222,19 @@ static void test_errors_accounts(void **state)
 	(void)state;
 	parse_err("accounts:\n  - keys: []\n",
 		  "accounts.yaml:2: accounts[0].id: missing (a 12-digit account id)");
-	parse_err("accounts:\n  - id: 11111111111\n",
-		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got '11111111111'");
+	parse_err("accounts:\n  - id: 11111111111\n", "accounts.yaml:2: accounts[0].id: expected a "
+						      "12-digit account id, got '11111111111'");
 	parse_err("accounts:\n  - id: 1111111111111\n",
-		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got '1111111111111'");
+		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got "
+		  "'1111111111111'");
 	parse_err("accounts:\n  - id: \"11111111111a\"\n",
-		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got '11111111111a'");
-	parse_err("accounts:\n  - id: -11111111111\n",
-		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got '-11111111111'");
+		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got "
+		  "'11111111111a'");
+	parse_err("accounts:\n  - id: -11111111111\n", "accounts.yaml:2: accounts[0].id: expected "
+						       "a 12-digit account id, got '-11111111111'");
 	parse_err("accounts:\n  - id: 1.11111111e11\n",
-		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got '1.11111111e11'");
+		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got "
+		  "'1.11111111e11'");
 	parse_err("accounts:\n  - id: [111111111111]\n",
 		  "accounts.yaml:2: accounts[0].id: expected a 12-digit account id, got a list");
 	parse_err("accounts:\n  - id: ~\n",
@@ -237,9 +244,11 @@ static void test_errors_accounts(void **state)
 	parse_err("accounts:\n  - id: \"111111111111\"\n    name: source\n",
 		  "accounts.yaml:3: accounts[0].name: unknown key; expected id, keys");
 	parse_err(ACCOUNTS "  - id: '111111111111'\n",
-		  "accounts.yaml:10: accounts[2].id: duplicate account '111111111111' (also at line 2)");
+		  "accounts.yaml:10: accounts[2].id: duplicate account '111111111111' (also at "
+		  "line 2)");
 	parse_err("accounts:\n  - id: \"111111111111\"\n    keys: AKIAEXAMPLESOURCE01\n",
-		  "accounts.yaml:3: accounts[0].keys: expected a list of keys (id, secret), got a string");
+		  "accounts.yaml:3: accounts[0].keys: expected a list of keys (id, secret), got a "
+		  "string");
 }
 
 static void test_errors_keys(void **state)
@@ -261,7 +270,8 @@ static void test_errors_keys(void **state)
 		  "accounts.yaml:4: accounts[0].keys[0].id: expected 16 to 128 of A-Z and 0-9");
 	parse_err(KEY_AT("id: AKIAEXAMPLE0015\n        secret: x\n"),
 		  "accounts.yaml:4: accounts[0].keys[0].id: expected 16 to 128 of A-Z and 0-9");
-	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: " "0123456789abcdef0123456789abcdef"
+	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: "
+			 "0123456789abcdef0123456789abcdef"
 			 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 			 "0123456789abcdef0123456789abcdef0\n"),
 		  "accounts.yaml:5: accounts[0].keys[0].secret: expected 1 to 128 printable");
@@ -278,15 +288,16 @@ static void test_errors_keys(void **state)
 		  "characters without spaces, got '***'");
 	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: \"" SECRET1 "\\t\"\n"),
 		  "accounts.yaml:5: accounts[0].keys[0].secret: expected 1 to 128 printable");
-	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: " SECRET1 SECRET1 SECRET1
-			 SECRET1 "\n"),
+	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: " SECRET1 SECRET1 SECRET1 SECRET1
+			 "\n"),
 		  "accounts.yaml:5: accounts[0].keys[0].secret: expected 1 to 128 printable");
 	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: " SECRET1
 			 "\n        session_token: \"\"\n"),
 		  "accounts.yaml:6: accounts[0].keys[0].session_token: must not be empty");
 	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: " SECRET1
 			 "\n        session_token: \"" TOKEN " " TOKEN "\"\n"),
-		  "accounts.yaml:6: accounts[0].keys[0].session_token: expected 1 to 4096 printable "
+		  "accounts.yaml:6: accounts[0].keys[0].session_token: expected 1 to 4096 "
+		  "printable "
 		  "characters without spaces, got '***'");
 	parse_err(KEY_AT("id: AKIAEXAMPLESOURCE01\n        secret: " SECRET1
 			 "\n        token: " TOKEN "\n"),
@@ -323,8 +334,8 @@ static void test_errors_grants(void **state)
 		  "access, got a string");
 	parse_err(GRANT("catalog: \"111111111111\"\n"),
 		  "accounts.yaml:11: grants[0].to: missing (a 12-digit account id)");
-	parse_err(GRANT("to: 22222222222\n"),
-		  "accounts.yaml:11: grants[0].to: expected a 12-digit account id, got '22222222222'");
+	parse_err(GRANT("to: 22222222222\n"), "accounts.yaml:11: grants[0].to: expected a 12-digit "
+					      "account id, got '22222222222'");
 	parse_err(GRANT("to: \"333333333333\"\n"),
 		  "accounts.yaml:11: grants[0].to: unknown account '333333333333' (not under "
 		  "accounts)");
@@ -335,8 +346,8 @@ static void test_errors_grants(void **state)
 	parse_err(GRANT("to: \"222222222222\"\n    catalog: 222222222222\n"),
 		  "accounts.yaml:12: grants[0].catalog: is the account in 'to' (an account always "
 		  "has full access to its own catalog)");
-	parse_err(GRANT(TO_CAT "    access: read\n"),
-		  "accounts.yaml:11: grants[0].databases: missing (a list of database names or globs");
+	parse_err(GRANT(TO_CAT "    access: read\n"), "accounts.yaml:11: grants[0].databases: "
+						      "missing (a list of database names or globs");
 	parse_err(GRANT(TO_CAT "    databases: []\n    access: read\n"),
 		  "accounts.yaml:13: grants[0].databases: expected a non-empty list of database "
 		  "names or globs (\"*\" for all)");
@@ -361,7 +372,8 @@ static void test_errors_grants(void **state)
 	parse_err(GRANT(TO_CAT "    databases: [sales]\n    access: [read]\n"),
 		  "accounts.yaml:14: grants[0].access: expected read or write, got a list");
 	parse_err(GRANT(TO_CAT "    databases: [sales]\n    access: read\n    tables: [\"*\"]\n"),
-		  "accounts.yaml:15: grants[0].tables: unknown key; expected to, catalog, databases, "
+		  "accounts.yaml:15: grants[0].tables: unknown key; expected to, catalog, "
+		  "databases, "
 		  "access");
 	parse_err(GRANT(TO_CAT "    databases: [sales]\n    access: read\n  - " TO_CAT
 			       "    databases: [sales]\n    access: all\n"),
@@ -386,7 +398,8 @@ static void test_secret_never_echoed(void **state)
 			 "        secret: ok\n",
 		ACCOUNTS "  - id: \"333333333333\"\n    keys:\n      - " SECRET1 ": x\n",
 		ACCOUNTS "  - id: \"333333333333\"\n    keys:\n      - id: AKIAEXAMPLETHIRD03\n"
-			 "        secret: ok\n        session_token: " TOKEN "\n  - id: " TOKEN "\n",
+			 "        secret: ok\n        session_token: " TOKEN "\n  - id: " TOKEN
+			 "\n",
 	};
 	size_t i;
 
@@ -408,9 +421,9 @@ static void test_secret_never_echoed(void **state)
 
 		assert_int_equal(ms_accounts_parse("accounts.yaml", t, strlen(t), &a, &err),
 				 MS_EINVAL);
-		assert_string_equal(err.message,
-				    "accounts.yaml:6: accounts[1].id: expected a 12-digit account id, "
-				    "got '*'");
+		assert_string_equal(err.message, "accounts.yaml:6: accounts[1].id: expected a "
+						 "12-digit account id, "
+						 "got '*'");
 	}
 	/* a short secret is masked as a whole word, not inside other words */
 	{
@@ -419,9 +432,9 @@ static void test_secret_never_echoed(void **state)
 
 		assert_int_equal(ms_accounts_parse("accounts.yaml", t, strlen(t), &a, &err),
 				 MS_EINVAL);
-		assert_string_equal(err.message,
-				    "accounts.yaml:6: accounts[1].id: expected a 12-digit account id, "
-				    "got '***'");
+		assert_string_equal(err.message, "accounts.yaml:6: accounts[1].id: expected a "
+						 "12-digit account id, "
+						 "got '***'");
 	}
 	/* a secret of one character: the message is masked after FILE:LINE: only */
 	{
@@ -430,9 +443,9 @@ static void test_secret_never_echoed(void **state)
 
 		assert_int_equal(ms_accounts_parse("accounts.yaml", t, strlen(t), &a, &err),
 				 MS_EINVAL);
-		assert_string_equal(err.message,
-				    "accounts.yaml:6: grants[0]: expected a mapping with to, catalog, "
-				    "databases, access, got a string");
+		assert_string_equal(err.message, "accounts.yaml:6: grants[0]: expected a mapping "
+						 "with to, catalog, "
+						 "databases, access, got a string");
 	}
 }
 

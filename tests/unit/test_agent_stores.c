@@ -43,7 +43,8 @@ static void parse_err(const char *stores, const char *want)
 	ms_error_clear(&err);
 	rc = ms_agent_config_parse("agent.yaml", text, strlen(text), &cfg, &err);
 	if (rc != MS_EINVAL || strncmp(err.message, want, strlen(want)) != 0)
-		fail_msg("expected EINVAL '%s...', got %d '%s' for\n%s", want, rc, err.message, text);
+		fail_msg("expected EINVAL '%s...', got %d '%s' for\n%s", want, rc, err.message,
+			 text);
 	assert_null(cfg);
 }
 
@@ -54,11 +55,11 @@ static void test_config(void **state)
 		"  - name: t\n"
 		"    catalog: sqlite:t.db\n"
 		"    stores:\n"
-		"      - /data/snapshots\n"                                               /* 5 */
-		"      - file:///mnt/exports/\n"                                          /* 6 */
+		"      - /data/snapshots\n"      /* 5 */
+		"      - file:///mnt/exports/\n" /* 6 */
 		"      - { url: \"s3://acme/exports\", endpoint: \"http://127.0.0.1:4568\",\n"
 		"          region: us-east-1, profile: test }\n"
-		"      - url: s3://other-bucket\n");                                     /* 9 */
+		"      - url: s3://other-bucket\n"); /* 9 */
 	const ms_agent_target *t = &cfg->targets[0];
 
 	(void)state;
@@ -80,21 +81,22 @@ static void test_config(void **state)
 static void test_config_errors(void **state)
 {
 	(void)state;
-	parse_err("    stores: /data\n",
-		  "agent.yaml:4: targets[0].stores: expected a list of folders or s3:// prefixes, got a string");
+	parse_err("    stores: /data\n", "agent.yaml:4: targets[0].stores: expected a list of "
+					 "folders or s3:// prefixes, got a string");
 	parse_err("    stores: []\n", "agent.yaml:4: targets[0].stores: is empty");
 	parse_err("    stores:\n      - data/snapshots\n",
 		  "agent.yaml:5: targets[0].stores[0]: a folder must be an absolute path");
 	parse_err("    stores:\n      - /a\n      - \"s3://b/p?endpoint=http://x\"\n",
-		  "agent.yaml:6: targets[0].stores[1]: has a query; give endpoint, region and profile");
+		  "agent.yaml:6: targets[0].stores[1]: has a query; give endpoint, region and "
+		  "profile");
 	parse_err("    stores:\n      - \"s3://key:secret@b/p\"\n",
 		  "agent.yaml:5: targets[0].stores[0]: carries credentials");
 	parse_err("    stores:\n      - http://example.com/x\n",
 		  "agent.yaml:5: targets[0].stores[0]: scheme 'http' is not file or s3");
 	parse_err("    stores:\n      - /data/../etc\n",
 		  "agent.yaml:5: targets[0].stores[0]: has a '..' segment");
-	parse_err("    stores:\n      - [a]\n",
-		  "agent.yaml:5: targets[0].stores[0]: expected a folder, an s3:// prefix or a mapping");
+	parse_err("    stores:\n      - [a]\n", "agent.yaml:5: targets[0].stores[0]: expected a "
+						"folder, an s3:// prefix or a mapping");
 	parse_err("    stores:\n      - { endpoint: \"http://x\" }\n",
 		  "agent.yaml:5: targets[0].stores[0].url: missing");
 	parse_err("    stores:\n      - { url: /data, endpoint: \"http://x\" }\n",
@@ -102,7 +104,8 @@ static void test_config_errors(void **state)
 	parse_err("    stores:\n      - url: s3://b\n        endpoint: ftp://x\n",
 		  "agent.yaml:6: targets[0].stores[0].endpoint: expected an http or https url");
 	parse_err("    stores:\n      - url: s3://b\n        region: \"us east\"\n",
-		  "agent.yaml:6: targets[0].stores[0].region: expected a region such as us-east-1, got 'us east'");
+		  "agent.yaml:6: targets[0].stores[0].region: expected a region such as us-east-1, "
+		  "got 'us east'");
 	parse_err("    stores:\n      - url: s3://b\n        profile: \"a/b\"\n",
 		  "agent.yaml:6: targets[0].stores[0].profile: expected a profile name");
 	parse_err("    stores:\n      - url: s3://b\n        secret: x\n",
@@ -145,9 +148,11 @@ static void test_listed(void **state)
 	(void)state;
 	expect(cfg, "a", "/data/snapshots/2026-01-02-03-04-05", 0,
 	       "/data/snapshots/2026-01-02-03-04-05");
-	expect(cfg, "a", "file:///data/snapshots/x/any-name", 0, "file:///data/snapshots/x/any-name");
+	expect(cfg, "a", "file:///data/snapshots/x/any-name", 0,
+	       "file:///data/snapshots/x/any-name");
 	expect(cfg, "a", "/data/snapshots-old/2026-01-02-03-04-05", MS_EREFUSED,
-	       "snapshot '/data/snapshots-old/2026-01-02-03-04-05' is refused: it is in none of the "
+	       "snapshot '/data/snapshots-old/2026-01-02-03-04-05' is refused: it is in none of "
+	       "the "
 	       "stores target 't' accepts (/data/snapshots/, s3://acme, s3://acme/exports)");
 	expect(cfg, "a", "/etc", MS_EREFUSED, "is refused: it is in none of the stores");
 	/* the longest entry gives the settings; none where the entry has none */
@@ -155,7 +160,8 @@ static void test_listed(void **state)
 	       "s3://acme/exports/2026-01-02-03-04-05?endpoint=http://127.0.0.1:4568"
 	       "&region=us-east-1&profile=test");
 	expect(cfg, "a", "s3://acme/exports-2/x", 0, "s3://acme/exports-2/x");
-	expect(cfg, "a", "s3://acme-2/exports/x", MS_EREFUSED, "'s3://acme-2/exports/x' is refused");
+	expect(cfg, "a", "s3://acme-2/exports/x", MS_EREFUSED,
+	       "'s3://acme-2/exports/x' is refused");
 	ms_agent_config_free(cfg);
 }
 
@@ -173,7 +179,8 @@ static void test_defaults(void **state)
 	(void)state;
 	/* the source this file defines: its store, opened with its settings */
 	expect(cfg, "analytics", "s3://lake/exports/2026-01-02-03-04-05", 0,
-	       "s3://lake/exports/2026-01-02-03-04-05?endpoint=http://127.0.0.1:9000&region=eu-west-1");
+	       "s3://lake/exports/2026-01-02-03-04-05?endpoint=http://"
+	       "127.0.0.1:9000&region=eu-west-1");
 	expect(cfg, "analytics", "s3://lake/elsewhere/2026-01-02-03-04-05", MS_EREFUSED,
 	       "is refused: source 'analytics' exports to 's3://lake/exports?endpoint=");
 	/* another source: a snapshot folder, as announced */
@@ -182,7 +189,8 @@ static void test_defaults(void **state)
 	expect(cfg, "other", "/var/snap/2026-01-02-03-04-05", 0, "/var/snap/2026-01-02-03-04-05");
 	expect(cfg, "other", "/etc", MS_EREFUSED,
 	       "snapshot '/etc' is refused: it does not name a snapshot folder");
-	expect(cfg, "other", "s3://other/x/2026-01-02", MS_EREFUSED, "does not name a snapshot folder");
+	expect(cfg, "other", "s3://other/x/2026-01-02", MS_EREFUSED,
+	       "does not name a snapshot folder");
 	ms_agent_config_free(cfg);
 }
 
@@ -196,13 +204,15 @@ static void test_links(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/store/2026-01-02-03-04-05", dir);
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' '%s/elsewhere/2026-01-02-03-04-06' && "
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s' '%s/elsewhere/2026-01-02-03-04-06' && "
 		 "ln -s '%s/elsewhere/2026-01-02-03-04-06' '%s/store/2026-01-02-03-04-06' && "
 		 "ln -s '%s/elsewhere' '%s/store/sub'",
 		 path, dir, dir, dir, dir, dir);
 	assert_int_equal(system(cmd), 0);
 	snprintf(text, sizeof(text),
-		 "targets:\n  - name: t\n    catalog: sqlite:t.db\n    stores: [\"%s/store\"]\n", dir);
+		 "targets:\n  - name: t\n    catalog: sqlite:t.db\n    stores: [\"%s/store\"]\n",
+		 dir);
 	cfg = parse_ok(text);
 	expect(cfg, "a", path, 0, path);
 	snprintf(url, sizeof(url), "%s/store/2026-01-02-03-04-06", dir);

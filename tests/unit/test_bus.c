@@ -27,11 +27,11 @@
 
 #include "metasync/bus.h"
 
-#define ACK_WAIT 1000   /* long enough that a loaded machine does not redeliver early */
+#define ACK_WAIT 1000 /* long enough that a loaded machine does not redeliver early */
 
-static const char *g_driver = "embedded";   /* or "nats" */
+static const char *g_driver = "embedded"; /* or "nats" */
 static const char *g_nats_url;
-static char g_self[1024];                   /* this executable */
+static char g_self[1024]; /* this executable */
 static int g_counter;
 
 typedef struct fixture {
@@ -319,8 +319,7 @@ static void t_nak(void **state)
 }
 
 /* Run the consumer child; its printed seqs go into seqs (returns how many). */
-static size_t run_child(const char *url, const char *name, int idle_ms, uint64_t *seqs,
-			size_t max)
+static size_t run_child(const char *url, const char *name, int idle_ms, uint64_t *seqs, size_t max)
 {
 	char cmd[2400];
 	char line[64];
@@ -654,8 +653,7 @@ static void t_read(void **state)
 		if (i)
 			assert_true(all.seq[i] > all.seq[i - 1]);
 	}
-	ok(ms_bus_read(fx->bus, MS_STREAM_RESULTS, all.seq[1], 2, collect_cb, &part, &err),
-	   &err);
+	ok(ms_bus_read(fx->bus, MS_STREAM_RESULTS, all.seq[1], 2, collect_cb, &part, &err), &err);
 	assert_int_equal(part.n, 2);
 	assert_int_equal(part.seq[0], all.seq[2]);
 	assert_int_equal(part.seq[1], all.seq[3]);
@@ -721,8 +719,7 @@ static void t_bad_urls(void **state)
 	assert_int_equal(ms_bus_open(&bus, "nats://", &err), MS_EINVAL);
 	assert_int_equal(ms_bus_open(&bus, "nats://127.0.0.1:4222/path", &err), MS_EINVAL);
 	assert_int_equal(ms_bus_open(&bus, "nats://127.0.0.1:4222?nope=1", &err), MS_EINVAL);
-	assert_int_equal(ms_bus_open(&bus, "nats://127.0.0.1:4222?namespace=a.b", &err),
-			 MS_EINVAL);
+	assert_int_equal(ms_bus_open(&bus, "nats://127.0.0.1:4222?namespace=a.b", &err), MS_EINVAL);
 	/* nothing listens on port 1: the error names the server, not the password */
 	rc = ms_bus_open(&bus, "nats://metasync:hunter2@127.0.0.1:1", &err);
 	assert_true(rc < 0);
@@ -810,8 +807,8 @@ static void t_open_together(void **state)
 				snprintf(name, sizeof(name), "s%d", i);
 				rc = ms_bus_open(&bus, url, &err);
 				if (rc == 0)
-					rc = ms_bus_subscribe(bus, MS_STREAM_SNAPSHOTS, name, &so, &sub,
-							      &err);
+					rc = ms_bus_subscribe(bus, MS_STREAM_SNAPSHOTS, name, &so,
+							      &sub, &err);
 				if (rc < 0)
 					fprintf(stderr, "open '%s': %s (%s)\n", url, err.message,
 						err.detail);

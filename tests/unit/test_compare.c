@@ -100,8 +100,11 @@ static void test_differences(void **state)
 	o.b_name = "the copy";
 	compare(a, b, &o, &r);
 	assert_int_equal(r.mismatches, 3);
-	assert_true(has_message(&r, "partition 'sales.orders[\"2026-01-03\"]' in the copy is not in the source"));
-	assert_true(has_message(&r, "table 'finance.ledger' in the copy differs from the source's 'finance.ledger' in 'Description': \"edited\" instead of absent"));
+	assert_true(has_message(&r, "partition 'sales.orders[\"2026-01-03\"]' in the copy is not "
+				    "in the source"));
+	assert_true(has_message(&r,
+				"table 'finance.ledger' in the copy differs from the source's "
+				"'finance.ledger' in 'Description': \"edited\" instead of absent"));
 	assert_true(has_message(&r, "database 'extra' in the copy is not in the source"));
 	ms_compare_result_free(&r);
 
@@ -148,7 +151,8 @@ static void test_mapping(void **state)
 	(void)state;
 	fake_add(a, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"sales\"}");
 	fake_add(a, MS_KIND_TABLE, "sales", NULL,
-		 "{\"Name\":\"orders\",\"Owner\":\"ann\",\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}]}");
+		 "{\"Name\":\"orders\",\"Owner\":\"ann\",\"PartitionKeys\":[{\"Name\":\"dt\","
+		 "\"Type\":\"string\"}]}");
 	fake_add(a, MS_KIND_TABLE, "sales", NULL,
 		 "{\"Name\":\"v_orders\",\"TableType\":\"VIRTUAL_VIEW\","
 		 "\"ViewOriginalText\":\"select * from sales.orders\"}");
@@ -158,7 +162,8 @@ static void test_mapping(void **state)
 		 "{\"Values\":[\"2\"],\"StorageDescriptor\":{\"Location\":\"s3://old/2\"}}");
 	fake_add(b, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"src_sales\"}");
 	fake_add(b, MS_KIND_TABLE, "src_sales", NULL,
-		 "{\"Name\":\"t_orders\",\"Owner\":\"ann\",\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}]}");
+		 "{\"Name\":\"t_orders\",\"Owner\":\"ann\",\"PartitionKeys\":[{\"Name\":\"dt\","
+		 "\"Type\":\"string\"}]}");
 	fake_add(b, MS_KIND_TABLE, "src_sales", NULL,
 		 "{\"Name\":\"t_v_orders\",\"TableType\":\"VIRTUAL_VIEW\","
 		 "\"ViewOriginalText\":\"select * from src_sales.t_orders\"}");
@@ -193,7 +198,8 @@ static void test_mapping(void **state)
 	/* one line per entity, naming the field and both values */
 	o.mapping = &m;
 	fake_add(b, MS_KIND_TABLE, "src_sales", NULL,
-		 "{\"Name\":\"t_orders\",\"Owner\":\"bob\",\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"string\"}]}");
+		 "{\"Name\":\"t_orders\",\"Owner\":\"bob\",\"PartitionKeys\":[{\"Name\":\"dt\","
+		 "\"Type\":\"string\"}]}");
 	fake_add(b, MS_KIND_PARTITION, "src_sales", "t_orders",
 		 "{\"Values\":[\"2\"],\"StorageDescriptor\":{\"Location\":\"s3://old/2\"}}");
 	fake_add(b, MS_KIND_PARTITION, "src_sales", "t_orders", "{\"Values\":[\"3\"]}");
@@ -213,7 +219,9 @@ static void test_mapping(void **state)
 	assert_string_equal(d->b_value, "\"s3://old/2\"");
 	d = diff_of(&r, "src_sales.t_orders[\"3\"]");
 	assert_int_equal(d->what, MS_COMPARE_EXTRA);
-	assert_true(has_message(&r, "table 'src_sales.t_orders' in the target differs from the source's 'sales.orders' in 'Owner': \"bob\" instead of \"ann\""));
+	assert_true(has_message(&r,
+				"table 'src_sales.t_orders' in the target differs from the "
+				"source's 'sales.orders' in 'Owner': \"bob\" instead of \"ann\""));
 	ms_compare_result_free(&r);
 	ms_catalog_close(&a->base);
 	ms_catalog_close(&b->base);
@@ -289,11 +297,11 @@ static void test_export_is_current(void **state)
 	put_database(other, "sales");
 	put_database(other, "finance");
 
-	assert_int_equal(current(src, store, NULL), 0);   /* no snapshot yet */
+	assert_int_equal(current(src, store, NULL), 0); /* no snapshot yet */
 	export_to(src, store, NULL);
 	assert_int_equal(current(src, store, NULL), 1);
-	assert_int_equal(current(src, store, "sales"), 0);  /* the snapshot holds finance too */
-	assert_int_equal(current(other, store, NULL), 0);   /* same content, another catalog */
+	assert_int_equal(current(src, store, "sales"), 0); /* the snapshot holds finance too */
+	assert_int_equal(current(other, store, NULL), 0);  /* same content, another catalog */
 	put_database(src, "hr");
 	assert_int_equal(current(src, store, NULL), 0);
 	assert_int_equal(current(src, store, "sales;finance"), 1);

@@ -28,7 +28,7 @@
 #define NTABLES 12
 
 static char g_url[4096];
-static const char *g_label;    /* printed instead of the URL, which may hold a password */
+static const char *g_label; /* printed instead of the URL, which may hold a password */
 static int g_exports;
 static char g_db[128];
 
@@ -49,7 +49,8 @@ static ms_entity *table_at(int t, long long version)
 
 	snprintf(json, sizeof(json),
 		 "{\"Name\":\"t%d\",\"TableType\":\"EXTERNAL_TABLE\",\"StorageDescriptor\":"
-		 "{\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"}],\"Location\":\"s3://b/t%d/\"},"
+		 "{\"Columns\":[{\"Name\":\"id\",\"Type\":\"bigint\"}],\"Location\":\"s3://b/t%d/"
+		 "\"},"
 		 "\"PartitionKeys\":[{\"Name\":\"v\",\"Type\":\"string\"}],"
 		 "\"Parameters\":{\"version\":\"%lld\"}}",
 		 t, t, version);
@@ -68,7 +69,8 @@ static ms_entity *partition_at(int t, long long v)
 
 	snprintf(name, sizeof(name), "t%d", t);
 	snprintf(json, sizeof(json),
-		 "{\"Values\":[\"%lld\"],\"StorageDescriptor\":{\"Location\":\"s3://b/t%d/v=%lld/\"}}",
+		 "{\"Values\":[\"%lld\"],\"StorageDescriptor\":{\"Location\":\"s3://b/t%d/v=%lld/"
+		 "\"}}",
 		 v, t, v);
 	doc = cJSON_Parse(json);
 	if (ms_entity_from_glue(&e, MS_KIND_PARTITION, doc, g_db, name, &err) < 0)

@@ -66,8 +66,7 @@ static void test_bus_driver_check(void **state)
 	d = *bus->driver;
 	assert_int_equal(ms_bus_check_driver(&d, ms_bus_url(bus), &err), 0);
 	d.version = 0;
-	expect_refused(ms_bus_check_driver(&d, ms_bus_url(bus), &err), &err,
-		       "driver interface 0");
+	expect_refused(ms_bus_check_driver(&d, ms_bus_url(bus), &err), &err, "driver interface 0");
 	d = *bus->driver;
 	d.close = NULL;
 	expect_refused(ms_bus_check_driver(&d, ms_bus_url(bus), &err), &err, "close");
@@ -81,8 +80,9 @@ static void test_url_view(void **state)
 	ms_error err;
 
 	(void)state;
-	assert_int_equal(ms_url_parse(&u, "hms+postgresql://ann:s%40cret@db.example:5433/hms?"
-					  "catalog-id=1&sslmode=require",
+	assert_int_equal(ms_url_parse(&u,
+				      "hms+postgresql://ann:s%40cret@db.example:5433/hms?"
+				      "catalog-id=1&sslmode=require",
 				      &err),
 			 0);
 	assert_string_equal(ms_url_scheme(u), "hms+postgresql");

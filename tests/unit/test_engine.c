@@ -31,15 +31,18 @@ static void populate(fake_catalog *src, int nparts)
 		 "{\"Location\":\"s3://src-bucket/finance/ledger/\"}}");
 	fake_add(src, MS_KIND_TABLE, "sales", NULL,
 		 "{\"Name\":\"v_orders\",\"DatabaseName\":\"sales\",\"TableType\":\"VIRTUAL_VIEW\","
-		 "\"ViewOriginalText\":\"SELECT * FROM sales.orders o JOIN finance.ledger l ON o.id = l.id\","
-		 "\"ViewExpandedText\":\"SELECT * FROM `sales`.`orders` o JOIN `finance`.`ledger` l ON o.id = l.id\","
+		 "\"ViewOriginalText\":\"SELECT * FROM sales.orders o JOIN finance.ledger l ON "
+		 "o.id = l.id\","
+		 "\"ViewExpandedText\":\"SELECT * FROM `sales`.`orders` o JOIN `finance`.`ledger` "
+		 "l ON o.id = l.id\","
 		 "\"Parameters\":{\"view.catalogAndNamespace.numParts\":\"2\","
 		 "\"view.catalogAndNamespace.part.0\":\"spark_catalog\","
 		 "\"view.catalogAndNamespace.part.1\":\"sales\"}}");
 	for (int i = 0; i < nparts; i++) {
 		snprintf(json, sizeof(json),
 			 "{\"Values\":[\"2024-01-%02d\"],\"StorageDescriptor\":{\"Location\":"
-			 "\"s3://src-bucket/sales/orders/dt=2024-01-%02d/\"},\"Parameters\":{\"n\":\"%d\"}}",
+			 "\"s3://src-bucket/sales/orders/dt=2024-01-%02d/"
+			 "\"},\"Parameters\":{\"n\":\"%d\"}}",
 			 i + 1, i + 1, i);
 		fake_add(src, MS_KIND_PARTITION, "sales", "orders", json);
 	}
@@ -71,7 +74,8 @@ static ms_sync_options defaults(void)
 
 static void test_full_then_idempotent(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
 	ms_sync_options o = defaults();
 	ms_report *rep;
 
@@ -85,7 +89,8 @@ static void test_full_then_idempotent(void **state)
 	assert_non_null(ms_entity_param(fake_find(dst, MS_KIND_TABLE, "sales", "orders", NULL),
 					MS_MARKER_REPLICA_OF));
 	assert_non_null(ms_entity_param(fake_find(dst, MS_KIND_PARTITION, "sales", "orders",
-						  "[\"2024-01-01\"]"), MS_MARKER_REPLICA_OF));
+						  "[\"2024-01-01\"]"),
+					MS_MARKER_REPLICA_OF));
 	ms_report_free(rep);
 
 	/* Again: nothing written, partitions not even read from the source. */
@@ -112,7 +117,8 @@ static void test_full_then_idempotent(void **state)
 
 static void test_change_one_partition(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
 	ms_sync_options o = defaults();
 	ms_report *rep;
 
@@ -126,7 +132,9 @@ static void test_change_one_partition(void **state)
 	assert_int_equal(rep->partitions.unchanged, 9);
 	assert_int_equal(dst->calls.put_partition_rows, 1);
 	assert_string_equal(ms_entity_param(fake_find(dst, MS_KIND_PARTITION, "sales", "orders",
-						      "[\"2024-01-03\"]"), "n"), "changed");
+						      "[\"2024-01-03\"]"),
+					    "n"),
+			    "changed");
 	ms_report_free(rep);
 	ms_catalog_close(&src->base);
 	ms_catalog_close(&dst->base);
@@ -134,7 +142,8 @@ static void test_change_one_partition(void **state)
 
 static void test_ownership(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
 	ms_sync_options o = defaults();
 	ms_report *rep;
 
@@ -149,9 +158,11 @@ static void test_ownership(void **state)
 	assert_int_equal(rep->databases.skipped, 1);
 	assert_int_equal(rep->tables.created, 2);
 	assert_int_equal(rep->partitions.created, 0);
-	assert_string_equal(cJSON_GetObjectItem(fake_find(dst, MS_KIND_TABLE, "sales", "orders",
-							  NULL)->doc, "Owner")->valuestring,
-			    "local-team");
+	assert_string_equal(
+		cJSON_GetObjectItem(fake_find(dst, MS_KIND_TABLE, "sales", "orders", NULL)->doc,
+				    "Owner")
+			->valuestring,
+		"local-team");
 	assert_null(ms_entity_param(fake_find(dst, MS_KIND_DATABASE, "sales", NULL, NULL),
 				    MS_MARKER_REPLICA_OF));
 	ms_report_free(rep);
@@ -171,7 +182,8 @@ static void test_ownership(void **state)
 
 static void test_mirror_deletes_and_guard(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
 	ms_sync_options o = defaults();
 	ms_report *rep;
 	ms_error err;
@@ -180,14 +192,15 @@ static void test_mirror_deletes_and_guard(void **state)
 	populate(src, 5);
 	ms_report_free(run(src, dst, &o, 0));
 	/* A table the target owns, beside the replicas, and a partition it added to one. */
-	fake_add(dst, MS_KIND_TABLE, "sales", NULL, "{\"Name\":\"local\",\"DatabaseName\":\"sales\"}");
+	fake_add(dst, MS_KIND_TABLE, "sales", NULL,
+		 "{\"Name\":\"local\",\"DatabaseName\":\"sales\"}");
 	fake_add(dst, MS_KIND_PARTITION, "sales", "orders", "{\"Values\":[\"local-only\"]}");
 	/* Gone from the source: a table with its partitions, and two partitions. */
 	for (size_t i = src->n; i-- > 0;) {
 		ms_entity *e = src->items[i];
 		if ((e->kind == MS_KIND_TABLE && strcmp(e->table, "ledger") == 0) ||
-		    (e->kind == MS_KIND_PARTITION &&
-		     (strcmp(e->vkey, "[\"2024-01-01\"]") == 0 || strcmp(e->vkey, "[\"2024-01-02\"]") == 0))) {
+		    (e->kind == MS_KIND_PARTITION && (strcmp(e->vkey, "[\"2024-01-01\"]") == 0 ||
+						      strcmp(e->vkey, "[\"2024-01-02\"]") == 0))) {
 			ms_entity_free(e);
 			src->items[i] = src->items[--src->n];
 		}
@@ -228,7 +241,8 @@ static void test_mirror_deletes_and_guard(void **state)
 
 static void test_dry_run_and_integrity(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
 	ms_sync_options o = defaults();
 	ms_report *rep = NULL;
 	ms_error err;
@@ -256,7 +270,8 @@ static void test_dry_run_and_integrity(void **state)
 
 static void test_transaction_rolls_back_table(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
 	ms_sync_options o = defaults();
 	ms_report *rep;
 
@@ -292,7 +307,8 @@ static void test_transaction_rolls_back_table(void **state)
  */
 static void test_refused_partition_fails_alone(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 1, 1);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
 	ms_sync_options o = defaults();
 	ms_report *rep;
 	ms_entity *t;
@@ -337,7 +353,8 @@ static void test_refused_partition_fails_alone(void **state)
 
 static void test_mapping(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 0), *dst = fake_catalog_new("acct-2", 0, 0);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 0),
+		     *dst = fake_catalog_new("acct-2", 0, 0);
 	ms_sync_options o = defaults();
 	const char *rewrites[] = { "s3://src-bucket/=s3://access-point/" };
 	const char *renames[] = { "finance=money" };
@@ -359,14 +376,17 @@ static void test_mapping(void **state)
 	p = fake_find(dst, MS_KIND_PARTITION, "src_sales", "x_orders", "[\"2024-01-02\"]");
 	assert_non_null(p);
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(p->doc, "StorageDescriptor"),
-						"Location")->valuestring,
+						"Location")
+				    ->valuestring,
 			    "s3://access-point/sales/orders/dt=2024-01-02/");
 	v = fake_find(dst, MS_KIND_TABLE, "src_sales", "x_v_orders", NULL);
 	assert_non_null(v);
 	assert_string_equal(cJSON_GetObjectItem(v->doc, "ViewOriginalText")->valuestring,
-			    "SELECT * FROM src_sales.x_orders o JOIN money.x_ledger l ON o.id = l.id");
+			    "SELECT * FROM src_sales.x_orders o JOIN money.x_ledger l ON o.id = "
+			    "l.id");
 	assert_string_equal(cJSON_GetObjectItem(v->doc, "ViewExpandedText")->valuestring,
-			    "SELECT * FROM `src_sales`.`x_orders` o JOIN `money`.`x_ledger` l ON o.id = l.id");
+			    "SELECT * FROM `src_sales`.`x_orders` o JOIN `money`.`x_ledger` l ON "
+			    "o.id = l.id");
 	/* A Spark view's namespace moves with its database. */
 	assert_string_equal(ms_entity_param(v, "view.catalogAndNamespace.part.1"), "src_sales");
 	ms_report_free(rep);
@@ -441,7 +461,8 @@ static void test_options_check(void **state)
 /* Locations: path boundaries, the longest rule first, whatever the order given. */
 static void test_location_rules(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 0), *dst = fake_catalog_new("acct-2", 0, 0);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 0),
+		     *dst = fake_catalog_new("acct-2", 0, 0);
 	ms_sync_options o = defaults();
 	const char *rewrites[] = { "s3://src=s3://wrong/", "s3://src-bucket=s3://general",
 				   "s3://src-bucket/sales/orders/dt=2024-01-02/=s3://archive/o2" };
@@ -457,12 +478,14 @@ static void test_location_rules(void **state)
 	p = fake_find(dst, MS_KIND_PARTITION, "sales", "orders", "[\"2024-01-02\"]");
 	assert_non_null(p);
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(p->doc, "StorageDescriptor"),
-						"Location")->valuestring,
+						"Location")
+				    ->valuestring,
 			    "s3://archive/o2/");
 	p = fake_find(dst, MS_KIND_PARTITION, "sales", "orders", "[\"2024-01-01\"]");
 	assert_non_null(p);
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(p->doc, "StorageDescriptor"),
-						"Location")->valuestring,
+						"Location")
+				    ->valuestring,
 			    "s3://general/sales/orders/dt=2024-01-01/");
 	/* "s3://src" is not a prefix of "s3://src-bucket" at a path boundary */
 	assert_int_equal(rep->nwarnings, 1);
@@ -484,7 +507,8 @@ static void test_selection(void **state)
 /* Another writer creates finance.ledger as its own just before the engine's first write of it. */
 static int create_ledger_first(fake_catalog *f, const ms_entity *t, ms_error *err)
 {
-	if (strcmp(t->table, "ledger") != 0 || fake_find(f, MS_KIND_TABLE, "finance", "ledger", NULL))
+	if (strcmp(t->table, "ledger") != 0 ||
+	    fake_find(f, MS_KIND_TABLE, "finance", "ledger", NULL))
 		return 0;
 	fake_add(f, MS_KIND_TABLE, "finance", NULL,
 		 "{\"Name\":\"ledger\",\"StorageDescriptor\":{\"Location\":\"s3://mine/\"}}");
@@ -498,7 +522,8 @@ static int create_ledger_first(fake_catalog *f, const ms_entity *t, ms_error *er
  */
 static void test_created_meanwhile(void **state)
 {
-	fake_catalog *src = fake_catalog_new("acct-1", 0, 1), *dst = fake_catalog_new("acct-2", 0, 1);
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 0, 1);
 	ms_sync_options o = defaults();
 	ms_report *rep;
 

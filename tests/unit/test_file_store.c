@@ -21,7 +21,7 @@
 #include "metasync/store.h"
 
 typedef struct fixture {
-	char dir[256];    /* a fresh directory that does not exist yet */
+	char dir[256]; /* a fresh directory that does not exist yet */
 	ms_store *st;
 } fixture;
 
@@ -78,8 +78,20 @@ static void test_bad_keys(void **state)
 {
 	fixture *fx = *state;
 	static const char *const bad[] = {
-		"", "/etc/passwd", "a/../b", "..", "./a", "a/./b", "a//b", "a/", "a\\b",
-		"a\nb", "a\tb", "a/.ms-tmp-1", "a\x7f" "b",
+		"",
+		"/etc/passwd",
+		"a/../b",
+		"..",
+		"./a",
+		"a/./b",
+		"a//b",
+		"a/",
+		"a\\b",
+		"a\nb",
+		"a\tb",
+		"a/.ms-tmp-1",
+		"a\x7f"
+		"b",
 	};
 	ms_store_writer *w = NULL;
 	ms_store_reader *r = NULL;

@@ -21,14 +21,9 @@
 /* ---- fixtures ---------------------------------------------------------- */
 
 static const ms_filter_key keys[] = {
-	{ "year", "int" },
-	{ "month", "string" },
-	{ "dt", "date" },
-	{ "ts", "timestamp" },
-	{ "price", "DECIMAL(10, 2)" },
-	{ "small", "tinyint" },
-	{ "Region", "varchar(10)" },
-	{ "score", "double" },
+	{ "year", "int" },           { "month", "string" },         { "dt", "date" },
+	{ "ts", "timestamp" },       { "price", "DECIMAL(10, 2)" }, { "small", "tinyint" },
+	{ "Region", "varchar(10)" }, { "score", "double" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -242,7 +237,8 @@ static void test_untyped_and_short(void **state)
 
 	(void)state;
 	assert_int_equal(ms_partition_filter_parse(&f, "a = 'x' AND b = 9223372036854775807", k, 2,
-						   &err), 0);
+						   &err),
+			 0);
 	assert_int_equal(ms_partition_filter_match(f, v, 2), 1);
 	assert_int_equal(ms_partition_filter_match(f, v, 1), 0);
 	assert_int_equal(ms_partition_filter_match(f, NULL, 0), 0);
@@ -266,12 +262,9 @@ static void test_like_utf8_and_quoted_names(void **state)
 		const char *expr;
 		int m1, m2;
 	} c[] = {
-		{ "`a``b` LIKE '_'", 1, 0 },
-		{ "`A``B` LIKE '__'", 0, 1 },
-		{ "`a``b` LIKE '%\xc3\xa9'", 1, 0 },
-		{ "`a``b` LIKE '\xc3\xa9%'", 1, 0 },
-		{ "\xc3\xa9t\xc3\xa9 = 'x'", 1, 0 },
-		{ "`\xc3\xa9t\xc3\xa9` IN ('x', 'y')", 1, 1 },
+		{ "`a``b` LIKE '_'", 1, 0 },         { "`A``B` LIKE '__'", 0, 1 },
+		{ "`a``b` LIKE '%\xc3\xa9'", 1, 0 }, { "`a``b` LIKE '\xc3\xa9%'", 1, 0 },
+		{ "\xc3\xa9t\xc3\xa9 = 'x'", 1, 0 }, { "`\xc3\xa9t\xc3\xa9` IN ('x', 'y')", 1, 1 },
 	};
 	ms_partition_filter *f;
 	size_t i;
@@ -316,11 +309,12 @@ static const struct {
 	{ "foo = 1", "invalid expression: unknown partition key 'foo' at position 1" },
 	{ "year = 1 AND `bar` = 2",
 	  "invalid expression: unknown partition key 'bar' at position 14" },
-	{ "score > 1",
-	  "invalid expression: partition key 'score' at position 1 has type 'double', "
-	  "which filters do not support" },
-	{ "year = 'x'", "invalid expression: integer key 'year' cannot compare with 'x' at position 8" },
-	{ "year = 2.5", "invalid expression: integer key 'year' cannot compare with '2.5' at position 8" },
+	{ "score > 1", "invalid expression: partition key 'score' at position 1 has type 'double', "
+		       "which filters do not support" },
+	{ "year = 'x'",
+	  "invalid expression: integer key 'year' cannot compare with 'x' at position 8" },
+	{ "year = 2.5",
+	  "invalid expression: integer key 'year' cannot compare with '2.5' at position 8" },
 	{ "year IN (1, '2')",
 	  "invalid expression: integer key 'year' cannot compare with '2' at position 13" },
 	{ "price = '1.5'",
@@ -343,8 +337,8 @@ static const struct {
 	{ "`yea", "invalid expression: unterminated quoted name 'yea' at position 1" },
 	{ "year = 2024 garbage",
 	  "invalid expression: unexpected 'garbage' at position 13, expected AND, OR or the end" },
-	{ "year = ",
-	  "invalid expression: unexpected end at position 8, expected a quoted string or a number" },
+	{ "year = ", "invalid expression: unexpected end at position 8, expected a quoted string "
+		     "or a number" },
 	{ "(year = 2024",
 	  "invalid expression: unexpected end at position 13, expected ')', AND or OR" },
 	{ "year = 2024)",
@@ -361,9 +355,10 @@ static const struct {
 	{ "year NOT 1",
 	  "invalid expression: unexpected '1' at position 10, expected IN, BETWEEN or LIKE" },
 	{ "year IN 1", "invalid expression: unexpected '1' at position 9, expected '('" },
-	{ "year IN (1 2)", "invalid expression: unexpected '2' at position 12, expected ',' or ')'" },
-	{ "year IN ()",
-	  "invalid expression: unexpected ')' at position 10, expected a quoted string or a number" },
+	{ "year IN (1 2)",
+	  "invalid expression: unexpected '2' at position 12, expected ',' or ')'" },
+	{ "year IN ()", "invalid expression: unexpected ')' at position 10, expected a quoted "
+			"string or a number" },
 	{ "92233720368547758080 < year",
 	  "invalid expression: integer key 'year' cannot compare with '92233720368547758080' at "
 	  "position 1" },
@@ -371,15 +366,16 @@ static const struct {
 	{ "1 AND year = 1",
 	  "invalid expression: unexpected 'AND' at position 3, expected a comparison operator" },
 	{ "- year = 1", "invalid expression: unexpected 'year' at position 3, expected a number" },
-	{ "year year",
-	  "invalid expression: unexpected 'year' at position 6, expected a comparison, IN, BETWEEN, "
-	  "LIKE or IS" },
-	{ "AND = 1",
-	  "invalid expression: unexpected 'AND' at position 1, expected a partition key, a literal, "
-	  "NOT or '('" },
+	{ "year year", "invalid expression: unexpected 'year' at position 6, expected a "
+		       "comparison, IN, BETWEEN, "
+		       "LIKE or IS" },
+	{ "AND = 1", "invalid expression: unexpected 'AND' at position 1, expected a partition "
+		     "key, a literal, "
+		     "NOT or '('" },
 	{ "year = 1 # x", "invalid expression: unexpected character '#' at position 10" },
 	{ "month = 'a\nb'", "invalid expression: control character at position 11" },
-	{ "year BETWEEN 1 OR 2", "invalid expression: unexpected 'OR' at position 16, expected AND" },
+	{ "year BETWEEN 1 OR 2",
+	  "invalid expression: unexpected 'OR' at position 16, expected AND" },
 	{ "month = '\xff'", "invalid expression: not valid UTF-8" },
 	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1",
 	  "invalid expression: unknown partition key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' "
@@ -405,7 +401,8 @@ static void test_depth(void **state)
 	(void)state;
 	for (d = MS_FILTER_DEPTH_MAX; d <= MS_FILTER_DEPTH_MAX + 1; d++) {
 		snprintf(expr, sizeof(expr), "%.*syear = 2024%.*s", d,
-			 "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((", d,
+			 "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((",
+			 d,
 			 "))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))");
 		if (d == MS_FILTER_DEPTH_MAX) {
 			f = parse_ok(expr);

@@ -71,7 +71,8 @@ static void glue_err(ms_kind kind, const char *json, const char *message)
 static void line_err(ms_kind kind, const char *item, const char *message)
 {
 	static const char *const envelopes[] = {
-		NULL, "{\"type\":\"database\",\"item\":%s}",
+		NULL,
+		"{\"type\":\"database\",\"item\":%s}",
 		"{\"database\":\"d\",\"type\":\"table\",\"item\":%s}",
 		"{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":%s}",
 	};
@@ -183,8 +184,9 @@ static void test_sort_order(void **state)
 		 "{\"name\":\"t\",\"storageDescriptor\":{\"sortColumns\":[{\"column\":\"a\","
 		 "\"order\":-1}]}}",
 		 "field 'storageDescriptor.sortColumns[0].order' must be 0 or 1");
-	glue_ok(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"SortColumns\":["
-			       "{\"Column\":\"a\",\"SortOrder\":0},{\"Column\":\"b\",\"SortOrder\":1}]}}");
+	glue_ok(MS_KIND_TABLE,
+		"{\"Name\":\"t\",\"StorageDescriptor\":{\"SortColumns\":["
+		"{\"Column\":\"a\",\"SortOrder\":0},{\"Column\":\"b\",\"SortOrder\":1}]}}");
 }
 
 static void test_retention(void **state)
@@ -212,16 +214,19 @@ static void test_column_type_controls(void **state)
 		 "\"Type\":\"int\\u0001\"}]}}",
 		 "field 'StorageDescriptor.Columns[0].Type' holds a control character");
 	glue_err(MS_KIND_TABLE,
-		 "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"a\",\"Type\":\"struct<\\na:int>\"}]}",
+		 "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"a\",\"Type\":\"struct<\\na:int>\"}"
+		 "]}",
 		 "field 'PartitionKeys[0].Type' holds a control character");
 	line_err(MS_KIND_TABLE,
 		 "{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"name\":\"a\","
 		 "\"type\":\"map<string,\\nint>\"}]}}",
 		 "field 'storageDescriptor.columns[0].type' holds a control character");
-	glue_ok(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\","
-			       "\"Type\":\"struct<a:int,\\tb:string>\",\"Comment\":\"\"}]}}");
-	json = ms_test_fmt("{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\",\"Type\":\"%s\"}]}}",
-		   big);
+	glue_ok(MS_KIND_TABLE,
+		"{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\","
+		"\"Type\":\"struct<a:int,\\tb:string>\",\"Comment\":\"\"}]}}");
+	json = ms_test_fmt("{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\","
+			   "\"Type\":\"%s\"}]}}",
+			   big);
 	glue_err(MS_KIND_TABLE, json,
 		 "field 'StorageDescriptor.Columns[0].Type' is longer than 131072 characters");
 	free(json);
@@ -244,7 +249,8 @@ static void test_partition_values(void **state)
 	free(json);
 	free(big);
 	/* ValueString has no pattern: any character but none at all */
-	glue_ok(MS_KIND_PARTITION, "{\"Values\":[\" \",\"a\\nb\",\"\\u0001\",\"__HIVE_DEFAULT_PARTITION__\"]}");
+	glue_ok(MS_KIND_PARTITION,
+		"{\"Values\":[\" \",\"a\\nb\",\"\\u0001\",\"__HIVE_DEFAULT_PARTITION__\"]}");
 }
 
 static ms_entity *entity(ms_kind kind, const char *json)
@@ -259,7 +265,8 @@ static ms_entity *entity(ms_kind kind, const char *json)
 
 static void test_partition_value_count(void **state)
 {
-	ms_entity *t = entity(MS_KIND_TABLE, "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"dt\"}]}");
+	ms_entity *t = entity(MS_KIND_TABLE,
+			      "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"dt\"}]}");
 	ms_entity *flat = entity(MS_KIND_TABLE, "{\"Name\":\"t\"}");
 	ms_entity *two = entity(MS_KIND_PARTITION, "{\"Values\":[\"2024\",\"eu\"]}");
 	ms_entity *one = entity(MS_KIND_PARTITION, "{\"Values\":[\"2024\"]}");
@@ -280,7 +287,8 @@ static void test_partition_value_count(void **state)
 					 "has no partition keys");
 	assert_int_equal(ms_partition_check_values(t, none, &err), MS_EINVAL);
 	assert_string_equal(err.message, "partition of 'd.t' has no values");
-	assert_int_equal(ms_partition_check_count("a", "b", "[\"x\",\"y\"]", 2, 3, &err), MS_EINVAL);
+	assert_int_equal(ms_partition_check_count("a", "b", "[\"x\",\"y\"]", 2, 3, &err),
+			 MS_EINVAL);
 	assert_string_equal(err.message, "partition [\"x\",\"y\"] of 'a.b' has 2 values, the table "
 					 "has 3 partition keys");
 	assert_int_equal(ms_partition_check_count("a", "b", "[\"x\",\"y\"]", 2, 2, &err), 0);
@@ -291,8 +299,9 @@ static void test_partition_value_count(void **state)
 
 		assert_int_equal(ms_table_key_count(raw), 1);
 		assert_int_equal(ms_partition_check_values(raw, raw_two, &err), MS_EINVAL);
-		assert_string_equal(err.message, "partition [\"2024\",\"eu\"] of 'd.t' has 2 values, "
-						 "the table has 1 partition key");
+		assert_string_equal(err.message,
+				    "partition [\"2024\",\"eu\"] of 'd.t' has 2 values, "
+				    "the table has 1 partition key");
 		ms_entity_free(raw);
 		ms_entity_free(raw_two);
 	}
@@ -311,17 +320,21 @@ static void test_other_limits(void **state)
 
 	(void)state;
 	json = ms_test_fmt("{\"Name\":\"t\",\"StorageDescriptor\":{\"InputFormat\":\"%s\"}}", s129);
-	glue_err(MS_KIND_TABLE, json, "field 'StorageDescriptor.InputFormat' is longer than 128 "
-				      "characters");
+	glue_err(MS_KIND_TABLE, json,
+		 "field 'StorageDescriptor.InputFormat' is longer than 128 "
+		 "characters");
 	free(json);
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"OutputFormat\":\"a\\tb\\n\"}}",
+	glue_err(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"OutputFormat\":\"a\\tb\\n\"}}",
 		 "field 'StorageDescriptor.OutputFormat' holds a control character");
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"Location\":\"s3://\\u0002\"}}",
+	glue_err(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"Location\":\"s3://\\u0002\"}}",
 		 "field 'StorageDescriptor.Location' holds a control character");
 	glue_ok(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"Location\":\"s3://a\\nb\","
 			       "\"AdditionalLocations\":[\"s3://c\\r\\n\"]}}");
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"AdditionalLocations\":"
-				"[\"s3://c\",\"\\u001f\"]}}",
+	glue_err(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"AdditionalLocations\":"
+		 "[\"s3://c\",\"\\u001f\"]}}",
 		 "field 'StorageDescriptor.AdditionalLocations[1]' holds a control character");
 	/* Descriptions may span lines; nothing else */
 	glue_ok(MS_KIND_DATABASE, "{\"Name\":\"d\",\"Description\":\"one\\r\\ntwo\\tthree\"}");
@@ -330,20 +343,28 @@ static void test_other_limits(void **state)
 	json = ms_test_fmt("{\"Name\":\"t\",\"TableType\":\"%s\"}", s256);
 	glue_err(MS_KIND_TABLE, json, "field 'TableType' is longer than 255 characters");
 	free(json);
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"CatalogId\":\"\"}", "field 'CatalogId' is empty");
+	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"CatalogId\":\"\"}",
+		 "field 'CatalogId' is empty");
 	glue_err(MS_KIND_DATABASE, "{\"Name\":\"d\",\"CatalogId\":\"1\\n2\"}",
 		 "field 'CatalogId' holds a control character");
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"VersionId\":\"\"}", "field 'VersionId' is empty");
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"CreatedBy\":\"\"}", "field 'CreatedBy' is empty");
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"SerdeInfo\":{\"Name\":\"\"}}}",
+	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"VersionId\":\"\"}",
+		 "field 'VersionId' is empty");
+	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"CreatedBy\":\"\"}",
+		 "field 'CreatedBy' is empty");
+	glue_err(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"SerdeInfo\":{\"Name\":\"\"}}}",
 		 "field 'StorageDescriptor.SerdeInfo.Name' is empty");
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"SerdeInfo\":"
-				"{\"SerializationLibrary\":\"a\\u000bb\"}}}",
-		 "field 'StorageDescriptor.SerdeInfo.SerializationLibrary' holds a control character");
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"BucketColumns\":[\"a\",\"\"]}}",
+	glue_err(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"SerdeInfo\":"
+		 "{\"SerializationLibrary\":\"a\\u000bb\"}}}",
+		 "field 'StorageDescriptor.SerdeInfo.SerializationLibrary' holds a control "
+		 "character");
+	glue_err(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"BucketColumns\":[\"a\",\"\"]}}",
 		 "field 'StorageDescriptor.BucketColumns[1]' is empty");
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"SkewedInfo\":"
-				"{\"SkewedColumnNames\":[\"a\\nb\"]}}}",
+	glue_err(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"SkewedInfo\":"
+		 "{\"SkewedColumnNames\":[\"a\\nb\"]}}}",
 		 "field 'StorageDescriptor.SkewedInfo.SkewedColumnNames[0]' holds a control "
 		 "character");
 	/* skewed values and their location map have no constraints in Glue's model */
@@ -361,7 +382,8 @@ static void test_other_limits(void **state)
 		 "field 'Description' holds the character U+FFFE or U+FFFF");
 	glue_ok(MS_KIND_TABLE, "{\"Name\":\"t\",\"Description\":\"\\ufffd \\ud83d\\ude80\"}");
 	/* Glue's own structures: the members the model knows are checked */
-	glue_err(MS_KIND_TABLE, "{\"Name\":\"t\",\"TargetTable\":{\"DatabaseName\":\"d\",\"Name\":\"\"}}",
+	glue_err(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"TargetTable\":{\"DatabaseName\":\"d\",\"Name\":\"\"}}",
 		 "field 'TargetTable.Name' is empty");
 	line_err(MS_KIND_TABLE, "{\"name\":\"t\",\"targetTable\":{\"catalogId\":\"\"}}",
 		 "field 'targetTable.CatalogId' is empty");
@@ -371,7 +393,8 @@ static void test_other_limits(void **state)
 	glue_err(MS_KIND_DATABASE, json,
 		 "field 'FederatedDatabase.Identifier' is longer than 512 characters");
 	free(json);
-	glue_ok(MS_KIND_TABLE, "{\"Name\":\"t\",\"TargetTable\":{\"Name\":\"u\",\"FutureMember\":[1]}}");
+	glue_ok(MS_KIND_TABLE,
+		"{\"Name\":\"t\",\"TargetTable\":{\"Name\":\"u\",\"FutureMember\":[1]}}");
 	free(s129);
 	free(s256);
 	free(s513);
@@ -395,10 +418,12 @@ static void test_input_members(void **state)
 	input_is(MS_KIND_TABLE,
 		 "{\"Name\":\"t\",\"Owner\":\"o\",\"Retention\":0,\"TableType\":\"EXTERNAL_TABLE\","
 		 "\"LastAccessTime\":1700000000,\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":"
-		 "\"string\"}],\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\",\"Type\":\"int\","
+		 "\"string\"}],\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\",\"Type\":"
+		 "\"int\","
 		 "\"Comment\":\"c\",\"Parameters\":{\"k\":\"v\"}}],\"Location\":\"s3://b/t/\","
 		 "\"SerdeInfo\":{\"SerializationLibrary\":\"x\",\"Parameters\":{}},\"SortColumns\":"
-		 "[{\"Column\":\"a\",\"SortOrder\":1}],\"SkewedInfo\":{\"SkewedColumnNames\":[\"a\"]},"
+		 "[{\"Column\":\"a\",\"SortOrder\":1}],\"SkewedInfo\":{\"SkewedColumnNames\":["
+		 "\"a\"]},"
 		 "\"SchemaReference\":{\"SchemaVersionNumber\":1,\"Anything\":true}},"
 		 "\"ViewDefinition\":{\"Representations\":[]},\"TargetTable\":{\"Name\":\"u\"}}",
 		 NULL);
@@ -415,20 +440,25 @@ static void test_input_members(void **state)
 		 "field 'OWNER_TYPE' is not a member of TableInput");
 	input_is(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"CTLG_NAME\":\"hive\"}}",
 		 "field 'StorageDescriptor.CTLG_NAME' is not a member of StorageDescriptor");
-	input_is(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\"},"
-				"{\"Name\":\"b\",\"Flag\":1}]}}",
+	input_is(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\"},"
+		 "{\"Name\":\"b\",\"Flag\":1}]}}",
 		 "field 'StorageDescriptor.Columns[1].Flag' is not a member of Column");
 	input_is(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"SerdeInfo\":{\"x\":1}}}",
 		 "field 'StorageDescriptor.SerdeInfo.x' is not a member of SerDeInfo");
-	input_is(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"SortColumns\":[{\"Column\":"
-				"\"a\",\"SortOrder\":0,\"NullOrder\":\"FIRST\"}]}}",
+	input_is(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"SortColumns\":[{\"Column\":"
+		 "\"a\",\"SortOrder\":0,\"NullOrder\":\"FIRST\"}]}}",
 		 "field 'StorageDescriptor.SortColumns[0].NullOrder' is not a member of Order");
-	input_is(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"SkewedInfo\":{\"E\":\"y\"}}}",
+	input_is(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"SkewedInfo\":{\"E\":\"y\"}}}",
 		 "field 'StorageDescriptor.SkewedInfo.E' is not a member of SkewedInfo");
-	input_is(MS_KIND_TABLE, "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"a\",\"name\":\"b\"}]}",
+	input_is(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"a\",\"name\":\"b\"}]}",
 		 "field 'PartitionKeys[0].name' is not a member of Column");
 	input_is(MS_KIND_PARTITION,
-		 "{\"Values\":[\"1\"],\"LastAccessTime\":1,\"LastAnalyzedTime\":2,\"Parameters\":{},"
+		 "{\"Values\":[\"1\"],\"LastAccessTime\":1,\"LastAnalyzedTime\":2,\"Parameters\":{}"
+		 ","
 		 "\"StorageDescriptor\":{\"Location\":\"s3://b/t/1/\"}}",
 		 NULL);
 	input_is(MS_KIND_PARTITION, "{\"Values\":[\"1\"],\"TableName\":\"t\"}",
@@ -440,8 +470,9 @@ static void test_input_members(void **state)
 static void test_input_constraints(void **state)
 {
 	(void)state;
-	input_is(MS_KIND_TABLE, "{\"Name\":\"t\",\"StorageDescriptor\":{\"SortColumns\":[{\"Column\":"
-				"\"a\",\"SortOrder\":2}]}}",
+	input_is(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"StorageDescriptor\":{\"SortColumns\":[{\"Column\":"
+		 "\"a\",\"SortOrder\":2}]}}",
 		 "field 'StorageDescriptor.SortColumns[0].SortOrder' must be 0 or 1");
 	input_is(MS_KIND_TABLE, "{\"Name\":\"t\",\"Retention\":-1}",
 		 "field 'Retention' must not be negative");
@@ -487,10 +518,15 @@ static void drop(cJSON *doc, const char *path)
 static void test_output_shape(void **state)
 {
 	static const char *const foreign[] = {
-		"IS_REWRITE_ENABLED", "OWNER_TYPE", "WRITE_ID", "someFutureField",
-		"StorageDescriptor.CTLG_NAME", "StorageDescriptor.Columns.#1.SOME_COL_FLAG",
+		"IS_REWRITE_ENABLED",
+		"OWNER_TYPE",
+		"WRITE_ID",
+		"someFutureField",
+		"StorageDescriptor.CTLG_NAME",
+		"StorageDescriptor.Columns.#1.SOME_COL_FLAG",
 		"StorageDescriptor.SerdeInfo.serdeFutureField",
-		"StorageDescriptor.SortColumns.#1.nullOrder", "StorageDescriptor.SkewedInfo.SKEW_EXTRA",
+		"StorageDescriptor.SortColumns.#1.nullOrder",
+		"StorageDescriptor.SkewedInfo.SKEW_EXTRA",
 	};
 	char *line = ms_test_read_fixture("model/rich_table.jsonl"), *text, *want_text;
 	ms_entity *e = NULL, *raw = NULL;
@@ -512,10 +548,14 @@ static void test_output_shape(void **state)
 		fail_msg("output shape\n  got:  %s\n  want: %s", got, exp);
 	}
 	/* what stays whole: Parameters, Glue's own structures */
-	assert_non_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-		tree, "TargetTable"), "Region"));
-	assert_non_null(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(tree, "Parameters"), "metasync.replica-of"));
+	assert_non_null(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tree,
+										  "TargetTable"),
+						 "Region"));
+	assert_non_null(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tree,
+										  "Parameters"),
+						 "metasync.replica-of"));
 	/* the entity keeps everything */
 	assert_non_null(cJSON_GetObjectItemCaseSensitive(e->doc, "OWNER_TYPE"));
 
@@ -555,7 +595,8 @@ static void test_output_shape(void **state)
 static void test_output_database_partition(void **state)
 {
 	ms_entity *d = entity(MS_KIND_DATABASE,
-			      "{\"Name\":\"d\",\"CTLG_NAME\":\"hive\",\"Parameters\":{\"CTLG_NAME\":\"p\"},"
+			      "{\"Name\":\"d\",\"CTLG_NAME\":\"hive\",\"Parameters\":{\"CTLG_"
+			      "NAME\":\"p\"},"
 			      "\"CreateTableDefaultPermissions\":[{\"Principal\":{\"X_Y\":1}}],"
 			      "\"FederatedDatabase\":{\"Identifier\":\"i\",\"Future\":2}}");
 	ms_entity *p = entity(MS_KIND_PARTITION,
@@ -567,14 +608,16 @@ static void test_output_database_partition(void **state)
 
 	(void)state;
 	text = output_of(d, 0);
-	assert_string_equal(text, "{\"CreateTableDefaultPermissions\":[{\"Principal\":{\"X_Y\":1}}],"
-				  "\"FederatedDatabase\":{\"Future\":2,\"Identifier\":\"i\"},"
-				  "\"Name\":\"d\",\"Parameters\":{\"CTLG_NAME\":\"p\"}}");
+	assert_string_equal(text,
+			    "{\"CreateTableDefaultPermissions\":[{\"Principal\":{\"X_Y\":1}}],"
+			    "\"FederatedDatabase\":{\"Future\":2,\"Identifier\":\"i\"},"
+			    "\"Name\":\"d\",\"Parameters\":{\"CTLG_NAME\":\"p\"}}");
 	free(text);
 	text = output_of(p, 0);
-	assert_string_equal(text, "{\"CreationTime\":1700000000,\"DatabaseName\":\"d\","
-				  "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\"}],"
-				  "\"Location\":\"s3://b/\"},\"TableName\":\"t\",\"Values\":[\"1\"]}");
+	assert_string_equal(text,
+			    "{\"CreationTime\":1700000000,\"DatabaseName\":\"d\","
+			    "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"a\"}],"
+			    "\"Location\":\"s3://b/\"},\"TableName\":\"t\",\"Values\":[\"1\"]}");
 	free(text);
 	assert_null(ms_entity_glue_output_tree(NULL, &err));
 	ms_entity_free(d);

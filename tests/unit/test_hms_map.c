@@ -139,9 +139,9 @@ static void test_chars_and_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_part_name_plain),  cmocka_unit_test(test_part_name_escapes),
+		cmocka_unit_test(test_part_name_plain),   cmocka_unit_test(test_part_name_escapes),
 		cmocka_unit_test(test_part_name_default), cmocka_unit_test(test_skew_encode),
-		cmocka_unit_test(test_skew_decode),      cmocka_unit_test(test_chars_and_limits),
+		cmocka_unit_test(test_skew_decode),       cmocka_unit_test(test_chars_and_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,10 +26,10 @@ static const char *g_url;
 typedef struct rows {
 	size_t n;
 	size_t ncols;
-	char text[8][256];   /* first column of the first rows, "<null>" for NULL */
-	size_t len0;         /* length of the first value of the first row */
+	char text[8][256]; /* first column of the first rows, "<null>" for NULL */
+	size_t len0;       /* length of the first value of the first row */
 	int nested_ok;
-	hms_conn *nest;      /* set: run a query from inside the callback */
+	hms_conn *nest; /* set: run a query from inside the callback */
 } rows;
 
 static int collect(void *ctx, size_t ncols, const char *const *values, const size_t *lengths,
@@ -48,7 +48,8 @@ static int collect(void *ctx, size_t ncols, const char *const *values, const siz
 		const char *p[] = { "7" };
 
 		memset(&inner, 0, sizeof(inner));
-		if (r->nest->ops->query(r->nest, "SELECT ? + 1", p, 1, collect, &inner, NULL, err) < 0)
+		if (r->nest->ops->query(r->nest, "SELECT ? + 1", p, 1, collect, &inner, NULL, err) <
+		    0)
 			return -1;
 		r->nested_ok += inner.n == 1 && strcmp(inner.text[0], "8") == 0;
 	}
@@ -87,12 +88,11 @@ static int q(hms_conn *c, const char *sql, const char *const *params, size_t n, 
 	return c->ops->query(c, sql, params, n, r ? collect : NULL, r, affected, err);
 }
 
-#define QOK(c, sql, params, n, r, aff)                                                 \
-	do {                                                                           \
-		ms_error e_;                                                           \
-		if (q(c, sql, params, n, r, aff, &e_) != 0)                            \
-			fail_msg("%s: %s (%s) [%s]", sql, e_.message, e_.detail,        \
-				 e_.backend_code);                                     \
+#define QOK(c, sql, params, n, r, aff) \
+	do { \
+		ms_error e_; \
+		if (q(c, sql, params, n, r, aff, &e_) != 0) \
+			fail_msg("%s: %s (%s) [%s]", sql, e_.message, e_.detail, e_.backend_code); \
 	} while (0)
 
 static void test_identifiers_and_params(void **state)
@@ -125,8 +125,7 @@ static void test_identifiers_and_params(void **state)
 	assert_int_equal(q(c, "SELECT ?, ?", p, 1, NULL, NULL, &err), MS_EINVAL);
 	assert_int_equal(q(c, "SELECT \"VER_ID FROM VERSION", NULL, 0, NULL, NULL, &err),
 			 MS_EINVAL);
-	assert_int_equal(q(c, "SELECT 'VER_ID FROM VERSION", NULL, 0, NULL, NULL, &err),
-			 MS_EINVAL);
+	assert_int_equal(q(c, "SELECT 'VER_ID FROM VERSION", NULL, 0, NULL, NULL, &err), MS_EINVAL);
 	/* A server error: code, state and message. */
 	assert_int_equal(q(c, "SELEC 1", NULL, 0, NULL, NULL, &err), MS_EBACKEND);
 	assert_string_equal(err.backend_code, "1064/42000");
@@ -148,8 +147,7 @@ static void test_rows_nested_and_many(void **state)
 		ms_error err;
 
 		ms_error_clear(&err);
-		if (c->ops->query(c,
-				  "SELECT seq FROM seq_1_to_2000", NULL, 0, collect, &r, &n,
+		if (c->ops->query(c, "SELECT seq FROM seq_1_to_2000", NULL, 0, collect, &r, &n,
 				  &err) != 0)
 			fail_msg("%s (%s)", err.message, err.detail);
 	}
@@ -171,7 +169,8 @@ static void scratch(hms_conn *c, char *name, size_t size)
 	snprintf(sql, sizeof(sql),
 		 "CREATE TABLE \"%s\" (\"ID\" bigint NOT NULL PRIMARY KEY, "
 		 "\"FLAG\" bit(1), \"S\" varchar(20) CHARACTER SET latin1 COLLATE latin1_bin) "
-		 "ENGINE=InnoDB DEFAULT CHARSET=latin1", name);
+		 "ENGINE=InnoDB DEFAULT CHARSET=latin1",
+		 name);
 	QOK(c, sql, NULL, 0, NULL, NULL);
 }
 
@@ -193,7 +192,8 @@ static void test_latin1_bit_and_transactions(void **state)
 
 	(void)state;
 	scratch(c, t, sizeof(t));
-	snprintf(ins, sizeof(ins), "INSERT INTO \"%s\" (\"ID\", \"FLAG\", \"S\") VALUES (?, (? = '1'), ?)", t);
+	snprintf(ins, sizeof(ins),
+		 "INSERT INTO \"%s\" (\"ID\", \"FLAG\", \"S\") VALUES (?, (? = '1'), ?)", t);
 	snprintf(sel, sizeof(sel), "SELECT \"S\", \"FLAG\" FROM \"%s\" WHERE \"ID\" = ?", t);
 	snprintf(upd, sizeof(upd), "UPDATE \"%s\" SET \"S\" = ? WHERE \"ID\" = ?", t);
 
@@ -210,7 +210,8 @@ static void test_latin1_bit_and_transactions(void **state)
 		assert_string_equal(r.text[0], "1");
 	}
 	/* Text latin1 cannot hold is refused, not stored as '?'. */
-	assert_int_equal(q(c, ins, ((const char *const[]){ "2", "0", "日本" }), 3, NULL, NULL, &err),
+	assert_int_equal(q(c, ins, ((const char *const[]){ "2", "0", "日本" }), 3, NULL, NULL,
+			   &err),
 			 MS_EBACKEND);
 	assert_string_equal(err.backend_code, "1366/22007");
 	assert_int_equal(q(c, upd, ((const char *const[]){ "x😀", "1" }), 2, NULL, NULL, &err),

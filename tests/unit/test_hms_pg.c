@@ -165,8 +165,8 @@ static ms_entity *empty_value_partition(const char *db, const char *table, const
 	ms_entity *e = mk(MS_KIND_PARTITION, db, table, "{\"Values\":[\"x\"]%s}", rest);
 	ms_error err;
 
-	assert_non_null(cJSON_SetValuestring(cJSON_GetArrayItem(
-		cJSON_GetObjectItemCaseSensitive(e->doc, "Values"), 0), ""));
+	assert_non_null(cJSON_SetValuestring(
+		cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e->doc, "Values"), 0), ""));
 	free(e->vkey);
 	e->vkey = strdup("[\"\"]");
 	assert_non_null(e->vkey);
@@ -185,26 +185,26 @@ static const char *name(const char *base)
 	return s;
 }
 
-#define OK(expr)                                                                          \
-	do {                                                                              \
-		ms_error err_;                                                            \
-		int rc_;                                                                  \
-		ms_error_clear(&err_);                                                    \
-		rc_ = (expr);                                                             \
-		(void)err_;                                                               \
-		if (rc_ != 0)                                                             \
-			fail_msg("%s: %s", #expr, err_.message);                          \
+#define OK(expr) \
+	do { \
+		ms_error err_; \
+		int rc_; \
+		ms_error_clear(&err_); \
+		rc_ = (expr); \
+		(void)err_; \
+		if (rc_ != 0) \
+			fail_msg("%s: %s", #expr, err_.message); \
 	} while (0)
 
-#define FAILS(code, expr, needle)                                                         \
-	do {                                                                              \
-		ms_error err_;                                                            \
-		int rc_;                                                                  \
-		ms_error_clear(&err_);                                                    \
-		rc_ = (expr);                                                             \
-		if (rc_ != (code) || !strstr(err_.message, (needle)))                     \
-			fail_msg("%s: want %d '%s', got %d '%s'", #expr, (code), (needle), \
-				 rc_, err_.message);                                      \
+#define FAILS(code, expr, needle) \
+	do { \
+		ms_error err_; \
+		int rc_; \
+		ms_error_clear(&err_); \
+		rc_ = (expr); \
+		if (rc_ != (code) || !strstr(err_.message, (needle))) \
+			fail_msg("%s: want %d '%s', got %d '%s'", #expr, (code), (needle), rc_, \
+				 err_.message); \
 	} while (0)
 
 /* Every row that hangs off another is referenced; 0 when nothing is orphaned. */
@@ -216,27 +216,34 @@ static long long orphans(hms_conn *c)
 		"p.\"SD_ID\" = s.\"SD_ID\")",
 		"SELECT COUNT(*) FROM \"CDS\" c WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
 		"s.\"CD_ID\" = c.\"CD_ID\")",
-		"SELECT COUNT(*) FROM \"COLUMNS_V2\" c WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
+		"SELECT COUNT(*) FROM \"COLUMNS_V2\" c WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s "
+		"WHERE "
 		"s.\"CD_ID\" = c.\"CD_ID\")",
 		"SELECT COUNT(*) FROM \"SERDES\" e WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
 		"s.\"SERDE_ID\" = e.\"SERDE_ID\")",
 		"SELECT COUNT(*) FROM \"SERDE_PARAMS\" e WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s "
 		"WHERE s.\"SERDE_ID\" = e.\"SERDE_ID\")",
-		"SELECT COUNT(*) FROM \"SD_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
+		"SELECT COUNT(*) FROM \"SD_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s "
+		"WHERE "
 		"s.\"SD_ID\" = p.\"SD_ID\")",
-		"SELECT COUNT(*) FROM \"TABLE_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM \"TBLS\" t "
+		"SELECT COUNT(*) FROM \"TABLE_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM \"TBLS\" "
+		"t "
 		"WHERE t.\"TBL_ID\" = p.\"TBL_ID\")",
 		"SELECT COUNT(*) FROM \"PARTITION_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM "
 		"\"PARTITIONS\" t WHERE t.\"PART_ID\" = p.\"PART_ID\")",
 		"SELECT COUNT(*) FROM \"PARTITION_KEY_VALS\" p WHERE NOT EXISTS (SELECT 1 FROM "
 		"\"PARTITIONS\" t WHERE t.\"PART_ID\" = p.\"PART_ID\")",
-		"SELECT COUNT(*) FROM \"DATABASE_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM \"DBS\" d "
+		"SELECT COUNT(*) FROM \"DATABASE_PARAMS\" p WHERE NOT EXISTS (SELECT 1 FROM "
+		"\"DBS\" d "
 		"WHERE d.\"DB_ID\" = p.\"DB_ID\")",
 		"SELECT COUNT(*) FROM \"SKEWED_STRING_LIST\" l WHERE NOT EXISTS (SELECT 1 FROM "
-		"\"SKEWED_VALUES\" v WHERE v.\"STRING_LIST_ID_EID\" = l.\"STRING_LIST_ID\") AND NOT "
-		"EXISTS (SELECT 1 FROM \"SKEWED_COL_VALUE_LOC_MAP\" m WHERE m.\"STRING_LIST_ID_KID\" "
+		"\"SKEWED_VALUES\" v WHERE v.\"STRING_LIST_ID_EID\" = l.\"STRING_LIST_ID\") AND "
+		"NOT "
+		"EXISTS (SELECT 1 FROM \"SKEWED_COL_VALUE_LOC_MAP\" m WHERE "
+		"m.\"STRING_LIST_ID_KID\" "
 		"= l.\"STRING_LIST_ID\")",
-		"SELECT COUNT(*) FROM \"SKEWED_STRING_LIST_VALUES\" v WHERE NOT EXISTS (SELECT 1 FROM "
+		"SELECT COUNT(*) FROM \"SKEWED_STRING_LIST_VALUES\" v WHERE NOT EXISTS (SELECT 1 "
+		"FROM "
 		"\"SKEWED_STRING_LIST\" l WHERE l.\"STRING_LIST_ID\" = v.\"STRING_LIST_ID\")",
 		"SELECT COUNT(*) FROM \"PARTITIONS\" p WHERE NOT EXISTS (SELECT 1 FROM \"TBLS\" t "
 		"WHERE t.\"TBL_ID\" = p.\"TBL_ID\")",
@@ -261,7 +268,8 @@ static ms_entity *skewed_table(const char *db, const char *t, const char *loc)
 		  "\"Parameters\":{\"pii\":\"no\"}},{\"Name\":\"region\",\"Type\":\"string\"}],"
 		  "\"Location\":\"%s\",\"NumberOfBuckets\":4,\"BucketColumns\":[\"id\"],"
 		  "\"SortColumns\":[{\"Column\":\"id\",\"SortOrder\":0}],"
-		  "\"SerdeInfo\":{\"SerializationLibrary\":\"x.Serde\",\"Parameters\":{\"a\":\"b\"}},"
+		  "\"SerdeInfo\":{\"SerializationLibrary\":\"x.Serde\",\"Parameters\":{\"a\":\"b\"}"
+		  "},"
 		  "\"Parameters\":{\"p\":\"q\"},"
 		  "\"SkewedInfo\":{\"SkewedColumnNames\":[\"id\",\"region\"],"
 		  "\"SkewedColumnValues\":[\"1$12$eu\",\"1$26$Zürich\"],"
@@ -436,8 +444,10 @@ static void test_ids_with_another_allocator(void **state)
 	snprintf(sql, sizeof(sql),
 		 "SELECT p.\"PART_ID\", 0 FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" = "
 		 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s' "
-		 "UNION ALL SELECT p.\"SD_ID\", 1 FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" "
-		 "= p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s'",
+		 "UNION ALL SELECT p.\"SD_ID\", 1 FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON "
+		 "t.\"TBL_ID\" "
+		 "= p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = "
+		 "'%s'",
 		 db, db);
 	{
 		ms_error err;
@@ -561,7 +571,8 @@ static void test_hive_rows_and_warnings(void **state)
 	snprintf(sql, sizeof(sql),
 		 "SELECT COUNT(*) FROM \"SKEWED_STRING_LIST_VALUES\" v JOIN \"SKEWED_VALUES\" s ON "
 		 "s.\"STRING_LIST_ID_EID\" = v.\"STRING_LIST_ID\" JOIN \"TBLS\" t ON t.\"SD_ID\" = "
-		 "s.\"SD_ID_OID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = '%s' "
+		 "s.\"SD_ID_OID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = "
+		 "'%s' "
 		 "AND v.\"STRING_LIST_VALUE\" IN ('1', 'eu', '2', 'Zürich')",
 		 db);
 	assert_int_equal(sql_num(c, sql), 4);
@@ -602,10 +613,13 @@ static void test_hive_rows_and_warnings(void **state)
 
 		OK(ms_catalog_put_table(cat, ext, &err_));
 		snprintf(sql, sizeof(sql),
-			 "SELECT COUNT(*) FROM \"TABLE_PARAMS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" = "
-			 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = "
+			 "SELECT COUNT(*) FROM \"TABLE_PARAMS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" "
+			 "= "
+			 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE "
+			 "d.\"NAME\" = "
 			 "'%s' AND t.\"TBL_NAME\" = 'ext' AND ((p.\"PARAM_KEY\" = 'EXTERNAL' AND "
-			 "p.\"PARAM_VALUE\" = 'TRUE') OR p.\"PARAM_KEY\" = 'transient_lastDdlTime')",
+			 "p.\"PARAM_VALUE\" = 'TRUE') OR p.\"PARAM_KEY\" = "
+			 "'transient_lastDdlTime')",
 			 db);
 		assert_int_equal(sql_num(c, sql), 2);
 		OK(ms_catalog_get_table(cat, db, "ext", &got, &err_));
@@ -642,7 +656,8 @@ static void test_hive_values_glue_refuses(void **state)
 	OK(ms_catalog_put_table(cat, t, &err_));
 	snprintf(sql, sizeof(sql),
 		 "UPDATE \"TBLS\" SET \"OWNER\" = '' WHERE \"TBL_NAME\" = 't' AND \"DB_ID\" = "
-		 "(SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = '%s')", db);
+		 "(SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = '%s')",
+		 db);
 	sql_exec(c, sql);
 	OK(ms_catalog_get_table(cat, db, "t", &got, &err_));
 	assert_null(cJSON_GetObjectItemCaseSensitive(got->doc, "Owner"));
@@ -651,8 +666,10 @@ static void test_hive_values_glue_refuses(void **state)
 
 	memset(uri, 'u', sizeof(uri) - 1);
 	uri[sizeof(uri) - 1] = '\0';
-	snprintf(sql, sizeof(sql), "UPDATE \"DBS\" SET \"DB_LOCATION_URI\" = 's3://%s' WHERE "
-		 "\"NAME\" = '%s'", uri + 5, db);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE \"DBS\" SET \"DB_LOCATION_URI\" = 's3://%s' WHERE "
+		 "\"NAME\" = '%s'",
+		 uri + 5, db);
 	sql_exec(c, sql);
 	snprintf(msg, sizeof(msg),
 		 "database '%s': field 'LocationUri' is longer than 1024 characters", db);
@@ -696,7 +713,6 @@ static void test_too_long(void **state)
 	ms_entity_free(ok);
 	ms_catalog_close(cat);
 }
-
 
 static int count_part(ms_entity *e, void *ctx, ms_error *err)
 {
@@ -978,14 +994,13 @@ static void test_password_never_shown(void **state)
 
 	(void)state;
 	memset(&oo, 0, sizeof(oo));
-	snprintf(url, sizeof(url),
-		 "hms+postgresql://nobody:Sup3rSecretPw@/no_such_db_ms?%s", host ? host : "");
+	snprintf(url, sizeof(url), "hms+postgresql://nobody:Sup3rSecretPw@/no_such_db_ms?%s",
+		 host ? host : "");
 	assert_true(ms_catalog_open(&cat, url, &oo, &err) < 0);
 	assert_null(strstr(err.message, "Sup3rSecretPw"));
 	assert_null(strstr(err.detail, "Sup3rSecretPw"));
 	assert_non_null(strstr(err.message, "***"));
 }
-
 
 /* First cell of sql as text into out (rows: how many rows there were). */
 static int sql_text(hms_conn *c, const char *sql, char *out, size_t n)
@@ -1006,7 +1021,8 @@ static int sql_text(hms_conn *c, const char *sql, char *out, size_t n)
  */
 static void password_variant(char *out, size_t n, const char *secret)
 {
-	const char *auth = strstr(g_url, "://") + 3, *at = strchr(auth, '@'), *colon = strchr(auth, ':');
+	const char *auth = strstr(g_url, "://") + 3, *at = strchr(auth, '@'),
+		   *colon = strchr(auth, ':');
 
 	if (at && colon && colon < at)
 		snprintf(out, n, "%.*s%s&password=%.*s", (int)(colon - g_url), g_url, at,
@@ -1015,7 +1031,7 @@ static void password_variant(char *out, size_t n, const char *secret)
 		snprintf(out, n, "%s&password=%s", g_url, secret);
 }
 
-#define GUID_SQL                                                                          \
+#define GUID_SQL \
 	"SELECT \"PROPERTY_VALUE\" FROM \"METASTORE_DB_PROPERTIES\" WHERE \"PROPERTY_KEY\" = " \
 	"'guid'"
 
@@ -1088,8 +1104,10 @@ static void test_change_feed(void **state)
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO \"NOTIFICATION_LOG\" (\"NL_ID\", \"EVENT_ID\", \"EVENT_TIME\", "
 		 "\"EVENT_TYPE\", \"CAT_NAME\", \"DB_NAME\", \"TBL_NAME\", \"MESSAGE\", "
-		 "\"MESSAGE_FORMAT\") VALUES (%lld, %lld, 1, 'CREATE_TABLE', 'hive', 'd', 't', '{}', "
-		 "'json-0.2'), (%lld, %lld, 1, 'ADD_PARTITION', 'hive', 'd', 't', '{}', 'json-0.2'), "
+		 "\"MESSAGE_FORMAT\") VALUES (%lld, %lld, 1, 'CREATE_TABLE', 'hive', 'd', 't', "
+		 "'{}', "
+		 "'json-0.2'), (%lld, %lld, 1, 'ADD_PARTITION', 'hive', 'd', 't', '{}', "
+		 "'json-0.2'), "
 		 "(%lld, %lld, 1, 'DROP_DATABASE', 'hive', 'e', NULL, '{}', 'json-0.2'), "
 		 "(%lld, %lld, 1, 'CREATE_TABLE', 'other', 'x', 'y', '{}', 'json-0.2')",
 		 base + 1, base + 1, base + 2, base + 2, base + 3, base + 3, base + 4, base + 4);
@@ -1119,7 +1137,8 @@ static void test_large_batch(void **state)
 	ms_catalog *cat = open_cat(g_url, NULL);
 	hms_conn *c = sql_connect(g_url);
 	ms_entity *t = mk(MS_KIND_TABLE, db, NULL,
-			  "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+			  "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]"
+			  "}");
 	ms_entity **p = calloc(1000, sizeof(*p));
 	char params[2048], sql[512];
 	size_t i, j, len;
@@ -1170,7 +1189,7 @@ static void test_large_batch(void **state)
 /* ---- planned scans: reading ahead across tables ------------------------- */
 
 typedef struct scan_check {
-	ms_entity *const *want;   /* the partitions put */
+	ms_entity *const *want; /* the partitions put */
 	size_t nwant, got, bad, stop_after;
 } scan_check;
 
@@ -1226,7 +1245,7 @@ static int note_loc(ms_entity *e, void *ctx, ms_error *err)
 	return 0;
 }
 
-#define PLAN_BIG 2500   /* three scan batches */
+#define PLAN_BIG 2500 /* three scan batches */
 
 static ms_entity **put_parts(ms_catalog *cat, const char *db, const char *t, size_t n)
 {
@@ -1248,8 +1267,8 @@ static ms_entity **put_parts(ms_catalog *cat, const char *db, const char *t, siz
 }
 
 /* Tables tn[0..n) of db, one key each, with counts[i] partitions p[i]; plan names them. */
-static void put_tables(ms_catalog *cat, const char *db, const char *const *tn,
-		       const size_t *counts, size_t n, ms_entity ***p, ms_table_ref *plan)
+static void put_tables(ms_catalog *cat, const char *db, const char *const *tn, const size_t *counts,
+		       size_t n, ms_entity ***p, ms_table_ref *plan)
 {
 	size_t i;
 
@@ -1350,8 +1369,10 @@ static void test_planned_scans(void **state)
 		char q2[1024];
 
 		snprintf(q2, sizeof(q2),
-			 "SELECT p.\"SD_ID\" FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" = "
-			 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE d.\"NAME\" = "
+			 "SELECT p.\"SD_ID\" FROM \"PARTITIONS\" p JOIN \"TBLS\" t ON t.\"TBL_ID\" "
+			 "= "
+			 "p.\"TBL_ID\" JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" WHERE "
+			 "d.\"NAME\" = "
 			 "'%s' AND p.\"PART_NAME\" = 'k=b-1'",
 			 db);
 		old = sql_num(c, q2);
@@ -1362,7 +1383,7 @@ static void test_planned_scans(void **state)
 			OK(ms_catalog_scan_partitions(cat, db, "b", 0, note_loc, &l, &err_));
 			assert_int_equal(l.n, 3);
 			assert_string_equal(l.loc[0], "s3://b/b/0");
-			assert_string_equal(l.loc[1], "s3://b/b/0");   /* b-1: the shared SD */
+			assert_string_equal(l.loc[1], "s3://b/b/0"); /* b-1: the shared SD */
 			assert_string_equal(l.loc[2], "s3://b/b/2");
 		}
 		snprintf(sql, sizeof(sql),
@@ -1374,7 +1395,7 @@ static void test_planned_scans(void **state)
 	}
 	scan_is(cat, db, "b", p[1], counts[1]);
 	OK(ms_catalog_plan_scans(cat, plan, 3, &err_));
-	ms_catalog_close(cat);   /* the thread is stopped with batches queued */
+	ms_catalog_close(cat); /* the thread is stopped with batches queued */
 
 	cat = open_cat(g_url, NULL);
 	OK(ms_catalog_delete_database(cat, db, &err_));
@@ -1417,7 +1438,8 @@ static void test_read_ahead_connection_lost(void **state)
 	assert_int_equal(sql_num(c, blocked), 1);
 	sql_exec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
 		    "current_database() AND pid <> pg_backend_pid() AND state = 'idle' AND query "
-		    "LIKE '%SKEWED_COL_VALUE_LOC_MAP%' AND now() - state_change > interval '1 second'");
+		    "LIKE '%SKEWED_COL_VALUE_LOC_MAP%' AND now() - state_change > interval '1 "
+		    "second'");
 	/*
 	 * d first: the thread drops what it holds, meets the dead connection on
 	 * d while the scan waits for it, and the scan reads d itself; then the
@@ -1465,7 +1487,8 @@ int main(void)
 		failed += _cmocka_run_group_tests("hms on postgresql", tests,
 						  sizeof(tests) / sizeof(tests[0]), NULL, NULL);
 	} else {
-		printf("test_hms_pg: $MS_TEST_HMS_PG_URL is not set, nothing to test on postgresql\n");
+		printf("test_hms_pg: $MS_TEST_HMS_PG_URL is not set, nothing to test on "
+		       "postgresql\n");
 	}
 #ifdef HAVE_MYSQL
 	if (my && *my) {
@@ -1473,7 +1496,8 @@ int main(void)
 		failed += _cmocka_run_group_tests("hms on mysql", tests,
 						  sizeof(tests) / sizeof(tests[0]) - 3, NULL, NULL);
 	} else {
-		printf("test_hms_pg: $MS_TEST_HMS_MYSQL_URL is not set, nothing to test on mysql\n");
+		printf("test_hms_pg: $MS_TEST_HMS_MYSQL_URL is not set, nothing to test on "
+		       "mysql\n");
 	}
 #else
 	(void)my;

@@ -208,9 +208,20 @@ static void test_port_taken(void **state)
 static void test_bad_address(void **state)
 {
 	static const char *const bad[] = {
-		"", "9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536",
-		"127.0.0.1:-1", "256.0.0.1:80", "example.com:80", "::1:9464", "[::1]9464",
-		"[::1:9464", "[nope]:80", "127.0.0.1:123456",
+		"",
+		"9464",
+		"127.0.0.1",
+		"127.0.0.1:",
+		"127.0.0.1:http",
+		"127.0.0.1:65536",
+		"127.0.0.1:-1",
+		"256.0.0.1:80",
+		"example.com:80",
+		"::1:9464",
+		"[::1]9464",
+		"[::1:9464",
+		"[nope]:80",
+		"127.0.0.1:123456",
 	};
 	handler_state st = { 0, "" };
 	ms_http *h = NULL;
@@ -282,8 +293,8 @@ static void test_ipv6(void **state)
 typedef struct api_state {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int fast_done;          /* /fast answered */
-	int slow_released;      /* /slow saw /fast answered before it gave up waiting */
+	int fast_done;     /* /fast answered */
+	int slow_released; /* /slow saw /fast answered before it gave up waiting */
 	char method[16], path[64], target[128], body[64];
 	size_t body_len;
 	int too_big, nheaders;
@@ -429,10 +440,8 @@ static void test_api(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_serve),
-		cmocka_unit_test(test_port_taken),
-		cmocka_unit_test(test_bad_address),
-		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_serve),       cmocka_unit_test(test_port_taken),
+		cmocka_unit_test(test_bad_address), cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_api),
 	};
 

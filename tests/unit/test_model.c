@@ -48,7 +48,8 @@ static void parse_err(const char *line, ms_kind expected, const char *message)
 	ms_error_clear(&err);
 	rc = ms_entity_from_line(&e, line, strlen(line), expected, &err);
 	if (rc != MS_EINVAL)
-		fail_msg("expected EINVAL '%s', got %d '%s' for %.200s", message, rc, err.message, line);
+		fail_msg("expected EINVAL '%s', got %d '%s' for %.200s", message, rc, err.message,
+			 line);
 	assert_null(e);
 	if (strcmp(err.message, message))
 		fail_msg("message\n  got:      '%s'\n  expected: '%s'", err.message, message);
@@ -149,34 +150,46 @@ static void test_rich_table_round_trip(void **state)
 	assert_true(get(d, "LastAccessTime", NULL)->valuedouble == 1651241373.123);
 	assert_string_equal(get_str(get(d, "Parameters", "quote", NULL)), "say \"hi\"");
 	assert_string_equal(get_str(get(d, "Parameters", "backslash", NULL)), "C:\\temp\\new\\");
-	assert_string_equal(get_str(get(d, "Parameters", "newline", NULL)), "line1\nline2\r\n\ttab");
+	assert_string_equal(get_str(get(d, "Parameters", "newline", NULL)),
+			    "line1\nline2\r\n\ttab");
 	assert_string_equal(get_str(get(d, "Parameters", "json", NULL)),
 			    "{\"k\":[1,2,{\"n\":null}],\"s\":\"q\\\"x\"}");
-	assert_string_equal(get_str(get(d, "Parameters", "escaped", NULL)), "a\\|b\\\"c\\{d\\:e\\}");
+	assert_string_equal(get_str(get(d, "Parameters", "escaped", NULL)),
+			    "a\\|b\\\"c\\{d\\:e\\}");
 	assert_string_equal(get_str(get(d, "Parameters", "unicode", NULL)),
-			    "Gr\xc3\xbc\xc3\x9f" "e \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80 \xe2\x80\xa8");
+			    "Gr\xc3\xbc\xc3\x9f"
+			    "e \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80 \xe2\x80\xa8");
 	assert_string_equal(get_str(get(d, "StorageDescriptor", "Columns", "#1", "Name", NULL)),
 			    "payload");
-	assert_true(cJSON_IsTrue(get(d, "StorageDescriptor", "Columns", "#1", "SOME_COL_FLAG", NULL)));
-	assert_string_equal(get_str(get(d, "StorageDescriptor", "Columns", "#2", "Name", NULL)), "Note");
+	assert_true(
+		cJSON_IsTrue(get(d, "StorageDescriptor", "Columns", "#1", "SOME_COL_FLAG", NULL)));
+	assert_string_equal(get_str(get(d, "StorageDescriptor", "Columns", "#2", "Name", NULL)),
+			    "Note");
 	assert_string_equal(get_str(get(d, "StorageDescriptor", "Columns", "#0", "Parameters",
-					"iceberg.field.id", NULL)), "1");
+					"iceberg.field.id", NULL)),
+			    "1");
 	assert_string_equal(get_str(get(d, "StorageDescriptor", "SerdeInfo", "Parameters",
-					"field.delim", NULL)), "\x01");
+					"field.delim", NULL)),
+			    "\x01");
 	assert_non_null(get(d, "StorageDescriptor", "SerdeInfo", "serdeFutureField", "x", NULL));
-	assert_string_equal(get_str(get(d, "StorageDescriptor", "SortColumns", "#1", "Column", NULL)),
+	assert_string_equal(get_str(get(d, "StorageDescriptor", "SortColumns", "#1", "Column",
+					NULL)),
 			    "payload");
-	assert_int_equal(get(d, "StorageDescriptor", "SortColumns", "#0", "SortOrder", NULL)->valueint, 1);
-	assert_string_equal(get_str(get(d, "StorageDescriptor", "SortColumns", "#1", "nullOrder", NULL)),
+	assert_int_equal(
+		get(d, "StorageDescriptor", "SortColumns", "#0", "SortOrder", NULL)->valueint, 1);
+	assert_string_equal(get_str(get(d, "StorageDescriptor", "SortColumns", "#1", "nullOrder",
+					NULL)),
 			    "FIRST");
 	assert_string_equal(get_str(get(d, "StorageDescriptor", "SkewedInfo",
 					"SkewedColumnValueLocationMaps", "1%12%ab", NULL)),
 			    "s3://bucket/orders/skew1");
-	assert_string_equal(get_str(get(d, "StorageDescriptor", "SkewedInfo", "SKEW_EXTRA", NULL)), "y");
+	assert_string_equal(get_str(get(d, "StorageDescriptor", "SkewedInfo", "SKEW_EXTRA", NULL)),
+			    "y");
 	assert_int_equal(get(d, "StorageDescriptor", "NumberOfBuckets", NULL)->valueint, 8);
 	assert_true(cJSON_IsTrue(get(d, "StorageDescriptor", "StoredAsSubDirectories", NULL)));
 	assert_string_equal(get_str(get(d, "StorageDescriptor", "SchemaReference", "SchemaId",
-					"RegistryName", NULL)), "r");
+					"RegistryName", NULL)),
+			    "r");
 	assert_string_equal(get_str(get(d, "StorageDescriptor", "CTLG_NAME", NULL)), "hive");
 	assert_string_equal(get_str(get(d, "TargetTable", "CatalogId", NULL)), "123456789012");
 	assert_string_equal(get_str(get(d, "PartitionKeys", "#1", "Name", NULL)), "Hour");
@@ -236,15 +249,17 @@ static void test_partition_line_shape(void **state)
 	assert_true(get(e->doc, "CreationTime", NULL)->valuedouble == 1491296323.0);
 	assert_null(get(e->doc, "LastAccessTime", NULL));
 	out = to_line(e);
-	assert_string_equal(out, "{\"database\":\"db\",\"table\":\"t\",\"type\":\"partition\",\"item\":"
-				 "{\"namespaceName\":\"db\",\"tableName\":\"t\",\"values\":[\"2024\","
-				 "\"01\"],\"creationTime\":\"1491296323000\",\"parameters\":{}}}");
+	assert_string_equal(out,
+			    "{\"database\":\"db\",\"table\":\"t\",\"type\":\"partition\",\"item\":"
+			    "{\"namespaceName\":\"db\",\"tableName\":\"t\",\"values\":[\"2024\","
+			    "\"01\"],\"creationTime\":\"1491296323000\",\"parameters\":{}}}");
 	free(out);
 	ms_entity_free(e);
 
 	/* Identity from the item alone, as some producers write it. */
 	e = parse_ok("{\"type\":\"partition\",\"item\":{\"namespaceName\":\"Sales\","
-		     "\"tableName\":\"Orders\",\"values\":[\"A\"]}}", 0);
+		     "\"tableName\":\"Orders\",\"values\":[\"A\"]}}",
+		     0);
 	assert_string_equal(e->database, "sales");
 	assert_string_equal(e->table, "orders");
 	assert_string_equal(e->vkey, "[\"A\"]");
@@ -258,9 +273,11 @@ static void test_database_line(void **state)
 
 	(void)state;
 	e = parse_ok("{\"type\":\"database\",\"item\":{\"name\":\"Sales\",\"description\":\"d\","
-		     "\"locationUri\":\"s3://b/\",\"parameters\":{\"k\":\"v\"},\"createTime\":1651241372000,"
+		     "\"locationUri\":\"s3://b/"
+		     "\",\"parameters\":{\"k\":\"v\"},\"createTime\":1651241372000,"
 		     "\"targetDatabase\":{\"catalogId\":\"1\",\"databaseName\":\"x\"},"
-		     "\"createTableDefaultPermissions\":[{\"principal\":{\"dataLakePrincipalIdentifier\":"
+		     "\"createTableDefaultPermissions\":[{\"principal\":{"
+		     "\"dataLakePrincipalIdentifier\":"
 		     "\"IAM_ALLOWED_PRINCIPALS\"},\"permissions\":[\"ALL\"]}]}}",
 		     MS_KIND_DATABASE);
 	assert_string_equal(e->database, "sales");
@@ -271,12 +288,15 @@ static void test_database_line(void **state)
 					"DataLakePrincipalIdentifier", NULL)),
 			    "IAM_ALLOWED_PRINCIPALS");
 	out = to_line(e);
-	assert_json_same(out, "{\"type\":\"database\",\"item\":{\"name\":\"sales\",\"description\":\"d\","
-			      "\"locationUri\":\"s3://b/\",\"parameters\":{\"k\":\"v\"},"
-			      "\"createTime\":\"1651241372000\",\"targetDatabase\":{\"catalogId\":\"1\","
-			      "\"databaseName\":\"x\"},\"createTableDefaultPermissions\":[{\"principal\":"
-			      "{\"dataLakePrincipalIdentifier\":\"IAM_ALLOWED_PRINCIPALS\"},"
-			      "\"permissions\":[\"ALL\"]}]}}");
+	assert_json_same(out,
+			 "{\"type\":\"database\",\"item\":{\"name\":\"sales\",\"description\":"
+			 "\"d\","
+			 "\"locationUri\":\"s3://b/\",\"parameters\":{\"k\":\"v\"},"
+			 "\"createTime\":\"1651241372000\",\"targetDatabase\":{\"catalogId\":\"1\","
+			 "\"databaseName\":\"x\"},\"createTableDefaultPermissions\":[{"
+			 "\"principal\":"
+			 "{\"dataLakePrincipalIdentifier\":\"IAM_ALLOWED_PRINCIPALS\"},"
+			 "\"permissions\":[\"ALL\"]}]}}");
 	free(out);
 	ms_entity_free(e);
 }
@@ -298,7 +318,8 @@ static void test_names_fold_and_nulls(void **state)
 	assert_null(get(e->doc, "Description", NULL));
 	assert_null(get(e->doc, "StorageDescriptor", "Location", NULL));
 	/* Column names and partition values keep their case. */
-	assert_string_equal(get_str(get(e->doc, "StorageDescriptor", "Columns", "#0", "Name", NULL)),
+	assert_string_equal(get_str(get(e->doc, "StorageDescriptor", "Columns", "#0", "Name",
+					NULL)),
 			    "MixedCase");
 	out = to_line(e);
 	assert_string_equal(out, "{\"database\":\"sales\",\"type\":\"table\",\"item\":{\"name\":"
@@ -348,12 +369,14 @@ static void test_time_forms(void **state)
 	assert_true(parse_time_json("\"Apr 04, 2017 12:30:00 PM\"") == 1491309000.0);
 	assert_true(parse_time_json("\"apr 4, 2017 8:58:43 am\"") == 1491296323.0);
 	assert_true(parse_time_json("\"Jan 01, 1970 12:00:00 AM\"") == 0.0);
-	assert_true(parse_time_json("\"Apr 04, 2017 08:58:43\xe2\x80\xaf" "AM\"") == 1491296323.0);
+	assert_true(parse_time_json("\"Apr 04, 2017 08:58:43\xe2\x80\xaf"
+				    "AM\"") == 1491296323.0);
 	assert_true(parse_time_json("\"Feb 29, 2016 11:59:59 PM\"") == 1456790399.0);
 	assert_true(parse_time_json("{\"$date\":\"1651241372000\"}") == 1651241372.0);
 	assert_true(parse_time_json("{\"$date\":1651241372000}") == 1651241372.0);
 	assert_true(parse_time_json("{\"$date\":\"Apr 04, 2017 08:58:43 AM\"}") == 1491296323.0);
-	assert_true(parse_time_json("{\"value\":{\"$numberLong\":\"1651241372000\"}}") == 1651241372.0);
+	assert_true(parse_time_json("{\"value\":{\"$numberLong\":\"1651241372000\"}}") ==
+		    1651241372.0);
 	assert_true(parse_time_json("\"2017-04-04T08:58:43Z\"") == 1491296323.0);
 	assert_true(parse_time_json("\"2017-04-04T10:58:43.5+02:00\"") == 1491296323.5);
 	assert_true(parse_time_json("\"2017-04-04 08:58:43.123\"") == 1491296323.123);
@@ -378,8 +401,11 @@ static void test_time_forms(void **state)
 static void test_time_through_lines(void **state)
 {
 	static const char *const forms[] = {
-		"\"1491296323000\"", "1491296323000", "\"Apr 04, 2017 08:58:43 AM\"",
-		"{\"$date\":\"1491296323000\"}", "{\"$date\":\"Apr 04, 2017 08:58:43 AM\"}",
+		"\"1491296323000\"",
+		"1491296323000",
+		"\"Apr 04, 2017 08:58:43 AM\"",
+		"{\"$date\":\"1491296323000\"}",
+		"{\"$date\":\"Apr 04, 2017 08:58:43 AM\"}",
 	};
 	size_t i;
 
@@ -393,14 +419,16 @@ static void test_time_through_lines(void **state)
 		char *out = to_line(e);
 
 		assert_true(get(e->doc, "CreateTime", NULL)->valuedouble == 1491296323.0);
-		assert_string_equal(out, "{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\","
+		assert_string_equal(out, "{\"database\":\"d\",\"type\":\"table\",\"item\":{"
+					 "\"name\":\"t\","
 					 "\"createTime\":\"1491296323000\",\"lastAccessTime\":"
 					 "\"1491296323000\"}}");
 		free(out);
 		free(line);
 		ms_entity_free(e);
 	}
-	table_err("{\"name\":\"t\",\"createTime\":\"soon\"}", "field 'createTime' is not a timestamp");
+	table_err("{\"name\":\"t\",\"createTime\":\"soon\"}",
+		  "field 'createTime' is not a timestamp");
 	table_err("{\"name\":\"t\",\"storageDescriptor\":{},\"lastAccessTime\":true}",
 		  "field 'lastAccessTime' is not a timestamp");
 }
@@ -419,12 +447,14 @@ static void test_glue_timestamps(void **state)
 	assert_true(get(e->doc, "CreateTime", NULL)->valuedouble == 1651241372.123);
 	assert_true(get(e->doc, "UpdateTime", NULL)->valuedouble == 1491296323.0);
 	out = to_line(e);
-	assert_string_equal(out, "{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\","
-				 "\"createTime\":\"1651241372123\",\"updateTime\":\"1491296323000\"}}");
+	assert_string_equal(out,
+			    "{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\","
+			    "\"createTime\":\"1651241372123\",\"updateTime\":\"1491296323000\"}}");
 	free(out);
 	out = to_canonical(e->doc, 0);
-	assert_string_equal(out, "{\"CreateTime\":1651241372.123,\"DatabaseName\":\"d\",\"Name\":\"t\","
-				 "\"UpdateTime\":1491296323}");
+	assert_string_equal(out,
+			    "{\"CreateTime\":1651241372.123,\"DatabaseName\":\"d\",\"Name\":\"t\","
+			    "\"UpdateTime\":1491296323}");
 	free(out);
 	ms_entity_free(e);
 }
@@ -438,27 +468,32 @@ static void test_canonical_json(void **state)
 	ms_buf b = MS_BUF_INIT(16);
 
 	(void)state;
-	doc = cJSON_Parse("{\"b\":1,\"a\":[true,false,null,1.5,-0.0,1e20,0.1,9007199254740991,"
-			  "-42,1651241372.123],\"c\":{\"z\":\"x\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f"
-			  "\\u007f\xc3\xa9\\u00e9/\",\"A\":2,\"\":3},\"CreateTime\":5,\"VersionId\":\"1\","
-			  "\"Parameters\":{\"metasync.x\":\"1\",\"k\":\"v\",\"metasyncx\":\"2\"},"
-			  "\"StorageDescriptor\":{\"Parameters\":{\"metasync.y\":\"1\"},\"CreateTime\":1}}");
+	doc = cJSON_Parse(
+		"{\"b\":1,\"a\":[true,false,null,1.5,-0.0,1e20,0.1,9007199254740991,"
+		"-42,1651241372.123],\"c\":{\"z\":\"x\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f"
+		"\\u007f\xc3\xa9\\u00e9/\",\"A\":2,\"\":3},\"CreateTime\":5,\"VersionId\":\"1\","
+		"\"Parameters\":{\"metasync.x\":\"1\",\"k\":\"v\",\"metasyncx\":\"2\"},"
+		"\"StorageDescriptor\":{\"Parameters\":{\"metasync.y\":\"1\"},\"CreateTime\":1}}");
 	assert_non_null(doc);
 	out = to_canonical(doc, 0);
-	assert_string_equal(out,
-		"{\"CreateTime\":5,\"Parameters\":{\"k\":\"v\",\"metasync.x\":\"1\",\"metasyncx\":\"2\"},"
-		"\"StorageDescriptor\":{\"CreateTime\":1,\"Parameters\":{\"metasync.y\":\"1\"}},"
-		"\"VersionId\":\"1\",\"a\":[true,false,null,1.5,0,1e+20,0.1,9007199254740991,-42,"
-		"1651241372.123],\"b\":1,\"c\":{\"\":3,\"A\":2,\"z\":\"x\\\"\\\\\\b\\f\\n\\r\\t\\u0001"
-		"\\u001f\x7f\xc3\xa9\xc3\xa9/\"}}");
+	assert_string_equal(out, "{\"CreateTime\":5,\"Parameters\":{\"k\":\"v\",\"metasync.x\":"
+				 "\"1\",\"metasyncx\":\"2\"},"
+				 "\"StorageDescriptor\":{\"CreateTime\":1,\"Parameters\":{"
+				 "\"metasync.y\":\"1\"}},"
+				 "\"VersionId\":\"1\",\"a\":[true,false,null,1.5,0,1e+20,0.1,"
+				 "9007199254740991,-42,"
+				 "1651241372.123],\"b\":1,\"c\":{\"\":3,\"A\":2,\"z\":"
+				 "\"x\\\"\\\\\\b\\f\\n\\r\\t\\u0001"
+				 "\\u001f\x7f\xc3\xa9\xc3\xa9/\"}}");
 	free(out);
 	out = to_canonical(doc, 1);
-	assert_string_equal(out,
-		"{\"Parameters\":{\"k\":\"v\",\"metasyncx\":\"2\"},"
-		"\"StorageDescriptor\":{\"CreateTime\":1,\"Parameters\":{\"metasync.y\":\"1\"}},"
-		"\"a\":[true,false,null,1.5,0,1e+20,0.1,9007199254740991,-42,"
-		"1651241372.123],\"b\":1,\"c\":{\"\":3,\"A\":2,\"z\":\"x\\\"\\\\\\b\\f\\n\\r\\t\\u0001"
-		"\\u001f\x7f\xc3\xa9\xc3\xa9/\"}}");
+	assert_string_equal(out, "{\"Parameters\":{\"k\":\"v\",\"metasyncx\":\"2\"},"
+				 "\"StorageDescriptor\":{\"CreateTime\":1,\"Parameters\":{"
+				 "\"metasync.y\":\"1\"}},"
+				 "\"a\":[true,false,null,1.5,0,1e+20,0.1,9007199254740991,-42,"
+				 "1651241372.123],\"b\":1,\"c\":{\"\":3,\"A\":2,\"z\":"
+				 "\"x\\\"\\\\\\b\\f\\n\\r\\t\\u0001"
+				 "\\u001f\x7f\xc3\xa9\xc3\xa9/\"}}");
 	free(out);
 	/* A bounded buffer that is too small fails and stays as it was. */
 	assert_int_equal(ms_buf_adds(&b, "keep"), 0);
@@ -495,42 +530,55 @@ static void test_hash_stability(void **state)
 	static const char *const same[] = {
 		/* keys reordered at every level */
 		"{\"item\":{\"storageDescriptor\":{\"serdeInfo\":{\"parameters\":{\"p\":\"q\"},"
-		"\"serializationLibrary\":\"lib\"},\"location\":\"s3://b/t\",\"columns\":[{\"type\":"
-		"\"int\",\"name\":\"x\"},{\"type\":\"string\",\"name\":\"y\"}]},\"parameters\":{\"b\":"
-		"\"2\",\"a\":\"1\"},\"owner\":\"o\",\"createTime\":\"1651241372000\",\"name\":\"t\"},"
+		"\"serializationLibrary\":\"lib\"},\"location\":\"s3://b/"
+		"t\",\"columns\":[{\"type\":"
+		"\"int\",\"name\":\"x\"},{\"type\":\"string\",\"name\":\"y\"}]},\"parameters\":{"
+		"\"b\":"
+		"\"2\",\"a\":\"1\"},\"owner\":\"o\",\"createTime\":\"1651241372000\",\"name\":"
+		"\"t\"},"
 		"\"type\":\"table\",\"database\":\"db\"}",
 		/* target-assigned fields and markers changed */
 		"{\"database\":\"db\",\"type\":\"table\",\"item\":{\"name\":\"T\",\"createTime\":"
-		"\"Apr 04, 2017 08:58:43 AM\",\"updateTime\":\"1\",\"versionId\":\"9\",\"catalogId\":"
-		"\"111\",\"createdBy\":\"me\",\"isRegisteredWithLakeFormation\":true,\"owner\":\"o\","
-		"\"parameters\":{\"a\":\"1\",\"b\":\"2\",\"metasync.synced\":\"x\",\"metasync.replica-of\":"
-		"\"y\"},\"storageDescriptor\":{\"columns\":[{\"name\":\"x\",\"type\":\"int\"},{\"name\":"
+		"\"Apr 04, 2017 08:58:43 "
+		"AM\",\"updateTime\":\"1\",\"versionId\":\"9\",\"catalogId\":"
+		"\"111\",\"createdBy\":\"me\",\"isRegisteredWithLakeFormation\":true,\"owner\":"
+		"\"o\","
+		"\"parameters\":{\"a\":\"1\",\"b\":\"2\",\"metasync.synced\":\"x\",\"metasync."
+		"replica-of\":"
+		"\"y\"},\"storageDescriptor\":{\"columns\":[{\"name\":\"x\",\"type\":\"int\"},{"
+		"\"name\":"
 		"\"y\",\"type\":\"string\"}],\"location\":\"s3://b/t\",\"serdeInfo\":{"
 		"\"serializationLibrary\":\"lib\",\"parameters\":{\"p\":\"q\"}}}}}",
 		/* another database: DatabaseName is not content */
-		"{\"database\":\"other\",\"type\":\"table\",\"item\":{\"name\":\"t\",\"owner\":\"o\","
-		"\"parameters\":{\"a\":\"1\",\"b\":\"2\"},\"storageDescriptor\":{\"columns\":[{\"name\":"
-		"\"x\",\"type\":\"int\"},{\"name\":\"y\",\"type\":\"string\"}],\"location\":\"s3://b/t\","
+		"{\"database\":\"other\",\"type\":\"table\",\"item\":{\"name\":\"t\",\"owner\":"
+		"\"o\","
+		"\"parameters\":{\"a\":\"1\",\"b\":\"2\"},\"storageDescriptor\":{\"columns\":[{"
+		"\"name\":"
+		"\"x\",\"type\":\"int\"},{\"name\":\"y\",\"type\":\"string\"}],\"location\":\"s3://"
+		"b/t\","
 		"\"serdeInfo\":{\"serializationLibrary\":\"lib\",\"parameters\":{\"p\":\"q\"}}}}}",
 		/* members that hold nothing (a Hive Metastore gives them back absent) */
 		"{\"database\":\"db\",\"type\":\"table\",\"item\":{\"name\":\"t\",\"owner\":\"o\","
-		"\"partitionKeys\":[],\"parameters\":{\"a\":\"1\",\"b\":\"2\"},\"storageDescriptor\":{"
+		"\"partitionKeys\":[],\"parameters\":{\"a\":\"1\",\"b\":\"2\"},"
+		"\"storageDescriptor\":{"
 		"\"columns\":[{\"name\":\"x\",\"type\":\"int\",\"parameters\":{}},{\"name\":\"y\","
-		"\"type\":\"string\"}],\"location\":\"s3://b/t\",\"sortColumns\":[],\"skewedInfo\":{"
-		"\"skewedColumnNames\":[],\"skewedColumnValues\":[],\"skewedColumnValueLocationMaps\":{}},"
+		"\"type\":\"string\"}],\"location\":\"s3://b/"
+		"t\",\"sortColumns\":[],\"skewedInfo\":{"
+		"\"skewedColumnNames\":[],\"skewedColumnValues\":[],"
+		"\"skewedColumnValueLocationMaps\":{}},"
 		"\"serdeInfo\":{\"serializationLibrary\":\"lib\",\"parameters\":{\"p\":\"q\"}}}}}",
 	};
 	static const char *const differ[][2] = {
 		{ "\"type\":\"int\"},{", "\"type\":\"bigint\"},{" },        /* column type */
-		{ "\"a\":\"1\"", "\"a\":\"1 \"" },                           /* parameter value */
-		{ "\"owner\":\"o\",", "\"owner\":\"o\",\"retention\":1," },  /* a new field */
-		{ "\"owner\":\"o\",", "\"owner\":\"o\",\"SOME_KEY\":1," },   /* an unknown field */
+		{ "\"a\":\"1\"", "\"a\":\"1 \"" },                          /* parameter value */
+		{ "\"owner\":\"o\",", "\"owner\":\"o\",\"retention\":1," }, /* a new field */
+		{ "\"owner\":\"o\",", "\"owner\":\"o\",\"SOME_KEY\":1," },  /* an unknown field */
 		{ "{\"name\":\"x\",\"type\":\"int\"},{\"name\":\"y\",\"type\":\"string\"}",
 		  "{\"name\":\"y\",\"type\":\"string\"},{\"name\":\"x\",\"type\":\"int\"}" }, /* order */
-		{ "\"name\":\"t\"", "\"name\":\"t2\"" },                     /* the name */
-		{ "\"p\":\"q\"", "\"metasync.p\":\"q\"" },                   /* nested, not a marker */
+		{ "\"name\":\"t\"", "\"name\":\"t2\"" },   /* the name */
+		{ "\"p\":\"q\"", "\"metasync.p\":\"q\"" }, /* nested, not a marker */
 		{ "\"location\":", "\"skewedInfo\":{\"skewedColumnNames\":[\"x\"]},\"location\":" },
-		{ "\"p\":\"q\"", "\"p\":\"\"" },                             /* empty text is not absent */
+		{ "\"p\":\"q\"", "\"p\":\"\"" }, /* empty text is not absent */
 	};
 	unsigned char h0[MS_HASH_LEN], h[MS_HASH_LEN];
 	size_t i;
@@ -563,11 +611,12 @@ static void test_hash_is_sha256_of_writable_json(void **state)
 	unsigned char back[MS_HASH_LEN];
 
 	(void)state;
-	assert_string_equal(canon, "{\"Name\":\"t\",\"Owner\":\"o\",\"Parameters\":{\"a\":\"1\",\"b\":"
-				   "\"2\"},\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"x\",\"Type\":"
-				   "\"int\"},{\"Name\":\"y\",\"Type\":\"string\"}],\"Location\":"
-				   "\"s3://b/t\",\"SerdeInfo\":{\"Parameters\":{\"p\":\"q\"},"
-				   "\"SerializationLibrary\":\"lib\"}}}");
+	assert_string_equal(canon,
+			    "{\"Name\":\"t\",\"Owner\":\"o\",\"Parameters\":{\"a\":\"1\",\"b\":"
+			    "\"2\"},\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"x\",\"Type\":"
+			    "\"int\"},{\"Name\":\"y\",\"Type\":\"string\"}],\"Location\":"
+			    "\"s3://b/t\",\"SerdeInfo\":{\"Parameters\":{\"p\":\"q\"},"
+			    "\"SerializationLibrary\":\"lib\"}}}");
 	/* echo -n "$canon" | sha256sum */
 	ms_hex(e->hash, MS_HASH_LEN, hex);
 	assert_int_equal(strlen(hex), 64);
@@ -604,7 +653,8 @@ static void test_digest(void **state)
 	ms_digest_final(&d, f1);
 	ms_hex(f1, MS_HASH_LEN, hex);
 	/* sha256("ms-pset-v1" || 8 zero bytes || 32 zero bytes) */
-	assert_string_equal(hex, "cb7e3554ab48cd1227b41502bdede31ac5575f963a8065a19b013fdd235c958d");
+	assert_string_equal(hex,
+			    "cb7e3554ab48cd1227b41502bdede31ac5575f963a8065a19b013fdd235c958d");
 
 	ms_digest_init(&d);
 	ms_digest_add(&d, h[0]);
@@ -676,8 +726,8 @@ static void test_invalid_lines(void **state)
 	parse_err("   ", 0, "line is empty");
 	parse_err("{}", (ms_kind)9, "unknown entity kind 9");
 	parse_err("[1,2]", 0, "line is not a JSON object");
-	parse_err("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\"}}", MS_KIND_PARTITION,
-		  "'type' is 'table' but this file holds partitions");
+	parse_err("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\"}}",
+		  MS_KIND_PARTITION, "'type' is 'table' but this file holds partitions");
 	parse_err("{\"type\":\"database\",\"item\":{\"name\":\"t\"}}", MS_KIND_TABLE,
 		  "'type' is 'database' but this file holds tables");
 	parse_err("{\"type\":\"view\",\"item\":{\"name\":\"t\"}}", 0,
@@ -685,22 +735,30 @@ static void test_invalid_lines(void **state)
 	parse_err("{\"type\":7,\"item\":{\"name\":\"t\"}}", 0, "'type' is not a string");
 	parse_err("{\"database\":\"d\",\"item\":{\"name\":\"t\"}}", 0, "line has no 'type'");
 	parse_err("{\"database\":\"d\",\"type\":\"table\"}", 0, "line has no 'item'");
-	parse_err("{\"database\":\"d\",\"type\":\"table\",\"item\":[]}", 0, "'item' is not an object");
+	parse_err("{\"database\":\"d\",\"type\":\"table\",\"item\":[]}", 0,
+		  "'item' is not an object");
 	parse_err("{\"type\":\"table\",\"item\":{\"name\":\"t\"}}", 0, "line has no 'database'");
 	parse_err("{\"database\":\"d\",\"type\":\"partition\",\"item\":{\"values\":[]}}", 0,
 		  "line has no 'table'");
 	parse_err("{\"database\":5,\"type\":\"table\",\"item\":{\"name\":\"t\"}}", 0,
 		  "'database' is not a string");
-	parse_err("{\"database\":\"a\",\"type\":\"table\",\"item\":{\"name\":\"t\",\"databaseName\":"
-		  "\"B\"}}", 0, "'database' is 'a' but field 'databaseName' is 'b'");
-	parse_err("{\"database\":\"a\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":[],"
-		  "\"namespaceName\":\"a\",\"tableName\":\"u\"}}", 0,
-		  "'table' is 't' but field 'tableName' is 'u'");
+	parse_err("{\"database\":\"a\",\"type\":\"table\",\"item\":{\"name\":\"t\","
+		  "\"databaseName\":"
+		  "\"B\"}}",
+		  0, "'database' is 'a' but field 'databaseName' is 'b'");
+	parse_err("{\"database\":\"a\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":"
+		  "[],"
+		  "\"namespaceName\":\"a\",\"tableName\":\"u\"}}",
+		  0, "'table' is 't' but field 'tableName' is 'u'");
 	/* An envelope key twice: no silent choice of one of them. */
-	parse_err("{\"database\":\"a\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":[]},"
-		  "\"database\":\"b\"}", 0, "'database' appears twice");
-	parse_err("{\"database\":\"a\",\"table\":\"t\",\"table\":\"u\",\"type\":\"partition\",\"item\":"
-		  "{\"values\":[]}}", 0, "'table' appears twice");
+	parse_err("{\"database\":\"a\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":"
+		  "[]},"
+		  "\"database\":\"b\"}",
+		  0, "'database' appears twice");
+	parse_err("{\"database\":\"a\",\"table\":\"t\",\"table\":\"u\",\"type\":\"partition\","
+		  "\"item\":"
+		  "{\"values\":[]}}",
+		  0, "'table' appears twice");
 	parse_err("{\"type\":\"database\",\"item\":{\"name\":\"a\"},\"item\":{\"name\":\"b\"}}", 0,
 		  "'item' appears twice");
 	parse_err("{\"type\":\"database\",\"type\":\"table\",\"item\":{\"name\":\"a\"}}", 0,
@@ -719,8 +777,10 @@ static void test_invalid_lines(void **state)
 	}
 	/* An escaped backslash before u0000 is text, not a NUL. */
 	{
-		ms_entity *e = parse_ok("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\","
-					"\"owner\":\"a\\\\u0000\"}}", 0);
+		ms_entity *e = parse_ok("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":"
+					"\"t\","
+					"\"owner\":\"a\\\\u0000\"}}",
+					0);
 
 		assert_string_equal(get_str(get(e->doc, "Owner", NULL)), "a\\u0000");
 		ms_entity_free(e);
@@ -733,8 +793,10 @@ static void test_type_errors(void **state)
 	table_err("{}", "field 'name' is missing");
 	table_err("{\"name\":5}", "field 'name' is not a string");
 	table_err("{\"name\":\"t\",\"description\":[]}", "field 'description' is not a string");
-	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"name\":\"a\"},{\"name\":\"b\"},"
-		  "{\"name\":3}]}}", "field 'storageDescriptor.columns[2].name' is not a string");
+	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"name\":\"a\"},{\"name\":"
+		  "\"b\"},"
+		  "{\"name\":3}]}}",
+		  "field 'storageDescriptor.columns[2].name' is not a string");
 	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"type\":\"int\"}]}}",
 		  "field 'storageDescriptor.columns[0].name' is missing");
 	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[\"a\"]}}",
@@ -746,8 +808,10 @@ static void test_type_errors(void **state)
 	table_err("{\"name\":\"t\",\"partitionKeys\":{}}", "field 'partitionKeys' is not an array");
 	table_err("{\"name\":\"t\",\"storageDescriptor\":[]}",
 		  "field 'storageDescriptor' is not an object");
-	table_err("{\"name\":\"t\",\"parameters\":{\"k\":5}}", "field 'parameters.k' is not a string");
-	table_err("{\"name\":\"t\",\"parameters\":{\"k\":null}}", "field 'parameters.k' is not a string");
+	table_err("{\"name\":\"t\",\"parameters\":{\"k\":5}}",
+		  "field 'parameters.k' is not a string");
+	table_err("{\"name\":\"t\",\"parameters\":{\"k\":null}}",
+		  "field 'parameters.k' is not a string");
 	table_err("{\"name\":\"t\",\"parameters\":[]}", "field 'parameters' is not an object");
 	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"bucketColumns\":[\"a\",1]}}",
 		  "field 'storageDescriptor.bucketColumns[1]' is not a string");
@@ -755,9 +819,11 @@ static void test_type_errors(void **state)
 		  "field 'storageDescriptor.sortColumns[0].order' is missing");
 	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"skewedInfo\":{"
 		  "\"skewedColumnValueLocationMaps\":{\"1%a\":1}}}}",
-		  "field 'storageDescriptor.skewedInfo.skewedColumnValueLocationMaps.1%a' is not a string");
+		  "field 'storageDescriptor.skewedInfo.skewedColumnValueLocationMaps.1%a' is not a "
+		  "string");
 	table_err("{\"name\":\"t\",\"targetTable\":\"x\"}", "field 'targetTable' is not an object");
-	table_err("{\"name\":\"t\",\"WRITE_ID\":[1e999]}", "field 'WRITE_ID[0]' is a number out of range");
+	table_err("{\"name\":\"t\",\"WRITE_ID\":[1e999]}",
+		  "field 'WRITE_ID[0]' is a number out of range");
 	table_err("{\"name\":\"t\",\"storageDescriptor\":{\"numberOfBuckets\":1e999}}",
 		  "field 'storageDescriptor.numberOfBuckets' is not an integer");
 	table_err("{\"name\":\"a\",\"Name\":\"b\"}", "field 'Name' appears twice");
@@ -769,14 +835,15 @@ static void test_type_errors(void **state)
 	 */
 	{
 		ms_entity *e = parse_ok("{\"type\":\"database\",\"item\":{\"name\":\"d\","
-					"\"parameters\":{\"multi\\tkey\":\"v\\nw\"}}}", 0);
+					"\"parameters\":{\"multi\\tkey\":\"v\\nw\"}}}",
+					0);
 
 		assert_string_equal(ms_entity_param(e, "multi\tkey"), "v\nw");
 		ms_entity_free(e);
 	}
 	parse_err("{\"type\":\"database\",\"item\":{\"name\":\"d\","
-		  "\"parameters\":{\"multi\\nline\":\"v\"}}}", 0,
-		  "key 'multi?line' in field 'parameters' holds a control character");
+		  "\"parameters\":{\"multi\\nline\":\"v\"}}}",
+		  0, "key 'multi?line' in field 'parameters' holds a control character");
 	table_err("{\"name\":\"t\",\"x\\ny\":{\"z\":\"\xff\"}}",
 		  "field 'x?y.z' is not valid utf-8");
 	table_err("{\"name\":\"\"}", "table name is empty");
@@ -787,9 +854,11 @@ static void test_type_errors(void **state)
 	parse_err("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":{}}", 0,
 		  "field 'values' is missing");
 	parse_err("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":"
-		  "{\"values\":\"2024\"}}", 0, "field 'values' is not an array");
+		  "{\"values\":\"2024\"}}",
+		  0, "field 'values' is not an array");
 	parse_err("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":"
-		  "{\"values\":[\"a\",null]}}", 0, "field 'values[1]' is not a string");
+		  "{\"values\":[\"a\",null]}}",
+		  0, "field 'values[1]' is not a string");
 	parse_err("{\"type\":\"database\",\"item\":{\"description\":\"x\"}}", 0,
 		  "field 'name' is missing");
 }
@@ -816,25 +885,30 @@ static void test_limits(void **state)
 	free(item);
 
 	item = ms_test_fmt("{\"name\":\"%s\"}", a256);
-	table_err(item, "table name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 255 characters");
+	table_err(item,
+		  "table name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 255 characters");
 	free(item);
 	item = ms_test_fmt("{\"name\":\"%s\"}", e256);
-	table_err(item, "table name '\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9...' is longer than 255 characters");
+	table_err(item,
+		  "table name '\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9...' is longer than 255 characters");
 	free(item);
 	line = ms_test_fmt("{\"type\":\"database\",\"item\":{\"name\":\"%s\"}}", a256);
-	parse_err(line, 0, "database name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 255 "
-			   "characters");
+	parse_err(line, 0,
+		  "database name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 255 "
+		  "characters");
 	free(line);
 	line = ms_test_fmt("{\"database\":\"%s\",\"type\":\"table\",\"item\":{\"name\":\"t\"}}",
 			   a256);
-	parse_err(line, 0, "database name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 255 "
-			   "characters");
+	parse_err(line, 0,
+		  "database name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 255 "
+		  "characters");
 	free(line);
 	item = ms_test_fmt("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"name\":"
-			   "\"%s\"}]}}", a256);
+			   "\"%s\"}]}}",
+			   a256);
 	table_err(item, "field 'storageDescriptor.columns[0].name' is longer than 255 characters");
 	free(item);
 
@@ -852,19 +926,22 @@ static void test_limits(void **state)
 
 	big = repeat("v", 1025);
 	line = ms_test_fmt("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":"
-			   "{\"values\":[\"ok\",\"%s\"]}}", big);
+			   "{\"values\":[\"ok\",\"%s\"]}}",
+			   big);
 	parse_err(line, 0, "field 'values[1]' is longer than 1024 characters");
 	free(line);
 	free(big);
 
-	table_err("{\"name\":\"t\",\"parameters\":{\"\":\"v\"}}", "field 'parameters' has an empty key");
+	table_err("{\"name\":\"t\",\"parameters\":{\"\":\"v\"}}",
+		  "field 'parameters' has an empty key");
 	item = ms_test_fmt("{\"name\":\"t\",\"parameters\":{\"%s\":\"v\"}}", a256);
 	table_err(item, "key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' in field 'parameters' is longer "
 			"than 255 characters");
 	free(item);
 	big = repeat("p", 512001);
 	item = ms_test_fmt("{\"name\":\"t\",\"storageDescriptor\":{\"serdeInfo\":{\"parameters\":"
-			   "{\"k\":\"%s\"}}}}", big);
+			   "{\"k\":\"%s\"}}}}",
+			   big);
 	table_err(item, "field 'storageDescriptor.serdeInfo.parameters.k' is longer than 512000 "
 			"characters");
 	free(item);
@@ -877,13 +954,16 @@ static void test_limits(void **state)
 	free(big);
 
 	item = ms_test_fmt("{\"name\":\"t\",\"partitionKeys\":[{\"name\":\"c\",\"comment\":"
-			   "\"%s\"}]}", a256);
+			   "\"%s\"}]}",
+			   a256);
 	table_err(item, "field 'partitionKeys[0].comment' is longer than 255 characters");
 	free(item);
 	big = repeat("t", 131073);
 	item = ms_test_fmt("{\"name\":\"t\",\"storageDescriptor\":{\"columns\":[{\"name\":\"c\","
-			   "\"type\":\"%s\"}]}}", big);
-	table_err(item, "field 'storageDescriptor.columns[0].type' is longer than 131072 characters");
+			   "\"type\":\"%s\"}]}}",
+			   big);
+	table_err(item,
+		  "field 'storageDescriptor.columns[0].type' is longer than 131072 characters");
 	free(item);
 	free(big);
 	big = repeat("s", 409601);
@@ -911,7 +991,8 @@ static void test_invalid_utf8_rejected(void **state)
 		  "field 'parameters.k' is not valid utf-8");
 	table_err("{\"name\":\"t\",\"parameters\":{\"k\xed\xa0\x80\":\"v\"}}",
 		  "field 'parameters' has a key that is not valid utf-8");
-	table_err("{\"name\":\"t\",\"owner\":\"\xed\xbf\xbf\"}", "field 'owner' is not valid utf-8");
+	table_err("{\"name\":\"t\",\"owner\":\"\xed\xbf\xbf\"}",
+		  "field 'owner' is not valid utf-8");
 	table_err("{\"name\":\"t\",\"someFuture\":{\"x\":[\"ok\",\"\xf4\x90\x80\x80\"]}}",
 		  "field 'someFuture.x[1]' is not valid utf-8");
 	table_err("{\"name\":\"t\",\"FUTURE\xff\":1}", "item has a key that is not valid utf-8");
@@ -925,15 +1006,38 @@ static void test_invalid_utf8_rejected(void **state)
 static void test_utf8_valid(void **state)
 {
 	static const char *const good[] = {
-		"", "plain ascii text that is longer than eight bytes", "\xc3\xa9", "\xe2\x82\xac",
-		"\xf0\x9f\x9a\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80",
-		"tab\tand\nnewline", "mixed \xc3\xa9t\xc3\xa9 and ascii runs........\xe6\x97\xa5",
+		"",
+		"plain ascii text that is longer than eight bytes",
+		"\xc3\xa9",
+		"\xe2\x82\xac",
+		"\xf0\x9f\x9a\x80",
+		"\xef\xbf\xbf",
+		"\xf4\x8f\xbf\xbf",
+		"\xed\x9f\xbf",
+		"\xee\x80\x80",
+		"tab\tand\nnewline",
+		"mixed \xc3\xa9t\xc3\xa9 and ascii runs........\xe6\x97\xa5",
 	};
 	static const char *const bad[] = {
-		"\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xc3", "\xc3\x28", "\xe0\x80\x80",
-		"\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf", "\xe2\x82", "\xf0\x80\x80\x80",
-		"\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xfe",
-		"ascii run of more than eight bytes then \xc3", "\xf0\x9f\x9a",
+		"\x80",
+		"\xbf",
+		"\xc0\x80",
+		"\xc1\xbf",
+		"\xc3",
+		"\xc3\x28",
+		"\xe0\x80\x80",
+		"\xe0\x9f\xbf",
+		"\xed\xa0\x80",
+		"\xed\xbf\xbf",
+		"\xe2\x82",
+		"\xf0\x80\x80\x80",
+		"\xf0\x8f\xbf\xbf",
+		"\xf4\x90\x80\x80",
+		"\xf5\x80\x80\x80",
+		"\xff",
+		"\xfe",
+		"ascii run of more than eight bytes then \xc3",
+		"\xf0\x9f\x9a",
 	};
 	size_t i;
 
@@ -956,7 +1060,8 @@ static void test_glue_validation(void **state)
 	cJSON *doc;
 
 	(void)state;
-	doc = cJSON_Parse("{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Type\":\"int\"}]}}");
+	doc = cJSON_Parse(
+		"{\"Name\":\"t\",\"StorageDescriptor\":{\"Columns\":[{\"Type\":\"int\"}]}}");
 	assert_int_equal(ms_entity_from_glue(&e, MS_KIND_TABLE, doc, "d", NULL, &err), MS_EINVAL);
 	assert_string_equal(err.message, "field 'StorageDescriptor.Columns[0].Name' is missing");
 	assert_null(e);
@@ -970,7 +1075,8 @@ static void test_glue_validation(void **state)
 	assert_string_equal(err.message, "table document is not a JSON object");
 
 	doc = cJSON_Parse("{\"Values\":[\"1\"],\"CreationTime\":\"1651241372000\"}");
-	assert_int_equal(ms_entity_from_glue(&e, MS_KIND_PARTITION, doc, "d", "t", &err), MS_EINVAL);
+	assert_int_equal(ms_entity_from_glue(&e, MS_KIND_PARTITION, doc, "d", "t", &err),
+			 MS_EINVAL);
 	assert_string_equal(err.message, "field 'CreationTime' is not a timestamp");
 
 	/* Fallbacks fill the identity and the document; names fold. */
@@ -998,8 +1104,8 @@ static void test_glue_validation(void **state)
 static void test_vkey(void **state)
 {
 	static const char *const values[] = { "a\"b", "c\\d", "e\nf", "\x01", "\xc3\xa9", "A", "" };
-	static const char expected[] =
-		"[\"a\\\"b\",\"c\\\\d\",\"e\\nf\",\"\\u0001\",\"\xc3\xa9\",\"A\",\"\"]";
+	static const char expected[] = "[\"a\\\"b\",\"c\\\\d\",\"e\\nf\",\"\\u0001\",\"\xc3\xa9\","
+				       "\"A\",\"\"]";
 	ms_entity *e;
 	ms_error err;
 	char *key = NULL;
@@ -1013,17 +1119,22 @@ static void test_vkey(void **state)
 	free(key);
 
 	/* Partition values may hold any character; an empty one is refused (Glue's ValueString). */
-	e = parse_ok("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":"
-		     "[\"a\\\"b\",\"c\\\\d\",\"e\\nf\",\"\\u0001\",\"\\u00e9\",\"A\"]}}", 0);
+	e = parse_ok("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":{"
+		     "\"values\":"
+		     "[\"a\\\"b\",\"c\\\\d\",\"e\\nf\",\"\\u0001\",\"\\u00e9\",\"A\"]}}",
+		     0);
 	assert_string_equal(e->vkey,
 			    "[\"a\\\"b\",\"c\\\\d\",\"e\\nf\",\"\\u0001\",\"\xc3\xa9\",\"A\"]");
 	ms_entity_free(e);
 	parse_err("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":"
-		  "[\"a\",\"\"]}}", 0, "field 'values[1]' is empty");
+		  "[\"a\",\"\"]}}",
+		  0, "field 'values[1]' is empty");
 
 	/* Values are case-sensitive. */
-	e = parse_ok("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":"
-		     "[\"a\"]}}", 0);
+	e = parse_ok("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":{"
+		     "\"values\":"
+		     "[\"a\"]}}",
+		     0);
 	assert_string_equal(e->vkey, "[\"a\"]");
 	ms_entity_free(e);
 }
@@ -1059,9 +1170,12 @@ static void test_line_values_peek(void **state)
 
 	(void)state;
 	peek_is("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":"
-		"{\"values\":[\"2024\",\"eu\"],\"parameters\":{\"values\":\"x\"}}}", "2024|eu");
-	peek_is(" {\"values\":[\"no\"], \"item\" : { \"a\":[1,-2.5e3,true,false,null,{\"b\":\"\\\"\"}],"
-		"\"Values\" : [ \"x y\" , \"\" ] } , \"z\":{}}\r\n", "x y|");
+		"{\"values\":[\"2024\",\"eu\"],\"parameters\":{\"values\":\"x\"}}}",
+		"2024|eu");
+	peek_is(" {\"values\":[\"no\"], \"item\" : { "
+		"\"a\":[1,-2.5e3,true,false,null,{\"b\":\"\\\"\"}],"
+		"\"Values\" : [ \"x y\" , \"\" ] } , \"z\":{}}\r\n",
+		"x y|");
 	peek_is("{\"item\":{\"values\":[]}}", "");
 	peek_is("{\"item\":{\"values\":[\"caf\xc3\xa9\"]}}", "caf\xc3\xa9");
 	/* What the parser must decide. */
@@ -1146,17 +1260,20 @@ static void test_params_rename_dup(void **state)
 	ms_entity_free(e);
 
 	/* Partitions and databases. */
-	e = parse_ok("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":"
-		     "[\"1\"]}}", 0);
+	e = parse_ok("{\"database\":\"d\",\"table\":\"t\",\"type\":\"partition\",\"item\":{"
+		     "\"values\":"
+		     "[\"1\"]}}",
+		     0);
 	assert_int_equal(ms_entity_set_param(e, "k", "v", &err), 0);
 	assert_string_equal(get_str(get(e->doc, "Parameters", "k", NULL)), "v");
 	assert_int_equal(ms_entity_rename(e, "D2", "T2", &err), 0);
 	assert_string_equal(get_str(get(e->doc, "DatabaseName", NULL)), "d2");
 	assert_string_equal(get_str(get(e->doc, "TableName", NULL)), "t2");
 	out = to_line(e);
-	assert_string_equal(out, "{\"database\":\"d2\",\"table\":\"t2\",\"type\":\"partition\",\"item\":"
-				 "{\"namespaceName\":\"d2\",\"tableName\":\"t2\",\"values\":[\"1\"],"
-				 "\"parameters\":{\"k\":\"v\"}}}");
+	assert_string_equal(out,
+			    "{\"database\":\"d2\",\"table\":\"t2\",\"type\":\"partition\",\"item\":"
+			    "{\"namespaceName\":\"d2\",\"tableName\":\"t2\",\"values\":[\"1\"],"
+			    "\"parameters\":{\"k\":\"v\"}}}");
 	free(out);
 	ms_entity_free(e);
 
@@ -1174,23 +1291,27 @@ static void test_params_rename_dup(void **state)
 static void test_glue_output(void **state)
 {
 	ms_entity *e = parse_ok("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\","
-				"\"parameters\":{},\"partitionKeys\":[],\"storageDescriptor\":{\"columns\":"
-				"[{\"name\":\"a\",\"type\":\"int\"}]}}}", 0);
+				"\"parameters\":{},\"partitionKeys\":[],\"storageDescriptor\":{"
+				"\"columns\":"
+				"[{\"name\":\"a\",\"type\":\"int\"}]}}}",
+				0);
 	ms_buf b = MS_BUF_INIT(1 << 20);
 	ms_error err;
 
 	(void)state;
 	assert_int_equal(ms_entity_to_glue(e, &b, 0, &err), 0);
-	assert_string_equal(ms_buf_cstr(&b), "{\"DatabaseName\":\"d\",\"Name\":\"t\",\"Parameters\":{},"
-					     "\"PartitionKeys\":[],\"StorageDescriptor\":{\"Columns\":"
-					     "[{\"Name\":\"a\",\"Type\":\"int\"}]}}");
+	assert_string_equal(ms_buf_cstr(&b),
+			    "{\"DatabaseName\":\"d\",\"Name\":\"t\",\"Parameters\":{},"
+			    "\"PartitionKeys\":[],\"StorageDescriptor\":{\"Columns\":"
+			    "[{\"Name\":\"a\",\"Type\":\"int\"}]}}");
 	ms_buf_reset(&b);
 	assert_int_equal(ms_entity_to_glue(e, &b, 1, &err), 0);
-	assert_string_equal(ms_buf_cstr(&b), "{\n  \"DatabaseName\": \"d\",\n  \"Name\": \"t\",\n"
-					     "  \"Parameters\": {},\n  \"PartitionKeys\": [],\n"
-					     "  \"StorageDescriptor\": {\n    \"Columns\": [\n      {\n"
-					     "        \"Name\": \"a\",\n        \"Type\": \"int\"\n"
-					     "      }\n    ]\n  }\n}");
+	assert_string_equal(ms_buf_cstr(&b),
+			    "{\n  \"DatabaseName\": \"d\",\n  \"Name\": \"t\",\n"
+			    "  \"Parameters\": {},\n  \"PartitionKeys\": [],\n"
+			    "  \"StorageDescriptor\": {\n    \"Columns\": [\n      {\n"
+			    "        \"Name\": \"a\",\n        \"Type\": \"int\"\n"
+			    "      }\n    ]\n  }\n}");
 	ms_buf_free(&b);
 	ms_entity_free(e);
 }

@@ -116,7 +116,8 @@ static long checked, fast;
 static void check_text(ms_kind kind, const char *db, const char *table, const char *vkey,
 		       const char *text, size_t len, int expect_fast)
 {
-	ms_entity *tree = bare(kind, db, table, vkey), *raw = bare(kind, db, table, vkey), *dup = NULL;
+	ms_entity *tree = bare(kind, db, table, vkey), *raw = bare(kind, db, table, vkey),
+		  *dup = NULL;
 	char *a = NULL, *b = NULL, *ga = NULL, *gb = NULL;
 	ms_error err;
 	int ra, rb;
@@ -132,14 +133,15 @@ static void check_text(ms_kind kind, const char *db, const char *table, const ch
 	rb = line_of(raw, &b);
 	if (ra != 0) {
 		if (rb == 0)
-			fail_msg("tree path fails (%d) but raw path writes\n  text: %.*s\n  raw:  %s", ra,
-				 (int)len, text, b);
+			fail_msg("tree path fails (%d) but raw path writes\n  text: %.*s\n  raw:  "
+				 "%s",
+				 ra, (int)len, text, b);
 	} else {
 		if (rb != 0)
 			fail_msg("raw path fails (%d)\n  text: %.*s", rb, (int)len, text);
 		if (strcmp(a, b))
-			fail_msg("lines differ\n  text: %.*s\n  tree: %s\n  raw:  %s", (int)len, text, a,
-				 b);
+			fail_msg("lines differ\n  text: %.*s\n  tree: %s\n  raw:  %s", (int)len,
+				 text, a, b);
 		/* a copy writes the same line */
 		ms_error_clear(&err);
 		assert_int_equal(ms_entity_dup(&dup, raw, &err), 0);
@@ -175,14 +177,30 @@ static void check_text(ms_kind kind, const char *db, const char *table, const ch
 }
 
 /* Check text and, when stored (canonical), randomly damaged copies of it. */
-static void check_with_mutations(ms_kind kind, const char *db, const char *table,
-				 const char *vkey, const char *text, int expect_fast, int rounds)
+static void check_with_mutations(ms_kind kind, const char *db, const char *table, const char *vkey,
+				 const char *text, int expect_fast, int rounds)
 {
 	static const char pieces[][16] = {
-		"\"", "\\", "\\\"", "\\\\", "\\/", "\\u00e9", "\\u001F", "\\u001f", "\\u0000",
-		"\\ud83d", "\\n", "\\t", "\x01", "\x7f", "\xc3\xa9", " ", "\n", "{", "}", "[", "]",
-		",", ":", "null", "true", "false", "0", "-0", "1.5", "1e3", "1E+2", "007", "-",
-		"9999999999999", "1e400", ".", "e", "\"A", "\"X\":1",
+		"\"",       "\\",
+		"\\\"",     "\\\\",
+		"\\/",      "\\u00e9",
+		"\\u001F",  "\\u001f",
+		"\\u0000",  "\\ud83d",
+		"\\n",      "\\t",
+		"\x01",     "\x7f",
+		"\xc3\xa9", " ",
+		"\n",       "{",
+		"}",        "[",
+		"]",        ",",
+		":",        "null",
+		"true",     "false",
+		"0",        "-0",
+		"1.5",      "1e3",
+		"1E+2",     "007",
+		"-",        "9999999999999",
+		"1e400",    ".",
+		"e",        "\"A",
+		"\"X\":1",
 	};
 	size_t len = strlen(text);
 	char *buf = malloc(len + 64);
@@ -240,8 +258,8 @@ static void check_entity(const ms_entity *e, int rounds)
 static void test_rich_fixtures(void **state)
 {
 	static const char *const files[] = {
-		"rich/01-database.json", "rich/02-database.json", "rich/03-table.json",
-		"rich/04-view.json", "rich/05-table.json", "rich/06-partition.json",
+		"rich/01-database.json",  "rich/02-database.json",  "rich/03-table.json",
+		"rich/04-view.json",      "rich/05-table.json",     "rich/06-partition.json",
 		"rich/07-partition.json", "rich/08-partition.json",
 	};
 	(void)state;
@@ -255,8 +273,9 @@ static void test_rich_fixtures(void **state)
 		assert_non_null(root);
 		inner = root->child;
 		assert_non_null(inner);
-		kind = !strcmp(inner->string, "Database") ? MS_KIND_DATABASE :
-		       !strcmp(inner->string, "Table") ? MS_KIND_TABLE : MS_KIND_PARTITION;
+		kind = !strcmp(inner->string, "Database") ? MS_KIND_DATABASE
+		       : !strcmp(inner->string, "Table")  ? MS_KIND_TABLE
+							  : MS_KIND_PARTITION;
 		inner = cJSON_DetachItemViaPointer(root, inner);
 		ms_error_clear(&err);
 		if (ms_entity_from_glue(&e, kind, inner, NULL, NULL, &err) != 0)
@@ -288,9 +307,30 @@ static void test_model_fixture(void **state)
 static char *rand_string(char *buf, size_t cap)
 {
 	static const char *const atoms[] = {
-		"a", "Z", "0", " ", "/", "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x01", "\x1f",
-		"\x7f", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x9a\x80", "s3://bucket/key=", "%2F",
-		"{\"k\":[1,null]}", "'", "<>", "\xe2\x9c\x93",
+		"a",
+		"Z",
+		"0",
+		" ",
+		"/",
+		"\"",
+		"\\",
+		"\n",
+		"\r",
+		"\t",
+		"\b",
+		"\f",
+		"\x01",
+		"\x1f",
+		"\x7f",
+		"\xc3\xa9",
+		"\xe6\x97\xa5",
+		"\xf0\x9f\x9a\x80",
+		"s3://bucket/key=",
+		"%2F",
+		"{\"k\":[1,null]}",
+		"'",
+		"<>",
+		"\xe2\x9c\x93",
 	};
 	size_t n = rnd(12), len = 0;
 
@@ -310,10 +350,32 @@ static char *rand_string(char *buf, size_t cap)
 static cJSON *rand_number(void)
 {
 	static const double nums[] = {
-		0, 1, -1, 7, -0.0, 0.5, 1.25, -3.75, 1e20, 1e-7, 123456789012345.0,
-		9007199254740993.0, 4294967296.0, 2147483647.0, -2147483648.0, 0.1, 1.0 / 3.0,
-		1651241372.0, 1651241372.123, 1651241372.1234567, 1e13, -1e13, 9e12, 9.0e12 + 1,
-		1e300, 5e-324,
+		0,
+		1,
+		-1,
+		7,
+		-0.0,
+		0.5,
+		1.25,
+		-3.75,
+		1e20,
+		1e-7,
+		123456789012345.0,
+		9007199254740993.0,
+		4294967296.0,
+		2147483647.0,
+		-2147483648.0,
+		0.1,
+		1.0 / 3.0,
+		1651241372.0,
+		1651241372.123,
+		1651241372.1234567,
+		1e13,
+		-1e13,
+		9e12,
+		9.0e12 + 1,
+		1e300,
+		5e-324,
 	};
 
 	return cJSON_CreateNumber(nums[rnd(sizeof(nums) / sizeof(nums[0]))]);
@@ -341,12 +403,18 @@ static cJSON *rand_value(int depth)
 	unsigned k = rnd(depth > 4 ? 5 : 8);
 
 	switch (k) {
-	case 0: return cJSON_CreateString(rand_string(s, sizeof(s)));
-	case 1: return rand_number();
-	case 2: return cJSON_CreateBool(rnd(2));
-	case 3: return cJSON_CreateNull();
-	case 4: return cJSON_CreateString("");
-	case 5: return rand_object(depth);
+	case 0:
+		return cJSON_CreateString(rand_string(s, sizeof(s)));
+	case 1:
+		return rand_number();
+	case 2:
+		return cJSON_CreateBool(rnd(2));
+	case 3:
+		return cJSON_CreateNull();
+	case 4:
+		return cJSON_CreateString("");
+	case 5:
+		return rand_object(depth);
 	case 6: {
 		cJSON *a = cJSON_CreateArray();
 		unsigned n = rnd(4);
@@ -355,7 +423,8 @@ static cJSON *rand_value(int depth)
 			cJSON_AddItemToArray(a, rand_value(depth + 1));
 		return a;
 	}
-	default: return cJSON_CreateObject();
+	default:
+		return cJSON_CreateObject();
 	}
 }
 
@@ -376,10 +445,14 @@ static cJSON *rand_params(void)
 static cJSON *rand_time(void)
 {
 	switch (rnd(5)) {
-	case 0: return cJSON_CreateString("1651241372000");
-	case 1: return cJSON_CreateNull();
-	case 2: return rand_object(3);
-	default: return rand_number();
+	case 0:
+		return cJSON_CreateString("1651241372000");
+	case 1:
+		return cJSON_CreateNull();
+	case 2:
+		return rand_object(3);
+	default:
+		return rand_number();
 	}
 }
 
@@ -571,11 +644,15 @@ static void test_odd_texts(void **state)
 		{ "{\"X\":\"\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\\u000b\"}", 1 },
 		{ "{\"\\n\":1,\"\\u0001K\":2}", 1 },
 		{ "{\"TargetTable\":{\"\\\"Q\":1,\"Ab\":{\"Cd\":[{\"Ef\":null}]}}}", 1 },
-		{ "{\"StorageDescriptor\":{\"Columns\":[1,\"x\",null,{\"Name\":\"a\",\"Zz\":null}]}}", 1 },
+		{ "{\"StorageDescriptor\":{\"Columns\":[1,\"x\",null,{\"Name\":\"a\",\"Zz\":null}]}"
+		  "}",
+		  1 },
 		{ "{\"StorageDescriptor\":{\"SerdeInfo\":[1],\"SkewedInfo\":\"x\"}}", 1 },
 		{ "{\"StorageDescriptor\":null,\"Parameters\":{\"a\":null}}", 1 },
-		{ "{\"storageDescriptor\":{\"columns\":[{\"name\":\"a\"}]},\"creationTime\":5}", 1 },
-		{ "{\"DatabaseName\":{\"deep\":[1,2]},\"TableName\":7,\"namespaceName\":\"x\"}", 1 },
+		{ "{\"storageDescriptor\":{\"columns\":[{\"name\":\"a\"}]},\"creationTime\":5}",
+		  1 },
+		{ "{\"DatabaseName\":{\"deep\":[1,2]},\"TableName\":7,\"namespaceName\":\"x\"}",
+		  1 },
 		{ "{\"A\":1,\"A\":2,\"Values\":[],\"Values\":[\"x\"]}", 1 },
 		{ "{\"X\":\"\xc3\xa9\xe6\x97\xa5\xf0\x9f\x9a\x80\x7f\"}", 1 },
 		{ "{\"X\":\"\xff\xfe bad utf-8\"}", 1 },
@@ -616,8 +693,8 @@ static void test_odd_texts(void **state)
 			len += 2; /* the NUL byte and what follows it */
 		for (size_t k = 0; k < 3; k++) {
 			check_text(kinds[k], "db", kinds[k] == MS_KIND_DATABASE ? NULL : "t",
-				   kinds[k] == MS_KIND_PARTITION ? "[\"x\"]" : NULL, cases[i].text, len,
-				   cases[i].fast);
+				   kinds[k] == MS_KIND_PARTITION ? "[\"x\"]" : NULL, cases[i].text,
+				   len, cases[i].fast);
 			if (!cases[i].fast && fast_path_takes(kinds[k], cases[i].text, len))
 				fail_msg("the transcoder should fall back on %s", cases[i].text);
 		}
@@ -648,7 +725,8 @@ static void test_deep_nesting(void **state)
 static void test_parse_on_change(void **state)
 {
 	const char *text = "{\"Name\":\"t\",\"Parameters\":{\"a\":\"1\"},\"DatabaseName\":\"db\"}";
-	ms_entity *tree = bare(MS_KIND_TABLE, "db", "t", NULL), *raw = bare(MS_KIND_TABLE, "db", "t", NULL);
+	ms_entity *tree = bare(MS_KIND_TABLE, "db", "t", NULL),
+		  *raw = bare(MS_KIND_TABLE, "db", "t", NULL);
 	ms_error err;
 	char *a, *b;
 
@@ -766,7 +844,8 @@ static void test_sqlite_raw_scan(void **state)
 
 		snprintf(json, sizeof(json),
 			 "{\"Values\":[\"v%02zu \\\"\\u0001\xc3\xa9\"],\"DatabaseName\":\"db\","
-			 "\"TableName\":\"t\",\"CreationTime\":%zu.25,\"Parameters\":{\"n\":\"%zu\"},"
+			 "\"TableName\":\"t\",\"CreationTime\":%zu.25,\"Parameters\":{\"n\":\"%"
+			 "zu\"},"
 			 "\"StorageDescriptor\":{\"Location\":\"s3://b/k=%zu/\",\"Columns\":[]}}",
 			 i, 1651241372 + i, i, i);
 		parts[i] = from_glue(MS_KIND_PARTITION, json);
@@ -774,7 +853,8 @@ static void test_sqlite_raw_scan(void **state)
 	if (ms_catalog_put_partitions(cat, "db", "t", parts, 40, &err) != 0)
 		fail_msg("put: %s", err.message);
 	assert_int_equal(ms_catalog_scan_partitions(cat, "db", "t", 0, collect, &plain, &err), 0);
-	assert_int_equal(ms_catalog_scan_partitions(cat, "db", "t", MS_SCAN_RAW, collect, &raw, &err),
+	assert_int_equal(ms_catalog_scan_partitions(cat, "db", "t", MS_SCAN_RAW, collect, &raw,
+						    &err),
 			 0);
 	assert_int_equal(plain.n, 40);
 	assert_int_equal(raw.n, 40);
@@ -835,14 +915,10 @@ static void test_summary(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rich_fixtures),
-		cmocka_unit_test(test_model_fixture),
-		cmocka_unit_test(test_generated),
-		cmocka_unit_test(test_odd_texts),
-		cmocka_unit_test(test_deep_nesting),
-		cmocka_unit_test(test_parse_on_change),
-		cmocka_unit_test(test_sqlite_raw_scan),
-		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_rich_fixtures),   cmocka_unit_test(test_model_fixture),
+		cmocka_unit_test(test_generated),       cmocka_unit_test(test_odd_texts),
+		cmocka_unit_test(test_deep_nesting),    cmocka_unit_test(test_parse_on_change),
+		cmocka_unit_test(test_sqlite_raw_scan), cmocka_unit_test(test_summary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

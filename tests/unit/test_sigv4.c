@@ -36,9 +36,9 @@
 #define TOKEN "FwoGZXIvYXdzEMetasync//Session+Token/For=Tests"
 #define BODY "{\"DatabaseName\":\"sales db\",\"Name\":\"orders\"}"
 
-#define INVALID_MSG                                                                          \
-	"The request signature we calculated does not match the signature you provided. "   \
-	"Check your AWS Secret Access Key and signing method. Consult the service "          \
+#define INVALID_MSG \
+	"The request signature we calculated does not match the signature you provided. " \
+	"Check your AWS Secret Access Key and signing method. Consult the service " \
 	"documentation for details."
 #define UNRECOGNIZED_MSG "The security token included in the request is invalid."
 
@@ -240,7 +240,8 @@ static void check_keys(capture *c, ms_raw_request *r)
 	assert_string_equal(out.aws_type, "InvalidSignatureException");
 	assert_int_equal(verify(r, "athena", NULL, t, &c->k, &out, &err), MS_EREFUSED);
 	assert_string_equal(out.aws_type, "InvalidSignatureException");
-	assert_string_equal(err.message, "Credential should be scoped to correct service: 'athena'.");
+	assert_string_equal(err.message,
+			    "Credential should be scoped to correct service: 'athena'.");
 }
 
 /* Session token: required and missing or wrong, or sent for a long-term key. */
@@ -260,7 +261,8 @@ static void check_session_token(capture *c, ms_raw_request *r)
 		i = ms_raw_request_find(r, "x-amz-security-token");
 		assert_true(i >= 0);
 		r->headers[i].name = "x-amz-security-tokem";
-		expect_refused(r, c->t, &c->k, "UnrecognizedClientException", 400, UNRECOGNIZED_MSG);
+		expect_refused(r, c->t, &c->k, "UnrecognizedClientException", 400,
+			       UNRECOGNIZED_MSG);
 		r->headers[i].name = "X-Amz-Security-Token";
 	}
 }
@@ -302,8 +304,8 @@ static void check_body(capture *c)
 	expect_refused(&r, c->t, &c->k, "InvalidSignatureException", 400, INVALID_MSG);
 	r.req.body_len++;
 	r.headers[r.req.header_count].name = "X-Amz-Content-Sha256";
-	r.headers[r.req.header_count].value =
-		"0000000000000000000000000000000000000000000000000000000000000000";
+	r.headers[r.req.header_count].value = "0000000000000000000000000000000000000000000000000000"
+					      "000000000000";
 	r.req.header_count++;
 	expect_refused(&r, c->t, &c->k, "InvalidSignatureException", 400, NULL);
 	ms_raw_request_free(&r);
@@ -382,8 +384,9 @@ static void check_authorization(capture *c)
 		 c->sig);
 	expect_auth_refused(c->raw, c->len, authz, c->t, &c->k, "IncompleteSignatureException",
 			    "Authorization header requires 'Credential' parameter.");
-	snprintf(authz, sizeof(authz), "AWS4-HMAC-SHA1 Credential=%s, SignedHeaders=%s, Signature=%s",
-		 c->cred, c->sh, c->sig);
+	snprintf(authz, sizeof(authz),
+		 "AWS4-HMAC-SHA1 Credential=%s, SignedHeaders=%s, Signature=%s", c->cred, c->sh,
+		 c->sig);
 	expect_auth_refused(c->raw, c->len, authz, c->t, &c->k, "IncompleteSignatureException",
 			    NULL);
 
@@ -539,25 +542,36 @@ static char *spawn_capture(char *const argv[], const char *const *env_in, size_t
 	return raw;
 }
 
-static const char *const client_env[] = {
-	"PATH=/usr/bin:/bin",
-	"HOME=/tmp",
-	"AWS_ACCESS_KEY_ID=" AKID,
-	"AWS_SECRET_ACCESS_KEY=" SECRET,
-	"AWS_SESSION_TOKEN=" TOKEN,
-	"AWS_CONFIG_FILE=/dev/null",
-	"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-	"AWS_MAX_ATTEMPTS=1",
-	"AWS_EC2_METADATA_DISABLED=true",
-	"AWS_PAGER=",
-	NULL
-};
+static const char *const client_env[] = { "PATH=/usr/bin:/bin",
+					  "HOME=/tmp",
+					  "AWS_ACCESS_KEY_ID=" AKID,
+					  "AWS_SECRET_ACCESS_KEY=" SECRET,
+					  "AWS_SESSION_TOKEN=" TOKEN,
+					  "AWS_CONFIG_FILE=/dev/null",
+					  "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+					  "AWS_MAX_ATTEMPTS=1",
+					  "AWS_EC2_METADATA_DISABLED=true",
+					  "AWS_PAGER=",
+					  NULL };
 
 static void test_aws_cli(void **state)
 {
-	char *argv[] = { "/usr/bin/aws", "glue", "get-table", "--database-name", "sales db",
-			 "--name", "orders", "--endpoint-url", "@URL@", "--region", "us-east-1",
-			 "--cli-read-timeout", "2", "--cli-connect-timeout", "2", NULL };
+	char *argv[] = { "/usr/bin/aws",
+			 "glue",
+			 "get-table",
+			 "--database-name",
+			 "sales db",
+			 "--name",
+			 "orders",
+			 "--endpoint-url",
+			 "@URL@",
+			 "--region",
+			 "us-east-1",
+			 "--cli-read-timeout",
+			 "2",
+			 "--cli-connect-timeout",
+			 "2",
+			 NULL };
 	size_t len;
 	char *raw = spawn_capture(argv, client_env, &len);
 
@@ -568,18 +582,16 @@ static void test_aws_cli(void **state)
 
 static void test_boto3(void **state)
 {
-	char *argv[] = {
-		"/usr/bin/python3", "-c",
-		"import os, boto3, botocore.config\n"
-		"c = boto3.client('glue', endpoint_url=os.environ['MS_CAPTURE_URL'],"
-		" region_name='us-east-1', config=botocore.config.Config("
-		"retries={'max_attempts': 0}, read_timeout=2, connect_timeout=2))\n"
-		"try:\n"
-		"    c.get_table(DatabaseName='sales db', Name='orders')\n"
-		"except Exception:\n"
-		"    pass\n",
-		NULL
-	};
+	char *argv[] = { "/usr/bin/python3", "-c",
+			 "import os, boto3, botocore.config\n"
+			 "c = boto3.client('glue', endpoint_url=os.environ['MS_CAPTURE_URL'],"
+			 " region_name='us-east-1', config=botocore.config.Config("
+			 "retries={'max_attempts': 0}, read_timeout=2, connect_timeout=2))\n"
+			 "try:\n"
+			 "    c.get_table(DatabaseName='sales db', Name='orders')\n"
+			 "except Exception:\n"
+			 "    pass\n",
+			 NULL };
 	size_t len;
 	char *raw = spawn_capture(argv, client_env, &len);
 
@@ -596,31 +608,30 @@ static void test_boto3(void **state)
  */
 static void test_botocore_path_query(void **state)
 {
-	char *argv[] = {
-		"/usr/bin/python3", "-c",
-		"import os, http.client, urllib.parse\n"
-		"from botocore.auth import SigV4Auth\n"
-		"from botocore.awsrequest import AWSRequest\n"
-		"from botocore.credentials import Credentials\n"
-		"url = os.environ['MS_CAPTURE_URL']\n"
-		"path = '/db%20one/./x/../tables//t%2Fq~?b=2&a=x%20y&a=1&c&d=%2F'\n"
-		"req = AWSRequest(method='GET', url=url + path, data=b'')\n"
-		"SigV4Auth(Credentials(os.environ['AWS_ACCESS_KEY_ID'],"
-		" os.environ['AWS_SECRET_ACCESS_KEY'], os.environ['AWS_SESSION_TOKEN']),"
-		" 'glue', 'us-east-1').add_auth(req)\n"
-		"u = urllib.parse.urlsplit(url)\n"
-		"c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)\n"
-		"has_host = any(k.lower() == 'host' for k in req.headers.keys())\n"
-		"c.putrequest('GET', path, skip_host=has_host, skip_accept_encoding=True)\n"
-		"for k, v in req.headers.items():\n"
-		"    c.putheader(k, v)\n"
-		"c.endheaders()\n"
-		"try:\n"
-		"    c.getresponse().read()\n"
-		"except Exception:\n"
-		"    pass\n",
-		NULL
-	};
+	char *argv[] = { "/usr/bin/python3", "-c",
+			 "import os, http.client, urllib.parse\n"
+			 "from botocore.auth import SigV4Auth\n"
+			 "from botocore.awsrequest import AWSRequest\n"
+			 "from botocore.credentials import Credentials\n"
+			 "url = os.environ['MS_CAPTURE_URL']\n"
+			 "path = '/db%20one/./x/../tables//t%2Fq~?b=2&a=x%20y&a=1&c&d=%2F'\n"
+			 "req = AWSRequest(method='GET', url=url + path, data=b'')\n"
+			 "SigV4Auth(Credentials(os.environ['AWS_ACCESS_KEY_ID'],"
+			 " os.environ['AWS_SECRET_ACCESS_KEY'], os.environ['AWS_SESSION_TOKEN']),"
+			 " 'glue', 'us-east-1').add_auth(req)\n"
+			 "u = urllib.parse.urlsplit(url)\n"
+			 "c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)\n"
+			 "has_host = any(k.lower() == 'host' for k in req.headers.keys())\n"
+			 "c.putrequest('GET', path, skip_host=has_host, "
+			 "skip_accept_encoding=True)\n"
+			 "for k, v in req.headers.items():\n"
+			 "    c.putheader(k, v)\n"
+			 "c.endheaders()\n"
+			 "try:\n"
+			 "    c.getresponse().read()\n"
+			 "except Exception:\n"
+			 "    pass\n",
+			 NULL };
 	keyring k = { AKID, SECRET, TOKEN, 0, 0, 0 };
 	ms_raw_request r;
 	size_t len;
@@ -718,7 +729,8 @@ static void test_known_answers(void **state)
 		"Signature=b27ccfbfa7df52a200ff74193ca6e32d4b48b8856fab7ebf1c595d0670a7e470";
 	assert_int_equal(verify(&r, "host", NULL, t, &k, &out, &err), MS_EREFUSED);
 	assert_string_equal(out.aws_type, "IncompleteSignatureException");
-	assert_string_equal(err.message, "'Date' must be a 'SignedHeader' in the AWS Authorization.");
+	assert_string_equal(err.message,
+			    "'Date' must be a 'SignedHeader' in the AWS Authorization.");
 	ms_raw_request_free(&r);
 }
 

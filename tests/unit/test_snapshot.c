@@ -28,7 +28,7 @@
 #define EXPORT_ID "2017-04-04-09-00-00"
 #define TABLES_PART "tables/part-00000-8c2d9e41-7f3a-4b6c-a1d2-3e4f5a6b7c8d-c000.json"
 
-static char fixture_dir[1024];   /* .../utility-export/2017-04-04-09-00-00 */
+static char fixture_dir[1024]; /* .../utility-export/2017-04-04-09-00-00 */
 
 typedef struct tmpdir {
 	char path[256];
@@ -192,16 +192,19 @@ static char *dump(ms_catalog *cat)
 
 			if (j)
 				assert_true(strcmp(tabs.v[j - 1], tabs.v[j]) < 0);
-			assert_int_equal(ms_catalog_get_table(cat, dbs.v[i], tabs.v[j], &e, &err), 0);
+			assert_int_equal(ms_catalog_get_table(cat, dbs.v[i], tabs.v[j], &e, &err),
+					 0);
 			canon_into(e, &out);
 			ms_buf_addc(&out, '\n');
 			ms_entity_free(e);
 			ms_digest_init(&ls.digest);
-			assert_int_equal(ms_catalog_verify_table(cat, dbs.v[i], tabs.v[j], &err), 0);
+			assert_int_equal(ms_catalog_verify_table(cat, dbs.v[i], tabs.v[j], &err),
+					 0);
 			if (ms_catalog_scan_partitions(cat, dbs.v[i], tabs.v[j], 0, part_cb, &ls,
 						       &err) != 0)
 				fail_msg("scan %s.%s: %s", dbs.v[i], tabs.v[j], err.message);
-			assert_int_equal(ms_catalog_table_digest(cat, dbs.v[i], tabs.v[j], &d, &err),
+			assert_int_equal(ms_catalog_table_digest(cat, dbs.v[i], tabs.v[j], &d,
+								 &err),
 					 0);
 			assert_int_equal(d.count, ls.n);
 			assert_memory_equal(d.sum, ls.digest.sum, MS_HASH_LEN);
@@ -278,10 +281,12 @@ static void copy_catalog(ms_catalog *src, ms_catalog *dst)
 			ms_entity *e = NULL;
 			copy_ctx c = { { dst, { NULL }, 0 }, dbs.v[i], tabs.v[j] };
 
-			assert_int_equal(ms_catalog_get_table(src, dbs.v[i], tabs.v[j], &e, &err), 0);
+			assert_int_equal(ms_catalog_get_table(src, dbs.v[i], tabs.v[j], &e, &err),
+					 0);
 			assert_int_equal(ms_catalog_put_table(dst, e, &err), 0);
 			ms_entity_free(e);
-			assert_int_equal(ms_catalog_verify_table(src, dbs.v[i], tabs.v[j], &err), 0);
+			assert_int_equal(ms_catalog_verify_table(src, dbs.v[i], tabs.v[j], &err),
+					 0);
 			assert_int_equal(ms_catalog_scan_partitions(src, dbs.v[i], tabs.v[j], 0,
 								    copy_part, &c, &err),
 					 0);
@@ -407,12 +412,14 @@ static void test_utility_export_read(void **state)
 
 	/* orders: five partitions over two part files, interleaved with customers. */
 	assert_int_equal(ms_catalog_verify_table(cat, "sales", "orders", &err), 0);
-	assert_int_equal(ms_catalog_scan_partitions(cat, "sales", "orders", 0, count_cb, &n, &err), 0);
+	assert_int_equal(ms_catalog_scan_partitions(cat, "sales", "orders", 0, count_cb, &n, &err),
+			 0);
 	assert_int_equal(n, 5);
 	assert_int_equal(ms_catalog_table_digest(cat, "sales", "orders", &d, &err), 0);
 	assert_int_equal(d.count, 5);
 	n = 0;
-	assert_int_equal(ms_catalog_scan_partitions(cat, "sales", "customers", 0, count_cb, &n, &err),
+	assert_int_equal(ms_catalog_scan_partitions(cat, "sales", "customers", 0, count_cb, &n,
+						    &err),
 			 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(ms_catalog_table_digest(cat, "finance", "ledger", &d, &err), 0);
@@ -509,7 +516,8 @@ static void test_round_trip(void **state)
 	assert_non_null(strstr(manifest, "\"format\":\"metasync-snapshot\""));
 	assert_non_null(strstr(manifest, "\"catalog_id\":\"111122223333\""));
 	assert_non_null(strstr(manifest, "\"parent\":null"));
-	assert_non_null(strstr(manifest, "\"counts\":{\"databases\":3,\"tables\":4,\"partitions\":8}"));
+	assert_non_null(
+		strstr(manifest, "\"counts\":{\"databases\":3,\"tables\":4,\"partitions\":8}"));
 	assert_non_null(strstr(manifest, "\"databases\":[\"default\",\"finance\",\"sales\"]"));
 	/* Credentials never reach the manifest. */
 	assert_null(strstr(manifest, "s3cret"));
@@ -566,7 +574,7 @@ static void test_split_parts(void **state)
 	ms_open_options wo = writer_opts();
 
 	(void)state;
-	wo.part_bytes = 1500;   /* about one partition line per part */
+	wo.part_bytes = 1500; /* about one partition line per part */
 	round_trip_with(&wo, ".json", 5);
 }
 
@@ -729,7 +737,11 @@ static void test_snapshot_info(void **state)
 static void test_unsafe_latest(void **state)
 {
 	static const char *const bad[] = {
-		"../etc\n", "a/b\n", "..\n", "x\x01y\n", "",
+		"../etc\n",
+		"a/b\n",
+		"..\n",
+		"x\x01y\n",
+		"",
 		"2026-01-01-00-00-00-0123456789012345678901234567890123456789012345678\n",
 	};
 	ms_catalog *cat = NULL;
@@ -826,7 +838,7 @@ static void test_integrity(void **state)
 	/* Tables in intact files still verify and scan. */
 	assert_int_equal(ms_catalog_verify_table(cat, "finance", "ledger", &err), 0);
 	ms_catalog_close(cat);
-	flip_byte(path);   /* back to the original */
+	flip_byte(path); /* back to the original */
 	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
 	assert_int_equal(ms_catalog_verify_table(cat, "sales", "orders", &err), 0);
 	ms_catalog_close(cat);
@@ -840,7 +852,8 @@ static void test_integrity(void **state)
 	/* Truncated. */
 	snprintf(path, sizeof(path), "%s/partitions/part-00001.json", snap);
 	sh("cp '%s' '%s/keep' && truncate -s 100 '%s'", path, t.path, path);
-	open_fails(snap, NULL, MS_EINTEGRITY, "'partitions/part-00001.json' is 100 bytes, manifest says");
+	open_fails(snap, NULL, MS_EINTEGRITY,
+		   "'partitions/part-00001.json' is 100 bytes, manifest says");
 	/* Missing. */
 	unlink(path);
 	open_fails(snap, NULL, MS_EINTEGRITY, "'partitions/part-00001.json' is missing");
@@ -848,7 +861,8 @@ static void test_integrity(void **state)
 	/* Extra. */
 	snprintf(path2, sizeof(path2), "%s/partitions/part-00099.json", snap);
 	sh("cp '%s' '%s'", path, path2);
-	open_fails(snap, NULL, MS_EINTEGRITY, "'partitions/part-00099.json' is not in manifest.json");
+	open_fails(snap, NULL, MS_EINTEGRITY,
+		   "'partitions/part-00099.json' is not in manifest.json");
 	unlink(path2);
 	/* Hidden files Spark would not read are no extra parts. */
 	snprintf(path2, sizeof(path2), "%s/partitions/.part-00000.json.crc", snap);
@@ -857,7 +871,8 @@ static void test_integrity(void **state)
 	ms_catalog_close(cat);
 
 	/* The manifest's own hash. */
-	ro.expect_manifest_sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+	ro.expect_manifest_sha256 = "00000000000000000000000000000000000000000000000000000000000000"
+				    "00";
 	open_fails(snap, &ro, MS_EINTEGRITY, "manifest.json has sha256");
 	{
 		size_t len;
@@ -886,8 +901,13 @@ static void test_integrity(void **state)
 static void test_unsafe_manifest_paths(void **state)
 {
 	static const char *const bad[] = {
-		"../../etc/passwd", "/etc/passwd", "partitions/../../x", "other/part-00000.json",
-		"partitions/sub/part-00000.json", "partitions/_SUCCESS", "partitions/",
+		"../../etc/passwd",
+		"/etc/passwd",
+		"partitions/../../x",
+		"other/part-00000.json",
+		"partitions/sub/part-00000.json",
+		"partitions/_SUCCESS",
+		"partitions/",
 		"partitions\\\\part-00000.json",
 	};
 	ms_open_options wo = writer_opts();
@@ -976,12 +996,13 @@ static void test_bad_lines(void **state)
 	sh("cp '%s/" TABLES_PART "' '%s'", fixture_dir, path);
 
 	/* A partition of a table the tables folder does not hold. */
-	snprintf(path, sizeof(path), "%s/partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json",
-		 t.path);
+	snprintf(path, sizeof(path),
+		 "%s/partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json", t.path);
 	edit(path, "\"table\":\"customers\"", "\"table\":\"ghosts\"");
 	edit(path, "\"tableName\":\"customers\"", "\"tableName\":\"ghosts\"");
 	open_fails(t.path, &o, MS_EINVAL,
-		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 1: ");
+		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' "
+		   "line 1: ");
 	tmp_remove(&t);
 }
 
@@ -1003,10 +1024,10 @@ static void test_utility_partition_checks(void **state)
 	o.allow_no_manifest = 1;
 	tmp_make(&t);
 	sh("cp -r '%s'/* '%s'/", fixture_dir, t.path);
-	snprintf(p0, sizeof(p0), "%s/partitions/part-00000-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json",
-		 t.path);
-	snprintf(p1, sizeof(p1), "%s/partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json",
-		 t.path);
+	snprintf(p0, sizeof(p0),
+		 "%s/partitions/part-00000-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json", t.path);
+	snprintf(p1, sizeof(p1),
+		 "%s/partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json", t.path);
 	snprintf(keep, sizeof(keep), "%s/keep", t.path);
 	sh("cp '%s' '%s'", p1, keep);
 	assert_int_equal(ms_catalog_open(&cat, t.path, &o, &err), 0);
@@ -1015,7 +1036,8 @@ static void test_utility_partition_checks(void **state)
 	/* Two values in a table with one partition key. */
 	edit(p1, "\"values\":[\"2022\"]", "\"values\":[\"2022\",\"x\"]");
 	open_fails(t.path, &o, MS_EINVAL,
-		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 1: "
+		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' "
+		   "line 1: "
 		   "partition [\"2022\",\"x\"] of 'sales.customers' has 2 values, the table has 1 "
 		   "partition key");
 	sh("cp '%s' '%s'", keep, p1);
@@ -1023,7 +1045,8 @@ static void test_utility_partition_checks(void **state)
 	/* No values at all. */
 	edit(p1, "\"values\":[\"2022\"]", "\"values\":[]");
 	open_fails(t.path, &o, MS_EINVAL,
-		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 1: "
+		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' "
+		   "line 1: "
 		   "partition of 'sales.customers' has no values");
 	sh("cp '%s' '%s'", keep, p1);
 
@@ -1040,15 +1063,18 @@ static void test_utility_partition_checks(void **state)
 	/* The values of a line in another file, with other content: refused, naming both. */
 	edit(p1, "\"values\":[\"2023\"]", "\"values\":[\"2021\"]");
 	open_fails(t.path, &o, MS_EINVAL,
-		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 3: "
+		   "file 'partitions/part-00001-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' "
+		   "line 3: "
 		   "partition [\"2021\"] of 'sales.customers' appears twice (first in file "
-		   "'partitions/part-00000-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line 3)");
+		   "'partitions/part-00000-a3b4c5d6-e7f8-4901-8234-56789abcdef0-c000.json' line "
+		   "3)");
 	sh("cp '%s' '%s'", keep, p1);
 
 	/* ...and in the same file. */
 	edit(p0, "\"values\":[\"2017-04-02\",\"eu\"]", "\"values\":[\"2017-04-01\",\"us\"]");
 	open_fails(t.path, &o, MS_EINVAL,
-		   "line 4: partition [\"2017-04-01\",\"us\"] of 'sales.orders' appears twice (first "
+		   "line 4: partition [\"2017-04-01\",\"us\"] of 'sales.orders' appears twice "
+		   "(first "
 		   "at line 2)");
 	tmp_remove(&t);
 }
@@ -1119,7 +1145,8 @@ static void test_unreadable_part_stays_refused(void **state)
 	reseal(snap, part);
 	assert_int_equal(ms_catalog_open(&cat, snap, NULL, &err), 0);
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(ms_catalog_verify_table(cat, "sales", "customers", &err), MS_EINVAL);
+		assert_int_equal(ms_catalog_verify_table(cat, "sales", "customers", &err),
+				 MS_EINVAL);
 		assert_non_null(strstr(err.message, "is not valid gzip"));
 	}
 	assert_int_equal(ms_catalog_verify_table(cat, "sales", "orders", &err), MS_EINVAL);
@@ -1177,10 +1204,10 @@ static void test_manifest_partition_checks(void **state)
 	export_fixture(t.path, &wo, snap, sizeof(snap));
 	snprintf(path, sizeof(path), "%s/%s", snap, part);
 	snprintf(tpath, sizeof(tpath), "%s/tables/part-00000.json", snap);
-	sh("cp '%s' '%s/p.keep' && cp '%s' '%s/t.keep' && cp '%s/manifest.json' '%s/m.keep'",
-	   path, t.path, tpath, t.path, snap, t.path);
-#define RESTORE()                                                                          \
-	sh("cp '%s/p.keep' '%s' && cp '%s/t.keep' '%s' && cp '%s/m.keep' '%s/manifest.json'",     \
+	sh("cp '%s' '%s/p.keep' && cp '%s' '%s/t.keep' && cp '%s/manifest.json' '%s/m.keep'", path,
+	   t.path, tpath, t.path, snap, t.path);
+#define RESTORE() \
+	sh("cp '%s/p.keep' '%s' && cp '%s/t.keep' '%s' && cp '%s/m.keep' '%s/manifest.json'", \
 	   t.path, path, t.path, tpath, t.path, snap)
 
 	/* Equal values, other content. */
@@ -1270,7 +1297,8 @@ static void test_writer_partition_checks(void **state)
 	e = glue(MS_KIND_DATABASE, "{\"Name\":\"big\"}");
 	assert_int_equal(ms_catalog_put_database(w, e, &err), 0);
 	ms_entity_free(e);
-	e = glue(MS_KIND_TABLE, "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	e = glue(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
 	assert_int_equal(ms_catalog_put_table(w, e, &err), 0);
 	ms_entity_free(e);
 	e = glue(MS_KIND_TABLE, "{\"Name\":\"flat\"}");
@@ -1408,7 +1436,6 @@ static int setup_all(void **state)
 	return realpath(rel, fixture_dir) ? 0 : -1;
 }
 
-
 /* ---- large tables: the parse-ahead reader ---- */
 
 #define BIG_PARTS 10000
@@ -1427,7 +1454,7 @@ static ms_entity *glue(ms_kind kind, const char *json)
 
 typedef struct big_scan {
 	size_t n;
-	size_t stop_after;   /* 0: never */
+	size_t stop_after; /* 0: never */
 	int in_order;
 	char last[64];
 } big_scan;
@@ -1459,20 +1486,23 @@ static void big_table_with(const char *compress)
 
 	tmp_make(&t);
 	wo.compress = compress;
-	wo.part_bytes = 256 * 1024;  /* the table's lines span several part files */
+	wo.part_bytes = 256 * 1024; /* the table's lines span several part files */
 	assert_int_equal(ms_catalog_open(&w, t.path, &wo, &err), 0);
 	e = glue(MS_KIND_DATABASE, "{\"Name\":\"big\"}");
 	assert_int_equal(ms_catalog_put_database(w, e, &err), 0);
 	ms_entity_free(e);
-	e = glue(MS_KIND_TABLE, "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	e = glue(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
 	assert_int_equal(ms_catalog_put_table(w, e, &err), 0);
 	ms_entity_free(e);
 	for (i = 0; i < BIG_PARTS; i += 500) {
 		for (k = 0; k < 500; k++) {
 			snprintf(json, sizeof(json),
 				 "{\"Values\":[\"%06zu\"],\"StorageDescriptor\":{\"Location\":"
-				 "\"s3://b/t/k=%06zu/\",\"Columns\":[{\"Name\":\"c\",\"Type\":\"string\"}]},"
-				 "\"Parameters\":{\"n\":\"%zu\"}}", i + k, i + k, i + k);
+				 "\"s3://b/t/k=%06zu/"
+				 "\",\"Columns\":[{\"Name\":\"c\",\"Type\":\"string\"}]},"
+				 "\"Parameters\":{\"n\":\"%zu\"}}",
+				 i + k, i + k, i + k);
 			batch[k] = glue(MS_KIND_PARTITION, json);
 		}
 		if (ms_catalog_put_partitions(w, "big", "t", batch, 500, &err) != 0)
@@ -1538,14 +1568,16 @@ static void test_big_table_repeat(void **state)
 	e = glue(MS_KIND_DATABASE, "{\"Name\":\"big\"}");
 	assert_int_equal(ms_catalog_put_database(w, e, &err), 0);
 	ms_entity_free(e);
-	e = glue(MS_KIND_TABLE, "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	e = glue(MS_KIND_TABLE,
+		 "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
 	assert_int_equal(ms_catalog_put_table(w, e, &err), 0);
 	ms_entity_free(e);
 	for (i = 0; i < 3000; i += 500) {
 		for (k = 0; k < 500; k++) {
 			snprintf(json, sizeof(json),
 				 "{\"Values\":[\"%06zu\"],\"StorageDescriptor\":{\"Location\":"
-				 "\"s3://b/t/k=%06zu/\"}}", i + k, i + k);
+				 "\"s3://b/t/k=%06zu/\"}}",
+				 i + k, i + k);
 			batch[k] = glue(MS_KIND_PARTITION, json);
 		}
 		assert_int_equal(ms_catalog_put_partitions(w, "big", "t", batch, 500, &err), 0);

@@ -23,7 +23,7 @@
 #include "metasync/store.h"
 #include "metasync/sys/store.h"
 
-#define NOW 1767225600LL   /* 2026-01-01T00:00:00Z */
+#define NOW 1767225600LL /* 2026-01-01T00:00:00Z */
 
 typedef struct fixture {
 	char dir[256];
@@ -84,8 +84,9 @@ static void snapshot(fixture *fx, const char *id, const char *parent)
 	snprintf(key, sizeof(key), "%s/databases/part-00000.json", id);
 	put(fx, key, "{}\n", NOW - 10);
 	snprintf(key, sizeof(key), "%s/manifest.json", id);
-	snprintf(text, sizeof(text), "{\"format\":\"metasync-snapshot\",\"snapshot\":\"%s\",\"parent\":%s%s%s}",
-		 id, parent ? "\"" : "", parent ? parent : "null", parent ? "\"" : "");
+	snprintf(text, sizeof(text),
+		 "{\"format\":\"metasync-snapshot\",\"snapshot\":\"%s\",\"parent\":%s%s%s}", id,
+		 parent ? "\"" : "", parent ? parent : "null", parent ? "\"" : "");
 	put(fx, key, text, NOW - 10);
 	snprintf(key, sizeof(key), "%s/_SUCCESS", id);
 	put(fx, key, "", NOW - 10);
@@ -128,10 +129,12 @@ static void test_locks(void **state)
 	FILE *f;
 
 	assert_int_equal(ms_store_open(&other, fx->dir, &err), 0);
-	assert_int_equal(ms_store_lock(fx->st, "2026-01-01-00-00-00/", MS_STORE_LOCK_WRITER, NULL, 0,
-				       &err), 0);
+	assert_int_equal(ms_store_lock(fx->st, "2026-01-01-00-00-00/", MS_STORE_LOCK_WRITER, NULL,
+				       0, &err),
+			 0);
 	/* a live holder: refused, and named */
-	assert_int_equal(ms_store_lock(other, "2026-01-01-00-00-00/", 0, holder, sizeof(holder), &err),
+	assert_int_equal(ms_store_lock(other, "2026-01-01-00-00-00/", 0, holder, sizeof(holder),
+				       &err),
 			 MS_ECONFLICT);
 	snprintf(want, sizeof(want), "is being written by pid %ld on ", (long)getpid());
 	assert_non_null(strstr(err.message, want));
@@ -147,12 +150,14 @@ static void test_locks(void **state)
 	assert_non_null(f = fopen(path, "w"));
 	fputs("pid 1 on 'elsewhere' since 2025-12-31T00:00:00Z\n", f);
 	fclose(f);
-	assert_int_equal(ms_store_lock(other, "2026-01-02-00-00-00/", 0, holder, sizeof(holder), &err), 1);
+	assert_int_equal(ms_store_lock(other, "2026-01-02-00-00-00/", 0, holder, sizeof(holder),
+				       &err),
+			 1);
 	assert_string_equal(holder, "pid 1 on 'elsewhere' since 2025-12-31T00:00:00Z");
 	ms_store_unlock(other, "2026-01-02-00-00-00/", 0);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(ms_store_lock(other, "2026-01-02-00-00-00/", 0, NULL, 0, &err), 1);
-	ms_store_close(other);   /* close forgets */
+	ms_store_close(other); /* close forgets */
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(ms_store_lock(fx->st, "x", 0, NULL, 0, &err), MS_EINVAL);
 }
@@ -181,9 +186,11 @@ static void test_age(void **state)
 	assert_int_equal(ms_store_gc(fx->st, &go, &r, &err), 0);
 	assert_int_equal(s.n, 2);
 	assert_true(s.remove[i = find(&s, "2025-12-30-00-00-00/")]);
-	assert_non_null(strstr(s.why[i], "no writer recorded and nothing written for more than 24h"));
+	assert_non_null(
+		strstr(s.why[i], "no writer recorded and nothing written for more than 24h"));
 	assert_false(s.remove[i = find(&s, "2025-12-31-23-00-00/")]);
-	assert_non_null(strstr(s.why[i], "last written 1h ago: kept until nothing is written for 24h"));
+	assert_non_null(
+		strstr(s.why[i], "last written 1h ago: kept until nothing is written for 24h"));
 	assert_int_equal(r.removed, 1);
 	assert_int_equal(r.removed_bytes, 3);
 	assert_true(exists(fx, "2025-12-30-00-00-00/databases/part-00000.json"));
@@ -214,8 +221,8 @@ static void test_retention(void **state)
 	snapshot(fx, "2025-11-15-00-00-00", NULL);
 	snapshot(fx, "2025-12-01-00-00-00", "2025-11-01-00-00-00");
 	snapshot(fx, "2025-12-20-00-00-00", NULL);
-	snapshot(fx, "2025-12-31-00-00-00", "2025-12-01-00-00-00");   /* LATEST */
-	snapshot(fx, "2025-12-31-12-00-00", NULL);                    /* newer than LATEST */
+	snapshot(fx, "2025-12-31-00-00-00", "2025-12-01-00-00-00"); /* LATEST */
+	snapshot(fx, "2025-12-31-12-00-00", NULL);                  /* newer than LATEST */
 	put(fx, "LATEST", "2025-12-31-00-00-00\n", NOW);
 	go.now = NOW;
 	go.on_item = on_item;

@@ -30,8 +30,8 @@ extern "C" {
 #define MS_BUS_DRIVER_VERSION 1
 
 typedef struct ms_bus_driver {
-	unsigned int version;   /* required: MS_BUS_DRIVER_VERSION */
-	const char *name;       /* required: "embedded", "nats" */
+	unsigned int version; /* required: MS_BUS_DRIVER_VERSION */
+	const char *name;     /* required: "embedded", "nats" */
 
 	/* required.  Free the bus (its subscriptions are closed first by their owners). */
 	void (*close)(ms_bus *self);
@@ -73,12 +73,12 @@ typedef struct ms_bus_driver {
 
 struct ms_bus {
 	const ms_bus_driver *driver;
-	char *url;   /* owned; redacted */
+	char *url; /* owned; redacted */
 };
 
 struct ms_bus_sub {
 	ms_bus *bus;
-	ms_bus_sub_options opt;   /* with defaults filled */
+	ms_bus_sub_options opt; /* with defaults filled */
 };
 
 /*

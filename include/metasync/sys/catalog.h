@@ -115,8 +115,8 @@ typedef struct ms_catalog_driver {
 	int (*scan_partitions)(ms_catalog *self, const char *db, const char *table,
 			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err);
 	/* unsupported.  *out new, by vkey (a JSON array of the values).  MS_ENOTFOUND. */
-	int (*get_partition)(ms_catalog *self, const char *db, const char *table,
-			     const char *vkey, ms_entity **out, ms_error *err);
+	int (*get_partition)(ms_catalog *self, const char *db, const char *table, const char *vkey,
+			     ms_entity **out, ms_error *err);
 	/*
 	 * unsupported (required with MS_CAP_WRITE).  Create or replace n >= 1
 	 * partitions of db.table (borrowed; n <= max_batch when that is set),
@@ -141,8 +141,8 @@ typedef struct ms_catalog_driver {
 	 * driver knows them without a scan (the engine scans otherwise).
 	 * MS_ENOTFOUND when the table is absent.
 	 */
-	int (*table_digest)(ms_catalog *self, const char *db, const char *table,
-			    ms_digest *out, ms_error *err);
+	int (*table_digest)(ms_catalog *self, const char *db, const char *table, ms_digest *out,
+			    ms_error *err);
 	/*
 	 * no-op.  Check the integrity of everything a later scan of this table
 	 * will read, before the caller changes anything from it.  MS_EINTEGRITY.
@@ -180,8 +180,7 @@ typedef struct ms_catalog_driver {
 	int (*snapshot_info)(ms_catalog *self, ms_snapshot_info *out, ms_error *err);
 
 	/* no-op: a hint, see ms_catalog_plan_scans (tables are copied by the driver). */
-	int (*plan_scans)(ms_catalog *self, const ms_table_ref *tables, size_t n,
-			  ms_error *err);
+	int (*plan_scans)(ms_catalog *self, const ms_table_ref *tables, size_t n, ms_error *err);
 
 	/*
 	 * no-op (where transactions exclude other writers, or there are none):
@@ -227,11 +226,11 @@ typedef struct ms_catalog_driver {
  */
 struct ms_catalog {
 	const ms_catalog_driver *driver;
-	char *url;          /* owned; redacted, printable */
-	char *catalog_id;   /* owned; identity of the catalog in replica markers */
-	char *selection;    /* owned or NULL; ';'-separated patterns this catalog was cut to */
-	char *instance;     /* owned or NULL; see ms_catalog_instance */
-	int implicit_id;    /* see ms_catalog_id_is_implicit */
+	char *url;        /* owned; redacted, printable */
+	char *catalog_id; /* owned; identity of the catalog in replica markers */
+	char *selection;  /* owned or NULL; ';'-separated patterns this catalog was cut to */
+	char *instance;   /* owned or NULL; see ms_catalog_instance */
+	int implicit_id;  /* see ms_catalog_id_is_implicit */
 };
 
 /*
@@ -242,8 +241,8 @@ struct ms_catalog {
  * nothing stays open.  MS_EINVAL a URL or option the driver refuses, naming
  * it; MS_ENOTFOUND a catalog to read that does not exist.
  */
-typedef int (*ms_catalog_open_fn)(ms_catalog **out, const ms_url *url,
-				  const ms_open_options *opts, ms_error *err);
+typedef int (*ms_catalog_open_fn)(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
+				  ms_error *err);
 
 /*
  * The check every instance's driver passes when it is opened (the core calls

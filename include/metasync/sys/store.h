@@ -31,8 +31,8 @@ extern "C" {
 #define MS_STORE_DRIVER_VERSION 2
 
 typedef struct ms_store_driver {
-	unsigned int version;   /* required: MS_STORE_DRIVER_VERSION */
-	const char *name;       /* required: "file", "s3" */
+	unsigned int version; /* required: MS_STORE_DRIVER_VERSION */
+	const char *name;     /* required: "file", "s3" */
 
 	/* required.  Free the store (writers and readers still open stay valid until closed). */
 	void (*close)(ms_store *self);
@@ -79,7 +79,7 @@ typedef struct ms_store_driver {
 
 struct ms_store {
 	const ms_store_driver *driver;
-	char *url;   /* owned; redacted root URL */
+	char *url; /* owned; redacted root URL */
 };
 
 /*
@@ -143,8 +143,8 @@ int ms_store_check_key(const char *key, size_t max, int allow_prefix, ms_error *
  * The lock and unlock slots for the core (a snapshot writer holds its
  * folder, gc the folder it removes): 0 on stores without them.
  */
-int ms_store_lock(ms_store *st, const char *prefix, unsigned flags, char *holder,
-		  size_t holder_cap, ms_error *err);
+int ms_store_lock(ms_store *st, const char *prefix, unsigned flags, char *holder, size_t holder_cap,
+		  ms_error *err);
 void ms_store_unlock(ms_store *st, const char *prefix, int forget);
 
 /* Count item into report and hand it to opts->on_item (for sweep slots). */

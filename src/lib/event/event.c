@@ -137,9 +137,8 @@ static void now_rfc3339(char out[40])
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec / 1000000);
+	snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
 char *ms_event_build(const char *type, const char *source, const char *subject, cJSON *data,
@@ -218,7 +217,8 @@ cJSON *ms_event_snapshot_data(const ms_snapshot_info *info, const char *parent)
 		return NULL;
 	add_str_or_null(d, "snapshot", info->url);
 	add_str_or_null(d, "snapshot_id", info->id);
-	add_str_or_null(d, "manifest_sha256", info->manifest_sha256[0] ? info->manifest_sha256 : NULL);
+	add_str_or_null(d, "manifest_sha256",
+			info->manifest_sha256[0] ? info->manifest_sha256 : NULL);
 	add_str_or_null(d, "source_catalog_id", info->source_catalog_id);
 	add_str_or_null(d, "created", info->created);
 	add_selection(d, info->selection);
@@ -247,9 +247,8 @@ static void add_counts(cJSON *o, const char *k, const ms_counts *c)
 	cJSON_AddNumberToObject(x, "failed", (double)c->failed);
 }
 
-cJSON *ms_event_import_data(const char *target, const char *snapshot_url,
-			    const char *snapshot_id, const ms_report *report,
-			    const ms_error *failure)
+cJSON *ms_event_import_data(const char *target, const char *snapshot_url, const char *snapshot_id,
+			    const ms_report *report, const ms_error *failure)
 {
 	cJSON *d = cJSON_CreateObject(), *c, *errs;
 	size_t i;
@@ -325,8 +324,10 @@ int ms_event_check_snapshot_url(const char *url, ms_error *err)
 	if ((rc = ms_url_parse(&u, url, err)) < 0)
 		goto done;
 	if (strcmp(u->scheme, "file") != 0 && strcmp(u->scheme, "s3") != 0) {
-		rc = ms_error_set(err, MS_EINVAL, "snapshot url '%s' in the event: scheme '%s' is "
-				  "not file or s3", shown ? shown : "", u->scheme);
+		rc = ms_error_set(err, MS_EINVAL,
+				  "snapshot url '%s' in the event: scheme '%s' is "
+				  "not file or s3",
+				  shown ? shown : "", u->scheme);
 		goto done;
 	}
 	if (u->nparams > 0 || strchr(url, '?')) {
@@ -366,8 +367,8 @@ const char *ms_event_source_name(const ms_event *ev)
 	return ev->source;
 }
 
-int ms_event_publish_snapshot(const char *bus_url, const char *name,
-			      const ms_snapshot_info *info, const char *parent, ms_error *err)
+int ms_event_publish_snapshot(const char *bus_url, const char *name, const ms_snapshot_info *info,
+			      const char *parent, ms_error *err)
 {
 	char source[300], *text;
 	ms_bus *bus = NULL;

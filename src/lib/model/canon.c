@@ -64,11 +64,9 @@ void ms_sink_put_slow(ms_sink *s, const char *p, size_t n)
 }
 
 /* 1 for bytes a JSON string cannot hold raw (and for the terminating NUL). */
-static const unsigned char needs_escape[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	['"'] = 1, ['\\'] = 1
-};
+static const unsigned char needs_escape[256] = { 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,         1, 1,
+						 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,         1, 1,
+						 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1 };
 
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
@@ -87,13 +85,27 @@ static inline void escape_byte(ms_sink *s, unsigned char c)
 	char esc[6];
 
 	switch (c) {
-	case '"': ms_sink_lit(s, "\\\""); break;
-	case '\\': ms_sink_lit(s, "\\\\"); break;
-	case '\b': ms_sink_lit(s, "\\b"); break;
-	case '\f': ms_sink_lit(s, "\\f"); break;
-	case '\n': ms_sink_lit(s, "\\n"); break;
-	case '\r': ms_sink_lit(s, "\\r"); break;
-	case '\t': ms_sink_lit(s, "\\t"); break;
+	case '"':
+		ms_sink_lit(s, "\\\"");
+		break;
+	case '\\':
+		ms_sink_lit(s, "\\\\");
+		break;
+	case '\b':
+		ms_sink_lit(s, "\\b");
+		break;
+	case '\f':
+		ms_sink_lit(s, "\\f");
+		break;
+	case '\n':
+		ms_sink_lit(s, "\\n");
+		break;
+	case '\r':
+		ms_sink_lit(s, "\\r");
+		break;
+	case '\t':
+		ms_sink_lit(s, "\\t");
+		break;
 	default:
 		memcpy(esc, "\\u00", 4);
 		esc[4] = hex[c >> 4];
@@ -168,24 +180,34 @@ void ms_sink_num(ms_sink *s, double x)
 	}
 	for (i = 0; i < n; i++)
 		if (tmp[i] == ',')
-			tmp[i] = '.';   /* a caller's LC_NUMERIC must not leak in */
+			tmp[i] = '.'; /* a caller's LC_NUMERIC must not leak in */
 	ms_sink_put(s, tmp, (size_t)n);
 }
 
 static void scalar(ms_sink *s, const cJSON *v)
 {
 	switch (v->type & 0xFF) {
-	case cJSON_False: ms_sink_lit(s, "false"); break;
-	case cJSON_True: ms_sink_lit(s, "true"); break;
-	case cJSON_Number: ms_sink_num(s, v->valuedouble); break;
-	case cJSON_String: ms_sink_str(s, v->valuestring); break;
+	case cJSON_False:
+		ms_sink_lit(s, "false");
+		break;
+	case cJSON_True:
+		ms_sink_lit(s, "true");
+		break;
+	case cJSON_Number:
+		ms_sink_num(s, v->valuedouble);
+		break;
+	case cJSON_String:
+		ms_sink_str(s, v->valuestring);
+		break;
 	case cJSON_Raw:
 		if (v->valuestring)
 			ms_sink_put(s, v->valuestring, strlen(v->valuestring));
 		else
 			ms_sink_lit(s, "null");
 		break;
-	default: ms_sink_lit(s, "null"); break;
+	default:
+		ms_sink_lit(s, "null");
+		break;
 	}
 }
 
@@ -228,12 +250,18 @@ static int assigned_by_target(const char *k)
 	case 'C':
 		return !strcmp(k, "CreateTime") || !strcmp(k, "CreationTime") ||
 		       !strcmp(k, "CatalogId") || !strcmp(k, "CreatedBy");
-	case 'D': return !strcmp(k, "DatabaseName");
-	case 'I': return !strcmp(k, "IsRegisteredWithLakeFormation");
-	case 'T': return !strcmp(k, "TableName");
-	case 'U': return !strcmp(k, "UpdateTime");
-	case 'V': return !strcmp(k, "VersionId");
-	default: return 0;
+	case 'D':
+		return !strcmp(k, "DatabaseName");
+	case 'I':
+		return !strcmp(k, "IsRegisteredWithLakeFormation");
+	case 'T':
+		return !strcmp(k, "TableName");
+	case 'U':
+		return !strcmp(k, "UpdateTime");
+	case 'V':
+		return !strcmp(k, "VersionId");
+	default:
+		return 0;
 	}
 }
 
@@ -293,9 +321,9 @@ static void indent(ms_sink *s, int depth)
 
 /* What sorted() leaves out. */
 enum {
-	SKIP_ASSIGNED = 1,   /* fields the target assigns itself (top level) */
-	SKIP_MARKERS = 2,    /* metasync.* keys (the top-level Parameters) */
-	SKIP_VACUOUS = 4     /* members that hold nothing, at every depth */
+	SKIP_ASSIGNED = 1, /* fields the target assigns itself (top level) */
+	SKIP_MARKERS = 2,  /* metasync.* keys (the top-level Parameters) */
+	SKIP_VACUOUS = 4   /* members that hold nothing, at every depth */
 };
 
 /*
@@ -357,8 +385,8 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 			continue;
 		if ((filter & SKIP_MARKERS) && c->string && is_marker(c->string))
 			continue;
-		if (deep && vacuous(c, (filter & SKIP_ASSIGNED) &&
-					      !strcmp(key_of(c), "Parameters")))
+		if (deep &&
+		    vacuous(c, (filter & SKIP_ASSIGNED) && !strcmp(key_of(c), "Parameters")))
 			continue;
 		m[n++] = c;
 	}
@@ -381,8 +409,9 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 		else
 			ms_sink_putc(s, ':');
 		sorted(s, c,
-		       deep | ((filter & SKIP_ASSIGNED) && !strcmp(key_of(c), "Parameters") ?
-				       SKIP_MARKERS : 0),
+		       deep | ((filter & SKIP_ASSIGNED) && !strcmp(key_of(c), "Parameters")
+				       ? SKIP_MARKERS
+				       : 0),
 		       pretty, depth + 1);
 	}
 	if (pretty && n)

@@ -81,8 +81,7 @@ static const cJSON *entity_doc(const ms_entity *e, cJSON **parsed, ms_error *err
 }
 
 /* Append doc to out, keys sorted; the error names kind. */
-static int print_doc(const cJSON *doc, ms_kind kind, struct ms_buf *out, int pretty,
-		     ms_error *err)
+static int print_doc(const cJSON *doc, ms_kind kind, struct ms_buf *out, int pretty, ms_error *err)
 {
 	size_t start = out->len;
 	ms_sink s;

@@ -64,8 +64,9 @@ static int same_name(ms_conv *c, const cJSON *item, const char *glue, const char
 	const cJSON *it = ms_model_get(item, glue);
 
 	if (it && envelope && strcmp(it->valuestring, envelope))
-		return ms_error_set(c->err, MS_EINVAL, "'%s' is '%.100s' but field '%s' is '%.100s'",
-				    envelope_key, envelope, line_key, it->valuestring);
+		return ms_error_set(c->err, MS_EINVAL,
+				    "'%s' is '%.100s' but field '%s' is '%.100s'", envelope_key,
+				    envelope, line_key, it->valuestring);
 	return 0;
 }
 
@@ -73,7 +74,8 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 			ms_error *err)
 {
 	ms_conv c = { 1, err };
-	cJSON *root = NULL, *doc = NULL, *item = NULL, *jtype = NULL, *jdb = NULL, *jtable = NULL, *it;
+	cJSON *root = NULL, *doc = NULL, *item = NULL, *jtype = NULL, *jdb = NULL, *jtable = NULL,
+	      *it;
 	const char *end = NULL, *db = NULL, *table = NULL;
 	ms_kind kind = expected;
 	size_t i;
@@ -136,7 +138,8 @@ int ms_entity_from_line(ms_entity **out, const char *line, size_t len, ms_kind e
 		}
 		if (kind_from_text(jtype->valuestring, &kind) < 0) {
 			rc = ms_error_set(err, MS_EINVAL,
-					  "'type' is '%.40s' but must be database, table or partition",
+					  "'type' is '%.40s' but must be database, table or "
+					  "partition",
 					  jtype->valuestring);
 			goto done;
 		}
@@ -376,8 +379,8 @@ static int pk_object(peek *k, int item, ms_line_values *out, int *found)
 			if (seen++)
 				return -1;
 			rc = pk_object(k, 1, out, found);
-		} else if (item && n == 6 && (memcmp(s, "values", 6) == 0 ||
-					      memcmp(s, "Values", 6) == 0)) {
+		} else if (item && n == 6 &&
+			   (memcmp(s, "values", 6) == 0 || memcmp(s, "Values", 6) == 0)) {
 			if (seen++)
 				return -1;
 			rc = pk_values(k, out);
@@ -565,8 +568,7 @@ int ms_entity_to_line(const ms_entity *e, struct ms_buf *out, ms_error *err)
 
 	if (!e || !out)
 		return ms_error_set(err, MS_EINVAL, "no entity to write");
-	if (e->kind != MS_KIND_DATABASE && e->kind != MS_KIND_TABLE &&
-	    e->kind != MS_KIND_PARTITION)
+	if (e->kind != MS_KIND_DATABASE && e->kind != MS_KIND_TABLE && e->kind != MS_KIND_PARTITION)
 		return ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)e->kind);
 	if (e->doc ? !ms_j_obj(e->doc) : !e->raw)
 		return ms_error_set(err, MS_EINVAL, "%s has no document to write",
@@ -588,9 +590,12 @@ int ms_entity_to_line(const ms_entity *e, struct ms_buf *out, ms_error *err)
 		}
 		if (!(parsed = cJSON_ParseWithLength(e->raw, e->raw_len)) || !ms_j_obj(parsed)) {
 			cJSON_Delete(parsed);
-			return ms_error_set(err, MS_EINVAL, "document of %s '%s' is not a json object",
+			return ms_error_set(err, MS_EINVAL,
+					    "document of %s '%s' is not a json object",
 					    ms_kind_name(e->kind),
-					    e->vkey ? e->vkey : e->table ? e->table : e->database);
+					    e->vkey    ? e->vkey
+					    : e->table ? e->table
+						       : e->database);
 		}
 		doc = parsed;
 		ms_sink_init_buf(&s, out);
@@ -608,7 +613,8 @@ int ms_entity_to_line(const ms_entity *e, struct ms_buf *out, ms_error *err)
 		}
 		if (rc == MS_ETOOBIG)
 			return ms_error_set(err, rc, "snapshot line for %s '%s' is too long",
-					    ms_kind_name(e->kind), e->table ? e->table : e->database);
+					    ms_kind_name(e->kind),
+					    e->table ? e->table : e->database);
 		return ms_error_set(err, rc, "out of memory");
 	}
 	return 0;

@@ -86,12 +86,19 @@ static int scan_string(rx *x, size_t *declen, int *escaped)
 		if (end - p < 2)
 			return -1;
 		switch (p[1]) {
-		case '"': case '\\': case 'b': case 'f': case 'n': case 'r': case 't':
+		case '"':
+		case '\\':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
 			p += 2;
 			break;
 		case 'u':
 			/* \u00XX, lowercase hex, only for controls without a short escape */
-			if (end - p < 6 || p[2] != '0' || p[3] != '0' || (p[4] != '0' && p[4] != '1'))
+			if (end - p < 6 || p[2] != '0' || p[3] != '0' ||
+			    (p[4] != '0' && p[4] != '1'))
 				return -1;
 			if (p[5] >= '0' && p[5] <= '9')
 				v = (unsigned)(p[5] - '0');
@@ -228,10 +235,12 @@ static int value(rx *x, int lower, int emit)
 				if (scan_string(x, &declen, &esc) < 0)
 					return -1;
 				if (emit) {
-					if (lower && start[1] >= 'A' && start[1] <= 'Z' && declen < 256) {
+					if (lower && start[1] >= 'A' && start[1] <= 'Z' &&
+					    declen < 256) {
 						ms_sink_putc(x->s, '"');
 						ms_sink_putc(x->s, (char)(start[1] + ('a' - 'A')));
-						ms_sink_put(x->s, start + 2, (size_t)(x->p - start - 2));
+						ms_sink_put(x->s, start + 2,
+							    (size_t)(x->p - start - 2));
 					} else {
 						ms_sink_put(x->s, start, (size_t)(x->p - start));
 					}
@@ -444,7 +453,7 @@ static int fields(rx *x, const ms_schema *sch, int skip_identity, int first)
 		ms_sink_putc(x->s, ':');
 		if ((f ? field(x, f) : value(x, 0, 1)) < 0)
 			return -1;
-next:
+	next:
 		ws(x);
 		if (at(x, '}')) {
 			x->p++;

@@ -13,10 +13,14 @@
 const char *ms_kind_name(ms_kind kind)
 {
 	switch (kind) {
-	case MS_KIND_DATABASE: return "database";
-	case MS_KIND_TABLE: return "table";
-	case MS_KIND_PARTITION: return "partition";
-	default: return "unknown";
+	case MS_KIND_DATABASE:
+		return "database";
+	case MS_KIND_TABLE:
+		return "table";
+	case MS_KIND_PARTITION:
+		return "partition";
+	default:
+		return "unknown";
 	}
 }
 
@@ -46,7 +50,9 @@ int ms_entity_parse(ms_entity *e, ms_error *err)
 		cJSON_Delete(doc);
 		return ms_error_set(err, MS_EINVAL, "document of %s '%s' is not a json object",
 				    ms_kind_name(e->kind),
-				    e->vkey ? e->vkey : e->table ? e->table : e->database);
+				    e->vkey    ? e->vkey
+				    : e->table ? e->table
+					       : e->database);
 	}
 	e->doc = doc;
 	free(e->raw);
@@ -92,7 +98,8 @@ static int doc_set_string(cJSON *obj, const char *key, int static_key, const cha
 		cJSON_Delete(cJSON_DetachItemViaPointer(obj, it));
 	if (!(it = cJSON_CreateString(value)))
 		return MS_ENOMEM;
-	if (!(static_key ? cJSON_AddItemToObjectCS(obj, key, it) : cJSON_AddItemToObject(obj, key, it))) {
+	if (!(static_key ? cJSON_AddItemToObjectCS(obj, key, it)
+			 : cJSON_AddItemToObject(obj, key, it))) {
 		cJSON_Delete(it);
 		return MS_ENOMEM;
 	}
@@ -356,11 +363,13 @@ int ms_entity_set_param(ms_entity *e, const char *key, const char *value, ms_err
 	    chars > MS_PARAM_KEY_MAX || bits)
 		return ms_error_set(err, MS_EINVAL,
 				    "parameter key '%.40s' is empty, too long, not one line or not "
-				    "valid utf-8", key);
+				    "valid utf-8",
+				    key);
 	if (value && (ms_model_utf8_scan(value, strlen(value), &chars, NULL) < 0 ||
 		      chars > MS_PARAM_VALUE_MAX))
 		return ms_error_set(err, MS_EINVAL,
-				    "value of parameter '%.40s' is too long or not valid utf-8", key);
+				    "value of parameter '%.40s' is too long or not valid utf-8",
+				    key);
 	params = ms_model_get(e->doc, "Parameters");
 	if (params && !ms_j_obj(params))
 		return ms_error_set(err, MS_EINVAL, "field 'Parameters' is not an object");
@@ -434,7 +443,8 @@ int ms_entity_rename(ms_entity *e, const char *database, const char *table, ms_e
 		goto done;
 	/* Only a database's or a table's own Name is part of its content. */
 	rehash = e->hashed && e->doc &&
-		 ((e->kind == MS_KIND_DATABASE && db && strcmp(db, e->database ? e->database : "")) ||
+		 ((e->kind == MS_KIND_DATABASE && db &&
+		   strcmp(db, e->database ? e->database : "")) ||
 		  (e->kind == MS_KIND_TABLE && tb && strcmp(tb, e->table ? e->table : "")));
 	if (e->doc) {
 		if ((db && doc_set_string(e->doc, db_key, 1, db) < 0) ||

@@ -38,7 +38,7 @@ typedef enum ftype {
 
 typedef struct ktype {
 	ftype t;
-	int64_t min, max;  /* FT_INT: the type's range */
+	int64_t min, max; /* FT_INT: the type's range */
 } ktype;
 
 /*
@@ -374,9 +374,9 @@ typedef struct node {
 	cmpop op;
 	size_t key;
 	ktype kt;
-	size_t n;            /* kids (AND, OR, NOT) or lits */
-	struct node **kids;  /* owned */
-	fval *lits;          /* owned, with each s */
+	size_t n;           /* kids (AND, OR, NOT) or lits */
+	struct node **kids; /* owned */
+	fval *lits;         /* owned, with each s */
 } node;
 
 struct ms_partition_filter {
@@ -446,12 +446,18 @@ static int eval(const node *nd, const char *const *values, size_t n)
 	case N_CMP:
 		c = fval_cmp(nd->kt.t, &x, &nd->lits[0]);
 		switch (nd->op) {
-		case OP_EQ: return c == 0;
-		case OP_NE: return c != 0;
-		case OP_LT: return c < 0;
-		case OP_LE: return c <= 0;
-		case OP_GT: return c > 0;
-		default: return c >= 0;
+		case OP_EQ:
+			return c == 0;
+		case OP_NE:
+			return c != 0;
+		case OP_LT:
+			return c < 0;
+		case OP_LE:
+			return c <= 0;
+		case OP_GT:
+			return c > 0;
+		default:
+			return c >= 0;
 		}
 	case N_IN:
 		r = 0;
@@ -480,15 +486,15 @@ int ms_partition_filter_match(const ms_partition_filter *f, const char *const *v
 
 typedef enum tkind {
 	T_END = 1,
-	T_WORD,     /* identifier or keyword */
-	T_QUOTED,   /* `back-quoted` identifier */
+	T_WORD,   /* identifier or keyword */
+	T_QUOTED, /* `back-quoted` identifier */
 	T_STRING,
 	T_NUMBER,
 	T_LPAREN,
 	T_RPAREN,
 	T_COMMA,
 	T_OP,
-	T_SIGN      /* + or - */
+	T_SIGN /* + or - */
 } tkind;
 
 typedef struct tok {
@@ -535,8 +541,8 @@ static int fail_at(parser *p, size_t pos, const char *what, const char *s, size_
 	char shown[SHOW_MAX + 4];
 
 	show(shown, s, len);
-	return ms_error_set(p->err, MS_EINVAL, "invalid expression: %s '%s' at position %zu%s", what,
-			    shown, pos + 1, tail);
+	return ms_error_set(p->err, MS_EINVAL, "invalid expression: %s '%s' at position %zu%s",
+			    what, shown, pos + 1, tail);
 }
 
 static int fail_tok(parser *p, const tok *t, const char *expected)
@@ -545,12 +551,13 @@ static int fail_tok(parser *p, const tok *t, const char *expected)
 
 	if (t->t == T_END)
 		return ms_error_set(p->err, MS_EINVAL,
-				    "invalid expression: unexpected end at position %zu, expected %s",
+				    "invalid expression: unexpected end at position %zu, expected "
+				    "%s",
 				    t->pos + 1, expected);
 	show(shown, p->src + t->pos, t->rawlen);
 	return ms_error_set(p->err, MS_EINVAL,
-			    "invalid expression: unexpected '%s' at position %zu, expected %s", shown,
-			    t->pos + 1, expected);
+			    "invalid expression: unexpected '%s' at position %zu, expected %s",
+			    shown, t->pos + 1, expected);
 }
 
 static int is_word_char(char c)
@@ -569,8 +576,10 @@ static int lex_quoted(parser *p, size_t pos, char q, tok *t)
 	t->text = o;
 	for (;;) {
 		if (s[i] == '\0')
-			return fail_at(p, pos, q == '`' ? "unterminated quoted name" :
-							  "unterminated string", s + pos + 1, i - pos - 1, "");
+			return fail_at(p, pos,
+				       q == '`' ? "unterminated quoted name"
+						: "unterminated string",
+				       s + pos + 1, i - pos - 1, "");
 		if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
 			return ms_error_set(p->err, MS_EINVAL,
 					    "invalid expression: control character at position %zu",
@@ -615,8 +624,10 @@ static int lex(parser *p)
 		case ',':
 		case '+':
 		case '-':
-			t->t = s[i] == '(' ? T_LPAREN : s[i] == ')' ? T_RPAREN :
-			       s[i] == ',' ? T_COMMA : T_SIGN;
+			t->t = s[i] == '('   ? T_LPAREN
+			       : s[i] == ')' ? T_RPAREN
+			       : s[i] == ',' ? T_COMMA
+					     : T_SIGN;
 			j++;
 			break;
 		case '=':
@@ -706,7 +717,9 @@ static int is_kw(const tok *t, const char *kw)
 
 static int is_keyword(const tok *t)
 {
-	static const char *const kws[] = { "and", "or", "not", "in", "between", "like", "is", "null" };
+	static const char *const kws[] = {
+		"and", "or", "not", "in", "between", "like", "is", "null"
+	};
 	size_t i;
 
 	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
@@ -743,11 +756,16 @@ static int new_node(parser *p, nkind kind, size_t n, node **out)
 static const char *type_name(const ktype *kt)
 {
 	switch (kt->t) {
-	case FT_STRING: return "string";
-	case FT_INT: return "integer";
-	case FT_DECIMAL: return "decimal";
-	case FT_DATE: return "date";
-	default: return "timestamp";
+	case FT_STRING:
+		return "string";
+	case FT_INT:
+		return "integer";
+	case FT_DECIMAL:
+		return "decimal";
+	case FT_DATE:
+		return "date";
+	default:
+		return "timestamp";
 	}
 }
 
@@ -768,8 +786,10 @@ static int resolve_key(parser *p, const tok *t, size_t *idx, ktype *kt)
 		show(shown, p->keys[i].type, strlen(p->keys[i].type));
 		show(name, t->text, t->len);
 		return ms_error_set(p->err, MS_EINVAL,
-				    "invalid expression: partition key '%s' at position %zu has type '%s', "
-				    "which filters do not support", name, t->pos + 1, shown);
+				    "invalid expression: partition key '%s' at position %zu has "
+				    "type '%s', "
+				    "which filters do not support",
+				    name, t->pos + 1, shown);
 	}
 	return 0;
 }
@@ -820,11 +840,12 @@ static int parse_literal(parser *p, const ktype *kt, const char *key, int like, 
 
 		show(kshow, key, strlen(key));
 		if (like)
-			snprintf(what, sizeof(what), "LIKE on %s key '%s' needs a string pattern, not",
-				 type_name(kt), kshow);
-		else
-			snprintf(what, sizeof(what), "%s key '%s' cannot compare with", type_name(kt),
+			snprintf(what, sizeof(what),
+				 "LIKE on %s key '%s' needs a string pattern, not", type_name(kt),
 				 kshow);
+		else
+			snprintf(what, sizeof(what), "%s key '%s' cannot compare with",
+				 type_name(kt), kshow);
 		rc = fail_at(p, start, what, text, t->len + !!sign, "");
 		free(text);
 		return rc;

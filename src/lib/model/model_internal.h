@@ -38,10 +38,10 @@
 
 typedef struct ms_sink {
 	size_t len;
-	ms_buf *out;            /* borrowed; or NULL */
-	EVP_MD_CTX *md;         /* borrowed; or NULL */
-	int error;              /* 0 or the first MS_E* code */
-	const char *dupkey;     /* borrowed; the key found twice (MS_EINVAL) */
+	ms_buf *out;        /* borrowed; or NULL */
+	EVP_MD_CTX *md;     /* borrowed; or NULL */
+	int error;          /* 0 or the first MS_E* code */
+	const char *dupkey; /* borrowed; the key found twice (MS_EINVAL) */
 	char buf[MS_SINK_SIZE];
 } ms_sink;
 
@@ -98,9 +98,9 @@ EVP_MD_CTX *ms_model_sha256_begin(void);
  * number of code points and *flags the MS_U8_* bits of what occurs (either
  * may be NULL).
  */
-#define MS_U8_CTRL 0x01      /* a control character (U+0000..U+001F) but tab, CR, LF */
-#define MS_U8_NEWLINE 0x02   /* CR or LF */
-#define MS_U8_NONCHAR 0x04   /* U+FFFE or U+FFFF */
+#define MS_U8_CTRL 0x01    /* a control character (U+0000..U+001F) but tab, CR, LF */
+#define MS_U8_NEWLINE 0x02 /* CR or LF */
+#define MS_U8_NONCHAR 0x04 /* U+FFFE or U+FFFF */
 int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, unsigned *flags);
 
 /*
@@ -119,18 +119,18 @@ double ms_model_time_round(double seconds);
  * value (the shapes of Glue's service model: NameString, URI, ...).
  */
 typedef enum ms_ftype {
-	MS_F_STR = 1,     /* string: `min`..`max` characters (max 0: no limit), `text` */
-	MS_F_INT,         /* integral number in `min`..`max` */
+	MS_F_STR = 1, /* string: `min`..`max` characters (max 0: no limit), `text` */
+	MS_F_INT,     /* integral number in `min`..`max` */
 	MS_F_BOOL,
-	MS_F_TIME,        /* epoch seconds in the doc; see ms_time_parse */
-	MS_F_PARAMS,      /* map string -> string with Glue's parameter limits */
-	MS_F_MAP,         /* map string -> string, no limits */
-	MS_F_STRLIST,     /* array of strings, each as MS_F_STR says */
-	MS_F_OBJ,         /* object described by `sub` */
-	MS_F_OBJLIST,     /* array of objects described by `sub` */
-	MS_F_GOBJ,        /* Glue-only object: keys change case recursively; `sub`,
+	MS_F_TIME,    /* epoch seconds in the doc; see ms_time_parse */
+	MS_F_PARAMS,  /* map string -> string with Glue's parameter limits */
+	MS_F_MAP,     /* map string -> string, no limits */
+	MS_F_STRLIST, /* array of strings, each as MS_F_STR says */
+	MS_F_OBJ,     /* object described by `sub` */
+	MS_F_OBJLIST, /* array of objects described by `sub` */
+	MS_F_GOBJ,    /* Glue-only object: keys change case recursively; `sub`,
 			     when set, checks the members it knows */
-	MS_F_GARR         /* Glue-only array of such objects */
+	MS_F_GARR     /* Glue-only array of such objects */
 } ms_ftype;
 
 /*
@@ -139,14 +139,14 @@ typedef enum ms_ftype {
  * those named (its single-line pattern takes tab, its text pattern tab,
  * CR and LF).
  */
-#define MS_TX_ANY 0     /* any (valid UTF-8) */
-#define MS_TX_LINE 1    /* [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]* */
-#define MS_TX_TEXT 2    /* the same plus \r and \n */
+#define MS_TX_ANY 0  /* any (valid UTF-8) */
+#define MS_TX_LINE 1 /* [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]* */
+#define MS_TX_TEXT 2 /* the same plus \r and \n */
 
 #define MS_FF_REQUIRED 0x01
-#define MS_FF_FOLD 0x02       /* fold to lowercase (database, table names) */
-#define MS_FF_ENTNAME 0x04    /* the entity's own name: "table name '...'" */
-#define MS_FF_OUTPUT 0x08     /* only in Glue's output shape, not in its *Input */
+#define MS_FF_FOLD 0x02    /* fold to lowercase (database, table names) */
+#define MS_FF_ENTNAME 0x04 /* the entity's own name: "table name '...'" */
+#define MS_FF_OUTPUT 0x08  /* only in Glue's output shape, not in its *Input */
 
 struct ms_schema;
 
@@ -156,20 +156,20 @@ typedef struct ms_field {
 	struct ms_schema *sub;
 	unsigned char flags;
 	unsigned char type;
-	unsigned char text;      /* MS_TX_*: strings, string lists */
-	int64_t min;             /* strings: least characters; integers: least value */
-	int64_t max;             /* strings: most characters (0: no limit); integers */
+	unsigned char text; /* MS_TX_*: strings, string lists */
+	int64_t min;        /* strings: least characters; integers: least value */
+	int64_t max;        /* strings: most characters (0: no limit); integers */
 } ms_field;
 
 #define MS_SCHEMA_SLOTS 128
 
 typedef struct ms_schema {
-	const char *shape;            /* Glue's name of the object: "Column", ... */
-	const char *name_subject;     /* "table name": MS_FF_ENTNAME messages */
+	const char *shape;        /* Glue's name of the object: "Column", ... */
+	const char *name_subject; /* "table name": MS_FF_ENTNAME messages */
 	const ms_field *fields;
-	unsigned nfields;             /* at most 63 */
-	uint64_t required;            /* bit i: fields[i] is required */
-	unsigned char slot[MS_SCHEMA_SLOTS]; /* 0 or 1 + 2*index + (line spelling) */
+	unsigned nfields;                        /* at most 63 */
+	uint64_t required;                       /* bit i: fields[i] is required */
+	unsigned char slot[MS_SCHEMA_SLOTS];     /* 0 or 1 + 2*index + (line spelling) */
 	unsigned char slot_len[MS_SCHEMA_SLOTS]; /* strlen of that spelling */
 } ms_schema;
 
@@ -194,12 +194,12 @@ const ms_schema *ms_schema_for(ms_kind kind);
 /* A path into the document, kept on the C stack, for messages only. */
 typedef struct ms_path {
 	const struct ms_path *up;
-	const char *key;        /* NULL: an array index */
+	const char *key; /* NULL: an array index */
 	int index;
 } ms_path;
 
 typedef struct ms_conv {
-	int from_line;          /* input spelled as a snapshot item */
+	int from_line; /* input spelled as a snapshot item */
 	ms_error *err;
 } ms_conv;
 

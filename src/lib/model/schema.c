@@ -36,7 +36,10 @@
 #define INTEGER_FLAG MS_F_INT, MS_TX_ANY, 0, 1
 #define OF(type) type, MS_TX_ANY, 0, 0
 
-#define F(g, l, shape, fl, sub) { g, l, sub, fl, shape }
+#define F(g, l, shape, fl, sub) \
+	{ \
+		g, l, sub, fl, shape \
+	}
 #define NFIELDS(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
 #define OUT MS_FF_OUTPUT
 
@@ -162,8 +165,20 @@ static const ms_field partition_fields[] = {
 	F("CatalogId", "catalogId", NAME_STRING, OUT, NULL),
 };
 
-#define SCHEMA(shape, subject, fields) { shape, subject, fields, NFIELDS(fields), 0, { 0 }, { 0 } }
-#define ID_FIELDS(shape, fields) { shape, NULL, fields, NFIELDS(fields) - 1, 0, { 0 }, { 0 } }
+#define SCHEMA(shape, subject, fields) \
+	{ \
+		shape, subject, fields, NFIELDS(fields), 0, { 0 }, \
+		{ \
+			0 \
+		} \
+	}
+#define ID_FIELDS(shape, fields) \
+	{ \
+		shape, NULL, fields, NFIELDS(fields) - 1, 0, { 0 }, \
+		{ \
+			0 \
+		} \
+	}
 
 static ms_schema schema_column = SCHEMA("Column", NULL, column_fields);
 static ms_schema schema_serde = SCHEMA("SerDeInfo", NULL, serde_fields);
@@ -179,9 +194,9 @@ ms_schema ms_schema_table = SCHEMA("Table", "table name", table_fields);
 ms_schema ms_schema_partition = SCHEMA("Partition", NULL, partition_fields);
 
 static ms_schema *const all_schemas[] = {
-	&schema_column, &schema_serde, &schema_skewed, &schema_order, &schema_table_id,
-	&schema_database_id, &schema_fed_database, &schema_fed_table, &ms_schema_sd,
-	&ms_schema_database, &ms_schema_table, &ms_schema_partition,
+	&schema_column,   &schema_serde,       &schema_skewed,       &schema_order,
+	&schema_table_id, &schema_database_id, &schema_fed_database, &schema_fed_table,
+	&ms_schema_sd,    &ms_schema_database, &ms_schema_table,     &ms_schema_partition,
 };
 
 /* Cheap on purpose: length and three bytes tell the model's keys apart. */
@@ -261,9 +276,13 @@ int ms_schema_index(const ms_schema *s, const ms_field *f)
 const ms_schema *ms_schema_for(ms_kind kind)
 {
 	switch (kind) {
-	case MS_KIND_DATABASE: return &ms_schema_database;
-	case MS_KIND_TABLE: return &ms_schema_table;
-	case MS_KIND_PARTITION: return &ms_schema_partition;
-	default: return NULL;
+	case MS_KIND_DATABASE:
+		return &ms_schema_database;
+	case MS_KIND_TABLE:
+		return &ms_schema_table;
+	case MS_KIND_PARTITION:
+		return &ms_schema_partition;
+	default:
+		return NULL;
 	}
 }

@@ -58,8 +58,8 @@ static int digits(const char **p, int min, int max)
 
 static int valid_date(int y, int mo, int d, int h, int mi, int sec)
 {
-	return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= days_in_month(y, mo) &&
-	       h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60;
+	return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= days_in_month(y, mo) && h >= 0 &&
+	       h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60;
 }
 
 static double to_seconds(int y, int mo, int d, int h, int mi, int sec, int ms, int offset_min)
@@ -110,10 +110,10 @@ static int parse_hive(const char *s, double *seconds)
 	if (!mo)
 		return MS_EINVAL;
 	s += 3;
-	if (skip_space(&s) < 0 || (d = digits(&s, 1, 2)) < 0 || *s++ != ',' ||
-	    skip_space(&s) < 0 || (y = digits(&s, 4, 4)) < 0 || skip_space(&s) < 0 ||
-	    (h = digits(&s, 1, 2)) < 0 || *s++ != ':' || (mi = digits(&s, 2, 2)) < 0 ||
-	    *s++ != ':' || (sec = digits(&s, 2, 2)) < 0 || skip_space(&s) < 0)
+	if (skip_space(&s) < 0 || (d = digits(&s, 1, 2)) < 0 || *s++ != ',' || skip_space(&s) < 0 ||
+	    (y = digits(&s, 4, 4)) < 0 || skip_space(&s) < 0 || (h = digits(&s, 1, 2)) < 0 ||
+	    *s++ != ':' || (mi = digits(&s, 2, 2)) < 0 || *s++ != ':' ||
+	    (sec = digits(&s, 2, 2)) < 0 || skip_space(&s) < 0)
 		return MS_EINVAL;
 	if ((s[0] == 'A' || s[0] == 'a') && (s[1] == 'M' || s[1] == 'm'))
 		pm = 0;
@@ -199,8 +199,8 @@ static int parse_ms_string(const char *s, double *seconds)
 		p++;
 	if (!(*p >= '0' && *p <= '9'))
 		return MS_EINVAL;
-	while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' ||
-	       *p == '+' || *p == '-')
+	while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' || *p == '+' ||
+	       *p == '-')
 		p++;
 	if (*p)
 		return MS_EINVAL;

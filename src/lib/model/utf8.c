@@ -72,9 +72,9 @@ int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, unsigned *flags
 			unsigned char lo = 0x80, hi = 0xBF;
 
 			if (c == 0xE0)
-				lo = 0xA0;          /* overlong */
+				lo = 0xA0; /* overlong */
 			else if (c == 0xED)
-				hi = 0x9F;          /* surrogates */
+				hi = 0x9F; /* surrogates */
 			if (len - i < 3 || p[i + 1] < lo || p[i + 1] > hi ||
 			    (p[i + 2] & 0xC0) != 0x80)
 				return -1;
@@ -86,9 +86,9 @@ int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, unsigned *flags
 			unsigned char lo = 0x80, hi = 0xBF;
 
 			if (c == 0xF0)
-				lo = 0x90;          /* overlong */
+				lo = 0x90; /* overlong */
 			else if (c == 0xF4)
-				hi = 0x8F;          /* above U+10FFFF */
+				hi = 0x8F; /* above U+10FFFF */
 			if (len - i < 4 || p[i + 1] < lo || p[i + 1] > hi ||
 			    (p[i + 2] & 0xC0) != 0x80 || (p[i + 3] & 0xC0) != 0x80)
 				return -1;

@@ -102,18 +102,20 @@ static const ms_field any_text = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_ANY, 0, 
 /* Glue's NameString, for names given beside a document. */
 static const ms_field name_text = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_LINE, 1, MS_NAME_MAX };
 /* Glue's KeyString and ParametersMapValue. */
-static const ms_field param_key = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_LINE, 1,
-				    MS_PARAM_KEY_MAX };
-static const ms_field param_value = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_ANY, 0,
-				      MS_PARAM_VALUE_MAX };
+static const ms_field param_key = { NULL, NULL, NULL, 0, MS_F_STR, MS_TX_LINE, 1, MS_PARAM_KEY_MAX };
+static const ms_field param_value = { NULL,     NULL,      NULL, 0,
+				      MS_F_STR, MS_TX_ANY, 0,    MS_PARAM_VALUE_MAX };
 
 /* What of the MS_U8_* bits a string may hold under Glue's pattern `text`. */
 static unsigned refused_bits(unsigned text)
 {
 	switch (text) {
-	case MS_TX_LINE: return MS_U8_CTRL | MS_U8_NEWLINE | MS_U8_NONCHAR;
-	case MS_TX_TEXT: return MS_U8_CTRL | MS_U8_NONCHAR;
-	default: return 0;
+	case MS_TX_LINE:
+		return MS_U8_CTRL | MS_U8_NEWLINE | MS_U8_NONCHAR;
+	case MS_TX_TEXT:
+		return MS_U8_CTRL | MS_U8_NONCHAR;
+	default:
+		return 0;
 	}
 }
 
@@ -309,7 +311,8 @@ static int convert_generic(ms_conv *c, cJSON *v, const ms_path *p)
 					char *k = cJSON_malloc(n);
 
 					if (!k)
-						return ms_error_set(c->err, MS_ENOMEM, "out of memory");
+						return ms_error_set(c->err, MS_ENOMEM,
+								    "out of memory");
 					memcpy(k, m->string, n);
 					m->string = k;
 					m->type &= ~cJSON_StringIsConst;
@@ -519,8 +522,9 @@ int ms_model_convert(ms_conv *c, cJSON *obj, const ms_schema *s, const ms_path *
 	if ((seen & s->required) != s->required) {
 		for (i = 0; i < s->nfields; i++) {
 			if ((s->required >> i) & 1 && !((seen >> i) & 1)) {
-				ms_path sub = { p, c->from_line ? s->fields[i].line : s->fields[i].glue,
-						0 };
+				ms_path sub = {
+					p, c->from_line ? s->fields[i].line : s->fields[i].glue, 0
+				};
 
 				return fail(c, &sub, "is missing");
 			}

@@ -47,19 +47,21 @@ typedef struct cmp {
 	ms_catalog *src, *dst;
 	const ms_compare_options *o;
 	const char *dst_name;
-	ms_mapping map;            /* names always; content only when `apply` */
-	int apply;                 /* opts->mapping given: map each source entity */
-	int map_partitions;        /* the mapping rewrites locations: map each partition */
-	ms_strlist dbs;            /* the source databases compared */
-	ms_strlist all;            /* every source database */
+	ms_mapping map;     /* names always; content only when `apply` */
+	int apply;          /* opts->mapping given: map each source entity */
+	int map_partitions; /* the mapping rewrites locations: map each partition */
+	ms_strlist dbs;     /* the source databases compared */
+	ms_strlist all;     /* every source database */
 	size_t max;
 	ms_compare_result *res;
 } cmp;
 
 static const char *noun(ms_kind kind, int view)
 {
-	return kind == MS_KIND_DATABASE ? "database" : kind == MS_KIND_PARTITION ? "partition"
-						    : view ? "view" : "table";
+	return kind == MS_KIND_DATABASE    ? "database"
+	       : kind == MS_KIND_PARTITION ? "partition"
+	       : view                      ? "view"
+					   : "table";
 }
 
 /* 1 when the next mismatch will be described (so that its details are worth finding). */
@@ -200,9 +202,9 @@ static void truncate_to(ms_buf *b, size_t len)
 
 /* Where two documents differ: the first place (path, values) and how many there are. */
 typedef struct difference {
-	ms_buf path;           /* while walking: the current path */
-	char *first;           /* the first difference's path (new) */
-	const cJSON *x, *y;    /* its values (NULL: absent on that side) */
+	ms_buf path;        /* while walking: the current path */
+	char *first;        /* the first difference's path (new) */
+	const cJSON *x, *y; /* its values (NULL: absent on that side) */
 	long long count;
 } difference;
 
@@ -275,8 +277,9 @@ static cJSON *canonical_tree(const ms_entity *e)
 static void describe_difference(cmp *c, const ms_entity *want, const ms_entity *t, int view,
 				const char *entity, const char *source_entity)
 {
-	ms_compare_diff d = { MS_COMPARE_DIFFERS, t->kind, view, (char *)entity, NULL, NULL,
-			      NULL, 0 };
+	ms_compare_diff d = {
+		MS_COMPARE_DIFFERS, t->kind, view, (char *)entity, NULL, NULL, NULL, 0
+	};
 	cJSON *a = canonical_tree(want), *b = canonical_tree(t);
 	difference w;
 	const char *what = noun(t->kind, view);
@@ -293,9 +296,11 @@ static void describe_difference(cmp *c, const ms_entity *want, const ms_entity *
 		if (w.count > 1)
 			snprintf(more, sizeof(more), " (and %lld more field%s)", w.count - 1,
 				 w.count == 2 ? "" : "s");
-		mismatch(c, &d, "%s '%s' in %s differs from the source's '%s' in '%s'%s: %s "
-				"instead of %s", what, entity, c->dst_name, source_entity, d.field,
-			 more, d.b_value ? d.b_value : "absent", d.a_value ? d.a_value : "absent");
+		mismatch(c, &d,
+			 "%s '%s' in %s differs from the source's '%s' in '%s'%s: %s "
+			 "instead of %s",
+			 what, entity, c->dst_name, source_entity, d.field, more,
+			 d.b_value ? d.b_value : "absent", d.a_value ? d.a_value : "absent");
 	} else {
 		mismatch(c, &d, "%s '%s' in %s differs from the source's '%s' in the content hash",
 			 what, entity, c->dst_name, source_entity);
@@ -334,12 +339,14 @@ static int map_entity(cmp *c, ms_entity *e, ms_error *err)
 }
 
 /* Check that e carries src's metasync.replica-of marker for (db, table). */
-static void check_marker(cmp *c, const ms_entity *e, int view, const char *name,
-			 const char *sdb, const char *st)
+static void check_marker(cmp *c, const ms_entity *e, int view, const char *name, const char *sdb,
+			 const char *st)
 {
 	const char *v = ms_entity_param(e, MS_MARKER_REPLICA_OF);
-	ms_compare_diff d = { MS_COMPARE_MARKER, e->kind, view, (char *)name,
-			      (char *)MS_MARKER_REPLICA_OF, NULL, (char *)v, 0 };
+	ms_compare_diff d = {
+		MS_COMPARE_MARKER, e->kind, view, (char *)name, (char *)MS_MARKER_REPLICA_OF, NULL,
+		(char *)v,         0
+	};
 	const char *what = noun(e->kind, view);
 	cJSON *a;
 	const cJSON *x0, *x1, *x2;
@@ -395,7 +402,7 @@ done:
 
 typedef struct pcmp {
 	cmp *c;
-	ms_strmap src;             /* source values key -> hash (mapped); mark: seen in target */
+	ms_strmap src; /* source values key -> hash (mapped); mark: seen in target */
 	long long equal;
 	ms_strlist missing, differ, extra;
 } pcmp;
@@ -424,7 +431,7 @@ static int match_target_key(ms_entity *e, void *ctx, ms_error *err)
 	ms_strmap_entry *ent = ms_strmap_get(&p->src, e->vkey);
 	int rc = 0;
 
-	if (!ent || ent->mark) {   /* not in the source, or the same key twice */
+	if (!ent || ent->mark) { /* not in the source, or the same key twice */
 		rc = ms_strlist_add(&p->extra, e->vkey);
 	} else {
 		ent->mark = 1;
@@ -498,8 +505,8 @@ static int report_partitions(cmp *c, pcmp *p, const char *sdb, const char *st, c
 }
 
 /* Equal digests stand for a scan: 1 when decided (*rc set), 0 to scan. */
-static int compare_digests(cmp *c, const char *sdb, const char *st, const char *tdb,
-			   const char *tt, int *rc, ms_error *err)
+static int compare_digests(cmp *c, const char *sdb, const char *st, const char *tdb, const char *tt,
+			   int *rc, ms_error *err)
 {
 	ms_digest ds, dt;
 	ms_error e2;
@@ -550,8 +557,8 @@ static int compare_partitions(cmp *c, const char *sdb, const char *st, const cha
 	if ((rc = ms_catalog_scan_partitions(c->src, sdb, st,
 					     c->map_partitions ? 0 : MS_SCAN_KEYS_ONLY,
 					     collect_source_key, &p, err)) < 0 ||
-	    (rc = ms_catalog_scan_partitions(c->dst, tdb, tt, MS_SCAN_KEYS_ONLY,
-					     match_target_key, &p, err)) < 0)
+	    (rc = ms_catalog_scan_partitions(c->dst, tdb, tt, MS_SCAN_KEYS_ONLY, match_target_key,
+					     &p, err)) < 0)
 		goto done;
 	for (i = 0; i < p.src.nslots; i++) {
 		const ms_strmap_entry *ent = &p.src.slots[i];
@@ -573,8 +580,8 @@ done:
 
 /* ---- tables and databases ----------------------------------------------- */
 
-static int compare_table(cmp *c, const char *sdb, const char *tdb, const char *st,
-			 const char *tt, ms_error *err)
+static int compare_table(cmp *c, const char *sdb, const char *tdb, const char *st, const char *tt,
+			 ms_error *err)
 {
 	ms_entity *s = NULL, *t = NULL;
 	ms_error e2;
@@ -616,8 +623,7 @@ done:
 }
 
 /* The tables of sdb that tdb should hold (source and target names, parallel). */
-static int mapped_tables(cmp *c, const char *sdb, ms_strlist *st, ms_strlist *tt,
-			 ms_error *err)
+static int mapped_tables(cmp *c, const char *sdb, ms_strlist *st, ms_strlist *tt, ms_error *err)
 {
 	int rc;
 
@@ -726,12 +732,13 @@ static int check_extra_database(cmp *c, const char *name, ms_error *err)
 		if (ours && compared)
 			mismatch_entity(c, MS_COMPARE_EXTRA, MS_KIND_DATABASE, 0, name,
 					"database '%s' in %s is a replica of the source's '%s' "
-					"under a name the mapping does not give it", name,
-					c->dst_name, db->valuestring);
+					"under a name the mapping does not give it",
+					name, c->dst_name, db->valuestring);
 		else if (ours && !(cJSON_IsString(db) && ms_strlist_has(&c->all, db->valuestring)))
 			mismatch_entity(c, MS_COMPARE_EXTRA, MS_KIND_DATABASE, 0, name,
 					"database '%s' in %s is a replica of a database the "
-					"source does not have (%s)", name, c->dst_name, v);
+					"source does not have (%s)",
+					name, c->dst_name, v);
 		cJSON_Delete(a);
 	}
 	ms_entity_free(t);
@@ -767,8 +774,8 @@ static int init_mapping(cmp *c, ms_error *err)
 	memset(&none, 0, sizeof(none));
 	none.max_deletes = -1;
 	if ((rc = ms_mapping_init(&c->map, c->o->mapping ? c->o->mapping : &none, err)) < 0 ||
-	    (rc = ms_mapping_set_databases(&c->map, (const char *const *)c->dbs.v, c->dbs.n,
-					   err)) < 0)
+	    (rc = ms_mapping_set_databases(&c->map, (const char *const *)c->dbs.v, c->dbs.n, err)) <
+		    0)
 		return rc;
 	c->apply = c->o->mapping != NULL;
 	c->map_partitions = c->apply && !ms_mapping_is_identity_content(&c->map);
@@ -873,7 +880,8 @@ void ms_compare_result_free(ms_compare_result *r)
 }
 
 /* The source's databases an export with the selection takes (sorted). */
-static int selected_databases(ms_catalog *src, const char *selection, ms_strlist *out, ms_error *err)
+static int selected_databases(ms_catalog *src, const char *selection, ms_strlist *out,
+			      ms_error *err)
 {
 	ms_strlist all = { 0 };
 	size_t i;
@@ -918,7 +926,7 @@ int ms_export_is_current(const char *source_url, const char *store_url, const ch
 		goto done;
 	}
 	if (!info.source_catalog_id || strcmp(info.source_catalog_id, ms_catalog_id(src)) != 0)
-		goto done;   /* a snapshot of another catalog */
+		goto done; /* a snapshot of another catalog */
 	if ((rc = ms_catalog_read_begin(src, err)) < 0)
 		goto done;
 	rc = selected_databases(src, databases, &dbs, err);

@@ -55,7 +55,7 @@ static char *shown_rule(const char *rule)
 	ms_buf b = MS_BUF_INIT((size_t)MS_PARAM_VALUE_MAX * 4);
 	const char *seg = rule, *p;
 
-	for (p = strchr(rule, '='); ; p = strchr(p + 1, '=')) {
+	for (p = strchr(rule, '=');; p = strchr(p + 1, '=')) {
 		if (p && !is_location(p + 1))
 			continue;
 		{
@@ -133,11 +133,14 @@ static int check_rename(const char *rule, ms_error *err)
 	if (strchr(eq + 1, '='))
 		return ms_error_set(err, MS_EUSAGE,
 				    "rename '%s' holds more than one '=': database names hold "
-				    "letters, digits and '_'", rule);
+				    "letters, digits and '_'",
+				    rule);
 	if (!mapped_name_ok(eq + 1))
 		return ms_error_set(err, MS_EUSAGE,
-				    "rename '%s': '%s' is not a valid database name (letters, digits "
-				    "and '_', at most %d)", rule, eq + 1, MS_NAME_MAX);
+				    "rename '%s': '%s' is not a valid database name (letters, "
+				    "digits "
+				    "and '_', at most %d)",
+				    rule, eq + 1, MS_NAME_MAX);
 	return 0;
 }
 
@@ -162,8 +165,10 @@ int ms_selection_check(const char *label, const char *sel, ms_error *err)
 	}
 	if (comma)
 		rc = ms_error_set(err, MS_EUSAGE,
-				  "%s '%s' holds a ',': names are separated by ';': write '%s' ('[,]' "
-				  "matches a comma in a name)", label, sel, ms_buf_cstr(&fixed));
+				  "%s '%s' holds a ',': names are separated by ';': write '%s' "
+				  "('[,]' "
+				  "matches a comma in a name)",
+				  label, sel, ms_buf_cstr(&fixed));
 	else if (!named)
 		rc = ms_error_set(err, MS_EUSAGE,
 				  "%s '%s' selects nothing; leave it out to select every database",
@@ -181,19 +186,23 @@ int ms_sync_options_check(const ms_sync_options *o, ms_error *err)
 		return rc;
 	if (o->database_prefix && !mapped_name_ok(o->database_prefix))
 		return ms_error_set(err, MS_EUSAGE,
-				    "database prefix '%s' is not valid in a name (letters, digits and '_')",
+				    "database prefix '%s' is not valid in a name (letters, digits "
+				    "and '_')",
 				    o->database_prefix);
 	if (o->table_prefix && !mapped_name_ok(o->table_prefix))
 		return ms_error_set(err, MS_EUSAGE,
-				    "table prefix '%s' is not valid in a name (letters, digits and '_')",
+				    "table prefix '%s' is not valid in a name (letters, digits and "
+				    "'_')",
 				    o->table_prefix);
 	/* 0 is also what a zeroed ms_sync_options holds: only a real limit is refused */
 	if (o->max_deletes > 0 && o->deletes != MS_DELETES_MIRROR)
 		return ms_error_set(err, MS_EUSAGE,
-				    "max deletes %lld limits mirror deletes: it needs deletes mirror",
+				    "max deletes %lld limits mirror deletes: it needs deletes "
+				    "mirror",
 				    o->max_deletes);
 	if (o->prune_unmapped && o->deletes != MS_DELETES_MIRROR)
-		return ms_error_set(err, MS_EUSAGE, "pruning unmapped replicas needs deletes mirror");
+		return ms_error_set(err, MS_EUSAGE,
+				    "pruning unmapped replicas needs deletes mirror");
 	for (i = 0; i < o->nrenames; i++)
 		if ((rc = check_rename(o->renames[i], err)) < 0)
 			return rc;
@@ -206,12 +215,15 @@ int ms_sync_options_check(const ms_sync_options *o, ms_error *err)
 			if (ae - a == be - b && strncasecmp(a, b, (size_t)(ae - a)) == 0 &&
 			    strcasecmp(ae, be) != 0)
 				return ms_error_set(err, MS_EUSAGE,
-						    "renames '%s' and '%s' rename one database twice", a, b);
+						    "renames '%s' and '%s' rename one database "
+						    "twice",
+						    a, b);
 			if (strcasecmp(ae + 1, be + 1) == 0 &&
 			    !(ae - a == be - b && strncasecmp(a, b, (size_t)(ae - a)) == 0))
 				return ms_error_set(err, MS_EUSAGE,
-						    "renames '%s' and '%s' map two databases to '%s'", a,
-						    b, ae + 1);
+						    "renames '%s' and '%s' map two databases to "
+						    "'%s'",
+						    a, b, ae + 1);
 		}
 	}
 	for (i = 0; i < o->nrewrites; i++) {
@@ -260,9 +272,10 @@ static int init_rewrites(ms_mapping *m, const ms_sync_options *o, ms_buf *fp, ms
 			if (strcmp(m->rw[j].to, w->to) != 0) {
 				char *from = ms_url_redact(w->from);
 				int rc2 = ms_error_set(err, MS_EUSAGE,
-						       "location rewrites '%s' and '%s' rewrite '%s' "
-						       "two ways", m->rw[j].text, w->text,
-						       from ? from : "?");
+						       "location rewrites '%s' and '%s' rewrite "
+						       "'%s' "
+						       "two ways",
+						       m->rw[j].text, w->text, from ? from : "?");
 				free(from);
 				return rc2;
 			}
@@ -468,13 +481,18 @@ static int rewrite_locations(const ms_mapping *m, cJSON *doc)
 		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sd, "AdditionalLocations"))
 			changed |= rewrite_location(m, it);
 		serde = cJSON_GetObjectItemCaseSensitive(sd, "SerdeInfo");
-		params = cJSON_IsObject(serde) ? cJSON_GetObjectItemCaseSensitive(serde, "Parameters") : NULL;
+		params = cJSON_IsObject(serde)
+				 ? cJSON_GetObjectItemCaseSensitive(serde, "Parameters")
+				 : NULL;
 		if (cJSON_IsObject(params))
-			changed |= rewrite_location(m, cJSON_GetObjectItemCaseSensitive(params, "path"));
+			changed |= rewrite_location(m, cJSON_GetObjectItemCaseSensitive(params,
+											"path"));
 	}
 	params = cJSON_GetObjectItemCaseSensitive(doc, "Parameters");
 	if (cJSON_IsObject(params)) {
-		changed |= rewrite_location(m, cJSON_GetObjectItemCaseSensitive(params, "storage.location.template"));
+		changed |= rewrite_location(m, cJSON_GetObjectItemCaseSensitive(params,
+										"storage.location."
+										"template"));
 		changed |= rewrite_location(m, cJSON_GetObjectItemCaseSensitive(params, "path"));
 	}
 	return changed;
@@ -636,7 +654,8 @@ static const char *put_qualified(const ms_mapping *m, ms_buf *out, const sql_ide
 	    !read_ident(t, &tid) || !tid.len)
 		return t;
 	{
-		char *name = strndup(tid.name, tid.len), *tt = name ? ms_mapping_table(m, name) : NULL;
+		char *name = strndup(tid.name, tid.len),
+		     *tt = name ? ms_mapping_table(m, name) : NULL;
 
 		if (tt) {
 			put_ident(out, &tid, tt);
@@ -690,12 +709,14 @@ char *ms_mapping_rewrite_sql(const ms_mapping *m, const char *sql, const char *h
 			break;
 		}
 		d = skip_space(id.after);
-		sdb = *d == '.' && (p == sql || p[-1] != '.') ? selected_db(m, id.name, id.len) : NULL;
+		sdb = *d == '.' && (p == sql || p[-1] != '.') ? selected_db(m, id.name, id.len)
+							      : NULL;
 		if (sdb) {
 			p = put_qualified(m, &out, &id, sdb, &changed);
 		} else if (after_from && *d != '.' && m->table_prefix &&
 			   selected_table(m, home_db, id.name, id.len)) {
-			char *name = strndup(id.name, id.len), *tt = name ? ms_mapping_table(m, name) : NULL;
+			char *name = strndup(id.name, id.len),
+			     *tt = name ? ms_mapping_table(m, name) : NULL;
 
 			if (tt) {
 				put_ident(&out, &id, tt);
@@ -725,7 +746,8 @@ char *ms_mapping_rewrite_sql(const ms_mapping *m, const char *sql, const char *h
 /* Rewrite a Presto/Trino view's base64 JSON (originalSql and schema). */
 static char *rewrite_presto(const ms_mapping *m, const char *text, const char *home_db)
 {
-	size_t pl = strlen(PRESTO_PREFIX), sl = strlen(PRESTO_SUFFIX), tl = strlen(text), b64l, outl;
+	size_t pl = strlen(PRESTO_PREFIX), sl = strlen(PRESTO_SUFFIX), tl = strlen(text), b64l,
+	       outl;
 	unsigned char *raw = NULL, *enc = NULL;
 	char *result = NULL, *sqlnew = NULL, *json = NULL, *owned = NULL;
 	cJSON *doc = NULL, *sql, *schema;
@@ -751,7 +773,8 @@ static char *rewrite_presto(const ms_mapping *m, const char *text, const char *h
 	schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
 	if (cJSON_IsString(schema))
 		home_db = schema->valuestring;
-	if (cJSON_IsString(sql) && (sqlnew = ms_mapping_rewrite_sql(m, sql->valuestring, home_db))) {
+	if (cJSON_IsString(sql) &&
+	    (sqlnew = ms_mapping_rewrite_sql(m, sql->valuestring, home_db))) {
 		cJSON_SetValuestring(sql, sqlnew);
 		changed = 1;
 	}
@@ -808,8 +831,12 @@ static int rewrite_view_text(const ms_mapping *m, cJSON *doc, const char *field,
 static int rewrite_view_namespace(const ms_mapping *m, cJSON *doc)
 {
 	cJSON *params = cJSON_GetObjectItemCaseSensitive(doc, "Parameters");
-	cJSON *parts = params ? cJSON_GetObjectItemCaseSensitive(params, "view.catalogAndNamespace.numParts") : NULL;
-	cJSON *db = params ? cJSON_GetObjectItemCaseSensitive(params, "view.catalogAndNamespace.part.1") : NULL;
+	cJSON *parts = params ? cJSON_GetObjectItemCaseSensitive(params, "view.catalogAndNamespace."
+									 "numParts")
+			      : NULL;
+	cJSON *db = params ? cJSON_GetObjectItemCaseSensitive(params,
+							      "view.catalogAndNamespace.part.1")
+			   : NULL;
 	char *owned = NULL;
 
 	if (!cJSON_IsString(parts) || strcmp(parts->valuestring, "2") != 0 || !cJSON_IsString(db) ||
@@ -834,8 +861,9 @@ int ms_mapping_apply(const ms_mapping *m, ms_entity *e, int *content_changed, ms
 		goto done;
 	}
 	if (strlen(db) > MS_NAME_MAX || (table && strlen(table) > MS_NAME_MAX)) {
-		rc = ms_error_set(err, MS_EINVAL, "mapped name '%s%s%s' is longer than %d characters",
-				  db, table ? "." : "", table ? table : "", MS_NAME_MAX);
+		rc = ms_error_set(err, MS_EINVAL,
+				  "mapped name '%s%s%s' is longer than %d characters", db,
+				  table ? "." : "", table ? table : "", MS_NAME_MAX);
 		goto done;
 	}
 	if ((strcmp(db, e->database) != 0 || (table && strcmp(table, e->table) != 0)) &&

@@ -17,23 +17,23 @@
  */
 typedef struct ms_rewrite_rule {
 	char *from, *to;
-	char *text;          /* the rule as messages show it (user info masked), owned */
-	size_t hits;         /* locations it rewrote in this run */
+	char *text;  /* the rule as messages show it (user info masked), owned */
+	size_t hits; /* locations it rewrote in this run */
 } ms_rewrite_rule;
 
 typedef struct ms_mapping {
 	const char *db_prefix;
 	const char *table_prefix;
 	char **rename_from, **rename_to;
-	const char *const *rename_text;  /* as given, borrowed */
+	const char *const *rename_text; /* as given, borrowed */
 	size_t nrenames;
 	ms_rewrite_rule *rw;
 	size_t nrewrites;
-	char **dbs;          /* the selected source databases (views are rewritten for these) */
+	char **dbs; /* the selected source databases (views are rewritten for these) */
 	size_t ndbs;
-	char **tables;       /* "db\ttable" of every selected source table, sorted (views) */
+	char **tables; /* "db\ttable" of every selected source table, sorted (views) */
 	size_t ntables;
-	char *fingerprint;   /* the rules that change partitions, for sync stamps */
+	char *fingerprint; /* the rules that change partitions, for sync stamps */
 } ms_mapping;
 
 /*

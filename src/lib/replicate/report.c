@@ -75,22 +75,32 @@ int ms_report_add_warning(ms_report *r, const char *text)
 const char *ms_status_name(ms_status s)
 {
 	switch (s) {
-	case MS_STATUS_OK: return "ok";
-	case MS_STATUS_PARTIAL: return "partial";
-	case MS_STATUS_REFUSED: return "refused";
-	default: return "error";
+	case MS_STATUS_OK:
+		return "ok";
+	case MS_STATUS_PARTIAL:
+		return "partial";
+	case MS_STATUS_REFUSED:
+		return "refused";
+	default:
+		return "error";
 	}
 }
 
 const char *ms_action_name(ms_action a)
 {
 	switch (a) {
-	case MS_ACTION_CREATE: return "create";
-	case MS_ACTION_UPDATE: return "update";
-	case MS_ACTION_UNCHANGED: return "unchanged";
-	case MS_ACTION_DELETE: return "delete";
-	case MS_ACTION_SKIP: return "skip";
-	default: return "fail";
+	case MS_ACTION_CREATE:
+		return "create";
+	case MS_ACTION_UPDATE:
+		return "update";
+	case MS_ACTION_UNCHANGED:
+		return "unchanged";
+	case MS_ACTION_DELETE:
+		return "delete";
+	case MS_ACTION_SKIP:
+		return "skip";
+	default:
+		return "fail";
 	}
 }
 

@@ -175,9 +175,10 @@ int sync_owned(const run *r, const ms_entity *t, const char **reason)
 	*reason = NULL;
 	if (sync_ours(r, t, NULL, NULL, &why))
 		return 1;
-	*reason = !r->o->adopt ? why :
-		  strcmp(why, "not a replica") == 0 ? "adopted: it was not a replica" :
-						      "adopted: it was a replica of another source";
+	*reason = !r->o->adopt ? why
+		  : strcmp(why, "not a replica") == 0
+			  ? "adopted: it was not a replica"
+			  : "adopted: it was a replica of another source";
 	return r->o->adopt;
 }
 
@@ -282,8 +283,8 @@ static int plan_table(run *r, const char *sdb, const char *st, ms_error *err)
 	}
 	/* A copy reads every partition anyway: no stamps, so no digest. */
 	ms_error_clear(&e2);
-	rc = r->o->copy ? MS_ENOTSUPPORTED :
-			  ms_catalog_table_digest(r->src, sdb, st, &tp->digest, &e2);
+	rc = r->o->copy ? MS_ENOTSUPPORTED
+			: ms_catalog_table_digest(r->src, sdb, st, &tp->digest, &e2);
 	if (rc == 0)
 		tp->have_digest = 1;
 	else if (rc != MS_ENOTSUPPORTED) {
@@ -359,8 +360,8 @@ static int write_database(run *r, ms_entity *s, ms_error *err)
 		if (in_tx && (rc = ms_catalog_commit(r->dst, err)) < 0)
 			goto done;
 		in_tx = 0;
-		sync_event(r, t ? MS_ACTION_UPDATE : MS_ACTION_CREATE, MS_KIND_DATABASE, s->database,
-		      NULL, NULL, t ? reason : NULL);
+		sync_event(r, t ? MS_ACTION_UPDATE : MS_ACTION_CREATE, MS_KIND_DATABASE,
+			   s->database, NULL, NULL, t ? reason : NULL);
 		if (t && reason)
 			sync_note_adopted(r, s->database, NULL, reason);
 	}
@@ -405,7 +406,8 @@ static int mentions(const char *text, const char *word)
 		int before = p == text || !(p[-1] == '_' || (p[-1] >= '0' && p[-1] <= '9') ||
 					    ((p[-1] | 32) >= 'a' && (p[-1] | 32) <= 'z'));
 		char c = p[wl];
-		int after = !(c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z'));
+		int after = !(c == '_' || (c >= '0' && c <= '9') ||
+			      ((c | 32) >= 'a' && (c | 32) <= 'z'));
 		if (before && after)
 			return 1;
 		p += wl;
@@ -529,16 +531,18 @@ static void unmatched_pattern(const char *pattern, void *ctx)
 	run *r = ctx;
 
 	sync_warnf(r, "--database-names '%s': matches no database in '%s'", pattern,
-	      ms_catalog_url(r->src));
+		   ms_catalog_url(r->src));
 }
 
 /* A source identified by where it is, not by a name it was given: say so. */
 static void implicit_identity(run *r)
 {
 	if (ms_catalog_id_is_implicit(r->src))
-		sync_warnf(r, "source '%s': has no catalog-id, so its replicas are tied to '%s' (add "
-		      "?catalog-id=ID to the URL to give it a name that moving the file keeps)",
-		      ms_catalog_url(r->src), ms_catalog_id(r->src));
+		sync_warnf(r,
+			   "source '%s': has no catalog-id, so its replicas are tied to '%s' (add "
+			   "?catalog-id=ID to the URL to give it a name that moving the file "
+			   "keeps)",
+			   ms_catalog_url(r->src), ms_catalog_id(r->src));
 }
 
 /* The source tables whose replicas the target keeps (or gets) in this run. */
@@ -581,7 +585,8 @@ static int check_mapped_databases(run *r, const names *all, ms_error *err)
 	for (i = 0; i < mapped.n && rc == 0; i++) {
 		char *tdb = strndup(mapped.v[i], strcspn(mapped.v[i], "\t"));
 
-		rc = tdb ? sync_names_add(tdb, &r->tdbs, err) : ms_error_set(err, MS_ENOMEM, "out of memory");
+		rc = tdb ? sync_names_add(tdb, &r->tdbs, err)
+			 : ms_error_set(err, MS_ENOMEM, "out of memory");
 		free(tdb);
 	}
 	for (i = 1; i < mapped.n && rc == 0; i++) {
@@ -589,9 +594,11 @@ static int check_mapped_databases(run *r, const names *all, ms_error *err)
 
 		if (strncmp(mapped.v[i - 1], mapped.v[i], l + 1) == 0)
 			rc = ms_error_set(err, MS_EUSAGE,
-					  "source databases '%s' and '%s' both map to target database "
+					  "source databases '%s' and '%s' both map to target "
+					  "database "
 					  "'%.*s': change a rename or the selection",
-					  mapped.v[i - 1] + l + 1, mapped.v[i] + l + 1, (int)l, mapped.v[i]);
+					  mapped.v[i - 1] + l + 1, mapped.v[i] + l + 1, (int)l,
+					  mapped.v[i]);
 	}
 	for (i = 0; i < r->map.nrenames && rc == 0; i++) {
 		size_t j;
@@ -601,8 +608,8 @@ static int check_mapped_databases(run *r, const names *all, ms_error *err)
 		for (j = 0; j < all->n && strcmp(all->v[j], r->map.rename_from[i]) != 0; j++)
 			;
 		sync_warnf(r, "rename '%s': %s '%s'", r->map.rename_text[i],
-		      j < all->n ? "the selection leaves out" : "no source database",
-		      r->map.rename_from[i]);
+			   j < all->n ? "the selection leaves out" : "no source database",
+			   r->map.rename_from[i]);
 	}
 	if (rc == 0 && !r->o->copy && strcmp(ms_catalog_id(r->src), ms_catalog_id(r->dst)) == 0) {
 		for (i = 0; i < mapped.n && rc == 0; i++) {
@@ -611,12 +618,13 @@ static int check_mapped_databases(run *r, const names *all, ms_error *err)
 
 			if (tdb && ms_selection_match(r->o->databases, tdb) &&
 			    ms_selection_match(ms_catalog_selection(r->src), tdb))
-				rc = ms_error_set(err, MS_EREFUSED,
-						  "source and target are one catalog ('%s'): target "
-						  "database '%s' (from '%s') would be read back as a "
-						  "source; select the source databases with "
-						  "--database-names so that none of the target's matches",
-						  ms_catalog_id(r->src), tdb, mapped.v[i] + l + 1);
+				rc = ms_error_set(
+					err, MS_EREFUSED,
+					"source and target are one catalog ('%s'): target "
+					"database '%s' (from '%s') would be read back as a "
+					"source; select the source databases with "
+					"--database-names so that none of the target's matches",
+					ms_catalog_id(r->src), tdb, mapped.v[i] + l + 1);
 			free(tdb);
 		}
 		if (rc == MS_EREFUSED)
@@ -638,7 +646,8 @@ static int list_source_tables(run *r, names *dbs, names *tables, ms_error *err)
 	for (i = 0; i < r->dbs.n; i++) {
 		names tn = { 0 };
 
-		if ((rc = ms_catalog_list_tables(r->src, r->dbs.v[i], sync_names_add, &tn, err)) < 0) {
+		if ((rc = ms_catalog_list_tables(r->src, r->dbs.v[i], sync_names_add, &tn, err)) <
+		    0) {
 			sync_names_free(&tn);
 			return rc;
 		}
@@ -670,8 +679,10 @@ static void unmatched_rewrites(run *r)
 			return;
 	for (i = 0; i < r->map.nrewrites; i++)
 		if (!r->map.rw[i].hits)
-			sync_warnf(r, "location rewrite '%s': matches no location in the selected databases",
-			      r->map.rw[i].text);
+			sync_warnf(r,
+				   "location rewrite '%s': matches no location in the selected "
+				   "databases",
+				   r->map.rw[i].text);
 }
 
 /* Phase 4 (or its dry-run twin when r->apply is 0). */
@@ -731,7 +742,8 @@ static int select_databases(run *r, names *all, ms_error *err)
 	implicit_identity(r);
 	ms_selection_unmatched(opts->databases, (const char *const *)all->v, all->n,
 			       unmatched_pattern, r);
-	if ((rc = ms_mapping_set_databases(&r->map, (const char *const *)r->dbs.v, r->dbs.n, err)) < 0)
+	if ((rc = ms_mapping_set_databases(&r->map, (const char *const *)r->dbs.v, r->dbs.n, err)) <
+	    0)
 		return rc;
 	return check_mapped_databases(r, all, err);
 }
@@ -803,7 +815,8 @@ static int guard_deletes(run *r, char *refusal, size_t n, ms_error *err)
 		return rc;
 	}
 	if (opts->max_deletes >= 0 && r->deletes > opts->max_deletes)
-		snprintf(refusal, n, "plan would delete %lld entities, more than --max-deletes %lld",
+		snprintf(refusal, n,
+			 "plan would delete %lld entities, more than --max-deletes %lld",
 			 r->deletes, opts->max_deletes);
 	else if (empty_guard && r->deletes > 0)
 		snprintf(refusal, n,
@@ -838,9 +851,10 @@ static int apply(run *r, const char *refusal, ms_error *err)
 	if (r->apply && opts->progress)
 		opts->progress(all, all, opts->ctx);
 	r->rep->status = (r->rep->databases.failed || r->rep->tables.failed ||
-			  r->rep->partitions.failed) ? MS_STATUS_PARTIAL : MS_STATUS_OK;
-	if (r->rep->status == MS_STATUS_OK && r->apply &&
-	    (rc = ms_catalog_finish(r->dst, err)) < 0)
+			  r->rep->partitions.failed)
+				 ? MS_STATUS_PARTIAL
+				 : MS_STATUS_OK;
+	if (r->rep->status == MS_STATUS_OK && r->apply && (rc = ms_catalog_finish(r->dst, err)) < 0)
 		return rc;
 	if (refusal) {
 		sync_add_error(r, ms_catalog_url(r->dst), NULL, NULL, refusal);
@@ -852,8 +866,8 @@ static int apply(run *r, const char *refusal, ms_error *err)
 	return 0;
 }
 
-int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
-	    ms_report **report, ms_error *err)
+int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts, ms_report **report,
+	    ms_error *err)
 {
 	run r;
 	names all = { 0 }, sdbs = { 0 }, stables = { 0 };
@@ -880,8 +894,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 		goto done;
 	reading = 1;
 	if ((rc = select_databases(&r, &all, err)) < 0 ||
-	    (rc = plan_tables(&r, &sdbs, &stables, err)) < 0 ||
-	    (rc = verify_source(&r, err)) < 0 ||
+	    (rc = plan_tables(&r, &sdbs, &stables, err)) < 0 || (rc = verify_source(&r, err)) < 0 ||
 	    (rc = guard_deletes(&r, refusal, sizeof(refusal), err)) < 0)
 		goto done;
 	rc = apply(&r, *refusal ? refusal : NULL, err);

@@ -22,16 +22,16 @@ typedef struct names {
 
 /* One source table and what phase 1 decided for it. */
 typedef struct table_plan {
-	char *sdb, *st;        /* source names */
-	ms_entity *mapped;     /* the target-shaped table (with markers) */
+	char *sdb, *st;    /* source names */
+	ms_entity *mapped; /* the target-shaped table (with markers) */
 	int target_exists;
 	unsigned char target_hash[MS_HASH_LEN];
-	int skip;              /* not ours: leave it alone */
+	int skip; /* not ours: leave it alone */
 	char *skip_reason;
-	const char *adopted;   /* taken over with --adopt: why it was not ours (static) */
-	int up_to_date;        /* the stamp says table and partitions are current */
+	const char *adopted; /* taken over with --adopt: why it was not ours (static) */
+	int up_to_date;      /* the stamp says table and partitions are current */
 	int have_digest;
-	ms_digest digest;      /* source partitions */
+	ms_digest digest; /* source partitions */
 	char stamp[2 * MS_HASH_LEN + 1];
 	int is_view;
 	int db_failed;
@@ -46,12 +46,12 @@ typedef struct run {
 	int apply;
 	int transactional;
 	size_t batch;
-	names dbs;             /* selected source databases, sorted */
-	names tdbs;            /* their target names, sorted */
+	names dbs;  /* selected source databases, sorted */
+	names tdbs; /* their target names, sorted */
 	table_plan *tables;
 	size_t ntables;
-	long long deletes;     /* counted in the current pass */
-	int final;             /* the pass whose events and warnings are reported */
+	long long deletes; /* counted in the current pass */
+	int final;         /* the pass whose events and warnings are reported */
 	unsigned long long done, total;
 	double last_progress;
 } run;

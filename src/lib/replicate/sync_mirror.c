@@ -37,10 +37,10 @@ static int delete_table_replica(run *r, const char *db, const char *table, ms_er
  * the database) whose marker names sdb.st (st NULL: a database).
  */
 typedef enum fate {
-	FATE_CURRENT = 0,   /* this run produces it */
-	FATE_GONE,          /* its source is gone, within the selection */
-	FATE_UNMAPPED,      /* its source is there, but the mapping now puts it elsewhere */
-	FATE_OUT_OF_SCOPE   /* its source database is not selected: not this run's business */
+	FATE_CURRENT = 0, /* this run produces it */
+	FATE_GONE,        /* its source is gone, within the selection */
+	FATE_UNMAPPED,    /* its source is there, but the mapping now puts it elsewhere */
+	FATE_OUT_OF_SCOPE /* its source database is not selected: not this run's business */
 } fate;
 
 static fate fate_of(run *r, const char *tdb, const char *tn, const char *sdb, const char *st)
@@ -50,30 +50,30 @@ static fate fate_of(run *r, const char *tdb, const char *tn, const char *sdb, co
 
 	if (!sync_names_has(&r->dbs, sdb))
 		return ms_selection_match(r->o->databases, sdb) &&
-				       ms_selection_match(ms_catalog_selection(r->src), sdb) ?
-			       FATE_GONE :
-			       FATE_OUT_OF_SCOPE;
+				       ms_selection_match(ms_catalog_selection(r->src), sdb)
+			       ? FATE_GONE
+			       : FATE_OUT_OF_SCOPE;
 	if (st && !ms_mapping_has_table(&r->map, sdb, st))
 		return FATE_GONE;
 	mdb = ms_mapping_database(&r->map, sdb);
 	if (st)
 		mt = ms_mapping_table(&r->map, st);
-	f = !mdb || (st && !mt) ? FATE_CURRENT :
-	    strcmp(mdb, tdb) != 0 || (st && tn && strcmp(mt, tn) != 0) ? FATE_UNMAPPED :
-									  FATE_CURRENT;
+	f = !mdb || (st && !mt)                                          ? FATE_CURRENT
+	    : strcmp(mdb, tdb) != 0 || (st && tn && strcmp(mt, tn) != 0) ? FATE_UNMAPPED
+									 : FATE_CURRENT;
 	free(mdb);
 	free(mt);
 	return f;
 }
 
 /* Report a replica the mapping no longer produces and that is kept. */
-static void note_unmapped(run *r, const char *tdb, const char *tn, const char *sdb,
-			  const char *st)
+static void note_unmapped(run *r, const char *tdb, const char *tn, const char *sdb, const char *st)
 {
 	if (r->final)
-		sync_warnf(r, "%s%s%s: replica of '%s%s%s' that the mapping no longer produces, "
-		      "kept (--deletes mirror --prune-unmapped removes it)",
-		      tdb, tn ? "." : "", tn ? tn : "", sdb, st ? "." : "", st ? st : "");
+		sync_warnf(r,
+			   "%s%s%s: replica of '%s%s%s' that the mapping no longer produces, "
+			   "kept (--deletes mirror --prune-unmapped removes it)",
+			   tdb, tn ? "." : "", tn ? tn : "", sdb, st ? "." : "", st ? st : "");
 }
 
 /* May a replica with this fate be deleted in this run? */
@@ -95,7 +95,8 @@ static int planned_set(const run *r, names *out, ms_error *err)
 
 		if (r->tables[i].skip)
 			continue;
-		ms_buf_printf(&b, "%s\t%s", r->tables[i].mapped->database, r->tables[i].mapped->table);
+		ms_buf_printf(&b, "%s\t%s", r->tables[i].mapped->database,
+			      r->tables[i].mapped->table);
 		rc = sync_names_add(ms_buf_cstr(&b), out, err);
 		ms_buf_free(&b);
 		if (rc < 0)
@@ -154,8 +155,8 @@ static int stale_tables(run *r, const char *tdb, fate whole_db, const names *wri
 			if (!sync_ours(r, t, &db, &table, &why) || !table) {
 				(*foreign)++;
 			} else {
-				f = whole_db != FATE_CURRENT ? whole_db :
-							       fate_of(r, tdb, tn.v[i], db, table);
+				f = whole_db != FATE_CURRENT ? whole_db
+							     : fate_of(r, tdb, tn.v[i], db, table);
 				if (deletable(r, f))
 					rc = delete_table_replica(r, tdb, tn.v[i], fatal);
 				else if (f == FATE_UNMAPPED && whole_db == FATE_CURRENT)
@@ -209,14 +210,15 @@ int sync_stale_replicas(run *r, ms_error *fatal)
 		} else if (f == FATE_CURRENT || deletable(r, f)) {
 			rc = stale_tables(r, tdbs.v[i], f, &written, &foreign, fatal);
 			if (rc == 0 && f != FATE_CURRENT && foreign) {
-				sync_event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, tdbs.v[i], NULL, NULL,
-				      "holds tables that are not replicas");
+				sync_event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, tdbs.v[i], NULL,
+					   NULL, "holds tables that are not replicas");
 			} else if (rc == 0 && f != FATE_CURRENT) {
-				if (r->apply && ms_catalog_delete_database(r->dst, tdbs.v[i], &err) < 0)
+				if (r->apply &&
+				    ms_catalog_delete_database(r->dst, tdbs.v[i], &err) < 0)
 					sync_fail(r, MS_KIND_DATABASE, tdbs.v[i], NULL, NULL, &err);
 				else
-					sync_event(r, MS_ACTION_DELETE, MS_KIND_DATABASE, tdbs.v[i], NULL,
-					      NULL, NULL);
+					sync_event(r, MS_ACTION_DELETE, MS_KIND_DATABASE, tdbs.v[i],
+						   NULL, NULL, NULL);
 			}
 		} else if (f == FATE_UNMAPPED) {
 			note_unmapped(r, tdbs.v[i], NULL, db, NULL);

@@ -20,24 +20,37 @@ double sync_now_seconds(void)
 
 static ms_counts *counts_for(ms_report *rep, ms_kind kind)
 {
-	return kind == MS_KIND_DATABASE ? &rep->databases :
-	       kind == MS_KIND_TABLE ? &rep->tables : &rep->partitions;
+	return kind == MS_KIND_DATABASE ? &rep->databases
+	       : kind == MS_KIND_TABLE  ? &rep->tables
+					: &rep->partitions;
 }
 
 void sync_count_action(ms_counts *c, ms_action a, long long n)
 {
 	switch (a) {
-	case MS_ACTION_CREATE: c->created += n; break;
-	case MS_ACTION_UPDATE: c->updated += n; break;
-	case MS_ACTION_UNCHANGED: c->unchanged += n; break;
-	case MS_ACTION_DELETE: c->deleted += n; break;
-	case MS_ACTION_SKIP: c->skipped += n; break;
-	default: c->failed += n; break;
+	case MS_ACTION_CREATE:
+		c->created += n;
+		break;
+	case MS_ACTION_UPDATE:
+		c->updated += n;
+		break;
+	case MS_ACTION_UNCHANGED:
+		c->unchanged += n;
+		break;
+	case MS_ACTION_DELETE:
+		c->deleted += n;
+		break;
+	case MS_ACTION_SKIP:
+		c->skipped += n;
+		break;
+	default:
+		c->failed += n;
+		break;
 	}
 }
 
 void sync_event(run *r, ms_action a, ms_kind kind, const char *db, const char *table,
-		  const char *vkey, const char *reason)
+		const char *vkey, const char *reason)
 {
 	sync_count_action(counts_for(r->rep, kind), a, 1);
 	if (a == MS_ACTION_DELETE)
@@ -65,7 +78,7 @@ void sync_add_error(run *r, const char *db, const char *table, const char *vkey,
 }
 
 void sync_fail(run *r, ms_kind kind, const char *db, const char *table, const char *vkey,
-		 const ms_error *e)
+	       const ms_error *e)
 {
 	if (r->apply)
 		sync_add_error(r, db, table, vkey, e->message);
@@ -106,5 +119,5 @@ void sync_note_adopted(run *r, const char *db, const char *table, const char *re
 {
 	if (r->final)
 		sync_warnf(r, "%s%s%s: %s; mirror deletes may remove it from now on", db,
-		      table ? "." : "", table ? table : "", reason);
+			   table ? "." : "", table ? table : "", reason);
 }

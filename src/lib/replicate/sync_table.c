@@ -14,12 +14,12 @@
 typedef struct pdiff {
 	run *r;
 	table_plan *tp;
-	ms_strmap target;        /* vkey -> hash; mark = seen in source */
+	ms_strmap target; /* vkey -> hash; mark = seen in source */
 	ms_entity **batch;
 	size_t nbatch;
-	ms_counts local;         /* partition counts, merged when the table commits */
-	size_t matched;          /* target partitions the source also has */
-	size_t kept;             /* target partitions left different from the source */
+	ms_counts local; /* partition counts, merged when the table commits */
+	size_t matched;  /* target partitions the source also has */
+	size_t kept;     /* target partitions left different from the source */
 	int failed;
 	ms_error ferr;
 } pdiff;
@@ -39,8 +39,9 @@ static int collect_target(ms_entity *e, void *ctx, ms_error *err)
 		/* A driver that scans whole documents tells ownership now, not per partition later. */
 		if (e->doc) {
 			const char *reason;
-			ent->tag = sync_owned(d->r, e, &reason) ? OWNER_OURS :
-				   strcmp(reason, "not a replica") == 0 ? OWNER_NONE : OWNER_OTHER;
+			ent->tag = sync_owned(d->r, e, &reason)           ? OWNER_OURS
+				   : strcmp(reason, "not a replica") == 0 ? OWNER_NONE
+									  : OWNER_OTHER;
 		}
 	}
 	ms_entity_free(e);
@@ -55,8 +56,12 @@ static void pevent(pdiff *d, ms_action a, const char *vkey, const char *reason)
 	if (a == MS_ACTION_DELETE)
 		r->deletes++;
 	if (a != MS_ACTION_UNCHANGED && r->o->on_change) {
-		ms_change_event ev = { a, MS_KIND_PARTITION, d->tp->mapped->database,
-				       d->tp->mapped->table, vkey, reason };
+		ms_change_event ev = { a,
+				       MS_KIND_PARTITION,
+				       d->tp->mapped->database,
+				       d->tp->mapped->table,
+				       vkey,
+				       reason };
 		r->o->on_change(&ev, r->o->ctx);
 	}
 }
@@ -78,8 +83,8 @@ static int put_one_by_one(pdiff *d, ms_error *err)
 	for (i = 0; i < d->nbatch; i++) {
 		ms_entity *e = d->batch[i];
 
-		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database, d->tp->mapped->table,
-					       &e, 1, err);
+		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database,
+					       d->tp->mapped->table, &e, 1, err);
 		if (rc == 0)
 			continue;
 		if (rc != MS_EEXISTS)
@@ -89,7 +94,8 @@ static int put_one_by_one(pdiff *d, ms_error *err)
 		else
 			d->local.created--;
 		d->kept++;
-		sync_add_error(r, d->tp->mapped->database, d->tp->mapped->table, e->vkey, err->message);
+		sync_add_error(r, d->tp->mapped->database, d->tp->mapped->table, e->vkey,
+			       err->message);
 		pevent(d, MS_ACTION_FAIL, e->vkey, err->message);
 	}
 	return 0;
@@ -102,8 +108,8 @@ static int flush(pdiff *d, ms_error *err)
 	int rc = 0;
 
 	if (d->nbatch && r->apply && !d->failed) {
-		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database, d->tp->mapped->table,
-					       d->batch, d->nbatch, err);
+		rc = ms_catalog_put_partitions(r->dst, d->tp->mapped->database,
+					       d->tp->mapped->table, d->batch, d->nbatch, err);
 		if (rc == MS_EEXISTS && r->transactional)
 			rc = put_one_by_one(d, err);
 		if (rc < 0) {
@@ -132,8 +138,8 @@ static int partition_owned(pdiff *d, const ms_strmap_entry *ent, const char *vke
 		*reason = ent->tag == OWNER_NONE ? "not a replica" : "replica of another source";
 		return 0;
 	}
-	rc = ms_catalog_get_partition(r->dst, d->tp->mapped->database, d->tp->mapped->table,
-				      vkey, &t, err);
+	rc = ms_catalog_get_partition(r->dst, d->tp->mapped->database, d->tp->mapped->table, vkey,
+				      &t, err);
 	if (rc == MS_ENOTSUPPORTED) {
 		*reason = NULL;
 		return 1;
@@ -214,9 +220,10 @@ static int delete_missing(pdiff *d, ms_error *err)
 		pevent(d, MS_ACTION_DELETE, t->key, NULL);
 		keys[n++] = t->key;
 		if (n == r->batch || i + 1 == d->target.nslots) {
-			if (r->apply && (rc = ms_catalog_delete_partitions(
-					     r->dst, d->tp->mapped->database, d->tp->mapped->table,
-					     keys, n, err)) < 0)
+			if (r->apply &&
+			    (rc = ms_catalog_delete_partitions(r->dst, d->tp->mapped->database,
+							       d->tp->mapped->table, keys, n,
+							       err)) < 0)
 				break;
 			n = 0;
 		}
@@ -320,7 +327,7 @@ static int recheck_target(run *r, table_plan *tp, ms_error *err)
 static void skip_table(run *r, table_plan *tp)
 {
 	sync_event(r, MS_ACTION_SKIP, MS_KIND_TABLE, tp->mapped->database, tp->mapped->table, NULL,
-	      tp->skip_reason);
+		   tp->skip_reason);
 	if (tp->have_digest)
 		r->rep->partitions.skipped += (long long)tp->digest.count;
 }
@@ -344,7 +351,8 @@ static int table_settled(run *r, table_plan *tp)
 		return 1;
 	}
 	if (tp->up_to_date) {
-		sync_event(r, MS_ACTION_UNCHANGED, MS_KIND_TABLE, m->database, m->table, NULL, NULL);
+		sync_event(r, MS_ACTION_UNCHANGED, MS_KIND_TABLE, m->database, m->table, NULL,
+			   NULL);
 		r->rep->partitions.unchanged += (long long)tp->digest.count;
 		sync_progress(r, tp->digest.count);
 		return 1;
@@ -387,10 +395,10 @@ static int write_table(run *r, table_plan *tp, ms_action *ta, int *in_tx, ms_err
 			skip_table(r, tp);
 			return 1;
 		}
-		*ta = !tp->target_exists ? MS_ACTION_CREATE :
-		      memcmp(tp->target_hash, m->hash, MS_HASH_LEN) || tp->adopted ?
-							      MS_ACTION_UPDATE :
-							      MS_ACTION_UNCHANGED;
+		*ta = !tp->target_exists ? MS_ACTION_CREATE
+		      : memcmp(tp->target_hash, m->hash, MS_HASH_LEN) || tp->adopted
+			      ? MS_ACTION_UPDATE
+			      : MS_ACTION_UNCHANGED;
 		rc = ms_catalog_put_table(r->dst, m, err);
 		/* created by another writer after the lock found nothing: look again, once */
 		if (rc == MS_ECONFLICT && !retried) {
@@ -490,8 +498,9 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 
 	if (table_settled(r, tp))
 		return 0;
-	ta = !tp->target_exists ? MS_ACTION_CREATE :
-	     memcmp(tp->target_hash, m->hash, MS_HASH_LEN) ? MS_ACTION_UPDATE : MS_ACTION_UNCHANGED;
+	ta = !tp->target_exists                              ? MS_ACTION_CREATE
+	     : memcmp(tp->target_hash, m->hash, MS_HASH_LEN) ? MS_ACTION_UPDATE
+							     : MS_ACTION_UNCHANGED;
 
 	memset(&d, 0, sizeof(d));
 	d.r = r;

@@ -56,28 +56,28 @@ static const char schema_sql[] =
 	" stream TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,"
 	" attempts INTEGER NOT NULL, visible_at INTEGER NOT NULL, acked INTEGER NOT NULL,"
 	" PRIMARY KEY(stream, name, seq)) WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO meta(\"key\", value) VALUES('schema_version', '"
-	EMB_STR(EMB_SCHEMA_VERSION) "');";
+	"INSERT OR IGNORE INTO meta(\"key\", value) VALUES('schema_version', '" EMB_STR(
+		EMB_SCHEMA_VERSION) "');";
 
 /* The lowest message of ?1 above subscription ?2's floor that is free at ?3. */
-#define EMB_CANDIDATE_SQL                                                                 \
-	"SELECT m.seq FROM messages m LEFT JOIN deliveries d"                              \
-	" ON d.stream = m.stream AND d.name = ?2 AND d.seq = m.seq"                        \
-	" WHERE m.stream = ?1"                                                             \
-	" AND m.seq > (SELECT floor FROM subscriptions WHERE stream = ?1 AND name = ?2)"   \
-	" AND (d.seq IS NULL OR (d.acked = 0 AND d.visible_at <= ?3))"                    \
+#define EMB_CANDIDATE_SQL \
+	"SELECT m.seq FROM messages m LEFT JOIN deliveries d" \
+	" ON d.stream = m.stream AND d.name = ?2 AND d.seq = m.seq" \
+	" WHERE m.stream = ?1" \
+	" AND m.seq > (SELECT floor FROM subscriptions WHERE stream = ?1 AND name = ?2)" \
+	" AND (d.seq IS NULL OR (d.acked = 0 AND d.visible_at <= ?3))" \
 	" ORDER BY m.seq LIMIT 1"
 
 typedef struct embedded_bus {
 	ms_bus base;
 	char *path;
-	sqlite3 *db;             /* publish and read */
-	pthread_mutex_t lock;    /* recursive: a read callback may publish */
+	sqlite3 *db;          /* publish and read */
+	pthread_mutex_t lock; /* recursive: a read callback may publish */
 } embedded_bus;
 
 typedef struct embedded_sub {
 	ms_bus_sub base;
-	sqlite3 *db;             /* the subscription's own connection */
+	sqlite3 *db; /* the subscription's own connection */
 	char *stream;
 	char *name;
 	sqlite3_stmt *candidate; /* EMB_CANDIDATE_SQL, kept for polling */
@@ -185,8 +185,8 @@ static int open_db(const char *path, sqlite3 **out, ms_error *err)
 	}
 	if (version != EMB_SCHEMA_VERSION) {
 		rc = ms_error_set(err, MS_ENOTSUPPORTED,
-				  "bus file '%s' has schema version %d, this metasync knows %d", path,
-				  version, EMB_SCHEMA_VERSION);
+				  "bus file '%s' has schema version %d, this metasync knows %d",
+				  path, version, EMB_SCHEMA_VERSION);
 		goto done;
 	}
 	rc = 0;
@@ -316,10 +316,14 @@ static int embedded_subscribe(ms_bus *self, const char *stream, const char *name
 	if (rc == SQLITE_OK)
 		rc = prep(s->db, &st,
 			  opt->deliver_new
-				  ? "INSERT OR IGNORE INTO subscriptions(stream, name, floor) VALUES(?1, ?2,"
-				    " coalesce((SELECT last_seq FROM streams WHERE stream = ?1), 0))"
-				  : "INSERT OR IGNORE INTO subscriptions(stream, name, floor) VALUES(?1, ?2,"
-				    " coalesce((SELECT min(seq) - 1 FROM messages WHERE stream = ?1),"
+				  ? "INSERT OR IGNORE INTO subscriptions(stream, name, floor) "
+				    "VALUES(?1, ?2,"
+				    " coalesce((SELECT last_seq FROM streams WHERE stream = ?1), "
+				    "0))"
+				  : "INSERT OR IGNORE INTO subscriptions(stream, name, floor) "
+				    "VALUES(?1, ?2,"
+				    " coalesce((SELECT min(seq) - 1 FROM messages WHERE stream = "
+				    "?1),"
 				    " (SELECT last_seq FROM streams WHERE stream = ?1), 0))",
 			  "tt", stream, name);
 	if (rc == SQLITE_OK)
@@ -387,7 +391,8 @@ static int claim(embedded_sub *s, ms_bus_msg **out, ms_error *err)
 			  " VALUES(?1, ?2, ?3, 1, ?4, 0) ON CONFLICT(stream, name, seq) DO UPDATE"
 			  " SET attempts = attempts + 1, visible_at = excluded.visible_at"
 			  " RETURNING attempts",
-			  "ttii", s->stream, s->name, seq, now + (long long)s->base.opt.ack_wait_ms);
+			  "ttii", s->stream, s->name, seq,
+			  now + (long long)s->base.opt.ack_wait_ms);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		attempts = (unsigned)sqlite3_column_int64(st, 0);
 		rc = sqlite3_step(st);
@@ -491,7 +496,8 @@ static int embedded_ack(ms_bus_sub *sub, ms_bus_msg *msg, ms_error *err)
 			  " AND acked = 1 ORDER BY seq",
 			  "tti", s->stream, s->name, floor);
 	if (rc == SQLITE_OK) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int64(st, 0) == floor + 1)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+		       sqlite3_column_int64(st, 0) == floor + 1)
 			floor++;
 		if (rc == SQLITE_ROW)
 			rc = SQLITE_DONE;
@@ -516,8 +522,7 @@ static int embedded_ack(ms_bus_sub *sub, ms_bus_msg *msg, ms_error *err)
 	if (rc == SQLITE_DONE)
 		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		rc = emb_fail(s->db, rc, err,
-			      "cannot acknowledge message %llu of '%s' on bus '%s'",
+		rc = emb_fail(s->db, rc, err, "cannot acknowledge message %llu of '%s' on bus '%s'",
 			      (unsigned long long)msg->seq, s->name, sub->bus->url);
 		rollback(s->db);
 		return rc;
@@ -539,8 +544,7 @@ static int embedded_nak(ms_bus_sub *sub, ms_bus_msg *msg, unsigned delay_ms, ms_
 		rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return emb_fail(s->db, rc, err,
-				"cannot return message %llu of '%s' on bus '%s'",
+		return emb_fail(s->db, rc, err, "cannot return message %llu of '%s' on bus '%s'",
 				(unsigned long long)msg->seq, s->name, sub->bus->url);
 	return 0;
 }

@@ -41,15 +41,15 @@ typedef struct nats_bus {
 	ms_bus base;
 	natsConnection *nc;
 	jsCtx *js;
-	char snap_stream[80];    /* METASYNC[_NS]_SNAPSHOTS */
-	char events_stream[80];  /* METASYNC[_NS]_EVENTS */
-	char prefix[48];         /* metasync[.NS] */
+	char snap_stream[80];   /* METASYNC[_NS]_SNAPSHOTS */
+	char events_stream[80]; /* METASYNC[_NS]_EVENTS */
+	char prefix[48];        /* metasync[.NS] */
 } nats_bus;
 
 typedef struct nats_sub {
 	ms_bus_sub base;
 	natsSubscription *sub;
-	char *stream;            /* logical */
+	char *stream; /* logical */
 } nats_sub;
 
 static const ms_bus_driver nats_driver;
@@ -182,8 +182,8 @@ static void nats_sub_close(ms_bus_sub *sub)
  * Create the durable consumer `name` unless present; an existing one keeps
  * its position and delivery policy and takes this ack wait.
  */
-static int ensure_consumer(nats_bus *b, const char *stream, const char *subject,
-			   const char *name, const ms_bus_sub_options *opt, ms_error *err)
+static int ensure_consumer(nats_bus *b, const char *stream, const char *subject, const char *name,
+			   const ms_bus_sub_options *opt, ms_error *err)
 {
 	jsConsumerInfo *ci = NULL;
 	jsConsumerConfig cc;
@@ -197,7 +197,8 @@ static int ensure_consumer(nats_bus *b, const char *stream, const char *subject,
 
 		if (strcmp(filter, subject) != 0) {
 			ms_error_set(err, MS_ECONFLICT,
-				     "consumer '%s' of stream '%s' on bus '%s' follows '%s', not '%s'",
+				     "consumer '%s' of stream '%s' on bus '%s' follows '%s', not "
+				     "'%s'",
 				     name, stream, b->base.url, filter, subject);
 			jsConsumerInfo_Destroy(ci);
 			return MS_ECONFLICT;
@@ -294,7 +295,8 @@ static int nats_next(ms_bus_sub *sub, int timeout_ms, ms_bus_msg **out, ms_error
 	 */
 	for (;;) {
 		s = natsSubscription_Fetch(&list, ns->sub, 1, wait, &jerr);
-		if (!(s == NATS_TIMEOUT || s == NATS_NOT_FOUND || (s == NATS_OK && list.Count == 0)))
+		if (!(s == NATS_TIMEOUT || s == NATS_NOT_FOUND ||
+		      (s == NATS_OK && list.Count == 0)))
 			break;
 		natsMsgList_Destroy(&list);
 		list.Msgs = NULL;
@@ -495,8 +497,8 @@ int ms_nats_bus_open(ms_bus **out, const ms_url *url, ms_error *err)
 	if (!url->host || !*url->host)
 		return ms_error_set(err, MS_EINVAL, "missing host in bus url '%s'", url->redacted);
 	if (url->path && *url->path && strcmp(url->path, "/") != 0)
-		return ms_error_set(err, MS_EINVAL,
-				    "bus url '%s' has a path: use nats://HOST:PORT", url->redacted);
+		return ms_error_set(err, MS_EINVAL, "bus url '%s' has a path: use nats://HOST:PORT",
+				    url->redacted);
 	/* the registry let through only ?namespace=, at most once */
 	if ((ns = ms_url_param_get(url, "namespace")) && (rc = check_namespace(url, ns, err)) < 0)
 		return rc;

@@ -61,7 +61,8 @@ int ms_bus_check_driver(const ms_bus_driver *d, const char *url, ms_error *err)
 
 	if (!d || d->version != MS_BUS_DRIVER_VERSION)
 		return ms_error_set(err, MS_EINVAL,
-				    "bus driver '%s' of '%s' is built for driver interface %u, this "
+				    "bus driver '%s' of '%s' is built for driver interface %u, "
+				    "this "
 				    "library's is %d",
 				    n, url, d ? d->version : 0, MS_BUS_DRIVER_VERSION);
 	if (!d->name || !*d->name || !d->close)
@@ -105,8 +106,8 @@ int ms_bus_open(ms_bus **out, const char *url, ms_error *err)
 		}
 	}
 	rc = ms_error_set(err, MS_EINVAL,
-			  "unknown bus url scheme '%s' in '%s' (known: embedded, nats)",
-			  u->scheme, u->redacted);
+			  "unknown bus url scheme '%s' in '%s' (known: embedded, nats)", u->scheme,
+			  u->redacted);
 	ms_url_free(u);
 	return rc;
 }
@@ -117,7 +118,10 @@ void ms_bus_close(ms_bus *bus)
 		bus->driver->close(bus);
 }
 
-const char *ms_bus_url(const ms_bus *bus) { return bus->url; }
+const char *ms_bus_url(const ms_bus *bus)
+{
+	return bus->url;
+}
 
 static int check_stream(ms_bus *bus, const char *stream, ms_error *err)
 {
@@ -126,8 +130,8 @@ static int check_stream(ms_bus *bus, const char *stream, ms_error *err)
 	for (i = 0; i < sizeof(bus_streams) / sizeof(bus_streams[0]); i++)
 		if (stream && strcmp(stream, bus_streams[i]) == 0)
 			return 0;
-	return ms_error_set(err, MS_EINVAL, "unknown stream '%s' on bus '%s'",
-			    stream ? stream : "", bus->url);
+	return ms_error_set(err, MS_EINVAL, "unknown stream '%s' on bus '%s'", stream ? stream : "",
+			    bus->url);
 }
 
 /* Subscription names become NATS durable names: letters, digits, '-', '_'. */
@@ -137,7 +141,8 @@ static int check_sub_name(ms_bus *bus, const char *name, ms_error *err)
 
 	if (n == 0 || n > BUS_NAME_MAX)
 		return ms_error_set(err, MS_EINVAL,
-				    "subscription name '%s' on bus '%s' must have 1 to %d characters",
+				    "subscription name '%s' on bus '%s' must have 1 to %d "
+				    "characters",
 				    name ? name : "", bus->url, BUS_NAME_MAX);
 	for (i = 0; i < n; i++) {
 		char c = name[i];
@@ -152,8 +157,7 @@ static int check_sub_name(ms_bus *bus, const char *name, ms_error *err)
 	return 0;
 }
 
-int ms_bus_publish(ms_bus *bus, const char *stream, const void *data, size_t len,
-		   ms_error *err)
+int ms_bus_publish(ms_bus *bus, const char *stream, const void *data, size_t len, ms_error *err)
 {
 	int rc;
 
@@ -212,7 +216,8 @@ int ms_bus_next(ms_bus_sub *sub, int timeout_ms, ms_bus_dead_cb dead_cb, void *d
 
 	*out = NULL;
 	if (!drv->next)
-		return ms_error_set(err, MS_ENOTSUPPORTED, "bus '%s' cannot deliver", sub->bus->url);
+		return ms_error_set(err, MS_ENOTSUPPORTED, "bus '%s' cannot deliver",
+				    sub->bus->url);
 	for (;;) {
 		if ((rc = drv->next(sub, left, &msg, err)) < 0)
 			return rc;
@@ -272,8 +277,8 @@ void ms_bus_msg_free(ms_bus_msg *msg)
 	free(msg);
 }
 
-int ms_bus_read(ms_bus *bus, const char *stream, uint64_t after, size_t limit,
-		ms_bus_msg_cb cb, void *ctx, ms_error *err)
+int ms_bus_read(ms_bus *bus, const char *stream, uint64_t after, size_t limit, ms_bus_msg_cb cb,
+		void *ctx, ms_error *err)
 {
 	int rc;
 

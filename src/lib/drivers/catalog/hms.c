@@ -55,8 +55,9 @@ int hms_call_end(hms_catalog *self, int rc, ms_error *err)
 	ms_error ignored;
 
 	if (rc == 0) {
-		rc = self->in_txn ? hms_q(self, "RELEASE SAVEPOINT ms_call", NULL, 0, NULL, NULL, err)
-				  : self->conn->ops->commit(self->conn, err);
+		rc = self->in_txn
+			     ? hms_q(self, "RELEASE SAVEPOINT ms_call", NULL, 0, NULL, NULL, err)
+			     : self->conn->ops->commit(self->conn, err);
 		if (rc == 0)
 			return 0;
 	}
@@ -103,12 +104,12 @@ static int hms_lock(ms_catalog *cat, const char *db, const char *table, ms_error
 	if (!table) {
 		p[0] = dn;
 		p[1] = self->ctlg;
-		return hms_storable(self, dn) ?
-			       hms_q(self,
-				     "SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = ? AND "
-				     "\"CTLG_NAME\" = ? FOR UPDATE",
-				     p, 2, NULL, NULL, err) :
-			       0;
+		return hms_storable(self, dn)
+			       ? hms_q(self,
+				       "SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = ? AND "
+				       "\"CTLG_NAME\" = ? FOR UPDATE",
+				       p, 2, NULL, NULL, err)
+			       : 0;
 	}
 	if ((rc = hms_db_id(self, dn, &id, 0, err)) < 0 || id < 0 || !hms_storable(self, tn))
 		return rc;
@@ -201,8 +202,8 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 	last = from;
 	snprintf(fb, sizeof(fb), "%lld", from);
 	if (from > 0) {
-		if ((rc = hms_q(self, "SELECT MIN(\"EVENT_ID\") FROM \"NOTIFICATION_LOG\"", NULL, 0, &rs,
-				NULL, err)) < 0)
+		if ((rc = hms_q(self, "SELECT MIN(\"EVENT_ID\") FROM \"NOTIFICATION_LOG\"", NULL, 0,
+				&rs, NULL, err)) < 0)
 			return rc;
 		if (rs.nrows && CELL(&rs, 0, 0) && strtoll(CELL(&rs, 0, 0), NULL, 10) > from + 1) {
 			hms_rowset_free(&rs);
@@ -218,7 +219,8 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 
 		if ((rc = hms_q(self,
 				"SELECT \"EVENT_ID\", \"EVENT_TYPE\", \"DB_NAME\", \"TBL_NAME\", "
-				"\"CAT_NAME\" FROM \"NOTIFICATION_LOG\" WHERE \"EVENT_ID\" > ? ORDER BY "
+				"\"CAT_NAME\" FROM \"NOTIFICATION_LOG\" WHERE \"EVENT_ID\" > ? "
+				"ORDER BY "
 				"\"EVENT_ID\" LIMIT 10000",
 				p, 1, &rs, NULL, err)) < 0)
 			return rc;
@@ -348,9 +350,10 @@ static int check_schema(hms_catalog *self, ms_error *err)
 	const char *p[1] = { self->ctlg };
 	int rc;
 
-	if (hms_q(self, "SELECT \"SCHEMA_VERSION\" FROM \"VERSION\"", NULL, 0, &rs, NULL, &qe) < 0) {
-		rc = ms_error_set(err, MS_EINVAL,
-				  "'%s' is not a hive metastore: no VERSION table", self->base.url);
+	if (hms_q(self, "SELECT \"SCHEMA_VERSION\" FROM \"VERSION\"", NULL, 0, &rs, NULL, &qe) <
+	    0) {
+		rc = ms_error_set(err, MS_EINVAL, "'%s' is not a hive metastore: no VERSION table",
+				  self->base.url);
 		ms_error_detail(err, "%s", qe.detail);
 		snprintf(err->backend_code, sizeof(err->backend_code), "%s", qe.backend_code);
 		return rc;
@@ -359,9 +362,10 @@ static int check_schema(hms_catalog *self, ms_error *err)
 		rc = ms_error_set(err, MS_EINVAL,
 				  "'%s' is not a hive 3.x metastore: schema version '%s'",
 				  self->base.url,
-				  rs.nrows == 0 ? "(no row)"
-				  : rs.nrows > 1 ? "(several rows)"
-				  : CELL(&rs, 0, 0) ? CELL(&rs, 0, 0) : "(null)");
+				  rs.nrows == 0     ? "(no row)"
+				  : rs.nrows > 1    ? "(several rows)"
+				  : CELL(&rs, 0, 0) ? CELL(&rs, 0, 0)
+						    : "(null)");
 		hms_rowset_free(&rs);
 		return rc;
 	}
@@ -419,14 +423,16 @@ static int metastore_identity(hms_catalog *self, ms_error *err)
 		if (ms_model_uuid4(uuid) < 0)
 			return ms_error_set(err, MS_ERROR, "cannot draw a random metastore guid");
 		gmtime_r(&now, &tm);
-		strftime(when, sizeof(when), "Metastore DB GUID generated on %Y-%m-%dT%H:%M:%SZ", &tm);
+		strftime(when, sizeof(when), "Metastore DB GUID generated on %Y-%m-%dT%H:%M:%SZ",
+			 &tm);
 		p[0] = "guid";
 		p[1] = uuid;
 		p[2] = when;
 		/* a concurrent creator wins the primary key: read back what is there */
 		ms_error_clear(&ie);
 		(void)hms_q(self,
-			    "INSERT INTO \"METASTORE_DB_PROPERTIES\" (\"PROPERTY_KEY\", \"PROPERTY_VALUE\", "
+			    "INSERT INTO \"METASTORE_DB_PROPERTIES\" (\"PROPERTY_KEY\", "
+			    "\"PROPERTY_VALUE\", "
 			    "\"DESCRIPTION\") VALUES (?, ?, ?)",
 			    p, 3, NULL, NULL, &ie);
 		if ((rc = read_guid(self, &guid, err)) < 0)
@@ -492,7 +498,8 @@ int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_optio
 		self->dialect = HMS_MYSQL;
 	} else {
 		free(self);
-		return ms_error_set(err, MS_EINVAL, "'%s' is not a hive metastore url", url->redacted);
+		return ms_error_set(err, MS_EINVAL, "'%s' is not a hive metastore url",
+				    url->redacted);
 	}
 	if ((rc = ms_catalog_base_init(&self->base, &hms_driver, url->redacted, cid, err)) < 0) {
 		free(self);
@@ -513,7 +520,8 @@ int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_optio
 		goto fail;
 	}
 	/* with ?catalog-id= the GUID, where there is one, still tells two metastores apart */
-	if ((rc = check_schema(self, err)) < 0 || (!cid && (rc = metastore_identity(self, err)) < 0) ||
+	if ((rc = check_schema(self, err)) < 0 ||
+	    (!cid && (rc = metastore_identity(self, err)) < 0) ||
 	    (cid && (rc = read_guid(self, &self->base.instance, err)) < 0))
 		goto fail;
 	*out = &self->base;

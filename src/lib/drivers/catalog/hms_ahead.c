@@ -23,30 +23,29 @@
 #define AHEAD 4
 
 typedef struct ahead_item {
-	size_t k;          /* the table's index in the plan */
+	size_t k; /* the table's index in the plan */
 	partrows rows;
-	int last;          /* the table's last batch */
-	int rc;            /* < 0: the table could not be read (last is set) */
+	int last; /* the table's last batch */
+	int rc;   /* < 0: the table could not be read (last is set) */
 	ms_error err;
 } ahead_item;
 
 struct scan_ahead {
-	hms_catalog shadow;          /* the catalog, on scanconn */
-	char **names;                /* database, table, ... (folded) */
+	hms_catalog shadow; /* the catalog, on scanconn */
+	char **names;       /* database, table, ... (folded) */
 	size_t nplan;
-	char after0[32];             /* the first table starts after this PART_ID */
+	char after0[32]; /* the first table starts after this PART_ID */
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	ahead_item q[AHEAD];
 	size_t head, n;
-	size_t skip_to;              /* the thread drops tables before this one */
-	size_t next;                 /* the caller's next table */
-	int busy;                    /* a scan is consuming */
+	size_t skip_to; /* the thread drops tables before this one */
+	size_t next;    /* the caller's next table */
+	int busy;       /* a scan is consuming */
 	int finished, cancel;
-	int broken;                  /* the thread's connection was lost: it stopped */
+	int broken; /* the thread's connection was lost: it stopped */
 };
-
 
 /* Queue *it (taken); 1 when nobody wants it any more (it is freed). */
 static int ahead_put(scan_ahead *sa, ahead_item *it)
@@ -107,8 +106,8 @@ static void *ahead_main(void *arg)
 		it.k = k;
 		ms_error_clear(&it.err);
 		memset(&t, 0, sizeof(t));
-		if ((it.rc = hms_tbl_find(&sa->shadow, sa->names[2 * k], sa->names[2 * k + 1], 1, 0, &t,
-					  &it.err)) < 0) {
+		if ((it.rc = hms_tbl_find(&sa->shadow, sa->names[2 * k], sa->names[2 * k + 1], 1, 0,
+					  &t, &it.err)) < 0) {
 			it.last = 1;
 			lost = ahead_lost(sa, it.rc);
 			ahead_put(sa, &it);
@@ -123,7 +122,8 @@ static void *ahead_main(void *arg)
 			memset(&it, 0, sizeof(it));
 			it.k = k;
 			ms_error_clear(&it.err);
-			it.rc = hms_fetch_batch(&sa->shadow, idb, after, sizeof(after), &it.rows, &it.err);
+			it.rc = hms_fetch_batch(&sa->shadow, idb, after, sizeof(after), &it.rows,
+						&it.err);
 			last = it.last = it.rc < 0 || it.rows.parts.nrows < HMS_SCAN_BATCH;
 			lost = it.rc < 0 && ahead_lost(sa, it.rc);
 			if (ahead_put(sa, &it))
@@ -287,8 +287,8 @@ static int ahead_take(scan_ahead *sa, size_t k, ahead_item *it)
  * Scan table k of the plan (dn.tn) from what the thread reads; AHEAD_LOST
  * when the thread lost its connection before any of this table was given.
  */
-int hms_scan_planned(hms_catalog *self, size_t k, const char *dn, const char *tn,
-		     ms_entity_cb cb, void *ctx, ms_error *err)
+int hms_scan_planned(hms_catalog *self, size_t k, const char *dn, const char *tn, ms_entity_cb cb,
+		     void *ctx, ms_error *err)
 {
 	scan_ahead *sa = self->ahead;
 	int rc = 0, last = 0, given = 0;
@@ -304,7 +304,8 @@ int hms_scan_planned(hms_catalog *self, size_t k, const char *dn, const char *tn
 		if (ahead_take(sa, k, &it) != 0) {
 			pthread_mutex_lock(&sa->mu);
 			rc = sa->broken && !given ? AHEAD_LOST
-						  : ms_error_set(err, MS_ERROR, "'%s': reading ahead "
+						  : ms_error_set(err, MS_ERROR,
+								 "'%s': reading ahead "
 								 "stopped before the partitions of "
 								 "'%s.%s' were read",
 								 self->base.url, dn, tn);
@@ -342,4 +343,3 @@ int hms_plan_scans(ms_catalog *cat, const ms_table_ref *tables, size_t n, ms_err
 	rc = hms_ahead_start(self, tables, n, NULL, err);
 	return rc < 0 ? rc : 0;
 }
-

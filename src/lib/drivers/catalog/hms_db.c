@@ -9,8 +9,8 @@
 
 #include "drivers/catalog/hms_internal.h"
 
-int hms_list_col(hms_catalog *self, const char *sql, const char *const *p, size_t n,
-		 ms_name_cb cb, void *ctx, ms_error *err)
+int hms_list_col(hms_catalog *self, const char *sql, const char *const *p, size_t n, ms_name_cb cb,
+		 void *ctx, ms_error *err)
 {
 	rowset rs = { 0 };
 	size_t i;
@@ -28,13 +28,14 @@ int hms_list_databases(ms_catalog *cat, ms_name_cb cb, void *ctx, ms_error *err)
 	hms_catalog *self = (hms_catalog *)cat;
 	const char *p[1] = { self->ctlg };
 
-	return hms_list_col(self, "SELECT \"NAME\" FROM \"DBS\" WHERE \"CTLG_NAME\" = ? ORDER BY \"NAME\"",
+	return hms_list_col(self,
+			    "SELECT \"NAME\" FROM \"DBS\" WHERE \"CTLG_NAME\" = ? ORDER BY "
+			    "\"NAME\"",
 			    p, 1, cb, ctx, err);
 }
 
 /* Read a params table (id, key, value) into obj. */
-int hms_read_params(hms_catalog *self, const char *sql, const char *id, cJSON *obj,
-		    ms_error *err)
+int hms_read_params(hms_catalog *self, const char *sql, const char *id, cJSON *obj, ms_error *err)
 {
 	rowset rs = { 0 };
 	size_t i;
@@ -64,7 +65,8 @@ int hms_get_database(ms_catalog *cat, const char *name, ms_entity **out, ms_erro
 		return ms_error_set(err, MS_ENOTFOUND, "database '%s' not found in '%s'", n,
 				    cat->url);
 	if ((rc = hms_q(self,
-			"SELECT \"DB_ID\", \"DESC\", \"DB_LOCATION_URI\" FROM \"DBS\" WHERE \"NAME\" = ? "
+			"SELECT \"DB_ID\", \"DESC\", \"DB_LOCATION_URI\" FROM \"DBS\" WHERE "
+			"\"NAME\" = ? "
 			"AND \"CTLG_NAME\" = ?",
 			p, 2, &rs, NULL, err)) < 0)
 		return rc;
@@ -81,11 +83,13 @@ int hms_get_database(ms_catalog *cat, const char *name, ms_entity **out, ms_erro
 		goto done;
 	}
 	if ((rc = hms_read_params(self,
-				  "SELECT \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"DATABASE_PARAMS\" WHERE "
+				  "SELECT \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"DATABASE_PARAMS\" "
+				  "WHERE "
 				  "\"DB_ID\" = ?",
 				  CELL(&rs, 0, 0), params, err)) < 0)
 		goto done;
-	rc = hms_finish_entity(self, out, MS_KIND_DATABASE, doc, hms_take_stash(doc), NULL, NULL, err);
+	rc = hms_finish_entity(self, out, MS_KIND_DATABASE, doc, hms_take_stash(doc), NULL, NULL,
+			       err);
 	doc = NULL;
 done:
 	cJSON_Delete(doc);
@@ -149,8 +153,9 @@ int hms_write_params(hms_catalog *self, const subject *s, const char *table, lon
 
 int hms_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err)
 {
-	static const char *const known[] = { "Name", "Description", "LocationUri", "Parameters",
-					     "CreateTime", "CatalogId", NULL };
+	static const char *const known[] = { "Name",       "Description", "LocationUri",
+					     "Parameters", "CreateTime",  "CatalogId",
+					     NULL };
 	hms_catalog *self = (hms_catalog *)cat;
 	subject subj = { MS_KIND_DATABASE, NULL, NULL, NULL }, *s = &subj;
 	stash st = { NULL, MS_BUF_INIT(4096) };
@@ -160,7 +165,8 @@ int hms_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err)
 	int rc, began = 0;
 
 	if (!e || e->kind != MS_KIND_DATABASE || !cJSON_IsObject(e->doc))
-		return ms_error_set(err, MS_EINVAL, "entity given to put_database is not a database");
+		return ms_error_set(err, MS_EINVAL,
+				    "entity given to put_database is not a database");
 	subj.db = e->database;
 	if ((rc = hms_stash_unknown(&st, e->doc, known, "x")) < 0 ||
 	    (hms_jget(e->doc, "LocationUri") &&
@@ -179,7 +185,8 @@ int hms_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err)
 	if ((rc = hms_db_id(self, e->database, &id, 0, err)) < 0)
 		goto done;
 	if (id < 0) {
-		if ((rc = hms_reserve_ids(self, MODEL "MDatabase", "DBS", "DB_ID", 1, &id, err)) < 0)
+		if ((rc = hms_reserve_ids(self, MODEL "MDatabase", "DBS", "DB_ID", 1, &id, err)) <
+		    0)
 			goto done;
 		snprintf(idb, sizeof(idb), "%lld", id);
 		p[0] = idb;
@@ -188,7 +195,8 @@ int hms_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err)
 		p[3] = e->database;
 		p[4] = self->ctlg;
 		rc = hms_q(self,
-			   "INSERT INTO \"DBS\" (\"DB_ID\", \"DESC\", \"DB_LOCATION_URI\", \"NAME\", "
+			   "INSERT INTO \"DBS\" (\"DB_ID\", \"DESC\", \"DB_LOCATION_URI\", "
+			   "\"NAME\", "
 			   "\"CTLG_NAME\") VALUES (?, ?, ?, ?, ?)",
 			   p, 5, NULL, NULL, err);
 	} else {
@@ -197,15 +205,17 @@ int hms_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err)
 		p[1] = hms_jstr(e->doc, "LocationUri") ? hms_jstr(e->doc, "LocationUri") : "";
 		p[2] = idb;
 		rc = hms_q(self,
-			   "UPDATE \"DBS\" SET \"DESC\" = ?, \"DB_LOCATION_URI\" = ? WHERE \"DB_ID\" = ?",
+			   "UPDATE \"DBS\" SET \"DESC\" = ?, \"DB_LOCATION_URI\" = ? WHERE "
+			   "\"DB_ID\" = ?",
 			   p, 3, NULL, NULL, err);
 		if (rc == 0)
-			rc = hms_q1(self, "DELETE FROM \"DATABASE_PARAMS\" WHERE \"DB_ID\" = ?", idb, err);
+			rc = hms_q1(self, "DELETE FROM \"DATABASE_PARAMS\" WHERE \"DB_ID\" = ?",
+				    idb, err);
 	}
 	if (rc < 0)
 		goto done;
-	if ((rc = hms_write_params(self, s, "DATABASE_PARAMS", id, hms_jget(e->doc, "Parameters"), stext,
-				   err)) < 0)
+	if ((rc = hms_write_params(self, s, "DATABASE_PARAMS", id, hms_jget(e->doc, "Parameters"),
+				   stext, err)) < 0)
 		goto done;
 	if (st.fields.len)
 		hms_warn(self, s, st.fields.ptr);
@@ -239,8 +249,8 @@ int hms_delete_database(ms_catalog *cat, const char *name, ms_error *err)
 		goto done;
 	snprintf(idb, sizeof(idb), "%lld", id);
 	if ((rc = hms_q(self,
-			"SELECT t.\"TBL_ID\", t.\"SD_ID\" FROM \"TBLS\" t WHERE t.\"DB_ID\" = ?", p, 1,
-			&rs, NULL, err)) < 0)
+			"SELECT t.\"TBL_ID\", t.\"SD_ID\" FROM \"TBLS\" t WHERE t.\"DB_ID\" = ?", p,
+			1, &rs, NULL, err)) < 0)
 		goto done;
 	for (i = 0; i < rs.nrows && rc == 0; i++) {
 		tblinfo t = { 0 };
@@ -251,7 +261,8 @@ int hms_delete_database(ms_catalog *cat, const char *name, ms_error *err)
 	}
 	if (rc < 0)
 		goto done;
-	if ((rc = hms_q1(self, "DELETE FROM \"DATABASE_PARAMS\" WHERE \"DB_ID\" = ?", idb, err)) < 0 ||
+	if ((rc = hms_q1(self, "DELETE FROM \"DATABASE_PARAMS\" WHERE \"DB_ID\" = ?", idb, err)) <
+		    0 ||
 	    (rc = hms_q1(self, "DELETE FROM \"DB_PRIVS\" WHERE \"DB_ID\" = ?", idb, err)) < 0 ||
 	    (rc = hms_q1(self, "DELETE FROM \"DBS\" WHERE \"DB_ID\" = ?", idb, err)) < 0)
 		goto done;
@@ -261,4 +272,3 @@ done:
 		rc = hms_call_end(self, rc, err);
 	return rc;
 }
-

@@ -81,16 +81,15 @@ int hms_reserve_ids(hms_catalog *self, const char *cls, const char *table, const
 		if ((rc = c->ops->commit(c, err)) < 0)
 			return rc;
 		break;
-fail:
-		{
-			ms_error ignored;
+	fail : {
+		ms_error ignored;
 
-			hms_rowset_free(&rs);
-			c->ops->rollback(c, &ignored);
-			/* a concurrent first insert of the row: try again */
-			if (found || rc == MS_EIO || attempt == 2)
-				return rc;
-		}
+		hms_rowset_free(&rs);
+		c->ops->rollback(c, &ignored);
+		/* a concurrent first insert of the row: try again */
+		if (found || rc == MS_EIO || attempt == 2)
+			return rc;
+	}
 	}
 	*first = next;
 	if (b) {
@@ -99,4 +98,3 @@ fail:
 	}
 	return 0;
 }
-

@@ -18,11 +18,11 @@
 struct ms_url;
 
 #define HMS_STASH "metasync.hms"
-#define HMS_BATCH 1000            /* partitions per write batch, ids per IN list */
+#define HMS_BATCH 1000 /* partitions per write batch, ids per IN list */
 /* partitions per scan batch; after a full first one the rest is read ahead */
 #define HMS_SCAN_BATCH 1000
 #define HMS_SCAN_BATCH_TEXT "1000"
-#define HMS_MAX_PARAMS 30000      /* parameters per statement */
+#define HMS_MAX_PARAMS 30000 /* parameters per statement */
 #define HMS_ROWSET_MAX ((size_t)512 << 20)
 #define HMS_ID_BLOCK 100
 #define MODEL "org.apache.hadoop.hive.metastore.model."
@@ -34,17 +34,17 @@ typedef struct scan_ahead scan_ahead;
 typedef struct hms_catalog {
 	ms_catalog base;
 	hms_conn *conn;
-	hms_conn *idconn;          /* id allocation only */
-	hms_conn *scanconn;        /* reading ahead in scans; opened on first use */
-	struct scan_ahead *ahead;  /* the thread reading ahead on scanconn, or NULL */
-	struct ms_url *url;        /* to open scanconn */
+	hms_conn *idconn;         /* id allocation only */
+	hms_conn *scanconn;       /* reading ahead in scans; opened on first use */
+	struct scan_ahead *ahead; /* the thread reading ahead on scanconn, or NULL */
+	struct ms_url *url;       /* to open scanconn */
 	int (*connect)(hms_conn **out, const struct ms_url *url, ms_error *err);
-	char *ctlg;                /* Hive catalog name */
+	char *ctlg; /* Hive catalog name */
 	hms_dialect dialect;
 	int in_txn;
-	int reading;               /* a read from one point in time is open (read_begin) */
-	char *read_share;          /* its name for scanconn; NULL: scans read on conn */
-	int scan_reading;          /* scanconn is inside that point in time */
+	int reading;      /* a read from one point in time is open (read_begin) */
+	char *read_share; /* its name for scanconn; NULL: scans read on conn */
+	int scan_reading; /* scanconn is inside that point in time */
 	void (*warn)(void *ctx, const char *message);
 	void *warn_ctx;
 	struct idblock {
@@ -58,7 +58,7 @@ typedef struct hms_catalog {
 /* A query's rows as text; cell text lives in blocks, not one allocation per cell. */
 typedef struct rowset {
 	size_t ncols, nrows, alloc, bytes;
-	char **cells;           /* NULL for SQL NULL */
+	char **cells; /* NULL for SQL NULL */
 	struct rs_block *blocks;
 } rowset;
 
@@ -187,8 +187,7 @@ int hms_empty_container(const cJSON *v);
 /* stash[key] (borrowed), added when missing; MS_ENOMEM. */
 int hms_stash_obj(stash *s, const char *key, cJSON **out);
 /* Keep field f (a copy) under stash[key][name]; note label (when not NULL) for the warning. */
-int hms_stash_keep(stash *s, const char *key, const char *name, const cJSON *f,
-		   const char *label);
+int hms_stash_keep(stash *s, const char *key, const char *name, const cJSON *f, const char *label);
 /* Keep field f (a copy) under stash[key][idx] of the idx-th element of an array; note label. */
 int hms_stash_keep_at(stash *s, const char *key, int idx, const cJSON *f, const char *label);
 /* Keep the members of o that are not in known under stash[key], each noted by its name. */
@@ -215,21 +214,21 @@ int hms_finish_entity(hms_catalog *self, ms_entity **out, ms_kind kind, cJSON *d
 		      const char *db, const char *table, ms_error *err);
 
 /* Write a field check that jumps to `done` on failure (needs self, s, rc, err). */
-#define CHECK(col, v)                                                                     \
-	do {                                                                              \
-		if ((rc = hms_check(self, s, (col), (v), err)) < 0)                       \
-			goto done;                                                        \
+#define CHECK(col, v) \
+	do { \
+		if ((rc = hms_check(self, s, (col), (v), err)) < 0) \
+			goto done; \
 	} while (0)
 /* Add a parameter to inserter in, jumping to `oom` on failure (needs rc). */
-#define P(in, v)                                                                          \
-	do {                                                                              \
-		if ((rc = hms_params_add(&(in)->p, (v))) < 0)                             \
-			goto oom;                                                         \
+#define P(in, v) \
+	do { \
+		if ((rc = hms_params_add(&(in)->p, (v))) < 0) \
+			goto oom; \
 	} while (0)
-#define PL(in, v)                                                                         \
-	do {                                                                              \
-		if ((rc = hms_params_addll(&(in)->p, (v))) < 0)                           \
-			goto oom;                                                         \
+#define PL(in, v) \
+	do { \
+		if ((rc = hms_params_addll(&(in)->p, (v))) < 0) \
+			goto oom; \
 	} while (0)
 
 /* ---- ids (hms_ids.c) ------------------------------------------------------ */
@@ -246,24 +245,24 @@ int hms_reserve_ids(hms_catalog *self, const char *cls, const char *table, const
 
 /* The rows of a set of storage descriptors. */
 typedef struct sdrows {
-	idlist ids;        /* SD_IDs, sorted, unique */
-	idlist serdes;     /* their SERDE_IDs, sorted, unique */
-	idlist cds;        /* their CD_IDs, sorted, unique */
-	rowset sds;        /* SD_ID, INPUT_FORMAT, IS_COMPRESSED 0/1, LOCATION, NUM_BUCKETS,
+	idlist ids;      /* SD_IDs, sorted, unique */
+	idlist serdes;   /* their SERDE_IDs, sorted, unique */
+	idlist cds;      /* their CD_IDs, sorted, unique */
+	rowset sds;      /* SD_ID, INPUT_FORMAT, IS_COMPRESSED 0/1, LOCATION, NUM_BUCKETS,
 			      OUTPUT_FORMAT, SERDE_ID, CD_ID, IS_STOREDASSUBDIRECTORIES 0/1 */
-	rowset serde;      /* SERDE_ID, NAME, SLIB */
-	rowset sdp, sep;   /* SD_ID / SERDE_ID, PARAM_KEY, PARAM_VALUE */
-	rowset cols;       /* CD_ID, COLUMN_NAME, TYPE_NAME, COMMENT, in order */
-	rowset bucket;     /* SD_ID, BUCKET_COL_NAME, in order */
-	rowset sort;       /* SD_ID, COLUMN_NAME, ORDER, in order */
-	rowset skn;        /* SD_ID, SKEWED_COL_NAME, in order */
-	rowset skv;        /* SD_ID, list index, value, in order */
-	rowset skm;        /* SD_ID, list id, LOCATION, value, in order */
+	rowset serde;    /* SERDE_ID, NAME, SLIB */
+	rowset sdp, sep; /* SD_ID / SERDE_ID, PARAM_KEY, PARAM_VALUE */
+	rowset cols;     /* CD_ID, COLUMN_NAME, TYPE_NAME, COMMENT, in order */
+	rowset bucket;   /* SD_ID, BUCKET_COL_NAME, in order */
+	rowset sort;     /* SD_ID, COLUMN_NAME, ORDER, in order */
+	rowset skn;      /* SD_ID, SKEWED_COL_NAME, in order */
+	rowset skv;      /* SD_ID, list index, value, in order */
+	rowset skm;      /* SD_ID, list id, LOCATION, value, in order */
 } sdrows;
 
 /* Set-based documents of storage descriptors: sd[i] is the document of ids.v[i]. */
 typedef struct sdread {
-	idlist ids;        /* sorted, unique; borrowed from the sdrows */
+	idlist ids; /* sorted, unique; borrowed from the sdrows */
 	cJSON **sd;
 	cJSON **skew_values; /* per sd: array of encoded strings */
 	cJSON **skew_maps;
@@ -295,14 +294,14 @@ typedef struct sdwriter {
 
 /* One storage descriptor to write, with the ids reserved for it. */
 typedef struct sdjob {
-	const subject *s;        /* for messages */
-	const cJSON *sd;         /* the StorageDescriptor document (borrowed until the flush) */
+	const subject *s; /* for messages */
+	const cJSON *sd;  /* the StorageDescriptor document (borrowed until the flush) */
 	long long sd_id;
-	long long serde_id;      /* used when sd has a SerdeInfo */
-	long long cd_id;         /* an existing CD to use, or -1 */
-	long long new_cd;        /* a CD to create with the columns, or -1 */
-	const long long *lists;  /* hms_sd_lists(sd) string list ids */
-	stash *st;               /* the entity's stash: fields with no column */
+	long long serde_id;     /* used when sd has a SerdeInfo */
+	long long cd_id;        /* an existing CD to use, or -1 */
+	long long new_cd;       /* a CD to create with the columns, or -1 */
+	const long long *lists; /* hms_sd_lists(sd) string list ids */
+	stash *st;              /* the entity's stash: fields with no column */
 } sdjob;
 
 void hms_sdw_init(sdwriter *w, hms_catalog *self);
@@ -330,11 +329,10 @@ int hms_call_end(hms_catalog *self, int rc, ms_error *err);
 /* ---- databases (hms_db.c) -------------------------------------------------- */
 
 /* Call cb with column 0 of each row of sql (NULL cells passed over). */
-int hms_list_col(hms_catalog *self, const char *sql, const char *const *p, size_t n,
-		 ms_name_cb cb, void *ctx, ms_error *err);
+int hms_list_col(hms_catalog *self, const char *sql, const char *const *p, size_t n, ms_name_cb cb,
+		 void *ctx, ms_error *err);
 /* Read a params table's (key, value) rows for one id into obj. */
-int hms_read_params(hms_catalog *self, const char *sql, const char *id, cJSON *obj,
-		    ms_error *err);
+int hms_read_params(hms_catalog *self, const char *sql, const char *id, cJSON *obj, ms_error *err);
 /*
  * Add the rows of a Parameters object (and the stash text, when not NULL)
  * for id to in, an inserter of a (id, key, value) params table, checking
@@ -356,8 +354,8 @@ int hms_delete_database(ms_catalog *cat, const char *name, ms_error *err);
 typedef struct tblinfo {
 	long long id, sd, cd, create;
 	size_t nkeys;
-	char **keys;   /* partition key names */
-	char *colsig;  /* the table's columns as Hive holds them */
+	char **keys;  /* partition key names */
+	char *colsig; /* the table's columns as Hive holds them */
 } tblinfo;
 
 /* src lower-cased into dst (n bytes); MS_EINVAL naming `what` when empty or too long. */
@@ -385,17 +383,17 @@ int hms_delete_table(ms_catalog *cat, const char *db, const char *name, ms_error
 
 /* The rows of a batch of partitions, fetched and not yet built. */
 typedef struct partrows {
-	rowset parts;      /* PART_ID, CREATE_TIME, LAST_ACCESS_TIME, SD_ID */
-	idlist ids;        /* PART_IDs, sorted */
-	rowset kv;         /* PART_ID, PART_KEY_VAL, in order */
-	rowset pp;         /* PART_ID, PARAM_KEY, PARAM_VALUE */
+	rowset parts; /* PART_ID, CREATE_TIME, LAST_ACCESS_TIME, SD_ID */
+	idlist ids;   /* PART_IDs, sorted */
+	rowset kv;    /* PART_ID, PART_KEY_VAL, in order */
+	rowset pp;    /* PART_ID, PARAM_KEY, PARAM_VALUE */
 	sdrows sd;
 } partrows;
 
 void hms_partrows_free(partrows *f);
 /* The next batch of a table's partitions after PART_ID `after` (updated), fetched. */
-int hms_fetch_batch(hms_catalog *self, const char *idb, char *after, size_t after_len,
-		    partrows *f, ms_error *err);
+int hms_fetch_batch(hms_catalog *self, const char *idb, char *after, size_t after_len, partrows *f,
+		    ms_error *err);
 /* Build the partitions of f and hand them to cb in row order. */
 int hms_build_parts(hms_catalog *self, const char *db, const char *table, const partrows *f,
 		    ms_entity_cb cb, void *ctx, ms_error *err);
@@ -415,8 +413,8 @@ int hms_get_partition(ms_catalog *cat, const char *db, const char *table, const 
 /* Delete every partition of a table, in batches. */
 int hms_delete_all_parts(hms_catalog *self, long long tbl, ms_error *err);
 
-int hms_put_partitions(ms_catalog *cat, const char *db, const char *table,
-		       ms_entity *const *parts, size_t n, ms_error *err);
+int hms_put_partitions(ms_catalog *cat, const char *db, const char *table, ms_entity *const *parts,
+		       size_t n, ms_error *err);
 int hms_delete_partitions(ms_catalog *cat, const char *db, const char *table,
 			  const char *const *vkeys, size_t n, ms_error *err);
 
@@ -440,8 +438,8 @@ long long hms_ahead_find(scan_ahead *sa, const char *dn, const char *tn);
  * Scan table k of the plan (dn.tn) from what the thread reads; AHEAD_LOST
  * when the thread lost its connection before any of this table was given.
  */
-int hms_scan_planned(hms_catalog *self, size_t k, const char *dn, const char *tn,
-		     ms_entity_cb cb, void *ctx, ms_error *err);
+int hms_scan_planned(hms_catalog *self, size_t k, const char *dn, const char *tn, ms_entity_cb cb,
+		     void *ctx, ms_error *err);
 
 int hms_plan_scans(ms_catalog *cat, const ms_table_ref *tables, size_t n, ms_error *err);
 

@@ -44,7 +44,7 @@
 #define VALUE_MAX ((unsigned long)64 << 20) /* one result value */
 #define VALUE_INITIAL 256ul                 /* first buffer per column */
 #define PREFETCH_ROWS 512ul
-#define PARAMS_MAX 65535u                   /* the protocol's limit */
+#define PARAMS_MAX 65535u /* the protocol's limit */
 
 typedef struct mysql_conn {
 	hms_conn base; /* first */
@@ -53,7 +53,7 @@ typedef struct mysql_conn {
 
 /* One result column: its text buffer and what the fetch wrote. */
 typedef struct out_col {
-	char *buf;           /* owned; cap + 1 bytes */
+	char *buf; /* owned; cap + 1 bytes */
 	unsigned long cap;
 	unsigned long len;
 	my_bool is_null;
@@ -142,7 +142,8 @@ static int rewrite_sql(ms_buf *out, const char *sql, ms_error *err)
 			for (p++;; p++) {
 				if (*p == '\0')
 					return ms_error_set(err, MS_EINVAL,
-							    "unterminated quoted identifier in sql");
+							    "unterminated quoted identifier in "
+							    "sql");
 				if (*p == '"' && p[1] == '"') {
 					rc = rc ? rc : ms_buf_addc(out, '"');
 					p++;
@@ -475,11 +476,11 @@ static int my_begin_read(hms_conn *hc, const char *share, char **shared, ms_erro
 
 static const hms_conn_ops mysql_ops = {
 	.dialect = HMS_MYSQL,
-	.close = my_close,       /* required; frees the connection */
-	.query = my_query,       /* required; MS_EBACKEND, MS_EIO, MS_EINVAL, MS_ETOOBIG */
-	.begin = my_begin,       /* START TRANSACTION */
-	.commit = my_commit,     /* COMMIT */
-	.rollback = my_rollback, /* ROLLBACK */
+	.close = my_close,           /* required; frees the connection */
+	.query = my_query,           /* required; MS_EBACKEND, MS_EIO, MS_EINVAL, MS_ETOOBIG */
+	.begin = my_begin,           /* START TRANSACTION */
+	.commit = my_commit,         /* COMMIT */
+	.rollback = my_rollback,     /* ROLLBACK */
 	.begin_read = my_begin_read, /* a consistent snapshot, not shareable */
 };
 
@@ -530,13 +531,14 @@ int hms_mysql_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 	if ((url->host && *url->host && ms_url_param_get(url, "host")) ||
 	    (url->password && ms_url_param_get(url, "password"))) {
 		rc = ms_error_set(err, MS_EINVAL, "'%s' is given twice in '%s'",
-				  url->password && ms_url_param_get(url, "password") ? "password" :
-										      "host",
+				  url->password && ms_url_param_get(url, "password") ? "password"
+										     : "host",
 				  c->base.redacted_url);
 		goto done;
 	}
-	host = (v = ms_url_param_get(url, "host")) && *v ? v :
-	       url->host && *url->host ? url->host : "localhost";
+	host = (v = ms_url_param_get(url, "host")) && *v ? v
+	       : url->host && *url->host                 ? url->host
+							 : "localhost";
 	socket = (v = ms_url_param_get(url, "socket")) && *v ? v : NULL;
 	if ((v = url->port) && *v) {
 		char *end;
@@ -569,8 +571,8 @@ int hms_mysql_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 	mysql_options(c->db, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(c->db, MYSQL_OPT_LOCAL_INFILE, &off);
 	password = url->password ? url->password : ms_url_param_get(url, "password");
-	if (!mysql_real_connect(c->db, host, url->user, password ? password : "", dbname,
-				port, socket, CLIENT_FOUND_ROWS)) {
+	if (!mysql_real_connect(c->db, host, url->user, password ? password : "", dbname, port,
+				socket, CLIENT_FOUND_ROWS)) {
 		rc = is_lost(mysql_errno(c->db)) ? MS_EIO : MS_EBACKEND;
 		ms_error_set(err, rc, "cannot connect to '%s'", c->base.redacted_url);
 		add_backend(err, mysql_errno(c->db), mysql_sqlstate(c->db), mysql_error(c->db));

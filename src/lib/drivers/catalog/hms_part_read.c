@@ -32,9 +32,11 @@ static int fetch_parts(hms_catalog *self, partrows *f, ms_error *err)
 	if ((rc = hms_q_in(self,
 			   "SELECT \"PART_ID\", \"PART_KEY_VAL\" FROM \"PARTITION_KEY_VALS\" WHERE "
 			   "\"PART_ID\" IN ",
-			   " ORDER BY \"PART_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->kv, err)) < 0 ||
+			   " ORDER BY \"PART_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->kv,
+			   err)) < 0 ||
 	    (rc = hms_q_in(self,
-			   "SELECT \"PART_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"PARTITION_PARAMS\" "
+			   "SELECT \"PART_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM "
+			   "\"PARTITION_PARAMS\" "
 			   "WHERE \"PART_ID\" IN ",
 			   NULL, NULL, 0, &f->ids, &f->pp, err)) < 0)
 		return rc;
@@ -42,8 +44,8 @@ static int fetch_parts(hms_catalog *self, partrows *f, ms_error *err)
 }
 
 /* The next batch of a table's partitions after PART_ID `after` (updated), fetched. */
-int hms_fetch_batch(hms_catalog *self, const char *idb, char *after, size_t after_len,
-		    partrows *f, ms_error *err)
+int hms_fetch_batch(hms_catalog *self, const char *idb, char *after, size_t after_len, partrows *f,
+		    ms_error *err)
 {
 	const char *p[2] = { idb, after };
 	int rc;
@@ -158,7 +160,8 @@ int hms_build_parts(hms_catalog *self, const char *db, const char *table, const 
 			cJSON_Delete(st);
 			goto oom;
 		}
-		if ((rc = hms_finish_entity(self, &e, MS_KIND_PARTITION, doc, st, db, table, err)) < 0)
+		if ((rc = hms_finish_entity(self, &e, MS_KIND_PARTITION, doc, st, db, table, err)) <
+		    0)
 			break;
 		rc = cb(e, ctx, err);
 	}
@@ -193,8 +196,8 @@ static int collect_entity(ms_entity *e, void *ctx, ms_error *err)
 	return 0;
 }
 
-int hms_scan_partitions(ms_catalog *cat, const char *db, const char *table,
-			unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
+int hms_scan_partitions(ms_catalog *cat, const char *db, const char *table, unsigned int flags,
+			ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
 	char dn[HMS_NAME_BUF], tn[HMS_NAME_BUF], idb[32], after[32];
@@ -283,8 +286,9 @@ int hms_partition_name(const tblinfo *t, const cJSON *values, const char *what, 
 		vals[n++] = v->valuestring;
 	}
 	if (n != t->nkeys)
-		return ms_error_set(err, MS_EINVAL, "partition %s has %zu values, the table has %zu keys",
-				    what, n, t->nkeys);
+		return ms_error_set(err, MS_EINVAL,
+				    "partition %s has %zu values, the table has %zu keys", what, n,
+				    t->nkeys);
 	if (hms_part_name(&b, (const char *const *)t->keys, vals, n) < 0) {
 		ms_buf_free(&b);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -293,8 +297,8 @@ int hms_partition_name(const tblinfo *t, const cJSON *values, const char *what, 
 	return *out ? 0 : ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
-int hms_get_partition(ms_catalog *cat, const char *db, const char *table,
-		      const char *vkey, ms_entity **out, ms_error *err)
+int hms_get_partition(ms_catalog *cat, const char *db, const char *table, const char *vkey,
+		      ms_entity **out, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
 	char dn[HMS_NAME_BUF], tn[HMS_NAME_BUF], idb[32], *pn = NULL;
@@ -356,4 +360,3 @@ done:
 	hms_tblinfo_free(&t);
 	return rc;
 }
-

@@ -49,7 +49,8 @@ int hms_delete_all_parts(hms_catalog *self, long long tbl, ms_error *err)
 		size_t got;
 
 		if ((rc = hms_q(self,
-				"SELECT \"PART_ID\", \"SD_ID\" FROM \"PARTITIONS\" WHERE \"TBL_ID\" = ? "
+				"SELECT \"PART_ID\", \"SD_ID\" FROM \"PARTITIONS\" WHERE "
+				"\"TBL_ID\" = ? "
 				"ORDER BY \"PART_ID\" LIMIT 1000",
 				p, 1, &rs, NULL, err)) < 0)
 			return rc;
@@ -85,9 +86,10 @@ static int find_parts(hms_catalog *self, long long tbl, char **names, size_t n, 
 		for (j = 0; j < k && rc == 0; j++)
 			rc = hms_params_add(&p, names[i + j]);
 		if (rc == 0)
-			rc = ms_buf_adds(&sql, "SELECT \"PART_ID\", \"CREATE_TIME\", \"SD_ID\", "
-					       "\"PART_NAME\" FROM \"PARTITIONS\" WHERE \"TBL_ID\" = ? "
-					       "AND \"PART_NAME\" IN ");
+			rc = ms_buf_adds(&sql,
+					 "SELECT \"PART_ID\", \"CREATE_TIME\", \"SD_ID\", "
+					 "\"PART_NAME\" FROM \"PARTITIONS\" WHERE \"TBL_ID\" = ? "
+					 "AND \"PART_NAME\" IN ");
 		if (rc == 0)
 			rc = hms_add_marks(&sql, k);
 		if (rc < 0) {
@@ -218,7 +220,8 @@ static int stored_vkeys(hms_catalog *self, const rowset *ex, char ***out, ms_err
 			   "\"PART_ID\" IN ",
 			   " ORDER BY \"PART_ID\", \"INTEGER_IDX\"", NULL, 0, &ids, &kv, err)) < 0)
 		goto done;
-	if (!(v = calloc(ex->nrows, sizeof(*v))) || !(vals = malloc((kv.nrows + 1) * sizeof(*vals))))
+	if (!(v = calloc(ex->nrows, sizeof(*v))) ||
+	    !(vals = malloc((kv.nrows + 1) * sizeof(*vals))))
 		goto oom;
 	for (i = 0; i < ex->nrows; i++) {
 		if (!strstr(CELL(ex, i, 3), "=" HMS_DEFAULT_PARTITION))
@@ -285,9 +288,11 @@ static int match_existing(hms_catalog *self, const char *dn, const char *tn, con
 			if (stored && stored[i] && strcmp(stored[i], parts[j]->vkey) != 0) {
 				rc = ms_error_set(err, MS_EEXISTS,
 						  "partition %.200s of '%s.%s' has the hive name "
-						  "'%.200s' of partition %.200s, which '%s' holds (a "
+						  "'%.200s' of partition %.200s, which '%s' holds "
+						  "(a "
 						  "hive metastore holds one partition per name)",
-						  parts[j]->vkey, dn, tn, rn, stored[i], self->base.url);
+						  parts[j]->vkey, dn, tn, rn, stored[i],
+						  self->base.url);
 				break;
 			}
 			part_ids[j] = strtoll(CELL(ex, i, 0), NULL, 10);
@@ -296,7 +301,8 @@ static int match_existing(hms_catalog *self, const char *dn, const char *tn, con
 		}
 		if (rc == 0 && !same)
 			rc = ms_error_set(err, MS_EEXISTS,
-					  "partition %.200s of '%s.%s' has the hive name '%.200s', which "
+					  "partition %.200s of '%s.%s' has the hive name '%.200s', "
+					  "which "
 					  "'%s' takes for its partition '%.200s' (its hive schema "
 					  "ignores trailing spaces)",
 					  parts[alike == NO_INDEX ? 0 : alike]->vkey, dn, tn,
@@ -311,17 +317,17 @@ typedef struct partbatch {
 	hms_catalog *self;
 	ms_entity *const *parts;
 	size_t n;
-	tblinfo t;              /* their table */
-	subject subj;           /* for messages; vkey set per partition */
-	char **names;           /* PART_NAME; NULL when a later one of the batch has the name */
-	char **stexts;          /* stash text, or NULL */
-	long long *part_ids;    /* -1 until known (an existing partition's, or reserved) */
-	long long *ctimes;      /* an existing partition's CREATE_TIME, or -1 */
-	long long *sd_ids, *serde_ids;  /* -1: none */
-	long long *cd_ids;      /* -1: none or to reserve; -2: the table's own CD */
-	long long *list_ids;    /* skew string list ids, in batch order */
+	tblinfo t;           /* their table */
+	subject subj;        /* for messages; vkey set per partition */
+	char **names;        /* PART_NAME; NULL when a later one of the batch has the name */
+	char **stexts;       /* stash text, or NULL */
+	long long *part_ids; /* -1 until known (an existing partition's, or reserved) */
+	long long *ctimes;   /* an existing partition's CREATE_TIME, or -1 */
+	long long *sd_ids, *serde_ids; /* -1: none */
+	long long *cd_ids;             /* -1: none or to reserve; -2: the table's own CD */
+	long long *list_ids;           /* skew string list ids, in batch order */
 	stash *stashes;
-	size_t nsd, nserde, ncd, nlists;  /* ids to reserve */
+	size_t nsd, nserde, ncd, nlists; /* ids to reserve */
 } partbatch;
 
 static int batch_alloc(partbatch *b)
@@ -336,8 +342,8 @@ static int batch_alloc(partbatch *b)
 	b->serde_ids = calloc(n, sizeof(*b->serde_ids));
 	b->cd_ids = calloc(n, sizeof(*b->cd_ids));
 	b->stashes = calloc(n, sizeof(*b->stashes));
-	if (!b->names || !b->stexts || !b->part_ids || !b->ctimes || !b->sd_ids ||
-	    !b->serde_ids || !b->cd_ids || !b->stashes)
+	if (!b->names || !b->stexts || !b->part_ids || !b->ctimes || !b->sd_ids || !b->serde_ids ||
+	    !b->cd_ids || !b->stashes)
 		return MS_ENOMEM;
 	return 0;
 }
@@ -373,9 +379,9 @@ static void batch_free(partbatch *b)
  */
 static int prepare_part(partbatch *b, size_t i, ms_buf *sig, ms_error *err)
 {
-	static const char *const known[] = { "Values", "DatabaseName", "TableName", "CreationTime",
-					     "LastAccessTime", "StorageDescriptor", "Parameters",
-					     "CatalogId", NULL };
+	static const char *const known[] = { "Values",       "DatabaseName",   "TableName",
+					     "CreationTime", "LastAccessTime", "StorageDescriptor",
+					     "Parameters",   "CatalogId",      NULL };
 	hms_catalog *self = b->self;
 	const subject *s = &b->subj;
 	const cJSON *doc = b->parts[i]->doc, *sd = hms_jget(doc, "StorageDescriptor"), *v;
@@ -386,12 +392,12 @@ static int prepare_part(partbatch *b, size_t i, ms_buf *sig, ms_error *err)
 	ms_buf_init(&st->fields, 4096);
 	b->subj.vkey = b->parts[i]->vkey;
 	if ((rc = ms_partition_check_count(s->db, s->table, s->vkey, nv, b->t.nkeys, err)) < 0 ||
-	    (rc = hms_partition_name(&b->t, hms_jget(doc, "Values"), s->vkey, &b->names[i],
-				     err)) < 0)
+	    (rc = hms_partition_name(&b->t, hms_jget(doc, "Values"), s->vkey, &b->names[i], err)) <
+		    0)
 		goto done;
 	CHECK("PARTITIONS.PART_NAME", b->names[i]);
 	cJSON_ArrayForEach(v, hms_jget(doc, "Values"))
-	CHECK("PARTITION_KEY_VALS.PART_KEY_VAL", v->valuestring);
+		CHECK("PARTITION_KEY_VALS.PART_KEY_VAL", v->valuestring);
 	if ((rc = hms_stash_unknown(st, doc, known, "x")) < 0 ||
 	    (cJSON_IsNumber(hms_jget(doc, "LastAccessTime")) &&
 	     hms_num(hms_jget(doc, "LastAccessTime"), 0) == 0 &&
@@ -575,8 +581,8 @@ static int write_batch_sds(partbatch *b, ms_error *err)
 /* The PARTITIONS rows. */
 static int write_part_rows(partbatch *b, ms_error *err)
 {
-	static const char *const pcols[] = { "PART_ID", "CREATE_TIME", "LAST_ACCESS_TIME",
-					     "PART_NAME", "SD_ID", "TBL_ID" };
+	static const char *const pcols[] = { "PART_ID",   "CREATE_TIME", "LAST_ACCESS_TIME",
+					     "PART_NAME", "SD_ID",       "TBL_ID" };
 	inserter pins;
 	size_t i;
 	int rc = 0;
@@ -660,8 +666,8 @@ done:
  * keep their ids, then ids are reserved once per class and the rows are
  * inserted in foreign-key order.
  */
-int hms_put_partitions(ms_catalog *cat, const char *db, const char *table,
-		       ms_entity *const *parts, size_t n, ms_error *err)
+int hms_put_partitions(ms_catalog *cat, const char *db, const char *table, ms_entity *const *parts,
+		       size_t n, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
 	char dn[HMS_NAME_BUF], tn[HMS_NAME_BUF];
@@ -680,7 +686,8 @@ int hms_put_partitions(ms_catalog *cat, const char *db, const char *table,
 	b.subj.db = dn;
 	b.subj.table = tn;
 	for (i = 0; i < n; i++)
-		if (!parts[i] || parts[i]->kind != MS_KIND_PARTITION || !cJSON_IsObject(parts[i]->doc)) {
+		if (!parts[i] || parts[i]->kind != MS_KIND_PARTITION ||
+		    !cJSON_IsObject(parts[i]->doc)) {
 			rc = ms_error_set(err, MS_EINVAL,
 					  "entity %zu given to put_partitions of '%s.%s' is not a "
 					  "partition",
@@ -775,7 +782,8 @@ int hms_delete_partitions(ms_catalog *cat, const char *db, const char *table,
 		if (j == k)
 			continue;
 		if (hms_idlist_add(&parts, strtoll(CELL(&ex, i, 0), NULL, 10)) < 0 ||
-		    (CELL(&ex, i, 2) && hms_idlist_add(&sds, strtoll(CELL(&ex, i, 2), NULL, 10)) < 0)) {
+		    (CELL(&ex, i, 2) &&
+		     hms_idlist_add(&sds, strtoll(CELL(&ex, i, 2), NULL, 10)) < 0)) {
 			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 			goto done;
 		}
@@ -795,4 +803,3 @@ done:
 	hms_tblinfo_free(&t);
 	return rc;
 }
-

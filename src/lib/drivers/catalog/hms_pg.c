@@ -24,18 +24,18 @@
 
 #define PG_SQL_MAX ((size_t)64 << 20)
 #define PG_MAX_KEYWORDS 32
-#define PG_STMT_MAX 128                /* prepared statements kept per connection */
-#define PG_STMT_TEXT_MAX ((size_t)64 << 10)  /* longer texts run unprepared */
+#define PG_STMT_MAX 128                     /* prepared statements kept per connection */
+#define PG_STMT_TEXT_MAX ((size_t)64 << 10) /* longer texts run unprepared */
 
 typedef struct pg_stmt {
-	char *sql;        /* the rewritten text */
-	char name[16];    /* "ms1", "ms2", ... */
+	char *sql;     /* the rewritten text */
+	char name[16]; /* "ms1", "ms2", ... */
 } pg_stmt;
 
 typedef struct pg_conn {
 	hms_conn base;
 	PGconn *pg;
-	ms_buf sql;   /* the rewritten statement */
+	ms_buf sql; /* the rewritten statement */
 	pg_stmt stmts[PG_STMT_MAX];
 	size_t nstmts;
 } pg_conn;
@@ -96,8 +96,9 @@ static int pg_fail(pg_conn *c, PGresult *res, const char *what, ms_error *err)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *msg = primary ? primary : PQerrorMessage(c->pg);
-	int code = PQstatus(c->pg) == CONNECTION_BAD ? MS_EIO :
-		   state && strcmp(state, "23505") == 0 ? MS_ECONFLICT : MS_EBACKEND;
+	int code = PQstatus(c->pg) == CONNECTION_BAD      ? MS_EIO
+		   : state && strcmp(state, "23505") == 0 ? MS_ECONFLICT
+							  : MS_EBACKEND;
 
 	ms_error_set(err, code, "cannot %s in '%s'", what, c->base.redacted_url);
 	ms_error_detail(err, "%s", msg ? msg : "");
@@ -280,8 +281,8 @@ static int pg_begin_read(hms_conn *hc, const char *share, char **shared, ms_erro
 			  "begin a read transaction", err)) < 0)
 		return rc;
 	if (share) {
-		if (!*share || strlen(share) > 64 || strspn(share, "0123456789ABCDEFabcdef-") !=
-								   strlen(share))
+		if (!*share || strlen(share) > 64 ||
+		    strspn(share, "0123456789ABCDEFabcdef-") != strlen(share))
 			rc = ms_error_set(err, MS_EINVAL, "'%s' is not a snapshot name", share);
 		else if (snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT '%s'", share) > 0)
 			rc = pg_exec(c, sql, "share a read transaction", err);
@@ -377,8 +378,8 @@ static int set_schema(pg_conn *c, const char *schema, ms_error *err)
 				    c->base.redacted_url);
 	}
 	params[0] = q.ptr;
-	rc = pg_query(&c->base, "SELECT pg_catalog.set_config('search_path', ?, false)", params,
-		      1, NULL, NULL, NULL, err);
+	rc = pg_query(&c->base, "SELECT pg_catalog.set_config('search_path', ?, false)", params, 1,
+		      NULL, NULL, NULL, err);
 	ms_buf_free(&q);
 	return rc;
 }
@@ -401,7 +402,8 @@ int hms_pg_connect(hms_conn **out, const struct ms_url *url, ms_error *err)
 	}
 	if ((v = restated(url))) {
 		pg_close(&c->base);
-		return ms_error_set(err, MS_EINVAL, "'%s' is given twice in '%s'", v, url->redacted);
+		return ms_error_set(err, MS_EINVAL, "'%s' is given twice in '%s'", v,
+				    url->redacted);
 	}
 	if (url->host && *url->host) {
 		keys[n] = "host";

@@ -53,8 +53,7 @@ static char *rs_alloc(rowset *rs, size_t n)
 	return b->data + b->used - n;
 }
 
-int hms_collect_row(void *ctx, size_t ncols, const char *const *v, const size_t *len,
-		    ms_error *err)
+int hms_collect_row(void *ctx, size_t ncols, const char *const *v, const size_t *len, ms_error *err)
 {
 	rowset *rs = ctx;
 	size_t i;
@@ -76,7 +75,8 @@ int hms_collect_row(void *ctx, size_t ncols, const char *const *v, const size_t 
 		if (v[i]) {
 			rs->bytes += len[i];
 			if (rs->bytes > HMS_ROWSET_MAX)
-				return ms_error_set(err, MS_ETOOBIG, "query result larger than %zu bytes",
+				return ms_error_set(err, MS_ETOOBIG,
+						    "query result larger than %zu bytes",
 						    HMS_ROWSET_MAX);
 			if (!(c = rs_alloc(rs, len[i] + 1)))
 				return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -241,9 +241,8 @@ int hms_add_marks(ms_buf *b, size_t n)
  * ids one array parameter ("{1,2,3}"): one statement text whatever the
  * count, so it is prepared once.
  */
-static int q_any(hms_catalog *self, const char *prefix, const char *suffix,
-		 const char *const *lead, size_t nlead, const idlist *ids, rowset *rs,
-		 ms_error *err)
+static int q_any(hms_catalog *self, const char *prefix, const char *suffix, const char *const *lead,
+		 size_t nlead, const idlist *ids, rowset *rs, ms_error *err)
 {
 	ms_buf sql = MS_BUF_INIT((size_t)1 << 24), arr = MS_BUF_INIT((size_t)1 << 30);
 	plist p = { 0 };

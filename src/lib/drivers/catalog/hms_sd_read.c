@@ -20,7 +20,6 @@
  * and consumes the current one (see scan_ahead).
  */
 
-
 void hms_sdrows_free(sdrows *f)
 {
 	free(f->ids.v);
@@ -54,8 +53,10 @@ int hms_fetch_sds(hms_catalog *self, sdrows *f, ms_error *err)
 		return 0;
 	if ((rc = hms_q_in(self,
 			   "SELECT \"SD_ID\", \"INPUT_FORMAT\", CASE WHEN \"IS_COMPRESSED\" THEN 1 "
-			   "ELSE 0 END, \"LOCATION\", \"NUM_BUCKETS\", \"OUTPUT_FORMAT\", \"SERDE_ID\", "
-			   "\"CD_ID\", CASE WHEN \"IS_STOREDASSUBDIRECTORIES\" THEN 1 ELSE 0 END FROM "
+			   "ELSE 0 END, \"LOCATION\", \"NUM_BUCKETS\", \"OUTPUT_FORMAT\", "
+			   "\"SERDE_ID\", "
+			   "\"CD_ID\", CASE WHEN \"IS_STOREDASSUBDIRECTORIES\" THEN 1 ELSE 0 END "
+			   "FROM "
 			   "\"SDS\" WHERE \"SD_ID\" IN ",
 			   NULL, NULL, 0, &f->ids, &f->sds, err)) < 0)
 		return rc;
@@ -63,44 +64,56 @@ int hms_fetch_sds(hms_catalog *self, sdrows *f, ms_error *err)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	hms_idlist_unique(&f->serdes);
 	hms_idlist_unique(&f->cds);
-	if ((rc = hms_q_in(self, "SELECT \"SERDE_ID\", \"NAME\", \"SLIB\" FROM \"SERDES\" WHERE "
-			     "\"SERDE_ID\" IN ",
+	if ((rc = hms_q_in(self,
+			   "SELECT \"SERDE_ID\", \"NAME\", \"SLIB\" FROM \"SERDES\" WHERE "
+			   "\"SERDE_ID\" IN ",
 			   NULL, NULL, 0, &f->serdes, &f->serde, err)) < 0 ||
-	    (rc = hms_q_in(self, "SELECT \"SERDE_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM "
-			     "\"SERDE_PARAMS\" WHERE \"SERDE_ID\" IN ",
-			   NULL, NULL, 0, &f->serdes, &f->sep, err)) < 0 ||
-	    (rc = hms_q_in(self, "SELECT \"SD_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"SD_PARAMS\" "
-			     "WHERE \"SD_ID\" IN ",
-			   NULL, NULL, 0, &f->ids, &f->sdp, err)) < 0 ||
-	    (rc = hms_q_in(self, "SELECT \"CD_ID\", \"COLUMN_NAME\", \"TYPE_NAME\", \"COMMENT\" FROM "
-			     "\"COLUMNS_V2\" WHERE \"CD_ID\" IN ",
-			   " ORDER BY \"CD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->cds, &f->cols, err)) < 0 ||
-	    (rc = hms_q_in(self, "SELECT \"SD_ID\", \"BUCKET_COL_NAME\" FROM \"BUCKETING_COLS\" WHERE "
-			     "\"SD_ID\" IN ",
-			   " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->bucket, err)) < 0 ||
-	    (rc = hms_q_in(self, "SELECT \"SD_ID\", \"COLUMN_NAME\", \"ORDER\" FROM \"SORT_COLS\" WHERE "
-			     "\"SD_ID\" IN ",
-			   " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->sort, err)) < 0 ||
-	    (rc = hms_q_in(self, "SELECT \"SD_ID\", \"SKEWED_COL_NAME\" FROM \"SKEWED_COL_NAMES\" "
-			     "WHERE \"SD_ID\" IN ",
-			   " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->skn, err)) < 0 ||
 	    (rc = hms_q_in(self,
-			   "SELECT v.\"SD_ID_OID\", v.\"INTEGER_IDX\", l.\"STRING_LIST_VALUE\" FROM "
+			   "SELECT \"SERDE_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM "
+			   "\"SERDE_PARAMS\" WHERE \"SERDE_ID\" IN ",
+			   NULL, NULL, 0, &f->serdes, &f->sep, err)) < 0 ||
+	    (rc = hms_q_in(self,
+			   "SELECT \"SD_ID\", \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"SD_PARAMS\" "
+			   "WHERE \"SD_ID\" IN ",
+			   NULL, NULL, 0, &f->ids, &f->sdp, err)) < 0 ||
+	    (rc = hms_q_in(self,
+			   "SELECT \"CD_ID\", \"COLUMN_NAME\", \"TYPE_NAME\", \"COMMENT\" FROM "
+			   "\"COLUMNS_V2\" WHERE \"CD_ID\" IN ",
+			   " ORDER BY \"CD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->cds, &f->cols,
+			   err)) < 0 ||
+	    (rc = hms_q_in(self,
+			   "SELECT \"SD_ID\", \"BUCKET_COL_NAME\" FROM \"BUCKETING_COLS\" WHERE "
+			   "\"SD_ID\" IN ",
+			   " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->bucket,
+			   err)) < 0 ||
+	    (rc = hms_q_in(self,
+			   "SELECT \"SD_ID\", \"COLUMN_NAME\", \"ORDER\" FROM \"SORT_COLS\" WHERE "
+			   "\"SD_ID\" IN ",
+			   " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->sort,
+			   err)) < 0 ||
+	    (rc = hms_q_in(self,
+			   "SELECT \"SD_ID\", \"SKEWED_COL_NAME\" FROM \"SKEWED_COL_NAMES\" "
+			   "WHERE \"SD_ID\" IN ",
+			   " ORDER BY \"SD_ID\", \"INTEGER_IDX\"", NULL, 0, &f->ids, &f->skn,
+			   err)) < 0 ||
+	    (rc = hms_q_in(self,
+			   "SELECT v.\"SD_ID_OID\", v.\"INTEGER_IDX\", l.\"STRING_LIST_VALUE\" "
+			   "FROM "
 			   "\"SKEWED_VALUES\" v LEFT JOIN \"SKEWED_STRING_LIST_VALUES\" l ON "
-			   "l.\"STRING_LIST_ID\" = v.\"STRING_LIST_ID_EID\" WHERE v.\"SD_ID_OID\" IN ",
-			   " ORDER BY v.\"SD_ID_OID\", v.\"INTEGER_IDX\", l.\"INTEGER_IDX\"", NULL, 0,
-			   &f->ids, &f->skv, err)) < 0 ||
+			   "l.\"STRING_LIST_ID\" = v.\"STRING_LIST_ID_EID\" WHERE v.\"SD_ID_OID\" "
+			   "IN ",
+			   " ORDER BY v.\"SD_ID_OID\", v.\"INTEGER_IDX\", l.\"INTEGER_IDX\"", NULL,
+			   0, &f->ids, &f->skv, err)) < 0 ||
 	    (rc = hms_q_in(self,
 			   "SELECT m.\"SD_ID\", m.\"STRING_LIST_ID_KID\", m.\"LOCATION\", "
 			   "l.\"STRING_LIST_VALUE\" FROM \"SKEWED_COL_VALUE_LOC_MAP\" m LEFT JOIN "
 			   "\"SKEWED_STRING_LIST_VALUES\" l ON l.\"STRING_LIST_ID\" = "
 			   "m.\"STRING_LIST_ID_KID\" WHERE m.\"SD_ID\" IN ",
-			   " ORDER BY m.\"SD_ID\", m.\"STRING_LIST_ID_KID\", l.\"INTEGER_IDX\"", NULL, 0,
-			   &f->ids, &f->skm, err)) < 0)
+			   " ORDER BY m.\"SD_ID\", m.\"STRING_LIST_ID_KID\", l.\"INTEGER_IDX\"",
+			   NULL, 0, &f->ids, &f->skm, err)) < 0)
 		return rc;
 	return 0;
 }
-
 
 void hms_sdread_free(sdread *r)
 {
@@ -171,8 +184,8 @@ int hms_build_params(const rowset *rs, const idlist *ids, cJSON *const *objs)
 typedef struct sdbuild {
 	const sdrows *f;
 	sdread *r;
-	cJSON **serde;    /* per f->serdes.v */
-	cJSON **cols;     /* per f->cds.v */
+	cJSON **serde; /* per f->serdes.v */
+	cJSON **cols;  /* per f->cds.v */
 } sdbuild;
 
 /* The SerDes with their parameters, and the column lists; MS_ENOMEM. */
@@ -440,8 +453,8 @@ static void finish_skew(cJSON *sd, cJSON *skv, cJSON *skm, const cJSON *st)
 	const char *const *f;
 	char path[64];
 
-	if (!sk && ((skv && skv->child) || (skm && skm->child) ||
-		    hms_has_default(st, "S.SkewedInfo")))
+	if (!sk &&
+	    ((skv && skv->child) || (skm && skm->child) || hms_has_default(st, "S.SkewedInfo")))
 		sk = cJSON_AddObjectToObject(sd, "SkewedInfo");
 	if (!sk) {
 		cJSON_Delete(skv);
@@ -471,9 +484,11 @@ static void finish_skew(cJSON *sd, cJSON *skv, cJSON *skm, const cJSON *st)
 /* Drop what Hive stores for a field the source did not have (the stash's "d" says which it had). */
 static void drop_sd_defaults(cJSON *sd, const cJSON *st)
 {
-	static const char *const dflt[] = { "Compressed", "NumberOfBuckets",
-					    "StoredAsSubDirectories", "Parameters",
-					    "BucketColumns", "SortColumns", NULL };
+	static const char *const dflt[] = {
+		"Compressed", "NumberOfBuckets", "StoredAsSubDirectories",
+		"Parameters", "BucketColumns",   "SortColumns",
+		NULL
+	};
 	const char *const *f;
 	cJSON *se, *v;
 	char path[64];
@@ -521,4 +536,3 @@ int hms_finish_sd(cJSON *doc, cJSON *sd, cJSON *skv, cJSON *skm, const cJSON *st
 	cJSON_AddItemToObject(doc, "StorageDescriptor", sd);
 	return 0;
 }
-

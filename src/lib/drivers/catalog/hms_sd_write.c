@@ -45,7 +45,8 @@ int hms_delete_sds(hms_catalog *self, idlist *sds, ms_error *err)
 	}
 	hms_rowset_free(&rs);
 	if ((rc = hms_q_in(self,
-			   "SELECT \"STRING_LIST_ID_EID\" FROM \"SKEWED_VALUES\" WHERE \"SD_ID_OID\" IN ",
+			   "SELECT \"STRING_LIST_ID_EID\" FROM \"SKEWED_VALUES\" WHERE "
+			   "\"SD_ID_OID\" IN ",
 			   NULL, NULL, 0, sds, &rs, err)) < 0 ||
 	    (rc = hms_q_in(self,
 			   "SELECT \"STRING_LIST_ID_KID\" FROM \"SKEWED_COL_VALUE_LOC_MAP\" WHERE "
@@ -63,18 +64,20 @@ int hms_delete_sds(hms_catalog *self, idlist *sds, ms_error *err)
 	for (i = 0; i < sizeof(by_sd) / sizeof(by_sd[0]); i++)
 		if ((rc = hms_q_in(self, by_sd[i], NULL, NULL, 0, sds, NULL, err)) < 0)
 			goto done;
-	if ((rc = hms_q_in(self, "DELETE FROM \"SKEWED_STRING_LIST_VALUES\" WHERE \"STRING_LIST_ID\" IN ",
+	if ((rc = hms_q_in(self,
+			   "DELETE FROM \"SKEWED_STRING_LIST_VALUES\" WHERE \"STRING_LIST_ID\" IN ",
 			   NULL, NULL, 0, &lists, NULL, err)) < 0 ||
 	    (rc = hms_q_in(self, "DELETE FROM \"SKEWED_STRING_LIST\" WHERE \"STRING_LIST_ID\" IN ",
 			   NULL, NULL, 0, &lists, NULL, err)) < 0 ||
-	    (rc = hms_q_in(self, "DELETE FROM \"SDS\" WHERE \"SD_ID\" IN ", NULL, NULL, 0, sds, NULL,
-			   err)) < 0 ||
-	    (rc = hms_q_in(self, "DELETE FROM \"SERDE_PARAMS\" WHERE \"SERDE_ID\" IN ", NULL, NULL, 0,
-			   &serdes, NULL, err)) < 0 ||
+	    (rc = hms_q_in(self, "DELETE FROM \"SDS\" WHERE \"SD_ID\" IN ", NULL, NULL, 0, sds,
+			   NULL, err)) < 0 ||
+	    (rc = hms_q_in(self, "DELETE FROM \"SERDE_PARAMS\" WHERE \"SERDE_ID\" IN ", NULL, NULL,
+			   0, &serdes, NULL, err)) < 0 ||
 	    (rc = hms_q_in(self, "DELETE FROM \"SERDES\" WHERE \"SERDE_ID\" IN ", NULL, NULL, 0,
 			   &serdes, NULL, err)) < 0 ||
 	    (rc = hms_q_in(self,
-			   "DELETE FROM \"COLUMNS_V2\" WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s WHERE "
+			   "DELETE FROM \"COLUMNS_V2\" WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s "
+			   "WHERE "
 			   "s.\"CD_ID\" = \"COLUMNS_V2\".\"CD_ID\") AND \"CD_ID\" IN ",
 			   NULL, NULL, 0, &cds, NULL, err)) < 0 ||
 	    (rc = hms_q_in(self,
@@ -92,7 +95,6 @@ done:
 
 /* ---- writing storage descriptors ---------------------------------------- */
 
-
 void hms_sdw_init(sdwriter *w, hms_catalog *self)
 {
 	static const char *const serdes[] = { "SERDE_ID", "NAME", "SLIB" };
@@ -100,11 +102,11 @@ void hms_sdw_init(sdwriter *w, hms_catalog *self)
 	static const char *const cds[] = { "CD_ID" };
 	static const char *const cols[] = { "CD_ID", "COLUMN_NAME", "TYPE_NAME", "COMMENT",
 					    "INTEGER_IDX" };
-	static const char *const sds[] = { "SD_ID", "INPUT_FORMAT", "IS_COMPRESSED", "LOCATION",
-					   "NUM_BUCKETS", "OUTPUT_FORMAT", "SERDE_ID", "CD_ID",
-					   "IS_STOREDASSUBDIRECTORIES" };
-	static const char *const sdmarks[] = { "?", "?", "(? = 1)", "?", "?", "?", "?", "?",
-					       "(? = 1)" };
+	static const char *const sds[] = { "SD_ID",    "INPUT_FORMAT", "IS_COMPRESSED",
+					   "LOCATION", "NUM_BUCKETS",  "OUTPUT_FORMAT",
+					   "SERDE_ID", "CD_ID",        "IS_STOREDASSUBDIRECTORIES" };
+	static const char *const sdmarks[] = { "?", "?", "(? = 1)", "?",      "?",
+					       "?", "?", "?",       "(? = 1)" };
 	static const char *const sdp[] = { "SD_ID", "PARAM_KEY", "PARAM_VALUE" };
 	static const char *const bucket[] = { "SD_ID", "BUCKET_COL_NAME", "INTEGER_IDX" };
 	static const char *const sort[] = { "SD_ID", "COLUMN_NAME", "ORDER", "INTEGER_IDX" };
@@ -132,9 +134,9 @@ void hms_sdw_init(sdwriter *w, hms_catalog *self)
 /* Flush in foreign-key order. */
 int hms_sdw_flush(sdwriter *w, ms_error *err)
 {
-	inserter *order[] = { &w->serdes, &w->serde_params, &w->cds, &w->cols, &w->sds,
-			      &w->sd_params, &w->bucket, &w->sort, &w->skcols, &w->sklist,
-			      &w->sklistv, &w->skvals, &w->skmap };
+	inserter *order[] = { &w->serdes,    &w->serde_params, &w->cds,  &w->cols,   &w->sds,
+			      &w->sd_params, &w->bucket,       &w->sort, &w->skcols, &w->sklist,
+			      &w->sklistv,   &w->skvals,       &w->skmap };
 	size_t i;
 	int rc;
 
@@ -146,9 +148,9 @@ int hms_sdw_flush(sdwriter *w, ms_error *err)
 
 void hms_sdw_free(sdwriter *w)
 {
-	inserter *all[] = { &w->serdes, &w->serde_params, &w->cds, &w->cols, &w->sds,
-			    &w->sd_params, &w->bucket, &w->sort, &w->skcols, &w->sklist,
-			    &w->sklistv, &w->skvals, &w->skmap };
+	inserter *all[] = { &w->serdes,    &w->serde_params, &w->cds,  &w->cols,   &w->sds,
+			    &w->sd_params, &w->bucket,       &w->sort, &w->skcols, &w->sklist,
+			    &w->sklistv,   &w->skvals,       &w->skmap };
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -183,10 +185,12 @@ static int sd_oom(int rc, ms_error *err)
  */
 static int stash_sd_extras(const sdjob *j, const cJSON *se)
 {
-	static const char *const known[] = { "Columns", "Location", "InputFormat", "OutputFormat",
-					     "Compressed", "NumberOfBuckets", "SerdeInfo",
-					     "BucketColumns", "SortColumns", "Parameters",
-					     "SkewedInfo", "StoredAsSubDirectories", NULL };
+	static const char *const known[] = {
+		"Columns",     "Location",        "InputFormat", "OutputFormat",
+		"Compressed",  "NumberOfBuckets", "SerdeInfo",   "BucketColumns",
+		"SortColumns", "Parameters",      "SkewedInfo",  "StoredAsSubDirectories",
+		NULL
+	};
 	const cJSON *f, *sd = j->sd;
 	stash *st = j->st;
 	char label[MS_NAME_MAX + 64];
@@ -579,4 +583,3 @@ size_t hms_sd_lists(const cJSON *sd)
 	return (size_t)cJSON_GetArraySize(hms_jget(sk, "SkewedColumnValues")) +
 	       (size_t)cJSON_GetArraySize(hms_jget(sk, "SkewedColumnValueLocationMaps"));
 }
-

@@ -22,8 +22,8 @@ typedef enum hms_dialect { HMS_POSTGRESQL = 1, HMS_MYSQL = 2 } hms_dialect;
  * lengths; borrowed for the call.  A non-zero return stops the query and is
  * returned by it.
  */
-typedef int (*hms_row_cb)(void *ctx, size_t ncols, const char *const *values,
-			  const size_t *lengths, ms_error *err);
+typedef int (*hms_row_cb)(void *ctx, size_t ncols, const char *const *values, const size_t *lengths,
+			  ms_error *err);
 
 typedef struct hms_conn hms_conn;
 
@@ -55,7 +55,7 @@ typedef struct hms_conn_ops {
 
 struct hms_conn {
 	const hms_conn_ops *ops;
-	char *redacted_url;   /* owned; printable */
+	char *redacted_url; /* owned; printable */
 };
 
 /*

@@ -31,8 +31,7 @@ static const char *subj_text(const subject *s, char *buf, size_t n)
  * Refuse a value longer than its Hive column ("TABLE.COLUMN"); on MySQL,
  * whose 3.1 schema is latin1, refuse characters outside latin1 too.
  */
-int hms_check(hms_catalog *self, const subject *s, const char *column, const char *v,
-	      ms_error *err)
+int hms_check(hms_catalog *self, const subject *s, const char *column, const char *v, ms_error *err)
 {
 	char what[MS_ERROR_MESSAGE_MAX];
 	size_t limit, n, len;
@@ -122,7 +121,8 @@ int hms_jlit_str(cJSON *o, const char *lit, const char *v)
 
 int hms_jlit_num(cJSON *o, const char *lit, const char *v)
 {
-	return v && !hms_jlit(o, lit, cJSON_CreateNumber((double)strtoll(v, NULL, 10))) ? MS_ENOMEM : 0;
+	return v && !hms_jlit(o, lit, cJSON_CreateNumber((double)strtoll(v, NULL, 10))) ? MS_ENOMEM
+											: 0;
 }
 
 int hms_in_list(const char *const *names, const char *k)
@@ -159,8 +159,7 @@ int hms_stash_obj(stash *s, const char *key, cJSON **out)
 }
 
 /* Keep field f (a copy) under stash[key][name]; note it for the warning. */
-int hms_stash_keep(stash *s, const char *key, const char *name, const cJSON *f,
-		   const char *label)
+int hms_stash_keep(stash *s, const char *key, const char *name, const cJSON *f, const char *label)
 {
 	cJSON *o, *copy;
 	int rc;
@@ -320,13 +319,15 @@ static int build_entity(hms_catalog *self, ms_entity **out, ms_kind kind, cJSON 
  * Shape a table's, partition's or database's top level with its stash
  * (taken out of Parameters) and build the entity.
  */
-int hms_finish_entity(hms_catalog *self, ms_entity **out, ms_kind kind, cJSON *doc,
-		      cJSON *st, const char *db, const char *table, ms_error *err)
+int hms_finish_entity(hms_catalog *self, ms_entity **out, ms_kind kind, cJSON *doc, cJSON *st,
+		      const char *db, const char *table, ms_error *err)
 {
 	const cJSON *x;
 	/* Hive's defaults, and empty texts that stand for nothing (Glue takes no empty Owner) */
-	static const char *const top[] = { "Retention", "LastAccessTime", "Parameters",
-					   "PartitionKeys", "LocationUri", "Owner", NULL };
+	static const char *const top[] = { "Retention",   "LastAccessTime",
+					   "Parameters",  "PartitionKeys",
+					   "LocationUri", "Owner",
+					   NULL };
 	const char *const *f;
 
 	/* parameters added for Hive's tools, still as they were written */

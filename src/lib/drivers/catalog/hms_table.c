@@ -41,7 +41,8 @@ int hms_db_id(hms_catalog *self, const char *name, long long *id, int must, ms_e
 	int rc = 0;
 
 	if (hms_storable(self, name))
-		rc = hms_q(self, "SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = ? AND \"CTLG_NAME\" = ?",
+		rc = hms_q(self,
+			   "SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = ? AND \"CTLG_NAME\" = ?",
 			   p, 2, &rs, NULL, err);
 	if (rc < 0)
 		return rc;
@@ -92,7 +93,8 @@ static int load_keys(hms_catalog *self, tblinfo *t, const char *idb, ms_error *e
 	int rc;
 
 	if ((rc = hms_q(self,
-			"SELECT \"PKEY_NAME\" FROM \"PARTITION_KEYS\" WHERE \"TBL_ID\" = ? ORDER BY "
+			"SELECT \"PKEY_NAME\" FROM \"PARTITION_KEYS\" WHERE \"TBL_ID\" = ? ORDER "
+			"BY "
 			"\"INTEGER_IDX\"",
 			p, 1, &rs, NULL, err)) < 0)
 		return rc;
@@ -154,9 +156,11 @@ int hms_tbl_find(hms_catalog *self, const char *db, const char *name, int must, 
 	t->id = -1;
 	if (hms_storable(self, db) && hms_storable(self, name) &&
 	    (rc = hms_q(self,
-			"SELECT t.\"TBL_ID\", t.\"SD_ID\", t.\"CREATE_TIME\", s.\"CD_ID\" FROM \"TBLS\" t "
+			"SELECT t.\"TBL_ID\", t.\"SD_ID\", t.\"CREATE_TIME\", s.\"CD_ID\" FROM "
+			"\"TBLS\" t "
 			"JOIN \"DBS\" d ON d.\"DB_ID\" = t.\"DB_ID\" LEFT JOIN \"SDS\" s ON "
-			"s.\"SD_ID\" = t.\"SD_ID\" WHERE d.\"NAME\" = ? AND d.\"CTLG_NAME\" = ? AND "
+			"s.\"SD_ID\" = t.\"SD_ID\" WHERE d.\"NAME\" = ? AND d.\"CTLG_NAME\" = ? "
+			"AND "
 			"t.\"TBL_NAME\" = ?",
 			p, 3, &rs, NULL, err)) < 0)
 		return rc;
@@ -225,8 +229,7 @@ int hms_delete_table_by_id(hms_catalog *self, const tblinfo *t, ms_error *err)
 
 /* ---- tables ------------------------------------------------------------- */
 
-int hms_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx,
-		    ms_error *err)
+int hms_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
 	char n[HMS_NAME_BUF], idb[32];
@@ -239,7 +242,8 @@ int hms_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx,
 		return rc;
 	snprintf(idb, sizeof(idb), "%lld", id);
 	return hms_list_col(self,
-			    "SELECT \"TBL_NAME\" FROM \"TBLS\" WHERE \"DB_ID\" = ? ORDER BY \"TBL_NAME\"",
+			    "SELECT \"TBL_NAME\" FROM \"TBLS\" WHERE \"DB_ID\" = ? ORDER BY "
+			    "\"TBL_NAME\"",
 			    p, 1, cb, ctx, err);
 }
 
@@ -293,8 +297,7 @@ static int read_table_sd(hms_catalog *self, cJSON *doc, const char *sd_id, const
 	return rc;
 }
 
-int hms_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity **out,
-		  ms_error *err)
+int hms_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity **out, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
 	char dn[HMS_NAME_BUF], tn[HMS_NAME_BUF];
@@ -310,10 +313,12 @@ int hms_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity *
 	p[2] = tn;
 	if (hms_storable(self, dn) && hms_storable(self, tn) &&
 	    (rc = hms_q(self,
-			"SELECT t.\"TBL_ID\", t.\"CREATE_TIME\", t.\"LAST_ACCESS_TIME\", t.\"OWNER\", "
+			"SELECT t.\"TBL_ID\", t.\"CREATE_TIME\", t.\"LAST_ACCESS_TIME\", "
+			"t.\"OWNER\", "
 			"t.\"RETENTION\", t.\"SD_ID\", t.\"TBL_TYPE\", t.\"VIEW_EXPANDED_TEXT\", "
 			"t.\"VIEW_ORIGINAL_TEXT\" FROM \"TBLS\" t JOIN \"DBS\" d ON d.\"DB_ID\" = "
-			"t.\"DB_ID\" WHERE d.\"NAME\" = ? AND d.\"CTLG_NAME\" = ? AND t.\"TBL_NAME\" = ?",
+			"t.\"DB_ID\" WHERE d.\"NAME\" = ? AND d.\"CTLG_NAME\" = ? AND "
+			"t.\"TBL_NAME\" = ?",
 			p, 3, &rs, NULL, err)) < 0)
 		return rc;
 	if (!rs.nrows) {
@@ -335,7 +340,8 @@ int hms_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity *
 		goto done;
 	}
 	if ((rc = hms_read_params(self,
-				  "SELECT \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"TABLE_PARAMS\" WHERE "
+				  "SELECT \"PARAM_KEY\", \"PARAM_VALUE\" FROM \"TABLE_PARAMS\" "
+				  "WHERE "
 				  "\"TBL_ID\" = ?",
 				  CELL(&rs, 0, 0), params, err)) < 0 ||
 	    (rc = read_keys(self, CELL(&rs, 0, 0), keys, err)) < 0)
@@ -356,11 +362,23 @@ done:
 /* Stash the table's fields with no column and the defaults it gives; MS_ENOMEM. */
 static int stash_table_extras(stash *st, const cJSON *doc)
 {
-	static const char *const known[] = { "Name", "DatabaseName", "Owner", "CreateTime",
-					     "LastAccessTime", "Retention", "StorageDescriptor",
-					     "PartitionKeys", "ViewOriginalText", "ViewExpandedText",
-					     "TableType", "Parameters", "UpdateTime", "VersionId",
-					     "CatalogId", "CreatedBy", "IsRegisteredWithLakeFormation",
+	static const char *const known[] = { "Name",
+					     "DatabaseName",
+					     "Owner",
+					     "CreateTime",
+					     "LastAccessTime",
+					     "Retention",
+					     "StorageDescriptor",
+					     "PartitionKeys",
+					     "ViewOriginalText",
+					     "ViewExpandedText",
+					     "TableType",
+					     "Parameters",
+					     "UpdateTime",
+					     "VersionId",
+					     "CatalogId",
+					     "CreatedBy",
+					     "IsRegisteredWithLakeFormation",
 					     NULL };
 	static const char *const key_known[] = { "Name", "Type", "Comment", NULL };
 	const cJSON *f, *v;
@@ -507,10 +525,13 @@ static int write_tbls_row(hms_catalog *self, const ms_entity *e, const tblinfo *
 	p[11] = hms_jstr(e->doc, "Owner") ? "USER" : NULL;
 	if (t->id < 0)
 		return hms_q(self,
-			     "INSERT INTO \"TBLS\" (\"CREATE_TIME\", \"DB_ID\", \"LAST_ACCESS_TIME\", "
+			     "INSERT INTO \"TBLS\" (\"CREATE_TIME\", \"DB_ID\", "
+			     "\"LAST_ACCESS_TIME\", "
 			     "\"OWNER\", \"RETENTION\", \"SD_ID\", \"TBL_NAME\", \"TBL_TYPE\", "
-			     "\"VIEW_EXPANDED_TEXT\", \"VIEW_ORIGINAL_TEXT\", \"TBL_ID\", \"OWNER_TYPE\", "
-			     "\"IS_REWRITE_ENABLED\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (1 = 0))",
+			     "\"VIEW_EXPANDED_TEXT\", \"VIEW_ORIGINAL_TEXT\", \"TBL_ID\", "
+			     "\"OWNER_TYPE\", "
+			     "\"IS_REWRITE_ENABLED\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+			     "(1 = 0))",
 			     p, 12, NULL, NULL, err);
 	return hms_q(self,
 		     "UPDATE \"TBLS\" SET \"CREATE_TIME\" = ?, \"DB_ID\" = ?, "
@@ -651,4 +672,3 @@ done:
 		rc = hms_call_end(self, rc, err);
 	return rc;
 }
-

@@ -21,17 +21,20 @@ int ms_hms_pg_url_param(const char *key);
 int ms_hms_mysql_url_param(const char *key);
 
 /* A catalog's identity: what replica markers and manifests record. */
-#define CATALOG_ID_RULE { "catalog-id", MS_CATALOG_ID_MAX, 1 }
+#define CATALOG_ID_RULE \
+	{ \
+		"catalog-id", MS_CATALOG_ID_MAX, 1 \
+	}
 
 static const ms_url_param_rule id_only[] = { CATALOG_ID_RULE, { NULL, 0, 0 } };
 static const ms_url_param_rule sqlite_params[] = {
 	CATALOG_ID_RULE,
-	{ "cache-mib", 4, 1 },  /* the connection's page cache */
+	{ "cache-mib", 4, 1 }, /* the connection's page cache */
 	{ NULL, 0, 0 },
 };
 static const ms_url_param_rule hms_params[] = {
 	CATALOG_ID_RULE,
-	{ "catalog", 256, 1 },  /* Hive's CTLGS.NAME */
+	{ "catalog", 256, 1 }, /* Hive's CTLGS.NAME */
 	{ NULL, 0, 0 },
 };
 
@@ -111,7 +114,8 @@ int ms_catalog_check_driver(const ms_catalog_driver *d, const char *url, ms_erro
 	const char *n = d && d->name ? d->name : "?";
 	unsigned caps = d ? d->caps : 0;
 	int versions = d ? !!d->put_table_version + !!d->scan_table_versions +
-				   !!d->get_table_version + !!d->delete_table_version : 0;
+				       !!d->get_table_version + !!d->delete_table_version
+			 : 0;
 
 	CHECK(d, "catalog '%s' has no driver", url);
 	CHECK(d->version == MS_CATALOG_DRIVER_VERSION,
@@ -124,8 +128,8 @@ int ms_catalog_check_driver(const ms_catalog_driver *d, const char *url, ms_erro
 	CHECK(!(caps & MS_CAP_TRANSACTIONS) || (d->begin && d->commit && d->rollback),
 	      "catalog driver '%s' of '%s' claims transactions without begin, commit and rollback",
 	      n, url);
-	CHECK(!(caps & MS_CAP_CHANGE_FEED) == !d->changes_since,
-	      "catalog driver '%s' of '%s' %s", n, url,
+	CHECK(!(caps & MS_CAP_CHANGE_FEED) == !d->changes_since, "catalog driver '%s' of '%s' %s",
+	      n, url,
 	      d->changes_since ? "has a changes_since slot without claiming a change feed"
 			       : "claims a change feed without a changes_since slot");
 	CHECK(versions == ((caps & MS_CAP_TABLE_VERSIONS) ? 4 : 0),
@@ -140,8 +144,8 @@ int ms_catalog_check_driver(const ms_catalog_driver *d, const char *url, ms_erro
 #undef CHECK
 
 /* The driver's instance, checked (closed and refused when its driver breaks the contract). */
-static int open_checked(size_t row, ms_catalog **out, const ms_url *u,
-			const ms_open_options *opts, ms_error *err)
+static int open_checked(size_t row, ms_catalog **out, const ms_url *u, const ms_open_options *opts,
+			ms_error *err)
 {
 	ms_catalog *cat = NULL;
 	int rc;
@@ -157,8 +161,7 @@ static int open_checked(size_t row, ms_catalog **out, const ms_url *u,
 	return 0;
 }
 
-int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *opts,
-		    ms_error *err)
+int ms_catalog_open(ms_catalog **out, const char *url, const ms_open_options *opts, ms_error *err)
 {
 	static const ms_open_options defaults;
 	ms_url *u = NULL;
@@ -188,14 +191,38 @@ void ms_catalog_close(ms_catalog *cat)
 		cat->driver->close(cat);
 }
 
-const char *ms_catalog_url(const ms_catalog *cat) { return cat->url; }
-const char *ms_catalog_id(const ms_catalog *cat) { return cat->catalog_id; }
-const char *ms_catalog_selection(const ms_catalog *cat) { return cat->selection; }
-const char *ms_catalog_instance(const ms_catalog *cat) { return cat->instance; }
-int ms_catalog_id_is_implicit(const ms_catalog *cat) { return cat->implicit_id; }
-const char *ms_catalog_driver_name(const ms_catalog *cat) { return cat->driver->name; }
-unsigned int ms_catalog_caps(const ms_catalog *cat) { return cat->driver->caps; }
-size_t ms_catalog_max_batch(const ms_catalog *cat) { return cat->driver->max_batch; }
+const char *ms_catalog_url(const ms_catalog *cat)
+{
+	return cat->url;
+}
+const char *ms_catalog_id(const ms_catalog *cat)
+{
+	return cat->catalog_id;
+}
+const char *ms_catalog_selection(const ms_catalog *cat)
+{
+	return cat->selection;
+}
+const char *ms_catalog_instance(const ms_catalog *cat)
+{
+	return cat->instance;
+}
+int ms_catalog_id_is_implicit(const ms_catalog *cat)
+{
+	return cat->implicit_id;
+}
+const char *ms_catalog_driver_name(const ms_catalog *cat)
+{
+	return cat->driver->name;
+}
+unsigned int ms_catalog_caps(const ms_catalog *cat)
+{
+	return cat->driver->caps;
+}
+size_t ms_catalog_max_batch(const ms_catalog *cat)
+{
+	return cat->driver->max_batch;
+}
 
 static int unsupported(ms_catalog *cat, const char *what, ms_error *err)
 {
@@ -225,8 +252,7 @@ int ms_catalog_delete_database(ms_catalog *cat, const char *name, ms_error *err)
 	return DISPATCH(delete_database, "delete databases", name, err);
 }
 
-int ms_catalog_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx,
-			   ms_error *err)
+int ms_catalog_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	return DISPATCH(list_tables, "list tables", db, cb, ctx, err);
 }
@@ -253,8 +279,8 @@ int ms_catalog_scan_partitions(ms_catalog *cat, const char *db, const char *tabl
 	return DISPATCH(scan_partitions, "read partitions", db, table, flags, cb, ctx, err);
 }
 
-int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table,
-			     const char *vkey, ms_entity **out, ms_error *err)
+int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table, const char *vkey,
+			     ms_entity **out, ms_error *err)
 {
 	return DISPATCH(get_partition, "read partitions", db, table, vkey, out, err);
 }
@@ -300,8 +326,8 @@ int ms_catalog_scan_partitions_range(ms_catalog *cat, const char *db, const char
 		r.segments = 1;
 	if (r.segment >= r.segments)
 		return ms_error_set(err, MS_EINVAL,
-				    "segment %u of partitions of '%s.%s' is not below %u", r.segment,
-				    db, table, r.segments);
+				    "segment %u of partitions of '%s.%s' is not below %u",
+				    r.segment, db, table, r.segments);
 	if (r.after && !*r.after)
 		r.after = NULL;
 	if (cat->driver->scan_partitions_range)
@@ -341,8 +367,7 @@ int ms_catalog_version_number(const char *version_id, long long *out)
 }
 
 /* MS_EINVAL naming db.table unless version_id is a VersionId. */
-static int check_version(const char *db, const char *table, const char *version_id,
-			 ms_error *err)
+static int check_version(const char *db, const char *table, const char *version_id, ms_error *err)
 {
 	long long v;
 
@@ -365,7 +390,8 @@ int ms_catalog_put_table_version(ms_catalog *cat, const ms_entity *table, ms_err
 				    "entity given to put_table_version is not a table");
 	v = cJSON_GetObjectItemCaseSensitive(table->doc, "VersionId");
 	if (!cJSON_IsString(v))
-		return ms_error_set(err, MS_EINVAL, "table '%s.%s' has no VersionId to archive it by",
+		return ms_error_set(err, MS_EINVAL,
+				    "table '%s.%s' has no VersionId to archive it by",
 				    table->database, table->table);
 	if ((rc = check_version(table->database, table->table, v->valuestring, err)) < 0)
 		return rc;
@@ -385,8 +411,7 @@ int ms_catalog_get_table_version(ms_catalog *cat, const char *db, const char *ta
 
 	if ((rc = check_version(db, table, version_id, err)) < 0)
 		return rc;
-	return DISPATCH(get_table_version, "read table versions", db, table, version_id, out,
-			err);
+	return DISPATCH(get_table_version, "read table versions", db, table, version_id, out, err);
 }
 
 int ms_catalog_delete_table_version(ms_catalog *cat, const char *db, const char *table,
@@ -396,12 +421,11 @@ int ms_catalog_delete_table_version(ms_catalog *cat, const char *db, const char 
 
 	if ((rc = check_version(db, table, version_id, err)) < 0)
 		return rc;
-	return DISPATCH(delete_table_version, "delete table versions", db, table, version_id,
-			err);
+	return DISPATCH(delete_table_version, "delete table versions", db, table, version_id, err);
 }
 
-int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table,
-			    ms_digest *out, ms_error *err)
+int ms_catalog_table_digest(ms_catalog *cat, const char *db, const char *table, ms_digest *out,
+			    ms_error *err)
 {
 	return DISPATCH(table_digest, "summarise partitions", db, table, out, err);
 }

@@ -324,7 +324,8 @@ int snap_info(ms_catalog *self, ms_snapshot_info *out, ms_error *err)
 	const char *cid = s->writing ? s->source_catalog_id : self->catalog_id;
 
 	if (s->writing && !s->finished)
-		return ms_error_set(err, MS_ENOTSUPPORTED, "snapshot '%s' is not finished", s->label);
+		return ms_error_set(err, MS_ENOTSUPPORTED, "snapshot '%s' is not finished",
+				    s->label);
 	if ((id && !(out->id = strdup(id))) || !(out->url = announced_url(s->label)) ||
 	    (cid && !(out->source_catalog_id = strdup(cid))) ||
 	    (created && created[0] && !(out->created = strdup(created))) ||
@@ -386,13 +387,13 @@ static char *utility_identity(const char *where, int input_paths)
 	for (int pass = 0; pass < 3; pass++) {
 		char *slash;
 
-		while (n > 1 && (id[n - 1] == '/' || (n > 2 && id[n - 1] == '.' && id[n - 2] == '/')))
+		while (n > 1 &&
+		       (id[n - 1] == '/' || (n > 2 && id[n - 1] == '.' && id[n - 2] == '/')))
 			id[--n] = '\0';
 		slash = strrchr(id, '/');
 		if (!slash || slash == id)
 			break;
-		if ((pass == 0 && input_paths) ||
-		    is_snapshot_name(slash + 1, strlen(slash + 1))) {
+		if ((pass == 0 && input_paths) || is_snapshot_name(slash + 1, strlen(slash + 1))) {
 			*slash = '\0';
 			n = (size_t)(slash - id);
 			continue;
@@ -437,7 +438,8 @@ int ms_snapshot_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_
 	/* Without a manifest (nor catalog-id) the source is the store itself. */
 	if (!s->writing && !catalog_id && strcmp(s->base.catalog_id, url->redacted) == 0) {
 		int inputs = opts->database_input_path != NULL;
-		char *id = utility_identity(inputs ? opts->database_input_path : url->redacted, inputs);
+		char *id = utility_identity(inputs ? opts->database_input_path : url->redacted,
+					    inputs);
 
 		if (!id) {
 			snap_free(s);
@@ -449,4 +451,3 @@ int ms_snapshot_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_
 	*out = &s->base;
 	return 0;
 }
-

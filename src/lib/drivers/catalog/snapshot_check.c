@@ -65,7 +65,8 @@ int snap_fpset_add(fpset *set, const unsigned char *fp, size_t fi, uint64_t line
 		for (j = 0; j < set->cap; j++) {
 			if (!set->slots[j].file)
 				continue;
-			for (i = fp_word(set->slots[j].fp) & (ncap - 1); ns[i].file; i = (i + 1) & (ncap - 1))
+			for (i = fp_word(set->slots[j].fp) & (ncap - 1); ns[i].file;
+			     i = (i + 1) & (ncap - 1))
 				;
 			ns[i] = set->slots[j];
 		}
@@ -96,7 +97,7 @@ static int fp_value(EVP_MD_CTX *md, const char *v, size_t n)
 	for (i = 0; i < 8; i++)
 		len[i] = (unsigned char)((uint64_t)n >> (8 * i));
 	return EVP_DigestUpdate(md, len, sizeof(len)) == 1 && EVP_DigestUpdate(md, v, n) == 1 ? 0
-												: -1;
+											      : -1;
 }
 
 static int fp_end(EVP_MD_CTX *md, unsigned char *fp)
@@ -114,7 +115,7 @@ static int fp_end(EVP_MD_CTX *md, unsigned char *fp)
 int snap_fp_vkey(EVP_MD_CTX *md, const char *vkey, unsigned char *fp)
 {
 	return fp_begin(md) < 0 || fp_value(md, vkey, strlen(vkey)) < 0 || fp_end(md, fp) < 0 ? -1
-												   : 0;
+											      : 0;
 }
 
 /* The fingerprint and number of the values a peek found. */
@@ -131,8 +132,7 @@ int snap_fp_peeked(EVP_MD_CTX *md, const ms_line_values *lv, unsigned char *fp, 
 }
 
 /* The fingerprint and number of a parsed partition's values. */
-int snap_fp_parsed(EVP_MD_CTX *md, const ms_entity *e, unsigned char *fp, size_t *n,
-		     ms_error *err)
+int snap_fp_parsed(EVP_MD_CTX *md, const ms_entity *e, unsigned char *fp, size_t *n, ms_error *err)
 {
 	const cJSON *v;
 	int bad = fp_begin(md);
@@ -148,7 +148,6 @@ int snap_fp_parsed(EVP_MD_CTX *md, const ms_entity *e, unsigned char *fp, size_t
 		return ms_error_set(err, MS_ERROR, "sha256 failed");
 	return 0;
 }
-
 
 /*
  * Refuse a partition of t with n values whose key can not be the table's
@@ -169,7 +168,7 @@ int snap_check_value_count(const table_rec *t, size_t n, const char *vkey, ms_er
  * values, naming where; 0 when good; MS_ENOMEM.
  */
 int snap_check_part_line(const snapshot *s, table_rec *t, size_t n, const unsigned char *fp,
-			   const char *vkey, size_t fi, uint64_t line, ms_error *err)
+			 const char *vkey, size_t fi, uint64_t line, ms_error *err)
 {
 	const fp_slot *first;
 	int rc;
@@ -179,7 +178,8 @@ int snap_check_part_line(const snapshot *s, table_rec *t, size_t n, const unsign
 	if ((first = snap_fpset_find(&t->seen, fp)) != NULL) {
 		if (first->file - 1 == fi)
 			return ms_error_set(err, MS_EINVAL,
-					    "partition %.200s of '%s.%s' appears twice (first at line %u)",
+					    "partition %.200s of '%s.%s' appears twice (first at "
+					    "line %u)",
 					    vkey, t->database, t->name, first->line);
 		return ms_error_set(err, MS_EINVAL,
 				    "partition %.200s of '%s.%s' appears twice (first in file '%s' "
@@ -191,4 +191,3 @@ int snap_check_part_line(const snapshot *s, table_rec *t, size_t n, const unsign
 		return oom(err);
 	return 0;
 }
-

@@ -161,8 +161,7 @@ int snap_table_add(snapshot *s, const char *db, const char *name, size_t *idx, m
 	t->nkeys = -1;
 	t->database = strdup(db);
 	t->name = strdup(name);
-	if (!t->database || !t->name ||
-	    map_insert(&s->tmap, name_hash(db, name), s->ntables) < 0) {
+	if (!t->database || !t->name || map_insert(&s->tmap, name_hash(db, name), s->ntables) < 0) {
 		free(t->database);
 		free(t->name);
 		return oom(err);
@@ -195,7 +194,7 @@ int snap_span_add(table_rec *t, size_t file, uint64_t offset, uint64_t bytes, ui
 }
 
 int snap_file_add(snapshot *s, int folder, const char *path, const char *key, size_t *idx,
-		    ms_error *err)
+		  ms_error *err)
 {
 	file_rec *f;
 
@@ -319,4 +318,3 @@ int snap_finalize_index(snapshot *s, ms_error *err)
 		rc = map_insert(&s->tmap, name_hash(s->tables[i].database, s->tables[i].name), i);
 	return rc < 0 ? oom(err) : 0;
 }
-

@@ -18,13 +18,13 @@
 #include "metasync/sys/store.h"
 #include "util/buf.h"
 
-#define IO_CHUNK ((size_t)1 << 20)          /* uncompressed read and write chunk */
-#define GZ_CHUNK ((size_t)256 << 10)        /* compressed read and write chunk */
-#define LINE_MAX_BYTES ((size_t)64 << 20)   /* longest snapshot line accepted */
-#define MANIFEST_MAX ((size_t)256 << 20)    /* largest manifest.json read or written */
+#define IO_CHUNK ((size_t)1 << 20)        /* uncompressed read and write chunk */
+#define GZ_CHUNK ((size_t)256 << 10)      /* compressed read and write chunk */
+#define LINE_MAX_BYTES ((size_t)64 << 20) /* longest snapshot line accepted */
+#define MANIFEST_MAX ((size_t)256 << 20)  /* largest manifest.json read or written */
 #define LATEST_MAX 4096
 #define SNAPSHOT_ID_MAX 64
-#define NAME_BUF 1024                       /* folded names longer than this match nothing */
+#define NAME_BUF 1024 /* folded names longer than this match nothing */
 #define NONE ((size_t)-1)
 
 enum { F_DATABASES = 0, F_TABLES = 1, F_PARTITIONS = 2, F_COUNT = 3 };
@@ -34,15 +34,15 @@ extern const char *const snap_folder_names[F_COUNT];
 
 /* A run of consecutive partition lines of one table in one file. */
 typedef struct span {
-	size_t file;        /* index into snapshot.files */
-	uint64_t offset;    /* uncompressed byte offset of the first line */
-	uint64_t bytes;     /* uncompressed bytes, newlines included */
+	size_t file;     /* index into snapshot.files */
+	uint64_t offset; /* uncompressed byte offset of the first line */
+	uint64_t bytes;  /* uncompressed bytes, newlines included */
 	uint64_t lines;
 } span;
 
 typedef struct db_rec {
-	char *name;         /* owned */
-	ms_entity *entity;  /* owned; NULL in the writer */
+	char *name;        /* owned */
+	ms_entity *entity; /* owned; NULL in the writer */
 } db_rec;
 
 /*
@@ -56,53 +56,53 @@ typedef struct db_rec {
 
 typedef struct fp_slot {
 	unsigned char fp[FP_LEN];
-	uint32_t file;      /* index + 1 into files where it was first seen; 0: empty slot */
-	uint32_t line;      /* line number in that file (saturated) */
+	uint32_t file; /* index + 1 into files where it was first seen; 0: empty slot */
+	uint32_t line; /* line number in that file (saturated) */
 } fp_slot;
 
 typedef struct fpset {
-	fp_slot *slots;     /* owned; open addressing */
+	fp_slot *slots; /* owned; open addressing */
 	size_t cap, n;
 } fpset;
 
 typedef struct table_rec {
-	char *database;     /* owned */
-	char *name;         /* owned */
-	ms_entity *entity;  /* owned; NULL in the writer (and until loaded) */
-	unsigned char hash[MS_HASH_LEN];   /* the table's own content hash */
+	char *database;                  /* owned */
+	char *name;                      /* owned */
+	ms_entity *entity;               /* owned; NULL in the writer (and until loaded) */
+	unsigned char hash[MS_HASH_LEN]; /* the table's own content hash */
 	int has_hash;
-	ms_digest digest;   /* its partitions */
-	int has_digest;     /* digest.sum is known (reader) */
-	span *spans;        /* owned */
+	ms_digest digest; /* its partitions */
+	int has_digest;   /* digest.sum is known (reader) */
+	span *spans;      /* owned */
 	size_t nspans, aspans;
-	int nkeys;          /* its partition keys; -1 when unknown */
-	fpset seen;         /* values of its partition lines checked (reader) or written (writer) */
-	ms_error *bad;      /* reader: its first bad partition line found by verify; owned */
+	int nkeys;     /* its partition keys; -1 when unknown */
+	fpset seen;    /* values of its partition lines checked (reader) or written (writer) */
+	ms_error *bad; /* reader: its first bad partition line found by verify; owned */
 } table_rec;
 
 /* Which table a byte range of a partition file belongs to (from the manifest's spans). */
 typedef struct line_owner {
 	size_t file;
-	uint64_t offset, end;   /* uncompressed */
+	uint64_t offset, end; /* uncompressed */
 	size_t table;
 } line_owner;
 
 typedef struct file_rec {
-	char *path;         /* owned; "tables/part-00000.json" or, for input paths, a URL */
-	char *key;          /* owned; store key */
-	int folder;         /* F_* */
+	char *path; /* owned; "tables/part-00000.json" or, for input paths, a URL */
+	char *key;  /* owned; store key */
+	int folder; /* F_* */
 	int gz;
-	uint64_t bytes;     /* stored bytes */
+	uint64_t bytes; /* stored bytes */
 	uint64_t lines;
 	unsigned char sha[MS_HASH_LEN];
-	int state;          /* 0 unverified, 1 verified, -1 failed verification, -2 unreadable */
-	ms_error *unread;   /* why, when state is -2 (owned) */
-	int seen;           /* the listing found it (manifest mode) */
+	int state;        /* 0 unverified, 1 verified, -1 failed verification, -2 unreadable */
+	ms_error *unread; /* why, when state is -2 (owned) */
+	int seen;         /* the listing found it (manifest mode) */
 } file_rec;
 
 typedef struct map_slot {
 	uint64_t h;
-	size_t v;           /* index + 1; 0 = empty */
+	size_t v; /* index + 1; 0 = empty */
 } map_slot;
 
 typedef struct idx_map {
@@ -113,30 +113,30 @@ typedef struct idx_map {
 /* One folder's open part file in the writer. */
 typedef struct part_out {
 	ms_store_writer *w;
-	size_t file;        /* index into files */
-	unsigned int next;  /* number of the next part */
-	uint64_t raw;       /* uncompressed bytes in the open part */
-	uint64_t stored;    /* bytes handed to the store */
+	size_t file;       /* index into files */
+	unsigned int next; /* number of the next part */
+	uint64_t raw;      /* uncompressed bytes in the open part */
+	uint64_t stored;   /* bytes handed to the store */
 	EVP_MD_CTX *sha;
 	z_stream z;
 	int zinit;
-	ms_buf pend;        /* bytes not yet compressed or written */
+	ms_buf pend; /* bytes not yet compressed or written */
 	unsigned char *zout;
-	size_t nfiles;      /* parts opened for this folder */
+	size_t nfiles; /* parts opened for this folder */
 } part_out;
 
 typedef struct snapshot {
 	ms_catalog base;
 	int writing;
-	ms_store *store;             /* the store at url (NULL with input paths) */
-	ms_store *fstore[F_COUNT];   /* the store each folder lives on */
+	ms_store *store;           /* the store at url (NULL with input paths) */
+	ms_store *fstore[F_COUNT]; /* the store each folder lives on */
 	int fstore_owned[F_COUNT];
-	char *prefix;                /* key prefix of the snapshot dir: "" or "ID/" */
-	char *label;                 /* printable snapshot location */
+	char *prefix; /* key prefix of the snapshot dir: "" or "ID/" */
+	char *label;  /* printable snapshot location */
 	int has_manifest;
-	char manifest_sha256[2 * MS_HASH_LEN + 1];  /* hex of manifest.json as stored */
-	char *manifest_id;           /* the manifest's "id" (reader) */
-	char *manifest_created;      /* the manifest's "created" (reader) */
+	char manifest_sha256[2 * MS_HASH_LEN + 1]; /* hex of manifest.json as stored */
+	char *manifest_id;                         /* the manifest's "id" (reader) */
+	char *manifest_created;                    /* the manifest's "created" (reader) */
 
 	db_rec *dbs;
 	size_t ndbs, adbs;
@@ -147,7 +147,7 @@ typedef struct snapshot {
 	file_rec *files;
 	size_t nfiles, afiles;
 	uint64_t counts[F_COUNT];
-	line_owner *owners;          /* reader with manifest: every span, by file and offset */
+	line_owner *owners; /* reader with manifest: every span, by file and offset */
 	size_t nowners;
 
 	/* writer */
@@ -155,16 +155,16 @@ typedef struct snapshot {
 	char created[32];
 	int gz;
 	size_t part_bytes;
-	char *source_url;            /* redacted */
+	char *source_url; /* redacted */
 	char *source_catalog_id;
 	char *source_instance;
 	part_out out[F_COUNT];
 	size_t cur_table;
-	char **written;              /* committed keys, removed again unless finished */
+	char **written; /* committed keys, removed again unless finished */
 	size_t nwritten, awritten;
 	int finished;
 	int broken;
-	int sealed;                  /* the root _SUCCESS is written: never undone */
+	int sealed;                            /* the root _SUCCESS is written: never undone */
 	char broken_why[MS_ERROR_MESSAGE_MAX]; /* the failure that broke the writer */
 	ms_buf line;
 } snapshot;
@@ -172,19 +172,19 @@ typedef struct snapshot {
 /* A part file read line by line (snapshot_lines.c); open with snap_lsrc_open. */
 typedef struct lsrc {
 	ms_store_reader *r;
-	const char *name;      /* borrowed; for messages */
+	const char *name; /* borrowed; for messages */
 	int gz, zinit, zend;
 	z_stream z;
-	unsigned char *in;     /* compressed input (gzip only) */
+	unsigned char *in; /* compressed input (gzip only) */
 	size_t in_len, in_pos;
 	int in_eof;
-	char *buf;             /* uncompressed bytes; buf[pos..len) unread */
+	char *buf; /* uncompressed bytes; buf[pos..len) unread */
 	size_t len, pos;
-	uint64_t off;          /* uncompressed offset of buf[pos] */
+	uint64_t off; /* uncompressed offset of buf[pos] */
 	int eof;
-	EVP_MD_CTX *sha;       /* hashes the stored bytes when set */
-	uint64_t stored;       /* stored bytes read */
-	ms_buf carry;          /* a line that spans chunks */
+	EVP_MD_CTX *sha; /* hashes the stored bytes when set */
+	uint64_t stored; /* stored bytes read */
+	ms_buf carry;    /* a line that spans chunks */
 } lsrc;
 
 /* The two tables of the driver: a snapshot being written, one being read. */
@@ -260,8 +260,7 @@ int snap_fp_vkey(EVP_MD_CTX *md, const char *vkey, unsigned char *fp);
 /* The fingerprint of the values a peek found; 0 or MS_ERROR. */
 int snap_fp_peeked(EVP_MD_CTX *md, const ms_line_values *lv, unsigned char *fp, ms_error *err);
 /* The fingerprint and number (*n) of a parsed partition's values; 0 or MS_ERROR. */
-int snap_fp_parsed(EVP_MD_CTX *md, const ms_entity *e, unsigned char *fp, size_t *n,
-		   ms_error *err);
+int snap_fp_parsed(EVP_MD_CTX *md, const ms_entity *e, unsigned char *fp, size_t *n, ms_error *err);
 /* MS_EINVAL when n values can not be t's (keys unknown: only none is refused), else 0. */
 int snap_check_value_count(const table_rec *t, size_t n, const char *vkey, ms_error *err);
 /*
@@ -322,8 +321,7 @@ int snap_check_compression(const char *path, ms_error *err);
  * directory, a store root with LATEST, a manifest-less export when allowed,
  * or the utility's three input paths.
  */
-int snap_open_reader(snapshot *s, const ms_url *url, const ms_open_options *opts,
-		     ms_error *err);
+int snap_open_reader(snapshot *s, const ms_url *url, const ms_open_options *opts, ms_error *err);
 
 /* ---- snapshot_read.c ---- */
 
@@ -333,7 +331,6 @@ int snap_integrity(const snapshot *s, const file_rec *f, ms_error *err, const ch
 /* ---- snapshot_write.c ---- */
 
 /* Start a new snapshot under the store root url into s (base set). */
-int snap_open_writer(snapshot *s, const ms_url *url, const ms_open_options *opts,
-		     ms_error *err);
+int snap_open_writer(snapshot *s, const ms_url *url, const ms_open_options *opts, ms_error *err);
 
 #endif

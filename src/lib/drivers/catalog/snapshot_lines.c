@@ -39,7 +39,7 @@ void snap_lsrc_close(lsrc *l)
 }
 
 int snap_lsrc_open(lsrc *l, ms_store *st, const char *key, const char *name, int gz, int hash,
-		     ms_error *err)
+		   ms_error *err)
 {
 	memset(l, 0, sizeof(*l));
 	ms_buf_init(&l->carry, LINE_MAX_BYTES);
@@ -112,7 +112,8 @@ static int lsrc_fill(lsrc *l, ms_error *err)
 		if (l->in_pos == l->in_len) {
 			if (l->in_eof)
 				return ms_error_set(err, MS_EINVAL,
-						    "file '%s' ends in the middle of its gzip stream",
+						    "file '%s' ends in the middle of its gzip "
+						    "stream",
 						    l->name);
 			continue;
 		}
@@ -195,8 +196,9 @@ int snap_lsrc_line(lsrc *l, const char **line, size_t *len, uint64_t *loff, ms_e
 	}
 	return 0;
 toolong:
-	return ms_error_set(err, MS_ETOOBIG, "file '%s' has a line longer than %zu bytes at byte %llu",
-			    l->name, LINE_MAX_BYTES, (unsigned long long)start);
+	return ms_error_set(err, MS_ETOOBIG,
+			    "file '%s' has a line longer than %zu bytes at byte %llu", l->name,
+			    LINE_MAX_BYTES, (unsigned long long)start);
 }
 
 /* Position at uncompressed offset target (never before the current one). */
@@ -224,8 +226,9 @@ int snap_lsrc_seek(lsrc *l, uint64_t target, ms_error *err)
 
 		if (l->pos == l->len) {
 			if (l->eof)
-				return ms_error_set(err, MS_EINTEGRITY, "file '%s' ends before byte %llu",
-						    l->name, (unsigned long long)target);
+				return ms_error_set(err, MS_EINTEGRITY,
+						    "file '%s' ends before byte %llu", l->name,
+						    (unsigned long long)target);
 			if ((rc = lsrc_fill(l, err)) < 0)
 				return rc;
 			continue;
@@ -262,4 +265,3 @@ int snap_lsrc_drain(lsrc *l, ms_error *err)
 	} while (got > 0);
 	return 0;
 }
-

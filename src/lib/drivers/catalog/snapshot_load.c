@@ -19,8 +19,7 @@
 #include "util/buf.h"
 #include "snapshot_internal.h"
 
-static const ms_kind folder_kinds[F_COUNT] = { MS_KIND_DATABASE, MS_KIND_TABLE,
-					       MS_KIND_PARTITION };
+static const ms_kind folder_kinds[F_COUNT] = { MS_KIND_DATABASE, MS_KIND_TABLE, MS_KIND_PARTITION };
 
 static int oom(ms_error *err)
 {
@@ -49,7 +48,8 @@ static int load_partition(snapshot *s, size_t fi, const ms_entity *e, size_t *la
 		*last_table = snap_table_find(s, e->database, e->table);
 	if (*last_table == NONE) {
 		ms_error_set(first, MS_EINVAL,
-			     "file '%s' line %llu: partition %s of table '%s.%s', which the snapshot "
+			     "file '%s' line %llu: partition %s of table '%s.%s', which the "
+			     "snapshot "
 			     "does not hold",
 			     f->path, (unsigned long long)lineno, e->vkey, e->database, e->table);
 		return 1;
@@ -64,7 +64,8 @@ static int load_partition(snapshot *s, size_t fi, const ms_entity *e, size_t *la
 		return rc;
 	}
 	if (rc < 0) {
-		ms_error_prefix(first, "file '%s' line %llu: ", f->path, (unsigned long long)lineno);
+		ms_error_prefix(first, "file '%s' line %llu: ", f->path,
+				(unsigned long long)lineno);
 		return 1;
 	}
 	ms_digest_add(&t->digest, e->hash);
@@ -193,8 +194,8 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 		else if (kind == MS_KIND_TABLE)
 			rc = load_table(s, f, &e, lineno, &first, err);
 		else
-			rc = load_partition(s, fi, e, &last_table, lineno, loff, l.off, fpmd, &first,
-					    err);
+			rc = load_partition(s, fi, e, &last_table, lineno, loff, l.off, fpmd,
+					    &first, err);
 		ms_entity_free(e);
 		if (rc < 0)
 			goto done;
@@ -211,14 +212,16 @@ static int load_file(snapshot *s, size_t fi, ms_error *err)
 		if (l.stored != f->bytes) {
 			f->state = -1;
 			rc = ms_error_set(err, MS_EINTEGRITY,
-					  "snapshot '%s' file '%s' is %llu bytes, manifest says %llu",
+					  "snapshot '%s' file '%s' is %llu bytes, manifest says "
+					  "%llu",
 					  s->label, f->path, (unsigned long long)l.stored,
 					  (unsigned long long)f->bytes);
 			goto done;
 		}
 		if (memcmp(md, f->sha, MS_HASH_LEN) != 0) {
 			f->state = -1;
-			rc = snap_integrity(s, f, err, "does not match its sha256 in manifest.json");
+			rc = snap_integrity(s, f, err,
+					    "does not match its sha256 in manifest.json");
 			goto done;
 		}
 	}
@@ -249,14 +252,15 @@ int snap_is_data_name(const char *name)
 
 int snap_check_compression(const char *path, ms_error *err)
 {
-	static const char *const unsupported[] = { ".bz2", ".snappy", ".lz4", ".zst", ".deflate",
-						   ".xz" };
+	static const char *const unsupported[] = { ".bz2", ".snappy",  ".lz4",
+						   ".zst", ".deflate", ".xz" };
 	size_t i;
 
 	for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
 		if (snap_has_suffix(path, unsupported[i]))
 			return ms_error_set(err, MS_EINVAL,
-					    "file '%s' is compressed with '%s', which metasync cannot "
+					    "file '%s' is compressed with '%s', which metasync "
+					    "cannot "
 					    "read (use gzip)",
 					    path, unsupported[i] + 1);
 	return 0;
@@ -265,8 +269,8 @@ int snap_check_compression(const char *path, ms_error *err)
 typedef struct list_ctx {
 	snapshot *s;
 	int folder;
-	size_t skip;        /* chars of the key before the file name */
-	int success;        /* folder/_SUCCESS seen */
+	size_t skip; /* chars of the key before the file name */
+	int success; /* folder/_SUCCESS seen */
 } list_ctx;
 
 /* Listing callback for a folder: collect (no manifest) or check (manifest) files. */
@@ -299,11 +303,12 @@ static int folder_cb(const char *key, const ms_store_stat *st, void *ctx, ms_err
 				break;
 		if (i == s->nfiles) {
 			rc = ms_error_set(err, MS_EINTEGRITY,
-					  "snapshot '%s' file '%s' is not in manifest.json", s->label,
-					  path);
+					  "snapshot '%s' file '%s' is not in manifest.json",
+					  s->label, path);
 		} else if (st->size != s->files[i].bytes) {
 			rc = ms_error_set(err, MS_EINTEGRITY,
-					  "snapshot '%s' file '%s' is %llu bytes, manifest says %llu",
+					  "snapshot '%s' file '%s' is %llu bytes, manifest says "
+					  "%llu",
 					  s->label, path, (unsigned long long)st->size,
 					  (unsigned long long)s->files[i].bytes);
 		} else {
@@ -361,8 +366,8 @@ static int open_with_manifest(snapshot *s, const ms_open_options *opts, ms_error
 	if (opts->expect_manifest_sha256 &&
 	    strcasecmp(s->manifest_sha256, opts->expect_manifest_sha256) != 0) {
 		rc = ms_error_set(err, MS_EINTEGRITY,
-				  "snapshot '%s' manifest.json has sha256 %s, expected %.64s", s->label,
-				  s->manifest_sha256, opts->expect_manifest_sha256);
+				  "snapshot '%s' manifest.json has sha256 %s, expected %.64s",
+				  s->label, s->manifest_sha256, opts->expect_manifest_sha256);
 		goto done;
 	}
 	s->has_manifest = 1;
@@ -376,7 +381,8 @@ static int open_with_manifest(snapshot *s, const ms_open_options *opts, ms_error
 	if ((rc = ms_store_stat_key(s->store, key, &st, err)) < 0) {
 		if (rc == MS_ENOTFOUND)
 			rc = ms_error_set(err, MS_EINTEGRITY,
-					  "snapshot '%s' has no _SUCCESS: it is incomplete", s->label);
+					  "snapshot '%s' has no _SUCCESS: it is incomplete",
+					  s->label);
 		goto done;
 	}
 	for (f = 0; f < F_COUNT; f++) {
@@ -400,13 +406,15 @@ static int open_with_manifest(snapshot *s, const ms_open_options *opts, ms_error
 	for (i = 0; i < s->ntables; i++)
 		if (!s->tables[i].entity) {
 			rc = ms_error_set(err, MS_EINTEGRITY,
-					  "snapshot '%s' manifest.json lists table '%s.%s', which its "
+					  "snapshot '%s' manifest.json lists table '%s.%s', which "
+					  "its "
 					  "tables files do not hold",
 					  s->label, s->tables[i].database, s->tables[i].name);
 			goto done;
 		}
 	if (s->ndbs != s->counts[F_DATABASES] || s->ntables != s->counts[F_TABLES]) {
-		rc = snap_manifest_bad(s, err, "the database or table counts do not match the files");
+		rc = snap_manifest_bad(s, err,
+				       "the database or table counts do not match the files");
 		goto done;
 	}
 	rc = snap_finalize_index(s, err);
@@ -451,7 +459,8 @@ static int read_latest(snapshot *s, char **id, ms_error *err)
 	if (strlen(text) != len || !snap_safe_id(text)) {
 		free(text);
 		return ms_error_set(err, MS_EINTEGRITY,
-				    "'%s' LATEST does not name a snapshot (one path component, at most "
+				    "'%s' LATEST does not name a snapshot (one path component, at "
+				    "most "
 				    "%d characters, no '/', '..' or control characters)",
 				    ms_store_url(s->store), SNAPSHOT_ID_MAX);
 	}
@@ -483,8 +492,7 @@ static int open_input_paths(snapshot *s, const ms_open_options *opts, ms_error *
 	return open_without_manifest(s, prefixes, err);
 }
 
-int snap_open_reader(snapshot *s, const ms_url *url, const ms_open_options *opts,
-		       ms_error *err)
+int snap_open_reader(snapshot *s, const ms_url *url, const ms_open_options *opts, ms_error *err)
 {
 	char *text = NULL, *id = NULL, *key = NULL;
 	ms_store_stat st;
@@ -494,7 +502,8 @@ int snap_open_reader(snapshot *s, const ms_url *url, const ms_open_options *opts
 	if (opts->database_input_path || opts->table_input_path || opts->partition_input_path) {
 		if (opts->expect_manifest_sha256)
 			return ms_error_set(err, MS_EINTEGRITY,
-					    "the utility's input paths have no manifest.json to check "
+					    "the utility's input paths have no manifest.json to "
+					    "check "
 					    "against the expected sha256");
 		return open_input_paths(s, opts, err);
 	}
@@ -558,7 +567,8 @@ int snap_open_reader(snapshot *s, const ms_url *url, const ms_open_options *opts
 				    s->label);
 	if (opts->expect_manifest_sha256)
 		return ms_error_set(err, MS_EINTEGRITY,
-				    "snapshot '%s' has no manifest.json to check against the expected "
+				    "snapshot '%s' has no manifest.json to check against the "
+				    "expected "
 				    "sha256",
 				    s->label);
 	if (!opts->allow_no_manifest)
@@ -572,4 +582,3 @@ int snap_open_reader(snapshot *s, const ms_url *url, const ms_open_options *opts
 		return open_without_manifest(s, prefixes, err);
 	}
 }
-

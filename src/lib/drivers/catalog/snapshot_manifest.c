@@ -39,11 +39,21 @@ static int json_str(ms_buf *b, const char *s)
 		return rc;
 	for (p = (const unsigned char *)s; *p && rc == 0; p++) {
 		switch (*p) {
-		case '"': rc = ms_buf_adds(b, "\\\""); break;
-		case '\\': rc = ms_buf_adds(b, "\\\\"); break;
-		case '\n': rc = ms_buf_adds(b, "\\n"); break;
-		case '\r': rc = ms_buf_adds(b, "\\r"); break;
-		case '\t': rc = ms_buf_adds(b, "\\t"); break;
+		case '"':
+			rc = ms_buf_adds(b, "\\\"");
+			break;
+		case '\\':
+			rc = ms_buf_adds(b, "\\\\");
+			break;
+		case '\n':
+			rc = ms_buf_adds(b, "\\n");
+			break;
+		case '\r':
+			rc = ms_buf_adds(b, "\\r");
+			break;
+		case '\t':
+			rc = ms_buf_adds(b, "\\t");
+			break;
 		default:
 			if (*p < 0x20)
 				rc = ms_buf_printf(b, "\\u%04x", *p);
@@ -118,7 +128,8 @@ int snap_build_manifest(snapshot *s, ms_buf *b, ms_error *err)
 		rc |= json_str(b, s->dbs[dorder[i]].name);
 	}
 	rc |= ms_buf_printf(b,
-			    "],\n\"counts\":{\"databases\":%llu,\"tables\":%llu,\"partitions\":%llu},"
+			    "],\n\"counts\":{\"databases\":%llu,\"tables\":%llu,\"partitions\":%"
+			    "llu},"
 			    "\n\"files\":[",
 			    (unsigned long long)s->counts[F_DATABASES],
 			    (unsigned long long)s->counts[F_TABLES],
@@ -163,8 +174,9 @@ int snap_build_manifest(snapshot *s, ms_buf *b, ms_error *err)
 	}
 	rc |= ms_buf_adds(b, "]}\n");
 	if (rc != 0)
-		rc = ms_error_set(err, MS_ETOOBIG, "manifest of snapshot '%s' is larger than %zu bytes",
-				  s->label, MANIFEST_MAX);
+		rc = ms_error_set(err, MS_ETOOBIG,
+				  "manifest of snapshot '%s' is larger than %zu bytes", s->label,
+				  MANIFEST_MAX);
 done:
 	free(forder);
 	free(fpos);
@@ -180,7 +192,8 @@ int snap_manifest_sha256(snapshot *s, const char *text, size_t len, ms_error *er
 	unsigned int mdlen = 0;
 
 	if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != MS_HASH_LEN)
-		return ms_error_set(err, MS_ERROR, "sha-256 of the manifest of '%s' failed", s->label);
+		return ms_error_set(err, MS_ERROR, "sha-256 of the manifest of '%s' failed",
+				    s->label);
 	ms_hex(md, MS_HASH_LEN, s->manifest_sha256);
 	return 0;
 }
@@ -280,7 +293,8 @@ static int mf_dup_key(const cJSON *v, const char **dup)
 		if (n <= 16) {
 			for (c = v->child; c && !*dup; c = c->next)
 				for (a = c->next; a && !*dup; a = a->next)
-					if (c->string && a->string && strcmp(c->string, a->string) == 0)
+					if (c->string && a->string &&
+					    strcmp(c->string, a->string) == 0)
 						*dup = c->string;
 		} else {
 			if (!(keys = malloc(n * sizeof(*keys))))
@@ -316,7 +330,8 @@ static int mf_check_root(const snapshot *s, const cJSON *root, ms_error *err)
 		return oom(err);
 	if (dup)
 		return ms_error_set(err, MS_EINTEGRITY,
-				    "snapshot '%s' manifest.json is invalid: key '%.100s' appears twice "
+				    "snapshot '%s' manifest.json is invalid: key '%.100s' appears "
+				    "twice "
 				    "in one object",
 				    s->label, printable(dup) ? dup : "?");
 	return 0;
@@ -332,7 +347,8 @@ static int mf_check_format(const snapshot *s, const cJSON *root, ms_error *err)
 	v = cJSON_GetObjectItemCaseSensitive(root, "version");
 	if (!cJSON_IsNumber(v) || v->valuedouble != 1)
 		return ms_error_set(err, MS_ENOTSUPPORTED,
-				    "snapshot '%s' manifest.json has a version this metasync cannot read",
+				    "snapshot '%s' manifest.json has a version this metasync "
+				    "cannot read",
 				    s->label);
 	return 0;
 }
@@ -379,7 +395,8 @@ static int mf_read_counts(const snapshot *s, const cJSON *root, uint64_t counts[
 
 	for (f = 0; f < F_COUNT; f++)
 		if (!cJSON_IsObject(v) ||
-		    mf_uint(cJSON_GetObjectItemCaseSensitive(v, snap_folder_names[f]), &counts[f]) < 0)
+		    mf_uint(cJSON_GetObjectItemCaseSensitive(v, snap_folder_names[f]), &counts[f]) <
+			    0)
 			return snap_manifest_bad(s, err, "'counts' is malformed");
 	return 0;
 }
@@ -398,7 +415,8 @@ static int mf_read_file(snapshot *s, const cJSON *item, uint64_t *part_lines, ms
 		return ms_error_set(err, MS_EINTEGRITY,
 				    "snapshot '%s' manifest.json names an unsafe file path '%s'",
 				    s->label,
-				    cJSON_IsString(p) && printable(p->valuestring) ? p->valuestring : "?");
+				    cJSON_IsString(p) && printable(p->valuestring) ? p->valuestring
+										   : "?");
 	if (mf_uint(cJSON_GetObjectItemCaseSensitive(item, "bytes"), &bytes) < 0 ||
 	    mf_uint(cJSON_GetObjectItemCaseSensitive(item, "lines"), &lines) < 0 ||
 	    mf_hash(cJSON_GetObjectItemCaseSensitive(item, "sha256"), sha) < 0)
@@ -461,10 +479,10 @@ static int mf_read_spans(const snapshot *s, table_rec *tr, const cJSON *spans, u
 			if (mf_uint(x, &a[k++]) < 0)
 				return snap_manifest_bad(s, err, "a span is malformed");
 		}
-		if (a[0] >= s->nfiles || s->files[a[0]].folder != F_PARTITIONS ||
-		    a[3] == 0 || a[2] == 0 ||
-		    (!s->files[a[0]].gz && a[1] + a[2] > s->files[a[0]].bytes))
-			return snap_manifest_bad(s, err, "a span points outside the partition files");
+		if (a[0] >= s->nfiles || s->files[a[0]].folder != F_PARTITIONS || a[3] == 0 ||
+		    a[2] == 0 || (!s->files[a[0]].gz && a[1] + a[2] > s->files[a[0]].bytes))
+			return snap_manifest_bad(s, err,
+						 "a span points outside the partition files");
 		if (snap_span_add(tr, (size_t)a[0], a[1], a[2], a[3]) < 0)
 			return oom(err);
 		*lines += a[3];
@@ -489,8 +507,8 @@ static int mf_read_table(snapshot *s, const cJSON *item, uint64_t *count, ms_err
 	size_t idx;
 	int rc;
 
-	if (!cJSON_IsString(d) || !cJSON_IsString(t) || !d->valuestring[0] ||
-	    !t->valuestring[0] || !name_ok(d->valuestring) || !name_ok(t->valuestring) ||
+	if (!cJSON_IsString(d) || !cJSON_IsString(t) || !d->valuestring[0] || !t->valuestring[0] ||
+	    !name_ok(d->valuestring) || !name_ok(t->valuestring) ||
 	    snap_fold(dn, sizeof(dn), d->valuestring) < 0 ||
 	    snap_fold(tn, sizeof(tn), t->valuestring) < 0 || !cJSON_IsObject(p) ||
 	    mf_uint(cJSON_GetObjectItemCaseSensitive(p, "count"), count) < 0 ||

@@ -65,8 +65,7 @@ static size_t tables_lower_bound(const snapshot *s, const char *db)
 	return lo;
 }
 
-static int r_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx,
-			 ms_error *err)
+static int r_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	snapshot *s = (snapshot *)self;
 	size_t di = snap_db_lookup(s, db), i;
@@ -313,10 +312,12 @@ static int verify_file(snapshot *s, size_t fi, ms_error *err)
 		f->state = -1;
 		rc = l.stored != f->bytes
 			     ? ms_error_set(err, MS_EINTEGRITY,
-					    "snapshot '%s' file '%s' is %llu bytes, manifest says %llu",
+					    "snapshot '%s' file '%s' is %llu bytes, manifest says "
+					    "%llu",
 					    s->label, f->path, (unsigned long long)l.stored,
 					    (unsigned long long)f->bytes)
-			     : snap_integrity(s, f, err, "does not match its sha256 in manifest.json");
+			     : snap_integrity(s, f, err,
+					      "does not match its sha256 in manifest.json");
 		goto done;
 	}
 	if (unreadable) {
@@ -406,8 +407,9 @@ static int scan_lines(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_err
 
 		if (f->state != 1) {
 			rc = snap_integrity(s, f, err,
-				       f->state == -1 ? "does not match its sha256 in manifest.json"
-						      : "has not been verified (verify_table first)");
+					    f->state == -1
+						    ? "does not match its sha256 in manifest.json"
+						    : "has not been verified (verify_table first)");
 			goto done;
 		}
 		if (open && (cur != sp->file || l.off > sp->offset)) {
@@ -416,8 +418,8 @@ static int scan_lines(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_err
 		}
 		if (!open) {
 			open = 1;
-			if ((rc = snap_lsrc_open(&l, s->fstore[f->folder], f->key, f->path, f->gz, 0,
-					    err)) < 0)
+			if ((rc = snap_lsrc_open(&l, s->fstore[f->folder], f->key, f->path, f->gz,
+						 0, err)) < 0)
 				goto done;
 			cur = sp->file;
 		}
@@ -432,7 +434,8 @@ static int scan_lines(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_err
 			if ((rc = snap_lsrc_line(&l, &line, &len, &loff, err)) < 0)
 				goto done;
 			if (rc == 0 || l.off > end) {
-				rc = snap_integrity(s, f, err, "does not hold the lines its index says");
+				rc = snap_integrity(s, f, err,
+						    "does not hold the lines its index says");
 				goto done;
 			}
 			if (snap_is_blank(line, len))
@@ -442,7 +445,8 @@ static int scan_lines(snapshot *s, size_t ti, ms_entity_cb cb, void *ctx, ms_err
 						(unsigned long long)loff);
 				goto done;
 			}
-			if (strcmp(e->database, t->database) != 0 || strcmp(e->table, t->name) != 0) {
+			if (strcmp(e->database, t->database) != 0 ||
+			    strcmp(e->table, t->name) != 0) {
 				rc = ms_error_set(err, MS_EINTEGRITY,
 						  "snapshot '%s' file '%s' at byte %llu holds a "
 						  "partition of '%s.%s', not of '%s.%s'",
@@ -488,10 +492,10 @@ typedef struct pipe_state {
 	pthread_mutex_t mu;
 	pthread_cond_t can_put, can_take;
 	pipe_batch slots[PIPE_SLOTS];
-	size_t head, count;     /* ring of full batches */
-	pipe_batch fill;        /* the reader's batch being filled */
+	size_t head, count; /* ring of full batches */
+	pipe_batch fill;    /* the reader's batch being filled */
 	int done, stop, rc;
-	ms_error err;           /* the reader's error */
+	ms_error err; /* the reader's error */
 } pipe_state;
 
 static int pipe_push(pipe_state *p)
@@ -657,8 +661,8 @@ static int find_cb(ms_entity *e, void *ctx, ms_error *err)
 	return 0;
 }
 
-static int r_get_partition(ms_catalog *self, const char *db, const char *table,
-			   const char *vkey, ms_entity **out, ms_error *err)
+static int r_get_partition(ms_catalog *self, const char *db, const char *table, const char *vkey,
+			   ms_entity **out, ms_error *err)
 {
 	snapshot *s = (snapshot *)self;
 	size_t ti = snap_table_lookup(s, db, table);
@@ -743,4 +747,3 @@ const ms_catalog_driver snap_reader_driver = {
 	/* id, url, manifest SHA-256 (empty for a utility export), counts */
 	.snapshot_info = snap_info,
 };
-

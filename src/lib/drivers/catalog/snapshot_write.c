@@ -201,11 +201,13 @@ static int emit_line(snapshot *s, int f, const ms_entity *e, size_t *file, uint6
 static int writer_usable(snapshot *s, ms_error *err)
 {
 	if (s->finished)
-		return ms_error_set(err, MS_EINVAL, "snapshot '%s' is finished: nothing more can be written",
+		return ms_error_set(err, MS_EINVAL,
+				    "snapshot '%s' is finished: nothing more can be written",
 				    s->label);
 	if (s->broken)
 		return ms_error_set(err, MS_EIO, "snapshot '%s' failed earlier: %s", s->label,
-				    s->broken_why[0] ? s->broken_why : "nothing more can be written");
+				    s->broken_why[0] ? s->broken_why
+						     : "nothing more can be written");
 	return 0;
 }
 
@@ -214,8 +216,7 @@ static int w_list_names(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *er
 	return 0;
 }
 
-static int w_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx,
-			 ms_error *err)
+static int w_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	return 0;
 }
@@ -238,8 +239,8 @@ static int w_scan(ms_catalog *self, const char *db, const char *table, unsigned 
 	return 0;
 }
 
-static int w_get_partition(ms_catalog *self, const char *db, const char *table,
-			   const char *vkey, ms_entity **out, ms_error *err)
+static int w_get_partition(ms_catalog *self, const char *db, const char *table, const char *vkey,
+			   ms_entity **out, ms_error *err)
 {
 	return ms_error_set(err, MS_ENOTFOUND, "partition %s of '%s.%s' not found in '%s'", vkey,
 			    db, table, self->url);
@@ -397,7 +398,8 @@ static int w_check_batch(snapshot *s, table_rec *t, ms_entity *const *parts, siz
 
 			for (a = 0; memcmp(fps + a * FP_LEN, sorted + i * FP_LEN, FP_LEN) != 0; a++)
 				;
-			for (b = a + 1; memcmp(fps + b * FP_LEN, sorted + i * FP_LEN, FP_LEN) != 0; b++)
+			for (b = a + 1; memcmp(fps + b * FP_LEN, sorted + i * FP_LEN, FP_LEN) != 0;
+			     b++)
 				;
 			rc = ms_error_set(err, MS_EEXISTS,
 					  "partition %.200s of '%s.%s' is given twice in one batch "
@@ -488,7 +490,8 @@ static int update_latest(snapshot *s, ms_error *err)
 	if (ms_store_get_bytes(s->store, "LATEST", LATEST_MAX, &cur, &len, &e2) == 0) {
 		while (len > 0 && (cur[len - 1] == '\n' || cur[len - 1] == '\r'))
 			cur[--len] = '\0';
-		if (snap_safe_id(cur) && ms_snapshot_id_cmp(cur, s->id) > 0 && (key = snap_dup_printf("%s/_SUCCESS", cur)) &&
+		if (snap_safe_id(cur) && ms_snapshot_id_cmp(cur, s->id) > 0 &&
+		    (key = snap_dup_printf("%s/_SUCCESS", cur)) &&
 		    ms_store_stat_key(s->store, key, &st, &e2) == 0) {
 			rc = 0;
 			goto done;
@@ -653,8 +656,7 @@ const ms_catalog_driver snap_writer_driver = {
 	.snapshot_info = snap_info,
 };
 
-int snap_open_writer(snapshot *s, const ms_url *url, const ms_open_options *opts,
-		       ms_error *err)
+int snap_open_writer(snapshot *s, const ms_url *url, const ms_open_options *opts, ms_error *err)
 {
 	char *text = NULL;
 	time_t now = time(NULL);
@@ -699,11 +701,11 @@ int snap_open_writer(snapshot *s, const ms_url *url, const ms_open_options *opts
 		if ((rc = snap_prefix_used(s->store, s->prefix, err)) < 0)
 			return rc;
 		/* held until closed, so that no one takes it for abandoned (store gc) */
-		if (rc == 0 && (rc = ms_store_lock(s->store, s->prefix, MS_STORE_LOCK_WRITER, NULL, 0,
-						   err)) >= 0)
+		if (rc == 0 && (rc = ms_store_lock(s->store, s->prefix, MS_STORE_LOCK_WRITER, NULL,
+						   0, err)) >= 0)
 			break;
 		if (rc < 0 && rc != MS_ECONFLICT)
-			return rc;   /* MS_ECONFLICT: another export took this name just now */
+			return rc; /* MS_ECONFLICT: another export took this name just now */
 	}
 	if (i == 1000)
 		return ms_error_set(err, MS_EEXISTS, "no free snapshot name for '%s' in '%s'", base,
@@ -712,4 +714,3 @@ int snap_open_writer(snapshot *s, const ms_url *url, const ms_open_options *opts
 		return oom(err);
 	return 0;
 }
-

@@ -50,7 +50,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_TBL_LIST] = "SELECT name FROM tables WHERE db_id = ?1 ORDER BY name",
 	[ST_TBL_INSERT] = "INSERT INTO tables(db_id, name, doc, hash) VALUES(?1, ?2, ?3, ?4)",
 	[ST_TBL_UPDATE] = "UPDATE tables SET doc = ?2, hash = ?3 WHERE id = ?1",
-	[ST_TBL_DELETE_VERSIONS] = "DELETE FROM table_versions WHERE (catalog, \"database\", tbl) = "
+	[ST_TBL_DELETE_VERSIONS] = "DELETE FROM table_versions WHERE (catalog, \"database\", tbl) "
+				   "= "
 				   "(SELECT d.catalog, d.name, t.name FROM tables t "
 				   "JOIN databases d ON d.id = t.db_id WHERE t.id = ?1)",
 	[ST_TBL_DELETE_PARTS] = "DELETE FROM partitions WHERE table_id = ?1",
@@ -76,14 +77,16 @@ static const char *const stmt_sql[ST__COUNT] = {
 		   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_CHANGES] = "SELECT seq, kind, \"database\", tbl, vkey, op FROM changes "
 		       "WHERE seq > ?2 AND catalog = ?1 ORDER BY seq",
-	[ST_TBL_NKEYS] = "SELECT json_array_length(doc, '$.PartitionKeys') FROM tables WHERE id = ?1",
+	[ST_TBL_NKEYS] = "SELECT json_array_length(doc, '$.PartitionKeys') FROM tables WHERE id = "
+			 "?1",
 	[ST_VER_PUT] = "INSERT INTO table_versions(catalog, \"database\", tbl, version, doc, hash) "
 		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
 		       "ON CONFLICT(catalog, \"database\", tbl, version) "
 		       "DO UPDATE SET doc = excluded.doc, hash = excluded.hash",
 	/* the scan's rows are those of ST_PART_SCAN with no vkey */
 	[ST_VER_SCAN] = "SELECT NULL, hash, doc FROM table_versions "
-			"WHERE catalog = ?1 AND \"database\" = ?2 AND tbl = ?3 ORDER BY version DESC",
+			"WHERE catalog = ?1 AND \"database\" = ?2 AND tbl = ?3 ORDER BY version "
+			"DESC",
 	[ST_VER_GET] = "SELECT doc, hash FROM table_versions "
 		       "WHERE catalog = ?1 AND \"database\" = ?2 AND tbl = ?3 AND version = ?4",
 	[ST_VER_DELETE] = "DELETE FROM table_versions "
@@ -157,7 +160,7 @@ int sqlite_get_stmt(sqlite_catalog *self, enum stmt_id id, sqlite3_stmt **out, i
 				&st, NULL);
 	if (rc != SQLITE_OK)
 		return sqlite_fail(self, rc, err, "cannot prepare a statement on '%s'",
-		                   self->base.url);
+				   self->base.url);
 	if (*slot)
 		*owned = 1;
 	else
@@ -231,7 +234,7 @@ int sqlite_call_end(sqlite_catalog *self, int rc, ms_error *err)
 
 	if (rc == 0) {
 		rc = sqlite_exec_stmt(self, self->in_txn ? ST_RELEASE : ST_COMMIT,
-			       "commit a transaction", err);
+				      "commit a transaction", err);
 		if (rc == 0)
 			return 0;
 	}
@@ -265,14 +268,13 @@ int sqlite_database_id(sqlite_catalog *self, const char *name, sqlite3_int64 *id
 		rc = 0;
 	else
 		rc = sqlite_fail(self, rc, err, "cannot read database '%s' in '%s'", name,
-			     self->base.url);
+				 self->base.url);
 	sqlite3_reset(st);
 	return rc;
 }
 
 /* Look up a database's id; MS_ENOTFOUND names it. */
-int sqlite_find_database(sqlite_catalog *self, const char *name, sqlite3_int64 *id,
-			 ms_error *err)
+int sqlite_find_database(sqlite_catalog *self, const char *name, sqlite3_int64 *id, ms_error *err)
 {
 	int rc, found;
 
@@ -303,7 +305,7 @@ int sqlite_table_id(sqlite_catalog *self, sqlite3_int64 db_id, const char *db, c
 		rc = 0;
 	else
 		rc = sqlite_fail(self, rc, err, "cannot read table '%s.%s' in '%s'", db, name,
-			     self->base.url);
+				 self->base.url);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -573,7 +575,8 @@ int ms_sqlite_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_op
 	}
 	create = opts && opts->mode == MS_OPEN_WRITE;
 	if (!create && access(self->path, F_OK) != 0) {
-		rc = ms_error_set(err, MS_ENOTFOUND, "catalog file '%s' does not exist", self->path);
+		rc = ms_error_set(err, MS_ENOTFOUND, "catalog file '%s' does not exist",
+				  self->path);
 		goto done;
 	}
 	if ((rc = sqlite_open_file(self, url, create, err)) < 0)

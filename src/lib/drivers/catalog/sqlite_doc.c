@@ -11,8 +11,7 @@
 #include "drivers/catalog/sqlite_internal.h"
 
 /* Append the canonical JSON of v to out, mapping the model's failure to an error. */
-static int canon(sqlite_catalog *self, const cJSON *v, ms_buf *out, const char *what,
-		 ms_error *err)
+static int canon(sqlite_catalog *self, const cJSON *v, ms_buf *out, const char *what, ms_error *err)
 {
 	int rc = ms_canonical_json(v, 0, out);
 
@@ -101,7 +100,7 @@ int sqlite_read_stored_time(sqlite_catalog *self, sqlite3_stmt *st, put_texts *t
 		return 0;
 	if (rc != SQLITE_ROW)
 		return sqlite_fail(self, rc, err, "cannot read %s in '%s'",
-			       sqlite_subject_text(subj, what, sizeof(what)), self->base.url);
+				   sqlite_subject_text(subj, what, sizeof(what)), self->base.url);
 	switch (sqlite3_column_type(st, 0)) {
 	case SQLITE_INTEGER:
 	case SQLITE_FLOAT:
@@ -137,8 +136,8 @@ static int field_cmp(const void *a, const void *b)
  * ms_canonical_json of the changed document.  Only the top level is
  * re-sorted here; every value is encoded by the model.
  */
-int sqlite_compose_doc(sqlite_catalog *self, const cJSON *doc, const doc_override *ov,
-		       size_t nov, const subject *subj, ms_error *err)
+int sqlite_compose_doc(sqlite_catalog *self, const cJSON *doc, const doc_override *ov, size_t nov,
+		       const subject *subj, ms_error *err)
 {
 	char what[MS_ERROR_MESSAGE_MAX];
 	ms_buf *b = &self->doc;
@@ -262,8 +261,8 @@ int sqlite_entity_hash(const ms_entity *e, unsigned char out[MS_HASH_LEN], ms_er
  * (id, doc, hash) or (id, name, doc, hash): `first` is the number of the
  * doc parameter.
  */
-int sqlite_write_doc(sqlite_catalog *self, sqlite3_stmt *st, int first,
-		     const unsigned char *hash, const subject *subj, ms_error *err)
+int sqlite_write_doc(sqlite_catalog *self, sqlite3_stmt *st, int first, const unsigned char *hash,
+		     const subject *subj, ms_error *err)
 {
 	char what[MS_ERROR_MESSAGE_MAX];
 	int rc;
@@ -273,7 +272,7 @@ int sqlite_write_doc(sqlite_catalog *self, sqlite3_stmt *st, int first,
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		rc = sqlite_fail(self, rc, err, "cannot write %s to '%s'",
-			     sqlite_subject_text(subj, what, sizeof(what)), self->base.url);
+				 sqlite_subject_text(subj, what, sizeof(what)), self->base.url);
 	else
 		rc = 0;
 	sqlite3_reset(st);
@@ -286,8 +285,8 @@ int sqlite_write_doc(sqlite_catalog *self, sqlite3_stmt *st, int first,
  * The stored hash is trusted, not recomputed.
  */
 static int row_entity(sqlite_catalog *self, ms_entity **out, ms_kind kind, const char *db,
-		      const char *table, const char *vkey, const char *doc, int doclen,
-		      int raw, const void *hash, int hashlen, ms_error *err)
+		      const char *table, const char *vkey, const char *doc, int doclen, int raw,
+		      const void *hash, int hashlen, ms_error *err)
 {
 	ms_entity *e;
 	const char *name = vkey ? vkey : table ? table : db;
@@ -341,7 +340,7 @@ int sqlite_get_row(sqlite_catalog *self, sqlite3_stmt *st, ms_entity **out, cons
 				    sqlite_subject_text(subj, what, sizeof(what)), self->base.url);
 	if (rc != SQLITE_ROW)
 		return sqlite_fail(self, rc, err, "cannot read %s in '%s'",
-			       sqlite_subject_text(subj, what, sizeof(what)), self->base.url);
+				   sqlite_subject_text(subj, what, sizeof(what)), self->base.url);
 	doc = (const char *)sqlite3_column_text(st, 0);
 	doclen = sqlite3_column_bytes(st, 0);
 	hash = sqlite3_column_blob(st, 1);
@@ -378,7 +377,7 @@ int sqlite_stream_rows(sqlite_catalog *self, sqlite3_stmt *st, const subject *su
 	}
 	if (rc != SQLITE_DONE)
 		return sqlite_fail(self, rc, err, "cannot read %s of '%s.%s' in '%s'",
-			       subj->kind == MS_KIND_PARTITION ? "partitions" : "versions",
-			       subj->db, subj->table, self->base.url);
+				   subj->kind == MS_KIND_PARTITION ? "partitions" : "versions",
+				   subj->db, subj->table, self->base.url);
 	return 0;
 }

@@ -29,7 +29,7 @@ int sqlite_log_change(sqlite_catalog *self, const char *kind, const char *db, co
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		rc = sqlite_fail(self, rc, err, "cannot log a change to %s '%s' in '%s'", kind, db,
-			     self->base.url);
+				 self->base.url);
 	else
 		rc = 0;
 	sqlite3_reset(st);
@@ -41,9 +41,9 @@ int sqlite_log_change(sqlite_catalog *self, const char *kind, const char *db, co
  * with sqlite_put_stmt) bound to (catalog, database, table) and, unless version_id
  * is NULL, the version's number.
  */
-static int version_stmt(sqlite_catalog *self, enum stmt_id id, const char *db,
-			const char *table, const char *version_id, char *dbn, char *tbn,
-			sqlite3_stmt **out, int *owned, ms_error *err)
+static int version_stmt(sqlite_catalog *self, enum stmt_id id, const char *db, const char *table,
+			const char *version_id, char *dbn, char *tbn, sqlite3_stmt **out,
+			int *owned, ms_error *err)
 {
 	long long v = 0;
 	int rc;
@@ -52,8 +52,10 @@ static int version_stmt(sqlite_catalog *self, enum stmt_id id, const char *db,
 	    (rc = sqlite_fold_name(tbn, table, "table", err)) < 0)
 		return rc;
 	if (version_id && ms_catalog_version_number(version_id, &v) < 0)
-		return ms_error_set(err, MS_EINVAL, "version '%.64s' of table '%s.%s' is not a "
-				    "VersionId", version_id, dbn, tbn);
+		return ms_error_set(err, MS_EINVAL,
+				    "version '%.64s' of table '%s.%s' is not a "
+				    "VersionId",
+				    version_id, dbn, tbn);
 	if ((rc = sqlite_get_stmt(self, id, out, owned, err)) < 0)
 		return rc;
 	sqlite3_bind_text(*out, 1, self->key, -1, SQLITE_STATIC);
@@ -83,7 +85,7 @@ int sqlite_put_table_version(ms_catalog *cat, const ms_entity *e, ms_error *err)
 
 	sqlite_texts_init(&t);
 	if ((rc = version_stmt(self, ST_VER_PUT, e->database, e->table, subj.vkey, dbn, n, &st,
-	                       &owned, err)) < 0 ||
+			       &owned, err)) < 0 ||
 	    (rc = sqlite_entity_hash(e, hash, err)) < 0 ||
 	    (rc = sqlite_texts_prepare(self, &t, dbn, n, err)) < 0)
 		goto done;
@@ -111,8 +113,8 @@ done:
 	return rc;
 }
 
-int sqlite_scan_table_versions(ms_catalog *cat, const char *db, const char *table,
-				      ms_entity_cb cb, void *ctx, ms_error *err)
+int sqlite_scan_table_versions(ms_catalog *cat, const char *db, const char *table, ms_entity_cb cb,
+			       void *ctx, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
@@ -128,7 +130,7 @@ int sqlite_scan_table_versions(ms_catalog *cat, const char *db, const char *tabl
 }
 
 int sqlite_get_table_version(ms_catalog *cat, const char *db, const char *table,
-				    const char *version_id, ms_entity **out, ms_error *err)
+			     const char *version_id, ms_entity **out, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
@@ -145,7 +147,7 @@ int sqlite_get_table_version(ms_catalog *cat, const char *db, const char *table,
 }
 
 int sqlite_delete_table_version(ms_catalog *cat, const char *db, const char *table,
-				       const char *version_id, ms_error *err)
+				const char *version_id, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF], what[MS_ERROR_MESSAGE_MAX];
@@ -161,7 +163,7 @@ int sqlite_delete_table_version(ms_catalog *cat, const char *db, const char *tab
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		rc = sqlite_fail(self, rc, err, "cannot delete %s in '%s'",
-			     sqlite_subject_text(&subj, what, sizeof(what)), self->base.url);
+				 sqlite_subject_text(&subj, what, sizeof(what)), self->base.url);
 	else if (sqlite3_changes(self->db) == 0)
 		rc = ms_error_set(err, MS_ENOTFOUND, "%s not found in '%s'",
 				  sqlite_subject_text(&subj, what, sizeof(what)), self->base.url);
@@ -204,7 +206,7 @@ static int change_kind(const char *s, ms_kind *kind)
 }
 
 int sqlite_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, void *ctx,
-				char **next_cursor, ms_error *err)
+			 char **next_cursor, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	sqlite3_int64 seq;
@@ -228,8 +230,8 @@ int sqlite_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, v
 		c.table = (const char *)sqlite3_column_text(st, 3);
 		c.vkey = (const char *)sqlite3_column_text(st, 4);
 		c.op = op && strcmp(op, "delete") == 0 ? MS_CHANGE_DELETE : MS_CHANGE_PUT;
-		if (!c.database || !op || change_kind((const char *)sqlite3_column_text(st, 1),
-						      &c.kind) < 0) {
+		if (!c.database || !op ||
+		    change_kind((const char *)sqlite3_column_text(st, 1), &c.kind) < 0) {
 			rc = ms_error_set(err, MS_EIO, "change %lld in '%s' is corrupt", c.seq,
 					  self->base.url);
 			goto done;
@@ -240,7 +242,7 @@ int sqlite_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, v
 	}
 	if (rc != SQLITE_DONE) {
 		rc = sqlite_fail(self, rc, err, "cannot read the change log of '%s'",
-		                 self->base.url);
+				 self->base.url);
 		goto done;
 	}
 	snprintf(buf, sizeof(buf), "%lld", (long long)seq);

@@ -19,7 +19,7 @@
 #include "util/url.h"
 
 #define SQLITE_CATALOG_DOC_MAX ((size_t)64 << 20) /* largest document written or read */
-#define NAME_BUF (4 * MS_NAME_MAX + 1) /* a folded name: up to 255 UTF-8 characters */
+#define NAME_BUF (4 * MS_NAME_MAX + 1)            /* a folded name: up to 255 UTF-8 characters */
 
 /*
  * Every statement the driver runs, prepared once per connection on first
@@ -72,7 +72,7 @@ enum stmt_id {
 
 typedef struct doc_field {
 	const char *key;
-	const cJSON *item; /* the document's own value, or NULL */
+	const cJSON *item;  /* the document's own value, or NULL */
 	const ms_buf *text; /* else a canonical value text */
 } doc_field;
 
@@ -107,11 +107,11 @@ typedef struct subject {
 typedef struct sqlite_catalog {
 	ms_catalog base;
 	sqlite3 *db;
-	char *path;        /* the file, as given */
-	char *key;         /* storage key: the catalog-id parameter or "default" */
-	char *catalog_id;  /* CatalogId written into documents, or NULL */
-	int in_txn;        /* an explicit begin() is open */
-	int reading;       /* a read transaction (read_begin) is open */
+	char *path;       /* the file, as given */
+	char *key;        /* storage key: the catalog-id parameter or "default" */
+	char *catalog_id; /* CatalogId written into documents, or NULL */
+	int in_txn;       /* an explicit begin() is open */
+	int reading;      /* a read transaction (read_begin) is open */
 	sqlite3_stmt *stmts[ST__COUNT];
 	ms_buf doc;        /* the document being written */
 	doc_field *fields; /* scratch for sqlite_compose_doc */
@@ -163,8 +163,7 @@ int sqlite_call_end(sqlite_catalog *self, int rc, ms_error *err);
 int sqlite_database_id(sqlite_catalog *self, const char *name, sqlite3_int64 *id, int *found,
 		       ms_error *err);
 /* Look up a database's id; MS_ENOTFOUND names it. */
-int sqlite_find_database(sqlite_catalog *self, const char *name, sqlite3_int64 *id,
-			 ms_error *err);
+int sqlite_find_database(sqlite_catalog *self, const char *name, sqlite3_int64 *id, ms_error *err);
 /* Look up a table's id in a database; *found is 0 when absent.  name is folded. */
 int sqlite_table_id(sqlite_catalog *self, sqlite3_int64 db_id, const char *db, const char *name,
 		    sqlite3_int64 *id, int *found, ms_error *err);
@@ -199,13 +198,13 @@ int sqlite_texts_prepare(sqlite_catalog *self, put_texts *t, const char *db, con
 int sqlite_read_stored_time(sqlite_catalog *self, sqlite3_stmt *st, put_texts *t, int *found,
 			    const subject *subj, ms_error *err);
 /* Write into self->doc the canonical JSON of doc with the fields of ov set or removed. */
-int sqlite_compose_doc(sqlite_catalog *self, const cJSON *doc, const doc_override *ov,
-		       size_t nov, const subject *subj, ms_error *err);
+int sqlite_compose_doc(sqlite_catalog *self, const cJSON *doc, const doc_override *ov, size_t nov,
+		       const subject *subj, ms_error *err);
 /* The content hash of e; an entity without one is hashed by the model. */
 int sqlite_entity_hash(const ms_entity *e, unsigned char out[MS_HASH_LEN], ms_error *err);
 /* Write self->doc and hash through st; `first` is the number of the doc parameter. */
-int sqlite_write_doc(sqlite_catalog *self, sqlite3_stmt *st, int first,
-		     const unsigned char *hash, const subject *subj, ms_error *err);
+int sqlite_write_doc(sqlite_catalog *self, sqlite3_stmt *st, int first, const unsigned char *hash,
+		     const subject *subj, ms_error *err);
 /* Step a (doc, hash) statement already bound and build the entity of subj (*out new). */
 int sqlite_get_row(sqlite_catalog *self, sqlite3_stmt *st, ms_entity **out, const subject *subj,
 		   ms_error *err);
@@ -227,8 +226,7 @@ int sqlite_list_databases(ms_catalog *cat, ms_name_cb cb, void *ctx, ms_error *e
 int sqlite_get_database(ms_catalog *cat, const char *name, ms_entity **out, ms_error *err);
 int sqlite_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err);
 int sqlite_delete_database(ms_catalog *cat, const char *name, ms_error *err);
-int sqlite_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx,
-		       ms_error *err);
+int sqlite_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx, ms_error *err);
 int sqlite_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity **out,
 		     ms_error *err);
 int sqlite_put_table(ms_catalog *cat, const ms_entity *e, ms_error *err);
@@ -237,8 +235,8 @@ int sqlite_delete_table(ms_catalog *cat, const char *db, const char *name, ms_er
 int sqlite_scan_partitions_range(ms_catalog *cat, const char *db, const char *table,
 				 const ms_scan_range *range, unsigned int flags, ms_entity_cb cb,
 				 void *ctx, ms_error *err);
-int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *table,
-			   unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err);
+int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *table, unsigned int flags,
+			   ms_entity_cb cb, void *ctx, ms_error *err);
 int sqlite_get_partition(ms_catalog *cat, const char *db, const char *table, const char *vkey,
 			 ms_entity **out, ms_error *err);
 int sqlite_put_partitions(ms_catalog *cat, const char *db, const char *table,
@@ -249,8 +247,8 @@ int sqlite_table_digest(ms_catalog *cat, const char *db, const char *table, ms_d
 			ms_error *err);
 /* Table versions and the change feed (sqlite_history.c): */
 int sqlite_put_table_version(ms_catalog *cat, const ms_entity *e, ms_error *err);
-int sqlite_scan_table_versions(ms_catalog *cat, const char *db, const char *table,
-			       ms_entity_cb cb, void *ctx, ms_error *err);
+int sqlite_scan_table_versions(ms_catalog *cat, const char *db, const char *table, ms_entity_cb cb,
+			       void *ctx, ms_error *err);
 int sqlite_get_table_version(ms_catalog *cat, const char *db, const char *table,
 			     const char *version_id, ms_entity **out, ms_error *err);
 int sqlite_delete_table_version(ms_catalog *cat, const char *db, const char *table,

@@ -7,8 +7,8 @@
 #include "drivers/catalog/sqlite_internal.h"
 
 /* Run statements that take one id and return no rows: the steps of a delete. */
-static int delete_by_id(sqlite_catalog *self, const enum stmt_id *steps, size_t n,
-			sqlite3_int64 id, const subject *subj, ms_error *err)
+static int delete_by_id(sqlite_catalog *self, const enum stmt_id *steps, size_t n, sqlite3_int64 id,
+			const subject *subj, ms_error *err)
 {
 	char what[MS_ERROR_MESSAGE_MAX];
 	sqlite3_stmt *st = NULL;
@@ -22,7 +22,8 @@ static int delete_by_id(sqlite_catalog *self, const enum stmt_id *steps, size_t 
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
 			rc = sqlite_fail(self, rc, err, "cannot delete %s in '%s'",
-				     sqlite_subject_text(subj, what, sizeof(what)), self->base.url);
+					 sqlite_subject_text(subj, what, sizeof(what)),
+					 self->base.url);
 		else
 			rc = 0;
 		sqlite3_reset(st);
@@ -163,15 +164,14 @@ int sqlite_delete_database(ms_catalog *cat, const char *name, ms_error *err)
 	    (rc = delete_by_id(self, steps, sizeof(steps) / sizeof(steps[0]), id, &subj, err)) < 0)
 		goto done;
 	rc = sqlite_log_change(self, "database", n, NULL, NULL, "delete", (long long)time(NULL),
-	                       err);
+			       err);
 done:
 	if (began)
 		rc = sqlite_call_end(self, rc, err);
 	return rc;
 }
 
-int sqlite_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx,
-			      ms_error *err)
+int sqlite_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char n[NAME_BUF];
@@ -190,7 +190,7 @@ int sqlite_list_tables(ms_catalog *cat, const char *db, ms_name_cb cb, void *ctx
 }
 
 int sqlite_get_table(ms_catalog *cat, const char *db, const char *name, ms_entity **out,
-			    ms_error *err)
+		     ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], n[NAME_BUF];

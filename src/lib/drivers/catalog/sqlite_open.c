@@ -30,10 +30,10 @@
  * ids, as Glue keys them; a rowid table, as their documents are large.
  * Files from before them get the table when first opened for writing.
  */
-#define VERSIONS_SCHEMA_SQL                                                                 \
-	"CREATE TABLE IF NOT EXISTS table_versions("                                        \
-	" catalog TEXT NOT NULL, \"database\" TEXT NOT NULL, tbl TEXT NOT NULL,"            \
-	" version INTEGER NOT NULL, hash BLOB NOT NULL, doc TEXT NOT NULL,"                \
+#define VERSIONS_SCHEMA_SQL \
+	"CREATE TABLE IF NOT EXISTS table_versions(" \
+	" catalog TEXT NOT NULL, \"database\" TEXT NOT NULL, tbl TEXT NOT NULL," \
+	" version INTEGER NOT NULL, hash BLOB NOT NULL, doc TEXT NOT NULL," \
 	" UNIQUE(catalog, \"database\", tbl, version));"
 
 static const char schema_sql[] =
@@ -51,10 +51,9 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS changes("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT, catalog TEXT NOT NULL, kind TEXT NOT NULL,"
 	" \"database\" TEXT NOT NULL, tbl TEXT, vkey TEXT, op TEXT NOT NULL,"
-	" time INTEGER NOT NULL);"
-	VERSIONS_SCHEMA_SQL
-	"INSERT OR IGNORE INTO meta(\"key\", value) VALUES('schema_version', '"
-	SQLITE_CATALOG_STR(SQLITE_CATALOG_SCHEMA_VERSION) "');";
+	" time INTEGER NOT NULL);" VERSIONS_SCHEMA_SQL
+	"INSERT OR IGNORE INTO meta(\"key\", value) VALUES('schema_version', '" SQLITE_CATALOG_STR(
+		SQLITE_CATALOG_SCHEMA_VERSION) "');";
 
 /* ms_segment(vkey, n): ms_catalog_scan_segment in SQL (NULL for a NULL vkey). */
 static void sql_segment(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -64,7 +63,8 @@ static void sql_segment(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 	(void)argc;
 	if (vkey)
-		sqlite3_result_int(ctx, (int)ms_catalog_scan_segment(vkey, n > 0 ? (unsigned)n : 0));
+		sqlite3_result_int(ctx,
+				   (int)ms_catalog_scan_segment(vkey, n > 0 ? (unsigned)n : 0));
 }
 
 /*
@@ -74,16 +74,16 @@ static void sql_segment(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  */
 static int open_versions(sqlite_catalog *self, ms_error *err)
 {
-	static const char empty_sql[] =
-		"CREATE TEMP VIEW table_versions(catalog, \"database\", tbl, version, hash, doc) "
-		"AS SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0";
+	static const char empty_sql[] = "CREATE TEMP VIEW table_versions(catalog, \"database\", "
+					"tbl, version, hash, doc) "
+					"AS SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0";
 	int rc = sqlite3_exec(self->db, VERSIONS_SCHEMA_SQL, NULL, NULL, NULL);
 
 	if ((rc & 0xff) == SQLITE_READONLY)
 		rc = sqlite3_exec(self->db, empty_sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return sqlite_fail(self, rc, err, "cannot open the table versions of '%s'",
-		                   self->path);
+				   self->path);
 	return 0;
 }
 
@@ -114,7 +114,7 @@ static int open_schema(sqlite_catalog *self, int create, ms_error *err)
 			rc = sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			rc = sqlite_fail(self, rc, err, "cannot create the catalog schema in '%s'",
-				     self->path);
+					 self->path);
 			if (!sqlite3_get_autocommit(self->db))
 				sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
 			return rc;
@@ -122,14 +122,14 @@ static int open_schema(sqlite_catalog *self, int create, ms_error *err)
 		rc = sqlite3_prepare_v2(self->db, version_sql, -1, &st, NULL);
 		if (rc != SQLITE_OK)
 			return sqlite_fail(self, rc, err, "cannot read the catalog schema in '%s'",
-				       self->path);
+					   self->path);
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		rc = sqlite_fail(self, rc, err, "cannot read the catalog schema in '%s'",
-		                 self->path);
+				 self->path);
 	} else if (version != SQLITE_CATALOG_SCHEMA_VERSION) {
 		rc = ms_error_set(err, MS_ENOTSUPPORTED,
 				  "catalog file '%s' has schema version %d, this metasync knows %d",
@@ -164,8 +164,10 @@ static int step_with_key(sqlite_catalog *self, const char *sql)
 static int open_instance(sqlite_catalog *self, ms_error *err)
 {
 	static const char get_sql[] = "SELECT value FROM meta WHERE \"key\" = 'catalog:' || ?1";
-	static const char set_sql[] = "INSERT INTO meta(\"key\", value) VALUES('catalog:' || ?1, ?2) "
-				      "ON CONFLICT(\"key\") DO UPDATE SET value = ?2 WHERE value = ''";
+	static const char set_sql[] = "INSERT INTO meta(\"key\", value) VALUES('catalog:' || ?1, "
+				      "?2) "
+				      "ON CONFLICT(\"key\") DO UPDATE SET value = ?2 WHERE value = "
+				      "''";
 	char uuid[37];
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -209,7 +211,8 @@ static int open_instance(sqlite_catalog *self, ms_error *err)
 static int open_catalog(sqlite_catalog *self, int create, ms_error *err)
 {
 	static const char find_sql[] = "SELECT 1 FROM meta WHERE \"key\" = 'catalog:' || ?1 "
-				       "UNION ALL SELECT 1 FROM databases WHERE catalog = ?1 LIMIT 1";
+				       "UNION ALL SELECT 1 FROM databases WHERE catalog = ?1 LIMIT "
+				       "1";
 	static const char reg_sql[] = "INSERT OR IGNORE INTO meta(\"key\", value) "
 				      "VALUES('catalog:' || ?1, '')";
 	const char *name = self->catalog_id ? self->catalog_id : self->key;
@@ -218,11 +221,12 @@ static int open_catalog(sqlite_catalog *self, int create, ms_error *err)
 	if (rc == SQLITE_DONE && create && !sqlite3_db_readonly(self->db, "main"))
 		rc = step_with_key(self, reg_sql);
 	if (rc == SQLITE_DONE && !create)
-		return ms_error_set(err, MS_ENOTFOUND, "catalog '%s' not found in catalog file '%s'",
-				    name, self->path);
+		return ms_error_set(err, MS_ENOTFOUND,
+				    "catalog '%s' not found in catalog file '%s'", name,
+				    self->path);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sqlite_fail(self, rc, err, "cannot open catalog '%s' in '%s'", name,
-		                   self->path);
+				   self->path);
 	return open_instance(self, err);
 }
 
@@ -246,7 +250,7 @@ static int set_cache(sqlite_catalog *self, const char *mib, ms_error *err)
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%ld", n * 1024);
 	if (sqlite3_exec(self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return sqlite_fail(self, sqlite3_errcode(self->db), err,
-		                   "cannot set the cache of '%s'", self->path);
+				   "cannot set the cache of '%s'", self->path);
 	return 0;
 }
 
@@ -260,7 +264,7 @@ static int path_identity(sqlite_catalog *self, ms_error *err)
 	char *real = realpath(self->path, NULL), *id = NULL;
 
 	if (!real)
-		return 0;   /* keep the URL: the file is open, so this hardly happens */
+		return 0; /* keep the URL: the file is open, so this hardly happens */
 	if (asprintf(&id, "sqlite:%s", real) < 0)
 		id = NULL;
 	free(real);

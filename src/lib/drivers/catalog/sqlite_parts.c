@@ -14,8 +14,8 @@
  * the index's vkey before the row is read.
  */
 int sqlite_scan_partitions_range(ms_catalog *cat, const char *db, const char *table,
-					const ms_scan_range *range, unsigned int flags,
-					ms_entity_cb cb, void *ctx, ms_error *err)
+				 const ms_scan_range *range, unsigned int flags, ms_entity_cb cb,
+				 void *ctx, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
@@ -26,8 +26,8 @@ int sqlite_scan_partitions_range(ms_catalog *cat, const char *db, const char *ta
 
 	if ((rc = sqlite_resolve_table(self, db, table, dbn, tbn, &id, err)) < 0 ||
 	    (rc = sqlite_get_stmt(self,
-	                          (flags & MS_SCAN_KEYS_ONLY) ? ST_PART_SCAN_KEYS : ST_PART_SCAN,
-	                          &st, &owned, err)) < 0)
+				  (flags & MS_SCAN_KEYS_ONLY) ? ST_PART_SCAN_KEYS : ST_PART_SCAN,
+				  &st, &owned, err)) < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, range->after ? range->after : "", -1, SQLITE_STATIC);
@@ -38,16 +38,16 @@ int sqlite_scan_partitions_range(ms_catalog *cat, const char *db, const char *ta
 	return rc;
 }
 
-int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *table,
-				  unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err)
+int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *table, unsigned int flags,
+			   ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	static const ms_scan_range all = { NULL, 0, 1 };
 
 	return sqlite_scan_partitions_range(cat, db, table, &all, flags, cb, ctx, err);
 }
 
-int sqlite_get_partition(ms_catalog *cat, const char *db, const char *table,
-				const char *vkey, ms_entity **out, ms_error *err)
+int sqlite_get_partition(ms_catalog *cat, const char *db, const char *table, const char *vkey,
+			 ms_entity **out, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
@@ -93,7 +93,7 @@ static int put_partition(sqlite_catalog *self, sqlite3_int64 table_id, const cha
 	if ((rc = sqlite_entity_hash(e, hash, err)) < 0 ||
 	    (rc = sqlite_compose_doc(self, e->doc, ov, 4, &subj, err)) < 0 ||
 	    (rc = sqlite_short_stmt(self, has_ctime ? ST_PART_UPSERT : ST_PART_INSERT_NEW, &st,
-	                            err)) < 0)
+				    err)) < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, table_id);
 	sqlite3_bind_text(st, 2, e->vkey, -1, SQLITE_STATIC);
@@ -142,7 +142,7 @@ static int check_value_counts(sqlite_catalog *self, sqlite3_int64 table_id, cons
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE
 		     ? 0
 		     : sqlite_fail(self, rc, err, "cannot read table '%s.%s' in '%s'", dbn, tbn,
-			       self->base.url);
+				   self->base.url);
 	sqlite3_reset(st);
 	for (i = 0; i < n && rc == 0; i++) {
 		const cJSON *values = cJSON_GetObjectItemCaseSensitive(parts[i]->doc, "Values");
@@ -155,7 +155,7 @@ static int check_value_counts(sqlite_catalog *self, sqlite3_int64 table_id, cons
 }
 
 int sqlite_put_partitions(ms_catalog *cat, const char *db, const char *table,
-				 ms_entity *const *parts, size_t n, ms_error *err)
+			  ms_entity *const *parts, size_t n, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
@@ -195,7 +195,7 @@ done:
 }
 
 int sqlite_delete_partitions(ms_catalog *cat, const char *db, const char *table,
-				    const char *const *vkeys, size_t n, ms_error *err)
+			     const char *const *vkeys, size_t n, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
@@ -226,14 +226,14 @@ int sqlite_delete_partitions(ms_catalog *cat, const char *db, const char *table,
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
 			rc = sqlite_fail(self, rc, err,
-				     "cannot delete partition '%s' of '%s.%s' in '%s'", vkeys[i],
-				     dbn, tbn, self->base.url);
+					 "cannot delete partition '%s' of '%s.%s' in '%s'",
+					 vkeys[i], dbn, tbn, self->base.url);
 			goto done;
 		}
 		rc = 0;
 		if (sqlite3_changes(self->db) > 0 &&
 		    (rc = sqlite_log_change(self, "partition", dbn, tbn, vkeys[i], "delete", now,
-				     err)) < 0)
+					    err)) < 0)
 			goto done;
 	}
 done:
@@ -242,8 +242,8 @@ done:
 	return rc;
 }
 
-int sqlite_table_digest(ms_catalog *cat, const char *db, const char *table,
-			       ms_digest *out, ms_error *err)
+int sqlite_table_digest(ms_catalog *cat, const char *db, const char *table, ms_digest *out,
+			ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
@@ -261,14 +261,15 @@ int sqlite_table_digest(ms_catalog *cat, const char *db, const char *table,
 		if (sqlite3_column_bytes(st, 0) != MS_HASH_LEN) {
 			rc = ms_error_set(err, MS_EIO,
 					  "stored hash of a partition of '%s.%s' in '%s' is "
-					  "corrupt", dbn, tbn, self->base.url);
+					  "corrupt",
+					  dbn, tbn, self->base.url);
 			goto done;
 		}
 		ms_digest_add(&d, sqlite3_column_blob(st, 0));
 	}
 	if (rc != SQLITE_DONE) {
 		rc = sqlite_fail(self, rc, err, "cannot read partitions of '%s.%s' in '%s'", dbn,
-		                 tbn, self->base.url);
+				 tbn, self->base.url);
 		goto done;
 	}
 	rc = 0;

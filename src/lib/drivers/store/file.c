@@ -50,21 +50,21 @@ typedef struct file_writer {
 	ms_store_writer base;
 	const file_store *fs;
 	int fd;
-	int dfd;       /* the key's directory */
-	char *tmp;     /* owned; the temporary file's name in dfd */
-	char *tmp_path; /* owned; its path, for messages */
-	char *path;    /* owned; final path, for messages */
-	char *key;     /* owned */
+	int dfd;          /* the key's directory */
+	char *tmp;        /* owned; the temporary file's name in dfd */
+	char *tmp_path;   /* owned; its path, for messages */
+	char *path;       /* owned; final path, for messages */
+	char *key;        /* owned */
 	const char *name; /* the final name in dfd (inside key) */
-	char *buf;     /* owned; WRITE_BUF bytes */
+	char *buf;        /* owned; WRITE_BUF bytes */
 	size_t len;
-	int failed;    /* a write failed: commit refuses */
+	int failed; /* a write failed: commit refuses */
 } file_writer;
 
 typedef struct file_reader {
 	ms_store_reader base;
 	int fd;
-	char *key;     /* owned; for messages */
+	char *key; /* owned; for messages */
 } file_reader;
 
 static atomic_ulong tmp_counter;
@@ -251,7 +251,8 @@ void fstore_prune_parents(const file_store *fs, const char *key)
 		pslash = memrchr(key, '/', dlen);
 		name = pslash ? pslash + 1 : key;
 		if ((size_t)(slash - name) > NAME_MAX ||
-		    fstore_walk_dirs(fs, key, pslash ? (size_t)(pslash - key) : 0, 0, &pfd, &at) != 0)
+		    fstore_walk_dirs(fs, key, pslash ? (size_t)(pslash - key) : 0, 0, &pfd, &at) !=
+			    0)
 			return;
 		memcpy(comp, name, (size_t)(slash - name));
 		comp[slash - name] = '\0';
@@ -324,7 +325,8 @@ static int fw_write(ms_store_writer *base, const void *data, size_t len, ms_erro
 	int rc;
 
 	if (w->failed)
-		return ms_error_set(err, MS_EIO, "cannot write '%s': an earlier write failed", w->key);
+		return ms_error_set(err, MS_EIO, "cannot write '%s': an earlier write failed",
+				    w->key);
 	if (w->len + len <= WRITE_BUF) {
 		memcpy(w->buf + w->len, data, len);
 		w->len += len;
@@ -350,7 +352,8 @@ static int fw_commit(ms_store_writer *base, ms_error *err)
 	int rc;
 
 	if (w->failed) {
-		rc = ms_error_set(err, MS_EIO, "cannot commit '%s': an earlier write failed", w->key);
+		rc = ms_error_set(err, MS_EIO, "cannot commit '%s': an earlier write failed",
+				  w->key);
 		goto done;
 	}
 	if ((rc = writer_flush(w, err)) < 0)
@@ -370,7 +373,7 @@ static int fw_commit(ms_store_writer *base, ms_error *err)
 		rc = fstore_io_error(err, errno, "rename into", w->path);
 		goto done;
 	}
-	(void)fsync(w->dfd);   /* the rename is durable */
+	(void)fsync(w->dfd); /* the rename is durable */
 	free(w->tmp);
 	w->tmp = NULL;
 	rc = 0;
@@ -422,7 +425,8 @@ static int open_tmp(file_writer *w, ms_error *err)
 			return 0;
 		}
 		if (errno != EEXIST)
-			return fstore_io_error(err, errno, "create a temporary file beside", w->path);
+			return fstore_io_error(err, errno, "create a temporary file beside",
+					       w->path);
 	}
 	return ms_error_set(err, MS_EIO, "cannot create a temporary file beside '%s'", w->path);
 }
@@ -455,7 +459,8 @@ static int fs_put_open(ms_store *self, const char *key, ms_store_writer **out, m
 		if (e == ELOOP)
 			rc = fstore_link_error(fs, key, at, err);
 		else if (e == ENOTDIR)
-			rc = ms_error_set(err, MS_EIO, "cannot create directory '%s': a file is in the way",
+			rc = ms_error_set(err, MS_EIO,
+					  "cannot create directory '%s': a file is in the way",
 					  p ? p : key);
 		else
 			rc = fstore_io_error(err, e, "create directory", p ? p : key);
@@ -552,7 +557,8 @@ static int fs_get_open(ms_store *self, const char *key, ms_store_reader **out, m
 		goto done;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' in '%s' is not a file", key, self->url);
+		rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' in '%s' is not a file", key,
+				  self->url);
 		goto done;
 	}
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -586,7 +592,7 @@ done:
 }
 
 typedef struct key_item {
-	char *key;          /* owned */
+	char *key; /* owned */
 	ms_store_stat st;
 } key_item;
 
@@ -663,7 +669,7 @@ static int walk(const file_store *fs, int dfd, ms_buf *rel, const char *prefix, 
 		if (check_key(rel->ptr, 0, NULL) < 0)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;   /* gone meanwhile */
+			continue; /* gone meanwhile */
 		if (S_ISLNK(sb.st_mode)) {
 			rc = fstore_link_error(fs, rel->ptr, rel->len, err);
 			goto done;
@@ -681,7 +687,8 @@ static int walk(const file_store *fs, int dfd, ms_buf *rel, const char *prefix, 
 			}
 			if (ms_buf_addc(rel, '/') < 0) {
 				close(nfd);
-				rc = ms_error_set(err, MS_ENOMEM, "path under '%s' is too long", fs->root);
+				rc = ms_error_set(err, MS_ENOMEM, "path under '%s' is too long",
+						  fs->root);
 				goto done;
 			}
 			if ((rc = walk(fs, nfd, rel, prefix, plen, depth + 1, l, err)) < 0)
@@ -733,7 +740,7 @@ static int fs_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 		if (e == ELOOP) {
 			rc = fstore_link_error(fs, prefix, at, err);
 		} else if (e == ENOENT || e == ENOTDIR) {
-			rc = 0;   /* nothing there */
+			rc = 0; /* nothing there */
 		} else {
 			char *p = fstore_join_n(fs, prefix, at);
 
@@ -781,7 +788,8 @@ static int stat_key(const file_store *fs, const char *key, struct stat *sb, cons
 	if (e == ELOOP)
 		rc = fstore_link_error(fs, key, at, err);
 	else if (e == ENOENT || e == ENOTDIR)
-		rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key, fs->base.url);
+		rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key,
+				  fs->base.url);
 	else if (e)
 		rc = fstore_io_error(err, e, what, (path = fstore_join_path(fs, key)) ? path : key);
 	free(path);
@@ -805,7 +813,8 @@ static int fs_stat(ms_store *self, const char *key, ms_store_stat *out, ms_error
 	if ((rc = stat_key(fs, key, &sb, "stat", NULL, err)) < 0)
 		return rc;
 	if (!S_ISREG(sb.st_mode))
-		return ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key, self->url);
+		return ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key,
+				    self->url);
 	out->size = (uint64_t)sb.st_size;
 	out->mtime = (int64_t)sb.st_mtime;
 	return 0;
@@ -824,10 +833,11 @@ static int fs_remove(ms_store *self, const char *key, ms_error *err)
 	if ((rc = stat_key(fs, key, &sb, "remove", &dfd, err)) < 0)
 		return rc;
 	if (unlinkat(dfd, slash ? slash + 1 : key, 0) < 0) {
-		rc = errno == ENOENT ? ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'",
-						    key, self->url)
-				     : fstore_io_error(err, errno, "remove",
-						(path = fstore_join_path(fs, key)) ? path : key);
+		rc = errno == ENOENT
+			     ? ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in '%s'", key,
+					    self->url)
+			     : fstore_io_error(err, errno, "remove",
+					       (path = fstore_join_path(fs, key)) ? path : key);
 		goto done;
 	}
 	fstore_prune_parents(fs, key);
@@ -903,7 +913,8 @@ int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err)
 		struct stat st;
 
 		if (stat(fs->root, &st) == 0 && !S_ISDIR(st.st_mode)) {
-			ms_error_set(err, MS_EINVAL, "store '%s' is not a directory", url->redacted);
+			ms_error_set(err, MS_EINVAL, "store '%s' is not a directory",
+				     url->redacted);
 			fs_close(&fs->base);
 			return MS_EINVAL;
 		}

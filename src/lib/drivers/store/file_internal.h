@@ -15,8 +15,8 @@ typedef struct file_lock file_lock;
 
 typedef struct file_store {
 	ms_store base;
-	char *root;         /* owned; no trailing slash except for "/" itself */
-	file_lock *locks;   /* owned; the folders this handle holds */
+	char *root;       /* owned; no trailing slash except for "/" itself */
+	file_lock *locks; /* owned; the folders this handle holds */
 } file_store;
 
 /*
@@ -49,8 +49,8 @@ int fstore_walk_parent(const file_store *fs, const char *key, int create, int *d
 void fstore_prune_parents(const file_store *fs, const char *key);
 
 /* The driver slots of file_lock.c. */
-int fstore_lock(ms_store *self, const char *prefix, unsigned flags, char *holder,
-		size_t holder_cap, ms_error *err);
+int fstore_lock(ms_store *self, const char *prefix, unsigned flags, char *holder, size_t holder_cap,
+		ms_error *err);
 void fstore_unlock(ms_store *self, const char *prefix, int forget);
 /* Release every lock this handle holds, forgetting them (close). */
 void fstore_unlock_all(file_store *fs);

@@ -33,9 +33,9 @@
 
 struct file_lock {
 	file_lock *next;
-	char *prefix;   /* owned; "ID/" */
-	int fd;         /* the lock file, flock(LOCK_EX) held */
-	int made;       /* this handle created the lock file */
+	char *prefix; /* owned; "ID/" */
+	int fd;       /* the lock file, flock(LOCK_EX) held */
+	int made;     /* this handle created the lock file */
 };
 
 int fstore_hold_tmp(int fd)
@@ -44,7 +44,7 @@ int fstore_hold_tmp(int fd)
 
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
-			return 0;   /* no flock here: nothing is ever removed on its account */
+			return 0; /* no flock here: nothing is ever removed on its account */
 	return fstat(fd, &sb) == 0 && sb.st_nlink == 0 ? -1 : 0;
 }
 
@@ -110,8 +110,7 @@ static file_lock *find_lock(file_store *fs, const char *prefix, file_lock ***lin
  * *made, MS_ECONFLICT (a live holder, named in err), 1 when flock does not
  * work here (nothing to hold), or an error.
  */
-static int take(file_store *fs, int dfd, const char *prefix, int *fd, int *made,
-		ms_error *err)
+static int take(file_store *fs, int dfd, const char *prefix, int *fd, int *made, ms_error *err)
 {
 	char holder[HOLDER_MAX], *path;
 	int attempt, rc;
@@ -160,17 +159,18 @@ static int take(file_store *fs, int dfd, const char *prefix, int *fd, int *made,
 		}
 		if (still_linked(*fd, dfd, FSTORE_LOCK_NAME))
 			return 0;
-		close(*fd);   /* its holder removed it as we took it: again */
+		close(*fd); /* its holder removed it as we took it: again */
 	}
 	path = fstore_join_path(fs, prefix);
-	rc = ms_error_set(err, MS_EIO, "cannot lock snapshot folder '%s': its lock file keeps changing",
+	rc = ms_error_set(err, MS_EIO,
+			  "cannot lock snapshot folder '%s': its lock file keeps changing",
 			  path ? path : prefix);
 	free(path);
 	return rc;
 }
 
-int fstore_lock(ms_store *self, const char *prefix, unsigned flags, char *holder,
-		size_t holder_cap, ms_error *err)
+int fstore_lock(ms_store *self, const char *prefix, unsigned flags, char *holder, size_t holder_cap,
+		ms_error *err)
 {
 	file_store *fs = (file_store *)self;
 	size_t plen = strlen(prefix), at;
@@ -226,8 +226,7 @@ static void release(file_store *fs, file_lock *l, int forget)
 	size_t plen = strlen(l->prefix), at;
 	int dfd;
 
-	if ((forget || l->made) &&
-	    fstore_walk_dirs(fs, l->prefix, plen - 1, 0, &dfd, &at) == 0) {
+	if ((forget || l->made) && fstore_walk_dirs(fs, l->prefix, plen - 1, 0, &dfd, &at) == 0) {
 		ms_buf key = MS_BUF_INIT(8192);
 
 		/* removed while still held, so no one can take it for a dead writer's */
@@ -271,7 +270,7 @@ typedef struct sweep_ctx {
 	file_store *fs;
 	const ms_gc_options *opts;
 	ms_gc_report *report;
-	ms_buf rel;          /* the directory being swept, "" or ending in '/' */
+	ms_buf rel; /* the directory being swept, "" or ending in '/' */
 } sweep_ctx;
 
 /* A temporary file no process holds: its writer is gone; remove it. */
@@ -320,7 +319,7 @@ static void sweep_empty_folder(sweep_ctx *c)
 	int rc = fstore_lock(&c->fs->base, c->rel.ptr, 0, holder, sizeof(holder), &e2);
 
 	if (rc < 0)
-		return;   /* a live writer (it has just begun), or it cannot be told */
+		return; /* a live writer (it has just begun), or it cannot be told */
 	if (rc == 1) {
 		snprintf(why, sizeof(why), "holds no file and its writer (%s) is gone", holder);
 		item.why = why;
@@ -343,7 +342,7 @@ static void sweep_dir(sweep_ctx *c, int dfd, int depth, unsigned long long *keys
 	*keys = 0;
 	if (depth > SWEEP_DEPTH_MAX || !(d = fdopendir(dfd))) {
 		close(dfd);
-		*keys = 1;   /* not looked at: assume it holds something */
+		*keys = 1; /* not looked at: assume it holds something */
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -355,7 +354,7 @@ static void sweep_dir(sweep_ctx *c, int dfd, int depth, unsigned long long *keys
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    S_ISLNK(sb.st_mode))
-			continue;   /* gone meanwhile; a link is never followed */
+			continue; /* gone meanwhile; a link is never followed */
 		if (strncmp(de->d_name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) == 0) {
 			if (strcmp(de->d_name, FSTORE_LOCK_NAME) == 0)
 				has_lock = 1;
@@ -368,7 +367,8 @@ static void sweep_dir(sweep_ctx *c, int dfd, int depth, unsigned long long *keys
 			continue;
 		}
 		nfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (nfd < 0 || ms_buf_adds(&c->rel, de->d_name) < 0 || ms_buf_addc(&c->rel, '/') < 0) {
+		if (nfd < 0 || ms_buf_adds(&c->rel, de->d_name) < 0 ||
+		    ms_buf_addc(&c->rel, '/') < 0) {
 			if (nfd >= 0)
 				close(nfd);
 			(*keys)++;
@@ -393,7 +393,7 @@ int fstore_sweep(ms_store *self, const ms_gc_options *opts, long long grace_seco
 	unsigned long long keys;
 	int dfd;
 
-	(void)grace_seconds;   /* locks are proof; age is not needed */
+	(void)grace_seconds; /* locks are proof; age is not needed */
 	dfd = open(c.fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT ? 0 : fstore_io_error(err, errno, "sweep", c.fs->root);

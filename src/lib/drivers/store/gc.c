@@ -33,15 +33,15 @@ static const char *const folder_names[F_COUNT] = { "databases", "tables", "parti
 
 /* One snapshot folder of the store, from the listing. */
 typedef struct folder {
-	char *id;                  /* owned */
-	char **keys;               /* owned; its keys, whole */
+	char *id;    /* owned */
+	char **keys; /* owned; its keys, whole */
 	size_t nkeys, akeys;
 	unsigned long long bytes;
-	long long newest;          /* newest mtime of its keys, epoch seconds */
-	int success, manifest;     /* ID/_SUCCESS, ID/manifest.json */
+	long long newest;      /* newest mtime of its keys, epoch seconds */
+	int success, manifest; /* ID/_SUCCESS, ID/manifest.json */
 	int folder_success[F_COUNT];
-	int keep;                  /* a complete snapshot the retention keeps */
-	int visited;               /* its parent is looked at */
+	int keep;    /* a complete snapshot the retention keeps */
+	int visited; /* its parent is looked at */
 } folder;
 
 typedef struct gc_state {
@@ -51,15 +51,15 @@ typedef struct gc_state {
 	long long now, grace;
 	folder *folders;
 	size_t nfolders, afolders;
-	int rc;                    /* the first error */
+	int rc; /* the first error */
 	ms_error first;
 } gc_state;
 
 /* ------------------------------------------------------------------------ */
 /* The core's side of the optional slots                                    */
 
-int ms_store_lock(ms_store *st, const char *prefix, unsigned flags, char *holder,
-		  size_t holder_cap, ms_error *err)
+int ms_store_lock(ms_store *st, const char *prefix, unsigned flags, char *holder, size_t holder_cap,
+		  ms_error *err)
 {
 	if (holder && holder_cap)
 		holder[0] = '\0';
@@ -176,11 +176,11 @@ static int list_cb(const char *key, const ms_store_stat *st, void *ctx, ms_error
 	int k;
 
 	if (!slash || (size_t)(slash - key) > ID_MAX)
-		return 0;   /* LATEST and other keys outside folders */
+		return 0; /* LATEST and other keys outside folders */
 	memcpy(id, key, (size_t)(slash - key));
 	id[slash - key] = '\0';
 	if (!ms_snapshot_id_time(id, NULL))
-		return 0;   /* not a snapshot's folder: not ours to judge */
+		return 0; /* not a snapshot's folder: not ours to judge */
 	if (!(f = folder_of(g, key, (size_t)(slash - key))))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	if (f->nkeys == f->akeys) {
@@ -254,8 +254,7 @@ static void read_latest(gc_state *g, char *out)
  * Remove f's keys: first (when not NULL) the ones named, in that order,
  * then the rest.  NULL, or why the first removal that failed did.
  */
-static const char *remove_keys(gc_state *g, folder *f, const char *const *first,
-			       ms_error *e2)
+static const char *remove_keys(gc_state *g, folder *f, const char *const *first, ms_error *e2)
 {
 	char key[ID_MAX + 32];
 	size_t i;
@@ -284,8 +283,7 @@ static const char *remove_keys(gc_state *g, folder *f, const char *const *first,
 }
 
 /* Whether incomplete folder f is abandoned; why into why. */
-static int abandoned(gc_state *g, folder *f, int lock_rc, const char *holder, char *why,
-		     size_t cap)
+static int abandoned(gc_state *g, folder *f, int lock_rc, const char *holder, char *why, size_t cap)
 {
 	char d[32];
 
@@ -295,11 +293,12 @@ static int abandoned(gc_state *g, folder *f, int lock_rc, const char *holder, ch
 	}
 	if (f->folder_success[F_DATABASES] && f->folder_success[F_TABLES] &&
 	    f->folder_success[F_PARTITIONS] && !f->manifest)
-		return -1;   /* an export of the AWS utility: complete in its own way */
+		return -1; /* an export of the AWS utility: complete in its own way */
 	fmt_duration(g->grace, d, sizeof(d));
 	if (g->grace <= 0 || f->newest <= g->now - g->grace) {
 		snprintf(why, cap, "incomplete, no writer recorded and nothing written for %s%s",
-			 g->grace > 0 ? "more than " : "", g->grace > 0 ? d : "any time (no grace)");
+			 g->grace > 0 ? "more than " : "",
+			 g->grace > 0 ? d : "any time (no grace)");
 		return 1;
 	}
 	{
@@ -329,8 +328,8 @@ static void collect_incomplete(gc_state *g, folder *f)
 	rc = ms_store_lock(g->st, prefix, 0, holder, sizeof(holder), &e2);
 	if (rc < 0) {
 		/* a live writer holds it, or it cannot be told */
-		snprintf(why, sizeof(why), "%s%s", rc == MS_ECONFLICT ? "in progress: " : "kept: ",
-			 e2.message);
+		snprintf(why, sizeof(why), "%s%s",
+			 rc == MS_ECONFLICT ? "in progress: " : "kept: ", e2.message);
 		item.why = why;
 		ms_store_gc_note(g->opts, g->report, &item);
 		return;
@@ -449,7 +448,8 @@ static void collect_expired(gc_state *g, const char *latest)
 		snprintf(prefix, sizeof(prefix), "%s/", f->id);
 		fmt_duration(g->opts->keep_seconds, d, sizeof(d));
 		if (g->opts->keep)
-			snprintf(why, sizeof(why), "not among the newest %llu snapshots", g->opts->keep);
+			snprintf(why, sizeof(why), "not among the newest %llu snapshots",
+				 g->opts->keep);
 		else
 			snprintf(why, sizeof(why), "created more than %s ago", d);
 		item.key = prefix;
@@ -482,8 +482,9 @@ int ms_store_gc(ms_store *st, const ms_gc_options *opts, ms_gc_report *report, m
 	g.opts = opts;
 	g.report = report;
 	g.now = opts->now ? opts->now : (long long)time(NULL);
-	g.grace = opts->grace_seconds > 0 ? opts->grace_seconds
-		  : opts->grace_seconds == 0 ? MS_GC_DEFAULT_GRACE_SECONDS : 0;
+	g.grace = opts->grace_seconds > 0    ? opts->grace_seconds
+		  : opts->grace_seconds == 0 ? MS_GC_DEFAULT_GRACE_SECONDS
+					     : 0;
 	if ((rc = ms_store_list(st, "", list_cb, &g, err)) < 0)
 		goto done;
 	read_latest(&g, latest);
@@ -508,8 +509,8 @@ int ms_store_gc(ms_store *st, const ms_gc_options *opts, ms_gc_report *report, m
 		if (err)
 			*err = g.first;
 	} else if (report->failed) {
-		rc = ms_error_set(err, MS_EIO, "%llu of the removals in '%s' failed", report->failed,
-				  ms_store_url(st));
+		rc = ms_error_set(err, MS_EIO, "%llu of the removals in '%s' failed",
+				  report->failed, ms_store_url(st));
 	} else {
 		rc = 0;
 	}

@@ -13,9 +13,9 @@ int ms_file_store_open(ms_store **out, const ms_url *url, ms_error *err);
 int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err);
 
 static const ms_url_param_rule s3_params[] = {
-	{ "region", 64, 1 },      { "endpoint", 2048, 1 }, { "profile", 128, 1 },
-	{ "addressing", 16, 1 },  { "part-size", 16, 1 },  { "parallel", 8, 1 },
-	{ "attempts", 8, 1 },     { "timeout", 8, 1 },     { NULL, 0, 0 },
+	{ "region", 64, 1 },     { "endpoint", 2048, 1 }, { "profile", 128, 1 },
+	{ "addressing", 16, 1 }, { "part-size", 16, 1 },  { "parallel", 8, 1 },
+	{ "attempts", 8, 1 },    { "timeout", 8, 1 },     { NULL, 0, 0 },
 };
 
 /* One row per scheme: the driver and the query parameters it takes. */
@@ -34,7 +34,8 @@ int ms_store_check_driver(const ms_store_driver *d, const char *url, ms_error *e
 
 	if (!d || d->version != MS_STORE_DRIVER_VERSION)
 		return ms_error_set(err, MS_EINVAL,
-				    "store driver '%s' of '%s' is built for driver interface %u, this "
+				    "store driver '%s' of '%s' is built for driver interface %u, "
+				    "this "
 				    "library's is %d",
 				    n, url, d ? d->version : 0, MS_STORE_DRIVER_VERSION);
 	if (!d->name || !*d->name || !d->close || !d->put_open || !d->get_open || !d->list ||
@@ -76,7 +77,8 @@ int ms_store_open(ms_store **out, const char *url, ms_error *err)
 		return rc;
 	for (i = 0; i < sizeof(store_schemes) / sizeof(store_schemes[0]); i++) {
 		if (strcmp(store_schemes[i].scheme, u->scheme) == 0) {
-			rc = ms_url_check_params(u, "store url", store_schemes[i].params, NULL, err);
+			rc = ms_url_check_params(u, "store url", store_schemes[i].params, NULL,
+						 err);
 			if (rc == 0)
 				rc = open_checked(i, out, u, err);
 			ms_url_free(u);
@@ -95,7 +97,10 @@ void ms_store_close(ms_store *st)
 		st->driver->close(st);
 }
 
-const char *ms_store_url(const ms_store *st) { return st->url; }
+const char *ms_store_url(const ms_store *st)
+{
+	return st->url;
+}
 
 int ms_store_put_open(ms_store *st, const char *key, ms_store_writer **out, ms_error *err)
 {
@@ -141,8 +146,7 @@ void ms_store_reader_close(ms_store_reader *r)
 		r->close(r);
 }
 
-int ms_store_list(ms_store *st, const char *prefix, ms_store_list_cb cb, void *ctx,
-		  ms_error *err)
+int ms_store_list(ms_store *st, const char *prefix, ms_store_list_cb cb, void *ctx, ms_error *err)
 {
 	return st->driver->list(st, prefix, cb, ctx, err);
 }
@@ -159,8 +163,7 @@ int ms_store_remove(ms_store *st, const char *key, ms_error *err)
 	return st->driver->remove(st, key, err);
 }
 
-int ms_store_put_bytes(ms_store *st, const char *key, const void *data, size_t len,
-		       ms_error *err)
+int ms_store_put_bytes(ms_store *st, const char *key, const void *data, size_t len, ms_error *err)
 {
 	ms_store_writer *w = NULL;
 	int rc;
@@ -246,8 +249,9 @@ int ms_store_check_key(const char *key, size_t max, int allow_prefix, ms_error *
 		if (len >= sizeof(MS_STORE_TMP_PREFIX) - 1 &&
 		    memcmp(comp, MS_STORE_TMP_PREFIX, sizeof(MS_STORE_TMP_PREFIX) - 1) == 0)
 			return ms_error_set(err, MS_EINVAL,
-					    "store key '%s' uses the reserved prefix '" MS_STORE_TMP_PREFIX
-					    "'", key);
+					    "store key '%s' uses the reserved prefix "
+					    "'" MS_STORE_TMP_PREFIX "'",
+					    key);
 		if (last)
 			break;
 		comp = slash + 1;

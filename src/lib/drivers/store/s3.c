@@ -28,7 +28,7 @@
 int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err);
 
 /* Same reserved prefix as the file store, so that snapshots move between stores. */
-#define KEY_MAX ((size_t)1024)         /* S3's limit, prefix included */
+#define KEY_MAX ((size_t)1024) /* S3's limit, prefix included */
 #define LIST_PAGE_MAX ((size_t)16 << 20)
 /*
  * A reader's first range is small (the snapshot reader opens a part file and
@@ -38,7 +38,6 @@ int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err);
 #define SEEK_WINDOW ((size_t)256 << 10)
 /* Ranges this large or larger are read ahead by a thread (two in memory at most). */
 #define AHEAD_MIN ((size_t)1 << 20)
-
 
 /* ms_store_check_key within S3's key limit, the store's prefix included. */
 int s3_check_key(const s3_store *s, const char *key, int allow_prefix, ms_error *err)
@@ -71,8 +70,7 @@ static int oom(ms_error *err)
  * finishing settled (their failure is reported here), the key checked, and
  * *fk the full key (new).
  */
-static int s3_begin_key(s3_store *s, const char *key, int allow_prefix, char **fk,
-			ms_error *err)
+static int s3_begin_key(s3_store *s, const char *key, int allow_prefix, char **fk, ms_error *err)
 {
 	int rc;
 
@@ -90,10 +88,10 @@ static int s3_begin_key(s3_store *s, const char *key, int allow_prefix, char **f
 /* The range after the current one, fetched by a thread while the caller reads. */
 typedef struct ahead {
 	pthread_t tid;
-	int running;        /* a thread to join */
+	int running; /* a thread to join */
 	struct s3_reader *r;
-	uint64_t off;       /* start of its range */
-	size_t window;      /* its length */
+	uint64_t off;  /* start of its range */
+	size_t window; /* its length */
 	ms_buf buf;
 	int rc;
 	long status;
@@ -103,23 +101,28 @@ typedef struct ahead {
 typedef struct s3_reader {
 	ms_store_reader base;
 	s3_store *s;
-	char *key;          /* owned; full object key */
-	char etag[160];     /* of the first answer; later ranges must match it */
-	int known;          /* size and etag known: a first range has been answered */
-	uint64_t size;      /* object size */
-	uint64_t off;       /* object offset of buf's end */
-	ms_buf buf;         /* the current range */
-	size_t pos;         /* read position in buf */
-	size_t window;      /* size of the next range: grows while reads are sequential */
-	ahead next;         /* read-ahead once reads are sequential and large */
+	char *key;      /* owned; full object key */
+	char etag[160]; /* of the first answer; later ranges must match it */
+	int known;      /* size and etag known: a first range has been answered */
+	uint64_t size;  /* object size */
+	uint64_t off;   /* object offset of buf's end */
+	ms_buf buf;     /* the current range */
+	size_t pos;     /* read position in buf */
+	size_t window;  /* size of the next range: grows while reads are sequential */
+	ahead next;     /* read-ahead once reads are sequential and large */
 } s3_reader;
 
 static void *ahead_main(void *arg)
 {
 	ahead *a = arg;
 	char range[64];
-	s3_req q = { .method = "GET", .key = a->r->key, .shown_key = a->r->key, .verb = "get",
-		     .range = range, .if_match = a->r->etag, .out = &a->buf };
+	s3_req q = { .method = "GET",
+		     .key = a->r->key,
+		     .shown_key = a->r->key,
+		     .verb = "get",
+		     .range = range,
+		     .if_match = a->r->etag,
+		     .out = &a->buf };
 
 	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)a->off,
 		 (unsigned long long)(a->off + a->window - 1));
@@ -162,7 +165,8 @@ static int ahead_take(s3_reader *r)
 	if (!r->next.running)
 		return 0;
 	ahead_join(r);
-	if (r->next.off != r->off || r->next.rc != 0 || r->next.status != 206 || r->next.buf.len == 0)
+	if (r->next.off != r->off || r->next.rc != 0 || r->next.status != 206 ||
+	    r->next.buf.len == 0)
 		return 0; /* asked again, synchronously: its failure, if real, shows there */
 	tmp = r->buf;
 	r->buf = r->next.buf;
@@ -182,8 +186,12 @@ static int ahead_take(s3_reader *r)
 static int fetch(s3_reader *r, ms_error *err)
 {
 	char range[64];
-	s3_req q = { .method = "GET", .key = r->key, .shown_key = r->key, .verb = "get",
-		     .range = range, .out = &r->buf };
+	s3_req q = { .method = "GET",
+		     .key = r->key,
+		     .shown_key = r->key,
+		     .verb = "get",
+		     .range = range,
+		     .out = &r->buf };
 	int rc;
 
 	if (ahead_take(r))
@@ -204,8 +212,8 @@ static int fetch(s3_reader *r, ms_error *err)
 	}
 	if (rc < 0 && q.status == 412)
 		return ms_error_set(err, MS_ECONFLICT,
-				    "key '%s' in bucket '%s' changed while it was being read", r->key,
-				    r->s->c.bucket);
+				    "key '%s' in bucket '%s' changed while it was being read",
+				    r->key, r->s->c.bucket);
 	if (rc < 0)
 		return rc;
 	if (!r->known) {
@@ -229,8 +237,9 @@ static int fetch(s3_reader *r, ms_error *err)
 		return 0;
 	}
 	if (r->buf.len == 0 && r->off < r->size)
-		return ms_error_set(err, MS_EBACKEND, "key '%s' in bucket '%s' ended at byte %llu of %llu",
-				    r->key, r->s->c.bucket, (unsigned long long)r->off,
+		return ms_error_set(err, MS_EBACKEND,
+				    "key '%s' in bucket '%s' ended at byte %llu of %llu", r->key,
+				    r->s->c.bucket, (unsigned long long)r->off,
 				    (unsigned long long)r->size);
 	r->off += r->buf.len;
 	r->window = r->window * 2 > r->s->c.part_size ? r->s->c.part_size : r->window * 2;
@@ -429,8 +438,9 @@ static int s3_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 	if ((rc = s3_begin_key(s, prefix, 1, &fk, err)) < 0)
 		return rc;
 	for (;;) {
-		s3_req r = { .method = "GET", .key = NULL, .shown_key = fk, .verb = "list",
-			     .out = &out };
+		s3_req r = {
+			.method = "GET", .key = NULL, .shown_key = fk, .verb = "list", .out = &out
+		};
 
 		ms_buf_reset(&q);
 		/* Parameters in byte order: that is the canonical query SigV4 signs. */
@@ -456,7 +466,8 @@ static int s3_list(ms_store *self, const char *prefix, ms_store_list_cb cb, void
 			break;
 		if (!page.token || !page.token[0]) {
 			rc = ms_error_set(err, MS_EBACKEND,
-					  "cannot list key '%s' in bucket '%s': a truncated page has no "
+					  "cannot list key '%s' in bucket '%s': a truncated page "
+					  "has no "
 					  "continuation token",
 					  fk, s->c.bucket);
 			goto done;
@@ -531,7 +542,7 @@ static void s3_close(ms_store *self)
 {
 	s3_store *s = (s3_store *)self;
 
-	s3_settle(s, NULL);   /* a failure here had no later operation to report it */
+	s3_settle(s, NULL); /* a failure here had no later operation to report it */
 	pthread_mutex_destroy(&s->pend_mu);
 	s3_conf_free(&s->c);
 	free(s->base.url);
@@ -581,15 +592,19 @@ int ms_s3_store_open(ms_store **out, const ms_url *url, ms_error *err)
 
 	if (url->user || url->password)
 		return ms_error_set(err, MS_EINVAL,
-				    "s3 url '%s' carries credentials; use the environment or a profile",
+				    "s3 url '%s' carries credentials; use the environment or a "
+				    "profile",
 				    url->redacted);
 	if (!url->host || !url->host[0] || url->port)
-		return ms_error_set(err, MS_EINVAL, "s3 url '%s' has no bucket (use s3://BUCKET/PREFIX)",
+		return ms_error_set(err, MS_EINVAL,
+				    "s3 url '%s' has no bucket (use s3://BUCKET/PREFIX)",
 				    url->redacted);
 	for (p = url->host; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
-			return ms_error_set(err, MS_EINVAL, "s3 bucket name '%s' in '%s' is not valid",
-					    url->host, url->redacted);
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.'))
+			return ms_error_set(err, MS_EINVAL,
+					    "s3 bucket name '%s' in '%s' is not valid", url->host,
+					    url->redacted);
 	if (!(s = calloc(1, sizeof(*s))))
 		return oom(err);
 	pthread_mutex_init(&s->pend_mu, NULL);

@@ -15,7 +15,7 @@
 #include "s3_internal.h"
 
 #define DEFAULT_REGION "us-east-1"
-#define MIN_PART ((size_t)5 << 20)     /* S3's smallest part but the last */
+#define MIN_PART ((size_t)5 << 20) /* S3's smallest part but the last */
 #define MAX_PART ((size_t)512 << 20)
 #define DEFAULT_PART ((size_t)8 << 20)
 #define DEFAULT_PARALLEL 4
@@ -38,7 +38,7 @@ static char *env(const char *name)
 /* Shared credentials and config files                                     */
 
 typedef struct ini_want {
-	const char *section;  /* exact section name wanted */
+	const char *section;                                    /* exact section name wanted */
 	char *access_key, *secret_key, *session_token, *region; /* new, found values */
 } ini_want;
 
@@ -89,8 +89,9 @@ static int ini_read(const char *path, ini_want *w, ms_error *err)
 		total += strlen(line);
 		if (total > INI_MAX) {
 			fclose(f);
-			return ms_error_set(err, MS_ETOOBIG, "aws file '%s' is larger than %zu bytes",
-					    path, INI_MAX);
+			return ms_error_set(err, MS_ETOOBIG,
+					    "aws file '%s' is larger than %zu bytes", path,
+					    INI_MAX);
 		}
 		if (*s == '#' || *s == ';' || *s == '\0')
 			continue;
@@ -153,8 +154,9 @@ static char *home_path(const char *rel)
 /* Credentials and region from the profile's sections of both files. */
 static int read_profile(const char *profile, ini_want *cred, ini_want *conf, ms_error *err)
 {
-	char *cpath = env("AWS_SHARED_CREDENTIALS_FILE") ? strdup(env("AWS_SHARED_CREDENTIALS_FILE"))
-							  : home_path(".aws/credentials");
+	char *cpath = env("AWS_SHARED_CREDENTIALS_FILE")
+			      ? strdup(env("AWS_SHARED_CREDENTIALS_FILE"))
+			      : home_path(".aws/credentials");
 	char *fpath = env("AWS_CONFIG_FILE") ? strdup(env("AWS_CONFIG_FILE"))
 					     : home_path(".aws/config");
 	char section[512];
@@ -217,7 +219,8 @@ static int set_endpoint(s3_conf *c, const char *text, ms_error *err)
 	if ((strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0) || !u->host ||
 	    !u->host[0] || (u->path[0] && strcmp(u->path, "/") != 0) || u->nparams) {
 		rc = ms_error_set(err, MS_EINVAL,
-				  "s3 endpoint '%s' is not an http or https url with only a host", shown);
+				  "s3 endpoint '%s' is not an http or https url with only a host",
+				  shown);
 		ms_url_free(u);
 		return rc;
 	}
@@ -271,7 +274,8 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 	c->trace = env("MS_S3_TRACE") != NULL;
 
 	if ((v = ms_url_param_get(url, "part-size")) &&
-	    (parse_size(v, &c->part_size) < 0 || c->part_size < MIN_PART || c->part_size > MAX_PART))
+	    (parse_size(v, &c->part_size) < 0 || c->part_size < MIN_PART ||
+	     c->part_size > MAX_PART))
 		return ms_error_set(err, MS_EINVAL,
 				    "s3 part-size '%s' in '%s' is not a size from 5M to 512M", v,
 				    url->redacted);
@@ -299,7 +303,8 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 		profile = "default";
 	if ((rc = read_profile(profile, &cred, &conf, err)) < 0)
 		goto done;
-	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY") && !ms_url_param_get(url, "profile")) {
+	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY") &&
+	    !ms_url_param_get(url, "profile")) {
 		c->access_key = strdup(env("AWS_ACCESS_KEY_ID"));
 		c->secret_key = strdup(env("AWS_SECRET_ACCESS_KEY"));
 		if (env("AWS_SESSION_TOKEN"))
@@ -312,7 +317,8 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 	} else {
 		rc = ms_error_set(err, MS_EINVAL,
 				  "no aws credentials for bucket '%s' (set AWS_ACCESS_KEY_ID and "
-				  "AWS_SECRET_ACCESS_KEY, or profile '%s' in the shared credentials file)",
+				  "AWS_SECRET_ACCESS_KEY, or profile '%s' in the shared "
+				  "credentials file)",
 				  c->bucket, profile);
 		goto done;
 	}
@@ -328,8 +334,9 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 		v = conf.region ? conf.region : DEFAULT_REGION;
 	for (const char *p = v; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-') {
-			rc = ms_error_set(err, MS_EINVAL, "s3 region '%s' for bucket '%s' is not valid",
-					  v, c->bucket);
+			rc = ms_error_set(err, MS_EINVAL,
+					  "s3 region '%s' for bucket '%s' is not valid", v,
+					  c->bucket);
 			goto done;
 		}
 	if (!(c->region = strdup(v))) {
@@ -339,7 +346,8 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 
 	/* Endpoint: an S3-compatible server (path-style) or AWS (virtual-host style). */
 	if (!(v = ms_url_param_get(url, "endpoint")) || !v[0])
-		v = env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3") : env("AWS_ENDPOINT_URL");
+		v = env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
+					       : env("AWS_ENDPOINT_URL");
 	if (v) {
 		if ((rc = set_endpoint(c, v, err)) < 0)
 			goto done;
@@ -364,8 +372,8 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 			c->path_style = 0;
 		} else {
 			rc = ms_error_set(err, MS_EINVAL,
-					  "s3 addressing '%s' in '%s' is not 'path' or 'virtual'", v,
-					  url->redacted);
+					  "s3 addressing '%s' in '%s' is not 'path' or 'virtual'",
+					  v, url->redacted);
 			goto done;
 		}
 	}

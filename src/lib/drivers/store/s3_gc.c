@@ -23,8 +23,8 @@
 #define UPLOADS_MAX 100000
 
 typedef struct upload {
-	char *key;          /* owned; full object key */
-	char *id;           /* owned */
+	char *key; /* owned; full object key */
+	char *id;  /* owned */
 	long long initiated;
 } upload;
 
@@ -33,7 +33,7 @@ typedef struct upload_page {
 	size_t n, alloc;
 	upload cur;
 	int truncated, oom;
-	char *next_key, *next_id;   /* owned; the markers of the next page */
+	char *next_key, *next_id; /* owned; the markers of the next page */
 } upload_page;
 
 static void set_text(char **slot, const char *text, int *oom)
@@ -113,14 +113,18 @@ static int list_uploads(s3_store *s, upload_page *p, ms_error *err)
 	int rc = 0;
 
 	for (;;) {
-		s3_req r = { .method = "GET", .key = NULL, .shown_key = s->c.prefix,
-			     .verb = "list the multipart uploads under", .out = &out };
+		s3_req r = { .method = "GET",
+			     .key = NULL,
+			     .shown_key = s->c.prefix,
+			     .verb = "list the multipart uploads under",
+			     .out = &out };
 
 		ms_buf_reset(&q);
 		ms_buf_reset(&out);
 		/* Parameters in byte order: that is the canonical query SigV4 signs. */
-		if ((key_marker && (ms_buf_adds(&q, "key-marker=") < 0 ||
-				    s3_encode(&q, key_marker, 0) < 0 || ms_buf_addc(&q, '&') < 0)) ||
+		if ((key_marker &&
+		     (ms_buf_adds(&q, "key-marker=") < 0 || s3_encode(&q, key_marker, 0) < 0 ||
+		      ms_buf_addc(&q, '&') < 0)) ||
 		    ms_buf_adds(&q, "prefix=") < 0 || s3_encode(&q, s->c.prefix, 0) < 0 ||
 		    (id_marker && (ms_buf_adds(&q, "&upload-id-marker=") < 0 ||
 				   s3_encode(&q, id_marker, 0) < 0)) ||
@@ -132,8 +136,10 @@ static int list_uploads(s3_store *s, upload_page *p, ms_error *err)
 		if ((rc = s3_request(&s->c, &r, err)) < 0) {
 			if (r.status == 501 || strcmp(r.code, "NotImplemented") == 0)
 				rc = ms_error_set(err, MS_ENOTSUPPORTED,
-						  "the server of bucket '%s' does not list multipart "
-						  "uploads (NotImplemented): unfinished uploads were not "
+						  "the server of bucket '%s' does not list "
+						  "multipart "
+						  "uploads (NotImplemented): unfinished uploads "
+						  "were not "
 						  "checked",
 						  s->c.bucket);
 			break;
@@ -149,7 +155,8 @@ static int list_uploads(s3_store *s, upload_page *p, ms_error *err)
 			break;
 		if (!p->next_key || !p->next_key[0]) {
 			rc = ms_error_set(err, MS_EBACKEND,
-					  "cannot list the multipart uploads in bucket '%s': a truncated "
+					  "cannot list the multipart uploads in bucket '%s': a "
+					  "truncated "
 					  "page has no next marker",
 					  s->c.bucket);
 			break;
@@ -171,7 +178,9 @@ static int list_uploads(s3_store *s, upload_page *p, ms_error *err)
 static int abort_upload(s3_store *s, const upload *u, ms_error *err)
 {
 	ms_buf q = MS_BUF_INIT(4096);
-	s3_req r = { .method = "DELETE", .key = u->key, .shown_key = u->key,
+	s3_req r = { .method = "DELETE",
+		     .key = u->key,
+		     .shown_key = u->key,
 		     .verb = "abort the multipart upload of" };
 	int rc;
 
@@ -182,7 +191,7 @@ static int abort_upload(s3_store *s, const upload *u, ms_error *err)
 	r.query = q.ptr;
 	rc = s3_request(&s->c, &r, err);
 	ms_buf_free(&q);
-	return rc < 0 && r.status == 404 ? 0 : rc;   /* NoSuchUpload: finished or aborted meanwhile */
+	return rc < 0 && r.status == 404 ? 0 : rc; /* NoSuchUpload: finished or aborted meanwhile */
 }
 
 int s3_sweep(ms_store *self, const ms_gc_options *opts, long long grace_seconds,
@@ -207,7 +216,7 @@ int s3_sweep(ms_store *self, const ms_gc_options *opts, long long grace_seconds,
 		if (strncmp(u->key, s->c.prefix, pl) != 0 || !u->key[pl])
 			continue;
 		if (grace_seconds > 0 && u->initiated > now - grace_seconds)
-			continue;   /* may be an export's, still going */
+			continue; /* may be an export's, still going */
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		snprintf(why, sizeof(why), "an unfinished multipart upload started at %s", when);

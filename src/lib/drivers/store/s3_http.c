@@ -281,7 +281,7 @@ static int retryable_curl(CURLcode cc)
 
 static int retryable_status(long s)
 {
-	return (s >= 500 && s != 501) || s == 408 || s == 429;   /* 501: not implemented, for good */
+	return (s >= 500 && s != 501) || s == 408 || s == 429; /* 501: not implemented, for good */
 }
 
 /* Sleep before attempt n + 1: exponential, capped, with full jitter above half. */
@@ -331,17 +331,28 @@ static int build_url(s3_conf *c, const s3_req *r, ms_buf *u)
 static const char *status_name(long s)
 {
 	switch (s) {
-	case 301: return "PermanentRedirect";
-	case 400: return "BadRequest";
-	case 403: return "Forbidden";
-	case 404: return "NotFound";
-	case 405: return "MethodNotAllowed";
-	case 409: return "Conflict";
-	case 412: return "PreconditionFailed";
-	case 416: return "InvalidRange";
-	case 500: return "InternalError";
-	case 503: return "ServiceUnavailable";
-	default: return "HttpError";
+	case 301:
+		return "PermanentRedirect";
+	case 400:
+		return "BadRequest";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "NotFound";
+	case 405:
+		return "MethodNotAllowed";
+	case 409:
+		return "Conflict";
+	case 412:
+		return "PreconditionFailed";
+	case 416:
+		return "InvalidRange";
+	case 500:
+		return "InternalError";
+	case 503:
+		return "ServiceUnavailable";
+	default:
+		return "HttpError";
 	}
 }
 
@@ -354,7 +365,8 @@ static const char *hint(const char *code, long status)
 		return ": access denied or wrong aws credentials";
 	if (strcmp(code, "NoSuchBucket") == 0)
 		return ": the bucket does not exist";
-	if (strcmp(code, "PermanentRedirect") == 0 || strcmp(code, "AuthorizationHeaderMalformed") == 0)
+	if (strcmp(code, "PermanentRedirect") == 0 ||
+	    strcmp(code, "AuthorizationHeaderMalformed") == 0)
 		return ": the bucket is in another region (set ?region=)";
 	return "";
 }
@@ -455,20 +467,21 @@ int s3_request(s3_conf *c, s3_req *r, ms_error *err)
 	r->attempts = 0;
 	ms_buf_init(&x.errbody, ERROR_BODY_MAX);
 	if (build_url(c, r, &url) < 0) {
-		rc = ms_error_set(err, MS_EINVAL, "s3 url for key '%.200s' in bucket '%s' is too long",
-				  shown, c->bucket);
+		rc = ms_error_set(err, MS_EINVAL,
+				  "s3 url for key '%.200s' in bucket '%s' is too long", shown,
+				  c->bucket);
 		goto done;
 	}
 	s3_sha256_hex(r->body, r->body_len, sha);
-#define ADD_HEADER(...)                                                       \
-	do {                                                                  \
-		ms_buf_reset(&hb);                                            \
-		if (ms_buf_printf(&hb, __VA_ARGS__) < 0 ||                    \
-		    !(nh = curl_slist_append(hdrs, hb.ptr))) {                \
-			rc = oom(err);                                        \
-			goto done;                                            \
-		}                                                             \
-		hdrs = nh;                                                    \
+#define ADD_HEADER(...) \
+	do { \
+		ms_buf_reset(&hb); \
+		if (ms_buf_printf(&hb, __VA_ARGS__) < 0 || \
+		    !(nh = curl_slist_append(hdrs, hb.ptr))) { \
+			rc = oom(err); \
+			goto done; \
+		} \
+		hdrs = nh; \
 	} while (0)
 	ADD_HEADER("x-amz-content-sha256: %s", sha);
 	if (c->session_token)
@@ -521,17 +534,20 @@ int s3_request(s3_conf *c, s3_req *r, ms_error *err)
 		reusable = 0;
 		if (x.too_big) {
 			rc = ms_error_set(err, MS_ETOOBIG,
-					  "s3 answer to %s key '%s' in bucket '%s' is larger than %zu bytes",
+					  "s3 answer to %s key '%s' in bucket '%s' is larger than "
+					  "%zu bytes",
 					  r->verb, shown, c->bucket, r->out ? r->out->cap : 0);
 			goto done;
 		}
-		rc = ms_error_set(err, MS_EIO, "cannot %s key '%s' in bucket '%s': endpoint '%s' %s",
-				  r->verb, shown, c->bucket, c->endpoint_shown,
+		rc = ms_error_set(err, MS_EIO,
+				  "cannot %s key '%s' in bucket '%s': endpoint '%s' %s", r->verb,
+				  shown, c->bucket, c->endpoint_shown,
 				  cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST
 					  ? "is unreachable"
 					  : "failed");
-		ms_error_detail(err, "%s after %d attempt%s", cerr[0] ? cerr : curl_easy_strerror(cc),
-				r->attempts, r->attempts == 1 ? "" : "s");
+		ms_error_detail(err, "%s after %d attempt%s",
+				cerr[0] ? cerr : curl_easy_strerror(cc), r->attempts,
+				r->attempts == 1 ? "" : "s");
 		if (err)
 			snprintf(err->backend_code, sizeof(err->backend_code), "curl:%d", (int)cc);
 		goto done;
@@ -544,14 +560,16 @@ int s3_request(s3_conf *c, s3_req *r, ms_error *err)
 
 		if (x.errbody.len > 0)
 			(void)s3_xml_parse(x.errbody.ptr, x.errbody.len, err_cb, &e, NULL);
-		snprintf(r->code, sizeof(r->code), "%s", e.code[0] ? e.code : status_name(r->status));
+		snprintf(r->code, sizeof(r->code), "%s",
+			 e.code[0] ? e.code : status_name(r->status));
 		if (r->status == 404 && (strcmp(r->code, "NoSuchKey") == 0 ||
 					 (strcmp(r->method, "HEAD") == 0 && !e.code[0]) ||
 					 strcmp(r->code, "NotFound") == 0))
-			rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in bucket '%s'", shown,
-					  c->bucket);
+			rc = ms_error_set(err, MS_ENOTFOUND, "key '%s' not found in bucket '%s'",
+					  shown, c->bucket);
 		else
-			rc = ms_error_set(err, MS_EBACKEND, "cannot %s key '%s' in bucket '%s': %s (http %ld)%s",
+			rc = ms_error_set(err, MS_EBACKEND,
+					  "cannot %s key '%s' in bucket '%s': %s (http %ld)%s",
 					  r->verb, shown, c->bucket, r->code, r->status,
 					  hint(e.code, r->status));
 		if (e.message[0])

@@ -53,19 +53,19 @@ typedef struct s3_req {
 	const void *body;      /* request payload (borrowed) */
 	size_t body_len;
 	const char *content_type;
-	const char *range;     /* "bytes=A-B" or NULL */
-	const char *if_match;  /* an ETag or NULL */
-	ms_buf *out;           /* 2xx response body (bounded by its cap), NULL to discard */
+	const char *range;    /* "bytes=A-B" or NULL */
+	const char *if_match; /* an ETag or NULL */
+	ms_buf *out;          /* 2xx response body (bounded by its cap), NULL to discard */
 
 	/* Results. */
-	long status;           /* HTTP status of the last attempt, 0 when none */
+	long status; /* HTTP status of the last attempt, 0 when none */
 	int attempts;
 	char etag[160];
-	uint64_t length;       /* Content-Length */
-	int64_t mtime;         /* Last-Modified as epoch seconds, 0 when absent */
-	uint64_t range_total;  /* total size from Content-Range, 0 when absent */
+	uint64_t length;      /* Content-Length */
+	int64_t mtime;        /* Last-Modified as epoch seconds, 0 when absent */
+	uint64_t range_total; /* total size from Content-Range, 0 when absent */
 	int has_range_total;
-	char code[64];         /* S3 error code of a failed request, "" when none */
+	char code[64]; /* S3 error code of a failed request, "" when none */
 } s3_req;
 
 /* An open s3:// store (s3.c). */

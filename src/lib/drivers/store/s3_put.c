@@ -18,7 +18,7 @@
 #include "util/buf.h"
 #include "s3_internal.h"
 
-#define SMALL_MAX ((size_t)1 << 20)    /* answers read whole: initiate, complete */
+#define SMALL_MAX ((size_t)1 << 20) /* answers read whole: initiate, complete */
 #define MAX_PARTS 10000
 
 static int oom(ms_error *err)
@@ -28,9 +28,9 @@ static int oom(ms_error *err)
 
 typedef struct part_slot {
 	pthread_t tid;
-	int busy;           /* a thread runs or has not been joined */
-	int number;         /* 1-based part number */
-	char *data;         /* owned while busy */
+	int busy;   /* a thread runs or has not been joined */
+	int number; /* 1-based part number */
+	char *data; /* owned while busy */
 	size_t len;
 	struct s3_writer *w;
 } part_slot;
@@ -38,17 +38,17 @@ typedef struct part_slot {
 typedef struct s3_writer {
 	ms_store_writer base;
 	s3_store *s;
-	char *key;          /* owned; full object key */
-	ms_buf buf;         /* the part being filled */
-	char *upload_id;    /* owned; NULL until the first part is sent */
-	char **etags;       /* owned; etags[i] of part i + 1 */
-	int nparts;         /* parts handed to threads */
-	part_slot *slots;   /* c.parallel of them */
+	char *key;        /* owned; full object key */
+	ms_buf buf;       /* the part being filled */
+	char *upload_id;  /* owned; NULL until the first part is sent */
+	char **etags;     /* owned; etags[i] of part i + 1 */
+	int nparts;       /* parts handed to threads */
+	part_slot *slots; /* c.parallel of them */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int running;        /* threads not yet finished */
-	int failed;         /* a part or a write failed: commit refuses */
-	ms_error part_err;  /* the first part failure */
+	int running;       /* threads not yet finished */
+	int failed;        /* a part or a write failed: commit refuses */
+	ms_error part_err; /* the first part failure */
 } s3_writer;
 
 static void *part_main(void *arg)
@@ -132,8 +132,12 @@ static void small_cb(const char *parent, const char *name, const char *text, voi
 static int start_upload(s3_writer *w, ms_error *err)
 {
 	ms_buf out = MS_BUF_INIT(SMALL_MAX);
-	s3_req r = { .method = "POST", .key = w->key, .shown_key = w->key,
-		     .verb = "start a multipart upload of", .query = "uploads=", .out = &out };
+	s3_req r = { .method = "POST",
+		     .key = w->key,
+		     .shown_key = w->key,
+		     .verb = "start a multipart upload of",
+		     .query = "uploads=",
+		     .out = &out };
 	small_xml x = { { 0 }, { 0 }, { 0 }, 0 };
 	int rc;
 
@@ -174,8 +178,9 @@ static int send_part(s3_writer *w, ms_error *err)
 	}
 	if (w->nparts >= MAX_PARTS) {
 		w->failed = 1;
-		return ms_error_set(err, MS_ETOOBIG, "object '%s' in bucket '%s' needs more than %d parts",
-				    w->key, w->s->c.bucket, MAX_PARTS);
+		return ms_error_set(err, MS_ETOOBIG,
+				    "object '%s' in bucket '%s' needs more than %d parts", w->key,
+				    w->s->c.bucket, MAX_PARTS);
 	}
 	pthread_mutex_lock(&w->mu);
 	while (w->running >= w->s->c.parallel && !w->failed)
@@ -227,7 +232,8 @@ static int send_part(s3_writer *w, ms_error *err)
 		free(sl->data);
 		sl->data = NULL;
 		w->failed = 1;
-		return ms_error_set(err, MS_ENOMEM, "cannot start a thread to upload key '%s'", w->key);
+		return ms_error_set(err, MS_ENOMEM, "cannot start a thread to upload key '%s'",
+				    w->key);
 	}
 	sl->busy = 1;
 	return 0;
@@ -236,7 +242,9 @@ static int send_part(s3_writer *w, ms_error *err)
 static void abort_upload(s3_writer *w)
 {
 	ms_buf q = MS_BUF_INIT(4096);
-	s3_req r = { .method = "DELETE", .key = w->key, .shown_key = w->key,
+	s3_req r = { .method = "DELETE",
+		     .key = w->key,
+		     .shown_key = w->key,
 		     .verb = "abort the multipart upload of" };
 	ms_error e;
 
@@ -280,8 +288,10 @@ static int writer_failure(s3_writer *w, ms_error *err)
 			*err = e;
 		return e.code;
 	}
-	return ms_error_set(err, MS_EIO, "cannot write key '%s' in bucket '%s': an earlier write "
-			    "failed", w->key, w->s->c.bucket);
+	return ms_error_set(err, MS_EIO,
+			    "cannot write key '%s' in bucket '%s': an earlier write "
+			    "failed",
+			    w->key, w->s->c.bucket);
 }
 
 static int sw_write(ms_store_writer *base, const void *data, size_t len, ms_error *err)
@@ -361,13 +371,17 @@ static int complete_upload(s3_writer *w, ms_error *err)
 {
 	ms_buf body = MS_BUF_INIT((size_t)MAX_PARTS * 256), q = MS_BUF_INIT(4096);
 	ms_buf out = MS_BUF_INIT(SMALL_MAX);
-	s3_req r = { .method = "POST", .key = w->key, .shown_key = w->key,
-		     .verb = "complete the multipart upload of", .content_type = "application/xml",
+	s3_req r = { .method = "POST",
+		     .key = w->key,
+		     .shown_key = w->key,
+		     .verb = "complete the multipart upload of",
+		     .content_type = "application/xml",
 		     .out = &out };
 	small_xml x = { { 0 }, { 0 }, { 0 }, 0 };
 	int i, rc;
 
-	if (ms_buf_adds(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">") < 0) {
+	if (ms_buf_adds(&body, "<CompleteMultipartUpload "
+			       "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">") < 0) {
 		rc = oom(err);
 		goto done;
 	}
@@ -377,8 +391,8 @@ static int complete_upload(s3_writer *w, ms_error *err)
 		/* ETags are quoted hex; anything else must not reach the XML. */
 		if (!e || strpbrk(e, "<>&")) {
 			rc = ms_error_set(err, MS_EBACKEND,
-					  "part %d of key '%s' in bucket '%s' has no usable etag", i + 1,
-					  w->key, w->s->c.bucket);
+					  "part %d of key '%s' in bucket '%s' has no usable etag",
+					  i + 1, w->key, w->s->c.bucket);
 			goto done;
 		}
 		if (ms_buf_printf(&body, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
@@ -387,8 +401,8 @@ static int complete_upload(s3_writer *w, ms_error *err)
 			goto done;
 		}
 	}
-	if (ms_buf_adds(&body, "</CompleteMultipartUpload>") < 0 || ms_buf_adds(&q, "uploadId=") < 0 ||
-	    s3_encode(&q, w->upload_id, 0) < 0) {
+	if (ms_buf_adds(&body, "</CompleteMultipartUpload>") < 0 ||
+	    ms_buf_adds(&q, "uploadId=") < 0 || s3_encode(&q, w->upload_id, 0) < 0) {
 		rc = oom(err);
 		goto done;
 	}
@@ -406,7 +420,8 @@ static int complete_upload(s3_writer *w, ms_error *err)
 		goto done;
 	if (x.error) {
 		rc = ms_error_set(err, MS_EBACKEND,
-				  "cannot complete the multipart upload of key '%s' in bucket '%s': %s",
+				  "cannot complete the multipart upload of key '%s' in bucket "
+				  "'%s': %s",
 				  w->key, w->s->c.bucket, x.code[0] ? x.code : "Error");
 		if (x.message[0])
 			ms_error_detail(err, "%s", x.message);
@@ -506,8 +521,12 @@ static int sw_commit(ms_store_writer *base, ms_error *err)
 		goto done;
 	}
 	if (!w->upload_id) {
-		s3_req r = { .method = "PUT", .key = w->key, .shown_key = w->key, .verb = "put",
-			     .body = w->buf.ptr, .body_len = w->buf.len };
+		s3_req r = { .method = "PUT",
+			     .key = w->key,
+			     .shown_key = w->key,
+			     .verb = "put",
+			     .body = w->buf.ptr,
+			     .body_len = w->buf.len };
 
 		rc = s3_request(&w->s->c, &r, err);
 		goto done;
