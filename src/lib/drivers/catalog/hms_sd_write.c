@@ -180,6 +180,32 @@ static int sd_oom(int rc, ms_error *err)
 }
 
 /*
+ * One row of in (SERDE_PARAMS, SD_PARAMS) per member of params: the owner's
+ * id, the key (checked against key_col), the value (NULL unless a string).
+ */
+static int write_param_rows(hms_catalog *self, sdwriter *w, inserter *in, const char *key_col,
+			    const subject *s, long long owner, const cJSON *params, ms_error *err)
+{
+	const cJSON *v;
+	int rc = 0;
+
+	cJSON_ArrayForEach(v, params)
+	{
+		CHECK(key_col, v->string);
+		PL(in, owner);
+		P(in, v->string);
+		P(in, cJSON_IsString(v) ? v->valuestring : NULL);
+		if ((rc = sdw_row(w, in, err)) < 0)
+			goto done;
+	}
+	return 0;
+oom:
+	return sd_oom(rc, err);
+done:
+	return rc;
+}
+
+/*
  * Stash the descriptor's fields with no column, and note the fields given
  * with the value Hive stores when they are absent; MS_ENOMEM.
  */
@@ -230,7 +256,7 @@ static int write_serde(hms_catalog *self, sdwriter *w, const sdjob *j, const cJS
 	static const char *const serde_known[] = { "Name", "SerializationLibrary", "Parameters",
 						   NULL };
 	const subject *s = j->s;
-	const cJSON *f, *v;
+	const cJSON *f;
 	int rc = 0;
 
 	cJSON_ArrayForEach(f, se)
@@ -246,16 +272,8 @@ static int write_serde(hms_catalog *self, sdwriter *w, const sdjob *j, const cJS
 	P(&w->serdes, hms_jstr(se, "SerializationLibrary"));
 	if ((rc = sdw_row(w, &w->serdes, err)) < 0)
 		goto done;
-	cJSON_ArrayForEach(v, hms_jget(se, "Parameters"))
-	{
-		CHECK("SERDE_PARAMS.PARAM_KEY", v->string);
-		PL(&w->serde_params, j->serde_id);
-		P(&w->serde_params, v->string);
-		P(&w->serde_params, cJSON_IsString(v) ? v->valuestring : NULL);
-		if ((rc = sdw_row(w, &w->serde_params, err)) < 0)
-			goto done;
-	}
-	return 0;
+	return write_param_rows(self, w, &w->serde_params, "SERDE_PARAMS.PARAM_KEY", j->s,
+				j->serde_id, hms_jget(se, "Parameters"), err);
 oom:
 	return sd_oom(rc, err);
 done:
@@ -315,7 +333,7 @@ static int write_sds_row(hms_catalog *self, sdwriter *w, const sdjob *j, int has
 			 ms_error *err)
 {
 	const subject *s = j->s;
-	const cJSON *sd = j->sd, *v;
+	const cJSON *sd = j->sd;
 	long long cd = j->new_cd >= 0 ? j->new_cd : j->cd_id;
 	int rc = 0;
 
@@ -339,16 +357,8 @@ static int write_sds_row(hms_catalog *self, sdwriter *w, const sdjob *j, int has
 	P(&w->sds, cJSON_IsTrue(hms_jget(sd, "StoredAsSubDirectories")) ? "1" : "0");
 	if ((rc = sdw_row(w, &w->sds, err)) < 0)
 		goto done;
-	cJSON_ArrayForEach(v, hms_jget(sd, "Parameters"))
-	{
-		CHECK("SD_PARAMS.PARAM_KEY", v->string);
-		PL(&w->sd_params, j->sd_id);
-		P(&w->sd_params, v->string);
-		P(&w->sd_params, cJSON_IsString(v) ? v->valuestring : NULL);
-		if ((rc = sdw_row(w, &w->sd_params, err)) < 0)
-			goto done;
-	}
-	return 0;
+	return write_param_rows(self, w, &w->sd_params, "SD_PARAMS.PARAM_KEY", j->s, j->sd_id,
+				hms_jget(sd, "Parameters"), err);
 oom:
 	return sd_oom(rc, err);
 done:
