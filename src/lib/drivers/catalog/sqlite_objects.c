@@ -82,6 +82,21 @@ int sqlite_get_database(ms_catalog *cat, const char *name, ms_entity **out, ms_e
 	return rc;
 }
 
+/* The stored creation time of the row id (stmt: ST_DB_CTIME, ST_TBL_CTIME) into t->stored. */
+static int stored_ctime(sqlite_catalog *self, enum stmt_id stmt, sqlite3_int64 id, put_texts *t,
+			int *has_time, const subject *subj, ms_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite_short_stmt(self, stmt, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite_read_stored_time(self, st, t, has_time, subj, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 int sqlite_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err)
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
@@ -108,15 +123,8 @@ int sqlite_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err)
 
 	if ((rc = sqlite_database_id(self, n, &id, &exists, err)) < 0)
 		goto done;
-	if (exists) {
-		if ((rc = sqlite_short_stmt(self, ST_DB_CTIME, &st, err)) < 0)
-			goto done;
-		sqlite3_bind_int64(st, 1, id);
-		rc = sqlite_read_stored_time(self, st, &t, &has_time, &subj, err);
-		sqlite3_reset(st);
-		if (rc < 0)
-			goto done;
-	}
+	if (exists && (rc = stored_ctime(self, ST_DB_CTIME, id, &t, &has_time, &subj, err)) < 0)
+		goto done;
 	{
 		const doc_override ov[] = {
 			{ "Name", &t.database, 0 },
@@ -239,15 +247,8 @@ int sqlite_put_table(ms_catalog *cat, const ms_entity *e, ms_error *err)
 	if ((rc = sqlite_find_database(self, dbn, &db_id, err)) < 0 ||
 	    (rc = sqlite_table_id(self, db_id, dbn, n, &id, &exists, err)) < 0)
 		goto done;
-	if (exists) {
-		if ((rc = sqlite_short_stmt(self, ST_TBL_CTIME, &st, err)) < 0)
-			goto done;
-		sqlite3_bind_int64(st, 1, id);
-		rc = sqlite_read_stored_time(self, st, &t, &has_time, &subj, err);
-		sqlite3_reset(st);
-		if (rc < 0)
-			goto done;
-	}
+	if (exists && (rc = stored_ctime(self, ST_TBL_CTIME, id, &t, &has_time, &subj, err)) < 0)
+		goto done;
 	{
 		const doc_override ov[] = {
 			{ "Name", &t.table, 0 },
