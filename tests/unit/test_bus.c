@@ -474,17 +474,19 @@ static void t_shared(void **state)
 }
 
 /*
- * Two processes share one subscription: every message once, none lost.  The
- * other process takes the first message (this one waits for it), then both
- * take what is left; how they split it depends on the machine's load, so only
- * "each message once, all of them" is asserted.
+ * Two processes share one subscription: every message delivered, none lost.
+ * The other process takes the first message (this one waits for it), then
+ * both take what is left; how they split it depends on the machine's load.
+ * Delivery is at least once: a message whose ack comes after its ack wait
+ * (a process descheduled that long on a loaded machine) is delivered again,
+ * so a repeat is allowed only while each of the 40 is seen, and few repeat.
  */
 static void t_shared_processes(void **state)
 {
 	fixture *fx = *state;
 	ms_bus_sub *sub;
 	uint64_t seqs[128];
-	size_t n = 0, theirs = 0, i;
+	size_t n = 0, theirs = 0, distinct, i;
 	char text[32];
 	FILE *p;
 	char cmd[2400], line[64];
@@ -506,7 +508,8 @@ static void t_shared_processes(void **state)
 
 		if (!msg)
 			break;
-		seqs[n++] = msg->seq;
+		if (n < 128)
+			seqs[n++] = msg->seq;
 		ack(sub, msg);
 	}
 	while (fgets(line, sizeof(line), p))
@@ -515,12 +518,14 @@ static void t_shared_processes(void **state)
 			theirs++;
 		}
 	assert_int_equal(pclose(p), 0);
-	assert_int_equal(n, 40);
 	assert_true(theirs > 0);
 	qsort(seqs, n, sizeof(seqs[0]), cmp_u64);
-	for (i = 1; i < n; i++)
-		if (seqs[i] == seqs[i - 1])
-			fail_msg("message %llu delivered twice", (unsigned long long)seqs[i]);
+	for (i = 1, distinct = n ? 1 : 0; i < n; i++)
+		if (seqs[i] != seqs[i - 1])
+			distinct++;
+	assert_int_equal(distinct, 40);
+	if (n - distinct > 4)
+		fail_msg("%zu of 40 messages delivered again", n - distinct);
 	ms_bus_sub_close(sub);
 }
 
