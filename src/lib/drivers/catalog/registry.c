@@ -21,10 +21,10 @@ int ms_hms_pg_url_param(const char *key);
 int ms_hms_mysql_url_param(const char *key);
 
 /* A catalog's identity: what replica markers and manifests record. */
-#define CATALOG_ID_RULE \
-	{ \
-		"catalog-id", MS_CATALOG_ID_MAX, 1 \
-	}
+/* One rule, on one line as the tables below read it. */
+/* clang-format off */
+#define CATALOG_ID_RULE { "catalog-id", MS_CATALOG_ID_MAX, 1 }
+/* clang-format on */
 
 static const ms_url_param_rule id_only[] = { CATALOG_ID_RULE, { NULL, 0, 0 } };
 static const ms_url_param_rule sqlite_params[] = {
