@@ -5,9 +5,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "metasync/replicate.h"
+#include "sync_internal.h"
 #include "util/buf.h"
 #include "util/url.h"
 
@@ -70,15 +70,6 @@ static void clean_store(const char *store_url, const ms_export_options *opts)
 	free(url);
 }
 
-/* Seconds since t0 (CLOCK_MONOTONIC). */
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,
 	      ms_snapshot_info *info, ms_report **report, ms_error *err)
 {
@@ -86,14 +77,13 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options oo = { 0 };
 	ms_sync_options so = { 0 };
-	struct timespec t0;
+	double t0 = sync_now_seconds();
 	int rc;
 
 	if (!opts)
 		opts = &none;
 	*report = NULL;
 	memset(info, 0, sizeof(*info));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = ms_catalog_open(&src, source_url, NULL, err)) < 0) {
 		ms_error_prefix(err, "%s: ", opts->source_label ? opts->source_label : "source");
 		return rc;
@@ -124,7 +114,7 @@ done:
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
 	if (*report)
-		(*report)->seconds = seconds_since(&t0);
+		(*report)->seconds = sync_now_seconds() - t0;
 	return rc;
 }
 
@@ -135,13 +125,12 @@ int ms_import_ext(const char *source_url, const char *target_url, const ms_impor
 	ms_warnings warns = { NULL, 0 };
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options so = { 0 }, to = { 0 };
-	struct timespec t0;
+	double t0 = sync_now_seconds();
 	int rc;
 
 	if (!io)
 		io = &none;
 	*report = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	so.mode = MS_OPEN_READ;
 	so.expect_manifest_sha256 = io->expect_sha256;
 	so.allow_no_manifest = io->allow_no_manifest;
@@ -169,7 +158,7 @@ done:
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
 	if (*report)
-		(*report)->seconds = seconds_since(&t0);
+		(*report)->seconds = sync_now_seconds() - t0;
 	return rc;
 }
 
