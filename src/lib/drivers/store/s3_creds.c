@@ -1,8 +1,8 @@
 /*
- * Where an s3:// store's settings come from, in the order the AWS tools look:
- * the URL's parameters, the environment, then the profile's sections of the
- * shared credentials and config files; and the store's tuning.  The secret
- * is kept in s3_conf only (wiped when freed) and never put in a message.
+ * Where an s3:// store's settings come from: the URL's parameters, the
+ * environment, the shared AWS credential and region chains (aws/aws_creds.h),
+ * and the store's tuning.  The keys stay in the credential provider and are
+ * never put in a message.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/aws_creds.h"
 #include "util/url.h"
 #include "s3_internal.h"
 
@@ -20,7 +21,6 @@
 #define DEFAULT_PART ((size_t)8 << 20)
 #define DEFAULT_PARALLEL 4
 #define DEFAULT_ATTEMPTS 6
-#define INI_MAX ((size_t)1 << 20)
 
 static int oom(ms_error *err)
 {
@@ -32,158 +32,6 @@ static char *env(const char *name)
 	const char *v = getenv(name);
 
 	return v && v[0] ? (char *)v : NULL;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Shared credentials and config files                                     */
-
-typedef struct ini_want {
-	const char *section;                                    /* exact section name wanted */
-	char *access_key, *secret_key, *session_token, *region; /* new, found values */
-} ini_want;
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
-
-static int ini_set(char **slot, const char *value)
-{
-	char *v = strdup(value);
-
-	if (!v)
-		return MS_ENOMEM;
-	free(*slot);
-	*slot = v;
-	return 0;
-}
-
-/*
- * Read the values of one section of an AWS-style INI file.  A missing file
- * is not an error; an unreadable or oversized one is (it is named, its
- * contents never are).
- */
-static int ini_read(const char *path, ini_want *w, ms_error *err)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	size_t total = 0;
-	int in = 0;
-
-	if (!f) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return ms_error_set(err, MS_EIO, "cannot read aws file '%s': %s", path,
-				    strerror(errno));
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq;
-
-		total += strlen(line);
-		if (total > INI_MAX) {
-			fclose(f);
-			return ms_error_set(err, MS_ETOOBIG,
-					    "aws file '%s' is larger than %zu bytes", path,
-					    INI_MAX);
-		}
-		if (*s == '#' || *s == ';' || *s == '\0')
-			continue;
-		if (*s == '[') {
-			char *rb = strchr(s, ']');
-
-			if (rb)
-				*rb = '\0';
-			in = strcmp(trim(s + 1), w->section) == 0;
-			continue;
-		}
-		if (!in || !(eq = strchr(s, '=')))
-			continue;
-		*eq = '\0';
-		{
-			char *k = trim(s), *v = trim(eq + 1);
-			int rc = 0;
-
-			if (strcmp(k, "aws_access_key_id") == 0)
-				rc = ini_set(&w->access_key, v);
-			else if (strcmp(k, "aws_secret_access_key") == 0)
-				rc = ini_set(&w->secret_key, v);
-			else if (strcmp(k, "aws_session_token") == 0)
-				rc = ini_set(&w->session_token, v);
-			else if (strcmp(k, "region") == 0)
-				rc = ini_set(&w->region, v);
-			if (rc < 0) {
-				fclose(f);
-				return oom(err);
-			}
-		}
-	}
-	fclose(f);
-	return 0;
-}
-
-static void ini_want_free(ini_want *w)
-{
-	free(w->access_key);
-	free(w->secret_key);
-	free(w->session_token);
-	free(w->region);
-}
-
-static char *home_path(const char *rel)
-{
-	const char *home = env("HOME");
-	size_t n;
-	char *p;
-
-	if (!home)
-		return NULL;
-	n = strlen(home) + strlen(rel) + 2;
-	if (!(p = malloc(n)))
-		return NULL;
-	snprintf(p, n, "%s/%s", home, rel);
-	return p;
-}
-
-/* Credentials and region from the profile's sections of both files. */
-static int read_profile(const char *profile, ini_want *cred, ini_want *conf, ms_error *err)
-{
-	char *cpath = env("AWS_SHARED_CREDENTIALS_FILE")
-			      ? strdup(env("AWS_SHARED_CREDENTIALS_FILE"))
-			      : home_path(".aws/credentials");
-	char *fpath = env("AWS_CONFIG_FILE") ? strdup(env("AWS_CONFIG_FILE"))
-					     : home_path(".aws/config");
-	char section[512];
-	int rc = 0;
-
-	cred->section = profile;
-	if (strcmp(profile, "default") == 0)
-		snprintf(section, sizeof(section), "default");
-	else
-		snprintf(section, sizeof(section), "profile %s", profile);
-	conf->section = section;
-	if (cpath && (rc = ini_read(cpath, cred, err)) < 0)
-		goto done;
-	if (fpath && (rc = ini_read(fpath, conf, err)) < 0)
-		goto done;
-	/* The config file may hold keys too; the credentials file wins. */
-	if (!cred->access_key && conf->access_key) {
-		cred->access_key = conf->access_key;
-		cred->secret_key = conf->secret_key;
-		cred->session_token = conf->session_token;
-		conf->access_key = conf->secret_key = conf->session_token = NULL;
-	}
-	conf->section = NULL;
-done:
-	free(cpath);
-	free(fpath);
-	return rc;
 }
 
 static int parse_size(const char *text, size_t *out)
@@ -259,8 +107,7 @@ static int long_param(const ms_url *url, const char *name, long lo, long hi, con
 
 int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 {
-	ini_want cred = { 0 }, conf = { 0 };
-	const char *v, *profile;
+	const char *v;
 	long num;
 	int rc = 0;
 
@@ -295,54 +142,36 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 	}
 	rc = 0;
 
-	/* Credentials: the environment, then the profile's files. */
-	profile = ms_url_param_get(url, "profile");
-	if (!profile)
-		profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : env("AWS_DEFAULT_PROFILE");
-	if (!profile)
-		profile = "default";
-	if ((rc = read_profile(profile, &cred, &conf, err)) < 0)
-		goto done;
-	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY") &&
-	    !ms_url_param_get(url, "profile")) {
-		c->access_key = strdup(env("AWS_ACCESS_KEY_ID"));
-		c->secret_key = strdup(env("AWS_SECRET_ACCESS_KEY"));
-		if (env("AWS_SESSION_TOKEN"))
-			c->session_token = strdup(env("AWS_SESSION_TOKEN"));
-	} else if (cred.access_key && cred.secret_key) {
-		c->access_key = cred.access_key;
-		c->secret_key = cred.secret_key;
-		c->session_token = cred.session_token;
-		cred.access_key = cred.secret_key = cred.session_token = NULL;
-	} else {
-		rc = ms_error_set(err, MS_EINVAL,
-				  "no aws credentials for bucket '%s' (set AWS_ACCESS_KEY_ID and "
-				  "AWS_SECRET_ACCESS_KEY, or profile '%s' in the shared "
-				  "credentials file)",
-				  c->bucket, profile);
-		goto done;
-	}
-	if (!c->access_key || !c->secret_key) {
-		rc = oom(err);
-		goto done;
+	/* Credentials: the shared chain (aws/aws_creds.h). */
+	{
+		char subject[600];
+
+		snprintf(subject, sizeof(subject), "bucket '%s'", c->bucket);
+		if ((rc = ms_aws_creds_open(&c->creds, ms_url_param_get(url, "profile"), subject,
+					    err)) < 0)
+			goto done;
 	}
 
 	/* Region: the url, the environment, the profile, the default. */
-	if (!(v = ms_url_param_get(url, "region")) || !v[0])
-		v = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
-	if (!v)
-		v = conf.region ? conf.region : DEFAULT_REGION;
-	for (const char *p = v; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-') {
-			rc = ms_error_set(err, MS_EINVAL,
-					  "s3 region '%s' for bucket '%s' is not valid", v,
-					  c->bucket);
+	if ((v = ms_url_param_get(url, "region")) && v[0]) {
+		c->region = strdup(v);
+	} else {
+		if ((rc = ms_aws_region(ms_url_param_get(url, "profile"), &c->region, err)) < 0)
 			goto done;
-		}
-	if (!(c->region = strdup(v))) {
+		if (!c->region)
+			c->region = strdup(DEFAULT_REGION);
+	}
+	if (!c->region) {
 		rc = oom(err);
 		goto done;
 	}
+	for (const char *p = c->region; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-') {
+			rc = ms_error_set(err, MS_EINVAL,
+					  "s3 region '%s' for bucket '%s' is not valid", c->region,
+					  c->bucket);
+			goto done;
+		}
 
 	/* Endpoint: an S3-compatible server (path-style) or AWS (virtual-host style). */
 	if (!(v = ms_url_param_get(url, "endpoint")) || !v[0])
@@ -392,20 +221,7 @@ int s3_conf_init(s3_conf *c, const ms_url *url, ms_error *err)
 	}
 	c->lock_ready = 1;
 done:
-	ini_want_free(&cred);
-	ini_want_free(&conf);
 	return rc;
-}
-
-static void wipe(char *s)
-{
-	if (s) {
-		volatile char *p = s;
-
-		while (*p)
-			*p++ = '\0';
-	}
-	free(s);
 }
 
 void s3_conf_free(s3_conf *c)
@@ -418,8 +234,6 @@ void s3_conf_free(s3_conf *c)
 	free(c->region);
 	free(c->endpoint);
 	free(c->endpoint_shown);
-	wipe(c->access_key);
-	wipe(c->secret_key);
-	wipe(c->session_token);
+	ms_aws_creds_close(c->creds);
 	free(c->sigv4);
 }

@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "util/url.h"
+#include "aws/aws_creds.h"
 #include "s3_internal.h"
 
 #define BACKOFF_BASE_MS 100
@@ -372,7 +373,8 @@ static const char *hint(const char *code, long status)
 }
 
 /* One attempt; returns the curl code and fills r's results. */
-static CURLcode perform(s3_conf *c, s3_req *r, const char *url, xfer *x, struct curl_slist *hdrs)
+static CURLcode perform(s3_conf *c, s3_req *r, const char *url, xfer *x, struct curl_slist *hdrs,
+			const ms_aws_keys *k)
 {
 	CURL *h = x->h;
 	CURLcode cc;
@@ -380,8 +382,8 @@ static CURLcode perform(s3_conf *c, s3_req *r, const char *url, xfer *x, struct 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, c->sigv4);
-	curl_easy_setopt(h, CURLOPT_USERNAME, c->access_key);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, c->secret_key);
+	curl_easy_setopt(h, CURLOPT_USERNAME, k->access_key);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, k->secret_key);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -458,6 +460,7 @@ int s3_request(s3_conf *c, s3_req *r, ms_error *err)
 	struct curl_slist *hdrs = NULL, *nh;
 	xfer x = { .r = r, .body = r->body, .body_len = r->body_len };
 	char sha[65], cerr[CURL_ERROR_SIZE];
+	ms_aws_keys keys;
 	const char *shown = r->shown_key ? r->shown_key : "";
 	CURLcode cc = CURLE_OK;
 	int rc = 0, reusable = 1;
@@ -484,8 +487,10 @@ int s3_request(s3_conf *c, s3_req *r, ms_error *err)
 		hdrs = nh; \
 	} while (0)
 	ADD_HEADER("x-amz-content-sha256: %s", sha);
-	if (c->session_token)
-		ADD_HEADER("x-amz-security-token: %s", c->session_token);
+	if ((rc = ms_aws_creds_get(c->creds, &keys, err)) < 0)
+		goto done;
+	if (keys.session_token[0])
+		ADD_HEADER("x-amz-security-token: %s", keys.session_token);
 	if (r->content_type)
 		ADD_HEADER("Content-Type: %s", r->content_type);
 	else if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0)
@@ -503,7 +508,7 @@ int s3_request(s3_conf *c, s3_req *r, ms_error *err)
 	curl_easy_setopt(x.h, CURLOPT_ERRORBUFFER, cerr);
 	for (r->attempts = 1;; r->attempts++) {
 		cerr[0] = '\0';
-		cc = perform(c, r, url.ptr, &x, hdrs);
+		cc = perform(c, r, url.ptr, &x, hdrs, &keys);
 		if ((cc == CURLE_PARTIAL_FILE || cc == CURLE_RECV_ERROR) && r->status == 206 &&
 		    empty_range(x.h)) {
 			/*
@@ -584,5 +589,6 @@ done:
 	ms_buf_free(&x.errbody);
 	ms_buf_free(&url);
 	ms_buf_free(&hb);
+	ms_aws_keys_wipe(&keys);
 	return rc;
 }

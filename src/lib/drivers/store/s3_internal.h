@@ -20,22 +20,20 @@ struct ms_url;
 #define S3_POOL_MAX 32
 
 typedef struct s3_conf {
-	char *bucket;         /* owned */
-	char *prefix;         /* owned; "" or ending in '/' */
-	char *region;         /* owned */
-	char *endpoint;       /* owned; scheme://host[:port] without a trailing '/' */
-	char *endpoint_shown; /* owned; endpoint with any password masked, for messages */
-	int path_style;       /* 1: ENDPOINT/BUCKET/KEY, 0: BUCKET.ENDPOINT-HOST/KEY */
-	char *access_key;     /* owned; never printed */
-	char *secret_key;     /* owned; never printed */
-	char *session_token;  /* owned or NULL; never printed */
-	char *sigv4;          /* owned; "aws:amz:REGION:s3" */
-	size_t part_size;     /* multipart part size in bytes */
-	int parallel;         /* parts in flight per writer */
-	int max_attempts;     /* tries per request, >= 1 */
-	long connect_timeout; /* seconds */
-	long low_speed_time;  /* seconds below 1 byte/s before a transfer is abandoned */
-	int trace;            /* MS_S3_TRACE set: one line per request on stderr */
+	char *bucket;               /* owned */
+	char *prefix;               /* owned; "" or ending in '/' */
+	char *region;               /* owned */
+	char *endpoint;             /* owned; scheme://host[:port] without a trailing '/' */
+	char *endpoint_shown;       /* owned; endpoint with any password masked, for messages */
+	int path_style;             /* 1: ENDPOINT/BUCKET/KEY, 0: BUCKET.ENDPOINT-HOST/KEY */
+	struct ms_aws_creds *creds; /* owned; the keys to sign with (aws/aws_creds.h) */
+	char *sigv4;                /* owned; "aws:amz:REGION:s3" */
+	size_t part_size;           /* multipart part size in bytes */
+	int parallel;               /* parts in flight per writer */
+	int max_attempts;           /* tries per request, >= 1 */
+	long connect_timeout;       /* seconds */
+	long low_speed_time;        /* seconds below 1 byte/s before a transfer is abandoned */
+	int trace;                  /* MS_S3_TRACE set: one line per request on stderr */
 
 	pthread_mutex_t lock; /* guards the pool */
 	int lock_ready;

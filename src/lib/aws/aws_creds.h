@@ -1,0 +1,60 @@
+/*
+ * The AWS credential chain, shared by every driver that signs requests
+ * (s3:// stores, glue:// catalogs): which keys to sign with, resolved as the
+ * AWS CLI resolves them, cached, and refreshed before temporary keys
+ * expire.  Also the region chain.  Nothing here is public API.
+ *
+ * Secrets live in ms_aws_creds and in the ms_aws_keys a caller fills (and
+ * wipes); no message, log line or error holds one.
+ */
+#ifndef MS_AWS_CREDS_H
+#define MS_AWS_CREDS_H
+
+#include "metasync/error.h"
+
+#define MS_AWS_KEY_MAX 256
+#define MS_AWS_TOKEN_MAX 8192
+
+/* One set of keys, as a request signs with them. */
+typedef struct ms_aws_keys {
+	char access_key[MS_AWS_KEY_MAX];
+	char secret_key[MS_AWS_KEY_MAX];
+	char session_token[MS_AWS_TOKEN_MAX]; /* "" when none */
+	long long expires;                    /* epoch seconds; 0: never */
+} ms_aws_keys;
+
+typedef struct ms_aws_creds ms_aws_creds;
+
+/*
+ * A provider for profile (a URL's profile=, or NULL: AWS_PROFILE,
+ * AWS_DEFAULT_PROFILE, "default").  An explicit profile skips the
+ * environment's keys, as the AWS CLI's --profile does.  `subject` names
+ * what the keys are for in messages ("bucket 'b'", "glue catalog
+ * 'glue://us-east-1'").  Resolves once now, so that a setup with no keys
+ * fails at open: MS_EINVAL naming the profile and the places looked at.
+ */
+int ms_aws_creds_open(ms_aws_creds **out, const char *profile, const char *subject,
+		      ms_error *err);
+
+/*
+ * The keys to sign with now (copied into *out): the cached ones, or new
+ * ones when they expire within the refresh margin.  Thread-safe.
+ */
+int ms_aws_creds_get(ms_aws_creds *c, ms_aws_keys *out, ms_error *err);
+
+/* Where the keys came from ("environment", "shared-credentials-file", ...); borrowed. */
+const char *ms_aws_creds_source(const ms_aws_creds *c);
+
+void ms_aws_creds_close(ms_aws_creds *c);
+
+/* Overwrite the secrets in k. */
+void ms_aws_keys_wipe(ms_aws_keys *k);
+
+/*
+ * The region: AWS_REGION, AWS_DEFAULT_REGION, the profile's `region` in the
+ * config file, else NULL (*out new or NULL).  profile as for
+ * ms_aws_creds_open.
+ */
+int ms_aws_region(const char *profile, char **out, ms_error *err);
+
+#endif
