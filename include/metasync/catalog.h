@@ -49,6 +49,12 @@ typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
 #define MS_CAP_ORDERED_SCAN 0x08   /* scan_partitions yields by vkey order */
 #define MS_CAP_RAW_INPUT 0x10      /* put_partitions takes entities with only raw text */
 #define MS_CAP_TABLE_VERSIONS 0x20 /* the table-version calls work */
+/*
+ * put_partitions and delete_partitions may return before the write is done
+ * (requests in flight); what became of each partition is known at
+ * ms_catalog_settle, which the caller must call before it relies on them.
+ */
+#define MS_CAP_ASYNC_WRITES 0x40
 
 /* scan_partitions flags */
 #define MS_SCAN_KEYS_ONLY 0x01 /* doc may be left NULL; vkey and hash are filled */
@@ -169,6 +175,28 @@ int ms_catalog_put_partitions(ms_catalog *cat, const char *db, const char *table
 			      ms_entity *const *parts, size_t n, ms_error *err);
 int ms_catalog_delete_partitions(ms_catalog *cat, const char *db, const char *table,
 				 const char *const *vkeys, size_t n, ms_error *err);
+
+/* One partition write that failed on its own, reported by ms_catalog_settle. */
+typedef struct ms_write_failure {
+	const char *database; /* borrowed for the callback */
+	const char *table;
+	const char *vkey;
+	int deleting;          /* 1: a delete failed; 0: a put */
+	const ms_error *error; /* names the partition and the backend's answer */
+} ms_write_failure;
+
+typedef int (*ms_write_failure_cb)(const ms_write_failure *f, void *ctx, ms_error *err);
+
+/*
+ * Wait until every partition write of db.table given to this catalog has
+ * completed, and call cb once for each partition whose write failed alone
+ * (the rest of its batch applied); a non-zero return of cb stops and is
+ * returned.  0 when all is done, including when some partitions failed
+ * (they were reported through cb).  A catalog without MS_CAP_ASYNC_WRITES
+ * has finished every write when put/delete return: 0 without a call.
+ */
+int ms_catalog_settle(ms_catalog *cat, const char *db, const char *table, ms_write_failure_cb cb,
+		      void *ctx, ms_error *err);
 
 /*
  * Table versions (MS_CAP_TABLE_VERSIONS): archived documents of a table,

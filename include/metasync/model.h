@@ -157,6 +157,14 @@ int ms_entity_to_glue_output(const ms_entity *e, struct ms_buf *out, int pretty,
 cJSON *ms_entity_glue_output_tree(const ms_entity *e, ms_error *err);
 
 /*
+ * e's document as a request's DatabaseInput, TableInput or PartitionInput
+ * (new tree; NULL with err set): the output shape without the members Glue
+ * assigns itself (CreateTime, UpdateTime, VersionId, CatalogId,
+ * DatabaseName, ...), so that ms_glue_input_check accepts it.
+ */
+cJSON *ms_entity_glue_input_tree(const ms_entity *e, ms_error *err);
+
+/*
  * Append the canonical JSON text of doc to out: object keys sorted bytewise,
  * no insignificant space, integers without exponent, strings with minimal
  * escapes.  With `writable` set, fields the target assigns itself

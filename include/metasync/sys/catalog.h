@@ -57,9 +57,9 @@ extern "C" {
 /*
  * The layout of ms_catalog_driver a driver is built against; open refuses
  * any other.  1: up to read_begin/read_end.  2: scan_partitions_range and
- * the four table-version slots.
+ * the four table-version slots.  3: settle (writes that complete later).
  */
-#define MS_CATALOG_DRIVER_VERSION 2
+#define MS_CATALOG_DRIVER_VERSION 3
 
 typedef struct ms_catalog_driver {
 	/* required: MS_CATALOG_DRIVER_VERSION as this header defines it */
@@ -121,6 +121,11 @@ typedef struct ms_catalog_driver {
 	 * unsupported (required with MS_CAP_WRITE).  Create or replace n >= 1
 	 * partitions of db.table (borrowed; n <= max_batch when that is set),
 	 * all or none: on failure nothing of the batch is written.  With
+	 * MS_CAP_ASYNC_WRITES the slot may return 0 once the batch is queued
+	 * (copied: the entities are the caller's again) and apply it part by
+	 * part; a partition that then fails is reported by settle, the rest
+	 * stay written, and a failure of the whole catalog (it cannot be
+	 * reached) is still returned here or by settle.  With
 	 * MS_CAP_RAW_INPUT an entity may carry only raw text (doc NULL).
 	 * MS_ENOTFOUND when the table is absent; MS_EINVAL a partition whose
 	 * values do not fit the table's keys; MS_EEXISTS where the catalog
@@ -131,7 +136,8 @@ typedef struct ms_catalog_driver {
 	/*
 	 * unsupported.  Delete the partitions of these vkeys, all or none; a vkey
 	 * that names no partition is not an error.  MS_ENOTFOUND when the table
-	 * is absent.
+	 * is absent.  With MS_CAP_ASYNC_WRITES: queued and reported as
+	 * put_partitions.
 	 */
 	int (*delete_partitions)(ms_catalog *self, const char *db, const char *table,
 				 const char *const *vkeys, size_t n, ms_error *err);
@@ -218,6 +224,19 @@ typedef struct ms_catalog_driver {
 				 const char *version_id, ms_entity **out, ms_error *err);
 	int (*delete_table_version)(ms_catalog *self, const char *db, const char *table,
 				    const char *version_id, ms_error *err);
+
+	/*
+	 * Required with MS_CAP_ASYNC_WRITES, NULL without it (no-op: writes are
+	 * done when put/delete return).  Wait for every queued partition write
+	 * of db.table (a driver may wait for all of its writes), then call cb
+	 * once per partition that failed, with an error naming it and the
+	 * backend's code in backend_code; forget them once reported.  Returns
+	 * 0 when every write has an outcome, a negative code when the catalog
+	 * itself failed (the caller treats the table's unreported writes as
+	 * failed), or cb's non-zero return.
+	 */
+	int (*settle)(ms_catalog *self, const char *db, const char *table, ms_write_failure_cb cb,
+		      void *ctx, ms_error *err);
 } ms_catalog_driver;
 
 /*
@@ -250,7 +269,8 @@ typedef int (*ms_catalog_open_fn)(ms_catalog **out, const ms_url *url, const ms_
  * message names): MS_EINVAL naming the driver and the first fault, when version is not MS_CATALOG_DRIVER_VERSION, name
  * or close is NULL, a slot its caps promise is NULL (the put slots with
  * MS_CAP_WRITE, begin/commit/rollback with MS_CAP_TRANSACTIONS), changes_since
- * is set without MS_CAP_CHANGE_FEED or the other way round, the table-version
+ * or settle is set without MS_CAP_CHANGE_FEED or MS_CAP_ASYNC_WRITES or the
+ * other way round, the table-version
  * slots are not all four set with MS_CAP_TABLE_VERSIONS and all four NULL
  * without it, or one of read_begin/read_end is set without the other.
  */

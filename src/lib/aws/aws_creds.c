@@ -201,8 +201,7 @@ static int keys_set(ms_aws_keys *k, const char *ak, const char *sk, const char *
 {
 	if (strlen(ak) >= sizeof(k->access_key) || strlen(sk) >= sizeof(k->secret_key) ||
 	    (token && strlen(token) >= sizeof(k->session_token)))
-		return ms_error_set(err, MS_EINVAL, "aws credentials for %s are too long",
-				    subject);
+		return ms_error_set(err, MS_EINVAL, "aws credentials for %s are too long", subject);
 	snprintf(k->access_key, sizeof(k->access_key), "%s", ak);
 	snprintf(k->secret_key, sizeof(k->secret_key), "%s", sk);
 	snprintf(k->session_token, sizeof(k->session_token), "%s", token ? token : "");
@@ -240,8 +239,7 @@ done:
 	return rc;
 }
 
-int ms_aws_creds_open(ms_aws_creds **out, const char *profile, const char *subject,
-		      ms_error *err)
+int ms_aws_creds_open(ms_aws_creds **out, const char *profile, const char *subject, ms_error *err)
 {
 	ms_aws_creds *c = calloc(1, sizeof(*c));
 	int rc;

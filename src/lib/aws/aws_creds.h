@@ -33,8 +33,7 @@ typedef struct ms_aws_creds ms_aws_creds;
  * 'glue://us-east-1'").  Resolves once now, so that a setup with no keys
  * fails at open: MS_EINVAL naming the profile and the places looked at.
  */
-int ms_aws_creds_open(ms_aws_creds **out, const char *profile, const char *subject,
-		      ms_error *err);
+int ms_aws_creds_open(ms_aws_creds **out, const char *profile, const char *subject, ms_error *err);
 
 /*
  * The keys to sign with now (copied into *out): the cached ones, or new

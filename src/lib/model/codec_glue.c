@@ -125,7 +125,7 @@ int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_err
  * Glue spells them, at every depth the field tables describe; NULL when
  * out of memory.
  */
-static cJSON *output_object(const cJSON *obj, const ms_schema *s)
+static cJSON *output_object(const cJSON *obj, const ms_schema *s, int input)
 {
 	cJSON *out = cJSON_CreateObject(), *v, *list;
 	const cJSON *it, *m;
@@ -135,14 +135,14 @@ static cJSON *output_object(const cJSON *obj, const ms_schema *s)
 		int line_spelling = 0;
 
 		if (!it->string || !(f = ms_schema_find(s, it->string, &line_spelling)) ||
-		    line_spelling)
+		    line_spelling || (input && (f->flags & MS_FF_OUTPUT)))
 			continue;
 		if (f->type == MS_F_OBJ && ms_j_obj(it)) {
-			v = output_object(it, f->sub);
+			v = output_object(it, f->sub, input);
 		} else if (f->type == MS_F_OBJLIST && ms_j_arr(it)) {
 			v = list = cJSON_CreateArray();
 			for (m = it->child; m && list; m = m->next) {
-				cJSON *e = ms_j_obj(m) ? output_object(m, f->sub)
+				cJSON *e = ms_j_obj(m) ? output_object(m, f->sub, input)
 						       : cJSON_Duplicate(m, 1);
 
 				if (!e || !cJSON_AddItemToArray(list, e)) {
@@ -163,8 +163,8 @@ static cJSON *output_object(const cJSON *obj, const ms_schema *s)
 	return out;
 }
 
-/* *out: e's document in Glue's output shape (new); 0 or an MS_E* code. */
-static int output_tree(const ms_entity *e, cJSON **out, ms_error *err)
+/* *out: e's document in Glue's output (or *Input) shape (new); 0 or an MS_E* code. */
+static int output_tree(const ms_entity *e, int input, cJSON **out, ms_error *err)
 {
 	cJSON *parsed;
 	const cJSON *doc;
@@ -179,7 +179,7 @@ static int output_tree(const ms_entity *e, cJSON **out, ms_error *err)
 	else if (!ms_j_obj(doc))
 		rc = ms_error_set(err, MS_EINVAL, "%s document is not a json object",
 				  ms_kind_name(e->kind));
-	else if (!(*out = output_object(doc, ms_schema_for(e->kind))))
+	else if (!(*out = output_object(doc, ms_schema_for(e->kind), input)))
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 	cJSON_Delete(parsed);
 	return rc;
@@ -189,7 +189,14 @@ cJSON *ms_entity_glue_output_tree(const ms_entity *e, ms_error *err)
 {
 	cJSON *tree;
 
-	return output_tree(e, &tree, err) < 0 ? NULL : tree;
+	return output_tree(e, 0, &tree, err) < 0 ? NULL : tree;
+}
+
+cJSON *ms_entity_glue_input_tree(const ms_entity *e, ms_error *err)
+{
+	cJSON *tree;
+
+	return output_tree(e, 1, &tree, err) < 0 ? NULL : tree;
 }
 
 int ms_entity_to_glue_output(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err)
@@ -199,7 +206,7 @@ int ms_entity_to_glue_output(const ms_entity *e, struct ms_buf *out, int pretty,
 
 	if (!out)
 		return ms_error_set(err, MS_EINVAL, "no buffer to write to");
-	if ((rc = output_tree(e, &tree, err)) < 0)
+	if ((rc = output_tree(e, 0, &tree, err)) < 0)
 		return rc;
 	rc = print_doc(tree, e->kind, out, pretty, err);
 	cJSON_Delete(tree);

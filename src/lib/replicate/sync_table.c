@@ -400,14 +400,61 @@ static int write_table(run *r, table_plan *tp, ms_action *ta, int *in_tx, ms_err
 			      ? MS_ACTION_UPDATE
 			      : MS_ACTION_UNCHANGED;
 		rc = ms_catalog_put_table(r->dst, m, err);
-		/* created by another writer after the lock found nothing: look again, once */
-		if (rc == MS_ECONFLICT && !retried) {
+		/*
+		 * Created by another writer after the lock found nothing: look
+		 * again, once.  (A conflict on a table that existed is another
+		 * writer's change since it was read: reported, never overwritten.)
+		 */
+		if (rc == MS_ECONFLICT && !retried && !tp->target_exists) {
 			ms_catalog_rollback(r->dst, NULL);
 			*in_tx = 0;
 			retried = 1;
 			continue;
 		}
 		return rc < 0 ? rc : 0;
+	}
+	return 0;
+}
+
+/*
+ * A partition write of an asynchronous target that failed on its own: it
+ * counts as failed instead of created, updated or deleted, is reported with
+ * its values, and keeps the table's sync stamp off so that the next run
+ * writes it again.
+ */
+static int write_failed(const ms_write_failure *f, void *ctx, ms_error *err)
+{
+	pdiff *d = ctx;
+	long long *was = f->deleting                          ? &d->local.deleted
+			 : ms_strmap_get(&d->target, f->vkey) ? &d->local.updated
+							      : &d->local.created;
+
+	(void)err;
+	if (*was > 0)
+		(*was)--;
+	d->kept++;
+	sync_add_error(d->r, f->database, f->table, f->vkey, f->error->message);
+	pevent(d, MS_ACTION_FAIL, f->vkey, f->error->message);
+	return 0;
+}
+
+/*
+ * Wait for the table's partition writes to complete (a target with
+ * MS_CAP_ASYNC_WRITES; others are done already) and account for those that
+ * failed.  A target that failed as a whole fails the table's writes.
+ */
+static int settle_writes(pdiff *d, ms_error *err)
+{
+	run *r = d->r;
+	int rc;
+
+	if (!r->apply || !(ms_catalog_caps(r->dst) & MS_CAP_ASYNC_WRITES))
+		return 0;
+	rc = ms_catalog_settle(r->dst, d->tp->mapped->database, d->tp->mapped->table, write_failed,
+			       d, err);
+	if (rc < 0 && !d->failed) {
+		d->failed = 1;
+		d->ferr = *err;
 	}
 	return 0;
 }
@@ -436,7 +483,7 @@ static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
 		return rc;
 	if (r->o->deletes == MS_DELETES_MIRROR && !r->o->copy && (rc = delete_missing(d, err)) < 0)
 		return rc;
-	return 0;
+	return settle_writes(d, err);
 }
 
 /*

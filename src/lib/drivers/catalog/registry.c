@@ -136,6 +136,9 @@ int ms_catalog_check_driver(const ms_catalog_driver *d, const char *url, ms_erro
 	      "catalog driver '%s' of '%s' %s", n, url,
 	      (caps & MS_CAP_TABLE_VERSIONS) ? "claims table versions without all four slots"
 					     : "has table-version slots without claiming them");
+	CHECK(!(caps & MS_CAP_ASYNC_WRITES) == !d->settle, "catalog driver '%s' of '%s' %s", n, url,
+	      d->settle ? "has a settle slot without claiming asynchronous writes"
+			: "claims asynchronous writes without a settle slot");
 	CHECK(!d->read_begin == !d->read_end,
 	      "catalog driver '%s' of '%s' has one of read_begin and read_end", n, url);
 	return 0;
@@ -348,6 +351,14 @@ int ms_catalog_delete_partitions(ms_catalog *cat, const char *db, const char *ta
 				 const char *const *vkeys, size_t n, ms_error *err)
 {
 	return DISPATCH(delete_partitions, "delete partitions", db, table, vkeys, n, err);
+}
+
+int ms_catalog_settle(ms_catalog *cat, const char *db, const char *table, ms_write_failure_cb cb,
+		      void *ctx, ms_error *err)
+{
+	if (!cat->driver->settle)
+		return 0;
+	return cat->driver->settle(cat, db, table, cb, ctx, err);
 }
 
 int ms_catalog_version_number(const char *version_id, long long *out)
