@@ -17,7 +17,11 @@ int ms_snapshot_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_
 int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			ms_error *err);
 
+int ms_glue_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
+			 ms_error *err);
+
 int ms_hms_pg_url_param(const char *key);
+int ms_glue_url_param(const char *key);
 int ms_hms_mysql_url_param(const char *key);
 
 /* A catalog's identity: what replica markers and manifests record. */
@@ -61,6 +65,7 @@ static const struct {
 	{ "s3", ms_snapshot_catalog_open, id_only, store_param },
 	{ "hms+postgresql", ms_hms_catalog_open, hms_params, ms_hms_pg_url_param },
 	{ "hms+mysql", ms_hms_catalog_open, hms_params, ms_hms_mysql_url_param },
+	{ "glue", ms_glue_catalog_open, id_only, ms_glue_url_param },
 };
 
 /* The checks every scheme's URL passes before its driver opens it. */

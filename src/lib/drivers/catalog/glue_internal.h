@@ -1,0 +1,181 @@
+/*
+ * Shared between the files of the glue:// catalog driver: the HTTP client
+ * that speaks the Glue API (gc_http.c: signed JSON 1.1 requests, many in
+ * flight on one libcurl multi handle, retries with backoff and jitter, a
+ * request rate that adapts to throttling), the reads (glue_read.c), the
+ * writes (glue_write.c) and the driver itself (glue.c).  Nothing here is
+ * public API; the prefix is gc_ (glue client) to stay apart from the Glue
+ * server's glue_ functions linked into the same program.
+ */
+#ifndef MS_CATALOG_GLUE_INTERNAL_H
+#define MS_CATALOG_GLUE_INTERNAL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "aws/aws_creds.h"
+#include "metasync/sys/catalog.h"
+#include "util/buf.h"
+#include "util/strmap.h"
+
+#define GC_POOL_MAX 64
+#define GC_ANSWER_MAX ((size_t)64 << 20)
+
+typedef struct gc_client gc_client;
+typedef struct gc_req gc_req;
+
+/* Called once when a request has its final outcome (success or not). */
+typedef void (*gc_done_fn)(gc_client *c, gc_req *r);
+
+/* One Glue request. */
+struct gc_req {
+	gc_req *next;          /* in the client's queue */
+	const char *op;        /* "GetTables": X-Amz-Target AWSGlue.<op> */
+	char *body;            /* owned; the request's JSON */
+	ms_buf answer;         /* the answer's body */
+	long status;           /* HTTP status of the last attempt; 0: none */
+	char type[96];         /* the error's short __type ("" on success) */
+	char message[320];     /* the error's Message */
+	int attempts;
+	double not_before;     /* monotonic seconds */
+	int done;              /* has its final outcome */
+	CURL *h;               /* while in flight */
+	struct curl_slist *hdrs;
+	char curl_error[CURL_ERROR_SIZE];
+	gc_done_fn on_done;    /* NULL: the caller waits for done */
+	void *ctx;             /* on_done's */
+};
+
+struct gc_client {
+	CURLM *multi;
+	char *endpoint;        /* owned; https://glue.REGION.amazonaws.com or the endpoint= */
+	char *endpoint_shown;  /* owned; for messages */
+	char *sigv4;           /* owned; "aws:amz:REGION:glue" */
+	ms_aws_creds *creds;   /* owned */
+	const char *subject;   /* borrowed; "glue catalog 'URL'" for messages */
+	int parallel;          /* requests in flight at most */
+	int max_attempts;
+	long timeout;          /* seconds per attempt */
+	double rate_cap;       /* requests per second at most; 0: no cap */
+	double rate;           /* the adaptive rate; 0: unlimited until throttled */
+	double tokens, last_refill;
+	double window_start;   /* the current second's start, and its requests */
+	int window_count;
+	double last_rate;      /* requests started in the last full second */
+	gc_req *wait_head, *wait_tail;
+	int running;
+	CURL *pool[GC_POOL_MAX];
+	int npool;
+	int trace;             /* MS_GLUE_TRACE: one line per request on stderr */
+	/* counters, for the report line a run prints and for tests */
+	long long requests, throttled, retried;
+};
+
+/* ---- gc_http.c ---------------------------------------------------------- */
+
+int gc_client_init(gc_client *c, const ms_url *url, const char *region, const char *subject,
+		   ms_error *err);
+void gc_client_free(gc_client *c);
+
+/* A new request of op with body (stolen); NULL when out of memory. */
+gc_req *gc_req_new(const char *op, char *body);
+void gc_req_free(gc_req *r);
+
+/* Queue r (its outcome comes by on_done, or r->done for the caller). */
+void gc_submit(gc_client *c, gc_req *r);
+
+/*
+ * Drive the requests in flight until wait(c, ctx) says stop (NULL: until
+ * none is queued or in flight).  0, or MS_EIO when libcurl itself fails.
+ */
+int gc_pump(gc_client *c, int (*wait)(gc_client *c, void *ctx), void *ctx, ms_error *err);
+
+/* Queued and in-flight requests. */
+int gc_busy(const gc_client *c);
+
+/*
+ * Send op with body (a cJSON object, deleted) and wait: 0 with *answer
+ * (new, parsed) or a negative code with err naming `what` (an entity) and
+ * the Glue error's code in backend_code.  answer may be NULL.
+ */
+int gc_call(gc_client *c, const char *op, cJSON *body, cJSON **answer, const char *what,
+	    ms_error *err);
+
+/* The MS_E* code of a finished, failed request (its Glue error type). */
+int gc_code_of(const gc_req *r);
+
+/* Fill err from a failed request: "glue OP of WHAT: TYPE: MESSAGE". */
+int gc_fail(const gc_client *c, const gc_req *r, const char *what, ms_error *err);
+
+/* ---- the driver --------------------------------------------------------- */
+
+typedef struct gc_failure {
+	struct gc_failure *next;
+	char *database, *table, *vkey;
+	int deleting;
+	ms_error error;
+} gc_failure;
+
+typedef struct glue_catalog {
+	ms_catalog base;
+	gc_client http;
+	char *catalog_id;      /* owned or NULL: the CatalogId sent (catalog-id=) */
+	int skip_archive;      /* UpdateTable's SkipArchive */
+	int segments;          /* GetPartitions segments for a large table, 1 to 10 */
+	char subject[600];     /* "glue catalog 'URL'" */
+	/* db\ttable -> the VersionId last read (value: strdup'd text in the entry's tag) */
+	ms_strmap versions;
+	ms_strmap tables;      /* db\ttable -> a table entity from a listing, served once */
+	/* the vkeys of the table last scanned: put_partitions updates these, creates others */
+	char *scanned_db, *scanned_table;
+	ms_strmap scanned;
+	gc_failure *fails, **fails_tail; /* partition writes that failed, not yet settled */
+	int pending;           /* partition-write requests not finished */
+	ms_error fatal;        /* a failure of the whole catalog while writing */
+	int has_fatal;
+} glue_catalog;
+
+/* Add "CatalogId" to a request body when the URL names one. */
+int gc_add_catalog_id(glue_catalog *g, cJSON *body);
+
+/* "db\ttable" into out (n bytes). */
+void gc_table_key(const char *db, const char *table, char *out, size_t n);
+
+/* Remember (or forget: NULL) the VersionId of db.table. */
+int gc_version_set(glue_catalog *g, const char *db, const char *table, const char *version);
+const char *gc_version_get(glue_catalog *g, const char *db, const char *table);
+
+/* Drop the listed copy of db.table (it was written). */
+void gc_forget_listed(glue_catalog *g, const char *db, const char *table);
+
+/* gc_stash.c: keep in (a *Input tree) what e holds that it lacks; put it back in doc. */
+int gc_stash_put(const ms_entity *e, cJSON *in, ms_error *err);
+void gc_stash_take(cJSON *doc);
+
+/* glue_read.c */
+int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err);
+int gc_get_database(ms_catalog *self, const char *name, ms_entity **out, ms_error *err);
+int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, ms_error *err);
+int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity **out,
+		 ms_error *err);
+int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsigned int flags,
+		       ms_entity_cb cb, void *ctx, ms_error *err);
+int gc_get_partition(ms_catalog *self, const char *db, const char *table, const char *vkey,
+		     ms_entity **out, ms_error *err);
+
+/* glue_write.c */
+int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err);
+int gc_delete_database(ms_catalog *self, const char *name, ms_error *err);
+int gc_put_table(ms_catalog *self, const ms_entity *table, ms_error *err);
+int gc_delete_table(ms_catalog *self, const char *db, const char *name, ms_error *err);
+int gc_put_partitions(ms_catalog *self, const char *db, const char *table,
+		      ms_entity *const *parts, size_t n, ms_error *err);
+int gc_delete_partitions(ms_catalog *self, const char *db, const char *table,
+			 const char *const *vkeys, size_t n, ms_error *err);
+int gc_settle(ms_catalog *self, const char *db, const char *table, ms_write_failure_cb cb,
+	      void *ctx, ms_error *err);
+void gc_fails_free(glue_catalog *g);
+
+#endif

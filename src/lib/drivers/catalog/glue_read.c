@@ -1,0 +1,484 @@
+/*
+ * Reads of the glue:// driver.  Listings page through GetDatabases and
+ * GetTables (a listing's tables are kept, each served once to the get_table
+ * that follows, with the VersionId an update will name).  A table's
+ * partitions come from GetPartitions: one page first; a table with more
+ * than a page is read again as `segments` segments in parallel (Glue's
+ * Segment), skipping the partitions the first page gave.  Partitions are
+ * read whole (not ExcludeColumnSchema: a partition's own columns can differ
+ * from its table's).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "glue_internal.h"
+
+#define PAGE 100
+#define PARTITION_PAGE 1000
+
+static int oom(ms_error *err)
+{
+	return ms_error_set(err, MS_ENOMEM, "out of memory");
+}
+
+/* A request body with CatalogId and the given names (NULL ends; pairs). */
+static cJSON *body_with(glue_catalog *g, const char *k1, const char *v1, const char *k2,
+			const char *v2)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	if (!b || gc_add_catalog_id(g, b) < 0 || (k1 && !cJSON_AddStringToObject(b, k1, v1)) ||
+	    (k2 && !cJSON_AddStringToObject(b, k2, v2))) {
+		cJSON_Delete(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* An entity from one item of an answer (detached from it here). */
+static int make_entity(glue_catalog *g, ms_kind kind, cJSON *parent, cJSON *item,
+		       const char *db, const char *table, ms_entity **out, ms_error *err)
+{
+	int rc;
+
+	if (parent)
+		cJSON_DetachItemViaPointer(parent, item);
+	gc_stash_take(item);
+	rc = ms_entity_from_glue(out, kind, item, db, table, err);
+	if (rc < 0)
+		ms_error_prefix(err, "%s: ", g->subject);
+	return rc;
+}
+
+int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
+{
+	glue_catalog *g = (glue_catalog *)self;
+	char *token = NULL;
+	int rc = 0;
+
+	do {
+		cJSON *b = body_with(g, token ? "NextToken" : NULL, token, NULL, NULL), *ans;
+		const cJSON *it, *list, *next;
+
+		free(token);
+		token = NULL;
+		if (!b || !cJSON_AddNumberToObject(b, "MaxResults", PAGE)) {
+			cJSON_Delete(b);
+			return oom(err);
+		}
+		if ((rc = gc_call(&g->http, "GetDatabases", b, &ans, "the databases", err)) < 0)
+			return rc;
+		list = cJSON_GetObjectItemCaseSensitive(ans, "DatabaseList");
+		cJSON_ArrayForEach(it, list)
+		{
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
+
+			if (cJSON_IsString(name) && (rc = cb(name->valuestring, ctx, err)) != 0)
+				break;
+		}
+		next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
+		if (rc == 0 && cJSON_IsString(next) && next->valuestring[0] &&
+		    !(token = strdup(next->valuestring)))
+			rc = oom(err);
+		cJSON_Delete(ans);
+	} while (rc == 0 && token);
+	free(token);
+	return rc;
+}
+
+int gc_get_database(ms_catalog *self, const char *name, ms_entity **out, ms_error *err)
+{
+	glue_catalog *g = (glue_catalog *)self;
+	cJSON *b = body_with(g, "Name", name, NULL, NULL), *ans, *doc;
+	char what[MS_NAME_MAX + 16];
+	int rc;
+
+	if (!b)
+		return oom(err);
+	snprintf(what, sizeof(what), "database '%s'", name);
+	if ((rc = gc_call(&g->http, "GetDatabase", b, &ans, what, err)) < 0)
+		return rc;
+	doc = cJSON_GetObjectItemCaseSensitive(ans, "Database");
+	if (!cJSON_IsObject(doc))
+		rc = ms_error_set(err, MS_EBACKEND, "%s: GetDatabase of %s answered no Database",
+				  g->subject, what);
+	else
+		rc = make_entity(g, MS_KIND_DATABASE, ans, doc, name, NULL, out, err);
+	cJSON_Delete(ans);
+	return rc;
+}
+
+/* Keep a listed table (stolen) for the get_table that follows, and its VersionId. */
+static int keep_listed(glue_catalog *g, ms_entity *t)
+{
+	char key[2 * MS_NAME_MAX + 2];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(t->doc, "VersionId");
+	ms_strmap_entry *e;
+	ms_entity *old;
+	int rc;
+
+	if ((rc = gc_version_set(g, t->database, t->table,
+				 cJSON_IsString(v) ? v->valuestring : NULL)) < 0)
+		return rc;
+	gc_table_key(t->database, t->table, key, sizeof(key));
+	if ((rc = ms_strmap_put(&g->tables, key, &e)) < 0)
+		return rc;
+	if (rc == 0) {
+		memcpy(&old, e->value, sizeof(old));
+		ms_entity_free(old);
+	}
+	memcpy(e->value, &t, sizeof(t));
+	return 0;
+}
+
+static int list_page(glue_catalog *g, const char *db, cJSON *ans, ms_name_cb cb, void *ctx,
+		     ms_error *err)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "TableList"), *it;
+	int rc = 0;
+
+	while (rc == 0 && list && (it = list->child)) {
+		ms_entity *t = NULL;
+
+		if ((rc = make_entity(g, MS_KIND_TABLE, list, it, db, NULL, &t, err)) < 0)
+			break;
+		if ((rc = cb(t->table, ctx, err)) != 0) {
+			ms_entity_free(t);
+			break;
+		}
+		if ((rc = keep_listed(g, t)) < 0) {
+			ms_entity_free(t);
+			rc = oom(err);
+		}
+	}
+	return rc;
+}
+
+int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
+{
+	glue_catalog *g = (glue_catalog *)self;
+	char what[MS_NAME_MAX + 32], *token = NULL;
+	int rc = 0;
+
+	snprintf(what, sizeof(what), "the tables of database '%s'", db);
+	do {
+		cJSON *b = body_with(g, "DatabaseName", db, token ? "NextToken" : NULL, token), *ans;
+		const cJSON *next;
+
+		free(token);
+		token = NULL;
+		if (!b || !cJSON_AddNumberToObject(b, "MaxResults", PAGE)) {
+			cJSON_Delete(b);
+			return oom(err);
+		}
+		if ((rc = gc_call(&g->http, "GetTables", b, &ans, what, err)) < 0)
+			return rc;
+		rc = list_page(g, db, ans, cb, ctx, err);
+		next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
+		if (rc == 0 && cJSON_IsString(next) && next->valuestring[0] &&
+		    !(token = strdup(next->valuestring)))
+			rc = oom(err);
+		cJSON_Delete(ans);
+	} while (rc == 0 && token);
+	free(token);
+	return rc;
+}
+
+int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity **out,
+		 ms_error *err)
+{
+	glue_catalog *g = (glue_catalog *)self;
+	char key[2 * MS_NAME_MAX + 2], what[2 * MS_NAME_MAX + 16];
+	ms_strmap_entry *e;
+	ms_entity *t = NULL;
+	cJSON *b, *ans, *doc;
+	const cJSON *v;
+	int rc;
+
+	gc_table_key(db, name, key, sizeof(key));
+	if ((e = ms_strmap_get(&g->tables, key))) {
+		memcpy(&t, e->value, sizeof(t));
+		memset(e->value, 0, sizeof(e->value));
+		if (t) {
+			*out = t;
+			return 0;
+		}
+	}
+	snprintf(what, sizeof(what), "table '%s.%s'", db, name);
+	if (!(b = body_with(g, "DatabaseName", db, "Name", name)))
+		return oom(err);
+	if ((rc = gc_call(&g->http, "GetTable", b, &ans, what, err)) < 0) {
+		if (rc == MS_ENOTFOUND)
+			gc_version_set(g, db, name, NULL);
+		return rc;
+	}
+	doc = cJSON_GetObjectItemCaseSensitive(ans, "Table");
+	v = cJSON_GetObjectItemCaseSensitive(doc, "VersionId");
+	if (!cJSON_IsObject(doc))
+		rc = ms_error_set(err, MS_EBACKEND, "%s: GetTable of %s answered no Table",
+				  g->subject, what);
+	else if ((rc = gc_version_set(g, db, name, cJSON_IsString(v) ? v->valuestring : NULL)) <
+		 0)
+		rc = oom(err);
+	else
+		rc = make_entity(g, MS_KIND_TABLE, ans, doc, db, NULL, out, err);
+	cJSON_Delete(ans);
+	return rc;
+}
+
+/* ---- partitions ----------------------------------------------------------- */
+
+typedef struct scan {
+	glue_catalog *g;
+	const char *db, *table;
+	ms_entity_cb cb;
+	void *ctx;
+	ms_strmap first; /* vkeys the first page gave (segmented reads skip them) */
+	int segmented;
+	int stop;        /* the callback's non-zero return, or an error */
+	ms_error *err;
+	char what[2 * MS_NAME_MAX + 32];
+} scan;
+
+/* Remember vkey as existing in the target (for put_partitions to update it). */
+static void note_scanned(glue_catalog *g, const char *db, const char *table, const char *vkey)
+{
+	ms_strmap_entry *e;
+
+	if (!g->scanned_db || strcmp(g->scanned_db, db) != 0 || strcmp(g->scanned_table, table) != 0)
+		return;
+	if (ms_strmap_put(&g->scanned, vkey, &e) >= 0)
+		e->mark = 0;
+}
+
+static int page_to_cb(scan *s, cJSON *ans, int first_page)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "Partitions"), *it;
+	int rc = 0;
+
+	while (rc == 0 && list && (it = list->child)) {
+		ms_entity *p = NULL;
+		ms_strmap_entry *e;
+
+		if ((rc = make_entity(s->g, MS_KIND_PARTITION, list, it, s->db, s->table, &p,
+				      s->err)) < 0)
+			break;
+		if (first_page && ms_strmap_put(&s->first, p->vkey, &e) < 0) {
+			ms_entity_free(p);
+			return oom(s->err);
+		}
+		if (!first_page && s->segmented && ms_strmap_get(&s->first, p->vkey)) {
+			ms_entity_free(p);
+			continue;
+		}
+		note_scanned(s->g, s->db, s->table, p->vkey);
+		rc = s->cb(p, s->ctx, s->err);
+	}
+	return rc;
+}
+
+static cJSON *partitions_body(scan *s, int segment, const char *token)
+{
+	cJSON *b = body_with(s->g, "DatabaseName", s->db, "TableName", s->table), *seg;
+
+	if (!b || !cJSON_AddNumberToObject(b, "MaxResults", PARTITION_PAGE) ||
+	    (token && !cJSON_AddStringToObject(b, "NextToken", token)))
+		goto fail;
+	if (segment >= 0) {
+		if (!(seg = cJSON_AddObjectToObject(b, "Segment")) ||
+		    !cJSON_AddNumberToObject(seg, "SegmentNumber", segment) ||
+		    !cJSON_AddNumberToObject(seg, "TotalSegments", s->g->segments))
+			goto fail;
+	}
+	return b;
+fail:
+	cJSON_Delete(b);
+	return NULL;
+}
+
+static int any_done(gc_client *c, void *ctx)
+{
+	gc_req **reqs = ctx;
+
+	(void)c;
+	for (int i = 0; i < 10; i++)
+		if (reqs[i] && reqs[i]->done)
+			return 0;
+	return 1;
+}
+
+static int one_busy(gc_client *c, void *ctx)
+{
+	(void)c;
+	return !((gc_req *)ctx)->done;
+}
+
+/* One segment's request came back: deliver it, ask for its next page or end it. */
+static int segment_answer(scan *s, gc_req **slot, int segment)
+{
+	gc_req *r = *slot;
+	cJSON *ans = NULL, *b;
+	const cJSON *next;
+	char *text;
+	int rc;
+
+	if (r->status < 200 || r->status >= 300 || r->type[0])
+		return gc_fail(&s->g->http, r, s->what, s->err);
+	if (!(ans = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
+					  r->answer.ptr ? r->answer.len : 2)))
+		return ms_error_set(s->err, MS_EBACKEND, "%s: the answer to GetPartitions of %s is not JSON",
+				    s->g->subject, s->what);
+	rc = page_to_cb(s, ans, 0);
+	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
+	gc_req_free(r);
+	*slot = NULL;
+	if (rc == 0 && cJSON_IsString(next) && next->valuestring[0]) {
+		b = partitions_body(s, segment, next->valuestring);
+		text = b ? cJSON_PrintUnformatted(b) : NULL;
+		cJSON_Delete(b);
+		if (!text || !(*slot = gc_req_new("GetPartitions", text)))
+			rc = oom(s->err);
+		else
+			gc_submit(&s->g->http, *slot);
+	}
+	cJSON_Delete(ans);
+	return rc;
+}
+
+/* The segments' requests, in flight together, until each has no next page. */
+static int read_segments(scan *s)
+{
+	gc_req *reqs[10] = { 0 };
+	int i, live, rc = 0;
+
+	for (i = 0; i < s->g->segments; i++) {
+		cJSON *b = partitions_body(s, i, NULL);
+		char *text = b ? cJSON_PrintUnformatted(b) : NULL;
+
+		cJSON_Delete(b);
+		if (!text || !(reqs[i] = gc_req_new("GetPartitions", text))) {
+			rc = oom(s->err);
+			goto done;
+		}
+		gc_submit(&s->g->http, reqs[i]);
+	}
+	for (;;) {
+		for (live = 0, i = 0; i < 10; i++)
+			live += reqs[i] != NULL;
+		if (!live)
+			break;
+		if ((rc = gc_pump(&s->g->http, any_done, reqs, s->err)) < 0)
+			goto done;
+		for (i = 0; i < 10 && rc == 0; i++)
+			if (reqs[i] && reqs[i]->done)
+				rc = segment_answer(s, &reqs[i], i);
+		if (rc != 0)
+			goto done;
+	}
+done:
+	/* Stopped early: let the rest finish (their answers are dropped). */
+	for (i = 0; i < 10; i++) {
+		ms_error e2;
+
+		ms_error_clear(&e2);
+		if (reqs[i] && !reqs[i]->done)
+			gc_pump(&s->g->http, one_busy, reqs[i], &e2);
+		if (reqs[i] && reqs[i]->done)
+			gc_req_free(reqs[i]);
+	}
+	return rc;
+}
+
+int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsigned int flags,
+		       ms_entity_cb cb, void *ctx, ms_error *err)
+{
+	glue_catalog *g = (glue_catalog *)self;
+	scan s = { g, db, table, cb, ctx, { 0 }, 0, 0, err, "" };
+	cJSON *b, *ans;
+	const cJSON *next;
+	int rc;
+
+	(void)flags;
+	snprintf(s.what, sizeof(s.what), "the partitions of table '%s.%s'", db, table);
+	ms_strmap_init(&s.first);
+	/* The target's keys, for put_partitions: updates of these, creates of others. */
+	free(g->scanned_db);
+	free(g->scanned_table);
+	ms_strmap_free(&g->scanned);
+	ms_strmap_init(&g->scanned);
+	g->scanned_db = strdup(db);
+	g->scanned_table = strdup(table);
+	if (!g->scanned_db || !g->scanned_table)
+		return oom(err);
+	if (!(b = partitions_body(&s, -1, NULL)))
+		return oom(err);
+	if ((rc = gc_call(&g->http, "GetPartitions", b, &ans, s.what, err)) < 0)
+		goto done;
+	rc = page_to_cb(&s, ans, 1);
+	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
+	if (rc == 0 && cJSON_IsString(next) && next->valuestring[0]) {
+		if (g->segments > 1) {
+			s.segmented = 1;
+			rc = read_segments(&s);
+		} else {
+			char *token = strdup(next->valuestring);
+
+			while (rc == 0 && token) {
+				cJSON *a2;
+
+				b = partitions_body(&s, -1, token);
+				free(token);
+				token = NULL;
+				if (!b) {
+					rc = oom(err);
+					break;
+				}
+				if ((rc = gc_call(&g->http, "GetPartitions", b, &a2, s.what, err)) < 0)
+					break;
+				rc = page_to_cb(&s, a2, 0);
+				next = cJSON_GetObjectItemCaseSensitive(a2, "NextToken");
+				if (rc == 0 && cJSON_IsString(next) && next->valuestring[0] &&
+				    !(token = strdup(next->valuestring)))
+					rc = oom(err);
+				cJSON_Delete(a2);
+			}
+			free(token);
+		}
+	}
+	cJSON_Delete(ans);
+done:
+	ms_strmap_free(&s.first);
+	return rc;
+}
+
+int gc_get_partition(ms_catalog *self, const char *db, const char *table, const char *vkey,
+		     ms_entity **out, ms_error *err)
+{
+	glue_catalog *g = (glue_catalog *)self;
+	cJSON *b = body_with(g, "DatabaseName", db, "TableName", table), *values, *ans, *doc;
+	char what[3 * MS_NAME_MAX];
+	int rc;
+
+	snprintf(what, sizeof(what), "partition %.200s of '%s.%s'", vkey, db, table);
+	values = cJSON_Parse(vkey);
+	if (!b || !values || !cJSON_IsArray(values) ||
+	    !cJSON_AddItemToObject(b, "PartitionValues", values)) {
+		rc = values && !cJSON_IsArray(values)
+			     ? ms_error_set(err, MS_EINVAL, "%s: %s: not a list of values",
+					    g->subject, what)
+			     : oom(err);
+		cJSON_Delete(values);
+		cJSON_Delete(b);
+		return rc;
+	}
+	if ((rc = gc_call(&g->http, "GetPartition", b, &ans, what, err)) < 0)
+		return rc;
+	doc = cJSON_GetObjectItemCaseSensitive(ans, "Partition");
+	if (!cJSON_IsObject(doc))
+		rc = ms_error_set(err, MS_EBACKEND, "%s: GetPartition of %s answered no Partition",
+				  g->subject, what);
+	else
+		rc = make_entity(g, MS_KIND_PARTITION, ans, doc, db, table, out, err);
+	cJSON_Delete(ans);
+	return rc;
+}
