@@ -291,7 +291,8 @@ static void completed(gc_client *c, gc_req *r, CURLcode cc)
 	if (cc == CURLE_OK && r->status >= 200 && r->status < 300) {
 		rate_clear(c);
 		if (c->trace)
-			fprintf(stderr, "glue: %s %ld (attempt %d)\n", r->op, r->status, r->attempts);
+			fprintf(stderr, "glue: %s %ld (attempt %d)\n", r->op, r->status,
+				r->attempts);
 		finish(c, r);
 		return;
 	}
@@ -492,8 +493,8 @@ static int set_endpoint(gc_client *c, const char *text, ms_error *err)
 	if ((rc = ms_url_parse(&u, text, err)) < 0)
 		return rc;
 	if ((strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0) || !u->host ||
-	    !u->host[0] || (u->path[0] && strcmp(u->path, "/") != 0) || u->nparams ||
-	    u->user || u->password) {
+	    !u->host[0] || (u->path[0] && strcmp(u->path, "/") != 0) || u->nparams || u->user ||
+	    u->password) {
 		rc = ms_error_set(err, MS_EINVAL,
 				  "glue endpoint '%s' is not an http or https url with only a host",
 				  u->redacted);

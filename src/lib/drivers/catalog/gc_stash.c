@@ -24,10 +24,10 @@
 static int assigned(const char *k)
 {
 	static const char *const names[] = {
-		"CreateTime",	      "UpdateTime",	       "CreationTime",
-		"CatalogId",	      "CreatedBy",	       "DatabaseName",
-		"TableName",	      "VersionId",	       "IsRegisteredWithLakeFormation",
-		"FederatedTable",     "IsMultiDialectView", "IsMaterializedView",
+		"CreateTime",     "UpdateTime",         "CreationTime",
+		"CatalogId",      "CreatedBy",          "DatabaseName",
+		"TableName",      "VersionId",          "IsRegisteredWithLakeFormation",
+		"FederatedTable", "IsMultiDialectView", "IsMaterializedView",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -100,7 +100,7 @@ static int diff(const cJSON *doc, const cJSON *in, int top, cJSON *out)
 		else if (!cJSON_AddItemToObject(out, m->string, sub))
 			goto fail;
 		continue;
-fail:
+	fail:
 		cJSON_Delete(sub);
 		return -1;
 	}
@@ -130,7 +130,8 @@ int gc_stash_put(const ms_entity *e, cJSON *in, ms_error *err)
 		goto nomem;
 	if (strlen(text) > MS_PARAM_VALUE_MAX) {
 		rc = ms_error_set(err, MS_ETOOBIG,
-				  "%s '%s%s%s': the members glue has no place for take more than %d "
+				  "%s '%s%s%s': the members glue has no place for take more than "
+				  "%d "
 				  "bytes",
 				  ms_kind_name(e->kind), e->database, e->table ? "." : "",
 				  e->table ? e->table : "", MS_PARAM_VALUE_MAX);

@@ -144,9 +144,8 @@ static const ms_catalog_driver glue_driver = {
 /* Parameters of glue:// besides catalog-id (checked by the registry). */
 int ms_glue_url_param(const char *key)
 {
-	static const char *const keys[] = { "endpoint", "profile", "parallel",
-					    "rate",     "skip-archive", "segments",
-					    "attempts", "timeout" };
+	static const char *const keys[] = { "endpoint",     "profile",  "parallel", "rate",
+					    "skip-archive", "segments", "attempts", "timeout" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
@@ -165,8 +164,9 @@ static int number_param(const ms_url *url, const char *name, long lo, long hi, l
 		return 0;
 	n = strtol(v, &end, 10);
 	if (end == v || *end || n < lo || n > hi)
-		return ms_error_set(err, MS_EINVAL, "glue %s '%s' in '%s' is not a number from %ld to %ld",
-				    name, v, url->redacted, lo, hi);
+		return ms_error_set(err, MS_EINVAL,
+				    "glue %s '%s' in '%s' is not a number from %ld to %ld", name, v,
+				    url->redacted, lo, hi);
 	*out = n;
 	return 0;
 }

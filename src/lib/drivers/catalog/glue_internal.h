@@ -31,44 +31,44 @@ typedef void (*gc_done_fn)(gc_client *c, gc_req *r);
 
 /* One Glue request. */
 struct gc_req {
-	gc_req *next;          /* in the client's queue */
-	const char *op;        /* "GetTables": X-Amz-Target AWSGlue.<op> */
-	char *body;            /* owned; the request's JSON */
-	ms_buf answer;         /* the answer's body */
-	long status;           /* HTTP status of the last attempt; 0: none */
-	char type[96];         /* the error's short __type ("" on success) */
-	char message[320];     /* the error's Message */
+	gc_req *next;      /* in the client's queue */
+	const char *op;    /* "GetTables": X-Amz-Target AWSGlue.<op> */
+	char *body;        /* owned; the request's JSON */
+	ms_buf answer;     /* the answer's body */
+	long status;       /* HTTP status of the last attempt; 0: none */
+	char type[96];     /* the error's short __type ("" on success) */
+	char message[320]; /* the error's Message */
 	int attempts;
-	double not_before;     /* monotonic seconds */
-	int done;              /* has its final outcome */
-	CURL *h;               /* while in flight */
+	double not_before; /* monotonic seconds */
+	int done;          /* has its final outcome */
+	CURL *h;           /* while in flight */
 	struct curl_slist *hdrs;
 	char curl_error[CURL_ERROR_SIZE];
-	gc_done_fn on_done;    /* NULL: the caller waits for done */
-	void *ctx;             /* on_done's */
+	gc_done_fn on_done; /* NULL: the caller waits for done */
+	void *ctx;          /* on_done's */
 };
 
 struct gc_client {
 	CURLM *multi;
-	char *endpoint;        /* owned; https://glue.REGION.amazonaws.com or the endpoint= */
-	char *endpoint_shown;  /* owned; for messages */
-	char *sigv4;           /* owned; "aws:amz:REGION:glue" */
-	ms_aws_creds *creds;   /* owned */
-	const char *subject;   /* borrowed; "glue catalog 'URL'" for messages */
-	int parallel;          /* requests in flight at most */
+	char *endpoint;       /* owned; https://glue.REGION.amazonaws.com or the endpoint= */
+	char *endpoint_shown; /* owned; for messages */
+	char *sigv4;          /* owned; "aws:amz:REGION:glue" */
+	ms_aws_creds *creds;  /* owned */
+	const char *subject;  /* borrowed; "glue catalog 'URL'" for messages */
+	int parallel;         /* requests in flight at most */
 	int max_attempts;
-	long timeout;          /* seconds per attempt */
-	double rate_cap;       /* requests per second at most; 0: no cap */
-	double rate;           /* the adaptive rate; 0: unlimited until throttled */
+	long timeout;    /* seconds per attempt */
+	double rate_cap; /* requests per second at most; 0: no cap */
+	double rate;     /* the adaptive rate; 0: unlimited until throttled */
 	double tokens, last_refill;
-	double window_start;   /* the current second's start, and its requests */
+	double window_start; /* the current second's start, and its requests */
 	int window_count;
-	double last_rate;      /* requests started in the last full second */
+	double last_rate; /* requests started in the last full second */
 	gc_req *wait_head, *wait_tail;
 	int running;
 	CURL *pool[GC_POOL_MAX];
 	int npool;
-	int trace;             /* MS_GLUE_TRACE: one line per request on stderr */
+	int trace; /* MS_GLUE_TRACE: one line per request on stderr */
 	/* counters, for the report line a run prints and for tests */
 	long long requests, throttled, retried;
 };
@@ -121,19 +121,19 @@ typedef struct gc_failure {
 typedef struct glue_catalog {
 	ms_catalog base;
 	gc_client http;
-	char *catalog_id;      /* owned or NULL: the CatalogId sent (catalog-id=) */
-	int skip_archive;      /* UpdateTable's SkipArchive */
-	int segments;          /* GetPartitions segments for a large table, 1 to 10 */
-	char subject[600];     /* "glue catalog 'URL'" */
+	char *catalog_id;  /* owned or NULL: the CatalogId sent (catalog-id=) */
+	int skip_archive;  /* UpdateTable's SkipArchive */
+	int segments;      /* GetPartitions segments for a large table, 1 to 10 */
+	char subject[600]; /* "glue catalog 'URL'" */
 	/* db\ttable -> the VersionId last read (value: strdup'd text in the entry's tag) */
 	ms_strmap versions;
-	ms_strmap tables;      /* db\ttable -> a table entity from a listing, served once */
+	ms_strmap tables; /* db\ttable -> a table entity from a listing, served once */
 	/* the vkeys of the table last scanned: put_partitions updates these, creates others */
 	char *scanned_db, *scanned_table;
 	ms_strmap scanned;
 	gc_failure *fails, **fails_tail; /* partition writes that failed, not yet settled */
-	int pending;           /* partition-write requests not finished */
-	ms_error fatal;        /* a failure of the whole catalog while writing */
+	int pending;                     /* partition-write requests not finished */
+	ms_error fatal;                  /* a failure of the whole catalog while writing */
 	int has_fatal;
 } glue_catalog;
 
@@ -170,8 +170,8 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err);
 int gc_delete_database(ms_catalog *self, const char *name, ms_error *err);
 int gc_put_table(ms_catalog *self, const ms_entity *table, ms_error *err);
 int gc_delete_table(ms_catalog *self, const char *db, const char *name, ms_error *err);
-int gc_put_partitions(ms_catalog *self, const char *db, const char *table,
-		      ms_entity *const *parts, size_t n, ms_error *err);
+int gc_put_partitions(ms_catalog *self, const char *db, const char *table, ms_entity *const *parts,
+		      size_t n, ms_error *err);
 int gc_delete_partitions(ms_catalog *self, const char *db, const char *table,
 			 const char *const *vkeys, size_t n, ms_error *err);
 int gc_settle(ms_catalog *self, const char *db, const char *table, ms_write_failure_cb cb,

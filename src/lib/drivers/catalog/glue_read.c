@@ -36,8 +36,8 @@ static cJSON *body_with(glue_catalog *g, const char *k1, const char *v1, const c
 }
 
 /* An entity from one item of an answer (detached from it here). */
-static int make_entity(glue_catalog *g, ms_kind kind, cJSON *parent, cJSON *item,
-		       const char *db, const char *table, ms_entity **out, ms_error *err)
+static int make_entity(glue_catalog *g, ms_kind kind, cJSON *parent, cJSON *item, const char *db,
+		       const char *table, ms_entity **out, ms_error *err)
 {
 	int rc;
 
@@ -162,7 +162,8 @@ int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, m
 
 	snprintf(what, sizeof(what), "the tables of database '%s'", db);
 	do {
-		cJSON *b = body_with(g, "DatabaseName", db, token ? "NextToken" : NULL, token), *ans;
+		cJSON *b = body_with(g, "DatabaseName", db, token ? "NextToken" : NULL, token),
+		      *ans;
 		const cJSON *next;
 
 		free(token);
@@ -184,8 +185,7 @@ int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, m
 	return rc;
 }
 
-int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity **out,
-		 ms_error *err)
+int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity **out, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
 	char key[2 * MS_NAME_MAX + 2], what[2 * MS_NAME_MAX + 16];
@@ -217,8 +217,7 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 	if (!cJSON_IsObject(doc))
 		rc = ms_error_set(err, MS_EBACKEND, "%s: GetTable of %s answered no Table",
 				  g->subject, what);
-	else if ((rc = gc_version_set(g, db, name, cJSON_IsString(v) ? v->valuestring : NULL)) <
-		 0)
+	else if ((rc = gc_version_set(g, db, name, cJSON_IsString(v) ? v->valuestring : NULL)) < 0)
 		rc = oom(err);
 	else
 		rc = make_entity(g, MS_KIND_TABLE, ans, doc, db, NULL, out, err);
@@ -235,7 +234,7 @@ typedef struct scan {
 	void *ctx;
 	ms_strmap first; /* vkeys the first page gave (segmented reads skip them) */
 	int segmented;
-	int stop;        /* the callback's non-zero return, or an error */
+	int stop; /* the callback's non-zero return, or an error */
 	ms_error *err;
 	char what[2 * MS_NAME_MAX + 32];
 } scan;
@@ -245,7 +244,8 @@ static void note_scanned(glue_catalog *g, const char *db, const char *table, con
 {
 	ms_strmap_entry *e;
 
-	if (!g->scanned_db || strcmp(g->scanned_db, db) != 0 || strcmp(g->scanned_table, table) != 0)
+	if (!g->scanned_db || strcmp(g->scanned_db, db) != 0 ||
+	    strcmp(g->scanned_table, table) != 0)
 		return;
 	if (ms_strmap_put(&g->scanned, vkey, &e) >= 0)
 		e->mark = 0;
@@ -326,7 +326,8 @@ static int segment_answer(scan *s, gc_req **slot, int segment)
 		return gc_fail(&s->g->http, r, s->what, s->err);
 	if (!(ans = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
 					  r->answer.ptr ? r->answer.len : 2)))
-		return ms_error_set(s->err, MS_EBACKEND, "%s: the answer to GetPartitions of %s is not JSON",
+		return ms_error_set(s->err, MS_EBACKEND,
+				    "%s: the answer to GetPartitions of %s is not JSON",
 				    s->g->subject, s->what);
 	rc = page_to_cb(s, ans, 0);
 	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
@@ -433,7 +434,8 @@ int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsi
 					rc = oom(err);
 					break;
 				}
-				if ((rc = gc_call(&g->http, "GetPartitions", b, &a2, s.what, err)) < 0)
+				if ((rc = gc_call(&g->http, "GetPartitions", b, &a2, s.what, err)) <
+				    0)
 					break;
 				rc = page_to_cb(&s, a2, 0);
 				next = cJSON_GetObjectItemCaseSensitive(a2, "NextToken");

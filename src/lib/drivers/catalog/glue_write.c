@@ -25,7 +25,7 @@
 #include "model/model_internal.h"
 
 #define CREATE_BATCH 100
-#define UPDATE_BATCH 100
+#define UPDATE_BATCH CREATE_BATCH /* a batch holds either */
 #define DELETE_BATCH 25
 
 enum { W_CREATE, W_UPDATE, W_DELETE };
@@ -133,8 +133,8 @@ static cJSON *table_body(glue_catalog *g, const ms_entity *t, cJSON *in, const c
  * No VersionId is known for a table this instance wrote: read it again;
  * while it holds what was written, *version (new) is its VersionId.
  */
-static int version_of_own(glue_catalog *g, const ms_entity *t, const char *what,
-			  char **version, ms_error *err)
+static int version_of_own(glue_catalog *g, const ms_entity *t, const char *what, char **version,
+			  ms_error *err)
 {
 	ms_strmap_entry *w = written(g, t->database, t->table, 0);
 	ms_entity *cur = NULL;
@@ -394,14 +394,15 @@ static void item_error(wbatch *b, const cJSON *item, wbatch **again)
 	if (i >= 0 && !b->flipped &&
 	    ((b->kind == W_CREATE && strcmp(c, "AlreadyExistsException") == 0) ||
 	     (b->kind == W_UPDATE && strcmp(c, "EntityNotFoundException") == 0))) {
-		if (move_item(b, (size_t)i, again, b->kind == W_CREATE ? W_UPDATE : W_CREATE) == 0) {
+		if (move_item(b, (size_t)i, again, b->kind == W_CREATE ? W_UPDATE : W_CREATE) ==
+		    0) {
 			free(vkey);
 			return;
 		}
 	}
 	ms_error_set(&e, strcmp(c, "InvalidInputException") == 0 ? MS_EINVAL : MS_EBACKEND,
-		     "%s: %s of partition %.200s of '%s.%s': %s%s%s", g->subject,
-		     write_op[b->kind], vkey, b->db, b->table, c, cJSON_IsString(msg) ? ": " : "",
+		     "%s: %s of partition %.200s of '%s.%s': %s%s%s", g->subject, write_op[b->kind],
+		     vkey, b->db, b->table, c, cJSON_IsString(msg) ? ": " : "",
 		     cJSON_IsString(msg) ? msg->valuestring : "");
 	snprintf(e.backend_code, sizeof(e.backend_code), "%.15s", c);
 	keep_fail(g, b, vkey, &e);
@@ -455,14 +456,15 @@ static int scanned_has(glue_catalog *g, const char *db, const char *table, const
 {
 	ms_strmap_entry *e;
 
-	if (!g->scanned_db || strcmp(g->scanned_db, db) != 0 || strcmp(g->scanned_table, table) != 0)
+	if (!g->scanned_db || strcmp(g->scanned_db, db) != 0 ||
+	    strcmp(g->scanned_table, table) != 0)
 		return 0;
 	e = ms_strmap_get(&g->scanned, vkey);
 	return e && !e->mark;
 }
 
-int gc_put_partitions(ms_catalog *self, const char *db, const char *table,
-		      ms_entity *const *parts, size_t n, ms_error *err)
+int gc_put_partitions(ms_catalog *self, const char *db, const char *table, ms_entity *const *parts,
+		      size_t n, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
 	wbatch *open[2] = { NULL, NULL };
@@ -493,7 +495,7 @@ int gc_put_partitions(ms_catalog *self, const char *db, const char *table,
 			break;
 		}
 		b->n++;
-		if (b->n == (kind == W_CREATE ? CREATE_BATCH : UPDATE_BATCH)) {
+		if (b->n == CREATE_BATCH) { /* = UPDATE_BATCH */
 			open[kind] = NULL;
 			rc = send_batch(g, b, err);
 		}
@@ -527,7 +529,8 @@ int gc_delete_partitions(ms_catalog *self, const char *db, const char *table,
 			return oom(err);
 		}
 		b->n++;
-		if (scanned_has(g, db, table, vkeys[i]) && (e = ms_strmap_get(&g->scanned, vkeys[i])))
+		if (scanned_has(g, db, table, vkeys[i]) &&
+		    (e = ms_strmap_get(&g->scanned, vkeys[i])))
 			e->mark = 1;
 		if (b->n == DELETE_BATCH) {
 			rc = send_batch(g, b, err);
