@@ -199,6 +199,15 @@ int ms_catalog_settle(ms_catalog *cat, const char *db, const char *table, ms_wri
 		      void *ctx, ms_error *err);
 
 /*
+ * A second instance of cat's catalog (new; ms_catalog_close), independent of
+ * cat: another thread may use it while cat is in use.  The engine writes
+ * several tables at a time through clones of a target whose round trips are
+ * long (a remote API).  MS_ENOTSUPPORTED when the driver cannot;
+ * MS_ETOOBIG when cat allows no more clones (the catalog's own limit).
+ */
+int ms_catalog_clone(ms_catalog *cat, ms_catalog **out, ms_error *err);
+
+/*
  * Table versions (MS_CAP_TABLE_VERSIONS): archived documents of a table,
  * each under the VersionId it had (a string of decimal digits, "0" to
  * "999999999999999999").  The caller archives: the Glue server puts the

@@ -57,7 +57,8 @@ extern "C" {
 /*
  * The layout of ms_catalog_driver a driver is built against; open refuses
  * any other.  1: up to read_begin/read_end.  2: scan_partitions_range and
- * the four table-version slots.  3: settle (writes that complete later).
+ * the four table-version slots.  3: settle (writes that complete later) and
+ * clone (instances for other threads).
  */
 #define MS_CATALOG_DRIVER_VERSION 3
 
@@ -237,6 +238,13 @@ typedef struct ms_catalog_driver {
 	 */
 	int (*settle)(ms_catalog *self, const char *db, const char *table, ms_write_failure_cb cb,
 		      void *ctx, ms_error *err);
+
+	/*
+	 * unsupported.  *out: a new instance of the same catalog, opened as
+	 * self was, with connections of its own, for another thread (see
+	 * ms_catalog_clone).  MS_ETOOBIG when self allows no more clones.
+	 */
+	int (*clone)(ms_catalog *self, ms_catalog **out, ms_error *err);
 } ms_catalog_driver;
 
 /*

@@ -698,10 +698,13 @@ static int pass(run *r, ms_error *err)
 			return rc;
 	if ((rc = plan_scans(r, err)) < 0)
 		return rc;
-	for (i = 0; i < r->ntables; i++)
-		if (!r->tables[i].is_view &&
-		    ((rc = stopped(r, err)) < 0 || (rc = sync_table(r, &r->tables[i], err)) < 0))
-			break;
+	if ((rc = sync_tables_parallel(r, err)) == 1) {
+		rc = 0;
+		for (i = 0; i < r->ntables; i++)
+			if (!r->tables[i].is_view && ((rc = stopped(r, err)) < 0 ||
+						      (rc = sync_table(r, &r->tables[i], err)) < 0))
+				break;
+	}
 	/* the plan is spent (or abandoned): the source stops reading ahead */
 	ms_catalog_plan_scans(r->src, NULL, 0, NULL);
 	if (rc < 0)
@@ -876,6 +879,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	int rc, reading = 0;
 
 	memset(&r, 0, sizeof(r));
+	r.top = &r;
 	r.src = source;
 	r.dst = target;
 	r.o = opts;

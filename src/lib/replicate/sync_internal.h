@@ -8,6 +8,7 @@
 #ifndef MS_REPLICATE_SYNC_INTERNAL_H
 #define MS_REPLICATE_SYNC_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "mapping.h"
@@ -54,7 +55,27 @@ typedef struct run {
 	int final;         /* the pass whose events and warnings are reported */
 	unsigned long long done, total;
 	double last_progress;
+	/*
+	 * With table workers (sync_workers.c): the lock every worker takes to
+	 * read the source and to touch the report, the events and the counters
+	 * above (recursive), and the run they belong to; NULL and self when the
+	 * run is one thread.
+	 */
+	pthread_mutex_t *lock;
+	struct run *top;
 } run;
+
+/*
+ * Phase 4 for every table that is not a view, several at a time through
+ * clones of the target (sync_workers.c): 0 when done, 1 when the run goes
+ * one table at a time instead (the target cannot clone, is transactional,
+ * or there is nothing to gain), or the first fatal error.
+ */
+int sync_tables_parallel(run *r, ms_error *fatal);
+
+/* Take and release r's lock when it has one (table workers). */
+void sync_lock(run *r);
+void sync_unlock(run *r);
 
 /* Names (sync.c). */
 

@@ -49,16 +49,30 @@ void sync_count_action(ms_counts *c, ms_action a, long long n)
 	}
 }
 
+void sync_lock(run *r)
+{
+	if (r->lock)
+		pthread_mutex_lock(r->lock);
+}
+
+void sync_unlock(run *r)
+{
+	if (r->lock)
+		pthread_mutex_unlock(r->lock);
+}
+
 void sync_event(run *r, ms_action a, ms_kind kind, const char *db, const char *table,
 		const char *vkey, const char *reason)
 {
+	sync_lock(r);
 	sync_count_action(counts_for(r->rep, kind), a, 1);
 	if (a == MS_ACTION_DELETE)
-		r->deletes++;
+		r->top->deletes++;
 	if (a != MS_ACTION_UNCHANGED && r->o->on_change) {
 		ms_change_event ev = { a, kind, db, table, vkey, reason };
 		r->o->on_change(&ev, r->o->ctx);
 	}
+	sync_unlock(r);
 }
 
 void sync_add_error(run *r, const char *db, const char *table, const char *vkey,
@@ -73,7 +87,9 @@ void sync_add_error(run *r, const char *db, const char *table, const char *vkey,
 	}
 	if (vkey)
 		ms_buf_adds(&b, vkey);
+	sync_lock(r);
 	(void)ms_report_add_error(r->rep, ms_buf_cstr(&b), message);
+	sync_unlock(r);
 	ms_buf_free(&b);
 }
 
@@ -87,16 +103,19 @@ void sync_fail(run *r, ms_kind kind, const char *db, const char *table, const ch
 
 void sync_progress(run *r, unsigned long long n)
 {
+	run *top = r->top;
 	double t;
 
-	r->done += n;
-	if (!r->o->progress || !r->apply)
-		return;
-	t = sync_now_seconds();
-	if (t - r->last_progress < 0.2)
-		return;
-	r->last_progress = t;
-	r->o->progress(r->done, r->total, r->o->ctx);
+	sync_lock(r);
+	top->done += n;
+	if (r->o->progress && r->apply) {
+		t = sync_now_seconds();
+		if (t - top->last_progress >= 0.2) {
+			top->last_progress = t;
+			r->o->progress(top->done, top->total, r->o->ctx);
+		}
+	}
+	sync_unlock(r);
 }
 
 /* Add a report warning, "<entity>: <message>" as ms_report_add_warning reads it. */
@@ -109,8 +128,11 @@ void sync_warnf(run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	rc = ms_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (rc == 0)
+	if (rc == 0) {
+		sync_lock(r);
 		ms_report_add_warning(r->rep, ms_buf_cstr(&b));
+		sync_unlock(r);
+	}
 	ms_buf_free(&b);
 }
 

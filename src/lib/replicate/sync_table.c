@@ -53,9 +53,12 @@ static void pevent(pdiff *d, ms_action a, const char *vkey, const char *reason)
 	run *r = d->r;
 
 	sync_count_action(&d->local, a, 1);
+	if (a == MS_ACTION_UNCHANGED || (a != MS_ACTION_DELETE && !r->o->on_change))
+		return;
+	sync_lock(r);
 	if (a == MS_ACTION_DELETE)
-		r->deletes++;
-	if (a != MS_ACTION_UNCHANGED && r->o->on_change) {
+		r->top->deletes++;
+	if (r->o->on_change) {
 		ms_change_event ev = { a,
 				       MS_KIND_PARTITION,
 				       d->tp->mapped->database,
@@ -64,6 +67,7 @@ static void pevent(pdiff *d, ms_action a, const char *vkey, const char *reason)
 				       reason };
 		r->o->on_change(&ev, r->o->ctx);
 	}
+	sync_unlock(r);
 }
 
 /*
@@ -235,14 +239,16 @@ static int delete_missing(pdiff *d, ms_error *err)
 	return rc;
 }
 
-static void merge_counts(ms_counts *into, const ms_counts *c)
+static void merge_counts(run *r, ms_counts *into, const ms_counts *c)
 {
+	sync_lock(r);
 	into->created += c->created;
 	into->updated += c->updated;
 	into->unchanged += c->unchanged;
 	into->deleted += c->deleted;
 	into->skipped += c->skipped;
 	into->failed += c->failed;
+	sync_unlock(r);
 }
 
 /*
@@ -328,8 +334,11 @@ static void skip_table(run *r, table_plan *tp)
 {
 	sync_event(r, MS_ACTION_SKIP, MS_KIND_TABLE, tp->mapped->database, tp->mapped->table, NULL,
 		   tp->skip_reason);
-	if (tp->have_digest)
+	if (tp->have_digest) {
+		sync_lock(r);
 		r->rep->partitions.skipped += (long long)tp->digest.count;
+		sync_unlock(r);
+	}
 }
 
 /*
@@ -353,7 +362,9 @@ static int table_settled(run *r, table_plan *tp)
 	if (tp->up_to_date) {
 		sync_event(r, MS_ACTION_UNCHANGED, MS_KIND_TABLE, m->database, m->table, NULL,
 			   NULL);
+		sync_lock(r);
 		r->rep->partitions.unchanged += (long long)tp->digest.count;
+		sync_unlock(r);
 		sync_progress(r, tp->digest.count);
 		return 1;
 	}
@@ -475,8 +486,11 @@ static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
 		if (rc < 0 && rc != MS_ENOTFOUND)
 			return rc;
 	}
+	/* Table workers read the one source in turn (and map and diff under its lock). */
+	sync_lock(r);
 	rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, source_scan_flags(r), diff_source,
 					d, err);
+	sync_unlock(r);
 	if (rc < 0 && rc != MS_ENOTFOUND)
 		return rc;
 	if ((rc = flush(d, err)) < 0)
@@ -527,7 +541,7 @@ static int table_failed(run *r, table_plan *tp, pdiff *d, int rc, int in_tx, ms_
 	sync_fail(r, MS_KIND_TABLE, m->database, m->table, NULL, err);
 	d->local.failed += d->local.created + d->local.updated + d->local.deleted;
 	d->local.created = d->local.updated = d->local.deleted = 0;
-	merge_counts(&r->rep->partitions, &d->local);
+	merge_counts(r, &r->rep->partitions, &d->local);
 	if (r->o->copy) {
 		*fatal = *err;
 		return rc;
@@ -601,7 +615,7 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 			   NULL, d.failed ? NULL : tp->adopted);
 	if (!d.failed && tp->adopted)
 		sync_note_adopted(r, m->database, m->table, tp->adopted);
-	merge_counts(&r->rep->partitions, &d.local);
+	merge_counts(r, &r->rep->partitions, &d.local);
 	rc = 0;
 	goto done;
 

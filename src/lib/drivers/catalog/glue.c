@@ -116,9 +116,12 @@ static void glue_close(ms_catalog *self)
 	free(g->scanned_db);
 	free(g->scanned_table);
 	free(g->catalog_id);
+	ms_url_free(g->url);
 	ms_catalog_base_free(&g->base);
 	free(g);
 }
+
+static int glue_clone(ms_catalog *self, ms_catalog **out, ms_error *err);
 
 static const ms_catalog_driver glue_driver = {
 	.version = MS_CATALOG_DRIVER_VERSION,
@@ -139,6 +142,7 @@ static const ms_catalog_driver glue_driver = {
 	.put_partitions = gc_put_partitions,
 	.delete_partitions = gc_delete_partitions,
 	.settle = gc_settle,
+	.clone = glue_clone,
 };
 
 /* Parameters of glue:// besides catalog-id (checked by the registry). */
@@ -197,6 +201,10 @@ static int parse_params(glue_catalog *g, const ms_url *url, ms_error *err)
 	if ((rc = number_param(url, "segments", 1, 10, &n, err)) < 0)
 		return rc;
 	g->segments = (int)n;
+	n = 8;
+	if ((rc = number_param(url, "tables", 1, 64, &n, err)) < 0)
+		return rc;
+	g->clones_left = (int)n - 1;
 	g->skip_archive = 1;
 	if ((v = ms_url_param_get(url, "skip-archive"))) {
 		if (strcmp(v, "true") == 0)
@@ -260,7 +268,8 @@ int ms_glue_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_opti
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = gc_client_init(&g->http, url, region, g->subject, err)) < 0 ||
+	if ((rc = ms_url_copy(&g->url, url)) < 0 ||
+	    (rc = gc_client_init(&g->http, url, region, g->subject, err)) < 0 ||
 	    (rc = parse_params(g, url, err)) < 0)
 		goto fail;
 	*out = &g->base;
@@ -268,4 +277,21 @@ int ms_glue_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_opti
 fail:
 	glue_close(&g->base);
 	return rc;
+}
+
+/* Another instance for another thread: as many as tables= allows in all. */
+static int glue_clone(ms_catalog *self, ms_catalog **out, ms_error *err)
+{
+	glue_catalog *g = (glue_catalog *)self;
+	ms_open_options oo;
+	int rc;
+
+	if (g->clones_left <= 0)
+		return ms_error_set(err, MS_ETOOBIG, "%s: no more instances (tables=)", g->subject);
+	memset(&oo, 0, sizeof(oo));
+	if ((rc = ms_glue_catalog_open(out, g->url, &oo, err)) < 0)
+		return rc;
+	((glue_catalog *)*out)->clones_left = 0;
+	g->clones_left--;
+	return 0;
 }

@@ -124,6 +124,8 @@ typedef struct glue_catalog {
 	char *catalog_id;  /* owned or NULL: the CatalogId sent (catalog-id=) */
 	int skip_archive;  /* UpdateTable's SkipArchive */
 	int segments;      /* GetPartitions segments for a large table, 1 to 10 */
+	ms_url *url;       /* owned; as opened (no secret: credentials in it are refused) */
+	int clones_left;   /* tables= less the instances made so far */
 	char subject[600]; /* "glue catalog 'URL'" */
 	/* db\ttable -> the VersionId last read (value: strdup'd text in the entry's tag) */
 	ms_strmap versions;

@@ -358,6 +358,24 @@ int ms_catalog_delete_partitions(ms_catalog *cat, const char *db, const char *ta
 	return DISPATCH(delete_partitions, "delete partitions", db, table, vkeys, n, err);
 }
 
+int ms_catalog_clone(ms_catalog *cat, ms_catalog **out, ms_error *err)
+{
+	ms_catalog *c = NULL;
+	int rc;
+
+	if (!cat->driver->clone)
+		return ms_error_set(err, MS_ENOTSUPPORTED, "catalog '%s' (%s) cannot clone itself",
+				    cat->url, cat->driver->name);
+	if ((rc = cat->driver->clone(cat, &c, err)) < 0)
+		return rc;
+	if ((rc = ms_catalog_check_driver(c->driver, c->url, err)) < 0) {
+		ms_catalog_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
 int ms_catalog_settle(ms_catalog *cat, const char *db, const char *table, ms_write_failure_cb cb,
 		      void *ctx, ms_error *err)
 {
