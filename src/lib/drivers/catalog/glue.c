@@ -149,7 +149,8 @@ static const ms_catalog_driver glue_driver = {
 int ms_glue_url_param(const char *key)
 {
 	static const char *const keys[] = { "endpoint",     "profile",  "parallel", "rate",
-					    "skip-archive", "segments", "attempts", "timeout" };
+					    "skip-archive", "segments", "attempts", "timeout",
+					    "tables" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
