@@ -72,6 +72,7 @@ void gc_req_free(gc_req *r)
 	if (!r)
 		return;
 	free(r->body);
+	free(r->tag);
 	ms_buf_free(&r->answer);
 	curl_slist_free_all(r->hdrs);
 	free(r);
@@ -291,8 +292,8 @@ static void completed(gc_client *c, gc_req *r, CURLcode cc)
 	if (cc == CURLE_OK && r->status >= 200 && r->status < 300) {
 		rate_clear(c);
 		if (c->trace)
-			fprintf(stderr, "glue: %s %ld (attempt %d)\n", r->op, r->status,
-				r->attempts);
+			fprintf(stderr, "glue: %s %ld (attempt %d) %.3f\n", r->op, r->status,
+				r->attempts, now_s());
 		finish(c, r);
 		return;
 	}
@@ -304,8 +305,8 @@ static void completed(gc_client *c, gc_req *r, CURLcode cc)
 			 r->curl_error[0] ? r->curl_error : curl_easy_strerror(cc));
 	}
 	if (c->trace)
-		fprintf(stderr, "glue: %s %ld %s (attempt %d)\n", r->op, r->status, r->type,
-			r->attempts);
+		fprintf(stderr, "glue: %s %ld %s (attempt %d) %.3f\n", r->op, r->status, r->type,
+			r->attempts, now_s());
 	if (retryable(r, cc, &throttled) && r->attempts < c->max_attempts) {
 		double cap = BACKOFF_BASE * pow(2, r->attempts - 1);
 

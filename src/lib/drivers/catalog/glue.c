@@ -32,7 +32,13 @@ int ms_glue_url_param(const char *key);
 
 void gc_table_key(const char *db, const char *table, char *out, size_t n)
 {
-	snprintf(out, n, "%s\t%s", db, table);
+	if (table)
+		snprintf(out, n, "%s\t%s", db, table);
+	else
+		snprintf(out, n, "%s", db);
+	/* names fold to lowercase, as Glue folds them */
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
 }
 
 int gc_add_catalog_id(glue_catalog *g, cJSON *body)
@@ -70,34 +76,6 @@ const char *gc_version_get(glue_catalog *g, const char *db, const char *table)
 	return e && e->value[0] ? (const char *)e->value : NULL;
 }
 
-void gc_forget_listed(glue_catalog *g, const char *db, const char *table)
-{
-	char key[2 * MS_NAME_MAX + 2];
-	ms_strmap_entry *e;
-	ms_entity *t;
-
-	gc_table_key(db, table, key, sizeof(key));
-	if (!(e = ms_strmap_get(&g->tables, key)))
-		return;
-	memcpy(&t, e->value, sizeof(t));
-	ms_entity_free(t);
-	memset(e->value, 0, sizeof(e->value));
-}
-
-static void free_listed(glue_catalog *g)
-{
-	for (size_t i = 0; i < g->tables.nslots; i++) {
-		ms_strmap_entry *e = &g->tables.slots[i];
-		ms_entity *t;
-
-		if (!e->key)
-			continue;
-		memcpy(&t, e->value, sizeof(t));
-		ms_entity_free(t);
-	}
-	ms_strmap_free(&g->tables);
-}
-
 static void glue_close(ms_catalog *self)
 {
 	glue_catalog *g = (glue_catalog *)self;
@@ -111,7 +89,7 @@ static void glue_close(ms_catalog *self)
 	gc_client_free(&g->http);
 	gc_fails_free(g);
 	ms_strmap_free(&g->versions);
-	free_listed(g);
+	gc_listed_free(g);
 	ms_strmap_free(&g->scanned);
 	free(g->scanned_db);
 	free(g->scanned_table);

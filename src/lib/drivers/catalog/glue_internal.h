@@ -46,6 +46,7 @@ struct gc_req {
 	char curl_error[CURL_ERROR_SIZE];
 	gc_done_fn on_done; /* NULL: the caller waits for done */
 	void *ctx;          /* on_done's */
+	char *tag; /* owned or NULL: what the caller keeps with the request */
 };
 
 struct gc_client {
@@ -129,7 +130,14 @@ typedef struct glue_catalog {
 	char subject[600]; /* "glue catalog 'URL'" */
 	/* db\ttable -> the VersionId last read (value: strdup'd text in the entry's tag) */
 	ms_strmap versions;
-	ms_strmap tables; /* db\ttable -> a table entity from a listing, served once */
+	/*
+	 * What listings told (gc_listed.c): "db\ttable" and "db" -> an entity
+	 * served once (tag 0), or spent (tag 1: the next read goes to Glue);
+	 * "\001db" marks a database whose tables were all listed, "\002" that
+	 * the databases were.
+	 */
+	ms_strmap tables;
+	int dbs_listed;        /* a listing of the databases was made for get_database */
 	/* the vkeys of the table last scanned: put_partitions updates these, creates others */
 	char *scanned_db, *scanned_table;
 	ms_strmap scanned;
@@ -142,15 +150,34 @@ typedef struct glue_catalog {
 /* Add "CatalogId" to a request body when the URL names one. */
 int gc_add_catalog_id(glue_catalog *g, cJSON *body);
 
-/* "db\ttable" into out (n bytes). */
+/* "db\ttable" (table NULL: "db") into out (n bytes), folded to lowercase. */
 void gc_table_key(const char *db, const char *table, char *out, size_t n);
 
 /* Remember (or forget: NULL) the VersionId of db.table. */
 int gc_version_set(glue_catalog *g, const char *db, const char *table, const char *version);
 const char *gc_version_get(glue_catalog *g, const char *db, const char *table);
 
-/* Drop the listed copy of db.table (it was written). */
+/* gc_listed.c: the listings' answers, each served once. */
+/* Keep e (stolen) as the answer for its database or table. */
+int gc_listed_keep(glue_catalog *g, ms_entity *e);
+/* Mark the databases, or db's tables, as listed in full. */
+int gc_listed_mark(glue_catalog *g, const char *db);
+/*
+ * 1 with *out (new) when a listing answers for db (table NULL) or db.table,
+ * 0 with *out NULL when it says there is none, -1 when Glue must be asked.
+ * Either answer is given once.
+ */
+int gc_listed_take(glue_catalog *g, const char *db, const char *table, ms_entity **out);
+int gc_listed_known(glue_catalog *g, const char *db);
+/* Forget what the listings said of db.table (table NULL: of database db). */
 void gc_forget_listed(glue_catalog *g, const char *db, const char *table);
+/* Forget what they said of database db and of all its tables. */
+void gc_forget_database(glue_catalog *g, const char *db);
+/* db was written (exists) or deleted; a database just created has no table (empty). */
+void gc_listed_database(glue_catalog *g, const char *db, int exists, int empty);
+/* Up to max databases the listing holds whose tables are not listed (keys borrowed). */
+size_t gc_listed_unlisted_dbs(glue_catalog *g, char **out, size_t max);
+void gc_listed_free(glue_catalog *g);
 
 /* gc_stash.c: keep in (a *Input tree) what e holds that it lacks; put it back in doc. */
 int gc_stash_put(const ms_entity *e, cJSON *in, ms_error *err);

@@ -21,6 +21,12 @@ static int oom(ms_error *err)
 	return ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
+static int one_busy(gc_client *c, void *ctx)
+{
+	(void)c;
+	return !((gc_req *)ctx)->done;
+}
+
 /* A request body with CatalogId and the given names (NULL ends; pairs). */
 static cJSON *body_with(glue_catalog *g, const char *k1, const char *v1, const char *k2,
 			const char *v2)
@@ -50,6 +56,28 @@ static int make_entity(glue_catalog *g, ms_kind kind, cJSON *parent, cJSON *item
 	return rc;
 }
 
+static int db_page(glue_catalog *g, cJSON *ans, ms_name_cb cb, void *ctx, ms_error *err)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "DatabaseList"), *it;
+	int rc = 0;
+
+	while (rc == 0 && list && (it = list->child)) {
+		ms_entity *d = NULL;
+
+		if ((rc = make_entity(g, MS_KIND_DATABASE, list, it, NULL, NULL, &d, err)) < 0)
+			break;
+		if (cb && (rc = cb(d->database, ctx, err)) != 0) {
+			ms_entity_free(d);
+			break;
+		}
+		if (gc_listed_keep(g, d) < 0) {
+			ms_entity_free(d);
+			rc = oom(err);
+		}
+	}
+	return rc;
+}
+
 int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
@@ -58,7 +86,7 @@ int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
 
 	do {
 		cJSON *b = body_with(g, token ? "NextToken" : NULL, token, NULL, NULL), *ans;
-		const cJSON *it, *list, *next;
+		const cJSON *next;
 
 		free(token);
 		token = NULL;
@@ -68,14 +96,7 @@ int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
 		}
 		if ((rc = gc_call(&g->http, "GetDatabases", b, &ans, "the databases", err)) < 0)
 			return rc;
-		list = cJSON_GetObjectItemCaseSensitive(ans, "DatabaseList");
-		cJSON_ArrayForEach(it, list)
-		{
-			const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "Name");
-
-			if (cJSON_IsString(name) && (rc = cb(name->valuestring, ctx, err)) != 0)
-				break;
-		}
+		rc = db_page(g, ans, cb, ctx, err);
 		next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
 		if (rc == 0 && cJSON_IsString(next) && next->valuestring[0] &&
 		    !(token = strdup(next->valuestring)))
@@ -83,19 +104,31 @@ int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
 		cJSON_Delete(ans);
 	} while (rc == 0 && token);
 	free(token);
+	if (rc == 0 && gc_listed_mark(g, NULL) < 0)
+		rc = oom(err);
 	return rc;
 }
 
 int gc_get_database(ms_catalog *self, const char *name, ms_entity **out, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
-	cJSON *b = body_with(g, "Name", name, NULL, NULL), *ans, *doc;
+	cJSON *b, *ans, *doc;
 	char what[MS_NAME_MAX + 16];
 	int rc;
 
-	if (!b)
-		return oom(err);
 	snprintf(what, sizeof(what), "database '%s'", name);
+	rc = gc_listed_take(g, name, NULL, out);
+	if (rc < 0 && !gc_listed_known(g, NULL) && !g->dbs_listed) {
+		/* the first read: one listing answers for every database */
+		g->dbs_listed = 1;
+		if ((rc = gc_list_databases(self, NULL, NULL, err)) < 0)
+			return rc;
+		rc = gc_listed_take(g, name, NULL, out);
+	}
+	if (rc >= 0)
+		return rc ? 0 : ms_error_set(err, MS_ENOTFOUND, "%s: %s does not exist", g->subject, what);
+	if (!(b = body_with(g, "Name", name, NULL, NULL)))
+		return oom(err);
 	if ((rc = gc_call(&g->http, "GetDatabase", b, &ans, what, err)) < 0)
 		return rc;
 	doc = cJSON_GetObjectItemCaseSensitive(ans, "Database");
@@ -111,24 +144,13 @@ int gc_get_database(ms_catalog *self, const char *name, ms_entity **out, ms_erro
 /* Keep a listed table (stolen) for the get_table that follows, and its VersionId. */
 static int keep_listed(glue_catalog *g, ms_entity *t)
 {
-	char key[2 * MS_NAME_MAX + 2];
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(t->doc, "VersionId");
-	ms_strmap_entry *e;
-	ms_entity *old;
 	int rc;
 
 	if ((rc = gc_version_set(g, t->database, t->table,
 				 cJSON_IsString(v) ? v->valuestring : NULL)) < 0)
 		return rc;
-	gc_table_key(t->database, t->table, key, sizeof(key));
-	if ((rc = ms_strmap_put(&g->tables, key, &e)) < 0)
-		return rc;
-	if (rc == 0) {
-		memcpy(&old, e->value, sizeof(old));
-		ms_entity_free(old);
-	}
-	memcpy(e->value, &t, sizeof(t));
-	return 0;
+	return gc_listed_keep(g, t);
 }
 
 static int list_page(glue_catalog *g, const char *db, cJSON *ans, ms_name_cb cb, void *ctx,
@@ -142,7 +164,7 @@ static int list_page(glue_catalog *g, const char *db, cJSON *ans, ms_name_cb cb,
 
 		if ((rc = make_entity(g, MS_KIND_TABLE, list, it, db, NULL, &t, err)) < 0)
 			break;
-		if ((rc = cb(t->table, ctx, err)) != 0) {
+		if (cb && (rc = cb(t->table, ctx, err)) != 0) {
 			ms_entity_free(t);
 			break;
 		}
@@ -182,29 +204,109 @@ int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, m
 		cJSON_Delete(ans);
 	} while (rc == 0 && token);
 	free(token);
+	if (rc == 0 && gc_listed_mark(g, db) < 0)
+		rc = oom(err);
 	return rc;
 }
 
-int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity **out, ms_error *err)
+/* One database's first page of tables came back: keep it; listed in full when it was all. */
+static void prefetched(gc_client *c, gc_req *r)
+{
+	glue_catalog *g = r->ctx;
+	cJSON *ans;
+	const cJSON *next;
+	char db[MS_NAME_MAX + 1];
+	ms_error err;
+
+	(void)c;
+	if (r->status < 200 || r->status >= 300 || r->type[0] ||
+	    !(ans = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
+					  r->answer.ptr ? r->answer.len : 2)))
+		return; /* asked again one by one */
+	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
+	snprintf(db, sizeof(db), "%s", r->tag ? r->tag : "");
+	ms_error_clear(&err);
+	if (list_page(g, db, ans, NULL, NULL, &err) == 0 &&
+	    !(cJSON_IsString(next) && next->valuestring[0]))
+		gc_listed_mark(g, db);
+	cJSON_Delete(ans);
+}
+
+/*
+ * With the databases listed: the first page of tables of every listed
+ * database not yet listed, all in flight at once, so that planning a run
+ * over many databases costs one round trip, not one per database.
+ */
+static void prefetch_tables(glue_catalog *g)
+{
+	char *dbs[256];
+	gc_req *reqs[256];
+	size_t n, i;
+	ms_error err;
+
+	if (!gc_listed_known(g, NULL))
+		return;
+	n = gc_listed_unlisted_dbs(g, dbs, 256);
+	for (i = 0; i < n; i++) {
+		cJSON *b = body_with(g, "DatabaseName", dbs[i], NULL, NULL);
+		char *text = b && cJSON_AddNumberToObject(b, "MaxResults", PAGE)
+				     ? cJSON_PrintUnformatted(b)
+				     : NULL;
+
+		cJSON_Delete(b);
+		reqs[i] = text ? gc_req_new("GetTables", text) : NULL;
+		if (reqs[i] && !(reqs[i]->tag = strdup(dbs[i]))) {
+			gc_req_free(reqs[i]);
+			reqs[i] = NULL;
+		}
+		if (reqs[i])
+			gc_submit(&g->http, reqs[i]);
+	}
+	ms_error_clear(&err);
+	for (i = 0; i < n; i++) {
+		if (!reqs[i])
+			continue;
+		if (!reqs[i]->done)
+			gc_pump(&g->http, one_busy, reqs[i], &err);
+		if (reqs[i]->done) {
+			reqs[i]->ctx = g;
+			prefetched(&g->http, reqs[i]);
+			gc_req_free(reqs[i]);
+		}
+	}
+}
+
+int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity **out,
+		 ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
-	char key[2 * MS_NAME_MAX + 2], what[2 * MS_NAME_MAX + 16];
-	ms_strmap_entry *e;
-	ms_entity *t = NULL;
+	char what[2 * MS_NAME_MAX + 16];
 	cJSON *b, *ans, *doc;
 	const cJSON *v;
 	int rc;
 
-	gc_table_key(db, name, key, sizeof(key));
-	if ((e = ms_strmap_get(&g->tables, key))) {
-		memcpy(&t, e->value, sizeof(t));
-		memset(e->value, 0, sizeof(e->value));
-		if (t) {
-			*out = t;
-			return 0;
-		}
-	}
 	snprintf(what, sizeof(what), "table '%s.%s'", db, name);
+	rc = gc_listed_take(g, db, name, out);
+	if (rc < 0 && !gc_listed_known(g, NULL) && !g->dbs_listed) {
+		/* the first read: one listing of the databases says which exist */
+		g->dbs_listed = 1;
+		if ((rc = gc_list_databases(self, NULL, NULL, err)) < 0)
+			return rc;
+		rc = gc_listed_take(g, db, name, out);
+	}
+	if (rc < 0 && !gc_listed_known(g, db)) {
+		/* the first read in db: listings answer for all its tables (and other databases') */
+		prefetch_tables(g);
+		if (!gc_listed_known(g, db) && (rc = gc_list_tables(self, db, NULL, NULL, err)) < 0) {
+			if (rc != MS_ENOTFOUND)
+				return rc;
+			/* no database: no table in it either, until it is written */
+			gc_listed_database(g, db, 0, 0);
+		}
+		rc = gc_listed_take(g, db, name, out);
+	}
+	if (rc >= 0)
+		return rc ? 0 : ms_error_set(err, MS_ENOTFOUND, "%s: %s does not exist", g->subject, what);
 	if (!(b = body_with(g, "DatabaseName", db, "Name", name)))
 		return oom(err);
 	if ((rc = gc_call(&g->http, "GetTable", b, &ans, what, err)) < 0) {
@@ -217,7 +319,8 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 	if (!cJSON_IsObject(doc))
 		rc = ms_error_set(err, MS_EBACKEND, "%s: GetTable of %s answered no Table",
 				  g->subject, what);
-	else if ((rc = gc_version_set(g, db, name, cJSON_IsString(v) ? v->valuestring : NULL)) < 0)
+	else if ((rc = gc_version_set(g, db, name, cJSON_IsString(v) ? v->valuestring : NULL)) <
+		 0)
 		rc = oom(err);
 	else
 		rc = make_entity(g, MS_KIND_TABLE, ans, doc, db, NULL, out, err);
@@ -305,12 +408,6 @@ static int any_done(gc_client *c, void *ctx)
 		if (reqs[i] && reqs[i]->done)
 			return 0;
 	return 1;
-}
-
-static int one_busy(gc_client *c, void *ctx)
-{
-	(void)c;
-	return !((gc_req *)ctx)->done;
 }
 
 /* One segment's request came back: deliver it, ask for its next page or end it. */

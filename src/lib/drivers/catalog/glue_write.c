@@ -69,6 +69,8 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 		return oom(err);
 	}
 	rc = gc_call(&g->http, "CreateDatabase", b, NULL, what, err);
+	if (rc == 0)
+		gc_listed_database(g, db->database, 1, 1);
 	if (rc == MS_EEXISTS) {
 		if (!(b = cJSON_CreateObject()) || gc_add_catalog_id(g, b) < 0 ||
 		    !cJSON_AddStringToObject(b, "Name", db->database) ||
@@ -77,6 +79,7 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 			cJSON_Delete(in);
 			return oom(err);
 		}
+		gc_forget_listed(g, db->database, NULL);
 		return gc_call(&g->http, "UpdateDatabase", b, NULL, what, err);
 	}
 	cJSON_Delete(in);
@@ -94,6 +97,7 @@ int gc_delete_database(ms_catalog *self, const char *name, ms_error *err)
 		cJSON_Delete(b);
 		return oom(err);
 	}
+	gc_listed_database(g, name, 0, 0);
 	return gc_call(&g->http, "DeleteDatabase", b, NULL, what, err);
 }
 
