@@ -379,9 +379,12 @@ static int sync_database(run *r, const char *sdb, ms_error *fatal)
 	int rc;
 
 	ms_error_clear(&err);
-	if ((rc = ms_catalog_get_database(r->src, sdb, &s, &err)) < 0 ||
-	    (rc = sync_map_entity(r, s, &err)) < 0 || (rc = sync_mark(r, s, sdb, NULL, &err)) < 0 ||
-	    ((rc = write_database(r, s, &err)) == MS_ECONFLICT &&
+	sync_lock(r); /* workers read the one source in turn */
+	if ((rc = ms_catalog_get_database(r->src, sdb, &s, &err)) >= 0 &&
+	    (rc = sync_map_entity(r, s, &err)) >= 0)
+		rc = sync_mark(r, s, sdb, NULL, &err);
+	sync_unlock(r);
+	if (rc < 0 || ((rc = write_database(r, s, &err)) == MS_ECONFLICT &&
 	     (rc = write_database(r, s, &err)) < 0) ||
 	    rc < 0) {
 		if (rc == MS_ENOMEM)
@@ -425,17 +428,25 @@ static const char *view_text(const table_plan *tp)
 }
 
 /* Order of the views: a view comes after every view its text names. */
-static size_t *view_order(run *r, size_t *nout)
+/*
+ * The views in an order where each comes after the views it mentions, and
+ * in levels: *level_end (new, *nlevels entries) holds where each level ends
+ * in the order; the views of one level do not mention each other.
+ */
+static size_t *view_order(run *r, size_t *nout, size_t **level_end, size_t *nlevels)
 {
-	size_t *views, n = 0, i, j, k, *order, no = 0;
+	size_t *views, n = 0, i, j, k, *order, no = 0, *ends;
 	char *placed;
 
 	views = malloc((r->ntables + 1) * sizeof(size_t));
 	order = malloc((r->ntables + 1) * sizeof(size_t));
+	ends = malloc((r->ntables + 1) * sizeof(size_t));
 	placed = calloc(r->ntables + 1, 1);
-	if (!views || !order || !placed) {
+	*nlevels = 0;
+	if (!views || !order || !placed || !ends) {
 		free(views);
 		free(order);
+		free(ends);
 		free(placed);
 		return NULL;
 	}
@@ -454,7 +465,8 @@ static size_t *view_order(run *r, size_t *nout)
 				continue;
 			for (j = 0; j < n && ready; j++) {
 				table_plan *w = &r->tables[views[j]];
-				if (j == i || placed[j])
+				/* placed in an earlier level (1), not in this one (2) */
+				if (j == i || placed[j] == 1)
 					continue;
 				if (mentions(text, w->mapped->table) &&
 				    (strcmp(w->mapped->database, v->mapped->database) == 0 ||
@@ -462,23 +474,30 @@ static size_t *view_order(run *r, size_t *nout)
 					ready = 0;
 			}
 			if (ready) {
-				placed[i] = 1;
+				placed[i] = 2;
 				order[no++] = views[i];
 				progressed = 1;
 			}
 		}
+		for (k = 0; k < n; k++)
+			if (placed[k] == 2)
+				placed[k] = 1;
+		if (progressed)
+			ends[(*nlevels)++] = no;
 		if (!progressed) {
-			/* A cycle: keep source order for the rest. */
+			/* A cycle: keep source order for the rest, one at a time. */
 			for (k = 0; k < n; k++)
 				if (!placed[k]) {
 					placed[k] = 1;
 					order[no++] = views[k];
+					ends[(*nlevels)++] = no;
 				}
 		}
 	}
 	free(views);
 	free(placed);
 	*nout = n;
+	*level_end = ends;
 	return order;
 }
 
@@ -686,41 +705,77 @@ static void unmatched_rewrites(run *r)
 }
 
 /* Phase 4 (or its dry-run twin when r->apply is 0). */
+static int database_item(run *r, size_t i, ms_error *fatal)
+{
+	return sync_database(r, r->dbs.v[i], fatal);
+}
+
+static int table_item(run *r, size_t i, ms_error *fatal)
+{
+	return sync_table(r, &r->tables[i], fatal);
+}
+
+/*
+ * fn for the n items, several at a time where the target allows it
+ * (sync_parallel), else one at a time in order.
+ */
+static int each_item(run *r, const size_t *items, size_t n, sync_item_fn fn, ms_error *err)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = sync_parallel(r, items, n, fn, err)) != 1)
+		return rc;
+	for (i = 0; i < n; i++)
+		if ((rc = stopped(r, err)) < 0 || (rc = fn(r, items[i], err)) < 0)
+			return rc;
+	return 0;
+}
+
+/* The views, level by level (those of a level mention none of each other). */
+static int sync_views(run *r, ms_error *err)
+{
+	size_t nviews = 0, *views, *ends = NULL, nlevels = 0, l, from = 0;
+	int rc = 0;
+
+	if (!(views = view_order(r, &nviews, &ends, &nlevels)))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (l = 0; l < nlevels && rc == 0; l++) {
+		rc = each_item(r, views + from, ends[l] - from, table_item, err);
+		from = ends[l];
+	}
+	free(views);
+	free(ends);
+	return rc;
+}
+
 static int pass(run *r, ms_error *err)
 {
-	size_t i, nviews = 0, *views;
+	size_t i, n = 0, *items;
 	int rc;
 
 	r->deletes = 0;
 	r->done = 0;
+	if (!(items = malloc((r->dbs.n + r->ntables + 1) * sizeof(size_t))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < r->dbs.n; i++)
-		if ((rc = sync_database(r, r->dbs.v[i], err)) < 0)
-			return rc;
-	if ((rc = plan_scans(r, err)) < 0)
-		return rc;
-	if ((rc = sync_tables_parallel(r, err)) == 1) {
-		rc = 0;
-		for (i = 0; i < r->ntables; i++)
-			if (!r->tables[i].is_view && ((rc = stopped(r, err)) < 0 ||
-						      (rc = sync_table(r, &r->tables[i], err)) < 0))
-				break;
-	}
+		items[i] = i;
+	if ((rc = each_item(r, items, r->dbs.n, database_item, err)) < 0 ||
+	    (rc = plan_scans(r, err)) < 0)
+		goto done;
+	for (i = 0; i < r->ntables; i++)
+		if (!r->tables[i].is_view)
+			items[n++] = i;
+	rc = each_item(r, items, n, table_item, err);
 	/* the plan is spent (or abandoned): the source stops reading ahead */
 	ms_catalog_plan_scans(r->src, NULL, 0, NULL);
-	if (rc < 0)
-		return rc;
-	if (!(views = view_order(r, &nviews)))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	for (i = 0; i < nviews; i++)
-		if ((rc = stopped(r, err)) < 0 ||
-		    (rc = sync_table(r, &r->tables[views[i]], err)) < 0) {
-			free(views);
-			return rc;
-		}
-	free(views);
+	if (rc < 0 || (rc = sync_views(r, err)) < 0)
+		goto done;
 	if (!r->o->copy)
-		return sync_stale_replicas(r, err);
-	return 0;
+		rc = sync_stale_replicas(r, err);
+done:
+	free(items);
+	return rc;
 }
 
 /*
@@ -903,6 +958,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 		goto done;
 	rc = apply(&r, *refusal ? refusal : NULL, err);
 done:
+	sync_workers_free(&r);
 	if (reading)
 		ms_catalog_read_end(source);
 	if (rc < 0 && r.rep->status != MS_STATUS_REFUSED)

@@ -63,15 +63,22 @@ typedef struct run {
 	 */
 	pthread_mutex_t *lock;
 	struct run *top;
+	ms_catalog **clones; /* the target's clones the workers write through */
+	size_t nclones;
+	int clones_made;
 } run;
 
 /*
- * Phase 4 for every table that is not a view, several at a time through
- * clones of the target (sync_workers.c): 0 when done, 1 when the run goes
- * one table at a time instead (the target cannot clone, is transactional,
- * or there is nothing to gain), or the first fatal error.
+ * fn for each of n items (database or table indices), several at a time
+ * through clones of the target (sync_workers.c), each worker with a copy of
+ * r whose dst is its clone: 0 when done, 1 when the caller must go one item
+ * at a time instead (the target cannot clone, is transactional, or there is
+ * nothing to gain), or the first fatal error (fn's negative return).
  */
-int sync_tables_parallel(run *r, ms_error *fatal);
+typedef int (*sync_item_fn)(run *r, size_t item, ms_error *fatal);
+int sync_parallel(run *r, const size_t *items, size_t n, sync_item_fn fn, ms_error *fatal);
+/* Close the clones sync_parallel made. */
+void sync_workers_free(run *r);
 
 /* Take and release r's lock when it has one (table workers). */
 void sync_lock(run *r);

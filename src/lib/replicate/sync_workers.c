@@ -24,7 +24,10 @@
 typedef struct pool {
 	run *top;
 	pthread_mutex_t lock;
-	size_t next; /* the next table to take */
+	const size_t *items;
+	size_t n;
+	sync_item_fn fn;
+	size_t next; /* the next item to take */
 	int failed;  /* a worker's fatal error ends the others' work */
 	int rc;
 	ms_error fatal;
@@ -32,31 +35,24 @@ typedef struct pool {
 
 typedef struct worker {
 	pool *p;
-	ms_catalog *dst; /* owned: the clone this worker writes through */
+	ms_catalog *dst; /* borrowed: the clone this worker writes through */
 	pthread_t tid;
 	int started;
 } worker;
 
-/* The next table a worker should take, or -1 when none is left. */
+/* The next item a worker should take, or -1 when none is left. */
 static long take(pool *p)
 {
 	run *r = p->top;
 	long i = -1;
 
 	pthread_mutex_lock(&p->lock);
-	while (!p->failed && p->next < r->ntables) {
-		size_t k = p->next++;
-
-		if (!r->tables[k].is_view) {
-			i = (long)k;
-			break;
-		}
-	}
 	if (r->apply && r->o->stop && *r->o->stop && !p->failed) {
 		p->failed = 1;
 		p->rc = ms_error_set(&p->fatal, MS_ERROR, "stopped between tables: a re-run finishes");
-		i = -1;
 	}
+	if (!p->failed && p->next < p->n)
+		i = (long)p->items[p->next++];
 	pthread_mutex_unlock(&p->lock);
 	return i;
 }
@@ -74,8 +70,7 @@ static void *work(void *arg)
 		int rc;
 
 		ms_error_clear(&fatal);
-		rc = sync_table(&wr, &p->top->tables[i], &fatal);
-		if (rc < 0) {
+		if ((rc = p->fn(&wr, (size_t)i, &fatal)) < 0) {
 			pthread_mutex_lock(&p->lock);
 			if (!p->failed) {
 				p->failed = 1;
@@ -89,74 +84,82 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* How many tables phase 4 writes (not views): the workers worth starting. */
-static size_t tables_to_write(const run *r)
+/* The target's clones, made once per run: as many as it allows, up to MAX_WORKERS. */
+static int make_clones(run *r, ms_error *fatal)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < r->ntables; i++)
-		n += !r->tables[i].is_view;
-	return n;
-}
-
-int sync_tables_parallel(run *r, ms_error *fatal)
-{
-	pthread_mutexattr_t attr;
-	worker w[MAX_WORKERS];
-	size_t want = tables_to_write(r), n = 0, i;
-	pool p;
-	int rc = 0;
-
-	if (!r->apply || r->transactional || want < 2 ||
-	    !(ms_catalog_caps(r->dst) & MS_CAP_ASYNC_WRITES))
-		return 1;
-	memset(w, 0, sizeof(w));
-	/* Clones until the target allows no more (or there are enough). */
-	while (n < MAX_WORKERS && n < want) {
+	if (r->clones_made)
+		return 0;
+	r->clones_made = 1;
+	if (!(r->clones = calloc(MAX_WORKERS, sizeof(*r->clones))))
+		return ms_error_set(fatal, MS_ENOMEM, "out of memory");
+	while (r->nclones < MAX_WORKERS) {
 		ms_error e2;
 
 		ms_error_clear(&e2);
-		if (ms_catalog_clone(r->dst, &w[n].dst, &e2) < 0) {
+		if (ms_catalog_clone(r->dst, &r->clones[r->nclones], &e2) < 0) {
 			if (e2.code != MS_ETOOBIG && e2.code != MS_ENOTSUPPORTED) {
 				*fatal = e2;
-				rc = e2.code;
-				goto done;
+				return e2.code;
 			}
 			break;
 		}
-		n++;
+		r->nclones++;
 	}
-	if (n == 0)
+	return 0;
+}
+
+void sync_workers_free(run *r)
+{
+	for (size_t i = 0; i < r->nclones; i++)
+		ms_catalog_close(r->clones[i]);
+	free(r->clones);
+	r->clones = NULL;
+	r->nclones = 0;
+}
+
+int sync_parallel(run *r, const size_t *items, size_t n, sync_item_fn fn, ms_error *fatal)
+{
+	pthread_mutexattr_t attr;
+	worker w[MAX_WORKERS];
+	size_t nw, i;
+	pool p;
+	int rc;
+
+	if (!r->apply || r->transactional || n < 2 ||
+	    !(ms_catalog_caps(r->dst) & MS_CAP_ASYNC_WRITES))
 		return 1;
+	if ((rc = make_clones(r, fatal)) < 0)
+		return rc;
+	if (r->nclones == 0)
+		return 1;
+	nw = r->nclones < n ? r->nclones : n;
+	memset(w, 0, sizeof(w));
 	memset(&p, 0, sizeof(p));
 	p.top = r;
+	p.items = items;
+	p.n = n;
+	p.fn = fn;
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-	if (pthread_mutex_init(&p.lock, &attr) != 0) {
-		pthread_mutexattr_destroy(&attr);
-		rc = ms_error_set(fatal, MS_ENOMEM, "cannot create a mutex");
-		goto done;
-	}
+	rc = pthread_mutex_init(&p.lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	if (rc != 0)
+		return ms_error_set(fatal, MS_ENOMEM, "cannot create a mutex");
 	r->lock = &p.lock;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < nw; i++) {
 		w[i].p = &p;
+		w[i].dst = r->clones[i];
 		w[i].started = pthread_create(&w[i].tid, NULL, work, &w[i]) == 0;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < nw; i++)
 		if (w[i].started)
 			pthread_join(w[i].tid, NULL);
 	r->lock = NULL;
 	pthread_mutex_destroy(&p.lock);
 	if (p.failed) {
 		*fatal = p.fatal;
-		rc = p.rc;
-	} else if (p.next < r->ntables) {
-		/* no worker could start: the rest one at a time */
-		rc = 1;
+		return p.rc;
 	}
-done:
-	for (i = 0; i < n; i++)
-		ms_catalog_close(w[i].dst);
-	return rc;
+	/* no worker could start: the items one at a time */
+	return p.next == 0 ? 1 : 0;
 }

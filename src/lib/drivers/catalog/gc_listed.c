@@ -117,8 +117,9 @@ void gc_forget_listed(glue_catalog *g, const char *db, const char *table)
 	char key[KEY_MAX];
 	ms_strmap_entry *e;
 
+	/* spent: the next read asks Glue (an entry for one no listing had) */
 	key_of(db, table, key);
-	if ((e = ms_strmap_get(&g->tables, key)))
+	if ((e = ms_strmap_get(&g->tables, key)) || ms_strmap_put(&g->tables, key, &e) >= 0)
 		spend(e);
 }
 
@@ -179,4 +180,14 @@ void gc_listed_free(glue_catalog *g)
 		if (g->tables.slots[i].key)
 			ms_entity_free(entity_at(&g->tables.slots[i]));
 	ms_strmap_free(&g->tables);
+}
+
+int gc_listed_believed_absent(glue_catalog *g, const char *db)
+{
+	char key[KEY_MAX];
+	ms_strmap_entry *e;
+
+	key_of(db, NULL, key);
+	e = ms_strmap_get(&g->tables, key);
+	return e && e->tag && !e->mark;
 }

@@ -175,6 +175,8 @@ void gc_forget_listed(glue_catalog *g, const char *db, const char *table);
 void gc_forget_database(glue_catalog *g, const char *db);
 /* db was written (exists) or deleted; a database just created has no table (empty). */
 void gc_listed_database(glue_catalog *g, const char *db, int exists, int empty);
+/* The last answer about database db said it did not exist. */
+int gc_listed_believed_absent(glue_catalog *g, const char *db);
 /* Up to max databases the listing holds whose tables are not listed (keys borrowed). */
 size_t gc_listed_unlisted_dbs(glue_catalog *g, char **out, size_t max);
 void gc_listed_free(glue_catalog *g);

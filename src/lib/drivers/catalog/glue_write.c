@@ -57,7 +57,7 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 	glue_catalog *g = (glue_catalog *)self;
 	char what[MS_NAME_MAX + 16];
 	cJSON *in = input_of(db, err), *b;
-	int rc;
+	int rc, absent;
 
 	if (!in)
 		return err->code ? err->code : MS_ENOMEM;
@@ -68,10 +68,16 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 		cJSON_Delete(in);
 		return oom(err);
 	}
+	absent = gc_listed_believed_absent(g, db->database);
 	rc = gc_call(&g->http, "CreateDatabase", b, NULL, what, err);
 	if (rc == 0)
 		gc_listed_database(g, db->database, 1, 1);
-	if (rc == MS_EEXISTS) {
+	if (rc == MS_EEXISTS && absent) {
+		/* read as absent, created by another writer since: look again */
+		gc_forget_listed(g, db->database, NULL);
+		rc = ms_error_set(err, MS_ECONFLICT, "%s: %s was created by another writer meanwhile",
+				  g->subject, what);
+	} else if (rc == MS_EEXISTS) {
 		if (!(b = cJSON_CreateObject()) || gc_add_catalog_id(g, b) < 0 ||
 		    !cJSON_AddStringToObject(b, "Name", db->database) ||
 		    !cJSON_AddItemToObject(b, "DatabaseInput", in)) {
