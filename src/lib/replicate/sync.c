@@ -384,7 +384,8 @@ static int sync_database(run *r, const char *sdb, ms_error *fatal)
 	    (rc = sync_map_entity(r, s, &err)) >= 0)
 		rc = sync_mark(r, s, sdb, NULL, &err);
 	sync_unlock(r);
-	if (rc < 0 || ((rc = write_database(r, s, &err)) == MS_ECONFLICT &&
+	if (rc < 0 ||
+	    ((rc = write_database(r, s, &err)) == MS_ECONFLICT &&
 	     (rc = write_database(r, s, &err)) < 0) ||
 	    rc < 0) {
 		if (rc == MS_ENOMEM)

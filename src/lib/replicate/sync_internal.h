@@ -64,6 +64,7 @@ typedef struct run {
 	pthread_mutex_t *lock;
 	struct run *top;
 	ms_catalog **clones; /* the target's clones the workers write through */
+	void *item_ctx;      /* what a sync_item_fn needs besides the run */
 	size_t nclones;
 	int clones_made;
 } run;

@@ -17,8 +17,10 @@ static int delete_table_replica(run *r, const char *db, const char *table, ms_er
 
 	ms_error_clear(&err);
 	if (ms_catalog_table_digest(r->dst, db, table, &dg, &err) == 0) {
+		sync_lock(r);
 		r->rep->partitions.deleted += (long long)dg.count;
-		r->deletes += (long long)dg.count;
+		r->top->deletes += (long long)dg.count;
+		sync_unlock(r);
 	}
 	if (r->apply && (rc = ms_catalog_delete_table(r->dst, db, table, &err)) < 0) {
 		if (rc == MS_ENOMEM) {
@@ -181,54 +183,89 @@ done:
  * changed) are reported, and deleted too with prune_unmapped.  Databases
  * holding tables that are not ours are kept.
  */
+/* What the per-database look at stale replicas shares (through run.item_ctx). */
+typedef struct stale {
+	names tdbs;    /* the target's databases */
+	names written; /* what this run produces */
+} stale;
+
+/* One target database: its replicas this run does not produce. */
+static int stale_database(run *r, size_t i, ms_error *fatal)
+{
+	stale *st = r->item_ctx;
+	const char *tdb = st->tdbs.v[i];
+	ms_entity *t = NULL;
+	char *db = NULL, *table = NULL;
+	const char *why;
+	size_t foreign = 0;
+	fate f = FATE_CURRENT;
+	int rc = 0, mapped_here = sync_names_has(&r->tdbs, tdb);
+	ms_error err;
+
+	ms_error_clear(&err);
+	if (ms_catalog_get_database(r->dst, tdb, &t, &err) < 0)
+		return 0;
+	if (sync_ours(r, t, &db, &table, &why) && !mapped_here)
+		f = fate_of(r, tdb, NULL, db, NULL);
+	if (f == FATE_OUT_OF_SCOPE || (f == FATE_CURRENT && !mapped_here)) {
+		/* not ours, or not this run's */
+	} else if (f == FATE_CURRENT || deletable(r, f)) {
+		rc = stale_tables(r, tdb, f, &st->written, &foreign, fatal);
+		if (rc == 0 && f != FATE_CURRENT && foreign) {
+			sync_event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, tdb, NULL, NULL,
+				   "holds tables that are not replicas");
+		} else if (rc == 0 && f != FATE_CURRENT) {
+			if (r->apply && ms_catalog_delete_database(r->dst, tdb, &err) < 0)
+				sync_fail(r, MS_KIND_DATABASE, tdb, NULL, NULL, &err);
+			else
+				sync_event(r, MS_ACTION_DELETE, MS_KIND_DATABASE, tdb, NULL, NULL,
+					   NULL);
+		}
+	} else if (f == FATE_UNMAPPED) {
+		note_unmapped(r, tdb, NULL, db, NULL);
+	}
+	free(db);
+	free(table);
+	ms_entity_free(t);
+	return rc;
+}
+
+/*
+ * Replicas of this source in the target that this run does not produce.
+ * Those whose source is gone (within the selection) are deleted with
+ * mirror deletes; those the mapping no longer produces (a prefix or rename
+ * changed) are reported, and deleted too with prune_unmapped.  Databases
+ * holding tables that are not ours are kept.  The target's databases are
+ * looked at several at a time where the target allows it (sync_parallel).
+ */
 int sync_stale_replicas(run *r, ms_error *fatal)
 {
-	names tdbs = { 0 }, written = { 0 };
+	stale st = { { 0 }, { 0 } };
+	size_t i, *items = NULL;
 	ms_error err;
-	size_t i;
 	int rc = 0;
 
 	ms_error_clear(&err);
-	if ((rc = planned_set(r, &written, fatal)) < 0)
+	if ((rc = planned_set(r, &st.written, fatal)) < 0)
 		goto done;
-	if (ms_catalog_list_databases(r->dst, sync_names_add, &tdbs, &err) < 0)
+	if (ms_catalog_list_databases(r->dst, sync_names_add, &st.tdbs, &err) < 0)
 		goto done;
-	for (i = 0; i < tdbs.n && rc == 0; i++) {
-		ms_entity *t = NULL;
-		char *db = NULL, *table = NULL;
-		const char *why;
-		size_t foreign = 0;
-		fate f = FATE_CURRENT;
-		int mapped_here = sync_names_has(&r->tdbs, tdbs.v[i]);
-
-		if (ms_catalog_get_database(r->dst, tdbs.v[i], &t, &err) < 0)
-			continue;
-		if (sync_ours(r, t, &db, &table, &why) && !mapped_here)
-			f = fate_of(r, tdbs.v[i], NULL, db, NULL);
-		if (f == FATE_OUT_OF_SCOPE || (f == FATE_CURRENT && !mapped_here)) {
-			/* not ours, or not this run's */
-		} else if (f == FATE_CURRENT || deletable(r, f)) {
-			rc = stale_tables(r, tdbs.v[i], f, &written, &foreign, fatal);
-			if (rc == 0 && f != FATE_CURRENT && foreign) {
-				sync_event(r, MS_ACTION_SKIP, MS_KIND_DATABASE, tdbs.v[i], NULL,
-					   NULL, "holds tables that are not replicas");
-			} else if (rc == 0 && f != FATE_CURRENT) {
-				if (r->apply &&
-				    ms_catalog_delete_database(r->dst, tdbs.v[i], &err) < 0)
-					sync_fail(r, MS_KIND_DATABASE, tdbs.v[i], NULL, NULL, &err);
-				else
-					sync_event(r, MS_ACTION_DELETE, MS_KIND_DATABASE, tdbs.v[i],
-						   NULL, NULL, NULL);
-			}
-		} else if (f == FATE_UNMAPPED) {
-			note_unmapped(r, tdbs.v[i], NULL, db, NULL);
-		}
-		free(db);
-		free(table);
-		ms_entity_free(t);
+	if (!(items = malloc((st.tdbs.n + 1) * sizeof(size_t)))) {
+		rc = ms_error_set(fatal, MS_ENOMEM, "out of memory");
+		goto done;
 	}
+	for (i = 0; i < st.tdbs.n; i++)
+		items[i] = i;
+	r->item_ctx = &st;
+	if ((rc = sync_parallel(r, items, st.tdbs.n, stale_database, fatal)) == 1) {
+		rc = 0;
+		for (i = 0; i < st.tdbs.n && rc == 0; i++)
+			rc = stale_database(r, i, fatal);
+	}
+	r->item_ctx = NULL;
 done:
-	sync_names_free(&tdbs);
-	sync_names_free(&written);
+	free(items);
+	sync_names_free(&st.tdbs);
+	sync_names_free(&st.written);
 	return rc;
 }

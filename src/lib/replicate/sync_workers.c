@@ -49,7 +49,8 @@ static long take(pool *p)
 	pthread_mutex_lock(&p->lock);
 	if (r->apply && r->o->stop && *r->o->stop && !p->failed) {
 		p->failed = 1;
-		p->rc = ms_error_set(&p->fatal, MS_ERROR, "stopped between tables: a re-run finishes");
+		p->rc = ms_error_set(&p->fatal, MS_ERROR,
+				     "stopped between tables: a re-run finishes");
 	}
 	if (!p->failed && p->next < p->n)
 		i = (long)p->items[p->next++];

@@ -126,9 +126,9 @@ static const ms_catalog_driver glue_driver = {
 /* Parameters of glue:// besides catalog-id (checked by the registry). */
 int ms_glue_url_param(const char *key)
 {
-	static const char *const keys[] = { "endpoint",     "profile",  "parallel", "rate",
-					    "skip-archive", "segments", "attempts", "timeout",
-					    "tables" };
+	static const char *const keys[] = { "endpoint", "profile",      "parallel",
+					    "rate",     "skip-archive", "segments",
+					    "attempts", "timeout",      "tables" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)

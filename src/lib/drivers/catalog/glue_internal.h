@@ -46,7 +46,7 @@ struct gc_req {
 	char curl_error[CURL_ERROR_SIZE];
 	gc_done_fn on_done; /* NULL: the caller waits for done */
 	void *ctx;          /* on_done's */
-	char *tag; /* owned or NULL: what the caller keeps with the request */
+	char *tag;          /* owned or NULL: what the caller keeps with the request */
 };
 
 struct gc_client {
@@ -137,7 +137,7 @@ typedef struct glue_catalog {
 	 * the databases were.
 	 */
 	ms_strmap tables;
-	int dbs_listed;        /* a listing of the databases was made for get_database */
+	int dbs_listed; /* a listing of the databases was made for get_database */
 	/* the vkeys of the table last scanned: put_partitions updates these, creates others */
 	char *scanned_db, *scanned_table;
 	ms_strmap scanned;

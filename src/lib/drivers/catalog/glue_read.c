@@ -126,7 +126,9 @@ int gc_get_database(ms_catalog *self, const char *name, ms_entity **out, ms_erro
 		rc = gc_listed_take(g, name, NULL, out);
 	}
 	if (rc >= 0)
-		return rc ? 0 : ms_error_set(err, MS_ENOTFOUND, "%s: %s does not exist", g->subject, what);
+		return rc ? 0
+			  : ms_error_set(err, MS_ENOTFOUND, "%s: %s does not exist", g->subject,
+					 what);
 	if (!(b = body_with(g, "Name", name, NULL, NULL)))
 		return oom(err);
 	if ((rc = gc_call(&g->http, "GetDatabase", b, &ans, what, err)) < 0)
@@ -276,8 +278,7 @@ static void prefetch_tables(glue_catalog *g)
 	}
 }
 
-int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity **out,
-		 ms_error *err)
+int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity **out, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
 	char what[2 * MS_NAME_MAX + 16];
@@ -297,7 +298,8 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 	if (rc < 0 && !gc_listed_known(g, db)) {
 		/* the first read in db: listings answer for all its tables (and other databases') */
 		prefetch_tables(g);
-		if (!gc_listed_known(g, db) && (rc = gc_list_tables(self, db, NULL, NULL, err)) < 0) {
+		if (!gc_listed_known(g, db) &&
+		    (rc = gc_list_tables(self, db, NULL, NULL, err)) < 0) {
 			if (rc != MS_ENOTFOUND)
 				return rc;
 			/* no database: no table in it either, until it is written */
@@ -306,7 +308,9 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 		rc = gc_listed_take(g, db, name, out);
 	}
 	if (rc >= 0)
-		return rc ? 0 : ms_error_set(err, MS_ENOTFOUND, "%s: %s does not exist", g->subject, what);
+		return rc ? 0
+			  : ms_error_set(err, MS_ENOTFOUND, "%s: %s does not exist", g->subject,
+					 what);
 	if (!(b = body_with(g, "DatabaseName", db, "Name", name)))
 		return oom(err);
 	if ((rc = gc_call(&g->http, "GetTable", b, &ans, what, err)) < 0) {
@@ -319,8 +323,7 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 	if (!cJSON_IsObject(doc))
 		rc = ms_error_set(err, MS_EBACKEND, "%s: GetTable of %s answered no Table",
 				  g->subject, what);
-	else if ((rc = gc_version_set(g, db, name, cJSON_IsString(v) ? v->valuestring : NULL)) <
-		 0)
+	else if ((rc = gc_version_set(g, db, name, cJSON_IsString(v) ? v->valuestring : NULL)) < 0)
 		rc = oom(err);
 	else
 		rc = make_entity(g, MS_KIND_TABLE, ans, doc, db, NULL, out, err);

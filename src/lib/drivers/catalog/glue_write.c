@@ -75,8 +75,9 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 	if (rc == MS_EEXISTS && absent) {
 		/* read as absent, created by another writer since: look again */
 		gc_forget_listed(g, db->database, NULL);
-		rc = ms_error_set(err, MS_ECONFLICT, "%s: %s was created by another writer meanwhile",
-				  g->subject, what);
+		rc = ms_error_set(err, MS_ECONFLICT,
+				  "%s: %s was created by another writer meanwhile", g->subject,
+				  what);
 	} else if (rc == MS_EEXISTS) {
 		if (!(b = cJSON_CreateObject()) || gc_add_catalog_id(g, b) < 0 ||
 		    !cJSON_AddStringToObject(b, "Name", db->database) ||
