@@ -135,6 +135,19 @@ GT="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=$ACCT_B"
 run throttled 0 as B "$M" sync --source "$S" --database-names shared --target "$GT" -q
 run throttled-verify 0 as B "$M" verify --source "$S" --database-names shared --target "$GT"
 
+CASE=sigkill
+# an import cut by SIGKILL mid-run (a slow server: 20 ms a request) converges on re-run
+start_server slow --latency 20ms
+GS="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=$ACCT_B&tables=2&parallel=2"
+as B "$M" import --input-path "$T/snap-a" --target "$GS" -q >"$T/kill.out" 2>"$T/kill.err" &
+victim=$!
+sleep 1
+kill -KILL "$victim" 2>/dev/null || true
+wait "$victim" 2>/dev/null
+[ -s "$T/slow.db" ] || fail "nothing was written before the kill"
+run after-kill 0 as B "$M" import --input-path "$T/snap-a" --target "$GS" -q
+run after-kill-verify 0 as B "$M" verify --source "$T/snap-a" --target "$GS"
+
 CASE=secrets
 for s in "$SECRET_A" "$SECRET_B" "$SECRET_C" "$TOKEN_C"; do
 	if grep -rqF -- "$s" "$T"/*.out "$T"/*.err "$T"/snap-a "$T"/snap-e 2>/dev/null; then
