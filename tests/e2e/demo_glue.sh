@@ -104,6 +104,38 @@ key2=$(sed -nE 's/^ *- id: (AKIA[A-Z0-9]+)$/\1/p' "$G/accounts.yaml" | head -n1)
 [ -n "$key1" ] && [ "$key1" != "$key2" ] || fail "the second run did not make new keys ('$key1', '$key2')"
 no_secrets run2
 
+# 3b. The config the demo prints runs its pipeline as an agent, with the
+#     server and the profiles brought back as its comment says: the source
+#     is unchanged, so it exports nothing.  (Skipped when the port has been
+#     taken meanwhile.)
+sed -n '/^# the agents of this run as one config/,/^nothing changed/p' "$TMP/run2.out" | sed '$d' >"$TMP/agent.yaml"
+port=$(sed -nE 's/^#   metasync serve .* --listen 127\.0\.0\.1:([0-9]+) &$/\1/p' "$TMP/agent.yaml")
+[ -n "$port" ] || fail "the printed config does not say how to start the server"
+grep -qF "#   export AWS_SHARED_CREDENTIALS_FILE='$G/aws/credentials' AWS_CONFIG_FILE='$G/aws/config'" "$TMP/agent.yaml" ||
+	fail "the printed config does not say where the profiles are"
+"$BIN" serve --catalog "sqlite:$G/accounts.db" --accounts "$G/accounts.yaml" --listen "127.0.0.1:$port" 2>"$TMP/serve.err" &
+spid=$!
+for _ in $(seq 1 100); do
+	grep -q "(port $port)" "$TMP/serve.err" 2>/dev/null && break
+	kill -0 $spid 2>/dev/null || break
+	sleep 0.1
+done
+if grep -q "(port $port)" "$TMP/serve.err"; then
+	env HOME="$TMP/home" AWS_SHARED_CREDENTIALS_FILE="$G/aws/credentials" AWS_CONFIG_FILE="$G/aws/config" \
+		"$BIN" agent --config "$TMP/agent.yaml" --once 2>"$TMP/agent.err"
+	rc=$?
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+	[ $rc = 0 ] || fail "the printed agent config: agent --once exited with $rc"
+	expect_line "$TMP/agent.err" "source=analytics export=unchanged"
+	grep -q "status=" "$TMP/agent.err" && fail "the printed config's targets imported again"
+else
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+	echo "demo_glue.sh: port $port taken since the demo ran: the printed config's run skipped"
+fi
+no_secrets "the printed config's run"
+
 # 4. --json: one object that says verified, unchanged, and what the server answered.
 demo --json >"$TMP/run3.out" 2>"$TMP/run3.err" || fail "--json run exited with $?"
 [ "$(wc -l <"$TMP/run3.out")" = 1 ] || fail "--json printed more than one line"
