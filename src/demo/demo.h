@@ -88,10 +88,21 @@ typedef struct demo_verdict {
 	double seconds;
 } demo_verdict;
 
+typedef struct demo_glue demo_glue; /* the in-process server of --glue (demo_glue.c) */
+
 typedef struct demo {
 	const char *dir;
-	char *abs;
-	char *source_url, *store, *target_url[2];
+	int glue;   /* --glue: the three accounts behind `metasync serve`, reached by glue:// */
+	char *abs;  /* dir, absolute */
+	char *base; /* where the run's files are: abs, or abs/glue with --glue */
+	/*
+	 * The catalogs the agents and the verification use: the embedded file's
+	 * accounts, or with --glue the server's accounts by glue:// (once the
+	 * server listens); lake_url is the source account in the embedded file,
+	 * which the generator writes directly in both cases.
+	 */
+	char *source_url, *store, *target_url[2], *lake_url;
+	demo_glue *server;
 	unsigned long long npartitions;
 	int json, tty; /* the command's: its output */
 	double last_progress;
@@ -109,7 +120,7 @@ typedef struct demo {
 
 /* Seconds on the monotonic clock. */
 double demo_now(void);
-/* Create d->dir and fill the catalog and store URLs under its absolute path. */
+/* Create d->dir (and d->base) and fill the catalog and store URLs under its absolute path. */
 int demo_setup(demo *d, ms_error *err);
 /* Step 1: the source catalog, generated unless it already holds the lake. */
 int demo_step_generate(demo *d, ms_error *err);
@@ -124,5 +135,39 @@ int demo_step_verify(demo *d, size_t i, ms_error *err);
 /* Print the agents demo_step_agents runs as one config file `metasync agent` takes. */
 void demo_print_agent_config(const demo *d);
 void demo_free(demo *d);
+
+/* ---- over the Glue API (demo_glue.c) ------------------------------------ */
+
+/*
+ * --glue: write the accounts of this run (new random keys) as the server's
+ * accounts file and as profiles of a shared credentials file under
+ * d->base, point this process's AWS credential chain at those files, start
+ * `metasync serve` over d->base/accounts.db in this process on 127.0.0.1
+ * (a free port), and set the source and target URLs to glue:// URLs of the
+ * accounts, each with its own profile.  demo_free stops the server.
+ */
+int demo_glue_start(demo *d, ms_error *err);
+/* The server's address, http://127.0.0.1:PORT (borrowed; "" before the start). */
+const char *demo_glue_endpoint(const demo *d);
+/* The accounts file of the server (borrowed). */
+const char *demo_glue_accounts_path(const demo *d);
+
+/* What the server answered so far: requests, by operation and by error. */
+typedef struct demo_glue_count {
+	char name[48];
+	unsigned long long requests;
+} demo_glue_count;
+
+typedef struct demo_glue_stats {
+	unsigned long long requests, errors;
+	demo_glue_count ops[48]; /* by operation, most requests first */
+	size_t nops;
+	demo_glue_count etypes[24]; /* answered with an error, by type, most first */
+	size_t netypes;
+} demo_glue_stats;
+
+void demo_glue_stats_get(const demo *d, demo_glue_stats *st);
+/* Stop the server (the requests in flight first); idempotent. */
+void demo_glue_stop(demo *d);
 
 #endif

@@ -117,12 +117,12 @@ static void counts_from_tally(demo_step *s, const demo_tally *t, int created)
 	}
 }
 
-static int open_source(demo *d, ms_catalog **out, ms_open_mode mode, ms_error *err)
+static int open_catalog(const char *url, ms_catalog **out, ms_open_mode mode, ms_error *err)
 {
 	ms_open_options o = { 0 };
 
 	o.mode = mode;
-	return ms_catalog_open(out, d->source_url, &o, err);
+	return ms_catalog_open(out, url, &o, err);
 }
 
 /* Step 1: the source catalog, generated unless it already holds the lake. */
@@ -135,7 +135,7 @@ int demo_step_generate(demo *d, ms_error *err)
 	int rc, yes = 0;
 
 	snprintf(s->what, sizeof(s->what), "source %s", DEMO_SOURCE_ID);
-	if ((rc = open_source(d, &src, MS_OPEN_WRITE, err)) < 0)
+	if ((rc = open_catalog(d->lake_url, &src, MS_OPEN_WRITE, err)) < 0)
 		goto done;
 	s->url = strdup(ms_catalog_url(src));
 	if ((rc = demo_is_generated(src, d->npartitions, &yes, err)) < 0)
@@ -245,7 +245,7 @@ static char *latest_snapshot(const demo *d)
 	FILE *f;
 	size_t n;
 
-	ms_buf_printf(&b, "%s/store/LATEST", d->abs);
+	ms_buf_printf(&b, "%s/store/LATEST", d->base);
 	f = fopen(ms_buf_cstr(&b), "r");
 	ms_buf_free(&b);
 	if (!f)
@@ -257,7 +257,7 @@ static char *latest_snapshot(const demo *d)
 	if (!name[0] || strchr(name, '/'))
 		return NULL;
 	ms_buf_init(&b, PATH_MAX + 256);
-	ms_buf_printf(&b, "%s/store/%s", d->abs, name);
+	ms_buf_printf(&b, "%s/store/%s", d->base, name);
 	path = ms_buf_detach(&b);
 	return path;
 }
@@ -272,12 +272,12 @@ static int snapshot_current(demo *d, demo_step *s, int *yes, ms_error *err)
 	return rc;
 }
 
-/* The demo's bus: DIR/bus.db (new; NULL when out of memory). */
+/* The demo's bus: DIR/bus.db (DIR/glue/bus.db with --glue; new; NULL when out of memory). */
 static char *demo_bus(const demo *d)
 {
 	ms_buf b = MS_BUF_INIT(PATH_MAX + 64);
 
-	if (ms_buf_printf(&b, "embedded:%s/bus.db", d->abs) < 0) {
+	if (ms_buf_printf(&b, "embedded:%s/bus.db", d->base) < 0) {
 		ms_buf_free(&b);
 		return NULL;
 	}
@@ -521,7 +521,7 @@ int demo_step_verify(demo *d, size_t i, ms_error *err)
 	v->prefix = target_prefixes[i];
 	snprintf(name, sizeof(name), "target %s", target_ids[i]);
 	o.mode = MS_OPEN_READ;
-	if ((rc = open_source(d, &src, MS_OPEN_READ, err)) < 0 ||
+	if ((rc = open_catalog(d->source_url, &src, MS_OPEN_READ, err)) < 0 ||
 	    (rc = ms_catalog_open(&dst, d->target_url[i], &o, err)) < 0)
 		goto done;
 	co.databases = (const char *const *)d->dbs.v;
@@ -563,18 +563,50 @@ static void print_quoted(const char *v)
 	putchar('"');
 }
 
+/* The shell word a b c (concatenated) in single quotes. */
+static void print_shell_quoted(const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+
+	putchar('\'');
+	for (int i = 0; i < 3; i++)
+		for (const char *v = parts[i]; *v; v++) {
+			if (*v == '\'')
+				fputs("'\\''", stdout);
+			else
+				putchar(*v);
+		}
+	putchar('\'');
+}
+
 /*
  * The agents step_agents runs, as one config file that `metasync agent`
  * takes (a source and both targets on the demo's bus), so that the demo's
- * pipeline can be copied and run as a service.
+ * pipeline can be copied and run as a service.  With --glue, how to bring
+ * back the server and the profiles the URLs name.
  */
 void demo_print_agent_config(const demo *d)
 {
 	char *bus = demo_bus(d);
+	const char *port;
 	int i;
 
 	printf("\n# the agents of this run as one config: save it as agent.yaml and run\n"
 	       "# 'metasync agent --config agent.yaml' (docs/agent.md: every key)\n");
+	if (d->glue) {
+		port = strrchr(demo_glue_endpoint(d), ':');
+		printf("# with the demo's server listening again and its profiles in reach:\n"
+		       "#   metasync serve --catalog ");
+		print_shell_quoted("sqlite:", d->base, "/accounts.db");
+		printf(" --accounts ");
+		print_shell_quoted(demo_glue_accounts_path(d), "", "");
+		printf(" --listen 127.0.0.1%s &\n#   export AWS_SHARED_CREDENTIALS_FILE=",
+		       port ? port : ":PORT");
+		print_shell_quoted(d->base, "/aws/credentials", "");
+		printf(" AWS_CONFIG_FILE=");
+		print_shell_quoted(d->base, "/aws/config", "");
+		printf("\n");
+	}
 	printf("bus: ");
 	print_quoted(bus ? bus : "");
 	printf("\n");
@@ -653,15 +685,26 @@ int demo_setup(demo *d, ms_error *err)
 	}
 	if (!(d->abs = strdup(resolved)))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	d->store = url_path(resolved, "/store");
-	db = url_path(resolved, "/accounts.db");
+	if (d->glue) { /* the server's files apart from the embedded demo's */
+		ms_buf b = MS_BUF_INIT(PATH_MAX + 64);
+		ms_buf_printf(&b, "%s/glue", resolved);
+		if (!(d->base = ms_buf_detach(&b)))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+		if ((rc = make_dirs(d->base, err)) < 0)
+			return rc;
+	} else if (!(d->base = strdup(resolved))) {
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	d->store = url_path(d->base, "/store");
+	db = url_path(d->base, "/accounts.db");
 	for (int i = 0; i < 3 && db; i++) {
 		ms_buf u = MS_BUF_INIT(PATH_MAX * 3 + 256);
 		ms_buf_printf(&u, "sqlite:%s?catalog-id=%s", db, ids[i]);
 		*urls[i] = ms_buf_detach(&u);
 	}
 	free(db);
-	if (!d->store || !d->source_url || !d->target_url[0] || !d->target_url[1])
+	if (!d->store || !d->source_url || !d->target_url[0] || !d->target_url[1] ||
+	    !(d->lake_url = strdup(d->source_url)))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	return 0;
 }
@@ -678,7 +721,10 @@ void demo_free(demo *d)
 		ms_strlist_free(&d->ver[i].errors);
 	ms_strlist_free(&d->dbs);
 	ms_strlist_free(&d->views);
+	demo_glue_stop(d);
 	free(d->abs);
+	free(d->base);
+	free(d->lake_url);
 	free(d->store);
 	free(d->source_url);
 	free(d->target_url[0]);

@@ -9,6 +9,10 @@
  * source is recognised, the latest snapshot still matches (and is announced
  * again), and the sync stamps make the imports free.
  *
+ * With --glue the three accounts sit behind the Glue API instead: a
+ * `metasync serve` in this process holds them, and the agents and the
+ * verification reach them through glue:// with each account's own keys.
+ *
  * It is the first thing a new user runs and the smoke test of the whole
  * stack, so it uses only the public API, the agent and the demo library.
  */
@@ -43,7 +47,15 @@ static void progress_cb(unsigned long long done, unsigned long long total, void 
 
 static void print_header(const demo *d)
 {
-	printf("metasync demo: %s, %llu partitions\n\n", d->abs, d->npartitions);
+	if (d->glue) {
+		printf("metasync demo: %s, %llu partitions, over the Glue API\n", d->abs,
+		       d->npartitions);
+		printf("Glue API: metasync serve in this process at %s, catalog %s/accounts.db,\n"
+		       "          3 accounts with keys made for this run (%s, mode 600)\n\n",
+		       demo_glue_endpoint(d), d->base, demo_glue_accounts_path(d));
+	} else {
+		printf("metasync demo: %s, %llu partitions\n\n", d->abs, d->npartitions);
+	}
 	printf(ROW_FMT, "step", "", "action", "databases", "tables", "views", "partitions",
 	       "seconds");
 }
@@ -206,6 +218,23 @@ static void print_json(const demo *d, const char *status, const ms_error *fatal,
 		json_strings(j, "errors", &v->errors);
 		cJSON_AddNumberToObject(j, "seconds", round_ms(v->seconds));
 	}
+	if (d->glue) {
+		demo_glue_stats st;
+		cJSON *g = cJSON_AddObjectToObject(o, "glue"), *ops;
+
+		demo_glue_stats_get(d, &st);
+		cJSON_AddStringToObject(g, "endpoint", demo_glue_endpoint(d));
+		cJSON_AddStringToObject(g, "accounts", demo_glue_accounts_path(d));
+		cJSON_AddNumberToObject(g, "requests", (double)st.requests);
+		cJSON_AddNumberToObject(g, "errors", (double)st.errors);
+		ops = cJSON_AddObjectToObject(g, "operations");
+		for (i = 0; i < st.nops; i++)
+			cJSON_AddNumberToObject(ops, st.ops[i].name, (double)st.ops[i].requests);
+		ops = cJSON_AddObjectToObject(g, "error_types");
+		for (i = 0; i < st.netypes; i++)
+			cJSON_AddNumberToObject(ops, st.etypes[i].name,
+						(double)st.etypes[i].requests);
+	}
 	cJSON_AddBoolToObject(o, "verified", verified);
 	cJSON_AddBoolToObject(o, "changed", changed);
 	cJSON_AddNumberToObject(o, "seconds", round_ms(seconds));
@@ -243,11 +272,38 @@ static void print_metrics(const demo *d)
 	}
 }
 
+/* What the server answered: requests, by operation and by error. */
+static void print_glue_summary(const demo *d)
+{
+	demo_glue_stats st;
+	size_t i;
+
+	demo_glue_stats_get(d, &st);
+	printf("over the Glue API: metasync serve at %s answered %llu requests\n",
+	       demo_glue_endpoint(d), st.requests);
+	for (i = 0; i < st.nops; i++)
+		printf("%s%s %llu", i ? ", " : "  by operation: ", st.ops[i].name,
+		       st.ops[i].requests);
+	if (st.nops)
+		printf("\n");
+	for (i = 0; i < st.netypes; i++) {
+		const char *t = st.etypes[i].name;
+
+		printf("%s%s %llu%s", i ? ", " : "  errors: ", t, st.etypes[i].requests,
+		       strcmp(t, "EntityNotFoundException") == 0  ? " (lookups before creates)"
+		       : strcmp(t, "AlreadyExistsException") == 0 ? " (creates of what was there)"
+								  : "");
+	}
+	if (st.netypes)
+		printf("\n");
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	static const struct option opts[] = { { "dir", required_argument, NULL, 'd' },
 					      { "partitions", required_argument, NULL, 'p' },
 					      { "json", no_argument, NULL, 'j' },
+					      { "glue", no_argument, NULL, 'g' },
 					      { NULL, 0, NULL, 0 } };
 	demo d;
 	ms_error err;
@@ -284,6 +340,9 @@ int cmd_demo(int argc, char **argv)
 		case 'j':
 			d.json = 1;
 			break;
+		case 'g':
+			d.glue = 1;
+			break;
 		case ':':
 			return ms_usage_error("demo", "option '%s' needs a value",
 					      argv[optind - 1]);
@@ -296,7 +355,7 @@ int cmd_demo(int argc, char **argv)
 	d.tty = !d.json && isatty(STDOUT_FILENO);
 
 	ms_error_clear(&err);
-	if ((rc = demo_setup(&d, &err)) < 0)
+	if ((rc = demo_setup(&d, &err)) < 0 || (d.glue && (rc = demo_glue_start(&d, &err)) < 0))
 		goto fatal;
 	if (!d.json)
 		print_header(&d);
@@ -347,6 +406,8 @@ int cmd_demo(int argc, char **argv)
 			       v->prefix ? "; databases as " : "", v->prefix ? v->prefix : "",
 			       v->prefix ? "*" : "");
 		}
+		if (d.glue)
+			print_glue_summary(&d);
 		demo_print_agent_config(&d);
 		if (verified && !changed)
 			printf("nothing changed: both targets already match\n");

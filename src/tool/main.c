@@ -55,12 +55,17 @@ static const ms_command cmd_serve_entry = {
 
 static const ms_command cmd_demo_entry = {
 	"demo", cmd_demo, "run the whole pipeline on embedded defaults",
-	"usage: metasync demo [--dir DIR] [--partitions N] [--json]\n\n"
+	"usage: metasync demo [--dir DIR] [--partitions N] [--glue] [--json]\n\n"
 	"Create three account catalogs in DIR (default ./metasync-demo): a source with\n"
 	"25 databases, 150 tables, 10 views and N partitions (default 100000), export it\n"
 	"to a local store, import the snapshot into two targets (one with\n"
 	"--database-prefix src_), verify entity by entity that each target matches,\n"
-	"and print a summary.  A second run changes nothing and says so.\n"
+	"and print a summary.  A second run changes nothing and says so.\n\n"
+	"  --glue   put the three accounts behind the AWS Glue API: a `metasync serve`\n"
+	"           in this process on 127.0.0.1 (a free port) over DIR/glue/accounts.db,\n"
+	"           each account with access keys made for the run (DIR/glue/accounts.yaml\n"
+	"           and, as profiles, DIR/glue/aws/credentials, both mode 600); the agents\n"
+	"           and the verification reach the accounts through glue:// URLs\n"
 };
 
 /* The commands, in the order the overview lists them. */
