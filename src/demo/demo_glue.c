@@ -117,8 +117,8 @@ static int write_private(const char *path, const ms_buf *text, ms_error *err)
 	}
 	fd = -1;
 	if (rename(ms_buf_cstr(&tmp), path) < 0)
-		rc = ms_error_set(err, MS_EIO, "cannot rename '%s' to '%s': %s",
-				  ms_buf_cstr(&tmp), path, strerror(errno));
+		rc = ms_error_set(err, MS_EIO, "cannot rename '%s' to '%s': %s", ms_buf_cstr(&tmp),
+				  path, strerror(errno));
 done:
 	if (fd >= 0)
 		close(fd);
@@ -150,16 +150,22 @@ static int write_key_files(demo *d, demo_glue *s, ms_error *err)
 	for (i = 0; i < 3; i++)
 		if ((rc = make_key(&keys[i], err)) < 0)
 			goto done;
-	bad |= ms_buf_adds(&acc, "# `metasync demo --glue`: the accounts of its server, with keys made for\n"
-			  "# the last run (aws/credentials holds them as profiles).  Secrets: keep\n"
-			  "# this file readable by its owner only.\naccounts:\n");
-	bad |= ms_buf_adds(&cred, "# `metasync demo --glue`: one profile per account of its server\n");
+	bad |= ms_buf_adds(&acc, "# `metasync demo --glue`: the accounts of its server, with keys "
+				 "made for\n"
+				 "# the last run (aws/credentials holds them as profiles).  "
+				 "Secrets: keep\n"
+				 "# this file readable by its owner only.\naccounts:\n");
+	bad |= ms_buf_adds(&cred,
+			   "# `metasync demo --glue`: one profile per account of its server\n");
 	for (i = 0; i < 3; i++) {
-		bad |= ms_buf_printf(&acc, "  - id: \"%s\"\n    keys:\n      - id: %s\n        secret: \"%s\"\n",
-			      account_ids[i], keys[i].id, keys[i].secret);
+		bad |= ms_buf_printf(&acc,
+				     "  - id: \"%s\"\n    keys:\n      - id: %s\n        secret: "
+				     "\"%s\"\n",
+				     account_ids[i], keys[i].id, keys[i].secret);
 		bad |= ms_buf_printf(&cred,
-				     "[demo-%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
-			      account_ids[i], keys[i].id, keys[i].secret);
+				     "[demo-%s]\naws_access_key_id = %s\naws_secret_access_key = "
+				     "%s\n",
+				     account_ids[i], keys[i].id, keys[i].secret);
 	}
 	if (bad < 0) {
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
