@@ -158,8 +158,8 @@ void gc_listed_database(glue_catalog *g, const char *db, int exists, int empty)
 		gc_listed_mark(g, db);
 }
 
-/* Databases the listing of databases holds whose tables are not listed yet. */
-size_t gc_listed_unlisted_dbs(glue_catalog *g, char **out, size_t max)
+/* Databases the listing of databases holds (all, or those whose tables are not listed yet). */
+size_t gc_listed_dbs(glue_catalog *g, int all, char **out, size_t max)
 {
 	size_t i, n = 0;
 
@@ -167,7 +167,7 @@ size_t gc_listed_unlisted_dbs(glue_catalog *g, char **out, size_t max)
 		ms_strmap_entry *e = &g->tables.slots[i];
 
 		if (!e->key || !e->mark || strchr(e->key, '\t') || e->key[0] == '\001' ||
-		    e->key[0] == '\002' || gc_listed_known(g, e->key))
+		    e->key[0] == '\002' || (!all && gc_listed_known(g, e->key)))
 			continue;
 		out[n++] = e->key;
 	}
@@ -190,4 +190,35 @@ int gc_listed_believed_absent(glue_catalog *g, const char *db)
 	key_of(db, NULL, key);
 	e = ms_strmap_get(&g->tables, key);
 	return e && e->tag && !e->mark;
+}
+
+int gc_listed_names(glue_catalog *g, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
+{
+	char key[KEY_MAX], low[KEY_MAX];
+	ms_strmap_entry *known;
+	size_t n, i, count = 0;
+	char **names;
+	int rc = 0;
+
+	/* only while the listings are all this instance knows (it wrote nothing) */
+	if (g->wrote || g->cloned || !gc_listed_known(g, db))
+		return 1;
+	gc_table_key(db, NULL, low, sizeof(low));
+	snprintf(key, sizeof(key), "\001%s", low);
+	if (!(known = ms_strmap_get(&g->tables, key)) || known->mark)
+		return 1;
+	known->mark = 1; /* answered once */
+	n = strlen(low);
+	if (!(names = malloc((g->tables.count + 1) * sizeof(*names))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < g->tables.nslots; i++) {
+		ms_strmap_entry *e = &g->tables.slots[i];
+
+		if (e->key && e->mark && strncmp(e->key, low, n) == 0 && e->key[n] == '\t')
+			names[count++] = e->key + n + 1;
+	}
+	for (i = 0; i < count && rc == 0; i++)
+		rc = cb(names[i], ctx, err);
+	free(names);
+	return rc;
 }

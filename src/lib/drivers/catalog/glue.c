@@ -86,6 +86,7 @@ static void glue_close(ms_catalog *self)
 	ms_error_clear(&err);
 	if (g->http.multi)
 		gc_pump(&g->http, NULL, NULL, &err);
+	gc_ahead_free(g);
 	gc_client_free(&g->http);
 	gc_fails_free(g);
 	ms_strmap_free(&g->versions);
@@ -117,6 +118,7 @@ static const ms_catalog_driver glue_driver = {
 	.delete_table = gc_delete_table,
 	.scan_partitions = gc_scan_partitions,
 	.get_partition = gc_get_partition,
+	.plan_scans = gc_plan_scans,
 	.put_partitions = gc_put_partitions,
 	.delete_partitions = gc_delete_partitions,
 	.settle = gc_settle,
@@ -272,5 +274,6 @@ static int glue_clone(ms_catalog *self, ms_catalog **out, ms_error *err)
 		return rc;
 	((glue_catalog *)*out)->clones_left = 0;
 	g->clones_left--;
+	g->cloned = 1;
 	return 0;
 }

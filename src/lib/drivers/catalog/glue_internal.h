@@ -112,6 +112,8 @@ int gc_fail(const gc_client *c, const gc_req *r, const char *what, ms_error *err
 
 /* ---- the driver --------------------------------------------------------- */
 
+typedef struct gc_ahead gc_ahead;
+
 typedef struct gc_failure {
 	struct gc_failure *next;
 	char *database, *table, *vkey;
@@ -137,7 +139,9 @@ typedef struct glue_catalog {
 	 * the databases were.
 	 */
 	ms_strmap tables;
-	int dbs_listed; /* a listing of the databases was made for get_database */
+	gc_ahead *ahead;   /* owned or NULL: the read-ahead of a scan plan (gc_ahead.c) */
+	int wrote, cloned; /* this instance has written, or been cloned */
+	int dbs_listed;    /* a listing of the databases was made for get_database */
 	/* the vkeys of the table last scanned: put_partitions updates these, creates others */
 	char *scanned_db, *scanned_table;
 	ms_strmap scanned;
@@ -175,10 +179,16 @@ void gc_forget_listed(glue_catalog *g, const char *db, const char *table);
 void gc_forget_database(glue_catalog *g, const char *db);
 /* db was written (exists) or deleted; a database just created has no table (empty). */
 void gc_listed_database(glue_catalog *g, const char *db, int exists, int empty);
+/*
+ * The names of db's tables from the listings, once, while this instance has
+ * written nothing and has no clones (a source being read): 1 when they
+ * cannot answer, else 0 or cb's return.
+ */
+int gc_listed_names(glue_catalog *g, const char *db, ms_name_cb cb, void *ctx, ms_error *err);
 /* The last answer about database db said it did not exist. */
 int gc_listed_believed_absent(glue_catalog *g, const char *db);
-/* Up to max databases the listing holds whose tables are not listed (keys borrowed). */
-size_t gc_listed_unlisted_dbs(glue_catalog *g, char **out, size_t max);
+/* Up to max databases the listing holds (all, or those whose tables are not listed; borrowed). */
+size_t gc_listed_dbs(glue_catalog *g, int all, char **out, size_t max);
 void gc_listed_free(glue_catalog *g);
 
 /* gc_stash.c: keep in (a *Input tree) what e holds that it lacks; put it back in doc. */
@@ -195,6 +205,16 @@ int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsi
 		       ms_entity_cb cb, void *ctx, ms_error *err);
 int gc_get_partition(ms_catalog *self, const char *db, const char *table, const char *vkey,
 		     ms_entity **out, ms_error *err);
+
+/* gc_ahead.c: the first pages of the planned tables, asked for ahead */
+int gc_plan_scans(ms_catalog *self, const ms_table_ref *tables, size_t n, ms_error *err);
+void gc_ahead_top_up(glue_catalog *g);
+/* The finished first-page request of db.table when the plan asked for it (the caller frees it). */
+gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table, ms_error *err);
+void gc_ahead_free(glue_catalog *g);
+/* glue_read.c: a GetPartitions body (segment -1: none); new text or NULL */
+char *gc_partitions_text(glue_catalog *g, const char *db, const char *table, int segment,
+			 const char *token);
 
 /* glue_write.c */
 int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err);

@@ -178,11 +178,22 @@ static int list_page(glue_catalog *g, const char *db, cJSON *ans, ms_name_cb cb,
 	return rc;
 }
 
+static void prefetch_tables(glue_catalog *g, int all);
+
 int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
 	char what[MS_NAME_MAX + 32], *token = NULL;
 	int rc = 0;
+
+	/* a source listed database after database: all of them at once, in parallel */
+	if (cb && !g->wrote && !g->cloned) {
+		if (!gc_listed_known(g, db))
+			prefetch_tables(g, 0);
+		if ((rc = gc_listed_names(g, db, cb, ctx, err)) != 1)
+			return rc;
+		rc = 0;
+	}
 
 	snprintf(what, sizeof(what), "the tables of database '%s'", db);
 	do {
@@ -239,7 +250,7 @@ static void prefetched(gc_client *c, gc_req *r)
  * database not yet listed, all in flight at once, so that planning a run
  * over many databases costs one round trip, not one per database.
  */
-static void prefetch_tables(glue_catalog *g)
+static void prefetch_tables(glue_catalog *g, int all)
 {
 	char *dbs[256];
 	gc_req *reqs[256];
@@ -248,7 +259,7 @@ static void prefetch_tables(glue_catalog *g)
 
 	if (!gc_listed_known(g, NULL))
 		return;
-	n = gc_listed_unlisted_dbs(g, dbs, 256);
+	n = gc_listed_dbs(g, all, dbs, 256);
 	for (i = 0; i < n; i++) {
 		cJSON *b = body_with(g, "DatabaseName", dbs[i], NULL, NULL);
 		char *text = b && cJSON_AddNumberToObject(b, "MaxResults", PAGE)
@@ -297,7 +308,7 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 	}
 	if (rc < 0 && !gc_listed_known(g, db)) {
 		/* the first read in db: listings answer for all its tables (and other databases') */
-		prefetch_tables(g);
+		prefetch_tables(g, 0);
 		if (!gc_listed_known(g, db) &&
 		    (rc = gc_list_tables(self, db, NULL, NULL, err)) < 0) {
 			if (rc != MS_ENOTFOUND)
@@ -490,6 +501,41 @@ done:
 	return rc;
 }
 
+char *gc_partitions_text(glue_catalog *g, const char *db, const char *table, int segment,
+			 const char *token)
+{
+	scan s = { g, db, table, NULL, NULL, { 0 }, 0, 0, NULL, "" };
+	cJSON *b = partitions_body(&s, segment, token);
+	char *text = b ? cJSON_PrintUnformatted(b) : NULL;
+
+	cJSON_Delete(b);
+	return text;
+}
+
+/* The first page of the table's partitions: read ahead by the plan, or asked for now. */
+static int first_page(scan *s, cJSON **ans)
+{
+	glue_catalog *g = s->g;
+	gc_req *r = gc_ahead_take(g, s->db, s->table, s->err);
+	cJSON *b;
+	int rc = 0;
+
+	if (!r) {
+		if (!(b = partitions_body(s, -1, NULL)))
+			return oom(s->err);
+		return gc_call(&g->http, "GetPartitions", b, ans, s->what, s->err);
+	}
+	if (r->status < 200 || r->status >= 300 || r->type[0])
+		rc = gc_fail(&g->http, r, s->what, s->err);
+	else if (!(*ans = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
+						r->answer.ptr ? r->answer.len : 2)))
+		rc = ms_error_set(s->err, MS_EBACKEND,
+				  "%s: the answer to GetPartitions of %s is not JSON", g->subject,
+				  s->what);
+	gc_req_free(r);
+	return rc;
+}
+
 int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsigned int flags,
 		       ms_entity_cb cb, void *ctx, ms_error *err)
 {
@@ -511,9 +557,7 @@ int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsi
 	g->scanned_table = strdup(table);
 	if (!g->scanned_db || !g->scanned_table)
 		return oom(err);
-	if (!(b = partitions_body(&s, -1, NULL)))
-		return oom(err);
-	if ((rc = gc_call(&g->http, "GetPartitions", b, &ans, s.what, err)) < 0)
+	if ((rc = first_page(&s, &ans)) < 0)
 		goto done;
 	rc = page_to_cb(&s, ans, 1);
 	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");

@@ -59,6 +59,8 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 	cJSON *in = input_of(db, err), *b;
 	int rc, absent;
 
+	g->wrote = 1;
+
 	if (!in)
 		return err->code ? err->code : MS_ENOMEM;
 	snprintf(what, sizeof(what), "database '%s'", db->database);
@@ -98,6 +100,8 @@ int gc_delete_database(ms_catalog *self, const char *name, ms_error *err)
 	glue_catalog *g = (glue_catalog *)self;
 	char what[MS_NAME_MAX + 16];
 	cJSON *b = cJSON_CreateObject();
+
+	g->wrote = 1;
 
 	snprintf(what, sizeof(what), "database '%s'", name);
 	if (!b || gc_add_catalog_id(g, b) < 0 || !cJSON_AddStringToObject(b, "Name", name)) {
@@ -148,6 +152,7 @@ static int version_of_own(glue_catalog *g, const ms_entity *t, const char *what,
 			  ms_error *err)
 {
 	ms_strmap_entry *w = written(g, t->database, t->table, 0);
+	unsigned char hash[MS_HASH_LEN];
 	ms_entity *cur = NULL;
 	const cJSON *v;
 	int rc;
@@ -155,10 +160,12 @@ static int version_of_own(glue_catalog *g, const ms_entity *t, const char *what,
 	*version = NULL;
 	if (!w)
 		return 0;
+	/* (a copy: the read below may grow the map w is in) */
+	memcpy(hash, w->value, MS_HASH_LEN);
 	if ((rc = gc_get_table(&g->base, t->database, t->table, &cur, err)) < 0)
 		return rc == MS_ENOTFOUND ? 0 : rc;
 	v = cJSON_GetObjectItemCaseSensitive(cur->doc, "VersionId");
-	if (memcmp(cur->hash, w->value, MS_HASH_LEN) != 0)
+	if (memcmp(cur->hash, hash, MS_HASH_LEN) != 0)
 		rc = ms_error_set(err, MS_ECONFLICT,
 				  "%s: %s was changed by another writer since metasync wrote it: "
 				  "not overwritten",
@@ -177,6 +184,8 @@ int gc_put_table(ms_catalog *self, const ms_entity *t, ms_error *err)
 	cJSON *in = input_of(t, err), *b;
 	ms_strmap_entry *w;
 	int rc;
+
+	g->wrote = 1;
 
 	if (!in)
 		return err->code ? err->code : MS_ENOMEM;
@@ -220,6 +229,8 @@ int gc_delete_table(ms_catalog *self, const char *db, const char *name, ms_error
 	char what[2 * MS_NAME_MAX + 16];
 	cJSON *b = cJSON_CreateObject();
 	ms_strmap_entry *w;
+
+	g->wrote = 1;
 
 	snprintf(what, sizeof(what), "table '%s.%s'", db, name);
 	if (!b || gc_add_catalog_id(g, b) < 0 || !cJSON_AddStringToObject(b, "DatabaseName", db) ||
@@ -482,6 +493,8 @@ int gc_put_partitions(ms_catalog *self, const char *db, const char *table, ms_en
 	size_t i;
 	int rc = 0;
 
+	g->wrote = 1;
+
 	for (i = 0; i < n && rc == 0; i++) {
 		int kind = scanned_has(g, db, table, parts[i]->vkey) ? W_UPDATE : W_CREATE;
 		cJSON *in = input_of(parts[i], err);
@@ -529,6 +542,8 @@ int gc_delete_partitions(ms_catalog *self, const char *db, const char *table,
 	wbatch *b = NULL;
 	size_t i;
 	int rc = 0;
+
+	g->wrote = 1;
 
 	for (i = 0; i < n && rc == 0; i++) {
 		ms_strmap_entry *e;
