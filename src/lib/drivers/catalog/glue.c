@@ -249,8 +249,11 @@ int ms_glue_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_opti
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = ms_url_copy(&g->url, url)) < 0 ||
-	    (rc = gc_client_init(&g->http, url, region, g->subject, err)) < 0 ||
+	if ((rc = ms_url_copy(&g->url, url)) < 0) {
+		rc = ms_error_set(err, rc, "out of memory");
+		goto fail;
+	}
+	if ((rc = gc_client_init(&g->http, url, region, g->subject, err)) < 0 ||
 	    (rc = parse_params(g, url, err)) < 0)
 		goto fail;
 	*out = &g->base;
