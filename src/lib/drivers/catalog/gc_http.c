@@ -11,7 +11,7 @@
  * validation, a missing entity) is the request's final answer.
  *
  * Rate: with no throttling seen and no rate= cap, requests start as fast as
- * `parallel` allows.  A throttled answer sets the rate to 0.7 times the rate
+ * `parallel` allows.  A throttled answer sets the rate to 0.8 times the rate
  * of the last second; each answer that is not throttled raises it a little
  * (additive increase, multiplicative decrease), never above rate=.  Requests
  * start from a token bucket of a tenth of a second, so that a large import
@@ -30,7 +30,8 @@
 #define BACKOFF_BASE 0.1 /* seconds */
 #define BACKOFF_CAP 20.0
 #define RATE_FLOOR 1.0
-#define RATE_STEP 0.05 /* requests per second gained per clear answer */
+#define RATE_CUT 0.8   /* the rate after a throttled answer, times the rate before */
+#define RATE_STEP 0.08 /* requests per second gained per clear answer */
 
 static double now_s(void)
 {
@@ -126,12 +127,19 @@ static double rate_wait(gc_client *c, double t)
 	return (1 - c->tokens) / rate;
 }
 
-static void rate_throttled(gc_client *c)
+/*
+ * A throttled answer.  Only one cut per round: answers to requests that
+ * started before the last cut say nothing about the rate since.
+ */
+static void rate_throttled(gc_client *c, const gc_req *r)
 {
 	double base = c->rate > 0 ? c->rate : c->last_rate > 0 ? c->last_rate : c->window_count;
 
 	c->throttled++;
-	c->rate = base * 0.7 < RATE_FLOOR ? RATE_FLOOR : base * 0.7;
+	if (r->started < c->cut_at)
+		return;
+	c->cut_at = now_s();
+	c->rate = base * RATE_CUT < RATE_FLOOR ? RATE_FLOOR : base * RATE_CUT;
 	if (c->rate_cap > 0 && c->rate > c->rate_cap)
 		c->rate = c->rate_cap;
 	if (c->tokens > 0)
@@ -220,6 +228,7 @@ static int start(gc_client *c, gc_req *r, ms_error *err)
 		return ms_error_set(err, MS_EIO, "%s: cannot start a request", c->subject);
 	}
 	r->attempts++;
+	r->started = now_s();
 	c->running++;
 	c->requests++;
 	if (r->attempts > 1)
@@ -311,7 +320,7 @@ static void completed(gc_client *c, gc_req *r, CURLcode cc)
 		double cap = BACKOFF_BASE * pow(2, r->attempts - 1);
 
 		if (throttled)
-			rate_throttled(c);
+			rate_throttled(c, r);
 		if (cap > BACKOFF_CAP)
 			cap = BACKOFF_CAP;
 		r->not_before = now_s() + cap * ((double)random() / RAND_MAX);

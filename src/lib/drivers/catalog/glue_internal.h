@@ -40,6 +40,7 @@ struct gc_req {
 	char message[320]; /* the error's Message */
 	int attempts;
 	double not_before; /* monotonic seconds */
+	double started;    /* when the last attempt started */
 	int done;          /* has its final outcome */
 	CURL *h;           /* while in flight */
 	struct curl_slist *hdrs;
@@ -65,6 +66,7 @@ struct gc_client {
 	double window_start; /* the current second's start, and its requests */
 	int window_count;
 	double last_rate; /* requests started in the last full second */
+	double cut_at;    /* when a throttled answer last cut the rate */
 	gc_req *wait_head, *wait_tail;
 	int running;
 	CURL *pool[GC_POOL_MAX];
