@@ -446,6 +446,24 @@ int gc_fail(const gc_client *c, const gc_req *r, const char *what, ms_error *err
 	return code;
 }
 
+int gc_answer(const gc_client *c, const gc_req *r, const char *what, cJSON **ans, ms_error *err)
+{
+	cJSON *doc;
+
+	if (ans)
+		*ans = NULL;
+	if (r->status < 200 || r->status >= 300 || r->type[0])
+		return gc_fail(c, r, what, err);
+	if (!ans)
+		return 0;
+	if (!(doc = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
+					  r->answer.ptr ? r->answer.len : 2)))
+		return ms_error_set(err, MS_EBACKEND, "%s: the answer to %s of %s is not JSON",
+				    c->subject, r->op, what);
+	*ans = doc;
+	return 0;
+}
+
 int gc_call(gc_client *c, const char *op, cJSON *body, cJSON **answer, const char *what,
 	    ms_error *err)
 {
@@ -462,13 +480,8 @@ int gc_call(gc_client *c, const char *op, cJSON *body, cJSON **answer, const cha
 	rc = gc_pump(c, req_done, r, err);
 	if (rc == 0 && !r->done)
 		rc = ms_error_set(err, MS_EIO, "%s: %s of %s did not finish", c->subject, op, what);
-	if (rc == 0 && (r->status < 200 || r->status >= 300 || r->type[0]))
-		rc = gc_fail(c, r, what, err);
-	if (rc == 0 && answer &&
-	    !(*answer = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
-					      r->answer.ptr ? r->answer.len : 2)))
-		rc = ms_error_set(err, MS_EBACKEND, "%s: the answer to %s of %s is not JSON",
-				  c->subject, op, what);
+	if (rc == 0)
+		rc = gc_answer(c, r, what, answer, err);
 	if (rc < 0 && r->h) {
 		/* Interrupted while in flight: take it back from libcurl. */
 		curl_multi_remove_handle(c->multi, r->h);

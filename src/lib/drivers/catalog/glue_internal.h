@@ -106,6 +106,13 @@ int gc_busy(const gc_client *c);
 int gc_call(gc_client *c, const char *op, cJSON *body, cJSON **answer, const char *what,
 	    ms_error *err);
 
+/*
+ * A finished request's answer: 0 with *ans (new, parsed; ans may be NULL),
+ * or its failure as gc_fail tells it, or MS_EBACKEND when the answer is not
+ * JSON; what names the entity for messages.
+ */
+int gc_answer(const gc_client *c, const gc_req *r, const char *what, cJSON **ans, ms_error *err);
+
 /* The MS_E* code of a finished, failed request (its Glue error type). */
 int gc_code_of(const gc_req *r);
 

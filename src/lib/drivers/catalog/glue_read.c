@@ -56,36 +56,26 @@ static int make_entity(glue_catalog *g, ms_kind kind, cJSON *parent, cJSON *item
 	return rc;
 }
 
-static int db_page(glue_catalog *g, cJSON *ans, ms_name_cb cb, void *ctx, ms_error *err)
+static int list_page(glue_catalog *g, const char *db, cJSON *ans, ms_name_cb cb, void *ctx,
+		     ms_error *err);
+
+/*
+ * Every page of the databases (db NULL: GetDatabases) or of db's tables
+ * (GetTables) through list_page; the listing is then known in full.
+ */
+static int list_all(glue_catalog *g, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
-	cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "DatabaseList"), *it;
+	char what[MS_NAME_MAX + 32], *token = NULL;
 	int rc = 0;
 
-	while (rc == 0 && list && (it = list->child)) {
-		ms_entity *d = NULL;
-
-		if ((rc = make_entity(g, MS_KIND_DATABASE, list, it, NULL, NULL, &d, err)) < 0)
-			break;
-		if (cb && (rc = cb(d->database, ctx, err)) != 0) {
-			ms_entity_free(d);
-			break;
-		}
-		if (gc_listed_keep(g, d) < 0) {
-			ms_entity_free(d);
-			rc = oom(err);
-		}
-	}
-	return rc;
-}
-
-int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
-{
-	glue_catalog *g = (glue_catalog *)self;
-	char *token = NULL;
-	int rc = 0;
-
+	if (db)
+		snprintf(what, sizeof(what), "the tables of database '%s'", db);
+	else
+		snprintf(what, sizeof(what), "the databases");
 	do {
-		cJSON *b = body_with(g, token ? "NextToken" : NULL, token, NULL, NULL), *ans;
+		cJSON *b = body_with(g, db ? "DatabaseName" : NULL, db, token ? "NextToken" : NULL,
+				     token),
+		      *ans;
 		const cJSON *next;
 
 		free(token);
@@ -94,9 +84,10 @@ int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
 			cJSON_Delete(b);
 			return oom(err);
 		}
-		if ((rc = gc_call(&g->http, "GetDatabases", b, &ans, "the databases", err)) < 0)
+		if ((rc = gc_call(&g->http, db ? "GetTables" : "GetDatabases", b, &ans, what,
+				  err)) < 0)
 			return rc;
-		rc = db_page(g, ans, cb, ctx, err);
+		rc = list_page(g, db, ans, cb, ctx, err);
 		next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
 		if (rc == 0 && cJSON_IsString(next) && next->valuestring[0] &&
 		    !(token = strdup(next->valuestring)))
@@ -104,9 +95,14 @@ int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
 		cJSON_Delete(ans);
 	} while (rc == 0 && token);
 	free(token);
-	if (rc == 0 && gc_listed_mark(g, NULL) < 0)
+	if (rc == 0 && gc_listed_mark(g, db) < 0)
 		rc = oom(err);
 	return rc;
+}
+
+int gc_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error *err)
+{
+	return list_all((glue_catalog *)self, NULL, cb, ctx, err);
 }
 
 int gc_get_database(ms_catalog *self, const char *name, ms_entity **out, ms_error *err)
@@ -155,23 +151,28 @@ static int keep_listed(glue_catalog *g, ms_entity *t)
 	return gc_listed_keep(g, t);
 }
 
+/*
+ * The databases (db NULL) or db's tables of one listing page: each to cb
+ * (may be NULL) by name, then kept for the reads that follow.
+ */
 static int list_page(glue_catalog *g, const char *db, cJSON *ans, ms_name_cb cb, void *ctx,
 		     ms_error *err)
 {
-	cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "TableList"), *it;
+	ms_kind kind = db ? MS_KIND_TABLE : MS_KIND_DATABASE;
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, db ? "TableList" : "DatabaseList"), *it;
 	int rc = 0;
 
 	while (rc == 0 && list && (it = list->child)) {
-		ms_entity *t = NULL;
+		ms_entity *e = NULL;
 
-		if ((rc = make_entity(g, MS_KIND_TABLE, list, it, db, NULL, &t, err)) < 0)
+		if ((rc = make_entity(g, kind, list, it, db, NULL, &e, err)) < 0)
 			break;
-		if (cb && (rc = cb(t->table, ctx, err)) != 0) {
-			ms_entity_free(t);
+		if (cb && (rc = cb(db ? e->table : e->database, ctx, err)) != 0) {
+			ms_entity_free(e);
 			break;
 		}
-		if ((rc = keep_listed(g, t)) < 0) {
-			ms_entity_free(t);
+		if ((rc = db ? keep_listed(g, e) : gc_listed_keep(g, e)) < 0) {
+			ms_entity_free(e);
 			rc = oom(err);
 		}
 	}
@@ -183,8 +184,7 @@ static void prefetch_tables(glue_catalog *g, int all);
 int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
-	char what[MS_NAME_MAX + 32], *token = NULL;
-	int rc = 0;
+	int rc;
 
 	/* a source listed database after database: all of them at once, in parallel */
 	if (cb && !g->wrote && !g->cloned) {
@@ -192,34 +192,8 @@ int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, m
 			prefetch_tables(g, 0);
 		if ((rc = gc_listed_names(g, db, cb, ctx, err)) != 1)
 			return rc;
-		rc = 0;
 	}
-
-	snprintf(what, sizeof(what), "the tables of database '%s'", db);
-	do {
-		cJSON *b = body_with(g, "DatabaseName", db, token ? "NextToken" : NULL, token),
-		      *ans;
-		const cJSON *next;
-
-		free(token);
-		token = NULL;
-		if (!b || !cJSON_AddNumberToObject(b, "MaxResults", PAGE)) {
-			cJSON_Delete(b);
-			return oom(err);
-		}
-		if ((rc = gc_call(&g->http, "GetTables", b, &ans, what, err)) < 0)
-			return rc;
-		rc = list_page(g, db, ans, cb, ctx, err);
-		next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
-		if (rc == 0 && cJSON_IsString(next) && next->valuestring[0] &&
-		    !(token = strdup(next->valuestring)))
-			rc = oom(err);
-		cJSON_Delete(ans);
-	} while (rc == 0 && token);
-	free(token);
-	if (rc == 0 && gc_listed_mark(g, db) < 0)
-		rc = oom(err);
-	return rc;
+	return list_all(g, db, cb, ctx, err);
 }
 
 /* One database's first page of tables came back: keep it; listed in full when it was all. */
@@ -232,9 +206,8 @@ static void prefetched(gc_client *c, gc_req *r)
 	ms_error err;
 
 	(void)c;
-	if (r->status < 200 || r->status >= 300 || r->type[0] ||
-	    !(ans = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
-					  r->answer.ptr ? r->answer.len : 2)))
+	ms_error_clear(&err);
+	if (gc_answer(&g->http, r, "the tables", &ans, &err) < 0)
 		return; /* asked again one by one */
 	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
 	snprintf(db, sizeof(db), "%s", r->tag ? r->tag : "");
@@ -433,13 +406,8 @@ static int segment_answer(scan *s, gc_req **slot, int segment)
 	char *text;
 	int rc;
 
-	if (r->status < 200 || r->status >= 300 || r->type[0])
-		return gc_fail(&s->g->http, r, s->what, s->err);
-	if (!(ans = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
-					  r->answer.ptr ? r->answer.len : 2)))
-		return ms_error_set(s->err, MS_EBACKEND,
-				    "%s: the answer to GetPartitions of %s is not JSON",
-				    s->g->subject, s->what);
+	if ((rc = gc_answer(&s->g->http, r, s->what, &ans, s->err)) < 0)
+		return rc;
 	rc = page_to_cb(s, ans, 0);
 	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
 	gc_req_free(r);
@@ -525,13 +493,7 @@ static int first_page(scan *s, cJSON **ans)
 			return oom(s->err);
 		return gc_call(&g->http, "GetPartitions", b, ans, s->what, s->err);
 	}
-	if (r->status < 200 || r->status >= 300 || r->type[0])
-		rc = gc_fail(&g->http, r, s->what, s->err);
-	else if (!(*ans = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
-						r->answer.ptr ? r->answer.len : 2)))
-		rc = ms_error_set(s->err, MS_EBACKEND,
-				  "%s: the answer to GetPartitions of %s is not JSON", g->subject,
-				  s->what);
+	rc = gc_answer(&g->http, r, s->what, ans, s->err);
 	gc_req_free(r);
 	return rc;
 }

@@ -441,7 +441,7 @@ static void batch_done(gc_client *c, gc_req *r)
 
 	(void)c;
 	g->pending--;
-	if (r->status < 200 || r->status >= 300 || r->type[0]) {
+	if (gc_answer(&g->http, r, "a batch", NULL, &e) < 0) {
 		for (size_t i = 0; i < b->n; i++) {
 			char what[600];
 
@@ -452,8 +452,7 @@ static void batch_done(gc_client *c, gc_req *r)
 		}
 		goto done;
 	}
-	ans = cJSON_ParseWithLength(r->answer.ptr ? r->answer.ptr : "{}",
-				    r->answer.ptr ? r->answer.len : 2);
+	gc_answer(&g->http, r, "a batch", &ans, &e); /* not JSON: no per-item errors */
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(ans, "Errors"))
 		item_error(b, it, &again);
 	if (again && send_batch(g, again, &e) < 0) {
