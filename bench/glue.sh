@@ -107,28 +107,17 @@ mkdir -p "$LOG"
 : >"$REQ"
 : >"$RES"
 
-SERVE_PID=
-cleanup() {
-	if [ -n "$SERVE_PID" ]; then
-		kill -TERM "$SERVE_PID" 2>/dev/null || true
-		wait "$SERVE_PID" 2>/dev/null || true
-	fi
-}
-trap cleanup EXIT
+trap serve_kill EXIT
 
 # ---------------------------------------------------------------- build
 if [ -n "${METASYNC:-}" ]; then
 	MS=$METASYNC
+	tree_id
 else
-	say "build"
 	BUILD=$REPO/build-bench-glue
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMS_TESTS=OFF >"$LOG/cmake.log" 2>&1 ||
-		{ tail -20 "$LOG/cmake.log"; die "cmake failed (log: $LOG/cmake.log)"; }
-	cmake --build "$BUILD" -j2 --target metasync >"$LOG/make.log" 2>&1 ||
-		{ tail -20 "$LOG/make.log"; die "build failed (log: $LOG/make.log)"; }
+	build_metasync "$BUILD"
 	MS=$BUILD/metasync
 fi
-TREE="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include CMakeLists.txt 2>/dev/null || echo ' + uncommitted changes in src/')"
 echo "metasync: $MS (built from $TREE)"
 echo "python: $PY, boto3 $("$PY" -c 'import boto3; print(boto3.__version__)')"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -218,15 +207,12 @@ serve_start() {
 # SIGTERM (it must exit 0); sets REQS (requests answered) and THROTTLED
 # (those answered ThrottlingException).
 serve_stop() {
-	local name=$1 rep=$2 m=$LOG/metrics-$1-$2 st=0
+	local name=$1 rep=$2 m=$LOG/metrics-$1-$2
 	curl -sf "$ENDPOINT/metrics" >"$m" || die "no /metrics from the $name server"
 	read -r REQS THROTTLED < <(awk '/^metasync_glue_requests_total\{/ {
 		t += $NF; if ($0 ~ /error="ThrottlingException"/) th += $NF }
 		END { print t + 0, th + 0 }' "$m")
-	kill -TERM "$SERVE_PID"
-	wait "$SERVE_PID" || st=$?
-	SERVE_PID=
-	[ "$st" -eq 0 ] || die "metasync serve ($name) exited with $st (log: $LOG/serve-$name.log)"
+	serve_term "$name"
 }
 
 # by_operation NAME REP: "Op n, Op n (Error), ..." from the saved metrics.

@@ -83,12 +83,7 @@ rm -rf "$HW"
 mkdir -p "$LOG" "$DUMP"
 
 # ---------------------------------------------------------------- build
-say "build"
-cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMS_TESTS=OFF >"$LOG/cmake.log" 2>&1 ||
-	{ tail -20 "$LOG/cmake.log"; die "cmake failed (log: $LOG/cmake.log)"; }
-make -C "$BUILD" -j2 metasync >"$LOG/make.log" 2>&1 ||
-	{ tail -20 "$LOG/make.log"; die "build failed (log: $LOG/make.log)"; }
-TREE="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include CMakeLists.txt 2>/dev/null || echo ' + uncommitted changes in src/')"
+build_metasync "$BUILD"
 gcc -O2 -std=c11 -Wall -Wextra -o "$GEN" "$REPO/bench/gen_export.c" || die "cannot build gen_export"
 echo "metasync: $MS (built from $TREE)"
 

@@ -9,6 +9,43 @@ say() { printf '\n== %s\n' "$*"; }
 now() { date +%s.%N; }
 # rm_db FILE: a sqlite catalog with its WAL, shared memory and journal.
 rm_db() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
+# tree_id: sets TREE to the checkout's commit, and whether src/ had changes
+# not committed (what a build of REPO was made from).
+tree_id() {
+	# shellcheck disable=SC2034 # read by the callers
+	TREE="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include CMakeLists.txt 2>/dev/null || echo ' + uncommitted changes in src/')"
+}
+
+# build_metasync BUILD: a Release build of the command in BUILD (its logs in
+# $LOG), and tree_id.
+build_metasync() {
+	local build=$1
+	say "build"
+	cmake -S "$REPO" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMS_TESTS=OFF >"$LOG/cmake.log" 2>&1 ||
+		{ tail -20 "$LOG/cmake.log"; die "cmake failed (log: $LOG/cmake.log)"; }
+	cmake --build "$build" -j2 --target metasync >"$LOG/make.log" 2>&1 ||
+		{ tail -20 "$LOG/make.log"; die "build failed (log: $LOG/make.log)"; }
+	tree_id
+}
+
+# The benchmarks of `metasync serve` keep the server's pid in SERVE_PID;
+# serve_kill (trap serve_kill EXIT) stops one left running, serve_term NAME
+# stops it on purpose: SIGTERM, and it must exit 0.
+SERVE_PID=
+serve_kill() {
+	if [ -n "$SERVE_PID" ]; then
+		kill -TERM "$SERVE_PID" 2>/dev/null || true
+		wait "$SERVE_PID" 2>/dev/null || true
+	fi
+}
+serve_term() {
+	local st=0
+	kill -TERM "$SERVE_PID"
+	wait "$SERVE_PID" || st=$?
+	SERVE_PID=
+	[ "$st" -eq 0 ] || die "metasync serve ($1) exited with $st (log: $LOG/serve-$1.log)"
+}
+
 # machine MORE...: the line that describes the machine, MORE at its end.
 machine() {
 	echo "machine: nproc $(nproc), memory $(free -g | awk '/^Mem:/ { print $2 " GiB" }'), kernel $(uname -r), $*"

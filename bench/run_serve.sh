@@ -94,28 +94,17 @@ pkg-config --exists libcurl || die "libcurl's headers are missing: apt-get insta
 rm -rf "$SW"
 mkdir -p "$LOG"
 
-SERVE_PID=
-cleanup() {
-	if [ -n "$SERVE_PID" ]; then
-		kill -TERM "$SERVE_PID" 2>/dev/null || true
-		wait "$SERVE_PID" 2>/dev/null || true
-	fi
-}
-trap cleanup EXIT
+trap serve_kill EXIT
 
 # ---------------------------------------------------------------- build
 if [ -n "${METASYNC:-}" ]; then
 	MS=$METASYNC
+	tree_id
 else
-	say "build"
 	BUILD=$REPO/build-bench-serve
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMS_TESTS=OFF >"$LOG/cmake.log" 2>&1 ||
-		{ tail -20 "$LOG/cmake.log"; die "cmake failed (log: $LOG/cmake.log)"; }
-	cmake --build "$BUILD" -j2 --target metasync >"$LOG/make.log" 2>&1 ||
-		{ tail -20 "$LOG/make.log"; die "build failed (log: $LOG/make.log)"; }
+	build_metasync "$BUILD"
 	MS=$BUILD/metasync
 fi
-TREE="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src include CMakeLists.txt 2>/dev/null || echo ' + uncommitted changes in src/')"
 gcc -O2 -std=c11 -Wall -Wextra -o "$GEN" "$REPO/bench/gen_export.c" || die "cannot build gen_export"
 # shellcheck disable=SC2046
 gcc -O2 -std=c11 -pthread -Wall -Wextra -o "$GL" "$REPO/bench/glue_load.c" \
@@ -160,15 +149,12 @@ serve_start() {
 # serve_stop NAME REP: the server's peak RSS and CPU seconds into $SRV
 # (unless REP is warm), then SIGTERM; it must exit 0.
 serve_stop() {
-	local name=$1 rep=$2 hwm ticks usr sys st=0
+	local name=$1 rep=$2 hwm ticks usr sys
 	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVE_PID/status")
 	ticks=$(getconf CLK_TCK)
 	read -r usr sys < <(awk -v t="$ticks" '{ sub(/^.*\) /, ""); printf "%.2f %.2f\n", $12 / t, $13 / t }' \
 		"/proc/$SERVE_PID/stat")
-	kill -TERM "$SERVE_PID"
-	wait "$SERVE_PID" || st=$?
-	SERVE_PID=
-	[ "$st" -eq 0 ] || die "metasync serve exited with $st (log: $LOG/serve-$name.log)"
+	serve_term "$name"
 	printf '  %-16s %-5s server: peak RSS %7d KiB  user %6.2f  sys %6.2f\n' "$name" "$rep" "$hwm" "$usr" "$sys"
 	[ "$rep" = warm ] || printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rep" "$hwm" "$usr" "$sys" >>"$SRV"
 }

@@ -52,10 +52,7 @@ mkdir -p "$LOG"
 . "$REPO/scripts/s3rver.sh"
 trap 'ms_s3rver_stop "$S3DIR"' EXIT
 
-say "build"
-cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMS_TESTS=OFF >"$LOG/cmake.log" 2>&1 ||
-	{ tail -20 "$LOG/cmake.log"; die "cmake failed"; }
-make -C "$BUILD" -j2 metasync >"$LOG/make.log" 2>&1 || { tail -20 "$LOG/make.log"; die "build failed"; }
+build_metasync "$BUILD"
 echo "metasync: $MS ($(git -C "$REPO" rev-parse --short HEAD))"
 
 if [ "${BENCH_REUSE:-0}" = 1 ] && [ -e "$CAT.complete" ]; then
