@@ -58,6 +58,13 @@ const char *ms_aws_creds_source(const ms_aws_creds *c);
 
 void ms_aws_creds_close(ms_aws_creds *c);
 
+/*
+ * libcurl's global initialisation, once per process, for every client of
+ * an AWS service (s3://, glue://, STS and the credential endpoints): 0, or
+ * -1 when libcurl cannot start.  Thread-safe.
+ */
+int ms_aws_curl_init(void);
+
 /* Overwrite the secrets in k. */
 void ms_aws_keys_wipe(ms_aws_keys *k);
 

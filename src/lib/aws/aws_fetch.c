@@ -30,6 +30,12 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
+int ms_aws_curl_init(void)
+{
+	pthread_once(&curl_once, curl_init);
+	return curl_init_rc;
+}
+
 static int oom(ms_error *err)
 {
 	return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -106,8 +112,7 @@ static int http(const http_req *r, const char *what, long *status, ms_buf *out, 
 	CURLcode cc = CURLE_OK;
 	int i;
 
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc < 0)
+	if (ms_aws_curl_init() < 0)
 		return ms_error_set(err, MS_EIO, "cannot initialize libcurl");
 	for (i = 0; i < (r->attempts > 0 ? r->attempts : 1); i++) {
 		ms_buf_reset(out);

@@ -550,7 +550,7 @@ int gc_client_init(gc_client *c, const ms_url *url, const char *region, const ch
 	c->max_attempts = DEFAULT_ATTEMPTS;
 	c->timeout = 60;
 	c->trace = env("MS_GLUE_TRACE") != NULL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (ms_aws_curl_init() < 0)
 		return ms_error_set(err, MS_EIO, "cannot initialise libcurl");
 	if (!(c->multi = curl_multi_init()))
 		return oom(err);

@@ -31,14 +31,6 @@
 #define XML_TEXT_MAX ((size_t)64 << 10)
 #define XML_DEPTH_MAX 32
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_rc;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
 static int oom(ms_error *err)
 {
 	return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -46,8 +38,7 @@ static int oom(ms_error *err)
 
 int s3_http_init(void)
 {
-	pthread_once(&curl_once, curl_init);
-	return curl_init_rc;
+	return ms_aws_curl_init();
 }
 
 /* ------------------------------------------------------------------------ */
