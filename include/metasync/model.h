@@ -102,6 +102,14 @@ int ms_entity_from_glue(ms_entity **out, ms_kind kind, cJSON *doc, const char *d
 int ms_glue_input_check(ms_kind kind, const cJSON *input, ms_error *err);
 
 /*
+ * ms_glue_input_check, then the entity of the input as ms_entity_from_glue
+ * builds it, living in database (and table), in one pass: what a server
+ * makes of a request's input.  Steals input, also on failure.
+ */
+int ms_entity_from_glue_input(ms_entity **out, ms_kind kind, cJSON *input, const char *database,
+			      const char *table, ms_error *err);
+
+/*
  * Parse one snapshot line (the utility's JSON Lines shape, without the
  * newline) into a new entity.  `expected` is the kind the file holds, or 0 to
  * take the line's "type".  Accepts every timestamp form the utility writes.
@@ -163,6 +171,14 @@ cJSON *ms_entity_glue_output_tree(const ms_entity *e, ms_error *err);
  * DatabaseName, ...), so that ms_glue_input_check accepts it.
  */
 cJSON *ms_entity_glue_input_tree(const ms_entity *e, ms_error *err);
+
+/*
+ * The same input, printed (compact) after out's text without a tree, when
+ * e's document has a place in the input shape for each of its members (the
+ * ones Glue assigns aside): 0; 1 when it does not (nothing appended: build
+ * the tree); or an MS_E* code with err set.
+ */
+int ms_entity_glue_input_print(const ms_entity *e, struct ms_buf *out, ms_error *err);
 
 /*
  * Append the canonical JSON text of doc to out: object keys sorted bytewise,

@@ -75,6 +75,12 @@ struct ms_glue {
 	ms_glue_options o;
 	char *catalog_path;
 	FILE *log;
+	/*
+	 * Held from BEGIN to COMMIT by this server's writers: they queue here
+	 * and wake as soon as the catalog is free, instead of sleeping in
+	 * SQLite's busy handler while another of them writes.
+	 */
+	pthread_mutex_t write_lock;
 	pthread_mutex_t lock; /* everything below */
 	pooled *idle;
 	size_t nidle;
@@ -444,37 +450,24 @@ int glue_table_missing(glue_call *c, const char *db, const char *name)
 	return glue_fail(c, GLUE_E_NOT_FOUND, "Table %s not found.", name);
 }
 
-int glue_entity_from_input(ms_kind kind, const cJSON *input, const char *db, const char *table,
-			   ms_entity **out, ms_error *err)
-{
-	cJSON *doc;
-	int rc;
-
-	*out = NULL;
-	if ((rc = ms_glue_input_check(kind, input, err)) < 0)
-		return rc;
-	if (!(doc = cJSON_Duplicate(input, 1)))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	return ms_entity_from_glue(out, kind, doc, db, table, err);
-}
-
 int glue_in_txn(glue_call *c, int (*fn)(glue_call *c, void *ctx), void *ctx)
 {
 	ms_error err;
-	int rc;
+	int rc = 0;
 
 	ms_error_clear(&err);
-	if ((rc = ms_catalog_begin(c->cat, &err)) < 0)
-		return glue_fail_err(c, rc, &err);
-	if (fn(c, ctx) < 0) {
+	pthread_mutex_lock(&c->server->write_lock);
+	if ((rc = ms_catalog_begin(c->cat, &err)) < 0) {
+		rc = glue_fail_err(c, rc, &err);
+	} else if (fn(c, ctx) < 0) {
 		ms_catalog_rollback(c->cat, &err);
-		return -1;
-	}
-	if ((rc = ms_catalog_commit(c->cat, &err)) < 0) {
+		rc = -1;
+	} else if ((rc = ms_catalog_commit(c->cat, &err)) < 0) {
 		ms_catalog_rollback(c->cat, &err);
-		return glue_fail_err(c, rc == MS_EBACKEND ? MS_ECONFLICT : rc, &err);
+		rc = glue_fail_err(c, rc == MS_EBACKEND ? MS_ECONFLICT : rc, &err);
 	}
-	return 0;
+	pthread_mutex_unlock(&c->server->write_lock);
+	return rc < 0 ? -1 : 0;
 }
 
 int glue_add_entity(glue_call *c, cJSON *obj, const char *name, const ms_entity *e)
@@ -585,6 +578,8 @@ int ms_glue_new(ms_glue **out, const ms_glue_options *opts, ms_error *err)
 		return ms_error_set(err, MS_EINVAL, "the server needs a catalog and accounts");
 	if (!(g = calloc(1, sizeof(*g))))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_mutex_init(&g->write_lock, NULL);
 	g->o = *opts;
 	g->log = opts->log ? opts->log : stderr;
 	g->catalog_path = strdup(opts->catalog_path);
@@ -601,7 +596,6 @@ int ms_glue_new(ms_glue **out, const ms_glue_options *opts, ms_error *err)
 	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (i = 0; tables[t][i].name && g->nops < MAX_OPS; i++)
 			g->ops[g->nops++] = &tables[t][i];
-	pthread_mutex_init(&g->lock, NULL);
 	*out = g;
 	return 0;
 }
@@ -618,6 +612,7 @@ void ms_glue_free(ms_glue *g)
 		free(p);
 	}
 	pthread_mutex_destroy(&g->lock);
+	pthread_mutex_destroy(&g->write_lock);
 	free(g->buckets);
 	free(g->catalog_path);
 	free(g);

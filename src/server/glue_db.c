@@ -18,7 +18,8 @@ static int database_from_input(glue_call *c, const cJSON *input, ms_entity **out
 	int rc;
 
 	ms_error_clear(&err);
-	rc = glue_entity_from_input(MS_KIND_DATABASE, input, NULL, NULL, out, &err);
+	rc = ms_entity_from_glue_input(out, MS_KIND_DATABASE, cJSON_Duplicate(input, 1), NULL, NULL,
+				       &err);
 	return rc < 0 ? glue_fail_err(c, rc, &err) : 0;
 }
 

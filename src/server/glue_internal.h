@@ -112,15 +112,6 @@ int glue_need_database(glue_call *c, const char *db);
 int glue_table_missing(glue_call *c, const char *db, const char *name);
 
 /*
- * The entity of a DatabaseInput, TableInput or PartitionInput (new; db and
- * table name where it lives): Glue's input members and limits checked
- * (ms_glue_input_check), then the model's entity.  The model's error code
- * with err filled, for the caller to answer or to list as a batch item.
- */
-int glue_entity_from_input(ms_kind kind, const cJSON *input, const char *db, const char *table,
-			   ms_entity **out, ms_error *err);
-
-/*
  * Pagination: a NextToken that never repeats within a listing, from the
  * last key returned, and back.  glue_token_parse gives a new string or NULL
  * (no token), or fails the call for a token this server did not write.

@@ -75,10 +75,9 @@ static int open_table(glue_call *c, part_table *t, ms_access access)
  * table's keys; else the model's error code with err filled (a batch lists
  * MS_EINVAL as the item's error).
  */
-static int partition_from_input(const part_table *t, const cJSON *input, ms_entity **out,
-				ms_error *err)
+static int partition_from_input(const part_table *t, cJSON *input, ms_entity **out, ms_error *err)
 {
-	int rc = glue_entity_from_input(MS_KIND_PARTITION, input, t->db, t->name, out, err);
+	int rc = ms_entity_from_glue_input(out, MS_KIND_PARTITION, input, t->db, t->name, err);
 
 	if (rc == 0 && (rc = ms_partition_check_values(t->table, *out, err)) < 0) {
 		ms_entity_free(*out);
@@ -128,45 +127,110 @@ static int item_failed(glue_call *c, cJSON *errors, const char *key, const cJSON
 
 /* ---- create --------------------------------------------------------------- */
 
+/* A PartitionInput converted before the transaction: the entity, or why not. */
+typedef struct part_input {
+	ms_entity *p; /* NULL when rc < 0 */
+	int rc;
+	ms_error err;
+	cJSON *values; /* a create's Values, for its item error */
+} part_input;
+
 typedef struct part_batch {
 	part_table t;
-	const cJSON *inputs; /* PartitionInputList, or NULL: one */
-	const cJSON *one;
-	cJSON *errors; /* NULL: fail the call instead */
+	const cJSON *inputs; /* PartitionInputList or Entries, or NULL: one */
+	const cJSON *one;    /* (prepare_inputs takes the inputs out of c->in) */
+	cJSON *errors;       /* NULL: fail the call instead */
+	part_input *in;      /* the inputs converted, in their order */
+	size_t nin;
 } part_batch;
 
-/* One input of a create: 1 when *out is to be created, 0 when it is an item error. */
-static int create_one(glue_call *c, part_batch *b, const cJSON *input, ms_entity **out,
-		      ms_entity *const *taken, size_t ntaken)
+static void part_batch_free(part_batch *b)
 {
-	const cJSON *values = cJSON_GetObjectItemCaseSensitive(input, "Values");
-	ms_error err;
-	int rc, exists = 0;
 	size_t i;
 
-	ms_error_clear(&err);
-	if (!cJSON_IsObject(input))
-		return glue_fail(c, GLUE_E_SERIALIZATION,
-				 "PartitionInputList must hold structures");
-	if ((rc = partition_from_input(&b->t, input, out, &err)) < 0) {
-		if (rc != MS_EINVAL && rc != MS_ETOOBIG)
-			return glue_fail_err(c, rc, &err);
-		if (!b->errors)
-			return glue_fail(c, GLUE_E_INVALID, "%s", err.message);
-		return item_failed(c, b->errors, "PartitionValues", values, GLUE_E_INVALID,
-				   err.message);
+	for (i = 0; i < b->nin; i++) {
+		ms_entity_free(b->in[i].p);
+		cJSON_Delete(b->in[i].values);
 	}
+	free(b->in);
+	b->in = NULL;
+	b->nin = 0;
+	part_table_free(&b->t);
+}
+
+/*
+ * Convert and check every PartitionInput of the batch (under member of each
+ * entry when member is not NULL, else the entries themselves) before the
+ * transaction, so that the writer holds the catalog only to write.  The
+ * inputs are taken out of the request (the entities own them); a create
+ * keeps a copy of each input's Values.  A malformed entry fails the call.
+ */
+static int prepare_inputs(glue_call *c, part_batch *b, const char *member, const char *what)
+{
+	size_t n = b->inputs ? (size_t)cJSON_GetArraySize(b->inputs) : 1, i;
+	/* c->in is the call's own: its inputs may be taken */
+	cJSON *list = (cJSON *)(b->inputs ? b->inputs : c->in);
+	cJSON *entry = b->inputs ? list->child : (cJSON *)b->one, *next, *input;
+	const cJSON *in;
+
+	if (!(b->in = calloc(n ? n : 1, sizeof(*b->in))))
+		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+	for (i = 0; entry && i < n; entry = next, i++) {
+		part_input *pi = &b->in[i];
+
+		next = b->inputs ? entry->next : NULL;
+		if (!cJSON_IsObject(entry))
+			return glue_fail(c, GLUE_E_SERIALIZATION, "%s must hold structures", what);
+		if (member && glue_in_object(c, entry, member, 1, &in) < 0)
+			return -1;
+		if (member) {
+			input = cJSON_DetachItemViaPointer(entry, (cJSON *)in);
+		} else {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "Values");
+
+			if (v && !(pi->values = cJSON_Duplicate(v, 1)))
+				return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+			input = cJSON_DetachItemViaPointer(list, entry);
+		}
+		ms_error_clear(&pi->err);
+		b->nin = i + 1;
+		pi->rc = partition_from_input(&b->t, input, &pi->p, &pi->err);
+		if (pi->rc < 0 && pi->rc != MS_EINVAL && pi->rc != MS_ETOOBIG)
+			return glue_fail_err(c, pi->rc, &pi->err);
+	}
+	return 0;
+}
+
+/* Fail the call, or list the item, for a prepared input that did not convert. */
+static int input_failed(glue_call *c, part_batch *b, const char *key, const cJSON *values,
+			const part_input *in)
+{
+	if (!b->errors)
+		return glue_fail(c, GLUE_E_INVALID, "%s", in->err.message);
+	return item_failed(c, b->errors, key, values, GLUE_E_INVALID, in->err.message);
+}
+
+/* One input of a create: 1 when *out is to be created, 0 when it is an item error. */
+static int create_one(glue_call *c, part_batch *b, part_input *in, ms_entity **out,
+		      ms_entity *const *taken, size_t ntaken)
+{
+	int exists = 0;
+	size_t i;
+
+	if (in->rc < 0)
+		return input_failed(c, b, "PartitionValues", in->values, in);
 	for (i = 0; i < ntaken && !exists; i++)
-		exists = strcmp(taken[i]->vkey, (*out)->vkey) == 0;
-	if (!exists && partition_exists(c, &b->t, (*out)->vkey, &exists) < 0)
+		exists = strcmp(taken[i]->vkey, in->p->vkey) == 0;
+	if (!exists && partition_exists(c, &b->t, in->p->vkey, &exists) < 0)
 		return -1;
-	if (!exists)
+	if (!exists) {
+		*out = in->p;
+		in->p = NULL;
 		return 1;
-	ms_entity_free(*out);
-	*out = NULL;
+	}
 	if (!b->errors)
 		return glue_fail(c, GLUE_E_EXISTS, "Partition already exists.");
-	return item_failed(c, b->errors, "PartitionValues", values, GLUE_E_EXISTS,
+	return item_failed(c, b->errors, "PartitionValues", in->values, GLUE_E_EXISTS,
 			   "Partition already exists.");
 }
 
@@ -175,20 +239,13 @@ static int create_in_txn(glue_call *c, void *ctx)
 	part_batch *b = ctx;
 	ms_entity *parts[100] = { NULL };
 	size_t n = 0, i;
-	const cJSON *input;
 	ms_error err;
 	int rc = 0;
 
-	if (!b->inputs) {
-		rc = create_one(c, b, b->one, &parts[0], parts, 0);
-		n = rc == 1;
-	} else {
-		cJSON_ArrayForEach(input, b->inputs)
-		{
-			if ((rc = create_one(c, b, input, &parts[n], parts, n)) < 0)
-				break;
-			n += rc == 1;
-		}
+	for (i = 0; i < b->nin && n < 100; i++) {
+		if ((rc = create_one(c, b, &b->in[i], &parts[n], parts, n)) < 0)
+			break;
+		n += rc == 1;
 	}
 	if (rc >= 0 && n) {
 		ms_error_clear(&err);
@@ -204,16 +261,14 @@ static int create_in_txn(glue_call *c, void *ctx)
 static int create_partition(glue_call *c)
 {
 	part_batch b;
-	int rc;
+	int rc = -1;
 
 	memset(&b, 0, sizeof(b));
-	if (glue_in_object(c, c->in, "PartitionInput", 1, &b.one) < 0 ||
-	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0) {
-		part_table_free(&b.t);
-		return -1;
-	}
-	rc = glue_in_txn(c, create_in_txn, &b);
-	part_table_free(&b.t);
+	if (glue_in_object(c, c->in, "PartitionInput", 1, &b.one) == 0 &&
+	    open_table(c, &b.t, MS_ACCESS_WRITE) == 0 &&
+	    prepare_inputs(c, &b, NULL, "PartitionInput") == 0)
+		rc = glue_in_txn(c, create_in_txn, &b);
+	part_batch_free(&b);
 	return rc;
 }
 
@@ -224,7 +279,8 @@ static int batch_create_partition(glue_call *c)
 
 	memset(&b, 0, sizeof(b));
 	if (glue_in_array(c, c->in, "PartitionInputList", 1, 0, 100, &b.inputs) < 0 ||
-	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0)
+	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0 ||
+	    prepare_inputs(c, &b, NULL, "PartitionInputList") < 0)
 		goto done;
 	if (!(b.errors = cJSON_AddArrayToObject(c->out, "Errors"))) {
 		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
@@ -232,7 +288,7 @@ static int batch_create_partition(glue_call *c)
 	}
 	rc = glue_in_txn(c, create_in_txn, &b);
 done:
-	part_table_free(&b.t);
+	part_batch_free(&b);
 	return rc;
 }
 
@@ -550,11 +606,11 @@ done:
 
 /* ---- update --------------------------------------------------------------- */
 
-/* Update one partition (old values, input); 0, -1 (call failed), or an item error added. */
-static int update_one(glue_call *c, part_batch *b, const cJSON *old_values, const cJSON *input)
+/* Update one partition (old values, its prepared input); 0, -1 (call failed), or an item error added. */
+static int update_one(glue_call *c, part_batch *b, const cJSON *old_values, part_input *in)
 {
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(old_values, "PartitionValueList");
 	char *old = NULL;
-	ms_entity *p = NULL;
 	ms_error err;
 	int rc, exists = 0;
 
@@ -564,29 +620,20 @@ static int update_one(glue_call *c, part_batch *b, const cJSON *old_values, cons
 	if (partition_exists(c, &b->t, old, &exists) < 0)
 		goto fail;
 	if (!exists) {
-		rc = b->errors ? item_failed(c, b->errors, "PartitionValueList",
-					     cJSON_GetObjectItemCaseSensitive(old_values,
-									      "PartitionValueList"),
+		rc = b->errors ? item_failed(c, b->errors, "PartitionValueList", list,
 					     GLUE_E_NOT_FOUND, "Partition not found.")
 			       : glue_fail(c, GLUE_E_NOT_FOUND, "Partition not found.");
 		free(old);
 		return rc;
 	}
-	if ((rc = partition_from_input(&b->t, input, &p, &err)) < 0) {
+	if (in->rc < 0) {
 		free(old);
-		if (rc != MS_EINVAL && rc != MS_ETOOBIG)
-			return glue_fail_err(c, rc, &err);
-		if (!b->errors)
-			return glue_fail(c, GLUE_E_INVALID, "%s", err.message);
-		return item_failed(c, b->errors, "PartitionValueList",
-				   cJSON_GetObjectItemCaseSensitive(old_values,
-								    "PartitionValueList"),
-				   GLUE_E_INVALID, err.message);
+		return input_failed(c, b, "PartitionValueList", list, in);
 	}
-	if (strcmp(old, p->vkey) != 0) {
+	if (strcmp(old, in->p->vkey) != 0) {
 		const char *olds[1] = { old };
 
-		if (partition_exists(c, &b->t, p->vkey, &exists) < 0)
+		if (partition_exists(c, &b->t, in->p->vkey, &exists) < 0)
 			goto fail;
 		if (exists) {
 			rc = glue_fail(c, GLUE_E_EXISTS, "Partition already exists.");
@@ -598,10 +645,9 @@ static int update_one(glue_call *c, part_batch *b, const cJSON *old_values, cons
 			goto out;
 		}
 	}
-	if ((rc = ms_catalog_put_partitions(c->cat, b->t.db, b->t.name, &p, 1, &err)) < 0)
+	if ((rc = ms_catalog_put_partitions(c->cat, b->t.db, b->t.name, &in->p, 1, &err)) < 0)
 		rc = glue_fail_err(c, rc, &err);
 out:
-	ms_entity_free(p);
 	free(old);
 	return rc < 0 ? -1 : 0;
 fail:
@@ -613,19 +659,13 @@ static int update_in_txn(glue_call *c, void *ctx)
 {
 	part_batch *b = ctx;
 	const cJSON *entry;
+	size_t i = 0;
 
 	if (!b->inputs)
-		return update_one(c, b, NULL, b->one);
-	cJSON_ArrayForEach(entry, b->inputs)
-	{
-		const cJSON *input;
-
-		if (!cJSON_IsObject(entry))
-			return glue_fail(c, GLUE_E_SERIALIZATION, "Entries must hold structures");
-		if (glue_in_object(c, entry, "PartitionInput", 1, &input) < 0 ||
-		    update_one(c, b, entry, input) < 0)
+		return update_one(c, b, NULL, &b->in[0]);
+	for (entry = b->inputs->child; entry && i < b->nin; entry = entry->next, i++)
+		if (update_one(c, b, entry, &b->in[i]) < 0)
 			return -1;
-	}
 	return 0;
 }
 
@@ -635,12 +675,11 @@ static int update_partition(glue_call *c)
 	int rc = -1;
 
 	memset(&b, 0, sizeof(b));
-	if (glue_in_object(c, c->in, "PartitionInput", 1, &b.one) < 0 ||
-	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0)
-		goto done;
-	rc = glue_in_txn(c, update_in_txn, &b);
-done:
-	part_table_free(&b.t);
+	if (glue_in_object(c, c->in, "PartitionInput", 1, &b.one) == 0 &&
+	    open_table(c, &b.t, MS_ACCESS_WRITE) == 0 &&
+	    prepare_inputs(c, &b, NULL, "PartitionInput") == 0)
+		rc = glue_in_txn(c, update_in_txn, &b);
+	part_batch_free(&b);
 	return rc;
 }
 
@@ -651,7 +690,8 @@ static int batch_update_partition(glue_call *c)
 
 	memset(&b, 0, sizeof(b));
 	if (glue_in_array(c, c->in, "Entries", 1, 1, 100, &b.inputs) < 0 ||
-	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0)
+	    open_table(c, &b.t, MS_ACCESS_WRITE) < 0 ||
+	    prepare_inputs(c, &b, "PartitionInput", "Entries") < 0)
 		goto done;
 	if (!(b.errors = cJSON_AddArrayToObject(c->out, "Errors"))) {
 		glue_fail(c, GLUE_E_INTERNAL, "out of memory");
@@ -659,7 +699,7 @@ static int batch_update_partition(glue_call *c)
 	}
 	rc = glue_in_txn(c, update_in_txn, &b);
 done:
-	part_table_free(&b.t);
+	part_batch_free(&b);
 	return rc;
 }
 

@@ -69,7 +69,8 @@ static int table_from_input(glue_call *c, const cJSON *input, const char *db, ms
 	int rc;
 
 	ms_error_clear(&err);
-	rc = glue_entity_from_input(MS_KIND_TABLE, input, db, NULL, out, &err);
+	rc = ms_entity_from_glue_input(out, MS_KIND_TABLE, cJSON_Duplicate(input, 1), db, NULL,
+				       &err);
 	return rc < 0 ? glue_fail_err(c, rc, &err) : 0;
 }
 

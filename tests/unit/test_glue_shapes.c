@@ -624,6 +624,82 @@ static void test_output_database_partition(void **state)
 	ms_entity_free(p);
 }
 
+/*
+ * ms_entity_glue_input_print of e: 1 (nothing printed) when e has members
+ * the input has no place for, else text that parses to the input tree.
+ */
+static void input_print_is(const ms_entity *e, int expect)
+{
+	ms_buf b = MS_BUF_INIT(1 << 26);
+	ms_error err;
+	cJSON *got, *want;
+	int rc;
+
+	assert_int_equal(ms_buf_adds(&b, "x"), 0);
+	rc = ms_entity_glue_input_print(e, &b, &err);
+	assert_int_equal(rc, expect);
+	if (rc == 1) {
+		assert_string_equal(ms_buf_cstr(&b), "x");
+		ms_buf_free(&b);
+		return;
+	}
+	got = cJSON_Parse(ms_buf_cstr(&b) + 1);
+	want = ms_entity_glue_input_tree(e, &err);
+	assert_non_null(got);
+	assert_non_null(want);
+	if (!cJSON_Compare(got, want, 1))
+		fail_msg("input printed\n  got:  %s\n  want: %s", ms_buf_cstr(&b) + 1,
+			 cJSON_PrintUnformatted(want));
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+	ms_buf_free(&b);
+}
+
+static void test_input_print(void **state)
+{
+	char *line = ms_test_read_fixture("model/rich_table.jsonl");
+	ms_entity *t = NULL, *glue_only = NULL;
+	ms_entity *p = entity(MS_KIND_PARTITION,
+			      "{\"Values\":[\"1\",\"a\\\"b\\u00e9\"],\"CreationTime\":1700000000,"
+			      "\"DatabaseName\":\"d\",\"TableName\":\"t\",\"Parameters\":{\"k\":"
+			      "\"v\","
+			      "\"ANY_KEY\":\"x\"},\"StorageDescriptor\":{\"Location\":\"s3://b/\","
+			      "\"Columns\":[{\"Name\":\"a\",\"Type\":\"int\",\"Parameters\":{\"p\":"
+			      "\"q\"}}],\"SerdeInfo\":{\"Parameters\":{\"field.delim\":\"|\"}},"
+			      "\"NumberOfBuckets\":-1,\"Compressed\":false,\"SortColumns\":[]}}");
+	ms_entity *nested = entity(MS_KIND_PARTITION,
+				   "{\"Values\":[\"1\"],\"StorageDescriptor\":{\"Location\":"
+				   "\"s3://b/\",\"CD_ID\":7}}");
+	ms_entity *in_list = entity(MS_KIND_PARTITION,
+				    "{\"Values\":[\"1\"],\"StorageDescriptor\":{\"Columns\":"
+				    "[{\"Name\":\"a\",\"C_X\":true}]}}");
+	ms_entity *top = entity(MS_KIND_PARTITION, "{\"Values\":[\"1\"],\"PART_EXTRA\":1}");
+	ms_error err;
+	cJSON *doc;
+
+	(void)state;
+	/* only Glue's members (and the ones it assigns): printed, equal to the tree */
+	input_print_is(p, 0);
+	/* a member with no place, at any depth: the caller builds the tree */
+	input_print_is(nested, 1);
+	input_print_is(in_list, 1);
+	input_print_is(top, 1);
+	assert_int_equal(ms_entity_from_line(&t, line, strlen(line), MS_KIND_TABLE, &err), 0);
+	input_print_is(t, 1);
+	/* the rich table without its foreign members */
+	doc = ms_entity_glue_output_tree(t, &err);
+	assert_non_null(doc);
+	assert_int_equal(ms_entity_from_glue(&glue_only, MS_KIND_TABLE, doc, "d", NULL, &err), 0);
+	input_print_is(glue_only, 0);
+	ms_entity_free(glue_only);
+	ms_entity_free(t);
+	ms_entity_free(p);
+	ms_entity_free(nested);
+	ms_entity_free(in_list);
+	ms_entity_free(top);
+	free(line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_input_constraints),
 		cmocka_unit_test(test_output_shape),
 		cmocka_unit_test(test_output_database_partition),
+		cmocka_unit_test(test_input_print),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

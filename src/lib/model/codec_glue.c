@@ -163,6 +163,78 @@ static cJSON *output_object(const cJSON *obj, const ms_schema *s, int input)
 	return out;
 }
 
+/*
+ * obj's members that s's *Input shape has, printed as output_object would
+ * copy them; 1 as soon as a member has no place in it (other than the ones
+ * Glue assigns, at the top), 0 when all were printed.
+ */
+static int input_object(ms_sink *k, const cJSON *obj, const ms_schema *s, int top)
+{
+	const cJSON *it, *m;
+	int first = 1;
+
+	ms_sink_putc(k, '{');
+	for (it = obj->child; it; it = it->next) {
+		const ms_field *f;
+		int line_spelling = 0;
+
+		if (!it->string || !(f = ms_schema_find(s, it->string, &line_spelling)) ||
+		    line_spelling)
+			return 1;
+		if (f->flags & MS_FF_OUTPUT) {
+			if (!top)
+				return 1;
+			continue;
+		}
+		if (!first)
+			ms_sink_putc(k, ',');
+		first = 0;
+		ms_sink_str(k, f->glue);
+		ms_sink_putc(k, ':');
+		if (f->type == MS_F_OBJ && ms_j_obj(it)) {
+			if (input_object(k, it, f->sub, 0))
+				return 1;
+		} else if (f->type == MS_F_OBJLIST && ms_j_arr(it)) {
+			ms_sink_putc(k, '[');
+			for (m = it->child; m; m = m->next) {
+				if (m != it->child)
+					ms_sink_putc(k, ',');
+				if (!ms_j_obj(m))
+					ms_sink_value(k, m);
+				else if (input_object(k, m, f->sub, 0))
+					return 1;
+			}
+			ms_sink_putc(k, ']');
+		} else {
+			ms_sink_value(k, it);
+		}
+	}
+	ms_sink_putc(k, '}');
+	return 0;
+}
+
+int ms_entity_glue_input_print(const ms_entity *e, struct ms_buf *out, ms_error *err)
+{
+	size_t start = out->len;
+	ms_sink k;
+	int rc;
+
+	ms_model_init();
+	if (!e || !e->doc || !ms_j_obj(e->doc) || !ms_schema_for(e->kind))
+		return 1;
+	ms_sink_init_buf(&k, out);
+	rc = input_object(&k, e->doc, ms_schema_for(e->kind), 1);
+	if (ms_sink_flush(&k) < 0 && k.error == MS_ETOOBIG)
+		rc = ms_error_set(err, k.error, "%s document is too long", ms_kind_name(e->kind));
+	else if (k.error)
+		rc = ms_error_set(err, k.error, "out of memory");
+	if (rc != 0 && out->ptr) {
+		out->len = start;
+		out->ptr[start] = '\0';
+	}
+	return rc;
+}
+
 /* *out: e's document in Glue's output (or *Input) shape (new); 0 or an MS_E* code. */
 static int output_tree(const ms_entity *e, int input, cJSON **out, ms_error *err)
 {

@@ -574,31 +574,44 @@ static int input_members(ms_conv *c, const cJSON *obj, const ms_schema *s, const
 	return 0;
 }
 
-int ms_glue_input_check(ms_kind kind, const cJSON *input, ms_error *err)
+int ms_entity_from_glue_input(ms_entity **out, ms_kind kind, cJSON *input, const char *database,
+			      const char *table, ms_error *err)
 {
 	static const char *const shapes[] = { NULL, "DatabaseInput", "TableInput",
 					      "PartitionInput" };
 	const ms_schema *schema = ms_schema_for(kind);
 	ms_conv c = { 0, err };
-	ms_entity *e = NULL;
-	cJSON *copy;
 	int rc;
 
+	*out = NULL;
 	if (!schema)
-		return ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)kind);
-	if (!ms_j_obj(input))
-		return ms_error_set(err, MS_EINVAL, "%s is not a JSON object", shapes[kind]);
-	ms_model_init();
-	if ((rc = input_members(&c, input, schema, shapes[kind], NULL)) < 0)
+		rc = ms_error_set(err, MS_EINVAL, "unknown entity kind %d", (int)kind);
+	else if (!ms_j_obj(input))
+		rc = ms_error_set(err, MS_EINVAL, "%s is not a JSON object", shapes[kind]);
+	else
+		rc = 0;
+	if (rc == 0) {
+		ms_model_init();
+		rc = input_members(&c, input, schema, shapes[kind], NULL);
+	}
+	if (rc < 0) {
+		cJSON_Delete(input);
 		return rc;
-	/*
-	 * Then all the model checks, to the content hash (a key twice in one
-	 * object), on a copy: the input's names are not its own (a TableInput
-	 * names no database).
-	 */
-	if (!(copy = cJSON_Duplicate(input, 1)))
+	}
+	/* then all the model checks, to the content hash (a key twice in one object) */
+	return ms_entity_from_glue(out, kind, input, database, table, err);
+}
+
+int ms_glue_input_check(ms_kind kind, const cJSON *input, ms_error *err)
+{
+	ms_entity *e = NULL;
+	cJSON *copy = cJSON_Duplicate(input, 1);
+	int rc;
+
+	if (!copy && input)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	if ((rc = ms_entity_from_glue(&e, kind, copy, "input", "input", err)) == 0)
-		ms_entity_free(e);
+	/* the input's names are not its own: a TableInput names no database */
+	rc = ms_entity_from_glue_input(&e, kind, copy, "input", "input", err);
+	ms_entity_free(e);
 	return rc;
 }

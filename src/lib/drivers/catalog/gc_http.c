@@ -231,6 +231,9 @@ static int start(gc_client *c, gc_req *r, ms_error *err)
 	r->started = now_s();
 	c->running++;
 	c->requests++;
+	if (c->trace)
+		fprintf(stderr, "glue: > %s (attempt %d, %d in flight) %.3f\n", r->op, r->attempts,
+			c->running, r->started);
 	if (r->attempts > 1)
 		c->retried++;
 	return 0;

@@ -27,6 +27,7 @@
 #define CREATE_BATCH 100
 #define UPDATE_BATCH CREATE_BATCH /* a batch holds either */
 #define DELETE_BATCH 25
+#define INPUT_TEXT_MAX ((size_t)64 << 20) /* longer fails; Glue takes far less */
 
 enum { W_CREATE, W_UPDATE, W_DELETE };
 
@@ -50,6 +51,30 @@ static cJSON *input_of(const ms_entity *e, ms_error *err)
 		return NULL;
 	}
 	return in;
+}
+
+/*
+ * An entity's *Input as compact JSON (new; NULL with err set): printed
+ * straight from its document, or, when the document holds members the
+ * input has no place for, from input_of's tree with the stash.
+ */
+static char *input_text(const ms_entity *e, ms_error *err)
+{
+	ms_buf b;
+	cJSON *in;
+	char *text;
+	int rc;
+
+	ms_buf_init(&b, INPUT_TEXT_MAX);
+	if ((rc = ms_entity_glue_input_print(e, &b, err)) == 0)
+		return ms_buf_detach(&b);
+	ms_buf_free(&b);
+	if (rc < 0 || !(in = input_of(e, err)))
+		return NULL;
+	if (!(text = cJSON_PrintUnformatted(in)))
+		oom(err);
+	cJSON_Delete(in);
+	return text;
 }
 
 int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
@@ -496,13 +521,11 @@ int gc_put_partitions(ms_catalog *self, const char *db, const char *table, ms_en
 
 	for (i = 0; i < n && rc == 0; i++) {
 		int kind = scanned_has(g, db, table, parts[i]->vkey) ? W_UPDATE : W_CREATE;
-		cJSON *in = input_of(parts[i], err);
-		char *text = in ? cJSON_PrintUnformatted(in) : NULL;
+		char *text = input_text(parts[i], err);
 		wbatch *b;
 
-		cJSON_Delete(in);
 		if (!text) {
-			rc = in ? oom(err) : (err->code ? err->code : MS_ENOMEM);
+			rc = err->code ? err->code : MS_ENOMEM;
 			break;
 		}
 		if (!open[kind] && !(open[kind] = wbatch_new(g, kind, db, table))) {
