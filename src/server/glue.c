@@ -81,6 +81,14 @@ struct ms_glue {
 	 * SQLite's busy handler while another of them writes.
 	 */
 	pthread_mutex_t write_lock;
+	/*
+	 * At most `slots` requests run their operation at once (one per CPU):
+	 * hundreds of connections share the CPUs without crowding out the
+	 * writer that holds write_lock.
+	 */
+	pthread_mutex_t work_lock;
+	pthread_cond_t work_free;
+	long slots;
 	pthread_mutex_t lock; /* everything below */
 	pooled *idle;
 	size_t nidle;
@@ -567,6 +575,15 @@ static const glue_op *find_op(const ms_glue *g, const char *name, size_t *index)
 	return NULL;
 }
 
+/* Requests that run their operation at once: MS_SERVE_SLOTS, else one per CPU. */
+static long work_slots(void)
+{
+	const char *v = getenv("MS_SERVE_SLOTS");
+	long n = v ? strtol(v, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n;
+}
+
 int ms_glue_new(ms_glue **out, const ms_glue_options *opts, ms_error *err)
 {
 	static const glue_op *const tables[] = { glue_database_ops, glue_table_ops,
@@ -580,6 +597,9 @@ int ms_glue_new(ms_glue **out, const ms_glue_options *opts, ms_error *err)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_mutex_init(&g->write_lock, NULL);
+	pthread_mutex_init(&g->work_lock, NULL);
+	pthread_cond_init(&g->work_free, NULL);
+	g->slots = work_slots();
 	g->o = *opts;
 	g->log = opts->log ? opts->log : stderr;
 	g->catalog_path = strdup(opts->catalog_path);
@@ -613,6 +633,8 @@ void ms_glue_free(ms_glue *g)
 	}
 	pthread_mutex_destroy(&g->lock);
 	pthread_mutex_destroy(&g->write_lock);
+	pthread_mutex_destroy(&g->work_lock);
+	pthread_cond_destroy(&g->work_free);
 	free(g->buckets);
 	free(g->catalog_path);
 	free(g);
@@ -747,6 +769,23 @@ static int inject(glue_call *c, ms_http_response *resp)
 
 /* ---- the request -------------------------------------------------------- */
 
+static void work_begin(ms_glue *g)
+{
+	pthread_mutex_lock(&g->work_lock);
+	while (g->slots == 0)
+		pthread_cond_wait(&g->work_free, &g->work_lock);
+	g->slots--;
+	pthread_mutex_unlock(&g->work_lock);
+}
+
+static void work_end(ms_glue *g)
+{
+	pthread_mutex_lock(&g->work_lock);
+	g->slots++;
+	pthread_cond_signal(&g->work_free);
+	pthread_mutex_unlock(&g->work_lock);
+}
+
 static const char *header(const ms_http_request *req, const char *name)
 {
 	size_t i;
@@ -837,7 +876,9 @@ static void serve_call(glue_call *c, const ms_http_request *req, ms_http_respons
 	}
 	if (authenticate(c, req, &res) < 0 || inject(c, resp))
 		return;
+	work_begin(c->server);
 	run_op(c, op, name, req->body, req->body_len);
+	work_end(c->server);
 }
 
 static void request_id(char out[37])

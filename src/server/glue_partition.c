@@ -211,7 +211,7 @@ static int input_failed(glue_call *c, part_batch *b, const char *key, const cJSO
 }
 
 /* One input of a create: 1 when *out is to be created, 0 when it is an item error. */
-static int create_one(glue_call *c, part_batch *b, part_input *in, ms_entity **out,
+static int create_one(glue_call *c, part_batch *b, const part_input *in, ms_entity **out,
 		      ms_entity *const *taken, size_t ntaken)
 {
 	int exists = 0;
@@ -224,8 +224,7 @@ static int create_one(glue_call *c, part_batch *b, part_input *in, ms_entity **o
 	if (!exists && partition_exists(c, &b->t, in->p->vkey, &exists) < 0)
 		return -1;
 	if (!exists) {
-		*out = in->p;
-		in->p = NULL;
+		*out = in->p; /* still the batch's: freed after the transaction */
 		return 1;
 	}
 	if (!b->errors)
@@ -253,8 +252,6 @@ static int create_in_txn(glue_call *c, void *ctx)
 		    0)
 			rc = glue_fail_err(c, rc, &err);
 	}
-	for (i = 0; i < n; i++)
-		ms_entity_free(parts[i]);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -287,7 +287,7 @@ static int cmp_members(const void *a, const void *b)
 	return key_cmp(key_of(*(const cJSON *const *)a), key_of(*(const cJSON *const *)b));
 }
 
-static void sort_members(const cJSON **m, size_t n)
+void ms_sink_sort_members(const cJSON **m, size_t n)
 {
 	size_t i, j;
 
@@ -390,7 +390,7 @@ static void sorted(ms_sink *s, const cJSON *v, int filter, int pretty, int depth
 			continue;
 		m[n++] = c;
 	}
-	sort_members(m, n);
+	ms_sink_sort_members(m, n);
 	ms_sink_putc(s, '{');
 	for (i = 0; i < n; i++) {
 		c = m[i];

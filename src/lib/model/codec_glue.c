@@ -14,6 +14,8 @@
 #include "model_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int ms_entity_from_glue(ms_entity **out, ms_kind kind, cJSON *doc, const char *database,
 			const char *table, ms_error *err)
@@ -271,6 +273,101 @@ cJSON *ms_entity_glue_input_tree(const ms_entity *e, ms_error *err)
 	return output_tree(e, 1, &tree, err) < 0 ? NULL : tree;
 }
 
+/*
+ * What output_object would copy of obj, printed compact with keys sorted as
+ * print_doc prints the copy, without making it.
+ */
+static void output_sorted(ms_sink *k, const cJSON *obj, const ms_schema *s)
+{
+	const cJSON *stack[48], **m = stack, *it, *e;
+	const ms_field *f;
+	size_t n = 0, cap = 0, i;
+
+	for (it = obj->child; it; it = it->next)
+		cap++;
+	if (cap > sizeof(stack) / sizeof(stack[0]) && !(m = malloc(cap * sizeof(*m)))) {
+		k->error = k->error ? k->error : MS_ENOMEM;
+		return;
+	}
+	for (it = obj->child; it; it = it->next) {
+		int line_spelling = 0;
+
+		if (it->string && (f = ms_schema_find(s, it->string, &line_spelling)) &&
+		    !line_spelling)
+			m[n++] = it;
+	}
+	ms_sink_sort_members(m, n);
+	ms_sink_putc(k, '{');
+	for (i = 0; i < n; i++) {
+		int line_spelling;
+
+		it = m[i];
+		f = ms_schema_find(s, it->string, &line_spelling);
+		if (i) {
+			ms_sink_putc(k, ',');
+			if (strcmp(m[i - 1]->string, it->string) == 0 && !k->error) {
+				k->error = MS_EINVAL;
+				k->dupkey = it->string;
+			}
+		}
+		ms_sink_str(k, it->string);
+		ms_sink_putc(k, ':');
+		if (f->type == MS_F_OBJ && ms_j_obj(it)) {
+			output_sorted(k, it, f->sub);
+		} else if (f->type == MS_F_OBJLIST && ms_j_arr(it)) {
+			ms_sink_putc(k, '[');
+			for (e = it->child; e; e = e->next) {
+				if (e != it->child)
+					ms_sink_putc(k, ',');
+				if (ms_j_obj(e))
+					output_sorted(k, e, f->sub);
+				else
+					ms_sink_sorted(k, e, 0, 0);
+			}
+			ms_sink_putc(k, ']');
+		} else {
+			ms_sink_sorted(k, it, 0, 0);
+		}
+	}
+	ms_sink_putc(k, '}');
+	if (m != stack)
+		free(m);
+}
+
+/* ms_entity_to_glue_output without pretty: the document printed through output_sorted. */
+static int output_compact(const ms_entity *e, struct ms_buf *out, ms_error *err)
+{
+	size_t start = out->len;
+	cJSON *parsed;
+	const cJSON *doc;
+	ms_sink k;
+	int rc;
+
+	if (!(doc = entity_doc(e, &parsed, err)))
+		return MS_EINVAL;
+	if (!ms_schema_for(e->kind) || !ms_j_obj(doc)) {
+		cJSON_Delete(parsed);
+		return ms_error_set(err, MS_EINVAL, "%s document is not a json object",
+				    ms_kind_name(e->kind));
+	}
+	ms_sink_init_buf(&k, out);
+	output_sorted(&k, doc, ms_schema_for(e->kind));
+	if ((rc = ms_sink_flush(&k)) < 0) {
+		if (out->ptr) {
+			out->len = start;
+			out->ptr[start] = '\0';
+		}
+		if (rc == MS_EINVAL && k.dupkey)
+			ms_error_set(err, rc, "key '%.100s' appears twice in one object", k.dupkey);
+		else if (rc == MS_ETOOBIG)
+			ms_error_set(err, rc, "%s document is too long", ms_kind_name(e->kind));
+		else
+			ms_error_set(err, rc, "out of memory");
+	}
+	cJSON_Delete(parsed);
+	return rc;
+}
+
 int ms_entity_to_glue_output(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err)
 {
 	cJSON *tree;
@@ -278,6 +375,9 @@ int ms_entity_to_glue_output(const ms_entity *e, struct ms_buf *out, int pretty,
 
 	if (!out)
 		return ms_error_set(err, MS_EINVAL, "no buffer to write to");
+	ms_model_init();
+	if (!pretty)
+		return output_compact(e, out, err);
 	if ((rc = output_tree(e, 0, &tree, err)) < 0)
 		return rc;
 	rc = print_doc(tree, e->kind, out, pretty, err);

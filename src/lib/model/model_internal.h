@@ -85,6 +85,8 @@ void ms_sink_value_keyed(ms_sink *s, const cJSON *v, void (*key)(ms_sink *s, con
  * spaces.  A key found twice in one object sets MS_EINVAL and dupkey.
  */
 void ms_sink_sorted(ms_sink *s, const cJSON *v, int writable, int pretty);
+/* Order object members by key (bytewise), as ms_sink_sorted prints them. */
+void ms_sink_sort_members(const cJSON **m, size_t n);
 
 /* An RFC 4122 version 4 UUID from OpenSSL's generator; MS_ERROR when it fails. */
 int ms_model_uuid4(char out[37]);

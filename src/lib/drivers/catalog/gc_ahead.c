@@ -3,18 +3,27 @@
  * of tables the caller will scan in order, the first page of partitions of
  * the next `parallel` tables is asked for while the caller works on the
  * current one, so that an export pays the round trip of one table, not of
- * each.  A scan out of the plan's order, or of a table not in it, reads as
- * usual; a plan replaced or dropped lets what is in flight finish and
- * forgets it.  Pages wait in memory: at most `parallel` of them.
+ * each.  When such a first page comes back saying there is more (a
+ * NextToken), and its table is one of the next SEGMENT_TABLES, the first
+ * pages of its `segments` segments are asked for too, so that a large
+ * table's segmented read has begun before the caller reaches it.  A scan
+ * out of the plan's order, or of a table not in it, reads as usual; a plan
+ * replaced or dropped lets what is in flight finish and forgets it.  Pages
+ * wait in memory: at most `parallel` first pages and the segments of
+ * SEGMENT_TABLES tables.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "glue_internal.h"
 
+#define SEGMENT_TABLES 2
+
 typedef struct ahead_entry {
 	char *db, *table;
 	gc_req *req; /* the first page's request: NULL until sent, and once taken */
+	gc_req *seg[GC_SEGMENTS_MAX]; /* its segments' first pages, sent ahead */
+	int segs_sent;
 } ahead_entry;
 
 struct gc_ahead {
@@ -24,32 +33,26 @@ struct gc_ahead {
 	size_t sent; /* entries before this one have been sent */
 };
 
-static int busy(gc_client *c, void *ctx)
+static void entry_free(glue_catalog *g, ahead_entry *e)
 {
-	(void)c;
-	return !((gc_req *)ctx)->done;
+	gc_req_drop(&g->http, e->req);
+	for (int i = 0; i < GC_SEGMENTS_MAX; i++)
+		gc_req_drop(&g->http, e->seg[i]);
+	free(e->db);
+	free(e->table);
 }
 
 void gc_ahead_free(glue_catalog *g)
 {
 	gc_ahead *a = g->ahead;
-	ms_error err;
 
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->v[i].req && !a->v[i].req->done) {
-			ms_error_clear(&err);
-			gc_pump(&g->http, busy, a->v[i].req, &err);
-		}
-		if (a->v[i].req && a->v[i].req->done)
-			gc_req_free(a->v[i].req);
-		free(a->v[i].db);
-		free(a->v[i].table);
-	}
+	g->ahead = NULL; /* no more segments sent from first_done */
+	for (size_t i = 0; i < a->n; i++)
+		entry_free(g, &a->v[i]);
 	free(a->v);
 	free(a);
-	g->ahead = NULL;
 }
 
 int gc_plan_scans(ms_catalog *self, const ms_table_ref *tables, size_t n, ms_error *err)
@@ -76,25 +79,90 @@ int gc_plan_scans(ms_catalog *self, const ms_table_ref *tables, size_t n, ms_err
 	return 0;
 }
 
+/*
+ * Does a finished first page say there is more?  A look at the text, not a
+ * parse: "NextToken" with a non-empty value as a key (a string value
+ * holding it would have its quotes escaped).  A key of that name deeper in
+ * the answer (a partition's parameter) only makes the segments be asked for
+ * in vain: the scan reads the answer and drops them.
+ */
+static int says_more(const gc_req *r)
+{
+	static const char key[] = "\"NextToken\":";
+	const char *p;
+
+	if (!r->done || r->status < 200 || r->status >= 300 || !r->answer.ptr)
+		return 0;
+	if (!(p = strstr(r->answer.ptr, key)))
+		return 0;
+	p += sizeof(key) - 1;
+	while (*p == ' ')
+		p++;
+	return p[0] == '"' && p[1] != '"';
+}
+
+/* Ask for the segments' first pages of entry i when it is near and has more. */
+static void send_segments(glue_catalog *g, size_t i)
+{
+	gc_ahead *a = g->ahead;
+	ahead_entry *e = &a->v[i];
+
+	if (g->segments < 2 || e->segs_sent || i >= a->pos + SEGMENT_TABLES || !e->req ||
+	    !says_more(e->req))
+		return;
+	e->segs_sent = 1;
+	for (int s = 0; s < g->segments && s < GC_SEGMENTS_MAX; s++) {
+		char *text = gc_partitions_text(g, e->db, e->table, s, NULL);
+
+		if (text && (e->seg[s] = gc_req_new("GetPartitions", text)))
+			gc_submit(&g->http, e->seg[s]);
+	}
+}
+
+/* A first page came back (on_done, while the client pumps). */
+static void first_done(gc_client *c, gc_req *r)
+{
+	glue_catalog *g = r->ctx;
+	gc_ahead *a = g->ahead;
+
+	(void)c;
+	if (!a)
+		return;
+	for (size_t i = a->pos; i < a->sent && i < a->pos + SEGMENT_TABLES; i++)
+		if (a->v[i].req == r)
+			send_segments(g, i);
+}
+
 void gc_ahead_top_up(glue_catalog *g)
 {
 	gc_ahead *a = g->ahead;
+	ms_error err;
 
 	while (a && a->sent < a->n && a->sent - a->pos < (size_t)g->http.parallel) {
 		ahead_entry *e = &a->v[a->sent++];
 		char *text = gc_partitions_text(g, e->db, e->table, -1, NULL);
 
-		if (text && (e->req = gc_req_new("GetPartitions", text)))
+		if (text && (e->req = gc_req_new("GetPartitions", text))) {
+			e->req->on_done = first_done;
+			e->req->ctx = g;
 			gc_submit(&g->http, e->req);
+		}
 	}
+	for (size_t i = a ? a->pos : 0; a && i < a->sent && i < a->pos + SEGMENT_TABLES; i++)
+		send_segments(g, i);
+	ms_error_clear(&err);
+	gc_kick(&g->http, &err); /* a failure shows when the pages are read */
 }
 
-gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table, ms_error *err)
+gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table,
+		      gc_req *segs[GC_SEGMENTS_MAX], ms_error *err)
 {
 	gc_ahead *a = g->ahead;
+	ahead_entry *e;
 	gc_req *r;
 	size_t i;
 
+	memset(segs, 0, GC_SEGMENTS_MAX * sizeof(*segs));
 	if (!a)
 		return NULL;
 	for (i = a->pos; i < a->sent; i++)
@@ -102,14 +170,20 @@ gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table, ms_err
 			break;
 	if (i == a->sent || !a->v[i].req)
 		return NULL;
-	r = a->v[i].req;
-	a->v[i].req = NULL;
+	e = &a->v[i];
+	r = e->req;
+	e->req = NULL;
+	memcpy(segs, e->seg, sizeof(e->seg));
+	memset(e->seg, 0, sizeof(e->seg));
+	r->on_done = NULL;
 	if (i == a->pos)
 		a->pos++;
 	gc_ahead_top_up(g);
-	if (!r->done && gc_pump(&g->http, busy, r, err) < 0) {
+	if (!r->done && gc_pump(&g->http, gc_req_pending, r, err) < 0) {
 		/* libcurl failed: leave it for the plan's end, read as usual */
-		a->v[i].req = r;
+		e->req = r;
+		memcpy(e->seg, segs, sizeof(e->seg));
+		memset(segs, 0, GC_SEGMENTS_MAX * sizeof(*segs));
 		return NULL;
 	}
 	return r;

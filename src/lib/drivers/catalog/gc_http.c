@@ -79,6 +79,26 @@ void gc_req_free(gc_req *r)
 	free(r);
 }
 
+int gc_req_pending(gc_client *c, void *ctx)
+{
+	(void)c;
+	return !((gc_req *)ctx)->done;
+}
+
+void gc_req_drop(gc_client *c, gc_req *r)
+{
+	ms_error err;
+
+	if (!r)
+		return;
+	ms_error_clear(&err);
+	if (!r->done)
+		gc_pump(c, gc_req_pending, r, &err);
+	/* one libcurl could not finish stays (in its queue): never freed under it */
+	if (r->done)
+		gc_req_free(r);
+}
+
 static CURL *handle_take(gc_client *c)
 {
 	if (c->npool > 0)
@@ -372,6 +392,20 @@ static int start_ready(gc_client *c, double *next_s, ms_error *err)
 	return 0;
 }
 
+int gc_kick(gc_client *c, ms_error *err)
+{
+	double next_s;
+	int still, rc;
+
+	if (!c->wait_head || c->running >= c->parallel)
+		return 0;
+	if ((rc = start_ready(c, &next_s, err)) < 0)
+		return rc;
+	if (curl_multi_perform(c->multi, &still) != CURLM_OK)
+		return ms_error_set(err, MS_EIO, "%s: libcurl failed", c->subject);
+	return 0;
+}
+
 int gc_pump(gc_client *c, int (*wait)(gc_client *c, void *ctx), void *ctx, ms_error *err)
 {
 	int still, rc;
@@ -382,7 +416,7 @@ int gc_pump(gc_client *c, int (*wait)(gc_client *c, void *ctx), void *ctx, ms_er
 		int left;
 
 		if (wait ? !wait(c, ctx) : !gc_busy(c))
-			return 0;
+			return gc_kick(c, err); /* what waits to go goes now */
 		if ((rc = start_ready(c, &next_s, err)) < 0)
 			return rc;
 		if (curl_multi_perform(c->multi, &still) != CURLM_OK)
@@ -396,7 +430,7 @@ int gc_pump(gc_client *c, int (*wait)(gc_client *c, void *ctx), void *ctx, ms_er
 			completed(c, r, m->data.result);
 		}
 		if (wait ? !wait(c, ctx) : !gc_busy(c))
-			return 0;
+			return gc_kick(c, err);
 		if (c->running > 0 || next_s > 0) {
 			int ms = (int)(next_s * 1000) + 1;
 

@@ -85,10 +85,20 @@ void gc_client_free(gc_client *c);
 /* A new request of op with body (stolen); NULL when out of memory. */
 gc_req *gc_req_new(const char *op, char *body);
 void gc_req_free(gc_req *r);
+/* Wait for r to finish; free it (its answer dropped). */
+void gc_req_drop(gc_client *c, gc_req *r);
+/* gc_pump's wait for one request (ctx): 1 while it has not finished. */
+int gc_req_pending(gc_client *c, void *ctx);
 
 /* Queue r (its outcome comes by on_done, or r->done for the caller). */
 void gc_submit(gc_client *c, gc_req *r);
 
+/*
+ * Start the queued requests there is room for and let libcurl send what it
+ * can without waiting: a request submitted before long work goes out
+ * before it, not at the next gc_pump.
+ */
+int gc_kick(gc_client *c, ms_error *err);
 /*
  * Drive the requests in flight until wait(c, ctx) says stop (NULL: until
  * none is queued or in flight).  0, or MS_EIO when libcurl itself fails.
@@ -215,11 +225,22 @@ int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsi
 int gc_get_partition(ms_catalog *self, const char *db, const char *table, const char *vkey,
 		     ms_entity **out, ms_error *err);
 
-/* gc_ahead.c: the first pages of the planned tables, asked for ahead */
+/*
+ * gc_ahead.c: the first pages of the planned tables, asked for ahead, and
+ * the segments' first pages of the next tables whose first page says there
+ * is more
+ */
+#define GC_SEGMENTS_MAX 10
 int gc_plan_scans(ms_catalog *self, const ms_table_ref *tables, size_t n, ms_error *err);
 void gc_ahead_top_up(glue_catalog *g);
-/* The finished first-page request of db.table when the plan asked for it (the caller frees it). */
-gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table, ms_error *err);
+/*
+ * The finished first-page request of db.table when the plan asked for it
+ * (the caller frees it), and into segs[0..segments-1] the requests of its
+ * segments' first pages that were sent ahead (NULL where none; the caller
+ * frees them, finished or not).
+ */
+gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table,
+		      gc_req *segs[GC_SEGMENTS_MAX], ms_error *err);
 void gc_ahead_free(glue_catalog *g);
 /* glue_read.c: a GetPartitions body (segment -1: none); new text or NULL */
 char *gc_partitions_text(glue_catalog *g, const char *db, const char *table, int segment,

@@ -21,12 +21,6 @@ static int oom(ms_error *err)
 	return ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
-static int one_busy(gc_client *c, void *ctx)
-{
-	(void)c;
-	return !((gc_req *)ctx)->done;
-}
-
 /* A request body with CatalogId and the given names (NULL ends; pairs). */
 static cJSON *body_with(glue_catalog *g, const char *k1, const char *v1, const char *k2,
 			const char *v2)
@@ -253,7 +247,7 @@ static void prefetch_tables(glue_catalog *g, int all)
 		if (!reqs[i])
 			continue;
 		if (!reqs[i]->done)
-			gc_pump(&g->http, one_busy, reqs[i], &err);
+			gc_pump(&g->http, gc_req_pending, reqs[i], &err);
 		if (reqs[i]->done) {
 			reqs[i]->ctx = g;
 			prefetched(&g->http, reqs[i]);
@@ -391,13 +385,16 @@ static int any_done(gc_client *c, void *ctx)
 	gc_req **reqs = ctx;
 
 	(void)c;
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < GC_SEGMENTS_MAX; i++)
 		if (reqs[i] && reqs[i]->done)
 			return 0;
 	return 1;
 }
 
-/* One segment's request came back: deliver it, ask for its next page or end it. */
+/*
+ * One segment's request came back: ask for its next page (before this one
+ * is delivered, so that the two overlap), then deliver it.
+ */
 static int segment_answer(scan *s, gc_req **slot, int segment)
 {
 	gc_req *r = *slot;
@@ -406,67 +403,86 @@ static int segment_answer(scan *s, gc_req **slot, int segment)
 	char *text;
 	int rc;
 
-	if ((rc = gc_answer(&s->g->http, r, s->what, &ans, s->err)) < 0)
-		return rc;
-	rc = page_to_cb(s, ans, 0);
-	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
-	gc_req_free(r);
 	*slot = NULL;
-	if (rc == 0 && cJSON_IsString(next) && next->valuestring[0]) {
+	if ((rc = gc_answer(&s->g->http, r, s->what, &ans, s->err)) < 0) {
+		gc_req_free(r);
+		return rc;
+	}
+	gc_req_free(r);
+	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
+	if (cJSON_IsString(next) && next->valuestring[0]) {
 		b = partitions_body(s, segment, next->valuestring);
 		text = b ? cJSON_PrintUnformatted(b) : NULL;
 		cJSON_Delete(b);
-		if (!text || !(*slot = gc_req_new("GetPartitions", text)))
-			rc = oom(s->err);
-		else
-			gc_submit(&s->g->http, *slot);
+		if (!text || !(*slot = gc_req_new("GetPartitions", text))) {
+			cJSON_Delete(ans);
+			return oom(s->err);
+		}
+		gc_submit(&s->g->http, *slot);
+		if ((rc = gc_kick(&s->g->http, s->err)) < 0) {
+			cJSON_Delete(ans);
+			return rc;
+		}
 	}
+	rc = page_to_cb(s, ans, 0);
 	cJSON_Delete(ans);
 	return rc;
 }
 
-/* The segments' requests, in flight together, until each has no next page. */
-static int read_segments(scan *s)
+/*
+ * Send the segments' first pages: the ones read ahead (pre, taken) are
+ * kept, the others asked for now.
+ */
+static int start_segments(scan *s, gc_req *reqs[GC_SEGMENTS_MAX], gc_req *pre[GC_SEGMENTS_MAX])
 {
-	gc_req *reqs[10] = { 0 };
-	int i, live, rc = 0;
+	int i;
 
-	for (i = 0; i < s->g->segments; i++) {
-		cJSON *b = partitions_body(s, i, NULL);
-		char *text = b ? cJSON_PrintUnformatted(b) : NULL;
+	for (i = 0; i < GC_SEGMENTS_MAX; i++) {
+		cJSON *b;
+		char *text;
 
+		reqs[i] = pre[i];
+		pre[i] = NULL;
+		if (reqs[i] || i >= s->g->segments)
+			continue;
+		b = partitions_body(s, i, NULL);
+		text = b ? cJSON_PrintUnformatted(b) : NULL;
 		cJSON_Delete(b);
-		if (!text || !(reqs[i] = gc_req_new("GetPartitions", text))) {
-			rc = oom(s->err);
-			goto done;
-		}
+		if (!text || !(reqs[i] = gc_req_new("GetPartitions", text)))
+			return oom(s->err);
 		gc_submit(&s->g->http, reqs[i]);
 	}
+	return gc_kick(&s->g->http, s->err);
+}
+
+/* The segments' requests, in flight together, until each has no next page. */
+static int drain_segments(scan *s, gc_req *reqs[GC_SEGMENTS_MAX])
+{
+	int i, live, rc = 0;
+
 	for (;;) {
-		for (live = 0, i = 0; i < 10; i++)
+		for (live = 0, i = 0; i < GC_SEGMENTS_MAX; i++)
 			live += reqs[i] != NULL;
 		if (!live)
 			break;
 		if ((rc = gc_pump(&s->g->http, any_done, reqs, s->err)) < 0)
-			goto done;
-		for (i = 0; i < 10 && rc == 0; i++)
+			break;
+		for (i = 0; i < GC_SEGMENTS_MAX && rc == 0; i++)
 			if (reqs[i] && reqs[i]->done)
 				rc = segment_answer(s, &reqs[i], i);
 		if (rc != 0)
-			goto done;
-	}
-done:
-	/* Stopped early: let the rest finish (their answers are dropped). */
-	for (i = 0; i < 10; i++) {
-		ms_error e2;
-
-		ms_error_clear(&e2);
-		if (reqs[i] && !reqs[i]->done)
-			gc_pump(&s->g->http, one_busy, reqs[i], &e2);
-		if (reqs[i] && reqs[i]->done)
-			gc_req_free(reqs[i]);
+			break;
 	}
 	return rc;
+}
+
+/* Let requests still out finish (their answers are dropped), and free them. */
+static void drop_segments(glue_catalog *g, gc_req *reqs[GC_SEGMENTS_MAX])
+{
+	for (int i = 0; i < GC_SEGMENTS_MAX; i++) {
+		gc_req_drop(&g->http, reqs[i]);
+		reqs[i] = NULL;
+	}
 }
 
 char *gc_partitions_text(glue_catalog *g, const char *db, const char *table, int segment,
@@ -480,11 +496,14 @@ char *gc_partitions_text(glue_catalog *g, const char *db, const char *table, int
 	return text;
 }
 
-/* The first page of the table's partitions: read ahead by the plan, or asked for now. */
-static int first_page(scan *s, cJSON **ans)
+/*
+ * The first page of the table's partitions: read ahead by the plan (with
+ * the segments' first pages it sent ahead, into pre), or asked for now.
+ */
+static int first_page(scan *s, cJSON **ans, gc_req *pre[GC_SEGMENTS_MAX])
 {
 	glue_catalog *g = s->g;
-	gc_req *r = gc_ahead_take(g, s->db, s->table, s->err);
+	gc_req *r = gc_ahead_take(g, s->db, s->table, pre, s->err);
 	cJSON *b;
 	int rc = 0;
 
@@ -498,14 +517,63 @@ static int first_page(scan *s, cJSON **ans)
 	return rc;
 }
 
+/*
+ * Without segments: page after page from the first page's token, the next
+ * one asked for before this one is delivered.
+ */
+static int read_pages(scan *s, const char *first_token)
+{
+	gc_req *r = NULL;
+	cJSON *ans = NULL;
+	const char *token = first_token;
+	int rc = 0;
+
+	for (;;) {
+		cJSON *b = token ? partitions_body(s, -1, token) : NULL;
+		char *text = b ? cJSON_PrintUnformatted(b) : NULL;
+		const cJSON *next;
+
+		cJSON_Delete(b);
+		if (token && (!text || !(r = gc_req_new("GetPartitions", text)))) {
+			rc = oom(s->err);
+			break;
+		}
+		if (r) {
+			gc_submit(&s->g->http, r);
+			if ((rc = gc_kick(&s->g->http, s->err)) < 0)
+				break;
+		}
+		if (ans) { /* the page before, while the next one is out */
+			rc = page_to_cb(s, ans, 0);
+			cJSON_Delete(ans);
+			ans = NULL;
+			if (rc != 0)
+				break;
+		}
+		if (!r)
+			break;
+		if ((rc = gc_pump(&s->g->http, gc_req_pending, r, s->err)) < 0 ||
+		    (rc = gc_answer(&s->g->http, r, s->what, &ans, s->err)) < 0)
+			break;
+		gc_req_free(r);
+		r = NULL;
+		next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
+		token = cJSON_IsString(next) && next->valuestring[0] ? next->valuestring : NULL;
+	}
+	gc_req_drop(&s->g->http, r);
+	cJSON_Delete(ans);
+	return rc;
+}
+
 int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsigned int flags,
 		       ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
 	scan s = { g, db, table, cb, ctx, { 0 }, 0, 0, err, "" };
-	cJSON *b, *ans;
+	gc_req *pre[GC_SEGMENTS_MAX] = { 0 }, *reqs[GC_SEGMENTS_MAX] = { 0 };
+	cJSON *ans = NULL;
 	const cJSON *next;
-	int rc;
+	int rc, more;
 
 	(void)flags;
 	snprintf(s.what, sizeof(s.what), "the partitions of table '%s.%s'", db, table);
@@ -519,42 +587,24 @@ int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsi
 	g->scanned_table = strdup(table);
 	if (!g->scanned_db || !g->scanned_table)
 		return oom(err);
-	if ((rc = first_page(&s, &ans)) < 0)
+	if ((rc = first_page(&s, &ans, pre)) < 0)
+		goto done;
+	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
+	more = cJSON_IsString(next) && next->valuestring[0];
+	/* the segments go out before the first page is delivered: they overlap */
+	s.segmented = more && g->segments > 1;
+	if (s.segmented && (rc = start_segments(&s, reqs, pre)) < 0)
 		goto done;
 	rc = page_to_cb(&s, ans, 1);
-	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
-	if (rc == 0 && cJSON_IsString(next) && next->valuestring[0]) {
-		if (g->segments > 1) {
-			s.segmented = 1;
-			rc = read_segments(&s);
-		} else {
-			char *token = strdup(next->valuestring);
-
-			while (rc == 0 && token) {
-				cJSON *a2;
-
-				b = partitions_body(&s, -1, token);
-				free(token);
-				token = NULL;
-				if (!b) {
-					rc = oom(err);
-					break;
-				}
-				if ((rc = gc_call(&g->http, "GetPartitions", b, &a2, s.what, err)) <
-				    0)
-					break;
-				rc = page_to_cb(&s, a2, 0);
-				next = cJSON_GetObjectItemCaseSensitive(a2, "NextToken");
-				if (rc == 0 && cJSON_IsString(next) && next->valuestring[0] &&
-				    !(token = strdup(next->valuestring)))
-					rc = oom(err);
-				cJSON_Delete(a2);
-			}
-			free(token);
-		}
-	}
-	cJSON_Delete(ans);
+	if (rc == 0 && s.segmented)
+		rc = drain_segments(&s, reqs);
+	else if (rc == 0 && more)
+		rc = read_pages(&s, next->valuestring);
 done:
+	/* stopped early, or segments read ahead in vain: let them finish */
+	drop_segments(g, reqs);
+	drop_segments(g, pre);
+	cJSON_Delete(ans);
 	ms_strmap_free(&s.first);
 	return rc;
 }
