@@ -50,7 +50,7 @@
 #   BENCH_LATENCY      default 50ms;  BENCH_THROTTLE   default 50 (per second)
 #   BENCH_MAX_CONN     the servers' --max-connections (default 512)
 #   BENCH_GLUE_PARAMS  more glue:// URL parameters for every run, e.g.
-#                      '&parallel=16&tables=8' (default none: the driver's)
+#                      '&parallel=16&tables=24' (default none: the driver's)
 #   BENCH_B_PARAMS     more glue:// URL parameters in b only, e.g. '&rate=50'
 #   BENCH_KEEP         1: keep the catalogs and exports afterwards
 #   METASYNC           a metasync binary to use instead of building one

@@ -182,7 +182,7 @@ static int parse_params(glue_catalog *g, const ms_url *url, ms_error *err)
 	if ((rc = number_param(url, "segments", 1, 10, &n, err)) < 0)
 		return rc;
 	g->segments = (int)n;
-	n = 8;
+	n = 24; /* bench/glue.sh: 2.1x the embedded import at 8, 1.5x at 24 */
 	if ((rc = number_param(url, "tables", 1, 64, &n, err)) < 0)
 		return rc;
 	g->clones_left = (int)n - 1;
