@@ -120,31 +120,50 @@ static void handle_give(gc_client *c, CURL *h, int reusable)
 
 static void count_start(gc_client *c, double t)
 {
-	if (t - c->window_start >= 1.0) {
-		c->last_rate = t - c->window_start < 2.0 ? c->window_count : 0;
-		c->window_start = t;
-		c->window_count = 0;
+	gc_rate *q = c->rate;
+
+	pthread_mutex_lock(&q->mu);
+	if (t - q->window_start >= 1.0) {
+		q->last_rate = t - q->window_start < 2.0 ? q->window_count : 0;
+		q->window_start = t;
+		q->window_count = 0;
 	}
-	c->window_count++;
+	q->window_count++;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Does a rate hold requests back (adapted, or capped)? */
+static int rate_limited(gc_client *c)
+{
+	int limited;
+
+	pthread_mutex_lock(&c->rate->mu);
+	limited = c->rate->rate > 0 || c->rate->cap > 0;
+	pthread_mutex_unlock(&c->rate->mu);
+	return limited;
 }
 
 /* Seconds until a request may start by the rate (0: now; takes a token). */
 static double rate_wait(gc_client *c, double t)
 {
-	double rate = c->rate > 0 ? c->rate : c->rate_cap, burst;
+	gc_rate *q = c->rate;
+	double rate, burst, wait = 0;
 
-	if (rate <= 0)
-		return 0;
-	burst = rate / 10 < 1 ? 1 : rate / 10;
-	c->tokens += (t - c->last_refill) * rate;
-	c->last_refill = t;
-	if (c->tokens > burst)
-		c->tokens = burst;
-	if (c->tokens >= 1) {
-		c->tokens -= 1;
-		return 0;
+	pthread_mutex_lock(&q->mu);
+	rate = q->rate > 0 ? q->rate : q->cap;
+	if (rate > 0) {
+		burst = rate / 10 < 1 ? 1 : rate / 10;
+		q->tokens += (t - q->last_refill) * rate;
+		q->last_refill = t;
+		if (q->tokens > burst)
+			q->tokens = burst;
+		if (q->tokens >= 1)
+			q->tokens -= 1;
+		else
+			wait = (1 - q->tokens) / rate;
 	}
-	return (1 - c->tokens) / rate;
+	pthread_mutex_unlock(&q->mu);
+	return wait;
 }
 
 /*
@@ -153,26 +172,78 @@ static double rate_wait(gc_client *c, double t)
  */
 static void rate_throttled(gc_client *c, const gc_req *r)
 {
-	double base = c->rate > 0 ? c->rate : c->last_rate > 0 ? c->last_rate : c->window_count;
+	gc_rate *q = c->rate;
+	double base;
 
 	c->throttled++;
-	if (r->started < c->cut_at)
-		return;
-	c->cut_at = now_s();
-	c->rate = base * RATE_CUT < RATE_FLOOR ? RATE_FLOOR : base * RATE_CUT;
-	if (c->rate_cap > 0 && c->rate > c->rate_cap)
-		c->rate = c->rate_cap;
-	if (c->tokens > 0)
-		c->tokens = 0;
+	pthread_mutex_lock(&q->mu);
+	base = q->rate > 0 ? q->rate : q->last_rate > 0 ? q->last_rate : q->window_count;
+	if (r->started >= q->cut_at) {
+		q->cut_at = now_s();
+		q->rate = base * RATE_CUT < RATE_FLOOR ? RATE_FLOOR : base * RATE_CUT;
+		if (q->cap > 0 && q->rate > q->cap)
+			q->rate = q->cap;
+		if (q->tokens > 0)
+			q->tokens = 0;
+	}
+	pthread_mutex_unlock(&q->mu);
 }
 
 static void rate_clear(gc_client *c)
 {
-	if (c->rate <= 0)
+	gc_rate *q = c->rate;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->rate > 0) {
+		q->rate += RATE_STEP;
+		if (q->cap > 0 && q->rate > q->cap)
+			q->rate = q->cap;
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+static gc_rate *rate_new(void)
+{
+	gc_rate *q = calloc(1, sizeof(*q));
+
+	if (q) {
+		pthread_mutex_init(&q->mu, NULL);
+		q->refs = 1;
+	}
+	return q;
+}
+
+static void rate_release(gc_rate *q)
+{
+	int last;
+
+	if (!q)
 		return;
-	c->rate += RATE_STEP;
-	if (c->rate_cap > 0 && c->rate > c->rate_cap)
-		c->rate = c->rate_cap;
+	pthread_mutex_lock(&q->mu);
+	last = --q->refs == 0;
+	pthread_mutex_unlock(&q->mu);
+	if (last) {
+		pthread_mutex_destroy(&q->mu);
+		free(q);
+	}
+}
+
+void gc_client_share_rate(gc_client *c, gc_client *from)
+{
+	gc_rate *q = from->rate;
+
+	pthread_mutex_lock(&q->mu);
+	q->refs++;
+	pthread_mutex_unlock(&q->mu);
+	rate_release(c->rate);
+	c->rate = q;
+}
+
+void gc_client_rate_cap(gc_client *c, double cap)
+{
+	pthread_mutex_lock(&c->rate->mu);
+	c->rate->cap = cap;
+	pthread_mutex_unlock(&c->rate->mu);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -373,7 +444,7 @@ static int start_ready(gc_client *c, double *next_s, ms_error *err)
 				*next_s = wait;
 			prev = r;
 			pp = &r->next;
-			if (c->rate > 0 || c->rate_cap > 0)
+			if (rate_limited(c))
 				break; /* keep the order while the rate holds them back */
 			continue;
 		}
@@ -587,6 +658,8 @@ int gc_client_init(gc_client *c, const ms_url *url, const char *region, const ch
 	c->max_attempts = DEFAULT_ATTEMPTS;
 	c->timeout = 60;
 	c->trace = env("MS_GLUE_TRACE") != NULL;
+	if (!(c->rate = rate_new()))
+		return oom(err);
 	if (ms_aws_curl_init() < 0)
 		return ms_error_set(err, MS_EIO, "cannot initialise libcurl");
 	if (!(c->multi = curl_multi_init()))
@@ -626,5 +699,6 @@ void gc_client_free(gc_client *c)
 	free(c->endpoint_shown);
 	free(c->sigv4);
 	ms_aws_creds_close(c->creds);
+	rate_release(c->rate);
 	memset(c, 0, sizeof(*c));
 }

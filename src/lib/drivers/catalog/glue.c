@@ -169,7 +169,7 @@ static int parse_params(glue_catalog *g, const ms_url *url, ms_error *err)
 	n = 0;
 	if ((rc = number_param(url, "rate", 1, 100000, &n, err)) < 0)
 		return rc;
-	g->http.rate_cap = (double)n;
+	gc_client_rate_cap(&g->http, (double)n);
 	n = g->http.max_attempts;
 	if ((rc = number_param(url, "attempts", 1, 20, &n, err)) < 0)
 		return rc;
@@ -276,6 +276,8 @@ static int glue_clone(ms_catalog *self, ms_catalog **out, ms_error *err)
 	if ((rc = ms_glue_catalog_open(out, g->url, &oo, err)) < 0)
 		return rc;
 	((glue_catalog *)*out)->clones_left = 0;
+	/* one account's quota: the clones share the instance's rate */
+	gc_client_share_rate(&((glue_catalog *)*out)->http, &g->http);
 	g->clones_left--;
 	g->cloned = 1;
 	return 0;

@@ -10,9 +10,11 @@
 #ifndef MS_CATALOG_GLUE_INTERNAL_H
 #define MS_CATALOG_GLUE_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
+
 #include <curl/curl.h>
 
 #include "aws/aws_creds.h"
@@ -28,6 +30,22 @@ typedef struct gc_req gc_req;
 
 /* Called once when a request has its final outcome (success or not). */
 typedef void (*gc_done_fn)(gc_client *c, gc_req *r);
+
+/*
+ * The adaptive request rate of an instance and its clones, which share one
+ * account's quota: one limiter for all their threads, under its lock.
+ */
+typedef struct gc_rate {
+	pthread_mutex_t mu;
+	int refs;
+	double cap;  /* requests per second at most; 0: no cap */
+	double rate; /* the adaptive rate; 0: unlimited until throttled */
+	double tokens, last_refill;
+	double window_start; /* the current second's start, and its requests */
+	int window_count;
+	double last_rate; /* requests started in the last full second */
+	double cut_at;    /* when a throttled answer last cut the rate */
+} gc_rate;
 
 /* One Glue request. */
 struct gc_req {
@@ -59,14 +77,8 @@ struct gc_client {
 	const char *subject;  /* borrowed; "glue catalog 'URL'" for messages */
 	int parallel;         /* requests in flight at most */
 	int max_attempts;
-	long timeout;    /* seconds per attempt */
-	double rate_cap; /* requests per second at most; 0: no cap */
-	double rate;     /* the adaptive rate; 0: unlimited until throttled */
-	double tokens, last_refill;
-	double window_start; /* the current second's start, and its requests */
-	int window_count;
-	double last_rate; /* requests started in the last full second */
-	double cut_at;    /* when a throttled answer last cut the rate */
+	long timeout;  /* seconds per attempt */
+	gc_rate *rate; /* owned with the clones that share it */
 	gc_req *wait_head, *wait_tail;
 	int running;
 	CURL *pool[GC_POOL_MAX];
@@ -81,6 +93,10 @@ struct gc_client {
 int gc_client_init(gc_client *c, const ms_url *url, const char *region, const char *subject,
 		   ms_error *err);
 void gc_client_free(gc_client *c);
+/* c's rate limiter becomes from's (a clone's client shares its parent's). */
+void gc_client_share_rate(gc_client *c, gc_client *from);
+/* The rate= cap, requests per second (0: none). */
+void gc_client_rate_cap(gc_client *c, double cap);
 
 /* A new request of op with body (stolen); NULL when out of memory. */
 gc_req *gc_req_new(const char *op, char *body);
