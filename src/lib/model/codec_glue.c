@@ -82,29 +82,40 @@ static const cJSON *entity_doc(const ms_entity *e, cJSON **parsed, ms_error *err
 	return *parsed;
 }
 
-/* Append doc to out, keys sorted; the error names kind. */
-static int print_doc(const cJSON *doc, ms_kind kind, struct ms_buf *out, int pretty, ms_error *err)
+/*
+ * Flush a sink printing into out from start: 0, or its error with err set
+ * (naming kind) and out cut back to start.
+ */
+static int sink_end(ms_sink *s, struct ms_buf *out, size_t start, ms_kind kind, ms_error *err)
 {
-	size_t start = out->len;
-	ms_sink s;
 	int rc;
 
-	ms_sink_init_buf(&s, out);
-	ms_sink_sorted(&s, doc, 0, pretty);
-	if ((rc = ms_sink_flush(&s)) < 0) {
+	if ((rc = ms_sink_flush(s)) < 0) {
 		if (out->ptr) {
 			out->len = start;
 			out->ptr[start] = '\0';
 		}
-		/* s.dupkey points into the document: report before it goes */
-		if (rc == MS_EINVAL && s.dupkey)
-			ms_error_set(err, rc, "key '%.100s' appears twice in one object", s.dupkey);
+		/* s->dupkey points into the document: report before it goes */
+		if (rc == MS_EINVAL && s->dupkey)
+			ms_error_set(err, rc, "key '%.100s' appears twice in one object",
+				     s->dupkey);
 		else if (rc == MS_ETOOBIG)
 			ms_error_set(err, rc, "%s document is too long", ms_kind_name(kind));
 		else
 			ms_error_set(err, rc, "out of memory");
 	}
 	return rc;
+}
+
+/* Append doc to out, keys sorted; the error names kind. */
+static int print_doc(const cJSON *doc, ms_kind kind, struct ms_buf *out, int pretty, ms_error *err)
+{
+	size_t start = out->len;
+	ms_sink s;
+
+	ms_sink_init_buf(&s, out);
+	ms_sink_sorted(&s, doc, 0, pretty);
+	return sink_end(&s, out, start, kind, err);
 }
 
 int ms_entity_to_glue(const ms_entity *e, struct ms_buf *out, int pretty, ms_error *err)
@@ -226,10 +237,8 @@ int ms_entity_glue_input_print(const ms_entity *e, struct ms_buf *out, ms_error 
 		return 1;
 	ms_sink_init_buf(&k, out);
 	rc = input_object(&k, e->doc, ms_schema_for(e->kind), 1);
-	if (ms_sink_flush(&k) < 0 && k.error == MS_ETOOBIG)
-		rc = ms_error_set(err, k.error, "%s document is too long", ms_kind_name(e->kind));
-	else if (k.error)
-		rc = ms_error_set(err, k.error, "out of memory");
+	if (sink_end(&k, out, start, e->kind, err) < 0)
+		return k.error;
 	if (rc != 0 && out->ptr) {
 		out->len = start;
 		out->ptr[start] = '\0';
@@ -352,18 +361,7 @@ static int output_compact(const ms_entity *e, struct ms_buf *out, ms_error *err)
 	}
 	ms_sink_init_buf(&k, out);
 	output_sorted(&k, doc, ms_schema_for(e->kind));
-	if ((rc = ms_sink_flush(&k)) < 0) {
-		if (out->ptr) {
-			out->len = start;
-			out->ptr[start] = '\0';
-		}
-		if (rc == MS_EINVAL && k.dupkey)
-			ms_error_set(err, rc, "key '%.100s' appears twice in one object", k.dupkey);
-		else if (rc == MS_ETOOBIG)
-			ms_error_set(err, rc, "%s document is too long", ms_kind_name(e->kind));
-		else
-			ms_error_set(err, rc, "out of memory");
-	}
+	rc = sink_end(&k, out, start, e->kind, err);
 	cJSON_Delete(parsed);
 	return rc;
 }
