@@ -185,24 +185,6 @@ export AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$KEY_SECRET AWS_DEFAULT_R
 	AWS_EC2_METADATA_DISABLED=true
 
 # ---------------------------------------------------------------- server
-# serve_start NAME CATALOG SERVE_OPTION...: a fresh metasync serve on a free
-# loopback port, its log in $LOG/serve-NAME.log; sets SERVE_PID, ENDPOINT.
-serve_start() {
-	local name=$1 cat=$2 log=$LOG/serve-$1.log port='' i
-	shift 2
-	"$MS" serve --catalog "sqlite:$cat" --accounts "$ACCOUNTS" --listen 127.0.0.1:0 \
-		--max-connections "$MAX_CONN" "$@" 2>"$log" &
-	SERVE_PID=$!
-	for i in $(seq 1 200); do
-		port=$(grep -o '(port [0-9]*)' "$log" | grep -o '[0-9][0-9]*' || true)
-		[ -n "$port" ] && break
-		kill -0 "$SERVE_PID" 2>/dev/null || { cat "$log" >&2; die "metasync serve ($name) did not start"; }
-		sleep 0.05
-	done
-	[ -n "$port" ] || die "metasync serve ($name) printed no port in 10 s (log: $log)"
-	ENDPOINT=http://127.0.0.1:$port
-}
-
 # serve_stop NAME REP: the server's /metrics into $LOG/metrics-NAME-REP, then
 # SIGTERM (it must exit 0); sets REQS (requests answered) and THROTTLED
 # (those answered ThrottlingException).
@@ -264,7 +246,7 @@ a_embedded() { # REP
 
 a_glue() { # REP
 	rm_db "$GW/a-glue.db"
-	serve_start "a-glue-$1" "$GW/a-glue.db" --latency "$LATENCY"
+	serve_start "a-glue-$1" "$GW/a-glue.db" --max-connections "$MAX_CONN" --latency "$LATENCY"
 	run a-glue "$1" "$LOG/a-glue.json" "$MS" import --input-path "$STORE" \
 		--target "$GLUE&endpoint=$ENDPOINT" --json
 	json_check "$LOG/a-glue.json" partitions created "$PARTS"
@@ -274,7 +256,7 @@ a_glue() { # REP
 
 a_boto3() { # REP
 	rm_db "$GW/a-boto3.db"
-	serve_start "a-boto3-$1" "$GW/a-boto3.db" --latency "$LATENCY"
+	serve_start "a-boto3-$1" "$GW/a-boto3.db" --max-connections "$MAX_CONN" --latency "$LATENCY"
 	run a-boto3 "$1" "$LOG/a-boto3.json" "$PY" "$REPO/bench/glue_boto3.py" --endpoint "$ENDPOINT" \
 		--store "$STORE" --region "$REGION"
 	[ "$(jq -r .partitions "$LOG/a-boto3.json")" -eq "$PARTS" ] || die "boto3: $(cat "$LOG/a-boto3.json")"
@@ -297,7 +279,7 @@ scenario_b() { # REP
 	local rep=$1
 	echo "  b. --throttle $THROTTLE/s"
 	rm_db "$GW/b-glue.db"
-	serve_start "b-glue-$rep" "$GW/b-glue.db" --throttle "$THROTTLE/s"
+	serve_start "b-glue-$rep" "$GW/b-glue.db" --max-connections "$MAX_CONN" --throttle "$THROTTLE/s"
 	run b-glue "$rep" "$LOG/b-glue.json" "$MS" import --input-path "$STORE" \
 		--target "$GLUE$B_PARAMS&endpoint=$ENDPOINT" --json
 	json_check "$LOG/b-glue.json" partitions created "$PARTS"
@@ -311,7 +293,7 @@ scenario_b() { # REP
 c_glue() { # REP
 	local rep=$1 floor
 	rm -rf "$GW/c-out-glue"
-	serve_start "c-glue-$rep" "$GW/c.db" --latency "$LATENCY"
+	serve_start "c-glue-$rep" "$GW/c.db" --max-connections "$MAX_CONN" --latency "$LATENCY"
 	run c-glue "$rep" "$LOG/c-glue.json" "$MS" export --source "$GLUE&endpoint=$ENDPOINT" \
 		--output-path "$GW/c-out-glue" --json
 	json_check "$LOG/c-glue.json" partitions created "$PARTS"

@@ -32,6 +32,25 @@ build_metasync() {
 # serve_kill (trap serve_kill EXIT) stops one left running, serve_term NAME
 # stops it on purpose: SIGTERM, and it must exit 0.
 SERVE_PID=
+
+# serve_start NAME CATALOG [SERVE_OPTION...]: a fresh metasync serve ($MS)
+# of the embedded file CATALOG for the accounts in $ACCOUNTS on a free
+# loopback port, its log in $LOG/serve-NAME.log; sets SERVE_PID, ENDPOINT.
+serve_start() {
+	local name=$1 cat=$2 log=$LOG/serve-$1.log port='' i
+	shift 2
+	"$MS" serve --catalog "sqlite:$cat" --accounts "$ACCOUNTS" --listen 127.0.0.1:0 "$@" 2>"$log" &
+	SERVE_PID=$!
+	for i in $(seq 1 200); do
+		port=$(grep -o '(port [0-9]*)' "$log" | grep -o '[0-9][0-9]*' || true)
+		[ -n "$port" ] && break
+		kill -0 "$SERVE_PID" 2>/dev/null || { cat "$log" >&2; die "metasync serve ($name) did not start"; }
+		sleep 0.05
+	done
+	[ -n "$port" ] || die "metasync serve ($name) printed no port in 10 s (log: $log)"
+	ENDPOINT=http://127.0.0.1:$port
+}
+
 serve_kill() {
 	if [ -n "$SERVE_PID" ]; then
 		kill -TERM "$SERVE_PID" 2>/dev/null || true

@@ -130,22 +130,6 @@ chmod 600 "$ACCOUNTS"
 export AWS_ACCESS_KEY_ID=AKIABENCHSERVE000001 AWS_SECRET_ACCESS_KEY=bench-serve-secret
 
 # ---------------------------------------------------------------- server
-# serve_start CATALOG NAME: metasync serve on a free loopback port, its log
-# in $LOG/serve-NAME.log; sets SERVE_PID and ENDPOINT.
-serve_start() {
-	local log=$LOG/serve-$2.log port='' i
-	"$MS" serve --catalog "sqlite:$1" --accounts "$ACCOUNTS" --listen 127.0.0.1:0 2>"$log" &
-	SERVE_PID=$!
-	for i in $(seq 1 200); do
-		port=$(grep -o '(port [0-9]*)' "$log" | grep -o '[0-9][0-9]*' || true)
-		[ -n "$port" ] && break
-		kill -0 "$SERVE_PID" 2>/dev/null || { cat "$log" >&2; die "metasync serve did not start"; }
-		sleep 0.05
-	done
-	[ -n "$port" ] || die "metasync serve printed no port in 10 s (log: $log)"
-	ENDPOINT=http://127.0.0.1:$port
-}
-
 # serve_stop NAME REP: the server's peak RSS and CPU seconds into $SRV
 # (unless REP is warm), then SIGTERM; it must exit 0.
 serve_stop() {
@@ -172,7 +156,7 @@ pass() { # REP
 	json_check "$LOG/import.json" partitions created "$PARTS"
 
 	rm_db "$CAT_S"
-	serve_start "$CAT_S" ingest
+	serve_start ingest "$CAT_S"
 	run ingest "$rep" "$LOG/ingest.json" "$GL" ingest --endpoint "$ENDPOINT" --db "$DB" --table "$TABLE" \
 		--partitions "$PARTS" --clients "$CLIENTS" --json
 	[ "$(jq -r .created "$LOG/ingest.json")" -eq "$PARTS" ] || die "ingest: $(cat "$LOG/ingest.json")"
@@ -182,7 +166,7 @@ pass() { # REP
 	run export "$rep" "$LOG/export.json" "$MS" export --source "$CAT_S_URL" --output-path "$OUT" --json
 	json_check "$LOG/export.json" partitions created "$PARTS"
 
-	serve_start "$CAT_S" scan
+	serve_start scan "$CAT_S"
 	RUN_TOLERATE=3 run scan "$rep" "$LOG/scan.json" "$GL" scan --endpoint "$ENDPOINT" --db "$DB" \
 		--table "$TABLE" --segments "$SEGMENTS" --expect "$PARTS" --json
 	if [ "$RUN_RC" -ne 0 ]; then
@@ -207,7 +191,7 @@ done
 MIX=$LOG/mix.json
 if [ "$MIX_SECONDS" -gt 0 ]; then
 	say "mix: $MIX_CLIENTS clients, $MIX_SECONDS s on $PARTS partitions"
-	serve_start "$CAT_S" mix
+	serve_start mix "$CAT_S"
 	RUN_TOLERATE=3 run mix 1 "$MIX" "$GL" mix --endpoint "$ENDPOINT" --db "$DB" --table "$TABLE" \
 		--clients "$MIX_CLIENTS" --seconds "$MIX_SECONDS" --json
 	MIX_RC=$RUN_RC
