@@ -39,7 +39,7 @@ fail() {
 node "$REPO/tests/support/s3_proxy.js" --target "$MS_TEST_S3_ENDPOINT" --log "$T/proxy.log" \
 	>"$T/proxy.out" 2>&1 &
 PROXY_PID=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 1200); do # node starts slowly on a loaded machine: up to a minute
 	grep -q listening "$T/proxy.out" 2>/dev/null && break
 	sleep 0.05
 done

@@ -218,7 +218,8 @@ start_proxy() { # NAME ARGS...: PROXY=endpoint
 	node "$REPO/tests/support/s3_proxy.js" --target "$MS_TEST_S3_ENDPOINT" --log "$T/$name.log" \
 		--uploads 1 "$@" >"$T/$name.out" 2>&1 &
 	PIDS+=($!)
-	for i in $(seq 1 100); do
+	# node starts slowly on a loaded machine: up to a minute, as wait_for
+	for i in $(seq 1 1200); do
 		grep -q listening "$T/$name.out" 2>/dev/null && break
 		sleep 0.05
 	done
