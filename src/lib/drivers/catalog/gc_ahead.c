@@ -23,7 +23,6 @@ typedef struct ahead_entry {
 	char *db, *table;
 	gc_req *req; /* the first page's request: NULL until sent, and once taken */
 	gc_req *seg[GC_SEGMENTS_MAX]; /* its segments' first pages, sent ahead */
-	int segs_sent;
 } ahead_entry;
 
 struct gc_ahead {
@@ -101,22 +100,21 @@ static int says_more(const gc_req *r)
 	return p[0] == '"' && p[1] != '"';
 }
 
-/* Ask for the segments' first pages of entry i when it is near and has more. */
+/*
+ * Ask for the segments' first pages of entry i when it is near and has more
+ * (again for the ones that could not be made, when seg[0] is among them).
+ */
 static void send_segments(glue_catalog *g, size_t i)
 {
 	gc_ahead *a = g->ahead;
 	ahead_entry *e = &a->v[i];
 
-	if (g->segments < 2 || e->segs_sent || i >= a->pos + SEGMENT_TABLES || !e->req ||
+	if (g->segments < 2 || e->seg[0] || i >= a->pos + SEGMENT_TABLES || !e->req ||
 	    !says_more(e->req))
 		return;
-	e->segs_sent = 1;
-	for (int s = 0; s < g->segments && s < GC_SEGMENTS_MAX; s++) {
-		char *text = gc_partitions_text(g, e->db, e->table, s, NULL);
-
-		if (text && (e->seg[s] = gc_req_new("GetPartitions", text)))
+	for (int s = 0; s < g->segments && s < GC_SEGMENTS_MAX; s++)
+		if (!e->seg[s] && (e->seg[s] = gc_partitions_req(g, e->db, e->table, s, NULL)))
 			gc_submit(&g->http, e->seg[s]);
-	}
 }
 
 /* A first page came back (on_done, while the client pumps). */
@@ -140,9 +138,8 @@ void gc_ahead_top_up(glue_catalog *g)
 
 	while (a && a->sent < a->n && a->sent - a->pos < (size_t)g->http.parallel) {
 		ahead_entry *e = &a->v[a->sent++];
-		char *text = gc_partitions_text(g, e->db, e->table, -1, NULL);
 
-		if (text && (e->req = gc_req_new("GetPartitions", text))) {
+		if ((e->req = gc_partitions_req(g, e->db, e->table, -1, NULL))) {
 			e->req->on_done = first_done;
 			e->req->ctx = g;
 			gc_submit(&g->http, e->req);

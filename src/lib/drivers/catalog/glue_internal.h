@@ -14,7 +14,6 @@
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
-
 #include <curl/curl.h>
 
 #include "aws/aws_creds.h"
@@ -258,9 +257,9 @@ void gc_ahead_top_up(glue_catalog *g);
 gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table,
 		      gc_req *segs[GC_SEGMENTS_MAX], ms_error *err);
 void gc_ahead_free(glue_catalog *g);
-/* glue_read.c: a GetPartitions body (segment -1: none); new text or NULL */
-char *gc_partitions_text(glue_catalog *g, const char *db, const char *table, int segment,
-			 const char *token);
+/* glue_read.c: a new GetPartitions request (segment -1: none), not sent; NULL: out of memory */
+gc_req *gc_partitions_req(glue_catalog *g, const char *db, const char *table, int segment,
+			  const char *token);
 
 /* glue_write.c */
 int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err);

@@ -380,6 +380,26 @@ fail:
 	return NULL;
 }
 
+gc_req *gc_partitions_req(glue_catalog *g, const char *db, const char *table, int segment,
+			  const char *token)
+{
+	scan s = { g, db, table, NULL, NULL, { 0 }, 0, 0, NULL, "" };
+	cJSON *b = partitions_body(&s, segment, token);
+	char *text = b ? cJSON_PrintUnformatted(b) : NULL;
+
+	cJSON_Delete(b);
+	return text ? gc_req_new("GetPartitions", text) : NULL;
+}
+
+/* Submit a request for the scan's next page (of segment, or -1) and let it go. */
+static int send_page(scan *s, int segment, const char *token, gc_req **out)
+{
+	if (!(*out = gc_partitions_req(s->g, s->db, s->table, segment, token)))
+		return oom(s->err);
+	gc_submit(&s->g->http, *out);
+	return gc_kick(&s->g->http, s->err);
+}
+
 static int any_done(gc_client *c, void *ctx)
 {
 	gc_req **reqs = ctx;
@@ -398,33 +418,20 @@ static int any_done(gc_client *c, void *ctx)
 static int segment_answer(scan *s, gc_req **slot, int segment)
 {
 	gc_req *r = *slot;
-	cJSON *ans = NULL, *b;
+	cJSON *ans = NULL;
 	const cJSON *next;
-	char *text;
 	int rc;
 
 	*slot = NULL;
-	if ((rc = gc_answer(&s->g->http, r, s->what, &ans, s->err)) < 0) {
-		gc_req_free(r);
-		return rc;
-	}
+	rc = gc_answer(&s->g->http, r, s->what, &ans, s->err);
 	gc_req_free(r);
+	if (rc < 0)
+		return rc;
 	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
-	if (cJSON_IsString(next) && next->valuestring[0]) {
-		b = partitions_body(s, segment, next->valuestring);
-		text = b ? cJSON_PrintUnformatted(b) : NULL;
-		cJSON_Delete(b);
-		if (!text || !(*slot = gc_req_new("GetPartitions", text))) {
-			cJSON_Delete(ans);
-			return oom(s->err);
-		}
-		gc_submit(&s->g->http, *slot);
-		if ((rc = gc_kick(&s->g->http, s->err)) < 0) {
-			cJSON_Delete(ans);
-			return rc;
-		}
-	}
-	rc = page_to_cb(s, ans, 0);
+	if (cJSON_IsString(next) && next->valuestring[0])
+		rc = send_page(s, segment, next->valuestring, slot);
+	if (rc == 0)
+		rc = page_to_cb(s, ans, 0);
 	cJSON_Delete(ans);
 	return rc;
 }
@@ -435,24 +442,15 @@ static int segment_answer(scan *s, gc_req **slot, int segment)
  */
 static int start_segments(scan *s, gc_req *reqs[GC_SEGMENTS_MAX], gc_req *pre[GC_SEGMENTS_MAX])
 {
-	int i;
+	int i, rc;
 
 	for (i = 0; i < GC_SEGMENTS_MAX; i++) {
-		cJSON *b;
-		char *text;
-
 		reqs[i] = pre[i];
 		pre[i] = NULL;
-		if (reqs[i] || i >= s->g->segments)
-			continue;
-		b = partitions_body(s, i, NULL);
-		text = b ? cJSON_PrintUnformatted(b) : NULL;
-		cJSON_Delete(b);
-		if (!text || !(reqs[i] = gc_req_new("GetPartitions", text)))
-			return oom(s->err);
-		gc_submit(&s->g->http, reqs[i]);
+		if (!reqs[i] && i < s->g->segments && (rc = send_page(s, i, NULL, &reqs[i])) < 0)
+			return rc;
 	}
-	return gc_kick(&s->g->http, s->err);
+	return 0;
 }
 
 /* The segments' requests, in flight together, until each has no next page. */
@@ -483,17 +481,6 @@ static void drop_segments(glue_catalog *g, gc_req *reqs[GC_SEGMENTS_MAX])
 		gc_req_drop(&g->http, reqs[i]);
 		reqs[i] = NULL;
 	}
-}
-
-char *gc_partitions_text(glue_catalog *g, const char *db, const char *table, int segment,
-			 const char *token)
-{
-	scan s = { g, db, table, NULL, NULL, { 0 }, 0, 0, NULL, "" };
-	cJSON *b = partitions_body(&s, segment, token);
-	char *text = b ? cJSON_PrintUnformatted(b) : NULL;
-
-	cJSON_Delete(b);
-	return text;
 }
 
 /*
@@ -529,20 +516,10 @@ static int read_pages(scan *s, const char *first_token)
 	int rc = 0;
 
 	for (;;) {
-		cJSON *b = token ? partitions_body(s, -1, token) : NULL;
-		char *text = b ? cJSON_PrintUnformatted(b) : NULL;
 		const cJSON *next;
 
-		cJSON_Delete(b);
-		if (token && (!text || !(r = gc_req_new("GetPartitions", text)))) {
-			rc = oom(s->err);
+		if (token && (rc = send_page(s, -1, token, &r)) < 0)
 			break;
-		}
-		if (r) {
-			gc_submit(&s->g->http, r);
-			if ((rc = gc_kick(&s->g->http, s->err)) < 0)
-				break;
-		}
 		if (ans) { /* the page before, while the next one is out */
 			rc = page_to_cb(s, ans, 0);
 			cJSON_Delete(ans);
