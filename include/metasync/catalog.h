@@ -55,6 +55,14 @@ typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);
  * ms_catalog_settle, which the caller must call before it relies on them.
  */
 #define MS_CAP_ASYNC_WRITES 0x40
+/*
+ * The reading slots (list_databases, list_tables, get_database, get_table,
+ * scan_partitions, table_digest) may run on several threads at once, on the
+ * same instance, as long as no other slot runs meanwhile (verify_table and
+ * get_partition included).  The engine's table workers then read such a
+ * source side by side instead of in turn.
+ */
+#define MS_CAP_PARALLEL_READS 0x80
 
 /* scan_partitions flags */
 #define MS_SCAN_KEYS_ONLY 0x01 /* doc may be left NULL; vkey and hash are filled */

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1460,6 +1461,126 @@ static void test_many_partitions(void **state)
 }
 
 /*
+ * MS_CAP_PARALLEL_READS: with the tables verified, threads that list, get
+ * and scan at once, each table in its own order, see what one thread sees.
+ * The tables are large enough for a snapshot's pipelined scan (a thread of
+ * its own per scan).
+ */
+#define PR_TABLES 3
+#define PR_THREADS 6
+
+typedef struct pr_sum {
+	size_t n;
+	unsigned char x[MS_HASH_LEN]; /* every partition's hash, xor'd */
+} pr_sum;
+
+typedef struct pr_job {
+	ms_catalog *cat;
+	const char *db;
+	const char *const *tables;
+	size_t first; /* the table this thread reads first */
+	pr_sum got[PR_TABLES];
+	size_t listed; /* tables list_tables gave */
+	int rc;
+	ms_error err;
+} pr_job;
+
+static int pr_add(ms_entity *e, void *ctx, ms_error *err)
+{
+	pr_sum *s = ctx;
+
+	(void)err;
+	s->n++;
+	for (size_t i = 0; i < MS_HASH_LEN; i++)
+		s->x[i] ^= e->hash[i];
+	ms_entity_free(e);
+	return 0;
+}
+
+static int pr_count(const char *name, void *ctx, ms_error *err)
+{
+	(void)name;
+	(void)err;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static void *pr_reader(void *arg)
+{
+	pr_job *j = arg;
+	ms_entity *t = NULL;
+
+	ms_error_clear(&j->err);
+	j->rc = ms_catalog_list_tables(j->cat, j->db, pr_count, &j->listed, &j->err);
+	for (size_t k = 0; k < PR_TABLES && j->rc >= 0; k++) {
+		size_t i = (j->first + k) % PR_TABLES;
+
+		if ((j->rc = ms_catalog_get_table(j->cat, j->db, j->tables[i], &t, &j->err)) < 0)
+			break;
+		ms_entity_free(t);
+		j->rc = ms_catalog_scan_partitions(j->cat, j->db, j->tables[i], 0, pr_add,
+						   &j->got[i], &j->err);
+	}
+	return NULL;
+}
+
+static void test_parallel_reads(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "par");
+	const char *names[PR_TABLES] = { "t0", "t1", "t2" };
+	size_t n = fx->p->many < 5000 ? fx->p->many : 5000, i, k;
+	ms_entity **p = calloc(n, sizeof(*p)), *d = plain_database(fx, db, "x");
+	pr_sum want[PR_TABLES];
+	pr_job jobs[PR_THREADS];
+	pthread_t th[PR_THREADS];
+	char v1[32], loc[96];
+
+	assert_non_null(p && d);
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	ms_entity_free(d);
+	for (k = 0; k < PR_TABLES; k++) {
+		ms_entity *t = plain_table(fx, db, names[k], "s3://b/par/");
+
+		OK(ms_catalog_put_table(fx->cat, t, E));
+		ms_entity_free(t);
+		for (i = 0; i < n - k * 100; i++) {
+			snprintf(v1, sizeof(v1), "%06zu", i);
+			snprintf(loc, sizeof(loc), "s3://b/par/%s/p=%s", names[k], v1);
+			p[i] = partition(fx, db, names[k], v1, names[k], loc);
+		}
+		put_parts(fx, db, names[k], p, i);
+		free_all(p, i);
+	}
+	free(p);
+	reopen(fx);
+	if (!(fx->caps & MS_CAP_PARALLEL_READS))
+		skip();
+	memset(want, 0, sizeof(want));
+	for (k = 0; k < PR_TABLES; k++) {
+		verify(fx, db, names[k]);
+		OK(ms_catalog_scan_partitions(fx->cat, db, names[k], 0, pr_add, &want[k], E));
+		assert_int_equal(want[k].n, n - k * 100);
+	}
+	memset(jobs, 0, sizeof(jobs));
+	for (i = 0; i < PR_THREADS; i++) {
+		jobs[i] = (pr_job){ .cat = fx->cat, .db = db, .tables = names, .first = i };
+		assert_int_equal(pthread_create(&th[i], NULL, pr_reader, &jobs[i]), 0);
+	}
+	for (i = 0; i < PR_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < PR_THREADS; i++) {
+		if (jobs[i].rc < 0)
+			fail_msg("thread %zu: %s", i, jobs[i].err.message);
+		assert_int_equal(jobs[i].listed, PR_TABLES);
+		for (k = 0; k < PR_TABLES; k++) {
+			assert_int_equal(jobs[i].got[k].n, want[k].n);
+			assert_memory_equal(jobs[i].got[k].x, want[k].x, MS_HASH_LEN);
+		}
+	}
+}
+
+/*
  * ms_catalog_plan_scans is a hint: with a plan, scans in its order, ahead of
  * it, behind it, of a table outside it, and after the plan is dropped give
  * what scans without one give.
@@ -2733,6 +2854,7 @@ static const struct CMUnitTest common_tests[] = {
 	cmocka_unit_test_setup_teardown(test_table_digest, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_transactions, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_many_partitions, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_parallel_reads, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_planned_scans, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_ownership_at_write_time, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_scan_range, fx_setup, fx_teardown),

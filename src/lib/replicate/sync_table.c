@@ -478,6 +478,7 @@ static int settle_writes(pdiff *d, ms_error *err)
 static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
 {
 	ms_entity *m = tp->mapped;
+	int parallel = (ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS) != 0;
 	int rc;
 
 	if (tp->target_exists) {
@@ -486,11 +487,16 @@ static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
 		if (rc < 0 && rc != MS_ENOTFOUND)
 			return rc;
 	}
-	/* Table workers read the one source in turn (and map and diff under its lock). */
-	sync_lock(r);
+	/*
+	 * Table workers read the one source in turn (and map and diff under its
+	 * lock), or side by side when it allows parallel reads.
+	 */
+	if (!parallel)
+		sync_lock(r);
 	rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, source_scan_flags(r), diff_source,
 					d, err);
-	sync_unlock(r);
+	if (!parallel)
+		sync_unlock(r);
 	if (rc < 0 && rc != MS_ENOTFOUND)
 		return rc;
 	if ((rc = flush(d, err)) < 0)

@@ -9,8 +9,9 @@
  *
  * What the workers share goes under one recursive lock (run.lock): the
  * source, which a worker reads for one table at a time (its scan, with the
- * mapping and the diff of each partition, while it holds the lock), and the
- * report, events, progress and counters.  The tables' plans are each
+ * mapping and the diff of each partition, while it holds the lock) unless
+ * the source allows parallel reads (MS_CAP_PARALLEL_READS), and the report,
+ * events, progress and counters.  The tables' plans are each
  * touched by the one worker that took it.  Views and mirror deletes stay
  * sequential, after the workers (views in dependency order).
  */

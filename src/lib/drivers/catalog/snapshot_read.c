@@ -697,7 +697,8 @@ static void r_close(ms_catalog *self)
 const ms_catalog_driver snap_reader_driver = {
 	.version = MS_CATALOG_DRIVER_VERSION,
 	.name = "snapshot",
-	.caps = 0,
+	/* reads touch nothing but the index built at open and readers of their own */
+	.caps = MS_CAP_PARALLEL_READS,
 	.max_batch = 0,
 	/* required; frees everything */
 	.close = r_close,
