@@ -63,9 +63,13 @@ static void *work(void *arg)
 {
 	worker *w = arg;
 	pool *p = w->p;
-	run wr = *p->top; /* the run, with this worker's target */
+	run wr;
 	long i;
 
+	/* the run, with this worker's target; copied under the lock other workers count under */
+	pthread_mutex_lock(&p->lock);
+	wr = *p->top;
+	pthread_mutex_unlock(&p->lock);
 	wr.dst = w->dst;
 	while ((i = take(p)) >= 0) {
 		ms_error fatal;
