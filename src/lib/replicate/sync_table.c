@@ -374,11 +374,14 @@ static int table_settled(run *r, table_plan *tp)
 /*
  * Set or clear the table's sync stamp before it is first written.  Without
  * transactions the stamp goes on last, once every partition is in:
- * *stamp_later says so.
+ * *stamp_later says so.  A new view has no partitions to wait for (in the
+ * source or the target): its stamp goes on with it, in one write.
  */
 static int stamp_first(run *r, table_plan *tp, int *stamp_later, ms_error *err)
 {
-	*stamp_later = !r->transactional && !r->o->copy && tp->have_digest;
+	int alone = tp->is_view && tp->digest.count == 0 && !tp->target_exists;
+
+	*stamp_later = !r->transactional && !r->o->copy && tp->have_digest && !alone;
 	if (!r->o->copy && tp->have_digest && !*stamp_later)
 		return ms_entity_set_param(tp->mapped, MS_MARKER_SYNCED, tp->stamp, err);
 	return ms_entity_set_param(tp->mapped, MS_MARKER_SYNCED, NULL, err);
