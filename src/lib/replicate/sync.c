@@ -519,28 +519,40 @@ static int stopped(run *r, ms_error *err)
 	return 0;
 }
 
+static int plan_ref(const table_plan *tp, ms_table_ref *ref)
+{
+	if (tp->db_failed || tp->skip || tp->up_to_date)
+		return 0;
+	ref->database = tp->sdb;
+	ref->table = tp->st;
+	return 1;
+}
+
 /*
  * Tell the source which tables' partitions this pass will scan, in order, so
- * that it can read ahead (views have none and are left out).
+ * that it can read ahead: the tables, then the views level by level (a view
+ * is scanned like a table; what it holds is most often nothing, which a
+ * remote source answers no faster).
  */
 static int plan_scans(run *r, ms_error *err)
 {
 	ms_table_ref *refs = calloc(r->ntables + 1, sizeof(*refs));
-	size_t i, n = 0;
+	size_t i, n = 0, nviews = 0, *views, *ends = NULL, nlevels = 0;
 	int rc;
 
-	if (!refs)
+	views = refs ? view_order(r, &nviews, &ends, &nlevels) : NULL;
+	if (!views) {
+		free(refs);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	for (i = 0; i < r->ntables; i++) {
-		const table_plan *tp = &r->tables[i];
-
-		if (tp->is_view || tp->db_failed || tp->skip || tp->up_to_date)
-			continue;
-		refs[n].database = tp->sdb;
-		refs[n].table = tp->st;
-		n++;
 	}
+	for (i = 0; i < r->ntables; i++)
+		if (!r->tables[i].is_view)
+			n += (size_t)plan_ref(&r->tables[i], &refs[n]);
+	for (i = 0; i < nviews; i++)
+		n += (size_t)plan_ref(&r->tables[views[i]], &refs[n]);
 	rc = ms_catalog_plan_scans(r->src, refs, n, err);
+	free(views);
+	free(ends);
 	free(refs);
 	return rc;
 }
@@ -757,7 +769,7 @@ static int pass(run *r, ms_error *err)
 
 	r->deletes = 0;
 	r->done = 0;
-	if (!(items = malloc((r->dbs.n + r->ntables + 1) * sizeof(size_t))))
+	if (!(items = calloc(r->dbs.n + r->ntables + 1, sizeof(size_t))))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < r->dbs.n; i++)
 		items[i] = i;
@@ -767,10 +779,11 @@ static int pass(run *r, ms_error *err)
 	for (i = 0; i < r->ntables; i++)
 		if (!r->tables[i].is_view)
 			items[n++] = i;
-	rc = each_item(r, items, n, table_item, err);
+	if ((rc = each_item(r, items, n, table_item, err)) >= 0)
+		rc = sync_views(r, err);
 	/* the plan is spent (or abandoned): the source stops reading ahead */
 	ms_catalog_plan_scans(r->src, NULL, 0, NULL);
-	if (rc < 0 || (rc = sync_views(r, err)) < 0)
+	if (rc < 0)
 		goto done;
 	if (!r->o->copy)
 		rc = sync_stale_replicas(r, err);

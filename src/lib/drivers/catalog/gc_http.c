@@ -477,29 +477,45 @@ int gc_kick(gc_client *c, ms_error *err)
 	return 0;
 }
 
+/* Start what may start, move every transfer on as far as it goes now, and take what came back. */
+static int step(gc_client *c, double *next_s, ms_error *err)
+{
+	CURLMsg *m;
+	int still, left, rc;
+
+	if ((rc = start_ready(c, next_s, err)) < 0)
+		return rc;
+	if (curl_multi_perform(c->multi, &still) != CURLM_OK)
+		return ms_error_set(err, MS_EIO, "%s: libcurl failed", c->subject);
+	while ((m = curl_multi_info_read(c->multi, &left))) {
+		gc_req *r = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		completed(c, r, m->data.result);
+	}
+	return 0;
+}
+
+int gc_progress(gc_client *c, ms_error *err)
+{
+	double next_s;
+
+	return c->running > 0 || c->wait_head ? step(c, &next_s, err) : 0;
+}
+
 int gc_pump(gc_client *c, int (*wait)(gc_client *c, void *ctx), void *ctx, ms_error *err)
 {
-	int still, rc;
+	int rc;
 
 	for (;;) {
 		double next_s;
-		CURLMsg *m;
-		int left;
 
 		if (wait ? !wait(c, ctx) : !gc_busy(c))
 			return gc_kick(c, err); /* what waits to go goes now */
-		if ((rc = start_ready(c, &next_s, err)) < 0)
+		if ((rc = step(c, &next_s, err)) < 0)
 			return rc;
-		if (curl_multi_perform(c->multi, &still) != CURLM_OK)
-			return ms_error_set(err, MS_EIO, "%s: libcurl failed", c->subject);
-		while ((m = curl_multi_info_read(c->multi, &left))) {
-			gc_req *r = NULL;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-			completed(c, r, m->data.result);
-		}
 		if (wait ? !wait(c, ctx) : !gc_busy(c))
 			return gc_kick(c, err);
 		if (c->running > 0 || next_s > 0) {

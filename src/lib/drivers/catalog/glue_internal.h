@@ -115,6 +115,12 @@ void gc_submit(gc_client *c, gc_req *r);
  */
 int gc_kick(gc_client *c, ms_error *err);
 /*
+ * Without waiting: start what may start, move the transfers in flight on and
+ * take the answers that are in (their on_done run).  For a caller busy with
+ * an answer, so that the others keep coming meanwhile.
+ */
+int gc_progress(gc_client *c, ms_error *err);
+/*
  * Drive the requests in flight until wait(c, ctx) says stop (NULL: until
  * none is queued or in flight).  0, or MS_EIO when libcurl itself fails.
  */

@@ -15,6 +15,8 @@
 
 #define PAGE 100
 #define PARTITION_PAGE 1000
+/* While a page is delivered, the transfers in flight move on after this many partitions. */
+#define PROGRESS_EVERY 64
 
 static int oom(ms_error *err)
 {
@@ -321,6 +323,7 @@ typedef struct scan {
 	int stop; /* the callback's non-zero return, or an error */
 	ms_error *err;
 	char what[2 * MS_NAME_MAX + 32];
+	size_t delivered; /* partitions given to cb */
 } scan;
 
 /* Remember vkey as existing in the target (for put_partitions to update it). */
@@ -357,6 +360,9 @@ static int page_to_cb(scan *s, cJSON *ans, int first_page)
 		}
 		note_scanned(s->g, s->db, s->table, p->vkey);
 		rc = s->cb(p, s->ctx, s->err);
+		/* the answers in flight come in meanwhile, not only when this page is done */
+		if (rc == 0 && ++s->delivered % PROGRESS_EVERY == 0)
+			rc = gc_progress(&s->g->http, s->err);
 	}
 	return rc;
 }
@@ -383,7 +389,7 @@ fail:
 gc_req *gc_partitions_req(glue_catalog *g, const char *db, const char *table, int segment,
 			  const char *token)
 {
-	scan s = { g, db, table, NULL, NULL, { 0 }, 0, 0, NULL, "" };
+	scan s = { g, db, table, NULL, NULL, { 0 }, 0, 0, NULL, "", 0 };
 	cJSON *b = partitions_body(&s, segment, token);
 	char *text = b ? cJSON_PrintUnformatted(b) : NULL;
 
@@ -546,7 +552,7 @@ int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsi
 		       ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
-	scan s = { g, db, table, cb, ctx, { 0 }, 0, 0, err, "" };
+	scan s = { g, db, table, cb, ctx, { 0 }, 0, 0, err, "", 0 };
 	gc_req *pre[GC_SEGMENTS_MAX] = { 0 }, *reqs[GC_SEGMENTS_MAX] = { 0 };
 	cJSON *ans = NULL;
 	const cJSON *next;
