@@ -17,7 +17,12 @@
 
 #include "glue_internal.h"
 
-#define SEGMENT_TABLES 2
+/*
+ * Export of bench/glue.sh's 100,000 partitions through 50 ms, side by side:
+ * 6 tables 13% faster than 2, 12 a few % faster than 6.  8 keeps at most
+ * 8 x 4 segments x 1,000 partitions (about 45 MB) waiting.
+ */
+#define SEGMENT_TABLES 8
 
 typedef struct ahead_entry {
 	char *db, *table;
