@@ -307,5 +307,22 @@ sso_account_id = 123456789012
 sso_role_name = r"
 check sso_profile fail --profile s
 
+# A credential_process that hangs is killed after its time (metasync's own
+# bound; the AWS CLI waits for ever, so this case is metasync's alone).
+CASE=process_hangs
+printf '#!/bin/sh\nsleep 30\n' >"$T/bin/hang"
+chmod +x "$T/bin/hang"
+setup - "[profile p]
+credential_process = $T/bin/hang"
+t0=$(date +%s)
+if env -i PATH=/usr/bin:/bin HOME="$H" AWS_EC2_METADATA_DISABLED=true MS_CREDENTIAL_PROCESS_TIMEOUT=1 \
+	"$DUMP" --profile p >/dev/null 2>"$T/ms.err"; then
+	fail "a hung credential_process gave keys"
+fi
+[ $(($(date +%s) - t0)) -lt 15 ] || fail "a hung credential_process held metasync $(($(date +%s) - t0)) s"
+grep -q "credential_process of aws profile 'p' did not finish within 1 s" "$T/ms.err" ||
+	fail "no timeout message: $(cat "$T/ms.err")"
+PASSED=$((PASSED + 1))
+
 [ "$OK_CASES" -ge 20 ] || fail "only $OK_CASES cases resolved keys"
 echo "$TEST: $PASSED cases agree with the AWS CLI ($OK_CASES resolve keys)"

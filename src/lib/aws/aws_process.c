@@ -9,6 +9,8 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +21,91 @@
 #include "aws/aws_internal.h"
 
 #define PROCESS_OUT_MAX ((size_t)64 << 10)
+/*
+ * A process that has not finished within this many seconds is killed (a
+ * hung helper must not hang an agent): MS_CREDENTIAL_PROCESS_TIMEOUT
+ * (1 to 3600) overrides it.
+ */
+#define PROCESS_TIMEOUT_S 60
 
 extern char **environ;
+
+static long timeout_s(void)
+{
+	const char *v = getenv("MS_CREDENTIAL_PROCESS_TIMEOUT");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return PROCESS_TIMEOUT_S;
+	n = strtol(v, &end, 10);
+	return *end || n < 1 || n > 3600 ? PROCESS_TIMEOUT_S : n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Read fd to its end into out (bounded: *too_big) until deadline; 1 when the time ran out. */
+static int read_all(int fd, double deadline, ms_buf *out, int *too_big)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		double left = deadline - now_s();
+		int r;
+
+		if (left <= 0)
+			return 1;
+		r = poll(&pf, 1, (int)(left * 1000) + 1);
+		if (r < 0 && errno != EINTR)
+			return 0;
+		if (r <= 0)
+			continue;
+		if ((n = read(fd, chunk, sizeof(chunk))) == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return 0;
+		}
+		if (!*too_big && ms_buf_add(out, chunk, (size_t)n) < 0)
+			*too_big = 1;
+	}
+}
+
+/* Wait for pid until deadline (1 when the time ran out); *status its wait status. */
+static int reap(pid_t pid, double deadline, int *status, int *werr)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR) {
+			*werr = errno;
+			return 0;
+		}
+		if (now_s() >= deadline)
+			return 1;
+		usleep(10000);
+	}
+}
 
 /* Run argv, its stdout into out; *status its wait status. */
 static int run(char **argv, const char *profile, ms_buf *out, int *status, ms_error *err)
 {
 	posix_spawn_file_actions_t fa;
-	int fds[2], rc = 0, too_big = 0;
+	int fds[2], rc = 0, too_big = 0, late, werr = 0;
+	long limit = timeout_s();
+	double deadline;
 	pid_t pid;
-	char chunk[4096];
-	ssize_t n;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return ms_error_set(err, MS_EIO, "credential_process of aws profile '%s': pipe: %s",
@@ -45,21 +121,25 @@ static int run(char **argv, const char *profile, ms_buf *out, int *status, ms_er
 				    "credential_process of aws profile '%s': cannot run '%s': %s",
 				    profile, argv[0], strerror(rc));
 	}
-	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (!too_big && ms_buf_add(out, chunk, (size_t)n) < 0)
-			too_big = 1;
-	}
+	deadline = now_s() + (double)limit;
+	late = read_all(fds[0], deadline, out, &too_big);
 	close(fds[0]);
-	while (waitpid(pid, status, 0) < 0)
-		if (errno != EINTR)
-			return ms_error_set(err, MS_EIO,
-					    "credential_process of aws profile '%s': waitpid: %s",
-					    profile, strerror(errno));
+	if (!late)
+		late = reap(pid, deadline, status, &werr);
+	if (late) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+			;
+		return ms_error_set(err, MS_EIO,
+				    "credential_process of aws profile '%s' did not finish within "
+				    "%ld "
+				    "s: killed",
+				    profile, limit);
+	}
+	if (werr)
+		return ms_error_set(err, MS_EIO,
+				    "credential_process of aws profile '%s': waitpid: %s", profile,
+				    strerror(werr));
 	if (too_big)
 		return ms_error_set(err, MS_ETOOBIG,
 				    "credential_process of aws profile '%s' wrote more than %zu "
