@@ -29,7 +29,16 @@
 
 #define GLUE_REGION "us-east-1"
 #define GLUE_LISTEN "127.0.0.1:0"
-#define GLUE_MAX_CONNECTIONS 256 /* two target agents writing many tables at once */
+/*
+ * Two target agents writing tables=GLUE_TABLES at a time, each table's
+ * instance with up to 16 requests in flight (parallel=), and the source:
+ * 2 x 8 x 16 + 16 = 272 connections at most, and as many client sockets in
+ * this same process, within the usual 1,024 descriptors.  (A server that
+ * refuses a connection makes the client back off and retry; under a
+ * sanitizer's slowness 256 for 2 x 24 x 16 ran out of retries.)
+ */
+#define GLUE_MAX_CONNECTIONS 384
+#define GLUE_TABLES 8
 #define GLUE_DRAIN_SECONDS 10
 #define KEY_ID_RANDOM 16 /* after "AKIA" */
 #define SECRET_LEN 40
@@ -230,8 +239,8 @@ static char *glue_url(const demo_glue *s, const char *id)
 {
 	ms_buf u = MS_BUF_INIT(512);
 
-	if (ms_buf_printf(&u, "glue://%s?endpoint=%s&catalog-id=%s&profile=demo-%s", GLUE_REGION,
-			  s->endpoint, id, id) < 0) {
+	if (ms_buf_printf(&u, "glue://%s?endpoint=%s&catalog-id=%s&profile=demo-%s&tables=%d",
+			  GLUE_REGION, s->endpoint, id, id, GLUE_TABLES) < 0) {
 		ms_buf_free(&u);
 		return NULL;
 	}

@@ -70,7 +70,7 @@ grep -qE "^over the Glue API: metasync serve at http://127\.0\.0\.1:[0-9]+ answe
 grep -qE "^  by operation: .*BatchCreatePartition [1-9]" "$TMP/run1.out" || fail "no partitions were written through the Glue API"
 grep -q "nothing changed" "$TMP/run1.out" && fail "first run claims nothing changed"
 for u in 111111111111 222222222222 333333333333; do
-	grep -qE "catalog: \"glue://us-east-1\?endpoint=http://127\.0\.0\.1:[0-9]+&catalog-id=$u&profile=demo-$u\"" "$TMP/run1.out" ||
+	grep -qE "catalog: \"glue://us-east-1\?endpoint=http://127\.0\.0\.1:[0-9]+&catalog-id=$u&profile=demo-$u&tables=8\"" "$TMP/run1.out" ||
 		fail "the printed agent config has no glue:// URL for account $u"
 done
 [ -s "$G/store/LATEST" ] || fail "no snapshot store with LATEST in '$G/store'"
