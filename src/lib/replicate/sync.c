@@ -428,7 +428,6 @@ static const char *view_text(const table_plan *tp)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Order of the views: a view comes after every view its text names. */
 /*
  * The views in an order where each comes after the views it mentions, and
  * in levels: *level_end (new, *nlevels entries) holds where each level ends
@@ -534,25 +533,20 @@ static int plan_ref(const table_plan *tp, ms_table_ref *ref)
  * is scanned like a table; what it holds is most often nothing, which a
  * remote source answers no faster).
  */
-static int plan_scans(run *r, ms_error *err)
+static int plan_scans(run *r, const size_t *views, size_t nviews, ms_error *err)
 {
 	ms_table_ref *refs = calloc(r->ntables + 1, sizeof(*refs));
-	size_t i, n = 0, nviews = 0, *views, *ends = NULL, nlevels = 0;
+	size_t i, n = 0;
 	int rc;
 
-	views = refs ? view_order(r, &nviews, &ends, &nlevels) : NULL;
-	if (!views) {
-		free(refs);
+	if (!refs)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	}
 	for (i = 0; i < r->ntables; i++)
 		if (!r->tables[i].is_view)
 			n += (size_t)plan_ref(&r->tables[i], &refs[n]);
 	for (i = 0; i < nviews; i++)
 		n += (size_t)plan_ref(&r->tables[views[i]], &refs[n]);
 	rc = ms_catalog_plan_scans(r->src, refs, n, err);
-	free(views);
-	free(ends);
 	free(refs);
 	return rc;
 }
@@ -745,42 +739,43 @@ static int each_item(run *r, const size_t *items, size_t n, sync_item_fn fn, ms_
 	return 0;
 }
 
-/* The views, level by level (those of a level mention none of each other). */
-static int sync_views(run *r, ms_error *err)
+/* The views (view_order), level by level (those of a level mention none of each other). */
+static int sync_views(run *r, const size_t *views, const size_t *ends, size_t nlevels,
+		      ms_error *err)
 {
-	size_t nviews = 0, *views, *ends = NULL, nlevels = 0, l, from = 0;
+	size_t l, from = 0;
 	int rc = 0;
 
-	if (!(views = view_order(r, &nviews, &ends, &nlevels)))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (l = 0; l < nlevels && rc == 0; l++) {
 		rc = each_item(r, views + from, ends[l] - from, table_item, err);
 		from = ends[l];
 	}
-	free(views);
-	free(ends);
 	return rc;
 }
 
 static int pass(run *r, ms_error *err)
 {
-	size_t i, n = 0, *items;
+	size_t i, n = 0, *items, *views = NULL, *ends = NULL, nviews = 0, nlevels = 0;
 	int rc;
 
 	r->deletes = 0;
 	r->done = 0;
-	if (!(items = calloc(r->dbs.n + r->ntables + 1, sizeof(size_t))))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	/* the views' order serves the plan of scans and their writing */
+	if (!(items = calloc(r->dbs.n + r->ntables + 1, sizeof(size_t))) ||
+	    !(views = view_order(r, &nviews, &ends, &nlevels))) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto done;
+	}
 	for (i = 0; i < r->dbs.n; i++)
 		items[i] = i;
 	if ((rc = each_item(r, items, r->dbs.n, database_item, err)) < 0 ||
-	    (rc = plan_scans(r, err)) < 0)
+	    (rc = plan_scans(r, views, nviews, err)) < 0)
 		goto done;
 	for (i = 0; i < r->ntables; i++)
 		if (!r->tables[i].is_view)
 			items[n++] = i;
 	if ((rc = each_item(r, items, n, table_item, err)) >= 0)
-		rc = sync_views(r, err);
+		rc = sync_views(r, views, ends, nlevels, err);
 	/* the plan is spent (or abandoned): the source stops reading ahead */
 	ms_catalog_plan_scans(r->src, NULL, 0, NULL);
 	if (rc < 0)
@@ -789,6 +784,8 @@ static int pass(run *r, ms_error *err)
 		rc = sync_stale_replicas(r, err);
 done:
 	free(items);
+	free(views);
+	free(ends);
 	return rc;
 }
 
