@@ -38,6 +38,12 @@ typedef struct ms_change {
 	const char *table;    /* NULL for databases */
 	const char *vkey;     /* NULL unless a partition */
 	ms_change_op op;
+	/*
+	 * A table's change that stands for changes of its partitions the feed
+	 * does not name one by one (kind table, op put): read them all again.
+	 */
+	int all_partitions;
+	long long time; /* when it was committed: Unix milliseconds; 0 unknown */
 } ms_change;
 
 typedef int (*ms_change_cb)(const ms_change *c, void *ctx, ms_error *err);

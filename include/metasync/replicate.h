@@ -42,6 +42,29 @@ typedef void (*ms_change_event_cb)(const ms_change_event *ev, void *ctx);
 /* Progress: done of total units (partitions), called at most a few times a second. */
 typedef void (*ms_progress_cb)(unsigned long long done, unsigned long long total, void *ctx);
 
+/*
+ * A change set: the entities a live catalog changed, by key, as its change
+ * feed names them (ms_catalog_changes_since), each key once however often
+ * it changed.  Given to ms_sync (ms_sync_options.changes), the run reads and
+ * writes only those entities: what the source holds of them now is
+ * written, what it no longer holds is deleted (under the delete policy),
+ * so that applying a change set is idempotent and the order of the changes
+ * inside it does not matter.
+ */
+typedef struct ms_changeset ms_changeset;
+
+ms_changeset *ms_changeset_new(void);
+void ms_changeset_free(ms_changeset *cs);
+/* Add one change (an ms_change_cb: ctx is the change set).  MS_ENOMEM. */
+int ms_changeset_add(const ms_change *c, void *cs, ms_error *err);
+/* Add every key of from to cs.  MS_ENOMEM. */
+int ms_changeset_merge(ms_changeset *cs, const ms_changeset *from, ms_error *err);
+/* Changes added (repeats included), and distinct keys. */
+size_t ms_changeset_changes(const ms_changeset *cs);
+size_t ms_changeset_keys(const ms_changeset *cs);
+/* The oldest commit time among the changes added (Unix milliseconds; 0 unknown). */
+long long ms_changeset_oldest(const ms_changeset *cs);
+
 typedef struct ms_sync_options {
 	const char *databases; /* ';'-separated names or globs; NULL = all */
 	const char *database_prefix;
@@ -51,14 +74,23 @@ typedef struct ms_sync_options {
 	const char *const *location_rewrites; /* "FROM=TO" location prefix rewrites */
 	size_t nrewrites;
 	ms_deletes deletes;
-	long long max_deletes;        /* < 0: no limit; needs MS_DELETES_MIRROR */
-	int prune_unmapped;           /* mirror also deletes replicas of this source
+	long long max_deletes;  /* < 0: no limit; needs MS_DELETES_MIRROR */
+	int prune_unmapped;     /* mirror also deletes replicas of this source
 						  that the mapping no longer produces */
-	int allow_empty_source;       /* mirror deletes may remove every replica */
-	int adopt;                    /* take over entities that are not replicas */
-	int dry_run;                  /* plan only: change nothing */
-	int copy;                     /* export: plain copy, no markers or stamps */
-	int full;                     /* ignore sync stamps: diff every partition */
+	int allow_empty_source; /* mirror deletes may remove every replica */
+	int adopt;              /* take over entities that are not replicas */
+	int dry_run;            /* plan only: change nothing */
+	int copy;               /* export: plain copy, no markers or stamps */
+	int full;               /* ignore sync stamps: diff every partition */
+	/*
+	 * NULL: the whole selection.  Else only the entities of this change set
+	 * (within the selection) are read and written: no table is scanned
+	 * whole unless the change set says its partitions all changed, no sync
+	 * stamp is set (those of the tables written are cleared), and
+	 * max_deletes counts the deletes of this change set.  The guard against
+	 * removing every replica does not apply.
+	 */
+	const ms_changeset *changes;
 	ms_change_event_cb on_change; /* every non-unchanged action; may be NULL */
 	ms_progress_cb progress;
 	void *ctx;
@@ -235,6 +267,66 @@ typedef struct ms_import_options {
  */
 int ms_import_ext(const char *source_url, const char *target_url, const ms_import_options *io,
 		  const ms_sync_options *opts, ms_report **report, ms_error *err);
+
+/*
+ * Live replication: a follower keeps a target in step with a source through
+ * the source's change feed.  Its first round (no cursor, or a cursor the
+ * feed no longer keeps) runs the whole selection, from a cursor taken just
+ * before it; every later round reads the feed from the cursor and applies
+ * the change set it names (ms_sync_options.changes).  The cursor moves on
+ * only when a round completed, so that a crash, an error or a refusal
+ * leaves the changes to the next round: applying them twice is harmless.
+ */
+typedef struct ms_follow_round {
+	int full;                /* a run of the whole selection */
+	const ms_report *report; /* the round's (borrowed for the call) */
+	size_t changes;          /* changes read from the feed (repeats included) */
+	size_t keys;             /* distinct entities they name */
+	long long oldest_ms;     /* commit time of the oldest change, Unix ms; 0 unknown */
+	long long done_ms;       /* when the round committed its last write, Unix ms */
+	const char *cursor;      /* where the next round resumes */
+} ms_follow_round;
+
+typedef struct ms_follow_options {
+	/*
+	 * A file that keeps the cursor across restarts (written atomically
+	 * after every round that moved it); NULL: none, so that every start
+	 * runs the whole selection.  A file written for another source, or
+	 * another selection or mapping, is not used (the first round is whole).
+	 */
+	const char *state_path;
+	/* Seconds between whole runs after the first (0: never again). */
+	double reconcile;
+	/* called after every round that read changes or ran whole (NULL: not) */
+	void (*on_round)(const ms_follow_round *round, void *ctx);
+	void *ctx;
+} ms_follow_options;
+
+typedef struct ms_follower ms_follower;
+
+/*
+ * A follower of source (which needs MS_CAP_CHANGE_FEED) into target, under
+ * opts and fo (both borrowed for its life; opts->changes must be NULL).
+ * Reads the state file.  MS_ENOTSUPPORTED for a source without a feed.
+ */
+int ms_follower_new(ms_follower **out, ms_catalog *source, ms_catalog *target,
+		    const ms_sync_options *opts, const ms_follow_options *fo, ms_error *err);
+void ms_follower_free(ms_follower *f);
+/*
+ * One round: *applied is the number of changes it applied (0: the feed had
+ * nothing new; a whole run counts 1).  Returns 0 (the round's report went
+ * to fo->on_round), MS_EREFUSED (a guard refused the change set; nothing
+ * changed, the cursor stays), or another error (the cursor stays).
+ */
+int ms_follower_step(ms_follower *f, size_t *applied, ms_error *err);
+/*
+ * Rounds until *stop becomes non-zero: after a round with nothing new, wait
+ * interval seconds (0: 0.1); after an error, wait longer each time (up to
+ * 30 s) and try again, telling on_error (NULL: not told).  Returns 0 when
+ * stopped, or MS_EREFUSED when a guard refused a change set.
+ */
+int ms_follow(ms_follower *f, double interval, const volatile int *stop,
+	      void (*on_error)(const ms_error *err, void *ctx), void *ctx, ms_error *err);
 
 /*
  * Check a selection before use: it names something (not only ';' and

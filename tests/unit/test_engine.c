@@ -542,6 +542,106 @@ static void test_created_meanwhile(void **state)
 	ms_catalog_close(&dst->base);
 }
 
+static void add_change(ms_changeset *cs, ms_kind kind, const char *db, const char *table,
+		       const char *vkey, ms_change_op op)
+{
+	ms_change c;
+	ms_error err;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = kind;
+	c.database = db;
+	c.table = table;
+	c.vkey = vkey;
+	c.op = op;
+	assert_int_equal(ms_changeset_add(&c, cs, &err), 0);
+}
+
+/*
+ * A change set's run reads and writes only what it names: no partition
+ * scan on either side, the changed partitions written, a delete under the
+ * delete policy and max_deletes, and the same change set again writes
+ * nothing.
+ */
+static void test_changeset(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_changeset *cs = ms_changeset_new();
+	const char *gone[] = { "[\"2024-01-05\"]" };
+	ms_error err;
+	ms_report *rep;
+
+	populate(src, 10);
+	ms_report_free(run(src, dst, &o, 0));
+	fake_add(src, MS_KIND_PARTITION, "sales", "orders",
+		 "{\"Values\":[\"2024-01-03\"],\"Parameters\":{\"n\":\"changed\"}}");
+	fake_add(src, MS_KIND_PARTITION, "sales", "orders",
+		 "{\"Values\":[\"2024-02-01\"],\"Parameters\":{\"n\":\"new\"}}");
+	assert_int_equal(ms_catalog_delete_partitions(&src->base, "sales", "orders", gone, 1, &err),
+			 0);
+	add_change(cs, MS_KIND_PARTITION, "sales", "orders", "[\"2024-01-03\"]", MS_CHANGE_PUT);
+	add_change(cs, MS_KIND_PARTITION, "sales", "orders", "[\"2024-02-01\"]", MS_CHANGE_PUT);
+	add_change(cs, MS_KIND_PARTITION, "sales", "orders", "[\"2024-01-03\"]", MS_CHANGE_PUT);
+	add_change(cs, MS_KIND_PARTITION, "sales", "orders", gone[0], MS_CHANGE_DELETE);
+	assert_int_equal(ms_changeset_changes(cs), 4);
+	assert_int_equal(ms_changeset_keys(cs), 3);
+	o.changes = cs;
+
+	/* deletes none: the gone partition stays */
+	memset(&src->calls, 0, sizeof(src->calls));
+	memset(&dst->calls, 0, sizeof(dst->calls));
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(src->calls.scan + dst->calls.scan + src->calls.digest, 0);
+	assert_int_equal(rep->partitions.updated, 1);
+	assert_int_equal(rep->partitions.created, 1);
+	assert_int_equal(rep->partitions.deleted, 0);
+	assert_int_equal(rep->tables.failed + rep->partitions.failed, 0);
+	assert_non_null(fake_find(dst, MS_KIND_PARTITION, "sales", "orders", gone[0]));
+	/* the stamp went: a whole run reads the table's partitions again */
+	assert_null(ms_entity_param(fake_find(dst, MS_KIND_TABLE, "sales", "orders", NULL),
+				    MS_MARKER_SYNCED));
+	assert_string_equal(ms_entity_param(fake_find(dst, MS_KIND_PARTITION, "sales", "orders",
+						      "[\"2024-01-03\"]"),
+					    "n"),
+			    "changed");
+	ms_report_free(rep);
+
+	/* mirror deletes, limited per change set */
+	o.deletes = MS_DELETES_MIRROR;
+	o.max_deletes = 0;
+	rep = run(src, dst, &o, MS_EREFUSED);
+	assert_int_equal(rep->status, MS_STATUS_REFUSED);
+	assert_non_null(fake_find(dst, MS_KIND_PARTITION, "sales", "orders", gone[0]));
+	ms_report_free(rep);
+	o.max_deletes = 1;
+	memset(&dst->calls, 0, sizeof(dst->calls));
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->partitions.deleted, 1);
+	assert_int_equal(dst->calls.put_partitions + dst->calls.put_table, 0);
+	assert_null(fake_find(dst, MS_KIND_PARTITION, "sales", "orders", gone[0]));
+	ms_report_free(rep);
+
+	/* again: nothing to write */
+	memset(&dst->calls, 0, sizeof(dst->calls));
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(fake_writes(dst), 0);
+	assert_int_equal(rep->partitions.unchanged, 2);
+	ms_report_free(rep);
+
+	/* the whole run that follows finds the target equal */
+	o.changes = NULL;
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->partitions.created + rep->partitions.updated +
+				 rep->partitions.deleted,
+			 0);
+	ms_report_free(rep);
+	ms_changeset_free(cs);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_mapping),
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_created_meanwhile),
+		cmocka_unit_test(test_changeset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -273,6 +273,7 @@ static int plan_table(run *r, const char *sdb, const char *st, ms_error *err)
 	}
 	if (rc == 0) {
 		tp->target_exists = 1;
+		tp->target_stamped = ms_entity_param(t, MS_MARKER_SYNCED) != NULL;
 		memcpy(tp->target_hash, t->hash, MS_HASH_LEN);
 		if (!sync_owned(r, t, &reason)) {
 			tp->skip = 1;
@@ -281,10 +282,14 @@ static int plan_table(run *r, const char *sdb, const char *st, ms_error *err)
 			tp->adopted = reason;
 		}
 	}
-	/* A copy reads every partition anyway: no stamps, so no digest. */
+	/*
+	 * A copy reads every partition anyway, and a change set's run reads
+	 * only some: no stamps, so no digest.
+	 */
 	ms_error_clear(&e2);
-	rc = r->o->copy ? MS_ENOTSUPPORTED
-			: ms_catalog_table_digest(r->src, sdb, st, &tp->digest, &e2);
+	rc = r->o->copy || r->o->changes
+		     ? MS_ENOTSUPPORTED
+		     : ms_catalog_table_digest(r->src, sdb, st, &tp->digest, &e2);
 	if (rc == 0)
 		tp->have_digest = 1;
 	else if (rc != MS_ENOTSUPPORTED) {
@@ -766,12 +771,14 @@ static int pass(run *r, ms_error *err)
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
+	/* a change set's run writes the databases it names */
 	for (i = 0; i < r->dbs.n; i++)
-		items[i] = i;
-	if ((rc = each_item(r, items, r->dbs.n, database_item, err)) < 0 ||
+		if (!r->o->changes || ms_changeset_db(r->o->changes, r->dbs.v[i]))
+			items[n++] = i;
+	if ((rc = each_item(r, items, n, database_item, err)) < 0 ||
 	    (rc = plan_scans(r, views, nviews, err)) < 0)
 		goto done;
-	for (i = 0; i < r->ntables; i++)
+	for (n = i = 0; i < r->ntables; i++)
 		if (!r->tables[i].is_view)
 			items[n++] = i;
 	if ((rc = each_item(r, items, n, table_item, err)) >= 0)
@@ -781,7 +788,7 @@ static int pass(run *r, ms_error *err)
 	if (rc < 0)
 		goto done;
 	if (!r->o->copy)
-		rc = sync_stale_replicas(r, err);
+		rc = r->o->changes ? sync_stale_changed(r, err) : sync_stale_replicas(r, err);
 done:
 	free(items);
 	free(views);
@@ -808,24 +815,48 @@ static int select_databases(run *r, names *all, ms_error *err)
 			return rc;
 	if (r->dbs.n)
 		qsort(r->dbs.v, r->dbs.n, sizeof(char *), sync_cmp_str);
-	implicit_identity(r);
-	ms_selection_unmatched(opts->databases, (const char *const *)all->v, all->n,
-			       unmatched_pattern, r);
+	/* a change set's run is one of many: the whole run that came first warned */
+	if (!opts->changes) {
+		implicit_identity(r);
+		ms_selection_unmatched(opts->databases, (const char *const *)all->v, all->n,
+				       unmatched_pattern, r);
+	}
 	if ((rc = ms_mapping_set_databases(&r->map, (const char *const *)r->dbs.v, r->dbs.n, err)) <
 	    0)
 		return rc;
 	return check_mapped_databases(r, all, err);
 }
 
-/* Phase 1: plan every table of the selected databases (sdbs and stables: their names). */
+/* Is source table sdb.st a view?  0 also when it cannot be read (phase 1 tells). */
+static int source_view(run *r, const char *sdb, const char *st)
+{
+	ms_entity *t = NULL;
+	ms_error e2;
+	int view = ms_catalog_get_table(r->src, sdb, st, &t, &e2) == 0 && sync_is_view(t);
+
+	ms_entity_free(t);
+	return view;
+}
+
+/*
+ * Phase 1: plan every table of the selected databases (sdbs and stables:
+ * their names), or those a change set names, with every view when it puts
+ * or deletes a database or table (a view's text maps to the names that
+ * exist).
+ */
 static int plan_tables(run *r, names *sdbs, names *stables, ms_error *err)
 {
+	const ms_changeset *cs = r->o->changes;
+	int views = cs && ms_changeset_names_change(cs);
 	size_t i;
 	int rc;
 
 	if ((rc = list_source_tables(r, sdbs, stables, err)) < 0)
 		return rc;
 	for (i = 0; i < stables->n; i++) {
+		if (cs && !ms_changeset_table(cs, sdbs->v[i], stables->v[i]) &&
+		    !(views && source_view(r, sdbs->v[i], stables->v[i])))
+			continue;
 		rc = plan_table(r, sdbs->v[i], stables->v[i], err);
 		if (rc < 0) {
 			ms_error_prefix(err, "table '%s.%s': ", sdbs->v[i], stables->v[i]);
@@ -867,7 +898,7 @@ static int guard_deletes(run *r, char *refusal, size_t n, ms_error *err)
 	const ms_sync_options *opts = r->o;
 	ms_sync_options quiet;
 	ms_error e2;
-	int rc, empty_guard = !opts->allow_empty_source && kept_replicas(r) == 0;
+	int rc, empty_guard = !opts->allow_empty_source && !opts->changes && kept_replicas(r) == 0;
 
 	if (opts->deletes != MS_DELETES_MIRROR || opts->copy ||
 	    (opts->max_deletes < 0 && !empty_guard))
@@ -915,7 +946,8 @@ static int apply(run *r, const char *refusal, ms_error *err)
 	r->final = 1;
 	if ((rc = pass(r, err)) < 0)
 		return rc;
-	unmatched_rewrites(r);
+	if (!opts->changes)
+		unmatched_rewrites(r);
 	all = r->total > r->done ? r->total : r->done;
 	if (r->apply && opts->progress)
 		opts->progress(all, all, opts->ctx);

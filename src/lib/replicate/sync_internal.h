@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "changeset.h"
 #include "mapping.h"
 #include "metasync/catalog.h"
 #include "metasync/replicate.h"
@@ -26,6 +27,7 @@ typedef struct table_plan {
 	char *sdb, *st;    /* source names */
 	ms_entity *mapped; /* the target-shaped table (with markers) */
 	int target_exists;
+	int target_stamped; /* the target table carries a sync stamp */
 	unsigned char target_hash[MS_HASH_LEN];
 	int skip; /* not ours: leave it alone */
 	char *skip_reason;
@@ -138,6 +140,11 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal);
  * error that ends the run, with *fatal filled.
  */
 int sync_stale_replicas(run *r, ms_error *fatal);
+/*
+ * The same for a change set's run: only the tables and databases it names
+ * whose source is gone.
+ */
+int sync_stale_changed(run *r, ms_error *fatal);
 
 /* The report (sync_report.c). */
 

@@ -230,6 +230,27 @@ static int stale_database(run *r, size_t i, ms_error *fatal)
 	return rc;
 }
 
+/* stale_database for each database of st->tdbs, several at a time where the target allows. */
+static int sweep(run *r, stale *st, ms_error *fatal)
+{
+	size_t i, *items;
+	int rc;
+
+	if (!(items = malloc((st->tdbs.n + 1) * sizeof(size_t))))
+		return ms_error_set(fatal, MS_ENOMEM, "out of memory");
+	for (i = 0; i < st->tdbs.n; i++)
+		items[i] = i;
+	r->item_ctx = st;
+	if ((rc = sync_parallel(r, items, st->tdbs.n, stale_database, fatal)) == 1) {
+		rc = 0;
+		for (i = 0; i < st->tdbs.n && rc == 0; i++)
+			rc = stale_database(r, i, fatal);
+	}
+	r->item_ctx = NULL;
+	free(items);
+	return rc;
+}
+
 /*
  * Replicas of this source in the target that this run does not produce.
  * Those whose source is gone (within the selection) are deleted with
@@ -241,30 +262,82 @@ static int stale_database(run *r, size_t i, ms_error *fatal)
 int sync_stale_replicas(run *r, ms_error *fatal)
 {
 	stale st = { { 0 }, { 0 } };
-	size_t i, *items = NULL;
 	ms_error err;
 	int rc = 0;
 
 	ms_error_clear(&err);
-	if ((rc = planned_set(r, &st.written, fatal)) < 0)
-		goto done;
-	if (ms_catalog_list_databases(r->dst, sync_names_add, &st.tdbs, &err) < 0)
-		goto done;
-	if (!(items = malloc((st.tdbs.n + 1) * sizeof(size_t)))) {
+	if ((rc = planned_set(r, &st.written, fatal)) == 0 &&
+	    ms_catalog_list_databases(r->dst, sync_names_add, &st.tdbs, &err) == 0)
+		rc = sweep(r, &st, fatal);
+	sync_names_free(&st.tdbs);
+	sync_names_free(&st.written);
+	return rc;
+}
+
+/*
+ * A table a change set names whose source is gone, in a database the
+ * source still has: its replica, when this source's, deleted with mirror
+ * deletes.
+ */
+static int stale_changed_table(run *r, const cs_table *ct, ms_error *fatal)
+{
+	char *tdb = NULL, *tn = NULL, *db = NULL, *table = NULL;
+	ms_entity *t = NULL;
+	const char *why;
+	ms_error err;
+	int rc = 0;
+
+	if (!sync_names_has(&r->dbs, ct->db) || ms_mapping_has_table(&r->map, ct->db, ct->table))
+		return 0;
+	if (!(tdb = ms_mapping_database(&r->map, ct->db)) ||
+	    !(tn = ms_mapping_table(&r->map, ct->table))) {
 		rc = ms_error_set(fatal, MS_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (i = 0; i < st.tdbs.n; i++)
-		items[i] = i;
-	r->item_ctx = &st;
-	if ((rc = sync_parallel(r, items, st.tdbs.n, stale_database, fatal)) == 1) {
-		rc = 0;
-		for (i = 0; i < st.tdbs.n && rc == 0; i++)
-			rc = stale_database(r, i, fatal);
-	}
-	r->item_ctx = NULL;
+	ms_error_clear(&err);
+	if (ms_catalog_get_table(r->dst, tdb, tn, &t, &err) < 0 ||
+	    !sync_ours(r, t, &db, &table, &why) || !table || strcmp(db, ct->db) != 0 ||
+	    strcmp(table, ct->table) != 0)
+		goto done;
+	if (deletable(r, FATE_GONE))
+		rc = delete_table_replica(r, tdb, tn, fatal);
 done:
-	free(items);
+	free(tdb);
+	free(tn);
+	free(db);
+	free(table);
+	ms_entity_free(t);
+	return rc;
+}
+
+int sync_stale_changed(run *r, ms_error *fatal)
+{
+	const ms_changeset *cs = r->o->changes;
+	stale st = { { 0 }, { 0 } };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < cs->nt && rc == 0; i++)
+		rc = stale_changed_table(r, &cs->t[i], fatal);
+	/* databases deleted (perhaps made again): every replica in them looked at */
+	for (i = 0; i < cs->dbs.nslots && rc == 0; i++) {
+		const ms_strmap_entry *e = &cs->dbs.slots[i];
+		char *tdb;
+
+		if (!e->key || !(e->tag & CS_DB_CHANGED) ||
+		    (!(e->tag & CS_DB_DROPPED) && sync_names_has(&r->dbs, e->key)))
+			continue;
+		if (!(tdb = ms_mapping_database(&r->map, e->key)))
+			rc = ms_error_set(fatal, MS_ENOMEM, "out of memory");
+		else
+			rc = sync_names_add(tdb, &st.tdbs, fatal);
+		free(tdb);
+	}
+	if (rc == 0 && st.tdbs.n) {
+		qsort(st.tdbs.v, st.tdbs.n, sizeof(char *), sync_cmp_str);
+		if ((rc = planned_set(r, &st.written, fatal)) == 0)
+			rc = sweep(r, &st, fatal);
+	}
 	sync_names_free(&st.tdbs);
 	sync_names_free(&st.written);
 	return rc;

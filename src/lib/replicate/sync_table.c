@@ -318,6 +318,7 @@ static int recheck_target(run *r, table_plan *tp, ms_error *err)
 		return rc;
 	}
 	memcpy(tp->target_hash, t->hash, MS_HASH_LEN);
+	tp->target_stamped = ms_entity_param(t, MS_MARKER_SYNCED) != NULL;
 	if (!sync_owned(r, t, &reason)) {
 		tp->skip = 1;
 		free(tp->skip_reason);
@@ -387,6 +388,14 @@ static int stamp_first(run *r, table_plan *tp, int *stamp_later, ms_error *err)
 	return ms_entity_set_param(tp->mapped, MS_MARKER_SYNCED, NULL, err);
 }
 
+/* Does a change set's run change (or may it change) the table's partitions? */
+static int touches_partitions(const run *r, const table_plan *tp)
+{
+	const cs_table *ct = ms_changeset_table(r->o->changes, tp->sdb, tp->st);
+
+	return ct && (ct->vkeys.count || ms_changeset_whole(r->o->changes, ct));
+}
+
 /*
  * When applying: begin the table's transaction (*in_tx), lock and read the
  * target table again and put the table; *ta becomes what the put does.
@@ -413,6 +422,13 @@ static int write_table(run *r, table_plan *tp, ms_action *ta, int *in_tx, ms_err
 		      : memcmp(tp->target_hash, m->hash, MS_HASH_LEN) || tp->adopted
 			      ? MS_ACTION_UPDATE
 			      : MS_ACTION_UNCHANGED;
+		/*
+		 * A change set's run leaves an equal table alone unless it must
+		 * clear the stamp (its partitions are about to change).
+		 */
+		if (*ta == MS_ACTION_UNCHANGED && r->o->changes &&
+		    (!tp->target_stamped || !touches_partitions(r, tp)))
+			return 0;
 		rc = ms_catalog_put_table(r->dst, m, err);
 		/*
 		 * Created by another writer after the lock found nothing: look
@@ -510,6 +526,90 @@ static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
 }
 
 /*
+ * One partition a change set names: what the source holds of it now is
+ * written (or counted), what it no longer holds is deleted with mirror
+ * deletes.  keys collects the deletes (as many as r->batch).
+ */
+static int diff_point(pdiff *d, const char *vkey, const char **keys, size_t *nkeys, ms_error *err)
+{
+	run *r = d->r;
+	ms_entity *m = d->tp->mapped, *s = NULL, *t = NULL;
+	const char *reason = NULL;
+	int rc, parallel = (ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS) != 0;
+
+	if (!parallel)
+		sync_lock(r);
+	rc = ms_catalog_get_partition(r->src, d->tp->sdb, d->tp->st, vkey, &s, err);
+	if (rc == 0 && ((rc = sync_map_entity(r, s, err)) < 0 ||
+			(rc = sync_mark(r, s, d->tp->sdb, d->tp->st, err)) < 0)) {
+		ms_entity_free(s);
+		s = NULL;
+	}
+	if (!parallel)
+		sync_unlock(r);
+	if (rc < 0 && rc != MS_ENOTFOUND)
+		return rc;
+	rc = d->tp->target_exists
+		     ? ms_catalog_get_partition(r->dst, m->database, m->table, vkey, &t, err)
+		     : MS_ENOTFOUND;
+	if (rc < 0 && rc != MS_ENOTFOUND) {
+		ms_entity_free(s);
+		return rc;
+	}
+	sync_progress(r, 1);
+	if (t && s && memcmp(t->hash, s->hash, MS_HASH_LEN) == 0) {
+		pevent(d, MS_ACTION_UNCHANGED, vkey, NULL);
+	} else if (t && (s || r->o->deletes == MS_DELETES_MIRROR) && !r->o->adopt &&
+		   !sync_owned(r, t, &reason)) {
+		pevent(d, MS_ACTION_SKIP, vkey, reason);
+	} else if (s) {
+		pevent(d, t ? MS_ACTION_UPDATE : MS_ACTION_CREATE, vkey, NULL);
+		d->batch[d->nbatch++] = s;
+		s = NULL;
+	} else if (t && r->o->deletes == MS_DELETES_MIRROR) {
+		pevent(d, MS_ACTION_DELETE, vkey, NULL);
+		keys[(*nkeys)++] = vkey;
+	}
+	ms_entity_free(s);
+	ms_entity_free(t);
+	return 0;
+}
+
+/*
+ * The partitions a change set names for this table, one by one (their
+ * table is not scanned), written and deleted in batches.
+ */
+static int diff_points(run *r, table_plan *tp, pdiff *d, const cs_table *ct, ms_error *err)
+{
+	ms_entity *m = tp->mapped;
+	const char **keys = malloc(r->batch * sizeof(char *));
+	size_t i, n = 0;
+	int rc = 0;
+
+	if (!keys)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < ct->vkeys.nslots && rc == 0; i++) {
+		if (!ct->vkeys.slots[i].key)
+			continue;
+		rc = diff_point(d, ct->vkeys.slots[i].key, keys, &n, err);
+		if (rc == 0 && d->nbatch == r->batch)
+			rc = flush(d, err);
+		if (rc == 0 && n == r->batch) {
+			if (r->apply)
+				rc = ms_catalog_delete_partitions(r->dst, m->database, m->table,
+								  keys, n, err);
+			n = 0;
+		}
+	}
+	if (rc == 0)
+		rc = flush(d, err);
+	if (rc == 0 && n && r->apply)
+		rc = ms_catalog_delete_partitions(r->dst, m->database, m->table, keys, n, err);
+	free(keys);
+	return rc < 0 ? rc : settle_writes(d, err);
+}
+
+/*
  * Partitions the target keeps against the source (deletes none, or not
  * ours) mean the table is not in sync: no stamp, so the next run looks at
  * its partitions again.  Clears a stamp already written, and *stamp_later.
@@ -561,6 +661,7 @@ static int table_failed(run *r, table_plan *tp, pdiff *d, int rc, int in_tx, ms_
 int sync_table(run *r, table_plan *tp, ms_error *fatal)
 {
 	ms_entity *m = tp->mapped;
+	const cs_table *ct;
 	ms_action ta;
 	pdiff d;
 	ms_error err;
@@ -596,9 +697,15 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 		rc = 0;
 		goto done;
 	}
-	if ((rc = diff_partitions(r, tp, &d, &err)) < 0 ||
-	    (rc = unstamp_kept(r, tp, &d, &stamp_later, &err)) < 0)
+	/* a change set's table that was there already: only the partitions it names */
+	ct = r->o->changes ? ms_changeset_table(r->o->changes, tp->sdb, tp->st) : NULL;
+	if (ct && tp->target_exists && !ms_changeset_whole(r->o->changes, ct)) {
+		if ((rc = diff_points(r, tp, &d, ct, &err)) < 0)
+			goto failed;
+	} else if ((rc = diff_partitions(r, tp, &d, &err)) < 0 ||
+		   (rc = unstamp_kept(r, tp, &d, &stamp_later, &err)) < 0) {
 		goto failed;
+	}
 	if (d.failed) {
 		err = d.ferr;
 		if (r->transactional) {

@@ -219,7 +219,8 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 
 		if ((rc = hms_q(self,
 				"SELECT \"EVENT_ID\", \"EVENT_TYPE\", \"DB_NAME\", \"TBL_NAME\", "
-				"\"CAT_NAME\" FROM \"NOTIFICATION_LOG\" WHERE \"EVENT_ID\" > ? "
+				"\"CAT_NAME\", \"EVENT_TIME\" FROM \"NOTIFICATION_LOG\" WHERE "
+				"\"EVENT_ID\" > ? "
 				"ORDER BY "
 				"\"EVENT_ID\" LIMIT 10000",
 				p, 1, &rs, NULL, err)) < 0)
@@ -231,6 +232,7 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 
 			memset(&c, 0, sizeof(c));
 			c.seq = strtoll(CELL(&rs, i, 0), NULL, 10);
+			c.time = CELL(&rs, i, 5) ? strtoll(CELL(&rs, i, 5), NULL, 10) * 1000 : 0;
 			last = c.seq;
 			c.database = CELL(&rs, i, 2);
 			c.table = CELL(&rs, i, 3) && *CELL(&rs, i, 3) ? CELL(&rs, i, 3) : NULL;
@@ -242,6 +244,7 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 				/* partitions are not decoded: the table is to be read again */
 				c.kind = MS_KIND_TABLE;
 				c.op = MS_CHANGE_PUT;
+				c.all_partitions = 1;
 			} else if (c.table) {
 				c.kind = MS_KIND_TABLE;
 			} else {

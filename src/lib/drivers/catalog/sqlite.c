@@ -75,7 +75,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_PART_DELETE] = "DELETE FROM partitions WHERE table_id = ?1 AND vkey = ?2",
 	[ST_LOG] = "INSERT INTO changes(catalog, kind, \"database\", tbl, vkey, op, time) "
 		   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_CHANGES] = "SELECT seq, kind, \"database\", tbl, vkey, op FROM changes "
+	[ST_CHANGES] = "SELECT seq, kind, \"database\", tbl, vkey, op, time FROM changes "
 		       "WHERE seq > ?2 AND catalog = ?1 ORDER BY seq",
 	[ST_TBL_NKEYS] = "SELECT json_array_length(doc, '$.PartitionKeys') FROM tables WHERE id = "
 			 "?1",

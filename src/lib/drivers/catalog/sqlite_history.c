@@ -7,15 +7,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "drivers/catalog/sqlite_internal.h"
 
-/* Append one row to the change log, bound without copies. */
+/*
+ * Append one row to the change log, bound without copies, stamped with the
+ * time in Unix milliseconds (older rows may hold seconds:
+ * sqlite_changes_since tells them apart).
+ */
 int sqlite_log_change(sqlite_catalog *self, const char *kind, const char *db, const char *table,
-		      const char *vkey, const char *op, long long now, ms_error *err)
+		      const char *vkey, const char *op, ms_error *err)
 {
 	sqlite3_stmt *st = NULL;
+	struct timeval tv;
+	long long now;
 	int rc;
+
+	gettimeofday(&tv, NULL);
+	now = (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 
 	if ((rc = sqlite_short_stmt(self, ST_LOG, &st, err)) < 0)
 		return rc;
@@ -230,6 +240,10 @@ int sqlite_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, v
 		c.table = (const char *)sqlite3_column_text(st, 3);
 		c.vkey = (const char *)sqlite3_column_text(st, 4);
 		c.op = op && strcmp(op, "delete") == 0 ? MS_CHANGE_DELETE : MS_CHANGE_PUT;
+		c.all_partitions = 0;
+		c.time = sqlite3_column_int64(st, 6);
+		if (c.time < 100000000000LL) /* seconds, from an older version */
+			c.time *= 1000;
 		if (!c.database || !op ||
 		    change_kind((const char *)sqlite3_column_text(st, 1), &c.kind) < 0) {
 			rc = ms_error_set(err, MS_EIO, "change %lld in '%s' is corrupt", c.seq,

@@ -216,7 +216,7 @@ int sqlite_stream_rows(sqlite_catalog *self, sqlite3_stmt *st, const subject *su
 
 /* Append one row to the change log, bound without copies. */
 int sqlite_log_change(sqlite_catalog *self, const char *kind, const char *db, const char *table,
-		      const char *vkey, const char *op, long long now, ms_error *err);
+		      const char *vkey, const char *op, ms_error *err);
 
 /*
  * Slots of sqlite_driver; sqlite.c documents each beside the driver table.

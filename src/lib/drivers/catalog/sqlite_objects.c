@@ -145,7 +145,7 @@ int sqlite_put_database(ms_catalog *cat, const ms_entity *e, ms_error *err)
 	}
 	if ((rc = sqlite_write_doc(self, st, exists ? 2 : 3, hash, &subj, err)) < 0)
 		goto done;
-	rc = sqlite_log_change(self, "database", n, NULL, NULL, "put", t.now_seconds, err);
+	rc = sqlite_log_change(self, "database", n, NULL, NULL, "put", err);
 done:
 	if (began)
 		rc = sqlite_call_end(self, rc, err);
@@ -171,8 +171,7 @@ int sqlite_delete_database(ms_catalog *cat, const char *name, ms_error *err)
 	if ((rc = sqlite_find_database(self, n, &id, err)) < 0 ||
 	    (rc = delete_by_id(self, steps, sizeof(steps) / sizeof(steps[0]), id, &subj, err)) < 0)
 		goto done;
-	rc = sqlite_log_change(self, "database", n, NULL, NULL, "delete", (long long)time(NULL),
-			       err);
+	rc = sqlite_log_change(self, "database", n, NULL, NULL, "delete", err);
 done:
 	if (began)
 		rc = sqlite_call_end(self, rc, err);
@@ -271,7 +270,7 @@ int sqlite_put_table(ms_catalog *cat, const ms_entity *e, ms_error *err)
 	}
 	if ((rc = sqlite_write_doc(self, st, exists ? 2 : 3, hash, &subj, err)) < 0)
 		goto done;
-	rc = sqlite_log_change(self, "table", dbn, n, NULL, "put", t.now_seconds, err);
+	rc = sqlite_log_change(self, "table", dbn, n, NULL, "put", err);
 done:
 	if (began)
 		rc = sqlite_call_end(self, rc, err);
@@ -298,7 +297,7 @@ int sqlite_delete_table(ms_catalog *cat, const char *db, const char *name, ms_er
 	if ((rc = sqlite_find_table(self, dbn, n, &id, err)) < 0 ||
 	    (rc = delete_by_id(self, steps, sizeof(steps) / sizeof(steps[0]), id, &subj, err)) < 0)
 		goto done;
-	rc = sqlite_log_change(self, "table", dbn, n, NULL, "delete", (long long)time(NULL), err);
+	rc = sqlite_log_change(self, "table", dbn, n, NULL, "delete", err);
 done:
 	if (began)
 		rc = sqlite_call_end(self, rc, err);

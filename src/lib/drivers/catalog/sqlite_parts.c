@@ -117,7 +117,7 @@ static int put_partition(sqlite_catalog *self, sqlite3_int64 table_id, const cha
 		if ((rc = sqlite_write_doc(self, st, 3, hash, &subj, err)) < 0)
 			return rc;
 	}
-	return sqlite_log_change(self, "partition", dbn, tbn, e->vkey, "put", t->now_seconds, err);
+	return sqlite_log_change(self, "partition", dbn, tbn, e->vkey, "put", err);
 }
 
 /*
@@ -199,7 +199,6 @@ int sqlite_delete_partitions(ms_catalog *cat, const char *db, const char *table,
 {
 	sqlite_catalog *self = (sqlite_catalog *)cat;
 	char dbn[NAME_BUF], tbn[NAME_BUF];
-	long long now = (long long)time(NULL);
 	sqlite3_int64 id;
 	sqlite3_stmt *st = NULL;
 	size_t i;
@@ -232,8 +231,8 @@ int sqlite_delete_partitions(ms_catalog *cat, const char *db, const char *table,
 		}
 		rc = 0;
 		if (sqlite3_changes(self->db) > 0 &&
-		    (rc = sqlite_log_change(self, "partition", dbn, tbn, vkeys[i], "delete", now,
-					    err)) < 0)
+		    (rc = sqlite_log_change(self, "partition", dbn, tbn, vkeys[i], "delete", err)) <
+			    0)
 			goto done;
 	}
 done:
