@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tool.h"
+#include "util/duration.h"
 
 const char *ms_format_bytes(unsigned long long bytes)
 {
@@ -151,7 +152,11 @@ enum {
 	OPT_MANIFEST_SHA,
 	OPT_ALLOW_EMPTY,
 	OPT_PRUNE,
-	OPT_STRICT
+	OPT_STRICT,
+	OPT_WATCH,
+	OPT_STATE,
+	OPT_INTERVAL,
+	OPT_RECONCILE
 };
 
 static const struct option run_options[] = {
@@ -179,6 +184,10 @@ static const struct option run_options[] = {
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "watch", no_argument, NULL, OPT_WATCH },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "reconcile", required_argument, NULL, OPT_RECONCILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ NULL, 0, NULL, 0 }
@@ -299,6 +308,24 @@ static int run_option(const char *cmd, int c, ms_run_args *a, const char **regio
 	case OPT_STRICT:
 		a->strict = 1;
 		break;
+	case OPT_WATCH:
+		a->watch = 1;
+		break;
+	case OPT_STATE:
+		a->state_path = optarg;
+		break;
+	case OPT_INTERVAL:
+	case OPT_RECONCILE:
+		if (ms_parse_duration_ms(optarg, c == OPT_INTERVAL ? &a->interval_ms
+								   : &a->reconcile_ms) < 0 ||
+		    (c == OPT_INTERVAL && a->interval_ms == 0))
+			return ms_usage_error(cmd,
+					      "%s '%s' is not a duration (a whole number and ms, "
+					      "s, "
+					      "m, h or d: '200ms', '1h')",
+					      c == OPT_INTERVAL ? "--interval" : "--reconcile",
+					      optarg);
+		break;
 	case 'v':
 		a->verbose = 1;
 		break;
@@ -367,6 +394,18 @@ static int check_run_args(const char *cmd, ms_run_args *a, ms_run_from from, con
 							       : "--allow-empty-source",
 				      a->sync.max_deletes >= 0 ? "--max-deletes"
 							       : "--allow-empty-source");
+	if (!a->watch && (a->state_path || a->interval_ms || a->reconcile_ms))
+		return ms_usage_error(cmd, "%s goes with --watch",
+				      a->state_path    ? "--state"
+				      : a->interval_ms ? "--interval"
+						       : "--reconcile");
+	if (a->watch && from != MS_RUN_FROM_CATALOG)
+		return ms_usage_error(cmd, "--watch follows a live catalog: use sync --watch");
+	if (a->watch && (a->sync.dry_run || a->strict))
+		return ms_usage_error(cmd,
+				      "--watch applies changes as they come: %s does not go "
+				      "with it",
+				      a->sync.dry_run ? "--dry-run" : "--strict");
 	if (a->verbose && (a->json || a->quiet))
 		return ms_usage_error(cmd,
 				      "-v prints every change, which %s leaves out: give one of "

@@ -129,6 +129,10 @@ typedef struct ms_run_args {
 	int verbose;
 	int strict; /* skipped entities make the run exit MS_EXIT_SKIPPED */
 	const char *expect_manifest_sha256;
+	/* sync --watch */
+	int watch;
+	const char *state_path;
+	long long interval_ms, reconcile_ms;
 	ms_sync_options sync;
 	const char **renames;
 	const char **rewrites;

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "metasync/error.h"
 
@@ -41,5 +42,26 @@ int ms_parse_duration(const char *text, long long *seconds)
 	if (s[1] || v > LLONG_MAX / unit)
 		return MS_EINVAL;
 	*seconds = v * unit;
+	return 0;
+}
+
+int ms_parse_duration_ms(const char *text, long long *ms)
+{
+	long long v = 0, s;
+	size_t n = text ? strlen(text) : 0;
+	const char *p;
+
+	if (n > 2 && strcmp(text + n - 2, "ms") == 0) {
+		for (p = text; p < text + n - 2; p++) {
+			if (*p < '0' || *p > '9' || v > (LLONG_MAX - 9) / 10)
+				return MS_EINVAL;
+			v = v * 10 + (*p - '0');
+		}
+		*ms = v;
+		return 0;
+	}
+	if (ms_parse_duration(text, &s) < 0 || s > LLONG_MAX / 1000)
+		return MS_EINVAL;
+	*ms = s * 1000;
 	return 0;
 }

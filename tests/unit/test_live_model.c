@@ -120,8 +120,10 @@ static void put_table(model_run *m, int d, int t)
 		snprintf(json, sizeof(json),
 			 "{\"Name\":\"t%d\",\"TableType\":\"VIRTUAL_VIEW\","
 			 "\"ViewOriginalText\":\"SELECT * FROM %s.t0 JOIN d0.t1 USING (c) -- %u\","
-			 "\"ViewExpandedText\":\"SELECT * FROM `%s`.`t0` JOIN `d0`.`t1` USING (c)\","
-			 "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"c\",\"Type\":\"bigint\"}]}}",
+			 "\"ViewExpandedText\":\"SELECT * FROM `%s`.`t0` JOIN `d0`.`t1` USING "
+			 "(c)\","
+			 "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"c\",\"Type\":\"bigint\"}]"
+			 "}}",
 			 t, db, rnd(m, 1000), db);
 	else
 		snprintf(json, sizeof(json),
@@ -260,9 +262,12 @@ static size_t step(model_run *m, int i)
 	return applied;
 }
 
+static int g_full_rounds;
+
 static void on_round(const ms_follow_round *r, void *ctx)
 {
 	(void)ctx;
+	g_full_rounds += r->full;
 	if (r->report->status != MS_STATUS_OK) {
 		for (size_t i = 0; i < r->report->nerrors; i++)
 			fprintf(stderr, "  %s: %s\n", r->report->errors[i].entity,
@@ -349,8 +354,8 @@ static void run_seed(unsigned long long seed, int ops)
 	} while (!done);
 	for (i = 0; i < 2; i++)
 		compare(&m, i);
-	printf("seed %llu: %d operations, %lld rounds, %lld changes applied, %lld restarts\n",
-	       seed, ops, m.rounds, m.changes, m.restarts);
+	printf("seed %llu: %d operations, %lld rounds, %lld changes applied, %lld restarts\n", seed,
+	       ops, m.rounds, m.changes, m.restarts);
 	for (i = 0; i < 2; i++) {
 		ms_follower_free(m.f[i]);
 		ms_catalog_close(m.dst[i]);
@@ -358,6 +363,118 @@ static void run_seed(unsigned long long seed, int ops)
 	ms_catalog_close(m.src);
 	snprintf(url, sizeof(url), "rm -rf '%s'", m.dir);
 	assert_int_equal(system(url), 0);
+}
+
+/* A model run with one follower (no prefix) on a source opened with url_params. */
+static void setup_one(model_run *m, const char *url_params)
+{
+	ms_open_options wo;
+	ms_error err;
+	char url[256];
+
+	memset(m, 0, sizeof(*m));
+	m->rng = 7;
+	snprintf(m->dir, sizeof(m->dir), "/tmp/ms-live-feed-XXXXXX");
+	assert_non_null(mkdtemp(m->dir));
+	memset(&wo, 0, sizeof(wo));
+	wo.mode = MS_OPEN_WRITE;
+	snprintf(url, sizeof(url), "sqlite:%s/src.db?catalog-id=src%s", m->dir, url_params);
+	check(ms_catalog_open(&m->src, url, &wo, &err), &err, "source");
+	snprintf(url, sizeof(url), "sqlite:%s/t0.db?catalog-id=t0", m->dir);
+	check(ms_catalog_open(&m->dst[0], url, &wo, &err), &err, "target");
+	m->o[0].deletes = MS_DELETES_MIRROR;
+	m->o[0].max_deletes = -1;
+	m->o[0].allow_empty_source = 1;
+	snprintf(m->state[0], sizeof(m->state[0]), "%s/f0.state", m->dir);
+	m->fo[0].state_path = m->state[0];
+	m->fo[0].on_round = on_round;
+	open_follower(m, 0);
+}
+
+static void teardown_one(model_run *m)
+{
+	char cmd[128];
+
+	ms_follower_free(m->f[0]);
+	ms_catalog_close(m->dst[0]);
+	ms_catalog_close(m->src);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", m->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * A feed that dropped what the cursor still needed (keep-changes passed) is
+ * not read with a hole: the follower runs whole, and the target matches.
+ */
+static void test_feed_pruned(void **state)
+{
+	model_run m;
+	int full;
+
+	(void)state;
+	seed_of_run = 0;
+	setup_one(&m, "&keep-changes=1s");
+	put_partitions(&m, 0, 0, 5, 0);
+	step(&m, 0); /* whole: the first round */
+	put_partitions(&m, 0, 1, 5, 0);
+	step(&m, 0);
+	drop_table(&m, 0, 1);
+	sleep(2);
+	full = g_full_rounds;
+	/* past the next multiple of the pruning period, all younger than the cursor's rows */
+	for (int i = 0; i < 400; i++)
+		put_partitions(&m, 1, 0, 20, 0);
+	step(&m, 0);
+	assert_int_equal(g_full_rounds, full + 1);
+	compare(&m, 0);
+	teardown_one(&m);
+}
+
+/*
+ * A source file replaced by an older copy: the cursor is past the feed's
+ * end, which the follower must not wait out; it runs whole, deletes what
+ * the older copy lacks, and goes on from there.
+ */
+static void test_feed_replaced(void **state)
+{
+	model_run m;
+	char cmd[512], url[256];
+	ms_open_options wo;
+	ms_error err;
+	int full;
+
+	(void)state;
+	seed_of_run = 0;
+	setup_one(&m, "");
+	put_partitions(&m, 0, 0, 5, 0);
+	step(&m, 0);
+	ms_catalog_close(m.src);
+	snprintf(cmd, sizeof(cmd), "cp '%s/src.db' '%s/old.db'", m.dir, m.dir);
+	assert_int_equal(system(cmd), 0);
+	memset(&wo, 0, sizeof(wo));
+	wo.mode = MS_OPEN_WRITE;
+	snprintf(url, sizeof(url), "sqlite:%s/src.db?catalog-id=src", m.dir);
+	check(ms_catalog_open(&m.src, url, &wo, &err), &err, "source");
+	ms_follower_free(m.f[0]);
+	open_follower(&m, 0);
+	put_partitions(&m, 2, 0, 5, 0);
+	step(&m, 0);
+	ms_follower_free(m.f[0]);
+	ms_catalog_close(m.src);
+	snprintf(cmd, sizeof(cmd), "mv '%s/old.db' '%s/src.db'", m.dir, m.dir);
+	assert_int_equal(system(cmd), 0);
+	check(ms_catalog_open(&m.src, url, &wo, &err), &err, "source");
+	open_follower(&m, 0);
+	full = g_full_rounds;
+	step(&m, 0);
+	assert_int_equal(g_full_rounds, full + 1);
+	compare(&m, 0);
+	/* and from there on, changes again */
+	put_partitions(&m, 1, 0, 3, 0);
+	step(&m, 0);
+	assert_int_equal(g_full_rounds, full + 1);
+	compare(&m, 0);
+	teardown_one(&m);
 }
 
 static unsigned long long *g_seeds;
@@ -375,7 +492,9 @@ int main(int argc, char **argv)
 	static unsigned long long fixed[] = { 1, 2, 3, 20261206 };
 	unsigned long long *v = calloc((size_t)argc + 64, sizeof(*v));
 	const char *env = getenv("MS_LIVE_SEEDS");
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_model) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_model),
+					    cmocka_unit_test(test_feed_pruned),
+					    cmocka_unit_test(test_feed_replaced) };
 	int i;
 
 	if (!v)

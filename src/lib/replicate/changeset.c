@@ -105,7 +105,8 @@ static cs_table *table_entry(ms_changeset *cs, const char *db, const char *table
 	cs_table *t;
 	int rc;
 
-	if (table_key(&b, db, table) < 0 || (rc = ms_strmap_put(&cs->tidx, ms_buf_cstr(&b), &e)) < 0) {
+	if (table_key(&b, db, table) < 0 ||
+	    (rc = ms_strmap_put(&cs->tidx, ms_buf_cstr(&b), &e)) < 0) {
 		ms_buf_free(&b);
 		ms_error_set(err, MS_ENOMEM, "out of memory");
 		return NULL;
@@ -160,10 +161,11 @@ static int add_key(ms_changeset *cs, ms_kind kind, const char *database, const c
 		return 0;
 	}
 	if (!vkey)
-		return ms_error_set(err, MS_EINVAL, "a change of a partition of '%s.%s' has no values",
-				    db, table);
-	return ms_strmap_put(&t->vkeys, vkey, &e) < 0 ? ms_error_set(err, MS_ENOMEM, "out of memory")
-						       : 0;
+		return ms_error_set(err, MS_EINVAL,
+				    "a change of a partition of '%s.%s' has no values", db, table);
+	return ms_strmap_put(&t->vkeys, vkey, &e) < 0
+		       ? ms_error_set(err, MS_ENOMEM, "out of memory")
+		       : 0;
 }
 
 int ms_changeset_add(const ms_change *c, void *ctx, ms_error *err)

@@ -35,11 +35,11 @@ struct ms_follower {
 	ms_catalog *src, *dst;
 	const ms_sync_options *o;
 	const ms_follow_options *fo;
-	char *cursor;          /* NULL: the next round runs whole */
-	char fingerprint[65];  /* of source, target, selection and mapping */
-	ms_changeset *retry;   /* a partial round's keys, applied again */
-	int retries;           /* partial rounds in a row */
-	double last_full;      /* monotonic seconds */
+	char *cursor;         /* NULL: the next round runs whole */
+	char fingerprint[65]; /* of source, target, selection and mapping */
+	ms_changeset *retry;  /* a partial round's keys, applied again */
+	int retries;          /* partial rounds in a row */
+	double last_full;     /* monotonic seconds */
 };
 
 static long long now_ms(void)
@@ -91,22 +91,25 @@ static int load_state(ms_follower *f, ms_error *err)
 	if (!path)
 		return 0;
 	if (!(in = fopen(path, "r")))
-		return errno == ENOENT ? 0
-				       : ms_error_set(err, MS_EIO, "cannot read state file '%s': %s",
-						      path, strerror(errno));
+		return errno == ENOENT
+			       ? 0
+			       : ms_error_set(err, MS_EIO, "cannot read state file '%s': %s", path,
+					      strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0 && rc == 0)
 		rc = ms_buf_add(&b, chunk, n);
 	fclose(in);
 	if (rc < 0 || !(doc = cJSON_Parse(ms_buf_cstr(&b)))) {
 		ms_buf_free(&b);
-		return ms_error_set(err, MS_EINVAL, "state file '%s' is not a follower's state", path);
+		return ms_error_set(err, MS_EINVAL, "state file '%s' is not a follower's state",
+				    path);
 	}
 	ms_buf_free(&b);
 	fp = cJSON_GetObjectItemCaseSensitive(doc, "fingerprint");
 	cur = cJSON_GetObjectItemCaseSensitive(doc, "cursor");
 	if (!cJSON_IsString(fp) || !cJSON_IsString(cur)) {
 		cJSON_Delete(doc);
-		return ms_error_set(err, MS_EINVAL, "state file '%s' is not a follower's state", path);
+		return ms_error_set(err, MS_EINVAL, "state file '%s' is not a follower's state",
+				    path);
 	}
 	/* written for another source, target, selection or mapping: start whole */
 	if (strcmp(fp->valuestring, f->fingerprint) == 0 && !(f->cursor = strdup(cur->valuestring)))

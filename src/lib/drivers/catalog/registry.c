@@ -33,7 +33,8 @@ int ms_hms_mysql_url_param(const char *key);
 static const ms_url_param_rule id_only[] = { CATALOG_ID_RULE, { NULL, 0, 0 } };
 static const ms_url_param_rule sqlite_params[] = {
 	CATALOG_ID_RULE,
-	{ "cache-mib", 4, 1 }, /* the connection's page cache */
+	{ "cache-mib", 4, 1 },     /* the connection's page cache */
+	{ "keep-changes", 16, 1 }, /* how long the change log keeps a row */
 	{ NULL, 0, 0 },
 };
 static const ms_url_param_rule hms_params[] = {

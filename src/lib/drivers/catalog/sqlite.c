@@ -75,6 +75,13 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_PART_DELETE] = "DELETE FROM partitions WHERE table_id = ?1 AND vkey = ?2",
 	[ST_LOG] = "INSERT INTO changes(catalog, kind, \"database\", tbl, vkey, op, time) "
 		   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_CHANGES_FIRST_KEPT] = "SELECT seq FROM changes WHERE time >= ?1 ORDER BY seq LIMIT 1",
+	[ST_CHANGES_PRUNE] = "DELETE FROM changes WHERE seq < ?1",
+	[ST_CHANGES_PRUNED] = "SELECT CAST(value AS INTEGER) FROM meta WHERE \"key\" = "
+			      "'changes_pruned_through'",
+	[ST_CHANGES_MARK_PRUNED] = "INSERT OR REPLACE INTO meta(\"key\", value) "
+				   "VALUES('changes_pruned_through', ?1)",
+	[ST_CHANGES_LAST] = "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
 	[ST_CHANGES] = "SELECT seq, kind, \"database\", tbl, vkey, op, time FROM changes "
 		       "WHERE seq > ?2 AND catalog = ?1 ORDER BY seq",
 	[ST_TBL_NKEYS] = "SELECT json_array_length(doc, '$.PartitionKeys') FROM tables WHERE id = "

@@ -11,6 +11,71 @@
 
 #include "drivers/catalog/sqlite_internal.h"
 
+/* A query that answers one integer (or none: *v untouched). */
+static int one_int(sqlite_catalog *self, enum stmt_id id, long long arg, int bind, long long *v,
+		   ms_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite_short_stmt(self, id, &st, err)) < 0)
+		return rc;
+	if (bind)
+		sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE
+		     ? 0
+		     : sqlite_fail(self, rc, err, "cannot read the change log of '%s'",
+				   self->base.url);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * The change log keeps a row for keep-changes (7 days unless the URL says):
+ * at every PRUNE_EVERY-th row logged (by seq, whoever writes it), the rows
+ * older than that go,
+ * and the file remembers the last seq removed, so that a cursor from before
+ * it is told to read everything again (MS_ECONFLICT), never given a feed
+ * with a hole.  Rows are in seq order and their times grow with it, so the
+ * first row young enough bounds what goes.
+ */
+#define PRUNE_EVERY 4096
+
+static int prune_changes(sqlite_catalog *self, long long now, ms_error *err)
+{
+	long long first = -1, last = 0;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = one_int(self, ST_CHANGES_FIRST_KEPT, now - self->keep_changes_ms, 1, &first,
+			  err)) < 0 ||
+	    (first < 0 && (rc = one_int(self, ST_CHANGES_LAST, 0, 0, &last, err)) < 0))
+		return rc;
+	if (first < 0)
+		first = last + 1;
+	if ((rc = sqlite_short_stmt(self, ST_CHANGES_PRUNE, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, first);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sqlite_fail(self, rc, err, "cannot prune the change log of '%s'",
+				   self->base.url);
+	if (sqlite3_changes(self->db) == 0)
+		return 0;
+	if ((rc = sqlite_short_stmt(self, ST_CHANGES_MARK_PRUNED, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, first - 1);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0
+				 : sqlite_fail(self, rc, err, "cannot prune the change log of '%s'",
+					       self->base.url);
+}
+
 /*
  * Append one row to the change log, bound without copies, stamped with the
  * time in Unix milliseconds (older rows may hold seconds:
@@ -43,6 +108,9 @@ int sqlite_log_change(sqlite_catalog *self, const char *kind, const char *db, co
 	else
 		rc = 0;
 	sqlite3_reset(st);
+	if (rc == 0 && self->keep_changes_ms > 0 &&
+	    sqlite3_last_insert_rowid(self->db) % PRUNE_EVERY == 0)
+		rc = prune_changes(self, now, err);
 	return rc;
 }
 
@@ -215,6 +283,31 @@ static int change_kind(const char *s, ms_kind *kind)
 	return 0;
 }
 
+/*
+ * A cursor from before the rows the log dropped, or past its last row (the
+ * file was replaced by an older copy): MS_ECONFLICT, read everything again.
+ */
+static int check_cursor(sqlite_catalog *self, long long seq, ms_error *err)
+{
+	long long pruned = 0, last = 0;
+	int rc;
+
+	if ((rc = one_int(self, ST_CHANGES_PRUNED, 0, 0, &pruned, err)) < 0 ||
+	    (rc = one_int(self, ST_CHANGES_LAST, 0, 0, &last, err)) < 0)
+		return rc;
+	if (seq < pruned)
+		return ms_error_set(err, MS_ECONFLICT,
+				    "change cursor '%lld' is older than the change log of '%s' "
+				    "keeps (up to %lld pruned): read everything again",
+				    seq, self->base.url, pruned);
+	if (seq > last)
+		return ms_error_set(err, MS_ECONFLICT,
+				    "change cursor '%lld' is past the last change of '%s' (%lld): "
+				    "the file was replaced; read everything again",
+				    seq, self->base.url, last);
+	return 0;
+}
+
 int sqlite_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, void *ctx,
 			 char **next_cursor, ms_error *err)
 {
@@ -227,6 +320,8 @@ int sqlite_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, v
 	if (parse_cursor(cursor, &seq) < 0)
 		return ms_error_set(err, MS_EINVAL, "invalid change cursor '%.64s' for '%s'",
 				    cursor, self->base.url);
+	if (seq > 0 && (rc = check_cursor(self, seq, err)) < 0)
+		return rc;
 	if ((rc = sqlite_get_stmt(self, ST_CHANGES, &st, &owned, err)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, self->key, -1, SQLITE_STATIC);

@@ -62,6 +62,11 @@ enum stmt_id {
 	ST_PART_DELETE,
 	ST_LOG,
 	ST_CHANGES,
+	ST_CHANGES_FIRST_KEPT,
+	ST_CHANGES_PRUNE,
+	ST_CHANGES_PRUNED,
+	ST_CHANGES_MARK_PRUNED,
+	ST_CHANGES_LAST,
 	ST_TBL_NKEYS,
 	ST_VER_PUT,
 	ST_VER_SCAN,
@@ -107,11 +112,12 @@ typedef struct subject {
 typedef struct sqlite_catalog {
 	ms_catalog base;
 	sqlite3 *db;
-	char *path;       /* the file, as given */
-	char *key;        /* storage key: the catalog-id parameter or "default" */
-	char *catalog_id; /* CatalogId written into documents, or NULL */
-	int in_txn;       /* an explicit begin() is open */
-	int reading;      /* a read transaction (read_begin) is open */
+	char *path;                /* the file, as given */
+	char *key;                 /* storage key: the catalog-id parameter or "default" */
+	char *catalog_id;          /* CatalogId written into documents, or NULL */
+	int in_txn;                /* an explicit begin() is open */
+	int reading;               /* a read transaction (read_begin) is open */
+	long long keep_changes_ms; /* how long the change log keeps a row; 0 for ever */
 	sqlite3_stmt *stmts[ST__COUNT];
 	ms_buf doc;        /* the document being written */
 	doc_field *fields; /* scratch for sqlite_compose_doc */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "drivers/catalog/sqlite_internal.h"
+#include "util/duration.h"
 
 #define SQLITE_CATALOG_SCHEMA_VERSION 1
 #define SQLITE_CATALOG_STR_(x) #x
@@ -255,6 +256,26 @@ static int set_cache(sqlite_catalog *self, const char *mib, ms_error *err)
 }
 
 /*
+ * ?keep-changes=D (a duration, "7d", or "forever"): how long the change log
+ * keeps a row (default 7 days); a follower whose cursor is older reads
+ * everything again.
+ */
+static int set_keep_changes(sqlite_catalog *self, const char *text, ms_error *err)
+{
+	long long s = 7 * 86400;
+
+	if (text && strcmp(text, "forever") == 0)
+		s = 0;
+	else if (text && (ms_parse_duration(text, &s) < 0 || s < 1 || s > 3650LL * 86400))
+		return ms_error_set(err, MS_EINVAL,
+				    "keep-changes in catalog url '%s' must be a duration from 1s "
+				    "to 3650d ('7d') or 'forever', got '%s'",
+				    self->base.url, text);
+	self->keep_changes_ms = s * 1000;
+	return 0;
+}
+
+/*
  * Without ?catalog-id=, a catalog is identified by its file: "sqlite:" and
  * the file's absolute path with symbolic links resolved, so that
  * sqlite:x.db and sqlite:/abs/x.db are one source.
@@ -295,6 +316,7 @@ int sqlite_open_file(sqlite_catalog *self, const ms_url *url, int create, ms_err
 		return sqlite_fail(self, rc, err, "cannot open catalog file '%s'", self->path);
 	if ((rc = open_schema(self, create, err)) < 0 ||
 	    (rc = set_cache(self, ms_url_param_get(url, "cache-mib"), err)) < 0 ||
+	    (rc = set_keep_changes(self, ms_url_param_get(url, "keep-changes"), err)) < 0 ||
 	    (rc = open_versions(self, err)) < 0 || (rc = open_catalog(self, create, err)) < 0 ||
 	    (!self->catalog_id && (rc = path_identity(self, err)) < 0))
 		return rc;
