@@ -93,6 +93,26 @@ typedef struct ms_open_options {
 	const char *source_catalog_id; /* recorded as the snapshot's source */
 	const char *source_instance;   /* recorded too: ms_catalog_instance of the source */
 	const char *selection;         /* the --database-names patterns, recorded */
+	/*
+	 * Where the source's change feed stood before the export read anything
+	 * (NULL: it has none), recorded so that an incremental export can
+	 * follow on from this snapshot.
+	 */
+	const char *source_cursor;
+	/*
+	 * An incremental snapshot: the snapshot it follows (NULL: a full one),
+	 * the full snapshot its chain starts from and how many incrementals
+	 * that chain holds with this one.  An incremental snapshot records
+	 * deletes (delete_database, delete_table, delete_partitions write
+	 * tombstones) and the names of every database and "db\ttable" of the
+	 * source's selection, which its reader lists (a mapping needs them).
+	 */
+	const char *parent, *base;
+	unsigned chain;
+	const char *const *all_databases;
+	size_t nall_databases;
+	const char *const *all_tables;
+	size_t nall_tables;
 	/* snapshot reader */
 	int allow_no_manifest;           /* accept a utility export without manifest.json */
 	const char *database_input_path; /* the utility's separate folders */
@@ -315,6 +335,12 @@ typedef struct ms_snapshot_info {
 	char *selection;          /* the exported --database-names; NULL = all */
 	char manifest_sha256[65]; /* hex; "" without a manifest */
 	unsigned long long databases, tables, partitions;
+	char *source_cursor; /* the source's change feed before the export; NULL: none */
+	/* incremental snapshots: the snapshot followed, the chain's full one, its length */
+	char *parent, *base;
+	unsigned chain;
+	unsigned long long tombstones;
+	int latest; /* a reader opened at the store (LATEST named it), not at its folder */
 } ms_snapshot_info;
 
 /*
@@ -323,6 +349,17 @@ typedef struct ms_snapshot_info {
  * MS_ENOTSUPPORTED for other catalogs and unfinished writers.
  */
 int ms_catalog_snapshot_info(ms_catalog *cat, ms_snapshot_info *out, ms_error *err);
+/*
+ * The changes an incremental snapshot holds, to cb: a put for every
+ * database, table and partition in it, a delete for every tombstone.
+ * MS_ENOTSUPPORTED for other catalogs and full snapshots.
+ */
+int ms_catalog_snapshot_changes(ms_catalog *cat, ms_change_cb cb, void *ctx, ms_error *err);
+/*
+ * Where the catalog's change feed ends now (new; the cursor a reader of
+ * every change so far would get).  MS_ENOTSUPPORTED without a feed.
+ */
+int ms_catalog_change_head(ms_catalog *cat, char **cursor, ms_error *err);
 void ms_snapshot_info_free(ms_snapshot_info *info);
 /* Order of snapshot ids ("2026-11-25-10-00-00", "...-N"): <0, 0, >0 as strcmp. */
 int ms_snapshot_id_cmp(const char *a, const char *b);

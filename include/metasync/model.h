@@ -47,6 +47,8 @@ typedef enum ms_kind { MS_KIND_DATABASE = 1, MS_KIND_TABLE = 2, MS_KIND_PARTITIO
 #define MS_MARKER_PREFIX "metasync."
 #define MS_MARKER_REPLICA_OF "metasync.replica-of"
 #define MS_MARKER_SYNCED "metasync.synced"
+/* On a replica database: the id of the last snapshot of its source imported whole. */
+#define MS_MARKER_SNAPSHOT "metasync.snapshot"
 /* the source's instance (ms_catalog_instance), beside replica-of */
 #define MS_MARKER_REPLICA_INSTANCE "metasync.replica-instance"
 

@@ -91,6 +91,16 @@ typedef struct ms_sync_options {
 	 * removing every replica does not apply.
 	 */
 	const ms_changeset *changes;
+	/*
+	 * The snapshot this run imports (its id), recorded on each target
+	 * database of the run (metasync.snapshot) once the run is complete;
+	 * NULL: nothing recorded.  For an incremental snapshot, its parent and
+	 * the full snapshot its chain starts from: the run is refused
+	 * (MS_EREFUSED, nothing changed) unless every target database that
+	 * records a snapshot of this source records the parent (or this one),
+	 * and at least one does.
+	 */
+	const char *snapshot_id, *snapshot_parent, *snapshot_base;
 	ms_change_event_cb on_change; /* every non-unchanged action; may be NULL */
 	ms_progress_cb progress;
 	void *ctx;
@@ -225,6 +235,16 @@ typedef struct ms_export_options {
 	 */
 	void (*on_cleanup)(const ms_gc_item *item, void *ctx);
 	void *cleanup_ctx;
+	/*
+	 * Write only what changed since the store's LATEST (an incremental
+	 * snapshot, see docs/live.md), read from the source's change feed.  A
+	 * full snapshot is written instead, with a report warning saying why,
+	 * when LATEST is missing or of another source or selection, records no
+	 * feed cursor, the feed no longer holds it, or the chain since the last
+	 * full snapshot holds full_every incrementals (0: 24).
+	 */
+	int incremental;
+	unsigned full_every;
 } ms_export_options;
 
 int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,

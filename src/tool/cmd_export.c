@@ -41,6 +41,14 @@ static const char usage[] =
 	"                             is refused: '[,]' matches one in a name)\n"
 	"  --compress gzip            write part-NNNNN.json.gz\n"
 	"  --part-bytes N             split part files at about N bytes (default 64 MiB)\n"
+	"  --incremental              write only what changed since STORE's LATEST (its\n"
+	"                             deletes as tombstones/), read from the source's change\n"
+	"                             feed; a full snapshot when that cannot be done (LATEST\n"
+	"                             missing or of another source or selection, a feed that\n"
+	"                             no longer holds its cursor), with a warning saying why.\n"
+	"                             The AWS utility cannot read incremental snapshots\n"
+	"  --full-every N             with --incremental: a full snapshot after N\n"
+	"                             incrementals (default 24)\n"
 	"  --notify BUS               then announce it on BUS (embedded:PATH, nats://HOST:PORT)\n"
 	"  --mode to-s3, --region R   the AWS utility's export flags, taken so that its\n"
 	"                             command lines run, and ignored: --source and\n"
@@ -62,6 +70,8 @@ static int cmd_export(int argc, char **argv)
 					      { "region", required_argument, NULL, 'r' },
 					      { "mode", required_argument, NULL, 'm' },
 					      { "notify", required_argument, NULL, 'n' },
+					      { "incremental", no_argument, NULL, 'i' },
+					      { "full-every", required_argument, NULL, 'f' },
 					      { NULL, 0, NULL, 0 } };
 	const char *source = NULL, *output = NULL, *dbs = NULL, *compress = NULL, *notify = NULL;
 	unsigned long long part_bytes = 0;
@@ -116,6 +126,23 @@ static int cmd_export(int argc, char **argv)
 		case 'n':
 			notify = optarg;
 			break;
+		case 'i':
+			eo.incremental = 1;
+			break;
+		case 'f': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || n < 1 || n > 100000)
+				return ms_usage_error("export",
+						      "--full-every '%s' is not a count from 1 to "
+						      "100000",
+						      optarg);
+			eo.full_every = (unsigned)n;
+			break;
+		}
 		case 'm':
 			if (strcmp(optarg, "to-s3") != 0)
 				return ms_usage_error("export",
@@ -132,6 +159,8 @@ static int cmd_export(int argc, char **argv)
 	}
 	if (optind < argc)
 		return ms_usage_error("export", "unexpected argument '%s'", argv[optind]);
+	if (eo.full_every && !eo.incremental)
+		return ms_usage_error("export", "--full-every goes with --incremental");
 	if (!source)
 		return ms_usage_error("export", "--source is required");
 	if (!output)
@@ -159,10 +188,19 @@ static int cmd_export(int argc, char **argv)
 			rep->status = MS_STATUS_ERROR;
 		ms_print_report("export", rep, NULL, rc < 0 ? err.message : NULL, 1, stdout);
 	} else if (!json && !quiet && info.url) {
-		printf("metasync export: %lld databases, %lld tables, %lld partitions to '%s' in "
-		       "%.2f s\n",
-		       rep->databases.created, rep->tables.created, rep->partitions.created,
-		       info.url, rep->seconds);
+		for (size_t i = 0; i < rep->nwarnings; i++)
+			fprintf(stderr, "metasync export: warning: %s: %s\n",
+				rep->warnings[i].entity, rep->warnings[i].message);
+		if (info.parent)
+			printf("metasync export: incremental, after '%s': %lld databases, %lld "
+			       "tables, %lld partitions, %llu deletes to '%s' in %.2f s\n",
+			       info.parent, rep->databases.created, rep->tables.created,
+			       rep->partitions.created, info.tombstones, info.url, rep->seconds);
+		else
+			printf("metasync export: %lld databases, %lld tables, %lld partitions to "
+			       "'%s' in %.2f s\n",
+			       rep->databases.created, rep->tables.created, rep->partitions.created,
+			       info.url, rep->seconds);
 	}
 	code = rc < 0 ? ms_fail(&err) : ms_exit_for_status(rep->status);
 	ms_snapshot_info_free(&info);

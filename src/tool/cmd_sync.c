@@ -190,6 +190,6 @@ static int cmd_sync(int argc, char **argv)
 const ms_command ms_cmd_sync = {
 	.name = "sync",
 	.run = cmd_sync,
-	.summary = "make a catalog match another, with no snapshot between (--watch: keep it so)",
+	.summary = "make a catalog match another, with no snapshot between",
 	.usage = usage,
 };

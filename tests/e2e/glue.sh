@@ -50,7 +50,7 @@ lines() {
 	local snap="$1/$(cat "$1/LATEST")"
 	for kind in databases tables partitions; do
 		cat "$snap/$kind"/part-*.json
-	done | jq -S -c 'del(.item.parameters["metasync.replica-of"], .item.parameters["metasync.synced"], .item.parameters["metasync.replica-instance"], .item.catalogId, .item.updateTime, .item.createTime, .item.creationTime, .item.createdBy, .item.isRegisteredWithLakeFormation, .item.versionId)
+	done | jq -S -c 'del(.item.parameters["metasync.replica-of"], .item.parameters["metasync.synced"], .item.parameters["metasync.replica-instance"], .item.parameters["metasync.snapshot"], .item.catalogId, .item.updateTime, .item.createTime, .item.creationTime, .item.createdBy, .item.isRegisteredWithLakeFormation, .item.versionId)
 			| if .item.parameters == {} then del(.item.parameters) else . end' | sort
 }
 

@@ -124,7 +124,7 @@ sel=(--database-names "${P}sales;${P}ops")
 lines() {
 	local snap="$1/$(cat "$1/LATEST")"
 	cat "$snap"/databases/part-* "$snap"/tables/part-* "$snap"/partitions/part-* |
-		jq -S -c 'del(.item.parameters["metasync.replica-of"], .item.parameters["metasync.synced"], .item.parameters["metasync.replica-instance"],
+		jq -S -c 'del(.item.parameters["metasync.replica-of"], .item.parameters["metasync.synced"], .item.parameters["metasync.replica-instance"], .item.parameters["metasync.snapshot"],
 				.item.catalogId, .item.updateTime)
 			| if .type == "database" then del(.item.createTime) else . end
 			| walk(if type == "object" then with_entries(select(.value != {} and .value != [])) else . end)

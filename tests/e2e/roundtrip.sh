@@ -24,7 +24,7 @@ lines() {
 	local snap="$1/$(cat "$1/LATEST")"
 	for kind in databases tables partitions; do
 		cat "$snap/$kind"/part-*.json
-	done | jq -S -c 'del(.item.parameters["metasync.replica-of"], .item.parameters["metasync.synced"], .item.parameters["metasync.replica-instance"], .item.catalogId, .item.updateTime)
+	done | jq -S -c 'del(.item.parameters["metasync.replica-of"], .item.parameters["metasync.synced"], .item.parameters["metasync.replica-instance"], .item.parameters["metasync.snapshot"], .item.catalogId, .item.updateTime)
 			| if .item.parameters == {} then del(.item.parameters) else . end' | sort
 }
 lines "$T/s1" >"$T/one"

@@ -477,6 +477,91 @@ static void test_feed_replaced(void **state)
 	teardown_one(&m);
 }
 
+/* An export (incremental when it can be), then an import of the store into target i. */
+static void ship(model_run *m, int i, const char *store, unsigned full_every, int *incrementals)
+{
+	ms_export_options eo;
+	ms_snapshot_info info;
+	ms_report *rep = NULL;
+	ms_error err;
+	char src[256], dst[256];
+
+	memset(&eo, 0, sizeof(eo));
+	eo.incremental = 1;
+	eo.full_every = full_every;
+	snprintf(src, sizeof(src), "sqlite:%s/src.db?catalog-id=src", m->dir);
+	check(ms_export(src, store, &eo, &info, &rep, &err), &err, "export");
+	if (rep->status != MS_STATUS_OK)
+		fail_msg("seed %llu: export %s", seed_of_run, ms_status_name(rep->status));
+	*incrementals += info.parent != NULL;
+	ms_snapshot_info_free(&info);
+	ms_report_free(rep);
+	snprintf(dst, sizeof(dst), "sqlite:%s/t%d.db?catalog-id=t%d", m->dir, i, i);
+	check(ms_import(store, NULL, dst, &m->o[i], &rep, &err), &err, "import");
+	on_round(&(ms_follow_round){ .report = rep }, NULL);
+	ms_report_free(rep);
+}
+
+/*
+ * The model with incremental snapshots as the way between: after random
+ * operations, an incremental export and an import of the store (which
+ * follows the chain) into each target, one as is and one prefixed; the
+ * targets import at different moments, so chains of several snapshots are
+ * followed, and a full snapshot comes every few.
+ */
+static void run_incremental(unsigned long long seed, int ops)
+{
+	model_run m;
+	ms_open_options wo;
+	ms_error err;
+	char url[256], store[128];
+	int i, incrementals = 0;
+
+	memset(&m, 0, sizeof(m));
+	seed_of_run = seed;
+	m.rng = seed * 40503ULL + 12345ULL;
+	snprintf(m.dir, sizeof(m.dir), "/tmp/ms-live-incr-XXXXXX");
+	assert_non_null(mkdtemp(m.dir));
+	memset(&wo, 0, sizeof(wo));
+	wo.mode = MS_OPEN_WRITE;
+	snprintf(url, sizeof(url), "sqlite:%s/src.db?catalog-id=src", m.dir);
+	check(ms_catalog_open(&m.src, url, &wo, &err), &err, "source");
+	snprintf(store, sizeof(store), "%s/store", m.dir);
+	for (i = 0; i < 2; i++) {
+		m.o[i].deletes = MS_DELETES_MIRROR;
+		m.o[i].max_deletes = -1;
+		m.o[i].allow_empty_source = 1;
+		if (i == 1) {
+			m.o[i].database_prefix = "p_";
+			m.o[i].table_prefix = "x_";
+		}
+	}
+	for (int n = 0; n < ops; n++) {
+		operate(&m);
+		if (rnd(&m, 40) == 0) {
+			i = (int)rnd(&m, 2);
+			ship(&m, i, store, 6, &incrementals);
+			snprintf(url, sizeof(url), "sqlite:%s/t%d.db?catalog-id=t%d", m.dir, i, i);
+			check(ms_catalog_open(&m.dst[i], url, NULL, &err), &err, "target");
+			compare(&m, i);
+			ms_catalog_close(m.dst[i]);
+			m.dst[i] = NULL;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		ship(&m, i, store, 6, &incrementals);
+		snprintf(url, sizeof(url), "sqlite:%s/t%d.db?catalog-id=t%d", m.dir, i, i);
+		check(ms_catalog_open(&m.dst[i], url, NULL, &err), &err, "target");
+		compare(&m, i);
+		ms_catalog_close(m.dst[i]);
+	}
+	printf("seed %llu: %d operations, %d incremental snapshots\n", seed, ops, incrementals);
+	assert_true(incrementals > 0);
+	ms_catalog_close(m.src);
+	snprintf(url, sizeof(url), "rm -rf '%s'", m.dir);
+	assert_int_equal(system(url), 0);
+}
+
 static unsigned long long *g_seeds;
 static size_t g_nseeds;
 
@@ -487,12 +572,20 @@ static void test_model(void **state)
 		run_seed(g_seeds[i], 3000);
 }
 
+static void test_incremental_model(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < g_nseeds; i++)
+		run_incremental(g_seeds[i], 2000);
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned long long fixed[] = { 1, 2, 3, 20261206 };
 	unsigned long long *v = calloc((size_t)argc + 64, sizeof(*v));
 	const char *env = getenv("MS_LIVE_SEEDS");
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_model),
+					    cmocka_unit_test(test_incremental_model),
 					    cmocka_unit_test(test_feed_pruned),
 					    cmocka_unit_test(test_feed_replaced) };
 	int i;

@@ -245,6 +245,18 @@ typedef struct ms_catalog_driver {
 	 * ms_catalog_clone).  MS_ETOOBIG when self allows no more clones.
 	 */
 	int (*clone)(ms_catalog *self, ms_catalog **out, ms_error *err);
+
+	/*
+	 * unsupported: see ms_catalog_snapshot_changes (incremental snapshots:
+	 * a reader answers MS_ENOTSUPPORTED for a full one).
+	 */
+	int (*snapshot_changes)(ms_catalog *self, ms_change_cb cb, void *ctx, ms_error *err);
+
+	/*
+	 * NULL: the core reads the whole feed from the start to find its end.
+	 * Else see ms_catalog_change_head (only with MS_CAP_CHANGE_FEED).
+	 */
+	int (*change_head)(ms_catalog *self, char **cursor, ms_error *err);
 } ms_catalog_driver;
 
 /*

@@ -196,14 +196,6 @@ void ms_follower_free(ms_follower *f)
 	free(f);
 }
 
-static int skip_change(const ms_change *c, void *ctx, ms_error *err)
-{
-	(void)c;
-	(void)ctx;
-	(void)err;
-	return 0;
-}
-
 static void tell(ms_follower *f, int full, const ms_report *rep, const ms_changeset *cs,
 		 const char *cursor)
 {
@@ -231,7 +223,7 @@ static int whole_round(ms_follower *f, size_t *applied, ms_error *err)
 	int rc;
 
 	/* where the feed ends now: changes from here on are read by the next round */
-	if ((rc = ms_catalog_changes_since(f->src, NULL, skip_change, NULL, &head, err)) < 0)
+	if ((rc = ms_catalog_change_head(f->src, &head, err)) < 0)
 		return rc;
 	o.changes = NULL;
 	rc = ms_sync(f->src, f->dst, &o, &rep, err);

@@ -193,6 +193,9 @@ int sync_mark(run *r, ms_entity *e, const char *sdb, const char *st, ms_error *e
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	rc = ms_entity_set_param(e, MS_MARKER_REPLICA_OF, v, err);
 	free(v);
+	/* which snapshot a target holds is the target's to say (sync_chain.c) */
+	if (rc == 0)
+		rc = ms_entity_set_param(e, MS_MARKER_SNAPSHOT, NULL, err);
 	if (rc == 0 && ms_catalog_instance(r->src))
 		rc = ms_entity_set_param(e, MS_MARKER_REPLICA_INSTANCE, ms_catalog_instance(r->src),
 					 err);
@@ -353,6 +356,11 @@ static int write_database(run *r, ms_entity *s, ms_error *err)
 		goto done;
 	rc = ms_catalog_get_database(r->dst, s->database, &t, err);
 	if (rc < 0 && rc != MS_ENOTFOUND)
+		goto done;
+	/* a write keeps the snapshot the target records, until the run records its own */
+	if (t && !r->o->copy &&
+	    (rc = ms_entity_set_param(s, MS_MARKER_SNAPSHOT,
+				      ms_entity_param(t, MS_MARKER_SNAPSHOT), err)) < 0)
 		goto done;
 	rc = 0;
 	if (t && !sync_owned(r, t, &reason)) {
@@ -758,6 +766,17 @@ static int sync_views(run *r, const size_t *views, const size_t *ends, size_t nl
 	return rc;
 }
 
+/* Does the plan hold a table of source database sdb? */
+static int plans_in(const run *r, const char *sdb)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntables; i++)
+		if (strcmp(r->tables[i].sdb, sdb) == 0)
+			return 1;
+	return 0;
+}
+
 static int pass(run *r, ms_error *err)
 {
 	size_t i, n = 0, *items, *views = NULL, *ends = NULL, nviews = 0, nlevels = 0;
@@ -771,9 +790,10 @@ static int pass(run *r, ms_error *err)
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
-	/* a change set's run writes the databases it names */
+	/* a change set's run writes the databases it names, and those of the tables it plans */
 	for (i = 0; i < r->dbs.n; i++)
-		if (!r->o->changes || ms_changeset_db(r->o->changes, r->dbs.v[i]))
+		if (!r->o->changes || ms_changeset_db(r->o->changes, r->dbs.v[i]) ||
+		    plans_in(r, r->dbs.v[i]))
 			items[n++] = i;
 	if ((rc = each_item(r, items, n, database_item, err)) < 0 ||
 	    (rc = plan_scans(r, views, nviews, err)) < 0)
@@ -955,7 +975,8 @@ static int apply(run *r, const char *refusal, ms_error *err)
 			  r->rep->partitions.failed)
 				 ? MS_STATUS_PARTIAL
 				 : MS_STATUS_OK;
-	if (r->rep->status == MS_STATUS_OK && r->apply && (rc = ms_catalog_finish(r->dst, err)) < 0)
+	if (r->rep->status == MS_STATUS_OK && r->apply &&
+	    ((rc = sync_chain_record(r, err)) < 0 || (rc = ms_catalog_finish(r->dst, err)) < 0))
 		return rc;
 	if (refusal) {
 		sync_add_error(r, ms_catalog_url(r->dst), NULL, NULL, refusal);
@@ -995,7 +1016,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	if ((rc = ms_catalog_read_begin(source, err)) < 0)
 		goto done;
 	reading = 1;
-	if ((rc = select_databases(&r, &all, err)) < 0 ||
+	if ((rc = select_databases(&r, &all, err)) < 0 || (rc = sync_chain_check(&r, err)) < 0 ||
 	    (rc = plan_tables(&r, &sdbs, &stables, err)) < 0 || (rc = verify_source(&r, err)) < 0 ||
 	    (rc = guard_deletes(&r, refusal, sizeof(refusal), err)) < 0)
 		goto done;

@@ -146,6 +146,23 @@ int sync_stale_replicas(run *r, ms_error *fatal);
  */
 int sync_stale_changed(run *r, ms_error *fatal);
 
+/* Snapshot chains (sync_chain.c). */
+
+/*
+ * An incremental snapshot's run: refuse it (MS_EREFUSED, the report
+ * refused, *err saying what to import first) unless the target's databases
+ * record its parent.  0 for other runs.
+ */
+int sync_chain_check(run *r, ms_error *err);
+/* A complete run of a snapshot: record its id on the target's databases of the run. */
+int sync_chain_record(run *r, ms_error *err);
+/*
+ * The oldest snapshot of source's chain that target's databases (under
+ * opts' selection and mapping) record: *held new, or NULL when none does.
+ */
+int sync_chain_held(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
+		    char **held, ms_error *err);
+
 /* The report (sync_report.c). */
 
 /* Monotonic seconds. */

@@ -697,9 +697,12 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 		rc = 0;
 		goto done;
 	}
-	/* a change set's table that was there already: only the partitions it names */
+	/*
+	 * a change set's table that was there already (or an incremental
+	 * snapshot's): only the partitions it names
+	 */
 	ct = r->o->changes ? ms_changeset_table(r->o->changes, tp->sdb, tp->st) : NULL;
-	if (ct && tp->target_exists && !ms_changeset_whole(r->o->changes, ct)) {
+	if (ct && (tp->target_exists || r->o->copy) && !ms_changeset_whole(r->o->changes, ct)) {
 		if ((rc = diff_points(r, tp, &d, ct, &err)) < 0)
 			goto failed;
 	} else if ((rc = diff_partitions(r, tp, &d, &err)) < 0 ||

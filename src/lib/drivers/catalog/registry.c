@@ -138,6 +138,8 @@ int ms_catalog_check_driver(const ms_catalog_driver *d, const char *url, ms_erro
 	      n, url,
 	      d->changes_since ? "has a changes_since slot without claiming a change feed"
 			       : "claims a change feed without a changes_since slot");
+	CHECK(!d->change_head || (caps & MS_CAP_CHANGE_FEED),
+	      "catalog driver '%s' of '%s' has a change_head slot without a change feed", n, url);
 	CHECK(versions == ((caps & MS_CAP_TABLE_VERSIONS) ? 4 : 0),
 	      "catalog driver '%s' of '%s' %s", n, url,
 	      (caps & MS_CAP_TABLE_VERSIONS) ? "claims table versions without all four slots"
@@ -512,6 +514,27 @@ int ms_catalog_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 	return DISPATCH(changes_since, "report changes", cursor, cb, ctx, next_cursor, err);
 }
 
+static int skip_change(const ms_change *c, void *ctx, ms_error *err)
+{
+	(void)c;
+	(void)ctx;
+	(void)err;
+	return 0;
+}
+
+int ms_catalog_change_head(ms_catalog *cat, char **cursor, ms_error *err)
+{
+	*cursor = NULL;
+	if (cat->driver->change_head)
+		return cat->driver->change_head(cat, cursor, err);
+	return ms_catalog_changes_since(cat, NULL, skip_change, NULL, cursor, err);
+}
+
+int ms_catalog_snapshot_changes(ms_catalog *cat, ms_change_cb cb, void *ctx, ms_error *err)
+{
+	return DISPATCH(snapshot_changes, "list an incremental snapshot's changes", cb, ctx, err);
+}
+
 int ms_catalog_finish(ms_catalog *cat, ms_error *err)
 {
 	return cat->driver->finish ? cat->driver->finish(cat, err) : 0;
@@ -534,5 +557,8 @@ void ms_snapshot_info_free(ms_snapshot_info *info)
 	free(info->source_catalog_id);
 	free(info->created);
 	free(info->selection);
+	free(info->source_cursor);
+	free(info->parent);
+	free(info->base);
 	memset(info, 0, sizeof(*info));
 }

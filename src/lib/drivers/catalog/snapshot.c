@@ -183,6 +183,7 @@ void snap_free(snapshot *s)
 	free(s->source_url);
 	free(s->source_catalog_id);
 	free(s->source_instance);
+	snap_incr_free(&s->incr);
 	ms_buf_free(&s->line);
 	ms_catalog_base_free(&s->base);
 	free(s);
@@ -338,6 +339,15 @@ int snap_info(ms_catalog *self, ms_snapshot_info *out, ms_error *err)
 	out->databases = s->counts[F_DATABASES];
 	out->tables = s->counts[F_TABLES];
 	out->partitions = s->counts[F_PARTITIONS];
+	out->chain = s->incr.chain;
+	out->latest = !s->writing && s->prefix && s->prefix[0];
+	out->tombstones = s->incr.ntombs;
+	if ((s->incr.source_cursor && !(out->source_cursor = strdup(s->incr.source_cursor))) ||
+	    (s->incr.parent && !(out->parent = strdup(s->incr.parent))) ||
+	    (s->incr.base && !(out->base = strdup(s->incr.base)))) {
+		ms_snapshot_info_free(out);
+		return oom(err);
+	}
 	return 0;
 }
 

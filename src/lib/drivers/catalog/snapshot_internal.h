@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 
@@ -28,6 +29,13 @@
 #define NONE ((size_t)-1)
 
 enum { F_DATABASES = 0, F_TABLES = 1, F_PARTITIONS = 2, F_COUNT = 3 };
+/*
+ * The folder of an incremental snapshot's deletes: not one of the F_COUNT
+ * folders of entities (nothing indexed by folder holds it), read whole at
+ * open (snapshot_tomb.c).
+ */
+#define F_TOMBSTONES F_COUNT
+#define TOMBSTONES_MAX ((size_t)256 << 20)
 
 /* "databases", "tables", "partitions": the folder names, by F_* (snapshot.c). */
 extern const char *const snap_folder_names[F_COUNT];
@@ -125,6 +133,27 @@ typedef struct part_out {
 	size_t nfiles; /* parts opened for this folder */
 } part_out;
 
+/* One delete an incremental snapshot records (reader). */
+typedef struct tomb_rec {
+	ms_kind kind;
+	char *db, *table, *vkey; /* owned; folded names; table and vkey NULL as the kind has none */
+} tomb_rec;
+
+/* What makes a snapshot incremental (writer and reader); all NULL/0 for a full one. */
+typedef struct incr_info {
+	int incremental;
+	char *parent, *base, *source_cursor; /* source_cursor: full snapshots too */
+	unsigned chain;
+	char **dbs; /* every database of the source's selection (sorted, reader: folded) */
+	size_t ndbs;
+	char **tables; /* every table, "db\ttable" (sorted) */
+	size_t ntables;
+	ms_buf lines;    /* writer: tombstone lines */
+	uint64_t ntombs; /* tombstones written or read */
+	tomb_rec *tombs; /* reader */
+	size_t atombs;
+} incr_info;
+
 typedef struct snapshot {
 	ms_catalog base;
 	int writing;
@@ -149,6 +178,7 @@ typedef struct snapshot {
 	uint64_t counts[F_COUNT];
 	line_owner *owners; /* reader with manifest: every span, by file and offset */
 	size_t nowners;
+	incr_info incr;
 
 	/* writer */
 	char *id;
@@ -215,6 +245,34 @@ int snap_prefix_used(ms_store *st, const char *prefix, ms_error *err);
 int snap_safe_id(const char *id);
 /* The snapshot_info slot of both tables: a finished writer, a reader. */
 int snap_info(ms_catalog *self, ms_snapshot_info *out, ms_error *err);
+
+/* Record a key the writer stored, removed again if the snapshot is not finished. */
+int snap_note_written(snapshot *s, const char *key, ms_error *err);
+
+/* ---- snapshot_tomb.c: incremental snapshots ---- */
+
+/* Take the incremental options of opts into s->incr (writer); 0 or MS_ENOMEM. */
+int snap_incr_open(snapshot *s, const ms_open_options *opts, ms_error *err);
+void snap_incr_free(incr_info *in);
+/* The writer's delete slots: tombstones of an incremental snapshot. */
+int snap_w_delete_database(ms_catalog *self, const char *name, ms_error *err);
+int snap_w_delete_table(ms_catalog *self, const char *db, const char *name, ms_error *err);
+int snap_w_delete_partitions(ms_catalog *self, const char *db, const char *table,
+			     const char *const *vkeys, size_t n, ms_error *err);
+/* Write tombstones/part-00000.json and tombstones/_SUCCESS (an incremental writer's finish). */
+int snap_write_tombstones(snapshot *s, ms_error *err);
+/* The manifest members of s->incr (after "selection"), for snap_build_manifest. */
+int snap_manifest_incr(const snapshot *s, ms_buf *b);
+/* Read them back (reader); malformed members are MS_EINTEGRITY. */
+int snap_parse_incr(snapshot *s, const cJSON *root, ms_error *err);
+/* Check the tombstone files against the manifest and read them (reader, at open). */
+int snap_load_tombstones(snapshot *s, ms_error *err);
+/* The reader's snapshot_changes slot. */
+int snap_r_changes(ms_catalog *self, ms_change_cb cb, void *ctx, ms_error *err);
+/* The reader's lists of an incremental snapshot: every name of the source's selection. */
+int snap_incr_list_databases(const snapshot *s, ms_name_cb cb, void *ctx, ms_error *err);
+int snap_incr_list_tables(const snapshot *s, const char *db, ms_name_cb cb, void *ctx,
+			  ms_error *err);
 
 /* ---- snapshot_index.c: records and name maps ---- */
 

@@ -394,6 +394,8 @@ static int open_with_manifest(snapshot *s, const ms_open_options *opts, ms_error
 		if ((rc = list_folder(s, f, key, &succ, err)) < 0)
 			goto done;
 	}
+	if ((rc = snap_load_tombstones(s, err)) < 0)
+		goto done;
 	for (i = 0; i < s->nfiles; i++)
 		if (!s->files[i].seen) {
 			rc = snap_integrity(s, &s->files[i], err, "is missing");

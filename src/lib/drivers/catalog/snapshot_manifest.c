@@ -121,7 +121,10 @@ int snap_build_manifest(snapshot *s, ms_buf *b, ms_error *err)
 	}
 	rc |= ms_buf_adds(b, "},\"selection\":");
 	rc |= json_str(b, s->base.selection);
-	rc |= ms_buf_adds(b, ",\"parent\":null,\n\"databases\":[");
+	rc |= ms_buf_adds(b, ",\"parent\":");
+	rc |= json_str(b, s->incr.parent);
+	rc |= snap_manifest_incr(s, b);
+	rc |= ms_buf_adds(b, ",\n\"databases\":[");
 	for (i = 0; i < s->ndbs; i++) {
 		if (i)
 			rc |= ms_buf_addc(b, ',');
@@ -245,7 +248,10 @@ static int name_ok(const char *p)
 	return 1;
 }
 
-/* "databases/NAME" etc.: relative, inside one of the three folders, one level. */
+/*
+ * "databases/NAME" etc.: relative, inside one of the three folders (or
+ * tombstones/, *folder F_TOMBSTONES), one level.
+ */
 static int mf_path_ok(const char *p, int *folder)
 {
 	const char *slash = strchr(p, '/'), *name;
@@ -257,7 +263,8 @@ static int mf_path_ok(const char *p, int *folder)
 		if ((size_t)(slash - p) == strlen(snap_folder_names[f]) &&
 		    strncmp(p, snap_folder_names[f], (size_t)(slash - p)) == 0)
 			break;
-	if (f == F_COUNT)
+	if (f == F_COUNT && !((size_t)(slash - p) == strlen("tombstones") &&
+			      strncmp(p, "tombstones", (size_t)(slash - p)) == 0))
 		return 0;
 	name = slash + 1;
 	if (!snap_is_data_name(name) || strlen(name) > 255 || strstr(name, ".."))
@@ -383,7 +390,7 @@ static int mf_read_identity(snapshot *s, const cJSON *root, ms_error *err)
 	v = cJSON_GetObjectItemCaseSensitive(root, "selection");
 	if (cJSON_IsString(v) && !(s->base.selection = strdup(v->valuestring)))
 		return oom(err);
-	return 0;
+	return snap_parse_incr(s, root, err);
 }
 
 /* "counts": how many databases, tables and partitions, into counts[F_*]. */

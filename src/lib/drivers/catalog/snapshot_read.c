@@ -32,6 +32,9 @@ static int r_list_databases(ms_catalog *self, ms_name_cb cb, void *ctx, ms_error
 	size_t i;
 	int rc;
 
+	/* an incremental snapshot names every database of its source, holding only some */
+	if (s->incr.incremental)
+		return snap_incr_list_databases(s, cb, ctx, err);
 	for (i = 0; i < s->ndbs; i++)
 		if ((rc = cb(s->dbs[i].name, ctx, err)) != 0)
 			return rc;
@@ -71,6 +74,8 @@ static int r_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *
 	size_t di = snap_db_lookup(s, db), i;
 	int rc;
 
+	if (s->incr.incremental)
+		return snap_incr_list_tables(s, db, cb, ctx, err);
 	if (di == NONE)
 		return ms_error_set(err, MS_ENOTFOUND, "database '%s' not found in '%s'", db,
 				    s->label);
@@ -747,4 +752,6 @@ const ms_catalog_driver snap_reader_driver = {
 	.finish = NULL,
 	/* id, url, manifest SHA-256 (empty for a utility export), counts */
 	.snapshot_info = snap_info,
+	/* an incremental snapshot: its entities as puts, its tombstones as deletes */
+	.snapshot_changes = snap_r_changes,
 };

@@ -40,7 +40,7 @@ static int writer_fail(snapshot *s, int rc, const ms_error *err)
 	return rc;
 }
 
-static int note_written(snapshot *s, const char *key, ms_error *err)
+int snap_note_written(snapshot *s, const char *key, ms_error *err)
 {
 	if (snap_grow((void **)&s->written, &s->awritten, s->nwritten + 1, sizeof(*s->written)) < 0)
 		return oom(err);
@@ -157,7 +157,7 @@ static int part_close(snapshot *s, int f, ms_error *err)
 	o->w = NULL;
 	if ((rc = ms_store_commit(w, err)) < 0)
 		return rc;
-	return note_written(s, fr->key, err);
+	return snap_note_written(s, fr->key, err);
 }
 
 /*
@@ -534,10 +534,10 @@ static int w_finish(ms_catalog *self, ms_error *err)
 			goto done;
 		}
 		if ((rc = ms_store_put_bytes(s->store, key, "", 0, err)) < 0 ||
-		    (rc = note_written(s, key, err)) < 0)
+		    (rc = snap_note_written(s, key, err)) < 0)
 			goto done;
 	}
-	if ((rc = snap_build_manifest(s, &m, err)) < 0)
+	if ((rc = snap_write_tombstones(s, err)) < 0 || (rc = snap_build_manifest(s, &m, err)) < 0)
 		goto done;
 	free(key);
 	if (!(key = snap_dup_printf("%smanifest.json", s->prefix))) {
@@ -545,7 +545,7 @@ static int w_finish(ms_catalog *self, ms_error *err)
 		goto done;
 	}
 	if ((rc = ms_store_put_bytes(s->store, key, m.ptr, m.len, err)) < 0 ||
-	    (rc = note_written(s, key, err)) < 0 ||
+	    (rc = snap_note_written(s, key, err)) < 0 ||
 	    (rc = snap_manifest_sha256(s, m.ptr, m.len, err)) < 0)
 		goto done;
 	free(key);
@@ -554,7 +554,7 @@ static int w_finish(ms_catalog *self, ms_error *err)
 		goto done;
 	}
 	if ((rc = ms_store_put_bytes(s->store, key, "", 0, err)) < 0 ||
-	    (rc = note_written(s, key, err)) < 0)
+	    (rc = snap_note_written(s, key, err)) < 0)
 		goto done;
 	/*
 	 * Complete from here on: if LATEST cannot be updated (or its update is
@@ -616,16 +616,16 @@ const ms_catalog_driver snap_writer_driver = {
 	.get_database = w_get_database,
 	/* appends one line (db borrowed); MS_EEXISTS when written twice, MS_EIO */
 	.put_database = w_put_database,
-	/* NULL: a snapshot being written is append-only (MS_ENOTSUPPORTED) */
-	.delete_database = NULL,
+	/* an incremental snapshot's tombstone; MS_ENOTSUPPORTED in a full one */
+	.delete_database = snap_w_delete_database,
 	/* yields nothing, returns 0 */
 	.list_tables = w_list_tables,
 	/* always MS_ENOTFOUND */
 	.get_table = w_get_table,
 	/* appends one line (borrowed); MS_ENOTFOUND its database unwritten, MS_EEXISTS, MS_EIO */
 	.put_table = w_put_table,
-	/* NULL: append-only */
-	.delete_table = NULL,
+	/* an incremental snapshot's tombstone; MS_ENOTSUPPORTED in a full one */
+	.delete_table = snap_w_delete_table,
 	/* yields nothing, returns 0 */
 	.scan_partitions = w_scan,
 	/* always MS_ENOTFOUND */
@@ -635,8 +635,8 @@ const ms_catalog_driver snap_writer_driver = {
 	 * partition of another table or with a wrong number of values, MS_EEXISTS values
 	 * written before for the table (or twice in the batch), MS_EIO */
 	.put_partitions = w_put_partitions,
-	/* NULL: append-only */
-	.delete_partitions = NULL,
+	/* an incremental snapshot's tombstones; MS_ENOTSUPPORTED in a full one */
+	.delete_partitions = snap_w_delete_partitions,
 	/* count 0, sum 0: nothing is in the target yet */
 	.table_digest = w_table_digest,
 	/* NULL: nothing to verify in a snapshot being written (the core returns 0) */
@@ -682,6 +682,8 @@ int snap_open_writer(snapshot *s, const ms_url *url, const ms_open_options *opts
 		return oom(err);
 	if (opts->selection && !(s->base.selection = strdup(opts->selection)))
 		return oom(err);
+	if ((rc = snap_incr_open(s, opts, err)) < 0)
+		return rc;
 	if (!(text = snap_store_url_text(url)))
 		return oom(err);
 	rc = ms_store_open(&s->store, text, err);

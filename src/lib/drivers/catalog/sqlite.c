@@ -536,6 +536,8 @@ static const ms_catalog_driver sqlite_driver = {
 	.get_table_version = sqlite_get_table_version,
 	/* optional; no change row; ENOTFOUND (the version), EIO, ECONFLICT */
 	.delete_table_version = sqlite_delete_table_version,
+	/* optional; the last seq of the change log (of every catalog in the file) */
+	.change_head = sqlite_change_head,
 };
 
 /*

@@ -365,3 +365,18 @@ done:
 	sqlite_put_stmt(st, owned);
 	return rc;
 }
+
+int sqlite_change_head(ms_catalog *cat, char **cursor, ms_error *err)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+	long long last = 0;
+	char buf[32];
+	int rc;
+
+	if ((rc = one_int(self, ST_CHANGES_LAST, 0, 0, &last, err)) < 0)
+		return rc;
+	snprintf(buf, sizeof(buf), "%lld", last);
+	if (!(*cursor = strdup(buf)))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
+}

@@ -259,6 +259,7 @@ int sqlite_get_table_version(ms_catalog *cat, const char *db, const char *table,
 			     const char *version_id, ms_entity **out, ms_error *err);
 int sqlite_delete_table_version(ms_catalog *cat, const char *db, const char *table,
 				const char *version_id, ms_error *err);
+int sqlite_change_head(ms_catalog *cat, char **cursor, ms_error *err);
 int sqlite_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, void *ctx,
 			 char **next_cursor, ms_error *err);
 

@@ -1,0 +1,192 @@
+/*
+ * Snapshot chains: an incremental snapshot holds only what changed since
+ * its parent, so it may be applied only onto a target that holds the
+ * parent.  Each import of a snapshot records the snapshot's id on the
+ * target databases it replicates (metasync.snapshot, a marker parameter,
+ * outside the content hash); an incremental's run first reads them back.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync_internal.h"
+
+/*
+ * What the target database of source database sdb records, when it is this
+ * source's replica: *out (new) the id, or NULL when it records none (or is
+ * not there, or not ours).
+ */
+static int recorded(run *r, const char *sdb, char **tdb_out, char **out, ms_error *err)
+{
+	char *tdb = ms_mapping_database(&r->map, sdb);
+	ms_entity *t = NULL;
+	const char *why, *v;
+	ms_error e2;
+	int rc;
+
+	*out = NULL;
+	*tdb_out = tdb;
+	if (!tdb)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	rc = ms_catalog_get_database(r->dst, tdb, &t, &e2);
+	if (rc == MS_ENOTFOUND)
+		return 0;
+	if (rc < 0) {
+		*err = e2;
+		return rc;
+	}
+	if (sync_ours(r, t, NULL, NULL, &why) && (v = ms_entity_param(t, MS_MARKER_SNAPSHOT)) &&
+	    !(*out = strdup(v)))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	ms_entity_free(t);
+	return rc;
+}
+
+static int refuse(run *r, ms_error *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int refuse(run *r, ms_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[MS_ERROR_MESSAGE_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->rep->status = MS_STATUS_REFUSED;
+	return ms_error_set(err, MS_EREFUSED, "%s", msg);
+}
+
+int sync_chain_check(run *r, ms_error *err)
+{
+	const ms_sync_options *o = r->o;
+	size_t i, known = 0;
+	int rc = 0;
+
+	if (!o->snapshot_parent)
+		return 0;
+	for (i = 0; i < r->dbs.n && rc == 0; i++) {
+		char *tdb = NULL, *v = NULL;
+
+		if ((rc = recorded(r, r->dbs.v[i], &tdb, &v, err)) == 0 && v) {
+			known++;
+			if (strcmp(v, o->snapshot_parent) != 0 &&
+			    (!o->snapshot_id || strcmp(v, o->snapshot_id) != 0))
+				rc = refuse(r, err,
+					    "incremental snapshot '%s' follows '%s', but target "
+					    "database '%s' holds snapshot '%s' of this source: import "
+					    "the snapshots after '%s' in order, or the full snapshot "
+					    "'%s' and those after it",
+					    o->snapshot_id ? o->snapshot_id : "?", o->snapshot_parent,
+					    tdb, v, v,
+					    o->snapshot_base ? o->snapshot_base : o->snapshot_parent);
+		}
+		free(tdb);
+		free(v);
+	}
+	if (rc == 0 && !known)
+		rc = refuse(r, err,
+			    "incremental snapshot '%s' follows '%s', and the target holds no "
+			    "snapshot of this source: import the full snapshot '%s' and those "
+			    "after it first (an import of the store does)",
+			    o->snapshot_id ? o->snapshot_id : "?", o->snapshot_parent,
+			    o->snapshot_base ? o->snapshot_base : o->snapshot_parent);
+	return rc;
+}
+
+/* Record id on target database tdb, in a transaction with it locked, when it is ours. */
+static int record_one(run *r, const char *tdb, const char *id, ms_error *err)
+{
+	ms_entity *t = NULL;
+	const char *why, *v;
+	int rc, in_tx = 0;
+
+	if ((rc = sync_begin_retrying(r, err)) < 0)
+		return rc;
+	in_tx = 1;
+	if ((rc = ms_catalog_lock(r->dst, tdb, NULL, err)) < 0)
+		goto done;
+	rc = ms_catalog_get_database(r->dst, tdb, &t, err);
+	if (rc == MS_ENOTFOUND) {
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0 || !sync_ours(r, t, NULL, NULL, &why) ||
+	    ((v = ms_entity_param(t, MS_MARKER_SNAPSHOT)) && strcmp(v, id) == 0))
+		goto done;
+	if ((rc = ms_entity_set_param(t, MS_MARKER_SNAPSHOT, id, err)) < 0 ||
+	    (rc = ms_catalog_put_database(r->dst, t, err)) < 0)
+		goto done;
+	if ((rc = ms_catalog_commit(r->dst, err)) == 0)
+		in_tx = 0;
+done:
+	if (in_tx)
+		ms_catalog_rollback(r->dst, NULL);
+	ms_entity_free(t);
+	return rc;
+}
+
+int sync_chain_record(run *r, ms_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	if (!r->o->snapshot_id || !r->apply || r->o->copy)
+		return 0;
+	for (i = 0; i < r->dbs.n && rc == 0; i++) {
+		char *tdb = ms_mapping_database(&r->map, r->dbs.v[i]);
+
+		rc = tdb ? record_one(r, tdb, r->o->snapshot_id, err)
+			 : ms_error_set(err, MS_ENOMEM, "out of memory");
+		free(tdb);
+	}
+	return rc;
+}
+
+int sync_chain_held(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
+		    char **held, ms_error *err)
+{
+	run r;
+	names all = { 0 };
+	size_t i;
+	int rc;
+
+	*held = NULL;
+	memset(&r, 0, sizeof(r));
+	r.top = &r;
+	r.src = source;
+	r.dst = target;
+	r.o = opts;
+	if ((rc = ms_mapping_init(&r.map, opts, err)) < 0)
+		return rc;
+	if ((rc = ms_catalog_list_databases(source, sync_names_add, &all, err)) < 0)
+		goto done;
+	for (i = 0; i < all.n && rc == 0; i++)
+		if (ms_selection_match(opts->databases, all.v[i]))
+			rc = sync_names_add(all.v[i], &r.dbs, err);
+	if (rc < 0 || (rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n,
+						     err)) < 0)
+		goto done;
+	/* the oldest a database records: the chain is applied on from there */
+	for (i = 0; i < r.dbs.n && rc == 0; i++) {
+		char *tdb = NULL, *v = NULL;
+
+		if ((rc = recorded(&r, r.dbs.v[i], &tdb, &v, err)) == 0 && v &&
+		    (!*held || ms_snapshot_id_cmp(v, *held) < 0)) {
+			free(*held);
+			*held = v;
+			v = NULL;
+		}
+		free(tdb);
+		free(v);
+	}
+done:
+	if (rc < 0) {
+		free(*held);
+		*held = NULL;
+	}
+	sync_names_free(&all);
+	sync_names_free(&r.dbs);
+	ms_mapping_free(&r.map);
+	return rc;
+}
