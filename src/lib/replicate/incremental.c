@@ -45,9 +45,14 @@ static int follow_latest(ms_catalog *src, const char *store_url, const ms_export
 	int rc = 0;
 
 	memset(&info, 0, sizeof(info));
+	ms_error_clear(&e2);
 	if (ms_catalog_open(&latest, store_url, NULL, &e2) < 0 ||
 	    ms_catalog_snapshot_info(latest, &info, &e2) < 0 || !info.id) {
-		snprintf(p->why, sizeof(p->why), "the store has no snapshot to follow");
+		if (e2.code == MS_ENOTFOUND || (!e2.code && !info.id))
+			snprintf(p->why, sizeof(p->why), "the store has no snapshot to follow");
+		else
+			snprintf(p->why, sizeof(p->why),
+				 "the snapshot LATEST names cannot be read: %s", e2.message);
 		goto done;
 	}
 	if (!same(info.source_catalog_id, ms_catalog_id(src)) ||
@@ -155,8 +160,8 @@ int incr_plan_make(ms_catalog *src, const char *store_url, const ms_export_optio
 }
 
 /* Does the source hold database db (table, partition vkey)?  1, 0, or an error. */
-static int holds(ms_catalog *src, ms_kind kind, const char *db, const char *table,
-		 const char *vkey, ms_error *err)
+static int holds(ms_catalog *src, ms_kind kind, const char *db, const char *table, const char *vkey,
+		 ms_error *err)
 {
 	ms_entity *e = NULL;
 	ms_error e2;
@@ -215,7 +220,8 @@ int incr_write_tombstones(ms_catalog *src, ms_catalog *dst, const incr_plan *p,
 			if ((has = holds(src, MS_KIND_PARTITION, t->db, t->table, vkey, err)) < 0)
 				return has;
 			if (!has)
-				rc = ms_catalog_delete_partitions(dst, t->db, t->table, &vkey, 1, err);
+				rc = ms_catalog_delete_partitions(dst, t->db, t->table, &vkey, 1,
+								  err);
 		}
 	}
 	return rc;

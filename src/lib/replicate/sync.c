@@ -359,8 +359,8 @@ static int write_database(run *r, ms_entity *s, ms_error *err)
 		goto done;
 	/* a write keeps the snapshot the target records, until the run records its own */
 	if (t && !r->o->copy &&
-	    (rc = ms_entity_set_param(s, MS_MARKER_SNAPSHOT,
-				      ms_entity_param(t, MS_MARKER_SNAPSHOT), err)) < 0)
+	    (rc = ms_entity_set_param(s, MS_MARKER_SNAPSHOT, ms_entity_param(t, MS_MARKER_SNAPSHOT),
+				      err)) < 0)
 		goto done;
 	rc = 0;
 	if (t && !sync_owned(r, t, &reason)) {

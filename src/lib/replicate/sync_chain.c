@@ -43,7 +43,8 @@ static int recorded(run *r, const char *sdb, char **tdb_out, char **out, ms_erro
 	return rc;
 }
 
-static int refuse(run *r, ms_error *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(run *r, ms_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int refuse(run *r, ms_error *err, const char *fmt, ...)
 {
@@ -72,14 +73,15 @@ int sync_chain_check(run *r, ms_error *err)
 			known++;
 			if (strcmp(v, o->snapshot_parent) != 0 &&
 			    (!o->snapshot_id || strcmp(v, o->snapshot_id) != 0))
-				rc = refuse(r, err,
-					    "incremental snapshot '%s' follows '%s', but target "
-					    "database '%s' holds snapshot '%s' of this source: import "
-					    "the snapshots after '%s' in order, or the full snapshot "
-					    "'%s' and those after it",
-					    o->snapshot_id ? o->snapshot_id : "?", o->snapshot_parent,
-					    tdb, v, v,
-					    o->snapshot_base ? o->snapshot_base : o->snapshot_parent);
+				rc = refuse(
+					r, err,
+					"incremental snapshot '%s' follows '%s', but target "
+					"database '%s' holds snapshot '%s' of this source: import "
+					"the snapshots after '%s' in order, or the full snapshot "
+					"'%s' and those after it",
+					o->snapshot_id ? o->snapshot_id : "?", o->snapshot_parent,
+					tdb, v, v,
+					o->snapshot_base ? o->snapshot_base : o->snapshot_parent);
 		}
 		free(tdb);
 		free(v);
@@ -164,8 +166,8 @@ int sync_chain_held(ms_catalog *source, ms_catalog *target, const ms_sync_option
 	for (i = 0; i < all.n && rc == 0; i++)
 		if (ms_selection_match(opts->databases, all.v[i]))
 			rc = sync_names_add(all.v[i], &r.dbs, err);
-	if (rc < 0 || (rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n,
-						     err)) < 0)
+	if (rc < 0 ||
+	    (rc = ms_mapping_set_databases(&r.map, (const char *const *)r.dbs.v, r.dbs.n, err)) < 0)
 		goto done;
 	/* the oldest a database records: the chain is applied on from there */
 	for (i = 0; i < r.dbs.n && rc == 0; i++) {

@@ -114,7 +114,8 @@ static int tomb_line(snapshot *s, const char *type, const char *db, const char *
 				    s->label);
 	if (s->finished || s->broken)
 		return ms_error_set(err, MS_EINVAL, "snapshot '%s' takes no more writes", s->label);
-	if (!db || snap_fold(dn, sizeof(dn), db) < 0 || (table && snap_fold(tn, sizeof(tn), table) < 0))
+	if (!db || snap_fold(dn, sizeof(dn), db) < 0 ||
+	    (table && snap_fold(tn, sizeof(tn), table) < 0))
 		return ms_error_set(err, MS_EINVAL, "a delete in snapshot '%s' names no entity",
 				    s->label);
 	if (vkey && !(values = cJSON_Parse(vkey)))
@@ -456,7 +457,8 @@ int snap_load_tombstones(snapshot *s, ms_error *err)
 	if (in->ntombs && !(in->tombs = calloc((size_t)in->ntombs, sizeof(*in->tombs))))
 		return oom(err);
 	for (i = 0; i < s->nfiles; i++)
-		if (s->files[i].folder == F_TOMBSTONES && (rc = load_tomb_file(s, &s->files[i], err)) < 0)
+		if (s->files[i].folder == F_TOMBSTONES &&
+		    (rc = load_tomb_file(s, &s->files[i], err)) < 0)
 			return rc;
 	if (in->atombs != in->ntombs)
 		return bad(s, err, "fewer deletes than 'tombstones' says");
@@ -503,7 +505,8 @@ int snap_r_changes(ms_catalog *self, ms_change_cb cb, void *ctx, ms_error *err)
 
 	if (!in->incremental)
 		return ms_error_set(err, MS_ENOTSUPPORTED,
-				    "snapshot '%s' is a full snapshot, not a set of changes", s->label);
+				    "snapshot '%s' is a full snapshot, not a set of changes",
+				    s->label);
 	for (i = 0; i < s->ndbs; i++)
 		if ((rc = emit(cb, ctx, MS_KIND_DATABASE, s->dbs[i].name, NULL, NULL, MS_CHANGE_PUT,
 			       err)) != 0)
@@ -524,8 +527,8 @@ int snap_r_changes(ms_catalog *self, ms_change_cb cb, void *ctx, ms_error *err)
 	for (i = 0; i < in->atombs; i++) {
 		const tomb_rec *t = &in->tombs[i];
 
-		if ((rc = emit(cb, ctx, t->kind, t->db, t->table, t->vkey, MS_CHANGE_DELETE, err)) !=
-		    0)
+		if ((rc = emit(cb, ctx, t->kind, t->db, t->table, t->vkey, MS_CHANGE_DELETE,
+			       err)) != 0)
 			return rc;
 	}
 	return 0;

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Incremental snapshots from the command line:
+#   first     export --incremental into an empty store writes a full snapshot
+#             and says why;
+#   changes   a partition added, one removed, a table dropped: the next
+#             --incremental holds only those (its manifest names its parent,
+#             the tombstones hold the deletes) and is far smaller than a full one;
+#   chain     import of the store into a new target follows the chain (full,
+#             then each incremental) and verify agrees; again: nothing changes;
+#   prefixed  the same into a target with a database prefix;
+#   refused   an incremental folder imported onto a target that does not hold
+#             its parent: exit 4, naming the full snapshot to import first;
+#   tampered  a tombstone file changed after the export: exit 4, nothing changed;
+#   fallback  another selection, and --full-every, write full snapshots and say why;
+#   usage     --full-every without --incremental is refused.
+# usage: incremental.sh PATH-TO-METASYNC
+set -euo pipefail
+M=${1:?usage: incremental.sh PATH-TO-METASYNC}
+FIX=${MS_FIXTURES:-$(cd "$(dirname "$0")/../fixtures" && pwd)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-incremental.XXXXXX")
+trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+TEST=incremental
+. "$(dirname "$0")/../support/e2e.sh"
+command -v jq >/dev/null || fail "needs 'jq' (scripts/deps.sh test)"
+
+S="sqlite:$T/src.db?catalog-id=111111111111"
+for f in "$FIX"/rich/*.json; do "$M" catalog put "$S" <"$f" >/dev/null || fail "catalog put exited with $?"; done
+latest() { echo "$T/store/$(cat "$T/store/LATEST")"; }
+export_incr() { # export_incr LOG [ARGS]: export --incremental into $T/store
+	local log=$1
+	shift
+	"$M" export --source "$S" --output-path "$T/store" --incremental "$@" >"$T/$log.out" 2>"$T/$log.log" ||
+		fail "export --incremental exited with $?"
+}
+partition() {
+	jq -c --arg dt "$1" '.Partition.Values[0] = $dt' "$FIX/rich/06-partition.json" |
+		"$M" catalog put "$S" >/dev/null || fail "catalog put exited with $?"
+}
+
+CASE=first
+export_incr first
+grep -q "a full snapshot, not an incremental one: the store has no snapshot to follow" "$T/first.log" ||
+	fail "no warning: $(cat "$T/first.log")"
+FULL=$(cat "$T/store/LATEST")
+[ "$(jq -r .incremental "$(latest)/manifest.json")" = null ] || fail "the first snapshot is not full"
+jq -e '.source_cursor | type == "string"' "$(latest)/manifest.json" >/dev/null ||
+	fail "a full snapshot records no change feed cursor"
+
+CASE=changes
+for d in 2024-06-01 2024-06-02; do partition $d; done
+"$M" catalog rm "$S" sales_raw orders 2024-01-01 eu || fail "catalog rm exited with $?"
+export_incr changes
+grep -q "incremental, after '$FULL'" "$T/changes.out" || fail "$(cat "$T/changes.out")"
+MF="$(latest)/manifest.json"
+[ "$(jq -r '.incremental, .parent, .base, .chain, .tombstones' "$MF" | tr '\n' ' ')" = "true $FULL $FULL 1 1 " ] ||
+	fail "manifest: $(jq -c '{incremental, parent, base, chain, tombstones}' "$MF")"
+[ "$(jq -r '.counts.partitions' "$MF")" -eq 2 ] || fail "the incremental holds $(jq .counts "$MF")"
+jq -e '.type == "partition" and .values == ["2024-01-01","eu"]' "$(latest)/tombstones/part-00000.json" >/dev/null ||
+	fail "tombstone: $(cat "$(latest)/tombstones/part-00000.json")"
+"$M" catalog rm "$S" finance ledger || fail "catalog rm exited with $?"
+export_incr drop
+jq -e '.type == "table" and .table == "ledger"' "$(latest)/tombstones/part-00000.json" >/dev/null ||
+	fail "table tombstone: $(cat "$(latest)/tombstones/part-00000.json")"
+INCR=$(cat "$T/store/LATEST")
+
+CASE=chain
+D="sqlite:$T/dst.db?catalog-id=222222222222"
+"$M" import --input-path "$T/store" --target "$D" --deletes mirror --json >"$T/chain.json" 2>"$T/chain.log" ||
+	fail "import of the store exited with $?"
+"$M" verify --source "$S" --target "$D" >"$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
+[ "$("$M" catalog show "$D" sales_raw --json | jq -r '.Database.Parameters["metasync.snapshot"]')" = "$INCR" ] ||
+	fail "the target does not record the snapshot it holds"
+"$M" import --input-path "$T/store" --target "$D" --deletes mirror --json >"$T/again.json" 2>>"$T/chain.log" ||
+	fail "the import again exited with $?"
+jq -e '[.counts[] | .created + .updated + .deleted] | add == 0' "$T/again.json" >/dev/null ||
+	fail "the import again changed: $(cat "$T/again.json")"
+
+CASE=prefixed
+P="sqlite:$T/pre.db?catalog-id=333333333333"
+"$M" import --input-path "$T/store" --target "$P" --database-prefix rep_ --deletes mirror -q 2>"$T/pre.log" ||
+	fail "prefixed import exited with $?"
+"$M" verify --source "$S" --target "$P" --database-prefix rep_ >"$T/verify.out" 2>&1 ||
+	fail "verify: $(cat "$T/verify.out")"
+
+CASE=refused
+N="sqlite:$T/new.db?catalog-id=444444444444"
+st=0
+"$M" import --input-path "$T/store/$INCR" --target "$N" 2>"$T/refused.log" || st=$?
+[ "$st" -eq 4 ] || fail "an incremental onto an empty target: exit $st, want 4"
+grep -q "import the full snapshot '$FULL'" "$T/refused.log" || fail "$(cat "$T/refused.log")"
+[ "$("$M" catalog ls "$N" --json)" = "[]" ] || fail "the refused import changed the target"
+
+CASE=tampered
+partition 2024-07-01
+"$M" catalog rm "$S" sales_raw orders 2024-06-01 eu || fail "catalog rm exited with $?"
+export_incr tamper
+sed -i 's/2024-06-01/2024-06-09/' "$(latest)/tombstones/part-00000.json"
+st=0
+"$M" import --input-path "$T/store" --target "$D" --deletes mirror 2>"$T/tampered.log" || st=$?
+[ "$st" -eq 4 ] || fail "a changed tombstone file: exit $st, want 4"
+grep -q "does not match its sha256" "$T/tampered.log" || fail "$(cat "$T/tampered.log")"
+"$M" catalog ls "$D" sales_raw orders --json | grep -q 2024-06-01 || fail "the tampered snapshot changed the target"
+sed -i 's/2024-06-09/2024-06-01/' "$(latest)/tombstones/part-00000.json"
+"$M" import --input-path "$T/store" --target "$D" --deletes mirror -q 2>>"$T/tampered.log" ||
+	fail "the import of the mended snapshot exited with $?"
+"$M" verify --source "$S" --target "$D" >"$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
+
+CASE=fallback
+"$M" export --source "$S" --output-path "$T/store" --incremental --database-names sales_raw >"$T/sel.out" 2>"$T/sel.log" ||
+	fail "export exited with $?"
+grep -q "selects other databases" "$T/sel.log" || fail "$(cat "$T/sel.log")"
+export_incr every1 --database-names sales_raw --full-every 1
+grep -q "incremental, after" "$T/every1.out" || fail "no incremental after a full one: $(cat "$T/every1.out")"
+export_incr every2 --database-names sales_raw --full-every 1
+grep -q "a full one every 1" "$T/every2.log" || fail "--full-every 1: $(cat "$T/every2.log")"
+
+CASE=usage
+st=0
+"$M" export --source "$S" --output-path "$T/store" --full-every 3 2>"$T/usage.log" || st=$?
+[ "$st" -eq 2 ] || fail "--full-every alone: exit $st, want 2"
+echo "PASS: $TEST"
