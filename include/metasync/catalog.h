@@ -341,6 +341,9 @@ typedef struct ms_snapshot_info {
 	unsigned chain;
 	unsigned long long tombstones;
 	int latest; /* a reader opened at the store (LATEST named it), not at its folder */
+	/* ms_export of an incremental: the commit time of its oldest change (Unix ms; 0 unknown) */
+	long long oldest_change_ms;
+	unsigned long long changes; /* and how many changes of the feed it holds */
 } ms_snapshot_info;
 
 /*

@@ -84,6 +84,24 @@ const char *ms_event_source_name(const ms_event *ev);
 int ms_event_publish_snapshot(const char *bus_url, const char *name, const ms_snapshot_info *info,
 			      const char *parent, ms_error *err);
 
+/*
+ * A small snapshot carried in its event, so that a target need not read the
+ * store: data.inline is an object of file path -> text ("manifest.json",
+ * "tables/part-00000.json", ...; uncompressed snapshots only).
+ * ms_event_inline_files reads the snapshot info names from the store at
+ * store_url: a new object, or NULL (*err clear) when its files pass
+ * max_bytes or are compressed.
+ */
+cJSON *ms_event_inline_files(const char *store_url, const ms_snapshot_info *info, size_t max_bytes,
+			     ms_error *err);
+/*
+ * Write an event's inline files into the empty folder dir as a snapshot
+ * folder (with its _SUCCESS markers), to be opened and checked against the
+ * event's manifest_sha256 like any snapshot.  A path that is not one a
+ * snapshot holds is MS_EINVAL, naming it.
+ */
+int ms_event_inline_write(const cJSON *files, const char *dir, ms_error *err);
+
 /* String member k of an event's data, or NULL. */
 const char *ms_event_str(const ms_event *ev, const char *k);
 

@@ -65,6 +65,9 @@ size_t ms_changeset_keys(const ms_changeset *cs);
 /* The oldest commit time among the changes added (Unix milliseconds; 0 unknown). */
 long long ms_changeset_oldest(const ms_changeset *cs);
 
+/* backend_code of an MS_EREFUSED error: the target does not hold an incremental's parent. */
+#define MS_REFUSED_CHAIN "chain"
+
 typedef struct ms_sync_options {
 	const char *databases; /* ';'-separated names or globs; NULL = all */
 	const char *database_prefix;
@@ -98,7 +101,7 @@ typedef struct ms_sync_options {
 	 * the full snapshot its chain starts from: the run is refused
 	 * (MS_EREFUSED, nothing changed) unless every target database that
 	 * records a snapshot of this source records the parent (or this one),
-	 * and at least one does.
+	 * and at least one does; err's backend_code is then MS_REFUSED_CHAIN.
 	 */
 	const char *snapshot_id, *snapshot_parent, *snapshot_base;
 	ms_change_event_cb on_change; /* every non-unchanged action; may be NULL */
@@ -245,6 +248,7 @@ typedef struct ms_export_options {
 	 */
 	int incremental;
 	unsigned full_every;
+	int no_cleanup; /* leave the store's cleanup out (a live source does it now and then) */
 } ms_export_options;
 
 int ms_export(const char *source_url, const char *store_url, const ms_export_options *opts,

@@ -66,7 +66,8 @@ int ms_agent_metrics(ms_agent *a, ms_buf *b)
 				      "s\"} %.3f\n",
 				      a->targets[i].cfg->name, a->targets[i].st.last_success);
 		ms_buf_adds(b, "# HELP metasync_target_lag_seconds From the creation of the last "
-			       "applied snapshot to its application.\n"
+			       "applied snapshot (the commit of the oldest change it holds, from "
+			       "a live source) to its application.\n"
 			       "# TYPE metasync_target_lag_seconds gauge\n");
 		for (i = 0; i < a->cfg->ntargets; i++)
 			ms_buf_printf(b, "metasync_target_lag_seconds{target=\"%s\"} %.3f\n",
@@ -104,6 +105,24 @@ int ms_agent_metrics(ms_agent *a, ms_buf *b)
 		for (i = 0; i < a->cfg->ntargets; i++)
 			ms_buf_printf(b, "metasync_errors_total{target=\"%s\"} %lld\n",
 				      a->targets[i].cfg->name, a->targets[i].st.errors);
+		ms_buf_adds(b, "# HELP metasync_changes_applied_total Changes of live sources "
+			       "applied.\n"
+			       "# TYPE metasync_changes_applied_total counter\n");
+		for (i = 0; i < a->cfg->ntargets; i++)
+			ms_buf_printf(b, "metasync_changes_applied_total{target=\"%s\"} %lld\n",
+				      a->targets[i].cfg->name, a->targets[i].st.changes);
+		ms_buf_adds(b, "# HELP metasync_gaps_healed_total Incremental snapshots whose "
+			       "parent the target did not hold, healed from the store.\n"
+			       "# TYPE metasync_gaps_healed_total counter\n");
+		for (i = 0; i < a->cfg->ntargets; i++)
+			ms_buf_printf(b, "metasync_gaps_healed_total{target=\"%s\"} %lld\n",
+				      a->targets[i].cfg->name, a->targets[i].st.gaps_healed);
+		ms_buf_adds(b, "# HELP metasync_inline_applied_total Snapshots applied from "
+			       "their event, without reading the store.\n"
+			       "# TYPE metasync_inline_applied_total counter\n");
+		for (i = 0; i < a->cfg->ntargets; i++)
+			ms_buf_printf(b, "metasync_inline_applied_total{target=\"%s\"} %lld\n",
+				      a->targets[i].cfg->name, a->targets[i].st.inline_applied);
 		ms_buf_adds(b, "# HELP metasync_dead_letters_total Events given up on.\n"
 			       "# TYPE metasync_dead_letters_total counter\n");
 		for (i = 0; i < a->cfg->ntargets; i++)

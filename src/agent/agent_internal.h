@@ -33,8 +33,11 @@ typedef struct marks {
 /* What one target has done, for /metrics. */
 typedef struct target_stats {
 	double last_success; /* epoch seconds; 0 = never */
-	double lag;          /* seconds from the snapshot's creation to its import */
+	double lag; /* seconds from the snapshot's creation (a live change's commit) to its import */
 	long long imports_ok, imports_failed, skipped, dead, errors;
+	long long changes; /* changes of live sources applied */
+	long long gaps_healed; /* incrementals whose parent was missing: the chain read from the store */
+	long long inline_applied; /* snapshots applied from their event, not the store */
 	ms_counts db, tbl, part;
 } target_stats;
 

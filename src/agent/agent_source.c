@@ -1,7 +1,9 @@
 /*
  * The agent's source role: export on the schedule (or announce the latest
  * snapshot when nothing changed), then prune the store by its retention,
- * never past the oldest snapshot a following target may still need.
+ * never past the oldest snapshot a following target may still need.  A
+ * live source (mode: live) exports each change set of its catalog's change
+ * feed instead, as an incremental snapshot, as the changes commit.
  */
 #include <math.h>
 #include <stdio.h>
@@ -363,6 +365,181 @@ static void source_slot(ms_agent *a, ms_bus *bus)
 	prune(a, bus);
 }
 
+/* ---- live: the change feed, change set by change set ------------------ */
+
+/* Events carry a snapshot of up to this many bytes inside them. */
+#define INLINE_MAX ((size_t)256 << 10)
+/* A live source cleans its store up and prunes it every this many seconds. */
+#define LIVE_PRUNE_SECONDS 60.0
+
+/* Stop at the first change: there is something to export. */
+static int any_change(const ms_change *c, void *ctx, ms_error *err)
+{
+	(void)c;
+	(void)ctx;
+	(void)err;
+	return 1;
+}
+
+/* The feed cursor the store's LATEST records, when it is this source's (new), or NULL. */
+static char *latest_cursor(ms_agent *a, ms_catalog *cat)
+{
+	const ms_agent_source *s = a->cfg->source;
+	ms_catalog *latest = NULL;
+	ms_snapshot_info info;
+	char *cursor = NULL;
+
+	memset(&info, 0, sizeof(info));
+	if (ms_catalog_open(&latest, s->store, NULL, NULL) == 0 &&
+	    ms_catalog_snapshot_info(latest, &info, NULL) == 0 && info.source_cursor &&
+	    info.source_catalog_id && strcmp(info.source_catalog_id, ms_catalog_id(cat)) == 0)
+		cursor = strdup(info.source_cursor);
+	ms_snapshot_info_free(&info);
+	ms_catalog_close(latest);
+	return cursor;
+}
+
+/* Announce a live export: its event carries the snapshot when it is small. */
+static void announce_live(ms_agent *a, ms_bus *bus, const ms_snapshot_info *info)
+{
+	const ms_agent_source *s = a->cfg->source;
+	cJSON *data = ms_event_snapshot_data(info, a->parent), *files;
+	ms_error err;
+
+	ms_error_clear(&err);
+	if (data && (files = ms_event_inline_files(s->store, info, INLINE_MAX, &err)))
+		cJSON_AddItemToObject(data, "inline", files);
+	agent_publish(a, bus, MS_STREAM_SNAPSHOTS, MS_EVENT_SNAPSHOT_CREATED, s->name, info->id,
+		      data);
+	free(a->parent);
+	a->parent = info->id ? strdup(info->id) : NULL;
+}
+
+/* One change set: an incremental snapshot (or a full one when it must), announced. */
+static void export_live(ms_agent *a, ms_bus *bus, char **cursor, int cleanup)
+{
+	const ms_agent_source *s = a->cfg->source;
+	ms_export_options eo = { 0 };
+	ms_snapshot_info info;
+	ms_report *rep = NULL;
+	ms_error err;
+	int rc;
+
+	ms_error_clear(&err);
+	eo.databases = s->databases;
+	eo.compress = s->compress;
+	eo.incremental = 1;
+	eo.full_every = s->full_every;
+	eo.no_cleanup = !cleanup;
+	eo.on_cleanup = log_cleanup;
+	eo.cleanup_ctx = a;
+	rc = ms_export(s->catalog, s->store, &eo, &info, &rep, &err);
+	if (a->opts.hooks.run)
+		a->opts.hooks.run(a->opts.hooks.ctx, s->name, "export", info.url, rep,
+				  rc < 0 ? &err : NULL);
+	if (rc == 0 && !info.url) {
+		rc = MS_ERROR;
+		snprintf(err.message, sizeof(err.message),
+			 "export incomplete: %zu entities failed, nothing published",
+			 rep ? rep->nerrors : 0);
+	}
+	if (rc == 0) {
+		note_store_root(a, info.url);
+		announce_live(a, bus, &info);
+		free(*cursor);
+		*cursor = info.source_cursor ? strdup(info.source_cursor) : NULL;
+		agent_log(a, "source=%s export=ok snapshot=%s %s changes=%llu tombstones=%llu",
+			  s->name, info.url, info.parent ? "incremental" : "full", info.changes,
+			  info.tombstones);
+		for (size_t i = 0; rep && i < rep->nwarnings; i++)
+			agent_log(a, "source=%s warning: %s: %s", s->name, rep->warnings[i].entity,
+				  rep->warnings[i].message);
+	} else {
+		agent_note_outcome(a, OUTCOME_ERROR);
+		agent_log(a, "source=%s export=failed error=\"%s\"", s->name, err.message);
+		agent_publish_error(a, bus, s->name, "export", NULL, NULL, NULL, err.message);
+	}
+	count_export(a, rc, err.message);
+	ms_snapshot_info_free(&info);
+	ms_report_free(rep);
+}
+
+/*
+ * Is there something to export?  1 when the feed holds a change after the
+ * cursor (or there is no cursor, or the feed no longer holds it: the export
+ * decides), 0 when not, < 0 when the feed cannot be read.
+ */
+static int live_pending(ms_catalog *cat, const char *cursor, ms_error *err)
+{
+	char *next = NULL;
+	int rc;
+
+	if (!cursor)
+		return 1;
+	rc = ms_catalog_changes_since(cat, cursor, any_change, NULL, &next, err);
+	free(next);
+	if (rc == 1 || rc == MS_ECONFLICT)
+		return 1;
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * The live source: read the catalog's change feed every poll; when it holds
+ * changes, export them as an incremental snapshot and announce it.  The
+ * cursor lives in the store (LATEST's source_cursor), so a restarted source
+ * goes on from the last snapshot it wrote, and no change falls between.
+ */
+static void source_live(ms_agent *a, ms_bus *bus)
+{
+	const ms_agent_source *s = a->cfg->source;
+	ms_catalog *cat = NULL;
+	char *cursor = NULL;
+	double next_poll = 0, next_clean = 0;
+	ms_error err;
+	int rc;
+
+	while (!a->stop) {
+		ms_error_clear(&err);
+		if (!cat && ms_catalog_open(&cat, s->catalog, NULL, &err) < 0) {
+			agent_set_problem_err(a, a->src_problem, "cannot open the catalog", &err);
+			agent_sleep_ms(a, 1000);
+			continue;
+		}
+		if (!cursor)
+			cursor = latest_cursor(a, cat);
+		if ((rc = live_pending(cat, cursor, &err)) < 0) {
+			agent_log(a, "source=%s feed: %s", s->name, err.message);
+			agent_set_problem_err(a, a->src_problem, "cannot read the change feed",
+					      &err);
+			ms_catalog_close(cat);
+			cat = NULL;
+			agent_sleep_ms(a, 1000);
+			continue;
+		}
+		if (rc > 0) {
+			int clean = agent_mono_s() >= next_clean;
+
+			export_live(a, bus, &cursor, clean);
+			if (clean) {
+				prune(a, bus);
+				next_clean = agent_mono_s() + LIVE_PRUNE_SECONDS;
+			}
+			if (a->opts.once)
+				break;
+			continue;
+		}
+		if (a->opts.once)
+			break;
+		if (agent_mono_s() >= next_poll) {
+			source_poll(a, bus);
+			next_poll = agent_mono_s() + POLL_SECONDS;
+		}
+		agent_sleep_ms(a, (long)s->poll_ms);
+	}
+	free(cursor);
+	ms_catalog_close(cat);
+}
+
 /*
  * The source role.  An interval schedule exports at t0 + k * interval (t0:
  * the start, on a monotonic clock); a slot that passed while an export ran
@@ -383,6 +560,12 @@ void *agent_source_main(void *arg)
 				    &err) < 0) {
 		agent_log(a, "source=%s cannot open the bus: %s", s->name, err.message);
 		a->source_fatal = 1;
+		a->source_done = 1;
+		return NULL;
+	}
+	if (s->live) {
+		source_live(a, bus);
+		ms_bus_close(bus);
 		a->source_done = 1;
 		return NULL;
 	}

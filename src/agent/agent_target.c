@@ -4,10 +4,12 @@
  * time), publish the results and errors, and retry or dead-letter what
  * fails.
  */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/agent_internal.h"
 #include "agent/stores.h"
@@ -360,12 +362,20 @@ static void count_import(target_role *t, const ms_event *ev, const char *id, con
 	ms_agent *a = t->agent;
 	double created = created_time(ev);
 
+	const cJSON *oldest = cJSON_GetObjectItemCaseSensitive(ev->data, "oldest_change_ms");
+	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(ev->data, "changes");
+
+	/* a live source's change set: from the commit of its oldest change */
+	if (cJSON_IsNumber(oldest) && oldest->valuedouble > 0)
+		created = oldest->valuedouble / 1000.0;
 	pthread_mutex_lock(&a->mu);
 	if (rc == 0 && rep->status == MS_STATUS_OK) {
 		t->st.imports_ok++;
 		t->st.last_success = agent_now_s();
 		if (created > 0)
 			t->st.lag = t->st.last_success - created;
+		if (cJSON_IsNumber(changes))
+			t->st.changes += (long long)changes->valuedouble;
 	} else {
 		t->st.imports_failed++;
 	}
@@ -400,6 +410,107 @@ static void log_import(target_role *t, const char *url, const ms_report *rep, in
 	else
 		agent_log(a, "target=%s snapshot=%s status=error error=\"%s\"", c->name, url,
 			  err->message);
+}
+
+/* rm -r of a folder ms_event_inline_write filled (files and folders only). */
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/*
+ * Import the snapshot an event carries inside it: written into a folder of
+ * its own and opened from there, checked against the event's manifest
+ * hash.  1 when there is none, or it cannot be written (then the store is
+ * read); else the import's return.
+ */
+static int import_inline(target_role *t, const ms_event *ev, const char *sha,
+			 const ms_sync_options *so, ms_report **rep, ms_error *err)
+{
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(ev->data, "inline");
+	const char *tmp = getenv("TMPDIR");
+	char dir[4096];
+	ms_error e2;
+	int rc;
+
+	if (!files || !sha)
+		return 1;
+	snprintf(dir, sizeof(dir), "%s/metasync-inline-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		return 1;
+	ms_error_clear(&e2);
+	if (ms_event_inline_write(files, dir, &e2) < 0) {
+		agent_log(t->agent, "target=%s inline snapshot: %s; reading the store",
+			  t->cfg->name, e2.message);
+		rc = 1;
+	} else {
+		rc = ms_import(dir, sha, t->cfg->catalog, so, rep, err);
+		if (rc != MS_EINTEGRITY) {
+			pthread_mutex_lock(&t->agent->mu);
+			t->st.inline_applied++;
+			pthread_mutex_unlock(&t->agent->mu);
+		} else { /* not what the store holds: the store decides */
+			ms_report_free(*rep);
+			*rep = NULL;
+			rc = 1;
+		}
+	}
+	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+/* The store of a snapshot URL (url without its last path component, query kept), new. */
+static char *store_of(const char *url)
+{
+	const char *q = strchr(url, '?'), *end = q ? q : url + strlen(url), *slash = end;
+	char *out = NULL;
+
+	while (slash > url && slash[-1] == '/')
+		slash--;
+	while (slash > url && slash[-1] != '/')
+		slash--;
+	if (slash <= url + 1)
+		return NULL;
+	if (asprintf(&out, "%.*s%s", (int)(slash - 1 - url), url, q ? q : "") < 0)
+		return NULL;
+	return out;
+}
+
+/*
+ * Import the event's snapshot: from the event itself when it carries it,
+ * else from the store.  An incremental snapshot whose parent the target
+ * does not hold (a lost event, a target that was away past what the bus
+ * keeps, a source that restarted elsewhere) is a gap: the chain is read
+ * from the store instead, from what the target holds up to the store's
+ * LATEST.
+ */
+static int import_event(target_role *t, const ms_event *ev, const char *open_url, const char *sha,
+			const ms_sync_options *so, ms_report **rep, ms_error *err)
+{
+	ms_agent *a = t->agent;
+	char *root;
+	int rc = import_inline(t, ev, sha, so, rep, err);
+
+	if (rc == 1)
+		rc = ms_import(open_url, sha, t->cfg->catalog, so, rep, err);
+	if (rc != MS_EREFUSED || strcmp(err->backend_code, MS_REFUSED_CHAIN) != 0 ||
+	    !(root = store_of(open_url)))
+		return rc;
+	agent_log(a, "target=%s gap: %s; reading the chain from the store", t->cfg->name,
+		  err->message);
+	ms_report_free(*rep);
+	*rep = NULL;
+	ms_error_clear(err);
+	rc = ms_import(root, NULL, t->cfg->catalog, so, rep, err);
+	free(root);
+	if (rc == 0) {
+		pthread_mutex_lock(&a->mu);
+		t->st.gaps_healed++;
+		pthread_mutex_unlock(&a->mu);
+	}
+	return rc;
 }
 
 /*
@@ -454,7 +565,7 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	}
 	import_options(t, &so);
 	started = agent_now_s();
-	rc = ms_import(open_url, sha, c->catalog, &so, &rep, &err);
+	rc = import_event(t, ev, open_url, sha, &so, &rep, &err);
 	free(open_url);
 	wall = agent_now_s() - started;
 	if (a->opts.hooks.run)

@@ -208,14 +208,77 @@ static int parse_retention(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source *s
 	return 0;
 }
 
-enum { S_NAME, S_CATALOG, S_DATABASES, S_STORE, S_COMPRESS, S_SCHEDULE, S_RETENTION };
+enum {
+	S_NAME,
+	S_CATALOG,
+	S_DATABASES,
+	S_STORE,
+	S_COMPRESS,
+	S_SCHEDULE,
+	S_RETENTION,
+	S_MODE,
+	S_POLL,
+	S_FULL_EVERY
+};
+
+/* mode, poll and full_every: how a live source follows its catalog's change feed. */
+static int parse_live(ms_yaml_doc *p, ms_yaml_key *keys, ms_agent_source *src)
+{
+	char buf[MS_YAML_SHOW_MAX + 4];
+	long long v;
+	int rc;
+
+	src->poll_ms = 100;
+	src->full_every = 1000;
+	if (keys[S_MODE].value) {
+		char *mode = NULL;
+
+		if ((rc = ms_yaml_get_string(p, &keys[S_MODE], "source", 1, &mode)) < 0)
+			return rc;
+		src->live = strcmp(mode, "live") == 0;
+		if (!src->live && strcmp(mode, "snapshots") != 0) {
+			rc = ms_yaml_fail(p, keys[S_MODE].line, "source.mode",
+					  "expected snapshots or live, got '%s'",
+					  ms_yaml_show(mode, buf));
+			free(mode);
+			return rc;
+		}
+		free(mode);
+	}
+	if (!src->live && (keys[S_POLL].value || keys[S_FULL_EVERY].value))
+		return ms_yaml_fail(p, keys[keys[S_POLL].value ? S_POLL : S_FULL_EVERY].line,
+				    keys[S_POLL].value ? "source.poll" : "source.full_every",
+				    "goes with mode: live");
+	if (src->live && keys[S_SCHEDULE].value)
+		return ms_yaml_fail(p, keys[S_SCHEDULE].line, "source.schedule",
+				    "a live source exports as changes commit: give mode: live or a "
+				    "schedule, not both");
+	if (keys[S_POLL].value) {
+		yaml_node_t *n = keys[S_POLL].value;
+
+		if (n->type != YAML_SCALAR_NODE || ms_yaml_is_null(n) ||
+		    ms_parse_duration_ms(ms_yaml_scalar(n), &src->poll_ms) < 0 ||
+		    src->poll_ms < 1 || src->poll_ms > 3600000)
+			return ms_yaml_fail(p, ms_yaml_line(n), "source.poll",
+					    "expected a duration from 1ms to 1h such as 100ms or "
+					    "2s");
+	}
+	if (keys[S_FULL_EVERY].value) {
+		if ((rc = get_integer(p, &keys[S_FULL_EVERY], "source", 1, 1000000, &v)) < 0)
+			return rc;
+		src->full_every = (unsigned)v;
+	}
+	return 0;
+}
 
 static int parse_source(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source **out)
 {
 	ms_yaml_key keys[] = { { "name", 0, NULL },      { "catalog", 0, NULL },
 			       { "databases", 0, NULL }, { "store", 0, NULL },
 			       { "compress", 0, NULL },  { "schedule", 0, NULL },
-			       { "retention", 0, NULL }, { NULL, 0, NULL } };
+			       { "retention", 0, NULL }, { "mode", 0, NULL },
+			       { "poll", 0, NULL },      { "full_every", 0, NULL },
+			       { NULL, 0, NULL } };
 	const char *path = "source";
 	char buf[MS_YAML_SHOW_MAX + 4];
 	ms_agent_source *src;
@@ -227,7 +290,7 @@ static int parse_source(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source **out
 	src->line = ms_yaml_line(node);
 	if ((rc = ms_yaml_walk_mapping(p, node, path, keys,
 				       "name, catalog, databases, store, compress, schedule, "
-				       "retention")) < 0)
+				       "retention, mode, poll, full_every")) < 0)
 		return rc;
 	if (keys[S_NAME].value) {
 		if ((rc = ms_yaml_get_string(p, &keys[S_NAME], path, 1, &src->name)) < 0 ||
@@ -259,7 +322,7 @@ static int parse_source(ms_yaml_doc *p, yaml_node_t *node, ms_agent_source **out
 		return rc;
 	if (keys[S_RETENTION].value && (rc = parse_retention(p, keys[S_RETENTION].value, src)) < 0)
 		return rc;
-	return 0;
+	return parse_live(p, keys, src);
 }
 
 enum {

@@ -12,6 +12,9 @@
  *     compress: gzip                            # optional
  *     schedule: { interval: 24h }               # or { at: "02:00" } (UTC); none = on demand
  *     retention: { keep: 10, keep_days: 7 }     # prune older snapshots (default: keep all)
+ *     mode: live                                # follow the change feed (no schedule):
+ *     poll: 100ms                               #   how often it is read when idle
+ *     full_every: 1000                          #   a full snapshot after N incrementals
  *   targets:
  *     - name: reporting                         # required, unique; the durable consumer
  *       catalog: sqlite:/data/b.db
@@ -67,7 +70,14 @@ typedef struct ms_agent_source {
 	/* retention: 0 and 0 keep every snapshot; else as ms_gc_options keep, keep_seconds */
 	unsigned long long keep;
 	long long keep_seconds;
-	int line; /* where the role starts in the file */
+	/*
+	 * mode: live: export each change set of the catalog's feed as an
+	 * incremental snapshot as it commits (small ones also inside the event)
+	 */
+	int live;
+	long long poll_ms;   /* how often the feed is read when idle (default 100) */
+	unsigned full_every; /* incrementals before a full snapshot (default 1000) */
+	int line;            /* where the role starts in the file */
 } ms_agent_source;
 
 /*

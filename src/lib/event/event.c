@@ -227,7 +227,17 @@ cJSON *ms_event_snapshot_data(const ms_snapshot_info *info, const char *parent)
 		cJSON_AddNumberToObject(c, "tables", (double)info->tables);
 		cJSON_AddNumberToObject(c, "partitions", (double)info->partitions);
 	}
-	add_str_or_null(d, "parent", parent);
+	/* an incremental snapshot names its own parent: the chain it extends */
+	add_str_or_null(d, "parent", info->parent ? info->parent : parent);
+	if (info->parent) {
+		cJSON_AddBoolToObject(d, "incremental", 1);
+		add_str_or_null(d, "base", info->base);
+		cJSON_AddNumberToObject(d, "tombstones", (double)info->tombstones);
+		cJSON_AddNumberToObject(d, "changes", (double)info->changes);
+		if (info->oldest_change_ms > 0)
+			cJSON_AddNumberToObject(d, "oldest_change_ms",
+						(double)info->oldest_change_ms);
+	}
 	/* an export by the AWS utility: no manifest to check it against */
 	cJSON_AddBoolToObject(d, "allow_no_manifest", info->manifest_sha256[0] == '\0');
 	return d;

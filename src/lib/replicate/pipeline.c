@@ -92,7 +92,8 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 		ms_error_prefix(err, "%s: ", opts->source_label ? opts->source_label : "source");
 		return rc;
 	}
-	clean_store(store_url, opts);
+	if (!opts->no_cleanup)
+		clean_store(store_url, opts);
 	if ((rc = incr_plan_make(src, store_url, opts, &plan, err)) < 0) {
 		ms_error_prefix(err, "%s: ", opts->source_label ? opts->source_label : "source");
 		goto done;
@@ -137,8 +138,11 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 		}
 	}
 	/* ms_sync made the snapshot visible only if every entity went in */
-	if ((*report)->status == MS_STATUS_OK)
-		rc = ms_catalog_snapshot_info(dst, info, err);
+	if ((*report)->status == MS_STATUS_OK &&
+	    (rc = ms_catalog_snapshot_info(dst, info, err)) == 0 && plan.cs) {
+		info->oldest_change_ms = ms_changeset_oldest(plan.cs);
+		info->changes = ms_changeset_changes(plan.cs);
+	}
 done:
 	incr_plan_free(&plan);
 	ms_catalog_close(dst);

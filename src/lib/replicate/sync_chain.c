@@ -55,7 +55,9 @@ static int refuse(run *r, ms_error *err, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	r->rep->status = MS_STATUS_REFUSED;
-	return ms_error_set(err, MS_EREFUSED, "%s", msg);
+	ms_error_set(err, MS_EREFUSED, "%s", msg);
+	snprintf(err->backend_code, sizeof(err->backend_code), "%s", MS_REFUSED_CHAIN);
+	return MS_EREFUSED;
 }
 
 int sync_chain_check(run *r, ms_error *err)
