@@ -65,8 +65,10 @@ size_t ms_changeset_keys(const ms_changeset *cs);
 /* The oldest commit time among the changes added (Unix milliseconds; 0 unknown). */
 long long ms_changeset_oldest(const ms_changeset *cs);
 
-/* backend_code of an MS_EREFUSED error: the target does not hold an incremental's parent. */
+/* backend_code of an MS_EREFUSED error: the target does not hold an incremental's parent, */
 #define MS_REFUSED_CHAIN "chain"
+/* or it holds a newer snapshot of the chain already (nothing to do). */
+#define MS_REFUSED_NEWER "newer"
 
 typedef struct ms_sync_options {
 	const char *databases; /* ';'-separated names or globs; NULL = all */

@@ -406,11 +406,29 @@ static void announce_live(ms_agent *a, ms_bus *bus, const ms_snapshot_info *info
 	cJSON *data = ms_event_snapshot_data(info, a->parent), *files;
 	ms_error err;
 
+	char source[300], *text;
+	long wait = 250;
+
 	ms_error_clear(&err);
 	if (data && (files = ms_event_inline_files(s->store, info, INLINE_MAX, &err)))
 		cJSON_AddItemToObject(data, "inline", files);
-	agent_publish(a, bus, MS_STREAM_SNAPSHOTS, MS_EVENT_SNAPSHOT_CREATED, s->name, info->id,
-		      data);
+	snprintf(source, sizeof(source), "/metasync/%s", s->name);
+	/*
+	 * Until it is on the bus (a cluster node may be away): the last change
+	 * set has no later one whose gap would bring it to the targets.
+	 */
+	if ((text = ms_event_build(MS_EVENT_SNAPSHOT_CREATED, source, info->id, data, &err))) {
+		while (ms_bus_publish(bus, MS_STREAM_SNAPSHOTS, text, strlen(text), &err) < 0 &&
+		       !a->stop) {
+			agent_log(a, "source=%s cannot announce %s: %s (trying again)", s->name,
+				  info->id, err.message);
+			agent_set_problem_err(a, a->src_bus_problem, "cannot publish", &err);
+			agent_sleep_ms(a, wait);
+			wait = wait < 4000 ? wait * 2 : 4000;
+		}
+		agent_set_problem(a, a->src_bus_problem, NULL, NULL);
+	}
+	free(text);
 	free(a->parent);
 	a->parent = info->id ? strdup(info->id) : NULL;
 }

@@ -568,6 +568,16 @@ static int handle(target_role *t, ms_bus *bus, const ms_bus_msg *msg)
 	rc = import_event(t, ev, open_url, sha, &so, &rep, &err);
 	free(open_url);
 	wall = agent_now_s() - started;
+	if (rc == MS_EREFUSED && strcmp(err.backend_code, MS_REFUSED_NEWER) == 0) {
+		/* a chain read from the store went past it: as good as applied */
+		pthread_mutex_lock(&a->mu);
+		t->st.skipped++;
+		pthread_mutex_unlock(&a->mu);
+		agent_log(a, "target=%s snapshot=%s skipped: %s", c->name, url, err.message);
+		ms_report_free(rep);
+		ms_event_free(ev);
+		return DONE_ACK;
+	}
 	if (a->opts.hooks.run)
 		a->opts.hooks.run(a->opts.hooks.ctx, c->name, "import", url, rep,
 				  rc < 0 ? &err : NULL);

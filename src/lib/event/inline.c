@@ -41,8 +41,8 @@ static int inline_path_ok(const char *p)
 	return 0;
 }
 
-cJSON *ms_event_inline_files(const char *store_url, const ms_snapshot_info *info,
-			     size_t max_bytes, ms_error *err)
+cJSON *ms_event_inline_files(const char *store_url, const ms_snapshot_info *info, size_t max_bytes,
+			     ms_error *err)
 {
 	ms_store *st = NULL;
 	cJSON *out = NULL, *manifest = NULL, *files, *f;
@@ -139,7 +139,8 @@ int ms_event_inline_write(const cJSON *files, const char *dir, ms_error *err)
 	int rc;
 
 	if (!cJSON_IsObject(files) || !cJSON_GetObjectItemCaseSensitive(files, "manifest.json"))
-		return ms_error_set(err, MS_EINVAL, "an event's inline snapshot has no manifest.json");
+		return ms_error_set(err, MS_EINVAL,
+				    "an event's inline snapshot has no manifest.json");
 	cJSON_ArrayForEach(f, files)
 	{
 		if (!f->string || !inline_path_ok(f->string) || !cJSON_IsString(f))

@@ -43,10 +43,10 @@ static int recorded(run *r, const char *sdb, char **tdb_out, char **out, ms_erro
 	return rc;
 }
 
-static int refuse(run *r, ms_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int refuse(run *r, ms_error *err, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static int refuse(run *r, ms_error *err, const char *fmt, ...)
+static int refuse(run *r, ms_error *err, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[MS_ERROR_MESSAGE_MAX];
@@ -56,14 +56,28 @@ static int refuse(run *r, ms_error *err, const char *fmt, ...)
 	va_end(ap);
 	r->rep->status = MS_STATUS_REFUSED;
 	ms_error_set(err, MS_EREFUSED, "%s", msg);
-	snprintf(err->backend_code, sizeof(err->backend_code), "%s", MS_REFUSED_CHAIN);
+	snprintf(err->backend_code, sizeof(err->backend_code), "%s", code);
 	return MS_EREFUSED;
+}
+
+/* A database that records another snapshot of the chain than the parent: refused. */
+static int off_chain(run *r, const char *tdb, const char *v, ms_error *err)
+{
+	const ms_sync_options *o = r->o;
+
+	return refuse(r, err, MS_REFUSED_CHAIN,
+		      "incremental snapshot '%s' follows '%s', but target database '%s' holds "
+		      "snapshot '%s' of this source: import the snapshots after '%s' in order, or "
+		      "the full snapshot '%s' and those after it",
+		      o->snapshot_id ? o->snapshot_id : "?", o->snapshot_parent, tdb, v, v,
+		      o->snapshot_base ? o->snapshot_base : o->snapshot_parent);
 }
 
 int sync_chain_check(run *r, ms_error *err)
 {
 	const ms_sync_options *o = r->o;
-	size_t i, known = 0;
+	size_t i, known = 0, newer = 0;
+	char *newest = NULL;
 	int rc = 0;
 
 	if (!o->snapshot_parent)
@@ -73,23 +87,29 @@ int sync_chain_check(run *r, ms_error *err)
 
 		if ((rc = recorded(r, r->dbs.v[i], &tdb, &v, err)) == 0 && v) {
 			known++;
-			if (strcmp(v, o->snapshot_parent) != 0 &&
-			    (!o->snapshot_id || strcmp(v, o->snapshot_id) != 0))
-				rc = refuse(
-					r, err,
-					"incremental snapshot '%s' follows '%s', but target "
-					"database '%s' holds snapshot '%s' of this source: import "
-					"the snapshots after '%s' in order, or the full snapshot "
-					"'%s' and those after it",
-					o->snapshot_id ? o->snapshot_id : "?", o->snapshot_parent,
-					tdb, v, v,
-					o->snapshot_base ? o->snapshot_base : o->snapshot_parent);
+			if (o->snapshot_id && ms_snapshot_id_cmp(v, o->snapshot_id) > 0) {
+				newer++;
+				if (!newest) {
+					newest = v;
+					v = NULL;
+				}
+			} else if (strcmp(v, o->snapshot_parent) != 0 &&
+				   (!o->snapshot_id || strcmp(v, o->snapshot_id) != 0)) {
+				rc = off_chain(r, tdb, v, err);
+			}
 		}
 		free(tdb);
 		free(v);
 	}
+	/* already past it (the chain was read from the store meanwhile): nothing to do */
+	if (rc == 0 && known && newer == known)
+		rc = refuse(r, err, MS_REFUSED_NEWER,
+			    "incremental snapshot '%s' is older than snapshot '%s', which the "
+			    "target holds",
+			    o->snapshot_id, newest);
+	free(newest);
 	if (rc == 0 && !known)
-		rc = refuse(r, err,
+		rc = refuse(r, err, MS_REFUSED_CHAIN,
 			    "incremental snapshot '%s' follows '%s', and the target holds no "
 			    "snapshot of this source: import the full snapshot '%s' and those "
 			    "after it first (an import of the store does)",

@@ -44,6 +44,7 @@ typedef struct nats_bus {
 	char snap_stream[80];   /* METASYNC[_NS]_SNAPSHOTS */
 	char events_stream[80]; /* METASYNC[_NS]_EVENTS */
 	char prefix[48];        /* metasync[.NS] */
+	int replicas;           /* of each stream; 1 unless ?replicas= */
 } nats_bus;
 
 typedef struct nats_sub {
@@ -124,6 +125,7 @@ static int ensure_stream(nats_bus *b, const char *name, const char **subjects, i
 	cfg.Storage = js_FileStorage;
 	cfg.Retention = js_LimitsPolicy;
 	cfg.AllowDirect = true;
+	cfg.Replicas = b->replicas;
 	s = js_AddStream(&si, b->js, &cfg, NULL, &jerr);
 	if (s != NATS_OK && jerr == JSStreamNameExistErr) {
 		jerr = 0;
@@ -482,7 +484,56 @@ static int check_namespace(const ms_url *url, const char *ns, ms_error *err)
 	return 0;
 }
 
-/* Connect to nats://[USER[:PASSWORD]@]HOST[:PORT][?namespace=NAME] and set up the streams. */
+/* ?replicas=N (1 to 5): copies of each stream in a JetStream cluster. */
+static int nats_cluster_options(nats_bus *b, const ms_url *url, ms_error *err)
+{
+	const char *r = ms_url_param_get(url, "replicas");
+
+	b->replicas = 1;
+	if (!r)
+		return 0;
+	if (strlen(r) != 1 || r[0] < '1' || r[0] > '5')
+		return ms_error_set(err, MS_EINVAL,
+				    "replicas in bus url '%s' must be 1 to 5, got '%.16s'",
+				    url->redacted, r);
+	b->replicas = r[0] - '0';
+	return 0;
+}
+
+/*
+ * The servers to connect to: the URL's, then those of ?servers= (HOST:PORT
+ * separated by ','), with the URL's user.  The client also learns the
+ * cluster's other nodes once connected.
+ */
+static natsStatus set_servers(natsOptions *opts, const char *first, const char *more)
+{
+	const char *list[16];
+	char *copy = NULL, *save = NULL, *tok, urls[16][300];
+	int n = 0;
+	natsStatus s;
+
+	list[n++] = first;
+	if (more && (copy = strdup(more))) {
+		for (tok = strtok_r(copy, ",", &save); tok && n < 16;
+		     tok = strtok_r(NULL, ",", &save)) {
+			while (*tok == ' ')
+				tok++;
+			if (!*tok)
+				continue;
+			snprintf(urls[n], sizeof(urls[n]), "nats://%s", tok);
+			list[n] = urls[n];
+			n++;
+		}
+	}
+	s = natsOptions_SetServers(opts, list, n);
+	free(copy);
+	return s;
+}
+
+/*
+ * Connect to nats://[USER[:PASSWORD]@]HOST[:PORT][?namespace=NAME&replicas=N&
+ * servers=HOST:PORT,...] and set up the streams.
+ */
 int ms_nats_bus_open(ms_bus **out, const ms_url *url, ms_error *err)
 {
 	const char *ns = NULL;
@@ -517,9 +568,16 @@ int ms_nats_bus_open(ms_bus **out, const ms_url *url, ms_error *err)
 	}
 	snprintf(server, sizeof(server), "nats://%s%s%s:%s", strchr(url->host, ':') ? "[" : "",
 		 url->host, strchr(url->host, ':') ? "]" : "", url->port ? url->port : "4222");
+	if ((rc = nats_cluster_options(b, url, err)) < 0)
+		goto done;
 	s = natsOptions_Create(&opts);
 	if (s == NATS_OK)
-		s = natsOptions_SetURL(opts, server);
+		s = set_servers(opts, server, ms_url_param_get(url, "servers"));
+	/* a cluster node that goes away: the client moves to another, for as long as it takes */
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(opts, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(opts, 250);
 	if (s == NATS_OK && url->user)
 		s = natsOptions_SetUserInfo(opts, url->user, url->password ? url->password : "");
 	if (s == NATS_OK)

@@ -20,7 +20,12 @@
 int ms_embedded_bus_open(ms_bus **out, const ms_url *url, ms_error *err);
 int ms_nats_bus_open(ms_bus **out, const ms_url *url, ms_error *err);
 
-static const ms_url_param_rule nats_params[] = { { "namespace", 0, 0 }, { NULL, 0, 0 } };
+static const ms_url_param_rule nats_params[] = {
+	{ "namespace", 0, 0 },
+	{ "replicas", 1, 1 }, /* copies of each stream in a JetStream cluster (1-5) */
+	{ "servers", 0, 1 },  /* more HOST:PORT to connect to, ','-separated */
+	{ NULL, 0, 0 },
+};
 
 /* One row per scheme: the driver and the query parameters it takes. */
 static const struct {
