@@ -5,6 +5,7 @@
  * live source (mode: live) exports each change set of its catalog's change
  * feed instead, as an incremental snapshot, as the changes commit.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,7 +301,15 @@ static char *retention_hold(ms_agent *a, const char **who, int *all)
  * LATEST (gc keeps it and anything newer), never a snapshot from the
  * oldest one a target may still need on (kept as "young enough").
  */
+static void prune_store(ms_agent *a, ms_bus *bus, int poll);
+
 static void prune(ms_agent *a, ms_bus *bus)
+{
+	prune_store(a, bus, 1);
+}
+
+/* prune, reading the results stream first unless poll is 0 (another thread reads it). */
+static void prune_store(ms_agent *a, ms_bus *bus, int poll)
 {
 	const ms_agent_source *s = a->cfg->source;
 	ms_gc_options go = { 0 };
@@ -313,7 +322,8 @@ static void prune(ms_agent *a, ms_bus *bus)
 
 	if (!s->keep && s->keep_seconds <= 0)
 		return;
-	source_poll(a, bus);
+	if (poll)
+		source_poll(a, bus);
 	hold = retention_hold(a, &who, &all);
 	if (all) {
 		agent_log(a,
@@ -369,7 +379,7 @@ static void source_slot(ms_agent *a, ms_bus *bus)
 
 /* Events carry a snapshot of up to this many bytes inside them. */
 #define INLINE_MAX ((size_t)256 << 10)
-/* A live source cleans its store up and prunes it every this many seconds. */
+/* A live source cleans its store up and prunes it every this many seconds (in a thread). */
 #define LIVE_PRUNE_SECONDS 60.0
 
 /* Stop at the first change: there is something to export. */
@@ -434,7 +444,7 @@ static void announce_live(ms_agent *a, ms_bus *bus, const ms_snapshot_info *info
 }
 
 /* One change set: an incremental snapshot (or a full one when it must), announced. */
-static void export_live(ms_agent *a, ms_bus *bus, char **cursor, int cleanup)
+static void export_live(ms_agent *a, ms_bus *bus, char **cursor)
 {
 	const ms_agent_source *s = a->cfg->source;
 	ms_export_options eo = { 0 };
@@ -447,8 +457,8 @@ static void export_live(ms_agent *a, ms_bus *bus, char **cursor, int cleanup)
 	eo.databases = s->databases;
 	eo.compress = s->compress;
 	eo.incremental = 1;
-	eo.full_every = s->full_every;
-	eo.no_cleanup = !cleanup;
+	eo.full_every = s->full_every ? s->full_every : UINT_MAX; /* 0: only when needed */
+	eo.no_cleanup = 1; /* a thread of its own does it (cleanup_main) */
 	eo.on_cleanup = log_cleanup;
 	eo.cleanup_ctx = a;
 	rc = ms_export(s->catalog, s->store, &eo, &info, &rep, &err);
@@ -501,6 +511,53 @@ static int live_pending(ms_catalog *cat, const char *cursor, ms_error *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* The store's cleanup, away from the change sets (a store of many snapshots lists slowly). */
+typedef struct live_cleanup {
+	ms_agent *a;
+	pthread_t th;
+	int started;
+	volatile int done;
+} live_cleanup;
+
+static void *cleanup_main(void *arg)
+{
+	live_cleanup *c = arg;
+	ms_agent *a = c->a;
+	ms_gc_options go = { 0 };
+	ms_store *st = NULL;
+	ms_bus *bus = NULL;
+	ms_error err;
+
+	ms_error_clear(&err);
+	/* what killed exports left behind, as every export of a scheduled source removes it */
+	go.on_item = log_cleanup;
+	go.ctx = a;
+	if (ms_store_open(&st, a->cfg->source->store, &err) < 0 ||
+	    ms_store_gc(st, &go, NULL, &err) < 0)
+		agent_log(a, "source=%s cleanup=failed error=\"%s\"", a->cfg->source->name,
+			  err.message);
+	ms_store_close(st);
+	if (ms_bus_open(&bus, a->cfg->bus, &err) == 0) {
+		prune_store(a, bus, 0);
+		ms_bus_close(bus);
+	}
+	c->done = 1;
+	return NULL;
+}
+
+/* Start a cleanup unless one still runs; join one that finished (or any, when stopping). */
+static void cleanup_turn(live_cleanup *c, int start, int stopping)
+{
+	if (c->started && (c->done || stopping)) {
+		pthread_join(c->th, NULL);
+		c->started = 0;
+	}
+	if (start && !c->started && !stopping) {
+		c->done = 0;
+		c->started = pthread_create(&c->th, NULL, cleanup_main, c) == 0;
+	}
+}
+
 /*
  * The live source: read the catalog's change feed every poll; when it holds
  * changes, export them as an incremental snapshot and announce it.  The
@@ -513,10 +570,17 @@ static void source_live(ms_agent *a, ms_bus *bus)
 	ms_catalog *cat = NULL;
 	char *cursor = NULL;
 	double next_poll = 0, next_clean = 0;
+	live_cleanup cleanup = { a, 0, 0, 0 };
 	ms_error err;
 	int rc;
 
 	while (!a->stop) {
+		if (!a->opts.once && agent_mono_s() >= next_clean) {
+			cleanup_turn(&cleanup, 1, 0);
+			next_clean = agent_mono_s() + LIVE_PRUNE_SECONDS;
+		} else {
+			cleanup_turn(&cleanup, 0, 0);
+		}
 		ms_error_clear(&err);
 		if (!cat && ms_catalog_open(&cat, s->catalog, NULL, &err) < 0) {
 			agent_set_problem_err(a, a->src_problem, "cannot open the catalog", &err);
@@ -535,13 +599,7 @@ static void source_live(ms_agent *a, ms_bus *bus)
 			continue;
 		}
 		if (rc > 0) {
-			int clean = agent_mono_s() >= next_clean;
-
-			export_live(a, bus, &cursor, clean);
-			if (clean) {
-				prune(a, bus);
-				next_clean = agent_mono_s() + LIVE_PRUNE_SECONDS;
-			}
+			export_live(a, bus, &cursor);
 			if (a->opts.once)
 				break;
 			continue;
@@ -554,6 +612,7 @@ static void source_live(ms_agent *a, ms_bus *bus)
 		}
 		agent_sleep_ms(a, (long)s->poll_ms);
 	}
+	cleanup_turn(&cleanup, 0, 1);
 	free(cursor);
 	ms_catalog_close(cat);
 }

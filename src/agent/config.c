@@ -229,7 +229,7 @@ static int parse_live(ms_yaml_doc *p, ms_yaml_key *keys, ms_agent_source *src)
 	int rc;
 
 	src->poll_ms = 100;
-	src->full_every = 1000;
+	src->full_every = 0;
 	if (keys[S_MODE].value) {
 		char *mode = NULL;
 
@@ -264,7 +264,7 @@ static int parse_live(ms_yaml_doc *p, ms_yaml_key *keys, ms_agent_source *src)
 					    "2s");
 	}
 	if (keys[S_FULL_EVERY].value) {
-		if ((rc = get_integer(p, &keys[S_FULL_EVERY], "source", 1, 1000000, &v)) < 0)
+		if ((rc = get_integer(p, &keys[S_FULL_EVERY], "source", 0, 1000000, &v)) < 0)
 			return rc;
 		src->full_every = (unsigned)v;
 	}

@@ -14,7 +14,8 @@
  *     retention: { keep: 10, keep_days: 7 }     # prune older snapshots (default: keep all)
  *     mode: live                                # follow the change feed (no schedule):
  *     poll: 100ms                               #   how often it is read when idle
- *     full_every: 1000                          #   a full snapshot after N incrementals
+ *     full_every: 0                             #   a full snapshot after N incrementals
+ *                                               #   (0, the default: only when needed)
  *   targets:
  *     - name: reporting                         # required, unique; the durable consumer
  *       catalog: sqlite:/data/b.db
@@ -76,7 +77,7 @@ typedef struct ms_agent_source {
 	 */
 	int live;
 	long long poll_ms;   /* how often the feed is read when idle (default 100) */
-	unsigned full_every; /* incrementals before a full snapshot (default 1000) */
+	unsigned full_every; /* incrementals before a full snapshot (0: only when needed) */
 	int line;            /* where the role starts in the file */
 } ms_agent_source;
 

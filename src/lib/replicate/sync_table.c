@@ -526,29 +526,19 @@ static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
 }
 
 /*
- * One partition a change set names: what the source holds of it now is
- * written (or counted), what it no longer holds is deleted with mirror
- * deletes.  keys collects the deletes (as many as r->batch).
+ * One partition a change set names, s what the source holds of it now
+ * (mapped and marked; owned, NULL when none): written (or counted), or the
+ * target's deleted with mirror deletes.  keys collects the deletes (as
+ * many as r->batch; vkey must outlive them).
  */
-static int diff_point(pdiff *d, const char *vkey, const char **keys, size_t *nkeys, ms_error *err)
+static int diff_point_with(pdiff *d, const char *vkey, ms_entity *s, const char **keys,
+			   size_t *nkeys, ms_error *err)
 {
 	run *r = d->r;
-	ms_entity *m = d->tp->mapped, *s = NULL, *t = NULL;
+	ms_entity *m = d->tp->mapped, *t = NULL;
 	const char *reason = NULL;
-	int rc, parallel = (ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS) != 0;
+	int rc;
 
-	if (!parallel)
-		sync_lock(r);
-	rc = ms_catalog_get_partition(r->src, d->tp->sdb, d->tp->st, vkey, &s, err);
-	if (rc == 0 && ((rc = sync_map_entity(r, s, err)) < 0 ||
-			(rc = sync_mark(r, s, d->tp->sdb, d->tp->st, err)) < 0)) {
-		ms_entity_free(s);
-		s = NULL;
-	}
-	if (!parallel)
-		sync_unlock(r);
-	if (rc < 0 && rc != MS_ENOTFOUND)
-		return rc;
 	rc = d->tp->target_exists
 		     ? ms_catalog_get_partition(r->dst, m->database, m->table, vkey, &t, err)
 		     : MS_ENOTFOUND;
@@ -575,36 +565,114 @@ static int diff_point(pdiff *d, const char *vkey, const char **keys, size_t *nke
 	return 0;
 }
 
+/* The source's partition vkey (mapped and marked) into *s, NULL when it has none. */
+static int source_point(pdiff *d, const char *vkey, ms_entity **s, ms_error *err)
+{
+	run *r = d->r;
+	int rc, parallel = (ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS) != 0;
+
+	*s = NULL;
+	if (!parallel)
+		sync_lock(r);
+	rc = ms_catalog_get_partition(r->src, d->tp->sdb, d->tp->st, vkey, s, err);
+	if (rc == 0 && ((rc = sync_map_entity(r, *s, err)) < 0 ||
+			(rc = sync_mark(r, *s, d->tp->sdb, d->tp->st, err)) < 0)) {
+		ms_entity_free(*s);
+		*s = NULL;
+	}
+	if (!parallel)
+		sync_unlock(r);
+	return rc == MS_ENOTFOUND ? 0 : rc;
+}
+
+/* Write or delete what piled up: at the batch size, or all of it (final). */
+static int points_flush(pdiff *d, const char **keys, size_t *n, int final, ms_error *err)
+{
+	run *r = d->r;
+	ms_entity *m = d->tp->mapped;
+	int rc = 0;
+
+	if ((final || d->nbatch == r->batch) && (rc = flush(d, err)) < 0)
+		return rc;
+	if ((final || *n == r->batch) && *n) {
+		if (r->apply)
+			rc = ms_catalog_delete_partitions(r->dst, m->database, m->table, keys, *n,
+							  err);
+		*n = 0;
+	}
+	return rc;
+}
+
+/* What diff_points' scan of an incremental snapshot's table shares with its callback. */
+typedef struct point_scan {
+	pdiff *d;
+	const char **keys;
+	size_t *n;
+	ms_strmap seen; /* the vkeys the snapshot holds */
+} point_scan;
+
+static int scan_point(ms_entity *e, void *ctx, ms_error *err)
+{
+	point_scan *ps = ctx;
+	pdiff *d = ps->d;
+	ms_strmap_entry *ent;
+	int rc;
+
+	if (ms_strmap_put(&ps->seen, e->vkey, &ent) < 0) {
+		ms_entity_free(e);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	if ((rc = sync_map_entity(d->r, e, err)) < 0 ||
+	    (rc = sync_mark(d->r, e, d->tp->sdb, d->tp->st, err)) < 0) {
+		ms_entity_free(e);
+		return rc;
+	}
+	/* the batch owns e, and with it the vkey; a delete never comes from here */
+	if ((rc = diff_point_with(d, ent->key, e, ps->keys, ps->n, err)) < 0)
+		return rc;
+	return points_flush(d, ps->keys, ps->n, 0, err);
+}
+
 /*
- * The partitions a change set names for this table, one by one (their
- * table is not scanned), written and deleted in batches.
+ * The partitions a change set names for this table (their table is not
+ * scanned), written and deleted in batches.  From a live source each is
+ * read on its own; an incremental snapshot holds only what changed, so its
+ * table is read whole, and what it names but does not hold is deleted.
  */
 static int diff_points(run *r, table_plan *tp, pdiff *d, const cs_table *ct, ms_error *err)
 {
-	ms_entity *m = tp->mapped;
 	const char **keys = malloc(r->batch * sizeof(char *));
+	point_scan ps = { d, keys, NULL, { 0 } };
 	size_t i, n = 0;
 	int rc = 0;
 
 	if (!keys)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	ps.n = &n;
+	ms_strmap_init(&ps.seen);
+	if (r->o->snapshot_parent) {
+		if (!(ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS))
+			sync_lock(r);
+		rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, 0, scan_point, &ps, err);
+		if (!(ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS))
+			sync_unlock(r);
+		if (rc == MS_ENOTFOUND)
+			rc = 0;
+	}
 	for (i = 0; i < ct->vkeys.nslots && rc == 0; i++) {
-		if (!ct->vkeys.slots[i].key)
+		const char *vkey = ct->vkeys.slots[i].key;
+		ms_entity *s = NULL;
+
+		if (!vkey || (r->o->snapshot_parent && ms_strmap_get(&ps.seen, vkey)))
 			continue;
-		rc = diff_point(d, ct->vkeys.slots[i].key, keys, &n, err);
-		if (rc == 0 && d->nbatch == r->batch)
-			rc = flush(d, err);
-		if (rc == 0 && n == r->batch) {
-			if (r->apply)
-				rc = ms_catalog_delete_partitions(r->dst, m->database, m->table,
-								  keys, n, err);
-			n = 0;
-		}
+		if (!r->o->snapshot_parent && (rc = source_point(d, vkey, &s, err)) < 0)
+			break;
+		if ((rc = diff_point_with(d, vkey, s, keys, &n, err)) == 0)
+			rc = points_flush(d, keys, &n, 0, err);
 	}
 	if (rc == 0)
-		rc = flush(d, err);
-	if (rc == 0 && n && r->apply)
-		rc = ms_catalog_delete_partitions(r->dst, m->database, m->table, keys, n, err);
+		rc = points_flush(d, keys, &n, 1, err);
+	ms_strmap_free(&ps.seen);
 	free(keys);
 	return rc < 0 ? rc : settle_writes(d, err);
 }

@@ -39,6 +39,7 @@
 #define EMB_STR(x) EMB_STR_(x)
 #define EMB_BUSY_MS 10000
 #define EMB_POLL_MS 5
+#define EMB_IDLE_POLL_MS 50
 #define EMB_MSG_MAX ((size_t)16 << 20)
 
 static const char schema_sql[] =
@@ -81,6 +82,7 @@ typedef struct embedded_sub {
 	char *stream;
 	char *name;
 	sqlite3_stmt *candidate; /* EMB_CANDIDATE_SQL, kept for polling */
+	long long last_seen;     /* monotonic ms of the last message taken (poll_ms) */
 } embedded_sub;
 
 static const ms_bus_driver embedded_driver;
@@ -435,6 +437,18 @@ done:
 	return 0;
 }
 
+/*
+ * How long to wait before looking again: EMB_POLL_MS while messages come,
+ * longer once none came for a while, so that a quiet subscriber costs next
+ * to nothing (its first message then waits up to EMB_IDLE_POLL_MS more).
+ */
+static long long poll_ms(const embedded_sub *s)
+{
+	long long idle = mono_ms() - s->last_seen;
+
+	return idle < 2000 ? EMB_POLL_MS : idle < 10000 ? 4 * EMB_POLL_MS : EMB_IDLE_POLL_MS;
+}
+
 static int embedded_next(ms_bus_sub *sub, int timeout_ms, ms_bus_msg **out, ms_error *err)
 {
 	embedded_sub *s = (embedded_sub *)sub;
@@ -450,13 +464,15 @@ static int embedded_next(ms_bus_sub *sub, int timeout_ms, ms_bus_msg **out, ms_e
 					"cannot take the next message of '%s' on bus '%s'", s->name,
 					sub->bus->url);
 		if (seq) {
-			if ((rc = claim(s, out, err)) < 0 || *out)
+			if ((rc = claim(s, out, err)) < 0 || *out) {
+				s->last_seen = mono_ms();
 				return rc;
+			}
 		}
 		left = deadline - mono_ms();
 		if (left <= 0)
 			return 0;
-		sleep_ms(left < EMB_POLL_MS ? left : EMB_POLL_MS);
+		sleep_ms(left < poll_ms(s) ? left : poll_ms(s));
 	}
 }
 
@@ -611,7 +627,8 @@ static const ms_bus_driver embedded_driver = {
 	.subscribe = embedded_subscribe,
 	/* required; closes the subscription's connection; the position stays */
 	.sub_close = embedded_sub_close,
-	/* required; polls every EMB_POLL_MS; *out new; ECONFLICT, EIO */
+	/* required; polls every EMB_POLL_MS (up to EMB_IDLE_POLL_MS when quiet); *out new;
+	 * ECONFLICT, EIO */
 	.next = embedded_next,
 	/* required; ECONFLICT, EIO */
 	.ack = embedded_ack,
