@@ -145,7 +145,8 @@ static int arrived(ms_catalog *dst, const change *c)
 			return 0;
 		v = ms_entity_param(e, "bench.rev");
 		/* a later alter counts for this one too */
-		there = v && v[0] == 'r' && strtoull(v + 1, NULL, 10) >= strtoull(c->rev + 1, NULL, 10);
+		there = v && v[0] == 'r' &&
+			strtoull(v + 1, NULL, 10) >= strtoull(c->rev + 1, NULL, 10);
 		ms_entity_free(e);
 		return there;
 	}
