@@ -204,7 +204,7 @@ src() {
 
 # ---- fingerprints: "KEY VALUE" per database (D:db) and table (T:db.table) --
 # Target-assigned fields and metasync's markers are left out.
-SQL_DROP="'\$.CatalogId', '\$.CreateTime', '\$.UpdateTime', '\$.VersionId', '\$.IsRegisteredWithLakeFormation', '\$.Parameters.\"metasync.replica-of\"', '\$.Parameters.\"metasync.synced\"', '\$.Parameters.\"metasync.replica-instance\"', '\$.Parameters.\"metasync.hms\"'"
+SQL_DROP="'\$.CatalogId', '\$.CreateTime', '\$.UpdateTime', '\$.VersionId', '\$.IsRegisteredWithLakeFormation', '\$.Parameters.\"metasync.replica-of\"', '\$.Parameters.\"metasync.synced\"', '\$.Parameters.\"metasync.replica-instance\"', '\$.Parameters.\"metasync.hms\"', '\$.Parameters.\"metasync.snapshot\"'"
 # An embedded catalog's stored documents, read with sqlite3: a table's value
 # hashes its document and its partitions' (by values).  fp_sqlite FILE CATALOG-ID
 fp_sqlite() {
