@@ -315,8 +315,10 @@ static int parse_names(snapshot *s, const cJSON *names, ms_error *err)
 			return rc == -2 ? oom(err) : bad(s, err, "'names' is malformed");
 		in->ntables++;
 	}
-	qsort(in->dbs, in->ndbs, sizeof(char *), cmp_str);
-	qsort(in->tables, in->ntables, sizeof(char *), cmp_str);
+	if (in->ndbs)
+		qsort(in->dbs, in->ndbs, sizeof(char *), cmp_str);
+	if (in->ntables)
+		qsort(in->tables, in->ntables, sizeof(char *), cmp_str);
 	return 0;
 }
 
