@@ -878,6 +878,18 @@ static int plan_tables(run *r, names *sdbs, names *stables, ms_error *err)
 		    !(views && source_view(r, sdbs->v[i], stables->v[i])))
 			continue;
 		rc = plan_table(r, sdbs->v[i], stables->v[i], err);
+		/*
+		 * A change set's table the source no longer holds (an incremental
+		 * snapshot whose table went between its list of names and its
+		 * copy): left to the change set that deletes it.
+		 */
+		if (rc == MS_ENOTFOUND && cs && !r->tables[r->ntables - 1].mapped) {
+			r->ntables--;
+			free(r->tables[r->ntables].sdb);
+			free(r->tables[r->ntables].st);
+			ms_error_clear(err);
+			continue;
+		}
 		if (rc < 0) {
 			ms_error_prefix(err, "table '%s.%s': ", sdbs->v[i], stables->v[i]);
 			return rc;
