@@ -31,20 +31,7 @@ for SEED in ${MS_LIVE_SEEDS:-11 12}; do
 	kills=0
 	for ((n = 0; n < OPS; n++)); do
 		live_op
-		if [ $((RANDOM % 40)) -eq 0 ]; then
-			kill -KILL "$SRC"
-			wait "$SRC" 2>/dev/null || true
-			start_agent source
-			SRC=$AGENT
-			kills=$((kills + 1))
-		fi
-		if [ $((RANDOM % 40)) -eq 0 ]; then
-			kill -KILL "$TGT"
-			wait "$TGT" 2>/dev/null || true
-			start_agent targets
-			TGT=$AGENT
-			kills=$((kills + 1))
-		fi
+		live_kill_agents 40
 	done
 	wait_for "both targets to match the source" live_match
 	live_no_double "$BUS"

@@ -79,20 +79,7 @@ for ((n = 0; n < OPS; n++)); do
 	elif [ $n -eq $((2 * OPS / 3)) ]; then
 		node "$down"
 	fi
-	if [ $((RANDOM % 50)) -eq 0 ]; then
-		kill -KILL "$SRC"
-		wait "$SRC" 2>/dev/null || true
-		start_agent source
-		SRC=$AGENT
-		kills=$((kills + 1))
-	fi
-	if [ $((RANDOM % 50)) -eq 0 ]; then
-		kill -KILL "$TGT"
-		wait "$TGT" 2>/dev/null || true
-		start_agent targets
-		TGT=$AGENT
-		kills=$((kills + 1))
-	fi
+	live_kill_agents 50
 done
 wait_for "both targets to match the source" live_match
 live_no_double "$BUS"

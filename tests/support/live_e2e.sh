@@ -79,3 +79,23 @@ live_no_double() {
 		| "\(.target) \(.snapshot_id)"' | sort | uniq -d)
 	[ -z "$twice" ] || fail "applied twice with changes: $twice"
 }
+
+# live_kill_agents N: each of the source agent ($SRC) and the target agent
+# ($TGT), with a chance of 1 in N (RANDOM), killed with SIGKILL and started
+# again; counted in kills.
+live_kill_agents() {
+	if [ $((RANDOM % $1)) -eq 0 ]; then
+		kill -KILL "$SRC"
+		wait "$SRC" 2>/dev/null || true
+		start_agent source
+		SRC=$AGENT
+		kills=$((kills + 1))
+	fi
+	if [ $((RANDOM % $1)) -eq 0 ]; then
+		kill -KILL "$TGT"
+		wait "$TGT" 2>/dev/null || true
+		start_agent targets
+		TGT=$AGENT
+		kills=$((kills + 1))
+	fi
+}
