@@ -181,6 +181,7 @@ targets:
 EOF
 start_agent catalog
 wait_for "the catalog problem" has_line "$T/catalog.log" "target=broken cannot open its catalog"
+wait_for "the metastore problem" has_line "$T/catalog.log" "target=pg cannot open its catalog"
 body=$(healthz) && fail "/healthz answered 200 with a target whose catalog cannot be opened"
 grep -q "^target 'broken': cannot open its catalog: " <<<"$body" || fail "/healthz does not name the target: $body"
 grep -q "good" <<<"$body" && fail "/healthz names the good target: $body"

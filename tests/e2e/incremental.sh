@@ -11,6 +11,9 @@
 #   refused   an incremental folder imported onto a target that does not hold
 #             its parent: exit 4, naming the full snapshot to import first;
 #   tampered  a tombstone file changed after the export: exit 4, nothing changed;
+#   emptied   a source whose only database is dropped: the incremental that
+#             drops it imports (its replica holds the parent), and the next
+#             export, with nothing left to record a chain on, is full;
 #   fallback  another selection, and --full-every, write full snapshots and say why;
 #   usage     --full-every without --incremental is refused.
 # usage: incremental.sh PATH-TO-METASYNC
@@ -104,6 +107,26 @@ sed -i 's/2024-06-09/2024-06-01/' "$(latest)/tombstones/part-00000.json"
 "$M" import --input-path "$T/store" --target "$D" --deletes mirror -q 2>>"$T/tampered.log" ||
 	fail "the import of the mended snapshot exited with $?"
 "$M" verify --source "$S" --target "$D" >"$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
+
+CASE=emptied
+E="sqlite:$T/e.db?catalog-id=555555555555"
+ED="sqlite:$T/ed.db?catalog-id=666666666666"
+export_e() { # export_e LOG: export --incremental of $E into $T/estore, then import it into $ED
+	"$M" export --source "$E" --output-path "$T/estore" --incremental >"$T/$1.out" 2>"$T/$1.log" ||
+		fail "export --incremental exited with $?"
+	"$M" import --input-path "$T/estore" --target "$ED" --deletes mirror -q 2>>"$T/$1.log" ||
+		fail "import after $1: exit $?: $(cat "$T/$1.log")"
+	"$M" verify --source "$E" --target "$ED" >"$T/verify.out" 2>&1 || fail "verify after $1: $(cat "$T/verify.out")"
+}
+"$M" catalog put "$E" <"$FIX/rich/01-database.json" >/dev/null || fail "catalog put exited with $?"
+export_e e-full
+"$M" catalog rm "$E" sales_raw || fail "catalog rm exited with $?"
+export_e e-drop
+grep -q "incremental, after" "$T/e-drop.out" || fail "the drop is not incremental: $(cat "$T/e-drop.out")"
+[ "$("$M" catalog ls "$ED" --json)" = "[]" ] || fail "the dropped database is still replicated"
+"$M" catalog put "$E" <"$FIX/rich/02-database.json" >/dev/null || fail "catalog put exited with $?"
+export_e e-new
+grep -q "holds no database" "$T/e-new.log" || fail "no full snapshot after an empty one: $(cat "$T/e-new.log")"
 
 CASE=fallback
 "$M" export --source "$S" --output-path "$T/store" --incremental --database-names sales_raw >"$T/sel.out" 2>"$T/sel.log" ||

@@ -29,6 +29,23 @@ static int same(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Stops a listing at its first name. */
+static int first_name(const char *name, void *ctx, ms_error *err)
+{
+	(void)name;
+	(void)err;
+	*(int *)ctx = 1;
+	return 1;
+}
+
+/* Does the snapshot list a database?  1, 0, or an error. */
+static int holds_database(ms_catalog *snap, ms_error *err)
+{
+	int any = 0, rc = ms_catalog_list_databases(snap, first_name, &any, err);
+
+	return rc < 0 ? rc : any;
+}
+
 /*
  * Can this export follow the store's LATEST?  0 with p->parent set when it
  * can, 0 with p->why set when a full snapshot is to be written, or an
@@ -67,6 +84,16 @@ static int follow_latest(ms_catalog *src, const char *store_url, const ms_export
 		snprintf(p->why, sizeof(p->why),
 			 "%u incrementals follow the full snapshot '%s' (a full one every %u)",
 			 info.chain, info.base, every);
+	else if ((rc = holds_database(latest, &e2)) <= 0) {
+		if (rc < 0)
+			snprintf(p->why, sizeof(p->why), "snapshot '%s' cannot be listed: %s",
+				 info.id, e2.message);
+		else
+			/* a chain needs a replica recording its parent: a new one starts */
+			snprintf(p->why, sizeof(p->why), "snapshot '%s' holds no database",
+				 info.id);
+		rc = 0;
+	}
 	if (p->why[0])
 		goto done;
 	if (!(p->cs = ms_changeset_new())) {

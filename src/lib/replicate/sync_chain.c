@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changeset.h"
 #include "sync_internal.h"
 
 /*
@@ -73,42 +74,79 @@ static int off_chain(run *r, const char *tdb, const char *v, ms_error *err)
 		      o->snapshot_base ? o->snapshot_base : o->snapshot_parent);
 }
 
+/* What the chain check has seen so far. */
+typedef struct chain_seen {
+	size_t known, newer;
+	char *newest;
+} chain_seen;
+
+/* Check the replica of source database sdb against the chain. */
+static int check_one(run *r, const char *sdb, chain_seen *s, ms_error *err)
+{
+	const ms_sync_options *o = r->o;
+	char *tdb = NULL, *v = NULL;
+	int rc;
+
+	if ((rc = recorded(r, sdb, &tdb, &v, err)) == 0 && v) {
+		s->known++;
+		if (o->snapshot_id && ms_snapshot_id_cmp(v, o->snapshot_id) > 0) {
+			s->newer++;
+			if (!s->newest) {
+				s->newest = v;
+				v = NULL;
+			}
+		} else if (strcmp(v, o->snapshot_parent) != 0 &&
+			   (!o->snapshot_id || strcmp(v, o->snapshot_id) != 0)) {
+			rc = off_chain(r, tdb, v, err);
+		}
+	}
+	free(tdb);
+	free(v);
+	return rc;
+}
+
+/*
+ * The databases the change set drops that the source no longer holds:
+ * their replicas hold the parent until this run deletes them (a snapshot
+ * that drops every database names none of its own).
+ */
+static int check_dropped(run *r, chain_seen *s, ms_error *err)
+{
+	const ms_changeset *cs = r->o->changes;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; cs && i < cs->dbs.nslots && rc == 0; i++) {
+		const ms_strmap_entry *e = &cs->dbs.slots[i];
+
+		if (e->key && (e->tag & CS_DB_DROPPED) &&
+		    ms_selection_match(r->o->databases, e->key) && !sync_names_has(&r->dbs, e->key))
+			rc = check_one(r, e->key, s, err);
+	}
+	return rc;
+}
+
 int sync_chain_check(run *r, ms_error *err)
 {
 	const ms_sync_options *o = r->o;
-	size_t i, known = 0, newer = 0;
-	char *newest = NULL;
+	chain_seen s = { 0 };
+	size_t i;
 	int rc = 0;
 
 	if (!o->snapshot_parent)
 		return 0;
-	for (i = 0; i < r->dbs.n && rc == 0; i++) {
-		char *tdb = NULL, *v = NULL;
-
-		if ((rc = recorded(r, r->dbs.v[i], &tdb, &v, err)) == 0 && v) {
-			known++;
-			if (o->snapshot_id && ms_snapshot_id_cmp(v, o->snapshot_id) > 0) {
-				newer++;
-				if (!newest) {
-					newest = v;
-					v = NULL;
-				}
-			} else if (strcmp(v, o->snapshot_parent) != 0 &&
-				   (!o->snapshot_id || strcmp(v, o->snapshot_id) != 0)) {
-				rc = off_chain(r, tdb, v, err);
-			}
-		}
-		free(tdb);
-		free(v);
-	}
+	for (i = 0; i < r->dbs.n && rc == 0; i++)
+		rc = check_one(r, r->dbs.v[i], &s, err);
+	if (rc == 0)
+		rc = check_dropped(r, &s, err);
 	/* already past it (the chain was read from the store meanwhile): nothing to do */
-	if (rc == 0 && known && newer == known)
+	if (rc == 0 && s.known && s.newer == s.known)
 		rc = refuse(r, err, MS_REFUSED_NEWER,
 			    "incremental snapshot '%s' is older than snapshot '%s', which the "
 			    "target holds",
-			    o->snapshot_id, newest);
-	free(newest);
-	if (rc == 0 && !known)
+			    o->snapshot_id, s.newest);
+	free(s.newest);
+	if (rc == 0 && !s.known)
 		rc = refuse(r, err, MS_REFUSED_CHAIN,
 			    "incremental snapshot '%s' follows '%s', and the target holds no "
 			    "snapshot of this source: import the full snapshot '%s' and those "
