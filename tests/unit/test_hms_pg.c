@@ -19,7 +19,7 @@
  *   on reading naming the entity and the field;
  * - warnings for what Hive has no column for; passwords never in errors;
  * - the metastore's identity: Hive's GUID, whatever the password;
- * - the NOTIFICATION_LOG change feed;
+ * - the NOTIFICATION_LOG change feed, and the polling feed without it;
  * - scans read ahead on a second connection (a plan of tables, a big table)
  *   give what plain scans give, in and out of the plan's order.
  */
@@ -1075,6 +1075,7 @@ static void test_identity(void **state)
 typedef struct feed {
 	char text[16][160];
 	size_t n;
+	const char *only; /* when set: changes of this database only */
 } feed;
 
 static int on_change(const ms_change *ch, void *ctx, ms_error *err)
@@ -1082,16 +1083,21 @@ static int on_change(const ms_change *ch, void *ctx, ms_error *err)
 	feed *f = ctx;
 
 	(void)err;
+	if (f->only && strcmp(ch->database, f->only) != 0)
+		return 0;
 	if (f->n < 16)
-		snprintf(f->text[f->n++], sizeof(f->text[0]), "%s %s %s%s%s",
+		snprintf(f->text[f->n++], sizeof(f->text[0]), "%s %s %s%s%s%s%s%s",
 			 ch->op == MS_CHANGE_PUT ? "put" : "delete", ms_kind_name(ch->kind),
-			 ch->database, ch->table ? "." : "", ch->table ? ch->table : "");
+			 ch->database, ch->table ? "." : "", ch->table ? ch->table : "",
+			 ch->vkey ? " " : "", ch->vkey ? ch->vkey : "",
+			 ch->all_partitions ? " (all partitions)" : "");
 	return 0;
 }
 
 static void test_change_feed(void **state)
 {
-	ms_catalog *cat = open_cat(g_url, NULL);
+	char url[1024];
+	ms_catalog *cat;
 	hms_conn *c = sql_connect(g_url);
 	char *cursor = NULL, *next = NULL, sql[1024];
 	long long base;
@@ -1099,6 +1105,8 @@ static void test_change_feed(void **state)
 	ms_error err;
 
 	(void)state;
+	snprintf(url, sizeof(url), "%s&feed=notifications", g_url);
+	cat = open_cat(url, NULL);
 	OK(ms_catalog_changes_since(cat, NULL, on_change, &f, &cursor, &err_));
 	base = strtoll(cursor, NULL, 10);
 	snprintf(sql, sizeof(sql),
@@ -1116,7 +1124,7 @@ static void test_change_feed(void **state)
 	OK(ms_catalog_changes_since(cat, cursor, on_change, &f, &next, &err_));
 	assert_int_equal(f.n, 3);
 	assert_string_equal(f.text[0], "put table d.t");
-	assert_string_equal(f.text[1], "put table d.t");
+	assert_string_equal(f.text[1], "put table d.t (all partitions)");
 	assert_string_equal(f.text[2], "delete database e");
 	assert_int_equal(strtoll(next, NULL, 10), base + 4);
 	free(next);
@@ -1127,6 +1135,184 @@ static void test_change_feed(void **state)
 	sql_exec(c, sql);
 	free(cursor);
 	c->ops->close(c);
+	ms_catalog_close(cat);
+}
+
+/* The changes of f's database since *cursor, which moves on. */
+static void poll_feed(ms_catalog *cat, char **cursor, feed *f)
+{
+	char *next = NULL;
+
+	f->n = 0;
+	OK(ms_catalog_changes_since(cat, *cursor, on_change, f, &next, &err_));
+	assert_non_null(next);
+	assert_int_equal(strncmp(next, "poll:", 5), 0);
+	free(*cursor);
+	*cursor = next;
+}
+
+static void expect_feed(const feed *f, const char *const *want, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < f->n && i < n; i++)
+		assert_string_equal(f->text[i], want[i]);
+	if (f->n != n)
+		fail_msg("%zu changes, want %zu (first: %s)", f->n, n, f->n ? f->text[0] : "-");
+}
+
+static ms_entity *key_part(const char *db, const char *k, const char *loc)
+{
+	return mk(MS_KIND_PARTITION, db, "t",
+		  "{\"Values\":[\"%s\"],\"StorageDescriptor\":{\"Location\":\"s3://b/%s\"}}", k,
+		  loc);
+}
+
+/*
+ * The polling feed (?feed=poll) of a metastore whose NOTIFICATION_LOG
+ * nobody fills: databases and tables created, altered, renamed and
+ * dropped; partitions among the newest ids one by one; a partition outside
+ * that window dropped: its table, whole, from the aggregate scan.
+ */
+static void test_poll_feed(void **state)
+{
+	const char *db = name("poll");
+	char url[1024], want[8][200], sql[512], *cursor = NULL, *next = NULL;
+	const char *w[8];
+	ms_catalog *cat, *wr;
+	hms_conn *c = sql_connect(g_url);
+	ms_entity *t, *p[3], *d;
+	feed f = { .n = 0, .only = db };
+	ms_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 8; i++)
+		w[i] = want[i];
+	snprintf(url, sizeof(url), "%s&feed=poll&feed-scan=0s", g_url);
+	cat = open_cat(url, NULL);
+	wr = open_cat(g_url, NULL);
+	OK(ms_catalog_change_head(cat, &cursor, &err_));
+	assert_int_equal(strncmp(cursor, "poll:", 5), 0);
+
+	/* nothing happened: nothing said, the same cursor back */
+	OK(ms_catalog_changes_since(cat, cursor, on_change, &f, &next, &err_));
+	assert_int_equal(f.n, 0);
+	assert_string_equal(next, cursor);
+	free(next);
+
+	/* a new database and table with partitions: the table is read whole */
+	put_db(wr, db);
+	t = mk(MS_KIND_TABLE, db, NULL,
+	       "{\"Name\":\"t\",\"StorageDescriptor\":{\"Location\":\"s3://b/t\"},"
+	       "\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	OK(ms_catalog_put_table(wr, t, &err_));
+	p[0] = key_part(db, "a", "a");
+	p[1] = key_part(db, "b", "b");
+	OK(ms_catalog_put_partitions(wr, db, "t", p, 2, &err_));
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "put database %s", db);
+	snprintf(want[1], 200, "put table %s.t (all partitions)", db);
+	expect_feed(&f, w, 2);
+
+	/* one partition more, one altered, one dropped: each by name */
+	p[2] = key_part(db, "c", "c");
+	OK(ms_catalog_put_partitions(wr, db, "t", p + 2, 1, &err_));
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "put partition %s.t [\"c\"]", db);
+	expect_feed(&f, w, 1);
+	ms_entity_free(p[0]);
+	p[0] = key_part(db, "a", "a2");
+	OK(ms_catalog_put_partitions(wr, db, "t", p, 1, &err_));
+	OK(ms_catalog_delete_partitions(wr, db, "t", (const char *const[]){ p[1]->vkey }, 1,
+					&err_));
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "delete partition %s.t [\"b\"]", db);
+	snprintf(want[1], 200, "put partition %s.t [\"a\"]", db);
+	expect_feed(&f, w, 2);
+
+	/* the table altered, then renamed behind metasync's back */
+	ms_entity_free(t);
+	t = mk(MS_KIND_TABLE, db, NULL,
+	       "{\"Name\":\"t\",\"StorageDescriptor\":{\"Location\":\"s3://b/t2\"},"
+	       "\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	OK(ms_catalog_put_table(wr, t, &err_));
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "put table %s.t", db);
+	expect_feed(&f, w, 1);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE \"TBLS\" SET \"TBL_NAME\" = 'u' WHERE \"TBL_NAME\" = 't' AND "
+		 "\"DB_ID\" = (SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = '%s')",
+		 db);
+	sql_exec(c, sql);
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "delete table %s.t", db);
+	snprintf(want[1], 200, "put table %s.u (all partitions)", db);
+	expect_feed(&f, w, 2);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE \"TBLS\" SET \"TBL_NAME\" = 't' WHERE \"TBL_NAME\" = 'u' AND "
+		 "\"DB_ID\" = (SELECT \"DB_ID\" FROM \"DBS\" WHERE \"NAME\" = '%s')",
+		 db);
+	sql_exec(c, sql);
+	poll_feed(cat, &cursor, &f);
+
+	/* a partition's parameter written in place (as Hive's alter does): by name */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE \"PARTITION_PARAMS\" SET \"PARAM_VALUE\" = '1700000000' WHERE "
+		 "\"PARAM_KEY\" = 'transient_lastDdlTime' AND \"PART_ID\" = (SELECT "
+		 "MAX(\"PART_ID\") FROM \"PARTITIONS\" WHERE \"PART_NAME\" = 'k=c')");
+	sql_exec(c, sql);
+	sql_exec(c, "INSERT INTO \"PARTITION_PARAMS\" (\"PART_ID\", \"PARAM_KEY\", "
+		    "\"PARAM_VALUE\") SELECT \"PART_ID\", 'transient_lastDdlTime', '1700000000' "
+		    "FROM \"PARTITIONS\" p WHERE \"PART_NAME\" = 'k=c' AND NOT EXISTS (SELECT 1 "
+		    "FROM \"PARTITION_PARAMS\" q WHERE q.\"PART_ID\" = p.\"PART_ID\" AND "
+		    "q.\"PARAM_KEY\" = 'transient_lastDdlTime')");
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "put partition %s.t [\"c\"]", db);
+	expect_feed(&f, w, 1);
+
+	/* newer ids push the partitions out of the window: a drop of one is the table's */
+	sql_exec(c, "UPDATE \"SEQUENCE_TABLE\" SET \"NEXT_VAL\" = \"NEXT_VAL\" + 10000 WHERE "
+		    "\"SEQUENCE_NAME\" = 'org.apache.hadoop.hive.metastore.model.MPartition'");
+	ms_catalog_close(wr);
+	wr = open_cat(g_url, NULL);
+	ms_entity_free(p[1]);
+	p[1] = key_part(db, "z", "z");
+	OK(ms_catalog_put_partitions(wr, db, "t", p + 1, 1, &err_));
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "put partition %s.t [\"z\"]", db);
+	expect_feed(&f, w, 1);
+	OK(ms_catalog_delete_partitions(wr, db, "t", (const char *const[]){ p[2]->vkey }, 1,
+					&err_));
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "put table %s.t (all partitions)", db);
+	expect_feed(&f, w, 1);
+
+	/* the database altered, then dropped */
+	d = mk(MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"%s\",\"Description\":\"x\"}", db);
+	OK(ms_catalog_put_database(wr, d, &err_));
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "put database %s", db);
+	expect_feed(&f, w, 1);
+	OK(ms_catalog_delete_database(wr, db, &err_));
+	poll_feed(cat, &cursor, &f);
+	snprintf(want[0], 200, "delete database %s", db);
+	snprintf(want[1], 200, "delete table %s.t", db);
+	expect_feed(&f, w, 2);
+
+	/* a cursor this process never made, of a changed metastore: read everything */
+	assert_int_equal(ms_catalog_changes_since(cat, "poll:0123456789abcdef", on_change, &f,
+						  &next, &err),
+			 MS_ECONFLICT);
+	assert_int_equal(ms_catalog_changes_since(cat, "poll:xyz", on_change, &f, &next, &err),
+			 MS_EINVAL);
+	free(cursor);
+	ms_entity_free(t);
+	ms_entity_free(d);
+	for (i = 0; i < 3; i++)
+		ms_entity_free(p[i]);
+	c->ops->close(c);
+	ms_catalog_close(wr);
 	ms_catalog_close(cat);
 }
 
@@ -1470,6 +1656,7 @@ int main(void)
 		cmocka_unit_test(test_one_partition_per_name),
 		cmocka_unit_test(test_engine_reports_name_collision),
 		cmocka_unit_test(test_change_feed),
+		cmocka_unit_test(test_poll_feed),
 		cmocka_unit_test(test_large_batch),
 		cmocka_unit_test(test_planned_scans),
 		cmocka_unit_test(test_identity),

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "drivers/catalog/hms_internal.h"
+#include "util/duration.h"
 #include "util/url.h"
 
 /* ---- transactions ------------------------------------------------------- */
@@ -182,6 +183,48 @@ static int hms_rollback(ms_catalog *cat, ms_error *err)
 
 /* ---- change feed --------------------------------------------------------- */
 
+/*
+ * Which feed answers: the cursor's kind when there is one; else the URL's
+ * ?feed=, and with auto the notification log when it holds a row, the
+ * polling feed when it is empty (nobody fills it).  1 polling, 0 the log.
+ */
+static int feed_polls(hms_catalog *self, const char *cursor, ms_error *err)
+{
+	rowset rs = { 0 };
+	int rc;
+
+	if (cursor && *cursor)
+		return strncmp(cursor, "poll:", 5) == 0;
+	if (self->feed != HMS_FEED_AUTO)
+		return self->feed == HMS_FEED_POLL;
+	if ((rc = hms_q(self, "SELECT MAX(\"EVENT_ID\") FROM \"NOTIFICATION_LOG\"", NULL, 0, &rs,
+			NULL, err)) < 0)
+		return rc;
+	rc = !(rs.nrows && CELL(&rs, 0, 0));
+	hms_rowset_free(&rs);
+	return rc;
+}
+
+static int hms_change_head(ms_catalog *cat, char **cursor, ms_error *err)
+{
+	hms_catalog *self = (hms_catalog *)cat;
+	rowset rs = { 0 };
+	int rc;
+
+	*cursor = NULL;
+	if ((rc = feed_polls(self, NULL, err)) < 0)
+		return rc;
+	if (rc)
+		return hms_poll_head(self, self->feed_scan_ms, cursor, err);
+	if ((rc = hms_q(self, "SELECT MAX(\"EVENT_ID\") FROM \"NOTIFICATION_LOG\"", NULL, 0, &rs,
+			NULL, err)) < 0)
+		return rc;
+	if (!(*cursor = strdup(rs.nrows && CELL(&rs, 0, 0) ? CELL(&rs, 0, 0) : "0")))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	hms_rowset_free(&rs);
+	return rc;
+}
+
 static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, void *ctx,
 			     char **next_cursor, ms_error *err)
 {
@@ -193,6 +236,10 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 	size_t i;
 	int rc;
 
+	if ((rc = feed_polls(self, cursor, err)) != 0)
+		return rc < 0 ? rc
+			      : hms_poll_changes(self, cursor, self->feed_scan_ms, cb, ctx,
+						 next_cursor, err);
 	if (cursor && *cursor) {
 		from = strtoll(cursor, &end, 10);
 		if (!end || *end || from < 0)
@@ -332,8 +379,9 @@ static const ms_catalog_driver hms_driver = {
 	.begin = hms_begin,
 	.commit = hms_commit,
 	.rollback = hms_rollback,
-	/* NOTIFICATION_LOG, EVENT_ID as cursor */
+	/* NOTIFICATION_LOG, EVENT_ID as cursor; or the polling feed (hms_poll.c) */
 	.changes_since = hms_changes_since,
+	.change_head = hms_change_head,
 	.finish = NULL,
 	/* reads the planned tables' partitions ahead on a second connection */
 	.plan_scans = hms_plan_scans,
@@ -476,6 +524,31 @@ static int metastore_identity(hms_catalog *self, ms_error *err)
 int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			ms_error *err);
 
+/* ?feed= and ?feed-scan=. */
+static int feed_options(hms_catalog *self, const ms_url *url, ms_error *err)
+{
+	const char *feed = ms_url_param_get(url, "feed"),
+		   *scan = ms_url_param_get(url, "feed-scan");
+
+	self->feed_scan_ms = 30000;
+	if (!feed || !*feed || strcmp(feed, "auto") == 0)
+		self->feed = HMS_FEED_AUTO;
+	else if (strcmp(feed, "notifications") == 0)
+		self->feed = HMS_FEED_NOTIFICATIONS;
+	else if (strcmp(feed, "poll") == 0)
+		self->feed = HMS_FEED_POLL;
+	else
+		return ms_error_set(err, MS_EINVAL,
+				    "feed=%s in '%s': give auto, notifications or poll", feed,
+				    url->redacted);
+	if (scan && *scan &&
+	    (ms_parse_duration_ms(scan, &self->feed_scan_ms) < 0 || self->feed_scan_ms < 0))
+		return ms_error_set(err, MS_EINVAL,
+				    "feed-scan=%s in '%s' is not a duration (100ms, 30s, 5m)", scan,
+				    url->redacted);
+	return 0;
+}
+
 int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_options *opts,
 			ms_error *err)
 {
@@ -512,6 +585,8 @@ int ms_hms_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_optio
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto fail;
 	}
+	if ((rc = feed_options(self, url, err)) < 0)
+		goto fail;
 	self->warn = opts ? opts->warn : NULL;
 	self->warn_ctx = opts ? opts->warn_ctx : NULL;
 	/* ids are reserved on a second connection, in transactions of their own */

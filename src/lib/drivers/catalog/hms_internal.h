@@ -42,9 +42,11 @@ typedef struct hms_catalog {
 	char *ctlg; /* Hive catalog name */
 	hms_dialect dialect;
 	int in_txn;
-	int reading;      /* a read from one point in time is open (read_begin) */
-	char *read_share; /* its name for scanconn; NULL: scans read on conn */
-	int scan_reading; /* scanconn is inside that point in time */
+	int reading;            /* a read from one point in time is open (read_begin) */
+	char *read_share;       /* its name for scanconn; NULL: scans read on conn */
+	int scan_reading;       /* scanconn is inside that point in time */
+	int feed;               /* HMS_FEED_*: the change feed the URL asks for (?feed=) */
+	long long feed_scan_ms; /* the polling feed's aggregate scans (?feed-scan=) */
 	void (*warn)(void *ctx, const char *message);
 	void *warn_ctx;
 	struct idblock {
@@ -52,6 +54,20 @@ typedef struct hms_catalog {
 		long long next, end;
 	} ids[8];
 } hms_catalog;
+
+enum { HMS_FEED_AUTO = 0, HMS_FEED_NOTIFICATIONS = 1, HMS_FEED_POLL = 2 };
+
+/* ---- the polling change feed (hms_poll.c) --------------------------------- */
+
+/* Where the polling feed stands now: *cursor (new) "poll:DIGEST". */
+int hms_poll_head(hms_catalog *self, long long scan_ms, char **cursor, ms_error *err);
+/*
+ * The changes since a polling cursor (none: every database and table, put);
+ * MS_EINVAL when the cursor is not one; MS_ECONFLICT when this process does
+ * not hold its state and the metastore changed since (read everything again).
+ */
+int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, ms_change_cb cb,
+		     void *ctx, char **next_cursor, ms_error *err);
 
 /* ---- result sets and statements (hms_rows.c) ----------------------------- */
 

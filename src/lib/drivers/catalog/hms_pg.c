@@ -320,7 +320,8 @@ static void quiet(void *arg, const char *message)
 static int own_param(const char *key)
 {
 	return strcmp(key, "catalog") == 0 || strcmp(key, "schema") == 0 ||
-	       strcmp(key, "catalog-id") == 0;
+	       strcmp(key, "catalog-id") == 0 || strcmp(key, "feed") == 0 ||
+	       strcmp(key, "feed-scan") == 0;
 }
 
 int ms_hms_pg_url_param(const char *key);

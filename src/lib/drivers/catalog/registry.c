@@ -38,8 +38,9 @@ static const ms_url_param_rule sqlite_params[] = {
 	{ NULL, 0, 0 },
 };
 static const ms_url_param_rule hms_params[] = {
-	CATALOG_ID_RULE,
-	{ "catalog", 256, 1 }, /* Hive's CTLGS.NAME */
+	CATALOG_ID_RULE,        { "catalog", 256, 1 }, /* Hive's CTLGS.NAME */
+	{ "feed", 16, 1 },                             /* auto, notifications or poll */
+	{ "feed-scan", 16, 1 },                        /* the polling feed's aggregate scans */
 	{ NULL, 0, 0 },
 };
 
