@@ -8,18 +8,54 @@
 # (metasync verify), and no change set may have been applied twice with an
 # effect.  Seeds: $MS_LIVE_SEEDS (default two fixed ones); a failing seed
 # says how to run it alone.
+#
+# MS_LIVE_SOURCE=hms-postgresql: the source is a Hive Metastore on
+# PostgreSQL (a database of its own, with the Hive schema, on the server of
+# $MS_TEST_HMS_PG_URL; exit 77 without it) read through its polling feed
+# (nobody fills NOTIFICATION_LOG), its aggregate scan every second.
 # usage: live_model.sh PATH-TO-METASYNC
 set -euo pipefail
 M=${1:?usage: live_model.sh PATH-TO-METASYNC}
 TEST=live_model
 OPS=${MS_LIVE_OPS:-250}
+FIX=${MS_FIXTURES:-$(cd "$(dirname "$0")/../fixtures" && pwd)}
+PSQL=/usr/lib/postgresql/15/bin/psql
+if [ "${MS_LIVE_SOURCE:-}" = hms-postgresql ]; then
+	TEST=live_model_hms
+	if [ -z "${MS_TEST_HMS_PG_URL:-}" ] || [ ! -x "$PSQL" ]; then
+		echo "live_model: skipped: \$MS_TEST_HMS_PG_URL is not set (scripts/test-servers.sh)"
+		exit 77
+	fi
+	PGHOST=$(sed -n 's/.*[?&]host=\([^&]*\).*/\1/p' <<<"$MS_TEST_HMS_PG_URL")
+fi
+
+# hms_source NAME: a new metastore database NAME on the test server; S names it
+hms_source() {
+	"$PSQL" -X -q -h "$PGHOST" -U metasync -d hms -c "CREATE DATABASE $1" >/dev/null ||
+		fail "cannot create database $1"
+	"$PSQL" -X -q -h "$PGHOST" -U metasync -d "$1" -v ON_ERROR_STOP=1 \
+		-f "$FIX/hive-metastore-3.1/hive-schema-3.1.0.postgres.sql" >"$T/schema.log" 2>&1 ||
+		fail "cannot load the Hive schema: $(tail -n 5 "$T/schema.log")"
+	S="hms+postgresql://metasync@/$1?host=$PGHOST&feed=poll&feed-scan=1s&catalog-id=111111111111"
+}
+hms_drop() {
+	[ -z "${HMSDB:-}" ] ||
+		"$PSQL" -X -q -h "$PGHOST" -U metasync -d hms -c "DROP DATABASE IF EXISTS $HMSDB" \
+			>/dev/null 2>&1 || true
+}
+
 for SEED in ${MS_LIVE_SEEDS:-11 12}; do
 	T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-live-model.XXXXXX")
 	. "$(dirname "$0")/../support/agent_e2e.sh"
 	. "$(dirname "$0")/../support/live_e2e.sh"
-	trap 'cleanup_agents; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+	HMSDB=
+	trap 'cleanup_agents; hms_drop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 	command -v jq >/dev/null || fail "needs 'jq' (scripts/deps.sh test)"
-	CASE="seed $SEED (rerun: MS_LIVE_SEEDS=$SEED bash $0 $M)"
+	CASE="seed $SEED (rerun: ${MS_LIVE_SOURCE:+MS_LIVE_SOURCE=$MS_LIVE_SOURCE }MS_LIVE_SEEDS=$SEED bash $0 $M)"
+	if [ "${MS_LIVE_SOURCE:-}" = hms-postgresql ]; then
+		HMSDB="hmslive_$$_$SEED"
+		hms_source "$HMSDB"
+	fi
 	RANDOM=$SEED
 	BUS="embedded:$T/bus.db"
 	live_configs "$BUS"
@@ -35,9 +71,10 @@ for SEED in ${MS_LIVE_SEEDS:-11 12}; do
 	done
 	wait_for "both targets to match the source" live_match
 	live_no_double "$BUS"
-	echo "live_model: seed $SEED: $OPS operations, $kills agents killed, $(ls "$T/store" | grep -c -- -) snapshots"
+	echo "$TEST: seed $SEED: $OPS operations, $kills agents killed, $(ls "$T/store" | grep -c -- -) snapshots"
 	cleanup_agents
 	AGENTS=()
+	hms_drop
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 done
 echo "PASS: $TEST"

@@ -146,24 +146,26 @@ static poll_state *cache_get(const char *instance, uint64_t digest)
 	return s;
 }
 
-/* Keep s (the cache takes a reference of its own); the oldest state goes. */
+/*
+ * Keep s first (the cache takes a reference of its own) in place of a state
+ * of the same metastore and digest, or of the oldest state.
+ */
 static void cache_put(poll_state *s)
 {
-	poll_state *out = NULL;
+	poll_state *out;
 	size_t i;
 
 	pthread_mutex_lock(&cache_lock);
-	for (i = 0; i < POLL_CACHE; i++)
-		if (cache[i] == s)
+	for (i = 0; i < POLL_CACHE - 1; i++)
+		if (cache[i] && cache[i]->digest == s->digest &&
+		    strcmp(cache[i]->instance, s->instance) == 0)
 			break;
-	if (i == POLL_CACHE) {
-		out = cache[POLL_CACHE - 1];
-		memmove(cache + 1, cache, (POLL_CACHE - 1) * sizeof(*cache));
-		cache[0] = s;
-		s->refs++;
-		if (out && --out->refs > 0)
-			out = NULL;
-	}
+	out = cache[i];
+	memmove(cache + 1, cache, i * sizeof(*cache));
+	cache[0] = s;
+	s->refs++;
+	if (out && --out->refs > 0)
+		out = NULL;
 	pthread_mutex_unlock(&cache_lock);
 	state_free(out);
 }
