@@ -14,6 +14,13 @@
 #             of export --incremental against the full snapshot's, and the
 #             time of its import against the full import's.
 #
+# BENCH_SOURCE=hms-postgresql: the source is a Hive Metastore on PostgreSQL
+# (read through its polling feed, ?feed=poll) and the bus NATS JetStream:
+# run it under the test servers,
+#     scripts/test-servers.sh bash bench/live.sh
+# (a metastore database of its own on the PostgreSQL they start, filled
+# from the embedded source by metasync sync).
+#
 # Needs a quiet machine (nothing else running) for figures that count.
 # BENCH_REUSE=1 keeps the generated utility export in bench/data/live.
 set -euo pipefail
@@ -21,6 +28,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 PARTS=${1:-1000000}
 REPS=${2:-3}
 SECS=${3:-60}
+KIND=${BENCH_SOURCE:-embedded}
 WORK=$REPO/bench/data/live
 LOG=$WORK/log
 RES=$WORK/results.tsv
@@ -53,6 +61,25 @@ rm_db "$WORK/dst.db"
 rm -rf "$WORK/store" "$WORK/bus.db"
 say "source catalog"
 "$MS" import --input-path "$(ls -d "$UTIL"/????-??-??-??-??-??)" --target "$S" --allow-no-manifest -q
+BUS="embedded:$WORK/bus.db"
+if [ "$KIND" = hms-postgresql ]; then
+	[ -n "${MS_TEST_HMS_PG_URL:-}" ] && [ -n "${MS_TEST_NATS_URL:-}" ] ||
+		die "BENCH_SOURCE=hms-postgresql runs under scripts/test-servers.sh"
+	PGHOST=$(sed -n 's/.*[?&]host=\([^&]*\).*/\1/p' <<<"$MS_TEST_HMS_PG_URL")
+	PSQL=/usr/lib/postgresql/15/bin/psql
+	"$PSQL" -X -q -h "$PGHOST" -U metasync -d hms -c "DROP DATABASE IF EXISTS hmsbench" >/dev/null 2>&1
+	"$PSQL" -X -q -h "$PGHOST" -U metasync -d hms -c "CREATE DATABASE hmsbench" >/dev/null
+	"$PSQL" -X -q -h "$PGHOST" -U metasync -d hmsbench -v ON_ERROR_STOP=1 \
+		-f "$REPO/tests/fixtures/hive-metastore-3.1/hive-schema-3.1.0.postgres.sql" >"$LOG/schema.log" 2>&1 ||
+		die "cannot load the Hive schema (log: $LOG/schema.log)"
+	H="hms+postgresql://metasync@/hmsbench?host=$PGHOST&catalog-id=444444444444"
+	say "the metastore from the embedded source (sync)"
+	t0=$(now)
+	"$MS" sync --source "$S" --target "$H" -q
+	printf 'sync of %s partitions into the metastore: %.1f s\n' "$PARTS" "$(echo "$(now) - $t0" | bc)"
+	S="$H&feed=poll"
+	BUS=$MS_TEST_NATS_URL
+fi
 DB=$("$MS" catalog ls "$S" --json | jq -r '.[0]')
 TB=$("$MS" catalog ls "$S" "$DB" --json | jq -r '.[0]')
 TABLE_PARTS=$("$MS" catalog ls "$S" "$DB" "$TB" --json | jq length)
@@ -70,7 +97,7 @@ FULL_IMPORT=$(echo "$(now) - $t0" | bc)
 printf 'full export %.2f s, %s bytes; full import %.2f s\n' "$FULL_EXPORT" "$FULL_BYTES" "$FULL_IMPORT"
 
 cat >"$WORK/source.yaml" <<EOF
-bus: embedded:$WORK/bus.db
+bus: $BUS
 source:
   name: lake
   catalog: $S
@@ -79,7 +106,7 @@ source:
   poll: 50ms
 EOF
 cat >"$WORK/targets.yaml" <<EOF
-bus: embedded:$WORK/bus.db
+bus: $BUS
 targets:
   - name: replica
     catalog: $D
@@ -93,7 +120,7 @@ trap 'kill $SRC_PID $TGT_PID 2>/dev/null || true' EXIT
 sleep 2
 
 {
-	printf '# bench/live.sh %s %s %s at %s on %s\n' "$PARTS" "$REPS" "$SECS" "$TREE" "$(date -u +%FT%TZ)"
+	printf '# bench/live.sh %s %s %s (source %s) at %s on %s\n' "$PARTS" "$REPS" "$SECS" "$KIND" "$TREE" "$(date -u +%FT%TZ)"
 	printf 'rate\trep\tchanges\tseen\tp50\tp99\tmax\n'
 } >"$RES"
 for rate in 10 100; do

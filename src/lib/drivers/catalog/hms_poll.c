@@ -9,7 +9,8 @@
  *     creates, alters, renames and drops, at every read;
  *   - the partitions whose PART_ID is among the newest POLL_WINDOW ids
  *     (with their SD_ID and transient_lastDdlTime), one by one: new
- *     partitions, and drops and alters of recent ones, at every read;
+ *     partitions, and drops and alters of recent ones, at every read (one
+ *     aggregate over that range of ids first; the rows only when it moved);
  *   - per table, the count and the sums of PART_ID, SD_ID and
  *     transient_lastDdlTime of all its partitions (one aggregate query over
  *     PARTITIONS): at most every feed-scan (default 30s), the rest: an older
@@ -70,9 +71,11 @@ typedef struct poll_state {
 	size_t ndbs;
 	poll_tbl *tbls; /* by id */
 	size_t ntbls;
-	poll_part *parts; /* ids above max_part - POLL_WINDOW, by id */
+	/* ids above max_part - POLL_WINDOW, by id (other Hive catalogs' too: no vkey) */
+	poll_part *parts;
 	size_t nparts;
-	double scanned; /* when the aggregates were read (monotonic seconds) */
+	long long wsum[4]; /* of parts: count, sums of PART_ID, SD_ID, transient_lastDdlTime */
+	double scanned;    /* when the aggregates were read (monotonic seconds) */
 	int refs;
 } poll_state;
 
@@ -364,15 +367,42 @@ static int read_tbls(hms_catalog *self, poll_state *s, ms_error *err)
 	return rc;
 }
 
+/* transient_lastDdlTime (pp."PARAM_VALUE") in SQL, as ddl_value reads it. */
+static const char *ddl_num(const hms_catalog *self)
+{
+	return self->dialect == HMS_MYSQL ? "CASE WHEN pp.\"PARAM_VALUE\" REGEXP '^[0-9]{1,15}$' "
+					    "THEN CAST(pp.\"PARAM_VALUE\" AS UNSIGNED) ELSE 0 END"
+					  : "CASE WHEN pp.\"PARAM_VALUE\" ~ '^[0-9]{1,15}$' THEN "
+					    "CAST(pp.\"PARAM_VALUE\" AS BIGINT) ELSE 0 END";
+}
+
+/* The sums of the partitions with ids above from, as wsum counts them, in out. */
+static int window_sums(hms_catalog *self, long long from, long long out[4], ms_error *err)
+{
+	char sql[1024], fb[32];
+	const char *p[1] = { fb };
+	rowset rs = { 0 };
+	size_t k;
+	int rc;
+
+	snprintf(fb, sizeof(fb), "%lld", from);
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*), SUM(p.\"PART_ID\"), SUM(p.\"SD_ID\"), SUM(%s) FROM "
+		 "\"PARTITIONS\" p LEFT JOIN \"PARTITION_PARAMS\" pp ON pp.\"PART_ID\" = "
+		 "p.\"PART_ID\" AND pp.\"PARAM_KEY\" = '" DDL_TIME "' WHERE p.\"PART_ID\" > ?",
+		 ddl_num(self));
+	if ((rc = hms_q(self, sql, p, 1, &rs, NULL, err)) < 0)
+		return rc;
+	for (k = 0; k < 4; k++)
+		out[k] = rs.nrows ? cell_ll(&rs, 0, k) : 0;
+	hms_rowset_free(&rs);
+	return 0;
+}
+
 /* The aggregates of every table's partitions, as they are now. */
 static int read_aggregates(hms_catalog *self, poll_state *s, ms_error *err)
 {
-	/* transient_lastDdlTime as ddl_value reads it */
-	const char *num = self->dialect == HMS_MYSQL
-				  ? "CASE WHEN pp.\"PARAM_VALUE\" REGEXP '^[0-9]{1,15}$' THEN "
-				    "CAST(pp.\"PARAM_VALUE\" AS UNSIGNED) ELSE 0 END"
-				  : "CASE WHEN pp.\"PARAM_VALUE\" ~ '^[0-9]{1,15}$' THEN "
-				    "CAST(pp.\"PARAM_VALUE\" AS BIGINT) ELSE 0 END";
+	const char *num = ddl_num(self);
 	char sql[1024];
 	rowset rs = { 0 };
 	size_t i;
@@ -403,9 +433,8 @@ static int read_aggregates(hms_catalog *self, poll_state *s, ms_error *err)
 }
 
 /*
- * The partitions with ids above from (their values key when old does not
- * hold them already) into s->parts; rows of tables s does not hold are
- * passed over.
+ * The partitions with ids above from into s->parts, with their values key
+ * when s holds their table (from old when it has it).
  */
 static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, long long from,
 		      ms_error *err)
@@ -441,9 +470,10 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 		pt->ddl = ddl_value(CELL(&rs, i, 3));
 		if (pt->id > s->max_part)
 			s->max_part = pt->id;
+		s->nparts++;
 		if (!find_tbl(s, pt->tbl))
 			continue;
-		if (old && (was = find_part(old, pt->id)) && was->tbl == pt->tbl) {
+		if (old && (was = find_part(old, pt->id)) && was->tbl == pt->tbl && was->vkey) {
 			if (!(pt->vkey = strdup(was->vkey))) {
 				rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 				goto done;
@@ -452,7 +482,6 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 			rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 			goto done;
 		}
-		s->nparts++;
 	}
 	/* the values of the partitions not seen before, in ids order as s->parts */
 	if (fresh.n && (rc = hms_q_in(self,
@@ -465,7 +494,7 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 		poll_part *pt = &s->parts[i];
 		size_t nv = 0;
 
-		if (pt->vkey)
+		if (pt->vkey || !find_tbl(s, pt->tbl))
 			continue;
 		while (k < kv.nrows && cell_ll(&kv, k, 0) < pt->id)
 			k++;
@@ -483,18 +512,44 @@ done:
 	return rc;
 }
 
-/* Keep only the window below the highest id (the rest is in the aggregates). */
+/* Keep only the window below the highest id (the rest is in the aggregates); its sums. */
 static void trim_window(poll_state *s)
 {
 	size_t i, n = 0;
 
+	memset(s->wsum, 0, sizeof(s->wsum));
 	for (i = 0; i < s->nparts; i++) {
-		if (s->parts[i].id > s->max_part - POLL_WINDOW)
-			s->parts[n++] = s->parts[i];
-		else
-			free(s->parts[i].vkey);
+		poll_part *p = &s->parts[i];
+
+		if (p->id <= s->max_part - POLL_WINDOW) {
+			free(p->vkey);
+			continue;
+		}
+		s->wsum[0]++;
+		s->wsum[1] += p->id;
+		s->wsum[2] += p->sd;
+		s->wsum[3] += p->ddl;
+		s->parts[n++] = *p;
 	}
 	s->nparts = n;
+}
+
+/* s's window is old's: nothing among the newest partitions changed. */
+static int same_window(poll_state *s, const poll_state *old, ms_error *err)
+{
+	size_t i;
+
+	s->max_part = old->max_part;
+	if (old->nparts && !(s->parts = calloc(old->nparts, sizeof(*s->parts))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < old->nparts; i++) {
+		s->parts[i] = old->parts[i];
+		s->parts[i].vkey = NULL;
+		s->nparts++;
+		if (old->parts[i].vkey && !(s->parts[i].vkey = strdup(old->parts[i].vkey)))
+			return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	return 0;
 }
 
 /* What the aggregates are expected to be: what they are. */
@@ -555,7 +610,7 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 		      ms_error *err)
 {
 	poll_state *s = calloc(1, sizeof(*s));
-	long long from = 0;
+	long long from = 0, sums[4];
 	rowset rs = { 0 };
 	int rc, scan = !old || (mono_s() - old->scanned) * 1000 >= (double)scan_ms;
 
@@ -578,8 +633,16 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 	if (from < 0)
 		from = 0;
 	s->max_part = old ? old->max_part : 0;
-	if ((rc = read_dbs(self, s, err)) < 0 || (rc = read_tbls(self, s, err)) < 0 ||
-	    (rc = read_parts(self, s, old, from, err)) < 0)
+	if ((rc = read_dbs(self, s, err)) < 0 || (rc = read_tbls(self, s, err)) < 0)
+		goto done;
+	/* the newest partitions: read one by one only when their sums moved */
+	if (old && (rc = window_sums(self, from, sums, err)) < 0)
+		goto done;
+	if (old && memcmp(sums, old->wsum, sizeof(sums)) == 0)
+		rc = same_window(s, old, err);
+	else
+		rc = read_parts(self, s, old, from, err);
+	if (rc < 0)
 		goto done;
 	if (old)
 		carry_aggregates(s, old, from);
