@@ -31,6 +31,7 @@ typedef struct change {
 	char vkey[64];
 	char rev[32];
 	double committed, seen; /* seen 0: not yet */
+	size_t dropped_by;      /* a new partition's drop: its index, plus one (0: none) */
 } change;
 
 static change *changes;
@@ -112,6 +113,7 @@ static void *writer(void *arg)
 					break;
 			memcpy(c->vkey, changes[j].vkey, sizeof(c->vkey));
 			changes[j].rev[0] = '-'; /* taken */
+			changes[j].dropped_by = i + 1;
 			k = c->vkey;
 			if (ms_catalog_delete_partitions(src, g_db, g_table, &k, 1, &err) < 0)
 				die("drop partition", &err);
@@ -131,8 +133,8 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-/* Is change c in the target? */
-static int arrived(ms_catalog *dst, const change *c)
+/* Is change c in the target (n changes written so far)? */
+static int arrived(ms_catalog *dst, const change *c, size_t n)
 {
 	ms_entity *e = NULL;
 	ms_error err;
@@ -153,7 +155,9 @@ static int arrived(ms_catalog *dst, const change *c)
 	rc = ms_catalog_get_partition(dst, g_db, g_table, c->vkey, &e, &err);
 	ms_entity_free(e);
 	/* a new partition dropped again before it arrived counts when the drop does */
-	return c->kind == NEW ? rc == 0 : rc == MS_ENOTFOUND;
+	if (c->kind == NEW)
+		return rc == 0 || (c->dropped_by && c->dropped_by <= n && rc == MS_ENOTFOUND);
+	return rc == MS_ENOTFOUND;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -187,7 +191,7 @@ static int run_write(const char *src_url, const char *dst_url, double seconds)
 		for (i = first; i < n; i++) {
 			change *c = &changes[i];
 
-			if (c->seen == 0 && arrived(dst, c)) {
+			if (c->seen == 0 && arrived(dst, c, n)) {
 				c->seen = now();
 				seen++;
 			}

@@ -11,6 +11,8 @@
 #   refused   an incremental folder imported onto a target that does not hold
 #             its parent: exit 4, naming the full snapshot to import first;
 #   tampered  a tombstone file changed after the export: exit 4, nothing changed;
+#   malformed a delete without values (its checksum right) is refused naming
+#             the file and line;
 #   emptied   a source whose only database is dropped: the incremental that
 #             drops it imports (its replica holds the parent), and the next
 #             export, with nothing left to record a chain on, is full;
@@ -107,6 +109,22 @@ sed -i 's/2024-06-09/2024-06-01/' "$(latest)/tombstones/part-00000.json"
 "$M" import --input-path "$T/store" --target "$D" --deletes mirror -q 2>>"$T/tampered.log" ||
 	fail "the import of the mended snapshot exited with $?"
 "$M" verify --source "$S" --target "$D" >"$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
+
+CASE=malformed
+# a partition delete without values, its checksum right: refused by line, no crash
+B="$T/bad/$(cat "$T/store/LATEST")"
+mkdir -p "$T/bad"
+cp -r "$(latest)" "$B"
+echo '{"type":"partition","database":"sales_raw","table":"orders","values":[]}' >"$B/tombstones/part-00000.json"
+sum=$(sha256sum "$B/tombstones/part-00000.json" | cut -d' ' -f1)
+size=$(stat -c %s "$B/tombstones/part-00000.json")
+jq --arg s "$sum" --argjson n "$size" '(.files[] | select(.path == "tombstones/part-00000.json"))
+	|= (.sha256 = $s | .bytes = $n | .lines = 1) | .tombstones = 1' "$B/manifest.json" >"$B/m.json"
+mv "$B/m.json" "$B/manifest.json"
+st=0
+"$M" catalog ls "$B" >/dev/null 2>"$T/malformed.log" || st=$?
+[ "$st" -ge 1 ] && [ "$st" -le 4 ] || fail "a delete without values: exit $st: $(cat "$T/malformed.log")"
+grep -q "tombstones/part-00000.json' line 1: not a delete" "$T/malformed.log" || fail "$(cat "$T/malformed.log")"
 
 CASE=emptied
 E="sqlite:$T/e.db?catalog-id=555555555555"

@@ -455,8 +455,7 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 			"WHERE p.\"PART_ID\" > ? ORDER BY p.\"PART_ID\"",
 			p, 1, &rs, NULL, err)) < 0)
 		return rc;
-	if (rs.nrows && (!(s->parts = calloc(rs.nrows, sizeof(*s->parts))) ||
-			 !(vals = calloc(rs.nrows + 1, sizeof(*vals))))) {
+	if (rs.nrows && !(s->parts = calloc(rs.nrows, sizeof(*s->parts)))) {
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -490,6 +489,10 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 				      " ORDER BY \"PART_ID\", \"INTEGER_IDX\"", NULL, 0, &fresh,
 				      &kv, err)) < 0)
 		goto done;
+	if (kv.nrows && !(vals = calloc(kv.nrows, sizeof(*vals)))) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+		goto done;
+	}
 	for (i = 0; i < s->nparts && rc == 0; i++) {
 		poll_part *pt = &s->parts[i];
 		size_t nv = 0;
@@ -502,7 +505,14 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 			vals[nv++] = CELL(&kv, k, 1) ? CELL(&kv, k, 1) : "";
 			k++;
 		}
-		rc = ms_values_key(&pt->vkey, vals, nv, err);
+		if (nv) {
+			rc = ms_values_key(&pt->vkey, vals, nv, err);
+			continue;
+		}
+		/* no values: dropped between the two reads (the next read says no more) */
+		memmove(pt, pt + 1, (s->nparts - i - 1) * sizeof(*pt));
+		s->nparts--;
+		i--;
 	}
 done:
 	free(vals);
@@ -534,11 +544,18 @@ static void trim_window(poll_state *s)
 	s->nparts = n;
 }
 
-/* s's window is old's: nothing among the newest partitions changed. */
+/*
+ * s's window is old's: nothing among the newest partitions changed.  1 when
+ * a partition of a table s holds and old did not is among them (its values
+ * are to be read: read_parts).
+ */
 static int same_window(poll_state *s, const poll_state *old, ms_error *err)
 {
 	size_t i;
 
+	for (i = 0; i < old->nparts; i++)
+		if (!old->parts[i].vkey && find_tbl(s, old->parts[i].tbl))
+			return 1;
 	s->max_part = old->max_part;
 	if (old->nparts && !(s->parts = calloc(old->nparts, sizeof(*s->parts))))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -638,9 +655,8 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 	/* the newest partitions: read one by one only when their sums moved */
 	if (old && (rc = window_sums(self, from, sums, err)) < 0)
 		goto done;
-	if (old && memcmp(sums, old->wsum, sizeof(sums)) == 0)
-		rc = same_window(s, old, err);
-	else
+	rc = old && memcmp(sums, old->wsum, sizeof(sums)) == 0 ? same_window(s, old, err) : 1;
+	if (rc > 0)
 		rc = read_parts(self, s, old, from, err);
 	if (rc < 0)
 		goto done;

@@ -399,8 +399,10 @@ done:
 		in->atombs++;
 		return 0;
 	}
+	/* the record is not counted, but snap_incr_free frees every slot */
 	free(t->db);
 	free(t->table);
+	t->db = t->table = NULL;
 	if (rc == -2)
 		return oom(err);
 	return ms_error_set(err, MS_EINTEGRITY,
