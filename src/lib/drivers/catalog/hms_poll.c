@@ -63,6 +63,15 @@ typedef struct poll_part {
 	char *vkey;
 } poll_part;
 
+/* The newest partitions, one by one: shared by the states that hold the same. */
+typedef struct poll_window {
+	int refs;
+	poll_part *v; /* by id (other Hive catalogs' too: no vkey) */
+	size_t n;
+	long long sum[4]; /* count, sums of PART_ID, SD_ID, transient_lastDdlTime */
+	uint64_t digest;
+} poll_window;
+
 typedef struct poll_state {
 	char *instance; /* whose state: the metastore's identity and Hive catalog */
 	uint64_t digest;
@@ -71,11 +80,8 @@ typedef struct poll_state {
 	size_t ndbs;
 	poll_tbl *tbls; /* by id */
 	size_t ntbls;
-	/* ids above max_part - POLL_WINDOW, by id (other Hive catalogs' too: no vkey) */
-	poll_part *parts;
-	size_t nparts;
-	long long wsum[4]; /* of parts: count, sums of PART_ID, SD_ID, transient_lastDdlTime */
-	double scanned;    /* when the aggregates were read (monotonic seconds) */
+	poll_window *win; /* ids above max_part - POLL_WINDOW */
+	double scanned;   /* when the aggregates were read (monotonic seconds) */
 	int refs;
 } poll_state;
 
@@ -100,6 +106,18 @@ static long long wall_ms(void)
 
 /* ---- states ---------------------------------------------------------------- */
 
+static void window_release(poll_window *w)
+{
+	size_t i;
+
+	if (!w || __atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	for (i = 0; i < w->n; i++)
+		free(w->v[i].vkey);
+	free(w->v);
+	free(w);
+}
+
 static void state_free(poll_state *s)
 {
 	size_t i;
@@ -110,11 +128,9 @@ static void state_free(poll_state *s)
 		free(s->dbs[i].name);
 	for (i = 0; i < s->ntbls; i++)
 		free(s->tbls[i].name);
-	for (i = 0; i < s->nparts; i++)
-		free(s->parts[i].vkey);
 	free(s->dbs);
 	free(s->tbls);
-	free(s->parts);
+	window_release(s->win);
 	free(s->instance);
 	free(s);
 }
@@ -217,8 +233,16 @@ static uint64_t state_digest(const poll_state *s)
 		h = fnv_ll(fnv_ll(h, t->id), (long long)t->sig);
 		h = fnv_bytes(h, t->agg, sizeof(t->agg));
 	}
-	for (i = 0; i < s->nparts; i++) {
-		const poll_part *p = &s->parts[i];
+	return fnv_ll(h, (long long)s->win->digest);
+}
+
+static uint64_t window_digest(const poll_window *w)
+{
+	uint64_t h = FNV_BASIS;
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		const poll_part *p = &w->v[i];
 
 		h = fnv_ll(fnv_ll(fnv_ll(fnv_ll(h, p->id), p->tbl), p->sd), p->ddl);
 	}
@@ -260,7 +284,9 @@ static poll_tbl *find_tbl(const poll_state *s, long long id)
 
 static poll_part *find_part(const poll_state *s, long long id)
 {
-	return s->nparts ? bsearch(&id, s->parts, s->nparts, sizeof(*s->parts), cmp_part) : NULL;
+	const poll_window *w = s->win;
+
+	return w && w->n ? bsearch(&id, w->v, w->n, sizeof(*w->v), cmp_part) : NULL;
 }
 
 static long long cell_ll(const rowset *rs, size_t r, size_t c)
@@ -376,7 +402,7 @@ static const char *ddl_num(const hms_catalog *self)
 					    "CAST(pp.\"PARAM_VALUE\" AS BIGINT) ELSE 0 END";
 }
 
-/* The sums of the partitions with ids above from, as wsum counts them, in out. */
+/* The sums of the partitions with ids above from, as a window's sum counts them, in out. */
 static int window_sums(hms_catalog *self, long long from, long long out[4], ms_error *err)
 {
 	char sql[1024], fb[32];
@@ -433,7 +459,7 @@ static int read_aggregates(hms_catalog *self, poll_state *s, ms_error *err)
 }
 
 /*
- * The partitions with ids above from into s->parts, with their values key
+ * The partitions with ids above from into a new window of s, with their values key
  * when s holds their table (from old when it has it).
  */
 static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, long long from,
@@ -455,12 +481,14 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 			"WHERE p.\"PART_ID\" > ? ORDER BY p.\"PART_ID\"",
 			p, 1, &rs, NULL, err)) < 0)
 		return rc;
-	if (rs.nrows && !(s->parts = calloc(rs.nrows, sizeof(*s->parts)))) {
+	if ((s->win = calloc(1, sizeof(*s->win))))
+		s->win->refs = 1;
+	if (!s->win || (rs.nrows && !(s->win->v = calloc(rs.nrows, sizeof(*s->win->v))))) {
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
 	for (i = 0; i < rs.nrows; i++) {
-		poll_part *pt = &s->parts[s->nparts];
+		poll_part *pt = &s->win->v[s->win->n];
 		const poll_part *was;
 
 		pt->id = cell_ll(&rs, i, 0);
@@ -469,7 +497,7 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 		pt->ddl = ddl_value(CELL(&rs, i, 3));
 		if (pt->id > s->max_part)
 			s->max_part = pt->id;
-		s->nparts++;
+		s->win->n++;
 		if (!find_tbl(s, pt->tbl))
 			continue;
 		if (old && (was = find_part(old, pt->id)) && was->tbl == pt->tbl && was->vkey) {
@@ -482,7 +510,7 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 			goto done;
 		}
 	}
-	/* the values of the partitions not seen before, in ids order as s->parts */
+	/* the values of the partitions not seen before, in ids order as the window */
 	if (fresh.n && (rc = hms_q_in(self,
 				      "SELECT \"PART_ID\", \"PART_KEY_VAL\" FROM "
 				      "\"PARTITION_KEY_VALS\" WHERE \"PART_ID\" IN ",
@@ -493,8 +521,8 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (i = 0; i < s->nparts && rc == 0; i++) {
-		poll_part *pt = &s->parts[i];
+	for (i = 0; i < s->win->n && rc == 0; i++) {
+		poll_part *pt = &s->win->v[i];
 		size_t nv = 0;
 
 		if (pt->vkey || !find_tbl(s, pt->tbl))
@@ -510,8 +538,8 @@ static int read_parts(hms_catalog *self, poll_state *s, const poll_state *old, l
 			continue;
 		}
 		/* no values: dropped between the two reads (the next read says no more) */
-		memmove(pt, pt + 1, (s->nparts - i - 1) * sizeof(*pt));
-		s->nparts--;
+		memmove(pt, pt + 1, (s->win->n - i - 1) * sizeof(*pt));
+		s->win->n--;
 		i--;
 	}
 done:
@@ -527,45 +555,39 @@ static void trim_window(poll_state *s)
 {
 	size_t i, n = 0;
 
-	memset(s->wsum, 0, sizeof(s->wsum));
-	for (i = 0; i < s->nparts; i++) {
-		poll_part *p = &s->parts[i];
+	memset(s->win->sum, 0, sizeof(s->win->sum));
+	for (i = 0; i < s->win->n; i++) {
+		poll_part *p = &s->win->v[i];
 
 		if (p->id <= s->max_part - POLL_WINDOW) {
 			free(p->vkey);
 			continue;
 		}
-		s->wsum[0]++;
-		s->wsum[1] += p->id;
-		s->wsum[2] += p->sd;
-		s->wsum[3] += p->ddl;
-		s->parts[n++] = *p;
+		s->win->sum[0]++;
+		s->win->sum[1] += p->id;
+		s->win->sum[2] += p->sd;
+		s->win->sum[3] += p->ddl;
+		s->win->v[n++] = *p;
 	}
-	s->nparts = n;
+	s->win->n = n;
+	s->win->digest = window_digest(s->win);
 }
 
 /*
- * s's window is old's: nothing among the newest partitions changed.  1 when
- * a partition of a table s holds and old did not is among them (its values
- * are to be read: read_parts).
+ * s's window is old's (nothing among the newest partitions changed): 0, the
+ * window shared.  1 when a partition of a table s holds and old did not is
+ * among them (its values are to be read: read_parts).
  */
-static int same_window(poll_state *s, const poll_state *old, ms_error *err)
+static int same_window(poll_state *s, const poll_state *old)
 {
 	size_t i;
 
-	for (i = 0; i < old->nparts; i++)
-		if (!old->parts[i].vkey && find_tbl(s, old->parts[i].tbl))
+	for (i = 0; i < old->win->n; i++)
+		if (!old->win->v[i].vkey && find_tbl(s, old->win->v[i].tbl))
 			return 1;
 	s->max_part = old->max_part;
-	if (old->nparts && !(s->parts = calloc(old->nparts, sizeof(*s->parts))))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	for (i = 0; i < old->nparts; i++) {
-		s->parts[i] = old->parts[i];
-		s->parts[i].vkey = NULL;
-		s->nparts++;
-		if (old->parts[i].vkey && !(s->parts[i].vkey = strdup(old->parts[i].vkey)))
-			return ms_error_set(err, MS_ENOMEM, "out of memory");
-	}
+	s->win = old->win;
+	__atomic_add_fetch(&s->win->refs, 1, __ATOMIC_ACQ_REL);
 	return 0;
 }
 
@@ -592,8 +614,9 @@ static void carry_aggregates(poll_state *s, const poll_state *old, long long fro
 		if (o)
 			memcpy(s->tbls[i].agg, o->agg, sizeof(o->agg));
 	}
-	for (i = 0; i < old->nparts; i++) {
-		const poll_part *p = &old->parts[i];
+	/* one window shared: what leaves it comes back */
+	for (i = 0; s->win != old->win && i < old->win->n; i++) {
+		const poll_part *p = &old->win->v[i];
 		poll_tbl *t = p->id > from ? find_tbl(s, p->tbl) : NULL;
 
 		if (t) {
@@ -603,8 +626,8 @@ static void carry_aggregates(poll_state *s, const poll_state *old, long long fro
 			t->agg[3] -= p->ddl;
 		}
 	}
-	for (i = 0; i < s->nparts; i++) {
-		const poll_part *p = &s->parts[i];
+	for (i = 0; s->win != old->win && i < s->win->n; i++) {
+		const poll_part *p = &s->win->v[i];
 		poll_tbl *t = find_tbl(s, p->tbl);
 
 		if (t) {
@@ -629,7 +652,7 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 	poll_state *s = calloc(1, sizeof(*s));
 	long long from = 0, sums[4];
 	rowset rs = { 0 };
-	int rc, scan = !old || (mono_s() - old->scanned) * 1000 >= (double)scan_ms;
+	int rc, shared = 0, scan = !old || (mono_s() - old->scanned) * 1000 >= (double)scan_ms;
 
 	*out = NULL;
 	if (!s)
@@ -655,10 +678,8 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 	/* the newest partitions: read one by one only when their sums moved */
 	if (old && (rc = window_sums(self, from, sums, err)) < 0)
 		goto done;
-	rc = old && memcmp(sums, old->wsum, sizeof(sums)) == 0 ? same_window(s, old, err) : 1;
-	if (rc > 0)
-		rc = read_parts(self, s, old, from, err);
-	if (rc < 0)
+	shared = old && memcmp(sums, old->win->sum, sizeof(sums)) == 0 && same_window(s, old) == 0;
+	if (!shared && (rc = read_parts(self, s, old, from, err)) < 0)
 		goto done;
 	if (old)
 		carry_aggregates(s, old, from);
@@ -666,7 +687,8 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 		goto done;
 	if (!old)
 		expect(s);
-	trim_window(s);
+	if (!shared)
+		trim_window(s);
 	s->digest = state_digest(s);
 	s->refs = 1;
 	*out = s;
@@ -774,8 +796,8 @@ static int diff_parts(const poll_state *old, const poll_state *s, long long from
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < old->nparts && rc == 0; i++) {
-		const poll_part *p = &old->parts[i], *n = find_part(s, p->id);
+	for (i = 0; i < old->win->n && rc == 0; i++) {
+		const poll_part *p = &old->win->v[i], *n = find_part(s, p->id);
 		const poll_tbl *o = find_tbl(old, p->tbl), *t = find_tbl(s, p->tbl);
 
 		if (p->id <= from || !o || !t || !same_place(old, o, s, t))
@@ -787,8 +809,8 @@ static int diff_parts(const poll_state *old, const poll_state *s, long long from
 			rc = say(e, MS_KIND_PARTITION, MS_CHANGE_DELETE, db_name(old, o->db),
 				 o->name, p->vkey, 0, err);
 	}
-	for (i = 0; i < s->nparts && rc == 0; i++) {
-		const poll_part *p = &s->parts[i], *w = find_part(old, p->id);
+	for (i = 0; i < s->win->n && rc == 0; i++) {
+		const poll_part *p = &s->win->v[i], *w = find_part(old, p->id);
 		const poll_tbl *t = find_tbl(s, p->tbl), *o = find_tbl(old, p->tbl);
 
 		if (!t || !o || !same_place(old, o, s, t))
