@@ -21,6 +21,11 @@
  * comment changed in place without a new column descriptor); a periodic
  * reconcile (sync --reconcile, the agent's full_every) covers it.
  *
+ * On PostgreSQL, a read first asks where the write-ahead log stands: when
+ * it stands where it stood when the cursor's state was read (and no
+ * aggregate scan is due), nothing was committed since, and nothing more is
+ * read.
+ *
  * The cursor is "poll:" and a digest of that state.  The states themselves
  * are kept in this process (the last POLL_CACHE of each metastore), so a
  * handle opened later in the same process goes on from a cursor another
@@ -82,6 +87,7 @@ typedef struct poll_state {
 	size_t ntbls;
 	poll_window *win; /* ids above max_part - POLL_WINDOW */
 	double scanned;   /* when the aggregates were read (monotonic seconds) */
+	char lsn[64];     /* PostgreSQL's WAL position before the state was read; "" unknown */
 	int refs;
 } poll_state;
 
@@ -642,6 +648,28 @@ static void carry_aggregates(poll_state *s, const poll_state *old, long long fro
 }
 
 /*
+ * Where PostgreSQL inserts into its write-ahead log ("" on MySQL, or when
+ * it cannot say, as on a standby): every commit moves it before it is seen
+ * (the insert position, not the write position, which an asynchronous
+ * commit moves later), so a read that finds it where a state's read found
+ * it knows nothing changed since.
+ */
+static void read_lsn(hms_catalog *self, char out[64])
+{
+	rowset rs = { 0 };
+	ms_error ignored;
+
+	out[0] = 0;
+	if (self->dialect != HMS_POSTGRESQL ||
+	    hms_q(self, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text", NULL, 0, &rs, NULL,
+		  &ignored) < 0)
+		return;
+	if (rs.nrows && CELL(&rs, 0, 0) && strlen(CELL(&rs, 0, 0)) < 64)
+		snprintf(out, 64, "%s", CELL(&rs, 0, 0));
+	hms_rowset_free(&rs);
+}
+
+/*
  * The metastore's state now.  With old: partitions one by one above old's
  * window, aggregates carried over from old (what they are expected to be:
  * exp), and read again when scan_ms passed since old read them.
@@ -662,6 +690,7 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
+	read_lsn(self, s->lsn);
 	if (old) {
 		from = old->max_part - POLL_WINDOW;
 	} else {
@@ -908,6 +937,17 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 		rc = cursor_of(s, next_cursor, err);
 		state_release(s);
 		return rc;
+	}
+	/* nothing written since old was read, and no aggregate scan due: the same cursor */
+	if (old->lsn[0] && (mono_s() - old->scanned) * 1000 < (double)scan_ms) {
+		char lsn[64];
+
+		read_lsn(self, lsn);
+		if (strcmp(lsn, old->lsn) == 0) {
+			rc = cursor_of(old, next_cursor, err);
+			state_release(old);
+			return rc;
+		}
 	}
 	from = old->max_part - POLL_WINDOW < 0 ? 0 : old->max_part - POLL_WINDOW;
 	if ((rc = read_state(self, old, scan_ms, &s, err)) == 0 &&
