@@ -183,6 +183,22 @@ static int hms_rollback(ms_catalog *cat, ms_error *err)
 
 /* ---- change feed --------------------------------------------------------- */
 
+/* The notification log's newest EVENT_ID into *max (new); NULL when the log is empty. */
+static int log_head(hms_catalog *self, char **max, ms_error *err)
+{
+	rowset rs = { 0 };
+	int rc;
+
+	*max = NULL;
+	if ((rc = hms_q(self, "SELECT MAX(\"EVENT_ID\") FROM \"NOTIFICATION_LOG\"", NULL, 0, &rs,
+			NULL, err)) < 0)
+		return rc;
+	if (rs.nrows && CELL(&rs, 0, 0) && !(*max = strdup(CELL(&rs, 0, 0))))
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
+	hms_rowset_free(&rs);
+	return rc;
+}
+
 /*
  * Which feed answers: the cursor's kind when there is one; else the URL's
  * ?feed=, and with auto the notification log when it holds a row, the
@@ -190,39 +206,36 @@ static int hms_rollback(ms_catalog *cat, ms_error *err)
  */
 static int feed_polls(hms_catalog *self, const char *cursor, ms_error *err)
 {
-	rowset rs = { 0 };
+	char *max = NULL;
 	int rc;
 
 	if (cursor && *cursor)
 		return strncmp(cursor, "poll:", 5) == 0;
 	if (self->feed != HMS_FEED_AUTO)
 		return self->feed == HMS_FEED_POLL;
-	if ((rc = hms_q(self, "SELECT MAX(\"EVENT_ID\") FROM \"NOTIFICATION_LOG\"", NULL, 0, &rs,
-			NULL, err)) < 0)
+	if ((rc = log_head(self, &max, err)) < 0)
 		return rc;
-	rc = !(rs.nrows && CELL(&rs, 0, 0));
-	hms_rowset_free(&rs);
+	rc = !max;
+	free(max);
 	return rc;
 }
 
+/* One read of the log's head decides the feed (feed_polls) and is the cursor. */
 static int hms_change_head(ms_catalog *cat, char **cursor, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
-	rowset rs = { 0 };
 	int rc;
 
 	*cursor = NULL;
-	if ((rc = feed_polls(self, NULL, err)) < 0)
-		return rc;
-	if (rc)
+	if (self->feed == HMS_FEED_POLL)
 		return hms_poll_head(self, self->feed_scan_ms, cursor, err);
-	if ((rc = hms_q(self, "SELECT MAX(\"EVENT_ID\") FROM \"NOTIFICATION_LOG\"", NULL, 0, &rs,
-			NULL, err)) < 0)
+	if ((rc = log_head(self, cursor, err)) < 0 || *cursor)
 		return rc;
-	if (!(*cursor = strdup(rs.nrows && CELL(&rs, 0, 0) ? CELL(&rs, 0, 0) : "0")))
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
-	hms_rowset_free(&rs);
-	return rc;
+	if (self->feed == HMS_FEED_AUTO) /* an empty log: nobody fills it */
+		return hms_poll_head(self, self->feed_scan_ms, cursor, err);
+	if (!(*cursor = strdup("0")))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return 0;
 }
 
 static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb cb, void *ctx,
