@@ -300,6 +300,12 @@ static long long cell_ll(const rowset *rs, size_t r, size_t c)
 	return CELL(rs, r, c) ? strtoll(CELL(rs, r, c), NULL, 10) : 0;
 }
 
+/* Where the window below the highest partition id max starts (its ids are above it). */
+static long long window_from(long long max)
+{
+	return max > POLL_WINDOW ? max - POLL_WINDOW : 0;
+}
+
 /* transient_lastDdlTime as a number (what the aggregate query sums): 0 unless 1-15 digits. */
 static long long ddl_value(const char *v)
 {
@@ -692,15 +698,13 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 	}
 	read_lsn(self, s->lsn);
 	if (old) {
-		from = old->max_part - POLL_WINDOW;
+		from = window_from(old->max_part);
 	} else {
 		if ((rc = hms_q(self, "SELECT MAX(\"PART_ID\") FROM \"PARTITIONS\"", NULL, 0, &rs,
 				NULL, err)) < 0)
 			goto done;
-		from = (rs.nrows ? cell_ll(&rs, 0, 0) : 0) - POLL_WINDOW;
+		from = window_from(rs.nrows ? cell_ll(&rs, 0, 0) : 0);
 	}
-	if (from < 0)
-		from = 0;
 	s->max_part = old ? old->max_part : 0;
 	if ((rc = read_dbs(self, s, err)) < 0 || (rc = read_tbls(self, s, err)) < 0)
 		goto done;
@@ -863,6 +867,17 @@ static int cursor_of(const poll_state *s, char **out, ms_error *err)
 	return 0;
 }
 
+/* After a read that ended with rc: keep s and name it in *cursor when rc is 0; s let go. */
+static int keep(poll_state *s, int rc, char **cursor, ms_error *err)
+{
+	if (rc == 0) {
+		cache_put(s);
+		rc = cursor_of(s, cursor, err);
+	}
+	state_release(s);
+	return rc;
+}
+
 int hms_poll_head(hms_catalog *self, long long scan_ms, char **cursor, ms_error *err)
 {
 	poll_state *s = NULL;
@@ -871,10 +886,7 @@ int hms_poll_head(hms_catalog *self, long long scan_ms, char **cursor, ms_error 
 	*cursor = NULL;
 	if ((rc = read_state(self, NULL, scan_ms, &s, err)) < 0)
 		return rc;
-	cache_put(s);
-	rc = cursor_of(s, cursor, err);
-	state_release(s);
-	return rc;
+	return keep(s, 0, cursor, err);
 }
 
 /* From the start: every database and table the metastore holds now, put. */
@@ -893,12 +905,7 @@ static int everything(hms_catalog *self, long long scan_ms, emit *e, char **next
 		if (db_name(s, s->tbls[i].db))
 			rc = say(e, MS_KIND_TABLE, MS_CHANGE_PUT, db_name(s, s->tbls[i].db),
 				 s->tbls[i].name, NULL, 1, err);
-	if (rc == 0) {
-		cache_put(s);
-		rc = cursor_of(s, next_cursor, err);
-	}
-	state_release(s);
-	return rc;
+	return keep(s, rc, next_cursor, err);
 }
 
 int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, ms_change_cb cb,
@@ -909,7 +916,6 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 	poll_state *old, *s = NULL;
 	emit e = { cb, ctx, 0, wall_ms() };
 	char *end = NULL;
-	long long from;
 	int rc;
 
 	*next_cursor = NULL;
@@ -933,10 +939,7 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 					    "process did not read: read everything again",
 					    self->base.url, cursor);
 		}
-		cache_put(s);
-		rc = cursor_of(s, next_cursor, err);
-		state_release(s);
-		return rc;
+		return keep(s, 0, next_cursor, err);
 	}
 	/* nothing written since old was read, and no aggregate scan due: the same cursor */
 	if (old->lsn[0] && (mono_s() - old->scanned) * 1000 < (double)scan_ms) {
@@ -949,15 +952,10 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 			return rc;
 		}
 	}
-	from = old->max_part - POLL_WINDOW < 0 ? 0 : old->max_part - POLL_WINDOW;
 	if ((rc = read_state(self, old, scan_ms, &s, err)) == 0 &&
 	    (rc = diff_dbs(old, s, &e, err)) == 0 && (rc = diff_tbls(old, s, &e, err)) == 0)
-		rc = diff_parts(old, s, from, &e, err);
-	if (rc == 0) {
-		cache_put(s);
-		rc = cursor_of(s, next_cursor, err);
-	}
-	state_release(s);
+		rc = diff_parts(old, s, window_from(old->max_part), &e, err);
+	rc = s ? keep(s, rc, next_cursor, err) : rc;
 	state_release(old);
 	return rc;
 }
