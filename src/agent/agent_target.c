@@ -396,17 +396,24 @@ static void log_import(target_role *t, const char *url, const ms_report *rep, in
 {
 	ms_agent *a = t->agent;
 	const ms_agent_target *c = t->cfg;
+	char why[MS_ERROR_MESSAGE_MAX + 256] = "";
 
+	/* what stopped it, or the first entity that failed */
+	if (rc < 0)
+		snprintf(why, sizeof(why), " error=%s", err->message);
+	else if (rep && rep->nerrors)
+		snprintf(why, sizeof(why), " error=\"%s: %s\"", rep->errors[0].entity,
+			 rep->errors[0].message);
 	if (rep)
 		agent_log(a,
 			  "target=%s snapshot=%s status=%s tables=+%lld/~%lld/-%lld "
 			  "partitions=+%lld/~%lld/-%lld "
-			  "failed=%lld seconds=%.2f%s%s",
+			  "failed=%lld seconds=%.2f%s",
 			  c->name, url, rc < 0 ? "error" : ms_status_name(rep->status),
 			  rep->tables.created, rep->tables.updated, rep->tables.deleted,
 			  rep->partitions.created, rep->partitions.updated, rep->partitions.deleted,
 			  rep->tables.failed + rep->partitions.failed + rep->databases.failed,
-			  rep->seconds, rc < 0 ? " error=" : "", rc < 0 ? err->message : "");
+			  rep->seconds, why);
 	else
 		agent_log(a, "target=%s snapshot=%s status=error error=\"%s\"", c->name, url,
 			  err->message);

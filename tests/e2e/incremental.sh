@@ -16,6 +16,9 @@
 #   emptied   a source whose only database is dropped: the incremental that
 #             drops it imports (its replica holds the parent), and the next
 #             export, with nothing left to record a chain on, is full;
+#   halfread  an incremental that names a database (a table in it dropped)
+#             without holding it, as one read while the source dropped the
+#             database table by table: imports, the table goes;
 #   fallback  another selection, and --full-every, write full snapshots and say why;
 #   usage     --full-every without --incremental is refused.
 # usage: incremental.sh PATH-TO-METASYNC
@@ -145,6 +148,34 @@ grep -q "incremental, after" "$T/e-drop.out" || fail "the drop is not incrementa
 "$M" catalog put "$E" <"$FIX/rich/02-database.json" >/dev/null || fail "catalog put exited with $?"
 export_e e-new
 grep -q "holds no database" "$T/e-new.log" || fail "no full snapshot after an empty one: $(cat "$T/e-new.log")"
+
+CASE=halfread
+H="sqlite:$T/h.db?catalog-id=777777777777"
+HD="sqlite:$T/hd.db?catalog-id=888888888888"
+for f in "$FIX"/rich/0[1-5]-*.json; do "$M" catalog put "$H" <"$f" >/dev/null || fail "catalog put exited with $?"; done
+"$M" export --source "$H" --output-path "$T/hstore" --incremental >/dev/null 2>"$T/h.log" || fail "export exited with $?"
+"$M" import --input-path "$T/hstore" --target "$HD" --deletes mirror -q 2>>"$T/h.log" || fail "import exited with $?"
+drop_db=$("$M" catalog ls "$H" --json | jq -r '.[0]')
+drop_table=$("$M" catalog ls "$H" "$drop_db" --json | jq -r '.[0]')
+"$M" catalog rm "$H" "$drop_db" "$drop_table" || fail "catalog rm exited with $?"
+"$M" export --source "$H" --output-path "$T/hstore" --incremental >"$T/h.out" 2>>"$T/h.log" || fail "export exited with $?"
+grep -q "incremental, after" "$T/h.out" || fail "not incremental: $(cat "$T/h.out")"
+HS="$T/hstore/$(cat "$T/hstore/LATEST")"
+jq -e --arg d "$drop_db" '.databases | index($d)' "$HS/manifest.json" >/dev/null ||
+	fail "the incremental does not hold '$drop_db': $(jq -c .databases "$HS/manifest.json")"
+# as read half-way through a drop: the database named, not held
+jq -c --arg d "$drop_db" 'select(.type != "database" or .item.name != $d)' "$HS/databases/part-00000.json" >"$T/dbs.json"
+mv "$T/dbs.json" "$HS/databases/part-00000.json"
+sum=$(sha256sum "$HS/databases/part-00000.json" | cut -d' ' -f1)
+size=$(stat -c %s "$HS/databases/part-00000.json")
+lines=$(wc -l <"$HS/databases/part-00000.json")
+jq --arg s "$sum" --argjson n "$size" --argjson l "$lines" --arg d "$drop_db" '(.files[] | select(.path == "databases/part-00000.json"))
+	|= (.sha256 = $s | .bytes = $n | .lines = $l) | .databases -= [$d] | .counts.databases -= 1' \
+	"$HS/manifest.json" >"$T/m.json"
+mv "$T/m.json" "$HS/manifest.json"
+"$M" import --input-path "$HS" --target "$HD" --deletes mirror >"$T/halfread.out" 2>&1 ||
+	fail "an incremental naming a database it does not hold: exit $?: $(cat "$T/halfread.out")"
+"$M" verify --source "$H" --target "$HD" >"$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
 
 CASE=fallback
 "$M" export --source "$S" --output-path "$T/store" --incremental --database-names sales_raw >"$T/sel.out" 2>"$T/sel.log" ||

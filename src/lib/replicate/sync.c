@@ -397,6 +397,15 @@ static int sync_database(run *r, const char *sdb, ms_error *fatal)
 	    (rc = sync_map_entity(r, s, &err)) >= 0)
 		rc = sync_mark(r, s, sdb, NULL, &err);
 	sync_unlock(r);
+	/*
+	 * Named by a change set only for what is in it, and not there: an
+	 * incremental snapshot holds the databases that changed, and a source
+	 * read while a drop went through may list one it no longer holds (the
+	 * next change set names the drop).  Its tables are still looked at.
+	 */
+	if (rc == MS_ENOTFOUND && r->o->changes &&
+	    !(ms_changeset_db(r->o->changes, sdb) & CS_DB_CHANGED))
+		return 0;
 	if (rc < 0 ||
 	    ((rc = write_database(r, s, &err)) == MS_ECONFLICT &&
 	     (rc = write_database(r, s, &err)) < 0) ||
