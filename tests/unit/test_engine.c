@@ -642,6 +642,66 @@ static void test_changeset(void **state)
 	ms_catalog_close(&dst->base);
 }
 
+static const char *marker(fake_catalog *f, const char *db)
+{
+	ms_entity *e = fake_find(f, MS_KIND_DATABASE, db, NULL, NULL);
+
+	assert_non_null(e);
+	return ms_entity_param(e, MS_MARKER_SNAPSHOT);
+}
+
+/*
+ * A chain whose snapshot no longer names a database the source dropped
+ * after the change set's end (its drop comes in the next one): the
+ * target's replica moves on with the rest, and the next snapshot, which
+ * deletes it, finds it on the chain.
+ */
+static void test_chain_unnamed_database(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_changeset *cs1 = ms_changeset_new(), *cs2 = ms_changeset_new();
+	ms_error err;
+	ms_report *rep;
+
+	(void)state;
+	populate(src, 3);
+	o.deletes = MS_DELETES_MIRROR;
+	o.snapshot_id = "2026-01-01-00-00-00";
+	ms_report_free(run(src, dst, &o, 0));
+	assert_string_equal(marker(dst, "finance"), "2026-01-01-00-00-00");
+
+	/* finance is gone from the source; the change set holds only a partition */
+	assert_int_equal(ms_catalog_delete_database(&src->base, "finance", &err), 0);
+	fake_add(src, MS_KIND_PARTITION, "sales", "orders",
+		 "{\"Values\":[\"2024-02-01\"],\"Parameters\":{\"n\":\"new\"}}");
+	add_change(cs1, MS_KIND_PARTITION, "sales", "orders", "[\"2024-02-01\"]", MS_CHANGE_PUT);
+	o.changes = cs1;
+	o.snapshot_parent = "2026-01-01-00-00-00";
+	o.snapshot_id = "2026-01-01-00-00-01";
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	ms_report_free(rep);
+	assert_string_equal(marker(dst, "sales"), "2026-01-01-00-00-01");
+	assert_string_equal(marker(dst, "finance"), "2026-01-01-00-00-01");
+
+	/* the next one deletes it */
+	add_change(cs2, MS_KIND_DATABASE, "finance", NULL, NULL, MS_CHANGE_DELETE);
+	o.changes = cs2;
+	o.snapshot_parent = "2026-01-01-00-00-01";
+	o.snapshot_id = "2026-01-01-00-00-02";
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	assert_int_equal(rep->databases.deleted, 1);
+	assert_null(fake_find(dst, MS_KIND_DATABASE, "finance", NULL, NULL));
+	ms_report_free(rep);
+	ms_changeset_free(cs1);
+	ms_changeset_free(cs2);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_created_meanwhile),
 		cmocka_unit_test(test_changeset),
+		cmocka_unit_test(test_chain_unnamed_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -156,8 +156,11 @@ int sync_chain_check(run *r, ms_error *err)
 	return rc;
 }
 
-/* Record id on target database tdb, in a transaction with it locked, when it is ours. */
-static int record_one(run *r, const char *tdb, const char *id, ms_error *err)
+/*
+ * Record id on target database tdb, in a transaction with it locked, when it
+ * is ours (and, with only_from set, records only_from).
+ */
+static int record_one(run *r, const char *tdb, const char *id, const char *only_from, ms_error *err)
 {
 	ms_entity *t = NULL;
 	const char *why, *v;
@@ -173,8 +176,9 @@ static int record_one(run *r, const char *tdb, const char *id, ms_error *err)
 		rc = 0;
 		goto done;
 	}
-	if (rc < 0 || !sync_ours(r, t, NULL, NULL, &why) ||
-	    ((v = ms_entity_param(t, MS_MARKER_SNAPSHOT)) && strcmp(v, id) == 0))
+	v = rc < 0 ? NULL : ms_entity_param(t, MS_MARKER_SNAPSHOT);
+	if (rc < 0 || !sync_ours(r, t, NULL, NULL, &why) || (v && strcmp(v, id) == 0) ||
+	    (only_from && (!v || strcmp(v, only_from) != 0)))
 		goto done;
 	if ((rc = ms_entity_set_param(t, MS_MARKER_SNAPSHOT, id, err)) < 0 ||
 	    (rc = ms_catalog_put_database(r->dst, t, err)) < 0)
@@ -188,8 +192,31 @@ done:
 	return rc;
 }
 
+/*
+ * The target databases that hold the parent and that the snapshot does not
+ * name (named: the target names of its databases, sorted) move on to it as
+ * well: a database the source dropped after the change set's end is still
+ * listed by no later snapshot, and the one whose change set deletes it must
+ * find it on the chain.
+ */
+static int record_unnamed(run *r, const names *named, ms_error *err)
+{
+	names all = { 0 };
+	size_t i;
+	int rc;
+
+	if ((rc = ms_catalog_list_databases(r->dst, sync_names_add, &all, err)) < 0)
+		return rc;
+	for (i = 0; i < all.n && rc == 0; i++)
+		if (!sync_names_has(named, all.v[i]))
+			rc = record_one(r, all.v[i], r->o->snapshot_id, r->o->snapshot_parent, err);
+	sync_names_free(&all);
+	return rc;
+}
+
 int sync_chain_record(run *r, ms_error *err)
 {
+	names named = { 0 };
 	size_t i;
 	int rc = 0;
 
@@ -198,10 +225,17 @@ int sync_chain_record(run *r, ms_error *err)
 	for (i = 0; i < r->dbs.n && rc == 0; i++) {
 		char *tdb = ms_mapping_database(&r->map, r->dbs.v[i]);
 
-		rc = tdb ? record_one(r, tdb, r->o->snapshot_id, err)
+		rc = tdb ? record_one(r, tdb, r->o->snapshot_id, NULL, err)
 			 : ms_error_set(err, MS_ENOMEM, "out of memory");
+		if (rc == 0)
+			rc = sync_names_add(tdb, &named, err);
 		free(tdb);
 	}
+	if (rc == 0 && r->o->snapshot_parent) {
+		qsort(named.v, named.n, sizeof(char *), sync_cmp_str);
+		rc = record_unnamed(r, &named, err);
+	}
+	sync_names_free(&named);
 	return rc;
 }
 
