@@ -587,7 +587,7 @@ static long work_slots(void)
 int ms_glue_new(ms_glue **out, const ms_glue_options *opts, ms_error *err)
 {
 	static const glue_op *const tables[] = { glue_database_ops, glue_table_ops,
-						 glue_partition_ops };
+						 glue_partition_ops, glue_change_ops };
 	ms_glue *g;
 	size_t t, i;
 

@@ -58,6 +58,8 @@ typedef struct glue_op {
 extern const glue_op glue_database_ops[];
 extern const glue_op glue_table_ops[];
 extern const glue_op glue_partition_ops[];
+/* MetasyncGetChanges (glue_changes.c): the change log, for glue:// followers. */
+extern const glue_op glue_change_ops[];
 /* SearchTables (glue_search.c). */
 int glue_search_tables(glue_call *c);
 

@@ -2122,6 +2122,14 @@ static int collect_change(const ms_change *c, void *ctx, ms_error *err)
 	return 0;
 }
 
+static int count_change(const ms_change *c, void *ctx, ms_error *err)
+{
+	(void)c;
+	(void)err;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
 static void assert_changes(change_log *l, const char *const *want, size_t n)
 {
 	size_t i;
@@ -2746,7 +2754,8 @@ static void test_change_feed_contract(void **state)
 {
 	fixture *fx = *state;
 	change_log log = { .n = 0 };
-	char *cursor = NULL, *next = NULL;
+	char *cursor = NULL, *next = NULL, *head = NULL;
+	size_t counted = 0;
 	const char *db = N(fx, "feed");
 	ms_entity *d = mk(fx, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"%s\"}", db);
 	char want[200];
@@ -2755,9 +2764,12 @@ static void test_change_feed_contract(void **state)
 		ms_entity_free(d);
 		skip();
 	}
-	OK(ms_catalog_changes_since(fx->cat, NULL, collect_change, &log, &cursor, E));
+	/* a shared catalog's log may hold any number of changes of other runs */
+	OK(ms_catalog_changes_since(fx->cat, NULL, count_change, &counted, &cursor, E));
 	assert_non_null(cursor);
-	log.n = 0;
+	OK(ms_catalog_change_head(fx->cat, &head, E));
+	assert_string_equal(head, cursor);
+	free(head);
 	OK(ms_catalog_changes_since(fx->cat, cursor, collect_change, &log, &next, E));
 	assert_int_equal(log.n, 0);
 	assert_string_equal(next, cursor);
@@ -2942,6 +2954,8 @@ int main(int argc, char **argv)
 			env_profile.extra = latin1_tests;
 			env_profile.nextra = sizeof(latin1_tests) / sizeof(latin1_tests[0]);
 		}
+		/* metasync serve's change log records every write it takes */
+		env_profile.own_writes_feed = strncmp(g_env_url, "glue:", 5) == 0;
 		g_profile = &env_profile;
 	}
 	if (!g_profile) {

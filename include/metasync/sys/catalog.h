@@ -270,6 +270,12 @@ struct ms_catalog {
 	char *selection;  /* owned or NULL; ';'-separated patterns this catalog was cut to */
 	char *instance;   /* owned or NULL; see ms_catalog_instance */
 	int implicit_id;  /* see ms_catalog_id_is_implicit */
+	/*
+	 * Capabilities this instance does not have although its driver's caps
+	 * claim them (a feature of the server behind it, found missing):
+	 * ms_catalog_caps leaves them out.  0 unless the driver sets it.
+	 */
+	unsigned int caps_off;
 };
 
 /*

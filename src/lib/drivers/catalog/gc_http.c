@@ -686,6 +686,7 @@ int gc_client_init(gc_client *c, const ms_url *url, const char *region, const ch
 	if (v) {
 		if ((rc = set_endpoint(c, v, err)) < 0)
 			return rc;
+		c->own_endpoint = 1;
 	} else {
 		snprintf(host, sizeof(host), "https://glue.%s.amazonaws.com/", region);
 		if (!(c->endpoint = strdup(host)) || !(c->endpoint_shown = strdup(host)))

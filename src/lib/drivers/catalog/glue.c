@@ -3,7 +3,7 @@
  * server such as `metasync serve`) read and written through the Glue API.
  *
  *   glue://REGION[?catalog-id=ID&endpoint=URL&profile=NAME&parallel=16&rate=50
- *                 &skip-archive=true&segments=4&attempts=8&timeout=60]
+ *                 &skip-archive=true&segments=4&attempts=8&timeout=60&feed=auto]
  *
  * The catalog's identity is catalog-id= (the account whose catalog is read
  * or written; Glue's CatalogId).  Without it requests go to the caller's own
@@ -105,7 +105,7 @@ static int glue_clone(ms_catalog *self, ms_catalog **out, ms_error *err);
 static const ms_catalog_driver glue_driver = {
 	.version = MS_CATALOG_DRIVER_VERSION,
 	.name = "glue",
-	.caps = MS_CAP_WRITE | MS_CAP_ASYNC_WRITES,
+	.caps = MS_CAP_WRITE | MS_CAP_ASYNC_WRITES | MS_CAP_CHANGE_FEED,
 	.max_batch = 0,
 	.close = glue_close,
 	.list_databases = gc_list_databases,
@@ -123,14 +123,16 @@ static const ms_catalog_driver glue_driver = {
 	.delete_partitions = gc_delete_partitions,
 	.settle = gc_settle,
 	.clone = glue_clone,
+	.changes_since = gc_changes_since,
+	.change_head = gc_change_head,
 };
 
 /* Parameters of glue:// besides catalog-id (checked by the registry). */
 int ms_glue_url_param(const char *key)
 {
-	static const char *const keys[] = { "endpoint", "profile",      "parallel",
-					    "rate",     "skip-archive", "segments",
-					    "attempts", "timeout",      "tables" };
+	static const char *const keys[] = { "endpoint",     "profile",  "parallel", "rate",
+					    "skip-archive", "segments", "attempts", "timeout",
+					    "tables",       "feed" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
@@ -254,7 +256,7 @@ int ms_glue_catalog_open(ms_catalog **out, const ms_url *url, const ms_open_opti
 		goto fail;
 	}
 	if ((rc = gc_client_init(&g->http, url, region, g->subject, err)) < 0 ||
-	    (rc = parse_params(g, url, err)) < 0)
+	    (rc = parse_params(g, url, err)) < 0 || (rc = gc_feed_param(g, url, err)) < 0)
 		goto fail;
 	*out = &g->base;
 	return 0;

@@ -71,6 +71,7 @@ struct gc_client {
 	CURLM *multi;
 	char *endpoint;       /* owned; https://glue.REGION.amazonaws.com or the endpoint= */
 	char *endpoint_shown; /* owned; for messages */
+	int own_endpoint;     /* endpoint= (or AWS_ENDPOINT_URL*): not AWS's own */
 	char *sigv4;          /* owned; "aws:amz:REGION:glue" */
 	ms_aws_creds *creds;  /* owned */
 	const char *subject;  /* borrowed; "glue catalog 'URL'" for messages */
@@ -189,6 +190,7 @@ typedef struct glue_catalog {
 	int pending;                     /* partition-write requests not finished */
 	ms_error fatal;                  /* a failure of the whole catalog while writing */
 	int has_fatal;
+	int feed_required; /* feed=metasync: the server's change log, never given up */
 } glue_catalog;
 
 /* Add "CatalogId" to a request body when the URL names one. */
@@ -266,6 +268,12 @@ void gc_ahead_free(glue_catalog *g);
 /* glue_read.c: a new GetPartitions request (segment -1: none), not sent; NULL: out of memory */
 gc_req *gc_partitions_req(glue_catalog *g, const char *db, const char *table, int segment,
 			  const char *token);
+
+/* gc_changes.c: the change feed of a metasync serve (feed=) */
+int gc_feed_param(glue_catalog *g, const ms_url *url, ms_error *err);
+int gc_changes_since(ms_catalog *self, const char *cursor, ms_change_cb cb, void *ctx,
+		     char **next_cursor, ms_error *err);
+int gc_change_head(ms_catalog *self, char **cursor, ms_error *err);
 
 /* glue_write.c */
 int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err);

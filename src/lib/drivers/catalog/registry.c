@@ -229,7 +229,7 @@ const char *ms_catalog_driver_name(const ms_catalog *cat)
 }
 unsigned int ms_catalog_caps(const ms_catalog *cat)
 {
-	return cat->driver->caps;
+	return cat->driver->caps & ~cat->caps_off;
 }
 size_t ms_catalog_max_batch(const ms_catalog *cat)
 {

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Live replication from a glue:// catalog held by `metasync serve`, through
+# the server's change log (MetasyncGetChanges):
+#   nofeed       AWS's own endpoint (no endpoint=) and feed=none keep no change
+#                feed: sync --watch is refused naming it, before any request;
+#   follow       sync --watch from account A's catalog into an embedded one: a
+#                whole first run, then a partition added and removed, a table
+#                dropped, each seen through the feed (change rounds), verify
+#                agreeing after each;
+#   incremental  export --incremental of the glue:// source writes an
+#                incremental snapshot holding only the change, which imports
+#                onto the target;
+#   grants       account B, granted A's 'shared' only, reads through A's feed
+#                the changes of 'shared' and nothing of A's other databases.
+# usage: glue_live.sh PATH-TO-METASYNC
+set -u -o pipefail
+M=${1:?usage: glue_live.sh PATH-TO-METASYNC}
+TEST=glue_live
+SRC=${MS_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+FIX=${MS_FIXTURES:-$SRC/tests/fixtures}
+. "$SRC/tests/support/serve_e2e.sh"
+command -v jq >/dev/null || { echo "$TEST: needs jq: skipped"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-glue-live.XXXXXX")
+PIDS=()
+trap 'kill_all "${PIDS[@]}"; cleanup_servers; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+write_accounts
+: >"$T/empty.cfg"
+
+# as A|B CMD...: run with that account's keys and nothing else configured;
+# as_exec the same in place of the shell (for one started with &: $! is it)
+as() { (as_exec "$@"); }
+as_exec() {
+	local key=$KEY_A secret=$SECRET_A
+	[ "$1" = B ] && key=$KEY_B secret=$SECRET_B
+	shift
+	exec env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_GLUE \
+		AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_EC2_METADATA_DISABLED=true \
+		AWS_CONFIG_FILE="$T/empty.cfg" AWS_SHARED_CREDENTIALS_FILE="$T/empty.cfg" "$@"
+}
+
+start_server main
+GA="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=$ACCT_A"
+D="sqlite:$T/dst.db?catalog-id=444444444444"
+for f in "$FIX"/rich/*.json; do
+	as A "$M" catalog put "$GA" <"$f" >/dev/null || fail "catalog put into glue exited with $?"
+done
+matches() { as A "$M" verify --source "$GA" --target "$D" >"$T/verify.out" 2>&1; }
+values() { "$M" catalog ls "$D" sales_raw orders --json | jq -c '.[]' | sort | tr '\n' ' '; }
+has_value() { values | grep -qF -- "$1"; }
+lacks_value() { ! values | grep -qF -- "$1"; }
+partition() { # partition DT: put a partition of sales_raw.orders into A's catalog
+	jq -c --arg dt "$1" '.Partition.Values[0] = $dt' "$FIX/rich/06-partition.json" |
+		as A "$M" catalog put "$GA" >/dev/null || fail "catalog put exited with $?"
+}
+
+CASE=nofeed
+for url in "glue://us-east-1?catalog-id=$ACCT_A" "$GA&feed=none"; do
+	st=0
+	as A "$M" sync --watch --source "$url" --target "$D" 2>"$T/nofeed.err" || st=$?
+	[ "$st" -eq 1 ] || fail "sync --watch of $url exited with $st, want 1"
+	grep -q "keeps no change feed" "$T/nofeed.err" || fail "nofeed: $(cat "$T/nofeed.err")"
+done
+st=0
+as A "$M" sync --source "$GA&feed=sometimes" --target "$D" 2>"$T/nofeed.err" || st=$?
+grep -q "glue feed 'sometimes'" "$T/nofeed.err" || fail "a bad feed= (exit $st): $(cat "$T/nofeed.err")"
+
+CASE=follow
+as_exec A "$M" sync --watch --source "$GA" --target "$D" --json --interval 50ms --deletes mirror \
+	>"$T/follow.out" 2>"$T/follow.log" &
+PIDS+=($!)
+wait_for "the first whole run" matches
+partition 2024-02-01
+wait_for "a new partition" has_value '"2024-02-01"'
+as A "$M" catalog rm "$GA" sales_raw orders 2024-02-01 eu || fail "catalog rm exited with $?"
+wait_for "a partition removed" lacks_value '"2024-02-01"'
+table=$(as A "$M" catalog ls "$GA" finance --json | jq -r '.[0]')
+as A "$M" catalog rm "$GA" finance "$table" || fail "catalog rm exited with $?"
+wait_for "a dropped table" matches
+[ "$(grep -c '"changes":' "$T/follow.out")" -ge 3 ] ||
+	fail "the changes were not read from the feed: $(cat "$T/follow.out" "$T/follow.log")"
+kill -TERM "${PIDS[0]}"
+st=0
+wait "${PIDS[0]}" || st=$?
+[ "$st" -eq 0 ] || fail "SIGTERM: exit $st, want 0"
+
+CASE=incremental
+as A "$M" export --source "$GA" --output-path "$T/store" --incremental -q 2>"$T/incr.log" ||
+	fail "export exited with $?: $(cat "$T/incr.log")"
+partition 2024-05-01
+as A "$M" export --source "$GA" --output-path "$T/store" --incremental >"$T/incr.out" 2>>"$T/incr.log" ||
+	fail "export exited with $?: $(cat "$T/incr.log")"
+grep -q "incremental, after" "$T/incr.out" || fail "not incremental: $(cat "$T/incr.out" "$T/incr.log")"
+MF="$T/store/$(cat "$T/store/LATEST")/manifest.json"
+[ "$(jq -c '.counts' "$MF")" = '{"databases":1,"tables":1,"partitions":1}' ] ||
+	fail "the incremental holds $(jq -c .counts "$MF")"
+"$M" import --input-path "$T/store" --target "sqlite:$T/inc.db?catalog-id=555555555555" \
+	--deletes mirror -q 2>>"$T/incr.log" || fail "import exited with $?: $(cat "$T/incr.log")"
+as A "$M" verify --source "$GA" --target "sqlite:$T/inc.db?catalog-id=555555555555" \
+	>"$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
+
+CASE=grants
+echo '{"Database":{"Name":"shared"}}' | as A "$M" catalog put "$GA" >/dev/null ||
+	fail "catalog put exited with $?"
+B_SEES="sqlite:$T/b.db?catalog-id=666666666666"
+as_exec B "$M" sync --watch --source "$GA" --target "$B_SEES" --json --interval 50ms \
+	>"$T/grants.out" 2>"$T/grants.log" &
+PIDS+=($!)
+b_has() { "$M" catalog ls "$B_SEES" --json | jq -e --arg d "$1" 'index($d)' >/dev/null; }
+wait_for "B's first run" b_has shared
+partition 2024-06-01
+echo '{"Table":{"Name":"t1","DatabaseName":"shared","StorageDescriptor":{"Location":"s3://l/s/"}}}' |
+	as A "$M" catalog put "$GA" >/dev/null || fail "catalog put exited with $?"
+wait_for "B to see shared.t1" bash -c "\"$M\" catalog ls '$B_SEES' shared --json | grep -q t1"
+"$M" catalog ls "$B_SEES" --json | jq -e '. == ["shared"]' >/dev/null ||
+	fail "B replicated more than it may read: $("$M" catalog ls "$B_SEES" --json)"
+[ "$(jq -s '[.[].changes // 0] | add' "$T/grants.out")" -eq 1 ] ||
+	fail "B's feed held more than shared.t1: $(cat "$T/grants.out")"
+grep -q 'sales_raw' "$T/grants.out" "$T/grants.log" &&
+	fail "B was told of A's sales_raw: $(grep sales_raw "$T/grants.out" "$T/grants.log" | head -3)"
+echo "PASS: $TEST"
