@@ -21,6 +21,11 @@
 # (a metastore database of its own on the PostgreSQL they start, filled
 # from the embedded source by metasync sync).
 #
+# BENCH_SOURCE=glue: the source is an account's catalog in a metasync serve
+# (its catalog file filled by an import of the same export), read through
+# glue:// and the server's change log (MetasyncGetChanges); the bus is the
+# embedded one.  The idle figure then adds the server's CPU to the source's.
+#
 # Needs a quiet machine (nothing else running) for figures that count.
 # BENCH_REUSE=1 keeps the generated utility export in bench/data/live.
 set -euo pipefail
@@ -79,6 +84,26 @@ if [ "$KIND" = hms-postgresql ]; then
 	printf 'sync of %s partitions into the metastore: %.1f s\n' "$PARTS" "$(echo "$(now) - $t0" | bc)"
 	S="$H&feed=poll"
 	BUS=$MS_TEST_NATS_URL
+elif [ "$KIND" = glue ]; then
+	ACCOUNTS=$WORK/accounts.yaml
+	KEY_SECRET=$(od -An -N24 -tx1 /dev/urandom | tr -dc 0-9a-f)
+	(
+		umask 077
+		printf 'accounts:\n  - id: "111111111111"\n    keys:\n      - id: AKIABENCHLIVE0000001\n        secret: "%s"\n' \
+			"$KEY_SECRET" >"$ACCOUNTS"
+	)
+	rm_db "$WORK/glue.db"
+	say "the server's catalog (import of the same export)"
+	"$MS" import --input-path "$(ls -d "$UTIL"/????-??-??-??-??-??)" \
+		--target "sqlite:$WORK/glue.db?catalog-id=111111111111" --allow-no-manifest -q
+	trap serve_kill EXIT
+	serve_start live "$WORK/glue.db"
+	: >"$WORK/aws-empty"
+	unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_GLUE
+	export AWS_ACCESS_KEY_ID=AKIABENCHLIVE0000001 AWS_SECRET_ACCESS_KEY=$KEY_SECRET \
+		AWS_CONFIG_FILE=$WORK/aws-empty AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-empty \
+		AWS_EC2_METADATA_DISABLED=true
+	S="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=111111111111"
 fi
 DB=$("$MS" catalog ls "$S" --json | jq -r '.[0]')
 TB=$("$MS" catalog ls "$S" "$DB" --json | jq -r '.[0]')
@@ -116,7 +141,7 @@ EOF
 SRC_PID=$!
 "$MS" agent --config "$WORK/targets.yaml" 2>"$LOG/targets.log" &
 TGT_PID=$!
-trap 'kill $SRC_PID $TGT_PID 2>/dev/null || true' EXIT
+trap 'kill $SRC_PID $TGT_PID 2>/dev/null || true; serve_kill' EXIT
 sleep 2
 
 {
@@ -136,11 +161,18 @@ done
 say "idle CPU (30 s)"
 sleep 5
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-s0=$(cpu $SRC_PID)
+# the server answers the source agent's reads of the feed: its CPU counts as the source's
+cpu_source() {
+	local n
+	n=$(cpu $SRC_PID)
+	[ -z "$SERVE_PID" ] || n=$((n + $(cpu "$SERVE_PID")))
+	echo "$n"
+}
+s0=$(cpu_source)
 t0=$(cpu $TGT_PID)
 w0=$(now)
 sleep 30
-s1=$(cpu $SRC_PID)
+s1=$(cpu_source)
 t1=$(cpu $TGT_PID)
 wall=$(echo "$(now) - $w0" | bc)
 hz=$(getconf CLK_TCK)

@@ -55,6 +55,14 @@ static void die(const char *what, const ms_error *err)
 	exit(1);
 }
 
+/* A partition write of the source that failed (its catalog writes asynchronously). */
+static int write_failed(const ms_write_failure *f, void *ctx, ms_error *err)
+{
+	(void)ctx;
+	*err = *f->error;
+	return -1;
+}
+
 static ms_entity *partition(const char *values_json, const char *rev)
 {
 	char json[512];
@@ -99,7 +107,8 @@ static void *writer(void *arg)
 			snprintf(v, sizeof(v), "[\"live-%ld-%08zu\",\"0\"]", g_run, i);
 			snprintf(c->vkey, sizeof(c->vkey), "%s", v);
 			e = partition(v, c->rev);
-			if (ms_catalog_put_partitions(src, g_db, g_table, &e, 1, &err) < 0)
+			if (ms_catalog_put_partitions(src, g_db, g_table, &e, 1, &err) < 0 ||
+			    ms_catalog_settle(src, g_db, g_table, write_failed, NULL, &err) != 0)
 				die("put partition", &err);
 			ms_entity_free(e);
 			added++;
@@ -115,7 +124,8 @@ static void *writer(void *arg)
 			changes[j].rev[0] = '-'; /* taken */
 			changes[j].dropped_by = i + 1;
 			k = c->vkey;
-			if (ms_catalog_delete_partitions(src, g_db, g_table, &k, 1, &err) < 0)
+			if (ms_catalog_delete_partitions(src, g_db, g_table, &k, 1, &err) < 0 ||
+			    ms_catalog_settle(src, g_db, g_table, write_failed, NULL, &err) != 0)
 				die("drop partition", &err);
 			dropped++;
 		} else {
@@ -260,6 +270,8 @@ static int run_touch(const char *src_url, size_t want)
 		if (ms_catalog_put_partitions(t.src, g_db, g_table, t.batch + i, n, &err) < 0)
 			die("put", &err);
 	}
+	if (ms_catalog_settle(t.src, g_db, g_table, write_failed, NULL, &err) != 0)
+		die("put", &err);
 	for (i = 0; i < t.n; i++)
 		ms_entity_free(t.batch[i]);
 	printf("touched=%zu\n", t.n);

@@ -486,6 +486,16 @@ int glue_add_entity(glue_call *c, cJSON *obj, const char *name, const ms_entity 
 	ms_error_clear(&err);
 	if (!(doc = ms_entity_glue_output_tree(e, &err)))
 		return glue_fail_err(c, MS_EIO, &err);
+	/*
+	 * A table written into the catalog by another path (an import into the
+	 * server's file) has no VersionId: it is version 0 to UpdateTable, and
+	 * says so, as every Glue table names its version.
+	 */
+	if (e->kind == MS_KIND_TABLE && !cJSON_HasObjectItem(doc, "VersionId") &&
+	    !cJSON_AddStringToObject(doc, "VersionId", "0")) {
+		cJSON_Delete(doc);
+		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");
+	}
 	if (name ? !cJSON_AddItemToObject(obj, name, doc) : !cJSON_AddItemToArray(obj, doc)) {
 		cJSON_Delete(doc);
 		return glue_fail(c, GLUE_E_INTERNAL, "out of memory");

@@ -10,6 +10,9 @@
 #   incremental  export --incremental of the glue:// source writes an
 #                incremental snapshot holding only the change, which imports
 #                onto the target;
+#   imported     a table written into the server's file by another path (no
+#                VersionId) reads as version 0 and takes an update through
+#                glue:// (which asks for it by that version);
 #   grants       account B, granted A's 'shared' only, reads through A's feed
 #                the changes of 'shared' and nothing of A's other databases.
 # usage: glue_live.sh PATH-TO-METASYNC
@@ -97,6 +100,16 @@ MF="$T/store/$(cat "$T/store/LATEST")/manifest.json"
 	--deletes mirror -q 2>>"$T/incr.log" || fail "import exited with $?: $(cat "$T/incr.log")"
 as A "$M" verify --source "$GA" --target "sqlite:$T/inc.db?catalog-id=555555555555" \
 	>"$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
+
+CASE=imported
+echo '{"Table":{"Name":"direct","DatabaseName":"sales_raw","StorageDescriptor":{"Location":"s3://l/d/"}}}' |
+	"$M" catalog put "sqlite:$T/main.db?catalog-id=$ACCT_A" >/dev/null || fail "catalog put into the file exited with $?"
+as A "$M" catalog show "$GA" sales_raw direct --json | jq -e '.Table.VersionId == "0"' >/dev/null ||
+	fail "no VersionId 0: $(as A "$M" catalog show "$GA" sales_raw direct --json)"
+echo '{"Table":{"Name":"direct","DatabaseName":"sales_raw","Parameters":{"k":"v"},"StorageDescriptor":{"Location":"s3://l/d/"}}}' |
+	as A "$M" catalog put "$GA" --replace >"$T/imported.out" 2>&1 || fail "the update through glue:// failed: $(cat "$T/imported.out")"
+as A "$M" catalog show "$GA" sales_raw direct --json | jq -e '.Table.Parameters.k == "v" and .Table.VersionId == "1"' >/dev/null ||
+	fail "not updated: $(as A "$M" catalog show "$GA" sales_raw direct --json)"
 
 CASE=grants
 echo '{"Database":{"Name":"shared"}}' | as A "$M" catalog put "$GA" >/dev/null ||
