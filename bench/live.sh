@@ -161,24 +161,22 @@ done
 say "idle CPU (30 s)"
 sleep 5
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# the server answers the source agent's reads of the feed: its CPU counts as the source's
-cpu_source() {
-	local n
-	n=$(cpu $SRC_PID)
-	[ -z "$SERVE_PID" ] || n=$((n + $(cpu "$SERVE_PID")))
-	echo "$n"
-}
-s0=$(cpu_source)
+# (a glue source: the server answers the source agent's reads of the feed; its CPU apart)
+cpu_serve() { if [ -n "$SERVE_PID" ]; then cpu "$SERVE_PID"; else echo 0; fi; }
+s0=$(cpu $SRC_PID)
 t0=$(cpu $TGT_PID)
+v0=$(cpu_serve)
 w0=$(now)
 sleep 30
-s1=$(cpu_source)
+s1=$(cpu $SRC_PID)
 t1=$(cpu $TGT_PID)
+v1=$(cpu_serve)
 wall=$(echo "$(now) - $w0" | bc)
 hz=$(getconf CLK_TCK)
 IDLE_SRC=$(echo "scale=3; 100 * ($s1 - $s0) / $hz / $wall" | bc)
 IDLE_TGT=$(echo "scale=3; 100 * ($t1 - $t0) / $hz / $wall" | bc)
-printf 'idle: source agent %s%% of a core, target agent %s%%\n' "$IDLE_SRC" "$IDLE_TGT"
+IDLE_SERVE=$(echo "scale=3; 100 * ($v1 - $v0) / $hz / $wall" | bc)
+printf 'idle: source agent %s%% of a core, target agent %s%%, server %s%%\n' "$IDLE_SRC" "$IDLE_TGT" "$IDLE_SERVE"
 kill -TERM $SRC_PID $TGT_PID
 wait $SRC_PID $TGT_PID || true
 
@@ -201,7 +199,7 @@ for rate in 10 100; do
 	p99=$(awk -F'\t' -v r=$rate '$1 == r { print $6 }' "$RES" | median)
 	printf '%4s changes/s: p50 %s s, p99 %s s (median of %s runs of %s s)\n' "$rate" "$p50" "$p99" "$REPS" "$SECS"
 done
-printf 'idle CPU: source agent %s%%, target agent %s%% of a core\n' "$IDLE_SRC" "$IDLE_TGT"
+printf 'idle CPU: source agent %s%%, target agent %s%% of a core (server: %s%%)\n' "$IDLE_SRC" "$IDLE_TGT" "$IDLE_SERVE"
 printf 'incremental after 1%%: %s bytes = %.2f%% of the full %s; import %.2f s = %.2f%% of the full import %.2f s (export %.2f s)\n' \
 	"$INCR_BYTES" "$(echo "100 * $INCR_BYTES / $FULL_BYTES" | bc -l)" "$FULL_BYTES" \
 	"$INCR_IMPORT" "$(echo "100 * $INCR_IMPORT / $FULL_IMPORT" | bc -l)" "$FULL_IMPORT" "$INCR_EXPORT"

@@ -10,6 +10,12 @@
 #   incremental  export --incremental of the glue:// source writes an
 #                incremental snapshot holding only the change, which imports
 #                onto the target;
+#   poll         the polling feed (feed=poll, as for AWS Glue, which keeps no
+#                change log) against the same server: sync --watch sees a
+#                partition added (at the next scan of every partition), a
+#                table altered and one dropped; a one-off export --incremental,
+#                in a process of its own, follows LATEST while nothing changed
+#                and writes a full snapshot, saying why, once something did;
 #   imported     a table written into the server's file by another path (no
 #                VersionId) reads as version 0 and takes an update through
 #                glue:// (which asks for it by that version);
@@ -100,6 +106,39 @@ MF="$T/store/$(cat "$T/store/LATEST")/manifest.json"
 	--deletes mirror -q 2>>"$T/incr.log" || fail "import exited with $?: $(cat "$T/incr.log")"
 as A "$M" verify --source "$GA" --target "sqlite:$T/inc.db?catalog-id=555555555555" \
 	>"$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
+
+CASE=poll
+GP="$GA&feed=poll&feed-scan=300ms"
+DP="sqlite:$T/poll.db?catalog-id=777777777777"
+pmatches() { as A "$M" verify --source "$GA" --target "$DP" >"$T/verify.out" 2>&1; }
+pvalues() { "$M" catalog ls "$DP" sales_raw orders --json | jq -c '.[]' | sort | tr '\n' ' '; }
+phas() { pvalues | grep -qF -- "$1"; }
+as_exec A "$M" sync --watch --source "$GP" --target "$DP" --json --interval 100ms --deletes mirror \
+	>"$T/poll.out" 2>"$T/poll.log" &
+PIDS+=($!)
+wait_for "the polling follower's first run" pmatches
+partition 2024-07-01
+wait_for "a new partition through the polling feed" phas '"2024-07-01"'
+echo '{"Table":{"Name":"polled","DatabaseName":"sales_raw","StorageDescriptor":{"Location":"s3://l/p/"}}}' |
+	as A "$M" catalog put "$GA" >/dev/null || fail "catalog put exited with $?"
+echo '{"Table":{"Name":"polled","DatabaseName":"sales_raw","Parameters":{"p":"1"},"StorageDescriptor":{"Location":"s3://l/p/"}}}' |
+	as A "$M" catalog put "$GA" --replace >/dev/null || fail "catalog put exited with $?"
+wait_for "an altered table through the polling feed" pmatches
+as A "$M" catalog rm "$GA" sales_raw polled || fail "catalog rm exited with $?"
+wait_for "a dropped table through the polling feed" pmatches
+[ "$(grep -c '"changes":' "$T/poll.out")" -ge 2 ] ||
+	fail "the polling feed's changes were not followed: $(cat "$T/poll.out" "$T/poll.log")"
+kill -TERM "${PIDS[-1]}"
+wait "${PIDS[-1]}" || fail "the polling follower exited with $? after SIGTERM"
+as A "$M" export --source "$GP" --output-path "$T/pstore" --incremental -q 2>"$T/pexp.log" ||
+	fail "export exited with $?: $(cat "$T/pexp.log")"
+as A "$M" export --source "$GP" --output-path "$T/pstore" --incremental >"$T/pexp.out" 2>>"$T/pexp.log" ||
+	fail "export exited with $?: $(cat "$T/pexp.log")"
+grep -q "incremental, after" "$T/pexp.out" || fail "nothing changed, yet not incremental: $(cat "$T/pexp.out" "$T/pexp.log")"
+partition 2024-07-02
+as A "$M" export --source "$GP" --output-path "$T/pstore" --incremental >"$T/pexp.out" 2>"$T/pexp.log" ||
+	fail "export exited with $?: $(cat "$T/pexp.log")"
+grep -q "no longer holds the changes" "$T/pexp.log" || fail "a one-off export after a change: $(cat "$T/pexp.out" "$T/pexp.log")"
 
 CASE=imported
 echo '{"Table":{"Name":"direct","DatabaseName":"sales_raw","StorageDescriptor":{"Location":"s3://l/d/"}}}' |

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "glue_internal.h"
+#include "util/duration.h"
 #include "util/url.h"
 
 #define OP "MetasyncGetChanges"
@@ -22,7 +23,14 @@
 
 int gc_feed_param(glue_catalog *g, const ms_url *url, ms_error *err)
 {
-	const char *v = ms_url_param_get(url, "feed");
+	const char *v = ms_url_param_get(url, "feed"), *scan = ms_url_param_get(url, "feed-scan");
+	long long ms = 300000;
+
+	if (scan && (ms_parse_duration_ms(scan, &ms) < 0 || ms <= 0))
+		return ms_error_set(err, MS_EINVAL,
+				    "glue feed-scan '%s' in '%s' is not a duration (30s, 5m)", scan,
+				    url->redacted);
+	g->feed_scan = (double)ms / 1000.0;
 
 	if (!v || strcmp(v, "auto") == 0) {
 		if (!g->http.own_endpoint)
@@ -33,12 +41,17 @@ int gc_feed_param(glue_catalog *g, const ms_url *url, ms_error *err)
 		g->feed_required = 1;
 		return 0;
 	}
+	if (strcmp(v, "poll") == 0) {
+		g->feed_poll = 1;
+		return 0;
+	}
 	if (strcmp(v, "none") == 0) {
 		g->base.caps_off |= MS_CAP_CHANGE_FEED;
 		return 0;
 	}
-	return ms_error_set(err, MS_EINVAL, "glue feed '%s' in '%s' is not auto, metasync or none",
-			    v, url->redacted);
+	return ms_error_set(err, MS_EINVAL,
+			    "glue feed '%s' in '%s' is not auto, metasync, poll or none", v,
+			    url->redacted);
 }
 
 static int no_feed(glue_catalog *g, ms_error *err)
@@ -146,10 +159,12 @@ int gc_changes_since(ms_catalog *self, const char *cursor, ms_change_cb cb, void
 		     char **next_cursor, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
-	char *at = cursor ? strdup(cursor) : NULL;
+	char *at = NULL;
 	int more = 1, rc = 0;
 
-	if (cursor && !at)
+	if (g->feed_poll)
+		return gc_poll_changes_since(self, cursor, cb, ctx, next_cursor, err);
+	if (cursor && !(at = strdup(cursor)))
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	while (more && rc == 0) {
 		cJSON *ans = NULL, *list, *o;
@@ -189,6 +204,8 @@ int gc_change_head(ms_catalog *self, char **cursor, ms_error *err)
 	const char *head;
 	int rc;
 
+	if (g->feed_poll)
+		return gc_poll_change_head(self, cursor, err);
 	if ((rc = call(g, NULL, 1, &ans, err)) < 0)
 		return rc;
 	if (!(head = member_string(ans, "Cursor")))

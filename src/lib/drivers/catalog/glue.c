@@ -132,7 +132,7 @@ int ms_glue_url_param(const char *key)
 {
 	static const char *const keys[] = { "endpoint",     "profile",  "parallel", "rate",
 					    "skip-archive", "segments", "attempts", "timeout",
-					    "tables",       "feed" };
+					    "tables",       "feed",     "feed-scan" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)

@@ -191,6 +191,8 @@ typedef struct glue_catalog {
 	ms_error fatal;                  /* a failure of the whole catalog while writing */
 	int has_fatal;
 	int feed_required; /* feed=metasync: the server's change log, never given up */
+	int feed_poll;     /* feed=poll: the polling feed (gc_poll.c) */
+	double feed_scan;  /* feed-scan=: seconds between two reads of every partition */
 } glue_catalog;
 
 /* Add "CatalogId" to a request body when the URL names one. */
@@ -274,6 +276,10 @@ int gc_feed_param(glue_catalog *g, const ms_url *url, ms_error *err);
 int gc_changes_since(ms_catalog *self, const char *cursor, ms_change_cb cb, void *ctx,
 		     char **next_cursor, ms_error *err);
 int gc_change_head(ms_catalog *self, char **cursor, ms_error *err);
+/* gc_poll.c: the polling feed (feed=poll) */
+int gc_poll_changes_since(ms_catalog *self, const char *cursor, ms_change_cb cb, void *ctx,
+			  char **next_cursor, ms_error *err);
+int gc_poll_change_head(ms_catalog *self, char **cursor, ms_error *err);
 
 /* glue_write.c */
 int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err);
