@@ -232,7 +232,8 @@ int sync_chain_record(run *r, ms_error *err)
 		free(tdb);
 	}
 	if (rc == 0 && r->o->snapshot_parent) {
-		qsort(named.v, named.n, sizeof(char *), sync_cmp_str);
+		if (named.n)
+			qsort(named.v, named.n, sizeof(char *), sync_cmp_str);
 		rc = record_unnamed(r, &named, err);
 	}
 	sync_names_free(&named);
