@@ -14,6 +14,36 @@
 /* ---- deleting storage descriptors --------------------------------------- */
 
 /*
+ * Out of cds, the column descriptors a storage descriptor still uses (a
+ * table's, which its partitions share): one probe each that stops at its
+ * first row.  Hive's PostgreSQL schema has no index on SDS.CD_ID, so the
+ * NOT EXISTS of the deletes that follow reads all of SDS for each
+ * descriptor left to them; a shared one is found in the first rows.
+ */
+static int drop_used_cds(hms_catalog *self, idlist *cds, ms_error *err)
+{
+	size_t i, kept = 0;
+	int rc;
+
+	for (i = 0; i < cds->n; i++) {
+		char id[24];
+		const char *p[1] = { id };
+		rowset rs = { 0 };
+
+		snprintf(id, sizeof(id), "%lld", cds->v[i]);
+		rc = hms_q(self, "SELECT 1 FROM \"SDS\" WHERE \"CD_ID\" = ? LIMIT 1", p, 1, &rs,
+			   NULL, err);
+		if (rc == 0 && rs.nrows == 0)
+			cds->v[kept++] = cds->v[i];
+		hms_rowset_free(&rs);
+		if (rc < 0)
+			return rc;
+	}
+	cds->n = kept;
+	return 0;
+}
+
+/*
  * Delete storage descriptors (rows that referenced them are gone or
  * re-pointed already) with their parameters, SerDes, skew lists, and the
  * column descriptors no other SDS row uses.
@@ -75,6 +105,7 @@ int hms_delete_sds(hms_catalog *self, idlist *sds, ms_error *err)
 			   0, &serdes, NULL, err)) < 0 ||
 	    (rc = hms_q_in(self, "DELETE FROM \"SERDES\" WHERE \"SERDE_ID\" IN ", NULL, NULL, 0,
 			   &serdes, NULL, err)) < 0 ||
+	    (rc = drop_used_cds(self, &cds, err)) < 0 ||
 	    (rc = hms_q_in(self,
 			   "DELETE FROM \"COLUMNS_V2\" WHERE NOT EXISTS (SELECT 1 FROM \"SDS\" s "
 			   "WHERE "
