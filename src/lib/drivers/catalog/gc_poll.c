@@ -416,8 +416,9 @@ int gc_poll_changes_since(ms_catalog *self, const char *cursor, ms_change_cb cb,
 		/* a cursor of another process: only "nothing changed" can be told */
 		if (strcmp(now->id, id) != 0)
 			rc = ms_error_set(err, MS_ECONFLICT,
-					  "%s: the polling feed no longer holds the state of cursor "
-					  "'%s' (another process read it): read everything again",
+					  "%s: the polling feed no longer holds the state of "
+					  "cursor '%s' (another process read it): read everything "
+					  "again",
 					  g->subject, cursor);
 		else
 			rc = cursor_of(now, next_cursor, err);
