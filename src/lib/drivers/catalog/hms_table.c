@@ -414,9 +414,35 @@ static int stash_table_extras(stash *st, const cJSON *doc)
 	return 0;
 }
 
-/* Write the table's storage descriptor sd on ids reserved now; *sd_id is its SD_ID. */
-static int write_table_sd(hms_catalog *self, const subject *s, const cJSON *sd, stash *st,
-			  long long *sd_id, ms_error *err)
+/*
+ * The column descriptor of table t (as it stands) when sd's columns are the
+ * same, as Hive keeps it on an alter that leaves them: its partitions share
+ * it, and a new one would leave the old to be found unused.  *cd is -1
+ * otherwise.
+ */
+static int same_cd(const tblinfo *t, const cJSON *sd, long long *cd, ms_error *err)
+{
+	ms_buf sig = MS_BUF_INIT(256);
+
+	*cd = -1;
+	if (t->id < 0 || t->cd < 0 || !t->colsig)
+		return 0;
+	if (hms_colsig(hms_jget(sd, "Columns"), &sig) < 0) {
+		ms_buf_free(&sig);
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	}
+	if (strcmp(sig.ptr, t->colsig) == 0)
+		*cd = t->cd;
+	ms_buf_free(&sig);
+	return 0;
+}
+
+/*
+ * Write the table's storage descriptor sd on ids reserved now (its column
+ * descriptor: t's when the columns are the same); *sd_id is its SD_ID.
+ */
+static int write_table_sd(hms_catalog *self, const subject *s, const cJSON *sd, const tblinfo *t,
+			  stash *st, long long *sd_id, ms_error *err)
 {
 	sdjob j = { s, sd, -1, -1, -1, -1, NULL, st };
 	sdwriter w;
@@ -425,12 +451,13 @@ static int write_table_sd(hms_catalog *self, const subject *s, const cJSON *sd, 
 	int rc;
 
 	hms_sdw_init(&w, self);
-	if ((rc = hms_reserve_ids(self, MODEL "MStorageDescriptor", "SDS", "SD_ID", 1, &j.sd_id,
+	if ((hms_jget(sd, "Columns") && (rc = same_cd(t, sd, &j.cd_id, err)) < 0) ||
+	    (rc = hms_reserve_ids(self, MODEL "MStorageDescriptor", "SDS", "SD_ID", 1, &j.sd_id,
 				  err)) < 0 ||
 	    (hms_jget(sd, "SerdeInfo") &&
 	     (rc = hms_reserve_ids(self, MODEL "MSerDeInfo", "SERDES", "SERDE_ID", 1, &j.serde_id,
 				   err)) < 0) ||
-	    (hms_jget(sd, "Columns") &&
+	    (hms_jget(sd, "Columns") && j.cd_id < 0 &&
 	     (rc = hms_reserve_ids(self, MODEL "MColumnDescriptor", "CDS", "CD_ID", 1, &j.new_cd,
 				   err)) < 0) ||
 	    (nl && (rc = hms_reserve_ids(self, MODEL "MStringList", "SKEWED_STRING_LIST",
@@ -625,8 +652,8 @@ int hms_put_table(ms_catalog *cat, const ms_entity *e, ms_error *err)
 		goto done;
 	began = 1;
 	if ((rc = hms_db_id(self, e->database, &dbid, 1, err)) < 0 ||
-	    (rc = hms_tbl_find(self, e->database, e->table, 0, 0, &t, err)) < 0 ||
-	    (sd && (rc = write_table_sd(self, s, sd, &st, &sd_id, err)) < 0))
+	    (rc = hms_tbl_find(self, e->database, e->table, 0, 1, &t, err)) < 0 ||
+	    (sd && (rc = write_table_sd(self, s, sd, &t, &st, &sd_id, err)) < 0))
 		goto done;
 	if ((rc = hive_params(e->doc, &st, &params)) < 0 || (rc = hms_stash_text(&st, &stext)) < 0)
 		goto oom;
