@@ -687,10 +687,21 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 	long long from = 0, sums[4];
 	rowset rs = { 0 };
 	int rc, shared = 0, scan = !old || (mono_s() - old->scanned) * 1000 >= (double)scan_ms;
+	int began = 0;
 
 	*out = NULL;
 	if (!s)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	/*
+	 * Every query of the state at one point in time: a partition committed
+	 * or dropped between the window's read and the aggregates' would make
+	 * them disagree, and the table be reported whole.
+	 */
+	if (!self->in_txn && !self->reading) {
+		if ((rc = ms_catalog_read_begin(&self->base, err)) < 0)
+			goto done;
+		began = 1;
+	}
 	s->instance = strdup(self->base.instance ? self->base.instance : self->base.url);
 	if (!s->instance) {
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -727,6 +738,8 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 	*out = s;
 	s = NULL;
 done:
+	if (began)
+		ms_catalog_read_end(&self->base);
 	hms_rowset_free(&rs);
 	state_free(s);
 	return rc;
