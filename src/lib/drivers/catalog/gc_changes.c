@@ -87,13 +87,6 @@ static int call(glue_catalog *g, const char *cursor, int head_only, cJSON **ans,
 	return rc;
 }
 
-static const char *member_string(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int bad_answer(glue_catalog *g, const char *what, ms_error *err)
 {
 	return ms_error_set(err, MS_EBACKEND, "%s: %s answered %s", g->subject, OP, what);
@@ -121,7 +114,7 @@ static int values_key(glue_catalog *g, const cJSON *values, char **vkey, ms_erro
 /* Hand one change of an answer to cb: 0, cb's non-zero return, or an error. */
 static int one_change(glue_catalog *g, const cJSON *o, ms_change_cb cb, void *ctx, ms_error *err)
 {
-	const char *kind = member_string(o, "Kind"), *op = member_string(o, "Op");
+	const char *kind = gc_jstr(o, "Kind"), *op = gc_jstr(o, "Op");
 	const cJSON *values = cJSON_GetObjectItemCaseSensitive(o, "Values");
 	const cJSON *when = cJSON_GetObjectItemCaseSensitive(o, "Time");
 	char *vkey = NULL;
@@ -129,8 +122,8 @@ static int one_change(glue_catalog *g, const cJSON *o, ms_change_cb cb, void *ct
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	c.database = member_string(o, "DatabaseName");
-	c.table = member_string(o, "TableName");
+	c.database = gc_jstr(o, "DatabaseName");
+	c.table = gc_jstr(o, "TableName");
 	if (!kind || !op || !c.database)
 		return bad_answer(g, "a change without Kind, Op or DatabaseName", err);
 	if (strcmp(kind, "DATABASE") == 0)
@@ -173,7 +166,7 @@ int gc_changes_since(ms_catalog *self, const char *cursor, ms_change_cb cb, void
 		if ((rc = call(g, at, 0, &ans, err)) < 0)
 			break;
 		list = cJSON_GetObjectItemCaseSensitive(ans, "Changes");
-		next = member_string(ans, "Cursor");
+		next = gc_jstr(ans, "Cursor");
 		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "More"));
 		if (!cJSON_IsArray(list) || !next)
 			rc = bad_answer(g, "no Changes or no Cursor", err);
@@ -208,7 +201,7 @@ int gc_change_head(ms_catalog *self, char **cursor, ms_error *err)
 		return gc_poll_change_head(self, cursor, err);
 	if ((rc = call(g, NULL, 1, &ans, err)) < 0)
 		return rc;
-	if (!(head = member_string(ans, "Cursor")))
+	if (!(head = gc_jstr(ans, "Cursor")))
 		rc = bad_answer(g, "no Cursor", err);
 	else if (!(*cursor = strdup(head)))
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/sha.h>
 
@@ -47,14 +46,6 @@ typedef struct gpoll_state {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static gpoll_state *cache[CACHE];
 static unsigned cache_next;
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void state_free(gpoll_state *s)
 {
@@ -112,13 +103,6 @@ static int signature(cJSON *item, unsigned char out[SHA256_DIGEST_LENGTH], ms_er
 	return 0;
 }
 
-static const char *name_of(const cJSON *item)
-{
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(item, "Name");
-
-	return cJSON_IsString(n) ? n->valuestring : NULL;
-}
-
 typedef int (*page_fn)(glue_catalog *g, cJSON *item, void *ctx, ms_error *err);
 
 /* Every item of op's listing (list: its member) for database db, table table. */
@@ -171,7 +155,7 @@ static int put_sig(ms_strmap *m, const char *key, cJSON *item, ms_error *err)
 
 static int one_db(glue_catalog *g, cJSON *item, void *ctx, ms_error *err)
 {
-	const char *n = name_of(item);
+	const char *n = gc_jstr(item, "Name");
 	char key[MS_NAME_MAX + 1];
 
 	(void)g;
@@ -189,7 +173,7 @@ typedef struct table_ctx {
 static int one_table(glue_catalog *g, cJSON *item, void *ctx, ms_error *err)
 {
 	table_ctx *t = ctx;
-	const char *n = name_of(item);
+	const char *n = gc_jstr(item, "Name");
 	char key[2 * MS_NAME_MAX + 2];
 
 	(void)g;
@@ -252,7 +236,7 @@ static int scan_partitions(glue_catalog *g, gpoll_state *s, ms_error *err)
 		if (rc == MS_ENOTFOUND)
 			rc = 0;
 	}
-	s->scanned = mono();
+	s->scanned = gc_now_s();
 	return rc;
 }
 
@@ -311,7 +295,7 @@ static int read_state(glue_catalog *g, const gpoll_state *from, gpoll_state **ou
 		if (rc == MS_ENOTFOUND)
 			rc = 0;
 	}
-	if (rc == 0 && (!from || mono() - from->scanned >= g->feed_scan)) {
+	if (rc == 0 && (!from || gc_now_s() - from->scanned >= g->feed_scan)) {
 		rc = scan_partitions(g, s, err);
 	} else if (rc == 0) {
 		for (i = 0; i < s->tables.nslots && rc == 0; i++) {
@@ -352,7 +336,7 @@ static int diff_map(const ms_strmap *old, const ms_strmap *now, ms_kind kind, in
 
 			if (!e->key)
 				continue;
-			o = b ? ms_strmap_get(b, e->key) : NULL;
+			o = ms_strmap_get(b, e->key);
 			/* pass 0: new or changed; pass 1: gone (parts: the table's drop says it) */
 			if (pass == 0 ? (o && memcmp(o->value, e->value, sizeof(e->value)) == 0)
 				      : (o || whole))

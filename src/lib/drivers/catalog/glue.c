@@ -41,6 +41,13 @@ void gc_table_key(const char *db, const char *table, char *out, size_t n)
 		*p = (char)tolower((unsigned char)*p);
 }
 
+const char *gc_jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 int gc_add_catalog_id(glue_catalog *g, cJSON *body)
 {
 	if (g->catalog_id && !cJSON_AddStringToObject(body, "CatalogId", g->catalog_id))

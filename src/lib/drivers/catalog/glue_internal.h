@@ -90,6 +90,9 @@ struct gc_client {
 
 /* ---- gc_http.c ---------------------------------------------------------- */
 
+/* Monotonic seconds (for backoff, rates and the polling feed's scans). */
+double gc_now_s(void);
+
 int gc_client_init(gc_client *c, const ms_url *url, const char *region, const char *subject,
 		   ms_error *err);
 void gc_client_free(gc_client *c);
@@ -194,6 +197,9 @@ typedef struct glue_catalog {
 	int feed_poll;     /* feed=poll: the polling feed (gc_poll.c) */
 	double feed_scan;  /* feed-scan=: seconds between two reads of every partition */
 } glue_catalog;
+
+/* The string member name of o, or NULL (absent, or not a string). */
+const char *gc_jstr(const cJSON *o, const char *name);
 
 /* Add "CatalogId" to a request body when the URL names one. */
 int gc_add_catalog_id(glue_catalog *g, cJSON *body);
