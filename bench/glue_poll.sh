@@ -34,26 +34,14 @@ if [ ! -e "$UTIL/.complete" ]; then
 	"$WORK/gen_export" "$UTIL" "$PARTS" 2 10
 	touch "$UTIL/.complete"
 fi
-ACCOUNTS=$WORK/accounts.yaml
-KEY_SECRET=$(od -An -N24 -tx1 /dev/urandom | tr -dc 0-9a-f)
-(
-	umask 077
-	printf 'accounts:\n  - id: "111111111111"\n    keys:\n      - id: AKIABENCHPOLL0000001\n        secret: "%s"\n' \
-		"$KEY_SECRET" >"$ACCOUNTS"
-)
 if [ ! -e "$WORK/glue-$PARTS.db" ]; then
 	say "the server's catalog"
 	"$MS" import --input-path "$(ls -d "$UTIL"/????-??-??-??-??-??)" \
 		--target "sqlite:$WORK/glue-$PARTS.db?catalog-id=111111111111" --allow-no-manifest -q
 fi
 trap serve_kill EXIT
-serve_start poll "$WORK/glue-$PARTS.db"
-: >"$WORK/aws-empty"
-unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_GLUE
-export AWS_ACCESS_KEY_ID=AKIABENCHPOLL0000001 AWS_SECRET_ACCESS_KEY=$KEY_SECRET \
-	AWS_CONFIG_FILE=$WORK/aws-empty AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-empty \
-	AWS_EC2_METADATA_DISABLED=true
-G="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=111111111111"
+serve_account poll "$WORK/glue-$PARTS.db" AKIABENCHPOLL0000001 "$WORK"
+G=$GLUE
 
 requests() { # requests OP: how many the server has answered
 	curl -sf "$ENDPOINT/metrics" | awk -v op="$1" -F'[ ]' \

@@ -51,6 +51,29 @@ serve_start() {
 	ENDPOINT=http://127.0.0.1:$port
 }
 
+# serve_account NAME CATALOG KEY_ID DIR: a metasync serve of the embedded file
+# CATALOG with one account, 111111111111, whose key KEY_ID gets a secret made
+# now ($DIR/accounts.yaml, mode 600); that key and nothing else of the AWS
+# configuration in the environment; sets SERVE_PID, ENDPOINT, and GLUE (the
+# account's glue:// URL at the server).
+serve_account() {
+	local name=$1 cat=$2 key=$3 dir=$4 secret
+	secret=$(od -An -N24 -tx1 /dev/urandom | tr -dc 0-9a-f)
+	ACCOUNTS=$dir/accounts.yaml
+	(
+		umask 077
+		printf 'accounts:\n  - id: "111111111111"\n    keys:\n      - id: %s\n        secret: "%s"\n' \
+			"$key" "$secret" >"$ACCOUNTS"
+	)
+	serve_start "$name" "$cat"
+	: >"$dir/aws-empty"
+	unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_GLUE
+	export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret \
+		AWS_CONFIG_FILE=$dir/aws-empty AWS_SHARED_CREDENTIALS_FILE=$dir/aws-empty \
+		AWS_EC2_METADATA_DISABLED=true
+	GLUE="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=111111111111"
+}
+
 serve_kill() {
 	if [ -n "$SERVE_PID" ]; then
 		kill -TERM "$SERVE_PID" 2>/dev/null || true

@@ -85,25 +85,13 @@ if [ "$KIND" = hms-postgresql ]; then
 	S="$H&feed=poll"
 	BUS=$MS_TEST_NATS_URL
 elif [ "$KIND" = glue ]; then
-	ACCOUNTS=$WORK/accounts.yaml
-	KEY_SECRET=$(od -An -N24 -tx1 /dev/urandom | tr -dc 0-9a-f)
-	(
-		umask 077
-		printf 'accounts:\n  - id: "111111111111"\n    keys:\n      - id: AKIABENCHLIVE0000001\n        secret: "%s"\n' \
-			"$KEY_SECRET" >"$ACCOUNTS"
-	)
 	rm_db "$WORK/glue.db"
 	say "the server's catalog (import of the same export)"
 	"$MS" import --input-path "$(ls -d "$UTIL"/????-??-??-??-??-??)" \
 		--target "sqlite:$WORK/glue.db?catalog-id=111111111111" --allow-no-manifest -q
 	trap serve_kill EXIT
-	serve_start live "$WORK/glue.db"
-	: >"$WORK/aws-empty"
-	unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_GLUE
-	export AWS_ACCESS_KEY_ID=AKIABENCHLIVE0000001 AWS_SECRET_ACCESS_KEY=$KEY_SECRET \
-		AWS_CONFIG_FILE=$WORK/aws-empty AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-empty \
-		AWS_EC2_METADATA_DISABLED=true
-	S="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=111111111111"
+	serve_account live "$WORK/glue.db" AKIABENCHLIVE0000001 "$WORK"
+	S=$GLUE
 fi
 DB=$("$MS" catalog ls "$S" --json | jq -r '.[0]')
 TB=$("$MS" catalog ls "$S" "$DB" --json | jq -r '.[0]')
