@@ -18,22 +18,6 @@ command -v jq >/dev/null || { echo "$TEST: needs jq: skipped"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-glue.XXXXXX")
 trap 'cleanup_servers; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 write_accounts
-: >"$T/empty.cfg"
-
-# as A|B|C CMD...: run with that account's keys and nothing else configured
-as() {
-	local who=$1 key secret token=
-	shift
-	case $who in
-	A) key=$KEY_A secret=$SECRET_A ;;
-	B) key=$KEY_B secret=$SECRET_B ;;
-	C) key=$KEY_C secret=$SECRET_C token=$TOKEN_C ;;
-	esac
-	env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_GLUE \
-		AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
-		${token:+AWS_SESSION_TOKEN="$token"} AWS_EC2_METADATA_DISABLED=true \
-		AWS_CONFIG_FILE="$T/empty.cfg" AWS_SHARED_CREDENTIALS_FILE="$T/empty.cfg" "$@"
-}
 
 # run NAME WANT CMD...: CMD must exit WANT; its output in $T/NAME.out/.err
 run() {
@@ -141,7 +125,7 @@ CASE=sigkill
 # an import cut by SIGKILL mid-run (a slow server: 20 ms a request) converges on re-run
 start_server slow --latency 20ms
 GS="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=$ACCT_B&tables=2&parallel=2"
-as B "$M" import --input-path "$T/snap-a" --target "$GS" -q >"$T/kill.out" 2>"$T/kill.err" &
+as_exec B "$M" import --input-path "$T/snap-a" --target "$GS" -q >"$T/kill.out" 2>"$T/kill.err" &
 victim=$!
 sleep 1
 kill -KILL "$victim" 2>/dev/null || true

@@ -33,19 +33,6 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/metasync-glue-live.XXXXXX")
 PIDS=()
 trap 'kill_all "${PIDS[@]}"; cleanup_servers; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 write_accounts
-: >"$T/empty.cfg"
-
-# as A|B CMD...: run with that account's keys and nothing else configured;
-# as_exec the same in place of the shell (for one started with &: $! is it)
-as() { (as_exec "$@"); }
-as_exec() {
-	local key=$KEY_A secret=$SECRET_A
-	[ "$1" = B ] && key=$KEY_B secret=$SECRET_B
-	shift
-	exec env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_GLUE \
-		AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_EC2_METADATA_DISABLED=true \
-		AWS_CONFIG_FILE="$T/empty.cfg" AWS_SHARED_CREDENTIALS_FILE="$T/empty.cfg" "$@"
-}
 
 start_server main
 GA="glue://us-east-1?endpoint=$ENDPOINT&catalog-id=$ACCT_A"
@@ -87,10 +74,7 @@ as A "$M" catalog rm "$GA" finance "$table" || fail "catalog rm exited with $?"
 wait_for "a dropped table" matches
 [ "$(grep -c '"changes":' "$T/follow.out")" -ge 3 ] ||
 	fail "the changes were not read from the feed: $(cat "$T/follow.out" "$T/follow.log")"
-kill -TERM "${PIDS[0]}"
-st=0
-wait "${PIDS[0]}" || st=$?
-[ "$st" -eq 0 ] || fail "SIGTERM: exit $st, want 0"
+stop_term "${PIDS[0]}" "the follower"
 
 CASE=incremental
 as A "$M" export --source "$GA" --output-path "$T/store" --incremental -q 2>"$T/incr.log" ||
@@ -128,8 +112,7 @@ as A "$M" catalog rm "$GA" sales_raw polled || fail "catalog rm exited with $?"
 wait_for "a dropped table through the polling feed" pmatches
 [ "$(grep -c '"changes":' "$T/poll.out")" -ge 2 ] ||
 	fail "the polling feed's changes were not followed: $(cat "$T/poll.out" "$T/poll.log")"
-kill -TERM "${PIDS[-1]}"
-wait "${PIDS[-1]}" || fail "the polling follower exited with $? after SIGTERM"
+stop_term "${PIDS[-1]}" "the polling follower"
 as A "$M" export --source "$GP" --output-path "$T/pstore" --incremental -q 2>"$T/pexp.log" ||
 	fail "export exited with $?: $(cat "$T/pexp.log")"
 as A "$M" export --source "$GP" --output-path "$T/pstore" --incremental >"$T/pexp.out" 2>>"$T/pexp.log" ||

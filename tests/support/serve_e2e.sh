@@ -61,6 +61,34 @@ EOF
 	chmod 600 "$T/accounts.yaml"
 }
 
+# as_exec A|B|C CMD...: CMD in place of the shell, with that account's keys
+# and nothing else of the AWS configuration (for one started with &: $! is
+# CMD itself); as A|B|C CMD...: the same in a subshell
+as_exec() {
+	local who=$1 key secret token=
+	shift
+	case $who in
+	A) key=$KEY_A secret=$SECRET_A ;;
+	B) key=$KEY_B secret=$SECRET_B ;;
+	C) key=$KEY_C secret=$SECRET_C token=$TOKEN_C ;;
+	*) fail "as: no account '$who'" ;;
+	esac
+	: >"$T/empty.cfg"
+	exec env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_GLUE \
+		AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
+		${token:+AWS_SESSION_TOKEN="$token"} AWS_EC2_METADATA_DISABLED=true \
+		AWS_CONFIG_FILE="$T/empty.cfg" AWS_SHARED_CREDENTIALS_FILE="$T/empty.cfg" "$@"
+}
+as() { (as_exec "$@"); }
+
+# stop_term PID WHAT: SIGTERM, then PID must exit 0
+stop_term() {
+	local st=0
+	kill -TERM "$1" || fail "$2 ($1) is not running"
+	wait "$1" || st=$?
+	[ "$st" -eq 0 ] || fail "$2 exited with $st after SIGTERM, want 0"
+}
+
 # serving NAME: SERVER has printed its port (fails when it has exited instead)
 serving() {
 	kill -0 "$SERVER" 2>/dev/null || fail "serve $1 exited at start"
@@ -82,12 +110,7 @@ start_server() {
 }
 
 # stop_server PID: SIGTERM, then the server must exit 0
-stop_server() {
-	local st=0
-	kill -TERM "$1" || fail "server $1 is not running"
-	wait "$1" || st=$?
-	[ "$st" -eq 0 ] || fail "serve exited with $st after SIGTERM, want 0"
-}
+stop_server() { stop_term "$1" serve; }
 
 # awsg_key KEY SECRET TOKEN ARG...: `aws glue ARG...` at $ENDPOINT signed
 # with that key (TOKEN may be empty), no other configuration, no retries
