@@ -1368,6 +1368,81 @@ static void test_poll_feed(void **state)
 	ms_catalog_close(cat);
 }
 
+/* Read the feed every 20 ms for up to ms, until it says something; what it said in f. */
+static void poll_until(ms_catalog *cat, char **cursor, feed *f, int ms)
+{
+	int waited;
+
+	for (waited = 0; waited < ms; waited += 20) {
+		poll_feed(cat, cursor, f);
+		if (f->n)
+			return;
+		usleep(20000);
+	}
+}
+
+/*
+ * The polling feed's scan of the partitions below its window, in the
+ * background (feed-scan above 0): while nothing changes, the scans say
+ * nothing; an older partition dropped is named (its table, whole) by a
+ * read after a scan that saw it.
+ */
+static void test_poll_feed_behind(void **state)
+{
+	const char *db = name("behind");
+	char url[1024], want[1][200], *cursor = NULL;
+	const char *w[1] = { want[0] };
+	ms_catalog *cat, *wr;
+	hms_conn *c = sql_connect(g_url);
+	ms_entity *t, *p[3];
+	feed f = { .n = 0, .only = db };
+	size_t i;
+
+	(void)state;
+	snprintf(url, sizeof(url), "%s&feed=poll&feed-scan=50ms", g_url);
+	cat = open_cat(url, NULL);
+	wr = open_cat(g_url, NULL);
+	put_db(wr, db);
+	t = mk(MS_KIND_TABLE, db, NULL,
+	       "{\"Name\":\"t\",\"PartitionKeys\":[{\"Name\":\"k\",\"Type\":\"string\"}]}");
+	OK(ms_catalog_put_table(wr, t, &err_));
+	p[0] = key_part(db, "a", "a");
+	p[1] = key_part(db, "b", "b");
+	OK(ms_catalog_put_partitions(wr, db, "t", p, 2, &err_));
+	/* a newer partition far above: a and b below the window */
+	sql_exec(c, "UPDATE \"SEQUENCE_TABLE\" SET \"NEXT_VAL\" = \"NEXT_VAL\" + 10000 WHERE "
+		    "\"SEQUENCE_NAME\" = 'org.apache.hadoop.hive.metastore.model.MPartition'");
+	ms_catalog_close(wr);
+	wr = open_cat(g_url, NULL);
+	p[2] = key_part(db, "z", "z");
+	OK(ms_catalog_put_partitions(wr, db, "t", p + 2, 1, &err_));
+	OK(ms_catalog_change_head(cat, &cursor, &err_));
+
+	/* scans that find what the feed expects say nothing */
+	poll_until(cat, &cursor, &f, 1000);
+	if (f.n)
+		fail_msg("an unchanged metastore's feed said: %s", f.text[0]);
+
+	/* an older partition dropped: its table, whole, once a scan has seen it */
+	OK(ms_catalog_delete_partitions(wr, db, "t", (const char *const[]){ p[0]->vkey }, 1,
+					&err_));
+	poll_until(cat, &cursor, &f, 20000);
+	snprintf(want[0], 200, "put table %s.t (all partitions)", db);
+	expect_feed(&f, w, 1);
+	poll_until(cat, &cursor, &f, 500);
+	if (f.n)
+		fail_msg("said again: %s", f.text[0]);
+
+	OK(ms_catalog_delete_database(wr, db, &err_));
+	free(cursor);
+	ms_entity_free(t);
+	for (i = 0; i < 3; i++)
+		ms_entity_free(p[i]);
+	c->ops->close(c);
+	ms_catalog_close(wr);
+	ms_catalog_close(cat);
+}
+
 /* One batch of 1000 partitions, each with its own columns and 25 parameters. */
 static void test_large_batch(void **state)
 {
@@ -1709,6 +1784,7 @@ int main(void)
 		cmocka_unit_test(test_engine_reports_name_collision),
 		cmocka_unit_test(test_change_feed),
 		cmocka_unit_test(test_poll_feed),
+		cmocka_unit_test(test_poll_feed_behind),
 		cmocka_unit_test(test_large_batch),
 		cmocka_unit_test(test_planned_scans),
 		cmocka_unit_test(test_identity),

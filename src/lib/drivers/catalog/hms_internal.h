@@ -9,6 +9,7 @@
 #define MS_DRIVERS_HMS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "drivers/catalog/hms_sql.h"
 #include "metasync/sys/catalog.h"
@@ -68,6 +69,34 @@ int hms_poll_head(hms_catalog *self, long long scan_ms, char **cursor, ms_error 
  */
 int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, ms_change_cb cb,
 		     void *ctx, char **next_cursor, ms_error *err);
+
+/* ---- its aggregate scan, in a thread of its own (hms_poll_scan.c) ---------- */
+
+/* A table's partitions: count, sums of PART_ID, SD_ID, transient_lastDdlTime. */
+typedef struct hms_agg {
+	long long tbl;
+	long long v[4];
+} hms_agg;
+
+typedef void (*hms_scan_moved)(void *ctx, long long tbl, const long long d[4]);
+
+/*
+ * Start scanning instance's partitions with ids up to bound, per table
+ * (sql: table id, count and the three sums, WHERE PART_ID <= ?, ordered by
+ * table id), on a connection of its own: its id, or 0 when one of instance
+ * is running or it could not start.  base (taken, freed on failure too):
+ * what the caller expects the scan to find, by table id.
+ */
+uint64_t hms_scan_start(hms_catalog *self, const char *instance, long long bound, hms_agg *base,
+			size_t nbase, const char *sql);
+/*
+ * Scan id of instance: -1 it is not the last started (wait no more), 0
+ * running, 1 done: moved (when not NULL) is called with each table whose
+ * aggregates differ from the base, and the difference; 2 failed: message
+ * (when not NULL) says why.
+ */
+int hms_scan_take(const char *instance, uint64_t id, hms_scan_moved moved, void *ctx, char *message,
+		  size_t size);
 
 /* ---- result sets and statements (hms_rows.c) ----------------------------- */
 

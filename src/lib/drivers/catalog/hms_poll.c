@@ -13,9 +13,12 @@
  *     aggregate over that range of ids first; the rows only when it moved);
  *   - per table, the count and the sums of PART_ID, SD_ID and
  *     transient_lastDdlTime of all its partitions (one aggregate query over
- *     PARTITIONS): at most every feed-scan (default 30s), the rest: an older
- *     partition dropped or altered in place is named then, as "every
- *     partition of the table" (the engine compares that table whole).
+ *     PARTITIONS): at the first read; then every feed-scan (default 30s),
+ *     of the partitions below the window, in a thread and on a connection
+ *     of its own (hms_poll_scan.c), whose result the next read takes (with
+ *     feed-scan=0, at every read, in line).  An older partition dropped or
+ *     altered in place is named then, as "every partition of the table"
+ *     (the engine compares that table whole).
  * What it cannot see: an alter that changes none of those (a partition's
  * parameter other than transient_lastDdlTime written in place, a column
  * comment changed in place without a new column descriptor); a periodic
@@ -87,6 +90,7 @@ typedef struct poll_state {
 	size_t ntbls;
 	poll_window *win; /* ids above max_part - POLL_WINDOW */
 	double scanned;   /* when the aggregates were read (monotonic seconds) */
+	uint64_t pending; /* the aggregate scan it waits for (hms_poll_scan.c), or 0 */
 	char lsn[64];     /* PostgreSQL's WAL position before the state was read; "" unknown */
 	int refs;
 } poll_state;
@@ -437,21 +441,29 @@ static int window_sums(hms_catalog *self, long long from, long long out[4], ms_e
 	return 0;
 }
 
+/*
+ * The query of the aggregates per table, of every partition or (bounded)
+ * of those with ids up to a parameter, by table id.
+ */
+static void aggregates_sql(const hms_catalog *self, int bounded, char *sql, size_t size)
+{
+	snprintf(sql, size,
+		 "SELECT p.\"TBL_ID\", COUNT(*), SUM(p.\"PART_ID\"), SUM(p.\"SD_ID\"), SUM(%s) "
+		 "FROM \"PARTITIONS\" p LEFT JOIN \"PARTITION_PARAMS\" pp ON "
+		 "pp.\"PART_ID\" = p.\"PART_ID\" AND pp.\"PARAM_KEY\" = '" DDL_TIME "' %s"
+		 "GROUP BY p.\"TBL_ID\" ORDER BY p.\"TBL_ID\"",
+		 ddl_num(self), bounded ? "WHERE p.\"PART_ID\" <= ? " : "");
+}
+
 /* The aggregates of every table's partitions, as they are now. */
 static int read_aggregates(hms_catalog *self, poll_state *s, ms_error *err)
 {
-	const char *num = ddl_num(self);
 	char sql[1024];
 	rowset rs = { 0 };
 	size_t i;
 	int rc;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT p.\"TBL_ID\", COUNT(*), SUM(p.\"PART_ID\"), SUM(p.\"SD_ID\"), SUM(%s) "
-		 "FROM \"PARTITIONS\" p LEFT JOIN \"PARTITION_PARAMS\" pp ON "
-		 "pp.\"PART_ID\" = p.\"PART_ID\" AND pp.\"PARAM_KEY\" = '" DDL_TIME "' "
-		 "GROUP BY p.\"TBL_ID\"",
-		 num);
+	aggregates_sql(self, 0, sql, sizeof(sql));
 	if ((rc = hms_q(self, sql, NULL, 0, &rs, NULL, err)) < 0)
 		return rc;
 	for (i = 0; i < s->ntbls; i++)
@@ -650,7 +662,85 @@ static void carry_aggregates(poll_state *s, const poll_state *old, long long fro
 		}
 	}
 	s->scanned = old->scanned;
+	s->pending = old->pending;
 	expect(s);
+}
+
+/* A table's aggregates moved by what the background scan found (hms_scan_moved). */
+static void scan_moved(void *ctx, long long tbl, const long long d[4])
+{
+	poll_tbl *t = find_tbl(ctx, tbl);
+	size_t k;
+
+	for (k = 0; t && k < 4; k++)
+		t->agg[k] += d[k];
+}
+
+/*
+ * The aggregate scan of the partitions below s's window, in the
+ * background (hms_poll_scan.c): the result of the one s waits for, when
+ * it is there, moves s's aggregates (not what they are expected to be:
+ * the tables it moved are then compared whole); a new one starts when
+ * scan_ms passed since the last started.  A scan that failed is started
+ * again at the next.
+ */
+static void scan_behind(hms_catalog *self, poll_state *s, long long scan_ms)
+{
+	char sql[1024], why[256];
+	hms_agg *base;
+	uint64_t id;
+	size_t i;
+	int r;
+
+	if (s->pending) {
+		if ((r = hms_scan_take(s->instance, s->pending, scan_moved, s, why, sizeof(why))) ==
+		    0)
+			return;
+		s->pending = 0;
+		if (r == 2 && self->warn) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg),
+				 "%s: the polling feed's scan of older partitions failed (tried "
+				 "again in feed-scan): %s",
+				 self->base.url, why);
+			self->warn(self->warn_ctx, msg);
+		}
+	}
+	if ((mono_s() - s->scanned) * 1000 < (double)scan_ms)
+		return;
+	/* what it should find: the aggregates less the window's partitions */
+	base = s->ntbls ? calloc(s->ntbls, sizeof(*base)) : NULL;
+	if (s->ntbls && !base)
+		return;
+	for (i = 0; i < s->ntbls; i++) {
+		base[i].tbl = s->tbls[i].id;
+		memcpy(base[i].v, s->tbls[i].agg, sizeof(base[i].v));
+	}
+	for (i = 0; i < s->win->n; i++) {
+		const poll_part *p = &s->win->v[i];
+		poll_tbl *t = find_tbl(s, p->tbl);
+		hms_agg *b = t ? &base[t - s->tbls] : NULL;
+
+		if (b) {
+			b->v[0]--;
+			b->v[1] -= p->id;
+			b->v[2] -= p->sd;
+			b->v[3] -= p->ddl;
+		}
+	}
+	aggregates_sql(self, 1, sql, sizeof(sql));
+	if ((id = hms_scan_start(self, s->instance, window_from(s->max_part), base, s->ntbls,
+				 sql))) {
+		s->pending = id;
+		s->scanned = mono_s();
+	}
+}
+
+/* Whether the background scan s waits for has ended (a read is then due). */
+static int scan_ended(const poll_state *s)
+{
+	return s->pending && hms_scan_take(s->instance, s->pending, NULL, NULL, NULL, 0) != 0;
 }
 
 /*
@@ -678,7 +768,8 @@ static void read_lsn(hms_catalog *self, char out[64])
 /*
  * The metastore's state now.  With old: partitions one by one above old's
  * window, aggregates carried over from old (what they are expected to be:
- * exp), and read again when scan_ms passed since old read them.
+ * exp), moved by a background scan's result (scan_behind); without, or
+ * with scan_ms 0, every table's aggregates read.
  */
 static int read_state(hms_catalog *self, const poll_state *old, long long scan_ms, poll_state **out,
 		      ms_error *err)
@@ -686,8 +777,7 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 	poll_state *s = calloc(1, sizeof(*s));
 	long long from = 0, sums[4];
 	rowset rs = { 0 };
-	int rc, shared = 0, scan = !old || (mono_s() - old->scanned) * 1000 >= (double)scan_ms;
-	int began = 0;
+	int rc, shared = 0, began = 0;
 
 	*out = NULL;
 	if (!s)
@@ -727,12 +817,15 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 		goto done;
 	if (old)
 		carry_aggregates(s, old, from);
-	if (scan && (rc = read_aggregates(self, s, err)) < 0)
+	/* the first state, or a scan at every read: in line; else behind (scan_behind) */
+	if ((!old || scan_ms == 0) && (rc = read_aggregates(self, s, err)) < 0)
 		goto done;
 	if (!old)
 		expect(s);
 	if (!shared)
 		trim_window(s);
+	if (old && scan_ms > 0)
+		scan_behind(self, s, scan_ms);
 	s->digest = state_digest(s);
 	s->refs = 1;
 	*out = s;
@@ -954,8 +1047,8 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 		}
 		return keep(s, 0, next_cursor, err);
 	}
-	/* nothing written since old was read, and no aggregate scan due: the same cursor */
-	if (old->lsn[0] && (mono_s() - old->scanned) * 1000 < (double)scan_ms) {
+	/* nothing written since old was read, and no aggregate scan due or ended: the same cursor */
+	if (old->lsn[0] && (mono_s() - old->scanned) * 1000 < (double)scan_ms && !scan_ended(old)) {
 		char lsn[64];
 
 		read_lsn(self, lsn);
