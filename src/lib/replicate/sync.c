@@ -540,9 +540,9 @@ static int stopped(run *r, ms_error *err)
 	return 0;
 }
 
-static int plan_ref(const table_plan *tp, ms_table_ref *ref)
+static int plan_ref(const run *r, const table_plan *tp, ms_table_ref *ref)
 {
-	if (tp->db_failed || tp->skip || tp->up_to_date)
+	if (tp->db_failed || tp->skip || tp->up_to_date || sync_points_only(r, tp))
 		return 0;
 	ref->database = tp->sdb;
 	ref->table = tp->st;
@@ -565,9 +565,9 @@ static int plan_scans(run *r, const size_t *views, size_t nviews, ms_error *err)
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	for (i = 0; i < r->ntables; i++)
 		if (!r->tables[i].is_view)
-			n += (size_t)plan_ref(&r->tables[i], &refs[n]);
+			n += (size_t)plan_ref(r, &r->tables[i], &refs[n]);
 	for (i = 0; i < nviews; i++)
-		n += (size_t)plan_ref(&r->tables[views[i]], &refs[n]);
+		n += (size_t)plan_ref(r, &r->tables[views[i]], &refs[n]);
 	rc = ms_catalog_plan_scans(r->src, refs, n, err);
 	free(refs);
 	return rc;

@@ -130,6 +130,8 @@ int sync_begin_retrying(run *r, ms_error *err);
  * not returned.  A negative return ends the run, with *fatal filled.
  */
 int sync_table(run *r, table_plan *tp, ms_error *fatal);
+/* Does the run read only the partitions a change set names of the table (no scan of them)? */
+int sync_points_only(const run *r, const table_plan *tp);
 
 /* Mirror deletes (sync_mirror.c). */
 

@@ -388,6 +388,15 @@ static int stamp_first(run *r, table_plan *tp, int *stamp_later, ms_error *err)
 	return ms_entity_set_param(tp->mapped, MS_MARKER_SYNCED, NULL, err);
 }
 
+/* Does the run read only the partitions a change set names of the table (no scan of them)? */
+int sync_points_only(const run *r, const table_plan *tp)
+{
+	const cs_table *ct = r->o->changes ? ms_changeset_table(r->o->changes, tp->sdb, tp->st)
+					   : NULL;
+
+	return ct && (tp->target_exists || r->o->copy) && !ms_changeset_whole(r->o->changes, ct);
+}
+
 /* Does a change set's run change (or may it change) the table's partitions? */
 static int touches_partitions(const run *r, const table_plan *tp)
 {
@@ -769,8 +778,8 @@ int sync_table(run *r, table_plan *tp, ms_error *fatal)
 	 * a change set's table that was there already (or an incremental
 	 * snapshot's): only the partitions it names
 	 */
-	ct = r->o->changes ? ms_changeset_table(r->o->changes, tp->sdb, tp->st) : NULL;
-	if (ct && (tp->target_exists || r->o->copy) && !ms_changeset_whole(r->o->changes, ct)) {
+	if (sync_points_only(r, tp)) {
+		ct = ms_changeset_table(r->o->changes, tp->sdb, tp->st);
 		if ((rc = diff_points(r, tp, &d, ct, &err)) < 0)
 			goto failed;
 	} else if ((rc = diff_partitions(r, tp, &d, &err)) < 0 ||

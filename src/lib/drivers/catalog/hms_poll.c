@@ -24,10 +24,12 @@
  * comment changed in place without a new column descriptor); a periodic
  * reconcile (sync --reconcile, the agent's full_every) covers it.
  *
- * On PostgreSQL, a read first asks where the write-ahead log stands: when
- * it stands where it stood when the cursor's state was read (and no
- * aggregate scan is due), nothing was committed since, and nothing more is
- * read.
+ * On PostgreSQL, a read first takes a snapshot (read_mark): when it is the
+ * one the cursor's state was read at (and no aggregate scan is due),
+ * nothing was committed since, and nothing more is read; when it is the
+ * one of the state last read after the cursor's (the source's check for
+ * changes, then its export, ask the same), that state's answer is given
+ * again.
  *
  * The cursor is "poll:" and a digest of that state.  The states themselves
  * are kept in this process (the last POLL_CACHE of each metastore), so a
@@ -50,6 +52,7 @@
 #define POLL_CACHE 8     /* states kept per process */
 #define POLL_PREFIX "poll:"
 #define DDL_TIME "transient_lastDdlTime"
+#define MARK_MAX 128
 
 typedef struct poll_db {
 	long long id;
@@ -88,10 +91,11 @@ typedef struct poll_state {
 	size_t ndbs;
 	poll_tbl *tbls; /* by id */
 	size_t ntbls;
-	poll_window *win; /* ids above max_part - POLL_WINDOW */
-	double scanned;   /* when the aggregates were read (monotonic seconds) */
-	uint64_t pending; /* the aggregate scan it waits for (hms_poll_scan.c), or 0 */
-	char lsn[64];     /* PostgreSQL's WAL position before the state was read; "" unknown */
+	poll_window *win;    /* ids above max_part - POLL_WINDOW */
+	double scanned;      /* when the aggregates were read (monotonic seconds) */
+	uint64_t pending;    /* the aggregate scan it waits for (hms_poll_scan.c), or 0 */
+	char mark[MARK_MAX]; /* PostgreSQL's snapshot it was read at (read_mark); "" unknown */
+	uint64_t parent;     /* the digest of the state it was compared with, or 0 */
 	int refs;
 } poll_state;
 
@@ -167,6 +171,23 @@ static poll_state *cache_get(const char *instance, uint64_t digest)
 	pthread_mutex_lock(&cache_lock);
 	for (i = 0; i < POLL_CACHE && !s; i++)
 		if (cache[i] && cache[i]->digest == digest &&
+		    strcmp(cache[i]->instance, instance) == 0) {
+			s = cache[i];
+			s->refs++;
+		}
+	pthread_mutex_unlock(&cache_lock);
+	return s;
+}
+
+/* The newest kept state of instance read after the one with this digest (a reference), or NULL. */
+static poll_state *cache_child(const char *instance, uint64_t parent)
+{
+	poll_state *s = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&cache_lock);
+	for (i = 0; i < POLL_CACHE && !s; i++)
+		if (cache[i] && cache[i]->parent == parent &&
 		    strcmp(cache[i]->instance, instance) == 0) {
 			s = cache[i];
 			s->refs++;
@@ -744,24 +765,26 @@ static int scan_ended(const poll_state *s)
 }
 
 /*
- * Where PostgreSQL inserts into its write-ahead log ("" on MySQL, or when
- * it cannot say, as on a standby): every commit moves it before it is seen
- * (the insert position, not the write position, which an asynchronous
- * commit moves later), so a read that finds it where a state's read found
- * it knows nothing changed since.
+ * PostgreSQL's snapshot as text (xmin:xmax:ids in progress; "" on MySQL,
+ * or when it cannot say): inside a read from one point in time (REPEATABLE
+ * READ), the one it reads at; outside, a new one.  Two equal snapshots see
+ * the same rows: a transaction that ends moves xmax past its id or leaves
+ * the list of those in progress, and it ends (is seen) at that moment.  So
+ * a read that finds the snapshot a state was read at knows nothing changed
+ * since.
  */
-static void read_lsn(hms_catalog *self, char out[64])
+static void read_mark(hms_catalog *self, char out[MARK_MAX])
 {
 	rowset rs = { 0 };
 	ms_error ignored;
 
 	out[0] = 0;
 	if (self->dialect != HMS_POSTGRESQL ||
-	    hms_q(self, "SELECT pg_catalog.pg_current_wal_insert_lsn()::text", NULL, 0, &rs, NULL,
+	    hms_q(self, "SELECT pg_catalog.txid_current_snapshot()::text", NULL, 0, &rs, NULL,
 		  &ignored) < 0)
 		return;
-	if (rs.nrows && CELL(&rs, 0, 0) && strlen(CELL(&rs, 0, 0)) < 64)
-		snprintf(out, 64, "%s", CELL(&rs, 0, 0));
+	if (rs.nrows && CELL(&rs, 0, 0) && strlen(CELL(&rs, 0, 0)) < MARK_MAX)
+		snprintf(out, MARK_MAX, "%s", CELL(&rs, 0, 0));
 	hms_rowset_free(&rs);
 }
 
@@ -797,7 +820,8 @@ static int read_state(hms_catalog *self, const poll_state *old, long long scan_m
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 		goto done;
 	}
-	read_lsn(self, s->lsn);
+	if (began || self->reading)
+		read_mark(self, s->mark);
 	if (old) {
 		from = window_from(old->max_part);
 	} else {
@@ -1047,19 +1071,26 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 		}
 		return keep(s, 0, next_cursor, err);
 	}
-	/* nothing written since old was read, and no aggregate scan due or ended: the same cursor */
-	if (old->lsn[0] && (mono_s() - old->scanned) * 1000 < (double)scan_ms && !scan_ended(old)) {
-		char lsn[64];
+	if (old->mark[0] && !scan_ended(old)) {
+		char mark[MARK_MAX];
 
-		read_lsn(self, lsn);
-		if (strcmp(lsn, old->lsn) == 0) {
+		read_mark(self, mark);
+		/* nothing committed since old was read, and no aggregate scan due: the same cursor */
+		if (strcmp(mark, old->mark) == 0 &&
+		    (mono_s() - old->scanned) * 1000 < (double)scan_ms) {
 			rc = cursor_of(old, next_cursor, err);
 			state_release(old);
 			return rc;
 		}
+		/* nothing committed since the last state read after old: the same answer again */
+		if (mark[0] && (s = cache_child(inst, old->digest)) && strcmp(mark, s->mark) != 0) {
+			state_release(s);
+			s = NULL;
+		}
 	}
-	if ((rc = read_state(self, old, scan_ms, &s, err)) == 0 &&
-	    (rc = diff_dbs(old, s, &e, err)) == 0 && (rc = diff_tbls(old, s, &e, err)) == 0)
+	if (!s && (rc = read_state(self, old, scan_ms, &s, err)) == 0)
+		s->parent = old->digest;
+	if (s && (rc = diff_dbs(old, s, &e, err)) == 0 && (rc = diff_tbls(old, s, &e, err)) == 0)
 		rc = diff_parts(old, s, window_from(old->max_part), &e, err);
 	rc = s ? keep(s, rc, next_cursor, err) : rc;
 	state_release(old);

@@ -189,8 +189,8 @@ static void delta(const hms_agg *a, const hms_agg *b, long long d[4])
 		d[k] = (a ? a->v[k] : 0) - (b ? b->v[k] : 0);
 }
 
-int hms_scan_take(const char *instance, uint64_t id, hms_scan_moved moved, void *ctx,
-		  char *message, size_t size)
+int hms_scan_take(const char *instance, uint64_t id, hms_scan_moved moved, void *ctx, char *message,
+		  size_t size)
 {
 	scan_slot **at, *sl;
 	size_t i = 0, j = 0;
