@@ -1202,6 +1202,14 @@ static ms_entity *key_part(const char *db, const char *k, const char *loc)
 		  loc);
 }
 
+static int stop_at_first(const ms_change *c, void *ctx, ms_error *err)
+{
+	(void)c;
+	(void)ctx;
+	(void)err;
+	return 1;
+}
+
 /*
  * One cursor read twice with nothing committed between: the same answer
  * and the same next cursor (the second from the state the first read);
@@ -1214,10 +1222,15 @@ static void same_cursor_twice(ms_catalog *lazy, ms_catalog *wr, const char *db, 
 	const char *w[2] = { want[0], want[1] };
 	feed f = { .n = 0, .only = db };
 	ms_entity *m = mk(MS_KIND_TABLE, db, NULL, "{\"Name\":\"m\"}");
+	ms_error err;
 
 	put_db(wr, db);
 	snprintf(want[0], 200, "put database %s", db);
 	snprintf(want[1], 200, "put table %s.m (all partitions)", db);
+	/* first as a live source asks: is there anything? (the read stops at the first) */
+	assert_int_equal(ms_catalog_changes_since(lazy, *cursor, stop_at_first, NULL, &c1, &err),
+			 1);
+	assert_null(c1);
 	OK(ms_catalog_changes_since(lazy, *cursor, on_change, &f, &c1, &err_));
 	expect_feed(&f, w, 1);
 	f.n = 0;

@@ -1000,10 +1000,11 @@ static int cursor_of(const poll_state *s, char **out, ms_error *err)
 /* After a read that ended with rc: keep s and name it in *cursor when rc is 0; s let go. */
 static int keep(poll_state *s, int rc, char **cursor, ms_error *err)
 {
-	if (rc == 0) {
+	/* a read the caller stopped (rc > 0) read the state whole: the next read may take it */
+	if (rc >= 0)
 		cache_put(s);
+	if (rc == 0)
 		rc = cursor_of(s, cursor, err);
-	}
 	state_release(s);
 	return rc;
 }
