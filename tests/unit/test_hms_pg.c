@@ -1104,6 +1104,70 @@ static int on_change(const ms_change *ch, void *ctx, ms_error *err)
 	return 0;
 }
 
+/* An event of table d.t after id, with a message in format fmt (NULL: SQL NULL). */
+static void add_event(hms_conn *c, long long id, const char *type, const char *fmt,
+		      const char *message)
+{
+	char ib[32];
+	ms_error err;
+
+	snprintf(ib, sizeof(ib), "%lld", id);
+	if (c->ops->query(c,
+			  "INSERT INTO \"NOTIFICATION_LOG\" (\"NL_ID\", \"EVENT_ID\", "
+			  "\"EVENT_TIME\", \"EVENT_TYPE\", \"CAT_NAME\", \"DB_NAME\", "
+			  "\"TBL_NAME\", \"MESSAGE\", \"MESSAGE_FORMAT\") VALUES (?, ?, 1, ?, "
+			  "'hive', 'd', 't', ?, ?)",
+			  (const char *const[]){ ib, ib, type, message, fmt }, 5, NULL, NULL, NULL,
+			  &err) < 0)
+		fail_msg("add event: %s", err.message);
+}
+
+/*
+ * Partition events decoded from their JSON message (Hive 3's json-0.2):
+ * added and dropped by their key values, altered, renamed (a drop and a
+ * put); a message in another format, or without the partitions, names the
+ * table whole.
+ */
+static void partition_events(ms_catalog *cat, hms_conn *c, long long base)
+{
+	const char *want[] = {
+		"put partition d.t [\"a\",\"1\"]",    "put partition d.t [\"b\",\"2\"]",
+		"delete partition d.t [\"a\",\"1\"]", "put partition d.t [\"b\",\"2\"]",
+		"delete partition d.t [\"b\",\"2\"]", "put partition d.t [\"c\",\"3\"]",
+		"put table d.t (all partitions)",     "put table d.t (all partitions)",
+		"put table d.t (all partitions)",
+	};
+	char *cursor = NULL, *next = NULL;
+	feed f = { .n = 0 };
+	size_t i;
+
+	snprintf(f.text[0], sizeof(f.text[0]), "%lld", base);
+	cursor = strdup(f.text[0]);
+	add_event(c, base + 1, "ADD_PARTITION", "json-0.2",
+		  "{\"db\":\"d\",\"table\":\"t\",\"partitions\":[{\"k\":\"a\",\"h\":\"1\"},"
+		  "{\"k\":\"b\",\"h\":\"2\"}],\"partitionListJson\":[]}");
+	add_event(c, base + 2, "DROP_PARTITION", "json-0.2",
+		  "{\"partitions\":[{\"k\":\"a\",\"h\":\"1\"}]}");
+	add_event(c, base + 3, "ALTER_PARTITION", "json-0.2",
+		  "{\"keyValues\":{\"k\":\"b\",\"h\":\"2\"},\"partitionObjAfterJson\":"
+		  "\"{\\\"1\\\":{\\\"lst\\\":[\\\"str\\\",2,\\\"b\\\",\\\"2\\\"]},"
+		  "\\\"2\\\":{\\\"str\\\":\\\"d\\\"}}\"}");
+	add_event(c, base + 4, "ALTER_PARTITION", "json-0.2",
+		  "{\"keyValues\":{\"k\":\"b\",\"h\":\"2\"},\"partitionObjAfterJson\":"
+		  "\"{\\\"1\\\":{\\\"lst\\\":[\\\"str\\\",2,\\\"c\\\",\\\"3\\\"]}}\"}");
+	add_event(c, base + 5, "ADD_PARTITION", "gzip(json-2.0)", "H4sIAAAAAAAA");
+	add_event(c, base + 6, "DROP_PARTITION", "json-0.2", "{\"partitions\":[]}");
+	add_event(c, base + 7, "ALTER_PARTITION", "json-0.2", "{\"keyValues\":{\"k\":\"b\"}}");
+	f.n = 0;
+	OK(ms_catalog_changes_since(cat, cursor, on_change, &f, &next, &err_));
+	for (i = 0; i < f.n && i < sizeof(want) / sizeof(want[0]); i++)
+		assert_string_equal(f.text[i], want[i]);
+	assert_int_equal(f.n, sizeof(want) / sizeof(want[0]));
+	assert_int_equal(strtoll(next, NULL, 10), base + 7);
+	free(next);
+	free(cursor);
+}
+
 static void test_change_feed(void **state)
 {
 	char url[1024];
@@ -1152,6 +1216,7 @@ static void test_change_feed(void **state)
 	}
 	assert_int_equal(ms_catalog_changes_since(cat, "x1", on_change, &f, &next, &err),
 			 MS_EINVAL);
+	partition_events(cat, c, base + 4);
 	snprintf(sql, sizeof(sql), "DELETE FROM \"NOTIFICATION_LOG\" WHERE \"EVENT_ID\" > %lld",
 		 base);
 	sql_exec(c, sql);

@@ -242,11 +242,9 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 			     char **next_cursor, ms_error *err)
 {
 	hms_catalog *self = (hms_catalog *)cat;
-	long long from = 0, last;
-	char fb[32], *end = NULL;
-	const char *p[1] = { fb };
+	long long from = 0;
+	char *end = NULL;
 	rowset rs = { 0 };
-	size_t i;
 	int rc;
 
 	if ((rc = feed_polls(self, cursor, err)) != 0)
@@ -259,8 +257,6 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 			return ms_error_set(err, MS_EINVAL, "change cursor '%s' is not an event id",
 					    cursor);
 	}
-	last = from;
-	snprintf(fb, sizeof(fb), "%lld", from);
 	if (from > 0) {
 		if ((rc = hms_q(self, "SELECT MIN(\"EVENT_ID\") FROM \"NOTIFICATION_LOG\"", NULL, 0,
 				&rs, NULL, err)) < 0)
@@ -274,58 +270,7 @@ static int hms_changes_since(ms_catalog *cat, const char *cursor, ms_change_cb c
 		}
 		hms_rowset_free(&rs);
 	}
-	for (;;) {
-		size_t got;
-
-		if ((rc = hms_q(self,
-				"SELECT \"EVENT_ID\", \"EVENT_TYPE\", \"DB_NAME\", \"TBL_NAME\", "
-				"\"CAT_NAME\", \"EVENT_TIME\" FROM \"NOTIFICATION_LOG\" WHERE "
-				"\"EVENT_ID\" > ? "
-				"ORDER BY "
-				"\"EVENT_ID\" LIMIT 10000",
-				p, 1, &rs, NULL, err)) < 0)
-			return rc;
-		got = rs.nrows;
-		for (i = 0; i < rs.nrows && rc == 0; i++) {
-			const char *type = CELL(&rs, i, 1) ? CELL(&rs, i, 1) : "";
-			ms_change c;
-
-			memset(&c, 0, sizeof(c));
-			c.seq = strtoll(CELL(&rs, i, 0), NULL, 10);
-			c.time = CELL(&rs, i, 5) ? strtoll(CELL(&rs, i, 5), NULL, 10) * 1000 : 0;
-			last = c.seq;
-			c.database = CELL(&rs, i, 2);
-			c.table = CELL(&rs, i, 3) && *CELL(&rs, i, 3) ? CELL(&rs, i, 3) : NULL;
-			c.op = strncmp(type, "DROP_", 5) == 0 ? MS_CHANGE_DELETE : MS_CHANGE_PUT;
-			if (strstr(type, "DATABASE")) {
-				c.kind = MS_KIND_DATABASE;
-				c.table = NULL;
-			} else if (strstr(type, "PARTITION") || strcmp(type, "INSERT") == 0) {
-				/* partitions are not decoded: the table is to be read again */
-				c.kind = MS_KIND_TABLE;
-				c.op = MS_CHANGE_PUT;
-				c.all_partitions = 1;
-			} else if (c.table) {
-				c.kind = MS_KIND_TABLE;
-			} else {
-				continue;
-			}
-			/* another hive catalog's event: passed over, the cursor moves on */
-			if (!c.database ||
-			    (CELL(&rs, i, 4) && strcmp(CELL(&rs, i, 4), self->ctlg) != 0))
-				continue;
-			rc = cb(&c, ctx, err);
-		}
-		hms_rowset_free(&rs);
-		snprintf(fb, sizeof(fb), "%lld", last);
-		if (rc != 0)
-			return rc;
-		if (got < 10000)
-			break;
-	}
-	if (!(*next_cursor = strdup(fb)))
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	return 0;
+	return hms_log_changes(self, from, cb, ctx, next_cursor, err);
 }
 
 /* ---- open and close ------------------------------------------------------ */

@@ -70,6 +70,12 @@ int hms_poll_head(hms_catalog *self, long long scan_ms, char **cursor, ms_error 
 int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, ms_change_cb cb,
 		     void *ctx, char **next_cursor, ms_error *err);
 
+/* ---- the notification log's change feed (hms_events.c) ----------------- */
+
+/* The changes of NOTIFICATION_LOG's events after id from; *next_cursor (new) the last id. */
+int hms_log_changes(hms_catalog *self, long long from, ms_change_cb cb, void *ctx,
+		    char **next_cursor, ms_error *err);
+
 /* ---- its aggregate scan, in a thread of its own (hms_poll_scan.c) ---------- */
 
 /* A table's partitions: count, sums of PART_ID, SD_ID, transient_lastDdlTime. */
@@ -82,9 +88,9 @@ typedef void (*hms_scan_moved)(void *ctx, long long tbl, const long long d[4]);
 
 /*
  * Start scanning instance's partitions with ids up to bound, per table
- * (sql: table id, count and the three sums, WHERE PART_ID <= ?, ordered by
- * table id), on a connection of its own: its id, or 0 when one of instance
- * is running or it could not start.  base (taken, freed on failure too):
+ * (sql: table id, count and the three sums of those with ids in (?, ?],
+ * by table id), on a connection of its own, chunk by chunk: its id, or 0
+ * when one of instance is running or it could not start.  base (taken, freed on failure too):
  * what the caller expects the scan to find, by table id.
  */
 uint64_t hms_scan_start(hms_catalog *self, const char *instance, long long bound, hms_agg *base,

@@ -464,7 +464,7 @@ static int window_sums(hms_catalog *self, long long from, long long out[4], ms_e
 
 /*
  * The query of the aggregates per table, of every partition or (bounded)
- * of those with ids up to a parameter, by table id.
+ * of those with ids above a parameter and up to another, by table id.
  */
 static void aggregates_sql(const hms_catalog *self, int bounded, char *sql, size_t size)
 {
@@ -473,7 +473,7 @@ static void aggregates_sql(const hms_catalog *self, int bounded, char *sql, size
 		 "FROM \"PARTITIONS\" p LEFT JOIN \"PARTITION_PARAMS\" pp ON "
 		 "pp.\"PART_ID\" = p.\"PART_ID\" AND pp.\"PARAM_KEY\" = '" DDL_TIME "' %s"
 		 "GROUP BY p.\"TBL_ID\" ORDER BY p.\"TBL_ID\"",
-		 ddl_num(self), bounded ? "WHERE p.\"PART_ID\" <= ? " : "");
+		 ddl_num(self), bounded ? "WHERE p.\"PART_ID\" > ? AND p.\"PART_ID\" <= ? " : "");
 }
 
 /* The aggregates of every table's partitions, as they are now. */

@@ -7,15 +7,17 @@
  * change.  Reading every partition takes about a second at a million; the
  * feed's reads do not wait for it.  The read that starts a scan says what
  * it expects those aggregates to be (its own, less its window); the scan
- * runs on a connection of its own, in one statement (one point in time);
- * a later read that waits for it takes the difference between what the
- * scan found and what was expected, table by table, and moves its own
- * aggregates by it (those tables are then compared whole).
+ * runs on a connection of its own, 100,000 partitions a statement, resting
+ * between statements (scan_chunks); a later read that waits for it takes
+ * the difference between what the scan found and what was expected, table
+ * by table, and moves its own aggregates by it (those tables are then
+ * compared whole).
  *
  * The regions do not overlap: the window holds ids above the bound, and
  * the bound only rises along a chain of states, so what the feed carries
- * for ids up to the bound stays what it was when the scan started.  A
- * change the scan's point in time does not see is seen by the next scan.
+ * for ids up to the bound stays what it was when the scan started.  Each
+ * partition is read once, by the statement of its chunk; a change after
+ * that statement is seen by the next scan.
  *
  * One scan per metastore (instance) runs at a time.  Its result stays
  * until the next one of that metastore starts, for every state that waits
@@ -26,11 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "drivers/catalog/hms_internal.h"
 #include "util/url.h"
 
 #define SCAN_SLOTS 8 /* metastores followed by one process */
+/* partitions a chunk (one query) of a scan reads */
+#define SCAN_CHUNK_TEXT "100000"
 
 typedef struct scan_slot {
 	char *instance;
@@ -102,21 +107,98 @@ static int cmp_agg(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One table's rows of the chunks added up (found sorted by table id). */
+static void add_up(scan_slot *sl)
+{
+	size_t i, n = 0, k;
+
+	for (i = 0; i < sl->nfound; i++) {
+		if (n && sl->found[n - 1].tbl == sl->found[i].tbl) {
+			for (k = 0; k < 4; k++)
+				sl->found[n - 1].v[k] += sl->found[i].v[k];
+			continue;
+		}
+		sl->found[n++] = sl->found[i];
+	}
+	sl->nfound = n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The id after which the next chunk ends (SCAN_CHUNK partitions on), in to; "" past the last. */
+static int chunk_end(hms_conn *c, const char *from, char *to, size_t size, ms_error *err)
+{
+	const char *p[1] = { from };
+	rowset rs = { 0 };
+	int rc;
+
+	to[0] = 0;
+	if ((rc = c->ops->query(c,
+				"SELECT \"PART_ID\" FROM \"PARTITIONS\" WHERE \"PART_ID\" > ? "
+				"ORDER BY \"PART_ID\" LIMIT 1 OFFSET " SCAN_CHUNK_TEXT,
+				p, 1, hms_collect_row, &rs, NULL, err)) < 0)
+		return rc;
+	if (rs.nrows && CELL(&rs, 0, 0))
+		snprintf(to, size, "%s", CELL(&rs, 0, 0));
+	hms_rowset_free(&rs);
+	return 0;
+}
+
+/*
+ * The scan, chunk by chunk of ids, each chunk followed by a rest of twice
+ * its time (at most a second): the metastore's server does not spend a
+ * second of a core on it at once, which the writes and reads of live
+ * replication would wait for.  Every partition is read once, at the time of
+ * its chunk; what changes after that the next scan sees.
+ */
+static int scan_chunks(scan_slot *sl, hms_conn *c, ms_error *err)
+{
+	char from[32] = "-1", to[32];
+	const char *p[2] = { from, to };
+	int rc = 0;
+
+	while (rc == 0 && strtoll(from, NULL, 10) < strtoll(sl->bound, NULL, 10)) {
+		double t0 = now_s(), rest;
+		struct timespec ts;
+
+		if ((rc = chunk_end(c, from, to, sizeof(to), err)) < 0)
+			break;
+		if (!to[0] || strtoll(to, NULL, 10) > strtoll(sl->bound, NULL, 10))
+			snprintf(to, sizeof(to), "%s", sl->bound);
+		if ((rc = c->ops->query(c, sl->sql, p, 2, found_row, sl, NULL, err)) < 0)
+			break;
+		snprintf(from, sizeof(from), "%s", to);
+		rest = 2 * (now_s() - t0);
+		rest = rest > 1 ? 1 : rest;
+		ts.tv_sec = (time_t)rest;
+		ts.tv_nsec = (long)((rest - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+	}
+	if (rc == 0 && sl->nfound) {
+		qsort(sl->found, sl->nfound, sizeof(*sl->found), cmp_agg);
+		add_up(sl);
+	}
+	return rc;
+}
+
 static void *scan_main(void *arg)
 {
 	scan_slot *sl = arg;
-	const char *p[1] = { sl->bound };
 	hms_conn *c = NULL;
 	ms_error err;
 	int rc;
 
 	ms_error_clear(&err);
 	if ((rc = sl->connect(&c, sl->url, &err)) == 0) {
-		rc = c->ops->query(c, sl->sql, p, 1, found_row, sl, NULL, &err);
+		rc = scan_chunks(sl, c, &err);
 		c->ops->close(c);
 	}
-	if (rc == 0 && sl->nfound)
-		qsort(sl->found, sl->nfound, sizeof(*sl->found), cmp_agg);
 	pthread_mutex_lock(&scan_lock);
 	sl->rc = rc;
 	if (rc < 0)
