@@ -24,7 +24,7 @@
 
 #define EVENTS_PAGE 1000 /* events per query (partition messages can be large) */
 #define EVENTS_PAGE_TEXT "1000"
-#define MAX_KEYS 64      /* partition keys of one table, at most */
+#define MAX_KEYS 64 /* partition keys of one table, at most */
 
 /* An object's string members, in order, as one values key (new); 0 when it is not one. */
 static int object_key(const cJSON *o, char **vkey, ms_error *err)
@@ -52,13 +52,12 @@ static int thrift_key(const char *json, char **vkey, ms_error *err)
 {
 	const char *vals[MAX_KEYS];
 	cJSON *o = json ? cJSON_Parse(json) : NULL;
-	const cJSON *l = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(o, "1"), "lst");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "1"),
+							  "lst");
 	int n = cJSON_GetArraySize(l), i, rc = 0;
 
 	*vkey = NULL;
-	if (n >= 3 && n - 2 <= MAX_KEYS &&
-	    cJSON_IsNumber(cJSON_GetArrayItem(l, 1)) &&
+	if (n >= 3 && n - 2 <= MAX_KEYS && cJSON_IsNumber(cJSON_GetArrayItem(l, 1)) &&
 	    cJSON_GetArrayItem(l, 1)->valueint == n - 2) {
 		for (i = 2; i < n && cJSON_IsString(cJSON_GetArrayItem(l, i)); i++)
 			vals[i - 2] = cJSON_GetArrayItem(l, i)->valuestring;
@@ -103,7 +102,8 @@ static int decode(const char *type, const char *format, const char *message, ms_
 		v = cJSON_GetObjectItemCaseSensitive(m, "partitionObjAfterJson");
 		if ((rc = object_key(cJSON_GetObjectItemCaseSensitive(m, "keyValues"), &before,
 				     err)) == 1 &&
-		    (rc = thrift_key(cJSON_IsString(v) ? v->valuestring : NULL, &after, err)) == 1) {
+		    (rc = thrift_key(cJSON_IsString(v) ? v->valuestring : NULL, &after, err)) ==
+			    1) {
 			*said = 1;
 			rc = strcmp(before, after) != 0
 				     ? say_partition(c, MS_CHANGE_DELETE, before, cb, ctx, err)
@@ -203,7 +203,8 @@ int hms_log_changes(hms_catalog *self, long long from, ms_change_cb cb, void *ct
 				"\"CAT_NAME\", \"EVENT_TIME\", \"MESSAGE_FORMAT\", CASE WHEN "
 				"\"EVENT_TYPE\" IN ('ADD_PARTITION', 'DROP_PARTITION', "
 				"'ALTER_PARTITION') THEN \"MESSAGE\" END FROM \"NOTIFICATION_LOG\" "
-				"WHERE \"EVENT_ID\" > ? ORDER BY \"EVENT_ID\" LIMIT " EVENTS_PAGE_TEXT,
+				"WHERE \"EVENT_ID\" > ? ORDER BY \"EVENT_ID\" "
+				"LIMIT " EVENTS_PAGE_TEXT,
 				p, 1, &rs, NULL, err)) < 0)
 			return rc;
 		got = rs.nrows;
