@@ -9,7 +9,8 @@
 #             its own commit, while a live source agent and a target agent
 #             run; the watcher notes when each change is in the target: p50,
 #             p99, max of target - source commit (REPS runs each; median);
-#   idle      CPU of both agents over 30 s with the source quiet (% of a core);
+#   idle      CPU of both agents with the source quiet (% of a core): the
+#             median of 3 samples of 30 s;
 #   increment 1% of the partitions put again with a new parameter: the bytes
 #             of export --incremental against the full snapshot's, and the
 #             time of its import against the full import's.
@@ -146,25 +147,34 @@ for rate in 10 100; do
 	done
 done
 
-say "idle CPU (30 s)"
+say "idle CPU (3 samples of 30 s, median)"
 sleep 5
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # (a glue source: the server answers the source agent's reads of the feed; its CPU apart)
 cpu_serve() { if [ -n "$SERVE_PID" ]; then cpu "$SERVE_PID"; else echo 0; fi; }
-s0=$(cpu $SRC_PID)
-t0=$(cpu $TGT_PID)
-v0=$(cpu_serve)
-w0=$(now)
-sleep 30
-s1=$(cpu $SRC_PID)
-t1=$(cpu $TGT_PID)
-v1=$(cpu_serve)
-wall=$(echo "$(now) - $w0" | bc)
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 hz=$(getconf CLK_TCK)
-IDLE_SRC=$(echo "scale=3; 100 * ($s1 - $s0) / $hz / $wall" | bc)
-IDLE_TGT=$(echo "scale=3; 100 * ($t1 - $t0) / $hz / $wall" | bc)
-IDLE_SERVE=$(echo "scale=3; 100 * ($v1 - $v0) / $hz / $wall" | bc)
-printf 'idle: source agent %s%% of a core, target agent %s%%, server %s%%\n' "$IDLE_SRC" "$IDLE_TGT" "$IDLE_SERVE"
+SAMPLES_SRC="" SAMPLES_TGT="" SAMPLES_SERVE=""
+for sample in 1 2 3; do
+	s0=$(cpu $SRC_PID)
+	t0=$(cpu $TGT_PID)
+	v0=$(cpu_serve)
+	w0=$(now)
+	sleep 30
+	s1=$(cpu $SRC_PID)
+	t1=$(cpu $TGT_PID)
+	v1=$(cpu_serve)
+	wall=$(echo "$(now) - $w0" | bc)
+	SAMPLES_SRC+="$(echo "scale=3; 100 * ($s1 - $s0) / $hz / $wall" | bc) "
+	SAMPLES_TGT+="$(echo "scale=3; 100 * ($t1 - $t0) / $hz / $wall" | bc) "
+	SAMPLES_SERVE+="$(echo "scale=3; 100 * ($v1 - $v0) / $hz / $wall" | bc) "
+done
+IDLE_SRC=$(tr ' ' '\n' <<<"$SAMPLES_SRC" | grep . | median)
+IDLE_TGT=$(tr ' ' '\n' <<<"$SAMPLES_TGT" | grep . | median)
+IDLE_SERVE=$(tr ' ' '\n' <<<"$SAMPLES_SERVE" | grep . | median)
+printf 'idle samples (%% of a core): source agent %s; target agent %s; server %s\n' \
+	"$SAMPLES_SRC" "$SAMPLES_TGT" "$SAMPLES_SERVE"
+printf 'idle: source agent %s%% of a core, target agent %s%%, server %s%% (medians)\n' "$IDLE_SRC" "$IDLE_TGT" "$IDLE_SERVE"
 kill -TERM $SRC_PID $TGT_PID
 wait $SRC_PID $TGT_PID || true
 
@@ -181,7 +191,6 @@ INCR_IMPORT=$(echo "$(now) - $t0" | bc)
 "$MS" verify --source "$S" --target "$D" >"$LOG/verify.out" || die "the target does not match: $(head "$LOG/verify.out")"
 
 say "summary"
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for rate in 10 100; do
 	p50=$(awk -F'\t' -v r=$rate '$1 == r { print $5 }' "$RES" | median)
 	p99=$(awk -F'\t' -v r=$rate '$1 == r { print $6 }' "$RES" | median)

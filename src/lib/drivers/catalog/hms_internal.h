@@ -103,6 +103,8 @@ uint64_t hms_scan_start(hms_catalog *self, const char *instance, long long bound
  */
 int hms_scan_take(const char *instance, uint64_t id, hms_scan_moved moved, void *ctx, char *message,
 		  size_t size);
+/* Seconds on the monotonic clock. */
+double hms_mono_s(void);
 
 /* ---- result sets and statements (hms_rows.c) ----------------------------- */
 

@@ -102,14 +102,6 @@ typedef struct poll_state {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static poll_state *cache[POLL_CACHE]; /* newest first */
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long long wall_ms(void)
 {
 	struct timespec ts;
@@ -498,7 +490,7 @@ static int read_aggregates(hms_catalog *self, poll_state *s, ms_error *err)
 		for (k = 0; k < 4; k++)
 			t->agg[k] = cell_ll(&rs, i, k + 1);
 	}
-	s->scanned = mono_s();
+	s->scanned = hms_mono_s();
 	hms_rowset_free(&rs);
 	return 0;
 }
@@ -728,7 +720,7 @@ static void scan_behind(hms_catalog *self, poll_state *s, long long scan_ms)
 			self->warn(self->warn_ctx, msg);
 		}
 	}
-	if ((mono_s() - s->scanned) * 1000 < (double)scan_ms)
+	if ((hms_mono_s() - s->scanned) * 1000 < (double)scan_ms)
 		return;
 	/* what it should find: the aggregates less the window's partitions */
 	base = s->ntbls ? calloc(s->ntbls, sizeof(*base)) : NULL;
@@ -754,7 +746,7 @@ static void scan_behind(hms_catalog *self, poll_state *s, long long scan_ms)
 	if ((id = hms_scan_start(self, s->instance, window_from(s->max_part), base, s->ntbls,
 				 sql))) {
 		s->pending = id;
-		s->scanned = mono_s();
+		s->scanned = hms_mono_s();
 	}
 }
 
@@ -1078,7 +1070,7 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 		read_mark(self, mark);
 		/* nothing committed since old was read, and no aggregate scan due: the same cursor */
 		if (strcmp(mark, old->mark) == 0 &&
-		    (mono_s() - old->scanned) * 1000 < (double)scan_ms) {
+		    (hms_mono_s() - old->scanned) * 1000 < (double)scan_ms) {
 			rc = cursor_of(old, next_cursor, err);
 			state_release(old);
 			return rc;

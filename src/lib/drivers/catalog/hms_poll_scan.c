@@ -123,7 +123,7 @@ static void add_up(scan_slot *sl)
 	sl->nfound = n;
 }
 
-static double now_s(void)
+double hms_mono_s(void)
 {
 	struct timespec ts;
 
@@ -164,7 +164,7 @@ static int scan_chunks(scan_slot *sl, hms_conn *c, ms_error *err)
 	int rc = 0;
 
 	while (rc == 0 && strtoll(from, NULL, 10) < strtoll(sl->bound, NULL, 10)) {
-		double t0 = now_s(), rest;
+		double t0 = hms_mono_s(), rest;
 		struct timespec ts;
 
 		if ((rc = chunk_end(c, from, to, sizeof(to), err)) < 0)
@@ -174,7 +174,7 @@ static int scan_chunks(scan_slot *sl, hms_conn *c, ms_error *err)
 		if ((rc = c->ops->query(c, sl->sql, p, 2, found_row, sl, NULL, err)) < 0)
 			break;
 		snprintf(from, sizeof(from), "%s", to);
-		rest = 2 * (now_s() - t0);
+		rest = 2 * (hms_mono_s() - t0);
 		rest = rest > 1 ? 1 : rest;
 		ts.tv_sec = (time_t)rest;
 		ts.tv_nsec = (long)((rest - (double)ts.tv_sec) * 1e9);
