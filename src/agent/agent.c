@@ -220,14 +220,6 @@ int agent_open_bus_retrying(ms_agent *a, const char *role, char *slot, const cha
 	}
 }
 
-double agent_mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int agent_follows(const ms_agent_target *t, const char *source)
 {
 	size_t i;

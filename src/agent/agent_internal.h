@@ -107,9 +107,8 @@ enum { OUTCOME_OK = 0, OUTCOME_PARTIAL, OUTCOME_REFUSED, OUTCOME_ERROR };
 
 /* Record an outcome (OUTCOME_*) of an export, an import or a delivery (a->mu not held). */
 void agent_note_outcome(ms_agent *a, int outcome);
-/* Wall-clock and monotonic seconds. */
+/* Wall-clock seconds (monotonic: ms_mono_s, util/clock.h). */
 double agent_now_s(void);
-double agent_mono_s(void);
 /* Sleep ms milliseconds, waking early when the agent stops. */
 void agent_sleep_ms(ms_agent *a, long ms);
 /* One line on stderr, stamped and prefixed, unless quiet (takes a->mu). */

@@ -14,6 +14,7 @@
 
 #include "agent/agent_internal.h"
 #include "metasync/compare.h"
+#include "util/clock.h"
 
 /*
  * Seconds until the next export from now (0: now; -1: none) for the
@@ -575,9 +576,9 @@ static void source_live(ms_agent *a, ms_bus *bus)
 	int rc;
 
 	while (!a->stop) {
-		if (!a->opts.once && agent_mono_s() >= next_clean) {
+		if (!a->opts.once && ms_mono_s() >= next_clean) {
 			cleanup_turn(&cleanup, 1, 0);
-			next_clean = agent_mono_s() + LIVE_PRUNE_SECONDS;
+			next_clean = ms_mono_s() + LIVE_PRUNE_SECONDS;
 		} else {
 			cleanup_turn(&cleanup, 0, 0);
 		}
@@ -606,9 +607,9 @@ static void source_live(ms_agent *a, ms_bus *bus)
 		}
 		if (a->opts.once)
 			break;
-		if (agent_mono_s() >= next_poll) {
+		if (ms_mono_s() >= next_poll) {
 			source_poll(a, bus);
-			next_poll = agent_mono_s() + POLL_SECONDS;
+			next_poll = ms_mono_s() + POLL_SECONDS;
 		}
 		agent_sleep_ms(a, (long)s->poll_ms);
 	}
@@ -627,7 +628,7 @@ void *agent_source_main(void *arg)
 	ms_agent *a = arg;
 	const ms_agent_source *s = a->cfg->source;
 	ms_bus *bus = NULL;
-	double last = 0, t0 = agent_mono_s(), due = t0, next_poll = 0;
+	double last = 0, t0 = ms_mono_s(), due = t0, next_poll = 0;
 	char role[128];
 	ms_error err;
 
@@ -651,14 +652,14 @@ void *agent_source_main(void *arg)
 			if (last != 0)
 				break;
 		} else if (s->schedule == MS_SCHEDULE_INTERVAL) {
-			double now = agent_mono_s();
+			double now = ms_mono_s();
 
 			if (now < due) {
 				if (now >= next_poll) {
 					source_poll(a, bus);
-					next_poll = agent_mono_s() + POLL_SECONDS;
+					next_poll = ms_mono_s() + POLL_SECONDS;
 				}
-				now = agent_mono_s();
+				now = ms_mono_s();
 				if (now < due)
 					agent_sleep_ms(a, due - now > 1.0
 								  ? 1000
@@ -669,9 +670,9 @@ void *agent_source_main(void *arg)
 			long long wait = next_export_in(s, last);
 
 			if (wait != 0) {
-				if (agent_mono_s() >= next_poll) {
+				if (ms_mono_s() >= next_poll) {
 					source_poll(a, bus);
-					next_poll = agent_mono_s() + POLL_SECONDS;
+					next_poll = ms_mono_s() + POLL_SECONDS;
 				}
 				agent_sleep_ms(a,
 					       wait > 1 || wait < 0 ? 1000 : (long)(wait * 1000));
@@ -683,7 +684,7 @@ void *agent_source_main(void *arg)
 		if (s->schedule == MS_SCHEDULE_INTERVAL) {
 			double slot = (double)s->interval_seconds;
 			double k_done = (due - t0) / slot,
-			       k_next = floor((agent_mono_s() - t0) / slot) + 1;
+			       k_next = floor((ms_mono_s() - t0) / slot) + 1;
 
 			if (k_next - k_done > 1.5)
 				agent_log(a,

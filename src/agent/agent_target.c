@@ -14,6 +14,7 @@
 #include "agent/agent_internal.h"
 #include "agent/stores.h"
 #include "metasync/compare.h"
+#include "util/clock.h"
 
 /* Results stream: every import.succeeded of this target raises its mark. */
 static int read_result(const ms_bus_msg *msg, void *ctx, ms_error *err)
@@ -156,7 +157,7 @@ static void target_poll(target_role *t, ms_bus *bus)
 	} else {
 		agent_set_problem(t->agent, t->bus_problem, NULL, NULL);
 	}
-	t->next_poll = agent_mono_s() + POLL_SECONDS;
+	t->next_poll = ms_mono_s() + POLL_SECONDS;
 }
 
 /* Open the target's catalog as an import would, and say whether that works. */
@@ -180,7 +181,7 @@ static void probe_catalog(target_role *t)
 		agent_set_problem(t->agent, t->catalog_problem, NULL, NULL);
 	}
 	ms_catalog_close(cat);
-	t->next_probe = agent_mono_s() + PROBE_SECONDS;
+	t->next_probe = ms_mono_s() + PROBE_SECONDS;
 }
 
 /*
@@ -696,9 +697,9 @@ void *agent_target_main(void *arg)
 			continue;
 		}
 		if (!msg) {
-			if (agent_mono_s() >= t->next_poll)
+			if (ms_mono_s() >= t->next_poll)
 				target_poll(t, bus);
-			if (t->catalog_problem[0] && agent_mono_s() >= t->next_probe)
+			if (t->catalog_problem[0] && ms_mono_s() >= t->next_probe)
 				probe_catalog(t);
 			/* once: idle counts from the source's export, when this file has one */
 			if (a->opts.once && !a->source_done)

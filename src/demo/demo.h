@@ -118,8 +118,6 @@ typedef struct demo {
 	size_t nver;
 } demo;
 
-/* Seconds on the monotonic clock. */
-double demo_now(void);
 /* Create d->dir (and d->base) and fill the catalog and store URLs under its absolute path. */
 int demo_setup(demo *d, ms_error *err);
 /* Step 1: the source catalog, generated unless it already holds the lake. */

@@ -22,17 +22,10 @@
 #include "metasync/compare.h"
 #include "util/buf.h"
 #include "util/strlist.h"
+#include "util/clock.h"
 
 static const char *const target_ids[2] = { DEMO_TARGET_A_ID, DEMO_TARGET_B_ID };
 static const char *const target_prefixes[2] = { NULL, DEMO_TARGET_B_PREFIX };
-
-double demo_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int is_view(const ms_entity *e)
 {
@@ -131,7 +124,7 @@ int demo_step_generate(demo *d, ms_error *err)
 	demo_step *s = new_step(d, "generate");
 	ms_catalog *src = NULL;
 	demo_gen_stats st;
-	double t0 = demo_now();
+	double t0 = ms_mono_s();
 	int rc, yes = 0;
 
 	snprintf(s->what, sizeof(s->what), "source %s", DEMO_SOURCE_ID);
@@ -158,7 +151,7 @@ done:
 		ms_error_prefix(err, "generating the source: ");
 	}
 	ms_catalog_close(src);
-	s->seconds = demo_now() - t0;
+	s->seconds = ms_mono_s() - t0;
 	return rc;
 }
 
@@ -378,7 +371,7 @@ int demo_step_agents(demo *d, ms_error *err)
 	demo_step *exp;
 	ms_catalog *src = NULL;
 	char *bus = NULL;
-	double t0 = demo_now();
+	double t0 = ms_mono_s();
 	int rc, current = 0, i;
 
 	memset(&r, 0, sizeof(r));
@@ -498,7 +491,7 @@ done:
 		ms_agent_free(target[i]);
 	free(bus);
 	if (exp->skipped)
-		exp->seconds = demo_now() - t0;
+		exp->seconds = ms_mono_s() - t0;
 	return rc;
 }
 
@@ -512,7 +505,7 @@ int demo_step_verify(demo *d, size_t i, ms_error *err)
 	ms_compare_result res = { 0 };
 	ms_sync_options mapping = { 0 };
 	char name[64];
-	double t0 = demo_now();
+	double t0 = ms_mono_s();
 	size_t k;
 	int rc;
 
@@ -545,7 +538,7 @@ done:
 	ms_compare_result_free(&res);
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
-	v->seconds = demo_now() - t0;
+	v->seconds = ms_mono_s() - t0;
 	return rc;
 }
 

@@ -26,6 +26,7 @@
 #include "metasync/model.h"
 #include "server/glue_internal.h"
 #include "server/sigv4.h"
+#include "util/clock.h"
 
 #define GLUE_CONTENT_TYPE "application/x-amz-json-1.1"
 #define GLUE_TARGET_PREFIX "AWSGlue."
@@ -564,14 +565,6 @@ int glue_token_parse(glue_call *c, const char *kind, char **after)
 
 /* ---- the server --------------------------------------------------------- */
 
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const glue_op *find_op(const ms_glue *g, const char *name, size_t *index)
 {
 	size_t i;
@@ -714,7 +707,7 @@ static int authenticate(glue_call *c, const ms_http_request *req, ms_sigv4_resul
 static int throttled(ms_glue *g, const char *account)
 {
 	const ms_accounts *a = g->o.accounts;
-	double t = now_mono();
+	double t = ms_mono_s();
 	size_t i;
 	int over = 0;
 
@@ -1044,8 +1037,8 @@ static void end_call(glue_call *c, ms_http_response *resp, size_t op_index, doub
 		pool_give(g, c->catalog_id, c->cat);
 	}
 	answer(c, resp, rid);
-	log_call(g, c, rid, resp->close ? 0 : resp->status, now_mono() - t0);
-	account_metrics(g, op_index, c->etype, now_mono() - t0);
+	log_call(g, c, rid, resp->close ? 0 : resp->status, ms_mono_s() - t0);
+	account_metrics(g, op_index, c->etype, ms_mono_s() - t0);
 	cJSON_Delete(c->in);
 	cJSON_Delete(c->out);
 	ms_buf_free(c->text);
@@ -1057,7 +1050,7 @@ void ms_glue_handle(const ms_http_request *req, ms_http_response *resp, void *ct
 	glue_call c;
 	size_t op_index = MAX_OPS;
 	ms_buf text;
-	double t0 = now_mono();
+	double t0 = ms_mono_s();
 
 	if (health_or_metrics(g, req, resp))
 		return;
@@ -1074,7 +1067,7 @@ void ms_glue_call_as(ms_glue *g, const char *account, const char *operation, con
 	const glue_op *op;
 	ms_buf text;
 	char name[GLUE_OP_NAME_MAX];
-	double t0 = now_mono();
+	double t0 = ms_mono_s();
 
 	begin_call(g, &c, &text);
 	c.caller = account;

@@ -25,6 +25,7 @@
 
 #include "demo/demo.h"
 #include "tool.h"
+#include "util/clock.h"
 
 #define DEFAULT_DIR "./metasync-demo"
 #define MAX_PRINTED 5 /* engine errors printed per step (--json has all) */
@@ -33,7 +34,7 @@
 static void progress_cb(unsigned long long done, unsigned long long total, void *ctx)
 {
 	demo *d = ctx;
-	double t = demo_now();
+	double t = ms_mono_s();
 
 	if (!d->tty || (done < total && t - d->last_progress < 0.2))
 		return;
@@ -307,7 +308,7 @@ int cmd_demo(int argc, char **argv)
 					      { NULL, 0, NULL, 0 } };
 	demo d;
 	ms_error err;
-	double t0 = demo_now();
+	double t0 = ms_mono_s();
 	int c, rc = 0, code = 0, changed = 0, targets_changed = 0, verified = 1, partial = 0;
 	size_t i;
 
@@ -392,7 +393,7 @@ int cmd_demo(int argc, char **argv)
 
 	if (d.json) {
 		print_json(&d, verified ? (partial ? "partial" : "ok") : "mismatch", NULL, changed,
-			   verified, demo_now() - t0);
+			   verified, ms_mono_s() - t0);
 	} else {
 		printf("\n");
 		for (i = 0; i < d.nver; i++) {
@@ -413,7 +414,7 @@ int cmd_demo(int argc, char **argv)
 			printf("nothing changed: both targets already match\n");
 		else if (verified && !targets_changed)
 			printf("targets unchanged: both already matched the source\n");
-		printf("done in %.2f s\n", demo_now() - t0);
+		printf("done in %.2f s\n", ms_mono_s() - t0);
 	}
 	for (i = 0; i < d.nver; i++) {
 		const demo_verdict *v = &d.ver[i];
@@ -436,7 +437,7 @@ fatal:
 	if (d.tty)
 		ms_progress_bar(1, 1, NULL);
 	if (d.json)
-		print_json(&d, "error", &err, 0, 0, demo_now() - t0);
+		print_json(&d, "error", &err, 0, 0, ms_mono_s() - t0);
 	else
 		for (i = 0; i < d.nsteps; i++)
 			if (d.steps[i].status != MS_STATUS_OK && d.steps[i].errors.n)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "aws/aws_internal.h"
+#include "util/clock.h"
 
 #define PROCESS_OUT_MAX ((size_t)64 << 10)
 /*
@@ -42,14 +43,6 @@ static long timeout_s(void)
 	return *end || n < 1 || n > 3600 ? PROCESS_TIMEOUT_S : n;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Read fd to its end into out (bounded: *too_big) until deadline; 1 when the time ran out. */
 static int read_all(int fd, double deadline, ms_buf *out, int *too_big)
 {
@@ -58,7 +51,7 @@ static int read_all(int fd, double deadline, ms_buf *out, int *too_big)
 
 	for (;;) {
 		struct pollfd pf = { fd, POLLIN, 0 };
-		double left = deadline - now_s();
+		double left = deadline - ms_mono_s();
 		int r;
 
 		if (left <= 0)
@@ -92,7 +85,7 @@ static int reap(pid_t pid, double deadline, int *status, int *werr)
 			*werr = errno;
 			return 0;
 		}
-		if (now_s() >= deadline)
+		if (ms_mono_s() >= deadline)
 			return 1;
 		usleep(10000);
 	}
@@ -121,7 +114,7 @@ static int run(char **argv, const char *profile, ms_buf *out, int *status, ms_er
 				    "credential_process of aws profile '%s': cannot run '%s': %s",
 				    profile, argv[0], strerror(rc));
 	}
-	deadline = now_s() + (double)limit;
+	deadline = ms_mono_s() + (double)limit;
 	late = read_all(fds[0], deadline, out, &too_big);
 	close(fds[0]);
 	if (!late)

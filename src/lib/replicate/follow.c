@@ -26,6 +26,7 @@
 #include "metasync/model.h"
 #include "sync_internal.h"
 #include "util/buf.h"
+#include "util/clock.h"
 
 /* Partial rounds in a row whose changes are carried into the next one. */
 #define MAX_RETRIES 5
@@ -231,7 +232,7 @@ static int whole_round(ms_follower *f, size_t *applied, ms_error *err)
 		free(f->cursor);
 		f->cursor = head;
 		head = NULL;
-		f->last_full = sync_now_seconds();
+		f->last_full = ms_mono_s();
 		/* a partial whole run is run whole again, a few times */
 		if (rep->status == MS_STATUS_PARTIAL && ++f->retries < MAX_RETRIES) {
 			free(f->cursor);
@@ -301,27 +302,27 @@ int ms_follower_step(ms_follower *f, size_t *applied, ms_error *err)
 {
 	*applied = 0;
 	if (f->cursor && f->fo->reconcile > 0 && f->last_full > 0 &&
-	    sync_now_seconds() - f->last_full >= f->fo->reconcile) {
+	    ms_mono_s() - f->last_full >= f->fo->reconcile) {
 		free(f->cursor);
 		f->cursor = NULL;
 	}
 	if (!f->cursor) {
 		/* not since this process started: a reconcile interval counts from here */
 		if (f->last_full == 0)
-			f->last_full = sync_now_seconds();
+			f->last_full = ms_mono_s();
 		return whole_round(f, applied, err);
 	}
 	if (f->last_full == 0)
-		f->last_full = sync_now_seconds();
+		f->last_full = ms_mono_s();
 	return change_round(f, applied, err);
 }
 
 static void pause_for(double seconds, const volatile int *stop)
 {
-	double end = sync_now_seconds() + seconds;
+	double end = ms_mono_s() + seconds;
 
 	while (!(stop && *stop)) {
-		double left = end - sync_now_seconds();
+		double left = end - ms_mono_s();
 		struct timespec ts;
 
 		if (left <= 0)

@@ -12,6 +12,7 @@
 #include "sync_internal.h"
 #include "util/buf.h"
 #include "util/url.h"
+#include "util/clock.h"
 
 /* The store's own URL from a snapshot catalog URL: its catalog-id left out (new). */
 static char *store_url_of(const char *url)
@@ -80,7 +81,7 @@ int ms_export(const char *source_url, const char *store_url, const ms_export_opt
 	ms_open_options oo = { 0 };
 	ms_sync_options so = { 0 };
 	incr_plan plan;
-	double t0 = sync_now_seconds();
+	double t0 = ms_mono_s();
 	int rc;
 
 	if (!opts)
@@ -148,7 +149,7 @@ done:
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
 	if (*report)
-		(*report)->seconds = sync_now_seconds() - t0;
+		(*report)->seconds = ms_mono_s() - t0;
 	return rc;
 }
 
@@ -323,7 +324,7 @@ int ms_import_ext(const char *source_url, const char *target_url, const ms_impor
 	ms_warnings warns = { NULL, 0 };
 	ms_catalog *src = NULL, *dst = NULL;
 	ms_open_options so = { 0 }, to = { 0 };
-	double t0 = sync_now_seconds();
+	double t0 = ms_mono_s();
 	int rc;
 
 	if (!io)
@@ -367,7 +368,7 @@ done:
 	ms_catalog_close(dst);
 	ms_catalog_close(src);
 	if (*report)
-		(*report)->seconds = sync_now_seconds() - t0;
+		(*report)->seconds = ms_mono_s() - t0;
 	return rc;
 }
 

@@ -36,6 +36,7 @@
 #include "report_internal.h"
 #include "sync_internal.h"
 #include "util/buf.h"
+#include "util/clock.h"
 
 #define DEFAULT_BATCH 1000
 
@@ -1015,7 +1016,7 @@ int ms_sync(ms_catalog *source, ms_catalog *target, const ms_sync_options *opts,
 	run r;
 	names all = { 0 }, sdbs = { 0 }, stables = { 0 };
 	char refusal[512] = "";
-	double t0 = sync_now_seconds();
+	double t0 = ms_mono_s();
 	int rc, reading = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -1048,7 +1049,7 @@ done:
 		ms_catalog_read_end(source);
 	if (rc < 0 && r.rep->status != MS_STATUS_REFUSED)
 		r.rep->status = MS_STATUS_ERROR;
-	r.rep->seconds = sync_now_seconds() - t0;
+	r.rep->seconds = ms_mono_s() - t0;
 	plans_free(&r);
 	sync_names_free(&all);
 	sync_names_free(&sdbs);

@@ -167,8 +167,6 @@ int sync_chain_held(ms_catalog *source, ms_catalog *target, const ms_sync_option
 
 /* The report (sync_report.c). */
 
-/* Monotonic seconds. */
-double sync_now_seconds(void);
 /* Add n to the counter of action a. */
 void sync_count_action(ms_counts *c, ms_action a, long long n);
 /* Count an action on an entity and tell opts->on_change (unless unchanged). */

@@ -9,14 +9,7 @@
 
 #include "sync_internal.h"
 #include "util/buf.h"
-
-double sync_now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "util/clock.h"
 
 static ms_counts *counts_for(ms_report *rep, ms_kind kind)
 {
@@ -109,7 +102,7 @@ void sync_progress(run *r, unsigned long long n)
 	sync_lock(r);
 	top->done += n;
 	if (r->o->progress && r->apply) {
-		t = sync_now_seconds();
+		t = ms_mono_s();
 		if (t - top->last_progress >= 0.2) {
 			top->last_progress = t;
 			r->o->progress(top->done, top->total, r->o->ctx);

@@ -25,6 +25,7 @@
 
 #include "glue_internal.h"
 #include "util/url.h"
+#include "util/clock.h"
 
 #define DEFAULT_ATTEMPTS 8
 #define BACKOFF_BASE 0.1 /* seconds */
@@ -32,14 +33,6 @@
 #define RATE_FLOOR 1.0
 #define RATE_CUT 0.8   /* the rate after a throttled answer, times the rate before */
 #define RATE_STEP 0.08 /* requests per second gained per clear answer */
-
-double gc_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int oom(ms_error *err)
 {
@@ -179,7 +172,7 @@ static void rate_throttled(gc_client *c, const gc_req *r)
 	pthread_mutex_lock(&q->mu);
 	base = q->rate > 0 ? q->rate : q->last_rate > 0 ? q->last_rate : q->window_count;
 	if (r->started >= q->cut_at) {
-		q->cut_at = gc_now_s();
+		q->cut_at = ms_mono_s();
 		q->rate = base * RATE_CUT < RATE_FLOOR ? RATE_FLOOR : base * RATE_CUT;
 		if (q->cap > 0 && q->rate > q->cap)
 			q->rate = q->cap;
@@ -319,7 +312,7 @@ static int start(gc_client *c, gc_req *r, ms_error *err)
 		return ms_error_set(err, MS_EIO, "%s: cannot start a request", c->subject);
 	}
 	r->attempts++;
-	r->started = gc_now_s();
+	r->started = ms_mono_s();
 	c->running++;
 	c->requests++;
 	if (c->trace)
@@ -396,7 +389,7 @@ static void completed(gc_client *c, gc_req *r, CURLcode cc)
 		rate_clear(c);
 		if (c->trace)
 			fprintf(stderr, "glue: %s %ld (attempt %d) %.3f\n", r->op, r->status,
-				r->attempts, gc_now_s());
+				r->attempts, ms_mono_s());
 		finish(c, r);
 		return;
 	}
@@ -409,7 +402,7 @@ static void completed(gc_client *c, gc_req *r, CURLcode cc)
 	}
 	if (c->trace)
 		fprintf(stderr, "glue: %s %ld %s (attempt %d) %.3f\n", r->op, r->status, r->type,
-			r->attempts, gc_now_s());
+			r->attempts, ms_mono_s());
 	if (retryable(r, cc, &throttled) && r->attempts < c->max_attempts) {
 		double cap = BACKOFF_BASE * pow(2, r->attempts - 1);
 
@@ -417,7 +410,7 @@ static void completed(gc_client *c, gc_req *r, CURLcode cc)
 			rate_throttled(c, r);
 		if (cap > BACKOFF_CAP)
 			cap = BACKOFF_CAP;
-		r->not_before = gc_now_s() + cap * ((double)random() / RAND_MAX);
+		r->not_before = ms_mono_s() + cap * ((double)random() / RAND_MAX);
 		gc_submit(c, r);
 		return;
 	}
@@ -430,7 +423,7 @@ static void completed(gc_client *c, gc_req *r, CURLcode cc)
 static int start_ready(gc_client *c, double *next_s, ms_error *err)
 {
 	gc_req **pp = &c->wait_head, *r, *prev = NULL;
-	double t = gc_now_s();
+	double t = ms_mono_s();
 	int rc;
 
 	*next_s = 1.0;

@@ -28,6 +28,7 @@
 #include <openssl/sha.h>
 
 #include "glue_internal.h"
+#include "util/clock.h"
 
 #define PREFIX "gpoll:"
 #define CACHE 8
@@ -236,7 +237,7 @@ static int scan_partitions(glue_catalog *g, gpoll_state *s, ms_error *err)
 		if (rc == MS_ENOTFOUND)
 			rc = 0;
 	}
-	s->scanned = gc_now_s();
+	s->scanned = ms_mono_s();
 	return rc;
 }
 
@@ -295,7 +296,7 @@ static int read_state(glue_catalog *g, const gpoll_state *from, gpoll_state **ou
 		if (rc == MS_ENOTFOUND)
 			rc = 0;
 	}
-	if (rc == 0 && (!from || gc_now_s() - from->scanned >= g->feed_scan)) {
+	if (rc == 0 && (!from || ms_mono_s() - from->scanned >= g->feed_scan)) {
 		rc = scan_partitions(g, s, err);
 	} else if (rc == 0) {
 		for (i = 0; i < s->tables.nslots && rc == 0; i++) {

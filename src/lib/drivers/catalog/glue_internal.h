@@ -90,9 +90,6 @@ struct gc_client {
 
 /* ---- gc_http.c ---------------------------------------------------------- */
 
-/* Monotonic seconds (for backoff, rates and the polling feed's scans). */
-double gc_now_s(void);
-
 int gc_client_init(gc_client *c, const ms_url *url, const char *region, const char *subject,
 		   ms_error *err);
 void gc_client_free(gc_client *c);

@@ -90,8 +90,9 @@ typedef void (*hms_scan_moved)(void *ctx, long long tbl, const long long d[4]);
  * Start scanning instance's partitions with ids up to bound, per table
  * (sql: table id, count and the three sums of those with ids in (?, ?],
  * by table id), on a connection of its own, chunk by chunk: its id, or 0
- * when one of instance is running or it could not start.  base (taken, freed on failure too):
- * what the caller expects the scan to find, by table id.
+ * when one of instance is running or it could not start.  base (taken,
+ * freed on failure too): what the caller expects the scan to find, by
+ * table id.
  */
 uint64_t hms_scan_start(hms_catalog *self, const char *instance, long long bound, hms_agg *base,
 			size_t nbase, const char *sql);
@@ -103,8 +104,6 @@ uint64_t hms_scan_start(hms_catalog *self, const char *instance, long long bound
  */
 int hms_scan_take(const char *instance, uint64_t id, hms_scan_moved moved, void *ctx, char *message,
 		  size_t size);
-/* Seconds on the monotonic clock. */
-double hms_mono_s(void);
 
 /* ---- result sets and statements (hms_rows.c) ----------------------------- */
 

@@ -47,6 +47,7 @@
 
 #include "drivers/catalog/hms_internal.h"
 #include "metasync/model.h"
+#include "util/clock.h"
 
 #define POLL_WINDOW 4096 /* partition ids below the highest remembered one by one */
 #define POLL_CACHE 8     /* states kept per process */
@@ -154,32 +155,19 @@ static void state_release(poll_state *s)
 		state_free(s);
 }
 
-/* The kept state of instance with this digest (a reference), or NULL. */
-static poll_state *cache_get(const char *instance, uint64_t digest)
+/*
+ * The newest kept state of instance (a reference) whose digest is key, or
+ * with child set, that was read after the state whose digest is key; NULL
+ * when none.
+ */
+static poll_state *cache_get(const char *instance, uint64_t key, int child)
 {
 	poll_state *s = NULL;
 	size_t i;
 
 	pthread_mutex_lock(&cache_lock);
 	for (i = 0; i < POLL_CACHE && !s; i++)
-		if (cache[i] && cache[i]->digest == digest &&
-		    strcmp(cache[i]->instance, instance) == 0) {
-			s = cache[i];
-			s->refs++;
-		}
-	pthread_mutex_unlock(&cache_lock);
-	return s;
-}
-
-/* The newest kept state of instance read after the one with this digest (a reference), or NULL. */
-static poll_state *cache_child(const char *instance, uint64_t parent)
-{
-	poll_state *s = NULL;
-	size_t i;
-
-	pthread_mutex_lock(&cache_lock);
-	for (i = 0; i < POLL_CACHE && !s; i++)
-		if (cache[i] && cache[i]->parent == parent &&
+		if (cache[i] && (child ? cache[i]->parent : cache[i]->digest) == key &&
 		    strcmp(cache[i]->instance, instance) == 0) {
 			s = cache[i];
 			s->refs++;
@@ -490,7 +478,7 @@ static int read_aggregates(hms_catalog *self, poll_state *s, ms_error *err)
 		for (k = 0; k < 4; k++)
 			t->agg[k] = cell_ll(&rs, i, k + 1);
 	}
-	s->scanned = hms_mono_s();
+	s->scanned = ms_mono_s();
 	hms_rowset_free(&rs);
 	return 0;
 }
@@ -587,6 +575,15 @@ done:
 	return rc;
 }
 
+/* Add (sign 1) or take away (-1) p to a count and the sums of PART_ID, SD_ID, DDL time. */
+static void count_part(long long a[4], const poll_part *p, int sign)
+{
+	a[0] += sign;
+	a[1] += sign * p->id;
+	a[2] += sign * p->sd;
+	a[3] += sign * p->ddl;
+}
+
 /* Keep only the window below the highest id (the rest is in the aggregates); its sums. */
 static void trim_window(poll_state *s)
 {
@@ -600,10 +597,7 @@ static void trim_window(poll_state *s)
 			free(p->vkey);
 			continue;
 		}
-		s->win->sum[0]++;
-		s->win->sum[1] += p->id;
-		s->win->sum[2] += p->sd;
-		s->win->sum[3] += p->ddl;
+		count_part(s->win->sum, p, 1);
 		s->win->v[n++] = *p;
 	}
 	s->win->n = n;
@@ -656,23 +650,15 @@ static void carry_aggregates(poll_state *s, const poll_state *old, long long fro
 		const poll_part *p = &old->win->v[i];
 		poll_tbl *t = p->id > from ? find_tbl(s, p->tbl) : NULL;
 
-		if (t) {
-			t->agg[0]--;
-			t->agg[1] -= p->id;
-			t->agg[2] -= p->sd;
-			t->agg[3] -= p->ddl;
-		}
+		if (t)
+			count_part(t->agg, p, -1);
 	}
 	for (i = 0; s->win != old->win && i < s->win->n; i++) {
 		const poll_part *p = &s->win->v[i];
 		poll_tbl *t = find_tbl(s, p->tbl);
 
-		if (t) {
-			t->agg[0]++;
-			t->agg[1] += p->id;
-			t->agg[2] += p->sd;
-			t->agg[3] += p->ddl;
-		}
+		if (t)
+			count_part(t->agg, p, 1);
 	}
 	s->scanned = old->scanned;
 	s->pending = old->pending;
@@ -720,7 +706,7 @@ static void scan_behind(hms_catalog *self, poll_state *s, long long scan_ms)
 			self->warn(self->warn_ctx, msg);
 		}
 	}
-	if ((hms_mono_s() - s->scanned) * 1000 < (double)scan_ms)
+	if ((ms_mono_s() - s->scanned) * 1000 < (double)scan_ms)
 		return;
 	/* what it should find: the aggregates less the window's partitions */
 	base = s->ntbls ? calloc(s->ntbls, sizeof(*base)) : NULL;
@@ -733,20 +719,15 @@ static void scan_behind(hms_catalog *self, poll_state *s, long long scan_ms)
 	for (i = 0; i < s->win->n; i++) {
 		const poll_part *p = &s->win->v[i];
 		poll_tbl *t = find_tbl(s, p->tbl);
-		hms_agg *b = t ? &base[t - s->tbls] : NULL;
 
-		if (b) {
-			b->v[0]--;
-			b->v[1] -= p->id;
-			b->v[2] -= p->sd;
-			b->v[3] -= p->ddl;
-		}
+		if (t)
+			count_part(base[t - s->tbls].v, p, -1);
 	}
 	aggregates_sql(self, 1, sql, sizeof(sql));
 	if ((id = hms_scan_start(self, s->instance, window_from(s->max_part), base, s->ntbls,
 				 sql))) {
 		s->pending = id;
-		s->scanned = hms_mono_s();
+		s->scanned = ms_mono_s();
 	}
 }
 
@@ -1051,7 +1032,7 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 	if (!end || *end || end == cursor + strlen(POLL_PREFIX))
 		return ms_error_set(err, MS_EINVAL, "change cursor '%s' is not a polling cursor",
 				    cursor);
-	if (!(old = cache_get(inst, (uint64_t)want))) {
+	if (!(old = cache_get(inst, (uint64_t)want, 0))) {
 		/* not this process's: unchanged, or read everything again */
 		if ((rc = read_state(self, NULL, scan_ms, &s, err)) < 0)
 			return rc;
@@ -1070,13 +1051,14 @@ int hms_poll_changes(hms_catalog *self, const char *cursor, long long scan_ms, m
 		read_mark(self, mark);
 		/* nothing committed since old was read, and no aggregate scan due: the same cursor */
 		if (strcmp(mark, old->mark) == 0 &&
-		    (hms_mono_s() - old->scanned) * 1000 < (double)scan_ms) {
+		    (ms_mono_s() - old->scanned) * 1000 < (double)scan_ms) {
 			rc = cursor_of(old, next_cursor, err);
 			state_release(old);
 			return rc;
 		}
 		/* nothing committed since the last state read after old: the same answer again */
-		if (mark[0] && (s = cache_child(inst, old->digest)) && strcmp(mark, s->mark) != 0) {
+		if (mark[0] && (s = cache_get(inst, old->digest, 1)) &&
+		    strcmp(mark, s->mark) != 0) {
 			state_release(s);
 			s = NULL;
 		}

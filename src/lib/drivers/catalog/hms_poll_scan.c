@@ -32,6 +32,7 @@
 
 #include "drivers/catalog/hms_internal.h"
 #include "util/url.h"
+#include "util/clock.h"
 
 #define SCAN_SLOTS 8 /* metastores followed by one process */
 /* partitions a chunk (one query) of a scan reads */
@@ -123,14 +124,6 @@ static void add_up(scan_slot *sl)
 	sl->nfound = n;
 }
 
-double hms_mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The id after which the next chunk ends (SCAN_CHUNK partitions on), in to; "" past the last. */
 static int chunk_end(hms_conn *c, const char *from, char *to, size_t size, ms_error *err)
 {
@@ -164,7 +157,7 @@ static int scan_chunks(scan_slot *sl, hms_conn *c, ms_error *err)
 	int rc = 0;
 
 	while (rc == 0 && strtoll(from, NULL, 10) < strtoll(sl->bound, NULL, 10)) {
-		double t0 = hms_mono_s(), rest;
+		double t0 = ms_mono_s(), rest;
 		struct timespec ts;
 
 		if ((rc = chunk_end(c, from, to, sizeof(to), err)) < 0)
@@ -174,7 +167,7 @@ static int scan_chunks(scan_slot *sl, hms_conn *c, ms_error *err)
 		if ((rc = c->ops->query(c, sl->sql, p, 2, found_row, sl, NULL, err)) < 0)
 			break;
 		snprintf(from, sizeof(from), "%s", to);
-		rest = 2 * (hms_mono_s() - t0);
+		rest = 2 * (ms_mono_s() - t0);
 		rest = rest > 1 ? 1 : rest;
 		ts.tv_sec = (time_t)rest;
 		ts.tv_nsec = (long)((rest - (double)ts.tv_sec) * 1e9);
