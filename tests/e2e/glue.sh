@@ -64,7 +64,9 @@ run sync-a 0 as A "$M" sync --source "$S" --target "$GA" --json
 [ "$(jq .counts.partitions.created "$T/sync-a.out")" -ge 2500 ] || fail "sync into A created $(jq .counts.partitions.created "$T/sync-a.out") partitions"
 run verify-a 0 as A "$M" verify --source "$S" --target "$GA"
 run export-a 0 as A "$M" export --source "$GA" --output-path "$T/snap-a" -q
+created_before=$(metric CreateDatabase AlreadyExistsException)
 run import-b 0 as B "$M" import --input-path "$T/snap-a" --target "$GB" -q
+created_vain=$(($(metric CreateDatabase AlreadyExistsException) - created_before))
 run verify-b 0 as B "$M" verify --source "$T/snap-a" --target "$GB"
 run sync-e 0 as B "$M" sync --source "$GB" --target "$E" -q
 run verify-e 0 as B "$M" verify --source "$GB" --target "$E"
@@ -79,6 +81,16 @@ CASE=rerun
 run import-b2 0 as B "$M" import --input-path "$T/snap-a" --target "$GB" --json
 jq -e '.counts.partitions.created == 0 and .counts.partitions.updated == 0 and .counts.tables.created == 0 and .counts.tables.updated == 0' "$T/import-b2.out" >/dev/null ||
 	fail "a second import changed something: $(head -c 600 "$T/import-b2.out")"
+# every database B replicates records the snapshot it holds (written by the
+# table workers side by side), and the first import updated the databases it
+# knew to exist when it recorded it, rather than first creating them in vain
+snap_id=$(cat "$T/snap-a/LATEST")
+for db in $(jq -r '.databases[]' "$T/snap-a/$snap_id/manifest.json"); do
+	run show-$db 0 as B "$M" catalog show "$GB" "$db" --json
+	got=$(jq -r '.. | objects | .Parameters? // .parameters? // empty | .["metasync.snapshot"] // empty' "$T/show-$db.out" | head -1)
+	[ "$got" = "$snap_id" ] || fail "database $db of B records snapshot '$got', want '$snap_id'"
+done
+want "CreateDatabase answered AlreadyExists in the first import into B" "$created_vain" 0
 
 CASE=cross-account
 # B reads A's 'shared' through its grant; A's other databases stay out of sight

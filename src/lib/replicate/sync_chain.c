@@ -214,24 +214,49 @@ static int record_unnamed(run *r, const names *named, ms_error *err)
 	return rc;
 }
 
+/* sync_item_fn: record the run's snapshot on the target of source database r->dbs.v[i]. */
+static int chain_item(run *r, size_t i, ms_error *fatal)
+{
+	char *tdb = ms_mapping_database(&r->map, r->dbs.v[i]);
+	int rc;
+
+	rc = tdb ? record_one(r, tdb, r->o->snapshot_id, NULL, fatal)
+		 : ms_error_set(fatal, MS_ENOMEM, "out of memory");
+	free(tdb);
+	return rc;
+}
+
+/*
+ * The run's databases record its snapshot, several at a time where the
+ * target allows it (sync_parallel): through a remote API each record is a
+ * read and a write, one round trip each.
+ */
 int sync_chain_record(run *r, ms_error *err)
 {
 	names named = { 0 };
-	size_t i;
+	size_t i, *items;
 	int rc = 0;
 
 	if (!r->o->snapshot_id || !r->apply || r->o->copy)
 		return 0;
+	if (!(items = calloc(r->dbs.n + 1, sizeof(*items))))
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	for (i = 0; i < r->dbs.n; i++)
+		items[i] = i;
+	if ((rc = sync_parallel(r, items, r->dbs.n, chain_item, err)) == 1)
+		for (rc = 0, i = 0; i < r->dbs.n && rc == 0; i++)
+			rc = chain_item(r, i, err);
+	free(items);
+	if (rc < 0 || !r->o->snapshot_parent)
+		return rc;
 	for (i = 0; i < r->dbs.n && rc == 0; i++) {
 		char *tdb = ms_mapping_database(&r->map, r->dbs.v[i]);
 
-		rc = tdb ? record_one(r, tdb, r->o->snapshot_id, NULL, err)
+		rc = tdb ? sync_names_add(tdb, &named, err)
 			 : ms_error_set(err, MS_ENOMEM, "out of memory");
-		if (rc == 0)
-			rc = sync_names_add(tdb, &named, err);
 		free(tdb);
 	}
-	if (rc == 0 && r->o->snapshot_parent) {
+	if (rc == 0) {
 		if (named.n)
 			qsort(named.v, named.n, sizeof(char *), sync_cmp_str);
 		rc = record_unnamed(r, &named, err);

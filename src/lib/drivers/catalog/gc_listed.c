@@ -192,6 +192,26 @@ int gc_listed_believed_absent(glue_catalog *g, const char *db)
 	return e && e->tag && !e->mark;
 }
 
+int gc_listed_believed_present(glue_catalog *g, const char *db)
+{
+	char key[KEY_MAX];
+	ms_strmap_entry *e;
+
+	key_of(db, NULL, key);
+	e = ms_strmap_get(&g->tables, key);
+	return e && e->tag && e->mark;
+}
+
+void gc_listed_seen(glue_catalog *g, const char *db, int exists)
+{
+	char key[KEY_MAX];
+	ms_strmap_entry *e;
+
+	key_of(db, NULL, key);
+	if ((e = ms_strmap_get(&g->tables, key)) && e->tag)
+		e->mark = exists;
+}
+
 int gc_listed_names(glue_catalog *g, const char *db, ms_name_cb cb, void *ctx, ms_error *err)
 {
 	char key[KEY_MAX], low[KEY_MAX];

@@ -234,6 +234,10 @@ void gc_listed_database(glue_catalog *g, const char *db, int exists, int empty);
 int gc_listed_names(glue_catalog *g, const char *db, ms_name_cb cb, void *ctx, ms_error *err);
 /* The last answer about database db said it did not exist. */
 int gc_listed_believed_absent(glue_catalog *g, const char *db);
+/* The last answer about database db said it existed (its entry is spent). */
+int gc_listed_believed_present(glue_catalog *g, const char *db);
+/* A GetDatabase answered whether db exists: what its spent entry believes. */
+void gc_listed_seen(glue_catalog *g, const char *db, int exists);
 /* Up to max databases the listing holds (all, or those whose tables are not listed; borrowed). */
 size_t gc_listed_dbs(glue_catalog *g, int all, char **out, size_t max);
 void gc_listed_free(glue_catalog *g);

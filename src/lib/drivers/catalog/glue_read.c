@@ -123,8 +123,12 @@ int gc_get_database(ms_catalog *self, const char *name, ms_entity **out, ms_erro
 					 what);
 	if (!(b = body_with(g, "Name", name, NULL, NULL)))
 		return oom(err);
-	if ((rc = gc_call(&g->http, "GetDatabase", b, &ans, what, err)) < 0)
+	if ((rc = gc_call(&g->http, "GetDatabase", b, &ans, what, err)) < 0) {
+		if (rc == MS_ENOTFOUND)
+			gc_listed_seen(g, name, 0);
 		return rc;
+	}
+	gc_listed_seen(g, name, 1);
 	doc = cJSON_GetObjectItemCaseSensitive(ans, "Database");
 	if (!cJSON_IsObject(doc))
 		rc = ms_error_set(err, MS_EBACKEND, "%s: GetDatabase of %s answered no Database",

@@ -77,25 +77,47 @@ static char *input_text(const ms_entity *e, ms_error *err)
 	return text;
 }
 
+/* A body of CatalogId and DatabaseInput in (a copy), with Name when update is set. */
+static cJSON *database_body(glue_catalog *g, const ms_entity *db, const cJSON *in, int update)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	if (!b || gc_add_catalog_id(g, b) < 0 ||
+	    (update && !cJSON_AddStringToObject(b, "Name", db->database)) ||
+	    !cJSON_AddItemToObject(b, "DatabaseInput", cJSON_Duplicate(in, 1))) {
+		cJSON_Delete(b);
+		return NULL;
+	}
+	return b;
+}
+
+/*
+ * CreateDatabase, or UpdateDatabase when it exists: a database the last
+ * answer said exists is updated first (one round trip where a re-run's
+ * writes would cost two), and created when it has gone since.
+ */
 int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
 	char what[MS_NAME_MAX + 16];
 	cJSON *in = input_of(db, err), *b;
-	int rc, absent;
+	int rc = MS_EEXISTS, absent;
 
 	g->wrote = 1;
 
 	if (!in)
 		return err->code ? err->code : MS_ENOMEM;
 	snprintf(what, sizeof(what), "database '%s'", db->database);
-	if (!(b = cJSON_CreateObject()) || gc_add_catalog_id(g, b) < 0 ||
-	    !cJSON_AddItemToObject(b, "DatabaseInput", cJSON_Duplicate(in, 1))) {
-		cJSON_Delete(b);
-		cJSON_Delete(in);
-		return oom(err);
+	if (gc_listed_believed_present(g, db->database)) {
+		if (!(b = database_body(g, db, in, 1)))
+			goto oom;
+		gc_forget_listed(g, db->database, NULL);
+		if ((rc = gc_call(&g->http, "UpdateDatabase", b, NULL, what, err)) != MS_ENOTFOUND)
+			goto done;
 	}
 	absent = gc_listed_believed_absent(g, db->database);
+	if (!(b = database_body(g, db, in, 0)))
+		goto oom;
 	rc = gc_call(&g->http, "CreateDatabase", b, NULL, what, err);
 	if (rc == 0)
 		gc_listed_database(g, db->database, 1, 1);
@@ -106,18 +128,19 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 				  "%s: %s was created by another writer meanwhile", g->subject,
 				  what);
 	} else if (rc == MS_EEXISTS) {
-		if (!(b = cJSON_CreateObject()) || gc_add_catalog_id(g, b) < 0 ||
-		    !cJSON_AddStringToObject(b, "Name", db->database) ||
-		    !cJSON_AddItemToObject(b, "DatabaseInput", in)) {
-			cJSON_Delete(b);
-			cJSON_Delete(in);
-			return oom(err);
-		}
+		if (!(b = database_body(g, db, in, 1)))
+			goto oom;
 		gc_forget_listed(g, db->database, NULL);
-		return gc_call(&g->http, "UpdateDatabase", b, NULL, what, err);
+		rc = gc_call(&g->http, "UpdateDatabase", b, NULL, what, err);
 	}
+done:
+	if (rc == 0)
+		gc_listed_seen(g, db->database, 1);
 	cJSON_Delete(in);
 	return rc;
+oom:
+	cJSON_Delete(in);
+	return oom(err);
 }
 
 int gc_delete_database(ms_catalog *self, const char *name, ms_error *err)
