@@ -24,15 +24,19 @@
 #        vs. the floor the quota sets: the requests that were not
 #        throttled / BENCH_THROTTLE per second     target: ratio <= 1.2
 #        throttled requests / all requests         target: < 5%
-#   c. --latency BENCH_LATENCY, a server holding the imported catalog:
+#   c. --latency BENCH_LATENCY --throttle BENCH_THROTTLE/s, a server holding
+#      the imported catalog (a remote Glue has both a round trip and a quota):
 #        metasync export through glue://
-#        vs. the floor latency and parallelism set: latency x max(3, ceil(R /
-#        P)), R the reads the protocol needs for this catalog (GetDatabases
-#        and GetTables pages of 100, GetPartitions pages of 1,000 for each
-#        table with partition keys), P the driver's parallel= (requests in
-#        flight, default 16), 3 the chain GetDatabases, GetTables,
-#        GetPartitions                             target: ratio <= 1.5
-#        (and, for reference, the export straight from the embedded file)
+#        vs. the floor the latency and the quota set: the larger of
+#          R / BENCH_THROTTLE per second, and
+#          latency x max(3, ceil(R / P)),
+#        R the reads the protocol needs for this catalog (GetDatabases and
+#        GetTables pages of 100, GetPartitions pages of 1,000 for each table
+#        with partition keys), P the driver's parallel= (requests in flight,
+#        default 16), 3 the chain GetDatabases, GetTables, GetPartitions
+#                                                  target: ratio <= 1.5
+#        and, for reference, the same export with --latency only (against
+#        the latency's term alone) and straight from the embedded file
 #
 # Each repetition runs a, b, c in turn; within a the three commands and
 # within c the two alternate (reversed order every other repetition).  The
@@ -290,17 +294,38 @@ scenario_b() { # REP
 		"of all requests; $(by_operation b-glue "$rep")"
 }
 
+# latency_floor: c's latency term, seconds.
+latency_floor() {
+	awk -v l="$LAT_S" -v r="$READS_NEEDED" -v p="$PARALLEL" \
+		'BEGIN { n = int((r + p - 1) / p); if (n < 3) n = 3; print l * n }'
+}
+
+# c's floor: the larger of the quota's term and the latency's.
+c_floor() {
+	awk -v q="$(div "$READS_NEEDED" "$THROTTLE")" -v l="$(latency_floor)" 'BEGIN { print (q > l ? q : l) }'
+}
+
+# c_export NAME REP SERVE_OPTION...: the export through glue:// from a server
+# holding c's catalog.
+c_export() {
+	local name=$1 rep=$2
+	shift 2
+	rm -rf "$GW/c-out-$name"
+	serve_start "$name-$rep" "$GW/c.db" --max-connections "$MAX_CONN" "$@"
+	run "$name" "$rep" "$LOG/$name.json" "$MS" export --source "$GLUE&endpoint=$ENDPOINT" \
+		--output-path "$GW/c-out-$name" --json
+	json_check "$LOG/$name.json" partitions created "$PARTS"
+	serve_stop "$name" "$rep"
+}
+
 c_glue() { # REP
-	local rep=$1 floor
-	rm -rf "$GW/c-out-glue"
-	serve_start "c-glue-$rep" "$GW/c.db" --max-connections "$MAX_CONN" --latency "$LATENCY"
-	run c-glue "$rep" "$LOG/c-glue.json" "$MS" export --source "$GLUE&endpoint=$ENDPOINT" \
-		--output-path "$GW/c-out-glue" --json
-	json_check "$LOG/c-glue.json" partitions created "$PARTS"
-	serve_stop c-glue "$rep"
-	floor=$(awk -v l="$LAT_S" -v r="$READS_NEEDED" -v p="$PARALLEL" \
-		'BEGIN { n = int((r + p - 1) / p); if (n < 3) n = 3; print l * n }')
-	record c-glue "$rep" "$floor"
+	c_export c-glue "$1" --latency "$LATENCY" --throttle "$THROTTLE/s"
+	record c-glue "$1" "$(c_floor)"
+}
+
+c_latency() { # REP
+	c_export c-latency "$1" --latency "$LATENCY"
+	record c-latency "$1" "$(latency_floor)"
 }
 
 c_embedded() { # REP
@@ -313,16 +338,18 @@ c_embedded() { # REP
 }
 
 scenario_c() { # REP
-	local rep=$1 order=(c_glue c_embedded) f
-	[ $((rep % 2)) -eq 1 ] || order=(c_embedded c_glue)
-	echo "  c. --latency $LATENCY, export (order: ${order[*]})"
+	local rep=$1 order=(c_glue c_latency c_embedded) f
+	[ $((rep % 2)) -eq 1 ] || order=(c_embedded c_latency c_glue)
+	echo "  c. --latency $LATENCY --throttle $THROTTLE/s, export (order: ${order[*]})"
 	rm_db "$GW/c.db"
 	"$MS" import --input-path "$STORE" --target "sqlite:$GW/c.db?catalog-id=$ACCOUNT" -q ||
 		die "cannot fill the catalog c exports"
 	for f in "${order[@]}"; do $f "$rep"; done
 	show c-glue "$rep"
-	show c-embedded "$rep" c-glue
+	show c-latency "$rep"
+	show c-embedded "$rep" c-latency
 	echo "      c-glue: $(by_operation c-glue "$rep")"
+	echo "      c-latency: $(by_operation c-latency "$rep")"
 }
 
 # ---------------------------------------------------------------- measure
@@ -401,15 +428,17 @@ if has b-glue; then
 	row "b. throttled share of all requests" "-" "-" "$(tshare b-glue)" "< 0.05" 0.05
 fi
 if has c-glue; then
-	row "c. export via glue:// ($LATENCY) vs latency floor" "$(med c-glue)" "$(fmt "$(qmedian c-glue 5)")" \
+	row "c. export via glue:// ($LATENCY, $THROTTLE/s) vs floor" "$(med c-glue)" "$(fmt "$(qmedian c-glue 5)")" \
 		"$(rmedian c-glue)" "<= 1.5" 1.5
-	row "c. (reference) export from the embedded file" "$(med c-embedded)" "$(med c-glue)" \
-		"$(rmedian c-embedded c-glue)" - -
+	row "c. (reference) $LATENCY only vs the latency term" "$(med c-latency)" \
+		"$(fmt "$(qmedian c-latency 5)")" "$(rmedian c-latency)" - -
+	row "c. (reference) export from the embedded file" "$(med c-embedded)" "$(med c-latency)" \
+		"$(rmedian c-embedded c-latency)" - -
 fi
 
 echo
 printf '%-12s %10s %14s %10s %10s\n' run "seconds" "partitions/s" requests throttled
-for n in a-embedded a-glue a-boto3 b-glue c-glue c-embedded; do
+for n in a-embedded a-glue a-boto3 b-glue c-glue c-latency c-embedded; do
 	has "$n" || continue
 	printf '%-12s %10s %14.0f %10s %10s\n' "$n" "$(med "$n")" "$(div "$PARTS" "$(median "$n" 3)")" \
 		"$(qmedian "$n" 3)" "$(qmedian "$n" 4)"
@@ -420,20 +449,20 @@ echo
 echo "floors:"
 echo "  b. requests not throttled / $THROTTLE per second (the server's bucket starts full: a burst of $THROTTLE);"
 echo "     for reference: the $WRITES_NEEDED writes an empty catalog needs / $THROTTLE per second = $(div "$WRITES_NEEDED" "$THROTTLE") s"
-echo "  c. $LATENCY x max(3, ceil($READS_NEEDED reads / parallel $PARALLEL)) =" \
-	"$(awk -v l="$LAT_S" -v r="$READS_NEEDED" -v p="$PARALLEL" 'BEGIN { n = int((r + p - 1) / p); if (n < 3) n = 3; printf "%.3f s", l * n }')" \
+echo "  c. the larger of $READS_NEEDED reads / $THROTTLE per second = $(div "$READS_NEEDED" "$THROTTLE") s" \
+	"and $LATENCY x max(3, ceil($READS_NEEDED reads / parallel $PARALLEL)) = $(fmt "$(latency_floor)") s" \
 	"(reads: GetDatabases and GetTables pages of 100, GetPartitions pages of 1,000 per table with keys)"
 echo
 echo "commands (scratch $GW; PORT: each scenario's own server, printed on its stderr):"
 echo "  data:   metasync demo --dir $DEMO --partitions $PARTS"
 echo "  server: metasync serve --catalog sqlite:FRESH.db --accounts $ACCOUNTS --listen 127.0.0.1:0 --max-connections $MAX_CONN \\"
-echo "            --latency $LATENCY   (a, c)   |   --throttle $THROTTLE/s   (b)"
+echo "            --latency $LATENCY   (a, c-latency)   |   --throttle $THROTTLE/s   (b)   |   both   (c)"
 echo "  a. metasync import --input-path $STORE --target '$EMB_URL' --json"
 echo "     metasync import --input-path $STORE --target '$GLUE&endpoint=http://127.0.0.1:PORT' --json"
 echo "     $PY bench/glue_boto3.py --endpoint http://127.0.0.1:PORT --store $STORE --region $REGION"
 echo "  b. metasync import --input-path $STORE --target '$GLUE$B_PARAMS&endpoint=http://127.0.0.1:PORT' --json"
 echo "  c. metasync import --input-path $STORE --target 'sqlite:$GW/c.db?catalog-id=$ACCOUNT' -q   # untimed: the served catalog"
-echo "     metasync export --source '$GLUE&endpoint=http://127.0.0.1:PORT' --output-path $GW/c-out-glue --json"
+echo "     metasync export --source '$GLUE&endpoint=http://127.0.0.1:PORT' --output-path $GW/c-out-c-glue --json   # c-latency: the same into c-out-c-latency"
 echo "     metasync export --source 'sqlite:$GW/c.db?catalog-id=$ACCOUNT' --output-path $GW/c-out-embedded --json"
 echo "  credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of the scratch accounts file;" \
 	"AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE empty"
@@ -445,6 +474,6 @@ echo "metasync built from: $TREE"
 
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
 	rm -f "$GW"/*.db "$GW"/*.db-wal "$GW"/*.db-shm
-	rm -rf "$GW/c-out-glue" "$GW/c-out-embedded"
+	rm -rf "$GW/c-out-c-glue" "$GW/c-out-c-latency" "$GW/c-out-embedded"
 fi
 [ $FAILED -eq 0 ] || exit 3

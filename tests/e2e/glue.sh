@@ -92,6 +92,20 @@ for db in $(jq -r '.databases[]' "$T/snap-a/$snap_id/manifest.json"); do
 done
 want "CreateDatabase answered AlreadyExists in the first import into B" "$created_vain" 0
 
+CASE=segments
+# 'shared.big' (2,500 partitions) is read as a first page of 1,000 and then
+# by segments: 10 of them, a page each; under a rate (rate=, or throttling
+# seen) by 2, two pages each, as every segment costs a partial page
+for c in "10 11" "10&rate=1000 5"; do
+	set -- $c
+	before=$(metric GetPartitions "")
+	run "segments-$1" 0 as A "$M" export --source "$GA&segments=$1" --database-names shared \
+		--output-path "$T/seg-$1" -q
+	want "GetPartitions requests with segments=$1" "$(($(metric GetPartitions "") - before))" "$2"
+	[ "$(cat "$T/seg-$1"/*/partitions/part-*.json | wc -l)" -eq 2500 ] ||
+		fail "segments=$1: the export holds $(cat "$T/seg-$1"/*/partitions/part-*.json | wc -l) partitions"
+done
+
 CASE=cross-account
 # B reads A's 'shared' through its grant; A's other databases stay out of sight
 run cross-ok 0 as B "$M" sync --source "$GA" --database-names shared --target "sqlite:$T/x.db?catalog-id=777777777777" --json

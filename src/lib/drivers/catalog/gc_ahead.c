@@ -28,6 +28,7 @@ typedef struct ahead_entry {
 	char *db, *table;
 	gc_req *req; /* the first page's request: NULL until sent, and once taken */
 	gc_req *seg[GC_SEGMENTS_MAX]; /* its segments' first pages, sent ahead */
+	int total;                    /* of how many segments (0: none sent yet) */
 } ahead_entry;
 
 struct gc_ahead {
@@ -114,11 +115,13 @@ static void send_segments(glue_catalog *g, size_t i)
 	gc_ahead *a = g->ahead;
 	ahead_entry *e = &a->v[i];
 
-	if (g->segments < 2 || e->seg[0] || i >= a->pos + SEGMENT_TABLES || !e->req ||
-	    !says_more(e->req))
+	if (e->seg[0] || i >= a->pos + SEGMENT_TABLES || !e->req || !says_more(e->req))
 		return;
-	for (int s = 0; s < g->segments && s < GC_SEGMENTS_MAX; s++)
-		if (!e->seg[s] && (e->seg[s] = gc_partitions_req(g, e->db, e->table, s, NULL)))
+	if (!e->total)
+		e->total = gc_segments(g);
+	for (int s = 0; e->total > 1 && s < e->total && s < GC_SEGMENTS_MAX; s++)
+		if (!e->seg[s] &&
+		    (e->seg[s] = gc_partitions_req(g, e->db, e->table, s, e->total, NULL)))
 			gc_submit(&g->http, e->seg[s]);
 }
 
@@ -144,7 +147,7 @@ void gc_ahead_top_up(glue_catalog *g)
 	while (a && a->sent < a->n && a->sent - a->pos < (size_t)g->http.parallel) {
 		ahead_entry *e = &a->v[a->sent++];
 
-		if ((e->req = gc_partitions_req(g, e->db, e->table, -1, NULL))) {
+		if ((e->req = gc_partitions_req(g, e->db, e->table, -1, 0, NULL))) {
 			e->req->on_done = first_done;
 			e->req->ctx = g;
 			gc_submit(&g->http, e->req);
@@ -157,7 +160,7 @@ void gc_ahead_top_up(glue_catalog *g)
 }
 
 gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table,
-		      gc_req *segs[GC_SEGMENTS_MAX], ms_error *err)
+		      gc_req *segs[GC_SEGMENTS_MAX], int *total, ms_error *err)
 {
 	gc_ahead *a = g->ahead;
 	ahead_entry *e;
@@ -165,6 +168,7 @@ gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table,
 	size_t i;
 
 	memset(segs, 0, GC_SEGMENTS_MAX * sizeof(*segs));
+	*total = 0;
 	if (!a)
 		return NULL;
 	for (i = a->pos; i < a->sent; i++)
@@ -177,6 +181,7 @@ gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table,
 	e->req = NULL;
 	memcpy(segs, e->seg, sizeof(e->seg));
 	memset(e->seg, 0, sizeof(e->seg));
+	*total = e->total;
 	r->on_done = NULL;
 	if (i == a->pos)
 		a->pos++;
@@ -186,6 +191,7 @@ gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table,
 		e->req = r;
 		memcpy(e->seg, segs, sizeof(e->seg));
 		memset(segs, 0, GC_SEGMENTS_MAX * sizeof(*segs));
+		*total = 0;
 		return NULL;
 	}
 	return r;

@@ -125,8 +125,7 @@ static void count_start(gc_client *c, double t)
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* Does a rate hold requests back (adapted, or capped)? */
-static int rate_limited(gc_client *c)
+int gc_client_rate_limited(gc_client *c)
 {
 	int limited;
 
@@ -437,7 +436,7 @@ static int start_ready(gc_client *c, double *next_s, ms_error *err)
 				*next_s = wait;
 			prev = r;
 			pp = &r->next;
-			if (rate_limited(c))
+			if (gc_client_rate_limited(c))
 				break; /* keep the order while the rate holds them back */
 			continue;
 		}

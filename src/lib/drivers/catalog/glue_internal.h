@@ -97,6 +97,8 @@ void gc_client_free(gc_client *c);
 void gc_client_share_rate(gc_client *c, gc_client *from);
 /* The rate= cap, requests per second (0: none). */
 void gc_client_rate_cap(gc_client *c, double cap);
+/* Does a rate hold requests back (adapted after throttling, or capped by rate=)? */
+int gc_client_rate_limited(gc_client *c);
 
 /* A new request of op with body (stolen); NULL when out of memory. */
 gc_req *gc_req_new(const char *op, char *body);
@@ -269,14 +271,23 @@ void gc_ahead_top_up(glue_catalog *g);
  * The finished first-page request of db.table when the plan asked for it
  * (the caller frees it), and into segs[0..segments-1] the requests of its
  * segments' first pages that were sent ahead (NULL where none; the caller
- * frees them, finished or not).
+ * frees them, finished or not), of *total segments (0: none sent).
  */
 gc_req *gc_ahead_take(glue_catalog *g, const char *db, const char *table,
-		      gc_req *segs[GC_SEGMENTS_MAX], ms_error *err);
+		      gc_req *segs[GC_SEGMENTS_MAX], int *total, ms_error *err);
 void gc_ahead_free(glue_catalog *g);
-/* glue_read.c: a new GetPartitions request (segment -1: none), not sent; NULL: out of memory */
+/*
+ * glue_read.c: a new GetPartitions request (segment -1: none; else segment
+ * of total), not sent; NULL: out of memory
+ */
 gc_req *gc_partitions_req(glue_catalog *g, const char *db, const char *table, int segment,
-			  const char *token);
+			  int total, const char *token);
+/*
+ * How many segments a large table is read by, if it is read now (1: page
+ * after page): segments=, or at most RATE_SEGMENTS while a rate holds
+ * requests back, as each segment costs a partial page of its own.
+ */
+int gc_segments(glue_catalog *g);
 
 /* gc_changes.c: the change feed of a metasync serve (feed=) */
 int gc_feed_param(glue_catalog *g, const ms_url *url, ms_error *err);

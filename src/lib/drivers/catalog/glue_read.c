@@ -4,7 +4,9 @@
  * that follows, with the VersionId an update will name).  A table's
  * partitions come from GetPartitions: one page first; a table with more
  * than a page is read again as `segments` segments in parallel (Glue's
- * Segment), skipping the partitions the first page gave.  Partitions are
+ * Segment), skipping the partitions the first page gave; while a rate
+ * holds requests back (throttling seen, or rate=), by fewer segments, as
+ * each costs a partial page of its own.  Partitions are
  * read whole (not ExcludeColumnSchema: a partition's own columns can differ
  * from its table's).
  */
@@ -324,7 +326,8 @@ typedef struct scan {
 	void *ctx;
 	ms_strmap first; /* vkeys the first page gave (segmented reads skip them) */
 	int segmented;
-	int stop; /* the callback's non-zero return, or an error */
+	int total; /* the segments it is read by */
+	int stop;  /* the callback's non-zero return, or an error */
 	ms_error *err;
 	char what[2 * MS_NAME_MAX + 32];
 	size_t delivered; /* partitions given to cb */
@@ -381,7 +384,7 @@ static cJSON *partitions_body(scan *s, int segment, const char *token)
 	if (segment >= 0) {
 		if (!(seg = cJSON_AddObjectToObject(b, "Segment")) ||
 		    !cJSON_AddNumberToObject(seg, "SegmentNumber", segment) ||
-		    !cJSON_AddNumberToObject(seg, "TotalSegments", s->g->segments))
+		    !cJSON_AddNumberToObject(seg, "TotalSegments", s->total))
 			goto fail;
 	}
 	return b;
@@ -391,9 +394,9 @@ fail:
 }
 
 gc_req *gc_partitions_req(glue_catalog *g, const char *db, const char *table, int segment,
-			  const char *token)
+			  int total, const char *token)
 {
-	scan s = { g, db, table, NULL, NULL, { 0 }, 0, 0, NULL, "", 0 };
+	scan s = { g, db, table, NULL, NULL, { 0 }, 0, total, 0, NULL, "", 0 };
 	cJSON *b = partitions_body(&s, segment, token);
 	char *text = b ? cJSON_PrintUnformatted(b) : NULL;
 
@@ -404,7 +407,7 @@ gc_req *gc_partitions_req(glue_catalog *g, const char *db, const char *table, in
 /* Submit a request for the scan's next page (of segment, or -1) and let it go. */
 static int send_page(scan *s, int segment, const char *token, gc_req **out)
 {
-	if (!(*out = gc_partitions_req(s->g, s->db, s->table, segment, token)))
+	if (!(*out = gc_partitions_req(s->g, s->db, s->table, segment, s->total, token)))
 		return oom(s->err);
 	gc_submit(&s->g->http, *out);
 	return gc_kick(&s->g->http, s->err);
@@ -457,7 +460,7 @@ static int start_segments(scan *s, gc_req *reqs[GC_SEGMENTS_MAX], gc_req *pre[GC
 	for (i = 0; i < GC_SEGMENTS_MAX; i++) {
 		reqs[i] = pre[i];
 		pre[i] = NULL;
-		if (!reqs[i] && i < s->g->segments && (rc = send_page(s, i, NULL, &reqs[i])) < 0)
+		if (!reqs[i] && i < s->total && (rc = send_page(s, i, NULL, &reqs[i])) < 0)
 			return rc;
 	}
 	return 0;
@@ -497,10 +500,10 @@ static void drop_segments(glue_catalog *g, gc_req *reqs[GC_SEGMENTS_MAX])
  * The first page of the table's partitions: read ahead by the plan (with
  * the segments' first pages it sent ahead, into pre), or asked for now.
  */
-static int first_page(scan *s, cJSON **ans, gc_req *pre[GC_SEGMENTS_MAX])
+static int first_page(scan *s, cJSON **ans, gc_req *pre[GC_SEGMENTS_MAX], int *total)
 {
 	glue_catalog *g = s->g;
-	gc_req *r = gc_ahead_take(g, s->db, s->table, pre, s->err);
+	gc_req *r = gc_ahead_take(g, s->db, s->table, pre, total, s->err);
 	cJSON *b;
 	int rc = 0;
 
@@ -552,15 +555,29 @@ static int read_pages(scan *s, const char *first_token)
 	return rc;
 }
 
+/*
+ * Export of bench/glue.sh's 100,000 partitions from a server with a 50 ms
+ * round trip and a quota of 50 requests a second: 5.3 s with 2 segments,
+ * 5.65 s with 4, 7.7 s with 8, 6.7 s page after page.
+ */
+#define RATE_SEGMENTS 2
+
+int gc_segments(glue_catalog *g)
+{
+	if (g->segments > RATE_SEGMENTS && gc_client_rate_limited(&g->http))
+		return RATE_SEGMENTS;
+	return g->segments;
+}
+
 int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsigned int flags,
 		       ms_entity_cb cb, void *ctx, ms_error *err)
 {
 	glue_catalog *g = (glue_catalog *)self;
-	scan s = { g, db, table, cb, ctx, { 0 }, 0, 0, err, "", 0 };
+	scan s = { g, db, table, cb, ctx, { 0 }, 0, 0, 0, err, "", 0 };
 	gc_req *pre[GC_SEGMENTS_MAX] = { 0 }, *reqs[GC_SEGMENTS_MAX] = { 0 };
 	cJSON *ans = NULL;
 	const cJSON *next;
-	int rc, more;
+	int rc, more, total = 0;
 
 	(void)flags;
 	snprintf(s.what, sizeof(s.what), "the partitions of table '%s.%s'", db, table);
@@ -574,12 +591,13 @@ int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsi
 	g->scanned_table = strdup(table);
 	if (!g->scanned_db || !g->scanned_table)
 		return oom(err);
-	if ((rc = first_page(&s, &ans, pre)) < 0)
+	if ((rc = first_page(&s, &ans, pre, &total)) < 0)
 		goto done;
 	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
 	more = cJSON_IsString(next) && next->valuestring[0];
 	/* the segments go out before the first page is delivered: they overlap */
-	s.segmented = more && g->segments > 1;
+	s.total = total ? total : gc_segments(g);
+	s.segmented = more && s.total > 1;
 	if (s.segmented && (rc = start_segments(&s, reqs, pre)) < 0)
 		goto done;
 	rc = page_to_cb(&s, ans, 1);
