@@ -175,6 +175,15 @@ int ms_catalog_scan_partitions(ms_catalog *cat, const char *db, const char *tabl
 			       unsigned int flags, ms_entity_cb cb, void *ctx, ms_error *err);
 int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table, const char *vkey,
 			     ms_entity **out, ms_error *err);
+/*
+ * Point reads of n partitions of one table at once: out[i] (new) the
+ * partition whose vkey is vkeys[i], NULL when there is none (a table that
+ * does not exist holds none).  On failure every out[i] is NULL.  A driver
+ * with a batched read (glue://: BatchGetPartition) asks for them together;
+ * the others are asked one by one.
+ */
+int ms_catalog_get_partitions(ms_catalog *cat, const char *db, const char *table,
+			      const char *const *vkeys, size_t n, ms_entity **out, ms_error *err);
 
 /*
  * Which partitions a ranged scan yields: those whose vkey sorts (bytewise,

@@ -210,19 +210,20 @@ static int input_failed(glue_call *c, part_batch *b, const char *key, const cJSO
 	return item_failed(c, b->errors, key, values, GLUE_E_INVALID, in->err.message);
 }
 
-/* One input of a create: 1 when *out is to be created, 0 when it is an item error. */
-static int create_one(glue_call *c, part_batch *b, const part_input *in, ms_entity **out,
-		      ms_entity *const *taken, size_t ntaken)
+/*
+ * One input of a create (stored: the catalog holds its partition): 1 when
+ * *out is to be created, 0 when it is an item error.
+ */
+static int create_one(glue_call *c, part_batch *b, const part_input *in, int stored,
+		      ms_entity **out, ms_entity *const *taken, size_t ntaken)
 {
-	int exists = 0;
+	int exists = stored;
 	size_t i;
 
 	if (in->rc < 0)
 		return input_failed(c, b, "PartitionValues", in->values, in);
 	for (i = 0; i < ntaken && !exists; i++)
 		exists = strcmp(taken[i]->vkey, in->p->vkey) == 0;
-	if (!exists && partition_exists(c, &b->t, in->p->vkey, &exists) < 0)
-		return -1;
 	if (!exists) {
 		*out = in->p; /* still the batch's: freed after the transaction */
 		return 1;
@@ -233,16 +234,42 @@ static int create_one(glue_call *c, part_batch *b, const part_input *in, ms_enti
 			   "Partition already exists.");
 }
 
+/* Which of the batch's inputs the catalog holds already: stored[i], one read for all. */
+static int stored_inputs(glue_call *c, part_batch *b, int *stored)
+{
+	const char *vkeys[100];
+	ms_entity *found[100];
+	size_t n = 0, i;
+	ms_error err;
+	int rc;
+
+	for (i = 0; i < b->nin && i < 100; i++)
+		if (b->in[i].rc >= 0)
+			vkeys[n++] = b->in[i].p->vkey;
+	ms_error_clear(&err);
+	if ((rc = ms_catalog_get_partitions(c->cat, b->t.db, b->t.name, vkeys, n, found, &err)) < 0)
+		return glue_fail_err(c, rc, &err);
+	for (n = i = 0; i < b->nin && i < 100; i++) {
+		stored[i] = b->in[i].rc >= 0 && found[n];
+		if (b->in[i].rc >= 0)
+			ms_entity_free(found[n++]);
+	}
+	return 0;
+}
+
 static int create_in_txn(glue_call *c, void *ctx)
 {
 	part_batch *b = ctx;
 	ms_entity *parts[100] = { NULL };
+	int stored[100] = { 0 };
 	size_t n = 0, i;
 	ms_error err;
 	int rc = 0;
 
+	if (stored_inputs(c, b, stored) < 0)
+		return -1;
 	for (i = 0; i < b->nin && n < 100; i++) {
-		if ((rc = create_one(c, b, &b->in[i], &parts[n], parts, n)) < 0)
+		if ((rc = create_one(c, b, &b->in[i], stored[i], &parts[n], parts, n)) < 0)
 			break;
 		n += rc == 1;
 	}

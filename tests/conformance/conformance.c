@@ -1461,6 +1461,85 @@ static void test_many_partitions(void **state)
 }
 
 /*
+ * Point reads in a batch (ms_catalog_get_partitions): more than Glue's 1,000
+ * a request, in an order of their own, with vkeys absent and repeated; each
+ * answer is the partition asked for at its index, NULL where there is none;
+ * a table that does not exist holds none.
+ */
+#define PT_PARTS 1100
+#define PT_ASK (PT_PARTS + 100 + 5)
+
+static void test_point_reads(void **state)
+{
+	fixture *fx = *state;
+	const char *db = N(fx, "points");
+	ms_entity *d = plain_database(fx, db, "x");
+	ms_entity *t = plain_table(fx, db, "t", "s3://b/pt/");
+	ms_entity **p = calloc(PT_PARTS, sizeof(*p)), **out = calloc(PT_ASK, sizeof(*out));
+	char **ask = calloc(PT_ASK, sizeof(*ask)), v1[32], v2[32], loc[96];
+	unsigned char(*hash)[MS_HASH_LEN] = calloc(PT_PARTS, MS_HASH_LEN);
+	size_t i, k;
+
+	assert_non_null(p);
+	assert_non_null(out);
+	assert_non_null(ask);
+	assert_non_null(hash);
+	OK(ms_catalog_put_database(fx->cat, d, E));
+	OK(ms_catalog_put_table(fx->cat, t, E));
+	for (i = 0; i < PT_PARTS; i++) {
+		snprintf(v1, sizeof(v1), "%05zu", i);
+		snprintf(v2, sizeof(v2), "%zu", i % 7);
+		snprintf(loc, sizeof(loc), "s3://b/pt/p=%s/h=%s", v1, v2);
+		p[i] = partition(fx, db, "t", v1, v2, loc);
+		memcpy(hash[i], p[i]->hash, MS_HASH_LEN);
+	}
+	for (i = 0; i < PT_PARTS; i += k) {
+		k = PT_PARTS - i < 500 ? PT_PARTS - i : 500;
+		put_parts(fx, db, "t", p + i, k);
+	}
+	reopen(fx);
+	/* every present one, 7 apart (PT_PARTS is not a multiple of 7), then absent ones, then repeats */
+	for (i = 0; i < PT_PARTS; i++)
+		assert_non_null(ask[i] = strdup(p[(i * 7) % PT_PARTS]->vkey));
+	for (; i < PT_PARTS + 100; i++) {
+		ms_entity *absent;
+
+		snprintf(v1, sizeof(v1), "x%05zu", i);
+		absent = partition(fx, db, "t", v1, "0", "s3://b/pt/absent");
+		assert_non_null(ask[i] = strdup(absent->vkey));
+		ms_entity_free(absent);
+	}
+	for (; i < PT_ASK; i++)
+		assert_non_null(ask[i] = strdup(ask[i - PT_PARTS - 100]));
+	OK(ms_catalog_get_partitions(fx->cat, db, "t", (const char *const *)ask, PT_ASK, out, E));
+	for (i = 0; i < PT_ASK; i++) {
+		if (i >= PT_PARTS && i < PT_PARTS + 100) {
+			assert_null(out[i]);
+			continue;
+		}
+		k = i < PT_PARTS ? (i * 7) % PT_PARTS : ((i - PT_PARTS - 100) * 7) % PT_PARTS;
+		assert_non_null(out[i]);
+		assert_string_equal(out[i]->vkey, ask[i]);
+		assert_memory_equal(out[i]->hash, hash[k], MS_HASH_LEN);
+		assert_string_equal(out[i]->table, "t");
+		ms_entity_free(out[i]);
+	}
+	/* a table that does not exist */
+	OK(ms_catalog_get_partitions(fx->cat, db, "absent", (const char *const *)ask, 3, out, E));
+	for (i = 0; i < 3; i++)
+		assert_null(out[i]);
+	for (i = 0; i < PT_ASK; i++)
+		free(ask[i]);
+	free_all(p, PT_PARTS);
+	free(p);
+	free(out);
+	free(ask);
+	free(hash);
+	ms_entity_free(d);
+	ms_entity_free(t);
+}
+
+/*
  * MS_CAP_PARALLEL_READS: with the tables verified, threads that list, get
  * and scan at once, each table in its own order, see what one thread sees.
  * The tables are large enough for a snapshot's pipelined scan (a thread of
@@ -2866,6 +2945,7 @@ static const struct CMUnitTest common_tests[] = {
 	cmocka_unit_test_setup_teardown(test_table_digest, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_transactions, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_many_partitions, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_point_reads, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_parallel_reads, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_planned_scans, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_ownership_at_write_time, fx_setup, fx_teardown),

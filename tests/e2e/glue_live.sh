@@ -61,6 +61,8 @@ as A "$M" sync --source "$GA&feed=sometimes" --target "$D" 2>"$T/nofeed.err" || 
 grep -q "glue feed 'sometimes'" "$T/nofeed.err" || fail "a bad feed= (exit $st): $(cat "$T/nofeed.err")"
 
 CASE=follow
+point_before=$(metric GetPartition "")
+batch_before=$(metric BatchGetPartition "")
 as_exec A "$M" sync --watch --source "$GA" --target "$D" --json --interval 50ms --deletes mirror \
 	>"$T/follow.out" 2>"$T/follow.log" &
 PIDS+=($!)
@@ -75,6 +77,12 @@ wait_for "a dropped table" matches
 [ "$(grep -c '"changes":' "$T/follow.out")" -ge 3 ] ||
 	fail "the changes were not read from the feed: $(cat "$T/follow.out" "$T/follow.log")"
 stop_term "${PIDS[0]}" "the follower"
+# the partitions a change names are read in a batch (BatchGetPartition), not one by
+# one: the one GetPartition answered is catalog rm's, which reads what it removes
+# (catalog put's read of a new partition is answered EntityNotFoundException)
+want "GetPartition requests while following" "$(($(metric GetPartition "") - point_before))" 1
+[ "$(($(metric BatchGetPartition "") - batch_before))" -ge 2 ] ||
+	fail "BatchGetPartition requests while following: $(($(metric BatchGetPartition "") - batch_before)), want 2 or more"
 
 CASE=incremental
 as A "$M" export --source "$GA" --output-path "$T/store" --incremental -q 2>"$T/incr.log" ||

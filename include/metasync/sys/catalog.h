@@ -58,9 +58,10 @@ extern "C" {
  * The layout of ms_catalog_driver a driver is built against; open refuses
  * any other.  1: up to read_begin/read_end.  2: scan_partitions_range and
  * the four table-version slots.  3: settle (writes that complete later) and
- * clone (instances for other threads).
+ * clone (instances for other threads), later also snapshot_changes and
+ * change_head at its end.  4: get_partitions (point reads in a batch).
  */
-#define MS_CATALOG_DRIVER_VERSION 3
+#define MS_CATALOG_DRIVER_VERSION 4
 
 typedef struct ms_catalog_driver {
 	/* required: MS_CATALOG_DRIVER_VERSION as this header defines it */
@@ -257,6 +258,16 @@ typedef struct ms_catalog_driver {
 	 * Else see ms_catalog_change_head (only with MS_CAP_CHANGE_FEED).
 	 */
 	int (*change_head)(ms_catalog *self, char **cursor, ms_error *err);
+
+	/*
+	 * NULL: the core calls get_partition for each.  Read n >= 1
+	 * partitions of db.table by vkey, as few round trips as the catalog
+	 * allows: out[i] (new) for vkeys[i], left NULL when it is absent (the
+	 * core has set every out[i] to NULL; a vkey may repeat).  0 also when
+	 * the table is absent.  On failure the core frees what was filled in.
+	 */
+	int (*get_partitions)(ms_catalog *self, const char *db, const char *table,
+			      const char *const *vkeys, size_t n, ms_entity **out, ms_error *err);
 } ms_catalog_driver;
 
 /*

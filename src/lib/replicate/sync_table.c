@@ -534,27 +534,22 @@ static int diff_partitions(run *r, table_plan *tp, pdiff *d, ms_error *err)
 	return settle_writes(d, err);
 }
 
+/* The partitions a change set names are read from the source and the target this many at a time. */
+#define POINTS 1000
+
 /*
  * One partition a change set names, s what the source holds of it now
- * (mapped and marked; owned, NULL when none): written (or counted), or the
- * target's deleted with mirror deletes.  keys collects the deletes (as
- * many as r->batch; vkey must outlive them).
+ * (mapped and marked; owned, NULL when none) and t what the target holds
+ * (owned, NULL when none): written (or counted), or the target's deleted
+ * with mirror deletes.  keys collects the deletes (as many as r->batch;
+ * vkey must outlive them).
  */
-static int diff_point_with(pdiff *d, const char *vkey, ms_entity *s, const char **keys,
-			   size_t *nkeys, ms_error *err)
+static int diff_point_with(pdiff *d, const char *vkey, ms_entity *s, ms_entity *t,
+			   const char **keys, size_t *nkeys)
 {
 	run *r = d->r;
-	ms_entity *m = d->tp->mapped, *t = NULL;
 	const char *reason = NULL;
-	int rc;
 
-	rc = d->tp->target_exists
-		     ? ms_catalog_get_partition(r->dst, m->database, m->table, vkey, &t, err)
-		     : MS_ENOTFOUND;
-	if (rc < 0 && rc != MS_ENOTFOUND) {
-		ms_entity_free(s);
-		return rc;
-	}
 	sync_progress(r, 1);
 	if (t && s && memcmp(t->hash, s->hash, MS_HASH_LEN) == 0) {
 		pevent(d, MS_ACTION_UNCHANGED, vkey, NULL);
@@ -572,26 +567,6 @@ static int diff_point_with(pdiff *d, const char *vkey, ms_entity *s, const char 
 	ms_entity_free(s);
 	ms_entity_free(t);
 	return 0;
-}
-
-/* The source's partition vkey (mapped and marked) into *s, NULL when it has none. */
-static int source_point(pdiff *d, const char *vkey, ms_entity **s, ms_error *err)
-{
-	run *r = d->r;
-	int rc, parallel = (ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS) != 0;
-
-	*s = NULL;
-	if (!parallel)
-		sync_lock(r);
-	rc = ms_catalog_get_partition(r->src, d->tp->sdb, d->tp->st, vkey, s, err);
-	if (rc == 0 && ((rc = sync_map_entity(r, *s, err)) < 0 ||
-			(rc = sync_mark(r, *s, d->tp->sdb, d->tp->st, err)) < 0)) {
-		ms_entity_free(*s);
-		*s = NULL;
-	}
-	if (!parallel)
-		sync_unlock(r);
-	return rc == MS_ENOTFOUND ? 0 : rc;
 }
 
 /* Write or delete what piled up: at the batch size, or all of it (final). */
@@ -612,22 +587,87 @@ static int points_flush(pdiff *d, const char **keys, size_t *n, int final, ms_er
 	return rc;
 }
 
-/* What diff_points' scan of an incremental snapshot's table shares with its callback. */
-typedef struct point_scan {
+/* The partitions of a change set's table on their way through diff_points. */
+typedef struct points {
 	pdiff *d;
-	const char **keys;
-	size_t *n;
-	ms_strmap seen; /* the vkeys the snapshot holds */
-} point_scan;
+	const char **keys; /* the deletes piled up (r->batch) */
+	size_t nkeys;
+	const char *vkeys[POINTS]; /* those read next (each outlives the table's run) */
+	ms_entity *src[POINTS];    /* what the source holds of each (mapped and marked) */
+	ms_entity *dst[POINTS];    /* what the target holds of each */
+	size_t n;
+	int from_source; /* src is still to be read (a live source) */
+	ms_strmap seen;  /* the vkeys an incremental snapshot's table holds */
+} points;
 
+/* Read pt's partitions from the source: mapped and marked, NULL where it has none. */
+static int points_source(points *pt, ms_error *err)
+{
+	run *r = pt->d->r;
+	table_plan *tp = pt->d->tp;
+	int rc, parallel = (ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS) != 0;
+
+	if (!parallel)
+		sync_lock(r);
+	rc = ms_catalog_get_partitions(r->src, tp->sdb, tp->st, pt->vkeys, pt->n, pt->src, err);
+	for (size_t i = 0; i < pt->n && rc == 0; i++)
+		if (pt->src[i] && ((rc = sync_map_entity(r, pt->src[i], err)) < 0 ||
+				   (rc = sync_mark(r, pt->src[i], tp->sdb, tp->st, err)) < 0))
+			break;
+	if (!parallel)
+		sync_unlock(r);
+	return rc;
+}
+
+/*
+ * The partitions piled up in pt: read from the source (a live one) and from
+ * the target, a batch each (ms_catalog_get_partitions: one round trip for
+ * a remote catalog that has a batched read, where each partition cost two),
+ * then written and deleted.
+ */
+static int points_apply(points *pt, ms_error *err)
+{
+	pdiff *d = pt->d;
+	ms_entity *m = d->tp->mapped;
+	size_t i;
+	int rc = 0;
+
+	if (pt->from_source)
+		rc = points_source(pt, err);
+	if (rc == 0 && d->tp->target_exists)
+		rc = ms_catalog_get_partitions(d->r->dst, m->database, m->table, pt->vkeys, pt->n,
+					       pt->dst, err);
+	for (i = 0; i < pt->n; i++) {
+		if (rc == 0 && (rc = diff_point_with(d, pt->vkeys[i], pt->src[i], pt->dst[i],
+						     pt->keys, &pt->nkeys)) == 0)
+			rc = points_flush(d, pt->keys, &pt->nkeys, 0, err);
+		else if (rc < 0) {
+			ms_entity_free(pt->src[i]);
+			ms_entity_free(pt->dst[i]);
+		}
+		pt->src[i] = pt->dst[i] = NULL;
+	}
+	pt->n = 0;
+	return rc;
+}
+
+/* Pile up vkey (s: what the source holds, owned; NULL: none, or still to read). */
+static int points_add(points *pt, const char *vkey, ms_entity *s, ms_error *err)
+{
+	pt->vkeys[pt->n] = vkey;
+	pt->src[pt->n++] = s;
+	return pt->n == POINTS ? points_apply(pt, err) : 0;
+}
+
+/* diff_points' scan of an incremental snapshot's table: every partition it holds. */
 static int scan_point(ms_entity *e, void *ctx, ms_error *err)
 {
-	point_scan *ps = ctx;
-	pdiff *d = ps->d;
+	points *pt = ctx;
+	pdiff *d = pt->d;
 	ms_strmap_entry *ent;
 	int rc;
 
-	if (ms_strmap_put(&ps->seen, e->vkey, &ent) < 0) {
+	if (ms_strmap_put(&pt->seen, e->vkey, &ent) < 0) {
 		ms_entity_free(e);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	}
@@ -637,32 +677,33 @@ static int scan_point(ms_entity *e, void *ctx, ms_error *err)
 		return rc;
 	}
 	/* the batch owns e, and with it the vkey; a delete never comes from here */
-	if ((rc = diff_point_with(d, ent->key, e, ps->keys, ps->n, err)) < 0)
-		return rc;
-	return points_flush(d, ps->keys, ps->n, 0, err);
+	return points_add(pt, ent->key, e, err);
 }
 
 /*
  * The partitions a change set names for this table (their table is not
- * scanned), written and deleted in batches.  From a live source each is
- * read on its own; an incremental snapshot holds only what changed, so its
- * table is read whole, and what it names but does not hold is deleted.
+ * scanned), written and deleted in batches.  From a live source they are
+ * read POINTS at a time; an incremental snapshot holds only what changed,
+ * so its table is read whole, and what it names but does not hold is
+ * deleted.
  */
 static int diff_points(run *r, table_plan *tp, pdiff *d, const cs_table *ct, ms_error *err)
 {
-	const char **keys = malloc(r->batch * sizeof(char *));
-	point_scan ps = { d, keys, NULL, { 0 } };
-	size_t i, n = 0;
+	points *pt = calloc(1, sizeof(*pt));
+	size_t i;
 	int rc = 0;
 
-	if (!keys)
+	if (!pt || !(pt->keys = malloc(r->batch * sizeof(char *)))) {
+		free(pt);
 		return ms_error_set(err, MS_ENOMEM, "out of memory");
-	ps.n = &n;
-	ms_strmap_init(&ps.seen);
+	}
+	pt->d = d;
+	pt->from_source = !r->o->snapshot_parent;
+	ms_strmap_init(&pt->seen);
 	if (r->o->snapshot_parent) {
 		if (!(ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS))
 			sync_lock(r);
-		rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, 0, scan_point, &ps, err);
+		rc = ms_catalog_scan_partitions(r->src, tp->sdb, tp->st, 0, scan_point, pt, err);
 		if (!(ms_catalog_caps(r->src) & MS_CAP_PARALLEL_READS))
 			sync_unlock(r);
 		if (rc == MS_ENOTFOUND)
@@ -670,19 +711,17 @@ static int diff_points(run *r, table_plan *tp, pdiff *d, const cs_table *ct, ms_
 	}
 	for (i = 0; i < ct->vkeys.nslots && rc == 0; i++) {
 		const char *vkey = ct->vkeys.slots[i].key;
-		ms_entity *s = NULL;
 
-		if (!vkey || (r->o->snapshot_parent && ms_strmap_get(&ps.seen, vkey)))
-			continue;
-		if (!r->o->snapshot_parent && (rc = source_point(d, vkey, &s, err)) < 0)
-			break;
-		if ((rc = diff_point_with(d, vkey, s, keys, &n, err)) == 0)
-			rc = points_flush(d, keys, &n, 0, err);
+		if (vkey && !(r->o->snapshot_parent && ms_strmap_get(&pt->seen, vkey)))
+			rc = points_add(pt, vkey, NULL, err);
 	}
-	if (rc == 0)
-		rc = points_flush(d, keys, &n, 1, err);
-	ms_strmap_free(&ps.seen);
-	free(keys);
+	if (rc == 0 && (rc = points_apply(pt, err)) == 0)
+		rc = points_flush(d, pt->keys, &pt->nkeys, 1, err);
+	for (i = 0; i < pt->n; i++)
+		ms_entity_free(pt->src[i]);
+	ms_strmap_free(&pt->seen);
+	free(pt->keys);
+	free(pt);
 	return rc < 0 ? rc : settle_writes(d, err);
 }
 

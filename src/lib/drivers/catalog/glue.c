@@ -123,6 +123,7 @@ static const ms_catalog_driver glue_driver = {
 	.get_table = gc_get_table,
 	.put_table = gc_put_table,
 	.delete_table = gc_delete_table,
+	.get_partitions = gc_get_partitions,
 	.scan_partitions = gc_scan_partitions,
 	.get_partition = gc_get_partition,
 	.plan_scans = gc_plan_scans,

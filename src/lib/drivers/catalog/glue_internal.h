@@ -256,6 +256,8 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 		 ms_error *err);
 int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsigned int flags,
 		       ms_entity_cb cb, void *ctx, ms_error *err);
+int gc_get_partitions(ms_catalog *self, const char *db, const char *table, const char *const *vkeys,
+		      size_t n, ms_entity **out, ms_error *err);
 int gc_get_partition(ms_catalog *self, const char *db, const char *table, const char *vkey,
 		     ms_entity **out, ms_error *err);
 

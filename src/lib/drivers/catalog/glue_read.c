@@ -345,6 +345,23 @@ static void note_scanned(glue_catalog *g, const char *db, const char *table, con
 		e->mark = 0;
 }
 
+/*
+ * The target's keys, for put_partitions (updates of these, creates of
+ * others), are of db.table from now on: forgotten when they were another's.
+ */
+static int scanned_begin(glue_catalog *g, const char *db, const char *table, ms_error *err)
+{
+	free(g->scanned_db);
+	free(g->scanned_table);
+	ms_strmap_free(&g->scanned);
+	ms_strmap_init(&g->scanned);
+	g->scanned_db = strdup(db);
+	g->scanned_table = strdup(table);
+	if (!g->scanned_db || !g->scanned_table)
+		return oom(err);
+	return 0;
+}
+
 static int page_to_cb(scan *s, cJSON *ans, int first_page)
 {
 	cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "Partitions"), *it;
@@ -582,15 +599,8 @@ int gc_scan_partitions(ms_catalog *self, const char *db, const char *table, unsi
 	(void)flags;
 	snprintf(s.what, sizeof(s.what), "the partitions of table '%s.%s'", db, table);
 	ms_strmap_init(&s.first);
-	/* The target's keys, for put_partitions: updates of these, creates of others. */
-	free(g->scanned_db);
-	free(g->scanned_table);
-	ms_strmap_free(&g->scanned);
-	ms_strmap_init(&g->scanned);
-	g->scanned_db = strdup(db);
-	g->scanned_table = strdup(table);
-	if (!g->scanned_db || !g->scanned_table)
-		return oom(err);
+	if ((rc = scanned_begin(g, db, table, err)) < 0)
+		return rc;
 	if ((rc = first_page(&s, &ans, pre, &total)) < 0)
 		goto done;
 	next = cJSON_GetObjectItemCaseSensitive(ans, "NextToken");
@@ -612,6 +622,138 @@ done:
 	cJSON_Delete(ans);
 	ms_strmap_free(&s.first);
 	return rc;
+}
+
+/* BatchGetPartition takes up to this many partitions a request. */
+#define BATCH_GET 1000
+
+/* A BatchGetPartition body for vkeys[from..to) (PartitionsToGet: their Values). */
+static cJSON *batch_get_body(glue_catalog *g, const char *db, const char *table,
+			     const char *const *vkeys, size_t from, size_t to, ms_error *err)
+{
+	cJSON *b = body_with(g, "DatabaseName", db, "TableName", table), *list, *one, *values;
+
+	if (!b || !(list = cJSON_AddArrayToObject(b, "PartitionsToGet")))
+		goto oom;
+	for (size_t i = from; i < to; i++) {
+		if (!(values = cJSON_Parse(vkeys[i])))
+			goto oom;
+		if (!cJSON_IsArray(values)) {
+			ms_error_set(err, MS_EINVAL,
+				     "%s: partition %.200s of '%s.%s': not a list of values",
+				     g->subject, vkeys[i], db, table);
+			cJSON_Delete(values);
+			cJSON_Delete(b);
+			return NULL;
+		}
+		if (!(one = cJSON_CreateObject()) || !cJSON_AddItemToArray(list, one) ||
+		    !cJSON_AddItemToObject(one, "Values", values)) {
+			cJSON_Delete(one);
+			cJSON_Delete(values);
+			goto oom;
+		}
+	}
+	return b;
+oom:
+	cJSON_Delete(b);
+	oom(err);
+	return NULL;
+}
+
+/*
+ * The partitions of one answer into out, at the indexes of their vkeys
+ * (index: vkey -> first index + 1); the others of the same vkey get copies.
+ */
+static int batch_get_answer(glue_catalog *g, cJSON *ans, const char *db, const char *table,
+			    const ms_strmap *index, const char *const *vkeys, size_t n,
+			    ms_entity **out, ms_error *err)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "Partitions"), *it;
+	int rc = 0;
+
+	while (rc == 0 && list && (it = list->child)) {
+		ms_entity *p = NULL;
+		const ms_strmap_entry *e;
+		size_t i;
+
+		if ((rc = make_entity(g, MS_KIND_PARTITION, list, it, db, table, &p, err)) < 0)
+			break;
+		if (!(e = ms_strmap_get(index, p->vkey)) || out[e->mark - 1]) {
+			ms_entity_free(p); /* not asked for, or answered twice */
+			continue;
+		}
+		note_scanned(g, db, table, p->vkey);
+		out[e->mark - 1] = p;
+		for (i = e->mark; i < n && rc == 0; i++)
+			if (strcmp(vkeys[i], p->vkey) == 0)
+				rc = ms_entity_dup(&out[i], p, err);
+	}
+	return rc;
+}
+
+/*
+ * Point reads by BatchGetPartition, up to BATCH_GET partitions a request;
+ * the keys Glue leaves unprocessed (throttled inside the batch) are asked
+ * for again, as often as a request is tried.  What is found is noted as the
+ * target's, so that a write of it updates rather than creates.
+ */
+int gc_get_partitions(ms_catalog *self, const char *db, const char *table, const char *const *vkeys,
+		      size_t n, ms_entity **out, ms_error *err)
+{
+	glue_catalog *g = (glue_catalog *)self;
+	char what[3 * MS_NAME_MAX];
+	ms_strmap index;
+	size_t from, i;
+	int rc = 0;
+
+	snprintf(what, sizeof(what), "the partitions of table '%s.%s'", db, table);
+	ms_strmap_init(&index);
+	if (!g->scanned_db || strcmp(g->scanned_db, db) != 0 ||
+	    strcmp(g->scanned_table, table) != 0)
+		rc = scanned_begin(g, db, table, err);
+	for (i = 0; i < n && rc == 0; i++) {
+		ms_strmap_entry *e;
+
+		if (ms_strmap_put(&index, vkeys[i], &e) < 0)
+			rc = oom(err);
+		else if (!e->mark)
+			e->mark = (int)i + 1;
+	}
+	for (from = 0; from < n && rc == 0; from += BATCH_GET) {
+		size_t to = n - from > BATCH_GET ? from + BATCH_GET : n;
+		cJSON *b = batch_get_body(g, db, table, vkeys, from, to, err), *ans, *left;
+		int tries = 0;
+
+		if (!b)
+			rc = err->code;
+		while (b && rc == 0) {
+			/* the body is the call's */
+			rc = gc_call(&g->http, "BatchGetPartition", b, &ans, what, err);
+			b = NULL;
+			if (rc < 0)
+				break;
+			rc = batch_get_answer(g, ans, db, table, &index, vkeys, n, out, err);
+			left = cJSON_GetObjectItemCaseSensitive(ans, "UnprocessedKeys");
+			if (rc == 0 && cJSON_GetArraySize(left) > 0) {
+				if (++tries >= g->http.max_attempts)
+					rc = ms_error_set(err, MS_EBACKEND,
+							  "%s: BatchGetPartition of %s left %d "
+							  "unprocessed after %d tries",
+							  g->subject, what,
+							  cJSON_GetArraySize(left), tries);
+				else if (!(b = body_with(g, "DatabaseName", db, "TableName",
+							 table)) ||
+					 !cJSON_AddItemToObject(b, "PartitionsToGet",
+								cJSON_DetachItemViaPointer(ans,
+											   left)))
+					rc = oom(err);
+			}
+			cJSON_Delete(ans);
+		}
+		cJSON_Delete(b);
+	}
+	ms_strmap_free(&index);
+	return rc == MS_ENOTFOUND ? 0 : rc;
 }
 
 int gc_get_partition(ms_catalog *self, const char *db, const char *table, const char *vkey,

@@ -297,6 +297,31 @@ int ms_catalog_get_partition(ms_catalog *cat, const char *db, const char *table,
 	return DISPATCH(get_partition, "read partitions", db, table, vkey, out, err);
 }
 
+int ms_catalog_get_partitions(ms_catalog *cat, const char *db, const char *table,
+			      const char *const *vkeys, size_t n, ms_entity **out, ms_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (n == 0)
+		return 0;
+	if (cat->driver->get_partitions) {
+		rc = cat->driver->get_partitions(cat, db, table, vkeys, n, out, err);
+	} else {
+		for (i = 0; i < n && rc == 0; i++)
+			if ((rc = ms_catalog_get_partition(cat, db, table, vkeys[i], &out[i],
+							   err)) == MS_ENOTFOUND)
+				rc = 0;
+	}
+	if (rc < 0)
+		for (i = 0; i < n; i++) {
+			ms_entity_free(out[i]);
+			out[i] = NULL;
+		}
+	return rc;
+}
+
 unsigned ms_catalog_scan_segment(const char *vkey, unsigned segments)
 {
 	return segments > 1 ? (unsigned)(ms_fnv1a(vkey) % segments) : 0;

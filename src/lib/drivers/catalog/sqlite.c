@@ -489,6 +489,7 @@ static const ms_catalog_driver sqlite_driver = {
 	.scan_partitions = sqlite_scan_partitions,
 	/* optional; *out new; ENOTFOUND (database, table or partition), EIO */
 	.get_partition = sqlite_get_partition,
+	.get_partitions = sqlite_get_partitions,
 	/* optional; the batch in one transaction or savepoint, one change row each; borrows
 	 * the entities; keyed by the exact values (so '' and __HIVE_DEFAULT_PARTITION__ are
 	 * two); ENOTFOUND (table), EINVAL (no values, a count other than the table's

@@ -243,6 +243,8 @@ int sqlite_scan_partitions_range(ms_catalog *cat, const char *db, const char *ta
 				 void *ctx, ms_error *err);
 int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *table, unsigned int flags,
 			   ms_entity_cb cb, void *ctx, ms_error *err);
+int sqlite_get_partitions(ms_catalog *cat, const char *db, const char *table,
+			  const char *const *vkeys, size_t n, ms_entity **out, ms_error *err);
 int sqlite_get_partition(ms_catalog *cat, const char *db, const char *table, const char *vkey,
 			 ms_entity **out, ms_error *err);
 int sqlite_put_partitions(ms_catalog *cat, const char *db, const char *table,

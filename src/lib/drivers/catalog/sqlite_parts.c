@@ -68,6 +68,33 @@ int sqlite_get_partition(ms_catalog *cat, const char *db, const char *table, con
 	return rc;
 }
 
+/* Point reads in a batch: the table found once, then a lookup per vkey. */
+int sqlite_get_partitions(ms_catalog *cat, const char *db, const char *table,
+			  const char *const *vkeys, size_t n, ms_entity **out, ms_error *err)
+{
+	sqlite_catalog *self = (sqlite_catalog *)cat;
+	char dbn[NAME_BUF], tbn[NAME_BUF];
+	subject subj = { MS_KIND_PARTITION, dbn, tbn, NULL };
+	sqlite3_int64 id;
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = sqlite_resolve_table(self, db, table, dbn, tbn, &id, err)) < 0)
+		return rc == MS_ENOTFOUND ? 0 : rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((rc = sqlite_short_stmt(self, ST_PART_GET, &st, err)) < 0)
+			break;
+		subj.vkey = vkeys[i];
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, vkeys[i], -1, SQLITE_STATIC);
+		if ((rc = sqlite_get_row(self, st, &out[i], &subj, err)) == MS_ENOTFOUND)
+			rc = 0;
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
 /*
  * Write one partition (self->doc composed by the caller unless a stored
  * creation time must be read first).  The common cases are one statement:
