@@ -92,6 +92,40 @@ for db in $(jq -r '.databases[]' "$T/snap-a/$snap_id/manifest.json"); do
 done
 want "CreateDatabase answered AlreadyExists in the first import into B" "$created_vain" 0
 
+CASE=many-databases
+# 30 databases imported through 8 instances at once: every one records the
+# snapshot (an instance's listing made before another wrote a database must
+# not hide it), and a second snapshot applied on top moves every one on
+MD=$T/many
+mkdir -p "$MD/databases" "$MD/tables" "$MD/partitions"
+for i in $(seq -w 1 30); do
+	echo "{\"type\":\"database\",\"item\":{\"name\":\"many_$i\",\"locationUri\":\"s3://b/many_$i/\"}}"
+done >"$MD/databases/part-00000.json"
+for i in $(seq -w 1 30); do
+	echo "{\"database\":\"many_$i\",\"type\":\"table\",\"item\":{\"name\":\"t\",\"partitionKeys\":[{\"name\":\"n\",\"type\":\"int\"}],\"storageDescriptor\":{\"location\":\"s3://b/many_$i/t/\",\"columns\":[{\"name\":\"x\",\"type\":\"string\"}]}}}"
+done >"$MD/tables/part-00000.json"
+for i in $(seq -w 1 30); do
+	for n in 1 2 3; do
+		echo "{\"database\":\"many_$i\",\"table\":\"t\",\"type\":\"partition\",\"item\":{\"values\":[\"$n\"],\"storageDescriptor\":{\"location\":\"s3://b/many_$i/t/n=$n/\"}}}"
+	done
+done >"$MD/partitions/part-00000.json"
+MS_DB="sqlite:$T/many.db?catalog-id=666666666666"
+run many-load 0 "$M" import --input-path "$MD" --allow-no-manifest --target "$MS_DB" -q
+GM="$GB&tables=8"
+for round in 1 2; do
+	[ "$round" = 1 ] || echo '{"Partition":{"Values":["4"],"DatabaseName":"many_07","TableName":"t","StorageDescriptor":{"Location":"s3://b/many_07/t/n=4/"}}}' |
+		"$M" catalog put "$MS_DB" || fail "catalog put into $MS_DB"
+	run "many-export-$round" 0 "$M" export --source "$MS_DB" --output-path "$T/many-store" -q
+	run "many-import-$round" 0 as B "$M" import --input-path "$T/many-store" --target "$GM" -q
+	id=$(cat "$T/many-store/LATEST")
+	for i in $(seq -w 1 30); do
+		as B "$M" catalog show "$GB" "many_$i" --json >"$T/many-show.out" 2>&1 ||
+			fail "catalog show many_$i: $(cat "$T/many-show.out")"
+		got=$(jq -r '.Database.Parameters["metasync.snapshot"] // "none"' "$T/many-show.out")
+		[ "$got" = "$id" ] || fail "round $round: database many_$i records snapshot '$got', want '$id'"
+	done
+done
+
 CASE=segments
 # 'shared.big' (2,500 partitions) is read as a first page of 1,000 and then
 # by segments: 10 of them, a page each; under a rate (rate=, or throttling

@@ -208,8 +208,13 @@ void gc_listed_seen(glue_catalog *g, const char *db, int exists)
 	ms_strmap_entry *e;
 
 	key_of(db, NULL, key);
-	if ((e = ms_strmap_get(&g->tables, key)) && e->tag)
+	if ((e = ms_strmap_get(&g->tables, key))) {
+		if (e->tag)
+			e->mark = exists;
+	} else if (ms_strmap_put(&g->tables, key, &e) >= 0) {
+		e->tag = 1; /* spent: the next read asks Glue */
 		e->mark = exists;
+	}
 }
 
 int gc_listed_names(glue_catalog *g, const char *db, ms_name_cb cb, void *ctx, ms_error *err)

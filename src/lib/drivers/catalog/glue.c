@@ -286,6 +286,7 @@ static int glue_clone(ms_catalog *self, ms_catalog **out, ms_error *err)
 	if ((rc = ms_glue_catalog_open(out, g->url, &oo, err)) < 0)
 		return rc;
 	((glue_catalog *)*out)->clones_left = 0;
+	((glue_catalog *)*out)->is_clone = 1;
 	/* one account's quota: the clones share the instance's rate */
 	gc_client_share_rate(&((glue_catalog *)*out)->http, &g->http);
 	g->clones_left--;

@@ -185,6 +185,7 @@ typedef struct glue_catalog {
 	gc_ahead *ahead;   /* owned or NULL: the read-ahead of a scan plan (gc_ahead.c) */
 	int wrote, cloned; /* this instance has written, or been cloned */
 	int dbs_listed;    /* a listing of the databases was made for get_database */
+	int is_clone;      /* made by glue_clone: the run's other instances write meanwhile */
 	/* the vkeys of the table last scanned: put_partitions updates these, creates others */
 	char *scanned_db, *scanned_table;
 	ms_strmap scanned;
@@ -238,7 +239,7 @@ int gc_listed_names(glue_catalog *g, const char *db, ms_name_cb cb, void *ctx, m
 int gc_listed_believed_absent(glue_catalog *g, const char *db);
 /* The last answer about database db said it existed (its entry is spent). */
 int gc_listed_believed_present(glue_catalog *g, const char *db);
-/* A GetDatabase answered whether db exists: what its spent entry believes. */
+/* A GetDatabase or a write answered whether db exists: what its (spent) entry believes. */
 void gc_listed_seen(glue_catalog *g, const char *db, int exists);
 /* Up to max databases the listing holds (all, or those whose tables are not listed; borrowed). */
 size_t gc_listed_dbs(glue_catalog *g, int all, char **out, size_t max);

@@ -112,6 +112,12 @@ int gc_get_database(ms_catalog *self, const char *name, ms_entity **out, ms_erro
 
 	snprintf(what, sizeof(what), "database '%s'", name);
 	rc = gc_listed_take(g, name, NULL, out);
+	/*
+	 * A clone's listing may be older than a database another instance of
+	 * the run wrote since: that it has none is asked of Glue again.
+	 */
+	if (rc == 0 && g->is_clone)
+		rc = -1;
 	if (rc < 0 && !gc_listed_known(g, NULL) && !g->dbs_listed) {
 		/* the first read: one listing answers for every database */
 		g->dbs_listed = 1;
