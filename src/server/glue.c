@@ -746,6 +746,11 @@ static double fault_draw(ms_glue *g)
 	return (double)(z >> 11) / 9007199254740992.0;
 }
 
+int glue_fault(glue_call *c)
+{
+	return c->server->o.faults > 0 && fault_draw(c->server) < c->server->o.faults;
+}
+
 /* 0 to go on; 1 when the request was answered with a fault (or is to be dropped). */
 static int inject(glue_call *c, ms_http_response *resp)
 {

@@ -73,6 +73,8 @@ int glue_fail(glue_call *c, const char *etype, const char *fmt, ...)
  * message then goes to the log, not the client); returns -1.
  */
 int glue_fail_err(glue_call *c, int rc, const ms_error *err);
+/* 1 with the probability --faults gives (0 without it): a fault inside an answer. */
+int glue_fault(glue_call *c);
 
 /*
  * Input members.  Each returns 0 with *out set (NULL when absent and not

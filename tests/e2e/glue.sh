@@ -174,6 +174,43 @@ done
 [ "$st" -eq 0 ] || fail "import against --faults did not converge in 8 runs (last exit $st)"
 # the catalog, read through the same faults (retried), matches the snapshot
 run faults-verify 0 as C "$M" verify --source "$T/snap-a" --target "glue://us-east-1?endpoint=$ENDPOINT&catalog-id=$ACCT_C"
+# an incremental snapshot applied through the same faults: its partitions are
+# read from the target by BatchGetPartition, which leaves a share of the keys
+# unprocessed (asked for again: a key taken for absent would keep a deleted
+# partition in the target); the runs converge and the target matches
+converge() { # NAME: import the many-databases store into C until it exits 0
+	local i st
+	for i in 1 2 3 4 5 6 7 8; do
+		st=0
+		as C "$M" import --input-path "$T/fstore" --target "${GF%&attempts=2}&attempts=5" \
+			--database-names 'many_*' --deletes mirror -q \
+			>"$T/$1.out" 2>"$T/$1.err" || st=$?
+		[ "$st" -eq 0 ] && return 0
+		case $st in 3 | 1) ;; *) fail "$1 exited $st: $(head -c 400 "$T/$1.err")" ;; esac
+	done
+	fail "$1 did not converge in 8 runs: $(head -c 400 "$T/$1.err")"
+}
+run fstore-full 0 "$M" export --source "$MS_DB" --output-path "$T/fstore" --incremental -q
+converge fstore-full-import
+for i in $(seq -w 1 10); do
+	for n in 11 12 13 14 15; do
+		echo "{\"Partition\":{\"Values\":[\"$n\"],\"DatabaseName\":\"many_$i\",\"TableName\":\"t\",\"StorageDescriptor\":{\"Location\":\"s3://b/many_$i/t/n=$n/\"}}}" |
+			"$M" catalog put "$MS_DB" || fail "catalog put into $MS_DB"
+	done
+	for n in 1 2 3; do
+		"$M" catalog rm "$MS_DB" "many_$i" t "$n" || fail "catalog rm from $MS_DB"
+	done
+done
+batch_before=$(metric BatchGetPartition "")
+run fstore-incr 0 "$M" export --source "$MS_DB" --output-path "$T/fstore" --incremental --json
+jq -e '.incremental // .snapshot.incremental // (.parent != null)' "$T/fstore-incr.out" >/dev/null ||
+	grep -q '"parent"' "$T/fstore/$(cat "$T/fstore/LATEST")/manifest.json" ||
+	fail "the second export is not incremental: $(head -c 400 "$T/fstore-incr.out")"
+converge fstore-incr-import
+[ "$(metric BatchGetPartition "")" -gt "$batch_before" ] ||
+	fail "the incremental import read no partition by BatchGetPartition"
+run fstore-verify 0 as C "$M" verify --source "$MS_DB" --database-names 'many_*' \
+	--target "glue://us-east-1?endpoint=$ENDPOINT&catalog-id=$ACCT_C"
 
 CASE=throttle
 start_server throttle --throttle 20/s
