@@ -702,6 +702,50 @@ static void test_chain_unnamed_database(void **state)
 	ms_catalog_close(&dst->base);
 }
 
+/*
+ * An incremental snapshot that names only a database new to the target (the
+ * source dropped the others after the change set ended, before it listed
+ * them): the target's other replicas hold its parent, so it applies, and
+ * they move on with it, rather than every later snapshot being refused.
+ */
+static void test_chain_only_new_database(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
+		     *dst = fake_catalog_new("acct-2", 1, 1);
+	ms_sync_options o = defaults();
+	ms_changeset *cs = ms_changeset_new();
+	ms_error err;
+	ms_report *rep;
+
+	(void)state;
+	populate(src, 3);
+	o.deletes = MS_DELETES_MIRROR;
+	o.snapshot_id = "2026-01-01-00-00-00";
+	ms_report_free(run(src, dst, &o, 0));
+	assert_string_equal(marker(dst, "sales"), "2026-01-01-00-00-00");
+
+	assert_int_equal(ms_catalog_delete_database(&src->base, "sales", &err), 0);
+	assert_int_equal(ms_catalog_delete_database(&src->base, "finance", &err), 0);
+	fake_add(src, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"fresh\"}");
+	fake_add(src, MS_KIND_TABLE, "fresh", NULL,
+		 "{\"Name\":\"t\",\"DatabaseName\":\"fresh\",\"StorageDescriptor\":"
+		 "{\"Location\":\"s3://src-bucket/fresh/t/\"}}");
+	add_change(cs, MS_KIND_DATABASE, "fresh", NULL, NULL, MS_CHANGE_PUT);
+	add_change(cs, MS_KIND_TABLE, "fresh", "t", NULL, MS_CHANGE_PUT);
+	o.changes = cs;
+	o.snapshot_parent = "2026-01-01-00-00-00";
+	o.snapshot_id = "2026-01-01-00-00-01";
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	ms_report_free(rep);
+	assert_string_equal(marker(dst, "fresh"), "2026-01-01-00-00-01");
+	assert_string_equal(marker(dst, "sales"), "2026-01-01-00-00-01");
+	assert_string_equal(marker(dst, "finance"), "2026-01-01-00-00-01");
+	ms_changeset_free(cs);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_created_meanwhile),
 		cmocka_unit_test(test_changeset),
 		cmocka_unit_test(test_chain_unnamed_database),
+		cmocka_unit_test(test_chain_only_new_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,22 +14,17 @@
 #include "sync_internal.h"
 
 /*
- * What the target database of source database sdb records, when it is this
- * source's replica: *out (new) the id, or NULL when it records none (or is
- * not there, or not ours).
+ * What target database tdb records, when it is this source's replica: *out
+ * (new) the id, or NULL when it records none (or is not there, or not ours).
  */
-static int recorded(run *r, const char *sdb, char **tdb_out, char **out, ms_error *err)
+static int recorded_in(run *r, const char *tdb, char **out, ms_error *err)
 {
-	char *tdb = ms_mapping_database(&r->map, sdb);
 	ms_entity *t = NULL;
 	const char *why, *v;
 	ms_error e2;
 	int rc;
 
 	*out = NULL;
-	*tdb_out = tdb;
-	if (!tdb)
-		return ms_error_set(err, MS_ENOMEM, "out of memory");
 	rc = ms_catalog_get_database(r->dst, tdb, &t, &e2);
 	if (rc == MS_ENOTFOUND)
 		return 0;
@@ -42,6 +37,18 @@ static int recorded(run *r, const char *sdb, char **tdb_out, char **out, ms_erro
 		rc = ms_error_set(err, MS_ENOMEM, "out of memory");
 	ms_entity_free(t);
 	return rc;
+}
+
+/* recorded_in for the target database of source database sdb (*tdb_out, new). */
+static int recorded(run *r, const char *sdb, char **tdb_out, char **out, ms_error *err)
+{
+	char *tdb = ms_mapping_database(&r->map, sdb);
+
+	*out = NULL;
+	*tdb_out = tdb;
+	if (!tdb)
+		return ms_error_set(err, MS_ENOMEM, "out of memory");
+	return recorded_in(r, tdb, out, err);
 }
 
 static int refuse(run *r, ms_error *err, const char *code, const char *fmt, ...)
@@ -126,6 +133,43 @@ static int check_dropped(run *r, chain_seen *s, ms_error *err)
 	return rc;
 }
 
+/*
+ * No database the snapshot names records a snapshot of this source (they
+ * are all new to the target, say): the target's other replicas of this
+ * source say where it is on the chain, as they move on with it
+ * (record_unnamed).  Only those on the chain count here.
+ */
+static int check_others(run *r, chain_seen *s, ms_error *err)
+{
+	const ms_sync_options *o = r->o;
+	names all = { 0 };
+	size_t i;
+	int rc;
+
+	if ((rc = ms_catalog_list_databases(r->dst, sync_names_add, &all, err)) < 0)
+		return rc;
+	for (i = 0; i < all.n && rc == 0; i++) {
+		char *v = NULL;
+
+		if ((rc = recorded_in(r, all.v[i], &v, err)) < 0 || !v)
+			continue;
+		if (o->snapshot_id && ms_snapshot_id_cmp(v, o->snapshot_id) > 0) {
+			s->known++;
+			s->newer++;
+			if (!s->newest) {
+				s->newest = v;
+				v = NULL;
+			}
+		} else if (strcmp(v, o->snapshot_parent) == 0 ||
+			   (o->snapshot_id && strcmp(v, o->snapshot_id) == 0)) {
+			s->known++;
+		}
+		free(v);
+	}
+	sync_names_free(&all);
+	return rc;
+}
+
 int sync_chain_check(run *r, ms_error *err)
 {
 	const ms_sync_options *o = r->o;
@@ -139,6 +183,8 @@ int sync_chain_check(run *r, ms_error *err)
 		rc = check_one(r, r->dbs.v[i], &s, err);
 	if (rc == 0)
 		rc = check_dropped(r, &s, err);
+	if (rc == 0 && !s.known)
+		rc = check_others(r, &s, err);
 	/* already past it (the chain was read from the store meanwhile): nothing to do */
 	if (rc == 0 && s.known && s.newer == s.known)
 		rc = refuse(r, err, MS_REFUSED_NEWER,
