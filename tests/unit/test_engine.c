@@ -656,6 +656,21 @@ static const char *marker(fake_catalog *f, const char *db)
  * target's replica moves on with the rest, and the next snapshot, which
  * deletes it, finds it on the chain.
  */
+/*
+ * The start of a chain: src populated and applied onto dst as a full
+ * snapshot, mirroring deletes; every database of dst records it.
+ */
+#define CHAIN_FULL "2026-01-01-00-00-00"
+static void chain_start(fake_catalog *src, fake_catalog *dst, ms_sync_options *o)
+{
+	populate(src, 3);
+	o->deletes = MS_DELETES_MIRROR;
+	o->snapshot_id = CHAIN_FULL;
+	ms_report_free(run(src, dst, o, 0));
+	assert_string_equal(marker(dst, "sales"), CHAIN_FULL);
+	assert_string_equal(marker(dst, "finance"), CHAIN_FULL);
+}
+
 static void test_chain_unnamed_database(void **state)
 {
 	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
@@ -666,11 +681,7 @@ static void test_chain_unnamed_database(void **state)
 	ms_report *rep;
 
 	(void)state;
-	populate(src, 3);
-	o.deletes = MS_DELETES_MIRROR;
-	o.snapshot_id = "2026-01-01-00-00-00";
-	ms_report_free(run(src, dst, &o, 0));
-	assert_string_equal(marker(dst, "finance"), "2026-01-01-00-00-00");
+	chain_start(src, dst, &o);
 
 	/* finance is gone from the source; the change set holds only a partition */
 	assert_int_equal(ms_catalog_delete_database(&src->base, "finance", &err), 0);
@@ -678,7 +689,7 @@ static void test_chain_unnamed_database(void **state)
 		 "{\"Values\":[\"2024-02-01\"],\"Parameters\":{\"n\":\"new\"}}");
 	add_change(cs1, MS_KIND_PARTITION, "sales", "orders", "[\"2024-02-01\"]", MS_CHANGE_PUT);
 	o.changes = cs1;
-	o.snapshot_parent = "2026-01-01-00-00-00";
+	o.snapshot_parent = CHAIN_FULL;
 	o.snapshot_id = "2026-01-01-00-00-01";
 	rep = run(src, dst, &o, 0);
 	assert_int_equal(rep->status, MS_STATUS_OK);
@@ -718,11 +729,7 @@ static void test_chain_only_new_database(void **state)
 	ms_report *rep;
 
 	(void)state;
-	populate(src, 3);
-	o.deletes = MS_DELETES_MIRROR;
-	o.snapshot_id = "2026-01-01-00-00-00";
-	ms_report_free(run(src, dst, &o, 0));
-	assert_string_equal(marker(dst, "sales"), "2026-01-01-00-00-00");
+	chain_start(src, dst, &o);
 
 	assert_int_equal(ms_catalog_delete_database(&src->base, "sales", &err), 0);
 	assert_int_equal(ms_catalog_delete_database(&src->base, "finance", &err), 0);
@@ -733,7 +740,7 @@ static void test_chain_only_new_database(void **state)
 	add_change(cs, MS_KIND_DATABASE, "fresh", NULL, NULL, MS_CHANGE_PUT);
 	add_change(cs, MS_KIND_TABLE, "fresh", "t", NULL, MS_CHANGE_PUT);
 	o.changes = cs;
-	o.snapshot_parent = "2026-01-01-00-00-00";
+	o.snapshot_parent = CHAIN_FULL;
 	o.snapshot_id = "2026-01-01-00-00-01";
 	rep = run(src, dst, &o, 0);
 	assert_int_equal(rep->status, MS_STATUS_OK);

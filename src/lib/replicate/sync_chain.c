@@ -87,26 +87,41 @@ typedef struct chain_seen {
 	char *newest;
 } chain_seen;
 
-/* Check the replica of source database sdb against the chain. */
-static int check_one(run *r, const char *sdb, chain_seen *s, ms_error *err)
+/*
+ * Count the id *v a target database records into s: newer than the run's
+ * snapshot (the first such becomes s->newest, taken from *v), or on its
+ * chain (the parent, or the snapshot itself).  1 when it is neither (off
+ * the chain), else 0.
+ */
+static int seen(run *r, char **v, chain_seen *s)
 {
 	const ms_sync_options *o = r->o;
+
+	if (o->snapshot_id && ms_snapshot_id_cmp(*v, o->snapshot_id) > 0) {
+		s->known++;
+		s->newer++;
+		if (!s->newest) {
+			s->newest = *v;
+			*v = NULL;
+		}
+		return 0;
+	}
+	if (strcmp(*v, o->snapshot_parent) == 0 ||
+	    (o->snapshot_id && strcmp(*v, o->snapshot_id) == 0)) {
+		s->known++;
+		return 0;
+	}
+	return 1;
+}
+
+/* Check the replica of source database sdb against the chain: off it is refused. */
+static int check_one(run *r, const char *sdb, chain_seen *s, ms_error *err)
+{
 	char *tdb = NULL, *v = NULL;
 	int rc;
 
-	if ((rc = recorded(r, sdb, &tdb, &v, err)) == 0 && v) {
-		s->known++;
-		if (o->snapshot_id && ms_snapshot_id_cmp(v, o->snapshot_id) > 0) {
-			s->newer++;
-			if (!s->newest) {
-				s->newest = v;
-				v = NULL;
-			}
-		} else if (strcmp(v, o->snapshot_parent) != 0 &&
-			   (!o->snapshot_id || strcmp(v, o->snapshot_id) != 0)) {
-			rc = off_chain(r, tdb, v, err);
-		}
-	}
+	if ((rc = recorded(r, sdb, &tdb, &v, err)) == 0 && v && seen(r, &v, s))
+		rc = off_chain(r, tdb, v, err);
 	free(tdb);
 	free(v);
 	return rc;
@@ -141,7 +156,6 @@ static int check_dropped(run *r, chain_seen *s, ms_error *err)
  */
 static int check_others(run *r, chain_seen *s, ms_error *err)
 {
-	const ms_sync_options *o = r->o;
 	names all = { 0 };
 	size_t i;
 	int rc;
@@ -151,19 +165,9 @@ static int check_others(run *r, chain_seen *s, ms_error *err)
 	for (i = 0; i < all.n && rc == 0; i++) {
 		char *v = NULL;
 
-		if ((rc = recorded_in(r, all.v[i], &v, err)) < 0 || !v)
-			continue;
-		if (o->snapshot_id && ms_snapshot_id_cmp(v, o->snapshot_id) > 0) {
-			s->known++;
-			s->newer++;
-			if (!s->newest) {
-				s->newest = v;
-				v = NULL;
-			}
-		} else if (strcmp(v, o->snapshot_parent) == 0 ||
-			   (o->snapshot_id && strcmp(v, o->snapshot_id) == 0)) {
-			s->known++;
-		}
+		/* one off the chain is not this run's to refuse */
+		if ((rc = recorded_in(r, all.v[i], &v, err)) == 0 && v)
+			seen(r, &v, s);
 		free(v);
 	}
 	sync_names_free(&all);

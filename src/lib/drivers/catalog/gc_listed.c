@@ -182,24 +182,14 @@ void gc_listed_free(glue_catalog *g)
 	ms_strmap_free(&g->tables);
 }
 
-int gc_listed_believed_absent(glue_catalog *g, const char *db)
+int gc_listed_belief(glue_catalog *g, const char *db)
 {
 	char key[KEY_MAX];
 	ms_strmap_entry *e;
 
 	key_of(db, NULL, key);
 	e = ms_strmap_get(&g->tables, key);
-	return e && e->tag && !e->mark;
-}
-
-int gc_listed_believed_present(glue_catalog *g, const char *db)
-{
-	char key[KEY_MAX];
-	ms_strmap_entry *e;
-
-	key_of(db, NULL, key);
-	e = ms_strmap_get(&g->tables, key);
-	return e && e->tag && e->mark;
+	return e && e->tag ? e->mark != 0 : -1;
 }
 
 void gc_listed_seen(glue_catalog *g, const char *db, int exists)

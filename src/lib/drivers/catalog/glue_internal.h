@@ -235,10 +235,8 @@ void gc_listed_database(glue_catalog *g, const char *db, int exists, int empty);
  * cannot answer, else 0 or cb's return.
  */
 int gc_listed_names(glue_catalog *g, const char *db, ms_name_cb cb, void *ctx, ms_error *err);
-/* The last answer about database db said it did not exist. */
-int gc_listed_believed_absent(glue_catalog *g, const char *db);
-/* The last answer about database db said it existed (its entry is spent). */
-int gc_listed_believed_present(glue_catalog *g, const char *db);
+/* What the last answer about database db said: 1 it existed, 0 it did not, -1 none. */
+int gc_listed_belief(glue_catalog *g, const char *db);
 /* A GetDatabase or a write answered whether db exists: what its (spent) entry believes. */
 void gc_listed_seen(glue_catalog *g, const char *db, int exists);
 /* Up to max databases the listing holds (all, or those whose tables are not listed; borrowed). */

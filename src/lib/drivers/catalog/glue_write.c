@@ -91,6 +91,18 @@ static cJSON *database_body(glue_catalog *g, const ms_entity *db, const cJSON *i
 	return b;
 }
 
+/* UpdateDatabase with DatabaseInput in (copied). */
+static int update_database(glue_catalog *g, const ms_entity *db, const cJSON *in, const char *what,
+			   ms_error *err)
+{
+	cJSON *b = database_body(g, db, in, 1);
+
+	if (!b)
+		return oom(err);
+	gc_forget_listed(g, db->database, NULL);
+	return gc_call(&g->http, "UpdateDatabase", b, NULL, what, err);
+}
+
 /*
  * CreateDatabase, or UpdateDatabase when it exists: a database the last
  * answer said exists is updated first (one round trip where a re-run's
@@ -101,46 +113,37 @@ int gc_put_database(ms_catalog *self, const ms_entity *db, ms_error *err)
 	glue_catalog *g = (glue_catalog *)self;
 	char what[MS_NAME_MAX + 16];
 	cJSON *in = input_of(db, err), *b;
-	int rc = MS_EEXISTS, absent;
+	int rc, belief;
 
 	g->wrote = 1;
 
 	if (!in)
 		return err->code ? err->code : MS_ENOMEM;
 	snprintf(what, sizeof(what), "database '%s'", db->database);
-	if (gc_listed_believed_present(g, db->database)) {
-		if (!(b = database_body(g, db, in, 1)))
-			goto oom;
-		gc_forget_listed(g, db->database, NULL);
-		if ((rc = gc_call(&g->http, "UpdateDatabase", b, NULL, what, err)) != MS_ENOTFOUND)
-			goto done;
+	belief = gc_listed_belief(g, db->database);
+	if (belief == 1 && (rc = update_database(g, db, in, what, err)) != MS_ENOTFOUND)
+		goto done;
+	if (!(b = database_body(g, db, in, 0))) {
+		rc = oom(err);
+		goto done;
 	}
-	absent = gc_listed_believed_absent(g, db->database);
-	if (!(b = database_body(g, db, in, 0)))
-		goto oom;
 	rc = gc_call(&g->http, "CreateDatabase", b, NULL, what, err);
 	if (rc == 0)
 		gc_listed_database(g, db->database, 1, 1);
-	if (rc == MS_EEXISTS && absent) {
+	if (rc == MS_EEXISTS && belief == 0) {
 		/* read as absent, created by another writer since: look again */
 		gc_forget_listed(g, db->database, NULL);
 		rc = ms_error_set(err, MS_ECONFLICT,
 				  "%s: %s was created by another writer meanwhile", g->subject,
 				  what);
 	} else if (rc == MS_EEXISTS) {
-		if (!(b = database_body(g, db, in, 1)))
-			goto oom;
-		gc_forget_listed(g, db->database, NULL);
-		rc = gc_call(&g->http, "UpdateDatabase", b, NULL, what, err);
+		rc = update_database(g, db, in, what, err);
 	}
 done:
 	if (rc == 0)
 		gc_listed_seen(g, db->database, 1);
 	cJSON_Delete(in);
 	return rc;
-oom:
-	cJSON_Delete(in);
-	return oom(err);
 }
 
 int gc_delete_database(ms_catalog *self, const char *name, ms_error *err)

@@ -46,6 +46,22 @@ int sqlite_scan_partitions(ms_catalog *cat, const char *db, const char *table, u
 	return sqlite_scan_partitions_range(cat, db, table, &all, flags, cb, ctx, err);
 }
 
+/* The partition subj->vkey of table id into *out (MS_ENOTFOUND when absent). */
+static int get_row(sqlite_catalog *self, sqlite3_int64 id, const subject *subj, ms_entity **out,
+		   ms_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite_short_stmt(self, ST_PART_GET, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, subj->vkey, -1, SQLITE_STATIC);
+	rc = sqlite_get_row(self, st, out, subj, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 int sqlite_get_partition(ms_catalog *cat, const char *db, const char *table, const char *vkey,
 			 ms_entity **out, ms_error *err)
 {
@@ -53,19 +69,13 @@ int sqlite_get_partition(ms_catalog *cat, const char *db, const char *table, con
 	char dbn[NAME_BUF], tbn[NAME_BUF];
 	subject subj = { MS_KIND_PARTITION, dbn, tbn, vkey };
 	sqlite3_int64 id;
-	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (!vkey)
 		return ms_error_set(err, MS_EINVAL, "missing partition values key");
-	if ((rc = sqlite_resolve_table(self, db, table, dbn, tbn, &id, err)) < 0 ||
-	    (rc = sqlite_short_stmt(self, ST_PART_GET, &st, err)) < 0)
+	if ((rc = sqlite_resolve_table(self, db, table, dbn, tbn, &id, err)) < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, vkey, -1, SQLITE_STATIC);
-	rc = sqlite_get_row(self, st, out, &subj, err);
-	sqlite3_reset(st);
-	return rc;
+	return get_row(self, id, &subj, out, err);
 }
 
 /* Point reads in a batch: the table found once, then a lookup per vkey. */
@@ -76,21 +86,15 @@ int sqlite_get_partitions(ms_catalog *cat, const char *db, const char *table,
 	char dbn[NAME_BUF], tbn[NAME_BUF];
 	subject subj = { MS_KIND_PARTITION, dbn, tbn, NULL };
 	sqlite3_int64 id;
-	sqlite3_stmt *st = NULL;
 	size_t i;
 	int rc;
 
 	if ((rc = sqlite_resolve_table(self, db, table, dbn, tbn, &id, err)) < 0)
 		return rc == MS_ENOTFOUND ? 0 : rc;
 	for (i = 0; i < n && rc == 0; i++) {
-		if ((rc = sqlite_short_stmt(self, ST_PART_GET, &st, err)) < 0)
-			break;
 		subj.vkey = vkeys[i];
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, vkeys[i], -1, SQLITE_STATIC);
-		if ((rc = sqlite_get_row(self, st, &out[i], &subj, err)) == MS_ENOTFOUND)
+		if ((rc = get_row(self, id, &subj, &out[i], err)) == MS_ENOTFOUND)
 			rc = 0;
-		sqlite3_reset(st);
 	}
 	return rc;
 }
