@@ -340,6 +340,21 @@ static void mark_db_failed(run *r, const char *sdb)
 }
 
 /*
+ * A database this run created holds nothing the run did not write (but
+ * what others write meanwhile, never this source's stale replicas): the
+ * look at stale replicas passes it by.  Forgetting one only costs a look.
+ */
+static void note_created(run *r, const char *tdb)
+{
+	ms_error e2;
+
+	sync_lock(r);
+	ms_error_clear(&e2);
+	(void)sync_names_add(tdb, &r->top->created, &e2);
+	sync_unlock(r);
+}
+
+/*
  * Write database s unless the target's is not ours or already equal.  When
  * applying, in a transaction with the target database locked and read again,
  * so that whose it is cannot change between the check and the write.  0, or
@@ -374,6 +389,8 @@ static int write_database(run *r, ms_entity *s, ms_error *err)
 		if (in_tx && (rc = ms_catalog_commit(r->dst, err)) < 0)
 			goto done;
 		in_tx = 0;
+		if (!t && r->apply)
+			note_created(r, s->database);
 		sync_event(r, t ? MS_ACTION_UPDATE : MS_ACTION_CREATE, MS_KIND_DATABASE,
 			   s->database, NULL, NULL, t ? reason : NULL);
 		if (t && reason)
@@ -1055,6 +1072,7 @@ done:
 	sync_names_free(&sdbs);
 	sync_names_free(&stables);
 	sync_names_free(&r.tdbs);
+	sync_names_free(&r.created);
 	sync_names_free(&r.dbs);
 	ms_mapping_free(&r.map);
 	*report = r.rep;

@@ -51,6 +51,7 @@ typedef struct run {
 	size_t batch;
 	names dbs;  /* selected source databases, sorted */
 	names tdbs; /* their target names, sorted */
+	names created; /* target databases this run created (sorted before the look at stale replicas) */
 	table_plan *tables;
 	size_t ntables;
 	long long deletes; /* counted in the current pass */

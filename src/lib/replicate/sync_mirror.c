@@ -202,6 +202,8 @@ static int stale_database(run *r, size_t i, ms_error *fatal)
 	int rc = 0, mapped_here = sync_names_has(&r->tdbs, tdb);
 	ms_error err;
 
+	if (sync_names_has(&r->top->created, tdb))
+		return 0;
 	ms_error_clear(&err);
 	if (ms_catalog_get_database(r->dst, tdb, &t, &err) < 0)
 		return 0;
@@ -238,6 +240,8 @@ static int sweep(run *r, stale *st, ms_error *fatal)
 
 	if (!(items = malloc((st->tdbs.n + 1) * sizeof(size_t))))
 		return ms_error_set(fatal, MS_ENOMEM, "out of memory");
+	if (r->created.n)
+		qsort(r->created.v, r->created.n, sizeof(char *), sync_cmp_str);
 	for (i = 0; i < st->tdbs.n; i++)
 		items[i] = i;
 	r->item_ctx = st;
