@@ -580,22 +580,27 @@ int gc_answer(const gc_client *c, const gc_req *r, const char *what, cJSON **ans
 	return 0;
 }
 
-int gc_call(gc_client *c, const char *op, cJSON *body, cJSON **answer, const char *what,
-	    ms_error *err)
+gc_req *gc_ask(gc_client *c, const char *op, cJSON *body)
 {
 	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
 	gc_req *r;
-	int rc;
 
 	cJSON_Delete(body);
+	if (!text || !(r = gc_req_new(op, text)))
+		return NULL;
+	gc_submit(c, r);
+	return r;
+}
+
+int gc_asked(gc_client *c, gc_req *r, cJSON **answer, const char *what, ms_error *err)
+{
+	int rc = gc_pump(c, req_done, r, err);
+
 	if (answer)
 		*answer = NULL;
-	if (!text || !(r = gc_req_new(op, text)))
-		return oom(err);
-	gc_submit(c, r);
-	rc = gc_pump(c, req_done, r, err);
 	if (rc == 0 && !r->done)
-		rc = ms_error_set(err, MS_EIO, "%s: %s of %s did not finish", c->subject, op, what);
+		rc = ms_error_set(err, MS_EIO, "%s: %s of %s did not finish", c->subject, r->op,
+				  what);
 	if (rc == 0)
 		rc = gc_answer(c, r, what, answer, err);
 	if (rc < 0 && r->h) {
@@ -621,6 +626,16 @@ int gc_call(gc_client *c, const char *op, cJSON *body, cJSON **answer, const cha
 	}
 	gc_req_free(r);
 	return rc;
+}
+
+int gc_call(gc_client *c, const char *op, cJSON *body, cJSON **answer, const char *what,
+	    ms_error *err)
+{
+	gc_req *r = gc_ask(c, op, body);
+
+	if (answer)
+		*answer = NULL;
+	return r ? gc_asked(c, r, answer, what, err) : oom(err);
 }
 
 /* endpoint=: an http(s) URL with a host and nothing after it but "/". */

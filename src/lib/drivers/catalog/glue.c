@@ -93,6 +93,7 @@ static void glue_close(ms_catalog *self)
 	ms_error_clear(&err);
 	if (g->http.multi)
 		gc_pump(&g->http, NULL, NULL, &err);
+	gc_req_drop(&g->http, g->own_read);
 	gc_ahead_free(g);
 	gc_client_free(&g->http);
 	gc_fails_free(g);

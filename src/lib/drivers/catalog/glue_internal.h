@@ -140,6 +140,11 @@ int gc_busy(const gc_client *c);
 int gc_call(gc_client *c, const char *op, cJSON *body, cJSON **answer, const char *what,
 	    ms_error *err);
 
+/* gc_call in two halves: send op with body (deleted) without waiting (NULL: out of memory)... */
+gc_req *gc_ask(gc_client *c, const char *op, cJSON *body);
+/* ...and wait for r and take its answer as gc_call does; r is freed. */
+int gc_asked(gc_client *c, gc_req *r, cJSON **answer, const char *what, ms_error *err);
+
 /*
  * A finished request's answer: 0 with *ans (new, parsed; ans may be NULL),
  * or its failure as gc_fail tells it, or MS_EBACKEND when the answer is not
@@ -191,7 +196,13 @@ typedef struct glue_catalog {
 	ms_strmap scanned;
 	gc_failure *fails, **fails_tail; /* partition writes that failed, not yet settled */
 	int pending;                     /* partition-write requests not finished */
-	ms_error fatal;                  /* a failure of the whole catalog while writing */
+	/*
+	 * A table this instance created with partition keys is read again at
+	 * once (its tag "db\ttable"), while its partitions go in, for the
+	 * VersionId its stamp's UpdateTable names (gc_put_table).
+	 */
+	gc_req *own_read;
+	ms_error fatal; /* a failure of the whole catalog while writing */
 	int has_fatal;
 	int feed_required; /* feed=metasync: the server's change log, never given up */
 	int feed_poll;     /* feed=poll: the polling feed (gc_poll.c) */
@@ -206,6 +217,14 @@ int gc_add_catalog_id(glue_catalog *g, cJSON *body);
 
 /* "db\ttable" (table NULL: "db") into out (n bytes), folded to lowercase. */
 void gc_table_key(const char *db, const char *table, char *out, size_t n);
+
+/*
+ * gc_get_table's GetTable in two halves: asked without waiting (NULL: out
+ * of memory), and its answer taken (r freed; NULL r: MS_ENOMEM).
+ */
+gc_req *gc_ask_table(glue_catalog *g, const char *db, const char *name);
+int gc_asked_table(glue_catalog *g, gc_req *r, const char *db, const char *name, ms_entity **out,
+		   ms_error *err);
 
 /* Remember (or forget: NULL) the VersionId of db.table. */
 int gc_version_set(glue_catalog *g, const char *db, const char *table, const char *version);

@@ -274,8 +274,6 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 {
 	glue_catalog *g = (glue_catalog *)self;
 	char what[2 * MS_NAME_MAX + 16];
-	cJSON *b, *ans, *doc;
-	const cJSON *v;
 	int rc;
 
 	snprintf(what, sizeof(what), "table '%s.%s'", db, name);
@@ -303,9 +301,28 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 		return rc ? 0
 			  : ms_error_set(err, MS_ENOTFOUND, "%s: %s does not exist", g->subject,
 					 what);
-	if (!(b = body_with(g, "DatabaseName", db, "Name", name)))
+	return gc_asked_table(g, gc_ask_table(g, db, name), db, name, out, err);
+}
+
+gc_req *gc_ask_table(glue_catalog *g, const char *db, const char *name)
+{
+	cJSON *b = body_with(g, "DatabaseName", db, "Name", name);
+
+	return b ? gc_ask(&g->http, "GetTable", b) : NULL;
+}
+
+int gc_asked_table(glue_catalog *g, gc_req *r, const char *db, const char *name, ms_entity **out,
+		   ms_error *err)
+{
+	char what[2 * MS_NAME_MAX + 16];
+	cJSON *ans, *doc;
+	const cJSON *v;
+	int rc;
+
+	snprintf(what, sizeof(what), "table '%s.%s'", db, name);
+	if (!r)
 		return oom(err);
-	if ((rc = gc_call(&g->http, "GetTable", b, &ans, what, err)) < 0) {
+	if ((rc = gc_asked(&g->http, r, &ans, what, err)) < 0) {
 		if (rc == MS_ENOTFOUND)
 			gc_version_set(g, db, name, NULL);
 		return rc;

@@ -196,6 +196,50 @@ static cJSON *table_body(glue_catalog *g, const ms_entity *t, cJSON *in, const c
 }
 
 /*
+ * The read of db.table asked after this instance created it (taken: the
+ * caller waits for it), or NULL; a read of another table (or any, with
+ * table NULL) is dropped.
+ */
+static gc_req *own_read_of(glue_catalog *g, const char *db, const char *table)
+{
+	char key[2 * MS_NAME_MAX + 3];
+	gc_req *r = g->own_read;
+
+	g->own_read = NULL;
+	if (!r)
+		return NULL;
+	gc_table_key(db, table, key, sizeof(key));
+	if (table && r->tag && strcmp(r->tag, key) == 0)
+		return r;
+	gc_req_drop(&g->http, r);
+	return NULL;
+}
+
+/*
+ * A table with partition keys that this instance created is stamped once
+ * its partitions are in (without transactions, the engine's last write of
+ * a table): its VersionId is asked for now, so that the answer is in
+ * before the stamp needs it, instead of one more round trip then.  Nothing
+ * when out of memory: the stamp asks.
+ */
+static void ask_own(glue_catalog *g, const ms_entity *t)
+{
+	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(t->doc, "PartitionKeys");
+	char key[2 * MS_NAME_MAX + 3];
+	gc_req *r;
+
+	if (!cJSON_GetArraySize(keys))
+		return;
+	own_read_of(g, "", NULL); /* drops the one before */
+	gc_table_key(t->database, t->table, key, sizeof(key));
+	if ((r = gc_ask_table(g, t->database, t->table)) && !(r->tag = strdup(key))) {
+		gc_req_drop(&g->http, r);
+		r = NULL;
+	}
+	g->own_read = r;
+}
+
+/*
  * No VersionId is known for a table this instance wrote: read it again;
  * while it holds what was written, *version (new) is its VersionId.
  */
@@ -205,6 +249,7 @@ static int version_of_own(glue_catalog *g, const ms_entity *t, const char *what,
 	ms_strmap_entry *w = written(g, t->database, t->table, 0);
 	unsigned char hash[MS_HASH_LEN];
 	ms_entity *cur = NULL;
+	gc_req *r;
 	const cJSON *v;
 	int rc;
 
@@ -213,7 +258,10 @@ static int version_of_own(glue_catalog *g, const ms_entity *t, const char *what,
 		return 0;
 	/* (a copy: the read below may grow the map w is in) */
 	memcpy(hash, w->value, MS_HASH_LEN);
-	if ((rc = gc_get_table(&g->base, t->database, t->table, &cur, err)) < 0)
+	rc = (r = own_read_of(g, t->database, t->table))
+		     ? gc_asked_table(g, r, t->database, t->table, &cur, err)
+		     : gc_get_table(&g->base, t->database, t->table, &cur, err);
+	if (rc < 0)
 		return rc == MS_ENOTFOUND ? 0 : rc;
 	v = cJSON_GetObjectItemCaseSensitive(cur->doc, "VersionId");
 	if (memcmp(cur->hash, hash, MS_HASH_LEN) != 0)
@@ -267,6 +315,8 @@ int gc_put_table(ms_catalog *self, const ms_entity *t, ms_error *err)
 	if (t->hashed && (w = written(g, t->database, t->table, 1))) {
 		memcpy(w->value, t->hash, MS_HASH_LEN);
 		w->tag = 1;
+		if (!version)
+			ask_own(g, t);
 	}
 done:
 	free(own);
@@ -291,6 +341,7 @@ int gc_delete_table(ms_catalog *self, const char *db, const char *name, ms_error
 	}
 	gc_version_set(g, db, name, NULL);
 	gc_forget_listed(g, db, name);
+	gc_req_drop(&g->http, own_read_of(g, db, name));
 	if ((w = written(g, db, name, 0)))
 		w->tag = 0;
 	return gc_call(&g->http, "DeleteTable", b, NULL, what, err);
