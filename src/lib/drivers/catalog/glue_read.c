@@ -194,8 +194,11 @@ int gc_list_tables(ms_catalog *self, const char *db, ms_name_cb cb, void *ctx, m
 	glue_catalog *g = (glue_catalog *)self;
 	int rc;
 
-	/* a source listed database after database: all of them at once, in parallel */
-	if (cb && !g->wrote && !g->cloned) {
+	/*
+	 * A source listed database after database: all of them at once, in
+	 * parallel.  Not a clone: the run hands it one database at a time.
+	 */
+	if (cb && !g->wrote && !g->cloned && !g->is_clone) {
 		if (!gc_listed_known(g, db))
 			prefetch_tables(g, 0);
 		if ((rc = gc_listed_names(g, db, cb, ctx, err)) != 1)
@@ -286,8 +289,14 @@ int gc_get_table(ms_catalog *self, const char *db, const char *name, ms_entity *
 		rc = gc_listed_take(g, db, name, out);
 	}
 	if (rc < 0 && !gc_listed_known(g, db)) {
-		/* the first read in db: listings answer for all its tables (and other databases') */
-		prefetch_tables(g, 0);
+		/*
+		 * The first read in db: listings answer for all its tables, and
+		 * other databases' (the run's planning reads them all); a clone
+		 * writes a table at a time, wherever the run sends it, and lists
+		 * only the database it reads.
+		 */
+		if (!g->is_clone)
+			prefetch_tables(g, 0);
 		if (!gc_listed_known(g, db) &&
 		    (rc = gc_list_tables(self, db, NULL, NULL, err)) < 0) {
 			if (rc != MS_ENOTFOUND)
