@@ -240,7 +240,10 @@ int ms_values_key(char **out, const char *const *values, size_t n, ms_error *err
 /*
  * Timestamps: parse any form the utility writes (epoch milliseconds as string
  * or number, "Apr 04, 2017 08:58:43 AM" in UTC, an object wrapping one of
- * those) into epoch seconds.  Returns MS_EINVAL when v is no timestamp.
+ * those, or that object's JSON text in a string) into epoch seconds.
+ * Returns 1 (*seconds untouched) for an empty object, {} or "{}", which the
+ * utility writes for a time it did not have; MS_EINVAL when v is no
+ * timestamp.
  */
 int ms_time_parse(const cJSON *v, double *seconds);
 

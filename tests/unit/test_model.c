@@ -394,8 +394,51 @@ static void test_time_forms(void **state)
 	no_time_json("null");
 	no_time_json("[1651241372000]");
 	no_time_json("{\"a\":1,\"b\":2}");
-	no_time_json("{}");
 	no_time_json("1e300");
+	no_time_json("\"{\\\"a\\\":1,\\\"b\\\":2}\"");
+	no_time_json("\"{not json\"");
+	no_time_json("\"[1651241372000]\"");
+}
+
+/* The utility's strings that hold an object's text, and its "{}" for no time. */
+static void test_time_in_text(void **state)
+{
+	const char *const empty[] = { "{}", "\"{}\"", "\" {}\"", "{\"$date\":{}}",
+				      "\"{\\\"$date\\\":{}}\"" };
+	double t = -7;
+	size_t i;
+
+	(void)state;
+	assert_true(parse_time_json("\"{\\\"$date\\\":\\\"1651241372000\\\"}\"") == 1651241372.0);
+	assert_true(parse_time_json("\"{\\\"$date\\\":1651241372123}\"") == 1651241372.123);
+	assert_true(parse_time_json("\"{\\\"$date\\\":\\\"Apr 04, 2017 08:58:43 AM\\\"}\"") ==
+		    1491296323.0);
+	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		cJSON *v = cJSON_Parse(empty[i]);
+
+		assert_non_null(v);
+		if (ms_time_parse(v, &t) != 1)
+			fail_msg("'%s' is not 'no time'", empty[i]);
+		assert_true(t == -7);
+		cJSON_Delete(v);
+	}
+}
+
+/* A line whose times are "{}" imports without them; a wrapped one in a string reads. */
+static void test_time_empty_through_lines(void **state)
+{
+	ms_entity *e;
+	const cJSON *v;
+
+	(void)state;
+	e = parse_ok("{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\","
+		     "\"createTime\":\"{}\",\"lastAccessTime\":"
+		     "\"{\\\"$date\\\":\\\"1491296323000\\\"}\"}}",
+		     MS_KIND_TABLE);
+	assert_null(cJSON_GetObjectItemCaseSensitive(e->doc, "CreateTime"));
+	v = cJSON_GetObjectItemCaseSensitive(e->doc, "LastAccessTime");
+	assert_true(cJSON_IsNumber(v) && v->valuedouble == 1491296323.0);
+	ms_entity_free(e);
 }
 
 static void test_time_through_lines(void **state)
@@ -1324,6 +1367,8 @@ int main(void)
 		cmocka_unit_test(test_database_line),
 		cmocka_unit_test(test_names_fold_and_nulls),
 		cmocka_unit_test(test_time_forms),
+		cmocka_unit_test(test_time_in_text),
+		cmocka_unit_test(test_time_empty_through_lines),
 		cmocka_unit_test(test_time_through_lines),
 		cmocka_unit_test(test_glue_timestamps),
 		cmocka_unit_test(test_canonical_json),

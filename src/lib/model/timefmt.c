@@ -3,8 +3,9 @@
  * millisecond precision) but snapshot files carry whatever their producer
  * wrote: epoch milliseconds as a string or a number (the utility's
  * Glue-side export), Java's "Apr 04, 2017 08:58:43 AM" in UTC (its
- * Hive-side export), an object wrapping one of those ({"$date": ...}), and
- * ISO 8601 from tools built on the AWS CLI.  Everything is parsed by hand:
+ * Hive-side export), an object wrapping one of those ({"$date": ...}), that
+ * object's text in a string, "{}" for no time at all (the utility writes
+ * both), and ISO 8601 from tools built on the AWS CLI.  Everything is parsed by hand:
  * strptime and timegm depend on the locale and the TZ variable, and a
  * snapshot must read the same everywhere.
  */
@@ -223,8 +224,26 @@ int ms_model_time_string(const char *s, double *seconds)
 	return parse_hive(s, seconds);
 }
 
+static int time_parse(const cJSON *v, double *seconds, int depth);
+
+/*
+ * An object's text in a string, as the utility writes a time it read
+ * wrapped ("{\"$date\":\"1651241372000\"}"), or "{}" for one it did not
+ * have: what the object holds.
+ */
+static int time_in_text(const char *s, double *seconds, int depth)
+{
+	cJSON *v = cJSON_Parse(s);
+	int rc = v && ms_j_obj(v) ? time_parse(v, seconds, depth + 1) : MS_EINVAL;
+
+	cJSON_Delete(v);
+	return rc;
+}
+
 static int time_parse(const cJSON *v, double *seconds, int depth)
 {
+	const char *s;
+
 	if (!v || depth > 4)
 		return MS_EINVAL;
 	if (ms_j_num(v)) {
@@ -233,9 +252,15 @@ static int time_parse(const cJSON *v, double *seconds, int depth)
 		*seconds = round(v->valuedouble) / 1000.0;
 		return 0;
 	}
-	if (ms_j_str(v) && v->valuestring)
-		return ms_model_time_string(v->valuestring, seconds);
-	if (ms_j_obj(v) && v->child && !v->child->next)
+	if (ms_j_str(v) && v->valuestring) {
+		for (s = v->valuestring; *s == ' '; s++)
+			;
+		return *s == '{' ? time_in_text(s, seconds, depth)
+				 : ms_model_time_string(v->valuestring, seconds);
+	}
+	if (ms_j_obj(v) && !v->child)
+		return 1; /* {}: no time */
+	if (ms_j_obj(v) && !v->child->next)
 		return time_parse(v->child, seconds, depth + 1);
 	return MS_EINVAL;
 }
@@ -245,7 +270,7 @@ int ms_time_parse(const cJSON *v, double *seconds)
 	double t;
 	int rc;
 
-	if ((rc = time_parse(v, &t, 0)) < 0)
+	if ((rc = time_parse(v, &t, 0)) != 0)
 		return rc;
 	*seconds = t;
 	return 0;

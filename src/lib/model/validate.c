@@ -359,13 +359,17 @@ static int check_map(ms_conv *c, cJSON *v, int params, const ms_path *p)
 	return 0;
 }
 
+/* A timestamp into epoch seconds; 1 when a line's says there is none (the caller drops it). */
 static int convert_time(ms_conv *c, cJSON *it, const ms_path *p)
 {
 	double t;
+	int rc;
 
 	if (c->from_line) {
-		if (ms_time_parse(it, &t) < 0)
+		if ((rc = ms_time_parse(it, &t)) < 0)
 			return fail(c, p, "is not a timestamp");
+		if (rc == 1)
+			return 1; /* no time: the member goes */
 		set_number(it, t);
 		return 0;
 	}
@@ -516,6 +520,10 @@ int ms_model_convert(ms_conv *c, cJSON *obj, const ms_schema *s, const ms_path *
 		seen |= (uint64_t)1 << idx;
 		if ((rc = convert_field(c, it, s, f, &sub)) < 0)
 			return rc;
+		if (rc == 1 && f->type == MS_F_TIME) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, it));
+			continue;
+		}
 		if (line_spelling && strcmp(f->line, f->glue))
 			ms_model_set_static_key(it, f->glue);
 	}
