@@ -181,7 +181,7 @@ static void test_rich_table_round_trip(void **state)
 					NULL)),
 			    "FIRST");
 	assert_string_equal(get_str(get(d, "StorageDescriptor", "SkewedInfo",
-					"SkewedColumnValueLocationMaps", "1%12%ab", NULL)),
+					"SkewedColumnValueLocationMaps", "1$12$ab", NULL)),
 			    "s3://bucket/orders/skew1");
 	assert_string_equal(get_str(get(d, "StorageDescriptor", "SkewedInfo", "SKEW_EXTRA", NULL)),
 			    "y");
@@ -199,7 +199,16 @@ static void test_rich_table_round_trip(void **state)
 	assert_null(get(d, "name", NULL));
 	assert_null(get(d, "storageDescriptor", NULL));
 
-	/* line -> entity -> line keeps every field. */
+	/*
+	 * line -> entity -> line keeps every field; the utility's skewed
+	 * value-location key ("1%12%ab") comes out in Glue's form.
+	 */
+	{
+		char *at = strstr(line, "\"1%12%ab\"");
+
+		assert_non_null(at);
+		memcpy(at, "\"1$12$ab\"", 9);
+	}
 	out = to_line(e);
 	assert_json_same(line, out);
 
@@ -398,6 +407,47 @@ static void test_time_forms(void **state)
 	no_time_json("\"{\\\"a\\\":1,\\\"b\\\":2}\"");
 	no_time_json("\"{not json\"");
 	no_time_json("\"[1651241372000]\"");
+}
+
+/* The utility's skewed value-location keys ("1%a") become Glue's ("1$a"); others stay. */
+static void test_skew_keys_from_utility(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "1%a2%bc", "1$a2$bc" },
+		{ "3%\xc3\xa9t\xc3\xa9", "3$\xc3\xa9t\xc3\xa9" }, /* code points: 3 */
+		{ "1%\xf0\x9f\x98\x80",
+		  "2$\xf0\x9f\x98\x80" }, /* one code point, two UTF-16 units */
+		{ "0%1%x", "0$1$x" },     /* an empty value */
+		{ "1$a2$bc", "1$a2$bc" }, /* Glue's form: kept */
+		{ "3$a%b", "3$a%b" },     /* Glue's, holding a '%' */
+		{ "1%ab", "1%ab" },       /* neither: kept */
+		{ "abc", "abc" },
+		{ "9%a", "9%a" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *line = ms_test_fmt(
+			"{\"database\":\"d\",\"type\":\"table\",\"item\":{\"name\":\"t\","
+			"\"storageDescriptor\":{\"skewedInfo\":{\"skewedColumnNames\":[\"c\"],"
+			"\"skewedColumnValueLocationMaps\":{\"%s\":\"s3://b/t/c=x\"}}}}}",
+			cases[i][0]);
+		ms_entity *e = parse_ok(line, MS_KIND_TABLE);
+		const cJSON *maps = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(e->doc, "StorageDescriptor"),
+				"SkewedInfo"),
+			"SkewedColumnValueLocationMaps");
+
+		assert_non_null(maps);
+		assert_non_null(maps->child);
+		if (strcmp(maps->child->string, cases[i][1]) != 0)
+			fail_msg("'%s' became '%s', want '%s'", cases[i][0], maps->child->string,
+				 cases[i][1]);
+		ms_entity_free(e);
+		free(line);
+	}
 }
 
 /* The utility's strings that hold an object's text, and its "{}" for no time. */
@@ -1368,6 +1418,7 @@ int main(void)
 		cmocka_unit_test(test_names_fold_and_nulls),
 		cmocka_unit_test(test_time_forms),
 		cmocka_unit_test(test_time_in_text),
+		cmocka_unit_test(test_skew_keys_from_utility),
 		cmocka_unit_test(test_time_empty_through_lines),
 		cmocka_unit_test(test_time_through_lines),
 		cmocka_unit_test(test_glue_timestamps),

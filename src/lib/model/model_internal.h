@@ -112,6 +112,13 @@ int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, unsigned *flags
  * return seconds rounded to the millisecond.
  */
 int ms_model_time_string(const char *s, double *seconds);
+
+/*
+ * The AWS utility's skewed value-location map keys ("1%a") in Glue's form
+ * ("1$a"), in place, in a line's SkewedColumnValueLocationMaps (utility.c);
+ * other keys are kept.  0 or MS_ENOMEM.
+ */
+int ms_model_skew_keys(cJSON *map);
 int ms_model_time_iso(const char *s, double *seconds);
 double ms_model_time_round(double seconds);
 

@@ -456,7 +456,13 @@ static int convert_field(ms_conv *c, cJSON *it, const ms_schema *s, const ms_fie
 		return convert_time(c, it, p);
 	case MS_F_PARAMS:
 	case MS_F_MAP:
-		return check_map(c, it, f->type == MS_F_PARAMS, p);
+		if ((rc = check_map(c, it, f->type == MS_F_PARAMS, p)) < 0)
+			return rc;
+		/* the utility's skewed value-location keys, in Glue's form */
+		if (c->from_line && !strcmp(f->glue, "SkewedColumnValueLocationMaps") &&
+		    ms_model_skew_keys(it) < 0)
+			return ms_error_set(c->err, MS_ENOMEM, "out of memory");
+		return 0;
 	case MS_F_STRLIST:
 		if (!ms_j_arr(it))
 			return fail(c, p, "is not an array");
