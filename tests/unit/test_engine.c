@@ -495,6 +495,40 @@ static void test_location_rules(void **state)
 	ms_catalog_close(&dst->base);
 }
 
+/* A partition key whose type is its name (the AWS utility's export since 2025): one warning per table. */
+static void test_key_type_warning(void **state)
+{
+	fake_catalog *src = fake_catalog_new("acct-1", 0, 0),
+		     *dst = fake_catalog_new("acct-2", 0, 0);
+	ms_sync_options o = defaults();
+	ms_report *rep;
+
+	(void)state;
+	fake_add(src, MS_KIND_DATABASE, NULL, NULL, "{\"Name\":\"sales\"}");
+	fake_add(src, MS_KIND_TABLE, "sales", NULL,
+		 "{\"Name\":\"orders\",\"DatabaseName\":\"sales\","
+		 "\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"dt\"},"
+		 "{\"Name\":\"region\",\"Type\":\"region\"}]}");
+	fake_add(src, MS_KIND_TABLE, "sales", NULL,
+		 "{\"Name\":\"fine\",\"DatabaseName\":\"sales\","
+		 "\"PartitionKeys\":[{\"Name\":\"dt\",\"Type\":\"DATE\"},"
+		 "{\"Name\":\"n\",\"Type\":\"decimal(10, 2)\"},"
+		 "{\"Name\":\"s\",\"Type\":\"varchar(20)\"}]}");
+	rep = run(src, dst, &o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	assert_int_equal(rep->nwarnings, 1);
+	assert_string_equal(rep->warnings[0].entity, "sales.orders");
+	assert_non_null(strstr(rep->warnings[0].message,
+			       "partition key 'dt' has type 'dt' (and more keys like it), which is "
+			       "no Hive type"));
+	assert_non_null(strstr(rep->warnings[0].message, "the true type is not in the export"));
+	/* written as it is */
+	assert_non_null(fake_find(dst, MS_KIND_TABLE, "sales", "orders", NULL));
+	ms_report_free(rep);
+	ms_catalog_close(&src->base);
+	ms_catalog_close(&dst->base);
+}
+
 static void test_selection(void **state)
 {
 	assert_true(ms_selection_match(NULL, "x"));
@@ -766,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_transaction_rolls_back_table),
 		cmocka_unit_test(test_refused_partition_fails_alone),
 		cmocka_unit_test(test_mapping),
+		cmocka_unit_test(test_key_type_warning),
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_created_meanwhile),
 		cmocka_unit_test(test_changeset),

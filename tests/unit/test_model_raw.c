@@ -912,6 +912,44 @@ static void test_summary(void **state)
 	assert_true(fast * 5 > checked * 2);
 }
 
+/* Hive's column types, as a partition key's type must be one. */
+static void test_hive_types(void **state)
+{
+	static const char *const yes[] = { "int",
+					   "INT",
+					   "bigint",
+					   "string",
+					   "date",
+					   "timestamp",
+					   "double precision",
+					   "decimal",
+					   "decimal(10,2)",
+					   "DECIMAL(10, 2)",
+					   "varchar(20)",
+					   "char(1)",
+					   "boolean",
+					   "array<string>",
+					   "map<string,int>",
+					   "struct<a:int,b:string>",
+					   "uniontype<int,string>",
+					   "binary",
+					   NULL };
+	static const char *const no[] = {
+		"dt",           "region",         "",          "strin", "array", "int(3)",
+		"decimal(10,2", "map<string,int", "string<x>", "dt<1>", NULL
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; yes[i]; i++)
+		if (!ms_model_hive_type(yes[i]))
+			fail_msg("'%s' is a Hive type", yes[i]);
+	for (i = 0; no[i]; i++)
+		if (ms_model_hive_type(no[i]))
+			fail_msg("'%s' is no Hive type", no[i]);
+	assert_false(ms_model_hive_type(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -919,6 +957,7 @@ int main(void)
 		cmocka_unit_test(test_generated),       cmocka_unit_test(test_odd_texts),
 		cmocka_unit_test(test_deep_nesting),    cmocka_unit_test(test_parse_on_change),
 		cmocka_unit_test(test_sqlite_raw_scan), cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_hive_types),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,6 +119,8 @@ int ms_model_time_string(const char *s, double *seconds);
  * other keys are kept.  0 or MS_ENOMEM.
  */
 int ms_model_skew_keys(cJSON *map);
+/* Is type a Hive column type ("int", "decimal(10,2)", "array<string>"; any case)? */
+int ms_model_hive_type(const char *type);
 int ms_model_time_iso(const char *s, double *seconds);
 double ms_model_time_round(double seconds);
 

@@ -30,9 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/sha.h>
 
+#include "model/model_internal.h" /* ms_model_hive_type */
 #include "report_internal.h"
 #include "sync_internal.h"
 #include "util/buf.h"
@@ -239,6 +241,42 @@ int sync_is_view(const ms_entity *e)
 	return cJSON_IsString(t) && strcmp(t->valuestring, "VIRTUAL_VIEW") == 0;
 }
 
+/*
+ * A source table whose partition keys have types Hive does not know: told
+ * once per table, with the AWS utility's habit (since 2025) of writing a
+ * key's name as its type, whose true type no export holds.
+ */
+static void warn_key_types(run *r, const ms_entity *s)
+{
+	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(s->doc, "PartitionKeys"), *k;
+	const char *name = NULL, *type = NULL;
+	int odd = 0;
+
+	cJSON_ArrayForEach(k, keys)
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(k, "Name"),
+			    *t = cJSON_GetObjectItemCaseSensitive(k, "Type");
+
+		if (!cJSON_IsString(t) || ms_model_hive_type(t->valuestring))
+			continue;
+		if (!odd++) {
+			name = cJSON_IsString(n) ? n->valuestring : "?";
+			type = t->valuestring;
+		}
+	}
+	if (!odd)
+		return;
+	sync_warnf(r,
+		   "%s.%s: partition key '%s' has type '%s'%s, which is no Hive type%s; it is "
+		   "written as it is",
+		   s->database, s->table, name, type, odd > 1 ? " (and more keys like it)" : "",
+		   strcasecmp(name, type) == 0
+			   ? " (the AWS utility's export writes a key's name as its type: the "
+			     "true type is not in the export; set it in the source and export "
+			     "again)"
+			   : "");
+}
+
 static int plan_table(run *r, const char *sdb, const char *st, ms_error *err)
 {
 	table_plan *tp, *nt;
@@ -262,6 +300,7 @@ static int plan_table(run *r, const char *sdb, const char *st, ms_error *err)
 	if ((rc = ms_catalog_get_table(r->src, sdb, st, &s, err)) < 0)
 		return rc;
 	tp->is_view = sync_is_view(s);
+	warn_key_types(r, s);
 	if ((rc = sync_map_entity(r, s, err)) < 0) {
 		ms_entity_free(s);
 		return rc;
