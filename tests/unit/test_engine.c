@@ -705,6 +705,20 @@ static void chain_start(fake_catalog *src, fake_catalog *dst, ms_sync_options *o
 	assert_string_equal(marker(dst, "finance"), CHAIN_FULL);
 }
 
+/* Change set cs as snapshot id on top of parent: the run's report, which says OK. */
+static ms_report *chain_next(fake_catalog *src, fake_catalog *dst, ms_sync_options *o,
+			     ms_changeset *cs, const char *parent, const char *id)
+{
+	ms_report *rep;
+
+	o->changes = cs;
+	o->snapshot_parent = parent;
+	o->snapshot_id = id;
+	rep = run(src, dst, o, 0);
+	assert_int_equal(rep->status, MS_STATUS_OK);
+	return rep;
+}
+
 static void test_chain_unnamed_database(void **state)
 {
 	fake_catalog *src = fake_catalog_new("acct-1", 0, 1),
@@ -722,22 +736,13 @@ static void test_chain_unnamed_database(void **state)
 	fake_add(src, MS_KIND_PARTITION, "sales", "orders",
 		 "{\"Values\":[\"2024-02-01\"],\"Parameters\":{\"n\":\"new\"}}");
 	add_change(cs1, MS_KIND_PARTITION, "sales", "orders", "[\"2024-02-01\"]", MS_CHANGE_PUT);
-	o.changes = cs1;
-	o.snapshot_parent = CHAIN_FULL;
-	o.snapshot_id = "2026-01-01-00-00-01";
-	rep = run(src, dst, &o, 0);
-	assert_int_equal(rep->status, MS_STATUS_OK);
-	ms_report_free(rep);
+	ms_report_free(chain_next(src, dst, &o, cs1, CHAIN_FULL, "2026-01-01-00-00-01"));
 	assert_string_equal(marker(dst, "sales"), "2026-01-01-00-00-01");
 	assert_string_equal(marker(dst, "finance"), "2026-01-01-00-00-01");
 
 	/* the next one deletes it */
 	add_change(cs2, MS_KIND_DATABASE, "finance", NULL, NULL, MS_CHANGE_DELETE);
-	o.changes = cs2;
-	o.snapshot_parent = "2026-01-01-00-00-01";
-	o.snapshot_id = "2026-01-01-00-00-02";
-	rep = run(src, dst, &o, 0);
-	assert_int_equal(rep->status, MS_STATUS_OK);
+	rep = chain_next(src, dst, &o, cs2, "2026-01-01-00-00-01", "2026-01-01-00-00-02");
 	assert_int_equal(rep->databases.deleted, 1);
 	assert_null(fake_find(dst, MS_KIND_DATABASE, "finance", NULL, NULL));
 	ms_report_free(rep);
@@ -760,7 +765,6 @@ static void test_chain_only_new_database(void **state)
 	ms_sync_options o = defaults();
 	ms_changeset *cs = ms_changeset_new();
 	ms_error err;
-	ms_report *rep;
 
 	(void)state;
 	chain_start(src, dst, &o);
@@ -773,12 +777,7 @@ static void test_chain_only_new_database(void **state)
 		 "{\"Location\":\"s3://src-bucket/fresh/t/\"}}");
 	add_change(cs, MS_KIND_DATABASE, "fresh", NULL, NULL, MS_CHANGE_PUT);
 	add_change(cs, MS_KIND_TABLE, "fresh", "t", NULL, MS_CHANGE_PUT);
-	o.changes = cs;
-	o.snapshot_parent = CHAIN_FULL;
-	o.snapshot_id = "2026-01-01-00-00-01";
-	rep = run(src, dst, &o, 0);
-	assert_int_equal(rep->status, MS_STATUS_OK);
-	ms_report_free(rep);
+	ms_report_free(chain_next(src, dst, &o, cs, CHAIN_FULL, "2026-01-01-00-00-01"));
 	assert_string_equal(marker(dst, "fresh"), "2026-01-01-00-00-01");
 	assert_string_equal(marker(dst, "sales"), "2026-01-01-00-00-01");
 	assert_string_equal(marker(dst, "finance"), "2026-01-01-00-00-01");

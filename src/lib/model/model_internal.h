@@ -114,9 +114,25 @@ int ms_model_utf8_scan(const char *s, size_t len, size_t *chars, unsigned *flags
 int ms_model_time_string(const char *s, double *seconds);
 
 /*
+ * Skewed value lists (utility.c).  Glue's encoding of one, as a skewed
+ * value-location key holds it: `<len>$<value>` per value, len in UTF-16
+ * code units as Java's String.length() counts them (AWS's Glue client for
+ * Hive is Java); appended to out.
+ */
+int ms_model_skew_encode(ms_buf *out, const char *const *values, size_t n);
+/*
+ * Split an encoded list (sep '$': Glue's; '%': the AWS utility's, len in
+ * code points) into at most max values: each (start, length) pair goes
+ * into starts/lens (pointing into s, lengths in bytes), or is only counted
+ * when starts is NULL (max then unused); *n receives the count.  MS_EINVAL
+ * when s is not such an encoding.
+ */
+int ms_model_skew_split(const char *s, char sep, const char **starts, size_t *lens, size_t max,
+			size_t *n);
+/*
  * The AWS utility's skewed value-location map keys ("1%a") in Glue's form
- * ("1$a"), in place, in a line's SkewedColumnValueLocationMaps (utility.c);
- * other keys are kept.  0 or MS_ENOMEM.
+ * ("1$a"), in place, in a line's SkewedColumnValueLocationMaps; other keys
+ * are kept.  0 or MS_ENOMEM.
  */
 int ms_model_skew_keys(cJSON *map);
 /* Is type a Hive column type ("int", "decimal(10,2)", "array<string>"; any case)? */

@@ -17,81 +17,128 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes of the n code points at s (at most len bytes), and their UTF-16 units; 0 when short. */
-static size_t code_points(const char *s, size_t len, size_t n, size_t *units)
+/* Java's String.length(): UTF-16 code units of UTF-8 text. */
+static size_t utf16_units(const char *s, size_t len)
 {
-	size_t at = 0;
+	size_t i, n = 0;
 
-	*units = 0;
-	while (n--) {
-		unsigned char c = (unsigned char)s[at];
-		size_t w = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
 
-		if (at >= len || at + w > len)
-			return 0;
-		at += w;
-		*units += w == 4 ? 2 : 1;
+		if ((c & 0xc0) != 0x80)
+			n += c >= 0xf0 ? 2 : 1;
 	}
-	return at;
+	return n;
 }
 
-/* Does s read whole as lists of <length><sep><value>, the length counted as sep's form counts? */
-static int encoded(const char *s, char sep, ms_buf *glue)
+/*
+ * Bytes of the first n characters of s, counted as sep's form counts them
+ * ('$': UTF-16 units, '%': code points), or (size_t)-1 if s is shorter.
+ */
+static size_t prefix_bytes(const char *s, size_t n, char sep)
 {
-	size_t len = strlen(s), at = 0;
+	size_t i = 0;
 
-	while (at < len) {
-		size_t n = 0, digits = 0, bytes, units;
+	while (n > 0) {
+		unsigned char c = (unsigned char)s[i];
+		size_t w = sep == '$' && c >= 0xf0 ? 2 : 1;
 
-		while (at < len && s[at] >= '0' && s[at] <= '9' && digits < 9) {
-			n = n * 10 + (size_t)(s[at++] - '0');
-			digits++;
-		}
-		if (!digits || at >= len || s[at] != sep)
-			return 0;
-		at++;
-		/* '$': n counts UTF-16 units; '%': code points */
-		if (sep == '%') {
-			bytes = code_points(s + at, len - at, n, &units);
-			if (n && !bytes)
-				return 0;
-			if (glue && (ms_buf_printf(glue, "%zu$", units) < 0 ||
-				     ms_buf_add(glue, s + at, bytes) < 0))
-				return 0;
-		} else {
-			for (bytes = 0, units = 0; units < n;) {
-				size_t b, u;
-
-				if (!(b = code_points(s + at + bytes, len - at - bytes, 1, &u)))
-					return 0;
-				bytes += b;
-				units += u;
-			}
-			if (units != n)
-				return 0;
-		}
-		at += bytes;
+		if (!c || w > n)
+			return (size_t)-1;
+		n -= w;
+		i++;
+		while ((s[i] & 0xc0) == 0x80)
+			i++;
 	}
-	return 1;
+	return i;
+}
+
+int ms_model_skew_encode(ms_buf *out, const char *const *values, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *v = values[i] ? values[i] : "";
+
+		rc = ms_buf_printf(out, "%zu$", utf16_units(v, strlen(v)));
+		if (rc == 0)
+			rc = ms_buf_adds(out, v);
+	}
+	if (rc == 0 && !out->ptr)
+		rc = ms_buf_add(out, "", 0);
+	return rc;
+}
+
+int ms_model_skew_split(const char *s, char sep, const char **starts, size_t *lens, size_t max,
+			size_t *n)
+{
+	size_t count = 0, len, rest = strlen(s);
+
+	while (*s) {
+		const char *p = s;
+
+		len = 0;
+		if (*p < '0' || *p > '9')
+			return MS_EINVAL;
+		while (*p >= '0' && *p <= '9') {
+			if (len > rest)
+				return MS_EINVAL;
+			len = len * 10 + (size_t)(*p - '0');
+			p++;
+		}
+		if (*p != sep)
+			return MS_EINVAL;
+		p++;
+		if (len > strlen(p) || (len = prefix_bytes(p, len, sep)) == (size_t)-1)
+			return MS_EINVAL;
+		if (starts) {
+			if (count == max)
+				return MS_EINVAL;
+			starts[count] = p;
+			lens[count] = len;
+		}
+		count++;
+		s = p + len;
+	}
+	*n = count;
+	return 0;
+}
+
+/* The utility's key s ('%' form, n lists) in Glue's form into out; 0 or MS_ENOMEM. */
+static int glue_form(const char *s, size_t n, ms_buf *out)
+{
+	const char **starts = calloc(n + 1, sizeof(*starts));
+	size_t *lens = calloc(n + 1, sizeof(*lens)), i, got;
+	int rc = starts && lens ? 0 : MS_ENOMEM;
+
+	if (rc == 0)
+		rc = ms_model_skew_split(s, '%', starts, lens, n, &got);
+	for (i = 0; rc == 0 && i < got; i++)
+		if ((rc = ms_buf_printf(out, "%zu$", utf16_units(starts[i], lens[i]))) == 0)
+			rc = ms_buf_add(out, starts[i], lens[i]);
+	if (rc == 0 && !out->ptr)
+		rc = ms_buf_add(out, "", 0);
+	free(starts);
+	free(lens);
+	return rc < 0 ? MS_ENOMEM : 0;
 }
 
 int ms_model_skew_keys(cJSON *map)
 {
 	cJSON *m;
 	ms_buf glue;
+	size_t n;
 
 	for (m = map ? map->child : NULL; m; m = m->next) {
 		char *key;
 
-		if (!m->string || !*m->string || encoded(m->string, '$', NULL) ||
-		    !strchr(m->string, '%'))
+		if (!m->string || !*m->string ||
+		    ms_model_skew_split(m->string, '$', NULL, NULL, 0, &n) == 0 ||
+		    ms_model_skew_split(m->string, '%', NULL, NULL, 0, &n) < 0)
 			continue;
 		ms_buf_init(&glue, 2 * strlen(m->string) + 64);
-		if (!encoded(m->string, '%', &glue)) {
-			ms_buf_free(&glue);
-			continue;
-		}
-		if (!(key = ms_buf_detach(&glue))) {
+		if (glue_form(m->string, n, &glue) < 0 || !(key = ms_buf_detach(&glue))) {
 			ms_buf_free(&glue);
 			return MS_ENOMEM;
 		}

@@ -195,23 +195,28 @@ static cJSON *table_body(glue_catalog *g, const ms_entity *t, cJSON *in, const c
 	return b;
 }
 
+/* Drop the read asked after this instance created a table, if any. */
+static void drop_own(glue_catalog *g)
+{
+	gc_req_drop(&g->http, g->own_read);
+	g->own_read = NULL;
+}
+
 /*
  * The read of db.table asked after this instance created it (taken: the
- * caller waits for it), or NULL; a read of another table (or any, with
- * table NULL) is dropped.
+ * caller waits for it), or NULL; a read of another table is dropped.
  */
 static gc_req *own_read_of(glue_catalog *g, const char *db, const char *table)
 {
 	char key[2 * MS_NAME_MAX + 3];
 	gc_req *r = g->own_read;
 
-	g->own_read = NULL;
-	if (!r)
-		return NULL;
 	gc_table_key(db, table, key, sizeof(key));
-	if (table && r->tag && strcmp(r->tag, key) == 0)
+	if (r && r->tag && strcmp(r->tag, key) == 0) {
+		g->own_read = NULL;
 		return r;
-	gc_req_drop(&g->http, r);
+	}
+	drop_own(g);
 	return NULL;
 }
 
@@ -230,7 +235,7 @@ static void ask_own(glue_catalog *g, const ms_entity *t)
 
 	if (!cJSON_GetArraySize(keys))
 		return;
-	own_read_of(g, "", NULL); /* drops the one before */
+	drop_own(g);
 	gc_table_key(t->database, t->table, key, sizeof(key));
 	if ((r = gc_ask_table(g, t->database, t->table)) && !(r->tag = strdup(key))) {
 		gc_req_drop(&g->http, r);
@@ -341,7 +346,7 @@ int gc_delete_table(ms_catalog *self, const char *db, const char *name, ms_error
 	}
 	gc_version_set(g, db, name, NULL);
 	gc_forget_listed(g, db, name);
-	gc_req_drop(&g->http, own_read_of(g, db, name));
+	drop_own(g);
 	if ((w = written(g, db, name, 0)))
 		w->tag = 0;
 	return gc_call(&g->http, "DeleteTable", b, NULL, what, err);

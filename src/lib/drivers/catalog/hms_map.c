@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "drivers/catalog/hms_map.h"
+#include "model/model_internal.h" /* the skew encoding */
 
 static int must_escape(unsigned char c)
 {
@@ -64,86 +65,14 @@ int hms_part_name(ms_buf *out, const char *const *keys, const char *const *value
 	return rc;
 }
 
-/* Java's String.length(): UTF-16 code units of UTF-8 text. */
-static size_t utf16_units(const char *s, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c & 0xc0) != 0x80)
-			n += c >= 0xf0 ? 2 : 1;
-	}
-	return n;
-}
-
-/* Bytes of the first `units` UTF-16 units of s, or (size_t)-1 if s is shorter. */
-static size_t utf16_bytes(const char *s, size_t units)
-{
-	size_t i = 0;
-
-	while (units > 0) {
-		unsigned char c = (unsigned char)s[i];
-		size_t w = c >= 0xf0 ? 2 : 1;
-
-		if (!c || w > units)
-			return (size_t)-1;
-		units -= w;
-		i++;
-		while ((s[i] & 0xc0) == 0x80)
-			i++;
-	}
-	return i;
-}
-
 int hms_skew_encode(ms_buf *out, const char *const *values, size_t n)
 {
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < n && rc == 0; i++) {
-		const char *v = values[i] ? values[i] : "";
-
-		rc = ms_buf_printf(out, "%zu$", utf16_units(v, strlen(v)));
-		if (rc == 0)
-			rc = ms_buf_adds(out, v);
-	}
-	if (rc == 0 && !out->ptr)
-		rc = ms_buf_add(out, "", 0);
-	return rc;
+	return ms_model_skew_encode(out, values, n);
 }
 
 int hms_skew_decode(const char *s, const char **starts, size_t *lens, size_t max, size_t *n)
 {
-	size_t count = 0, len, rest = strlen(s);
-
-	while (*s) {
-		const char *p = s;
-
-		len = 0;
-		if (*p < '0' || *p > '9')
-			return MS_EINVAL;
-		while (*p >= '0' && *p <= '9') {
-			if (len > rest)
-				return MS_EINVAL;
-			len = len * 10 + (size_t)(*p - '0');
-			p++;
-		}
-		if (*p != '$')
-			return MS_EINVAL;
-		p++;
-		if (len > strlen(p) || (len = utf16_bytes(p, len)) == (size_t)-1)
-			return MS_EINVAL;
-		if (count == max)
-			return MS_EINVAL;
-		starts[count] = p;
-		lens[count] = len;
-		count++;
-		s = p + len;
-	}
-	*n = count;
-	return 0;
+	return ms_model_skew_split(s, '$', starts, lens, max, n);
 }
 
 size_t hms_chars(const char *s, size_t len)

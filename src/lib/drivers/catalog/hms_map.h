@@ -28,17 +28,10 @@ int hms_escape_path(ms_buf *out, const char *s);
 int hms_part_name(ms_buf *out, const char *const *keys, const char *const *values, size_t n);
 
 /*
- * Append Glue's encoding of a skewed value list: `<len>$<value>` per value,
- * len in UTF-16 code units as Java's String.length() counts them (AWS's Glue
- * client for Hive is Java).
+ * Glue's encoding of a skewed value list, as the model keeps it:
+ * ms_model_skew_encode, and ms_model_skew_split with '$' (model_internal.h).
  */
 int hms_skew_encode(ms_buf *out, const char *const *values, size_t n);
-
-/*
- * Split Glue's encoding of a skewed value list into at most max values: each
- * (start, length) pair goes into starts/lens (pointing into s); *n receives
- * the count; lens are in bytes.  MS_EINVAL when s is not such an encoding.
- */
 int hms_skew_decode(const char *s, const char **starts, size_t *lens, size_t max, size_t *n);
 
 /* Characters in a UTF-8 string (bytes that are not continuation bytes). */
